@@ -1,0 +1,1 @@
+//! Advisory checks for `wgq check` (warnings beyond what the parser reports).

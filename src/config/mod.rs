@@ -1,0 +1,175 @@
+//! The wg-quick configuration file: a typed model, the parser (`parse`), the
+//! stripped text for `wgq strip` and the advisory checks behind `wgq check`.
+//!
+//! Parsing is pure: it takes the file's bytes and its path (for messages) and
+//! never touches the system. Hostnames in `Endpoint` are kept as written and
+//! resolved later by the device layer.
+
+pub mod check;
+pub mod parse;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::key::Key;
+use crate::net::IpNet;
+
+pub use parse::parse;
+
+/// One parsed configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file the config came from (the resolved path), for messages.
+    pub path: PathBuf,
+    pub interface: Interface,
+    pub peers: Vec<Peer>,
+    /// What `wg-quick strip` prints: every line wg-quick does not consume, as read,
+    /// each followed by `\n`. Contains the private key: never log it.
+    pub stripped: StrippedText,
+    /// Non-fatal findings of the parser (host bits set, ...), in line order.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The stripped config text. A newtype so that `Debug` never shows key material.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct StrippedText(pub String);
+
+impl fmt::Debug for StrippedText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StrippedText(<{} bytes>)", self.0.len())
+    }
+}
+
+/// Settings of the `[Interface]` section(s), merged in file order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Interface {
+    pub private_key: Option<Key>,
+    /// `ListenPort`; `None` when absent (the device then picks a random port).
+    pub listen_port: Option<u16>,
+    /// `FwMark`; `Some(0)` for an explicit `off`/`0`, `None` when absent.
+    pub fwmark: Option<u32>,
+    /// `Address` entries in config order, host bits kept (`10.0.0.1/24`).
+    pub addresses: Vec<Located<IpNet>>,
+    /// `DNS` entries that are nameservers, in config order.
+    pub dns: Vec<std::net::IpAddr>,
+    /// `DNS` entries that are search domains, in config order.
+    pub dns_search: Vec<String>,
+    /// `MTU`; `None` means automatic.
+    pub mtu: Option<u32>,
+    /// `Table`, as written (`None` when absent or empty).
+    pub table: Option<Located<String>>,
+    pub pre_up: Vec<Located<String>>,
+    pub post_up: Vec<Located<String>>,
+    pub pre_down: Vec<Located<String>>,
+    pub post_down: Vec<Located<String>>,
+    pub save_config: bool,
+}
+
+/// A value with the 1-based line it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    pub value: T,
+    pub line: usize,
+}
+
+/// What `Table` means, following wg-quick's case-sensitive rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableSetting {
+    /// Absent, empty or exactly `auto`: routes in main, default route via fwmark policy.
+    Auto,
+    /// Exactly `off`: no routes at all.
+    Off,
+    /// A number.
+    Id(u32),
+    /// A name (`main`, or one from rt_tables), resolved at plan time.
+    Name(String),
+}
+
+impl Interface {
+    /// Interprets `Table` the way wg-quick does.
+    pub fn table_setting(&self) -> TableSetting {
+        match self.table.as_ref().map(|t| t.value.as_str()) {
+            None | Some("") | Some("auto") => TableSetting::Auto,
+            Some("off") => TableSetting::Off,
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) => TableSetting::Id(n),
+                Err(_) => TableSetting::Name(s.to_string()),
+            },
+        }
+    }
+}
+
+/// One `[Peer]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Line of the `[Peer]` header.
+    pub line: usize,
+    pub public_key: Key,
+    pub preshared_key: Option<Key>,
+    /// As written, host bits kept; the kernel masks them.
+    pub allowed_ips: Vec<IpNet>,
+    pub endpoint: Option<Located<Endpoint>>,
+    /// `PersistentKeepalive`; `Some(0)` for an explicit `off`/`0`.
+    pub persistent_keepalive: Option<u16>,
+}
+
+/// An endpoint as written: host (IP literal, with optional `%zone`, or a name) and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Severity of a diagnostic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A finding about a config file, tied to a line (0 when it concerns the whole file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    /// `/etc/wireguard/wg0.conf:7: AllowedIPs: prefix length 33 is larger than 32`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = if self.severity == Severity::Warning { "warning: " } else { "" };
+        if self.line == 0 {
+            write!(f, "{}: {}{}", self.path.display(), sev, self.message)
+        } else {
+            write!(f, "{}:{}: {}{}", self.path.display(), self.line, sev, self.message)
+        }
+    }
+}
+
+/// All errors found in one file. Display prints one diagnostic per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ParseErrors(pub Vec<Diagnostic>);
+
+impl fmt::Display for ParseErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! WireGuard generic-netlink messages: building, splitting and parsing (pure).

@@ -1,0 +1,1 @@
+//! Userspace backend: the cross-platform UAPI protocol over /var/run/wireguard/<if>.sock.

@@ -1,0 +1,1 @@
+//! A small synchronous netlink request loop shared by rtnetlink and generic netlink.
