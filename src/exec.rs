@@ -1,1 +1,293 @@
-//! exec
+//! The executor: applies a plan through a [`System`], prints one `[#]` trace line per
+//! operation, records how to undo each step, and undoes everything in reverse on any
+//! failure or termination signal.
+
+use std::io::Write;
+
+use crate::device::DeviceConfig;
+use crate::plan::{FirewallKind, Op, Phase, Plan, Route, Rule};
+use crate::net::IpNet;
+
+/// A failed system operation: what to tell the user and which exit status to end with.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SysError {
+    pub message: String,
+    /// The exit status wg-quick would end with for this failure (2 for a refused
+    /// rtnetlink request like `ip`, 1 for a wg failure, a hook's or tool's own status).
+    pub status: i32,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl SysError {
+    pub fn new(status: i32, message: impl Into<String>) -> SysError {
+        SysError { message: message.into(), status, source: None }
+    }
+    pub fn with_source(
+        status: i32,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> SysError {
+        SysError { message: message.into(), status, source: Some(Box::new(source)) }
+    }
+}
+
+/// How the link was created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkKind {
+    Kernel,
+    /// The userspace fallback program that now serves the interface.
+    Userspace(String),
+}
+
+/// Everything the executor needs from the system. The Linux implementation talks
+/// netlink and runs the few external tools wg-quick runs; tests use a fake.
+pub trait System {
+    /// Creates the WireGuard link (kernel, else userspace fallback). `trace` receives
+    /// the extra lines wg-quick prints on fallback.
+    fn create_link(&mut self, ifname: &str, trace: &mut dyn FnMut(&str)) -> Result<LinkKind, SysError>;
+    fn delete_link(&mut self, ifname: &str) -> Result<(), SysError>;
+    fn set_device(&mut self, ifname: &str, cfg: &DeviceConfig) -> Result<(), SysError>;
+    fn set_fwmark(&mut self, ifname: &str, mark: u32) -> Result<(), SysError>;
+    fn add_address(&mut self, ifname: &str, addr: IpNet) -> Result<(), SysError>;
+    fn del_address(&mut self, ifname: &str, addr: IpNet) -> Result<(), SysError>;
+    fn set_mtu_up(&mut self, ifname: &str, mtu: u32) -> Result<(), SysError>;
+    /// Adds routes in order; on failure reports how many were added before the error.
+    fn add_routes(&mut self, ifname: &str, routes: &[Route]) -> Result<(), (usize, SysError)>;
+    fn del_routes(&mut self, ifname: &str, routes: &[Route]) -> Result<(), SysError>;
+    /// Adds a rule and returns it with the priority the kernel gave it.
+    fn add_rule(&mut self, rule: &Rule) -> Result<Rule, SysError>;
+    fn del_rule(&mut self, rule: &Rule) -> Result<(), SysError>;
+    fn run_hook(&mut self, ifname: &str, phase: Phase, text: &str) -> Result<(), SysError>;
+    fn set_dns(&mut self, name: &str, input: &str) -> Result<(), SysError>;
+    fn unset_dns(&mut self, name: &str) -> Result<(), SysError>;
+    fn set_firewall(&mut self, ifname: &str, v6: bool, kind: FirewallKind, script: &str) -> Result<(), SysError>;
+    /// Removes what [`System::set_firewall`] added for this interface and family.
+    fn unset_firewall(&mut self, ifname: &str, v6: bool, kind: FirewallKind) -> Result<(), SysError>;
+    fn remove_firewall(
+        &mut self,
+        nft: Option<&str>,
+        iptables: Option<&str>,
+        ip6tables: Option<&str>,
+    ) -> Result<(), SysError>;
+    fn set_src_valid_mark(&mut self) -> Result<(), SysError>;
+    fn save_config(&mut self, ifname: &str) -> Result<(), SysError>;
+    /// A termination signal received since the last call, if any.
+    fn pending_signal(&mut self) -> Option<i32>;
+}
+
+/// One recorded way back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Undo {
+    DelLink,
+    DelAddress(IpNet),
+    DelRoutes(Vec<Route>),
+    DelRule(Rule),
+    UnsetDns(String),
+    UnsetFirewall(bool, FirewallKind),
+    /// Put the previous device configuration back (used by reload).
+    RestoreDevice(DeviceConfig),
+}
+
+/// Why applying a plan stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Failed(SysError),
+    #[error("interrupted by signal {0}")]
+    Signal(i32),
+}
+
+impl ExecError {
+    /// The process exit status for this failure.
+    pub fn status(&self) -> i32 {
+        match self {
+            ExecError::Failed(e) => e.status,
+            ExecError::Signal(s) => 128 + s,
+        }
+    }
+}
+
+/// Applies plans with an undo log.
+pub struct Executor<'a> {
+    pub sys: &'a mut dyn System,
+    pub trace: &'a mut dyn Write,
+    undo: Vec<Undo>,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(sys: &'a mut dyn System, trace: &'a mut dyn Write) -> Executor<'a> {
+        Executor { sys, trace, undo: Vec::new() }
+    }
+
+    fn say(&mut self, line: &str) {
+        let _ = writeln!(self.trace, "[#] {line}");
+    }
+
+    /// Applies a transactional plan (`up`, `reload`): on any failure or signal,
+    /// everything done so far is undone in reverse and the error is returned.
+    pub fn apply_all(&mut self, plan: &Plan) -> Result<(), ExecError> {
+        for op in &plan.ops {
+            if let Some(sig) = self.sys.pending_signal() {
+                self.rollback(&plan.interface);
+                return Err(ExecError::Signal(sig));
+            }
+            if let Err(e) = self.apply(&plan.interface, op) {
+                if let ExecError::Failed(f) = &e {
+                    print_error(&mut *self.trace, f);
+                }
+                self.rollback(&plan.interface);
+                return Err(e);
+            }
+        }
+        if let Some(sig) = self.sys.pending_signal() {
+            self.rollback(&plan.interface);
+            return Err(ExecError::Signal(sig));
+        }
+        self.undo.clear();
+        Ok(())
+    }
+
+    /// Applies a teardown plan (`down`): stops at the first failing step, except DNS
+    /// and firewall removal whose errors are reported and ignored (like wg-quick).
+    pub fn apply_teardown(&mut self, plan: &Plan) -> Result<(), ExecError> {
+        for op in &plan.ops {
+            let r = self.apply(&plan.interface, op);
+            self.undo.clear();
+            match (r, op) {
+                (Ok(()), _) => {}
+                (Err(ExecError::Failed(e)), Op::UnsetDns { .. } | Op::RemoveFirewall { .. }) => {
+                    print_error(&mut *self.trace, &e);
+                }
+                (Err(e), _) => {
+                    if let ExecError::Failed(f) = &e {
+                        print_error(&mut *self.trace, f);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, ifname: &str, op: &Op) -> Result<(), ExecError> {
+        let lines = op.trace(ifname);
+        // Routes print their lines as they go; everything else prints before acting.
+        if !matches!(op, Op::AddRoutes(_) | Op::RemoveFirewall { .. }) {
+            for l in &lines {
+                self.say(l);
+            }
+        }
+        let r: Result<(), SysError> = match op {
+            Op::CreateLink => {
+                let tr = &mut *self.trace;
+                let mut cb = |l: &str| {
+                    let _ = writeln!(tr, "{l}");
+                };
+                self.sys.create_link(ifname, &mut cb).map(|_| self.undo.push(Undo::DelLink))
+            }
+            Op::Hook { phase, text } => self.sys.run_hook(ifname, *phase, text),
+            Op::SetDevice(cfg) => self.sys.set_device(ifname, cfg),
+            Op::SetFwmark(m) => self.sys.set_fwmark(ifname, *m),
+            Op::AddAddress(a) => self.sys.add_address(ifname, *a).map(|_| self.undo.push(Undo::DelAddress(*a))),
+            Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
+            Op::SetDns { name, input } => {
+                self.sys.set_dns(name, input).map(|_| self.undo.push(Undo::UnsetDns(name.clone())))
+            }
+            Op::AddRule(rule) => self.sys.add_rule(rule).map(|added| self.undo.push(Undo::DelRule(added))),
+            Op::DelRule(rule) => self.sys.del_rule(rule),
+            Op::AddRoutes(routes) => {
+                for l in &lines {
+                    self.say(l);
+                }
+                match self.sys.add_routes(ifname, routes) {
+                    Ok(()) => {
+                        self.undo.push(Undo::DelRoutes(routes.clone()));
+                        Ok(())
+                    }
+                    Err((n, e)) => {
+                        self.undo.push(Undo::DelRoutes(routes[..n].to_vec()));
+                        Err(e)
+                    }
+                }
+            }
+            Op::SetFirewall { v6, kind, script } => self
+                .sys
+                .set_firewall(ifname, *v6, *kind, script)
+                .map(|_| self.undo.push(Undo::UnsetFirewall(*v6, *kind))),
+            Op::SrcValidMark => self.sys.set_src_valid_mark(),
+            Op::SaveConfig => self.sys.save_config(ifname),
+            Op::DelLink => self.sys.delete_link(ifname),
+            Op::UnsetDns { name } => self.sys.unset_dns(name),
+            Op::RemoveFirewall { nft, iptables, ip6tables } => {
+                for l in &lines {
+                    self.say(l);
+                }
+                self.sys.remove_firewall(nft.as_deref(), iptables.as_deref(), ip6tables.as_deref())
+            }
+        };
+        r.map_err(ExecError::Failed)
+    }
+
+    /// Undoes every recorded step in reverse order. Steps whose effect disappears with
+    /// the link (addresses, routes through it) are skipped when the link itself goes.
+    pub fn rollback(&mut self, ifname: &str) {
+        let link_goes = self.undo.contains(&Undo::DelLink);
+        while let Some(u) = self.undo.pop() {
+            let r = match &u {
+                Undo::DelLink => {
+                    self.say(&format!("ip link delete dev {ifname}"));
+                    self.sys.delete_link(ifname)
+                }
+                Undo::DelAddress(_) | Undo::DelRoutes(_) if link_goes => Ok(()),
+                Undo::DelAddress(a) => {
+                    self.say(&format!("ip {} address del {a} dev {ifname}", fam(a)));
+                    self.sys.del_address(ifname, *a)
+                }
+                Undo::DelRoutes(rs) => {
+                    for r in rs {
+                        let t = r.table_text.as_ref().map(|t| format!(" table {t}")).unwrap_or_default();
+                        self.say(&format!("ip {} route del {} dev {ifname}{t}", fam(&r.net), r.net));
+                    }
+                    self.sys.del_routes(ifname, rs)
+                }
+                Undo::DelRule(r) => {
+                    for l in Op::DelRule(r.clone()).trace(ifname) {
+                        self.say(&l);
+                    }
+                    self.sys.del_rule(r)
+                }
+                Undo::UnsetDns(name) => {
+                    self.say(&format!("resolvconf -d {name} -f"));
+                    self.sys.unset_dns(name)
+                }
+                Undo::UnsetFirewall(v6, kind) => {
+                    match kind {
+                        FirewallKind::Nft => self.say("nft -f /dev/fd/63"),
+                        FirewallKind::Iptables => {
+                            self.say(if *v6 { "ip6tables-restore -n" } else { "iptables-restore -n" })
+                        }
+                    }
+                    self.sys.unset_firewall(ifname, *v6, *kind)
+                }
+                Undo::RestoreDevice(cfg) => {
+                    self.say(&format!("wg syncconf {ifname} /dev/fd/63"));
+                    self.sys.set_device(ifname, cfg)
+                }
+            };
+            if let Err(e) = r {
+                print_error(&mut *self.trace, &e);
+            }
+        }
+    }
+}
+
+fn fam(n: &IpNet) -> &'static str {
+    if n.is_ipv6() { "-6" } else { "-4" }
+}
+
+/// Prints an error and its cause chain the way the binary does.
+fn print_error(w: &mut dyn Write, e: &SysError) {
+    let _ = writeln!(w, "{}", crate::error_chain(e));
+}

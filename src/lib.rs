@@ -8,6 +8,7 @@ pub mod config;
 pub mod device;
 pub mod dns;
 pub mod exec;
+pub mod fake;
 pub mod firewall;
 pub mod hooks;
 pub mod key;
@@ -16,3 +17,18 @@ pub mod netlink;
 pub mod plan;
 pub mod routing;
 pub mod save;
+
+/// Renders an error with its causes: `outer: cause: root cause` (each cause once).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.ends_with(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}

@@ -1,1 +1,482 @@
-//! plan
+//! The planner: config + observed facts → an ordered list of operations.
+//!
+//! Pure: nothing here touches the system. The executor (`exec`) applies a plan,
+//! prints each operation's trace line and records how to undo it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::config::{Config, TableSetting};
+use crate::device::DeviceConfig;
+use crate::net::IpNet;
+
+/// The first table/fwmark wg-quick tries for a default route.
+pub const FIRST_AUTO_TABLE: u32 = 51820;
+/// The kernel's main routing table.
+pub const MAIN_TABLE: u32 = 254;
+
+/// Hook phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    PreUp,
+    PostUp,
+    PreDown,
+    PostDown,
+}
+
+/// Which firewall tool carries the default-route rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirewallKind {
+    Nft,
+    Iptables,
+}
+
+/// A route through the interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub net: IpNet,
+    /// Table id; `None` means main, written without `table` in the trace.
+    pub table: Option<u32>,
+    /// How the table is written in the trace (`1234`, `main`, a name).
+    pub table_text: Option<String>,
+}
+
+/// One of the two policy rules per family that wg-quick adds for a default route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// `ip rule add not fwmark T table T`
+    NotFwmark { v6: bool, mark: u32, table: u32, priority: Option<u32> },
+    /// `ip rule add table main suppress_prefixlength 0`
+    SuppressMain { v6: bool, priority: Option<u32> },
+}
+
+impl Rule {
+    pub fn v6(&self) -> bool {
+        match *self {
+            Rule::NotFwmark { v6, .. } | Rule::SuppressMain { v6, .. } => v6,
+        }
+    }
+    fn family(&self) -> &'static str {
+        if self.v6() { "-6" } else { "-4" }
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Create the WireGuard link (kernel, or the userspace fallback).
+    CreateLink,
+    /// Run a hook; `text` has `%i` already expanded.
+    Hook { phase: Phase, text: String },
+    /// Program the device in addconf semantics.
+    SetDevice(DeviceConfig),
+    /// Set the fwmark chosen for the default route.
+    SetFwmark(u32),
+    AddAddress(IpNet),
+    SetMtuUp(u32),
+    SetDns { name: String, input: String },
+    AddRule(Rule),
+    /// Routes are applied as one batch; the trace shows one line per route.
+    AddRoutes(Vec<Route>),
+    SetFirewall { v6: bool, kind: FirewallKind, script: String },
+    /// `sysctl -q net.ipv4.conf.all.src_valid_mark=1`; never undone (like wg-quick).
+    SrcValidMark,
+    /// Save the running configuration to the file (SaveConfig on down).
+    SaveConfig,
+    DelRule(Rule),
+    DelLink,
+    UnsetDns { name: String },
+    /// Remove the firewall rules of this interface (errors ignored, like wg-quick).
+    RemoveFirewall { nft: Option<String>, iptables: Option<String>, ip6tables: Option<String> },
+}
+
+/// An ordered list of operations for one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub interface: String,
+    pub ops: Vec<Op>,
+}
+
+impl Op {
+    /// The wg-quick-style trace lines of this operation (without the `[#] ` prefix).
+    pub fn trace(&self, ifname: &str) -> Vec<String> {
+        match self {
+            Op::CreateLink => vec![format!("ip link add dev {ifname} type wireguard")],
+            Op::Hook { text, .. } => vec![text.clone()],
+            Op::SetDevice(_) => vec![format!("wg addconf {ifname} /dev/fd/63")],
+            Op::SetFwmark(m) => vec![format!("wg set {ifname} fwmark {m}")],
+            Op::AddAddress(a) => {
+                vec![format!("ip {} address add {a} dev {ifname}", if a.is_ipv6() { "-6" } else { "-4" })]
+            }
+            Op::SetMtuUp(m) => vec![format!("ip link set mtu {m} up dev {ifname}")],
+            Op::SetDns { name, .. } => vec![format!("resolvconf -a {name} -m 0 -x")],
+            Op::AddRule(r) => vec![format!("ip {} rule add {}", r.family(), rule_text(r))],
+            Op::DelRule(r) => vec![match r {
+                Rule::NotFwmark { table, .. } => format!("ip {} rule delete table {table}", r.family()),
+                Rule::SuppressMain { .. } => {
+                    format!("ip {} rule delete table main suppress_prefixlength 0", r.family())
+                }
+            }],
+            Op::AddRoutes(routes) => routes.iter().map(|r| route_text(r, ifname, "add")).collect(),
+            Op::SetFirewall { v6, kind: FirewallKind::Nft, .. } => {
+                let _ = v6;
+                vec!["nft -f /dev/fd/63".to_string()]
+            }
+            Op::SetFirewall { v6, kind: FirewallKind::Iptables, .. } => {
+                vec![format!("{}-restore -n", if *v6 { "ip6tables" } else { "iptables" })]
+            }
+            Op::SrcValidMark => vec!["sysctl -q net.ipv4.conf.all.src_valid_mark=1".to_string()],
+            Op::SaveConfig => vec![format!("wg showconf {ifname}")],
+            Op::DelLink => vec![format!("ip link delete dev {ifname}")],
+            Op::UnsetDns { name } => vec![format!("resolvconf -d {name} -f")],
+            Op::RemoveFirewall { nft, iptables, ip6tables } => {
+                let mut v = Vec::new();
+                if nft.is_some() {
+                    v.push("nft -f /dev/fd/63".to_string());
+                }
+                if iptables.is_some() {
+                    v.push("iptables-restore -n".to_string());
+                }
+                if ip6tables.is_some() {
+                    v.push("ip6tables-restore -n".to_string());
+                }
+                v
+            }
+        }
+    }
+}
+
+fn rule_text(r: &Rule) -> String {
+    match r {
+        Rule::NotFwmark { mark, table, .. } => format!("not fwmark {mark} table {table}"),
+        Rule::SuppressMain { .. } => "table main suppress_prefixlength 0".to_string(),
+    }
+}
+
+fn route_text(r: &Route, ifname: &str, verb: &str) -> String {
+    let fam = if r.net.is_ipv6() { "-6" } else { "-4" };
+    match &r.table_text {
+        Some(t) => format!("ip {fam} route {verb} {} dev {ifname} table {t}", r.net),
+        None => format!("ip {fam} route {verb} {} dev {ifname}", r.net),
+    }
+}
+
+impl fmt::Display for Plan {
+    /// The plan as `--dry-run` prints it: the trace lines, plus the stdin of commands fed one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for op in &self.ops {
+            for line in op.trace(&self.interface) {
+                writeln!(f, "[#] {line}")?;
+            }
+            let body = match op {
+                Op::SetDns { input, .. } => Some(input.as_str()),
+                Op::SetFirewall { script, .. } => Some(script.as_str()),
+                _ => None,
+            };
+            if let Some(b) = body {
+                for l in b.lines() {
+                    writeln!(f, "    {l}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Facts observed on the system before planning `up`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpFacts {
+    /// The device configuration with endpoints already resolved.
+    pub device: DeviceConfig,
+    /// The MTU towards each resolved endpoint (route `mtu`, else the output link's MTU).
+    pub endpoint_mtus: Vec<u32>,
+    /// The MTU of the first IPv4 default route of the main table (route mtu, else link mtu).
+    pub default_route_mtu: Option<u32>,
+    /// Tables that hold at least one IPv4 or IPv6 route.
+    pub tables_in_use: BTreeSet<u32>,
+    /// The numeric value of `Table` when it is a name (resolved from rt_tables).
+    pub named_table: Option<u32>,
+    /// Whether `nft` is available (else iptables-restore).
+    pub nft_available: bool,
+    /// The resolvconf interface name (`wg0` or `tun.wg0`).
+    pub resolvconf_name: String,
+    /// True when net.ipv4.conf.all.src_valid_mark is already 1.
+    pub src_valid_mark_set: bool,
+}
+
+/// Why a plan cannot be made (before anything is touched).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{path}:{line}: Table: `{name}' is not a number and not a table name in rt_tables")]
+    UnknownTable { path: String, line: usize, name: String },
+}
+
+/// The allowed IPs of all peers, as the kernel holds them: host bits masked, duplicates once.
+pub fn kernel_allowed_ips(cfg: &Config) -> Vec<IpNet> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for p in &cfg.peers {
+        for a in &p.allowed_ips {
+            let n = a.network();
+            if seen.insert(n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Prefixes the kernel routes through the device once its addresses are set
+/// (the connected routes `ip route show dev <if> match` would find).
+fn connected_prefixes(cfg: &Config) -> Vec<IpNet> {
+    cfg.interface
+        .addresses
+        .iter()
+        .map(|a| a.value)
+        .filter(|a| a.prefix < a.max_prefix())
+        .map(|a| a.network())
+        .collect()
+}
+
+/// Plans `up` in upstream wg-quick's order (reference §3 with §8's changes).
+pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
+    let i = &cfg.interface;
+    let mut ops = vec![Op::CreateLink];
+    hooks(&mut ops, &i.pre_up, Phase::PreUp, ifname);
+    ops.push(Op::SetDevice(facts.device.clone()));
+    for a in &i.addresses {
+        ops.push(Op::AddAddress(a.value));
+    }
+    let mtu = match i.mtu {
+        Some(m) => m,
+        None => crate::routing::auto_mtu(&facts.endpoint_mtus, facts.default_route_mtu),
+    };
+    ops.push(Op::SetMtuUp(mtu));
+    if !i.dns.is_empty() {
+        ops.push(Op::SetDns {
+            name: facts.resolvconf_name.clone(),
+            input: crate::dns::resolvconf_input(&i.dns, &i.dns_search),
+        });
+    }
+
+    let table = i.table_setting();
+    let fixed_table: Option<(u32, String)> = match &table {
+        TableSetting::Auto | TableSetting::Off => None,
+        TableSetting::Id(n) => Some((*n, n.to_string())),
+        TableSetting::Name(name) => match facts.named_table {
+            Some(n) => Some((n, name.clone())),
+            None => {
+                let line = i.table.as_ref().map(|t| t.line).unwrap_or(0);
+                return Err(PlanError::UnknownTable {
+                    path: cfg.path.display().to_string(),
+                    line,
+                    name: name.clone(),
+                });
+            }
+        },
+    };
+    let connected = connected_prefixes(cfg);
+    let sorted = crate::routing::sort_allowed_ips(&kernel_allowed_ips(cfg));
+    let mut batch: Vec<Route> = Vec::new();
+    let mut chosen_table: Option<u32> = None;
+    for net in sorted {
+        if table == TableSetting::Off {
+            break;
+        }
+        if let Some((id, text)) = &fixed_table {
+            batch.push(Route { net, table: Some(*id), table_text: Some(text.clone()) });
+            continue;
+        }
+        if net.is_default() {
+            // Flush the routes gathered so far to keep wg-quick's order.
+            if !batch.is_empty() {
+                ops.push(Op::AddRoutes(std::mem::take(&mut batch)));
+            }
+            let t = match (chosen_table, i.fwmark) {
+                (Some(t), _) => t,
+                (None, Some(m)) if m != 0 => m,
+                (None, _) => {
+                    let mut t = FIRST_AUTO_TABLE;
+                    while facts.tables_in_use.contains(&t) {
+                        t += 1;
+                    }
+                    ops.push(Op::SetFwmark(t));
+                    t
+                }
+            };
+            chosen_table = Some(t);
+            add_default_route(&mut ops, cfg, ifname, net, t, facts);
+            continue;
+        }
+        if connected.iter().any(|c| c.contains(&net)) {
+            continue;
+        }
+        batch.push(Route { net, table: None, table_text: None });
+    }
+    if !batch.is_empty() {
+        ops.push(Op::AddRoutes(batch));
+    }
+    hooks(&mut ops, &i.post_up, Phase::PostUp, ifname);
+    Ok(Plan { interface: ifname.to_string(), ops })
+}
+
+fn add_default_route(ops: &mut Vec<Op>, cfg: &Config, ifname: &str, net: IpNet, t: u32, facts: &UpFacts) {
+    let v6 = net.is_ipv6();
+    ops.push(Op::AddRule(Rule::NotFwmark { v6, mark: t, table: t, priority: None }));
+    ops.push(Op::AddRule(Rule::SuppressMain { v6, priority: None }));
+    ops.push(Op::AddRoutes(vec![Route { net, table: Some(t), table_text: Some(t.to_string()) }]));
+    let addrs: Vec<IpAddr> =
+        cfg.interface.addresses.iter().map(|a| a.value.addr).filter(|a| a.is_ipv6() == v6).collect();
+    if !v6 && !facts.src_valid_mark_set {
+        ops.push(Op::SrcValidMark);
+    }
+    let (kind, script) = if facts.nft_available {
+        (FirewallKind::Nft, crate::firewall::nft_up_script(ifname, v6, &addrs, t))
+    } else {
+        (FirewallKind::Iptables, crate::firewall::iptables_up_script(ifname, v6, &addrs, t))
+    };
+    ops.push(Op::SetFirewall { v6, kind, script });
+}
+
+fn hooks(ops: &mut Vec<Op>, list: &[crate::config::Located<String>], phase: Phase, ifname: &str) {
+    for h in list {
+        ops.push(Op::Hook { phase, text: crate::hooks::expand(&h.value, ifname) });
+    }
+}
+
+/// What `up` recorded about the interface (kept under /run/wgq/), so that `down`
+/// removes exactly what belongs to it even after the file or the fwmark changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpRecord {
+    /// The table/fwmark used for default routes, if any.
+    pub table: Option<u32>,
+    /// The resolvconf name DNS was registered under, if any.
+    pub dns_name: Option<String>,
+}
+
+impl UpRecord {
+    pub fn render(&self) -> String {
+        let mut s = String::from("# wgq state, written by `wgq up`\n");
+        if let Some(t) = self.table {
+            s.push_str(&format!("table={t}\n"));
+        }
+        if let Some(d) = &self.dns_name {
+            s.push_str(&format!("dns={d}\n"));
+        }
+        s
+    }
+
+    pub fn parse(text: &str) -> UpRecord {
+        let mut r = UpRecord::default();
+        for l in text.lines() {
+            if let Some(v) = l.strip_prefix("table=") {
+                r.table = v.trim().parse().ok();
+            } else if let Some(v) = l.strip_prefix("dns=") {
+                r.dns_name = Some(v.trim().to_string());
+            }
+        }
+        r
+    }
+
+    /// What an `up` plan will leave recorded once applied.
+    pub fn from_plan(plan: &Plan) -> UpRecord {
+        let mut r = UpRecord::default();
+        for op in &plan.ops {
+            match op {
+                Op::AddRule(Rule::NotFwmark { table, .. }) => r.table = Some(*table),
+                Op::SetDns { name, .. } => r.dns_name = Some(name.clone()),
+                _ => {}
+            }
+        }
+        r
+    }
+}
+
+/// A policy rule as found on the system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedRule {
+    pub v6: bool,
+    pub priority: u32,
+    /// `Some((mark, table))` for `not fwmark M lookup T`, `None` for `lookup main suppress_prefixlength 0`.
+    pub not_fwmark: Option<(u32, u32)>,
+}
+
+/// Facts observed on the system before planning `down`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DownFacts {
+    /// The device's fwmark now (0 = off).
+    pub live_fwmark: u32,
+    /// Whether the device routes a `/0` now.
+    pub live_has_default: bool,
+    /// What our `up` recorded, if it was ours.
+    pub recorded: Option<UpRecord>,
+    /// Every `not fwmark` and `suppress_prefixlength 0` rule, both families.
+    pub rules: Vec<ObservedRule>,
+    /// `nft list tables` output, when nft is available.
+    pub nft_tables: Option<String>,
+    /// `iptables-save` / `ip6tables-save` output, when iptables is available.
+    pub iptables_save: Option<String>,
+    pub ip6tables_save: Option<String>,
+    pub resolvconf_name: String,
+}
+
+/// Plans `down` (reference §4), removing only this interface's rules.
+pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
+    let i = &cfg.interface;
+    let mut ops = Vec::new();
+    hooks(&mut ops, &i.pre_down, Phase::PreDown, ifname);
+    if i.save_config {
+        ops.push(Op::SaveConfig);
+    }
+    let auto = i.table_setting() == TableSetting::Auto;
+    let table = facts.recorded.as_ref().and_then(|r| r.table).or_else(|| {
+        (auto && facts.live_fwmark != 0 && facts.live_has_default).then_some(facts.live_fwmark)
+    });
+    if let Some(t) = table {
+        for v6 in [false, true] {
+            ops.extend(rules_to_delete(&facts.rules, v6, t).into_iter().map(Op::DelRule));
+        }
+    }
+    ops.push(Op::DelLink);
+    let dns_name = match &facts.recorded {
+        Some(r) => r.dns_name.clone(),
+        None => (!i.dns.is_empty()).then(|| facts.resolvconf_name.clone()),
+    };
+    if let Some(name) = dns_name {
+        ops.push(Op::UnsetDns { name });
+    }
+    let nft = facts.nft_tables.as_deref().and_then(|l| crate::firewall::nft_down_script(ifname, l));
+    let iptables = facts.iptables_save.as_deref().and_then(|l| crate::firewall::iptables_down_script(ifname, l));
+    let ip6tables = facts.ip6tables_save.as_deref().and_then(|l| crate::firewall::iptables_down_script(ifname, l));
+    if nft.is_some() || iptables.is_some() || ip6tables.is_some() {
+        ops.push(Op::RemoveFirewall { nft, iptables, ip6tables });
+    }
+    hooks(&mut ops, &i.post_down, Phase::PostDown, ifname);
+    Plan { interface: ifname.to_string(), ops }
+}
+
+/// This interface's rules of one family: every `not fwmark T lookup T`, and for each of
+/// them the `suppress_prefixlength 0` rule added with it (the one just below its priority,
+/// else the nearest one below). Rules of other interfaces are left alone (wg-quick removes
+/// every suppress rule: reference §4 quirk).
+pub fn rules_to_delete(rules: &[ObservedRule], v6: bool, table: u32) -> Vec<Rule> {
+    let mut out = Vec::new();
+    let mut suppress: Vec<u32> =
+        rules.iter().filter(|r| r.v6 == v6 && r.not_fwmark.is_none()).map(|r| r.priority).collect();
+    suppress.sort_unstable();
+    let mut mine: Vec<&ObservedRule> =
+        rules.iter().filter(|r| r.v6 == v6 && matches!(r.not_fwmark, Some((_, t)) if t == table)).collect();
+    mine.sort_by_key(|r| r.priority);
+    let mut del_suppress = Vec::new();
+    for r in &mine {
+        let (mark, t) = r.not_fwmark.unwrap_or((table, table));
+        out.push(Rule::NotFwmark { v6, mark, table: t, priority: Some(r.priority) });
+        // The partner: the closest suppress rule with a lower priority number.
+        if let Some(pos) = suppress.iter().rposition(|&p| p < r.priority) {
+            del_suppress.push(suppress.remove(pos));
+        }
+    }
+    out.extend(del_suppress.into_iter().map(|p| Rule::SuppressMain { v6, priority: Some(p) }));
+    out
+}
