@@ -16,6 +16,7 @@ pub mod net;
 pub mod netlink;
 pub mod plan;
 pub mod routing;
+pub mod rtnl;
 pub mod save;
 
 /// Renders an error with its causes: `outer: cause: root cause` (each cause once).

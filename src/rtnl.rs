@@ -1,0 +1,283 @@
+//! rtnetlink messages wgq sends (addresses, routes, rules, link MTU/up, dumps), built as
+//! pure data with netlink-packet-route, and the parsers of the dumps it reads.
+//! Each builder mirrors one `ip` command (the one the trace prints).
+
+use std::net::IpAddr;
+
+use netlink_packet_core::{
+    NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use rtnetlink::packet_route::{
+    AddressFamily, RouteNetlinkMessage,
+    address::{AddressAttribute, AddressMessage},
+    link::{LinkAttribute, LinkFlags, LinkMessage},
+    route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteMetric, RouteProtocol, RouteScope, RouteType},
+    rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage},
+};
+
+use crate::net::IpNet;
+use crate::plan::{ObservedRule, Route, Rule};
+
+pub type Msg = NetlinkMessage<RouteNetlinkMessage>;
+
+fn msg(payload: RouteNetlinkMessage, flags: u16) -> Msg {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    let mut m = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(payload));
+    m.finalize();
+    m
+}
+
+fn family(v6: bool) -> AddressFamily {
+    if v6 { AddressFamily::Inet6 } else { AddressFamily::Inet }
+}
+
+/// `ip -4|-6 address add <a> dev <if>` (no broadcast, like iproute2 without `brd`).
+pub fn add_address(ifindex: u32, a: IpNet) -> Msg {
+    msg(RouteNetlinkMessage::NewAddress(address_message(ifindex, a)), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL)
+}
+
+/// `ip address del <a> dev <if>`.
+pub fn del_address(ifindex: u32, a: IpNet) -> Msg {
+    msg(RouteNetlinkMessage::DelAddress(address_message(ifindex, a)), NLM_F_REQUEST)
+}
+
+fn address_message(ifindex: u32, a: IpNet) -> AddressMessage {
+    let mut m = AddressMessage::default();
+    m.header.family = family(a.is_ipv6());
+    m.header.prefix_len = a.prefix;
+    m.header.index = ifindex;
+    m.attributes.push(AddressAttribute::Local(a.addr));
+    m.attributes.push(AddressAttribute::Address(a.addr));
+    m
+}
+
+/// `ip link set mtu <m> up dev <if>`.
+pub fn set_mtu_up(ifindex: u32, mtu: u32) -> Msg {
+    let mut m = LinkMessage::default();
+    m.header.index = ifindex;
+    m.header.flags = LinkFlags::Up;
+    m.header.change_mask = LinkFlags::Up;
+    m.attributes.push(LinkAttribute::Mtu(mtu));
+    msg(RouteNetlinkMessage::SetLink(m), NLM_F_REQUEST)
+}
+
+/// `ip link show dev <name>` (a GETLINK by name; the reply carries the index and MTU).
+pub fn get_link_by_name(name: &str) -> Msg {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    msg(RouteNetlinkMessage::GetLink(m), NLM_F_REQUEST)
+}
+
+/// Dump of every link.
+pub fn dump_links() -> Msg {
+    msg(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_REQUEST | NLM_F_DUMP)
+}
+
+fn route_message(ifindex: u32, r: &Route) -> RouteMessage {
+    let v6 = r.net.is_ipv6();
+    let table = r.table.unwrap_or(RouteHeader::RT_TABLE_MAIN.into());
+    let mut m = RouteMessage::default();
+    m.header.address_family = family(v6);
+    m.header.destination_prefix_length = r.net.prefix;
+    m.header.table = if table < 256 { table as u8 } else { RouteHeader::RT_TABLE_UNSPEC };
+    m.header.protocol = RouteProtocol::Boot;
+    // iproute2 uses link scope for a device route without gateway (IPv4), universe for IPv6.
+    m.header.scope = if v6 { RouteScope::Universe } else { RouteScope::Link };
+    m.header.kind = RouteType::Unicast;
+    m.attributes.push(RouteAttribute::Table(table));
+    m.attributes.push(RouteAttribute::Destination(RouteAddress::from(r.net.addr)));
+    m.attributes.push(RouteAttribute::Oif(ifindex));
+    m
+}
+
+/// `ip -4|-6 route add <net> dev <if> [table T]`.
+pub fn add_route(ifindex: u32, r: &Route) -> Msg {
+    msg(RouteNetlinkMessage::NewRoute(route_message(ifindex, r)), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL)
+}
+
+/// `ip -4|-6 route del <net> dev <if> [table T]`.
+pub fn del_route(ifindex: u32, r: &Route) -> Msg {
+    msg(RouteNetlinkMessage::DelRoute(route_message(ifindex, r)), NLM_F_REQUEST)
+}
+
+fn rule_message(r: &Rule) -> RuleMessage {
+    let mut m = RuleMessage::default();
+    m.header.family = family(r.v6());
+    m.header.action = RuleAction::ToTable;
+    let (table, prio) = match r {
+        Rule::NotFwmark { mark, table, priority, .. } => {
+            m.header.flags = RuleFlags::Invert;
+            m.attributes.push(RuleAttribute::FwMark(*mark));
+            (*table, *priority)
+        }
+        Rule::SuppressMain { priority, .. } => {
+            m.attributes.push(RuleAttribute::SuppressPrefixLen(0));
+            (254, *priority)
+        }
+    };
+    m.header.table = if table < 256 { table as u8 } else { 0 };
+    m.attributes.push(RuleAttribute::Table(table));
+    if let Some(p) = prio {
+        m.attributes.push(RuleAttribute::Priority(p));
+    }
+    m
+}
+
+/// `ip -4|-6 rule add not fwmark T table T` / `... table main suppress_prefixlength 0`.
+pub fn add_rule(r: &Rule) -> Msg {
+    msg(RouteNetlinkMessage::NewRule(rule_message(r)), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL)
+}
+
+/// Deletes exactly this rule (by priority when known).
+pub fn del_rule(r: &Rule) -> Msg {
+    msg(RouteNetlinkMessage::DelRule(rule_message(r)), NLM_F_REQUEST)
+}
+
+/// Dump of the rules of one family.
+pub fn dump_rules(v6: bool) -> Msg {
+    let mut m = RuleMessage::default();
+    m.header.family = family(v6);
+    msg(RouteNetlinkMessage::GetRule(m), NLM_F_REQUEST | NLM_F_DUMP)
+}
+
+/// Dump of the routes of all tables of one family.
+pub fn dump_routes(v6: bool) -> Msg {
+    let mut m = RouteMessage::default();
+    m.header.address_family = family(v6);
+    msg(RouteNetlinkMessage::GetRoute(m), NLM_F_REQUEST | NLM_F_DUMP)
+}
+
+/// `ip route get <addr>`.
+pub fn get_route(addr: IpAddr) -> Msg {
+    let mut m = RouteMessage::default();
+    m.header.address_family = family(addr.is_ipv6());
+    m.header.destination_prefix_length = if addr.is_ipv6() { 128 } else { 32 };
+    m.attributes.push(RouteAttribute::Destination(RouteAddress::from(addr)));
+    msg(RouteNetlinkMessage::GetRoute(m), NLM_F_REQUEST)
+}
+
+/// Dump of the addresses of all links.
+pub fn dump_addresses() -> Msg {
+    msg(RouteNetlinkMessage::GetAddress(AddressMessage::default()), NLM_F_REQUEST | NLM_F_DUMP)
+}
+
+// ---- parsing what the kernel sends back -------------------------------------------
+
+/// The table a route belongs to.
+pub fn route_table(m: &RouteMessage) -> u32 {
+    m.attributes
+        .iter()
+        .find_map(|a| if let RouteAttribute::Table(t) = a { Some(*t) } else { None })
+        .unwrap_or(u32::from(m.header.table))
+}
+
+/// The `mtu` metric of a route, if any.
+pub fn route_mtu(m: &RouteMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Metrics(ms) => ms.iter().find_map(|x| if let RouteMetric::Mtu(v) = x { Some(*v) } else { None }),
+        _ => None,
+    })
+}
+
+/// The output interface of a route, if any.
+pub fn route_oif(m: &RouteMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| if let RouteAttribute::Oif(i) = a { Some(*i) } else { None })
+}
+
+/// The destination prefix of a route (`0.0.0.0/0` when absent).
+pub fn route_destination(m: &RouteMessage) -> IpNet {
+    let v6 = m.header.address_family == AddressFamily::Inet6;
+    let addr = m
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Destination(RouteAddress::Inet(a)) => Some(IpAddr::V4(*a)),
+            RouteAttribute::Destination(RouteAddress::Inet6(a)) => Some(IpAddr::V6(*a)),
+            _ => None,
+        })
+        .unwrap_or(if v6 { IpAddr::V6(0u128.into()) } else { IpAddr::V4(0u32.into()) });
+    IpNet::new(addr, m.header.destination_prefix_length)
+}
+
+/// The rules wgq cares about (`not fwmark M lookup T`, `lookup main suppress_prefixlength 0`).
+pub fn observed_rule(m: &RuleMessage) -> Option<ObservedRule> {
+    let v6 = m.header.family == AddressFamily::Inet6;
+    let mut prio = 0;
+    let mut mark = None;
+    let mut suppress = None;
+    let mut table = u32::from(m.header.table);
+    let mut other = false;
+    for a in &m.attributes {
+        match a {
+            RuleAttribute::Priority(p) => prio = *p,
+            RuleAttribute::FwMark(f) => mark = Some(*f),
+            RuleAttribute::SuppressPrefixLen(s) => suppress = Some(*s),
+            RuleAttribute::Table(t) => table = *t,
+            RuleAttribute::FwMask(0xffff_ffff) => {}
+            RuleAttribute::Protocol(_) => {}
+            _ => other = true,
+        }
+    }
+    if other || m.header.action != RuleAction::ToTable || m.header.src_len != 0 || m.header.dst_len != 0 {
+        return None;
+    }
+    match (mark, suppress) {
+        (Some(mk), None) if m.header.flags.contains(RuleFlags::Invert) => {
+            Some(ObservedRule { v6, priority: prio, not_fwmark: Some((mk, table)) })
+        }
+        (None, Some(0)) if table == 254 && !m.header.flags.contains(RuleFlags::Invert) => {
+            Some(ObservedRule { v6, priority: prio, not_fwmark: None })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::Emitable;
+
+    fn bytes(m: &Msg) -> Vec<u8> {
+        let mut b = vec![0u8; m.buffer_len()];
+        m.emit(&mut b);
+        b
+    }
+
+    #[test]
+    fn route_in_high_table_uses_attribute() {
+        let r = Route { net: IpNet::parse("0.0.0.0/0").unwrap(), table: Some(51820), table_text: None };
+        let m = add_route(7, &r);
+        let b = bytes(&m);
+        // nlmsghdr(16) + rtmsg(12) + RTA_TABLE(8) + RTA_DST(8) + RTA_OIF(8)
+        assert_eq!(b.len(), 16 + 12 + 8 + 8 + 8);
+        assert_eq!(u16::from_ne_bytes([b[4], b[5]]), 24); // RTM_NEWROUTE
+        assert_eq!(b[16], 2); // AF_INET
+        assert_eq!(b[17], 0); // dst_len
+        assert_eq!(b[20], 0); // table: RT_TABLE_UNSPEC, real id in RTA_TABLE
+        assert_eq!(b[21], 3); // RTPROT_BOOT
+        assert_eq!(b[22], 253); // RT_SCOPE_LINK
+        assert_eq!(b[23], 1); // RTN_UNICAST
+        // RTA_TABLE = 15, value 51820
+        assert_eq!(&b[28..36], &[8, 0, 15, 0, 0x6c, 0xca, 0, 0]);
+    }
+
+    #[test]
+    fn rule_round_trip_through_observer() {
+        let r = Rule::NotFwmark { v6: false, mark: 51820, table: 51820, priority: Some(32765) };
+        if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRule(m)) = add_rule(&r).payload {
+            let o = observed_rule(&m).unwrap();
+            assert_eq!(o, ObservedRule { v6: false, priority: 32765, not_fwmark: Some((51820, 51820)) });
+        } else {
+            panic!("not a rule message");
+        }
+        let s = Rule::SuppressMain { v6: true, priority: None };
+        if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRule(m)) = add_rule(&s).payload {
+            assert_eq!(m.header.table, 254);
+            let o = observed_rule(&m).unwrap();
+            assert!(o.v6 && o.not_fwmark.is_none());
+        } else {
+            panic!("not a rule message");
+        }
+    }
+}
