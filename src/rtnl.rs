@@ -281,3 +281,23 @@ mod tests {
         }
     }
 }
+
+/// The MTU of a link message.
+pub fn link_mtu(m: &LinkMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(v) = a { Some(*v) } else { None })
+}
+
+/// The priority of a rule (0 when absent).
+pub fn rule_priority(m: &RuleMessage) -> u32 {
+    m.attributes.iter().find_map(|a| if let RuleAttribute::Priority(p) = a { Some(*p) } else { None }).unwrap_or(0)
+}
+
+/// The address and prefix of an address message.
+pub fn address_of(m: &AddressMessage) -> Option<IpNet> {
+    let a = m
+        .attributes
+        .iter()
+        .find_map(|a| if let AddressAttribute::Local(a) = a { Some(*a) } else { None })
+        .or_else(|| m.attributes.iter().find_map(|a| if let AddressAttribute::Address(a) = a { Some(*a) } else { None }))?;
+    Some(IpNet::new(a, m.header.prefix_len))
+}

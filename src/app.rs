@@ -1,0 +1,259 @@
+//! The commands: locate and parse the config, take the interface lock, observe the
+//! system, plan, and apply through the executor. The binary calls [`run`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{self, Command, ConfigLocation};
+use crate::config::{self, Config, ParseErrors};
+use crate::exec::{ExecError, Executor};
+use crate::key::Key;
+use crate::plan::{self, UpRecord};
+use crate::system::{LinuxSystem, SystemError};
+
+/// Where wg-quick and wgq look up `INTERFACE` arguments.
+pub const CONFIG_DIR: &str = "/etc/wireguard";
+/// Where wgq keeps per-interface locks and the record of what `up` did.
+pub const RUN_DIR: &str = "/run/wgq";
+
+/// A command failed. `status` is the exit status to end with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Locate(#[from] cli::LocateError),
+    #[error("{}", .0)]
+    Parse(ParseErrors),
+    #[error("Unable to read `{path}'")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{0}' already exists")]
+    AlreadyExists(String),
+    #[error("`{0}' is not a WireGuard interface")]
+    NotWireGuard(String),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    System(#[from] SystemError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error("{0}")]
+    Other(String),
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl AppError {
+    pub fn status(&self) -> i32 {
+        match self {
+            AppError::Exec(e) => e.status(),
+            AppError::System(e) => e.status(),
+            _ => 1,
+        }
+    }
+}
+
+/// Runs one command; returns the exit status for success paths that are not 0
+/// (`check` with errors).
+pub fn run(cmd: Command) -> Result<i32, AppError> {
+    match cmd {
+        Command::Help | Command::Version => {
+            println!("wgq {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+        Command::Strip { target } => {
+            let (_, cfg) = load(&target)?;
+            let mut out = std::io::stdout().lock();
+            write_out(&mut out, cfg.stripped.0.as_bytes())?;
+            write_out(&mut out, b"\n")?;
+            Ok(0)
+        }
+        Command::Check { target } => check(&target),
+        Command::Up { target, dry_run } => up(&target, dry_run),
+        Command::Down { target, dry_run } => down(&target, dry_run),
+        Command::Save { target } => save(&target),
+        Command::Reload { .. } => Err(AppError::Other("reload is not implemented yet".into())),
+        Command::Show { interface, json } => crate::show::show(interface.as_deref(), json).map(|_| 0),
+        Command::Showconf { interface } => {
+            let mut sys = LinuxSystem::new(&interface, None)?;
+            let text = sys.showconf(&interface)?;
+            write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
+            Ok(0)
+        }
+        Command::Genkey => {
+            let k = Key::generate_private().map_err(|e| io("Unable to generate a key", e))?;
+            println!("{}", k.to_base64());
+            Ok(0)
+        }
+        Command::Genpsk => {
+            let k = Key::generate_preshared().map_err(|e| io("Unable to generate a key", e))?;
+            println!("{}", k.to_base64());
+            Ok(0)
+        }
+        Command::Pubkey => {
+            let mut s = String::new();
+            std::io::stdin().read_line(&mut s).map_err(|e| io("Unable to read private key", e))?;
+            let k = Key::from_base64(s.trim_end_matches(['\n', '\r']))
+                .map_err(|_| AppError::Other("Key is not the correct length or format".into()))?;
+            println!("{}", k.public_key().to_base64());
+            Ok(0)
+        }
+    }
+}
+
+fn io(context: &str, source: std::io::Error) -> AppError {
+    AppError::Io { context: context.to_string(), source }
+}
+
+fn write_out(w: &mut dyn Write, b: &[u8]) -> Result<(), AppError> {
+    match w.write_all(b).and_then(|_| w.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`wgq strip wg0 | head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(io("Unable to write output", e)),
+    }
+}
+
+/// Locates, reads and parses a config; prints the world-accessible warning and the
+/// parser's warnings on stderr.
+pub fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
+    let loc = cli::locate_config(target, Path::new(CONFIG_DIR))?;
+    if loc.world_accessible {
+        eprintln!("Warning: `{}' is world accessible", loc.path.display());
+    }
+    let bytes = std::fs::read(&loc.path)
+        .map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
+    let cfg = config::parse(&bytes, &loc.path).map_err(AppError::Parse)?;
+    for w in &cfg.warnings {
+        eprintln!("{w}");
+    }
+    Ok((loc, cfg))
+}
+
+fn check(target: &str) -> Result<i32, AppError> {
+    let loc = cli::locate_config(target, Path::new(CONFIG_DIR))?;
+    let bytes = std::fs::read(&loc.path)
+        .map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
+    match config::parse(&bytes, &loc.path) {
+        Err(errs) => {
+            for d in &errs.0 {
+                eprintln!("{d}");
+            }
+            eprintln!("{}: {} error(s)", loc.path.display(), errs.0.len());
+            Ok(1)
+        }
+        Ok(cfg) => {
+            let facts = config::check::FileFacts::from_path(&loc.path, &loc.interface);
+            let mut all = cfg.warnings.clone();
+            all.extend(config::check::check(&cfg, &facts));
+            all.sort_by_key(|d| d.line);
+            for d in &all {
+                eprintln!("{d}");
+            }
+            eprintln!("{}: OK, {} warning(s)", loc.path.display(), all.len());
+            Ok(0)
+        }
+    }
+}
+
+/// The per-interface lock (flock on /run/wgq/<if>.lock), held until dropped.
+pub struct InterfaceLock {
+    _file: std::fs::File,
+}
+
+impl InterfaceLock {
+    pub fn acquire(ifname: &str) -> Result<InterfaceLock, AppError> {
+        use std::os::fd::AsRawFd;
+        std::fs::create_dir_all(RUN_DIR).map_err(|e| io(&format!("Unable to create {RUN_DIR}"), e))?;
+        let path = PathBuf::from(RUN_DIR).join(format!("{ifname}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io(&format!("Unable to open {}", path.display()), e))?;
+        // SAFETY: flock on a valid, owned descriptor.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            return Err(AppError::Other(format!(
+                "`{ifname}' is being changed by another wgq process (lock {} is held)",
+                path.display()
+            )));
+        }
+        Ok(InterfaceLock { _file: file })
+    }
+}
+
+fn record_path(ifname: &str) -> PathBuf {
+    PathBuf::from(RUN_DIR).join(format!("{ifname}.state"))
+}
+
+fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
+    let (loc, cfg) = load(target)?;
+    let ifname = loc.interface.clone();
+    let _lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
+    let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
+    if sys.link_exists(&ifname)? {
+        return Err(AppError::AlreadyExists(ifname));
+    }
+    let facts = sys.observe_up(&cfg)?;
+    let plan = plan::plan_up(&cfg, &ifname, &facts)?;
+    if dry_run {
+        print!("{plan}");
+        return Ok(0);
+    }
+    crate::signals::install();
+    let record = UpRecord::from_plan(&plan);
+    let mut stderr = std::io::stderr();
+    {
+        let mut ex = Executor::new(&mut sys, &mut stderr);
+        ex.apply_all(&plan)?;
+    }
+    if let Err(e) = std::fs::write(record_path(&ifname), record.render()) {
+        eprintln!("wgq: warning: unable to record state in {RUN_DIR}: {e}");
+    }
+    Ok(0)
+}
+
+fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
+    let (loc, cfg) = load(target)?;
+    let ifname = loc.interface.clone();
+    let _lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
+    let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
+    if !sys.is_wireguard(&ifname)? {
+        return Err(AppError::NotWireGuard(ifname));
+    }
+    let recorded = std::fs::read_to_string(record_path(&ifname)).ok().map(|t| UpRecord::parse(&t));
+    let facts = sys.observe_down(&cfg, recorded)?;
+    let plan = plan::plan_down(&cfg, &ifname, &facts);
+    if dry_run {
+        print!("{plan}");
+        return Ok(0);
+    }
+    let mut stderr = std::io::stderr();
+    {
+        let mut ex = Executor::new(&mut sys, &mut stderr);
+        ex.apply_teardown(&plan)?;
+    }
+    let _ = std::fs::remove_file(record_path(&ifname));
+    Ok(0)
+}
+
+fn save(target: &str) -> Result<i32, AppError> {
+    let (loc, cfg) = load(target)?;
+    let ifname = loc.interface.clone();
+    let _lock = InterfaceLock::acquire(&ifname)?;
+    let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
+    if !sys.is_wireguard(&ifname)? {
+        return Err(AppError::NotWireGuard(ifname));
+    }
+    eprintln!("[#] wg showconf {ifname}");
+    sys.save(&ifname)?;
+    Ok(0)
+}
