@@ -18,6 +18,7 @@ pub mod plan;
 pub mod routing;
 pub mod rtnl;
 pub mod save;
+pub mod signals;
 
 /// Renders an error with its causes: `outer: cause: root cause` (each cause once).
 pub fn error_chain(e: &dyn std::error::Error) -> String {

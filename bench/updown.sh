@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Benchmark: `up` and `down` of an N-peer server config with wg-quick, wgq and the floor
+# (the same work done by one `wg setconf` plus one `ip -batch`), each in a fresh network
+# namespace with the userspace device (wireguard-go), or the kernel module when loaded.
+#
+#   bench/updown.sh [N ...]          (default: 1000 5000 20000)
+#   WGQ=path/to/wgq SKIP_WG_QUICK=1 bench/updown.sh 200
+#
+# Half of the peers have an allowed IP outside the interface's subnet, so they need a route
+# of their own, as in issue 6. Prints one table row per tool and N: seconds for up and down,
+# the ratio to the floor, and wgq's peak RSS (from getrusage, reported by WGQ_STATS=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WGQ=${WGQ:-target/release/wgq}
+WG_QUICK=${WG_QUICK:-/usr/bin/wg-quick}
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 5000 20000)
+[ "$(id -u)" = 0 ] || { echo "skipped: the benchmark needs root (network namespaces)"; exit 0; }
+[ -x "$WGQ" ] || { echo "bench: $WGQ not built (cargo build --release)" >&2; exit 1; }
+work=$(mktemp -d /tmp/wgq-bench.XXXXXX)
+ns=wgqbench$$
+trap 'ip netns del $ns 2>/dev/null || true; rm -rf "$work"' EXIT
+
+genconf() { # N IFNAME -> file
+	python3 - "$1" "$2" "$work" <<'PY'
+import base64, os, sys
+n, name, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def key():
+    b = bytearray(os.urandom(32)); b[0] &= 248; b[31] = (b[31] & 127) | 64
+    return base64.b64encode(bytes(b)).decode()
+lines = ["[Interface]", "PrivateKey = " + key(), "ListenPort = 51820", "Address = 10.0.0.1/16", ""]
+for i in range(n):
+    hi, lo = divmod(i + 2, 250)
+    lines += ["[Peer]", "PublicKey = " + key(), "AllowedIPs = 10.0.%d.%d/32" % (hi % 250, lo + 1)]
+    if i % 2:
+        lines[-1] += ", 10.%d.%d.0/24" % (100 + (i // 2) // 250, (i // 2) % 250)
+    lines.append("")
+open(os.path.join(work, name + ".conf"), "w").write("\n".join(lines))
+PY
+}
+
+fresh_ns() {
+	ip netns del $ns 2>/dev/null || true
+	ip netns add $ns
+	ip netns exec $ns ip link set lo up
+}
+
+now() { date +%s.%N; }
+
+# run_tool TOOL IFNAME -> "up_seconds down_seconds"
+run_tool() {
+	local tool=$1 ifn=$2 conf=$work/$2.conf t0 t1 t2
+	fresh_ns
+	t0=$(now)
+	case $tool in
+	wg-quick) ip netns exec $ns "$WG_QUICK" up "$conf" >/dev/null 2>&1 ;;
+	wgq) ip netns exec $ns env WGQ_STATS=1 "$WGQ" up "$conf" >/dev/null 2>"$work/wgq.err" ;;
+	floor)
+		ip netns exec $ns ip link add dev "$ifn" type wireguard 2>/dev/null || ip netns exec $ns wireguard-go "$ifn" >/dev/null 2>&1
+		ip netns exec $ns wg setconf "$ifn" <("$WGQ" strip "$conf")
+		{
+			echo "address add 10.0.0.1/16 dev $ifn"
+			echo "link set mtu 1420 up dev $ifn"
+			grep -o '10\.1[0-9][0-9]\.[0-9]*\.0/24' "$conf" | sed "s|.*|route add & dev $ifn|"
+		} | ip netns exec $ns ip -batch -
+		;;
+	esac
+	t1=$(now)
+	case $tool in
+	wg-quick) ip netns exec $ns "$WG_QUICK" down "$conf" >/dev/null 2>&1 ;;
+	wgq) ip netns exec $ns "$WGQ" down "$conf" >/dev/null 2>&1 ;;
+	floor) ip netns exec $ns ip link del dev "$ifn" ;;
+	esac
+	t2=$(now)
+	echo "$(echo "$t1 - $t0" | bc -l) $(echo "$t2 - $t1" | bc -l)"
+}
+
+printf '%-9s %7s %9s %9s %9s %9s %10s\n' tool peers up_s down_s up/floor down/floor peak_rss
+for n in "${sizes[@]}"; do
+	i=$((n % 1000))
+	genconf "$n" wgqb$i
+	read -r fu fd < <(run_tool floor wgqb$i)
+	tools=(wgq)
+	[ -n "${SKIP_WG_QUICK:-}" ] || tools+=(wg-quick)
+	printf '%-9s %7d %9.3f %9.3f %9s %9s %10s\n' floor "$n" "$fu" "$fd" 1.00 1.00 -
+	for t in "${tools[@]}"; do
+		read -r u d < <(run_tool "$t" wgqb$i)
+		rss=-
+		if [ "$t" = wgq ]; then rss=$(sed -n 's/^wgq: peak RSS \([0-9]*\) KiB$/\1 KiB/p' "$work/wgq.err" | tail -1); fi
+		printf '%-9s %7d %9.3f %9.3f %9.2f %9.2f %10s\n' "$t" "$n" "$u" "$d" "$(echo "$u / $fu" | bc -l)" "$(echo "$d / $fd" | bc -l)" "${rss:--}"
+	done
+done

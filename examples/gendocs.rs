@@ -1,0 +1,8 @@
+//! Regenerates man/wgq.8 and completions/* from the CLI table: `cargo run --example gendocs`.
+fn main() -> std::io::Result<()> {
+    for (path, text) in wgq::docs::generated_files() {
+        std::fs::write(path, text)?;
+        println!("wrote {path}");
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! `wgq show`: the familiar `wg show` layout, and a stable JSON form for scripts.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use crate::device::{self, DeviceState};
+
+/// Prints the state of one interface, or of all WireGuard interfaces.
+pub fn show(interface: Option<&str>, json: bool) -> Result<(), crate::app::AppError> {
+    let names = match interface {
+        Some(n) => vec![n.to_string()],
+        None => device::list_interfaces().map_err(crate::system::SystemError::from)?,
+    };
+    let mut states = Vec::new();
+    for n in &names {
+        states.push(device::get(n).map_err(crate::system::SystemError::from)?);
+    }
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let out = if json {
+        render_json(&states)
+    } else {
+        states.iter().map(|s| render_pretty(s, now)).collect::<Vec<_>>().join("\n")
+    };
+    print!("{out}");
+    Ok(())
+}
+
+/// `wg show` layout (without colours). Peers with the most recent handshake first.
+pub fn render_pretty(d: &DeviceState, now: Duration) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "interface: {}", d.name);
+    if let Some(k) = &d.public_key {
+        let _ = writeln!(s, "  public key: {}", k.to_base64());
+    }
+    if d.private_key.is_some() {
+        let _ = writeln!(s, "  private key: (hidden)");
+    }
+    if d.listen_port != 0 {
+        let _ = writeln!(s, "  listening port: {}", d.listen_port);
+    }
+    if d.fwmark != 0 {
+        let _ = writeln!(s, "  fwmark: 0x{:x}", d.fwmark);
+    }
+    let mut peers: Vec<_> = d.peers.iter().collect();
+    peers.sort_by(|a, b| b.last_handshake.cmp(&a.last_handshake));
+    for p in peers {
+        let _ = writeln!(s, "\npeer: {}", p.public_key.to_base64());
+        if p.preshared_key.is_some() {
+            let _ = writeln!(s, "  preshared key: (hidden)");
+        }
+        if let Some(e) = p.endpoint {
+            let _ = writeln!(s, "  endpoint: {e}");
+        }
+        let ips = if p.allowed_ips.is_empty() {
+            "(none)".to_string()
+        } else {
+            p.allowed_ips.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        };
+        let _ = writeln!(s, "  allowed ips: {ips}");
+        if let Some(h) = p.last_handshake {
+            let _ = writeln!(s, "  latest handshake: {}", ago(now.saturating_sub(h)));
+        }
+        if p.rx_bytes != 0 || p.tx_bytes != 0 {
+            let _ = writeln!(s, "  transfer: {} received, {} sent", bytes(p.rx_bytes), bytes(p.tx_bytes));
+        }
+        if p.persistent_keepalive != 0 {
+            let _ = writeln!(s, "  persistent keepalive: every {}", units(u64::from(p.persistent_keepalive)));
+        }
+    }
+    s
+}
+
+fn plural(n: u64, unit: &str) -> String {
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `1 minute, 2 seconds`
+fn units(mut secs: u64) -> String {
+    if secs == 0 {
+        return "0 seconds".into();
+    }
+    let mut parts = Vec::new();
+    for (len, name) in [(365 * 86400, "year"), (86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")] {
+        if secs >= len {
+            parts.push(plural(secs / len, name));
+            secs %= len;
+        }
+    }
+    parts.join(", ")
+}
+
+fn ago(d: Duration) -> String {
+    if d.as_secs() == 0 { "Now".into() } else { format!("{} ago", units(d.as_secs())) }
+}
+
+fn bytes(b: u64) -> String {
+    let f = b as f64;
+    if b < 1024 {
+        format!("{b} B")
+    } else if b < 1024 * 1024 {
+        format!("{:.2} KiB", f / 1024.0)
+    } else if b < 1024 * 1024 * 1024 {
+        format!("{:.2} MiB", f / (1024.0 * 1024.0))
+    } else if b < 1024u64.pow(4) {
+        format!("{:.2} GiB", f / 1024f64.powi(3))
+    } else {
+        format!("{:.2} TiB", f / 1024f64.powi(4))
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// JSON for scripts. Field names are stable (documented in the man page); keys are
+/// never included except public keys.
+pub fn render_json(devs: &[DeviceState]) -> String {
+    let mut s = String::from("[");
+    for (i, d) in devs.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            "\n  {{\"interface\": {}, \"public_key\": {}, \"listen_port\": {}, \"fwmark\": {}, \"peers\": [",
+            json_str(&d.name),
+            d.public_key.map(|k| json_str(&k.to_base64())).unwrap_or_else(|| "null".into()),
+            d.listen_port,
+            d.fwmark
+        );
+        for (j, p) in d.peers.iter().enumerate() {
+            if j > 0 {
+                s.push(',');
+            }
+            let ips: Vec<String> = p.allowed_ips.iter().map(|a| json_str(&a.to_string())).collect();
+            let _ = write!(
+                s,
+                "\n    {{\"public_key\": {}, \"preshared_key\": {}, \"endpoint\": {}, \"allowed_ips\": [{}], \
+                 \"latest_handshake\": {}, \"rx_bytes\": {}, \"tx_bytes\": {}, \"persistent_keepalive\": {}}}",
+                json_str(&p.public_key.to_base64()),
+                p.preshared_key.is_some(),
+                p.endpoint.map(|e| json_str(&e.to_string())).unwrap_or_else(|| "null".into()),
+                ips.join(", "),
+                p.last_handshake.map(|h| h.as_secs()).unwrap_or(0),
+                p.rx_bytes,
+                p.tx_bytes,
+                p.persistent_keepalive
+            );
+        }
+        if !d.peers.is_empty() {
+            s.push_str("\n  ");
+        }
+        s.push_str("]}");
+    }
+    if !devs.is_empty() {
+        s.push('\n');
+    }
+    s.push_str("]\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::PeerState;
+    use crate::key::Key;
+    use crate::net::IpNet;
+
+    fn dev() -> DeviceState {
+        DeviceState {
+            name: "wg0".into(),
+            private_key: Some(Key([1; 32])),
+            public_key: Some(Key([1; 32]).public_key()),
+            listen_port: 51820,
+            fwmark: 0xca6c,
+            peers: vec![PeerState {
+                public_key: Key([2; 32]),
+                preshared_key: Some(Key([3; 32])),
+                endpoint: Some("192.0.2.1:51820".parse().unwrap()),
+                persistent_keepalive: 25,
+                last_handshake: Some(Duration::from_secs(1000)),
+                rx_bytes: 1536,
+                tx_bytes: 100,
+                allowed_ips: vec![IpNet::parse("10.0.0.2/32").unwrap()],
+            }],
+        }
+    }
+
+    #[test]
+    fn pretty_layout() {
+        let s = render_pretty(&dev(), Duration::from_secs(1062));
+        assert!(s.starts_with("interface: wg0\n  public key: "));
+        assert!(s.contains("  private key: (hidden)\n  listening port: 51820\n  fwmark: 0xca6c\n\npeer: "));
+        assert!(s.contains("  latest handshake: 1 minute, 2 seconds ago\n"));
+        assert!(s.contains("  transfer: 1.50 KiB received, 100 B sent\n"));
+        assert!(s.contains("  persistent keepalive: every 25 seconds\n"));
+        assert!(!s.contains(&Key([3; 32]).to_base64()), "preshared key must not be shown");
+        assert!(!s.contains(&Key([1; 32]).to_base64()), "private key must not be shown");
+    }
+
+    #[test]
+    fn json_is_stable_and_keyless() {
+        let s = render_json(&[dev()]);
+        assert!(s.contains("\"interface\": \"wg0\""));
+        assert!(s.contains("\"endpoint\": \"192.0.2.1:51820\""));
+        assert!(s.contains("\"allowed_ips\": [\"10.0.0.2/32\"]"));
+        assert!(s.contains("\"preshared_key\": true"));
+        assert!(!s.contains(&Key([3; 32]).to_base64()));
+        assert_eq!(render_json(&[]), "[]\n");
+    }
+}

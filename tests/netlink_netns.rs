@@ -1,0 +1,113 @@
+//! rtnetlink through wgq's own socket, inside a private network namespace (root only):
+//! the messages wgq sends produce exactly what the equivalent `ip` commands show.
+
+use std::process::Command;
+
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use wgq::net::IpNet;
+use wgq::netlink::Socket;
+use wgq::plan::{Route, Rule};
+use wgq::rtnl;
+
+fn root() -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root for a network namespace");
+        return false;
+    }
+    true
+}
+
+/// Runs `f` on a thread inside a new network namespace (namespaces are per thread).
+fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+        f()
+    })
+    .join()
+    .expect("netns thread")
+}
+
+fn ip(args: &[&str]) -> String {
+    let o = Command::new("ip").args(args).output().expect("ip");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn veth(name: &str, peer: &str) -> NetlinkMessage<RouteNetlinkMessage> {
+    let m = rtnetlink::LinkVeth::new(name, peer).build();
+    let mut h = NetlinkHeader::default();
+    h.flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+    let mut n = NetlinkMessage::new(h, NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)));
+    n.finalize();
+    n
+}
+
+#[test]
+fn routes_rules_and_addresses_match_ip() {
+    if !root() {
+        return;
+    }
+    let out = in_netns(|| {
+        let mut s = Socket::open(libc::NETLINK_ROUTE as isize).unwrap();
+        s.request(veth("wgqnl0", "wgqnl1")).unwrap();
+        let idx = s
+            .dump(rtnl::get_link_by_name("wgqnl0"))
+            .unwrap()
+            .into_iter()
+            .find_map(|m| if let RouteNetlinkMessage::NewLink(l) = m { Some(l.header.index) } else { None })
+            .unwrap();
+        s.request(rtnl::add_address(idx, IpNet::parse("10.77.0.1/24").unwrap())).unwrap();
+        s.request(rtnl::add_address(idx, IpNet::parse("fd77::1/64").unwrap())).unwrap();
+        s.request(rtnl::set_mtu_up(idx, 1420)).unwrap();
+        // 2,000 routes in one batch, one of them a duplicate that must fail alone.
+        let mut routes: Vec<Route> = (0..2000u32)
+            .map(|i| Route {
+                net: IpNet::parse(&format!("10.{}.{}.0/24", 100 + i / 250, i % 250)).unwrap(),
+                table: None,
+                table_text: None,
+            })
+            .collect();
+        routes.push(Route { net: IpNet::parse("::/0").unwrap(), table: Some(51820), table_text: None });
+        routes.insert(10, routes[3].clone());
+        let msgs = routes.iter().map(|r| rtnl::add_route(idx, r)).collect();
+        let res = s.batch(msgs).unwrap();
+        let failed: Vec<usize> = res.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+        assert_eq!(failed, vec![10]);
+        assert_eq!(res[10].as_ref().unwrap_err().raw_os_error(), Some(libc::EEXIST));
+        for r in [
+            Rule::NotFwmark { v6: false, mark: 51820, table: 51820, priority: Some(32765) },
+            Rule::SuppressMain { v6: false, priority: Some(32764) },
+            Rule::NotFwmark { v6: true, mark: 51820, table: 51820, priority: None },
+        ] {
+            s.request(rtnl::add_rule(&r)).unwrap();
+        }
+        let observed: Vec<_> = s
+            .dump(rtnl::dump_rules(false))
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| if let RouteNetlinkMessage::NewRule(r) = m { rtnl::observed_rule(&r) } else { None })
+            .collect();
+        let routes_dumped = s.dump(rtnl::dump_routes(false)).unwrap().len();
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}",
+            ip(&["-4", "rule"]),
+            ip(&["-6", "rule"]),
+            ip(&["-6", "route", "show", "table", "51820"]),
+            ip(&["addr", "show", "dev", "wgqnl0"]),
+            ip(&["-4", "route", "show", "10.100.3.0/24"]),
+        );
+        let missing = s.dump(rtnl::get_link_by_name("nosuchlink0")).unwrap_err();
+        (text, observed, routes_dumped, missing.raw_os_error())
+    });
+    let (text, observed, routes_dumped, missing) = out;
+    assert!(text.contains("32765:\tnot from all fwmark 0xca6c lookup 51820"), "{text}");
+    assert!(text.contains("32764:\tfrom all lookup main suppress_prefixlength 0"), "{text}");
+    assert!(text.contains("not from all fwmark 0xca6c lookup 51820"), "{text}");
+    assert!(text.contains("default dev wgqnl0 proto boot metric 1024"), "{text}");
+    assert!(text.contains("inet 10.77.0.1/24 scope global wgqnl0"), "{text}");
+    assert!(text.contains("mtu 1420"), "{text}");
+    assert!(text.contains("10.100.3.0/24 dev wgqnl0 proto boot scope link"), "{text}");
+    assert_eq!(observed.len(), 2, "{observed:?}");
+    assert!(routes_dumped >= 2000);
+    assert_eq!(missing, Some(libc::ENODEV));
+}

@@ -1,0 +1,322 @@
+//! Plans for the reference's §10 scenarios, checked without root: the trace a plan
+//! prints, and (through the fake system) that every failure or signal rolls back to
+//! exactly the state before.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use wgq::config::{self, Config};
+use wgq::device::DeviceConfig;
+use wgq::exec::Executor;
+use wgq::fake::FakeSystem;
+use wgq::plan::{self, DownFacts, ObservedRule, Plan, UpFacts, UpRecord};
+
+const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+const P: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+const P2: &str = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
+
+fn cfg(text: &str) -> Config {
+    config::parse(text.as_bytes(), Path::new("/etc/wireguard/wgt0.conf")).expect("valid config")
+}
+
+fn facts(c: &Config) -> UpFacts {
+    UpFacts {
+        device: DeviceConfig { private_key: c.interface.private_key, ..Default::default() },
+        endpoint_mtus: vec![1400],
+        default_route_mtu: Some(1460),
+        tables_in_use: BTreeSet::from([254, 255]),
+        named_table: None,
+        nft_available: true,
+        resolvconf_name: "wgt0".into(),
+        src_valid_mark_set: false,
+    }
+}
+
+fn trace(p: &Plan) -> Vec<String> {
+    p.ops.iter().flat_map(|o| o.trace(&p.interface)).collect()
+}
+
+fn up(text: &str) -> (Config, Plan) {
+    let c = cfg(text);
+    let f = facts(&c);
+    let p = plan::plan_up(&c, "wgt0", &f).expect("plan");
+    (c, p)
+}
+
+#[test]
+fn split_tunnel_skips_covered_prefixes() {
+    // Reference §10 scenario 20.
+    let (_, p) = up(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.9.0.1/24, fd00:9::1/64\nPostUp = echo up %i\n\
+         [Peer]\nPublicKey = {P}\nAllowedIPs = 10.9.0.0/24, 192.168.99.0/24, 10.10.10.10/32, fd00:9::/64\n\
+         Endpoint = 198.51.100.7:51820\n"
+    ));
+    assert_eq!(
+        trace(&p),
+        [
+            "ip link add dev wgt0 type wireguard",
+            "wg addconf wgt0 /dev/fd/63",
+            "ip -4 address add 10.9.0.1/24 dev wgt0",
+            "ip -6 address add fd00:9::1/64 dev wgt0",
+            "ip link set mtu 1320 up dev wgt0",
+            "ip -4 route add 10.10.10.10/32 dev wgt0",
+            "ip -4 route add 192.168.99.0/24 dev wgt0",
+            "echo up wgt0",
+        ]
+    );
+}
+
+#[test]
+fn route_order_follows_sort_nr() {
+    // Scenario 22.
+    let (_, p) = up(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.7.0.2/24\n[Peer]\nPublicKey = {P}\n\
+         AllowedIPs = 10.7.0.0/25, 10.7.0.0/16, 0.0.0.0/1, 128.0.0.0/1\n"
+    ));
+    let t = trace(&p);
+    let routes: Vec<&String> = t.iter().filter(|l| l.contains("route add")).collect();
+    assert_eq!(
+        routes,
+        ["ip -4 route add 10.7.0.0/16 dev wgt0", "ip -4 route add 128.0.0.0/1 dev wgt0", "ip -4 route add 0.0.0.0/1 dev wgt0"]
+    );
+    assert!(!t.iter().any(|l| l.contains("fwmark")));
+}
+
+#[test]
+fn table_off_adds_no_routes() {
+    // Scenario 23.
+    let (_, p) = up(&format!(
+        "[Interface]\nPrivateKey = {K}\nTable = off\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\n"
+    ));
+    let t = trace(&p);
+    assert!(!t.iter().any(|l| l.contains("route") || l.contains("rule") || l.contains("fwmark") || l.contains("nft")));
+}
+
+#[test]
+fn numbered_table_gets_every_route() {
+    // Scenario 24.
+    let (_, p) = up(&format!(
+        "[Interface]\nPrivateKey = {K}\nTable = 1234\n[Peer]\nPublicKey = {P}\n\
+         AllowedIPs = 0.0.0.0/0, 10.7.0.0/24, 172.16.0.0/12, ::/0\n"
+    ));
+    let t = trace(&p);
+    let routes: Vec<&String> = t.iter().filter(|l| l.contains("route add")).collect();
+    assert_eq!(
+        routes,
+        [
+            "ip -4 route add 10.7.0.0/24 dev wgt0 table 1234",
+            "ip -4 route add 172.16.0.0/12 dev wgt0 table 1234",
+            "ip -6 route add ::/0 dev wgt0 table 1234",
+            "ip -4 route add 0.0.0.0/0 dev wgt0 table 1234",
+        ]
+    );
+    assert!(!t.iter().any(|l| l.contains("rule") || l.contains("fwmark") || l.contains("nft")));
+}
+
+const FULL: &str = "[Interface]\nPrivateKey = K\nAddress = 10.8.0.2/32\nAddress = fd00:8::2/128\n\
+                    DNS = 10.8.0.1, fd00:8::1, example.com\n[Peer]\nPublicKey = P\n\
+                    AllowedIPs = 0.0.0.0/0, ::/0\nEndpoint = 198.51.100.7:51820\n";
+
+fn full() -> String {
+    FULL.replace("= K", &format!("= {K}")).replace("= P", &format!("= {P}"))
+}
+
+#[test]
+fn full_tunnel_upstream_order() {
+    // Scenario 27, with upstream's rule-before-route order.
+    let (_, p) = up(&full());
+    assert_eq!(
+        trace(&p),
+        [
+            "ip link add dev wgt0 type wireguard",
+            "wg addconf wgt0 /dev/fd/63",
+            "ip -4 address add 10.8.0.2/32 dev wgt0",
+            "ip -6 address add fd00:8::2/128 dev wgt0",
+            "ip link set mtu 1320 up dev wgt0",
+            "resolvconf -a wgt0 -m 0 -x",
+            "wg set wgt0 fwmark 51820",
+            "ip -6 rule add not fwmark 51820 table 51820",
+            "ip -6 rule add table main suppress_prefixlength 0",
+            "ip -6 route add ::/0 dev wgt0 table 51820",
+            "nft -f /dev/fd/63",
+            "ip -4 rule add not fwmark 51820 table 51820",
+            "ip -4 rule add table main suppress_prefixlength 0",
+            "ip -4 route add 0.0.0.0/0 dev wgt0 table 51820",
+            "sysctl -q net.ipv4.conf.all.src_valid_mark=1",
+            "nft -f /dev/fd/63",
+        ]
+    );
+    let shown = p.to_string();
+    assert!(shown.contains("    nameserver 10.8.0.1\n    nameserver fd00:8::1\n    search example.com\n"), "{shown}");
+    assert!(shown.contains("    add table ip6 wg-quick-wgt0\n"), "{shown}");
+}
+
+#[test]
+fn table_search_skips_tables_in_use_and_existing_fwmark_is_reused() {
+    // Scenarios 28 and 29.
+    let c = cfg(&full());
+    let mut f = facts(&c);
+    f.tables_in_use.extend([51820, 51821]);
+    f.src_valid_mark_set = true;
+    let t = trace(&plan::plan_up(&c, "wgt0", &f).unwrap());
+    assert!(t.contains(&"wg set wgt0 fwmark 51822".to_string()));
+    assert!(t.contains(&"ip -4 route add 0.0.0.0/0 dev wgt0 table 51822".to_string()));
+    assert!(!t.iter().any(|l| l.contains("sysctl")), "src_valid_mark already 1");
+
+    let c = cfg(&full().replace("[Peer]", "FwMark = 0x1234\n[Peer]"));
+    let t = trace(&plan::plan_up(&c, "wgt0", &facts(&c)).unwrap());
+    assert!(!t.iter().any(|l| l.starts_with("wg set")));
+    assert!(t.contains(&"ip -6 rule add not fwmark 4660 table 4660".to_string()));
+}
+
+#[test]
+fn explicit_mtu_and_iptables_fallback() {
+    let c = cfg(&full().replace("[Peer]", "MTU = 1300\n[Peer]"));
+    let mut f = facts(&c);
+    f.nft_available = false;
+    let t = trace(&plan::plan_up(&c, "wgt0", &f).unwrap());
+    assert!(t.contains(&"ip link set mtu 1300 up dev wgt0".to_string()));
+    assert!(t.contains(&"ip6tables-restore -n".to_string()));
+    assert!(t.contains(&"iptables-restore -n".to_string()));
+}
+
+#[test]
+fn search_domains_alone_set_no_dns() {
+    let (_, p) = up(&format!("[Interface]\nPrivateKey = {K}\nDNS = example.com\n"));
+    assert!(!trace(&p).iter().any(|l| l.contains("resolvconf")));
+}
+
+/// Applies `plan` to a fake system failing at call `k`; returns (ok, state after).
+fn run_with_failure(p: &Plan, k: Option<usize>, signal: Option<usize>) -> (bool, Vec<String>, String) {
+    let mut sys = FakeSystem { fail_at: k.map(|k| (k, 5)), signal_after: signal.map(|s| (s, 15)), ..Default::default() };
+    let mut out = Vec::new();
+    let ok = Executor::new(&mut sys, &mut out).apply_all(p).is_ok();
+    (ok, sys.render(), String::from_utf8_lossy(&out).into_owned())
+}
+
+#[test]
+fn every_failure_point_rolls_back_completely() {
+    let text = full().replace("[Peer]", "PreUp = true\nPostUp = true\n[Peer]")
+        + &format!("[Peer]\nPublicKey = {P2}\nAllowedIPs = 10.50.0.0/16, 10.51.0.0/16\n");
+    let (_, p) = up(&text);
+    let (ok, after, _) = run_with_failure(&p, None, None);
+    assert!(ok);
+    assert!(after.iter().any(|l| l.starts_with("rule4")), "{after:?}");
+    let total = FakeSystem { ..Default::default() };
+    let mut counting = total.clone();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    assert!(counting.calls > 10);
+    for k in 0..counting.calls {
+        let (ok, after, log) = run_with_failure(&p, Some(k), None);
+        assert!(!ok, "failure at call {k} must fail the plan");
+        assert!(after.is_empty(), "failure at call {k} left {after:?}\n{log}");
+        assert!(log.contains("injected failure"), "{log}");
+    }
+}
+
+#[test]
+fn a_signal_at_any_point_rolls_back_completely() {
+    let (_, p) = up(&full());
+    let mut counting = FakeSystem::default();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    for k in 0..counting.calls {
+        let (ok, after, log) = run_with_failure(&p, None, Some(k));
+        assert!(!ok, "signal after call {k} must stop the plan");
+        assert!(after.is_empty(), "signal after call {k} left {after:?}\n{log}");
+    }
+}
+
+#[test]
+fn down_removes_only_this_interfaces_rules() {
+    // Scenario 44, fixed: interface A (51822) stays intact when B (51823) goes down.
+    let rules = vec![
+        ObservedRule { v6: false, priority: 32765, not_fwmark: Some((51822, 51822)) },
+        ObservedRule { v6: false, priority: 32764, not_fwmark: None },
+        ObservedRule { v6: false, priority: 32763, not_fwmark: Some((51823, 51823)) },
+        ObservedRule { v6: false, priority: 32762, not_fwmark: None },
+        ObservedRule { v6: true, priority: 32765, not_fwmark: Some((51822, 51822)) },
+        ObservedRule { v6: true, priority: 32764, not_fwmark: None },
+    ];
+    let c = cfg(&full());
+    let f = DownFacts {
+        live_fwmark: 51823,
+        live_has_default: true,
+        rules,
+        resolvconf_name: "wgt0".into(),
+        nft_tables: Some("table ip wg-quick-wgt0\ntable ip wg-quick-other\n".into()),
+        ..Default::default()
+    };
+    let p = plan::plan_down(&c, "wgt0", &f);
+    let dels: Vec<_> = p.ops.iter().filter_map(|o| if let plan::Op::DelRule(r) = o { Some(r.clone()) } else { None }).collect();
+    assert_eq!(
+        dels,
+        [
+            plan::Rule::NotFwmark { v6: false, mark: 51823, table: 51823, priority: Some(32763) },
+            plan::Rule::SuppressMain { v6: false, priority: Some(32762) },
+        ]
+    );
+    assert_eq!(
+        trace(&p),
+        [
+            "ip -4 rule delete table 51823",
+            "ip -4 rule delete table main suppress_prefixlength 0",
+            "ip link delete dev wgt0",
+            "resolvconf -d wgt0 -f",
+            "nft -f /dev/fd/63",
+        ]
+    );
+}
+
+#[test]
+fn down_uses_the_recorded_table_when_the_fwmark_was_reset() {
+    let c = cfg(&full());
+    let f = DownFacts {
+        live_fwmark: 0,
+        live_has_default: true,
+        recorded: Some(UpRecord { table: Some(51820), dns_name: Some("tun.wgt0".into()) }),
+        rules: vec![
+            ObservedRule { v6: false, priority: 32765, not_fwmark: Some((51820, 51820)) },
+            ObservedRule { v6: false, priority: 32764, not_fwmark: None },
+        ],
+        resolvconf_name: "wgt0".into(),
+        ..Default::default()
+    };
+    let t = trace(&plan::plan_down(&c, "wgt0", &f));
+    assert_eq!(
+        t,
+        [
+            "ip -4 rule delete table 51820",
+            "ip -4 rule delete table main suppress_prefixlength 0",
+            "ip link delete dev wgt0",
+            "resolvconf -d tun.wgt0 -f",
+        ]
+    );
+}
+
+#[test]
+fn up_then_down_on_the_fake_system_leaves_nothing() {
+    let (c, p) = up(&full());
+    let mut sys = FakeSystem::default();
+    Executor::new(&mut sys, &mut Vec::new()).apply_all(&p).unwrap();
+    let rules: Vec<ObservedRule> = sys
+        .rules
+        .iter()
+        .map(|(v6, prio, text)| ObservedRule {
+            v6: *v6,
+            priority: *prio,
+            not_fwmark: text.starts_with("not").then_some((51820, 51820)),
+        })
+        .collect();
+    let f = DownFacts {
+        live_fwmark: 51820,
+        live_has_default: true,
+        recorded: Some(UpRecord::from_plan(&p)),
+        rules,
+        nft_tables: Some("table ip wg-quick-wgt0\ntable ip6 wg-quick-wgt0\n".into()),
+        resolvconf_name: "wgt0".into(),
+        ..Default::default()
+    };
+    let d = plan::plan_down(&c, "wgt0", &f);
+    Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&d).unwrap();
+    assert_eq!(sys.render(), Vec::<String>::new());
+}

@@ -1,0 +1,51 @@
+//! The systemd units: shaped like upstream's wg-quick units and accepted by
+//! `systemd-analyze verify`.
+
+use std::process::Command;
+
+fn unit(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/systemd/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn service_has_upstream_shape() {
+    let s = unit("wgq@.service");
+    for line in [
+        "After=network-online.target nss-lookup.target",
+        "Wants=network-online.target nss-lookup.target",
+        "PartOf=wgq.target",
+        "Before=wgq.target",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        "ExecStart=/usr/bin/wgq up %i",
+        "ExecStop=/usr/bin/wgq down %i",
+        "ExecReload=/usr/bin/wgq reload %i",
+        "Environment=WG_ENDPOINT_RESOLUTION_RETRIES=infinity",
+        "WantedBy=multi-user.target wgq.target",
+    ] {
+        assert!(s.lines().any(|l| l == line), "missing `{line}`");
+    }
+    assert!(unit("wgq.target").contains("[Unit]\nDescription="));
+}
+
+#[test]
+fn units_pass_systemd_analyze_verify() {
+    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+        eprintln!("skipped: systemd-analyze is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_wgq");
+    for name in ["wgq@.service", "wgq.target"] {
+        let text = unit(name).replace("/usr/bin/wgq", exe);
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    std::fs::copy(dir.path().join("wgq@.service"), dir.path().join("wgq@wg0.service")).unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no", "wgq@wg0.service", "wgq.target"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "systemd-analyze verify: {err}");
+}
