@@ -70,7 +70,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Strip { target } => {
             let (_, cfg) = load(&target)?;
             let mut out = std::io::stdout().lock();
-            write_out(&mut out, cfg.stripped.0.as_bytes())?;
+            write_out(&mut out, &cfg.stripped.0)?;
             write_out(&mut out, b"\n")?;
             Ok(0)
         }

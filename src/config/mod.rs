@@ -30,9 +30,12 @@ pub struct Config {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// The stripped config text. A newtype so that `Debug` never shows key material.
+/// The stripped config: every line wg-quick does not consume, as read (leading and
+/// trailing spaces and tabs removed), each followed by `\n`. `wg-quick strip` prints this
+/// followed by one more `\n`. Bytes, not text: comments may hold anything. A newtype so
+/// that `Debug` never shows key material.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct StrippedText(pub String);
+pub struct StrippedText(pub Vec<u8>);
 
 impl fmt::Debug for StrippedText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
