@@ -30,7 +30,7 @@ pub struct FakeSystem {
     /// Report this signal after the n-th mutating call.
     pub signal_after: Option<(usize, i32)>,
     pub calls: usize,
-    signalled: bool,
+    pub signalled: bool,
 }
 
 impl FakeSystem {

@@ -3,10 +3,12 @@
 //! Parse (`config`) → plan (`plan`) → apply (`exec`). Every module but `exec`,
 //! `netlink`, `device::kernel`, `device::uapi` and `hooks` is pure.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod device;
 pub mod dns;
+pub mod docs;
 pub mod exec;
 pub mod fake;
 pub mod firewall;
@@ -18,7 +20,9 @@ pub mod plan;
 pub mod routing;
 pub mod rtnl;
 pub mod save;
+pub mod show;
 pub mod signals;
+pub mod system;
 
 /// Renders an error with its causes: `outer: cause: root cause` (each cause once).
 pub fn error_chain(e: &dyn std::error::Error) -> String {

@@ -1,1 +1,102 @@
-//! Kernel backend: WG_CMD_SET_DEVICE / WG_CMD_GET_DEVICE over generic netlink.
+//! Kernel backend: the link over rtnetlink, WG_CMD_SET_DEVICE / WG_CMD_GET_DEVICE over
+//! generic netlink.
+
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_generic::{GenlMessage, ctrl::GenlCtrl};
+use netlink_packet_wireguard::WireguardMessage;
+use rtnetlink::packet_route::{
+    RouteNetlinkMessage,
+    link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage},
+};
+
+use super::genl;
+use super::{DeviceConfig, DeviceError, DeviceState};
+use crate::netlink::{NetlinkError, Socket};
+
+/// True when the kernel has WireGuard (loaded module or built in).
+pub fn module_present() -> bool {
+    std::path::Path::new("/sys/module/wireguard").exists()
+}
+
+fn route_socket() -> Result<Socket, NetlinkError> {
+    Socket::open(libc::NETLINK_ROUTE as isize)
+}
+
+/// `ip link add dev <name> type wireguard`.
+pub fn create_link(name: &str) -> Result<(), NetlinkError> {
+    let m = rtnetlink::LinkWireguard::new(name).build();
+    let mut h = NetlinkHeader::default();
+    h.flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+    let mut msg = NetlinkMessage::new(h, NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)));
+    msg.finalize();
+    route_socket()?.request(msg)
+}
+
+/// `ip link delete dev <name>`.
+pub fn delete_link(name: &str) -> Result<(), NetlinkError> {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    let mut h = NetlinkHeader::default();
+    h.flags = NLM_F_REQUEST;
+    let mut msg = NetlinkMessage::new(h, NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)));
+    msg.finalize();
+    route_socket()?.request(msg)
+}
+
+/// Names of the kernel's WireGuard links (in this network namespace).
+pub fn list_links() -> Result<Vec<String>, NetlinkError> {
+    let msgs = route_socket()?.dump(crate::rtnl::dump_links())?;
+    Ok(msgs
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) => {
+                let is_wg = l.attributes.iter().any(|a| match a {
+                    LinkAttribute::LinkInfo(infos) => {
+                        infos.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::Wireguard)))
+                    }
+                    _ => false,
+                });
+                let name = l.attributes.iter().find_map(|a| if let LinkAttribute::IfName(n) = a { Some(n.clone()) } else { None });
+                if is_wg { name } else { None }
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+/// A generic-netlink connection to the wireguard family, resolved once.
+pub struct Genl {
+    sock: Socket,
+    family: u16,
+}
+
+impl Genl {
+    /// Opens the socket and resolves the family (ENOENT: no WireGuard in the kernel).
+    pub fn open() -> Result<Genl, NetlinkError> {
+        let mut sock = Socket::open(libc::NETLINK_GENERIC as isize)?;
+        let replies: Vec<GenlMessage<GenlCtrl>> = {
+            let mut s2 = Socket::open(libc::NETLINK_GENERIC as isize)?;
+            s2.dump(genl::resolve_family_request())?
+        };
+        let family = replies.iter().find_map(genl::family_id).ok_or_else(|| NetlinkError::from_errno(libc::ENOENT))?;
+        let _ = &mut sock;
+        Ok(Genl { sock, family })
+    }
+
+    pub fn set(&mut self, name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
+        let msgs = genl::set_requests(self.family, name, cfg, genl::DEFAULT_LIMIT);
+        let results = self.sock.batch(msgs).map_err(|e| DeviceError::modify(name, e))?;
+        for r in results {
+            r.map_err(|e| DeviceError::modify(name, e))?;
+        }
+        Ok(())
+    }
+
+    pub fn get(&mut self, name: &str) -> Result<DeviceState, DeviceError> {
+        let msgs: Vec<GenlMessage<WireguardMessage>> =
+            self.sock.dump(genl::get_request(self.family, name)).map_err(|e| DeviceError::access(name, e))?;
+        let mut d = genl::parse_dump(&msgs);
+        d.name = name.to_string();
+        Ok(d)
+    }
+}

@@ -61,3 +61,92 @@ pub struct PeerState {
     pub tx_bytes: u64,
     pub allowed_ips: Vec<IpNet>,
 }
+
+pub mod resolve;
+pub mod showconf;
+
+/// A device operation failed. Messages follow wg(8).
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("Unable to modify interface {name}: {}", strerror(*.errno))]
+    Modify { name: String, errno: i32 },
+    #[error("Unable to access interface {name}: {}", strerror(*.errno))]
+    Access { name: String, errno: i32 },
+    #[error("{0}")]
+    Protocol(String),
+    #[error("Unable to run {program}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{program} failed (status {status}){}", if .output.is_empty() { String::new() } else { format!(": {}", .output) })]
+    Userspace { program: String, status: i32, output: String },
+}
+
+/// strerror text without Rust's " (os error N)".
+pub fn strerror(errno: i32) -> String {
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
+}
+
+impl DeviceError {
+    pub fn modify(name: &str, e: crate::netlink::NetlinkError) -> DeviceError {
+        DeviceError::Modify { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) }
+    }
+    pub fn access(name: &str, e: crate::netlink::NetlinkError) -> DeviceError {
+        DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) }
+    }
+    pub fn modify_io(name: &str, e: std::io::Error) -> DeviceError {
+        DeviceError::Modify { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) }
+    }
+    /// The errno behind this error, if any.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            DeviceError::Modify { errno, .. } | DeviceError::Access { errno, .. } => Some(*errno),
+            DeviceError::Spawn { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+/// Which implementation serves an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Kernel,
+    Userspace,
+}
+
+/// The backend of an existing interface: a live UAPI socket means userspace.
+pub fn backend_of(name: &str) -> Backend {
+    if std::os::unix::net::UnixStream::connect(uapi::socket_path(name)).is_ok() {
+        Backend::Userspace
+    } else {
+        Backend::Kernel
+    }
+}
+
+/// Applies a configuration to an existing interface.
+pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
+    match backend_of(name) {
+        Backend::Userspace => uapi::set(name, cfg),
+        Backend::Kernel => kernel::Genl::open().map_err(|e| DeviceError::modify(name, e))?.set(name, cfg),
+    }
+}
+
+/// Reads the state of an interface.
+pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
+    match backend_of(name) {
+        Backend::Userspace => uapi::get(name),
+        Backend::Kernel => kernel::Genl::open().map_err(|e| DeviceError::access(name, e))?.get(name),
+    }
+}
+
+/// Every WireGuard interface: kernel links and live userspace sockets (like `wg show interfaces`).
+pub fn list_interfaces() -> Result<Vec<String>, DeviceError> {
+    let mut v = kernel::list_links().map_err(|e| DeviceError::Access { name: "(all)".into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })?;
+    v.extend(uapi::list());
+    v.sort();
+    v.dedup();
+    Ok(v)
+}

@@ -1,1 +1,276 @@
-//! Userspace backend: the cross-platform UAPI protocol over /var/run/wireguard/<if>.sock.
+//! Userspace backend: the cross-platform UAPI protocol over /var/run/wireguard/<if>.sock
+//! (wireguard-go, boringtun, gotatun), and starting the userspace program.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{DeviceConfig, DeviceError, DeviceState, PeerState};
+use crate::key::Key;
+use crate::net::IpNet;
+
+/// Where userspace implementations put their control sockets.
+pub const SOCKET_DIR: &str = "/var/run/wireguard";
+
+/// The control socket of an interface.
+pub fn socket_path(name: &str) -> PathBuf {
+    PathBuf::from(SOCKET_DIR).join(format!("{name}.sock"))
+}
+
+/// The userspace program: `$WG_QUICK_USERSPACE_IMPLEMENTATION`, else `wireguard-go`.
+pub fn implementation() -> String {
+    std::env::var("WG_QUICK_USERSPACE_IMPLEMENTATION").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "wireguard-go".into())
+}
+
+/// Runs `<program> <name>` (which daemonises) and waits for its control socket.
+pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
+    let log = tempfile::tempfile().ok();
+    let mut cmd = Command::new(program);
+    cmd.arg(name).stdin(Stdio::null()).stdout(Stdio::null());
+    match &log {
+        Some(f) => cmd.stderr(f.try_clone().map(Stdio::from).unwrap_or_else(|_| Stdio::null())),
+        None => cmd.stderr(Stdio::null()),
+    };
+    let status = cmd.status().map_err(|e| DeviceError::Spawn { program: program.into(), source: e })?;
+    let stderr = || {
+        use std::io::{Read, Seek};
+        let mut s = String::new();
+        if let Some(mut f) = log.as_ref() {
+            let _ = f.rewind();
+            let _ = f.read_to_string(&mut s);
+        }
+        s.trim_end().to_string()
+    };
+    if !status.success() {
+        return Err(DeviceError::Userspace { program: program.into(), status: status.code().unwrap_or(1), output: stderr() });
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let path = socket_path(name);
+    while Instant::now() < deadline {
+        if UnixStream::connect(&path).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Err(DeviceError::Userspace { program: program.into(), status: 0, output: format!("no control socket {} appeared; {}", path.display(), stderr()) })
+}
+
+fn hex(k: &Key) -> String {
+    let mut s = String::with_capacity(64);
+    for b in k.0 {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Key> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut k = [0u8; 32];
+    for (i, c) in k.iter_mut().enumerate() {
+        *c = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(Key(k))
+}
+
+/// The `set=1` request text for a device configuration.
+pub fn set_request(cfg: &DeviceConfig) -> String {
+    let mut s = String::from("set=1\n");
+    if let Some(k) = &cfg.private_key {
+        let _ = writeln!(s, "private_key={}", hex(k));
+    }
+    if let Some(p) = cfg.listen_port {
+        let _ = writeln!(s, "listen_port={p}");
+    }
+    if let Some(m) = cfg.fwmark {
+        let _ = writeln!(s, "fwmark={m}");
+    }
+    if cfg.replace_peers {
+        s.push_str("replace_peers=true\n");
+    }
+    for p in &cfg.peers {
+        let _ = writeln!(s, "public_key={}", hex(&p.public_key));
+        if p.remove {
+            s.push_str("remove=true\n");
+            continue;
+        }
+        if p.update_only {
+            s.push_str("update_only=true\n");
+        }
+        if let Some(k) = &p.preshared_key {
+            let _ = writeln!(s, "preshared_key={}", hex(k));
+        }
+        if let Some(e) = p.endpoint {
+            let _ = writeln!(s, "endpoint={e}");
+        }
+        if let Some(k) = p.persistent_keepalive {
+            let _ = writeln!(s, "persistent_keepalive_interval={k}");
+        }
+        if p.replace_allowed_ips {
+            s.push_str("replace_allowed_ips=true\n");
+        }
+        for a in &p.allowed_ips {
+            let _ = writeln!(s, "allowed_ip={a}");
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// Parses a `get=1` reply (without the final `errno=` line's meaning).
+pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
+    let mut d = DeviceState { name: name.to_string(), ..Default::default() };
+    let bad = |l: &str| DeviceError::Protocol(format!("unexpected line in the reply of {name}: `{l}'"));
+    let mut secs: Option<u64> = None;
+    for line in text.lines() {
+        if line.is_empty() {
+            continue;
+        }
+        let (k, v) = line.split_once('=').ok_or_else(|| bad(line))?;
+        let peer = d.peers.last_mut();
+        match (k, peer) {
+            ("private_key", _) => {
+                d.private_key = unhex(v).filter(|k| !k.is_zero());
+                d.public_key = d.private_key.map(|k| k.public_key());
+            }
+            ("own_public_key", _) => d.public_key = unhex(v),
+            ("listen_port", _) => d.listen_port = v.parse().map_err(|_| bad(line))?,
+            ("fwmark", _) => d.fwmark = v.parse().map_err(|_| bad(line))?,
+            ("public_key", _) => {
+                d.peers.push(PeerState { public_key: unhex(v).ok_or_else(|| bad(line))?, ..Default::default() });
+                secs = None;
+            }
+            ("errno", _) => {}
+            (_, None) => {}
+            ("preshared_key", Some(p)) => p.preshared_key = unhex(v).filter(|k| !k.is_zero()),
+            ("endpoint", Some(p)) => p.endpoint = v.parse().ok(),
+            ("persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = v.parse().unwrap_or(0),
+            ("last_handshake_time_sec", Some(_)) => secs = v.parse().ok(),
+            ("last_handshake_time_nsec", Some(p)) => {
+                let ns: u32 = v.parse().unwrap_or(0);
+                if let Some(s) = secs.filter(|&s| s > 0 || ns > 0) {
+                    p.last_handshake = Some(Duration::new(s, ns));
+                }
+            }
+            ("rx_bytes", Some(p)) => p.rx_bytes = v.parse().unwrap_or(0),
+            ("tx_bytes", Some(p)) => p.tx_bytes = v.parse().unwrap_or(0),
+            ("allowed_ip", Some(p)) => p.allowed_ips.push(IpNet::parse(v).map_err(|_| bad(line))?),
+            _ => {}
+        }
+    }
+    Ok(d)
+}
+
+fn connect(name: &str) -> Result<UnixStream, DeviceError> {
+    UnixStream::connect(socket_path(name)).map_err(|e| DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })
+}
+
+/// Sends a request and returns the reply lines before `errno=`, and the errno.
+fn exchange(name: &str, request: &str) -> Result<(String, i32), DeviceError> {
+    let mut s = connect(name)?;
+    s.write_all(request.as_bytes()).map_err(|e| DeviceError::modify_io(name, e))?;
+    let mut r = BufReader::with_capacity(64 * 1024, s);
+    let mut body = String::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = r.read_line(&mut line).map_err(|e| DeviceError::modify_io(name, e))?;
+        if n == 0 {
+            return Err(DeviceError::Protocol(format!("{name}: the userspace implementation closed the socket")));
+        }
+        if let Some(e) = line.trim_end().strip_prefix("errno=") {
+            let errno: i32 = e.parse().unwrap_or(libc::EPROTO);
+            return Ok((body, errno));
+        }
+        body.push_str(&line);
+    }
+}
+
+/// Applies a configuration over UAPI.
+pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
+    let (_, errno) = exchange(name, &set_request(cfg))?;
+    if errno != 0 {
+        return Err(DeviceError::Modify { name: name.into(), errno: errno.abs() });
+    }
+    Ok(())
+}
+
+/// Reads the device state over UAPI.
+pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
+    let (body, errno) = exchange(name, "get=1\n\n")?;
+    if errno != 0 {
+        return Err(DeviceError::Access { name: name.into(), errno: errno.abs() });
+    }
+    parse_get(name, &body)
+}
+
+/// Interfaces served by a live userspace implementation (a socket that accepts).
+pub fn list() -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(SOCKET_DIR) else { return Vec::new() };
+    let mut v: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".sock")).map(String::from))
+        .filter(|n| UnixStream::connect(socket_path(n)).is_ok())
+        .collect();
+    v.sort();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::PeerConfig;
+
+    #[test]
+    fn set_text() {
+        let cfg = DeviceConfig {
+            private_key: Some(Key([1; 32])),
+            listen_port: Some(51820),
+            fwmark: Some(0),
+            replace_peers: true,
+            peers: vec![
+                PeerConfig {
+                    public_key: Key([2; 32]),
+                    preshared_key: Some(Key([0; 32])),
+                    endpoint: Some("[2001:db8::1]:51820".parse().unwrap()),
+                    persistent_keepalive: Some(25),
+                    replace_allowed_ips: true,
+                    allowed_ips: vec![IpNet::parse("10.0.0.0/8").unwrap(), IpNet::parse("::/0").unwrap()],
+                    ..Default::default()
+                },
+                PeerConfig { public_key: Key([3; 32]), remove: true, ..Default::default() },
+            ],
+        };
+        let s = set_request(&cfg);
+        let p2 = "02".repeat(32);
+        assert!(s.starts_with(&format!("set=1\nprivate_key={}\nlisten_port=51820\nfwmark=0\nreplace_peers=true\npublic_key={p2}\n", "01".repeat(32))));
+        assert!(s.contains(&format!("preshared_key={}\nendpoint=[2001:db8::1]:51820\npersistent_keepalive_interval=25\nreplace_allowed_ips=true\nallowed_ip=10.0.0.0/8\nallowed_ip=::/0\n", "00".repeat(32))));
+        assert!(s.ends_with(&format!("public_key={}\nremove=true\n\n", "03".repeat(32))));
+    }
+
+    #[test]
+    fn get_text() {
+        let t = format!(
+            "private_key={}\nlisten_port=51820\nfwmark=51820\npublic_key={}\npreshared_key={}\nprotocol_version=1\n\
+             endpoint=192.0.2.1:51820\nlast_handshake_time_sec=100\nlast_handshake_time_nsec=5\ntx_bytes=10\nrx_bytes=20\n\
+             persistent_keepalive_interval=25\nallowed_ip=10.0.0.2/32\nallowed_ip=fd00::2/128\n",
+            "01".repeat(32),
+            "02".repeat(32),
+            "00".repeat(32)
+        );
+        let d = parse_get("wg0", &t).unwrap();
+        assert_eq!(d.private_key, Some(Key([1; 32])));
+        assert_eq!(d.public_key, Some(Key([1; 32]).public_key()));
+        assert_eq!(d.fwmark, 51820);
+        let p = &d.peers[0];
+        assert_eq!(p.preshared_key, None);
+        assert_eq!(p.last_handshake, Some(Duration::new(100, 5)));
+        assert_eq!((p.rx_bytes, p.tx_bytes, p.persistent_keepalive), (20, 10, 25));
+        assert_eq!(p.allowed_ips.len(), 2);
+        assert!(parse_get("wg0", "garbage\n").is_err());
+    }
+}
