@@ -212,7 +212,8 @@ pub fn observed_rule(m: &RuleMessage) -> Option<ObservedRule> {
         match a {
             RuleAttribute::Priority(p) => prio = *p,
             RuleAttribute::FwMark(f) => mark = Some(*f),
-            RuleAttribute::SuppressPrefixLen(s) => suppress = Some(*s),
+            RuleAttribute::SuppressPrefixLen(s) if *s != u32::MAX => suppress = Some(*s),
+            RuleAttribute::SuppressPrefixLen(_) => {}
             RuleAttribute::Table(t) => table = *t,
             RuleAttribute::FwMask(0xffff_ffff) => {}
             RuleAttribute::Protocol(_) => {}

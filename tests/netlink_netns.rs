@@ -111,3 +111,4 @@ fn routes_rules_and_addresses_match_ip() {
     assert!(routes_dumped >= 2000);
     assert_eq!(missing, Some(libc::ENODEV));
 }
+
