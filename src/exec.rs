@@ -63,8 +63,9 @@ pub trait System {
     fn set_dns(&mut self, name: &str, input: &str) -> Result<(), SysError>;
     fn unset_dns(&mut self, name: &str) -> Result<(), SysError>;
     fn set_firewall(&mut self, ifname: &str, v6: bool, kind: FirewallKind, script: &str) -> Result<(), SysError>;
-    /// Removes what [`System::set_firewall`] added for this interface and family.
-    fn unset_firewall(&mut self, ifname: &str, v6: bool, kind: FirewallKind) -> Result<(), SysError>;
+    /// Removes what [`System::set_firewall`] added for this interface, for these families
+    /// (one nft call for all of them, like wg-quick).
+    fn unset_firewall(&mut self, ifname: &str, families: &[bool], kind: FirewallKind) -> Result<(), SysError>;
     fn remove_firewall(
         &mut self,
         nft: Option<&str>,
@@ -262,14 +263,22 @@ impl<'a> Executor<'a> {
                     self.say(&format!("resolvconf -d {name} -f"));
                     self.sys.unset_dns(name)
                 }
-                Undo::UnsetFirewall(v6, kind) => {
-                    match kind {
-                        FirewallKind::Nft => self.say("nft -f /dev/fd/63"),
-                        FirewallKind::Iptables => {
-                            self.say(if *v6 { "ip6tables-restore -n" } else { "iptables-restore -n" })
+                Undo::UnsetFirewall(v6, FirewallKind::Nft) => {
+                    // Every family's table goes in one nft call, as wg-quick does.
+                    let mut fams = vec![*v6];
+                    self.undo.retain(|u| match u {
+                        Undo::UnsetFirewall(f, FirewallKind::Nft) => {
+                            fams.push(*f);
+                            false
                         }
-                    }
-                    self.sys.unset_firewall(ifname, *v6, *kind)
+                        _ => true,
+                    });
+                    self.say("nft -f /dev/fd/63");
+                    self.sys.unset_firewall(ifname, &fams, FirewallKind::Nft)
+                }
+                Undo::UnsetFirewall(v6, FirewallKind::Iptables) => {
+                    self.say(if *v6 { "ip6tables-restore -n" } else { "iptables-restore -n" });
+                    self.sys.unset_firewall(ifname, &[*v6], FirewallKind::Iptables)
                 }
                 Undo::RestoreDevice(cfg) => {
                     self.say(&format!("wg syncconf {ifname} /dev/fd/63"));

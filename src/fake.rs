@@ -206,8 +206,10 @@ impl System for FakeSystem {
         self.firewall.insert(format!("{} wg-quick-{ifname}", if v6 { "ip6" } else { "ip" }));
         Ok(())
     }
-    fn unset_firewall(&mut self, ifname: &str, v6: bool, _k: FirewallKind) -> Result<(), SysError> {
-        self.firewall.remove(&format!("{} wg-quick-{ifname}", if v6 { "ip6" } else { "ip" }));
+    fn unset_firewall(&mut self, ifname: &str, families: &[bool], _k: FirewallKind) -> Result<(), SysError> {
+        for v6 in families {
+            self.firewall.remove(&format!("{} wg-quick-{ifname}", if *v6 { "ip6" } else { "ip" }));
+        }
         Ok(())
     }
     fn remove_firewall(&mut self, nft: Option<&str>, _i4: Option<&str>, _i6: Option<&str>) -> Result<(), SysError> {

@@ -12,6 +12,7 @@ pub mod docs;
 pub mod exec;
 pub mod fake;
 pub mod firewall;
+pub mod fuzzing;
 pub mod hooks;
 pub mod key;
 pub mod net;

@@ -277,11 +277,8 @@ impl LinuxSystem {
             }
         }
         let i = &cfg.interface;
-        let dns = if i.dns.is_empty() {
-            Vec::new()
-        } else {
-            crate::dns::list_dns(&crate::dns::system_resolvconf_name(name))
-        };
+        // Like wg-quick: whatever resolvconf holds for the interface (errors mean none).
+        let dns = crate::dns::list_dns(&crate::dns::system_resolvconf_name(name));
         let mtu = if i.mtu.is_some() {
             let n = name.to_string();
             self.link_index(&n).ok().flatten().map(|(_, m)| m)
@@ -442,11 +439,15 @@ impl System for LinuxSystem {
         r.map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }
 
-    fn unset_firewall(&mut self, ifname: &str, v6: bool, kind: FirewallKind) -> Result<(), SysError> {
+    fn unset_firewall(&mut self, ifname: &str, families: &[bool], kind: FirewallKind) -> Result<(), SysError> {
+        let v6 = families.first().copied().unwrap_or(false);
         let r = match kind {
-            FirewallKind::Nft => {
-                crate::firewall::nft_apply(&format!("delete table {} wg-quick-{ifname}\n", if v6 { "ip6" } else { "ip" }))
-            }
+            FirewallKind::Nft => crate::firewall::nft_apply(
+                &families
+                    .iter()
+                    .map(|v6| format!("delete table {} wg-quick-{ifname}\n", if *v6 { "ip6" } else { "ip" }))
+                    .collect::<String>(),
+            ),
             FirewallKind::Iptables => match crate::firewall::iptables_save(v6) {
                 Ok(save) => match crate::firewall::iptables_down_script(ifname, &save) {
                     Some(s) => crate::firewall::restore_apply(v6, &s),
