@@ -1,0 +1,325 @@
+//! Reliability of `wgq up`/`down` on a real system (root; userspace device through
+//! wireguard-go inside throwaway network namespaces): signals, concurrent runs, failing
+//! helpers, `down` twice or after the file changed, two full tunnels.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+const P: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn ready() -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return false;
+    }
+    for t in ["wireguard-go", "nft", "ip"] {
+        if which::which(t).is_err() {
+            eprintln!("skipped: {t} is not installed");
+            return false;
+        }
+    }
+    true
+}
+
+/// A throwaway namespace with Appendix A's uplinks, a shim directory first in PATH
+/// (a recording resolvconf), and a config directory.
+struct Ns {
+    name: String,
+    dir: tempfile::TempDir,
+    tag: String,
+}
+
+impl Ns {
+    fn new() -> Ns {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("{}{}", std::process::id() % 1000, n);
+        let name = format!("wgqrel-{tag}");
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        let dir = tempfile::tempdir().unwrap();
+        let ns = Ns { name, dir, tag };
+        ns.sh("ip netns add NS").unwrap();
+        for c in [
+            "ip -n NS link add v0 type veth peer name v1",
+            "ip -n NS link set lo up",
+            "ip -n NS link set v0 mtu 1460 up",
+            "ip -n NS link set v1 mtu 1400 up",
+            "ip -n NS addr add 192.0.2.1/24 dev v0",
+            "ip -n NS addr add 198.51.100.1/24 dev v1",
+            "ip -n NS route add default via 192.0.2.2 dev v0",
+            "ip -n NS -6 addr add 2001:db8:50::1/64 dev v0 nodad",
+            "ip -n NS -6 route add default via 2001:db8:50::2 dev v0",
+        ] {
+            ns.sh(c).unwrap();
+        }
+        std::fs::create_dir_all(ns.bin()).unwrap();
+        ns.shim("resolvconf", &format!(
+            "#!/bin/bash\necho \"resolvconf $*\" >>{d}/resolvconf.log\ncase \"$1\" in -a) cat >{d}/dns.$2;; -d) rm -f {d}/dns.$2;; -l) cat {d}/dns.$2 2>/dev/null;; esac\n",
+            d = ns.dir.path().display()
+        ));
+        ns
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.dir.path().join("bin")
+    }
+
+    fn shim(&self, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.bin().join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn sh(&self, cmd: &str) -> Result<String, String> {
+        let o = Command::new("bash").arg("-c").arg(cmd.replace("NS", &self.name)).output().unwrap();
+        if o.status.success() {
+            Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&o.stderr).into_owned())
+        }
+    }
+
+    /// An interface name unique to this test run (sockets in /var/run/wireguard are global).
+    fn ifname(&self, s: &str) -> String {
+        format!("wr{}{s}", self.tag)
+    }
+
+    fn conf(&self, ifname: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.dir.path().join(format!("{ifname}.conf"));
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        let path = format!("{}:{}", self.bin().display(), std::env::var("PATH").unwrap_or_default());
+        c.args(["netns", "exec", &self.name, "env", &format!("PATH={path}"), WGQ]).args(args);
+        c
+    }
+
+    fn wgq(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// The observable state, as sorted lines (link-local addresses left out).
+    fn state(&self) -> String {
+        let mut lines: Vec<String> = Vec::new();
+        for c in [
+            "ip -n NS -o link show",
+            "ip -n NS -o addr show",
+            "ip -n NS -4 route show table all",
+            "ip -n NS -6 route show table all",
+            "ip -n NS -4 rule show",
+            "ip -n NS -6 rule show",
+            "ip netns exec NS nft list ruleset",
+        ] {
+            lines.extend(self.sh(c).unwrap_or_default().lines().filter(|l| !l.contains("fe80")).map(String::from));
+        }
+        if let Ok(d) = std::fs::read_dir(self.dir.path()) {
+            for e in d.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.starts_with("dns.") {
+                    lines.push(format!("dns registered: {n}"));
+                }
+            }
+        }
+        lines.sort();
+        lines.join("\n")
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
+
+fn full_tunnel(extra: &str) -> String {
+    format!(
+        "[Interface]\nPrivateKey = {K}\nListenPort = 51820\nAddress = 10.8.0.2/32, fd00:8::2/128\nDNS = 10.8.0.1\n{extra}\n\
+         [Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0, ::/0\nEndpoint = 198.51.100.7:51820\n"
+    )
+}
+
+fn text(o: &Output) -> String {
+    format!("rc={:?}\n{}{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn sigterm_during_a_hook_rolls_everything_back() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let ifn = ns.ifname("s");
+    let marker = format!("{}.{}", 40, ns.tag);
+    let conf = ns.conf(&ifn, &full_tunnel(&format!("PostUp = sleep {marker} & sleep {marker}")));
+    let before = ns.state();
+    let mut child = ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut l = String::new();
+        if err.read_line(&mut l).unwrap() == 0 || Instant::now() > deadline {
+            break;
+        }
+        seen.push_str(&l);
+        if l.contains(&format!("[#] sleep {marker}")) {
+            break;
+        }
+    }
+    assert!(seen.contains("nft -f"), "up did not reach the hook:\n{seen}");
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(143), "{seen}{rest}");
+    assert!(rest.contains("ip link delete dev"), "{rest}");
+    assert_eq!(ns.state(), before, "state after SIGTERM differs\n{seen}{rest}");
+    let left = Command::new("pgrep").args(["-f", &format!("sleep {marker}")]).output().unwrap();
+    assert!(left.stdout.is_empty(), "the hook's processes survived: {}", String::from_utf8_lossy(&left.stdout));
+}
+
+#[test]
+fn concurrent_ups_serialise_and_nothing_is_duplicated() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let ifn = ns.ifname("c");
+    let conf = ns.conf(&ifn, &full_tunnel("PostUp = sleep 0.5"));
+    let before = ns.state();
+    let a = ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+    let b = ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let oks = [a.status.success(), b.status.success()].iter().filter(|x| **x).count();
+    assert_eq!(oks, 1, "exactly one up must win:\n{}\n{}", text(&a), text(&b));
+    let loser = if a.status.success() { &b } else { &a };
+    let msg = text(loser);
+    assert_eq!(loser.status.code(), Some(1), "{msg}");
+    assert!(msg.contains("another wgq process") || msg.contains("already exists"), "{msg}");
+    let rules = ns.sh("ip -n NS -4 rule show").unwrap();
+    assert_eq!(rules.matches("suppress_prefixlength 0").count(), 1, "{rules}");
+    let down = ns.wgq(&["down", conf.to_str().unwrap()]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(ns.state(), before);
+}
+
+#[test]
+fn down_twice_and_down_after_the_file_changed() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let ifn = ns.ifname("d");
+    let conf = ns.conf(&ifn, &full_tunnel(""));
+    let before = ns.state();
+    let up = ns.wgq(&["up", conf.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", text(&up));
+    // The file no longer has DNS, a full tunnel or Table auto; down still removes all.
+    ns.conf(&ifn, &format!("[Interface]\nPrivateKey = {K}\nTable = off\n"));
+    let down = ns.wgq(&["down", conf.to_str().unwrap()]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(ns.state(), before, "{}", text(&down));
+    let again = ns.wgq(&["down", conf.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again).contains(&format!("`{ifn}' is not a WireGuard interface")), "{}", text(&again));
+}
+
+#[test]
+fn taking_one_full_tunnel_down_keeps_the_others_rules() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let (ia, ib) = (ns.ifname("a"), ns.ifname("b"));
+    let ca = ns.conf(&ia, &full_tunnel("").replace("51820\nAddress", "51830\nAddress"));
+    let cb = ns.conf(&ib, &full_tunnel("").replace("51820\nAddress", "51831\nAddress").replace("10.8.0.2", "10.9.0.2"));
+    assert!(ns.wgq(&["up", ca.to_str().unwrap()]).status.success());
+    let with_a = ns.state();
+    let up_b = ns.wgq(&["up", cb.to_str().unwrap()]);
+    assert!(up_b.status.success(), "{}", text(&up_b));
+    assert!(text(&up_b).contains("fwmark 51821"), "{}", text(&up_b));
+    let down_b = ns.wgq(&["down", cb.to_str().unwrap()]);
+    assert!(down_b.status.success(), "{}", text(&down_b));
+    assert_eq!(ns.state(), with_a, "A's state changed when B went down");
+    assert!(ns.wgq(&["down", ca.to_str().unwrap()]).status.success());
+}
+
+#[test]
+fn failing_helpers_each_roll_back_completely() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let before = ns.state();
+    // (shim name, shim body, env var, expected status, expected text)
+    let cases: Vec<(&str, &str, Option<(&str, &str)>, i32, &str)> = vec![
+        ("nft", "#!/bin/sh\necho 'nft: simulated failure' >&2\nexit 1\n", None, 1, "nft failed with status 1"),
+        ("resolvconf", "#!/bin/sh\nexit 3\n", None, 3, "resolvconf failed with status 3"),
+        ("", "", Some(("WG_QUICK_USERSPACE_IMPLEMENTATION", "wgq-no-such-program")), 1, "no WireGuard kernel module"),
+        ("", "", Some(("WG_ENDPOINT_RESOLUTION_RETRIES", "0")), 1, "Endpoint"),
+    ];
+    for (i, (shim, body, env, status, want)) in cases.into_iter().enumerate() {
+        let ifn = ns.ifname(&format!("f{i}"));
+        let mut cfg = full_tunnel("");
+        if want == "Endpoint" {
+            cfg = cfg.replace("198.51.100.7:51820", "nonexistent.invalid:51820");
+        }
+        let conf = ns.conf(&ifn, &cfg);
+        let saved = if shim.is_empty() { None } else { std::fs::read(ns.bin().join(shim)).ok() };
+        if !shim.is_empty() {
+            ns.shim(shim, body);
+        }
+        let mut c = ns.cmd(&["up", conf.to_str().unwrap()]);
+        if let Some((k, v)) = env {
+            c = ns.cmd(&[]);
+            c.env_clear();
+            let path = format!("{}:{}", ns.bin().display(), std::env::var("PATH").unwrap_or_default());
+            c = Command::new("ip");
+            c.args(["netns", "exec", &ns.name, "env", &format!("PATH={path}"), &format!("{k}={v}"), WGQ, "up", conf.to_str().unwrap()]);
+        }
+        let o = c.output().unwrap();
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(status), "case {i}: {t}");
+        assert!(t.contains(want), "case {i}: {t}");
+        assert_eq!(ns.state(), before, "case {i} left state behind: {t}");
+        match (shim, saved) {
+            ("", _) => {}
+            (s, Some(b)) => std::fs::write(ns.bin().join(s), b).unwrap(),
+            (s, None) => std::fs::remove_file(ns.bin().join(s)).unwrap(),
+        }
+    }
+}
+
+#[test]
+fn hooks_never_see_the_private_key_and_src_valid_mark_is_not_rewritten() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let ifn = ns.ifname("k");
+    let dump = ns.dir.path().join("hookenv");
+    ns.sh("ip netns exec NS sysctl -q -w net.ipv4.conf.all.src_valid_mark=1").unwrap();
+    let conf = ns.conf(&ifn, &full_tunnel(&format!("PostUp = env > {} ; cat /proc/$PPID/cmdline >> {}", dump.display(), dump.display())));
+    let up = ns.wgq(&["up", conf.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", text(&up));
+    let env = std::fs::read_to_string(&dump).unwrap();
+    assert!(env.contains(&format!("INTERFACE={ifn}")), "{env}");
+    assert!(!env.contains(K), "the private key leaked into a hook's environment or argv");
+    assert!(!text(&up).contains(K), "the private key appeared in the trace");
+    assert!(!text(&up).contains("src_valid_mark"), "src_valid_mark was already 1: {}", text(&up));
+    assert!(ns.wgq(&["down", conf.to_str().unwrap()]).status.success());
+    let _ = Path::new("");
+}
