@@ -50,6 +50,12 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// True when the message was already printed where it happened (before the rollback
+    /// trace), so the binary only sets the exit status.
+    pub fn already_reported(&self) -> bool {
+        matches!(self, AppError::Exec(ExecError::Failed(_)))
+    }
+
     pub fn status(&self) -> i32 {
         match self {
             AppError::Exec(e) => e.status(),

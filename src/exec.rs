@@ -296,7 +296,8 @@ fn fam(n: &IpNet) -> &'static str {
     if n.is_ipv6() { "-6" } else { "-4" }
 }
 
-/// Prints an error and its cause chain the way the binary does.
+/// Prints an error and its cause chain the way the binary does (the binary does not
+/// print an [`ExecError::Failed`] again).
 fn print_error(w: &mut dyn Write, e: &SysError) {
-    let _ = writeln!(w, "{}", crate::error_chain(e));
+    let _ = writeln!(w, "wgq: {}", crate::error_chain(e));
 }

@@ -15,6 +15,11 @@ use netlink_sys::{Socket as SysSocket, SocketAddr};
 
 /// Largest chunk of requests sent in one `sendmsg`.
 const SEND_CHUNK: usize = 32 * 1024;
+/// At most this many requests per `sendmsg`: the kernel queues one acknowledgement per
+/// request before we read any, and each costs about a kilobyte of receive buffer.
+const SEND_MAX_MSGS: usize = 128;
+/// The receive buffer we ask for (SO_RCVBUFFORCE as root, else capped by rmem_max).
+const RCVBUF: usize = 8 * 1024 * 1024;
 /// Receive buffer for one `recv` (a dump message of the kernel is at most a few pages).
 const RECV_BUF: usize = 256 * 1024;
 /// How many times an interrupted dump (NLM_F_DUMP_INTR) is retried.
@@ -84,7 +89,20 @@ impl Socket {
         // Small error messages (no copy of the request) and the kernel's explanation.
         let _ = sock.set_cap_ack(true);
         let _ = sock.set_ext_ack(true);
-        let _ = sock.set_rx_buf_sz(4 * 1024 * 1024);
+        if sock.set_rx_buf_sz(RCVBUF).is_ok() {
+            use std::os::fd::AsRawFd;
+            let v: libc::c_int = RCVBUF as libc::c_int;
+            // SAFETY: setsockopt with a valid fd and an int option value.
+            unsafe {
+                libc::setsockopt(
+                    sock.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVBUFFORCE,
+                    (&v as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        }
         Ok(Socket { sock, seq: 1, buf: vec![0; RECV_BUF] })
     }
 
@@ -120,7 +138,7 @@ impl Socket {
                 m.header.sequence_number = self.next_seq();
                 m.finalize();
                 let len = m.buffer_len();
-                if !out.is_empty() && out.len() + len > SEND_CHUNK {
+                if !out.is_empty() && (out.len() + len > SEND_CHUNK || end - start >= SEND_MAX_MSGS) {
                     self.seq = self.seq.wrapping_sub(1);
                     break;
                 }
@@ -150,6 +168,59 @@ impl Socket {
             start = end;
         }
         Ok(results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+    }
+
+    /// Sends many single-answer GET requests (not dumps) packed into few `sendmsg` calls and
+    /// returns each one's reply (or error), in order.
+    pub fn get_many<M>(&mut self, mut msgs: Vec<NetlinkMessage<M>>) -> Result<Vec<Result<M, NetlinkError>>, NetlinkError>
+    where
+        M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug,
+    {
+        let mut results: Vec<Option<Result<M, NetlinkError>>> = (0..msgs.len()).map(|_| None).collect();
+        let mut out = Vec::with_capacity(SEND_CHUNK);
+        let mut start = 0;
+        while start < msgs.len() {
+            out.clear();
+            let first_seq = self.seq.wrapping_add(1);
+            let mut end = start;
+            while end < msgs.len() && end - start < SEND_MAX_MSGS {
+                let m = &mut msgs[end];
+                m.header.flags |= NLM_F_REQUEST;
+                m.header.sequence_number = self.next_seq();
+                m.finalize();
+                let at = out.len();
+                out.resize(at + m.buffer_len(), 0);
+                m.serialize(&mut out[at..]);
+                end += 1;
+            }
+            self.sock.send(&out, 0).map_err(NetlinkError::io)?;
+            let mut pending = end - start;
+            while pending > 0 {
+                let n = self.recv()?;
+                let mut off = 0;
+                while off < n {
+                    let len = frame_len(&self.buf[off..n])?;
+                    let m = NetlinkMessage::<M>::deserialize(&self.buf[off..off + len])
+                        .map_err(|_| NetlinkError::protocol("malformed reply"))?;
+                    off += len;
+                    let idx = start + m.header.sequence_number.wrapping_sub(first_seq) as usize;
+                    if idx >= end || results[idx].is_some() {
+                        continue;
+                    }
+                    let r = match m.payload {
+                        NetlinkPayload::InnerMessage(i) => Ok(i),
+                        NetlinkPayload::Error(e) => {
+                            Err(error_from(e.code.map_or(libc::EPROTO, |c| c.get().abs()), m.header.flags, &e.header))
+                        }
+                        _ => continue,
+                    };
+                    results[idx] = Some(r);
+                    pending -= 1;
+                }
+            }
+            start = end;
+        }
+        Ok(results.into_iter().map(|r| r.unwrap_or_else(|| Err(NetlinkError::protocol("no reply")))).collect())
     }
 
     fn recv(&mut self) -> Result<usize, NetlinkError> {

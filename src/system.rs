@@ -123,15 +123,23 @@ impl LinuxSystem {
             .collect())
     }
 
-    /// The MTU `ip route get <addr>` implies: the route's `mtu`, else its device's MTU.
-    fn route_mtu_to(&mut self, addr: std::net::IpAddr, links: &HashMap<u32, u32>) -> Option<u32> {
-        let msgs = self.rt.dump(rtnl::get_route(addr)).ok()?;
-        msgs.into_iter().find_map(|m| match m {
-            RouteNetlinkMessage::NewRoute(r) => {
-                rtnl::route_mtu(&r).or_else(|| rtnl::route_oif(&r).and_then(|i| links.get(&i).copied()))
-            }
-            _ => None,
-        })
+    /// The MTUs `ip route get <addr>` implies for each address (the route's `mtu`, else its
+    /// device's MTU), looked up in one batch.
+    fn route_mtus_to(&mut self, addrs: &[std::net::IpAddr], links: &HashMap<u32, u32>) -> Vec<u32> {
+        let mut uniq: Vec<std::net::IpAddr> = addrs.to_vec();
+        uniq.sort();
+        uniq.dedup();
+        let msgs = uniq.iter().map(|a| rtnl::get_route(*a)).collect();
+        let Ok(replies) = self.rt.get_many(msgs) else { return Vec::new() };
+        replies
+            .into_iter()
+            .filter_map(|r| match r {
+                Ok(RouteNetlinkMessage::NewRoute(r)) => {
+                    rtnl::route_mtu(&r).or_else(|| rtnl::route_oif(&r).and_then(|i| links.get(&i).copied()))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
@@ -171,14 +179,12 @@ impl LinuxSystem {
             peers,
         };
         let links = self.link_mtus()?;
-        let mut endpoint_mtus = Vec::new();
-        if i.mtu.is_none() {
-            for e in &endpoints {
-                if let Some(m) = self.route_mtu_to(e.ip(), &links) {
-                    endpoint_mtus.push(m);
-                }
-            }
-        }
+        let endpoint_mtus = if i.mtu.is_none() {
+            let ips: Vec<std::net::IpAddr> = endpoints.iter().map(|e| e.ip()).collect();
+            self.route_mtus_to(&ips, &links)
+        } else {
+            Vec::new()
+        };
         let mut tables_in_use = BTreeSet::new();
         let mut default_route_mtu = None;
         for v6 in [false, true] {
@@ -417,10 +423,10 @@ impl System for LinuxSystem {
         self.rt.request(rtnl::del_rule(rule)).map_err(|e| rt_err(format!("RTNETLINK answers: {e}"), e))
     }
 
-    fn run_hook(&mut self, ifname: &str, _phase: Phase, text: &str) -> Result<(), SysError> {
+    fn run_hook(&mut self, ifname: &str, phase: Phase, text: &str) -> Result<(), SysError> {
         let config_file = self.config.as_ref().map(|(l, _)| l.path.clone()).unwrap_or_default();
         crate::hooks::run(text, &crate::hooks::HookEnv { interface: ifname.to_string(), config_file })
-            .map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
+            .map_err(|e| SysError::with_source(e.status(), format!("{phase:?}"), e))
     }
 
     fn set_dns(&mut self, name: &str, input: &str) -> Result<(), SysError> {

@@ -27,7 +27,9 @@ fn main() -> ExitCode {
     match wgq::app::run(cmd) {
         Ok(status) => ExitCode::from(status.clamp(0, 255) as u8),
         Err(e) => {
-            eprintln!("{program}: {}", wgq::error_chain(&e));
+            if !e.already_reported() {
+                eprintln!("{program}: {}", wgq::error_chain(&e));
+            }
             ExitCode::from(e.status().clamp(0, 255) as u8)
         }
     }
