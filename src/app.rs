@@ -143,7 +143,20 @@ pub fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
 }
 
 fn check(target: &str) -> Result<i32, AppError> {
-    let loc = cli::locate_config(target, Path::new(CONFIG_DIR))?;
+    let loc = match cli::locate_config(target, Path::new(CONFIG_DIR)) {
+        Ok(l) => l,
+        // `check` also reads files that up/down would refuse by name, and says so.
+        Err(cli::LocateError::BadName) => {
+            let path = std::fs::canonicalize(target).map_err(|e| AppError::Read { path: target.into(), source: e })?;
+            eprintln!(
+                "{}: warning: up and down refuse this file name: {}",
+                path.display(),
+                cli::LocateError::BadName
+            );
+            ConfigLocation { interface: String::new(), path, world_accessible: false }
+        }
+        Err(e) => return Err(e.into()),
+    };
     let bytes = std::fs::read(&loc.path)
         .map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
     match config::parse(&bytes, &loc.path) {
