@@ -49,7 +49,11 @@ now() { date +%s.%N; }
 
 # run_tool TOOL IFNAME -> "up_seconds down_seconds"
 run_tool() {
-	local tool=$1 ifn=$2 conf=$work/$2.conf t0 t1 t2
+	# Each tool gets its own interface name: a userspace daemon of the previous run may
+	# still hold /var/run/wireguard/<if>.sock for a moment after its namespace is gone.
+	local tool=$1 ifn=$2${1:0:1} t0 t1 t2
+	local conf=$work/$ifn.conf
+	cp "$work/$2.conf" "$conf"
 	fresh_ns
 	t0=$(now)
 	case $tool in
@@ -77,7 +81,7 @@ run_tool() {
 
 printf '%-9s %7s %9s %9s %9s %9s %10s\n' tool peers up_s down_s up/floor down/floor peak_rss
 for n in "${sizes[@]}"; do
-	i=$((n % 1000))
+	i=$n
 	genconf "$n" wgqb$i
 	read -r fu fd < <(run_tool floor wgqb$i)
 	tools=(wgq)

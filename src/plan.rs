@@ -353,6 +353,8 @@ pub struct UpRecord {
     pub table: Option<u32>,
     /// The resolvconf name DNS was registered under, if any.
     pub dns_name: Option<String>,
+    /// Which firewall tool carries this interface's rules, if any.
+    pub firewall: Option<FirewallKind>,
 }
 
 impl UpRecord {
@@ -364,6 +366,11 @@ impl UpRecord {
         if let Some(d) = &self.dns_name {
             s.push_str(&format!("dns={d}\n"));
         }
+        match self.firewall {
+            Some(FirewallKind::Nft) => s.push_str("firewall=nft\n"),
+            Some(FirewallKind::Iptables) => s.push_str("firewall=iptables\n"),
+            None => {}
+        }
         s
     }
 
@@ -374,6 +381,12 @@ impl UpRecord {
                 r.table = v.trim().parse().ok();
             } else if let Some(v) = l.strip_prefix("dns=") {
                 r.dns_name = Some(v.trim().to_string());
+            } else if let Some(v) = l.strip_prefix("firewall=") {
+                r.firewall = match v.trim() {
+                    "nft" => Some(FirewallKind::Nft),
+                    "iptables" => Some(FirewallKind::Iptables),
+                    _ => None,
+                };
             }
         }
         r
@@ -386,6 +399,7 @@ impl UpRecord {
             match op {
                 Op::AddRule(Rule::NotFwmark { table, .. }) => r.table = Some(*table),
                 Op::SetDns { name, .. } => r.dns_name = Some(name.clone()),
+                Op::SetFirewall { kind, .. } => r.firewall = Some(*kind),
                 _ => {}
             }
         }

@@ -233,16 +233,23 @@ impl LinuxSystem {
     /// Observes what planning `down` needs.
     pub fn observe_down(&mut self, _cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
         let name = self.ifname.clone();
-        let state = device::get(&name)?;
-        let live_has_default = state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0));
+        // What our own `up` recorded makes reading the whole device unnecessary; without a
+        // record (an interface wg-quick brought up), the live fwmark and routes decide.
+        let (live_fwmark, live_has_default) = if recorded.is_some() {
+            (0, false)
+        } else {
+            let state = device::get(&name)?;
+            (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
+        };
         let nft_tables = if crate::firewall::nft_available() { crate::firewall::list_nft_tables().ok() } else { None };
-        let (iptables_save, ip6tables_save) = if crate::firewall::iptables_available() {
+        let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
+        let (iptables_save, ip6tables_save) = if want_iptables && crate::firewall::iptables_available() {
             (crate::firewall::iptables_save(false).ok(), crate::firewall::iptables_save(true).ok())
         } else {
             (None, None)
         };
         Ok(DownFacts {
-            live_fwmark: state.fwmark,
+            live_fwmark,
             live_has_default,
             recorded,
             rules: self.observed_rules()?,

@@ -24,7 +24,14 @@ fn main() -> ExitCode {
         // Like wg-quick: re-run through sudo; argument errors never get here.
         return ExitCode::from(elevate(&args));
     }
-    match wgq::app::run(cmd) {
+    let result = wgq::app::run(cmd);
+    if std::env::var_os("WGQ_STATS").is_some() {
+        // Peak resident set size, for bench/updown.sh.
+        if let Ok(u) = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {
+            eprintln!("wgq: peak RSS {} KiB", u.max_rss());
+        }
+    }
+    match result {
         Ok(status) => ExitCode::from(status.clamp(0, 255) as u8),
         Err(e) => {
             if !e.already_reported() {
