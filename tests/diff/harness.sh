@@ -10,8 +10,10 @@
 # A scenario is a config file whose header comments say what to do:
 #   # steps: up down            commands run in order (up, down, save, strip)
 #   # rc: 0 0                   expected exit status of each step (default all 0)
-#   # setup: <shell>            run in the namespace before the first step (repeatable)
+#   # setup: <shell>            run in the namespace before the first step (repeatable;
+#                               %IF% is the interface name)
 #   # shims: no-resolvconf | no-nft    PATH variations
+#   # env: VAR=value ...        extra environment for both tools
 #   # known: <sed expression>   applied to both sides' outputs before comparing; every
 #                               use names why in a trailing comment (see expected-differences)
 # The interface name is derived from the scenario index, different for each tool, and
@@ -129,6 +131,8 @@ run_scenario() {
 	steps=$(sed -n 's/^# steps: //p' "$conf"); [ -n "$steps" ] || steps="up down"
 	rcs=$(sed -n 's/^# rc: //p' "$conf")
 	variant=$(sed -n 's/^# shims: //p' "$conf")
+	local -a extra_env
+	read -r -a extra_env <<<"$(sed -n 's/^# env: //p' "$conf")"
 	mapfile -t setup < <(sed -n 's/^# setup: //p' "$conf")
 	mapfile -t known < <(sed -n 's/^# known: //p' "$conf" | sed 's/ *#[^#]*$//')
 	local t
@@ -143,13 +147,13 @@ run_scenario() {
 		chmod 600 "$d/$ifn.conf"
 		setup_ns "$ns"
 		local s
-		for s in "${setup[@]}"; do ip netns exec "$ns" bash -c "$s" >/dev/null 2>&1; done
+		for s in "${setup[@]}"; do ip netns exec "$ns" bash -c "${s//%IF%/$ifn}" >/dev/null 2>&1; done
 		snapshot "$ns" "$ifn" >"$d/state.0"
 		local i=1 step
 		for step in $steps; do
 			local rc
 			ip netns exec "$ns" env PATH="$(path_for "$d" "$variant")" WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go \
-				"$tool" "$step" "$d/$ifn.conf" >"$d/out.$i" 2>"$d/err.$i" </dev/null
+				"${extra_env[@]}" "$tool" "$step" "$d/$ifn.conf" >"$d/out.$i" 2>"$d/err.$i" </dev/null
 			rc=$?
 			echo "rc=$rc" >"$d/rc.$i"
 			snapshot "$ns" "$ifn" >"$d/state.$i"
