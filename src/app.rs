@@ -36,6 +36,8 @@ pub enum AppError {
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
     #[error(transparent)]
+    Reload(#[from] plan::ReloadError),
+    #[error(transparent)]
     System(#[from] SystemError),
     #[error(transparent)]
     Exec(#[from] ExecError),
@@ -84,7 +86,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Up { target, dry_run } => up(&target, dry_run),
         Command::Down { target, dry_run } => down(&target, dry_run),
         Command::Save { target } => save(&target),
-        Command::Reload { .. } => Err(AppError::Other("reload is not implemented yet".into())),
+        Command::Reload { target, dry_run } => reload(&target, dry_run),
         Command::Show { interface, json } => crate::show::show(interface.as_deref(), json).map(|_| 0),
         Command::Showconf { interface } => {
             let mut sys = LinuxSystem::new(&interface, None)?;
@@ -274,5 +276,34 @@ fn save(target: &str) -> Result<i32, AppError> {
     }
     eprintln!("[#] wg showconf {ifname}");
     sys.save(&ifname)?;
+    Ok(0)
+}
+
+fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
+    let (loc, cfg) = load(target)?;
+    let ifname = loc.interface.clone();
+    let _lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
+    let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
+    if !sys.is_wireguard(&ifname)? {
+        return Err(AppError::NotWireGuard(ifname));
+    }
+    let recorded = std::fs::read_to_string(record_path(&ifname)).ok().map(|t| UpRecord::parse(&t));
+    let facts = sys.observe_reload(&cfg, recorded.clone())?;
+    let plan = plan::plan_reload(&cfg, &ifname, &facts)?;
+    if dry_run {
+        print!("{plan}");
+        return Ok(0);
+    }
+    crate::signals::install();
+    let mut stderr = std::io::stderr();
+    {
+        let mut ex = Executor::new(&mut sys, &mut stderr);
+        ex.apply_all(&plan)?;
+    }
+    // Keep the record in step with the DNS registration.
+    if let Some(mut r) = recorded {
+        r.dns_name = (!cfg.interface.dns.is_empty()).then(|| facts.up.resolvconf_name.clone());
+        let _ = std::fs::write(record_path(&ifname), r.render());
+    }
     Ok(0)
 }

@@ -89,6 +89,10 @@ enum Undo {
     UnsetFirewall(bool, FirewallKind),
     /// Put the previous device configuration back (used by reload).
     RestoreDevice(DeviceConfig),
+    AddAddress(IpNet),
+    AddRoutes(Vec<Route>),
+    SetMtu(u32),
+    SetDns(String, String),
 }
 
 /// Why applying a plan stopped.
@@ -175,7 +179,7 @@ impl<'a> Executor<'a> {
     fn apply(&mut self, ifname: &str, op: &Op) -> Result<(), ExecError> {
         let lines = op.trace(ifname);
         // Routes print their lines as they go; everything else prints before acting.
-        if !matches!(op, Op::AddRoutes(_) | Op::RemoveFirewall { .. }) {
+        if !matches!(op, Op::AddRoutes(_) | Op::DelRoutes(_) | Op::RemoveFirewall { .. }) {
             for l in &lines {
                 self.say(l);
             }
@@ -193,6 +197,31 @@ impl<'a> Executor<'a> {
             Op::SetFwmark(m) => self.sys.set_fwmark(ifname, *m),
             Op::AddAddress(a) => self.sys.add_address(ifname, *a).map(|_| self.undo.push(Undo::DelAddress(*a))),
             Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
+            Op::SetMtu { mtu, previous } => {
+                self.sys.set_mtu_up(ifname, *mtu).map(|_| self.undo.push(Undo::SetMtu(*previous)))
+            }
+            Op::SyncDevice { update, restore } => {
+                self.sys.set_device(ifname, update).map(|_| self.undo.push(Undo::RestoreDevice(restore.clone())))
+            }
+            Op::DelAddress(a) => self.sys.del_address(ifname, *a).map(|_| self.undo.push(Undo::AddAddress(*a))),
+            Op::UpdateDns { name, input, previous } => {
+                let r = match input {
+                    Some(i) => self.sys.set_dns(name, i),
+                    None => self.sys.unset_dns(name),
+                };
+                r.map(|_| {
+                    self.undo.push(match previous {
+                        Some(p) => Undo::SetDns(name.clone(), p.clone()),
+                        None => Undo::UnsetDns(name.clone()),
+                    })
+                })
+            }
+            Op::DelRoutes(routes) => {
+                for l in &lines {
+                    self.say(l);
+                }
+                self.sys.del_routes(ifname, routes).map(|_| self.undo.push(Undo::AddRoutes(routes.clone())))
+            }
             Op::SetDns { name, input } => {
                 self.sys.set_dns(name, input).map(|_| self.undo.push(Undo::UnsetDns(name.clone())))
             }
@@ -283,6 +312,24 @@ impl<'a> Executor<'a> {
                 Undo::RestoreDevice(cfg) => {
                     self.say(&format!("wg syncconf {ifname} /dev/fd/63"));
                     self.sys.set_device(ifname, cfg)
+                }
+                Undo::AddAddress(a) => {
+                    self.say(&format!("ip {} address add {a} dev {ifname}", fam(a)));
+                    self.sys.add_address(ifname, *a)
+                }
+                Undo::AddRoutes(rs) => {
+                    for l in Op::AddRoutes(rs.clone()).trace(ifname) {
+                        self.say(&l);
+                    }
+                    self.sys.add_routes(ifname, rs).map_err(|(_, e)| e)
+                }
+                Undo::SetMtu(m) => {
+                    self.say(&format!("ip link set mtu {m} dev {ifname}"));
+                    self.sys.set_mtu_up(ifname, *m)
+                }
+                Undo::SetDns(name, input) => {
+                    self.say(&format!("resolvconf -a {name} -m 0 -x"));
+                    self.sys.set_dns(name, input)
                 }
             };
             if let Err(e) = r {

@@ -89,6 +89,14 @@ pub enum Op {
     UnsetDns { name: String },
     /// Remove the firewall rules of this interface (errors ignored, like wg-quick).
     RemoveFirewall { nft: Option<String>, iptables: Option<String>, ip6tables: Option<String> },
+    /// Bring the running device to the file (`reload`); `restore` puts back what was.
+    SyncDevice { update: DeviceConfig, restore: DeviceConfig },
+    DelAddress(IpNet),
+    DelRoutes(Vec<Route>),
+    /// Change the MTU of a running link (`reload`), remembering the old one.
+    SetMtu { mtu: u32, previous: u32 },
+    /// Replace (or, with `input: None`, remove) the DNS registration (`reload`).
+    UpdateDns { name: String, input: Option<String>, previous: Option<String> },
 }
 
 /// An ordered list of operations for one interface.
@@ -110,6 +118,14 @@ impl Op {
                 vec![format!("ip {} address add {a} dev {ifname}", if a.is_ipv6() { "-6" } else { "-4" })]
             }
             Op::SetMtuUp(m) => vec![format!("ip link set mtu {m} up dev {ifname}")],
+            Op::SetMtu { mtu, .. } => vec![format!("ip link set mtu {mtu} dev {ifname}")],
+            Op::SyncDevice { .. } => vec![format!("wg syncconf {ifname} /dev/fd/63")],
+            Op::UpdateDns { name, input: Some(_), .. } => vec![format!("resolvconf -a {name} -m 0 -x")],
+            Op::UpdateDns { name, input: None, .. } => vec![format!("resolvconf -d {name} -f")],
+            Op::DelAddress(a) => {
+                vec![format!("ip {} address del {a} dev {ifname}", if a.is_ipv6() { "-6" } else { "-4" })]
+            }
+            Op::DelRoutes(routes) => routes.iter().map(|r| route_text(r, ifname, "del")).collect(),
             Op::SetDns { name, .. } => vec![format!("resolvconf -a {name} -m 0 -x")],
             Op::AddRule(r) => vec![format!("ip {} rule add {}", r.family(), rule_text(r))],
             Op::DelRule(r) => vec![match r {
@@ -147,6 +163,42 @@ impl Op {
     }
 }
 
+/// A `wg set`-like summary of a device update (public keys only; never private or
+/// preshared key material).
+pub fn describe_update(u: &DeviceConfig) -> Vec<String> {
+    let mut v = Vec::new();
+    if u.private_key.is_some() {
+        v.push("private-key (changed)".to_string());
+    }
+    if let Some(p) = u.listen_port {
+        v.push(format!("listen-port {p}"));
+    }
+    if let Some(m) = u.fwmark {
+        v.push(format!("fwmark {m}"));
+    }
+    for p in &u.peers {
+        let k = p.public_key.to_base64();
+        if p.remove {
+            v.push(format!("peer {k} remove"));
+            continue;
+        }
+        let mut s = format!("peer {k}");
+        if p.preshared_key.is_some_and(|k| !k.is_zero()) {
+            s.push_str(" preshared-key (set)");
+        }
+        if let Some(e) = p.endpoint {
+            s.push_str(&format!(" endpoint {e}"));
+        }
+        if let Some(k) = p.persistent_keepalive {
+            s.push_str(&format!(" persistent-keepalive {k}"));
+        }
+        let ips: Vec<String> = p.allowed_ips.iter().map(|a| a.to_string()).collect();
+        s.push_str(&format!(" allowed-ips {}", ips.join(",")));
+        v.push(s);
+    }
+    v
+}
+
 fn rule_text(r: &Rule) -> String {
     match r {
         Rule::NotFwmark { mark, table, .. } => format!("not fwmark {mark} table {table}"),
@@ -170,12 +222,17 @@ impl fmt::Display for Plan {
                 writeln!(f, "[#] {line}")?;
             }
             let body = match op {
-                Op::SetDns { input, .. } => Some(input.as_str()),
+                Op::SetDns { input, .. } | Op::UpdateDns { input: Some(input), .. } => Some(input.as_str()),
                 Op::SetFirewall { script, .. } => Some(script.as_str()),
                 _ => None,
             };
             if let Some(b) = body {
                 for l in b.lines() {
+                    writeln!(f, "    {l}")?;
+                }
+            }
+            if let Op::SyncDevice { update, .. } = op {
+                for l in describe_update(update) {
                     writeln!(f, "    {l}")?;
                 }
             }
@@ -493,4 +550,178 @@ pub fn rules_to_delete(rules: &[ObservedRule], v6: bool, table: u32) -> Vec<Rule
     }
     out.extend(del_suppress.into_iter().map(|p| Rule::SuppressMain { v6, priority: Some(p) }));
     out
+}
+
+/// Facts observed on the running interface before planning `reload`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReloadFacts {
+    /// What `up` would observe now (resolved device config, tables, names...).
+    pub up: UpFacts,
+    /// The device as it runs.
+    pub live: crate::device::DeviceState,
+    /// Addresses on the link (link-local ones left out).
+    pub live_addresses: Vec<IpNet>,
+    /// Routes through the link that wgq manages (not the kernel's connected routes).
+    pub live_routes: Vec<Route>,
+    pub live_mtu: u32,
+    /// Nameservers registered for the interface now.
+    pub live_dns: Vec<String>,
+    /// Families (v6?) that have this interface's default-route policy rules now.
+    pub live_default_families: Vec<bool>,
+}
+
+/// Why a reload cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(
+        "{path}: the full-tunnel routes (0.0.0.0/0 or ::/0 with Table = auto) changed; \
+         reload cannot switch them: run `wgq down` and `wgq up`"
+    )]
+    DefaultRouteChanged { path: String },
+}
+
+fn device_restore(live: &crate::device::DeviceState) -> DeviceConfig {
+    use crate::device::PeerConfig;
+    DeviceConfig {
+        private_key: Some(live.private_key.unwrap_or_default()),
+        listen_port: Some(live.listen_port),
+        fwmark: Some(live.fwmark),
+        replace_peers: true,
+        peers: live
+            .peers
+            .iter()
+            .map(|p| PeerConfig {
+                public_key: p.public_key,
+                preshared_key: Some(p.preshared_key.unwrap_or_default()),
+                endpoint: p.endpoint,
+                persistent_keepalive: Some(p.persistent_keepalive),
+                replace_allowed_ips: true,
+                allowed_ips: p.allowed_ips.clone(),
+                ..Default::default()
+            })
+            .collect(),
+    }
+}
+
+/// The device changes `wg syncconf` would make, except that a ListenPort, FwMark or
+/// PrivateKey missing from the file keeps its running value (wg-quick's reload resets
+/// them). Unchanged peers are not touched, so they keep their sessions.
+pub fn device_update(want: &DeviceConfig, live: &crate::device::DeviceState) -> DeviceConfig {
+    use crate::device::PeerConfig;
+    let mut u = DeviceConfig::default();
+    if want.private_key.is_some() && want.private_key != live.private_key {
+        u.private_key = want.private_key;
+    }
+    if want.listen_port.is_some_and(|p| p != live.listen_port) {
+        u.listen_port = want.listen_port;
+    }
+    if want.fwmark.is_some_and(|m| m != live.fwmark) {
+        u.fwmark = want.fwmark;
+    }
+    let wanted: std::collections::HashSet<_> = want.peers.iter().map(|p| p.public_key).collect();
+    for p in &live.peers {
+        if !wanted.contains(&p.public_key) {
+            u.peers.push(PeerConfig { public_key: p.public_key, remove: true, ..Default::default() });
+        }
+    }
+    for w in &want.peers {
+        let l = live.peers.iter().find(|p| p.public_key == w.public_key);
+        let psk = w.preshared_key.unwrap_or_default();
+        let keepalive = w.persistent_keepalive.unwrap_or(0);
+        let same = l.is_some_and(|l| {
+            l.preshared_key.unwrap_or_default() == psk
+                && l.persistent_keepalive == keepalive
+                && (w.endpoint.is_none() || w.endpoint == l.endpoint)
+                && {
+                    let mut a = l.allowed_ips.clone();
+                    let mut b = w.allowed_ips.clone();
+                    a.sort_by_key(|n| n.to_string());
+                    b.sort_by_key(|n| n.to_string());
+                    a == b
+                }
+        });
+        if !same {
+            u.peers.push(PeerConfig {
+                public_key: w.public_key,
+                preshared_key: Some(psk),
+                endpoint: w.endpoint,
+                persistent_keepalive: Some(keepalive),
+                replace_allowed_ips: true,
+                allowed_ips: w.allowed_ips.clone(),
+                ..Default::default()
+            });
+        }
+    }
+    u
+}
+
+/// The routes `up` adds for this config, the default routes of Table = auto left out.
+fn wanted_routes(cfg: &Config, facts: &UpFacts) -> Result<Vec<Route>, PlanError> {
+    let plan = plan_up(cfg, "if", facts)?;
+    let mut v = Vec::new();
+    for op in plan.ops {
+        if let Op::AddRoutes(rs) = op {
+            v.extend(rs.into_iter().filter(|r| !(r.net.is_default() && cfg.interface.table_setting() == TableSetting::Auto)));
+        }
+    }
+    Ok(v)
+}
+
+/// Plans `reload`: the running interface brought to the file without recreating it.
+pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, ReloadError> {
+    let i = &cfg.interface;
+    let mut ops = Vec::new();
+    // Full-tunnel policy routing is not switched in place.
+    if i.table_setting() == TableSetting::Auto {
+        let mut want: Vec<bool> = kernel_allowed_ips(cfg).iter().filter(|n| n.is_default()).map(|n| n.is_ipv6()).collect();
+        let mut have = f.live_default_families.clone();
+        want.sort();
+        want.dedup();
+        have.sort();
+        have.dedup();
+        if want != have {
+            return Err(ReloadError::DefaultRouteChanged { path: cfg.path.display().to_string() });
+        }
+    }
+    let update = device_update(&f.up.device, &f.live);
+    if update != DeviceConfig::default() {
+        ops.push(Op::SyncDevice { update, restore: device_restore(&f.live) });
+    }
+    let want_addrs: Vec<IpNet> = i.addresses.iter().map(|a| a.value).collect();
+    for a in &f.live_addresses {
+        if !want_addrs.contains(a) {
+            ops.push(Op::DelAddress(*a));
+        }
+    }
+    for a in &want_addrs {
+        if !f.live_addresses.contains(a) {
+            ops.push(Op::AddAddress(*a));
+        }
+    }
+    if let Some(m) = i.mtu.filter(|m| *m != f.live_mtu) {
+        ops.push(Op::SetMtu { mtu: m, previous: f.live_mtu });
+    }
+    let want_dns: Vec<String> = i.dns.iter().map(|a| a.to_string()).collect();
+    if want_dns != f.live_dns {
+        let previous = (!f.live_dns.is_empty()).then(|| {
+            f.live_dns.iter().map(|d| format!("nameserver {d}\n")).collect::<String>()
+        });
+        let input = (!i.dns.is_empty()).then(|| crate::dns::resolvconf_input(&i.dns, &i.dns_search));
+        ops.push(Op::UpdateDns { name: f.up.resolvconf_name.clone(), input, previous });
+    }
+    let want_routes = wanted_routes(cfg, &f.up)?;
+    let key = |r: &Route| (r.net, r.table.unwrap_or(MAIN_TABLE));
+    let live_keys: std::collections::HashSet<_> = f.live_routes.iter().map(key).collect();
+    let want_keys: std::collections::HashSet<_> = want_routes.iter().map(key).collect();
+    let del: Vec<Route> = f.live_routes.iter().filter(|r| !want_keys.contains(&key(r))).cloned().collect();
+    let add: Vec<Route> = want_routes.iter().filter(|r| !live_keys.contains(&key(r))).cloned().collect();
+    if !del.is_empty() {
+        ops.push(Op::DelRoutes(del));
+    }
+    if !add.is_empty() {
+        ops.push(Op::AddRoutes(add));
+    }
+    Ok(Plan { interface: ifname.to_string(), ops })
 }

@@ -283,6 +283,15 @@ mod tests {
     }
 }
 
+/// True for routes an administrator or wgq added (not the kernel's connected, local,
+/// multicast or link-local routes).
+pub fn route_is_managed(m: &RouteMessage) -> bool {
+    m.header.protocol != RouteProtocol::Kernel
+        && m.header.kind == RouteType::Unicast
+        && route_table(m) != 255
+        && !matches!(route_destination(m).addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
+}
+
 /// The MTU of a link message.
 pub fn link_mtu(m: &LinkMessage) -> Option<u32> {
     m.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(v) = a { Some(*v) } else { None })

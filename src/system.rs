@@ -260,6 +260,54 @@ impl LinuxSystem {
         })
     }
 
+    /// Observes what planning `reload` needs.
+    pub fn observe_reload(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<crate::plan::ReloadFacts, SystemError> {
+        let name = self.ifname.clone();
+        let up = self.observe_up(cfg)?;
+        let live = device::get(&name)?;
+        let index = self.index()?;
+        let mut live_addresses = Vec::new();
+        for m in self.rt.dump(rtnl::dump_addresses()).map_err(nl("Unable to list addresses"))? {
+            if let RouteNetlinkMessage::NewAddress(a) = m {
+                if a.header.index == index {
+                    if let Some(n) = rtnl::address_of(&a) {
+                        if !matches!(n.addr, std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80) {
+                            live_addresses.push(n);
+                        }
+                    }
+                }
+            }
+        }
+        let mut live_routes = Vec::new();
+        for v6 in [false, true] {
+            for m in self.rt.dump(rtnl::dump_routes(v6)).map_err(nl("Unable to list routes"))? {
+                if let RouteNetlinkMessage::NewRoute(r) = m {
+                    if rtnl::route_oif(&r) != Some(index) || !rtnl::route_is_managed(&r) {
+                        continue;
+                    }
+                    let t = rtnl::route_table(&r);
+                    let net = rtnl::route_destination(&r);
+                    let table = (t != crate::plan::MAIN_TABLE).then_some(t);
+                    live_routes.push(Route { net, table, table_text: table.map(|t| t.to_string()) });
+                }
+            }
+        }
+        // Full-tunnel tables are handled by the default-route check, not as routes.
+        let default_table = recorded.as_ref().and_then(|r| r.table).or((live.fwmark != 0).then_some(live.fwmark));
+        let rules = self.observed_rules()?;
+        let live_default_families: Vec<bool> = rules
+            .iter()
+            .filter(|r| matches!(r.not_fwmark, Some((_, t)) if Some(t) == default_table))
+            .map(|r| r.v6)
+            .collect();
+        if cfg.interface.table_setting() == crate::config::TableSetting::Auto {
+            live_routes.retain(|r| !(r.net.is_default() && r.table == default_table));
+        }
+        let live_mtu = self.link_index(&name).ok().flatten().map(|(_, m)| m).unwrap_or(0);
+        let live_dns = crate::dns::list_dns(&up.resolvconf_name);
+        Ok(crate::plan::ReloadFacts { up, live, live_addresses, live_routes, live_mtu, live_dns, live_default_families })
+    }
+
     /// `wg showconf <if>`.
     pub fn showconf(&mut self, name: &str) -> Result<String, SystemError> {
         Ok(device::showconf::showconf(&device::get(name)?))

@@ -273,7 +273,7 @@ fn down_uses_the_recorded_table_when_the_fwmark_was_reset() {
     let f = DownFacts {
         live_fwmark: 0,
         live_has_default: true,
-        recorded: Some(UpRecord { table: Some(51820), dns_name: Some("tun.wgt0".into()) }),
+        recorded: Some(UpRecord { table: Some(51820), dns_name: Some("tun.wgt0".into()), firewall: None }),
         rules: vec![
             ObservedRule { v6: false, priority: 32765, not_fwmark: Some((51820, 51820)) },
             ObservedRule { v6: false, priority: 32764, not_fwmark: None },
@@ -319,4 +319,43 @@ fn up_then_down_on_the_fake_system_leaves_nothing() {
     let d = plan::plan_down(&c, "wgt0", &f);
     Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&d).unwrap();
     assert_eq!(sys.render(), Vec::<String>::new());
+}
+
+#[test]
+fn reload_device_update_touches_only_what_changed() {
+    use wgq::device::{DeviceState, PeerConfig, PeerState};
+    use wgq::key::Key;
+    use wgq::net::IpNet;
+    let k = |b: u8| Key([b; 32]);
+    let live = DeviceState {
+        private_key: Some(k(1)),
+        listen_port: 40000,
+        fwmark: 51820,
+        peers: vec![
+            PeerState { public_key: k(2), allowed_ips: vec![IpNet::parse("10.0.0.2/32").unwrap()], ..Default::default() },
+            PeerState { public_key: k(3), preshared_key: Some(k(9)), persistent_keepalive: 25, ..Default::default() },
+            PeerState { public_key: k(4), ..Default::default() },
+        ],
+        ..Default::default()
+    };
+    let want = DeviceConfig {
+        private_key: Some(k(1)),
+        listen_port: None,
+        fwmark: None,
+        replace_peers: false,
+        peers: vec![
+            PeerConfig { public_key: k(2), allowed_ips: vec![IpNet::parse("10.0.0.2/32").unwrap()], ..Default::default() },
+            PeerConfig { public_key: k(3), ..Default::default() },
+        ],
+    };
+    let u = wgq::plan::device_update(&want, &live);
+    // Runtime port and fwmark stay; the unchanged peer is not sent; the removed peer goes;
+    // a PresharedKey and keepalive gone from the file are cleared.
+    assert_eq!((u.private_key, u.listen_port, u.fwmark), (None, None, None));
+    assert_eq!(u.peers.len(), 2);
+    assert!(u.peers.iter().any(|p| p.public_key == k(4) && p.remove));
+    let p3 = u.peers.iter().find(|p| p.public_key == k(3)).unwrap();
+    assert_eq!(p3.preshared_key, Some(Key::default()));
+    assert_eq!(p3.persistent_keepalive, Some(0));
+    assert!(!u.peers.iter().any(|p| p.public_key == k(2)));
 }
