@@ -211,99 +211,99 @@ impl InterfaceLock {
     }
 }
 
+/// What every interface command starts with: the parsed file, the interface lock (not
+/// for a dry run), the system handle, and (for down/save/reload) the check that the
+/// interface is a running WireGuard interface.
+struct Session {
+    ifname: String,
+    cfg: Config,
+    sys: LinuxSystem,
+    _lock: Option<InterfaceLock>,
+}
+
+impl Session {
+    fn open(target: &str, dry_run: bool, must_be_running: bool) -> Result<Session, AppError> {
+        let (loc, cfg) = load(target)?;
+        let ifname = loc.interface.clone();
+        let lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
+        let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
+        if must_be_running && !sys.is_wireguard(&ifname)? {
+            return Err(AppError::NotWireGuard(ifname));
+        }
+        Ok(Session { ifname, cfg, sys, _lock: lock })
+    }
+
+    fn recorded(&self) -> Option<UpRecord> {
+        std::fs::read_to_string(record_path(&self.ifname)).ok().map(|t| UpRecord::parse(&t))
+    }
+
+    /// Prints the plan (dry run) or applies it; `transactional` plans are undone on failure.
+    fn run(&mut self, plan: &plan::Plan, dry_run: bool, transactional: bool) -> Result<bool, AppError> {
+        if dry_run {
+            print!("{plan}");
+            return Ok(false);
+        }
+        let mut stderr = std::io::stderr();
+        let mut ex = Executor::new(&mut self.sys, &mut stderr);
+        if transactional {
+            crate::signals::install();
+            ex.apply_all(plan)?;
+        } else {
+            ex.apply_teardown(plan)?;
+        }
+        Ok(true)
+    }
+}
+
 fn record_path(ifname: &str) -> PathBuf {
     PathBuf::from(RUN_DIR).join(format!("{ifname}.state"))
 }
 
 fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
-    let (loc, cfg) = load(target)?;
-    let ifname = loc.interface.clone();
-    let _lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
-    let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
-    if sys.link_exists(&ifname)? {
+    let mut x = Session::open(target, dry_run, false)?;
+    let ifname = x.ifname.clone();
+    if x.sys.link_exists(&ifname)? {
         return Err(AppError::AlreadyExists(ifname));
     }
-    let facts = sys.observe_up(&cfg)?;
-    let plan = plan::plan_up(&cfg, &ifname, &facts)?;
-    if dry_run {
-        print!("{plan}");
-        return Ok(0);
-    }
-    crate::signals::install();
-    let record = UpRecord::from_plan(&plan);
-    let mut stderr = std::io::stderr();
-    {
-        let mut ex = Executor::new(&mut sys, &mut stderr);
-        ex.apply_all(&plan)?;
-    }
-    if let Err(e) = std::fs::write(record_path(&ifname), record.render()) {
-        eprintln!("wgq: warning: unable to record state in {RUN_DIR}: {e}");
+    let facts = x.sys.observe_up(&x.cfg)?;
+    let plan = plan::plan_up(&x.cfg, &ifname, &facts)?;
+    if x.run(&plan, dry_run, true)? {
+        if let Err(e) = std::fs::write(record_path(&ifname), UpRecord::from_plan(&plan).render()) {
+            eprintln!("wgq: warning: unable to record state in {RUN_DIR}: {e}");
+        }
     }
     Ok(0)
 }
 
 fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
-    let (loc, cfg) = load(target)?;
-    let ifname = loc.interface.clone();
-    let _lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
-    let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
-    if !sys.is_wireguard(&ifname)? {
-        return Err(AppError::NotWireGuard(ifname));
+    let mut x = Session::open(target, dry_run, true)?;
+    let facts = x.sys.observe_down(&x.cfg, x.recorded())?;
+    let plan = plan::plan_down(&x.cfg, &x.ifname, &facts);
+    if x.run(&plan, dry_run, false)? {
+        let _ = std::fs::remove_file(record_path(&x.ifname));
     }
-    let recorded = std::fs::read_to_string(record_path(&ifname)).ok().map(|t| UpRecord::parse(&t));
-    let facts = sys.observe_down(&cfg, recorded)?;
-    let plan = plan::plan_down(&cfg, &ifname, &facts);
-    if dry_run {
-        print!("{plan}");
-        return Ok(0);
-    }
-    let mut stderr = std::io::stderr();
-    {
-        let mut ex = Executor::new(&mut sys, &mut stderr);
-        ex.apply_teardown(&plan)?;
-    }
-    let _ = std::fs::remove_file(record_path(&ifname));
     Ok(0)
 }
 
 fn save(target: &str) -> Result<i32, AppError> {
-    let (loc, cfg) = load(target)?;
-    let ifname = loc.interface.clone();
-    let _lock = InterfaceLock::acquire(&ifname)?;
-    let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
-    if !sys.is_wireguard(&ifname)? {
-        return Err(AppError::NotWireGuard(ifname));
-    }
-    eprintln!("[#] wg showconf {ifname}");
-    sys.save(&ifname)?;
+    let mut x = Session::open(target, false, true)?;
+    eprintln!("[#] wg showconf {}", x.ifname);
+    let ifname = x.ifname.clone();
+    x.sys.save(&ifname)?;
     Ok(0)
 }
 
 fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
-    let (loc, cfg) = load(target)?;
-    let ifname = loc.interface.clone();
-    let _lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
-    let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
-    if !sys.is_wireguard(&ifname)? {
-        return Err(AppError::NotWireGuard(ifname));
-    }
-    let recorded = std::fs::read_to_string(record_path(&ifname)).ok().map(|t| UpRecord::parse(&t));
-    let facts = sys.observe_reload(&cfg, recorded.clone())?;
-    let plan = plan::plan_reload(&cfg, &ifname, &facts)?;
-    if dry_run {
-        print!("{plan}");
-        return Ok(0);
-    }
-    crate::signals::install();
-    let mut stderr = std::io::stderr();
-    {
-        let mut ex = Executor::new(&mut sys, &mut stderr);
-        ex.apply_all(&plan)?;
-    }
-    // Keep the record in step with the DNS registration.
-    if let Some(mut r) = recorded {
-        r.dns_name = (!cfg.interface.dns.is_empty()).then(|| facts.up.resolvconf_name.clone());
-        let _ = std::fs::write(record_path(&ifname), r.render());
+    let mut x = Session::open(target, dry_run, true)?;
+    let recorded = x.recorded();
+    let facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
+    let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;
+    if x.run(&plan, dry_run, true)? {
+        // Keep the record in step with the DNS registration.
+        if let Some(mut r) = recorded {
+            r.dns_name = (!x.cfg.interface.dns.is_empty()).then(|| facts.up.resolvconf_name.clone());
+            let _ = std::fs::write(record_path(&x.ifname), r.render());
+        }
     }
     Ok(0)
 }

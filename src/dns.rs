@@ -86,7 +86,11 @@ fn resolvconf(args: &[&str], input: Option<&str>) -> Result<String, DnsError> {
         Err(e) => return Err(DnsError::Io(e)),
     };
     if let (Some(i), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin.write_all(i.as_bytes()).map_err(DnsError::Io)?;
+        // A resolvconf that exits without reading its input is judged by its exit status.
+        match stdin.write_all(i.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(DnsError::Io(e)),
+            _ => {}
+        }
     }
     let out = child.wait_with_output().map_err(DnsError::Io)?;
     if !out.status.success() {

@@ -107,7 +107,13 @@ fn run_with_stdin(tool: &str, args: &[&str], input: &str) -> Result<String, Fire
         Err(e) => return Err(FirewallError::Io { tool: tool.into(), source: e }),
     };
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes()).map_err(|e| FirewallError::Io { tool: tool.into(), source: e })?;
+        // A tool that exits without reading its input is judged by its exit status.
+        match stdin.write_all(input.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(FirewallError::Io { tool: tool.into(), source: e });
+            }
+            _ => {}
+        }
     }
     let out = child.wait_with_output().map_err(|e| FirewallError::Io { tool: tool.into(), source: e })?;
     if !out.status.success() {

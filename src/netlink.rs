@@ -111,6 +111,33 @@ impl Socket {
         self.seq
     }
 
+    /// Serialises `msgs[start..]` into `out` (at most SEND_CHUNK bytes and SEND_MAX_MSGS
+    /// requests, at least one) with fresh sequence numbers and `flags` added; returns the
+    /// end index and the first sequence number used.
+    fn pack<M>(&mut self, msgs: &mut [NetlinkMessage<M>], start: usize, flags: u16, out: &mut Vec<u8>) -> (usize, u32)
+    where
+        M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug,
+    {
+        out.clear();
+        let first_seq = self.seq.wrapping_add(1);
+        let mut end = start;
+        while end < msgs.len() && end - start < SEND_MAX_MSGS {
+            let m = &mut msgs[end];
+            m.header.flags |= flags;
+            m.finalize();
+            let len = m.buffer_len();
+            if !out.is_empty() && out.len() + len > SEND_CHUNK {
+                break;
+            }
+            m.header.sequence_number = self.next_seq();
+            let at = out.len();
+            out.resize(at + len, 0);
+            m.serialize(&mut out[at..]);
+            end += 1;
+        }
+        (end, first_seq)
+    }
+
     /// Sends one request and waits for its acknowledgement.
     pub fn request<M>(&mut self, msg: NetlinkMessage<M>) -> Result<(), NetlinkError>
     where
@@ -129,24 +156,7 @@ impl Socket {
         let mut out = Vec::with_capacity(SEND_CHUNK);
         let mut start = 0;
         while start < msgs.len() {
-            out.clear();
-            let first_seq = self.seq.wrapping_add(1);
-            let mut end = start;
-            while end < msgs.len() {
-                let m = &mut msgs[end];
-                m.header.flags |= NLM_F_REQUEST | NLM_F_ACK;
-                m.header.sequence_number = self.next_seq();
-                m.finalize();
-                let len = m.buffer_len();
-                if !out.is_empty() && (out.len() + len > SEND_CHUNK || end - start >= SEND_MAX_MSGS) {
-                    self.seq = self.seq.wrapping_sub(1);
-                    break;
-                }
-                let at = out.len();
-                out.resize(at + len, 0);
-                m.serialize(&mut out[at..]);
-                end += 1;
-            }
+            let (end, first_seq) = self.pack(&mut msgs, start, NLM_F_REQUEST | NLM_F_ACK, &mut out);
             self.sock.send(&out, 0).map_err(NetlinkError::io)?;
             // Drain one acknowledgement per request of this chunk.
             let mut pending = end - start;
@@ -180,19 +190,7 @@ impl Socket {
         let mut out = Vec::with_capacity(SEND_CHUNK);
         let mut start = 0;
         while start < msgs.len() {
-            out.clear();
-            let first_seq = self.seq.wrapping_add(1);
-            let mut end = start;
-            while end < msgs.len() && end - start < SEND_MAX_MSGS {
-                let m = &mut msgs[end];
-                m.header.flags |= NLM_F_REQUEST;
-                m.header.sequence_number = self.next_seq();
-                m.finalize();
-                let at = out.len();
-                out.resize(at + m.buffer_len(), 0);
-                m.serialize(&mut out[at..]);
-                end += 1;
-            }
+            let (end, first_seq) = self.pack(&mut msgs, start, NLM_F_REQUEST, &mut out);
             self.sock.send(&out, 0).map_err(NetlinkError::io)?;
             let mut pending = end - start;
             while pending > 0 {

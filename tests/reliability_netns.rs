@@ -45,6 +45,10 @@ impl Ns {
         let dir = tempfile::tempdir().unwrap();
         let ns = Ns { name, dir, tag };
         ns.sh("ip netns add NS").unwrap();
+        // `ip netns exec` uses /etc/netns/<name>/resolv.conf: name lookups go to this
+        // namespace's loopback, where nothing listens, so no query leaves the machine.
+        std::fs::create_dir_all(format!("/etc/netns/{}", ns.name)).unwrap();
+        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.name), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n").unwrap();
         for c in [
             "ip -n NS link add v0 type veth peer name v1",
             "ip -n NS link set lo up",
@@ -140,6 +144,7 @@ impl Ns {
 impl Drop for Ns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.name));
     }
 }
 
