@@ -259,15 +259,28 @@ fn record_path(ifname: &str) -> PathBuf {
     PathBuf::from(RUN_DIR).join(format!("{ifname}.state"))
 }
 
+/// With WGQ_STATS set, prints how long each phase took (for bench/ and tests/vm/).
+fn phase(name: &str, since: &mut std::time::Instant) {
+    if std::env::var_os("WGQ_STATS").is_some() {
+        eprintln!("wgq: phase {name}: {:.3} s", since.elapsed().as_secs_f64());
+    }
+    *since = std::time::Instant::now();
+}
+
 fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
+    let mut t = std::time::Instant::now();
     let mut x = Session::open(target, dry_run, false)?;
     let ifname = x.ifname.clone();
     if x.sys.link_exists(&ifname)? {
         return Err(AppError::AlreadyExists(ifname));
     }
+    phase("parse", &mut t);
     let facts = x.sys.observe_up(&x.cfg)?;
+    phase("observe", &mut t);
     let plan = plan::plan_up(&x.cfg, &ifname, &facts)?;
-    if x.run(&plan, dry_run, true)? {
+    let applied = x.run(&plan, dry_run, true)?;
+    phase("apply", &mut t);
+    if applied {
         if let Err(e) = std::fs::write(record_path(&ifname), UpRecord::from_plan(&plan).render()) {
             eprintln!("wgq: warning: unable to record state in {RUN_DIR}: {e}");
         }

@@ -228,9 +228,9 @@ impl<'a> Executor<'a> {
             Op::AddRule(rule) => self.sys.add_rule(rule).map(|added| self.undo.push(Undo::DelRule(added))),
             Op::DelRule(rule) => self.sys.del_rule(rule),
             Op::AddRoutes(routes) => {
-                for l in &lines {
-                    self.say(l);
-                }
+                // One write for all the lines of a batch (thousands at scale).
+                let text: String = lines.iter().map(|l| format!("[#] {l}\n")).collect();
+                let _ = self.trace.write_all(text.as_bytes());
                 match self.sys.add_routes(ifname, routes) {
                     Ok(()) => {
                         self.undo.push(Undo::DelRoutes(routes.clone()));
