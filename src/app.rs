@@ -131,13 +131,20 @@ fn write_out(w: &mut dyn Write, b: &[u8]) -> Result<(), AppError> {
 /// Locates, reads and parses a config; prints the world-accessible warning and the
 /// parser's warnings on stderr.
 pub fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
+    load_with(target, config::parse)
+}
+
+fn load_with(
+    target: &str,
+    parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
+) -> Result<(ConfigLocation, Config), AppError> {
     let loc = cli::locate_config(target, Path::new(CONFIG_DIR))?;
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
     }
     let bytes = std::fs::read(&loc.path)
         .map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
-    let cfg = config::parse(&bytes, &loc.path).map_err(AppError::Parse)?;
+    let cfg = parse(&bytes, &loc.path).map_err(AppError::Parse)?;
     for w in &cfg.warnings {
         eprintln!("{w}");
     }
@@ -222,8 +229,11 @@ struct Session {
 }
 
 impl Session {
-    fn open(target: &str, dry_run: bool, must_be_running: bool) -> Result<Session, AppError> {
-        let (loc, cfg) = load(target)?;
+    /// `peers`: whether the command uses the peers (up, reload); down and save only use
+    /// wg-quick's own keys and, like wg-quick, do not validate the rest.
+    fn open(target: &str, dry_run: bool, must_be_running: bool, peers: bool) -> Result<Session, AppError> {
+        let parse = if peers { config::parse } else { config::parse_interface_only };
+        let (loc, cfg) = load_with(target, parse)?;
         let ifname = loc.interface.clone();
         let lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
         let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
@@ -269,7 +279,7 @@ fn phase(name: &str, since: &mut std::time::Instant) {
 
 fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
     let mut t = std::time::Instant::now();
-    let mut x = Session::open(target, dry_run, false)?;
+    let mut x = Session::open(target, dry_run, false, true)?;
     let ifname = x.ifname.clone();
     if x.sys.link_exists(&ifname)? {
         return Err(AppError::AlreadyExists(ifname));
@@ -289,7 +299,7 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
 }
 
 fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
-    let mut x = Session::open(target, dry_run, true)?;
+    let mut x = Session::open(target, dry_run, true, false)?;
     let facts = x.sys.observe_down(&x.cfg, x.recorded())?;
     let plan = plan::plan_down(&x.cfg, &x.ifname, &facts);
     if x.run(&plan, dry_run, false)? {
@@ -299,7 +309,7 @@ fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
 }
 
 fn save(target: &str) -> Result<i32, AppError> {
-    let mut x = Session::open(target, false, true)?;
+    let mut x = Session::open(target, false, true, false)?;
     eprintln!("[#] wg showconf {}", x.ifname);
     let ifname = x.ifname.clone();
     x.sys.save(&ifname)?;
@@ -307,7 +317,7 @@ fn save(target: &str) -> Result<i32, AppError> {
 }
 
 fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
-    let mut x = Session::open(target, dry_run, true)?;
+    let mut x = Session::open(target, dry_run, true, true)?;
     let recorded = x.recorded();
     let facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
     let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;

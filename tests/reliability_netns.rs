@@ -232,8 +232,9 @@ fn down_twice_and_down_after_the_file_changed() {
     let before = ns.state();
     let up = ns.wgq(&["up", conf.to_str().unwrap()]);
     assert!(up.status.success(), "{}", text(&up));
-    // The file no longer has DNS, a full tunnel or Table auto; down still removes all.
-    ns.conf(&ifn, &format!("[Interface]\nPrivateKey = {K}\nTable = off\n"));
+    // The file no longer has DNS, a full tunnel or Table auto, and its peer is now
+    // invalid (down, like wg-quick's, does not read peers); down still removes all.
+    ns.conf(&ifn, &format!("[Interface]\nPrivateKey = {K}\nTable = off\n[Peer]\nPublicKey = garbage\n"));
     let down = ns.wgq(&["down", conf.to_str().unwrap()]);
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(ns.state(), before, "{}", text(&down));

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use crate::key::Key;
 use crate::net::IpNet;
 
-pub use parse::parse;
+pub use parse::{parse, parse_interface_only};
 
 /// One parsed configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]

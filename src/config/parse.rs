@@ -10,6 +10,18 @@ use crate::net::{IpNet, IpNetError, parse_addr_strict};
 
 /// Parses a whole config file. Reports every error of the file, not only the first.
 pub fn parse(text: &[u8], path: &Path) -> Result<Config, ParseErrors> {
+    parse_with(text, path, true)
+}
+
+/// Parses only what `down` and `save` use: wg-quick's own [Interface] keys. Peers and
+/// wg(8)'s keys are not validated (wg-quick's down never reads them either), so `down`
+/// works even after the file's peers were edited into something invalid, and a huge
+/// server's file costs little.
+pub fn parse_interface_only(text: &[u8], path: &Path) -> Result<Config, ParseErrors> {
+    parse_with(text, path, false)
+}
+
+fn parse_with(text: &[u8], path: &Path, validate_wg: bool) -> Result<Config, ParseErrors> {
     let mut p = Parser {
         path,
         diags: Vec::new(),
@@ -46,9 +58,11 @@ pub fn parse(text: &[u8], path: &Path) -> Result<Config, ParseErrors> {
         if in_interface && p.consume_wg_quick_key(no, key, value, line) {
             continue;
         }
-        p.stripped.extend_from_slice(line);
-        p.stripped.push(b'\n');
-        p.wg_line(no, line);
+        if validate_wg {
+            p.stripped.extend_from_slice(line);
+            p.stripped.push(b'\n');
+            p.wg_line(no, line);
+        }
     }
     p.finish_peer();
     if p.diags.is_empty() {
@@ -575,6 +589,16 @@ mod tests {
         assert_eq!(c.warnings[0].to_string(), "/etc/wireguard/wg0.conf:5: warning: AllowedIPs: 10.6.0.5/24 has nonzero host part, using 10.6.0.0/24");
         let e = errs(&format!("[Interface]\nPrivateKey = {K}\nFwMark = 1234 5\n[Peer]\nPublicKey = {P}\nAllowed IPs = 10.0.0.0/8\nAllowedIPs = 10.0.0.0/ 8\n"));
         assert_eq!(e.len(), 3, "{e:?}");
+    }
+
+    #[test]
+    fn interface_only_parsing_ignores_peers() {
+        let t = format!("[Interface]\nPrivateKey = {K}\nPostDown = echo %i\nSaveConfig = true\n[Peer]\nPublicKey = garbage\n");
+        assert!(parse(t.as_bytes(), Path::new("x.conf")).is_err());
+        let c = parse_interface_only(t.as_bytes(), Path::new("x.conf")).unwrap();
+        assert!(c.interface.save_config && c.peers.is_empty());
+        assert_eq!(c.interface.post_down[0].value, "echo %i");
+        assert!(parse_interface_only(b"[Interface]\nSaveConfig = maybe\n", Path::new("x.conf")).is_err());
     }
 
     #[test]
