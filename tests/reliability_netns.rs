@@ -329,3 +329,70 @@ fn hooks_never_see_the_private_key_and_src_valid_mark_is_not_rewritten() {
     assert!(ns.wgq(&["down", conf.to_str().unwrap()]).status.success());
     let _ = Path::new("");
 }
+
+/// The state of a fully-up full tunnel must be all there or all gone: no half states.
+fn assert_all_or_nothing(ns: &Ns, before: &str, conf: &Path, what: &str) {
+    let now = ns.state();
+    if now == before {
+        return;
+    }
+    let rules = ns.sh("ip -n NS -4 rule").unwrap_or_default();
+    let nft = ns.sh("ip netns exec NS nft list tables").unwrap_or_default();
+    assert!(
+        rules.contains("suppress_prefixlength 0") && nft.contains("wg-quick-") && now.contains("dns registered"),
+        "{what}: half-configured state:\n{now}"
+    );
+    let down = ns.wgq(&["down", conf.to_str().unwrap()]);
+    assert!(down.status.success(), "{what}: {}", text(&down));
+    assert_eq!(ns.state(), before, "{what}: down after a complete up left state");
+}
+
+#[test]
+fn sigterm_at_random_points_of_up_leaves_all_or_nothing() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let before = ns.state();
+    let mut seed = std::process::id() as u64 | 1;
+    let mut interrupted = 0;
+    for i in 0..12 {
+        let ifn = ns.ifname(&format!("r{i}"));
+        let peers: String = (0..40)
+            .map(|j| format!("[Peer]\nPublicKey = {}\nAllowedIPs = 10.{}.{j}.0/24\n", wgq::key::Key([j as u8 + 1; 32]).to_base64(), 100 + i))
+            .collect();
+        let conf = ns.conf(&ifn, &(full_tunnel("PostUp = sleep 0.05") + &peers));
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_millis(seed % 180);
+        let child = ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let o = child.wait_with_output().unwrap();
+        if !o.status.success() {
+            interrupted += 1;
+        }
+        assert_all_or_nothing(&ns, &before, &conf, &format!("run {i} (signal after {delay:?}): {}", text(&o)));
+        assert_eq!(ns.state(), before);
+    }
+    eprintln!("{interrupted} of 12 ups were interrupted");
+}
+
+#[test]
+fn concurrent_up_and_down_leave_all_or_nothing() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let before = ns.state();
+    for i in 0..6 {
+        let ifn = ns.ifname(&format!("u{i}"));
+        let conf = ns.conf(&ifn, &full_tunnel(""));
+        let up = ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(20 * i));
+        let down = ns.cmd(&["down", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+        let (u, d) = (up.wait_with_output().unwrap(), down.wait_with_output().unwrap());
+        assert_all_or_nothing(&ns, &before, &conf, &format!("round {i}:\n{}\n{}", text(&u), text(&d)));
+    }
+}
