@@ -146,9 +146,10 @@ pub fn iptables_available() -> bool {
     which::which("iptables").is_ok()
 }
 
-/// `nft list tables`.
+/// The tables `nft list tables` would print, read over nfnetlink (no process); `nft list
+/// tables` itself when that fails.
 pub fn list_nft_tables() -> Result<String, FirewallError> {
-    run_with_stdin("nft", &["list", "tables"], "")
+    crate::nftables::list_tables().or_else(|_| run_with_stdin("nft", &["list", "tables"], ""))
 }
 
 /// `iptables-save` / `ip6tables-save`.

@@ -1,7 +1,7 @@
 //! wgq: a drop-in replacement for wg-quick on Linux.
 //!
 //! Parse (`config`) → plan (`plan`) → apply (`exec`). Every module but `exec`,
-//! `netlink`, `device::kernel`, `device::uapi` and `hooks` is pure.
+//! `netlink`, `nftables::list_tables`, `device::kernel`, `device::uapi` and `hooks` is pure.
 
 pub mod app;
 pub mod cli;
@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod key;
 pub mod net;
 pub mod netlink;
+pub mod nftables;
 pub mod plan;
 pub mod routing;
 pub mod rtnl;
