@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q
-WGQ=$PWD/target/release/wgq WGQ_VM_PEERS=${1:-5000} scripts/vm-test tests/vm/bigserver.sh
+WGQ_VM_TIMEOUT=${WGQ_VM_TIMEOUT:-3600} WGQ=$PWD/target/release/wgq WGQ_VM_PEERS=${1:-5000} scripts/vm-test tests/vm/bigserver.sh
