@@ -232,7 +232,7 @@ impl Session {
     /// `peers`: whether the command uses the peers (up, reload); down and save only use
     /// wg-quick's own keys and, like wg-quick, do not validate the rest.
     fn open(target: &str, dry_run: bool, must_be_running: bool, peers: bool) -> Result<Session, AppError> {
-        let parse = if peers { config::parse } else { config::parse_interface_only };
+        let parse = if peers { config::parse_unstripped } else { config::parse_interface_only };
         let (loc, cfg) = load_with(target, parse)?;
         let ifname = loc.interface.clone();
         let lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
@@ -269,10 +269,12 @@ fn record_path(ifname: &str) -> PathBuf {
     PathBuf::from(RUN_DIR).join(format!("{ifname}.state"))
 }
 
-/// With WGQ_STATS set, prints how long each phase took (for bench/ and tests/vm/).
+/// With WGQ_STATS set, prints how long each phase took and the peak RSS at its end (for
+/// bench/ and tests/vm/).
 fn phase(name: &str, since: &mut std::time::Instant) {
     if std::env::var_os("WGQ_STATS").is_some() {
-        eprintln!("wgq: phase {name}: {:.3} s", since.elapsed().as_secs_f64());
+        let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).map(|u| u.max_rss()).unwrap_or(0);
+        eprintln!("wgq: phase {name}: {:.3} s, peak RSS so far {rss} KiB", since.elapsed().as_secs_f64());
     }
     *since = std::time::Instant::now();
 }

@@ -177,7 +177,8 @@ impl<'a> Executor<'a> {
     }
 
     fn apply(&mut self, ifname: &str, op: &Op) -> Result<(), ExecError> {
-        let lines = op.trace(ifname);
+        // Route batches (thousands of lines at scale) are written by `route_trace`.
+        let lines = if matches!(op, Op::AddRoutes(_) | Op::DelRoutes(_)) { Vec::new() } else { op.trace(ifname) };
         // Routes print their lines as they go; everything else prints before acting.
         if !matches!(op, Op::AddRoutes(_) | Op::DelRoutes(_) | Op::RemoveFirewall { .. }) {
             for l in &lines {
@@ -217,9 +218,7 @@ impl<'a> Executor<'a> {
                 })
             }
             Op::DelRoutes(routes) => {
-                for l in &lines {
-                    self.say(l);
-                }
+                route_trace(&mut *self.trace, routes, ifname, "del");
                 self.sys.del_routes(ifname, routes).map(|_| self.undo.push(Undo::AddRoutes(routes.clone())))
             }
             Op::SetDns { name, input } => {
@@ -228,9 +227,7 @@ impl<'a> Executor<'a> {
             Op::AddRule(rule) => self.sys.add_rule(rule).map(|added| self.undo.push(Undo::DelRule(added))),
             Op::DelRule(rule) => self.sys.del_rule(rule),
             Op::AddRoutes(routes) => {
-                // One write for all the lines of a batch (thousands at scale).
-                let text: String = lines.iter().map(|l| format!("[#] {l}\n")).collect();
-                let _ = self.trace.write_all(text.as_bytes());
+                route_trace(&mut *self.trace, routes, ifname, "add");
                 match self.sys.add_routes(ifname, routes) {
                     Ok(()) => {
                         self.undo.push(Undo::DelRoutes(routes.clone()));
@@ -276,10 +273,7 @@ impl<'a> Executor<'a> {
                     self.sys.del_address(ifname, *a)
                 }
                 Undo::DelRoutes(rs) => {
-                    for r in rs {
-                        let t = r.table_text.as_ref().map(|t| format!(" table {t}")).unwrap_or_default();
-                        self.say(&format!("ip {} route del {} dev {ifname}{t}", fam(&r.net), r.net));
-                    }
+                    route_trace(&mut *self.trace, rs, ifname, "del");
                     self.sys.del_routes(ifname, rs)
                 }
                 Undo::DelRule(r) => {
@@ -318,9 +312,7 @@ impl<'a> Executor<'a> {
                     self.sys.add_address(ifname, *a)
                 }
                 Undo::AddRoutes(rs) => {
-                    for l in Op::AddRoutes(rs.clone()).trace(ifname) {
-                        self.say(&l);
-                    }
+                    route_trace(&mut *self.trace, rs, ifname, "add");
                     self.sys.add_routes(ifname, rs).map_err(|(_, e)| e)
                 }
                 Undo::SetMtu(m) => {
@@ -347,4 +339,21 @@ fn fam(n: &IpNet) -> &'static str {
 /// print an [`ExecError::Failed`] again).
 fn print_error(w: &mut dyn Write, e: &SysError) {
     let _ = writeln!(w, "wgq: {}", crate::error_chain(e));
+}
+
+/// Writes the `[#] ip route ...` lines of a route batch in pieces of about 64 KiB: few
+/// writes for thousands of routes, without holding every line at once.
+fn route_trace(w: &mut dyn Write, routes: &[crate::plan::Route], ifname: &str, verb: &str) {
+    const PIECE: usize = 64 * 1024;
+    let mut buf = String::with_capacity(PIECE + 256);
+    for r in routes {
+        buf.push_str("[#] ");
+        let _ = crate::plan::write_route_text(&mut buf, r, ifname, verb);
+        buf.push('\n');
+        if buf.len() >= PIECE {
+            let _ = w.write_all(buf.as_bytes());
+            buf.clear();
+        }
+    }
+    let _ = w.write_all(buf.as_bytes());
 }

@@ -4,7 +4,16 @@ use std::path::Path;
 
 /// Parses arbitrary bytes; for accepted input, checks invariants and plans `up`.
 pub fn check_config_bytes(data: &[u8]) {
-    let Ok(cfg) = crate::config::parse(data, Path::new("/fuzz/wg0.conf")) else { return };
+    let path = Path::new("/fuzz/wg0.conf");
+    let full = crate::config::parse(data, path);
+    // What `up` parses is the same config without the stripped text, or the same errors.
+    let unstripped = crate::config::parse_unstripped(data, path);
+    match (&full, &unstripped) {
+        (Ok(a), Ok(b)) => assert_eq!(crate::config::Config { stripped: Default::default(), ..a.clone() }, *b),
+        (Err(a), Err(b)) => assert_eq!(a.0, b.0),
+        _ => panic!("parse and parse_unstripped disagree"),
+    }
+    let Ok(cfg) = full else { return };
     // Every stripped line is an input line (trimmed of spaces and tabs).
     let input: std::collections::HashSet<&[u8]> = data
         .split(|&b| b == b'\n')

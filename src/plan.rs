@@ -70,7 +70,7 @@ pub enum Op {
     /// Run a hook; `text` has `%i` already expanded.
     Hook { phase: Phase, text: String },
     /// Program the device in addconf semantics.
-    SetDevice(DeviceConfig),
+    SetDevice(std::rc::Rc<DeviceConfig>),
     /// Set the fwmark chosen for the default route.
     SetFwmark(u32),
     AddAddress(IpNet),
@@ -207,10 +207,18 @@ fn rule_text(r: &Rule) -> String {
 }
 
 fn route_text(r: &Route, ifname: &str, verb: &str) -> String {
+    let mut s = String::new();
+    let _ = write_route_text(&mut s, r, ifname, verb);
+    s
+}
+
+/// `ip -4 route add 10.0.0.0/24 dev wg0 [table T]`, written into `out`.
+pub(crate) fn write_route_text(out: &mut impl fmt::Write, r: &Route, ifname: &str, verb: &str) -> fmt::Result {
     let fam = if r.net.is_ipv6() { "-6" } else { "-4" };
+    write!(out, "ip {fam} route {verb} {} dev {ifname}", r.net)?;
     match &r.table_text {
-        Some(t) => format!("ip {fam} route {verb} {} dev {ifname} table {t}", r.net),
-        None => format!("ip {fam} route {verb} {} dev {ifname}", r.net),
+        Some(t) => write!(out, " table {t}"),
+        None => Ok(()),
     }
 }
 
@@ -245,7 +253,7 @@ impl fmt::Display for Plan {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UpFacts {
     /// The device configuration with endpoints already resolved.
-    pub device: DeviceConfig,
+    pub device: std::rc::Rc<DeviceConfig>,
     /// The MTU towards each resolved endpoint (route `mtu`, else the output link's MTU).
     pub endpoint_mtus: Vec<u32>,
     /// The MTU of the first IPv4 default route of the main table (route mtu, else link mtu).
@@ -301,7 +309,7 @@ pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, Plan
     let i = &cfg.interface;
     let mut ops = vec![Op::CreateLink];
     hooks(&mut ops, &i.pre_up, Phase::PreUp, ifname);
-    ops.push(Op::SetDevice(facts.device.clone()));
+    ops.push(Op::SetDevice(std::rc::Rc::clone(&facts.device)));
     for a in &i.addresses {
         ops.push(Op::AddAddress(a.value));
     }

@@ -57,11 +57,15 @@ fn rt_err(what: String, e: NetlinkError) -> SysError {
     SysError::with_source(2, what, e)
 }
 
+/// Routes built and sent per chunk (each chunk goes out in a few `sendmsg` calls).
+const ROUTE_CHUNK: usize = 1024;
+
 pub struct LinuxSystem {
     rt: Socket,
     ifname: String,
     ifindex: Option<u32>,
-    config: Option<(ConfigLocation, Config)>,
+    /// Where the config lives and its [Interface] part (what `save` writes back).
+    config: Option<(ConfigLocation, crate::config::Interface)>,
     /// Rules added during this run, per family (to compute kernel-equivalent priorities).
     rule_prios: HashMap<bool, Vec<u32>>,
 }
@@ -73,7 +77,7 @@ impl LinuxSystem {
             rt,
             ifname: ifname.to_string(),
             ifindex: None,
-            config: config.map(|(l, c)| (l.clone(), c.clone())),
+            config: config.map(|(l, c)| (l.clone(), c.interface.clone())),
             rule_prios: HashMap::new(),
         })
     }
@@ -205,7 +209,7 @@ impl LinuxSystem {
             _ => None,
         };
         Ok(UpFacts {
-            device,
+            device: device.into(),
             endpoint_mtus,
             default_route_mtu,
             tables_in_use,
@@ -315,7 +319,7 @@ impl LinuxSystem {
 
     /// Writes the running configuration into the config file (reference §5.1).
     pub fn save(&mut self, name: &str) -> Result<(), SystemError> {
-        let Some((loc, cfg)) = self.config.clone() else {
+        let Some((loc, i)) = self.config.clone() else {
             return Err(SysError::new(1, "no configuration file to save to").into());
         };
         let index = self.index()?;
@@ -337,7 +341,6 @@ impl LinuxSystem {
                 }
             }
         }
-        let i = &cfg.interface;
         // Like wg-quick: whatever resolvconf holds for the interface (errors mean none).
         let dns = crate::dns::list_dns(&crate::dns::system_resolvconf_name(name));
         let mtu = if i.mtu.is_some() {
@@ -440,26 +443,42 @@ impl System for LinuxSystem {
         self.rt.request(rtnl::set_mtu_up(i, mtu)).map_err(|e| rt_err(format!("RTNETLINK answers: {e}"), e))
     }
 
+    /// Adds routes a chunk at a time (messages built per chunk, so memory does not grow with
+    /// the number of routes). On the first refusal the requests of its chunk that came after
+    /// it and succeeded are taken back, so exactly `routes[..n]` are in place on `Err((n, _))`.
     fn add_routes(&mut self, _ifname: &str, routes: &[Route]) -> Result<(), (usize, SysError)> {
         let i = self.index().map_err(|e| (0, e))?;
-        let msgs = routes.iter().map(|r| rtnl::add_route(i, r)).collect();
-        let results = self.rt.batch(msgs).map_err(|e| (0, rt_err(format!("RTNETLINK answers: {e}"), e)))?;
-        for (n, r) in results.into_iter().enumerate() {
-            if let Err(e) = r {
-                return Err((n, rt_err(format!("RTNETLINK answers: {e} (route {})", routes[n].net), e)));
+        for (c, chunk) in routes.chunks(ROUTE_CHUNK).enumerate() {
+            let base = c * ROUTE_CHUNK;
+            let msgs = chunk.iter().map(|r| rtnl::add_route(i, r)).collect();
+            let results = self.rt.batch(msgs).map_err(|e| (base, rt_err(format!("RTNETLINK answers: {e}"), e)))?;
+            if let Some(n) = results.iter().position(Result::is_err) {
+                let later: Vec<_> = chunk[n + 1..]
+                    .iter()
+                    .zip(&results[n + 1..])
+                    .filter(|(_, r)| r.is_ok())
+                    .map(|(r, _)| rtnl::del_route(i, r))
+                    .collect();
+                if !later.is_empty() {
+                    let _ = self.rt.batch(later);
+                }
+                let e = results[n].clone().unwrap_err();
+                return Err((base + n, rt_err(format!("RTNETLINK answers: {e} (route {})", chunk[n].net), e)));
             }
         }
         Ok(())
     }
 
+    /// Deletes every route it can (a chunk at a time) and reports the first refusal.
     fn del_routes(&mut self, _ifname: &str, routes: &[Route]) -> Result<(), SysError> {
         let i = self.index()?;
-        let msgs = routes.iter().map(|r| rtnl::del_route(i, r)).collect();
-        let results = self.rt.batch(msgs).map_err(|e| rt_err(format!("RTNETLINK answers: {e}"), e))?;
-        for r in results {
-            r.map_err(|e| rt_err(format!("RTNETLINK answers: {e}"), e))?;
+        let mut first = None;
+        for chunk in routes.chunks(ROUTE_CHUNK) {
+            let msgs = chunk.iter().map(|r| rtnl::del_route(i, r)).collect();
+            let results = self.rt.batch(msgs).map_err(|e| rt_err(format!("RTNETLINK answers: {e}"), e))?;
+            first = first.or(results.into_iter().find_map(Result::err));
         }
-        Ok(())
+        first.map_or(Ok(()), |e| Err(rt_err(format!("RTNETLINK answers: {e}"), e)))
     }
 
     fn add_rule(&mut self, rule: &Rule) -> Result<Rule, SysError> {

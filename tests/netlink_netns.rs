@@ -112,3 +112,62 @@ fn routes_rules_and_addresses_match_ip() {
     assert_eq!(missing, Some(libc::ENODEV));
 }
 
+
+/// The nfnetlink table listing `down` uses prints what `nft list tables` prints, with no
+/// table at all and with tables of several families.
+#[test]
+fn nft_table_listing_matches_nft() {
+    if !root() {
+        return;
+    }
+    if which::which("nft").is_err() {
+        eprintln!("skipped: nft is not installed");
+        return;
+    }
+    let (empty, listed, nft) = in_netns(|| {
+        let empty = wgq::nftables::list_tables().unwrap();
+        let mut c = Command::new("nft").args(["-f", "-"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+        use std::io::Write as _;
+        c.stdin.take().unwrap().write_all(b"table ip wg-quick-wg0 {}\ntable inet filter {}\ntable ip6 wg-quick-wg0 {}\ntable bridge b {}\ntable netdev n {}\ntable arp a {}\n").unwrap();
+        assert!(c.wait().unwrap().success());
+        let nft = String::from_utf8(Command::new("nft").args(["list", "tables"]).output().unwrap().stdout).unwrap();
+        (empty, wgq::nftables::list_tables().unwrap(), nft)
+    });
+    assert_eq!(empty, "");
+    assert_eq!(listed.lines().count(), 6, "{listed}");
+    assert_eq!(listed, nft);
+    assert_eq!(wgq::firewall::nft_down_script("wg0", &listed).unwrap(), "delete table ip wg-quick-wg0\ndelete table ip6 wg-quick-wg0\n");
+}
+
+/// A refused route in the middle of a large batch: exactly the routes before it are in
+/// place afterwards (none of the later ones, neither in its chunk nor in later chunks),
+/// which is what the executor's undo log records.
+#[test]
+fn failing_route_in_a_batch_leaves_exactly_the_routes_before_it() {
+    if !root() {
+        return;
+    }
+    use wgq::exec::System as _;
+    let (res, shown) = in_netns(|| {
+        let mut s = Socket::open(libc::NETLINK_ROUTE as isize).unwrap();
+        s.request(veth("wgqrt0", "wgqrt1")).unwrap();
+        ip(&["link", "set", "wgqrt0", "up"]);
+        // Route 1470 (10.5.220.0/24, in the second chunk of 1024) exists already: its add
+        // is refused (EEXIST).
+        ip(&["route", "add", "10.5.220.0/24", "dev", "wgqrt0"]);
+        let routes: Vec<Route> = (0..3000u32)
+            .map(|k| Route { net: IpNet::parse(&format!("10.{}.{}.0/24", k / 250, k % 250)).unwrap(), table: None, table_text: None })
+            .collect();
+        let mut sys = wgq::system::LinuxSystem::new("wgqrt0", None).unwrap();
+        let r = sys.add_routes("wgqrt0", &routes).map_err(|(n, e)| (n, e.to_string()));
+        (r, ip(&["route", "show", "dev", "wgqrt0"]))
+    });
+    let (n, msg) = res.unwrap_err();
+    assert_eq!(n, 1470, "{msg}");
+    assert!(msg.contains("File exists"), "{msg}");
+    let nets: Vec<&str> = shown.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(nets.len(), 1471, "the 1470 routes before it plus the pre-existing one");
+    assert!(nets.contains(&"10.5.219.0/24"));
+    assert!(!nets.contains(&"10.5.221.0/24"));
+    assert!(!nets.contains(&"10.11.249.0/24"));
+}

@@ -21,7 +21,7 @@ fn cfg(text: &str) -> Config {
 
 fn facts(c: &Config) -> UpFacts {
     UpFacts {
-        device: DeviceConfig { private_key: c.interface.private_key, ..Default::default() },
+        device: DeviceConfig { private_key: c.interface.private_key, ..Default::default() }.into(),
         endpoint_mtus: vec![1400],
         default_route_mtu: Some(1460),
         tables_in_use: BTreeSet::from([254, 255]),

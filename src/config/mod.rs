@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use crate::key::Key;
 use crate::net::IpNet;
 
-pub use parse::{parse, parse_interface_only};
+pub use parse::{parse, parse_interface_only, parse_unstripped};
 
 /// One parsed configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,8 @@ pub struct Config {
     pub interface: Interface,
     pub peers: Vec<Peer>,
     /// What `wg-quick strip` prints: every line wg-quick does not consume, as read,
-    /// each followed by `\n`. Contains the private key: never log it.
+    /// each followed by `\n` ([`parse`] only; empty from [`parse_unstripped`] and
+    /// [`parse_interface_only`]). Contains the private key: never log it.
     pub stripped: StrippedText,
     /// Non-fatal findings of the parser (host bits set, ...), in line order.
     pub warnings: Vec<Diagnostic>,

@@ -10,7 +10,14 @@ use crate::net::{IpNet, IpNetError, parse_addr_strict};
 
 /// Parses a whole config file. Reports every error of the file, not only the first.
 pub fn parse(text: &[u8], path: &Path) -> Result<Config, ParseErrors> {
-    parse_with(text, path, true)
+    parse_with(text, path, Mode::Full)
+}
+
+/// Like [`parse`] (everything validated) but without keeping the stripped text, which
+/// only `wgq strip` prints: `up` and `reload` of a large server need not hold a second
+/// copy of the file.
+pub fn parse_unstripped(text: &[u8], path: &Path) -> Result<Config, ParseErrors> {
+    parse_with(text, path, Mode::Unstripped)
 }
 
 /// Parses only what `down` and `save` use: wg-quick's own [Interface] keys. Peers and
@@ -18,10 +25,17 @@ pub fn parse(text: &[u8], path: &Path) -> Result<Config, ParseErrors> {
 /// works even after the file's peers were edited into something invalid, and a huge
 /// server's file costs little.
 pub fn parse_interface_only(text: &[u8], path: &Path) -> Result<Config, ParseErrors> {
-    parse_with(text, path, false)
+    parse_with(text, path, Mode::InterfaceOnly)
 }
 
-fn parse_with(text: &[u8], path: &Path, validate_wg: bool) -> Result<Config, ParseErrors> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Full,
+    Unstripped,
+    InterfaceOnly,
+}
+
+fn parse_with(text: &[u8], path: &Path, mode: Mode) -> Result<Config, ParseErrors> {
     let mut p = Parser {
         path,
         diags: Vec::new(),
@@ -30,7 +44,7 @@ fn parse_with(text: &[u8], path: &Path, validate_wg: bool) -> Result<Config, Par
         peers: Vec::new(),
         peer: None,
         wg_section: WgSection::None,
-        stripped: Vec::with_capacity(text.len()),
+        stripped: Vec::with_capacity(if mode == Mode::Full { text.len() } else { 0 }),
     };
     let mut in_interface = false;
     let mut lines = text.split(|&b| b == b'\n').enumerate().peekable();
@@ -58,13 +72,17 @@ fn parse_with(text: &[u8], path: &Path, validate_wg: bool) -> Result<Config, Par
         if in_interface && p.consume_wg_quick_key(no, key, value, line) {
             continue;
         }
-        if validate_wg {
-            p.stripped.extend_from_slice(line);
-            p.stripped.push(b'\n');
+        if mode != Mode::InterfaceOnly {
+            if mode == Mode::Full {
+                p.stripped.extend_from_slice(line);
+                p.stripped.push(b'\n');
+            }
             p.wg_line(no, line);
         }
     }
     p.finish_peer();
+    // Doubling left up to half the peer list unused; a server keeps it for the whole run.
+    p.peers.shrink_to_fit();
     if p.diags.is_empty() {
         let mut warnings = p.warnings;
         warnings.sort_by_key(|d| d.line);
@@ -239,12 +257,14 @@ impl Parser<'_> {
 
     fn finish_peer(&mut self) {
         if let Some(b) = self.peer.take() {
+            let mut allowed_ips = b.allowed_ips;
+            allowed_ips.shrink_to_fit();
             match b.public_key {
                 Some(public_key) => self.peers.push(Peer {
                     line: b.line,
                     public_key,
                     preshared_key: b.preshared_key,
-                    allowed_ips: b.allowed_ips,
+                    allowed_ips,
                     endpoint: b.endpoint,
                     persistent_keepalive: b.persistent_keepalive,
                 }),

@@ -100,6 +100,24 @@ fn peer_head(p: &PeerConfig) -> Vec<P> {
 
 /// Splits a SET_DEVICE request into messages of at most `limit` bytes each.
 pub fn set_requests(family: u16, ifname: &str, cfg: &DeviceConfig, limit: usize) -> Vec<WgMsg> {
+    let mut msgs = Vec::new();
+    let _ = each_set_request(family, ifname, cfg, limit, |m| {
+        msgs.push(m);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    msgs
+}
+
+/// Builds the messages of [`set_requests`] one at a time and hands each to `emit` as soon
+/// as it is complete (so a 20,000-peer device never exists as messages all at once); the
+/// first error of `emit` stops it.
+pub fn each_set_request<E>(
+    family: u16,
+    ifname: &str,
+    cfg: &DeviceConfig,
+    limit: usize,
+    mut emit: impl FnMut(WgMsg) -> Result<(), E>,
+) -> Result<(), E> {
     let limit = limit.max(512);
     let mut first = vec![D::IfName(ifname.into())];
     if let Some(k) = cfg.private_key {
@@ -114,19 +132,20 @@ pub fn set_requests(family: u16, ifname: &str, cfg: &DeviceConfig, limit: usize)
     if cfg.replace_peers {
         first.push(D::Flags(WireguardDeviceFlags::ReplacePeers));
     }
-    let mut msgs = Vec::new();
+    let sent = std::cell::Cell::new(0usize);
     let mut dev_attrs = first;
     let mut peers: Vec<WireguardPeer> = Vec::new();
     // Bytes used by everything but the peers list.
     let base = |attrs: &Vec<D>| HEADERS + attrs.as_slice().buffer_len();
     // An empty peers nest costs 4 bytes; each peer nest 4 more plus its content.
     let mut used = base(&dev_attrs) + 4;
-    let flush = |msgs: &mut Vec<WgMsg>, dev_attrs: &mut Vec<D>, peers: &mut Vec<WireguardPeer>| {
+    let mut flush = |dev_attrs: &mut Vec<D>, peers: &mut Vec<WireguardPeer>| {
         let mut attrs = std::mem::replace(dev_attrs, vec![D::IfName(ifname.into())]);
         if !peers.is_empty() {
             attrs.push(D::Peers(std::mem::take(peers)));
         }
-        msgs.push(wrap(family, WireguardCmd::SetDevice, attrs, NLM_F_REQUEST | NLM_F_ACK));
+        sent.set(sent.get() + 1);
+        emit(wrap(family, WireguardCmd::SetDevice, attrs, NLM_F_REQUEST | NLM_F_ACK))
     };
     for p in &cfg.peers {
         let mut head = peer_head(p);
@@ -134,7 +153,7 @@ pub fn set_requests(family: u16, ifname: &str, cfg: &DeviceConfig, limit: usize)
         loop {
             let head_len = WireguardPeer(head.clone()).buffer_len() + 4 /* AllowedIps nest */;
             if used + head_len + 24 > limit && !peers.is_empty() {
-                flush(&mut msgs, &mut dev_attrs, &mut peers);
+                flush(&mut dev_attrs, &mut peers)?;
                 used = base(&dev_attrs) + 4;
             }
             let mut chunk = Vec::new();
@@ -159,15 +178,15 @@ pub fn set_requests(family: u16, ifname: &str, cfg: &DeviceConfig, limit: usize)
                 break;
             }
             // Continuation: the key alone, then more allowed IPs, in the next message.
-            flush(&mut msgs, &mut dev_attrs, &mut peers);
+            flush(&mut dev_attrs, &mut peers)?;
             used = base(&dev_attrs) + 4;
             head = vec![P::PublicKey(p.public_key.0)];
         }
     }
-    if !peers.is_empty() || msgs.is_empty() || dev_attrs.len() > 1 {
-        flush(&mut msgs, &mut dev_attrs, &mut peers);
+    if !peers.is_empty() || sent.get() == 0 || dev_attrs.len() > 1 {
+        flush(&mut dev_attrs, &mut peers)?;
     }
-    msgs
+    Ok(())
 }
 
 /// Merges the messages of a GET_DEVICE dump into one device state. A peer continued in

@@ -83,13 +83,24 @@ impl Genl {
         Ok(Genl { sock, family })
     }
 
+    /// Programs the device. Messages are built and sent a group at a time (one `sendmsg`
+    /// each), so memory stays flat with the number of peers; the first refused message
+    /// stops the rest.
     pub fn set(&mut self, name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
-        let msgs = genl::set_requests(self.family, name, cfg, genl::DEFAULT_LIMIT);
-        let results = self.sock.batch(msgs).map_err(|e| DeviceError::modify(name, e))?;
-        for r in results {
-            r.map_err(|e| DeviceError::modify(name, e))?;
-        }
-        Ok(())
+        const GROUP: usize = 8;
+        let sock = &mut self.sock;
+        let send = |sock: &mut Socket, msgs: Vec<genl::WgMsg>| -> Result<(), DeviceError> {
+            for r in sock.batch(msgs).map_err(|e| DeviceError::modify(name, e))? {
+                r.map_err(|e| DeviceError::modify(name, e))?;
+            }
+            Ok(())
+        };
+        let mut group = Vec::with_capacity(GROUP);
+        genl::each_set_request(self.family, name, cfg, genl::DEFAULT_LIMIT, |m| {
+            group.push(m);
+            if group.len() == GROUP { send(sock, std::mem::take(&mut group)) } else { Ok(()) }
+        })?;
+        if group.is_empty() { Ok(()) } else { send(sock, group) }
     }
 
     pub fn get(&mut self, name: &str) -> Result<DeviceState, DeviceError> {

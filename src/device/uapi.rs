@@ -79,46 +79,52 @@ fn unhex(s: &str) -> Option<Key> {
 
 /// The `set=1` request text for a device configuration.
 pub fn set_request(cfg: &DeviceConfig) -> String {
-    let mut s = String::from("set=1\n");
+    let mut v = Vec::new();
+    let _ = write_set_request(&mut v, cfg);
+    String::from_utf8(v).unwrap_or_default()
+}
+
+/// Writes the `set=1` request into `s` as it goes (a 20,000-peer request is megabytes).
+pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> std::io::Result<()> {
+    s.write_all(b"set=1\n")?;
     if let Some(k) = &cfg.private_key {
-        let _ = writeln!(s, "private_key={}", hex(k));
+        writeln!(s, "private_key={}", hex(k))?;
     }
     if let Some(p) = cfg.listen_port {
-        let _ = writeln!(s, "listen_port={p}");
+        writeln!(s, "listen_port={p}")?;
     }
     if let Some(m) = cfg.fwmark {
-        let _ = writeln!(s, "fwmark={m}");
+        writeln!(s, "fwmark={m}")?;
     }
     if cfg.replace_peers {
-        s.push_str("replace_peers=true\n");
+        s.write_all(b"replace_peers=true\n")?;
     }
     for p in &cfg.peers {
-        let _ = writeln!(s, "public_key={}", hex(&p.public_key));
+        writeln!(s, "public_key={}", hex(&p.public_key))?;
         if p.remove {
-            s.push_str("remove=true\n");
+            s.write_all(b"remove=true\n")?;
             continue;
         }
         if p.update_only {
-            s.push_str("update_only=true\n");
+            s.write_all(b"update_only=true\n")?;
         }
         if let Some(k) = &p.preshared_key {
-            let _ = writeln!(s, "preshared_key={}", hex(k));
+            writeln!(s, "preshared_key={}", hex(k))?;
         }
         if let Some(e) = p.endpoint {
-            let _ = writeln!(s, "endpoint={e}");
+            writeln!(s, "endpoint={e}")?;
         }
         if let Some(k) = p.persistent_keepalive {
-            let _ = writeln!(s, "persistent_keepalive_interval={k}");
+            writeln!(s, "persistent_keepalive_interval={k}")?;
         }
         if p.replace_allowed_ips {
-            s.push_str("replace_allowed_ips=true\n");
+            s.write_all(b"replace_allowed_ips=true\n")?;
         }
         for a in &p.allowed_ips {
-            let _ = writeln!(s, "allowed_ip={a}");
+            writeln!(s, "allowed_ip={a}")?;
         }
     }
-    s.push('\n');
-    s
+    s.write_all(b"\n")
 }
 
 /// Parses a `get=1` reply (without the final `errno=` line's meaning).
@@ -169,10 +175,24 @@ fn connect(name: &str) -> Result<UnixStream, DeviceError> {
     UnixStream::connect(socket_path(name)).map_err(|e| DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })
 }
 
-/// Sends a request and returns the reply lines before `errno=`, and the errno.
-fn exchange(name: &str, request: &str) -> Result<(String, i32), DeviceError> {
-    let mut s = connect(name)?;
-    s.write_all(request.as_bytes()).map_err(|e| DeviceError::modify_io(name, e))?;
+/// Sends a request (written by `send` through a buffer, so it is never held whole) and
+/// returns the reply lines before `errno=`, and the errno. When the implementation stops
+/// reading early (it refused something), its `errno=` reply still wins over the write error.
+fn exchange(name: &str, send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(String, i32), DeviceError> {
+    let s = connect(name)?;
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, &s);
+    let sent = send(&mut w).and_then(|_| w.flush());
+    drop(w);
+    match read_reply(name, &s) {
+        Ok(r) => Ok(r),
+        Err(e) => Err(match sent {
+            Err(we) => DeviceError::modify_io(name, we),
+            Ok(()) => e,
+        }),
+    }
+}
+
+fn read_reply(name: &str, s: &UnixStream) -> Result<(String, i32), DeviceError> {
     let mut r = BufReader::with_capacity(64 * 1024, s);
     let mut body = String::new();
     let mut line = String::new();
@@ -192,7 +212,7 @@ fn exchange(name: &str, request: &str) -> Result<(String, i32), DeviceError> {
 
 /// Applies a configuration over UAPI.
 pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
-    let (_, errno) = exchange(name, &set_request(cfg))?;
+    let (_, errno) = exchange(name, |w| write_set_request(w, cfg))?;
     if errno != 0 {
         return Err(DeviceError::Modify { name: name.into(), errno: errno.abs() });
     }
@@ -201,7 +221,7 @@ pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
 
 /// Reads the device state over UAPI.
 pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
-    let (body, errno) = exchange(name, "get=1\n\n")?;
+    let (body, errno) = exchange(name, |w| w.write_all(b"get=1\n\n"))?;
     if errno != 0 {
         return Err(DeviceError::Access { name: name.into(), errno: errno.abs() });
     }
