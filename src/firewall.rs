@@ -146,15 +146,48 @@ pub fn iptables_available() -> bool {
     which::which("iptables").is_ok()
 }
 
-/// The tables `nft list tables` would print, read over nfnetlink (no process); `nft list
-/// tables` itself when that fails.
-pub fn list_nft_tables() -> Result<String, FirewallError> {
-    crate::nftables::list_tables().or_else(|_| run_with_stdin("nft", &["list", "tables"], ""))
+/// `nft list tables` run as a process: what `down` falls back to when listing the tables over
+/// nfnetlink ([`crate::nftables::list_tables`]) failed.
+pub fn nft_list_tables_command() -> Result<String, FirewallError> {
+    run_with_stdin("nft", &["list", "tables"], "")
 }
 
 /// `iptables-save` / `ip6tables-save`.
 pub fn iptables_save(v6: bool) -> Result<String, FirewallError> {
     run_with_stdin(if v6 { "ip6tables-save" } else { "iptables-save" }, &[], "")
+}
+
+/// Whether `iptables-save` (`v6`: `ip6tables-save`) could show a rule of wg-quick's. Those rules
+/// live only in the raw and mangle tables, so when `nft_tables` (this namespace's nftables
+/// tables, where iptables-nft keeps its tables) and `legacy_names` (/proc/net/ip{,6}_tables_names,
+/// the tables of legacy iptables) name neither, there is nothing to list.
+pub fn iptables_may_hold_rules(v6: bool, nft_tables: &str, legacy_names: &str) -> bool {
+    let family = if v6 { "ip6" } else { "ip" };
+    let in_nft = nft_tables.lines().any(|l| {
+        let mut w = l.split_whitespace();
+        w.next() == Some("table") && w.next() == Some(family) && matches!(w.next(), Some("raw" | "mangle"))
+    });
+    in_nft || legacy_names.lines().any(|l| matches!(l.trim(), "raw" | "mangle"))
+}
+
+/// What `down` reads to remove wg-quick's iptables rules: `iptables-save` and `ip6tables-save`,
+/// run side by side, each only when its family may hold such a rule (see
+/// [`iptables_may_hold_rules`]; `nft_tables` is `None` when the tables could not be listed, and
+/// then both run). A family with nothing to list, or whose listing fails, is `None`.
+pub fn iptables_listings(nft_tables: Option<&str>) -> (Option<String>, Option<String>) {
+    let needed = |v6: bool| match nft_tables {
+        None => true,
+        Some(t) => {
+            let legacy = std::fs::read_to_string(if v6 { "/proc/net/ip6_tables_names" } else { "/proc/net/ip_tables_names" });
+            iptables_may_hold_rules(v6, t, &legacy.unwrap_or_default())
+        }
+    };
+    let save = |v6: bool| if needed(v6) { iptables_save(v6).ok() } else { None };
+    std::thread::scope(|s| {
+        let v6 = s.spawn(|| save(true));
+        let v4 = save(false);
+        (v4, v6.join().ok().flatten())
+    })
 }
 
 #[cfg(test)]
@@ -191,6 +224,18 @@ mod tests {
              -I PREROUTING -p udp -j CONNMARK --restore-mark -m comment --comment \"wg-quick(8) rule for wg0\"\n\
              COMMIT\n"
         );
+    }
+
+    #[test]
+    fn iptables_listing_only_where_raw_or_mangle_exists() {
+        let nft = "table inet filter\ntable ip nat\ntable ip6 mangle\ntable bridge raw\n";
+        assert!(!iptables_may_hold_rules(false, nft, ""));
+        assert!(iptables_may_hold_rules(true, nft, ""));
+        assert!(iptables_may_hold_rules(false, "table ip raw\n", ""));
+        assert!(!iptables_may_hold_rules(false, "table ip rawx\ntable ip6 raw\n", "filter\nnat\n"));
+        assert!(iptables_may_hold_rules(false, "", "filter\nmangle\n"));
+        assert!(iptables_may_hold_rules(true, "", "raw\n"));
+        assert!(!iptables_may_hold_rules(true, "", ""));
     }
 
     #[test]

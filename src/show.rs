@@ -9,7 +9,11 @@ use crate::device::{self, DeviceState};
 pub fn show(interface: Option<&str>, json: bool) -> Result<(), crate::app::AppError> {
     let names = match interface {
         Some(n) => vec![n.to_string()],
-        None => device::list_interfaces().map_err(crate::system::SystemError::from)?,
+        None => {
+            let mut rt = crate::netlink::Socket::open(libc::NETLINK_ROUTE as isize)
+                .map_err(crate::system::nl("Unable to open an rtnetlink socket"))?;
+            device::list_interfaces(&mut rt).map_err(crate::system::SystemError::from)?
+        }
     };
     let mut states = Vec::new();
     for n in &names {

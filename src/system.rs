@@ -47,7 +47,7 @@ impl SystemError {
     }
 }
 
-fn nl(context: impl Into<String>) -> impl FnOnce(NetlinkError) -> SystemError {
+pub(crate) fn nl(context: impl Into<String>) -> impl FnOnce(NetlinkError) -> SystemError {
     let context = context.into();
     move |source| SystemError::Netlink { context, source }
 }
@@ -113,7 +113,7 @@ impl LinuxSystem {
     }
 
     pub fn is_wireguard(&mut self, name: &str) -> Result<bool, SystemError> {
-        Ok(device::list_interfaces().map(|l| l.iter().any(|n| n == name)).unwrap_or(false))
+        Ok(device::list_interfaces(&mut self.rt).map(|l| l.iter().any(|n| n == name)).unwrap_or(false))
     }
 
     fn link_mtus(&mut self) -> Result<HashMap<u32, u32>, SystemError> {
@@ -245,10 +245,15 @@ impl LinuxSystem {
             let state = device::get(&name)?;
             (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
         };
-        let nft_tables = if crate::firewall::nft_available() { crate::firewall::list_nft_tables().ok() } else { None };
+        let listed = crate::nftables::list_tables().ok();
+        let nft_tables = if crate::firewall::nft_available() {
+            listed.clone().or_else(|| crate::firewall::nft_list_tables_command().ok())
+        } else {
+            None
+        };
         let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
         let (iptables_save, ip6tables_save) = if want_iptables && crate::firewall::iptables_available() {
-            (crate::firewall::iptables_save(false).ok(), crate::firewall::iptables_save(true).ok())
+            crate::firewall::iptables_listings(listed.as_deref())
         } else {
             (None, None)
         };
@@ -391,7 +396,7 @@ impl LinuxSystem {
 
 impl System for LinuxSystem {
     fn create_link(&mut self, ifname: &str, trace: &mut dyn FnMut(&str)) -> Result<LinkKind, SysError> {
-        match device::kernel::create_link(ifname) {
+        match device::kernel::create_link(&mut self.rt, ifname) {
             Ok(()) => Ok(LinkKind::Kernel),
             Err(e) => {
                 let program = device::uapi::implementation();
@@ -415,7 +420,7 @@ impl System for LinuxSystem {
     }
 
     fn delete_link(&mut self, ifname: &str) -> Result<(), SysError> {
-        let r = device::kernel::delete_link(ifname).map_err(|e| SysError::with_source(1, e.to_string(), e));
+        let r = device::kernel::delete_link(&mut self.rt, ifname).map_err(|e| SysError::with_source(1, e.to_string(), e));
         self.ifindex = None;
         r
     }

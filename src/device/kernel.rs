@@ -18,34 +18,30 @@ pub fn module_present() -> bool {
     std::path::Path::new("/sys/module/wireguard").exists()
 }
 
-fn route_socket() -> Result<Socket, NetlinkError> {
-    Socket::open(libc::NETLINK_ROUTE as isize)
-}
-
-/// `ip link add dev <name> type wireguard`.
-pub fn create_link(name: &str) -> Result<(), NetlinkError> {
+/// `ip link add dev <name> type wireguard`, on the caller's rtnetlink socket.
+pub fn create_link(rt: &mut Socket, name: &str) -> Result<(), NetlinkError> {
     let m = rtnetlink::LinkWireguard::new(name).build();
     let mut h = NetlinkHeader::default();
     h.flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
     let mut msg = NetlinkMessage::new(h, NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)));
     msg.finalize();
-    route_socket()?.request(msg)
+    rt.request(msg)
 }
 
-/// `ip link delete dev <name>`.
-pub fn delete_link(name: &str) -> Result<(), NetlinkError> {
+/// `ip link delete dev <name>`, on the caller's rtnetlink socket.
+pub fn delete_link(rt: &mut Socket, name: &str) -> Result<(), NetlinkError> {
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.to_string()));
     let mut h = NetlinkHeader::default();
     h.flags = NLM_F_REQUEST;
     let mut msg = NetlinkMessage::new(h, NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)));
     msg.finalize();
-    route_socket()?.request(msg)
+    rt.request(msg)
 }
 
 /// Names of the kernel's WireGuard links (in this network namespace).
-pub fn list_links() -> Result<Vec<String>, NetlinkError> {
-    let msgs = route_socket()?.dump(crate::rtnl::dump_links())?;
+pub fn list_links(rt: &mut Socket) -> Result<Vec<String>, NetlinkError> {
+    let msgs = rt.dump(crate::rtnl::dump_links())?;
     Ok(msgs
         .into_iter()
         .filter_map(|m| match m {

@@ -143,8 +143,9 @@ pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
 }
 
 /// Every WireGuard interface: kernel links and live userspace sockets (like `wg show interfaces`).
-pub fn list_interfaces() -> Result<Vec<String>, DeviceError> {
-    let mut v = kernel::list_links().map_err(|e| DeviceError::Access { name: "(all)".into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })?;
+/// `rt` is the caller's rtnetlink socket.
+pub fn list_interfaces(rt: &mut crate::netlink::Socket) -> Result<Vec<String>, DeviceError> {
+    let mut v = kernel::list_links(rt).map_err(|e| DeviceError::Access { name: "(all)".into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })?;
     v.extend(uapi::list());
     v.sort();
     v.dedup();
