@@ -4,11 +4,13 @@
 # namespace with the userspace device (wireguard-go), or the kernel module when loaded.
 #
 #   bench/updown.sh [N ...]          (default: 1000 5000 20000)
-#   WGQ=path/to/wgq SKIP_WG_QUICK=1 bench/updown.sh 200
+#   WGQ=path/to/wgq SKIP_WG_QUICK=1 REPEAT=1 bench/updown.sh 200
 #
 # Half of the peers have an allowed IP outside the interface's subnet, so they need a route
 # of their own, as in issue 6. Prints one table row per tool and N: seconds for up and down,
 # the ratio to the floor, and wgq's peak RSS (from getrusage, reported by WGQ_STATS=1).
+# The floor and wgq run REPEAT times (default 5, alternating) and the median of each column
+# is printed, since a link delete alone varies by +-40% from run to run; wg-quick runs once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WGQ=${WGQ:-target/release/wgq}
@@ -79,18 +81,28 @@ run_tool() {
 	echo "$(echo "$t1 - $t0" | bc -l) $(echo "$t2 - $t1" | bc -l)"
 }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+repeat=${REPEAT:-5}
 printf '%-9s %7s %9s %9s %9s %9s %10s\n' tool peers up_s down_s up/floor down/floor peak_rss
 for n in "${sizes[@]}"; do
 	i=$n
 	genconf "$n" wgqb$i
-	read -r fu fd < <(run_tool floor wgqb$i)
-	tools=(wgq)
-	[ -n "${SKIP_WG_QUICK:-}" ] || tools+=(wg-quick)
-	printf '%-9s %7d %9.3f %9.3f %9s %9s %10s\n' floor "$n" "$fu" "$fd" 1.00 1.00 -
-	for t in "${tools[@]}"; do
-		read -r u d < <(run_tool "$t" wgqb$i)
-		rss=-
-		if [ "$t" = wgq ]; then rss=$(sed -n 's/^wgq: peak RSS \([0-9]*\) KiB$/\1 KiB/p' "$work/wgq.err" | tail -1); fi
-		printf '%-9s %7d %9.3f %9.3f %9.2f %9.2f %10s\n' "$t" "$n" "$u" "$d" "$(echo "$u / $fu" | bc -l)" "$(echo "$d / $fd" | bc -l)" "${rss:--}"
+	fus=() fds=() wus=() wds=() rss=0
+	for ((r = 0; r < repeat; r++)); do
+		read -r u d < <(run_tool floor wgqb$i)
+		fus+=("$u") fds+=("$d")
+		read -r u d < <(run_tool wgq wgqb$i)
+		wus+=("$u") wds+=("$d")
+		k=$(sed -n 's/^wgq: peak RSS \([0-9]*\) KiB$/\1/p' "$work/wgq.err" | tail -1)
+		[ "${k:-0}" -le "$rss" ] || rss=$k
 	done
+	fu=$(median "${fus[@]}") fd=$(median "${fds[@]}")
+	row() { printf '%-9s %7d %9.3f %9.3f %9.2f %9.2f %10s\n' "$1" "$n" "$2" "$3" "$(echo "$2 / $fu" | bc -l)" "$(echo "$3 / $fd" | bc -l)" "$4"; }
+	row floor "$fu" "$fd" -
+	row wgq "$(median "${wus[@]}")" "$(median "${wds[@]}")" "$rss KiB"
+	if [ -z "${SKIP_WG_QUICK:-}" ]; then
+		read -r u d < <(run_tool wg-quick wgqb$i)
+		row wg-quick "$u" "$d" -
+	fi
 done
