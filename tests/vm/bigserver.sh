@@ -43,5 +43,6 @@ diff "$T/a" "$T/b" >/dev/null || { diff "$T/a" "$T/b" | head; fail "the devices 
 [ "$(grep -c '^\[Peer\]' "$T/a")" = "$N" ] || fail "peer count"
 t6=$(date +%s.%N); ip -n big link del wgb1; t7=$(date +%s.%N)
 up=$(echo "$t1 - $t0" | bc); floor=$(echo "$t3 - $t2" | bc)
-echo "bigserver: ok: $N peers, $routes routes; wgq up $up s; floor (ip link add + wg setconf + ip -batch) $floor s; up/floor $(echo "scale=2; $up / $floor" | bc)"
+build=; case $WGQ in */debug/*) build=" (debug build: a correctness run, not the benchmark; bench/kernel-vm.sh times the release build)" ;; esac
+echo "bigserver: ok: $N peers, $routes routes; wgq up $up s; floor (ip link add + wg setconf + ip -batch) $floor s; up/floor $(echo "scale=2; $up / $floor" | bc)$build"
 echo "bigserver: wgq down $(echo "$t5 - $t4" | bc) s; ip link del $(echo "$t7 - $t6" | bc) s"
