@@ -134,16 +134,12 @@ pub fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
     load_with(target, config::parse)
 }
 
-fn load_with(
-    target: &str,
-    parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
-) -> Result<(ConfigLocation, Config), AppError> {
+fn load_with(target: &str, parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>) -> Result<(ConfigLocation, Config), AppError> {
     let loc = cli::locate_config(target, Path::new(CONFIG_DIR))?;
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
     }
-    let bytes = std::fs::read(&loc.path)
-        .map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
+    let bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
     let cfg = parse(&bytes, &loc.path).map_err(AppError::Parse)?;
     for w in &cfg.warnings {
         eprintln!("{w}");
@@ -157,17 +153,12 @@ fn check(target: &str) -> Result<i32, AppError> {
         // `check` also reads files that up/down would refuse by name, and says so.
         Err(cli::LocateError::BadName) => {
             let path = std::fs::canonicalize(target).map_err(|e| AppError::Read { path: target.into(), source: e })?;
-            eprintln!(
-                "{}: warning: up and down refuse this file name: {}",
-                path.display(),
-                cli::LocateError::BadName
-            );
+            eprintln!("{}: warning: up and down refuse this file name: {}", path.display(), cli::LocateError::BadName);
             ConfigLocation { interface: String::new(), path, world_accessible: false }
         }
         Err(e) => return Err(e.into()),
     };
-    let bytes = std::fs::read(&loc.path)
-        .map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
+    let bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
     match config::parse(&bytes, &loc.path) {
         Err(errs) => {
             for d in &errs.0 {

@@ -9,14 +9,34 @@ use std::path::{Path, PathBuf};
 pub enum Command {
     /// `help`, `-h`, `--help` as the only argument: usage on stderr, exit 0.
     Help,
-    Up { target: String, dry_run: bool },
-    Down { target: String, dry_run: bool },
-    Save { target: String },
-    Strip { target: String },
-    Check { target: String },
-    Reload { target: String, dry_run: bool },
-    Show { interface: Option<String>, json: bool },
-    Showconf { interface: String },
+    Up {
+        target: String,
+        dry_run: bool,
+    },
+    Down {
+        target: String,
+        dry_run: bool,
+    },
+    Save {
+        target: String,
+    },
+    Strip {
+        target: String,
+    },
+    Check {
+        target: String,
+    },
+    Reload {
+        target: String,
+        dry_run: bool,
+    },
+    Show {
+        interface: Option<String>,
+        json: bool,
+    },
+    Showconf {
+        interface: String,
+    },
     Genkey,
     Genpsk,
     Pubkey,
@@ -100,12 +120,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec { name: "genkey", args: "", options: &[], about: "print a new private key" },
     CommandSpec { name: "genpsk", args: "", options: &[], about: "print a new preshared key" },
-    CommandSpec {
-        name: "pubkey",
-        args: "",
-        options: &[],
-        about: "read a private key on stdin and print its public key",
-    },
+    CommandSpec { name: "pubkey", args: "", options: &[], about: "read a private key on stdin and print its public key" },
 ];
 
 /// The usage text (printed on stderr). Its first line keeps wg-quick's shape.
@@ -211,15 +226,13 @@ pub enum LocateError {
 
 /// True when `s` is a valid interface name in wg-quick's sense: `^[a-zA-Z0-9_=+.-]{1,15}$`.
 pub fn is_interface_name(s: &str) -> bool {
-    (1..=15).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_=+.-".contains(&b))
+    (1..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_=+.-".contains(&b))
 }
 
 /// Resolves a CONFIG_FILE | INTERFACE argument like wg-quick (reference §1.2), under `etc_dir`
 /// (normally `/etc/wireguard`).
 pub fn locate_config(arg: &str, etc_dir: &Path) -> Result<ConfigLocation, LocateError> {
-    let given: PathBuf =
-        if is_interface_name(arg) { etc_dir.join(format!("{arg}.conf")) } else { PathBuf::from(arg) };
+    let given: PathBuf = if is_interface_name(arg) { etc_dir.join(format!("{arg}.conf")) } else { PathBuf::from(arg) };
     // `-e` follows symlinks: a dangling link counts as missing.
     if std::fs::metadata(&given).is_err() {
         return Err(LocateError::Missing(given.display().to_string()));
@@ -240,11 +253,7 @@ pub fn interface_from_path(p: &str) -> Option<String> {
 fn world_accessible(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let f = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0);
-    let d = path
-        .parent()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0);
+    let d = path.parent().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.permissions().mode()).unwrap_or(0);
     f & d & 0o007 != 0
 }
 
@@ -294,10 +303,7 @@ mod tests {
         assert_eq!(l.interface, "lnk0");
         assert!(l.path.ends_with("real.conf"));
         std::fs::write(dir.path().join("foo.txt"), "").unwrap();
-        assert_eq!(
-            locate_config(&format!("{}/foo.txt", dir.path().display()), dir.path()),
-            Err(LocateError::BadName)
-        );
+        assert_eq!(locate_config(&format!("{}/foo.txt", dir.path().display()), dir.path()), Err(LocateError::BadName));
         assert_eq!(locate_config("wg9", dir.path()).unwrap_err().to_string().contains("wg9.conf"), true);
     }
 

@@ -140,6 +140,9 @@ mod tests {
             "nameserver 10.8.0.1\nnameserver fd00:8::1\nsearch example.com corp.local\n"
         );
         assert_eq!(resolvconf_input(&s[..1], &[]), "nameserver 10.8.0.1\n");
-        assert_eq!(parse_resolvconf_list("nameserver 1.1.1.1\nsearch x\nnameserver fe80::1%wg0\nnameserver  bad\n"), ["1.1.1.1", "fe80::1%wg0"]);
+        assert_eq!(
+            parse_resolvconf_list("nameserver 1.1.1.1\nsearch x\nnameserver fe80::1%wg0\nnameserver  bad\n"),
+            ["1.1.1.1", "fe80::1%wg0"]
+        );
     }
 }

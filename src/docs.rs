@@ -56,7 +56,9 @@ pub fn man_page() -> String {
         ".SH EXIT STATUS\n0 on success; 1 for a usage or configuration error; otherwise the status of the \
          step that failed (a hook's own status, 2 for a refused netlink request).\n",
     );
-    s.push_str(".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf, /run/wgq/\\fIINTERFACE\\fP.lock, /run/wgq/\\fIINTERFACE\\fP.state\n");
+    s.push_str(
+        ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf, /run/wgq/\\fIINTERFACE\\fP.lock, /run/wgq/\\fIINTERFACE\\fP.state\n",
+    );
     s.push_str(".SH SEE ALSO\n\\fBwg\\-quick\\fP(8), \\fBwg\\fP(8), \\fBip\\fP(8), \\fBnft\\fP(8)\n");
     s
 }

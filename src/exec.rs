@@ -5,8 +5,8 @@
 use std::io::Write;
 
 use crate::device::DeviceConfig;
-use crate::plan::{FirewallKind, Op, Phase, Plan, Route, Rule};
 use crate::net::IpNet;
+use crate::plan::{FirewallKind, Op, Phase, Plan, Route, Rule};
 
 /// A failed system operation: what to tell the user and which exit status to end with.
 #[derive(Debug, thiserror::Error)]
@@ -66,12 +66,7 @@ pub trait System {
     /// Removes what [`System::set_firewall`] added for this interface, for these families
     /// (one nft call for all of them, like wg-quick).
     fn unset_firewall(&mut self, ifname: &str, families: &[bool], kind: FirewallKind) -> Result<(), SysError>;
-    fn remove_firewall(
-        &mut self,
-        nft: Option<&str>,
-        iptables: Option<&str>,
-        ip6tables: Option<&str>,
-    ) -> Result<(), SysError>;
+    fn remove_firewall(&mut self, nft: Option<&str>, iptables: Option<&str>, ip6tables: Option<&str>) -> Result<(), SysError>;
     fn set_src_valid_mark(&mut self) -> Result<(), SysError>;
     fn save_config(&mut self, ifname: &str) -> Result<(), SysError>;
     /// A termination signal received since the last call, if any.
@@ -198,9 +193,7 @@ impl<'a> Executor<'a> {
             Op::SetFwmark(m) => self.sys.set_fwmark(ifname, *m),
             Op::AddAddress(a) => self.sys.add_address(ifname, *a).map(|_| self.undo.push(Undo::DelAddress(*a))),
             Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
-            Op::SetMtu { mtu, previous } => {
-                self.sys.set_mtu_up(ifname, *mtu).map(|_| self.undo.push(Undo::SetMtu(*previous)))
-            }
+            Op::SetMtu { mtu, previous } => self.sys.set_mtu_up(ifname, *mtu).map(|_| self.undo.push(Undo::SetMtu(*previous))),
             Op::SyncDevice { update, restore } => {
                 self.sys.set_device(ifname, update).map(|_| self.undo.push(Undo::RestoreDevice(restore.clone())))
             }
@@ -221,9 +214,7 @@ impl<'a> Executor<'a> {
                 route_trace(&mut *self.trace, routes, ifname, "del");
                 self.sys.del_routes(ifname, routes).map(|_| self.undo.push(Undo::AddRoutes(routes.clone())))
             }
-            Op::SetDns { name, input } => {
-                self.sys.set_dns(name, input).map(|_| self.undo.push(Undo::UnsetDns(name.clone())))
-            }
+            Op::SetDns { name, input } => self.sys.set_dns(name, input).map(|_| self.undo.push(Undo::UnsetDns(name.clone()))),
             Op::AddRule(rule) => self.sys.add_rule(rule).map(|added| self.undo.push(Undo::DelRule(added))),
             Op::DelRule(rule) => self.sys.del_rule(rule),
             Op::AddRoutes(routes) => {
@@ -239,10 +230,9 @@ impl<'a> Executor<'a> {
                     }
                 }
             }
-            Op::SetFirewall { v6, kind, script } => self
-                .sys
-                .set_firewall(ifname, *v6, *kind, script)
-                .map(|_| self.undo.push(Undo::UnsetFirewall(*v6, *kind))),
+            Op::SetFirewall { v6, kind, script } => {
+                self.sys.set_firewall(ifname, *v6, *kind, script).map(|_| self.undo.push(Undo::UnsetFirewall(*v6, *kind)))
+            }
             Op::SrcValidMark => self.sys.set_src_valid_mark(),
             Op::SaveConfig => self.sys.save_config(ifname),
             Op::DelLink => self.sys.delete_link(ifname),

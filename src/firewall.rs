@@ -101,11 +101,12 @@ pub fn iptables_down_script(ifname: &str, save: &str) -> Option<String> {
 }
 
 fn run_with_stdin(tool: &str, args: &[&str], input: &str) -> Result<String, FirewallError> {
-    let mut child = match Command::new(tool).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FirewallError::Missing { tool: tool.into() }),
-        Err(e) => return Err(FirewallError::Io { tool: tool.into(), source: e }),
-    };
+    let mut child =
+        match Command::new(tool).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FirewallError::Missing { tool: tool.into() }),
+            Err(e) => return Err(FirewallError::Io { tool: tool.into(), source: e }),
+        };
     if let Some(mut stdin) = child.stdin.take() {
         // A tool that exits without reading its input is judged by its exit status.
         match stdin.write_all(input.as_bytes()) {
@@ -209,7 +210,9 @@ mod tests {
              add rule ip wg-quick-wg0 premangle meta l4proto udp meta mark set ct mark \n"
         );
         let v6 = nft_up_script("wg0", true, &["fd00::2".parse().unwrap()], 7);
-        assert!(v6.contains("add rule ip6 wg-quick-wg0 preraw iifname != \"wg0\" ip6 daddr fd00::2 fib saddr type != local drop\n"));
+        assert!(
+            v6.contains("add rule ip6 wg-quick-wg0 preraw iifname != \"wg0\" ip6 daddr fd00::2 fib saddr type != local drop\n")
+        );
     }
 
     #[test]

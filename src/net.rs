@@ -52,9 +52,7 @@ impl IpNet {
                     return Err(IpNetError::BadPrefix);
                 }
                 // Saturate instead of overflowing on absurdly long digit strings.
-                let v = p.bytes().fold(0u64, |acc, b| {
-                    acc.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-                });
+                let v = p.bytes().fold(0u64, |acc, b| acc.saturating_mul(10).saturating_add(u64::from(b - b'0')));
                 if v > u64::from(max) {
                     return Err(IpNetError::PrefixTooLong(v, max));
                 }
@@ -104,11 +102,7 @@ pub fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
 /// Strict inet_pton: IPv6 if the text contains `:`, else dotted-quad IPv4 with no
 /// leading zeros (Rust's parser already refuses `010.0.0.1` and `10.0.0`).
 pub fn parse_addr_strict(s: &str) -> Option<IpAddr> {
-    if s.contains(':') {
-        s.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
-    } else {
-        s.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
-    }
+    if s.contains(':') { s.parse::<Ipv6Addr>().ok().map(IpAddr::V6) } else { s.parse::<Ipv4Addr>().ok().map(IpAddr::V4) }
 }
 
 impl fmt::Display for IpNet {

@@ -2,7 +2,9 @@
 //! needs to find wg-quick's `wg-quick-<if>` tables without starting `nft list tables`.
 //! Only the listing is done here; changes still go through `nft -f -` as wg-quick does.
 
-use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable};
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable,
+};
 
 use crate::netlink::{NetlinkError, Socket};
 
@@ -84,7 +86,8 @@ fn attr_len(payload: usize) -> usize {
 
 /// The dump request for every table of every family.
 pub fn dump_tables_request() -> NetlinkMessage<TableMessage> {
-    let mut m = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(TableMessage { family: 0, name: None }));
+    let mut m =
+        NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(TableMessage { family: 0, name: None }));
     m.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
     m.finalize();
     m
@@ -105,10 +108,7 @@ pub fn family_name(family: u8) -> Option<&'static str> {
 
 /// Every table as `nft list tables` prints it (`table <family> <name>`, one per line).
 pub fn render(tables: &[TableMessage]) -> String {
-    tables
-        .iter()
-        .filter_map(|t| Some(format!("table {} {}\n", family_name(t.family)?, t.name.as_deref()?)))
-        .collect()
+    tables.iter().filter_map(|t| Some(format!("table {} {}\n", family_name(t.family)?, t.name.as_deref()?))).collect()
 }
 
 /// Lists the tables of this network namespace over nfnetlink.

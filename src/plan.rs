@@ -68,35 +68,61 @@ pub enum Op {
     /// Create the WireGuard link (kernel, or the userspace fallback).
     CreateLink,
     /// Run a hook; `text` has `%i` already expanded.
-    Hook { phase: Phase, text: String },
+    Hook {
+        phase: Phase,
+        text: String,
+    },
     /// Program the device in addconf semantics.
     SetDevice(std::rc::Rc<DeviceConfig>),
     /// Set the fwmark chosen for the default route.
     SetFwmark(u32),
     AddAddress(IpNet),
     SetMtuUp(u32),
-    SetDns { name: String, input: String },
+    SetDns {
+        name: String,
+        input: String,
+    },
     AddRule(Rule),
     /// Routes are applied as one batch; the trace shows one line per route.
     AddRoutes(Vec<Route>),
-    SetFirewall { v6: bool, kind: FirewallKind, script: String },
+    SetFirewall {
+        v6: bool,
+        kind: FirewallKind,
+        script: String,
+    },
     /// `sysctl -q net.ipv4.conf.all.src_valid_mark=1`; never undone (like wg-quick).
     SrcValidMark,
     /// Save the running configuration to the file (SaveConfig on down).
     SaveConfig,
     DelRule(Rule),
     DelLink,
-    UnsetDns { name: String },
+    UnsetDns {
+        name: String,
+    },
     /// Remove the firewall rules of this interface (errors ignored, like wg-quick).
-    RemoveFirewall { nft: Option<String>, iptables: Option<String>, ip6tables: Option<String> },
+    RemoveFirewall {
+        nft: Option<String>,
+        iptables: Option<String>,
+        ip6tables: Option<String>,
+    },
     /// Bring the running device to the file (`reload`); `restore` puts back what was.
-    SyncDevice { update: DeviceConfig, restore: DeviceConfig },
+    SyncDevice {
+        update: DeviceConfig,
+        restore: DeviceConfig,
+    },
     DelAddress(IpNet),
     DelRoutes(Vec<Route>),
     /// Change the MTU of a running link (`reload`), remembering the old one.
-    SetMtu { mtu: u32, previous: u32 },
+    SetMtu {
+        mtu: u32,
+        previous: u32,
+    },
     /// Replace (or, with `input: None`, remove) the DNS registration (`reload`).
-    UpdateDns { name: String, input: Option<String>, previous: Option<String> },
+    UpdateDns {
+        name: String,
+        input: Option<String>,
+        previous: Option<String>,
+    },
 }
 
 /// An ordered list of operations for one interface.
@@ -295,13 +321,7 @@ pub fn kernel_allowed_ips(cfg: &Config) -> Vec<IpNet> {
 /// Prefixes the kernel routes through the device once its addresses are set
 /// (the connected routes `ip route show dev <if> match` would find).
 fn connected_prefixes(cfg: &Config) -> Vec<IpNet> {
-    cfg.interface
-        .addresses
-        .iter()
-        .map(|a| a.value)
-        .filter(|a| a.prefix < a.max_prefix())
-        .map(|a| a.network())
-        .collect()
+    cfg.interface.addresses.iter().map(|a| a.value).filter(|a| a.prefix < a.max_prefix()).map(|a| a.network()).collect()
 }
 
 /// Plans `up` in upstream wg-quick's order (reference §3 with §8's changes).
@@ -319,10 +339,7 @@ pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, Plan
     };
     ops.push(Op::SetMtuUp(mtu));
     if !i.dns.is_empty() {
-        ops.push(Op::SetDns {
-            name: facts.resolvconf_name.clone(),
-            input: crate::dns::resolvconf_input(&i.dns, &i.dns_search),
-        });
+        ops.push(Op::SetDns { name: facts.resolvconf_name.clone(), input: crate::dns::resolvconf_input(&i.dns, &i.dns_search) });
     }
 
     let table = i.table_setting();
@@ -333,11 +350,7 @@ pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, Plan
             Some(n) => Some((n, name.clone())),
             None => {
                 let line = i.table.as_ref().map(|t| t.line).unwrap_or(0);
-                return Err(PlanError::UnknownTable {
-                    path: cfg.path.display().to_string(),
-                    line,
-                    name: name.clone(),
-                });
+                return Err(PlanError::UnknownTable { path: cfg.path.display().to_string(), line, name: name.clone() });
             }
         },
     };
@@ -391,8 +404,7 @@ fn add_default_route(ops: &mut Vec<Op>, cfg: &Config, ifname: &str, net: IpNet, 
     ops.push(Op::AddRule(Rule::NotFwmark { v6, mark: t, table: t, priority: None }));
     ops.push(Op::AddRule(Rule::SuppressMain { v6, priority: None }));
     ops.push(Op::AddRoutes(vec![Route { net, table: Some(t), table_text: Some(t.to_string()) }]));
-    let addrs: Vec<IpAddr> =
-        cfg.interface.addresses.iter().map(|a| a.value.addr).filter(|a| a.is_ipv6() == v6).collect();
+    let addrs: Vec<IpAddr> = cfg.interface.addresses.iter().map(|a| a.value.addr).filter(|a| a.is_ipv6() == v6).collect();
     if !v6 && !facts.src_valid_mark_set {
         ops.push(Op::SrcValidMark);
     }
@@ -509,9 +521,11 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
         ops.push(Op::SaveConfig);
     }
     let auto = i.table_setting() == TableSetting::Auto;
-    let table = facts.recorded.as_ref().and_then(|r| r.table).or_else(|| {
-        (auto && facts.live_fwmark != 0 && facts.live_has_default).then_some(facts.live_fwmark)
-    });
+    let table = facts
+        .recorded
+        .as_ref()
+        .and_then(|r| r.table)
+        .or_else(|| (auto && facts.live_fwmark != 0 && facts.live_has_default).then_some(facts.live_fwmark));
     if let Some(t) = table {
         for v6 in [false, true] {
             ops.extend(rules_to_delete(&facts.rules, v6, t).into_iter().map(Op::DelRule));
@@ -541,8 +555,7 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
 /// every suppress rule: reference §4 quirk).
 pub fn rules_to_delete(rules: &[ObservedRule], v6: bool, table: u32) -> Vec<Rule> {
     let mut out = Vec::new();
-    let mut suppress: Vec<u32> =
-        rules.iter().filter(|r| r.v6 == v6 && r.not_fwmark.is_none()).map(|r| r.priority).collect();
+    let mut suppress: Vec<u32> = rules.iter().filter(|r| r.v6 == v6 && r.not_fwmark.is_none()).map(|r| r.priority).collect();
     suppress.sort_unstable();
     let mut mine: Vec<&ObservedRule> =
         rules.iter().filter(|r| r.v6 == v6 && matches!(r.not_fwmark, Some((_, t)) if t == table)).collect();
@@ -713,9 +726,8 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
     }
     let want_dns: Vec<String> = i.dns.iter().map(|a| a.to_string()).collect();
     if want_dns != f.live_dns {
-        let previous = (!f.live_dns.is_empty()).then(|| {
-            f.live_dns.iter().map(|d| format!("nameserver {d}\n")).collect::<String>()
-        });
+        let previous =
+            (!f.live_dns.is_empty()).then(|| f.live_dns.iter().map(|d| format!("nameserver {d}\n")).collect::<String>());
         let input = (!i.dns.is_empty()).then(|| crate::dns::resolvconf_input(&i.dns, &i.dns_search));
         ops.push(Op::UpdateDns { name: f.up.resolvconf_name.clone(), input, previous });
     }

@@ -62,7 +62,8 @@ pub fn read_rt_tables() -> Vec<(u32, String)> {
     ];
     for d in ["/etc/iproute2/rt_tables.d", "/usr/share/iproute2/rt_tables.d", "/usr/lib/iproute2/rt_tables.d"] {
         if let Ok(rd) = std::fs::read_dir(d) {
-            let mut v: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "conf")).collect();
+            let mut v: Vec<_> =
+                rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "conf")).collect();
             v.sort();
             files.extend(v);
         }
@@ -74,13 +75,7 @@ pub fn read_rt_tables() -> Vec<(u32, String)> {
 /// MTU of the IPv4 default route, else 1500; minus 80 for WireGuard's overhead.
 /// (The 2021 wg-quick took the largest endpoint MTU.)
 pub fn auto_mtu(endpoint_mtus: &[u32], default_route_mtu: Option<u32>) -> u32 {
-    let base = endpoint_mtus
-        .iter()
-        .copied()
-        .filter(|&m| m > 0)
-        .min()
-        .or(default_route_mtu.filter(|&m| m > 0))
-        .unwrap_or(1500);
+    let base = endpoint_mtus.iter().copied().filter(|&m| m > 0).min().or(default_route_mtu.filter(|&m| m > 0)).unwrap_or(1500);
     base.saturating_sub(80)
 }
 
@@ -95,8 +90,16 @@ mod tests {
     #[test]
     fn order_of_the_reference() {
         let want = nets(&[
-            "fd00::1/128", "fd00::/64", "2001:db8::/32", "1.2.3.4/32", "192.168.0.0/24", "10.0.0.0/24",
-            "10.1.0.0/16", "9.0.0.0/8", "::/0", "0.0.0.0/0",
+            "fd00::1/128",
+            "fd00::/64",
+            "2001:db8::/32",
+            "1.2.3.4/32",
+            "192.168.0.0/24",
+            "10.0.0.0/24",
+            "10.1.0.0/16",
+            "9.0.0.0/8",
+            "::/0",
+            "0.0.0.0/0",
         ]);
         let mut shuffled = want.clone();
         shuffled.reverse();

@@ -39,7 +39,8 @@ pub fn render(head: &SaveHead, showconf: &str) -> String {
     if head.save_config {
         s.push_str("SaveConfig = true\n");
     }
-    for (k, v) in [("PreUp", &head.pre_up), ("PostUp", &head.post_up), ("PreDown", &head.pre_down), ("PostDown", &head.post_down)] {
+    for (k, v) in [("PreUp", &head.pre_up), ("PostUp", &head.post_up), ("PreDown", &head.pre_down), ("PostDown", &head.post_down)]
+    {
         for h in v {
             let _ = writeln!(s, "{k} = {h}");
         }

@@ -20,11 +20,8 @@ pub fn show(interface: Option<&str>, json: bool) -> Result<(), crate::app::AppEr
         states.push(device::get(n).map_err(crate::system::SystemError::from)?);
     }
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let out = if json {
-        render_json(&states)
-    } else {
-        states.iter().map(|s| render_pretty(s, now)).collect::<Vec<_>>().join("\n")
-    };
+    let out =
+        if json { render_json(&states) } else { states.iter().map(|s| render_pretty(s, now)).collect::<Vec<_>>().join("\n") };
     print!("{out}");
     Ok(())
 }

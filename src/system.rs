@@ -304,11 +304,8 @@ impl LinuxSystem {
         // Full-tunnel tables are handled by the default-route check, not as routes.
         let default_table = recorded.as_ref().and_then(|r| r.table).or((live.fwmark != 0).then_some(live.fwmark));
         let rules = self.observed_rules()?;
-        let live_default_families: Vec<bool> = rules
-            .iter()
-            .filter(|r| matches!(r.not_fwmark, Some((_, t)) if Some(t) == default_table))
-            .map(|r| r.v6)
-            .collect();
+        let live_default_families: Vec<bool> =
+            rules.iter().filter(|r| matches!(r.not_fwmark, Some((_, t)) if Some(t) == default_table)).map(|r| r.v6).collect();
         if cfg.interface.table_setting() == crate::config::TableSetting::Auto {
             live_routes.retain(|r| !(r.net.is_default() && r.table == default_table));
         }
@@ -367,16 +364,12 @@ impl LinuxSystem {
         };
         let showconf = device::showconf::showconf(&device::get(name)?);
         let text = crate::save::render(&head, &showconf);
-        crate::save::write_atomic(&loc.path, &text).map_err(|e| {
-            SystemError::Sys(SysError::with_source(1, "Could not write configuration file", e))
-        })
+        crate::save::write_atomic(&loc.path, &text)
+            .map_err(|e| SystemError::Sys(SysError::with_source(1, "Could not write configuration file", e)))
     }
 
     fn next_rule_priority(&mut self, v6: bool) -> Result<u32, SysError> {
-        let msgs = self
-            .rt
-            .dump(rtnl::dump_rules(v6))
-            .map_err(|e| rt_err("Unable to list rules".into(), e))?;
+        let msgs = self.rt.dump(rtnl::dump_rules(v6)).map_err(|e| rt_err("Unable to list rules".into(), e))?;
         let mut prios: Vec<u32> = msgs
             .into_iter()
             .filter_map(|m| match m {

@@ -40,7 +40,11 @@ fn bad_fixtures_report_every_error_with_its_line() {
         let o = Command::new(env!("CARGO_BIN_EXE_wgq")).args(["check", rel.to_str().unwrap()]).output().unwrap();
         assert_eq!(o.status.code(), Some(1));
         let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(err.lines().filter(|l| l.contains(".conf:") && !l.ends_with("error(s)")).count(), want.lines().count(), "{err}");
+        assert_eq!(
+            err.lines().filter(|l| l.contains(".conf:") && !l.ends_with("error(s)")).count(),
+            want.lines().count(),
+            "{err}"
+        );
     }
 }
 

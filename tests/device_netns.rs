@@ -70,7 +70,13 @@ fn key(i: usize, tag: u8) -> String {
 fn config(peers: usize) -> String {
     let mut s = format!("[Interface]\nPrivateKey = {K}\nListenPort = 51999\nFwMark = 0x1234\nTable = off\n");
     for i in 0..peers {
-        s += &format!("\n[Peer]\nPublicKey = {}\nAllowedIPs = 10.{}.{}.0/24, fd00::{:x}/128\n", key(i, 7), i / 250, i % 250, i + 1);
+        s += &format!(
+            "\n[Peer]\nPublicKey = {}\nAllowedIPs = 10.{}.{}.0/24, fd00::{:x}/128\n",
+            key(i, 7),
+            i / 250,
+            i % 250,
+            i + 1
+        );
         if i % 3 == 0 {
             s += &format!("PresharedKey = {}\n", key(i, 9));
         }

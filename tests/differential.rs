@@ -6,11 +6,8 @@ use std::process::Command;
 
 fn harness(wgq: &str, scenarios: &[&str]) -> Option<(bool, String)> {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(format!("{root}/tests/diff/harness.sh"))
-        .args(scenarios)
-        .env("WGQ", wgq)
-        .output()
-        .expect("run harness");
+    let out =
+        Command::new(format!("{root}/tests/diff/harness.sh")).args(scenarios).env("WGQ", wgq).output().expect("run harness");
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(77) {
         eprintln!("{}", text.trim());

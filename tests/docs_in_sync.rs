@@ -16,7 +16,13 @@ fn every_command_and_option_is_documented() {
         for (path, text) in &files {
             assert!(text.contains(c.name), "{path} misses command {}", c.name);
             for (o, _) in c.options {
-                let needle = if path.ends_with(".8") { o.replace('-', "\\-") } else if path.ends_with(".fish") { o.trim_start_matches("--").to_string() } else { o.to_string() };
+                let needle = if path.ends_with(".8") {
+                    o.replace('-', "\\-")
+                } else if path.ends_with(".fish") {
+                    o.trim_start_matches("--").to_string()
+                } else {
+                    o.to_string()
+                };
                 assert!(text.contains(&needle), "{path} misses option {o} of {}", c.name);
             }
         }

@@ -43,11 +43,7 @@ fn pubkey_matches_wg() {
 fn keys_written_under_umask_077_are_private() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("private.key");
-    let st = Command::new("bash")
-        .arg("-c")
-        .arg(format!("umask 077; {WGQ} genkey > {}", f.display()))
-        .status()
-        .unwrap();
+    let st = Command::new("bash").arg("-c").arg(format!("umask 077; {WGQ} genkey > {}", f.display())).status().unwrap();
     assert!(st.success());
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);

@@ -112,7 +112,6 @@ fn routes_rules_and_addresses_match_ip() {
     assert_eq!(missing, Some(libc::ENODEV));
 }
 
-
 /// The nfnetlink table listing `down` uses prints what `nft list tables` prints, with no
 /// table at all and with tables of several families.
 #[test]
@@ -136,7 +135,10 @@ fn nft_table_listing_matches_nft() {
     assert_eq!(empty, "");
     assert_eq!(listed.lines().count(), 6, "{listed}");
     assert_eq!(listed, nft);
-    assert_eq!(wgq::firewall::nft_down_script("wg0", &listed).unwrap(), "delete table ip wg-quick-wg0\ndelete table ip6 wg-quick-wg0\n");
+    assert_eq!(
+        wgq::firewall::nft_down_script("wg0", &listed).unwrap(),
+        "delete table ip wg-quick-wg0\ndelete table ip6 wg-quick-wg0\n"
+    );
 }
 
 /// A refused route in the middle of a large batch: exactly the routes before it are in
@@ -156,7 +158,11 @@ fn failing_route_in_a_batch_leaves_exactly_the_routes_before_it() {
         // is refused (EEXIST).
         ip(&["route", "add", "10.5.220.0/24", "dev", "wgqrt0"]);
         let routes: Vec<Route> = (0..3000u32)
-            .map(|k| Route { net: IpNet::parse(&format!("10.{}.{}.0/24", k / 250, k % 250)).unwrap(), table: None, table_text: None })
+            .map(|k| Route {
+                net: IpNet::parse(&format!("10.{}.{}.0/24", k / 250, k % 250)).unwrap(),
+                table: None,
+                table_text: None,
+            })
             .collect();
         let mut sys = wgq::system::LinuxSystem::new("wgqrt0", None).unwrap();
         let r = sys.add_routes("wgqrt0", &routes).map_err(|(n, e)| (n, e.to_string()));

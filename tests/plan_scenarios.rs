@@ -85,9 +85,7 @@ fn route_order_follows_sort_nr() {
 #[test]
 fn table_off_adds_no_routes() {
     // Scenario 23.
-    let (_, p) = up(&format!(
-        "[Interface]\nPrivateKey = {K}\nTable = off\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\n"
-    ));
+    let (_, p) = up(&format!("[Interface]\nPrivateKey = {K}\nTable = off\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\n"));
     let t = trace(&p);
     assert!(!t.iter().any(|l| l.contains("route") || l.contains("rule") || l.contains("fwmark") || l.contains("nft")));
 }

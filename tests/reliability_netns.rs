@@ -48,7 +48,8 @@ impl Ns {
         // `ip netns exec` uses /etc/netns/<name>/resolv.conf: name lookups go to this
         // namespace's loopback, where nothing listens, so no query leaves the machine.
         std::fs::create_dir_all(format!("/etc/netns/{}", ns.name)).unwrap();
-        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.name), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n").unwrap();
+        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.name), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+            .unwrap();
         for c in [
             "ip -n NS link add v0 type veth peer name v1",
             "ip -n NS link set lo up",
@@ -294,7 +295,17 @@ fn failing_helpers_each_roll_back_completely() {
             c.env_clear();
             let path = format!("{}:{}", ns.bin().display(), std::env::var("PATH").unwrap_or_default());
             c = Command::new("ip");
-            c.args(["netns", "exec", &ns.name, "env", &format!("PATH={path}"), &format!("{k}={v}"), WGQ, "up", conf.to_str().unwrap()]);
+            c.args([
+                "netns",
+                "exec",
+                &ns.name,
+                "env",
+                &format!("PATH={path}"),
+                &format!("{k}={v}"),
+                WGQ,
+                "up",
+                conf.to_str().unwrap(),
+            ]);
         }
         let o = c.output().unwrap();
         let t = text(&o);
@@ -318,7 +329,8 @@ fn hooks_never_see_the_private_key_and_src_valid_mark_is_not_rewritten() {
     let ifn = ns.ifname("k");
     let dump = ns.dir.path().join("hookenv");
     ns.sh("ip netns exec NS sysctl -q -w net.ipv4.conf.all.src_valid_mark=1").unwrap();
-    let conf = ns.conf(&ifn, &full_tunnel(&format!("PostUp = env > {} ; cat /proc/$PPID/cmdline >> {}", dump.display(), dump.display())));
+    let conf = ns
+        .conf(&ifn, &full_tunnel(&format!("PostUp = env > {} ; cat /proc/$PPID/cmdline >> {}", dump.display(), dump.display())));
     let up = ns.wgq(&["up", conf.to_str().unwrap()]);
     assert!(up.status.success(), "{}", text(&up));
     let env = std::fs::read_to_string(&dump).unwrap();
@@ -359,7 +371,13 @@ fn sigterm_at_random_points_of_up_leaves_all_or_nothing() {
     for i in 0..12 {
         let ifn = ns.ifname(&format!("r{i}"));
         let peers: String = (0..40)
-            .map(|j| format!("[Peer]\nPublicKey = {}\nAllowedIPs = 10.{}.{j}.0/24\n", wgq::key::Key([j as u8 + 1; 32]).to_base64(), 100 + i))
+            .map(|j| {
+                format!(
+                    "[Peer]\nPublicKey = {}\nAllowedIPs = 10.{}.{j}.0/24\n",
+                    wgq::key::Key([j as u8 + 1; 32]).to_base64(),
+                    100 + i
+                )
+            })
             .collect();
         let conf = ns.conf(&ifn, &(full_tunnel("PostUp = sleep 0.05") + &peers));
         seed ^= seed << 13;

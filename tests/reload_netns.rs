@@ -67,7 +67,8 @@ impl Ns {
     }
 
     fn sh(&self, c: &str) -> String {
-        String::from_utf8_lossy(&Command::new("bash").arg("-c").arg(c.replace("NS", &self.name)).output().unwrap().stdout).into_owned()
+        String::from_utf8_lossy(&Command::new("bash").arg("-c").arg(c.replace("NS", &self.name)).output().unwrap().stdout)
+            .into_owned()
     }
 
     /// The state, with the interface name replaced and link-local addresses left out.
@@ -89,7 +90,8 @@ impl Ns {
         .collect();
         v.extend(std::fs::read_dir(self.dir.path()).unwrap().flatten().filter_map(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with("dns.").then(|| format!("{}: {}", n.replace(ifname, "IF"), std::fs::read_to_string(e.path()).unwrap_or_default()))
+            n.starts_with("dns.")
+                .then(|| format!("{}: {}", n.replace(ifname, "IF"), std::fs::read_to_string(e.path()).unwrap_or_default()))
         }));
         v.sort();
         // wireguard-go lists peers in random order: sort the showconf peer lines too.
@@ -144,7 +146,13 @@ fn reload_equals_a_fresh_up_of_the_new_file_and_keeps_the_link() {
     let r = a.wgq(&["reload", ca.to_str().unwrap()]);
     assert!(r.status.success(), "{}", text(&r));
     let t = text(&r);
-    for want in ["ip -6 address add fd00:50::1/64", "ip link set mtu 1400", "resolvconf -a", "ip -4 route del 10.60.0.0/16", "ip -4 route add 10.62.0.0/16"] {
+    for want in [
+        "ip -6 address add fd00:50::1/64",
+        "ip link set mtu 1400",
+        "resolvconf -a",
+        "ip -4 route del 10.60.0.0/16",
+        "ip -4 route add 10.62.0.0/16",
+    ] {
         assert!(t.contains(want), "missing `{want}` in\n{t}");
     }
     assert_eq!(a.ifindex(&ia), index, "the link was recreated");
@@ -167,7 +175,9 @@ fn reload_keeps_the_runtime_fwmark_of_a_full_tunnel() {
     }
     let a = Ns::new("f");
     let ia = format!("wrl{}f", std::process::id() % 10000);
-    let full = |extra: &str| format!("[Interface]\nPrivateKey = {K}\nAddress = 10.51.0.2/32\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\n{extra}");
+    let full = |extra: &str| {
+        format!("[Interface]\nPrivateKey = {K}\nAddress = 10.51.0.2/32\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\n{extra}")
+    };
     let c = a.conf(&ia, &full(""));
     assert!(a.wgq(&["up", c.to_str().unwrap()]).status.success());
     let port_before = a.sh(&format!("ip netns exec NS wg show {ia} listen-port"));
@@ -179,7 +189,10 @@ fn reload_keeps_the_runtime_fwmark_of_a_full_tunnel() {
     assert!(a.sh("ip -n NS route show 10.52.0.0/16").contains(&ia));
     // Dropping the full tunnel is refused, changing nothing.
     let before = a.state(&ia);
-    a.conf(&ia, &format!("[Interface]\nPrivateKey = {K}\nAddress = 10.51.0.2/32\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.0.0.0/8\n"));
+    a.conf(
+        &ia,
+        &format!("[Interface]\nPrivateKey = {K}\nAddress = 10.51.0.2/32\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.0.0.0/8\n"),
+    );
     let r = a.wgq(&["reload", c.to_str().unwrap()]);
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     assert!(text(&r).contains("wgq down"), "{}", text(&r));

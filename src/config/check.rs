@@ -51,12 +51,18 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
     }
     if i.save_config {
         if let Some(h) = i.pre_up.iter().chain(&i.post_up).chain(&i.pre_down).chain(&i.post_down).next() {
-            warn(h.line, "SaveConfig = true: the saved file will keep the hooks but lose every comment and blank-line layout".into());
+            warn(
+                h.line,
+                "SaveConfig = true: the saved file will keep the hooks but lose every comment and blank-line layout".into(),
+            );
         }
         for p in &cfg.peers {
             if let Some(e) = &p.endpoint {
                 if crate::net::parse_addr_strict(e.value.host.split('%').next().unwrap_or("")).is_none() {
-                    warn(e.line, format!("SaveConfig = true: the host name in Endpoint `{}' will be saved as an IP address", e.value));
+                    warn(
+                        e.line,
+                        format!("SaveConfig = true: the host name in Endpoint `{}' will be saved as an IP address", e.value),
+                    );
                 }
             }
         }
@@ -71,7 +77,13 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
     for (p, a) in &all {
         if let Some(prev) = seen.insert(a.network(), p.line) {
             if prev != p.line {
-                warn(p.line, format!("AllowedIPs: {} is also allowed for the peer of line {prev}; only the last peer keeps it", a.network()));
+                warn(
+                    p.line,
+                    format!(
+                        "AllowedIPs: {} is also allowed for the peer of line {prev}; only the last peer keeps it",
+                        a.network()
+                    ),
+                );
             }
         }
     }

@@ -177,10 +177,9 @@ impl Parser<'_> {
                         Err(IpNetError::PrefixTooLong(l, m)) => {
                             self.error(no, format!("Address: prefix length {l} is larger than {m}"))
                         }
-                        Err(_) => self.error(
-                            no,
-                            format!("Address: {} is not an IP address with an optional prefix length", q(item)),
-                        ),
+                        Err(_) => {
+                            self.error(no, format!("Address: {} is not an IP address with an optional prefix length", q(item)))
+                        }
                     }
                 }
             }
@@ -342,7 +341,9 @@ impl Parser<'_> {
         match name {
             "PrivateKey" => match Key::from_base64(value) {
                 Ok(k) => self.interface.private_key = Some(k),
-                Err(_) => self.error(no, "PrivateKey: key is not the correct length or format (44 base64 characters expected)".into()),
+                Err(_) => {
+                    self.error(no, "PrivateKey: key is not the correct length or format (44 base64 characters expected)".into())
+                }
             },
             "ListenPort" => match parse_port(value) {
                 Some(p) => self.interface.listen_port = Some(p),
@@ -367,7 +368,9 @@ impl Parser<'_> {
             },
             "PresharedKey" => match Key::from_base64(value) {
                 Ok(k) => peer.preshared_key = Some(k),
-                Err(_) => errs.push("PresharedKey: key is not the correct length or format (44 base64 characters expected)".into()),
+                Err(_) => {
+                    errs.push("PresharedKey: key is not the correct length or format (44 base64 characters expected)".into())
+                }
             },
             "PersistentKeepalive" => match parse_keepalive(value) {
                 Some(k) => peer.persistent_keepalive = Some(k),
@@ -512,7 +515,9 @@ mod tests {
         let c = ok(&t);
         assert_eq!(
             String::from_utf8(c.stripped.0).unwrap(),
-            format!("[Interface]\nPrivateKey = {K}\n# indented comment\nListenPort = 51820 # port\n[Peer]\nPublicKey={P}\nAllowedIPs = 10.0.0.0/8 ,  fd00::/8\n")
+            format!(
+                "[Interface]\nPrivateKey = {K}\n# indented comment\nListenPort = 51820 # port\n[Peer]\nPublicKey={P}\nAllowedIPs = 10.0.0.0/8 ,  fd00::/8\n"
+            )
         );
         assert_eq!(c.interface.addresses[0].value.to_string(), "10.0.0.1/24");
         assert_eq!(c.interface.listen_port, Some(51820));
@@ -528,7 +533,9 @@ mod tests {
 
     #[test]
     fn case_insensitive_keys_sections_and_crlf() {
-        let t = format!("[interface]\r\nprivatekey = {K}\r\naddress=10.1.0.1/24\r\nsaveconfig = TRUE\r\ntable = off\r\nmtu=1300\r\n[PEER]\r\npublickey = {P}\r\n");
+        let t = format!(
+            "[interface]\r\nprivatekey = {K}\r\naddress=10.1.0.1/24\r\nsaveconfig = TRUE\r\ntable = off\r\nmtu=1300\r\n[PEER]\r\npublickey = {P}\r\n"
+        );
         let c = ok(&t);
         assert!(c.interface.save_config);
         assert_eq!(c.interface.mtu, Some(1300));
@@ -541,7 +548,9 @@ mod tests {
 
     #[test]
     fn lists_split_on_commas_and_spaces() {
-        let c = ok(&format!("[Interface]\nPrivateKey = {K}\nAddress = 10.0.0.1/24 fd00::1/64\nDNS = 1.1.1.1 8.8.8.8,,foo.bar\nDNS = fd00::53, corp.local\n"));
+        let c = ok(&format!(
+            "[Interface]\nPrivateKey = {K}\nAddress = 10.0.0.1/24 fd00::1/64\nDNS = 1.1.1.1 8.8.8.8,,foo.bar\nDNS = fd00::53, corp.local\n"
+        ));
         assert_eq!(c.interface.addresses.len(), 2);
         assert_eq!(c.interface.dns.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ["1.1.1.1", "8.8.8.8", "fd00::53"]);
         assert_eq!(c.interface.dns_search, ["foo.bar", "corp.local"]);
@@ -557,7 +566,9 @@ mod tests {
 
     #[test]
     fn several_interface_sections() {
-        let c = ok(&format!("[Interface]\nAddress = 10.0.0.1/24\n[Peer]\nPublicKey = {P}\n[Interface]\nPrivateKey = {K}\nAddress = 10.0.1.1/24\n"));
+        let c = ok(&format!(
+            "[Interface]\nAddress = 10.0.0.1/24\n[Peer]\nPublicKey = {P}\n[Interface]\nPrivateKey = {K}\nAddress = 10.0.1.1/24\n"
+        ));
         assert_eq!(c.interface.addresses.len(), 2);
         assert!(c.interface.private_key.is_some());
     }
@@ -606,8 +617,13 @@ mod tests {
     #[test]
     fn host_bits_warn_and_whitespace_is_refused() {
         let c = ok(&format!("[Interface]\nPrivateKey = {K}\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.6.0.5/24\n"));
-        assert_eq!(c.warnings[0].to_string(), "/etc/wireguard/wg0.conf:5: warning: AllowedIPs: 10.6.0.5/24 has nonzero host part, using 10.6.0.0/24");
-        let e = errs(&format!("[Interface]\nPrivateKey = {K}\nFwMark = 1234 5\n[Peer]\nPublicKey = {P}\nAllowed IPs = 10.0.0.0/8\nAllowedIPs = 10.0.0.0/ 8\n"));
+        assert_eq!(
+            c.warnings[0].to_string(),
+            "/etc/wireguard/wg0.conf:5: warning: AllowedIPs: 10.6.0.5/24 has nonzero host part, using 10.6.0.0/24"
+        );
+        let e = errs(&format!(
+            "[Interface]\nPrivateKey = {K}\nFwMark = 1234 5\n[Peer]\nPublicKey = {P}\nAllowed IPs = 10.0.0.0/8\nAllowedIPs = 10.0.0.0/ 8\n"
+        ));
         assert_eq!(e.len(), 3, "{e:?}");
     }
 

@@ -371,7 +371,9 @@ mod tests {
             .iter()
             .filter(|m| match &m.payload {
                 NetlinkPayload::InnerMessage(g) => g.payload.attributes.iter().any(|a| match a {
-                    D::Peers(ps) => ps.iter().any(|p| p.0.iter().any(|x| matches!(x, P::Flags(f) if f.contains(WireguardPeerFlags::ReplaceAllowedIps)))),
+                    D::Peers(ps) => ps.iter().any(|p| {
+                        p.0.iter().any(|x| matches!(x, P::Flags(f) if f.contains(WireguardPeerFlags::ReplaceAllowedIps)))
+                    }),
                     _ => false,
                 }),
                 _ => false,

@@ -47,12 +47,11 @@ pub fn list_links(rt: &mut Socket) -> Result<Vec<String>, NetlinkError> {
         .filter_map(|m| match m {
             RouteNetlinkMessage::NewLink(l) => {
                 let is_wg = l.attributes.iter().any(|a| match a {
-                    LinkAttribute::LinkInfo(infos) => {
-                        infos.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::Wireguard)))
-                    }
+                    LinkAttribute::LinkInfo(infos) => infos.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::Wireguard))),
                     _ => false,
                 });
-                let name = l.attributes.iter().find_map(|a| if let LinkAttribute::IfName(n) = a { Some(n.clone()) } else { None });
+                let name =
+                    l.attributes.iter().find_map(|a| if let LinkAttribute::IfName(n) = a { Some(n.clone()) } else { None });
                 if is_wg { name } else { None }
             }
             _ => None,

@@ -119,11 +119,7 @@ pub enum Backend {
 
 /// The backend of an existing interface: a live UAPI socket means userspace.
 pub fn backend_of(name: &str) -> Backend {
-    if std::os::unix::net::UnixStream::connect(uapi::socket_path(name)).is_ok() {
-        Backend::Userspace
-    } else {
-        Backend::Kernel
-    }
+    if std::os::unix::net::UnixStream::connect(uapi::socket_path(name)).is_ok() { Backend::Userspace } else { Backend::Kernel }
 }
 
 /// Applies a configuration to an existing interface.
@@ -145,7 +141,8 @@ pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
 /// Every WireGuard interface: kernel links and live userspace sockets (like `wg show interfaces`).
 /// `rt` is the caller's rtnetlink socket.
 pub fn list_interfaces(rt: &mut crate::netlink::Socket) -> Result<Vec<String>, DeviceError> {
-    let mut v = kernel::list_links(rt).map_err(|e| DeviceError::Access { name: "(all)".into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })?;
+    let mut v = kernel::list_links(rt)
+        .map_err(|e| DeviceError::Access { name: "(all)".into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })?;
     v.extend(uapi::list());
     v.sort();
     v.dedup();

@@ -32,7 +32,9 @@ pub fn retries_from_env(v: Option<&str>) -> Result<Option<u32>, ResolveError> {
     match v {
         None => Ok(Some(15)),
         Some("infinity") => Ok(None),
-        Some(s) => s.parse::<i32>().ok().filter(|n| *n >= 0).map(|n| Some(n as u32)).ok_or_else(|| ResolveError::BadRetries(s.into())),
+        Some(s) => {
+            s.parse::<i32>().ok().filter(|n| *n >= 0).map(|n| Some(n as u32)).ok_or_else(|| ResolveError::BadRetries(s.into()))
+        }
     }
 }
 
@@ -154,7 +156,11 @@ mod tests {
             Some(15),
             |_, _| {
                 calls += 1;
-                if calls < 4 { Err(("Temporary failure in name resolution".into(), false)) } else { Ok("192.0.2.9:51820".parse().unwrap()) }
+                if calls < 4 {
+                    Err(("Temporary failure in name resolution".into(), false))
+                } else {
+                    Ok("192.0.2.9:51820".parse().unwrap())
+                }
             },
             |d| slept.push(d.as_secs_f64()),
             |m| notes.push(m.to_string()),
@@ -167,10 +173,25 @@ mod tests {
 
     #[test]
     fn permanent_errors_and_exhausted_retries_fail() {
-        let r = resolve_with(&ep("nonexistent.invalid", 1), None, |_, _| Err(("Name or service not known".into(), true)), |_| panic!(), |_| {});
+        let r = resolve_with(
+            &ep("nonexistent.invalid", 1),
+            None,
+            |_, _| Err(("Name or service not known".into(), true)),
+            |_| panic!(),
+            |_| {},
+        );
         assert_eq!(r.unwrap_err().to_string(), "Name or service not known: `nonexistent.invalid:1'");
         let mut n = 0;
-        let r = resolve_with(&ep("x", 1), Some(2), |_, _| { n += 1; Err(("Temporary failure".into(), false)) }, |_| {}, |_| {});
+        let r = resolve_with(
+            &ep("x", 1),
+            Some(2),
+            |_, _| {
+                n += 1;
+                Err(("Temporary failure".into(), false))
+            },
+            |_| {},
+            |_| {},
+        );
         assert!(r.is_err());
         assert_eq!(n, 3);
         assert_eq!(retries_from_env(Some("infinity")), Ok(None));

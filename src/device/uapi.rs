@@ -55,7 +55,11 @@ pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    Err(DeviceError::Userspace { program: program.into(), status: 0, output: format!("no control socket {} appeared; {}", path.display(), stderr()) })
+    Err(DeviceError::Userspace {
+        program: program.into(),
+        status: 0,
+        output: format!("no control socket {} appeared; {}", path.display(), stderr()),
+    })
 }
 
 fn hex(k: &Key) -> String {
@@ -172,7 +176,8 @@ pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
 }
 
 fn connect(name: &str) -> Result<UnixStream, DeviceError> {
-    UnixStream::connect(socket_path(name)).map_err(|e| DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })
+    UnixStream::connect(socket_path(name))
+        .map_err(|e| DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })
 }
 
 /// Sends a request (written by `send` through a buffer, so it is never held whole) and
@@ -267,7 +272,10 @@ mod tests {
         };
         let s = set_request(&cfg);
         let p2 = "02".repeat(32);
-        assert!(s.starts_with(&format!("set=1\nprivate_key={}\nlisten_port=51820\nfwmark=0\nreplace_peers=true\npublic_key={p2}\n", "01".repeat(32))));
+        assert!(s.starts_with(&format!(
+            "set=1\nprivate_key={}\nlisten_port=51820\nfwmark=0\nreplace_peers=true\npublic_key={p2}\n",
+            "01".repeat(32)
+        )));
         assert!(s.contains(&format!("preshared_key={}\nendpoint=[2001:db8::1]:51820\npersistent_keepalive_interval=25\nreplace_allowed_ips=true\nallowed_ip=10.0.0.0/8\nallowed_ip=::/0\n", "00".repeat(32))));
         assert!(s.ends_with(&format!("public_key={}\nremove=true\n\n", "03".repeat(32))));
     }
