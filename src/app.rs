@@ -283,10 +283,8 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
     let plan = plan::plan_up(&x.cfg, &ifname, &facts)?;
     let applied = x.run(&plan, dry_run, true)?;
     phase("apply", &mut t);
-    if applied {
-        if let Err(e) = std::fs::write(record_path(&ifname), UpRecord::from_plan(&plan).render()) {
-            eprintln!("wgq: warning: unable to record state in {RUN_DIR}: {e}");
-        }
+    if applied && let Err(e) = std::fs::write(record_path(&ifname), UpRecord::from_plan(&plan).render()) {
+        eprintln!("wgq: warning: unable to record state in {RUN_DIR}: {e}");
     }
     Ok(0)
 }

@@ -304,7 +304,7 @@ mod tests {
         assert!(l.path.ends_with("real.conf"));
         std::fs::write(dir.path().join("foo.txt"), "").unwrap();
         assert_eq!(locate_config(&format!("{}/foo.txt", dir.path().display()), dir.path()), Err(LocateError::BadName));
-        assert_eq!(locate_config("wg9", dir.path()).unwrap_err().to_string().contains("wg9.conf"), true);
+        assert!(locate_config("wg9", dir.path()).unwrap_err().to_string().contains("wg9.conf"));
     }
 
     #[test]

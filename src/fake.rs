@@ -72,11 +72,11 @@ impl FakeSystem {
     fn step(&mut self) -> Result<(), SysError> {
         let n = self.calls;
         self.calls += 1;
-        if let Some((k, sig)) = self.signal_after {
-            if n >= k {
-                self.signalled = true;
-                let _ = sig;
-            }
+        if let Some((k, sig)) = self.signal_after
+            && n >= k
+        {
+            self.signalled = true;
+            let _ = sig;
         }
         match self.fail_at {
             Some((k, status)) if k == n => Err(SysError::new(status, format!("injected failure at call {n}"))),

@@ -90,11 +90,11 @@ pub fn iptables_down_script(ifname: &str, save: &str) -> Option<String> {
         if l.starts_with('*') || l == "COMMIT" {
             s.push_str(l);
             s.push('\n');
-        } else if let Some(rest) = l.strip_prefix("-A ") {
-            if l.contains(&marker) {
-                let _ = writeln!(s, "-D {rest}");
-                found = true;
-            }
+        } else if let Some(rest) = l.strip_prefix("-A ")
+            && l.contains(&marker)
+        {
+            let _ = writeln!(s, "-D {rest}");
+            found = true;
         }
     }
     found.then_some(s)

@@ -167,11 +167,12 @@ impl Socket {
                     let (len, seq, res) = parse_ack::<M>(&self.buf[off..n])?;
                     off += len;
                     let idx = seq.wrapping_sub(first_seq) as usize;
-                    if let Some(res) = res {
-                        if start + idx < end && results[start + idx].is_none() {
-                            results[start + idx] = Some(res);
-                            pending -= 1;
-                        }
+                    if let Some(res) = res
+                        && start + idx < end
+                        && results[start + idx].is_none()
+                    {
+                        results[start + idx] = Some(res);
+                        pending -= 1;
                     }
                 }
             }
@@ -312,9 +313,12 @@ fn frame_len(b: &[u8]) -> Result<usize, NetlinkError> {
     Ok(((len + 3) & !3).min(b.len()))
 }
 
-/// Parses one frame of an acknowledgement stream: (frame length, sequence, result if
-/// the frame is an ack or error).
-fn parse_ack<M>(b: &[u8]) -> Result<(usize, u32, Option<Result<(), NetlinkError>>), NetlinkError>
+/// One frame of an acknowledgement stream: its length, its sequence number, and the
+/// result when the frame is an ack or an error.
+type AckFrame = (usize, u32, Option<Result<(), NetlinkError>>);
+
+/// Parses one frame of an acknowledgement stream.
+fn parse_ack<M>(b: &[u8]) -> Result<AckFrame, NetlinkError>
 where
     M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug,
 {

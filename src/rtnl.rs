@@ -232,6 +232,35 @@ pub fn observed_rule(m: &RuleMessage) -> Option<ObservedRule> {
     }
 }
 
+/// True for routes an administrator or wgq added (not the kernel's connected, local,
+/// multicast or link-local routes).
+pub fn route_is_managed(m: &RouteMessage) -> bool {
+    m.header.protocol != RouteProtocol::Kernel
+        && m.header.kind == RouteType::Unicast
+        && route_table(m) != 255
+        && !matches!(route_destination(m).addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+/// The MTU of a link message.
+pub fn link_mtu(m: &LinkMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(v) = a { Some(*v) } else { None })
+}
+
+/// The priority of a rule (0 when absent).
+pub fn rule_priority(m: &RuleMessage) -> u32 {
+    m.attributes.iter().find_map(|a| if let RuleAttribute::Priority(p) = a { Some(*p) } else { None }).unwrap_or(0)
+}
+
+/// The address and prefix of an address message.
+pub fn address_of(m: &AddressMessage) -> Option<IpNet> {
+    let a = m
+        .attributes
+        .iter()
+        .find_map(|a| if let AddressAttribute::Local(a) = a { Some(*a) } else { None })
+        .or_else(|| m.attributes.iter().find_map(|a| if let AddressAttribute::Address(a) = a { Some(*a) } else { None }))?;
+    Some(IpNet::new(a, m.header.prefix_len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,33 +308,4 @@ mod tests {
             panic!("not a rule message");
         }
     }
-}
-
-/// True for routes an administrator or wgq added (not the kernel's connected, local,
-/// multicast or link-local routes).
-pub fn route_is_managed(m: &RouteMessage) -> bool {
-    m.header.protocol != RouteProtocol::Kernel
-        && m.header.kind == RouteType::Unicast
-        && route_table(m) != 255
-        && !matches!(route_destination(m).addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
-}
-
-/// The MTU of a link message.
-pub fn link_mtu(m: &LinkMessage) -> Option<u32> {
-    m.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(v) = a { Some(*v) } else { None })
-}
-
-/// The priority of a rule (0 when absent).
-pub fn rule_priority(m: &RuleMessage) -> u32 {
-    m.attributes.iter().find_map(|a| if let RuleAttribute::Priority(p) = a { Some(*p) } else { None }).unwrap_or(0)
-}
-
-/// The address and prefix of an address message.
-pub fn address_of(m: &AddressMessage) -> Option<IpNet> {
-    let a = m
-        .attributes
-        .iter()
-        .find_map(|a| if let AddressAttribute::Local(a) = a { Some(*a) } else { None })
-        .or_else(|| m.attributes.iter().find_map(|a| if let AddressAttribute::Address(a) = a { Some(*a) } else { None }))?;
-    Some(IpNet::new(a, m.header.prefix_len))
 }

@@ -43,7 +43,7 @@ pub fn render_pretty(d: &DeviceState, now: Duration) -> String {
         let _ = writeln!(s, "  fwmark: 0x{:x}", d.fwmark);
     }
     let mut peers: Vec<_> = d.peers.iter().collect();
-    peers.sort_by(|a, b| b.last_handshake.cmp(&a.last_handshake));
+    peers.sort_by_key(|p| std::cmp::Reverse(p.last_handshake));
     for p in peers {
         let _ = writeln!(s, "\npeer: {}", p.public_key.to_base64());
         if p.preshared_key.is_some() {

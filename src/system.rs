@@ -277,14 +277,12 @@ impl LinuxSystem {
         let index = self.index()?;
         let mut live_addresses = Vec::new();
         for m in self.rt.dump(rtnl::dump_addresses()).map_err(nl("Unable to list addresses"))? {
-            if let RouteNetlinkMessage::NewAddress(a) = m {
-                if a.header.index == index {
-                    if let Some(n) = rtnl::address_of(&a) {
-                        if !matches!(n.addr, std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80) {
-                            live_addresses.push(n);
-                        }
-                    }
-                }
+            if let RouteNetlinkMessage::NewAddress(a) = m
+                && a.header.index == index
+                && let Some(n) = rtnl::address_of(&a)
+                && !matches!(n.addr, std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+            {
+                live_addresses.push(n);
             }
         }
         let mut live_routes = Vec::new();
@@ -334,10 +332,10 @@ impl LinuxSystem {
                 }
                 if let Some(net) = rtnl::address_of(&a) {
                     // Link-local addresses come from the kernel or the tun device, not the config.
-                    if let std::net::IpAddr::V6(v6) = net.addr {
-                        if v6.segments()[0] & 0xffc0 == 0xfe80 {
-                            continue;
-                        }
+                    if let std::net::IpAddr::V6(v6) = net.addr
+                        && v6.segments()[0] & 0xffc0 == 0xfe80
+                    {
+                        continue;
                     }
                     addresses.push(net.to_string());
                 }
@@ -539,16 +537,16 @@ impl System for LinuxSystem {
 
     fn remove_firewall(&mut self, nft: Option<&str>, iptables: Option<&str>, ip6tables: Option<&str>) -> Result<(), SysError> {
         let mut first_err = None;
-        if let Some(s) = nft {
-            if let Err(e) = crate::firewall::nft_apply(s) {
-                first_err.get_or_insert(SysError::with_source(e.status(), e.to_string(), e));
-            }
+        if let Some(s) = nft
+            && let Err(e) = crate::firewall::nft_apply(s)
+        {
+            first_err.get_or_insert(SysError::with_source(e.status(), e.to_string(), e));
         }
         for (v6, s) in [(false, iptables), (true, ip6tables)] {
-            if let Some(s) = s {
-                if let Err(e) = crate::firewall::restore_apply(v6, s) {
-                    first_err.get_or_insert(SysError::with_source(e.status(), e.to_string(), e));
-                }
+            if let Some(s) = s
+                && let Err(e) = crate::firewall::restore_apply(v6, s)
+            {
+                first_err.get_or_insert(SysError::with_source(e.status(), e.to_string(), e));
             }
         }
         first_err.map_or(Ok(()), Err)

@@ -92,14 +92,14 @@ fn one_config(r: &mut Rng) -> Vec<u8> {
             1 => out.extend_from_slice(r.pick(KEYS).as_bytes()),
             _ => {
                 out.extend_from_slice(r.pick(KEYS).as_bytes());
-                out.extend_from_slice(if r.next() % 5 == 0 { b"=" } else { b" = " });
+                out.extend_from_slice(if r.next().is_multiple_of(5) { b"=" } else { b" = " });
                 out.extend_from_slice(r.pick(VALUES).as_bytes());
-                if r.next() % 4 == 0 {
+                if r.next().is_multiple_of(4) {
                     out.extend_from_slice(b" # comment");
                 }
             }
         }
-        out.extend_from_slice(if r.next() % 7 == 0 { b"\r\n" } else { b"\n" });
+        out.extend_from_slice(if r.next().is_multiple_of(7) { b"\r\n" } else { b"\n" });
     }
     out
 }

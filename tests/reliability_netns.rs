@@ -272,7 +272,8 @@ fn failing_helpers_each_roll_back_completely() {
     let ns = Ns::new();
     let before = ns.state();
     // (shim name, shim body, env var, expected status, expected text)
-    let cases: Vec<(&str, &str, Option<(&str, &str)>, i32, &str)> = vec![
+    type Case<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         ("nft", "#!/bin/sh\necho 'nft: simulated failure' >&2\nexit 1\n", None, 1, "nft failed with status 1"),
         ("resolvconf", "#!/bin/sh\nexit 3\n", None, 3, "resolvconf failed with status 3"),
         ("", "", Some(("WG_QUICK_USERSPACE_IMPLEMENTATION", "wgq-no-such-program")), 1, "no WireGuard kernel module"),

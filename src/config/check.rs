@@ -29,10 +29,10 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
     let mut warn = |line: usize, message: String| {
         out.push(Diagnostic { severity: Severity::Warning, path: cfg.path.clone(), line, message });
     };
-    if let (Some(f), Some(d)) = (facts.file_mode, facts.dir_mode) {
-        if f & d & 0o007 != 0 {
-            warn(0, "the file is world accessible (it holds a private key); chmod 600 it".into());
-        }
+    if let (Some(f), Some(d)) = (facts.file_mode, facts.dir_mode)
+        && f & d & 0o007 != 0
+    {
+        warn(0, "the file is world accessible (it holds a private key); chmod 600 it".into());
     }
     let i = &cfg.interface;
     let all: Vec<_> = cfg.peers.iter().flat_map(|p| p.allowed_ips.iter().map(move |a| (p, a))).collect();
@@ -57,13 +57,13 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
             );
         }
         for p in &cfg.peers {
-            if let Some(e) = &p.endpoint {
-                if crate::net::parse_addr_strict(e.value.host.split('%').next().unwrap_or("")).is_none() {
-                    warn(
-                        e.line,
-                        format!("SaveConfig = true: the host name in Endpoint `{}' will be saved as an IP address", e.value),
-                    );
-                }
+            if let Some(e) = &p.endpoint
+                && crate::net::parse_addr_strict(e.value.host.split('%').next().unwrap_or("")).is_none()
+            {
+                warn(
+                    e.line,
+                    format!("SaveConfig = true: the host name in Endpoint `{}' will be saved as an IP address", e.value),
+                );
             }
         }
         if !i.dns_search.is_empty() {
@@ -75,16 +75,13 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
     }
     let mut seen: HashMap<crate::net::IpNet, usize> = HashMap::new();
     for (p, a) in &all {
-        if let Some(prev) = seen.insert(a.network(), p.line) {
-            if prev != p.line {
-                warn(
-                    p.line,
-                    format!(
-                        "AllowedIPs: {} is also allowed for the peer of line {prev}; only the last peer keeps it",
-                        a.network()
-                    ),
-                );
-            }
+        if let Some(prev) = seen.insert(a.network(), p.line)
+            && prev != p.line
+        {
+            warn(
+                p.line,
+                format!("AllowedIPs: {} is also allowed for the peer of line {prev}; only the last peer keeps it", a.network()),
+            );
         }
     }
     let mut keys: HashMap<crate::key::Key, usize> = HashMap::new();
@@ -92,10 +89,10 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
         if let Some(prev) = keys.insert(p.public_key, p.line) {
             warn(p.line, format!("PublicKey: the same peer is also defined at line {prev}; the sections are merged"));
         }
-        if let Some(sk) = &i.private_key {
-            if sk.public_key() == p.public_key {
-                warn(p.line, "PublicKey: this peer is the interface itself (its key matches our PrivateKey)".into());
-            }
+        if let Some(sk) = &i.private_key
+            && sk.public_key() == p.public_key
+        {
+            warn(p.line, "PublicKey: this peer is the interface itself (its key matches our PrivateKey)".into());
         }
     }
     out
