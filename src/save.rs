@@ -53,11 +53,37 @@ pub fn render(head: &SaveHead, showconf: &str) -> String {
     s
 }
 
+/// SIGINT, SIGTERM and SIGHUP held back while it lives: a signal that arrives meanwhile is
+/// delivered when the guard is dropped, so it cannot strand a half-done write.
+struct HoldSignals(Option<nix::sys::signal::SigSet>);
+
+impl HoldSignals {
+    fn new() -> HoldSignals {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+        let mut set = SigSet::empty();
+        for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+            set.add(s);
+        }
+        let mut old = SigSet::empty();
+        HoldSignals(pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).ok().map(|_| old))
+    }
+}
+
+impl Drop for HoldSignals {
+    fn drop(&mut self) {
+        if let Some(old) = &self.0 {
+            let _ = nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(old), None);
+        }
+    }
+}
+
 /// Writes `contents` to `path` atomically and durably: a 0600 temporary file in the same
 /// directory, fsync, rename over `path`, fsync of the directory. On any failure the
-/// temporary file is removed and `path` is untouched.
+/// temporary file is removed and `path` is untouched; SIGINT/SIGTERM/SIGHUP wait until the
+/// write is over (SIGKILL can leave the temporary file, never a partial `path`).
 pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    let _hold = HoldSignals::new();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("wgq")))

@@ -117,7 +117,14 @@ impl Ns {
 
     /// The observable state, as sorted lines (link-local addresses left out).
     fn state(&self) -> String {
+        self.state_of(true)
+    }
+
+    /// The state without the nftables ruleset (iptables-restore leaves empty raw/mangle
+    /// tables behind, as it does for wg-quick).
+    fn state_of(&self, with_nft: bool) -> String {
         let mut lines: Vec<String> = Vec::new();
+        let nft = if with_nft { "ip netns exec NS nft list ruleset" } else { "true" };
         for c in [
             "ip -n NS -o link show",
             "ip -n NS -o addr show",
@@ -125,7 +132,7 @@ impl Ns {
             "ip -n NS -6 route show table all",
             "ip -n NS -4 rule show",
             "ip -n NS -6 rule show",
-            "ip netns exec NS nft list ruleset",
+            nft,
         ] {
             lines.extend(self.sh(c).unwrap_or_default().lines().filter(|l| !l.contains("fe80")).map(String::from));
         }
@@ -319,6 +326,152 @@ fn failing_helpers_each_roll_back_completely() {
             (s, None) => std::fs::remove_file(ns.bin().join(s)).unwrap(),
         }
     }
+}
+
+#[test]
+fn read_only_sysctl_and_failing_iptables_restore_roll_back() {
+    if !ready() {
+        return;
+    }
+    for t in ["unshare", "mount", "iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save"] {
+        if which::which(t).is_err() {
+            eprintln!("skipped: {t} is not installed");
+            return;
+        }
+    }
+    let ns = Ns::new();
+    let before = ns.state();
+
+    // A container whose /proc/sys is read-only: src_valid_mark (0 in a new namespace)
+    // cannot be set, after the rules and the route are in place.
+    let ifn = ns.ifname("ro");
+    let conf = ns.conf(&ifn, &full_tunnel(""));
+    let path = format!("{}:{}", ns.bin().display(), std::env::var("PATH").unwrap_or_default());
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "unshare", "-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "f=/proc/sys/net/ipv4/conf/all/src_valid_mark; mount --bind $f $f && mount -o remount,bind,ro $f && \
+             PATH={path} {WGQ} up {}",
+            conf.display()
+        ))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("unable to set net.ipv4.conf.all.src_valid_mark: Read-only file system"), "{t}");
+    assert!(t.contains("[#] ip -4 rule add table main suppress_prefixlength 0"), "failed before the rules: {t}");
+    assert_eq!(ns.state(), before, "read-only sysctl left state behind: {t}");
+
+    // No nft: wg-quick's iptables-restore fallback. ip6tables-restore succeeds (IPv6 comes
+    // first), then iptables-restore fails: the IPv6 rules must be taken out again.
+    let shims = ns.dir.path().join("no-nft");
+    std::fs::create_dir_all(&shims).unwrap();
+    for t in ["wireguard-go", "iptables", "ip6tables", "iptables-save", "ip6tables-save", "ip6tables-restore", "cat", "rm"] {
+        std::os::unix::fs::symlink(which::which(t).unwrap(), shims.join(t)).unwrap();
+    }
+    std::fs::copy(ns.bin().join("resolvconf"), shims.join("resolvconf")).unwrap();
+    std::fs::write(shims.join("iptables-restore"), "#!/bin/sh\necho 'iptables-restore: simulated failure' >&2\nexit 4\n")
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(shims.join("iptables-restore"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ifn = ns.ifname("ipt");
+    let conf = ns.conf(&ifn, &full_tunnel(""));
+    let before = ns.state_of(false);
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "env", &format!("PATH={}", shims.display()), WGQ, "up"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{t}");
+    assert!(t.contains("iptables-restore failed with status 4: iptables-restore: simulated failure"), "{t}");
+    assert_eq!(t.matches("[#] ip6tables-restore -n").count(), 2, "the IPv6 rules were not both added and removed: {t}");
+    assert_eq!(ns.state_of(false), before, "failing iptables-restore left state behind: {t}");
+    for save in ["iptables-save", "ip6tables-save"] {
+        let rules = ns.sh(&format!("ip netns exec NS {save}")).unwrap();
+        assert!(!rules.contains("wg-quick") && !rules.contains(&ifn), "{save} still shows rules: {rules}");
+    }
+}
+
+#[test]
+fn save_killed_at_random_points_never_leaves_a_partial_file() {
+    if !ready() {
+        return;
+    }
+    let ns = Ns::new();
+    let ifn = ns.ifname("sv");
+    // Written unlike `save` writes it (comments, spacing), so old and new contents differ.
+    let mut body = format!("# server\n[Interface]\nPrivateKey={K}\nListenPort=51821\nTable=off\n");
+    for j in 0..2000u32 {
+        let mut k = [9u8; 32];
+        k[..4].copy_from_slice(&j.to_le_bytes());
+        body +=
+            &format!("[Peer] # {j}\nPublicKey={}\nAllowedIPs=10.{}.{}.0/24\n", wgq::key::Key(k).to_base64(), j / 250, j % 250);
+    }
+    let conf = ns.conf(&ifn, &body);
+    let up = ns.wgq(&["up", conf.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", text(&up));
+    let temps = || -> Vec<PathBuf> {
+        std::fs::read_dir(ns.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!(".{ifn}.conf.")))
+            .collect()
+    };
+    // Signals land anywhere in a save: delays spread over 0..1.2 times its duration.
+    let t0 = Instant::now();
+    std::fs::create_dir_all(ns.dir.path().join("copy")).unwrap();
+    let copy = ns.dir.path().join("copy").join(format!("{ifn}.conf"));
+    std::fs::copy(&conf, &copy).unwrap();
+    assert!(ns.wgq(&["save", copy.to_str().unwrap()]).status.success());
+    let span = (t0.elapsed().as_micros() as u64 * 6 / 5).max(1);
+    let mut seed = std::process::id() as u64 | 1;
+    let mut seen = Vec::new();
+    let mut stopped = 0;
+    for i in 0..16 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % span);
+        let sig = if i % 2 == 0 { nix::sys::signal::Signal::SIGTERM } else { nix::sys::signal::Signal::SIGKILL };
+        let child = ns.cmd(&["save", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
+        let o = child.wait_with_output().unwrap();
+        if !o.status.success() {
+            stopped += 1;
+        }
+        seen.push((format!("run {i}: {sig:?} after {delay:?}"), std::fs::read(&conf).unwrap()));
+        let left = temps();
+        if sig == nix::sys::signal::Signal::SIGTERM {
+            assert!(left.is_empty(), "run {i}: SIGTERM left a temporary file: {left:?}");
+        }
+        for t in left {
+            std::fs::remove_file(t).unwrap();
+        }
+    }
+    eprintln!("{stopped} of 16 saves were stopped");
+    let save = ns.wgq(&["save", conf.to_str().unwrap()]);
+    assert!(save.status.success(), "{}", text(&save));
+    let new = std::fs::read(&conf).unwrap();
+    assert_ne!(new, body.as_bytes());
+    // wireguard-go lists peers in an order of its own, so saves differ in peer order only.
+    let sections = |b: &[u8]| {
+        let text = String::from_utf8_lossy(b).into_owned();
+        let mut v: Vec<String> = text.split("\n[").map(String::from).collect();
+        v[1..].sort();
+        v
+    };
+    for (what, content) in seen {
+        assert!(
+            content == body.as_bytes() || sections(&content) == sections(&new),
+            "{what}: the file is neither the old nor a complete saved one"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(ns.wgq(&["down", conf.to_str().unwrap()]).status.success());
 }
 
 #[test]
