@@ -721,8 +721,10 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
             ops.push(Op::AddAddress(*a));
         }
     }
-    if let Some(m) = i.mtu.filter(|m| *m != f.live_mtu) {
-        ops.push(Op::SetMtu { mtu: m, previous: f.live_mtu });
+    // As `up` would set it: the file's MTU, else the automatic one.
+    let mtu = i.mtu.unwrap_or_else(|| crate::routing::auto_mtu(&f.up.endpoint_mtus, f.up.default_route_mtu));
+    if mtu != f.live_mtu {
+        ops.push(Op::SetMtu { mtu, previous: f.live_mtu });
     }
     let want_dns: Vec<String> = i.dns.iter().map(|a| a.to_string()).collect();
     if want_dns != f.live_dns {

@@ -146,12 +146,15 @@ pub fn dump_routes(v6: bool) -> Msg {
     msg(RouteNetlinkMessage::GetRoute(m), NLM_F_REQUEST | NLM_F_DUMP)
 }
 
-/// `ip route get <addr>`.
-pub fn get_route(addr: IpAddr) -> Msg {
+/// `ip route get <addr> [mark <mark>]`.
+pub fn get_route(addr: IpAddr, mark: Option<u32>) -> Msg {
     let mut m = RouteMessage::default();
     m.header.address_family = family(addr.is_ipv6());
     m.header.destination_prefix_length = if addr.is_ipv6() { 128 } else { 32 };
     m.attributes.push(RouteAttribute::Destination(RouteAddress::from(addr)));
+    if let Some(mark) = mark {
+        m.attributes.push(RouteAttribute::Mark(mark));
+    }
     msg(RouteNetlinkMessage::GetRoute(m), NLM_F_REQUEST)
 }
 
@@ -288,6 +291,22 @@ mod tests {
         assert_eq!(b[23], 1); // RTN_UNICAST
         // RTA_TABLE = 15, value 51820
         assert_eq!(&b[28..36], &[8, 0, 15, 0, 0x6c, 0xca, 0, 0]);
+    }
+
+    #[test]
+    fn route_lookup_with_and_without_mark() {
+        let b = bytes(&get_route("198.51.100.7".parse().unwrap(), None));
+        // nlmsghdr(16) + rtmsg(12) + RTA_DST(8)
+        assert_eq!(b.len(), 16 + 12 + 8);
+        assert_eq!(u16::from_ne_bytes([b[4], b[5]]), 26); // RTM_GETROUTE
+        assert_eq!(u16::from_ne_bytes([b[6], b[7]]), 1); // NLM_F_REQUEST only: a lookup, not a dump
+        assert_eq!((b[16], b[17]), (2, 32)); // AF_INET, dst_len 32
+        assert_eq!(&b[28..36], &[8, 0, 1, 0, 198, 51, 100, 7]); // RTA_DST
+        let b = bytes(&get_route("2001:db8::7".parse().unwrap(), Some(0xca6c)));
+        // + RTA_DST(20) + RTA_MARK(8): RTA_MARK = 16, value 0xca6c
+        assert_eq!(b.len(), 16 + 12 + 20 + 8);
+        assert_eq!((b[16], b[17]), (10, 128));
+        assert_eq!(&b[48..56], &[8, 0, 16, 0, 0x6c, 0xca, 0, 0]);
     }
 
     #[test]

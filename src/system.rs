@@ -57,6 +57,13 @@ fn rt_err(what: String, e: NetlinkError) -> SysError {
     SysError::with_source(2, what, e)
 }
 
+/// The interface when it already runs (what `reload` observes around).
+#[derive(Debug, Clone, Copy)]
+struct Running {
+    index: u32,
+    fwmark: u32,
+}
+
 /// Routes built and sent per chunk (each chunk goes out in a few `sendmsg` calls).
 const ROUTE_CHUNK: usize = 1024;
 
@@ -128,17 +135,19 @@ impl LinuxSystem {
     }
 
     /// The MTUs `ip route get <addr>` implies for each address (the route's `mtu`, else its
-    /// device's MTU), looked up in one batch.
-    fn route_mtus_to(&mut self, addrs: &[std::net::IpAddr], links: &HashMap<u32, u32>) -> Vec<u32> {
+    /// device's MTU), looked up in one batch. With `running`, the lookups carry its fwmark
+    /// (as its encrypted packets do) and routes through the interface itself are left out.
+    fn route_mtus_to(&mut self, addrs: &[std::net::IpAddr], links: &HashMap<u32, u32>, running: Option<Running>) -> Vec<u32> {
         let mut uniq: Vec<std::net::IpAddr> = addrs.to_vec();
         uniq.sort();
         uniq.dedup();
-        let msgs = uniq.iter().map(|a| rtnl::get_route(*a)).collect();
+        let mark = running.map(|r| r.fwmark).filter(|&m| m != 0);
+        let msgs = uniq.iter().map(|a| rtnl::get_route(*a, mark)).collect();
         let Ok(replies) = self.rt.get_many(msgs) else { return Vec::new() };
         replies
             .into_iter()
             .filter_map(|r| match r {
-                Ok(RouteNetlinkMessage::NewRoute(r)) => {
+                Ok(RouteNetlinkMessage::NewRoute(r)) if !running.is_some_and(|run| rtnl::route_oif(&r) == Some(run.index)) => {
                     rtnl::route_mtu(&r).or_else(|| rtnl::route_oif(&r).and_then(|i| links.get(&i).copied()))
                 }
                 _ => None,
@@ -148,6 +157,12 @@ impl LinuxSystem {
 
     /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
     pub fn observe_up(&mut self, cfg: &Config) -> Result<UpFacts, SystemError> {
+        self.observe_up_for(cfg, None)
+    }
+
+    /// [`Self::observe_up`]; with `running` (reload), the automatic MTU is computed as at
+    /// `up`, before the interface's own routes existed.
+    fn observe_up_for(&mut self, cfg: &Config, running: Option<Running>) -> Result<UpFacts, SystemError> {
         let path = cfg.path.display().to_string();
         let mut peers = Vec::with_capacity(cfg.peers.len());
         let mut endpoints: Vec<SocketAddr> = Vec::new();
@@ -185,7 +200,7 @@ impl LinuxSystem {
         let links = self.link_mtus()?;
         let endpoint_mtus = if i.mtu.is_none() {
             let ips: Vec<std::net::IpAddr> = endpoints.iter().map(|e| e.ip()).collect();
-            self.route_mtus_to(&ips, &links)
+            self.route_mtus_to(&ips, &links, running)
         } else {
             Vec::new()
         };
@@ -197,7 +212,8 @@ impl LinuxSystem {
                 if let RouteNetlinkMessage::NewRoute(r) = m {
                     let t = rtnl::route_table(&r);
                     tables_in_use.insert(t);
-                    if !v6 && default_route_mtu.is_none() && t == 254 && r.header.destination_prefix_length == 0 {
+                    let own = running.is_some_and(|run| rtnl::route_oif(&r) == Some(run.index));
+                    if !v6 && !own && default_route_mtu.is_none() && t == 254 && r.header.destination_prefix_length == 0 {
                         default_route_mtu =
                             rtnl::route_mtu(&r).or_else(|| rtnl::route_oif(&r).and_then(|i| links.get(&i).copied()));
                     }
@@ -272,9 +288,9 @@ impl LinuxSystem {
     /// Observes what planning `reload` needs.
     pub fn observe_reload(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<crate::plan::ReloadFacts, SystemError> {
         let name = self.ifname.clone();
-        let up = self.observe_up(cfg)?;
         let live = device::get(&name)?;
         let index = self.index()?;
+        let up = self.observe_up_for(cfg, Some(Running { index, fwmark: live.fwmark }))?;
         let mut live_addresses = Vec::new();
         for m in self.rt.dump(rtnl::dump_addresses()).map_err(nl("Unable to list addresses"))? {
             if let RouteNetlinkMessage::NewAddress(a) = m

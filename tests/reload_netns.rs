@@ -175,17 +175,34 @@ fn reload_keeps_the_runtime_fwmark_of_a_full_tunnel() {
     }
     let a = Ns::new("f");
     let ia = format!("wrl{}f", std::process::id() % 10000);
+    // The endpoint is reached through the default route (v0, MTU 1460): the automatic MTU
+    // is 1380 at up. Once up, an unmarked lookup of the endpoint goes through the tunnel
+    // itself (1380 - 80); reload must still find 1380, as up did.
+    a.sh("ip -n NS link set v0 mtu 1460");
     let full = |extra: &str| {
-        format!("[Interface]\nPrivateKey = {K}\nAddress = 10.51.0.2/32\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\n{extra}")
+        format!(
+            "[Interface]\nPrivateKey = {K}\nAddress = 10.51.0.2/32\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\n\
+             Endpoint = 198.51.100.7:51820\n{extra}"
+        )
     };
     let c = a.conf(&ia, &full(""));
     assert!(a.wgq(&["up", c.to_str().unwrap()]).status.success());
+    let mtu = || {
+        a.sh(&format!("ip -n NS -o link show {ia}"))
+            .split_whitespace()
+            .skip_while(|w| *w != "mtu")
+            .nth(1)
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(mtu(), "1380");
     let port_before = a.sh(&format!("ip netns exec NS wg show {ia} listen-port"));
     a.conf(&ia, &full(&format!("[Peer]\nPublicKey = {P2}\nAllowedIPs = 10.52.0.0/16\n")));
     let r = a.wgq(&["reload", c.to_str().unwrap()]);
     assert!(r.status.success(), "{}", text(&r));
     assert_eq!(a.sh(&format!("ip netns exec NS wg show {ia} fwmark")).trim(), "0xca6c");
     assert_eq!(a.sh(&format!("ip netns exec NS wg show {ia} listen-port")), port_before);
+    assert_eq!(mtu(), "1380", "{}", text(&r));
     assert!(a.sh("ip -n NS route show 10.52.0.0/16").contains(&ia));
     // Dropping the full tunnel is refused, changing nothing.
     let before = a.state(&ia);
@@ -218,6 +235,54 @@ fn a_failing_reload_step_restores_the_previous_state() {
     assert_eq!(r.status.code(), Some(2), "{}", text(&r));
     a.sh("ip -n NS route del 10.62.0.0/16 dev v1");
     assert_eq!(a.state(&ia), before, "{}", text(&r));
+    a.conf(&ia, &old_conf());
+    assert!(a.wgq(&["down", c.to_str().unwrap()]).status.success());
+}
+
+#[test]
+fn sigterm_during_reload_leaves_the_old_or_the_new_state() {
+    if !ready() {
+        return;
+    }
+    let a = Ns::new("s");
+    let ia = format!("wrl{}s", std::process::id() % 10000);
+    let c = a.conf(&ia, &old_conf());
+    assert!(a.wgq(&["up", c.to_str().unwrap()]).status.success());
+    let old = a.state(&ia);
+    a.conf(&ia, &new_conf());
+    let t0 = std::time::Instant::now();
+    assert!(a.wgq(&["reload", c.to_str().unwrap()]).status.success());
+    let span = (t0.elapsed().as_micros() as u64 * 6 / 5).max(1);
+    let new = a.state(&ia);
+    assert_ne!(old, new);
+    let path = format!("{}:{}", a.dir.path().join("bin").display(), std::env::var("PATH").unwrap());
+    let mut seed = std::process::id() as u64 | 1;
+    let mut stopped = 0;
+    for i in 0..12 {
+        a.conf(&ia, &old_conf());
+        let back = a.wgq(&["reload", c.to_str().unwrap()]);
+        assert!(back.status.success(), "{}", text(&back));
+        assert_eq!(a.state(&ia), old, "round {i}: reloading the old file did not restore its state");
+        a.conf(&ia, &new_conf());
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = std::time::Duration::from_micros(seed % span);
+        let child = Command::new("ip")
+            .args(["netns", "exec", &a.name, "env", &format!("PATH={path}"), WGQ, "reload", c.to_str().unwrap()])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let o = child.wait_with_output().unwrap();
+        if !o.status.success() {
+            stopped += 1;
+        }
+        let now = a.state(&ia);
+        assert!(now == old || now == new, "round {i} (SIGTERM after {delay:?}) left a mixed state:\n{now}\n{}", text(&o));
+    }
+    eprintln!("{stopped} of 12 reloads were interrupted");
     a.conf(&ia, &old_conf());
     assert!(a.wgq(&["down", c.to_str().unwrap()]).status.success());
 }
