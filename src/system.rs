@@ -147,7 +147,7 @@ impl LinuxSystem {
         replies
             .into_iter()
             .filter_map(|r| match r {
-                Ok(RouteNetlinkMessage::NewRoute(r)) if !running.is_some_and(|run| rtnl::route_oif(&r) == Some(run.index)) => {
+                Ok(RouteNetlinkMessage::NewRoute(r)) if running.is_none_or(|run| rtnl::route_oif(&r) != Some(run.index)) => {
                     rtnl::route_mtu(&r).or_else(|| rtnl::route_oif(&r).and_then(|i| links.get(&i).copied()))
                 }
                 _ => None,
