@@ -40,6 +40,27 @@ diff <("$WGQ" strip "$T/wgk0.conf" | grep -v -e '^$' -e '^\[' | sed 's/ //g' | s
      <(grep -v -e '^$' -e '^\[' "$T/show.a" | sed 's/ //g' | sort | sed 's/^AllowedIPs=\(.*\)/AllowedIPs=\1/') \
 	|| fail "showconf differs from the file"
 grep -q "latest handshake" <<<"$(ip netns exec a "$WGQ" show wgk0)" || fail "wgq show lacks the handshake"
+# reload over genl: a new peer, address and MTU, a keepalive; the link stays, the peer's
+# session too, showconf follows the new file; reloading the old file restores the old state.
+up_a=$(state a); cp "$T/wgk0.conf" "$T/wgk0.orig"
+idx=$(ip -n a -o link show wgk0 | cut -d: -f1)
+pc=$(pubkey "$(genkey)")
+sed -i 's|^Address = .*|Address = 10.99.0.1/24, fd00:99::1/64, 10.98.0.1/24\nMTU = 1400|; s|^Endpoint = 192.0.2.2:51820|&\nPersistentKeepalive = 25|' "$T/wgk0.conf"
+printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.97.0.0/16, fd00:97::/64\n' "$pc" >>"$T/wgk0.conf"
+ip netns exec a "$WGQ" reload "$T/wgk0.conf" 2>"$T/reload.a" || { cat "$T/reload.a"; fail "reload a"; }
+[ "$(ip -n a -o link show wgk0 | cut -d: -f1)" = "$idx" ] || fail "reload recreated the link"
+grep -q 'mtu 1400' <<<"$(ip -n a link show wgk0)" || fail "reload did not set MTU 1400"
+ip -n a route show 10.97.0.0/16 | grep -q wgk0 || fail "no route for the new peer"
+ip -n a -o addr show dev wgk0 | grep -q 10.98.0.1/24 || fail "new address missing"
+hs2=$(ip netns exec a wg show wgk0 latest-handshakes | awk -v p="$pb" '$1 == p {print $2}')
+[ "$hs2" = "$hs" ] || [ "${hs2:-0}" -ge "$hs" ] || fail "the peer's session was reset"
+ip netns exec a wg showconf wgk0 >"$T/show.a"
+diff <("$WGQ" strip "$T/wgk0.conf" | grep -v -e '^$' -e '^\[' | sed 's/ //g' | sort) \
+     <(grep -v -e '^$' -e '^\[' "$T/show.a" | sed 's/ //g' | sort) || fail "showconf differs from the reloaded file"
+ip netns exec a ping -c 1 -W 2 10.99.0.2 >/dev/null || fail "ping after reload"
+cp "$T/wgk0.orig" "$T/wgk0.conf"
+ip netns exec a "$WGQ" reload "$T/wgk0.conf" 2>"$T/reload.a" || { cat "$T/reload.a"; fail "reload back"; }
+[ "$(state a)" = "$up_a" ] || { diff <(echo "$up_a") <(state a); fail "reloading the old file did not restore its state"; }
 ip netns exec a "$WGQ" down "$T/wgk0.conf" 2>/dev/null || fail "down a"
 ip netns exec b "$WGQ" down "$T/wgk1.conf" 2>/dev/null || fail "down b"
 [ "$(state a)" = "$before_a" ] || fail "down left state behind in a"
