@@ -16,8 +16,9 @@ pub fn show(interface: Option<&str>, json: bool) -> Result<(), crate::app::AppEr
         }
     };
     let mut states = Vec::new();
+    let mut devices = device::Devices::default();
     for n in &names {
-        states.push(device::get(n).map_err(crate::system::SystemError::from)?);
+        states.push(devices.get(n).map_err(crate::system::SystemError::from)?);
     }
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     let out =

@@ -69,6 +69,7 @@ const ROUTE_CHUNK: usize = 1024;
 
 pub struct LinuxSystem {
     rt: Socket,
+    devices: device::Devices,
     ifname: String,
     ifindex: Option<u32>,
     /// Where the config lives and its [Interface] part (what `save` writes back).
@@ -82,6 +83,7 @@ impl LinuxSystem {
         let rt = Socket::open(libc::NETLINK_ROUTE as isize).map_err(nl("Unable to open an rtnetlink socket"))?;
         Ok(LinuxSystem {
             rt,
+            devices: device::Devices::default(),
             ifname: ifname.to_string(),
             ifindex: None,
             config: config.map(|(l, c)| (l.clone(), c.interface.clone())),
@@ -258,7 +260,7 @@ impl LinuxSystem {
         let (live_fwmark, live_has_default) = if recorded.is_some() {
             (0, false)
         } else {
-            let state = device::get(&name)?;
+            let state = self.devices.get(&name)?;
             (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
         };
         let listed = crate::nftables::list_tables().ok();
@@ -288,7 +290,7 @@ impl LinuxSystem {
     /// Observes what planning `reload` needs.
     pub fn observe_reload(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<crate::plan::ReloadFacts, SystemError> {
         let name = self.ifname.clone();
-        let live = device::get(&name)?;
+        let live = self.devices.get(&name)?;
         let index = self.index()?;
         let up = self.observe_up_for(cfg, Some(Running { index, fwmark: live.fwmark }))?;
         let mut live_addresses = Vec::new();
@@ -330,7 +332,7 @@ impl LinuxSystem {
 
     /// `wg showconf <if>`.
     pub fn showconf(&mut self, name: &str) -> Result<String, SystemError> {
-        Ok(device::showconf::showconf(&device::get(name)?))
+        Ok(device::showconf::showconf(&self.devices.get(name)?))
     }
 
     /// Writes the running configuration into the config file (reference §5.1).
@@ -376,7 +378,7 @@ impl LinuxSystem {
             pre_down: i.pre_down.iter().map(|h| h.value.clone()).collect(),
             post_down: i.post_down.iter().map(|h| h.value.clone()).collect(),
         };
-        let showconf = device::showconf::showconf(&device::get(name)?);
+        let showconf = device::showconf::showconf(&self.devices.get(name)?);
         let text = crate::save::render(&head, &showconf);
         crate::save::write_atomic(&loc.path, &text)
             .map_err(|e| SystemError::Sys(SysError::with_source(1, "Could not write configuration file", e)))
@@ -433,7 +435,7 @@ impl System for LinuxSystem {
     }
 
     fn set_device(&mut self, ifname: &str, cfg: &DeviceConfig) -> Result<(), SysError> {
-        device::set(ifname, cfg).map_err(|e| SysError::with_source(1, e.to_string(), e))
+        self.devices.set(ifname, cfg).map_err(|e| SysError::with_source(1, e.to_string(), e))
     }
 
     fn set_fwmark(&mut self, ifname: &str, mark: u32) -> Result<(), SysError> {

@@ -69,12 +69,8 @@ impl Genl {
     /// Opens the socket and resolves the family (ENOENT: no WireGuard in the kernel).
     pub fn open() -> Result<Genl, NetlinkError> {
         let mut sock = Socket::open(libc::NETLINK_GENERIC as isize)?;
-        let replies: Vec<GenlMessage<GenlCtrl>> = {
-            let mut s2 = Socket::open(libc::NETLINK_GENERIC as isize)?;
-            s2.dump(genl::resolve_family_request())?
-        };
+        let replies: Vec<GenlMessage<GenlCtrl>> = sock.dump(genl::resolve_family_request())?;
         let family = replies.iter().find_map(genl::family_id).ok_or_else(|| NetlinkError::from_errno(libc::ENOENT))?;
-        let _ = &mut sock;
         Ok(Genl { sock, family })
     }
 

@@ -122,19 +122,36 @@ pub fn backend_of(name: &str) -> Backend {
     if std::os::unix::net::UnixStream::connect(uapi::socket_path(name)).is_ok() { Backend::Userspace } else { Backend::Kernel }
 }
 
-/// Applies a configuration to an existing interface.
-pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
-    match backend_of(name) {
-        Backend::Userspace => uapi::set(name, cfg),
-        Backend::Kernel => kernel::Genl::open().map_err(|e| DeviceError::modify(name, e))?.set(name, cfg),
-    }
+/// Device access for one run: the generic-netlink connection to kernel devices is opened
+/// (and the family resolved) on first use and kept, so a run that reads and writes a
+/// device uses one socket.
+#[derive(Default)]
+pub struct Devices {
+    genl: Option<kernel::Genl>,
 }
 
-/// Reads the state of an interface.
-pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
-    match backend_of(name) {
-        Backend::Userspace => uapi::get(name),
-        Backend::Kernel => kernel::Genl::open().map_err(|e| DeviceError::access(name, e))?.get(name),
+impl Devices {
+    fn genl(&mut self) -> Result<&mut kernel::Genl, crate::netlink::NetlinkError> {
+        match &mut self.genl {
+            Some(g) => Ok(g),
+            slot => Ok(slot.insert(kernel::Genl::open()?)),
+        }
+    }
+
+    /// Applies a configuration to an existing interface.
+    pub fn set(&mut self, name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
+        match backend_of(name) {
+            Backend::Userspace => uapi::set(name, cfg),
+            Backend::Kernel => self.genl().map_err(|e| DeviceError::modify(name, e))?.set(name, cfg),
+        }
+    }
+
+    /// Reads the state of an interface.
+    pub fn get(&mut self, name: &str) -> Result<DeviceState, DeviceError> {
+        match backend_of(name) {
+            Backend::Userspace => uapi::get(name),
+            Backend::Kernel => self.genl().map_err(|e| DeviceError::access(name, e))?.get(name),
+        }
     }
 }
 

@@ -19,6 +19,16 @@ two_hosts() {
 	ip -n a -6 addr add 2001:db8::1/64 dev va nodad; ip -n b -6 addr add 2001:db8::2/64 dev vb nodad
 	ip -n a link set va up; ip -n b link set vb up
 }
+# NS CMD...: runs CMD in NS under strace and fails if it opened more than one netlink
+# socket of any protocol (issue 6: one socket per protocol per run).
+one_socket_per_protocol() {
+	local ns=$1; shift
+	ip netns exec "$ns" strace -qq -e trace=socket -o "$T/sockets" "$@" || return 1
+	local over
+	over=$(grep -o 'NETLINK_[A-Z_]*' "$T/sockets" | sort | uniq -c | awk '$1 > 1')
+	# On stdout: the caller's stderr usually goes to a file.
+	[ -z "$over" ] || { echo "FAIL: more than one netlink socket per protocol in '$*': $over"; cat "$T/sockets"; exit 1; }
+}
 state() { # canonical state of a namespace
 	local ns=$1
 	{ ip -n "$ns" -o link show | sed -E 's/^[0-9]+: //; s/link\/ether [0-9a-f:]+ brd [0-9a-f:]+//'

@@ -27,7 +27,8 @@ CONF
 chmod 600 "$T"/*.conf
 before_a=$(state a)
 ip netns exec a "$WGQ" up "$T/wgk0.conf" 2>"$T/up.a" || { cat "$T/up.a"; fail "up a"; }
-ip netns exec b "$WGQ" up "$T/wgk1.conf" 2>"$T/up.b" || { cat "$T/up.b"; fail "up b"; }
+one_socket_per_protocol b "$WGQ" up "$T/wgk1.conf" 2>"$T/up.b" || { cat "$T/up.b"; fail "up b"; }
+grep -q NETLINK_GENERIC "$T/sockets" || fail "up b did not use generic netlink"
 grep -q 'Falling back' "$T/up.a" && fail "used the userspace fallback, not the kernel module"
 grep -q wireguard <<<"$(ip -n a -d link show wgk0)" || fail "wgk0 is not a kernel wireguard link"
 ip netns exec a ping -c 2 -W 2 10.99.0.2 >/dev/null || fail "IPv4 ping through the tunnel"
@@ -47,7 +48,7 @@ idx=$(ip -n a -o link show wgk0 | cut -d: -f1)
 pc=$(pubkey "$(genkey)")
 sed -i 's|^Address = .*|Address = 10.99.0.1/24, fd00:99::1/64, 10.98.0.1/24\nMTU = 1400|; s|^Endpoint = 192.0.2.2:51820|&\nPersistentKeepalive = 25|' "$T/wgk0.conf"
 printf '[Peer]\nPublicKey = %s\nAllowedIPs = 10.97.0.0/16, fd00:97::/64\n' "$pc" >>"$T/wgk0.conf"
-ip netns exec a "$WGQ" reload "$T/wgk0.conf" 2>"$T/reload.a" || { cat "$T/reload.a"; fail "reload a"; }
+one_socket_per_protocol a "$WGQ" reload "$T/wgk0.conf" 2>"$T/reload.a" || { cat "$T/reload.a"; fail "reload a"; }
 [ "$(ip -n a -o link show wgk0 | cut -d: -f1)" = "$idx" ] || fail "reload recreated the link"
 grep -q 'mtu 1400' <<<"$(ip -n a link show wgk0)" || fail "reload did not set MTU 1400"
 ip -n a route show 10.97.0.0/16 | grep -q wgk0 || fail "no route for the new peer"
