@@ -290,12 +290,16 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
 }
 
 fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
+    let mut t = std::time::Instant::now();
     let mut x = Session::open(target, dry_run, true, false)?;
+    phase("parse", &mut t);
     let facts = x.sys.observe_down(&x.cfg, x.recorded())?;
     let plan = plan::plan_down(&x.cfg, &x.ifname, &facts);
+    phase("observe", &mut t);
     if x.run(&plan, dry_run, false)? {
         let _ = std::fs::remove_file(record_path(&x.ifname));
     }
+    phase("apply", &mut t);
     Ok(0)
 }
 

@@ -122,7 +122,7 @@ impl LinuxSystem {
     }
 
     pub fn is_wireguard(&mut self, name: &str) -> Result<bool, SystemError> {
-        Ok(device::list_interfaces(&mut self.rt).map(|l| l.iter().any(|n| n == name)).unwrap_or(false))
+        Ok(device::is_interface(&mut self.rt, name).unwrap_or(false))
     }
 
     fn link_mtus(&mut self) -> Result<HashMap<u32, u32>, SystemError> {

@@ -39,24 +39,35 @@ pub fn delete_link(rt: &mut Socket, name: &str) -> Result<(), NetlinkError> {
     rt.request(msg)
 }
 
+/// Whether a link is of kind `wireguard`.
+fn is_wireguard_kind(l: &LinkMessage) -> bool {
+    l.attributes.iter().any(|a| match a {
+        LinkAttribute::LinkInfo(infos) => infos.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::Wireguard))),
+        _ => false,
+    })
+}
+
 /// Names of the kernel's WireGuard links (in this network namespace).
 pub fn list_links(rt: &mut Socket) -> Result<Vec<String>, NetlinkError> {
     let msgs = rt.dump(crate::rtnl::dump_links())?;
     Ok(msgs
         .into_iter()
         .filter_map(|m| match m {
-            RouteNetlinkMessage::NewLink(l) => {
-                let is_wg = l.attributes.iter().any(|a| match a {
-                    LinkAttribute::LinkInfo(infos) => infos.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::Wireguard))),
-                    _ => false,
-                });
-                let name =
-                    l.attributes.iter().find_map(|a| if let LinkAttribute::IfName(n) = a { Some(n.clone()) } else { None });
-                if is_wg { name } else { None }
+            RouteNetlinkMessage::NewLink(l) if is_wireguard_kind(&l) => {
+                l.attributes.iter().find_map(|a| if let LinkAttribute::IfName(n) = a { Some(n.clone()) } else { None })
             }
             _ => None,
         })
         .collect())
+}
+
+/// Whether `name` is a kernel WireGuard link (a missing link is not).
+pub fn is_wireguard_link(rt: &mut Socket, name: &str) -> Result<bool, NetlinkError> {
+    match rt.dump(crate::rtnl::get_link_by_name(name)) {
+        Ok(msgs) => Ok(msgs.iter().any(|m| matches!(m, RouteNetlinkMessage::NewLink(l) if is_wireguard_kind(l)))),
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// A generic-netlink connection to the wireguard family, resolved once.

@@ -155,6 +155,17 @@ impl Devices {
     }
 }
 
+/// Whether `name` is one of the interfaces [`list_interfaces`] lists (a kernel WireGuard
+/// link or a live userspace socket), looking at that name only. `rt` is the caller's
+/// rtnetlink socket.
+pub fn is_interface(rt: &mut crate::netlink::Socket, name: &str) -> Result<bool, DeviceError> {
+    if backend_of(name) == Backend::Userspace {
+        return Ok(true);
+    }
+    kernel::is_wireguard_link(rt, name)
+        .map_err(|e| DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })
+}
+
 /// Every WireGuard interface: kernel links and live userspace sockets (like `wg show interfaces`).
 /// `rt` is the caller's rtnetlink socket.
 pub fn list_interfaces(rt: &mut crate::netlink::Socket) -> Result<Vec<String>, DeviceError> {
