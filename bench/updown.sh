@@ -21,7 +21,9 @@ sizes=("$@")
 [ -x "$WGQ" ] || { echo "bench: $WGQ not built (cargo build --release)" >&2; exit 1; }
 work=$(mktemp -d /tmp/wgq-bench.XXXXXX)
 ns=wgqbench$$
-trap 'ip netns del $ns 2>/dev/null || true; rm -rf "$work"' EXIT
+# Ends what still runs in the namespace (a wireguard-go of a failed run) before deleting it.
+del_ns() { { ip netns pids $ns 2>/dev/null | xargs -r kill 2>/dev/null; } || true; ip netns del $ns 2>/dev/null || true; }
+trap 'del_ns; rm -rf "$work"' EXIT
 
 genconf() { # N IFNAME -> file
 	python3 - "$1" "$2" "$work" <<'PY'
@@ -42,7 +44,7 @@ PY
 }
 
 fresh_ns() {
-	ip netns del $ns 2>/dev/null || true
+	del_ns
 	ip netns add $ns
 	ip netns exec $ns ip link set lo up
 }

@@ -2,6 +2,8 @@
 //! config (root; wireguard-go in a throwaway namespace; both compared with `wg showconf`).
 //! The kernel-module version of this comparison is tests/vm/bigserver.sh.
 
+mod common;
+
 use std::process::Command;
 
 const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
@@ -33,7 +35,7 @@ impl Ns {
 
 impl Drop for Ns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+        common::delete_netns(&self.0);
     }
 }
 

@@ -2,6 +2,8 @@
 //! wireguard-go inside throwaway network namespaces): signals, concurrent runs, failing
 //! helpers, `down` twice or after the file changed, two full tunnels.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -151,7 +153,7 @@ impl Ns {
 
 impl Drop for Ns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        common::delete_netns(&self.name);
         let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.name));
     }
 }

@@ -2,6 +2,8 @@
 //! the result equals a fresh `up` of the new file, without recreating the link; the
 //! runtime fwmark of a full tunnel stays; a failing step restores the previous state.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -105,7 +107,7 @@ impl Ns {
 
 impl Drop for Ns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        common::delete_netns(&self.name);
     }
 }
 
