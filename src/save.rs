@@ -53,30 +53,6 @@ pub fn render(head: &SaveHead, showconf: &str) -> String {
     s
 }
 
-/// SIGINT, SIGTERM and SIGHUP held back while it lives: a signal that arrives meanwhile is
-/// delivered when the guard is dropped, so it cannot strand a half-done write.
-struct HoldSignals(Option<nix::sys::signal::SigSet>);
-
-impl HoldSignals {
-    fn new() -> HoldSignals {
-        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
-        let mut set = SigSet::empty();
-        for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-            set.add(s);
-        }
-        let mut old = SigSet::empty();
-        HoldSignals(pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).ok().map(|_| old))
-    }
-}
-
-impl Drop for HoldSignals {
-    fn drop(&mut self) {
-        if let Some(old) = &self.0 {
-            let _ = nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(old), None);
-        }
-    }
-}
-
 /// Random characters in a temporary file's name (tempfile's default).
 const TEMP_RANDOM_LEN: usize = 6;
 
@@ -96,7 +72,7 @@ fn is_temp_of(name: &str, target: &str) -> bool {
 /// write removes such leftovers (callers hold the interface's lock, so none is in use).
 pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let _hold = HoldSignals::new();
+    let _hold = crate::signals::hold();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let target = path.file_name().and_then(|n| n.to_str()).unwrap_or("wgq");
     let mut tmp = tempfile::Builder::new()

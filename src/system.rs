@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 
-use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_route::{RouteNetlinkMessage, route::RouteMessage};
 
 use crate::cli::ConfigLocation;
 use crate::config::Config;
@@ -62,6 +62,16 @@ fn rt_err(what: String, e: NetlinkError) -> SysError {
 struct Running {
     index: u32,
     fwmark: u32,
+}
+
+/// Whether `r` goes out through the running interface itself.
+fn through(running: Option<Running>, r: &RouteMessage) -> bool {
+    running.is_some_and(|run| rtnl::route_oif(r) == Some(run.index))
+}
+
+/// The MTU a route implies: its `mtu` metric, else its device's MTU (`links`: index → MTU).
+fn route_path_mtu(r: &RouteMessage, links: &HashMap<u32, u32>) -> Option<u32> {
+    rtnl::route_mtu(r).or_else(|| rtnl::route_oif(r).and_then(|i| links.get(&i).copied()))
 }
 
 /// Routes built and sent per chunk (each chunk goes out in a few `sendmsg` calls).
@@ -149,9 +159,7 @@ impl LinuxSystem {
         replies
             .into_iter()
             .filter_map(|r| match r {
-                Ok(RouteNetlinkMessage::NewRoute(r)) if running.is_none_or(|run| rtnl::route_oif(&r) != Some(run.index)) => {
-                    rtnl::route_mtu(&r).or_else(|| rtnl::route_oif(&r).and_then(|i| links.get(&i).copied()))
-                }
+                Ok(RouteNetlinkMessage::NewRoute(r)) if !through(running, &r) => route_path_mtu(&r, links),
                 _ => None,
             })
             .collect()
@@ -214,10 +222,13 @@ impl LinuxSystem {
                 if let RouteNetlinkMessage::NewRoute(r) = m {
                     let t = rtnl::route_table(&r);
                     tables_in_use.insert(t);
-                    let own = running.is_some_and(|run| rtnl::route_oif(&r) == Some(run.index));
-                    if !v6 && !own && default_route_mtu.is_none() && t == 254 && r.header.destination_prefix_length == 0 {
-                        default_route_mtu =
-                            rtnl::route_mtu(&r).or_else(|| rtnl::route_oif(&r).and_then(|i| links.get(&i).copied()));
+                    if !v6
+                        && default_route_mtu.is_none()
+                        && t == 254
+                        && r.header.destination_prefix_length == 0
+                        && !through(running, &r)
+                    {
+                        default_route_mtu = route_path_mtu(&r, &links);
                     }
                 }
             }
@@ -264,16 +275,16 @@ impl LinuxSystem {
             (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
         };
         let listed = crate::nftables::list_tables().ok();
-        let nft_tables = if crate::firewall::nft_available() {
-            listed.clone().or_else(|| crate::firewall::nft_list_tables_command().ok())
-        } else {
-            None
-        };
         let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
         let (iptables_save, ip6tables_save) = if want_iptables && crate::firewall::iptables_available() {
             crate::firewall::iptables_listings(listed.as_deref())
         } else {
             (None, None)
+        };
+        let nft_tables = if crate::firewall::nft_available() {
+            listed.or_else(|| crate::firewall::nft_list_tables_command().ok())
+        } else {
+            None
         };
         Ok(DownFacts {
             live_fwmark,

@@ -98,7 +98,9 @@ fn peer_head(p: &PeerConfig) -> Vec<P> {
     v
 }
 
-/// Splits a SET_DEVICE request into messages of at most `limit` bytes each.
+/// Splits a SET_DEVICE request into messages of at most `limit` bytes each, collected (for
+/// tests; the kernel backend streams them with [`each_set_request`]).
+#[cfg(test)]
 pub fn set_requests(family: u16, ifname: &str, cfg: &DeviceConfig, limit: usize) -> Vec<WgMsg> {
     let mut msgs = Vec::new();
     let _ = each_set_request(family, ifname, cfg, limit, |m| {
@@ -108,8 +110,8 @@ pub fn set_requests(family: u16, ifname: &str, cfg: &DeviceConfig, limit: usize)
     msgs
 }
 
-/// Builds the messages of [`set_requests`] one at a time and hands each to `emit` as soon
-/// as it is complete (so a 20,000-peer device never exists as messages all at once); the
+/// Splits a SET_DEVICE request into messages of at most `limit` bytes each, built one at a
+/// time and handed to `emit` as soon as each is complete (so a 20,000-peer device never exists as messages all at once); the
 /// first error of `emit` stops it.
 pub fn each_set_request<E>(
     family: u16,

@@ -81,7 +81,9 @@ fn unhex(s: &str) -> Option<Key> {
     Some(Key(k))
 }
 
-/// The `set=1` request text for a device configuration.
+/// The `set=1` request text for a device configuration (for tests; `set` streams it with
+/// [`write_set_request`]).
+#[cfg(test)]
 pub fn set_request(cfg: &DeviceConfig) -> String {
     let mut v = Vec::new();
     let _ = write_set_request(&mut v, cfg);
