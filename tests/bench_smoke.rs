@@ -1,19 +1,14 @@
 //! bench/updown.sh runs end to end with a small N (issue 6: CI proves the benchmark works;
 //! its figures are read by people, not asserted). Needs root and the userspace tools.
 
+mod common;
+
 use std::process::Command;
 
 #[test]
 fn updown_benchmark_prints_its_table() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (network namespaces)");
+    if !common::ready(&["wireguard-go", "wg", "bc", "python3"]) {
         return;
-    }
-    for tool in ["wireguard-go", "wg", "bc", "python3"] {
-        if which::which(tool).is_err() {
-            eprintln!("skipped: {tool} is not installed");
-            return;
-        }
     }
     let with_wg_quick = std::path::Path::new("/usr/bin/wg-quick").exists();
     let mut cmd = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/updown.sh"));

@@ -10,17 +10,7 @@ const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
 const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
 
 fn ready() -> bool {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (network namespaces)");
-        return false;
-    }
-    for t in ["wireguard-go", "wg"] {
-        if which::which(t).is_err() {
-            eprintln!("skipped: {t} is not installed");
-            return false;
-        }
-    }
-    true
+    common::ready(&["wireguard-go", "wg"])
 }
 
 struct Ns(String);

@@ -17,17 +17,7 @@ const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 fn ready() -> bool {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (network namespaces)");
-        return false;
-    }
-    for t in ["wireguard-go", "nft", "ip"] {
-        if which::which(t).is_err() {
-            eprintln!("skipped: {t} is not installed");
-            return false;
-        }
-    }
-    true
+    common::ready(&["wireguard-go", "nft", "ip"])
 }
 
 /// A throwaway namespace with Appendix A's uplinks, a shim directory first in PATH
@@ -427,21 +417,15 @@ fn save_killed_at_random_points_never_leaves_a_partial_file() {
     let copy = ns.dir.path().join("copy").join(format!("{ifn}.conf"));
     std::fs::copy(&conf, &copy).unwrap();
     assert!(ns.wgq(&["save", copy.to_str().unwrap()]).status.success());
-    let span = (t0.elapsed().as_micros() as u64 * 6 / 5).max(1);
-    let mut seed = std::process::id() as u64 | 1;
+    let span = t0.elapsed() * 6 / 5;
+    let mut delays = common::Delays::new();
     let mut seen = Vec::new();
     let mut stopped = 0;
     for i in 0..16 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = Duration::from_micros(seed % span);
+        let delay = delays.below(span);
         let sig = if i % 2 == 0 { nix::sys::signal::Signal::SIGTERM } else { nix::sys::signal::Signal::SIGKILL };
         let temps_before = temps();
-        let child = ns.cmd(&["save", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(delay);
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
-        let o = child.wait_with_output().unwrap();
+        let o = common::signal_after(ns.cmd(&["save", conf.to_str().unwrap()]).stderr(Stdio::null()), delay, sig);
         if !o.status.success() {
             stopped += 1;
         }
@@ -523,7 +507,7 @@ fn sigterm_at_random_points_of_up_leaves_all_or_nothing() {
     }
     let ns = Ns::new();
     let before = ns.state();
-    let mut seed = std::process::id() as u64 | 1;
+    let mut delays = common::Delays::new();
     let mut interrupted = 0;
     for i in 0..12 {
         let ifn = ns.ifname(&format!("r{i}"));
@@ -537,14 +521,12 @@ fn sigterm_at_random_points_of_up_leaves_all_or_nothing() {
             })
             .collect();
         let conf = ns.conf(&ifn, &(full_tunnel("PostUp = sleep 0.05") + &peers));
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = Duration::from_millis(seed % 180);
-        let child = ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
-        std::thread::sleep(delay);
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
-        let o = child.wait_with_output().unwrap();
+        let delay = delays.below(Duration::from_millis(180));
+        let o = common::signal_after(
+            ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()),
+            delay,
+            nix::sys::signal::Signal::SIGTERM,
+        );
         if !o.status.success() {
             interrupted += 1;
         }

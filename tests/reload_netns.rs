@@ -14,15 +14,7 @@ const P3: &str = "z1GGEIw88r60VSHGMpoZMekzTmgVjLElMRN5sKYhSWo=";
 const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
 
 fn ready() -> bool {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (network namespaces)");
-        return false;
-    }
-    if which::which("wireguard-go").is_err() {
-        eprintln!("skipped: wireguard-go is not installed");
-        return false;
-    }
-    true
+    common::ready(&["wireguard-go"])
 }
 
 struct Ns {
@@ -254,11 +246,11 @@ fn sigterm_during_reload_leaves_the_old_or_the_new_state() {
     a.conf(&ia, &new_conf());
     let t0 = std::time::Instant::now();
     assert!(a.wgq(&["reload", c.to_str().unwrap()]).status.success());
-    let span = (t0.elapsed().as_micros() as u64 * 6 / 5).max(1);
+    let span = t0.elapsed() * 6 / 5;
     let new = a.state(&ia);
     assert_ne!(old, new);
     let path = format!("{}:{}", a.dir.path().join("bin").display(), std::env::var("PATH").unwrap());
-    let mut seed = std::process::id() as u64 | 1;
+    let mut delays = common::Delays::new();
     let mut stopped = 0;
     for i in 0..12 {
         a.conf(&ia, &old_conf());
@@ -266,18 +258,14 @@ fn sigterm_during_reload_leaves_the_old_or_the_new_state() {
         assert!(back.status.success(), "{}", text(&back));
         assert_eq!(a.state(&ia), old, "round {i}: reloading the old file did not restore its state");
         a.conf(&ia, &new_conf());
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = std::time::Duration::from_micros(seed % span);
-        let child = Command::new("ip")
-            .args(["netns", "exec", &a.name, "env", &format!("PATH={path}"), WGQ, "reload", c.to_str().unwrap()])
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
-        let o = child.wait_with_output().unwrap();
+        let delay = delays.below(span);
+        let o = common::signal_after(
+            Command::new("ip")
+                .args(["netns", "exec", &a.name, "env", &format!("PATH={path}"), WGQ, "reload", c.to_str().unwrap()])
+                .stderr(std::process::Stdio::piped()),
+            delay,
+            nix::sys::signal::Signal::SIGTERM,
+        );
         if !o.status.success() {
             stopped += 1;
         }

@@ -1,4 +1,5 @@
-//! Helpers shared by the network-namespace tests.
+//! Helpers shared by the network-namespace tests (each test crate uses some of them).
+#![allow(dead_code)]
 
 use std::process::Command;
 
@@ -12,4 +13,43 @@ pub fn delete_netns(name: &str) {
         }
     }
     let _ = Command::new("ip").args(["netns", "del", name]).output();
+}
+
+/// True when the test can run here: root (network namespaces) and every tool in PATH;
+/// otherwise prints why it is skipped.
+pub fn ready(tools: &[&str]) -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return false;
+    }
+    if let Some(t) = tools.iter().find(|t| which::which(t).is_err()) {
+        eprintln!("skipped: {t} is not installed");
+        return false;
+    }
+    true
+}
+
+/// Random delays below a bound (xorshift, seeded from the process id so runs differ).
+pub struct Delays(u64);
+
+impl Delays {
+    pub fn new() -> Delays {
+        Delays(std::process::id() as u64 | 1)
+    }
+
+    /// The next delay in `0..bound`.
+    pub fn below(&mut self, bound: std::time::Duration) -> std::time::Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        std::time::Duration::from_nanos(self.0 % (bound.as_nanos() as u64).max(1))
+    }
+}
+
+/// Starts `cmd`, sends it `sig` after `delay`, and returns what it printed and its status.
+pub fn signal_after(cmd: &mut Command, delay: std::time::Duration, sig: nix::sys::signal::Signal) -> std::process::Output {
+    let child = cmd.spawn().expect("spawn");
+    std::thread::sleep(delay);
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
+    child.wait_with_output().expect("wait")
 }
