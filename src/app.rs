@@ -2,19 +2,19 @@
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::{self, Command, ConfigLocation};
 use crate::config::{self, Config, ParseErrors};
 use crate::exec::{ExecError, Executor};
 use crate::key::Key;
 use crate::plan::{self, UpRecord};
+use crate::runstate::RunState;
 use crate::system::{LinuxSystem, SystemError};
 
 /// Where wg-quick and wgq look up `INTERFACE` arguments.
 pub const CONFIG_DIR: &str = "/etc/wireguard";
-/// Where wgq keeps per-interface locks and the record of what `up` did.
-pub const RUN_DIR: &str = "/run/wgq";
+pub use crate::runstate::RUN_DIR;
 
 /// A command failed. `status` is the exit status to end with.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,8 @@ pub enum AppError {
     System(#[from] SystemError),
     #[error(transparent)]
     Exec(#[from] ExecError),
+    #[error(transparent)]
+    Lock(#[from] crate::runstate::LockError),
     #[error("{0}")]
     Other(String),
     #[error("{context}")]
@@ -181,34 +183,6 @@ fn check(target: &str) -> Result<i32, AppError> {
     }
 }
 
-/// The per-interface lock (flock on /run/wgq/<if>.lock), held until dropped.
-pub struct InterfaceLock {
-    _file: std::fs::File,
-}
-
-impl InterfaceLock {
-    pub fn acquire(ifname: &str) -> Result<InterfaceLock, AppError> {
-        use std::os::fd::AsRawFd;
-        std::fs::create_dir_all(RUN_DIR).map_err(|e| io(&format!("Unable to create {RUN_DIR}"), e))?;
-        let path = PathBuf::from(RUN_DIR).join(format!("{ifname}.lock"));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io(&format!("Unable to open {}", path.display()), e))?;
-        // SAFETY: flock on a valid, owned descriptor.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r != 0 {
-            return Err(AppError::Other(format!(
-                "`{ifname}' is being changed by another wgq process (lock {} is held)",
-                path.display()
-            )));
-        }
-        Ok(InterfaceLock { _file: file })
-    }
-}
-
 /// What every interface command starts with: the parsed file, the interface lock (not
 /// for a dry run), the system handle, and (for down/save/reload) the check that the
 /// interface is a running WireGuard interface.
@@ -216,7 +190,9 @@ struct Session {
     ifname: String,
     cfg: Config,
     sys: LinuxSystem,
-    _lock: Option<InterfaceLock>,
+    /// This namespace's run state (lock and record).
+    state: RunState,
+    _lock: Option<crate::runstate::InterfaceLock>,
 }
 
 impl Session {
@@ -226,16 +202,18 @@ impl Session {
         let parse = if peers { config::parse_unstripped } else { config::parse_interface_only };
         let (loc, cfg) = load_with(target, parse)?;
         let ifname = loc.interface.clone();
-        let lock = if dry_run { None } else { Some(InterfaceLock::acquire(&ifname)?) };
+        let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
+        let lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
         let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
         if must_be_running && !sys.is_wireguard(&ifname)? {
             return Err(AppError::NotWireGuard(ifname));
         }
-        Ok(Session { ifname, cfg, sys, _lock: lock })
+        Ok(Session { ifname, cfg, sys, state: run, _lock: lock })
     }
 
+    /// What our `up` recorded for the interface running now under this name, if anything.
     fn recorded(&self) -> Option<UpRecord> {
-        std::fs::read_to_string(record_path(&self.ifname)).ok().map(|t| UpRecord::parse(&t))
+        self.state.read(&self.ifname, crate::runstate::ifindex(&self.ifname))
     }
 
     /// Prints the plan (dry run) or applies it; `transactional` plans are undone on failure.
@@ -254,10 +232,6 @@ impl Session {
         }
         Ok(true)
     }
-}
-
-fn record_path(ifname: &str) -> PathBuf {
-    PathBuf::from(RUN_DIR).join(format!("{ifname}.state"))
 }
 
 /// With WGQ_STATS set, prints how long each phase took and the peak RSS at its end (for
@@ -280,13 +254,59 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
     phase("parse", &mut t);
     let facts = x.sys.observe_up(&x.cfg)?;
     phase("observe", &mut t);
-    let plan = plan::plan_up(&x.cfg, &ifname, &facts)?;
-    let applied = x.run(&plan, dry_run, true)?;
-    phase("apply", &mut t);
-    if applied && let Err(e) = std::fs::write(record_path(&ifname), UpRecord::from_plan(&plan).render()) {
-        eprintln!("wgq: warning: unable to record state in {RUN_DIR}: {e}");
+    if dry_run {
+        print!("{}", plan::plan_up_start(&x.cfg, &ifname, &facts));
+        if !x.cfg.interface.pre_up.is_empty() {
+            println!("# The rest is planned after the PreUp hooks ran, from what they leave; as the system is now:");
+        }
+        print!("{}", plan::plan_up_rest(&x.cfg, &ifname, &facts)?);
+        return Ok(0);
     }
+    crate::signals::install();
+    let record = apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts)?;
+    phase("apply", &mut t);
+    let written = match crate::runstate::ifindex(&ifname) {
+        Some(index) => x.state.write(&ifname, index, &record),
+        None => Err(std::io::Error::from_raw_os_error(libc::ENODEV)),
+    };
+    if let Err(e) = written {
+        eprintln!("wgq: warning: unable to record state in {}: {e}", x.state.dir().display());
+    }
+    crate::runstate::collect_garbage(&x.state);
     Ok(0)
+}
+
+/// Applies `up` as one transaction: the first part of the plan; then, with PreUp hooks, a
+/// new look at the system, since they may add peers, routes or the key that the rest of
+/// `up` must see (wg-quick reads the live system after them); the rest planned from that.
+/// Without PreUp hooks nothing but wgq has touched the new interface, and the facts
+/// observed before stand (no extra device dump). Any failure or signal, between the parts
+/// too, undoes everything. Returns what to record.
+pub fn apply_up(
+    sys: &mut dyn crate::exec::System,
+    trace: &mut dyn Write,
+    cfg: &Config,
+    ifname: &str,
+    facts: plan::UpFacts,
+) -> Result<UpRecord, AppError> {
+    let start = plan::plan_up_start(cfg, ifname, &facts);
+    let mut ex = Executor::new(sys, trace);
+    ex.apply_part(&start)?;
+    let facts = if cfg.interface.pre_up.is_empty() {
+        facts
+    } else {
+        match ex.sys.observe_after_pre_up(cfg, &facts) {
+            Ok(f) => f,
+            Err(e) => return Err(ex.abort(e).into()),
+        }
+    };
+    let rest = match plan::plan_up_rest(cfg, ifname, &facts) {
+        Ok(p) => p,
+        Err(e) => return Err(ex.abort(crate::exec::SysError::with_source(1, e.to_string(), e)).into()),
+    };
+    ex.apply_part(&rest)?;
+    ex.commit();
+    Ok(UpRecord::from_ops(start.ops.iter().chain(&rest.ops)))
 }
 
 fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
@@ -297,7 +317,8 @@ fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
     let plan = plan::plan_down(&x.cfg, &x.ifname, &facts);
     phase("observe", &mut t);
     if x.run(&plan, dry_run, false)? {
-        let _ = std::fs::remove_file(record_path(&x.ifname));
+        x.state.remove(&x.ifname);
+        crate::runstate::collect_garbage(&x.state);
     }
     phase("apply", &mut t);
     Ok(0)
@@ -318,9 +339,9 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
     let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;
     if x.run(&plan, dry_run, true)? {
         // Keep the record in step with the DNS registration.
-        if let Some(mut r) = recorded {
+        if let (Some(mut r), Some(index)) = (recorded, crate::runstate::ifindex(&x.ifname)) {
             r.dns_name = (!x.cfg.interface.dns.is_empty()).then(|| facts.up.resolvconf_name.clone());
-            let _ = std::fs::write(record_path(&x.ifname), r.render());
+            let _ = x.state.write(&x.ifname, index, &r);
         }
     }
     Ok(0)

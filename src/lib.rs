@@ -21,6 +21,7 @@ pub mod nftables;
 pub mod plan;
 pub mod routing;
 pub mod rtnl;
+pub mod runstate;
 pub mod save;
 pub mod show;
 pub mod signals;

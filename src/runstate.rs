@@ -1,0 +1,371 @@
+//! Run state under /run/wgq: the per-interface lock and the record of what `up` did, kept
+//! per network namespace.
+//!
+//! `/run` is shared by every namespace entered with `ip netns exec`, so the files live in a
+//! directory named after the namespace's cookie (`SO_NETNS_COOKIE`, never reused while the
+//! machine runs): `/run/wgq/ns-<cookie>/<if>.lock` and `<if>.state`. A record also names
+//! the ifindex of the interface it describes and is used only while that interface is the
+//! one running under that name; anything else is stale and removed. Directories of
+//! namespaces that no longer exist are removed by [`collect_garbage`].
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::plan::UpRecord;
+
+/// Where wgq keeps its run state.
+pub const RUN_DIR: &str = "/run/wgq";
+
+/// `SO_NETNS_COOKIE` (Linux 5.14+), from include/uapi/asm-generic/socket.h.
+const SO_NETNS_COOKIE: libc::c_int = 71;
+
+/// The network namespace this process runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Netns {
+    /// The namespace's cookie (unique while the machine runs), or 0 where the kernel has none.
+    pub cookie: u64,
+    /// The inode of /proc/self/ns/net (what `ip netns identify` compares).
+    pub inode: u64,
+}
+
+impl Netns {
+    pub fn current() -> io::Result<Netns> {
+        use std::os::unix::fs::MetadataExt;
+        let inode = std::fs::metadata("/proc/self/ns/net")?.ino();
+        // SAFETY: a plain socket call; the descriptor is owned right away.
+        let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+        let sock = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        let mut cookie: u64 = 0;
+        let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `cookie`.
+        let r = unsafe {
+            libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, SO_NETNS_COOKIE, (&mut cookie as *mut u64).cast(), &mut len)
+        };
+        if r != 0 {
+            cookie = 0;
+        }
+        Ok(Netns { cookie, inode })
+    }
+
+    /// The directory name of this namespace's run state.
+    fn dir_name(&self) -> String {
+        if self.cookie != 0 { format!("ns-{}", self.cookie) } else { format!("ns-ino-{}", self.inode) }
+    }
+}
+
+/// This namespace's run-state directory (created on demand).
+#[derive(Debug, Clone)]
+pub struct RunState {
+    root: PathBuf,
+    netns: Netns,
+}
+
+impl RunState {
+    /// The run state of the current namespace under [`RUN_DIR`].
+    pub fn current() -> io::Result<RunState> {
+        Ok(RunState::at(Path::new(RUN_DIR), Netns::current()?))
+    }
+
+    pub fn at(root: &Path, netns: Netns) -> RunState {
+        RunState { root: root.to_path_buf(), netns }
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.root.join(self.netns.dir_name())
+    }
+
+    fn ensure_dir(&self) -> io::Result<PathBuf> {
+        let dir = self.dir();
+        std::fs::create_dir_all(&dir)?;
+        // The namespace's inode, for garbage collection from other namespaces.
+        let ns = dir.join("netns");
+        if !ns.exists() {
+            std::fs::write(&ns, format!("inode={}\n", self.netns.inode))?;
+        }
+        Ok(dir)
+    }
+
+    fn state_path(&self, ifname: &str) -> PathBuf {
+        self.dir().join(format!("{ifname}.state"))
+    }
+
+    /// Takes the interface's lock (never waits: another wgq changing it is an error).
+    pub fn lock(&self, ifname: &str) -> Result<InterfaceLock, LockError> {
+        let dir = self.ensure_dir().map_err(|e| LockError::Io(self.dir(), e))?;
+        InterfaceLock::acquire(&dir.join(format!("{ifname}.lock")), ifname)
+    }
+
+    /// What `up` recorded for `ifname`, if the record describes the interface running now
+    /// under that name (`ifindex`); a record of another interface (deleted and made anew,
+    /// by wgq or anything else) is removed and never used.
+    pub fn read(&self, ifname: &str, ifindex: Option<u32>) -> Option<UpRecord> {
+        let path = self.state_path(ifname);
+        let text = std::fs::read_to_string(&path).ok()?;
+        match record_ifindex(&text) {
+            Some(i) if Some(i) == ifindex => Some(UpRecord::parse(&text)),
+            _ => {
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Records what `up` did for the interface with this ifindex.
+    pub fn write(&self, ifname: &str, ifindex: u32, record: &UpRecord) -> io::Result<()> {
+        self.ensure_dir()?;
+        let text = format!("ifindex={ifindex}\n{}", record.render());
+        let path = self.state_path(ifname);
+        let tmp = path.with_extension("state.tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// Forgets the record of `ifname` (after `down`, or an `up` that rolled back).
+    pub fn remove(&self, ifname: &str) {
+        let _ = std::fs::remove_file(self.state_path(ifname));
+    }
+}
+
+/// The `ifindex=` line of a record.
+fn record_ifindex(text: &str) -> Option<u32> {
+    text.lines().find_map(|l| l.strip_prefix("ifindex=")).and_then(|v| v.trim().parse().ok())
+}
+
+/// The interface index of `ifname` in this namespace, if it exists.
+pub fn ifindex(ifname: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(ifname).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("Unable to create {}", .0.display())]
+    Io(PathBuf, #[source] io::Error),
+    #[error("`{ifname}' is being changed by another wgq process (lock {} is held)", .path.display())]
+    Held { ifname: String, path: PathBuf },
+}
+
+/// An interface's lock (flock on its lock file), held until dropped. Dropping it also
+/// removes the file when the interface is gone, so lock files do not pile up.
+pub struct InterfaceLock {
+    _file: std::fs::File,
+    path: PathBuf,
+    ifname: String,
+}
+
+impl InterfaceLock {
+    fn acquire(path: &Path, ifname: &str) -> Result<InterfaceLock, LockError> {
+        use std::os::unix::fs::MetadataExt;
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)
+                .map_err(|e| LockError::Io(path.to_path_buf(), e))?;
+            if !try_flock(&file) {
+                return Err(LockError::Held { ifname: ifname.to_string(), path: path.to_path_buf() });
+            }
+            // Lock files are removed while locked; a lock taken on a file that was removed
+            // meanwhile protects nothing, so take the one now at the path instead.
+            let same = match (file.metadata(), std::fs::metadata(path)) {
+                (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+                _ => false,
+            };
+            if same {
+                return Ok(InterfaceLock { _file: file, path: path.to_path_buf(), ifname: ifname.to_string() });
+            }
+        }
+    }
+}
+
+impl Drop for InterfaceLock {
+    /// Removes the lock file (still locked) when the interface no longer exists; the lock
+    /// itself goes when the file is closed, right after.
+    fn drop(&mut self) {
+        if ifindex(&self.ifname).is_none() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn try_flock(file: &std::fs::File) -> bool {
+    // SAFETY: flock on a valid, owned descriptor.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Removes run state nobody can use any more: directories of namespaces that no longer
+/// exist, records and lock files of interfaces gone from this namespace, and the files of
+/// wgq versions that named them by interface only. Files locked by a running wgq are left
+/// alone. Errors are ignored: this is housekeeping.
+pub fn collect_garbage(state: &RunState) {
+    let Ok(entries) = std::fs::read_dir(&state.root) else { return };
+    let mine = state.netns.dir_name();
+    let mut live: Option<std::collections::HashSet<u64>> = None;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        if name == mine {
+            collect_interfaces(&path);
+        } else if name.starts_with("ns-") {
+            let inode = std::fs::read_to_string(path.join("netns"))
+                .ok()
+                .and_then(|t| t.trim().strip_prefix("inode=").and_then(|v| v.parse::<u64>().ok()));
+            let live = live.get_or_insert_with(live_netns_inodes);
+            // An inode seen alive may belong to a newer namespace: then the directory waits
+            // (it can never be read: the cookie differs).
+            if inode.is_none_or(|i| !live.contains(&i)) {
+                remove_unlocked(&path, |_| true);
+                let _ = std::fs::remove_file(path.join("netns"));
+                let _ = std::fs::remove_dir(&path);
+            }
+        } else if name.ends_with(".state") || name.ends_with(".lock") {
+            remove_unlocked_file(&path);
+        }
+    }
+}
+
+/// In this namespace's directory: records and locks of interfaces that do not exist.
+fn collect_interfaces(dir: &Path) {
+    remove_unlocked(dir, |stem| ifindex(stem).is_none());
+}
+
+/// Removes `<if>.state` and `<if>.lock` files in `dir` for which `gone(if)` holds, unless
+/// another process holds the lock.
+fn remove_unlocked(dir: &Path, gone: impl Fn(&str) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".lock") else { continue };
+        if !gone(stem) {
+            continue;
+        }
+        let lock_path = e.path();
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&lock_path) else { continue };
+        if try_flock(&file) {
+            let _ = std::fs::remove_file(dir.join(format!("{stem}.state")));
+            let _ = std::fs::remove_file(&lock_path);
+        }
+    }
+    // Records without a lock file (the lock is made before any record, and removed after).
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".state")
+            && gone(stem)
+            && !dir.join(format!("{stem}.lock")).exists()
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn remove_unlocked_file(path: &Path) {
+    if let Ok(file) = std::fs::OpenOptions::new().write(true).open(path)
+        && try_flock(&file)
+    {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The inodes of every network namespace that still exists as far as can be seen: those
+/// of running processes and those bind-mounted by `ip netns` (a namespace kept alive only
+/// by an open descriptor is not seen; its interfaces then fall back to what the live
+/// system shows, as for an interface wg-quick brought up).
+fn live_netns_inodes() -> std::collections::HashSet<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut set = std::collections::HashSet::new();
+    if let Ok(procs) = std::fs::read_dir("/proc") {
+        for p in procs.flatten() {
+            if p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit())
+                && let Ok(m) = std::fs::metadata(p.path().join("ns/net"))
+            {
+                set.insert(m.ino());
+            }
+        }
+    }
+    for d in ["/run/netns", "/var/run/netns"] {
+        if let Ok(entries) = std::fs::read_dir(d) {
+            for e in entries.flatten() {
+                if let Ok(m) = std::fs::metadata(e.path()) {
+                    set.insert(m.ino());
+                }
+            }
+        }
+    }
+    set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ns(cookie: u64, inode: u64) -> Netns {
+        Netns { cookie, inode }
+    }
+
+    #[test]
+    fn records_are_per_namespace_and_checked_against_the_ifindex() {
+        let root = tempfile::tempdir().unwrap();
+        let a = RunState::at(root.path(), ns(11, 1));
+        let b = RunState::at(root.path(), ns(12, 1));
+        let rec = UpRecord { table: Some(51820), dns_name: None, firewall: Some(crate::plan::FirewallKind::Nft) };
+        a.write("wg0", 7, &rec).unwrap();
+        // Another namespace never sees it, even with the same name and ifindex.
+        assert_eq!(b.read("wg0", Some(7)), None);
+        assert_eq!(a.read("wg0", Some(7)), Some(rec.clone()));
+        // A different interface under the same name: stale, removed.
+        assert_eq!(a.read("wg0", Some(8)), None);
+        assert_eq!(a.read("wg0", Some(7)), None, "a stale record must be gone");
+        // A record without an ifindex (older wgq) is never used.
+        std::fs::write(a.dir().join("wg1.state"), "table=51820\n").unwrap();
+        assert_eq!(a.read("wg1", Some(3)), None);
+    }
+
+    #[test]
+    fn a_held_lock_is_refused_and_a_removed_lock_file_is_not_trusted() {
+        let root = tempfile::tempdir().unwrap();
+        let a = RunState::at(root.path(), ns(21, 2));
+        let held = a.lock("wgz9").unwrap();
+        assert!(matches!(a.lock("wgz9"), Err(LockError::Held { .. })));
+        let path = a.dir().join("wgz9.lock");
+        // Released for an interface that does not exist: the file goes with it.
+        drop(held);
+        assert!(!path.exists());
+        let again = a.lock("wgz9").unwrap();
+        assert!(path.exists());
+        drop(again);
+    }
+
+    #[test]
+    fn garbage_of_dead_namespaces_and_old_versions_is_collected() {
+        let root = tempfile::tempdir().unwrap();
+        let me = RunState::at(root.path(), ns(31, 3));
+        // A namespace whose inode no process has: gone.
+        let dead = RunState::at(root.path(), ns(32, u64::MAX - 1));
+        dead.write("wg0", 5, &UpRecord::default()).unwrap();
+        drop(dead.lock("wg0").unwrap());
+        // The namespace of this very process: kept.
+        let alive = RunState::at(root.path(), Netns { cookie: 33, ..Netns::current().unwrap() });
+        alive.write("wg0", 5, &UpRecord::default()).unwrap();
+        let held = alive.lock("wg0").unwrap();
+        // Files of an older wgq.
+        std::fs::write(root.path().join("wg0.state"), "table=51820\n").unwrap();
+        std::fs::write(root.path().join("wg0.lock"), "").unwrap();
+        // In my namespace: a record of an interface that does not exist.
+        me.write("nonexistent0", 9, &UpRecord::default()).unwrap();
+        collect_garbage(&me);
+        assert!(!dead.dir().exists(), "the dead namespace's directory stays");
+        assert!(alive.dir().join("wg0.state").exists() && alive.dir().join("wg0.lock").exists());
+        assert!(!root.path().join("wg0.state").exists() && !root.path().join("wg0.lock").exists());
+        assert!(!me.dir().join("nonexistent0.state").exists());
+        drop(held);
+    }
+}
