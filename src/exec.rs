@@ -4,9 +4,10 @@
 
 use std::io::Write;
 
+use crate::config::Config;
 use crate::device::DeviceConfig;
 use crate::net::IpNet;
-use crate::plan::{FirewallKind, Op, Phase, Plan, Route, Rule};
+use crate::plan::{FirewallKind, Op, Phase, Plan, Route, Rule, UpFacts};
 
 /// A failed system operation: what to tell the user and which exit status to end with.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,9 @@ pub trait System {
     fn save_config(&mut self, ifname: &str) -> Result<(), SysError>;
     /// A termination signal received since the last call, if any.
     fn pending_signal(&mut self) -> Option<i32>;
+    /// Reads again, once the PreUp hooks ran and the device was programmed, what the rest
+    /// of `up` is planned from (`before`: the facts observed before the hooks).
+    fn observe_after_pre_up(&mut self, cfg: &Config, before: &UpFacts) -> Result<UpFacts, SysError>;
 }
 
 /// One recorded way back.
@@ -109,16 +113,29 @@ impl ExecError {
     }
 }
 
-/// Applies plans with an undo log.
+/// Applies plans with an undo log. A transaction may span several plans
+/// ([`Executor::apply_part`]); it ends with [`Executor::commit`], and an executor dropped
+/// before that undoes what it did.
 pub struct Executor<'a> {
     pub sys: &'a mut dyn System,
     pub trace: &'a mut dyn Write,
     undo: Vec<Undo>,
+    /// The interface of the transaction under way.
+    interface: String,
+}
+
+impl Drop for Executor<'_> {
+    fn drop(&mut self) {
+        if !self.undo.is_empty() {
+            let ifname = std::mem::take(&mut self.interface);
+            self.rollback(&ifname);
+        }
+    }
 }
 
 impl<'a> Executor<'a> {
     pub fn new(sys: &'a mut dyn System, trace: &'a mut dyn Write) -> Executor<'a> {
-        Executor { sys, trace, undo: Vec::new() }
+        Executor { sys, trace, undo: Vec::new(), interface: String::new() }
     }
 
     fn say(&mut self, line: &str) {
@@ -128,6 +145,16 @@ impl<'a> Executor<'a> {
     /// Applies a transactional plan (`up`, `reload`): on any failure or signal,
     /// everything done so far is undone in reverse and the error is returned.
     pub fn apply_all(&mut self, plan: &Plan) -> Result<(), ExecError> {
+        self.apply_part(plan)?;
+        self.commit();
+        Ok(())
+    }
+
+    /// Applies one part of a transaction: on any failure or signal, everything this
+    /// executor did since the last commit (earlier parts too) is undone in reverse and the
+    /// error is returned.
+    pub fn apply_part(&mut self, plan: &Plan) -> Result<(), ExecError> {
+        self.interface.clone_from(&plan.interface);
         for op in &plan.ops {
             if let Some(sig) = self.sys.pending_signal() {
                 self.rollback(&plan.interface);
@@ -145,8 +172,21 @@ impl<'a> Executor<'a> {
             self.rollback(&plan.interface);
             return Err(ExecError::Signal(sig));
         }
-        self.undo.clear();
         Ok(())
+    }
+
+    /// Ends the transaction: what was applied stays.
+    pub fn commit(&mut self) {
+        self.undo.clear();
+    }
+
+    /// Ends the transaction on a failure between its parts (observing, planning): prints
+    /// the error, undoes everything, and returns it as already reported.
+    pub fn abort(&mut self, e: SysError) -> ExecError {
+        print_error(&mut *self.trace, &e);
+        let ifname = self.interface.clone();
+        self.rollback(&ifname);
+        ExecError::Failed(e)
     }
 
     /// Applies a teardown plan (`down`): stops at the first failing step, except DNS

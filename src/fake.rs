@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::device::DeviceConfig;
 use crate::exec::{LinkKind, SysError, System};
 use crate::net::IpNet;
-use crate::plan::{FirewallKind, Phase, Route, Rule};
+use crate::plan::{AfterPreUp, FirewallKind, Phase, Route, Rule, UpFacts};
 
 /// Kernel-like state of the fake system.
 #[derive(Debug, Default, Clone)]
@@ -232,6 +232,23 @@ impl System for FakeSystem {
         self.saved += 1;
         Ok(())
     }
+    /// The device as the fake holds it: the file's peers (no hook adds any here), the
+    /// fwmark set on the link, the main-table routes through it. Counts as a call, so
+    /// failures can be injected here too.
+    fn observe_after_pre_up(&mut self, cfg: &crate::config::Config, before: &UpFacts) -> Result<UpFacts, SysError> {
+        self.step()?;
+        let ifname = self.links.iter().next().cloned().unwrap_or_default();
+        let allowed_ips = crate::plan::kernel_allowed_ips(cfg, crate::plan::own_public_key(cfg, before));
+        let fwmark = self.fwmark.iter().find(|(l, _)| *l == ifname).map(|(_, m)| *m).unwrap_or(0);
+        let device_routes = self
+            .routes
+            .iter()
+            .filter(|(l, _, t)| *l == ifname && *t == 254)
+            .filter_map(|(_, r, _)| IpNet::parse(r).ok())
+            .collect();
+        Ok(UpFacts { after_pre_up: Some(AfterPreUp { allowed_ips, fwmark, device_routes }), ..before.clone() })
+    }
+
     fn pending_signal(&mut self) -> Option<i32> {
         if self.signalled {
             self.signalled = false;

@@ -294,6 +294,28 @@ pub struct UpFacts {
     pub resolvconf_name: String,
     /// True when net.ipv4.conf.all.src_valid_mark is already 1.
     pub src_valid_mark_set: bool,
+    /// The interface's own public key as the device will hold it (the file's PrivateKey,
+    /// else the running device's key). The kernel and wireguard-go silently ignore a peer
+    /// with this key, so wgq ignores it too: no route, no device change. `None`: derive it
+    /// from the file's PrivateKey.
+    pub own_public_key: Option<crate::key::Key>,
+    /// What `up` read again once the PreUp hooks ran and the device was programmed, as
+    /// wg-quick does at these steps. `None` when the plan comes from the file alone (no
+    /// PreUp hooks: then nothing but wgq has touched the new interface).
+    pub after_pre_up: Option<AfterPreUp>,
+}
+
+/// The live facts the rest of `up` depends on, read after the PreUp hooks and `wg addconf`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AfterPreUp {
+    /// `wg show <if> allowed-ips`: the file's peers merged with those the hooks added (the
+    /// own-key peer is not there: the device ignored it).
+    pub allowed_ips: Vec<IpNet>,
+    /// `wg show <if> fwmark` (0 = off): the file's FwMark, else one a hook set.
+    pub fwmark: u32,
+    /// Main-table routes through the device now (`ip route show dev <if>`), for the test
+    /// that skips prefixes a route of the device already covers.
+    pub device_routes: Vec<IpNet>,
 }
 
 /// Why a plan cannot be made (before anything is touched).
@@ -303,11 +325,17 @@ pub enum PlanError {
     UnknownTable { path: String, line: usize, name: String },
 }
 
-/// The allowed IPs of all peers, as the kernel holds them: host bits masked, duplicates once.
-pub fn kernel_allowed_ips(cfg: &Config) -> Vec<IpNet> {
+/// The interface's own public key: `facts`' if observed, else the file's PrivateKey's.
+pub fn own_public_key(cfg: &Config, facts: &UpFacts) -> Option<crate::key::Key> {
+    facts.own_public_key.or_else(|| cfg.interface.private_key.map(|k| k.public_key()))
+}
+
+/// The allowed IPs the device will hold: every peer's but the interface's own (`own`),
+/// host bits masked, duplicates once.
+pub fn kernel_allowed_ips(cfg: &Config, own: Option<crate::key::Key>) -> Vec<IpNet> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for p in &cfg.peers {
+    for p in cfg.peers.iter().filter(|p| Some(p.public_key) != own) {
         for a in &p.allowed_ips {
             let n = a.network();
             if seen.insert(n) {
@@ -324,12 +352,28 @@ fn connected_prefixes(cfg: &Config) -> Vec<IpNet> {
     cfg.interface.addresses.iter().map(|a| a.value).filter(|a| a.prefix < a.max_prefix()).map(|a| a.network()).collect()
 }
 
-/// Plans `up` in upstream wg-quick's order (reference §3 with §8's changes).
+/// Plans `up` in upstream wg-quick's order (reference §3 with §8's changes): the first
+/// part ([`plan_up_start`]) and the rest ([`plan_up_rest`]) from the same facts.
 pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
-    let i = &cfg.interface;
+    let mut plan = plan_up_start(cfg, ifname, facts);
+    plan.ops.extend(plan_up_rest(cfg, ifname, facts)?.ops);
+    Ok(plan)
+}
+
+/// The part of `up` that does not depend on what the PreUp hooks do: create the link, run
+/// the PreUp hooks, program the device (addconf semantics, so the hooks' settings stay).
+pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Plan {
     let mut ops = vec![Op::CreateLink];
-    hooks(&mut ops, &i.pre_up, Phase::PreUp, ifname);
+    hooks(&mut ops, &cfg.interface.pre_up, Phase::PreUp, ifname);
     ops.push(Op::SetDevice(std::rc::Rc::clone(&facts.device)));
+    Plan { interface: ifname.to_string(), ops }
+}
+
+/// The rest of `up`: addresses, MTU, DNS, routes and the full-tunnel policy, PostUp. With
+/// PreUp hooks, `facts` are read again after they ran ([`UpFacts::after_pre_up`]).
+pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
+    let i = &cfg.interface;
+    let mut ops = Vec::new();
     for a in &i.addresses {
         ops.push(Op::AddAddress(a.value));
     }
@@ -354,8 +398,21 @@ pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, Plan
             }
         },
     };
-    let connected = connected_prefixes(cfg);
-    let sorted = crate::routing::sort_allowed_ips(&kernel_allowed_ips(cfg));
+    // The routes of the device that cover a prefix: the connected routes of the addresses,
+    // and any a PreUp hook added.
+    let mut covering = connected_prefixes(cfg);
+    let from_file;
+    let (allowed, fwmark): (&[IpNet], Option<u32>) = match &facts.after_pre_up {
+        Some(o) => {
+            covering.extend_from_slice(&o.device_routes);
+            (&o.allowed_ips, Some(o.fwmark))
+        }
+        None => {
+            from_file = kernel_allowed_ips(cfg, own_public_key(cfg, facts));
+            (&from_file, i.fwmark)
+        }
+    };
+    let sorted = crate::routing::sort_allowed_ips(allowed);
     let mut batch: Vec<Route> = Vec::new();
     let mut chosen_table: Option<u32> = None;
     for net in sorted {
@@ -371,7 +428,7 @@ pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, Plan
             if !batch.is_empty() {
                 ops.push(Op::AddRoutes(std::mem::take(&mut batch)));
             }
-            let t = match (chosen_table, i.fwmark) {
+            let t = match (chosen_table, fwmark) {
                 (Some(t), _) => t,
                 (None, Some(m)) if m != 0 => m,
                 (None, _) => {
@@ -387,7 +444,7 @@ pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, Plan
             add_default_route(&mut ops, cfg, ifname, net, t, facts);
             continue;
         }
-        if connected.iter().any(|c| c.contains(&net)) {
+        if covering.iter().any(|c| c.contains(&net)) {
             continue;
         }
         batch.push(Route { net, table: None, table_text: None });
@@ -471,8 +528,13 @@ impl UpRecord {
 
     /// What an `up` plan will leave recorded once applied.
     pub fn from_plan(plan: &Plan) -> UpRecord {
+        UpRecord::from_ops(&plan.ops)
+    }
+
+    /// What these operations of `up` will leave recorded once applied.
+    pub fn from_ops<'a>(ops: impl IntoIterator<Item = &'a Op>) -> UpRecord {
         let mut r = UpRecord::default();
-        for op in &plan.ops {
+        for op in ops {
             match op {
                 Op::AddRule(Rule::NotFwmark { table, .. }) => r.table = Some(*table),
                 Op::SetDns { name, .. } => r.dns_name = Some(name.clone()),
@@ -696,7 +758,8 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
     let mut ops = Vec::new();
     // Full-tunnel policy routing is not switched in place.
     if i.table_setting() == TableSetting::Auto {
-        let mut want: Vec<bool> = kernel_allowed_ips(cfg).iter().filter(|n| n.is_default()).map(|n| n.is_ipv6()).collect();
+        let mut want: Vec<bool> =
+            kernel_allowed_ips(cfg, own_public_key(cfg, &f.up)).iter().filter(|n| n.is_default()).map(|n| n.is_ipv6()).collect();
         let mut have = f.live_default_families.clone();
         want.sort();
         want.dedup();

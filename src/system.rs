@@ -74,6 +74,14 @@ fn route_path_mtu(r: &RouteMessage, links: &HashMap<u32, u32>) -> Option<u32> {
     rtnl::route_mtu(r).or_else(|| rtnl::route_oif(r).and_then(|i| links.get(&i).copied()))
 }
 
+/// What one dump of the routes tells `up`.
+#[derive(Debug, Default)]
+struct ObservedRoutes {
+    tables_in_use: BTreeSet<u32>,
+    default_route_mtu: Option<u32>,
+    device_routes: Vec<IpNet>,
+}
+
 /// Routes built and sent per chunk (each chunk goes out in a few `sendmsg` calls).
 const ROUTE_CHUNK: usize = 1024;
 
@@ -167,28 +175,38 @@ impl LinuxSystem {
 
     /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
     pub fn observe_up(&mut self, cfg: &Config) -> Result<UpFacts, SystemError> {
-        self.observe_up_for(cfg, None)
+        self.observe_up_for(cfg, None, None)
     }
 
     /// [`Self::observe_up`]; with `running` (reload), the automatic MTU is computed as at
-    /// `up`, before the interface's own routes existed.
-    fn observe_up_for(&mut self, cfg: &Config, running: Option<Running>) -> Result<UpFacts, SystemError> {
+    /// `up`, before the interface's own routes existed. `live_key`: the running device's
+    /// public key, the interface's own when the file has no PrivateKey.
+    fn observe_up_for(
+        &mut self,
+        cfg: &Config,
+        running: Option<Running>,
+        live_key: Option<crate::key::Key>,
+    ) -> Result<UpFacts, SystemError> {
         let path = cfg.path.display().to_string();
+        let i = &cfg.interface;
+        let own = i.private_key.map(|k| k.public_key()).or(live_key);
         let mut peers = Vec::with_capacity(cfg.peers.len());
         let mut endpoints: Vec<SocketAddr> = Vec::new();
         for p in &cfg.peers {
+            // Resolved like every endpoint (wg resolves the whole file first), but the
+            // device ignores the interface's own entry: no device change, no MTU lookup.
             let endpoint = match &p.endpoint {
-                Some(e) => {
-                    let sa = device::resolve::resolve(&e.value).map_err(|source| SystemError::Resolve {
-                        path: path.clone(),
-                        line: e.line,
-                        source,
-                    })?;
-                    endpoints.push(sa);
-                    Some(sa)
-                }
+                Some(e) => Some(device::resolve::resolve(&e.value).map_err(|source| SystemError::Resolve {
+                    path: path.clone(),
+                    line: e.line,
+                    source,
+                })?),
                 None => None,
             };
+            if Some(p.public_key) == own {
+                continue;
+            }
+            endpoints.extend(endpoint);
             peers.push(PeerConfig {
                 public_key: p.public_key,
                 preshared_key: p.preshared_key,
@@ -199,7 +217,6 @@ impl LinuxSystem {
                 ..Default::default()
             });
         }
-        let i = &cfg.interface;
         let device = DeviceConfig {
             private_key: i.private_key,
             listen_port: i.listen_port,
@@ -214,25 +231,7 @@ impl LinuxSystem {
         } else {
             Vec::new()
         };
-        let mut tables_in_use = BTreeSet::new();
-        let mut default_route_mtu = None;
-        for v6 in [false, true] {
-            let msgs = self.rt.dump(rtnl::dump_routes(v6)).map_err(nl("Unable to list routes"))?;
-            for m in msgs {
-                if let RouteNetlinkMessage::NewRoute(r) = m {
-                    let t = rtnl::route_table(&r);
-                    tables_in_use.insert(t);
-                    if !v6
-                        && default_route_mtu.is_none()
-                        && t == 254
-                        && r.header.destination_prefix_length == 0
-                        && !through(running, &r)
-                    {
-                        default_route_mtu = route_path_mtu(&r, &links);
-                    }
-                }
-            }
-        }
+        let routes = self.observe_routes(&links, running, None)?;
         let named_table = match i.table_setting() {
             crate::config::TableSetting::Name(n) => crate::routing::resolve_table(&n, &crate::routing::read_rt_tables()),
             _ => None,
@@ -240,14 +239,80 @@ impl LinuxSystem {
         Ok(UpFacts {
             device: device.into(),
             endpoint_mtus,
-            default_route_mtu,
-            tables_in_use,
+            default_route_mtu: routes.default_route_mtu,
+            tables_in_use: routes.tables_in_use,
             named_table,
             nft_available: crate::firewall::nft_available(),
             resolvconf_name: crate::dns::system_resolvconf_name(&self.ifname),
             src_valid_mark_set: std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/src_valid_mark")
                 .map(|s| s.trim() == "1")
                 .unwrap_or(false),
+            own_public_key: own,
+            after_pre_up: None,
+        })
+    }
+
+    /// One dump of both families' routes: the tables in use, the MTU of the main IPv4
+    /// default route (not through `running`) and, with `device`, the main-table routes
+    /// through that link.
+    fn observe_routes(
+        &mut self,
+        links: &HashMap<u32, u32>,
+        running: Option<Running>,
+        device: Option<u32>,
+    ) -> Result<ObservedRoutes, SystemError> {
+        let mut o = ObservedRoutes::default();
+        for v6 in [false, true] {
+            let msgs = self.rt.dump(rtnl::dump_routes(v6)).map_err(nl("Unable to list routes"))?;
+            for m in msgs {
+                if let RouteNetlinkMessage::NewRoute(r) = m {
+                    let t = rtnl::route_table(&r);
+                    o.tables_in_use.insert(t);
+                    if t != crate::plan::MAIN_TABLE {
+                        continue;
+                    }
+                    if device.is_some() && rtnl::route_oif(&r) == device {
+                        o.device_routes.push(rtnl::route_destination(&r));
+                    }
+                    if !v6 && o.default_route_mtu.is_none() && r.header.destination_prefix_length == 0 && !through(running, &r) {
+                        o.default_route_mtu = route_path_mtu(&r, links);
+                    }
+                }
+            }
+        }
+        Ok(o)
+    }
+
+    /// What the rest of `up` depends on once the PreUp hooks ran and the device was
+    /// programmed, read from the live system as wg-quick reads it: the device's allowed
+    /// IPs, fwmark and endpoints, the routes through it, the tables in use.
+    fn observe_after_pre_up_inner(&mut self, cfg: &Config, before: &UpFacts) -> Result<UpFacts, SystemError> {
+        let name = self.ifname.clone();
+        let state = self.devices.get(&name)?;
+        let index = self.index()?;
+        let links = self.link_mtus()?;
+        let mut seen = std::collections::HashSet::new();
+        let allowed_ips: Vec<IpNet> =
+            state.peers.iter().flat_map(|p| p.allowed_ips.iter().copied()).filter(|n| seen.insert(*n)).collect();
+        let endpoint_mtus = if cfg.interface.mtu.is_none() {
+            let ips: Vec<std::net::IpAddr> = state.peers.iter().filter_map(|p| p.endpoint).map(|e| e.ip()).collect();
+            self.route_mtus_to(&ips, &links, None)
+        } else {
+            Vec::new()
+        };
+        let routes = self.observe_routes(&links, None, Some(index))?;
+        Ok(UpFacts {
+            device: std::rc::Rc::clone(&before.device),
+            endpoint_mtus,
+            default_route_mtu: routes.default_route_mtu,
+            tables_in_use: routes.tables_in_use,
+            own_public_key: state.public_key.or(before.own_public_key),
+            after_pre_up: Some(crate::plan::AfterPreUp {
+                allowed_ips,
+                fwmark: state.fwmark,
+                device_routes: routes.device_routes,
+            }),
+            ..before.clone()
         })
     }
 
@@ -303,7 +368,7 @@ impl LinuxSystem {
         let name = self.ifname.clone();
         let live = self.devices.get(&name)?;
         let index = self.index()?;
-        let up = self.observe_up_for(cfg, Some(Running { index, fwmark: live.fwmark }))?;
+        let up = self.observe_up_for(cfg, Some(Running { index, fwmark: live.fwmark }), live.public_key)?;
         let mut live_addresses = Vec::new();
         for m in self.rt.dump(rtnl::dump_addresses()).map_err(nl("Unable to list addresses"))? {
             if let RouteNetlinkMessage::NewAddress(a) = m
@@ -592,5 +657,9 @@ impl System for LinuxSystem {
 
     fn pending_signal(&mut self) -> Option<i32> {
         crate::signals::pending()
+    }
+
+    fn observe_after_pre_up(&mut self, cfg: &Config, before: &UpFacts) -> Result<UpFacts, SysError> {
+        self.observe_after_pre_up_inner(cfg, before).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }
 }

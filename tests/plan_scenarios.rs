@@ -29,6 +29,8 @@ fn facts(c: &Config) -> UpFacts {
         nft_available: true,
         resolvconf_name: "wgt0".into(),
         src_valid_mark_set: false,
+        own_public_key: None,
+        after_pre_up: None,
     }
 }
 
@@ -356,4 +358,72 @@ fn reload_device_update_touches_only_what_changed() {
     assert_eq!(p3.preshared_key, Some(Key::default()));
     assert_eq!(p3.persistent_keepalive, Some(0));
     assert!(!u.peers.iter().any(|p| p.public_key == k(2)));
+}
+
+const OWN: &str = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
+
+#[test]
+fn the_interfaces_own_peer_gets_no_route() {
+    // Issue 13: the device ignores a peer with its own key; so does the plan.
+    assert_eq!(wgq::key::Key::from_base64(K).unwrap().public_key().to_base64(), OWN);
+    let (_, p) = up(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.2.20.1/24\n[Peer]\nPublicKey = {OWN}\nAllowedIPs = 192.0.2.0/24, 0.0.0.0/0\n\
+         [Peer]\nPublicKey = {P}\nAllowedIPs = 10.2.21.0/24\n"
+    ));
+    let t = trace(&p);
+    assert!(t.contains(&"ip -4 route add 10.2.21.0/24 dev wgt0".to_string()), "{t:?}");
+    assert!(!t.iter().any(|l| l.contains("192.0.2.0/24") || l.contains("0.0.0.0/0") || l.contains("fwmark")), "{t:?}");
+}
+
+#[test]
+fn the_rest_of_up_follows_what_the_pre_up_hooks_left() {
+    // Issue 13: peers a hook added get routes, a hook's device route covers prefixes, the
+    // fwmark on the device (a hook's) picks the table.
+    let c = cfg(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.2.28.1/24\nPreUp = true\n[Peer]\nPublicKey = {P}\n\
+         AllowedIPs = 10.60.1.0/24, 0.0.0.0/0\n"
+    ));
+    let mut f = facts(&c);
+    f.after_pre_up = Some(plan::AfterPreUp {
+        allowed_ips: ["10.60.1.0/24", "0.0.0.0/0", "10.62.0.0/24"].iter().map(|n| wgq::net::IpNet::parse(n).unwrap()).collect(),
+        fwmark: 4660,
+        device_routes: vec![wgq::net::IpNet::parse("10.60.0.0/16").unwrap()],
+    });
+    let t = trace(&plan::plan_up_rest(&c, "wgt0", &f).unwrap());
+    assert!(t.contains(&"ip -4 route add 10.62.0.0/24 dev wgt0".to_string()), "{t:?}");
+    assert!(!t.iter().any(|l| l.contains("10.60.1.0/24")), "a covered prefix got a route: {t:?}");
+    assert!(t.contains(&"ip -4 route add 0.0.0.0/0 dev wgt0 table 4660".to_string()), "{t:?}");
+    assert!(!t.iter().any(|l| l.starts_with("wg set")), "the hook's fwmark must be kept: {t:?}");
+    // Planned from the file alone, the same config would pick 51820 and set it.
+    let t = trace(&plan::plan_up(&c, "wgt0", &facts(&c)).unwrap());
+    assert!(t.contains(&"wg set wgt0 fwmark 51820".to_string()), "{t:?}");
+}
+
+/// Runs `up` of `text` through the same two-part transaction as `wgq up`, on a fake system
+/// failing at call `k` or signalled after it.
+fn two_part_up(text: &str, k: Option<usize>, signal: Option<usize>) -> (bool, FakeSystem, String) {
+    let c = cfg(text);
+    let mut sys = FakeSystem { fail_at: k.map(|k| (k, 5)), signal_after: signal.map(|s| (s, 15)), ..Default::default() };
+    let mut out = Vec::new();
+    let ok = wgq::app::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
+    (ok, sys, String::from_utf8_lossy(&out).into_owned())
+}
+
+#[test]
+fn a_failure_or_signal_anywhere_in_a_two_part_up_rolls_back_completely() {
+    // With PreUp hooks, up is planned in two parts around a new look at the system; the
+    // transaction spans both, the look included.
+    let text = full().replace("[Peer]", "PreUp = true\nPostUp = true\n[Peer]");
+    let (ok, counting, log) = two_part_up(&text, None, None);
+    assert!(ok, "{log}");
+    assert!(counting.render().iter().any(|l| l.starts_with("rule4")), "{:?}", counting.render());
+    assert!(counting.calls > 10);
+    for k in 0..counting.calls {
+        let (ok, after, log) = two_part_up(&text, Some(k), None);
+        assert!(!ok, "failure at call {k} must fail up");
+        assert!(after.render().is_empty(), "failure at call {k} left {:?}\n{log}", after.render());
+        let (ok, after, log) = two_part_up(&text, None, Some(k));
+        assert!(!ok, "signal after call {k} must stop up");
+        assert!(after.render().is_empty(), "signal after call {k} left {:?}\n{log}", after.render());
+    }
 }

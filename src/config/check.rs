@@ -73,8 +73,11 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
             warn(0, "SaveConfig = true: the listen port and fwmark chosen at run time will be saved".into());
         }
     }
+    // The device ignores a peer with the interface's own key (see below): its allowed IPs
+    // take nothing from the others.
+    let own = i.private_key.map(|k| k.public_key());
     let mut seen: HashMap<crate::net::IpNet, usize> = HashMap::new();
-    for (p, a) in &all {
+    for (p, a) in all.iter().filter(|(p, _)| Some(p.public_key) != own) {
         if let Some(prev) = seen.insert(a.network(), p.line)
             && prev != p.line
         {
@@ -92,7 +95,12 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
         if let Some(sk) = &i.private_key
             && sk.public_key() == p.public_key
         {
-            warn(p.line, "PublicKey: this peer is the interface itself (its key matches our PrivateKey)".into());
+            warn(
+                p.line,
+                "PublicKey: this peer is the interface itself (its key matches PrivateKey); the device ignores it, \
+                 and so does wgq: no route for its AllowedIPs (fine for a peers list shared by every node)"
+                    .into(),
+            );
         }
     }
     out
@@ -104,13 +112,14 @@ mod tests {
 
     const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
     const P: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    const P2: &str = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
 
     #[test]
     fn findings() {
         let own = crate::key::Key::from_base64(K).unwrap().public_key().to_base64();
         let t = format!(
             "[Interface]\nPrivateKey = {K}\nDNS = corp.local\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0, 10.0.0.0/8\n\
-             [Peer]\nPublicKey = {own}\nAllowedIPs = 10.0.0.0/8\n"
+             [Peer]\nPublicKey = {own}\nAllowedIPs = 10.0.0.0/8\n[Peer]\nPublicKey = {P2}\nAllowedIPs = 10.0.0.0/8\n"
         );
         let c = super::super::parse(t.as_bytes(), Path::new("/x/wg0.conf")).unwrap();
         let f = FileFacts { file_mode: Some(0o644), dir_mode: Some(0o755), interface: "wg0".into() };
@@ -118,8 +127,10 @@ mod tests {
         assert!(w.iter().any(|m| m.contains("world accessible")), "{w:?}");
         assert!(w.iter().any(|m| m.starts_with("/x/wg0.conf:4:") && m.contains("IPv6 leak")), "{w:?}");
         assert!(w.iter().any(|m| m.contains("search domains")), "{w:?}");
-        assert!(w.iter().any(|m| m.starts_with("/x/wg0.conf:7:") && m.contains("also allowed for the peer of line 4")), "{w:?}");
+        assert!(w.iter().any(|m| m.starts_with("/x/wg0.conf:10:") && m.contains("also allowed for the peer of line 4")), "{w:?}");
         assert!(w.iter().any(|m| m.starts_with("/x/wg0.conf:7:") && m.contains("interface itself")), "{w:?}");
+        // The own entry takes no allowed IP from the others: no duplicate warning for it.
+        assert!(!w.iter().any(|m| m.starts_with("/x/wg0.conf:7:") && m.contains("also allowed")), "{w:?}");
         let f = FileFacts { file_mode: Some(0o600), dir_mode: Some(0o755), interface: "wg0".into() };
         assert!(!check(&c, &f).iter().any(|d| d.message.contains("world")));
     }
