@@ -11,7 +11,12 @@
 #   # steps: up down            commands run in order (up, down, save, strip)
 #   # rc: 0 0                   expected exit status of each step (default all 0)
 #   # setup: <shell>            run in the namespace before the first step (repeatable;
-#                               %IF% is the interface name)
+#                               %IF% is the interface name, %DIR% the tool's work directory)
+#   # reference: upstream       compare with upstream's order where Debian's 2021 script
+#                               differs in a way the scenario depends on: PreUp after the
+#                               link is created (e6888dd) and `wg addconf` (0b7d982). The
+#                               reference is then Debian's script with those two changes
+#                               made to a private copy (tests/diff/upstream-ref.sed).
 #   # shims: no-resolvconf | no-nft    PATH variations
 #   # env: VAR=value ...        extra environment for both tools
 #   # known: <sed expression>   applied to both sides' outputs before comparing; every
@@ -131,6 +136,7 @@ run_scenario() {
 	steps=$(sed -n 's/^# steps: //p' "$conf"); [ -n "$steps" ] || steps="up down"
 	rcs=$(sed -n 's/^# rc: //p' "$conf")
 	variant=$(sed -n 's/^# shims: //p' "$conf")
+	reference=$(sed -n 's/^# reference: //p' "$conf")
 	local -a extra_env
 	read -r -a extra_env <<<"$(sed -n 's/^# env: //p' "$conf")"
 	mapfile -t setup < <(sed -n 's/^# setup: //p' "$conf")
@@ -141,13 +147,14 @@ run_scenario() {
 		ifn=$(printf 'w%03d%02d%s' "$RUN" "$idx" "$t")
 		ns="wgqdiff-$RUN-$idx-$t"
 		[ "$t" = ref ] && tool=$WG_QUICK || tool=$WGQ
+		if [ "$t" = ref ] && [ "$reference" = upstream ]; then tool=$work/wg-quick-upstream; fi
 		mkdir -p "$d"
 		make_shims "$d" "$variant"
 		sed "s/%IF%/$ifn/g; s|%DIR%|$d|g" "$conf" >"$d/$ifn.conf"
 		chmod 600 "$d/$ifn.conf"
 		setup_ns "$ns"
 		local s
-		for s in "${setup[@]}"; do ip netns exec "$ns" bash -c "${s//%IF%/$ifn}" >/dev/null 2>&1; done
+		for s in "${setup[@]}"; do s=${s//%IF%/$ifn}; ip netns exec "$ns" bash -c "${s//%DIR%/$d}" >/dev/null 2>&1; done
 		snapshot "$ns" "$ifn" >"$d/state.0"
 		local i=1 step
 		for step in $steps; do
@@ -228,6 +235,17 @@ run_scenario() {
 export -f run_scenario snapshot setup_ns make_shims path_for sort_peers teardown_view
 RUN=$(( $$ % 1000 ))
 export here work WGQ WG_QUICK RUN
+
+# The upstream-order reference (see `# reference: upstream`): a private copy of Debian's
+# script with PreUp moved after add_if and setconf replaced by addconf; refuse to run if
+# the edits did not apply (a different wg-quick).
+sed -E -f "$here/upstream-ref.sed" "$WG_QUICK" >"$work/wg-quick-upstream"
+chmod +x "$work/wg-quick-upstream"
+if ! grep -A1 -x $'\tadd_if' "$work/wg-quick-upstream" | grep -q 'execute_hooks "${PRE_UP\[@\]}"' ||
+	grep -q 'wg setconf' "$work/wg-quick-upstream"; then
+	echo "harness: tests/diff/upstream-ref.sed does not apply to $WG_QUICK" >&2
+	exit 2
+fi
 
 start=$(date +%s)
 idx=0
