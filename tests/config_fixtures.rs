@@ -79,3 +79,41 @@ fn check_warns_and_passes_a_good_file() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// The base64 runs of a file long enough to be keys (what no message may repeat).
+fn key_like_runs(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/'))
+        .filter(|w| w.len() >= 40)
+        .map(|w| w[..40].to_string())
+        .collect()
+}
+
+#[test]
+fn no_output_of_any_command_on_a_bad_file_contains_key_material() {
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        eprintln!("skipped (up/reload/strip part): needs root; checking `check` only");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for f in fixtures("fixtures/bad") {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let keys = key_like_runs(&text);
+        // Up and down want an interface name: the same file as `wgqbad0.conf`.
+        let p = dir.path().join("wgqbad0.conf");
+        std::fs::write(&p, &text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut runs: Vec<Vec<&str>> = vec![vec!["check"]];
+        if root {
+            runs.extend([vec!["strip"], vec!["up", "--dry-run"], vec!["up"], vec!["reload", "--dry-run"], vec!["down"], vec!["save"]]);
+        }
+        for args in runs {
+            let o = Command::new(env!("CARGO_BIN_EXE_wgq")).args(&args).arg(&p).output().unwrap();
+            assert_ne!(o.status.code(), Some(0), "{args:?} {} succeeded", f.display());
+            let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+            for k in &keys {
+                assert!(!out.contains(k.as_str()), "{args:?} {}: key material in the output:\n{out}", f.display());
+            }
+        }
+    }
+}

@@ -146,13 +146,49 @@ fn q(s: &str) -> String {
     format!("`{s}'")
 }
 
+/// The shortest run of base64 characters that [`hide_keys`] treats as key material (a key
+/// is 43 of them and `=`; no IP address, port or usual host name label comes close).
+const KEY_LIKE_RUN: usize = 40;
+
+/// `msg` with every run of base64 text long enough to be a key replaced, so that no message
+/// ever repeats key material: a key under the wrong section, a typo in its key name
+/// (`PrivteKey = …`), a key pasted into another value. The line number and key name stay.
+pub(crate) fn hide_keys(msg: &str) -> std::borrow::Cow<'_, str> {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/';
+    let mut out = String::new();
+    let mut last = 0;
+    let mut run_start = None;
+    for (i, c) in msg.char_indices().chain(std::iter::once((msg.len(), ' '))) {
+        match (is_b64(c), run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(st)) => {
+                run_start = None;
+                if i - st >= KEY_LIKE_RUN {
+                    let end = i + msg[i..].bytes().take_while(|&b| b == b'=').count();
+                    out.push_str(&msg[last..st]);
+                    out.push_str("(key not shown)");
+                    last = end;
+                }
+            }
+            _ => {}
+        }
+    }
+    if last == 0 {
+        return std::borrow::Cow::Borrowed(msg);
+    }
+    out.push_str(&msg[last..]);
+    std::borrow::Cow::Owned(out)
+}
+
 impl Parser<'_> {
     fn error(&mut self, line: usize, msg: String) {
-        self.diags.push(Diagnostic { severity: Severity::Error, path: self.path.to_path_buf(), line, message: msg });
+        let message = hide_keys(&msg).into_owned();
+        self.diags.push(Diagnostic { severity: Severity::Error, path: self.path.to_path_buf(), line, message });
     }
 
     fn warn(&mut self, line: usize, msg: String) {
-        self.warnings.push(Diagnostic { severity: Severity::Warning, path: self.path.to_path_buf(), line, message: msg });
+        let message = hide_keys(&msg).into_owned();
+        self.warnings.push(Diagnostic { severity: Severity::Warning, path: self.path.to_path_buf(), line, message });
     }
 
     fn text<'b>(&mut self, line: usize, key: &str, v: &'b [u8]) -> Option<&'b str> {
@@ -571,6 +607,31 @@ mod tests {
         ));
         assert_eq!(c.interface.addresses.len(), 2);
         assert!(c.interface.private_key.is_some());
+    }
+
+    #[test]
+    fn no_message_repeats_key_material() {
+        // A private key under [Peer], a typo in the key name, a key without `=`, a key in
+        // another value: the line and the key name are reported, the key never.
+        for text in [
+            format!("[Interface]\nPrivateKey = {K}\n[Peer]\nPublicKey = {P}\nPrivateKey = {K}\n"),
+            format!("[Interface]\nPrivteKey = {K}\n"),
+            format!("[Interface]\nPrivateKey = {K}\n{K}\n"),
+            format!("[Interface]\nPrivateKey = {K}\nAddress = {K}\nDNS = {K}\n[Peer]\nPublicKey = {P}\nEndpoint = {K}:1\n"),
+            format!("[Interface]\nPrivateKey = {K}\n[Peer]\nPublicKey = {P}\nPresharedKey = {}\n", &K[1..]),
+            format!("[Interface]\nPrivateKey = {K}\n[{K}]\n"),
+        ] {
+            let e = errs(&text);
+            assert!(!e.is_empty(), "{text}");
+            for m in &e {
+                assert!(!m.contains(&K[..20]) && !m.contains(&K[10..30]), "key material in `{m}'");
+            }
+        }
+        assert_eq!(
+            errs(&format!("[Interface]\nPrivteKey = {K}\n")),
+            ["/etc/wireguard/wg0.conf:2: Line unrecognized: `PrivteKey=(key not shown)'"]
+        );
+        assert_eq!(hide_keys("Line unrecognized: `Address=10.1.0.1/24'"), "Line unrecognized: `Address=10.1.0.1/24'");
     }
 
     #[test]
