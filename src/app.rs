@@ -72,6 +72,8 @@ impl AppError {
 /// Runs one command; returns the exit status for success paths that are not 0
 /// (`check` with errors).
 pub fn run(cmd: Command) -> Result<i32, AppError> {
+    // Keys are in memory from here on: no core dump may hold them.
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
     match cmd {
         Command::Help | Command::Version => {
             println!("wgq {}", env!("CARGO_PKG_VERSION"));
@@ -255,7 +257,7 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
     let facts = x.sys.observe_up(&x.cfg)?;
     phase("observe", &mut t);
     if dry_run {
-        print!("{}", plan::plan_up_start(&x.cfg, &ifname, &facts));
+        print!("{}", plan::plan_up_start(&x.cfg, &ifname, &facts)?);
         if !x.cfg.interface.pre_up.is_empty() {
             println!("# The rest is planned after the PreUp hooks ran, from what they leave; as the system is now:");
         }
@@ -289,7 +291,7 @@ pub fn apply_up(
     ifname: &str,
     facts: plan::UpFacts,
 ) -> Result<UpRecord, AppError> {
-    let start = plan::plan_up_start(cfg, ifname, &facts);
+    let start = plan::plan_up_start(cfg, ifname, &facts)?;
     let mut ex = Executor::new(sys, trace);
     ex.apply_part(&start)?;
     let facts = if cfg.interface.pre_up.is_empty() {
@@ -338,10 +340,10 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
     let facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
     let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;
     if x.run(&plan, dry_run, true)? {
-        // Keep the record in step with the DNS registration.
-        if let (Some(mut r), Some(index)) = (recorded, crate::runstate::ifindex(&x.ifname)) {
-            r.dns_name = (!x.cfg.interface.dns.is_empty()).then(|| facts.up.resolvconf_name.clone());
-            let _ = x.state.write(&x.ifname, index, &r);
+        // What wgq owns now: the record with the reload's changes. An interface wg-quick
+        // brought up keeps having none (what it owns is inferred each time, as down does).
+        if let (Some(r), Some(index)) = (recorded, crate::runstate::ifindex(&x.ifname)) {
+            let _ = x.state.write(&x.ifname, index, &r.after_reload(&plan));
         }
     }
     Ok(0)

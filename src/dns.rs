@@ -109,13 +109,14 @@ pub fn unset_dns(name: &str) -> Result<(), DnsError> {
     resolvconf(&["-d", name, "-f"], None).map(|_| ())
 }
 
-/// The nameservers registered under `name` (`resolvconf -l`, else resolvconf's run file).
-pub fn list_dns(name: &str) -> Vec<String> {
+/// The nameservers registered under `name` (`resolvconf -l`, else resolvconf's run file);
+/// `None` when neither can tell (systemd-resolved's resolvconf has no `-l`).
+pub fn list_dns(name: &str) -> Option<Vec<String>> {
     match resolvconf(&["-l", name], None) {
-        Ok(t) => parse_resolvconf_list(&t),
-        Err(_) => std::fs::read_to_string(format!("/etc/resolvconf/run/interface/{name}"))
-            .map(|t| parse_resolvconf_list(&t))
-            .unwrap_or_default(),
+        Ok(t) => Some(parse_resolvconf_list(&t)),
+        Err(_) => {
+            std::fs::read_to_string(format!("/etc/resolvconf/run/interface/{name}")).ok().map(|t| parse_resolvconf_list(&t))
+        }
     }
 }
 

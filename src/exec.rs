@@ -32,6 +32,24 @@ impl SysError {
     ) -> SysError {
         SysError { message: message.into(), status, source: Some(Box::new(source)) }
     }
+
+    /// The errno behind this failure, if its cause carries one.
+    pub fn errno(&self) -> Option<i32> {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = self.source.as_deref().map(|e| e as _);
+        while let Some(e) = cur {
+            if let Some(n) = e.downcast_ref::<crate::netlink::NetlinkError>() {
+                return n.raw_os_error();
+            }
+            if let Some(d) = e.downcast_ref::<crate::device::DeviceError>() {
+                return d.errno();
+            }
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return io.raw_os_error();
+            }
+            cur = e.source();
+        }
+        None
+    }
 }
 
 /// How the link was created.
@@ -233,9 +251,14 @@ impl<'a> Executor<'a> {
             Op::SetFwmark(m) => self.sys.set_fwmark(ifname, *m),
             Op::AddAddress(a) => self.sys.add_address(ifname, *a).map(|_| self.undo.push(Undo::DelAddress(*a))),
             Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
-            Op::SetMtu { mtu, previous } => self.sys.set_mtu_up(ifname, *mtu).map(|_| self.undo.push(Undo::SetMtu(*previous))),
+            Op::SetMtu { mtu, previous } => {
+                self.undo.push(Undo::SetMtu(*previous));
+                self.sys.set_mtu_up(ifname, *mtu)
+            }
+            // Steps that may half-apply record their (idempotent) undo before they run.
             Op::SyncDevice { update, restore } => {
-                self.sys.set_device(ifname, update).map(|_| self.undo.push(Undo::RestoreDevice(restore.clone())))
+                self.undo.push(Undo::RestoreDevice(restore.clone()));
+                self.sys.set_device(ifname, update)
             }
             Op::DelAddress(a) => self.sys.del_address(ifname, *a).map(|_| self.undo.push(Undo::AddAddress(*a))),
             Op::UpdateDns { name, input, previous } => {
@@ -252,7 +275,10 @@ impl<'a> Executor<'a> {
             }
             Op::DelRoutes(routes) => {
                 route_trace(&mut *self.trace, routes, ifname, "del");
-                self.sys.del_routes(ifname, routes).map(|_| self.undo.push(Undo::AddRoutes(routes.clone())))
+                // A batch that stops half-way has deleted some: the undo re-adds every one
+                // that is missing.
+                self.undo.push(Undo::AddRoutes(routes.clone()));
+                self.sys.del_routes(ifname, routes)
             }
             Op::SetDns { name, input } => self.sys.set_dns(name, input).map(|_| self.undo.push(Undo::UnsetDns(name.clone()))),
             Op::AddRule(rule) => self.sys.add_rule(rule).map(|added| self.undo.push(Undo::DelRule(added))),
@@ -269,6 +295,12 @@ impl<'a> Executor<'a> {
                         Err(e)
                     }
                 }
+            }
+            // An nft script is one transaction; iptables-restore commits table by table (raw
+            // may stay when mangle fails), so its undo is recorded first.
+            Op::SetFirewall { v6, kind: FirewallKind::Iptables, script } => {
+                self.undo.push(Undo::UnsetFirewall(*v6, FirewallKind::Iptables));
+                self.sys.set_firewall(ifname, *v6, FirewallKind::Iptables, script)
             }
             Op::SetFirewall { v6, kind, script } => {
                 self.sys.set_firewall(ifname, *v6, *kind, script).map(|_| self.undo.push(Undo::UnsetFirewall(*v6, *kind)))
@@ -343,7 +375,7 @@ impl<'a> Executor<'a> {
                 }
                 Undo::AddRoutes(rs) => {
                     route_trace(&mut *self.trace, rs, ifname, "add");
-                    self.sys.add_routes(ifname, rs).map_err(|(_, e)| e)
+                    self.readd_routes(ifname, rs)
                 }
                 Undo::SetMtu(m) => {
                     self.say(&format!("ip link set mtu {m} dev {ifname}"));
@@ -358,6 +390,27 @@ impl<'a> Executor<'a> {
                 print_error(&mut *self.trace, &e);
             }
         }
+    }
+}
+
+impl Executor<'_> {
+    /// Puts routes back, each one on its own merits: one already there (a delete that never
+    /// happened) is fine, and one refused for another reason is reported without stopping
+    /// the rest.
+    fn readd_routes(&mut self, ifname: &str, rs: &[Route]) -> Result<(), SysError> {
+        let mut from = 0;
+        while from < rs.len() {
+            match self.sys.add_routes(ifname, &rs[from..]) {
+                Ok(()) => break,
+                Err((n, e)) => {
+                    if e.errno() != Some(libc::EEXIST) {
+                        print_error(&mut *self.trace, &e);
+                    }
+                    from += n + 1;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -134,6 +134,7 @@ impl System for FakeSystem {
         Ok(())
     }
     fn del_address(&mut self, ifname: &str, addr: IpNet) -> Result<(), SysError> {
+        self.step()?;
         self.addresses.remove(&(ifname.into(), addr.to_string()));
         Ok(())
     }
@@ -149,13 +150,15 @@ impl System for FakeSystem {
             self.step().map_err(|e| (i, e))?;
             let key = (ifname.to_string(), r.net.to_string(), r.table.unwrap_or(254));
             if !self.routes.insert(key) {
-                return Err((i, SysError::new(2, "File exists")));
+                return Err((i, SysError::with_source(2, "File exists", std::io::Error::from_raw_os_error(libc::EEXIST))));
             }
         }
         Ok(())
     }
+    /// Deletes route by route, so an injected failure stops a batch half-way.
     fn del_routes(&mut self, ifname: &str, routes: &[Route]) -> Result<(), SysError> {
         for r in routes {
+            self.step()?;
             self.routes.remove(&(ifname.to_string(), r.net.to_string(), r.table.unwrap_or(254)));
         }
         Ok(())

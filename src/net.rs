@@ -36,6 +36,11 @@ impl IpNet {
         self.addr.is_ipv6()
     }
 
+    /// An IPv6 link-local address (fe80::/10).
+    pub fn is_link_local(&self) -> bool {
+        matches!(self.addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
+    }
+
     /// Parses `addr[/len]` like wg(8): strict inet_pton (IPv6 when the text has a `:`),
     /// a decimal length that starts with a digit, /32 or /128 when absent.
     pub fn parse(s: &str) -> Result<IpNet, IpNetError> {

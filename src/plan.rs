@@ -323,6 +323,21 @@ pub struct AfterPreUp {
 pub enum PlanError {
     #[error("{path}:{line}: Table: `{name}' is not a number and not a table name in rt_tables")]
     UnknownTable { path: String, line: usize, name: String },
+    #[error(
+        "`{ifname}': an interface whose name has `+' or `=' cannot carry a full tunnel (0.0.0.0/0 or ::/0 with \
+         Table = auto): its nftables table and iptables rules are named after it, and `+' is an iptables wildcard; \
+         rename the interface"
+    )]
+    NameUnfitForFullTunnel { ifname: String },
+}
+
+/// Refuses a full tunnel on an interface name nft and iptables cannot carry (wg-quick fails
+/// half-way with an nft syntax error, or with iptables matches more than its interface).
+fn check_full_tunnel_name(ifname: &str) -> Result<(), PlanError> {
+    if ifname.contains(['+', '=']) {
+        return Err(PlanError::NameUnfitForFullTunnel { ifname: ifname.to_string() });
+    }
+    Ok(())
 }
 
 /// The interface's own public key: `facts`' if observed, else the file's PrivateKey's.
@@ -355,18 +370,24 @@ fn connected_prefixes(cfg: &Config) -> Vec<IpNet> {
 /// Plans `up` in upstream wg-quick's order (reference §3 with §8's changes): the first
 /// part ([`plan_up_start`]) and the rest ([`plan_up_rest`]) from the same facts.
 pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
-    let mut plan = plan_up_start(cfg, ifname, facts);
+    let mut plan = plan_up_start(cfg, ifname, facts)?;
     plan.ops.extend(plan_up_rest(cfg, ifname, facts)?.ops);
     Ok(plan)
 }
 
 /// The part of `up` that does not depend on what the PreUp hooks do: create the link, run
 /// the PreUp hooks, program the device (addconf semantics, so the hooks' settings stay).
-pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Plan {
+/// Refuses, before anything is touched, what the rest could only refuse half-way.
+pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
+    if cfg.interface.table_setting() == TableSetting::Auto
+        && cfg.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0))
+    {
+        check_full_tunnel_name(ifname)?;
+    }
     let mut ops = vec![Op::CreateLink];
     hooks(&mut ops, &cfg.interface.pre_up, Phase::PreUp, ifname);
     ops.push(Op::SetDevice(std::rc::Rc::clone(&facts.device)));
-    Plan { interface: ifname.to_string(), ops }
+    Ok(Plan { interface: ifname.to_string(), ops })
 }
 
 /// The rest of `up`: addresses, MTU, DNS, routes and the full-tunnel policy, PostUp. With
@@ -389,7 +410,8 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
     let table = i.table_setting();
     let fixed_table: Option<(u32, String)> = match &table {
         TableSetting::Auto | TableSetting::Off => None,
-        TableSetting::Id(n) => Some((*n, n.to_string())),
+        // Traced as written, as wg-quick passes it to `ip` (`table 0x10`).
+        TableSetting::Id(n) => Some((*n, i.table.as_ref().map_or_else(|| n.to_string(), |t| t.value.clone()))),
         TableSetting::Name(name) => match facts.named_table {
             Some(n) => Some((n, name.clone())),
             None => {
@@ -424,6 +446,7 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
             continue;
         }
         if net.is_default() {
+            check_full_tunnel_name(ifname)?;
             // Flush the routes gathered so far to keep wg-quick's order.
             if !batch.is_empty() {
                 ops.push(Op::AddRoutes(std::mem::take(&mut batch)));
@@ -479,50 +502,82 @@ fn hooks(ops: &mut Vec<Op>, list: &[crate::config::Located<String>], phase: Phas
     }
 }
 
-/// What `up` recorded about the interface (kept under /run/wgq/), so that `down`
-/// removes exactly what belongs to it even after the file or the fwmark changed.
+/// What `up` recorded about the interface (kept under /run/wgq/, see `runstate`), so that
+/// `down` and `reload` remove exactly what belongs to it even after the file or the fwmark
+/// changed, and leave alone what others (hooks, routing daemons, the admin) added.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UpRecord {
     /// The table/fwmark used for default routes, if any.
     pub table: Option<u32>,
     /// The resolvconf name DNS was registered under, if any.
     pub dns_name: Option<String>,
+    /// The exact text registered under `dns_name` (what `reload` compares and restores).
+    pub dns_input: Option<String>,
     /// Which firewall tool carries this interface's rules, if any.
     pub firewall: Option<FirewallKind>,
+    /// The addresses wgq added (a configured link-local one included).
+    pub addresses: Vec<IpNet>,
+    /// The routes wgq added, with their table (`None` = main).
+    pub routes: Vec<Route>,
 }
 
 impl UpRecord {
     pub fn render(&self) -> String {
+        use fmt::Write as _;
         let mut s = String::from("# wgq state, written by `wgq up`\n");
         if let Some(t) = self.table {
-            s.push_str(&format!("table={t}\n"));
+            let _ = writeln!(s, "table={t}");
         }
         if let Some(d) = &self.dns_name {
-            s.push_str(&format!("dns={d}\n"));
+            let _ = writeln!(s, "dns={d}");
+        }
+        for l in self.dns_input.iter().flat_map(|t| t.lines()) {
+            let _ = writeln!(s, "dns_line={l}");
         }
         match self.firewall {
             Some(FirewallKind::Nft) => s.push_str("firewall=nft\n"),
             Some(FirewallKind::Iptables) => s.push_str("firewall=iptables\n"),
             None => {}
         }
+        for a in &self.addresses {
+            let _ = writeln!(s, "address={a}");
+        }
+        for r in &self.routes {
+            let _ = writeln!(s, "route={} {}", r.net, r.table.unwrap_or(MAIN_TABLE));
+        }
         s
     }
 
     pub fn parse(text: &str) -> UpRecord {
         let mut r = UpRecord::default();
+        let mut dns_input = String::new();
         for l in text.lines() {
-            if let Some(v) = l.strip_prefix("table=") {
-                r.table = v.trim().parse().ok();
-            } else if let Some(v) = l.strip_prefix("dns=") {
-                r.dns_name = Some(v.trim().to_string());
-            } else if let Some(v) = l.strip_prefix("firewall=") {
-                r.firewall = match v.trim() {
-                    "nft" => Some(FirewallKind::Nft),
-                    "iptables" => Some(FirewallKind::Iptables),
-                    _ => None,
-                };
+            let Some((k, v)) = l.split_once('=') else { continue };
+            match k {
+                "table" => r.table = v.trim().parse().ok(),
+                "dns" => r.dns_name = Some(v.trim().to_string()),
+                "dns_line" => {
+                    dns_input.push_str(v);
+                    dns_input.push('\n');
+                }
+                "firewall" => {
+                    r.firewall = match v.trim() {
+                        "nft" => Some(FirewallKind::Nft),
+                        "iptables" => Some(FirewallKind::Iptables),
+                        _ => None,
+                    }
+                }
+                "address" => r.addresses.extend(IpNet::parse(v.trim()).ok()),
+                "route" => {
+                    let mut it = v.split_whitespace();
+                    if let (Some(Ok(net)), Some(Ok(t))) = (it.next().map(IpNet::parse), it.next().map(str::parse::<u32>)) {
+                        r.routes.push(route_in(net, t));
+                    }
+                }
+                _ => {}
             }
         }
+        r.dns_input = (!dns_input.is_empty()).then_some(dns_input);
         r
     }
 
@@ -537,13 +592,52 @@ impl UpRecord {
         for op in ops {
             match op {
                 Op::AddRule(Rule::NotFwmark { table, .. }) => r.table = Some(*table),
-                Op::SetDns { name, .. } => r.dns_name = Some(name.clone()),
+                Op::SetDns { name, input } => {
+                    r.dns_name = Some(name.clone());
+                    r.dns_input = Some(input.clone());
+                }
                 Op::SetFirewall { kind, .. } => r.firewall = Some(*kind),
+                Op::AddAddress(a) => r.addresses.push(*a),
+                Op::AddRoutes(rs) => r.routes.extend(rs.iter().cloned()),
                 _ => {}
             }
         }
         r
     }
+
+    /// The record after a `reload` plan is applied: what it removed is no longer ours,
+    /// what it added is.
+    pub fn after_reload(&self, plan: &Plan) -> UpRecord {
+        let mut r = self.clone();
+        for op in &plan.ops {
+            match op {
+                Op::AddAddress(a) => r.addresses.push(*a),
+                Op::DelAddress(a) => r.addresses.retain(|x| x != a),
+                Op::AddRoutes(rs) => r.routes.extend(rs.iter().cloned()),
+                Op::DelRoutes(rs) => {
+                    let gone: std::collections::HashSet<_> = rs.iter().map(route_key).collect();
+                    r.routes.retain(|x| !gone.contains(&route_key(x)));
+                }
+                Op::UpdateDns { name, input, .. } => {
+                    r.dns_name = input.as_ref().map(|_| name.clone());
+                    r.dns_input.clone_from(input);
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+}
+
+/// A route as `ip` would write it: table `t`, `main` left implicit.
+fn route_in(net: IpNet, t: u32) -> Route {
+    let table = (t != MAIN_TABLE).then_some(t);
+    Route { net, table, table_text: table.map(|t| t.to_string()) }
+}
+
+/// What identifies a route for wgq: its prefix and table.
+fn route_key(r: &Route) -> (IpNet, u32) {
+    (r.net, r.table.unwrap_or(MAIN_TABLE))
 }
 
 /// A policy rule as found on the system.
@@ -642,15 +736,19 @@ pub struct ReloadFacts {
     pub up: UpFacts,
     /// The device as it runs.
     pub live: crate::device::DeviceState,
-    /// Addresses on the link (link-local ones left out).
+    /// Addresses on the link, link-local ones included.
     pub live_addresses: Vec<IpNet>,
-    /// Routes through the link that wgq manages (not the kernel's connected routes).
+    /// Unicast routes through the link, of any origin (not the kernel's connected routes).
     pub live_routes: Vec<Route>,
     pub live_mtu: u32,
-    /// Nameservers registered for the interface now.
-    pub live_dns: Vec<String>,
+    /// Nameservers registered for the interface now (`None`: resolvconf cannot tell, as
+    /// systemd-resolved's cannot).
+    pub live_dns: Option<Vec<String>>,
     /// Families (v6?) that have this interface's default-route policy rules now.
     pub live_default_families: Vec<bool>,
+    /// What our `up` recorded: what wgq owns on the interface. Without it (an interface
+    /// wg-quick brought up) what wg-quick would have added stands for it.
+    pub recorded: Option<UpRecord>,
 }
 
 /// Why a reload cannot be planned.
@@ -663,26 +761,39 @@ pub enum ReloadError {
          reload cannot switch them: run `wgq down` and `wgq up`"
     )]
     DefaultRouteChanged { path: String },
+    #[error(
+        "{path}: {what} changed on a running full tunnel (its policy rules and firewall use table and fwmark {live}); \
+         reload cannot switch them consistently: run `wgq down` and `wgq up`"
+    )]
+    FullTunnelPolicyChanged { path: String, what: &'static str, live: u32 },
 }
 
-fn device_restore(live: &crate::device::DeviceState) -> DeviceConfig {
+/// How to undo `update` on a device that was `live`: every field and peer the update
+/// touches set back to what it was (a peer it adds removed), nothing else. Right whether the
+/// update applied wholly, partly (a refused ListenPort after the kernel applied the rest of
+/// the batch) or not at all, and peers it did not touch keep their sessions.
+pub fn device_inverse(update: &DeviceConfig, live: &crate::device::DeviceState) -> DeviceConfig {
     use crate::device::PeerConfig;
+    let before: std::collections::HashMap<_, _> = live.peers.iter().map(|p| (p.public_key, p)).collect();
     DeviceConfig {
-        private_key: Some(live.private_key.unwrap_or_default()),
-        listen_port: Some(live.listen_port),
-        fwmark: Some(live.fwmark),
-        replace_peers: true,
-        peers: live
+        private_key: update.private_key.map(|_| live.private_key.unwrap_or_default()),
+        listen_port: update.listen_port.map(|_| live.listen_port),
+        fwmark: update.fwmark.map(|_| live.fwmark),
+        replace_peers: false,
+        peers: update
             .peers
             .iter()
-            .map(|p| PeerConfig {
-                public_key: p.public_key,
-                preshared_key: Some(p.preshared_key.unwrap_or_default()),
-                endpoint: p.endpoint,
-                persistent_keepalive: Some(p.persistent_keepalive),
-                replace_allowed_ips: true,
-                allowed_ips: p.allowed_ips.clone(),
-                ..Default::default()
+            .map(|u| match before.get(&u.public_key) {
+                Some(p) => PeerConfig {
+                    public_key: p.public_key,
+                    preshared_key: Some(p.preshared_key.unwrap_or_default()),
+                    endpoint: p.endpoint,
+                    persistent_keepalive: Some(p.persistent_keepalive),
+                    replace_allowed_ips: true,
+                    allowed_ips: p.allowed_ips.clone(),
+                    ..Default::default()
+                },
+                None => PeerConfig { public_key: u.public_key, remove: true, ..Default::default() },
             })
             .collect(),
     }
@@ -753,29 +864,48 @@ fn wanted_routes(cfg: &Config, facts: &UpFacts) -> Result<Vec<Route>, PlanError>
 }
 
 /// Plans `reload`: the running interface brought to the file without recreating it.
+/// Only what wgq owns ([`ReloadFacts::recorded`]) is removed: routes and addresses that
+/// hooks, routing daemons or the admin put on the interface stay.
 pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, ReloadError> {
     let i = &cfg.interface;
+    let path = || cfg.path.display().to_string();
     let mut ops = Vec::new();
     // Full-tunnel policy routing is not switched in place.
+    let mut have = f.live_default_families.clone();
+    have.sort();
+    have.dedup();
+    if !have.is_empty() {
+        let live = f.recorded.as_ref().and_then(|r| r.table).unwrap_or(f.live.fwmark);
+        if i.table_setting() != TableSetting::Auto {
+            return Err(ReloadError::FullTunnelPolicyChanged { path: path(), what: "Table", live });
+        }
+        if i.fwmark.is_some_and(|m| m != f.live.fwmark) {
+            return Err(ReloadError::FullTunnelPolicyChanged { path: path(), what: "FwMark", live });
+        }
+    }
     if i.table_setting() == TableSetting::Auto {
         let mut want: Vec<bool> =
             kernel_allowed_ips(cfg, own_public_key(cfg, &f.up)).iter().filter(|n| n.is_default()).map(|n| n.is_ipv6()).collect();
-        let mut have = f.live_default_families.clone();
         want.sort();
         want.dedup();
-        have.sort();
-        have.dedup();
         if want != have {
-            return Err(ReloadError::DefaultRouteChanged { path: cfg.path.display().to_string() });
+            return Err(ReloadError::DefaultRouteChanged { path: path() });
         }
     }
     let update = device_update(&f.up.device, &f.live);
     if update != DeviceConfig::default() {
-        ops.push(Op::SyncDevice { update, restore: device_restore(&f.live) });
+        let restore = device_inverse(&update, &f.live);
+        ops.push(Op::SyncDevice { update, restore });
     }
+    // Addresses: wgq's are the recorded ones, else (wg-quick's interface) every one but the
+    // kernel's link-local.
     let want_addrs: Vec<IpNet> = i.addresses.iter().map(|a| a.value).collect();
+    let owned_addrs: Vec<IpNet> = match &f.recorded {
+        Some(r) => r.addresses.clone(),
+        None => f.live_addresses.iter().filter(|a| !a.is_link_local()).copied().collect(),
+    };
     for a in &f.live_addresses {
-        if !want_addrs.contains(a) {
+        if owned_addrs.contains(a) && !want_addrs.contains(a) {
             ops.push(Op::DelAddress(*a));
         }
     }
@@ -789,19 +919,25 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
     if mtu != f.live_mtu {
         ops.push(Op::SetMtu { mtu, previous: f.live_mtu });
     }
-    let want_dns: Vec<String> = i.dns.iter().map(|a| a.to_string()).collect();
-    if want_dns != f.live_dns {
-        let previous =
-            (!f.live_dns.is_empty()).then(|| f.live_dns.iter().map(|d| format!("nameserver {d}\n")).collect::<String>());
-        let input = (!i.dns.is_empty()).then(|| crate::dns::resolvconf_input(&i.dns, &i.dns_search));
-        ops.push(Op::UpdateDns { name: f.up.resolvconf_name.clone(), input, previous });
+    if let Some(op) = reload_dns(cfg, f) {
+        ops.push(op);
     }
+    // Routes: wgq's are the recorded ones, else those wg-quick adds (a route per allowed IP
+    // of the running device).
     let want_routes = wanted_routes(cfg, &f.up)?;
-    let key = |r: &Route| (r.net, r.table.unwrap_or(MAIN_TABLE));
-    let live_keys: std::collections::HashSet<_> = f.live_routes.iter().map(key).collect();
-    let want_keys: std::collections::HashSet<_> = want_routes.iter().map(key).collect();
-    let del: Vec<Route> = f.live_routes.iter().filter(|r| !want_keys.contains(&key(r))).cloned().collect();
-    let add: Vec<Route> = want_routes.iter().filter(|r| !live_keys.contains(&key(r))).cloned().collect();
+    let owned: std::collections::HashSet<(IpNet, u32)> = match &f.recorded {
+        Some(r) => r.routes.iter().map(route_key).collect(),
+        None => {
+            let allowed: std::collections::HashSet<IpNet> =
+                f.live.peers.iter().flat_map(|p| p.allowed_ips.iter().copied()).collect();
+            f.live_routes.iter().filter(|r| allowed.contains(&r.net)).map(route_key).collect()
+        }
+    };
+    let live_keys: std::collections::HashSet<_> = f.live_routes.iter().map(route_key).collect();
+    let want_keys: std::collections::HashSet<_> = want_routes.iter().map(route_key).collect();
+    let del: Vec<Route> =
+        f.live_routes.iter().filter(|r| owned.contains(&route_key(r)) && !want_keys.contains(&route_key(r))).cloned().collect();
+    let add: Vec<Route> = want_routes.iter().filter(|r| !live_keys.contains(&route_key(r))).cloned().collect();
     if !del.is_empty() {
         ops.push(Op::DelRoutes(del));
     }
@@ -809,4 +945,24 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
         ops.push(Op::AddRoutes(add));
     }
     Ok(Plan { interface: ifname.to_string(), ops })
+}
+
+/// The DNS change of a reload: the file's text against the one `up` registered (recorded),
+/// else against what resolvconf lists. Nothing when neither is known.
+fn reload_dns(cfg: &Config, f: &ReloadFacts) -> Option<Op> {
+    let i = &cfg.interface;
+    let input = (!i.dns.is_empty()).then(|| crate::dns::resolvconf_input(&i.dns, &i.dns_search));
+    let (name, previous) = match &f.recorded {
+        Some(r) => (r.dns_name.clone().unwrap_or_else(|| f.up.resolvconf_name.clone()), r.dns_input.clone()),
+        None => {
+            let listed = f.live_dns.as_ref()?;
+            let want: Vec<String> = i.dns.iter().map(|a| a.to_string()).collect();
+            if &want == listed {
+                return None;
+            }
+            let previous = (!listed.is_empty()).then(|| listed.iter().map(|d| format!("nameserver {d}\n")).collect::<String>());
+            return Some(Op::UpdateDns { name: f.up.resolvconf_name.clone(), input, previous });
+        }
+    };
+    (input != previous).then_some(Op::UpdateDns { name, input, previous })
 }

@@ -316,7 +316,18 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let a = RunState::at(root.path(), ns(11, 1));
         let b = RunState::at(root.path(), ns(12, 1));
-        let rec = UpRecord { table: Some(51820), dns_name: None, firewall: Some(crate::plan::FirewallKind::Nft) };
+        let net = |s: &str| crate::net::IpNet::parse(s).unwrap();
+        let rec = UpRecord {
+            table: Some(51820),
+            firewall: Some(crate::plan::FirewallKind::Nft),
+            dns_name: Some("tun.wg0".into()),
+            dns_input: Some("nameserver 10.8.0.1\nsearch example.com corp.local\n".into()),
+            addresses: vec![net("10.8.0.2/24"), net("fe80::1/64")],
+            routes: vec![
+                crate::plan::Route { net: net("10.9.0.0/16"), table: None, table_text: None },
+                crate::plan::Route { net: net("0.0.0.0/0"), table: Some(51820), table_text: Some("51820".into()) },
+            ],
+        };
         a.write("wg0", 7, &rec).unwrap();
         // Another namespace never sees it, even with the same name and ifindex.
         assert_eq!(b.read("wg0", Some(7)), None);

@@ -90,6 +90,8 @@ pub struct LinuxSystem {
     devices: device::Devices,
     ifname: String,
     ifindex: Option<u32>,
+    /// The index of the link this run created (what its rollback deletes).
+    created: Option<u32>,
     /// Where the config lives and its [Interface] part (what `save` writes back).
     config: Option<(ConfigLocation, crate::config::Interface)>,
     /// Rules added during this run, per family (to compute kernel-equivalent priorities).
@@ -104,6 +106,7 @@ impl LinuxSystem {
             devices: device::Devices::default(),
             ifname: ifname.to_string(),
             ifindex: None,
+            created: None,
             config: config.map(|(l, c)| (l.clone(), c.interface.clone())),
             rule_prios: HashMap::new(),
         })
@@ -140,7 +143,7 @@ impl LinuxSystem {
     }
 
     pub fn is_wireguard(&mut self, name: &str) -> Result<bool, SystemError> {
-        Ok(device::is_interface(&mut self.rt, name).unwrap_or(false))
+        Ok(device::is_interface(&mut self.rt, name)?)
     }
 
     fn link_mtus(&mut self) -> Result<HashMap<u32, u32>, SystemError> {
@@ -157,20 +160,27 @@ impl LinuxSystem {
     /// The MTUs `ip route get <addr>` implies for each address (the route's `mtu`, else its
     /// device's MTU), looked up in one batch. With `running`, the lookups carry its fwmark
     /// (as its encrypted packets do) and routes through the interface itself are left out.
-    fn route_mtus_to(&mut self, addrs: &[std::net::IpAddr], links: &HashMap<u32, u32>, running: Option<Running>) -> Vec<u32> {
+    fn route_mtus_to(
+        &mut self,
+        addrs: &[std::net::IpAddr],
+        links: &HashMap<u32, u32>,
+        running: Option<Running>,
+    ) -> Result<Vec<u32>, SystemError> {
         let mut uniq: Vec<std::net::IpAddr> = addrs.to_vec();
         uniq.sort();
         uniq.dedup();
         let mark = running.map(|r| r.fwmark).filter(|&m| m != 0);
         let msgs = uniq.iter().map(|a| rtnl::get_route(*a, mark)).collect();
-        let Ok(replies) = self.rt.get_many(msgs) else { return Vec::new() };
-        replies
+        // A lookup the kernel refuses (no route to that endpoint) counts as no answer, as in
+        // wg-quick; a failing socket is an error.
+        let replies = self.rt.get_many(msgs).map_err(nl("Unable to look up the routes to the endpoints"))?;
+        Ok(replies
             .into_iter()
             .filter_map(|r| match r {
                 Ok(RouteNetlinkMessage::NewRoute(r)) if !through(running, &r) => route_path_mtu(&r, links),
                 _ => None,
             })
-            .collect()
+            .collect())
     }
 
     /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
@@ -227,7 +237,7 @@ impl LinuxSystem {
         let links = self.link_mtus()?;
         let endpoint_mtus = if i.mtu.is_none() {
             let ips: Vec<std::net::IpAddr> = endpoints.iter().map(|e| e.ip()).collect();
-            self.route_mtus_to(&ips, &links, running)
+            self.route_mtus_to(&ips, &links, running)?
         } else {
             Vec::new()
         };
@@ -296,7 +306,7 @@ impl LinuxSystem {
             state.peers.iter().flat_map(|p| p.allowed_ips.iter().copied()).filter(|n| seen.insert(*n)).collect();
         let endpoint_mtus = if cfg.interface.mtu.is_none() {
             let ips: Vec<std::net::IpAddr> = state.peers.iter().filter_map(|p| p.endpoint).map(|e| e.ip()).collect();
-            self.route_mtus_to(&ips, &links, None)
+            self.route_mtus_to(&ips, &links, None)?
         } else {
             Vec::new()
         };
@@ -374,7 +384,6 @@ impl LinuxSystem {
             if let RouteNetlinkMessage::NewAddress(a) = m
                 && a.header.index == index
                 && let Some(n) = rtnl::address_of(&a)
-                && !matches!(n.addr, std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
             {
                 live_addresses.push(n);
             }
@@ -402,8 +411,18 @@ impl LinuxSystem {
             live_routes.retain(|r| !(r.net.is_default() && r.table == default_table));
         }
         let live_mtu = self.link_index(&name).ok().flatten().map(|(_, m)| m).unwrap_or(0);
-        let live_dns = crate::dns::list_dns(&up.resolvconf_name);
-        Ok(crate::plan::ReloadFacts { up, live, live_addresses, live_routes, live_mtu, live_dns, live_default_families })
+        // With a record, the text `up` registered is known; resolvconf is asked only without one.
+        let live_dns = if recorded.is_some() { None } else { crate::dns::list_dns(&up.resolvconf_name) };
+        Ok(crate::plan::ReloadFacts {
+            up,
+            live,
+            live_addresses,
+            live_routes,
+            live_mtu,
+            live_dns,
+            live_default_families,
+            recorded,
+        })
     }
 
     /// `wg showconf <if>`.
@@ -425,10 +444,9 @@ impl LinuxSystem {
                     continue;
                 }
                 if let Some(net) = rtnl::address_of(&a) {
-                    // Link-local addresses come from the kernel or the tun device, not the config.
-                    if let std::net::IpAddr::V6(v6) = net.addr
-                        && v6.segments()[0] & 0xffc0 == 0xfe80
-                    {
+                    // Link-local addresses come from the kernel or the tun device, unless the
+                    // file configures them (`Address = fe80::1/64`, for babel or bird).
+                    if net.is_link_local() && !i.addresses.iter().any(|c| c.value == net) {
                         continue;
                     }
                     addresses.push(net.to_string());
@@ -436,7 +454,7 @@ impl LinuxSystem {
             }
         }
         // Like wg-quick: whatever resolvconf holds for the interface (errors mean none).
-        let dns = crate::dns::list_dns(&crate::dns::system_resolvconf_name(name));
+        let dns = crate::dns::list_dns(&crate::dns::system_resolvconf_name(name)).unwrap_or_default();
         let mtu = if i.mtu.is_some() {
             let n = name.to_string();
             self.link_index(&n).ok().flatten().map(|(_, m)| m)
@@ -481,8 +499,17 @@ impl LinuxSystem {
 
 impl System for LinuxSystem {
     fn create_link(&mut self, ifname: &str, trace: &mut dyn FnMut(&str)) -> Result<LinkKind, SysError> {
-        match device::kernel::create_link(&mut self.rt, ifname) {
-            Ok(()) => Ok(LinkKind::Kernel),
+        let kind = match device::kernel::create_link(&mut self.rt, ifname) {
+            Ok(()) => LinkKind::Kernel,
+            // Only "Unknown device type" means no kernel WireGuard; anything else (EPERM in
+            // a container, EEXIST) is that error, not a reason to try userspace.
+            Err(e) if e.raw_os_error() != Some(libc::EOPNOTSUPP) => {
+                return Err(SysError::with_source(
+                    2,
+                    format!("Unable to create interface {ifname}: {}", device::strerror(e.raw_os_error().unwrap_or(libc::EIO))),
+                    e,
+                ));
+            }
             Err(e) => {
                 let program = device::uapi::implementation();
                 if device::kernel::module_present() || which::which(&program).is_err() {
@@ -498,16 +525,29 @@ impl System for LinuxSystem {
                 }
                 trace("[!] Missing WireGuard kernel module. Falling back to slow userspace implementation.");
                 trace(&format!("[#] {program} {ifname}"));
-                device::uapi::spawn(&program, ifname).map_err(|e| SysError::with_source(1, e.to_string(), e))?;
-                Ok(LinkKind::Userspace(program))
+                if let Err(e) = device::uapi::spawn(&program, ifname) {
+                    // The program may have made its tun device before failing: it is ours.
+                    if self.link_index(ifname).ok().flatten().is_some() {
+                        let _ = device::kernel::delete_link(&mut self.rt, ifname);
+                    }
+                    return Err(SysError::with_source(1, e.to_string(), e));
+                }
+                LinkKind::Userspace(program)
             }
-        }
+        };
+        self.created = self.index().ok();
+        Ok(kind)
     }
 
     fn delete_link(&mut self, ifname: &str) -> Result<(), SysError> {
-        let r = device::kernel::delete_link(&mut self.rt, ifname).map_err(|e| SysError::with_source(1, e.to_string(), e));
+        // The link this run created goes by its index: if it was replaced meanwhile by
+        // another of the same name, that one stays.
+        let r = match self.created.take() {
+            Some(i) => device::kernel::delete_link_index(&mut self.rt, i),
+            None => device::kernel::delete_link(&mut self.rt, ifname),
+        };
         self.ifindex = None;
-        r
+        r.map_err(|e| SysError::with_source(1, e.to_string(), e))
     }
 
     fn set_device(&mut self, ifname: &str, cfg: &DeviceConfig) -> Result<(), SysError> {

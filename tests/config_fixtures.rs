@@ -105,7 +105,14 @@ fn no_output_of_any_command_on_a_bad_file_contains_key_material() {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         let mut runs: Vec<Vec<&str>> = vec![vec!["check"]];
         if root {
-            runs.extend([vec!["strip"], vec!["up", "--dry-run"], vec!["up"], vec!["reload", "--dry-run"], vec!["down"], vec!["save"]]);
+            runs.extend([
+                vec!["strip"],
+                vec!["up", "--dry-run"],
+                vec!["up"],
+                vec!["reload", "--dry-run"],
+                vec!["down"],
+                vec!["save"],
+            ]);
         }
         for args in runs {
             let o = Command::new(env!("CARGO_BIN_EXE_wgq")).args(&args).arg(&p).output().unwrap();

@@ -273,7 +273,7 @@ fn down_uses_the_recorded_table_when_the_fwmark_was_reset() {
     let f = DownFacts {
         live_fwmark: 0,
         live_has_default: true,
-        recorded: Some(UpRecord { table: Some(51820), dns_name: Some("tun.wgt0".into()), firewall: None }),
+        recorded: Some(UpRecord { table: Some(51820), dns_name: Some("tun.wgt0".into()), ..Default::default() }),
         rules: vec![
             ObservedRule { v6: false, priority: 32765, not_fwmark: Some((51820, 51820)) },
             ObservedRule { v6: false, priority: 32764, not_fwmark: None },
@@ -425,5 +425,93 @@ fn a_failure_or_signal_anywhere_in_a_two_part_up_rolls_back_completely() {
         let (ok, after, log) = two_part_up(&text, None, Some(k));
         assert!(!ok, "signal after call {k} must stop up");
         assert!(after.render().is_empty(), "signal after call {k} left {:?}\n{log}", after.render());
+    }
+}
+
+/// A running interface on the fake system and the facts of reloading `new` onto it: wgq's
+/// own addresses, routes and DNS (recorded) plus a route a hook added.
+fn running_for_reload() -> (FakeSystem, Config, plan::ReloadFacts) {
+    let net = |s: &str| wgq::net::IpNet::parse(s).unwrap();
+    let old = cfg(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.1.0.1/24, 10.2.0.1/24\nDNS = 10.1.0.53\n[Peer]\nPublicKey = {P}\n\
+         AllowedIPs = 10.10.0.0/16, 10.11.0.0/16\n"
+    ));
+    let new = cfg(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.1.0.1/24, 10.3.0.1/24\nMTU = 1300\nDNS = 10.1.0.54, corp.example\n\
+         [Peer]\nPublicKey = {P}\nAllowedIPs = 10.10.0.0/16, 10.12.0.0/16, 10.13.0.0/16\n[Peer]\nPublicKey = {P2}\nAllowedIPs = 10.14.0.0/16\n"
+    ));
+    let up_plan = plan::plan_up(&old, "wgt0", &facts(&old)).unwrap();
+    let mut sys = FakeSystem::default();
+    Executor::new(&mut sys, &mut Vec::new()).apply_all(&up_plan).unwrap();
+    // A hook's route on the interface: not wgq's.
+    sys.routes.insert(("wgt0".into(), "203.0.113.0/24".into(), 254));
+    let recorded = UpRecord::from_plan(&up_plan);
+    let mut up = facts(&new);
+    up.device = std::rc::Rc::new(DeviceConfig {
+        private_key: new.interface.private_key,
+        peers: new
+            .peers
+            .iter()
+            .map(|p| wgq::device::PeerConfig {
+                public_key: p.public_key,
+                allowed_ips: p.allowed_ips.clone(),
+                replace_allowed_ips: true,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    });
+    let live_routes = sys
+        .routes
+        .iter()
+        .map(|(_, r, t)| plan::Route { net: net(r), table: (*t != 254).then_some(*t), table_text: None })
+        .collect();
+    let f = plan::ReloadFacts {
+        up,
+        live: wgq::device::DeviceState {
+            private_key: old.interface.private_key,
+            peers: vec![wgq::device::PeerState {
+                public_key: old.peers[0].public_key,
+                allowed_ips: old.peers[0].allowed_ips.clone(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        live_addresses: vec![net("10.1.0.1/24"), net("10.2.0.1/24"), net("fe80::5/64")],
+        live_routes,
+        live_mtu: 1320,
+        live_dns: None,
+        live_default_families: vec![],
+        recorded: Some(recorded),
+    };
+    (sys, new, f)
+}
+
+#[test]
+fn a_failure_or_signal_at_every_step_of_a_reload_restores_the_state_before() {
+    let (sys, new, f) = running_for_reload();
+    let p = plan::plan_reload(&new, "wgt0", &f).unwrap();
+    let t = trace(&p);
+    // Only wgq's own route of the removed prefix goes; the hook's stays.
+    assert!(t.contains(&"ip -4 route del 10.11.0.0/16 dev wgt0".to_string()), "{t:?}");
+    assert!(!t.iter().any(|l| l.contains("203.0.113.0/24") || l.contains("fe80")), "{t:?}");
+    let before = sys.render();
+    let mut counting = sys.clone();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    assert_ne!(counting.render(), before, "the reload changes nothing");
+    let steps = counting.calls - sys.calls;
+    assert!(steps >= 6, "{steps}");
+    for k in 0..steps {
+        for signal in [false, true] {
+            let mut s = sys.clone();
+            if signal {
+                s.signal_after = Some((sys.calls + k, 15));
+            } else {
+                s.fail_at = Some((sys.calls + k, 5));
+            }
+            let mut out = Vec::new();
+            assert!(Executor::new(&mut s, &mut out).apply_all(&p).is_err(), "step {k} (signal: {signal}) did not stop it");
+            assert_eq!(s.render(), before, "step {k} (signal: {signal}):\n{}", String::from_utf8_lossy(&out));
+        }
     }
 }

@@ -95,12 +95,30 @@ impl Interface {
         match self.table.as_ref().map(|t| t.value.as_str()) {
             None | Some("") | Some("auto") => TableSetting::Auto,
             Some("off") => TableSetting::Off,
-            Some(s) => match s.parse::<u32>() {
-                Ok(n) => TableSetting::Id(n),
-                Err(_) => TableSetting::Name(s.to_string()),
+            Some(s) => match parse_table_number(s) {
+                // Table 0 is the kernel's "unspecified", which it files under main.
+                Some(0) => TableSetting::Id(254),
+                Some(n) => TableSetting::Id(n),
+                None => TableSetting::Name(s.to_string()),
             },
         }
     }
+}
+
+/// A table number as iproute2 reads it (`strtoul` with base 0): `0x10` is 16, `010` is 8,
+/// `10` is 10. `None` for anything else (a name) or a value above u32.
+pub fn parse_table_number(s: &str) -> Option<u32> {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u32::from_str_radix(digits, radix).ok()
 }
 
 /// One `[Peer]` section.
@@ -175,5 +193,22 @@ impl fmt::Display for ParseErrors {
             write!(f, "{d}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_numbers_as_iproute2_reads_them() {
+        let t = |v: &str| Interface { table: Some(Located { value: v.into(), line: 1 }), ..Default::default() }.table_setting();
+        assert_eq!(t("010"), TableSetting::Id(8));
+        assert_eq!(t("0x10"), TableSetting::Id(16));
+        assert_eq!(t("1234"), TableSetting::Id(1234));
+        assert_eq!(t("0"), TableSetting::Id(254), "table 0 is main");
+        assert_eq!(t("main"), TableSetting::Name("main".into()));
+        assert_eq!(t("09"), TableSetting::Name("09".into()));
+        assert_eq!(parse_table_number("4294967296"), None);
     }
 }

@@ -248,7 +248,7 @@ impl Parser<'_> {
             if let Some(v) = self.text(no, "Table", value) {
                 if v.bytes().any(is_space) {
                     self.error(no, format!("Table: {} contains whitespace", q(v)));
-                } else if v.bytes().next().is_some_and(|b| b.is_ascii_digit()) && v.parse::<u32>().is_err() {
+                } else if v.bytes().next().is_some_and(|b| b.is_ascii_digit()) && super::parse_table_number(v).is_none() {
                     self.error(no, format!("Table: {} is not a table number (0-4294967295)", q(v)));
                 } else {
                     self.interface.table = if v.is_empty() { None } else { Some(Located { value: v.to_string(), line: no }) };

@@ -32,6 +32,17 @@ pub fn create_link(rt: &mut Socket, name: &str) -> Result<(), NetlinkError> {
 pub fn delete_link(rt: &mut Socket, name: &str) -> Result<(), NetlinkError> {
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    delete_link_message(rt, m)
+}
+
+/// Deletes the link with this index (the one a run created, whatever its name now).
+pub fn delete_link_index(rt: &mut Socket, index: u32) -> Result<(), NetlinkError> {
+    let mut m = LinkMessage::default();
+    m.header.index = index;
+    delete_link_message(rt, m)
+}
+
+fn delete_link_message(rt: &mut Socket, m: LinkMessage) -> Result<(), NetlinkError> {
     let mut h = NetlinkHeader::default();
     h.flags = NLM_F_REQUEST;
     let mut msg = NetlinkMessage::new(h, NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)));

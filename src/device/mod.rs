@@ -65,6 +65,19 @@ pub struct PeerState {
 pub mod resolve;
 pub mod showconf;
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_that_name_no_interface() {
+        for bad in ["", ".", "..", "../../tmp/x", "a/b", "a:b", "a b", "abcdefghijklmnop"] {
+            assert!(!super::valid_name(bad), "{bad:?}");
+        }
+        for good in ["wg0", "x+y", "a=b", "wg.home-1", "abcdefghijklmno"] {
+            assert!(super::valid_name(good), "{good:?}");
+        }
+    }
+}
+
 /// A device operation failed. Messages follow wg(8).
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
@@ -117,9 +130,24 @@ pub enum Backend {
     Userspace,
 }
 
+/// Whether the kernel would accept `name` for a link (its dev_valid_name rule): 1 to 15
+/// bytes, not `.` or `..`, no `/`, `:` or white space. Anything else names no interface,
+/// and must never be joined into a socket path (`../../tmp/x`).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && !name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0)
+}
+
 /// The backend of an existing interface: a live UAPI socket means userspace.
 pub fn backend_of(name: &str) -> Backend {
-    if std::os::unix::net::UnixStream::connect(uapi::socket_path(name)).is_ok() { Backend::Userspace } else { Backend::Kernel }
+    if valid_name(name) && std::os::unix::net::UnixStream::connect(uapi::socket_path(name)).is_ok() {
+        Backend::Userspace
+    } else {
+        Backend::Kernel
+    }
 }
 
 /// Device access for one run: the generic-netlink connection to kernel devices is opened
@@ -140,6 +168,9 @@ impl Devices {
 
     /// Applies a configuration to an existing interface.
     pub fn set(&mut self, name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
+        if !valid_name(name) {
+            return Err(DeviceError::Modify { name: name.into(), errno: libc::ENODEV });
+        }
         match backend_of(name) {
             Backend::Userspace => uapi::set(name, cfg),
             Backend::Kernel => self.genl().map_err(|e| DeviceError::modify(name, e))?.set(name, cfg),
@@ -148,6 +179,9 @@ impl Devices {
 
     /// Reads the state of an interface.
     pub fn get(&mut self, name: &str) -> Result<DeviceState, DeviceError> {
+        if !valid_name(name) {
+            return Err(DeviceError::Access { name: name.into(), errno: libc::ENODEV });
+        }
         match backend_of(name) {
             Backend::Userspace => uapi::get(name),
             Backend::Kernel => self.genl().map_err(|e| DeviceError::access(name, e))?.get(name),
@@ -159,6 +193,9 @@ impl Devices {
 /// link or a live userspace socket), looking at that name only. `rt` is the caller's
 /// rtnetlink socket.
 pub fn is_interface(rt: &mut crate::netlink::Socket, name: &str) -> Result<bool, DeviceError> {
+    if !valid_name(name) {
+        return Ok(false);
+    }
     if backend_of(name) == Backend::Userspace {
         return Ok(true);
     }
