@@ -335,11 +335,21 @@ fn save(target: &str) -> Result<i32, AppError> {
 }
 
 fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
+    let mut t = std::time::Instant::now();
     let mut x = Session::open(target, dry_run, true, true)?;
+    phase("parse", &mut t);
     let recorded = x.recorded();
     let facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
+    phase("observe", &mut t);
     let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;
-    if x.run(&plan, dry_run, true)? {
+    phase("plan", &mut t);
+    // Nothing to change: nothing is sent, nothing rewritten.
+    if plan.ops.is_empty() {
+        return Ok(0);
+    }
+    let applied = x.run(&plan, dry_run, true)?;
+    phase("apply", &mut t);
+    if applied {
         // What wgq owns now: the record with the reload's changes. An interface wg-quick
         // brought up keeps having none (what it owns is inferred each time, as down does).
         if let (Some(r), Some(index)) = (recorded, crate::runstate::ifindex(&x.ifname)) {

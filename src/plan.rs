@@ -820,21 +820,16 @@ pub fn device_update(want: &DeviceConfig, live: &crate::device::DeviceState) -> 
             u.peers.push(PeerConfig { public_key: p.public_key, remove: true, ..Default::default() });
         }
     }
+    let running: std::collections::HashMap<_, _> = live.peers.iter().map(|p| (p.public_key, p)).collect();
     for w in &want.peers {
-        let l = live.peers.iter().find(|p| p.public_key == w.public_key);
+        let l = running.get(&w.public_key);
         let psk = w.preshared_key.unwrap_or_default();
         let keepalive = w.persistent_keepalive.unwrap_or(0);
         let same = l.is_some_and(|l| {
             l.preshared_key.unwrap_or_default() == psk
                 && l.persistent_keepalive == keepalive
                 && (w.endpoint.is_none() || w.endpoint == l.endpoint)
-                && {
-                    let mut a = l.allowed_ips.clone();
-                    let mut b = w.allowed_ips.clone();
-                    a.sort_by_key(|n| n.to_string());
-                    b.sort_by_key(|n| n.to_string());
-                    a == b
-                }
+                && same_prefixes(&l.allowed_ips, &w.allowed_ips)
         });
         if !same {
             u.peers.push(PeerConfig {
@@ -849,6 +844,23 @@ pub fn device_update(want: &DeviceConfig, live: &crate::device::DeviceState) -> 
         }
     }
     u
+}
+
+/// Whether two lists hold the same prefixes, in any order (the device may list them in
+/// another order than the file).
+fn same_prefixes(a: &[IpNet], b: &[IpNet]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    let key = |n: &IpNet| (n.addr, n.prefix);
+    let mut x: Vec<_> = a.iter().map(key).collect();
+    let mut y: Vec<_> = b.iter().map(key).collect();
+    x.sort_unstable();
+    y.sort_unstable();
+    x == y
 }
 
 /// The routes `up` adds for this config, the default routes of Table = auto left out.
