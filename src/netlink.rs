@@ -22,8 +22,12 @@ const SEND_MAX_MSGS: usize = 128;
 const RCVBUF: usize = 8 * 1024 * 1024;
 /// Receive buffer for one `recv` (a dump message of the kernel is at most a few pages).
 const RECV_BUF: usize = 256 * 1024;
-/// How many times an interrupted dump (NLM_F_DUMP_INTR) is retried.
+/// How many times an interrupted dump (NLM_F_DUMP_INTR) is retried, the n-th time after
+/// `DUMP_BACKOFF_MS << n` milliseconds (a table being rewritten settles meanwhile).
 const DUMP_RETRIES: usize = 5;
+const DUMP_BACKOFF_MS: u64 = 5;
+/// NETLINK_GET_STRICT_CHK (linux/netlink.h): the kernel honours the filters of dump requests.
+const NETLINK_GET_STRICT_CHK: libc::c_int = 12;
 
 /// A netlink failure: the errno the kernel (or the socket) reported, and the kernel's
 /// extended-ack message when it sent one.
@@ -104,6 +108,23 @@ impl Socket {
             }
         }
         Ok(Socket { sock, seq: 1, buf: vec![0; RECV_BUF] })
+    }
+
+    /// Asks the kernel to apply the filters of dump requests (Linux 4.20+); returns whether
+    /// it agreed. Callers still check each message, for kernels that do not filter.
+    pub fn set_strict(&mut self, on: bool) -> bool {
+        use std::os::fd::AsRawFd;
+        let v: libc::c_int = on.into();
+        // SAFETY: setsockopt with a valid fd and an int option value.
+        unsafe {
+            libc::setsockopt(
+                self.sock.as_raw_fd(),
+                libc::SOL_NETLINK,
+                NETLINK_GET_STRICT_CHK,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            ) == 0
+        }
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -239,16 +260,30 @@ impl Socket {
     where
         M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug + Clone,
     {
+        self.dump_where(msg, &mut |_| true)
+    }
+
+    /// [`Self::dump`], decoding only the messages whose raw frame `keep` accepts (a huge
+    /// dump costs little when most of it is not needed). A message of this request that the
+    /// typed decoder cannot parse (an attribute newer than the decoder) is skipped, not an
+    /// error; frames of other sequence numbers are skipped unread.
+    pub fn dump_where<M>(&mut self, msg: NetlinkMessage<M>, keep: &mut dyn FnMut(&[u8]) -> bool) -> Result<Vec<M>, NetlinkError>
+    where
+        M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug + Clone,
+    {
         let mut attempt = 0;
         loop {
-            match self.dump_once(msg.clone()) {
-                Err(e) if e.errno == libc::EINTR && attempt < DUMP_RETRIES => attempt += 1,
+            match self.dump_once(msg.clone(), keep) {
+                Err(e) if e.errno == libc::EINTR && attempt < DUMP_RETRIES => {
+                    std::thread::sleep(std::time::Duration::from_millis(DUMP_BACKOFF_MS << attempt));
+                    attempt += 1;
+                }
                 r => return r,
             }
         }
     }
 
-    fn dump_once<M>(&mut self, mut msg: NetlinkMessage<M>) -> Result<Vec<M>, NetlinkError>
+    fn dump_once<M>(&mut self, mut msg: NetlinkMessage<M>, keep: &mut dyn FnMut(&[u8]) -> bool) -> Result<Vec<M>, NetlinkError>
     where
         M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug,
     {
@@ -265,18 +300,28 @@ impl Socket {
             let n = self.recv()?;
             let mut off = 0;
             let mut multi = false;
+            let mut ours = false;
             while off < n {
                 let len = frame_len(&self.buf[off..n])?;
                 let frame = &self.buf[off..off + len];
                 off += len;
-                let m = NetlinkMessage::<M>::deserialize(frame).map_err(|_| NetlinkError::protocol("malformed reply"))?;
-                if m.header.sequence_number != seq {
+                let h = FrameHeader::of(frame);
+                if h.seq != seq {
                     continue;
                 }
-                if m.header.flags & NLM_F_DUMP_INTR != 0 {
-                    interrupted = true;
+                ours = true;
+                interrupted |= h.flags & NLM_F_DUMP_INTR != 0;
+                multi |= h.flags & NLM_F_MULTIPART != 0;
+                let control = h.kind == NLMSG_ERROR || h.kind == NLMSG_DONE;
+                if !control && !keep(frame) {
+                    continue;
                 }
-                multi |= m.header.flags & NLM_F_MULTIPART != 0;
+                let Ok(m) = NetlinkMessage::<M>::deserialize(frame) else {
+                    if control {
+                        return Err(NetlinkError::protocol("malformed reply"));
+                    }
+                    continue;
+                };
                 match m.payload {
                     NetlinkPayload::InnerMessage(i) => items.push(i),
                     NetlinkPayload::Done(d) => {
@@ -294,9 +339,31 @@ impl Socket {
                     _ => {}
                 }
             }
-            if !multi && !items.is_empty() {
+            // A single-part answer (a GET that is not a dump) ends with its one message.
+            if ours && !multi {
                 return Ok(items);
             }
+        }
+    }
+}
+
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+
+/// The fixed header of a netlink frame, read from its bytes (native endian).
+struct FrameHeader {
+    kind: u16,
+    flags: u16,
+    seq: u32,
+}
+
+impl FrameHeader {
+    /// `b` is at least 16 bytes ([`frame_len`] checked it).
+    fn of(b: &[u8]) -> FrameHeader {
+        FrameHeader {
+            kind: u16::from_ne_bytes([b[4], b[5]]),
+            flags: u16::from_ne_bytes([b[6], b[7]]),
+            seq: u32::from_ne_bytes([b[8], b[9], b[10], b[11]]),
         }
     }
 }

@@ -284,7 +284,9 @@ pub struct UpFacts {
     pub endpoint_mtus: Vec<u32>,
     /// The MTU of the first IPv4 default route of the main table (route mtu, else link mtu).
     pub default_route_mtu: Option<u32>,
-    /// Tables that hold at least one IPv4 or IPv6 route.
+    /// Tables from 51820 up that hold at least one IPv4 or IPv6 route, as far as the table
+    /// search needs them (every one up to the first free one; empty when `up` needs no
+    /// search: see [`table_search_needed`]).
     pub tables_in_use: BTreeSet<u32>,
     /// The numeric value of `Table` when it is a name (resolved from rt_tables).
     pub named_table: Option<u32>,
@@ -338,6 +340,12 @@ fn check_full_tunnel_name(ifname: &str) -> Result<(), PlanError> {
         return Err(PlanError::NameUnfitForFullTunnel { ifname: ifname.to_string() });
     }
     Ok(())
+}
+
+/// Whether `up` searches a free table for a default route (wg-quick's search from 51820):
+/// Table auto, a `/0` among the allowed IPs the device holds, and no fwmark to use.
+pub fn table_search_needed(cfg: &Config, allows_default: bool, fwmark: Option<u32>) -> bool {
+    cfg.interface.table_setting() == TableSetting::Auto && allows_default && fwmark.is_none_or(|m| m == 0)
 }
 
 /// The interface's own public key: `facts`' if observed, else the file's PrivateKey's.

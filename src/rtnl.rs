@@ -139,11 +139,82 @@ pub fn dump_rules(v6: bool) -> Msg {
     msg(RouteNetlinkMessage::GetRule(m), NLM_F_REQUEST | NLM_F_DUMP)
 }
 
-/// Dump of the routes of all tables of one family.
-pub fn dump_routes(v6: bool) -> Msg {
+/// Which routes a dump is for: one family, optionally one table, one output interface,
+/// default routes only. The kernel applies the table and interface filters when the socket
+/// asks for strict checking (Linux 4.20+); [`RouteFilter::matches`] applies all of them to
+/// each raw message, so older kernels give the same result, only slower.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteFilter {
+    pub v6: bool,
+    pub table: Option<u32>,
+    pub oif: Option<u32>,
+    pub default_only: bool,
+}
+
+impl RouteFilter {
+    pub fn matches(&self, r: &RouteFrame) -> bool {
+        r.v6 == self.v6
+            && self.table.is_none_or(|t| t == r.table)
+            && self.oif.is_none_or(|i| Some(i) == r.oif)
+            && (!self.default_only || r.dst_len == 0)
+    }
+}
+
+/// `ip -4|-6 route show [table T] [dev D]` as a dump request.
+pub fn dump_routes_filtered(f: &RouteFilter) -> Msg {
     let mut m = RouteMessage::default();
-    m.header.address_family = family(v6);
+    m.header.address_family = family(f.v6);
+    if let Some(t) = f.table {
+        m.header.table = if t < 256 { t as u8 } else { RouteHeader::RT_TABLE_UNSPEC };
+        m.attributes.push(RouteAttribute::Table(t));
+    }
+    if let Some(i) = f.oif {
+        m.attributes.push(RouteAttribute::Oif(i));
+    }
     msg(RouteNetlinkMessage::GetRoute(m), NLM_F_REQUEST | NLM_F_DUMP)
+}
+
+/// What a route message says about itself, read from its bytes without decoding it: enough
+/// to keep or skip it (a host with a full BGP table sends a million of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteFrame {
+    pub v6: bool,
+    pub dst_len: u8,
+    pub table: u32,
+    pub oif: Option<u32>,
+}
+
+/// Parses the rtmsg header and the RTA_TABLE/RTA_OIF attributes of one netlink frame (its
+/// 16-byte header included). `None` for a frame that is not a route message.
+pub fn route_frame(frame: &[u8]) -> Option<RouteFrame> {
+    const RTM_NEWROUTE: u16 = 24;
+    const RTA_OIF: u16 = 4;
+    const RTA_TABLE: u16 = 15;
+    let len = (u32::from_ne_bytes(frame.get(0..4)?.try_into().ok()?) as usize).min(frame.len());
+    if u16::from_ne_bytes(frame.get(4..6)?.try_into().ok()?) != RTM_NEWROUTE || len < 28 {
+        return None;
+    }
+    let (fam, dst_len, table8) = (frame[16], frame[17], frame[20]);
+    let mut r = RouteFrame { v6: fam == libc::AF_INET6 as u8, dst_len, table: u32::from(table8), oif: None };
+    let mut at = 28;
+    while at + 4 <= len {
+        let alen = usize::from(u16::from_ne_bytes([frame[at], frame[at + 1]]));
+        let kind = u16::from_ne_bytes([frame[at + 2], frame[at + 3]]) & 0x3fff;
+        if alen < 4 || at + alen > len {
+            break;
+        }
+        let v = &frame[at + 4..at + alen];
+        if v.len() >= 4 {
+            let n = u32::from_ne_bytes([v[0], v[1], v[2], v[3]]);
+            match kind {
+                RTA_TABLE => r.table = n,
+                RTA_OIF => r.oif = Some(n),
+                _ => {}
+            }
+        }
+        at += (alen + 3) & !3;
+    }
+    Some(r)
 }
 
 /// `ip route get <addr> [mark <mark>]`.
@@ -273,6 +344,38 @@ mod tests {
         let mut b = vec![0u8; m.buffer_len()];
         m.emit(&mut b);
         b
+    }
+
+    #[test]
+    fn filtered_route_dump_request_and_raw_frames() {
+        let b = bytes(&dump_routes_filtered(&RouteFilter { v6: true, table: Some(51820), oif: Some(9), default_only: false }));
+        // nlmsghdr(16) + rtmsg(12) + RTA_TABLE(8) + RTA_OIF(8), RTM_GETROUTE, NLM_F_REQUEST|NLM_F_DUMP
+        assert_eq!(b.len(), 16 + 12 + 8 + 8);
+        assert_eq!(u16::from_ne_bytes([b[4], b[5]]), 26);
+        assert_eq!(u16::from_ne_bytes([b[6], b[7]]), 0x301);
+        assert_eq!(b[16], 10); // AF_INET6
+        assert_eq!(b[20], 0); // table in RTA_TABLE
+        assert_eq!(&b[28..36], &[8, 0, 15, 0, 0x6c, 0xca, 0, 0]);
+        assert_eq!(&b[36..44], &[8, 0, 4, 0, 9, 0, 0, 0]);
+        // A route the kernel would send: read back from its bytes.
+        let mut r = add_route(7, &Route { net: IpNet::parse("0.0.0.0/0").unwrap(), table: Some(51820), table_text: None });
+        r.header.message_type = 24;
+        let f = route_frame(&bytes(&r)).unwrap();
+        assert_eq!(f, RouteFrame { v6: false, dst_len: 0, table: 51820, oif: Some(7) });
+        assert!(RouteFilter { table: Some(51820), default_only: true, ..Default::default() }.matches(&f));
+        assert!(!RouteFilter { table: Some(254), ..Default::default() }.matches(&f));
+        assert!(!RouteFilter { oif: Some(8), ..Default::default() }.matches(&f));
+        assert!(!RouteFilter { v6: true, ..Default::default() }.matches(&f));
+        let main = route_frame(&bytes(&{
+            let mut m = add_route(3, &Route { net: IpNet::parse("10.0.0.0/8").unwrap(), table: None, table_text: None });
+            m.header.message_type = 24;
+            m
+        }))
+        .unwrap();
+        assert_eq!((main.table, main.dst_len, main.oif), (254, 8, Some(3)));
+        // Not a route message, or truncated: nothing.
+        assert_eq!(route_frame(&bytes(&dump_links())), None);
+        assert_eq!(route_frame(&[0u8; 10]), None);
     }
 
     #[test]

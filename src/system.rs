@@ -14,7 +14,7 @@ use crate::exec::{LinkKind, SysError, System};
 use crate::net::IpNet;
 use crate::netlink::{NetlinkError, Socket};
 use crate::plan::{DownFacts, FirewallKind, Phase, Route, Rule, UpFacts, UpRecord};
-use crate::rtnl;
+use crate::rtnl::{self, RouteFilter};
 
 /// Errors while observing the system (before any change).
 #[derive(Debug, thiserror::Error)]
@@ -241,7 +241,13 @@ impl LinuxSystem {
         } else {
             Vec::new()
         };
-        let routes = self.observe_routes(&links, running, None)?;
+        let search = running.is_none()
+            && crate::plan::table_search_needed(
+                cfg,
+                cfg.peers.iter().filter(|p| Some(p.public_key) != own).any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)),
+                i.fwmark,
+            );
+        let routes = self.observe_routes(&links, running, None, i.mtu.is_none(), search)?;
         let named_table = match i.table_setting() {
             crate::config::TableSetting::Name(n) => crate::routing::resolve_table(&n, &crate::routing::read_rt_tables()),
             _ => None,
@@ -262,32 +268,84 @@ impl LinuxSystem {
         })
     }
 
-    /// One dump of both families' routes: the tables in use, the MTU of the main IPv4
-    /// default route (not through `running`) and, with `device`, the main-table routes
-    /// through that link.
+    /// The routes `f` selects, decoded. The kernel is asked to filter (strict dump
+    /// checking); each raw message is checked again before it is decoded, so a host with a
+    /// million routes in other tables costs little either way. A table that does not exist
+    /// has no routes.
+    fn routes(&mut self, f: RouteFilter) -> Result<Vec<RouteMessage>, SystemError> {
+        let strict = self.rt.set_strict(true);
+        let r = self.rt.dump_where(rtnl::dump_routes_filtered(&f), &mut |b| rtnl::route_frame(b).is_some_and(|r| f.matches(&r)));
+        if strict {
+            self.rt.set_strict(false);
+        }
+        match r {
+            Ok(msgs) => Ok(msgs
+                .into_iter()
+                .filter_map(|m| match m {
+                    RouteNetlinkMessage::NewRoute(r) => Some(r),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && f.table.is_some() => Ok(Vec::new()),
+            Err(e) => Err(nl("Unable to list routes")(e)),
+        }
+    }
+
+    /// Whether table `t` holds any route of either family (`ip route show table T` prints
+    /// anything), without decoding them.
+    fn table_in_use(&mut self, t: u32) -> Result<bool, SystemError> {
+        for v6 in [false, true] {
+            let f = RouteFilter { v6, table: Some(t), ..Default::default() };
+            let mut found = false;
+            let strict = self.rt.set_strict(true);
+            let r = self.rt.dump_where(rtnl::dump_routes_filtered(&f), &mut |b| {
+                found |= rtnl::route_frame(b).is_some_and(|r| f.matches(&r));
+                false
+            });
+            if strict {
+                self.rt.set_strict(false);
+            }
+            match r {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(e) => return Err(nl("Unable to list routes")(e)),
+            }
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// What `up` reads of the routes, each only when needed: the MTU of the main IPv4
+    /// default route (not through `running`) for the automatic MTU; with `device`, the
+    /// main-table routes through that link; with `search`, the tables from 51820 up that
+    /// hold routes, up to the first free one (wg-quick's table search).
     fn observe_routes(
         &mut self,
         links: &HashMap<u32, u32>,
         running: Option<Running>,
         device: Option<u32>,
+        mtu_needed: bool,
+        search: bool,
     ) -> Result<ObservedRoutes, SystemError> {
         let mut o = ObservedRoutes::default();
-        for v6 in [false, true] {
-            let msgs = self.rt.dump(rtnl::dump_routes(v6)).map_err(nl("Unable to list routes"))?;
-            for m in msgs {
-                if let RouteNetlinkMessage::NewRoute(r) = m {
-                    let t = rtnl::route_table(&r);
-                    o.tables_in_use.insert(t);
-                    if t != crate::plan::MAIN_TABLE {
-                        continue;
-                    }
-                    if device.is_some() && rtnl::route_oif(&r) == device {
-                        o.device_routes.push(rtnl::route_destination(&r));
-                    }
-                    if !v6 && o.default_route_mtu.is_none() && r.header.destination_prefix_length == 0 && !through(running, &r) {
-                        o.default_route_mtu = route_path_mtu(&r, links);
-                    }
-                }
+        if mtu_needed {
+            let defaults =
+                self.routes(RouteFilter { table: Some(crate::plan::MAIN_TABLE), default_only: true, ..Default::default() })?;
+            o.default_route_mtu = defaults.iter().find(|r| !through(running, r)).and_then(|r| route_path_mtu(r, links));
+        }
+        if let Some(index) = device {
+            for v6 in [false, true] {
+                let f = RouteFilter { v6, table: Some(crate::plan::MAIN_TABLE), oif: Some(index), ..Default::default() };
+                o.device_routes.extend(self.routes(f)?.iter().map(rtnl::route_destination));
+            }
+        }
+        if search {
+            let mut t = crate::plan::FIRST_AUTO_TABLE;
+            while self.table_in_use(t)? {
+                o.tables_in_use.insert(t);
+                t += 1;
             }
         }
         Ok(o)
@@ -310,7 +368,8 @@ impl LinuxSystem {
         } else {
             Vec::new()
         };
-        let routes = self.observe_routes(&links, None, Some(index))?;
+        let search = crate::plan::table_search_needed(cfg, allowed_ips.iter().any(|n| n.prefix == 0), Some(state.fwmark));
+        let routes = self.observe_routes(&links, None, Some(index), cfg.interface.mtu.is_none(), search)?;
         Ok(UpFacts {
             device: std::rc::Rc::clone(&before.device),
             endpoint_mtus,
@@ -390,16 +449,14 @@ impl LinuxSystem {
         }
         let mut live_routes = Vec::new();
         for v6 in [false, true] {
-            for m in self.rt.dump(rtnl::dump_routes(v6)).map_err(nl("Unable to list routes"))? {
-                if let RouteNetlinkMessage::NewRoute(r) = m {
-                    if rtnl::route_oif(&r) != Some(index) || !rtnl::route_is_managed(&r) {
-                        continue;
-                    }
-                    let t = rtnl::route_table(&r);
-                    let net = rtnl::route_destination(&r);
-                    let table = (t != crate::plan::MAIN_TABLE).then_some(t);
-                    live_routes.push(Route { net, table, table_text: table.map(|t| t.to_string()) });
+            for r in self.routes(RouteFilter { v6, oif: Some(index), ..Default::default() })? {
+                if !rtnl::route_is_managed(&r) {
+                    continue;
                 }
+                let t = rtnl::route_table(&r);
+                let net = rtnl::route_destination(&r);
+                let table = (t != crate::plan::MAIN_TABLE).then_some(t);
+                live_routes.push(Route { net, table, table_text: table.map(|t| t.to_string()) });
             }
         }
         // Full-tunnel tables are handled by the default-route check, not as routes.

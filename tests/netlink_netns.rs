@@ -87,7 +87,7 @@ fn routes_rules_and_addresses_match_ip() {
             .into_iter()
             .filter_map(|m| if let RouteNetlinkMessage::NewRule(r) = m { rtnl::observed_rule(&r) } else { None })
             .collect();
-        let routes_dumped = s.dump(rtnl::dump_routes(false)).unwrap().len();
+        let routes_dumped = s.dump(rtnl::dump_routes_filtered(&rtnl::RouteFilter::default())).unwrap().len();
         let text = format!(
             "{}\n{}\n{}\n{}\n{}",
             ip(&["-4", "rule"]),
@@ -176,4 +176,95 @@ fn failing_route_in_a_batch_leaves_exactly_the_routes_before_it() {
     assert!(nets.contains(&"10.5.219.0/24"));
     assert!(!nets.contains(&"10.5.221.0/24"));
     assert!(!nets.contains(&"10.11.249.0/24"));
+}
+
+/// Filtered route dumps: with and without the kernel's strict checking, a dump for one table
+/// or one interface returns exactly those routes (checked against `ip`), a missing table is
+/// empty, and routes of other tables are not decoded.
+#[test]
+fn filtered_route_dumps_return_exactly_the_selected_routes() {
+    if !root() {
+        return;
+    }
+    let out = in_netns(|| {
+        let mut s = Socket::open(libc::NETLINK_ROUTE as isize).unwrap();
+        s.request(veth("wgqfd0", "wgqfd1")).unwrap();
+        ip(&["link", "set", "wgqfd0", "up"]);
+        ip(&["link", "set", "wgqfd1", "up"]);
+        let idx = |s: &mut Socket, n: &str| -> u32 {
+            s.dump(rtnl::get_link_by_name(n))
+                .unwrap()
+                .into_iter()
+                .find_map(|m| if let RouteNetlinkMessage::NewLink(l) = m { Some(l.header.index) } else { None })
+                .unwrap()
+        };
+        let (i0, i1) = (idx(&mut s, "wgqfd0"), idx(&mut s, "wgqfd1"));
+        // 3,000 routes in table 100, 5 in main via wgqfd0, 2 in main via wgqfd1, 1 in 51820.
+        let mut batch: Vec<_> = (0..3000u32)
+            .map(|k| Route {
+                net: IpNet::parse(&format!("10.{}.{}.0/24", k / 250, k % 250)).unwrap(),
+                table: Some(100),
+                table_text: None,
+            })
+            .map(|r| rtnl::add_route(i1, &r))
+            .collect();
+        for k in 0..5 {
+            batch.push(rtnl::add_route(
+                i0,
+                &Route { net: IpNet::parse(&format!("10.200.{k}.0/24")).unwrap(), table: None, table_text: None },
+            ));
+        }
+        for k in 0..2 {
+            batch.push(rtnl::add_route(
+                i1,
+                &Route { net: IpNet::parse(&format!("10.201.{k}.0/24")).unwrap(), table: None, table_text: None },
+            ));
+        }
+        batch.push(rtnl::add_route(i0, &Route { net: IpNet::parse("::/0").unwrap(), table: Some(51820), table_text: None }));
+        assert!(s.batch(batch).unwrap().iter().all(|r| r.is_ok()));
+        let mut results = Vec::new();
+        for strict in [true, false] {
+            if strict {
+                assert!(s.set_strict(true), "this kernel refuses strict dump checking");
+            } else {
+                s.set_strict(false);
+            }
+            let count = |s: &mut Socket, f: rtnl::RouteFilter| -> (usize, usize) {
+                let mut seen = 0;
+                let r = s.dump_where(rtnl::dump_routes_filtered(&f), &mut |b| {
+                    seen += 1;
+                    rtnl::route_frame(b).is_some_and(|r| f.matches(&r))
+                });
+                match r {
+                    Ok(v) => (v.len(), seen),
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => (0, seen),
+                    Err(e) => panic!("{e}"),
+                }
+            };
+            let main0 = count(&mut s, rtnl::RouteFilter { table: Some(254), oif: Some(i0), ..Default::default() });
+            let t100 = count(&mut s, rtnl::RouteFilter { table: Some(100), ..Default::default() });
+            let t51820v6 = count(&mut s, rtnl::RouteFilter { v6: true, table: Some(51820), ..Default::default() });
+            let t51821 = count(&mut s, rtnl::RouteFilter { table: Some(51821), ..Default::default() });
+            let dev1 = count(&mut s, rtnl::RouteFilter { oif: Some(i1), ..Default::default() });
+            results.push((strict, main0, t100, t51820v6, t51821, dev1));
+        }
+        s.set_strict(false);
+        (results, ip(&["-4", "route", "show", "dev", "wgqfd0"]))
+    });
+    let (results, shown) = out;
+    assert_eq!(shown.lines().filter(|l| l.starts_with("10.200.")).count(), 5, "{shown}");
+    for (strict, main0, t100, t51820v6, t51821, dev1) in results {
+        // wgqfd0's 5 main routes, plus its connected routes: none (no address).
+        assert_eq!(main0.0, 5, "strict {strict}: main via wgqfd0");
+        assert_eq!(t100.0, 3000, "strict {strict}: table 100");
+        assert_eq!(t51820v6.0, 1, "strict {strict}: table 51820 (v6)");
+        assert_eq!(t51821.0, 0, "strict {strict}: a table that does not exist");
+        assert_eq!(dev1.0, 3002, "strict {strict}: every table via wgqfd1");
+        if strict {
+            // The kernel filtered: main via wgqfd0 came without the 3,000 of table 100.
+            assert!(main0.1 < 100, "strict dump was not filtered by the kernel: {} frames", main0.1);
+        } else {
+            assert!(main0.1 >= 3005, "without strict checking every route comes: {} frames", main0.1);
+        }
+    }
 }
