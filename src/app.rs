@@ -99,12 +99,12 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
             Ok(0)
         }
         Command::Genkey => {
-            let k = Key::generate_private().map_err(|e| io("Unable to generate a key", e))?;
+            let k = crate::key::SecretKey::generate_private().map_err(|e| io("Unable to generate a key", e))?;
             println!("{}", k.to_base64());
             Ok(0)
         }
         Command::Genpsk => {
-            let k = Key::generate_preshared().map_err(|e| io("Unable to generate a key", e))?;
+            let k = crate::key::SecretKey::generate_preshared().map_err(|e| io("Unable to generate a key", e))?;
             println!("{}", k.to_base64());
             Ok(0)
         }
@@ -143,8 +143,11 @@ fn load_with(target: &str, parse: fn(&[u8], &Path) -> Result<Config, ParseErrors
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
     }
-    let bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
-    let cfg = parse(&bytes, &loc.path).map_err(AppError::Parse)?;
+    let mut bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
+    let parsed = parse(&bytes, &loc.path);
+    // The file's text holds the private key: gone once parsed.
+    crate::key::wipe(&mut bytes);
+    let cfg = parsed.map_err(AppError::Parse)?;
     for w in &cfg.warnings {
         eprintln!("{w}");
     }
@@ -162,8 +165,10 @@ fn check(target: &str) -> Result<i32, AppError> {
         }
         Err(e) => return Err(e.into()),
     };
-    let bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
-    match config::parse(&bytes, &loc.path) {
+    let mut bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
+    let parsed = config::parse(&bytes, &loc.path);
+    crate::key::wipe(&mut bytes);
+    match parsed {
         Err(errs) => {
             for d in &errs.0 {
                 eprintln!("{d}");

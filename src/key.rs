@@ -1,7 +1,9 @@
 //! WireGuard keys: 32 bytes, written as 44 characters of canonical base64.
 //!
-//! `Key` never prints its bytes through `Debug`; use [`Key::to_base64`] explicitly
-//! where the text is really wanted (showconf, save, genkey).
+//! [`Key`] is a public key: plain data. [`SecretKey`] is a private or preshared key: never
+//! copied implicitly, compared in constant time, wiped when dropped. Neither prints its
+//! bytes through `Debug`; `to_base64` is called explicitly where the text is really wanted
+//! (showconf, save, genkey).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -49,26 +51,96 @@ impl Key {
         self.0.iter().all(|&b| b == 0)
     }
 
-    /// A new random private key, clamped like `wg genkey`.
-    pub fn generate_private() -> std::io::Result<Key> {
-        let mut k = [0u8; 32];
-        getrandom::fill(&mut k).map_err(|e| std::io::Error::other(e.to_string()))?;
-        k[0] &= 248;
-        k[31] = (k[31] & 127) | 64;
-        Ok(Key(k))
-    }
-
-    /// A new random preshared key (`wg genpsk`): 32 random bytes, not clamped.
-    pub fn generate_preshared() -> std::io::Result<Key> {
-        let mut k = [0u8; 32];
-        getrandom::fill(&mut k).map_err(|e| std::io::Error::other(e.to_string()))?;
-        Ok(Key(k))
-    }
-
     /// The public key of this private key (`wg pubkey`).
     pub fn public_key(&self) -> Key {
         Key(x25519_dalek::x25519(self.0, x25519_dalek::X25519_BASEPOINT_BYTES))
     }
+}
+
+/// A private or preshared key. Not `Copy`: every copy is explicit (`clone`) and each one is
+/// overwritten with zeros when dropped, so key material does not linger in memory. The
+/// all-zero key means "no key" to WireGuard (it removes a key when set).
+#[derive(Clone, Default)]
+pub struct SecretKey([u8; 32]);
+
+impl SecretKey {
+    pub fn from_bytes(b: [u8; 32]) -> SecretKey {
+        SecretKey(b)
+    }
+
+    /// Parses like [`Key::from_base64`] (wg's rules); the decoded copy is wiped.
+    pub fn from_base64(s: &str) -> Result<SecretKey, KeyFormatError> {
+        let mut k = Key::from_base64(s)?;
+        let out = SecretKey(k.0);
+        wipe(&mut k.0);
+        Ok(out)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Canonical base64 text (for showconf, save, genkey: where the key is the output).
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.iter().fold(0u8, |a, b| a | b) == 0
+    }
+
+    /// A new random private key, clamped like `wg genkey`.
+    pub fn generate_private() -> std::io::Result<SecretKey> {
+        let mut k = SecretKey::generate_preshared()?;
+        k.0[0] &= 248;
+        k.0[31] = (k.0[31] & 127) | 64;
+        Ok(k)
+    }
+
+    /// A new random preshared key (`wg genpsk`): 32 random bytes, not clamped.
+    pub fn generate_preshared() -> std::io::Result<SecretKey> {
+        let mut k = SecretKey([0u8; 32]);
+        getrandom::fill(&mut k.0).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(k)
+    }
+
+    /// The public key of this private key (`wg pubkey`).
+    pub fn public_key(&self) -> Key {
+        let mut scalar = self.0;
+        let k = Key(x25519_dalek::x25519(scalar, x25519_dalek::X25519_BASEPOINT_BYTES));
+        wipe(&mut scalar);
+        k
+    }
+}
+
+impl Drop for SecretKey {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+impl PartialEq for SecretKey {
+    /// In constant time.
+    fn eq(&self, other: &SecretKey) -> bool {
+        self.0.iter().zip(other.0.iter()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+    }
+}
+
+impl Eq for SecretKey {}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+/// Overwrites `b` with zeros in a way the compiler may not remove.
+pub fn wipe(b: &mut [u8]) {
+    for x in b.iter_mut() {
+        // SAFETY: a valid, aligned, exclusive reference to a byte.
+        unsafe { std::ptr::write_volatile(x, 0) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 #[cfg(test)]
@@ -101,14 +173,27 @@ mod tests {
         let sk = hex32("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
         let pk = hex32("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
         assert_eq!(Key(sk).public_key(), Key(pk));
+        assert_eq!(SecretKey(sk).public_key(), Key(pk));
     }
 
     #[test]
     fn generated_private_keys_are_clamped() {
-        let k = Key::generate_private().unwrap();
+        let k = SecretKey::generate_private().unwrap();
         assert_eq!(k.0[0] & 7, 0);
         assert_eq!(k.0[31] & 128, 0);
         assert_eq!(k.0[31] & 64, 64);
+    }
+
+    #[test]
+    fn secret_keys_are_wiped_and_redacted() {
+        let mut k = SecretKey::from_base64("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=").unwrap();
+        assert_eq!(format!("{k:?}"), "SecretKey(<redacted>)");
+        assert_eq!(k.public_key().to_base64(), "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=");
+        assert_eq!(k.clone(), k);
+        assert!(!k.is_zero() && SecretKey::default().is_zero());
+        // What Drop does, observed in place.
+        wipe(&mut k.0);
+        assert!(k.is_zero());
     }
 
     fn hex32(s: &str) -> [u8; 32] {

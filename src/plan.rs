@@ -209,7 +209,7 @@ pub fn describe_update(u: &DeviceConfig) -> Vec<String> {
             continue;
         }
         let mut s = format!("peer {k}");
-        if p.preshared_key.is_some_and(|k| !k.is_zero()) {
+        if p.preshared_key.as_ref().is_some_and(|k| !k.is_zero()) {
             s.push_str(" preshared-key (set)");
         }
         if let Some(e) = p.endpoint {
@@ -350,7 +350,7 @@ pub fn table_search_needed(cfg: &Config, allows_default: bool, fwmark: Option<u3
 
 /// The interface's own public key: `facts`' if observed, else the file's PrivateKey's.
 pub fn own_public_key(cfg: &Config, facts: &UpFacts) -> Option<crate::key::Key> {
-    facts.own_public_key.or_else(|| cfg.interface.private_key.map(|k| k.public_key()))
+    facts.own_public_key.or_else(|| cfg.interface.private_key.as_ref().map(|k| k.public_key()))
 }
 
 /// The allowed IPs the device will hold: every peer's but the interface's own (`own`),
@@ -784,7 +784,7 @@ pub fn device_inverse(update: &DeviceConfig, live: &crate::device::DeviceState) 
     use crate::device::PeerConfig;
     let before: std::collections::HashMap<_, _> = live.peers.iter().map(|p| (p.public_key, p)).collect();
     DeviceConfig {
-        private_key: update.private_key.map(|_| live.private_key.unwrap_or_default()),
+        private_key: update.private_key.as_ref().map(|_| live.private_key.clone().unwrap_or_default()),
         listen_port: update.listen_port.map(|_| live.listen_port),
         fwmark: update.fwmark.map(|_| live.fwmark),
         replace_peers: false,
@@ -794,7 +794,7 @@ pub fn device_inverse(update: &DeviceConfig, live: &crate::device::DeviceState) 
             .map(|u| match before.get(&u.public_key) {
                 Some(p) => PeerConfig {
                     public_key: p.public_key,
-                    preshared_key: Some(p.preshared_key.unwrap_or_default()),
+                    preshared_key: Some(p.preshared_key.clone().unwrap_or_default()),
                     endpoint: p.endpoint,
                     persistent_keepalive: Some(p.persistent_keepalive),
                     replace_allowed_ips: true,
@@ -814,7 +814,7 @@ pub fn device_update(want: &DeviceConfig, live: &crate::device::DeviceState) -> 
     use crate::device::PeerConfig;
     let mut u = DeviceConfig::default();
     if want.private_key.is_some() && want.private_key != live.private_key {
-        u.private_key = want.private_key;
+        u.private_key = want.private_key.clone();
     }
     if want.listen_port.is_some_and(|p| p != live.listen_port) {
         u.listen_port = want.listen_port;
@@ -831,10 +831,10 @@ pub fn device_update(want: &DeviceConfig, live: &crate::device::DeviceState) -> 
     let running: std::collections::HashMap<_, _> = live.peers.iter().map(|p| (p.public_key, p)).collect();
     for w in &want.peers {
         let l = running.get(&w.public_key);
-        let psk = w.preshared_key.unwrap_or_default();
+        let psk = w.preshared_key.clone().unwrap_or_default();
         let keepalive = w.persistent_keepalive.unwrap_or(0);
         let same = l.is_some_and(|l| {
-            l.preshared_key.unwrap_or_default() == psk
+            l.preshared_key.clone().unwrap_or_default() == psk
                 && l.persistent_keepalive == keepalive
                 && (w.endpoint.is_none() || w.endpoint == l.endpoint)
                 && same_prefixes(&l.allowed_ips, &w.allowed_ips)

@@ -183,13 +183,13 @@ mod tests {
     fn dev() -> DeviceState {
         DeviceState {
             name: "wg0".into(),
-            private_key: Some(Key([1; 32])),
+            private_key: Some(crate::key::SecretKey::from_bytes([1; 32])),
             public_key: Some(Key([1; 32]).public_key()),
             listen_port: 51820,
             fwmark: 0xca6c,
             peers: vec![PeerState {
                 public_key: Key([2; 32]),
-                preshared_key: Some(Key([3; 32])),
+                preshared_key: Some(crate::key::SecretKey::from_bytes([3; 32])),
                 endpoint: Some("192.0.2.1:51820".parse().unwrap()),
                 persistent_keepalive: 25,
                 last_handshake: Some(Duration::from_secs(1000)),

@@ -199,7 +199,7 @@ impl LinuxSystem {
     ) -> Result<UpFacts, SystemError> {
         let path = cfg.path.display().to_string();
         let i = &cfg.interface;
-        let own = i.private_key.map(|k| k.public_key()).or(live_key);
+        let own = i.private_key.as_ref().map(|k| k.public_key()).or(live_key);
         let mut peers = Vec::with_capacity(cfg.peers.len());
         let mut endpoints: Vec<SocketAddr> = Vec::new();
         for p in &cfg.peers {
@@ -219,7 +219,7 @@ impl LinuxSystem {
             endpoints.extend(endpoint);
             peers.push(PeerConfig {
                 public_key: p.public_key,
-                preshared_key: p.preshared_key,
+                preshared_key: p.preshared_key.clone(),
                 endpoint,
                 persistent_keepalive: p.persistent_keepalive,
                 replace_allowed_ips: true,
@@ -228,7 +228,7 @@ impl LinuxSystem {
             });
         }
         let device = DeviceConfig {
-            private_key: i.private_key,
+            private_key: i.private_key.clone(),
             listen_port: i.listen_port,
             fwmark: i.fwmark,
             replace_peers: false,

@@ -21,7 +21,7 @@ fn cfg(text: &str) -> Config {
 
 fn facts(c: &Config) -> UpFacts {
     UpFacts {
-        device: DeviceConfig { private_key: c.interface.private_key, ..Default::default() }.into(),
+        device: DeviceConfig { private_key: c.interface.private_key.clone(), ..Default::default() }.into(),
         endpoint_mtus: vec![1400],
         default_route_mtu: Some(1460),
         tables_in_use: BTreeSet::from([254, 255]),
@@ -327,19 +327,20 @@ fn reload_device_update_touches_only_what_changed() {
     use wgq::key::Key;
     use wgq::net::IpNet;
     let k = |b: u8| Key([b; 32]);
+    let sk = |b: u8| wgq::key::SecretKey::from_bytes([b; 32]);
     let live = DeviceState {
-        private_key: Some(k(1)),
+        private_key: Some(sk(1)),
         listen_port: 40000,
         fwmark: 51820,
         peers: vec![
             PeerState { public_key: k(2), allowed_ips: vec![IpNet::parse("10.0.0.2/32").unwrap()], ..Default::default() },
-            PeerState { public_key: k(3), preshared_key: Some(k(9)), persistent_keepalive: 25, ..Default::default() },
+            PeerState { public_key: k(3), preshared_key: Some(sk(9)), persistent_keepalive: 25, ..Default::default() },
             PeerState { public_key: k(4), ..Default::default() },
         ],
         ..Default::default()
     };
     let want = DeviceConfig {
-        private_key: Some(k(1)),
+        private_key: Some(sk(1)),
         listen_port: None,
         fwmark: None,
         replace_peers: false,
@@ -355,7 +356,7 @@ fn reload_device_update_touches_only_what_changed() {
     assert_eq!(u.peers.len(), 2);
     assert!(u.peers.iter().any(|p| p.public_key == k(4) && p.remove));
     let p3 = u.peers.iter().find(|p| p.public_key == k(3)).unwrap();
-    assert_eq!(p3.preshared_key, Some(Key::default()));
+    assert_eq!(p3.preshared_key, Some(wgq::key::SecretKey::default()));
     assert_eq!(p3.persistent_keepalive, Some(0));
     assert!(!u.peers.iter().any(|p| p.public_key == k(2)));
 }
@@ -448,7 +449,7 @@ fn running_for_reload() -> (FakeSystem, Config, plan::ReloadFacts) {
     let recorded = UpRecord::from_plan(&up_plan);
     let mut up = facts(&new);
     up.device = std::rc::Rc::new(DeviceConfig {
-        private_key: new.interface.private_key,
+        private_key: new.interface.private_key.clone(),
         peers: new
             .peers
             .iter()

@@ -75,7 +75,7 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
     }
     // The device ignores a peer with the interface's own key (see below): its allowed IPs
     // take nothing from the others.
-    let own = i.private_key.map(|k| k.public_key());
+    let own = i.private_key.as_ref().map(|k| k.public_key());
     let mut seen: HashMap<crate::net::IpNet, usize> = HashMap::new();
     for (p, a) in all.iter().filter(|(p, _)| Some(p.public_key) != own) {
         if let Some(prev) = seen.insert(a.network(), p.line)

@@ -11,7 +11,7 @@ pub mod parse;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::key::Key;
+use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 
 pub use parse::{parse, parse_interface_only, parse_unstripped};
@@ -38,6 +38,13 @@ pub struct Config {
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct StrippedText(pub Vec<u8>);
 
+impl Drop for StrippedText {
+    /// It holds the private key.
+    fn drop(&mut self) {
+        crate::key::wipe(&mut self.0);
+    }
+}
+
 impl fmt::Debug for StrippedText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "StrippedText(<{} bytes>)", self.0.len())
@@ -47,7 +54,7 @@ impl fmt::Debug for StrippedText {
 /// Settings of the `[Interface]` section(s), merged in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Interface {
-    pub private_key: Option<Key>,
+    pub private_key: Option<SecretKey>,
     /// `ListenPort`; `None` when absent (the device then picks a random port).
     pub listen_port: Option<u16>,
     /// `FwMark`; `Some(0)` for an explicit `off`/`0`, `None` when absent.
@@ -127,7 +134,7 @@ pub struct Peer {
     /// Line of the `[Peer]` header.
     pub line: usize,
     pub public_key: Key,
-    pub preshared_key: Option<Key>,
+    pub preshared_key: Option<SecretKey>,
     /// As written, host bits kept; the kernel masks them.
     pub allowed_ips: Vec<IpNet>,
     pub endpoint: Option<Located<Endpoint>>,

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use super::{Config, Diagnostic, Endpoint, Interface, Located, ParseErrors, Peer, Severity, StrippedText};
-use crate::key::Key;
+use crate::key::{Key, SecretKey};
 use crate::net::{IpNet, IpNetError, parse_addr_strict};
 
 /// Parses a whole config file. Reports every error of the file, not only the first.
@@ -109,7 +109,7 @@ enum WgSection {
 struct PeerBuilder {
     line: usize,
     public_key: Option<Key>,
-    preshared_key: Option<Key>,
+    preshared_key: Option<SecretKey>,
     allowed_ips: Vec<IpNet>,
     endpoint: Option<Located<Endpoint>>,
     persistent_keepalive: Option<u16>,
@@ -375,7 +375,7 @@ impl Parser<'_> {
             return;
         }
         match name {
-            "PrivateKey" => match Key::from_base64(value) {
+            "PrivateKey" => match SecretKey::from_base64(value) {
                 Ok(k) => self.interface.private_key = Some(k),
                 Err(_) => {
                     self.error(no, "PrivateKey: key is not the correct length or format (44 base64 characters expected)".into())
@@ -402,7 +402,7 @@ impl Parser<'_> {
                 Ok(k) => peer.public_key = Some(k),
                 Err(_) => errs.push(format!("PublicKey: Key is not the correct length or format: {}", q(value))),
             },
-            "PresharedKey" => match Key::from_base64(value) {
+            "PresharedKey" => match SecretKey::from_base64(value) {
                 Ok(k) => peer.preshared_key = Some(k),
                 Err(_) => {
                     errs.push("PresharedKey: key is not the correct length or format (44 base64 characters expected)".into())
@@ -550,7 +550,7 @@ mod tests {
         );
         let c = ok(&t);
         assert_eq!(
-            String::from_utf8(c.stripped.0).unwrap(),
+            String::from_utf8(c.stripped.0.clone()).unwrap(),
             format!(
                 "[Interface]\nPrivateKey = {K}\n# indented comment\nListenPort = 51820 # port\n[Peer]\nPublicKey={P}\nAllowedIPs = 10.0.0.0/8 ,  fd00::/8\n"
             )
@@ -577,7 +577,7 @@ mod tests {
         assert_eq!(c.interface.mtu, Some(1300));
         assert_eq!(c.interface.table_setting(), super::super::TableSetting::Off);
         assert_eq!(c.interface.addresses.len(), 1);
-        let s = String::from_utf8(c.stripped.0).unwrap();
+        let s = String::from_utf8(c.stripped.0.clone()).unwrap();
         assert!(s.contains("[interface]\r\n") && s.contains(&format!("privatekey = {K}\r\n")), "{s:?}");
         assert!(!s.contains("address"));
     }

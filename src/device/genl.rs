@@ -17,7 +17,7 @@ use netlink_packet_wireguard::{
 };
 
 use super::{DeviceConfig, DeviceState, PeerConfig, PeerState};
-use crate::key::Key;
+use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 
 pub type WgMsg = NetlinkMessage<GenlMessage<WireguardMessage>>;
@@ -86,8 +86,8 @@ fn peer_head(p: &PeerConfig) -> Vec<P> {
     if p.remove {
         return v;
     }
-    if let Some(k) = p.preshared_key {
-        v.push(P::PresharedKey(k.0));
+    if let Some(k) = &p.preshared_key {
+        v.push(P::PresharedKey(*k.as_bytes()));
     }
     if let Some(e) = p.endpoint {
         v.push(P::Endpoint(e));
@@ -122,8 +122,8 @@ pub fn each_set_request<E>(
 ) -> Result<(), E> {
     let limit = limit.max(512);
     let mut first = vec![D::IfName(ifname.into())];
-    if let Some(k) = cfg.private_key {
-        first.push(D::PrivateKey(k.0));
+    if let Some(k) = &cfg.private_key {
+        first.push(D::PrivateKey(*k.as_bytes()));
     }
     if let Some(p) = cfg.listen_port {
         first.push(D::ListenPort(p));
@@ -199,7 +199,7 @@ pub fn parse_dump(msgs: &[GenlMessage<WireguardMessage>]) -> DeviceState {
         for a in &m.payload.attributes {
             match a {
                 D::IfName(n) => d.name = n.clone(),
-                D::PrivateKey(k) => d.private_key = Some(Key(*k)).filter(|k| !k.is_zero()),
+                D::PrivateKey(k) => d.private_key = Some(SecretKey::from_bytes(*k)).filter(|k| !k.is_zero()),
                 D::PublicKey(k) => d.public_key = Some(Key(*k)).filter(|k| !k.is_zero()),
                 D::ListenPort(p) => d.listen_port = *p,
                 D::Fwmark(f) => d.fwmark = *f,
@@ -224,7 +224,7 @@ fn merge_peer(peers: &mut Vec<PeerState>, p: &WireguardPeer) {
     let Some(s) = peers.last_mut() else { return };
     for a in &p.0 {
         match a {
-            P::PresharedKey(k) => s.preshared_key = Some(Key(*k)).filter(|k| !k.is_zero()),
+            P::PresharedKey(k) => s.preshared_key = Some(SecretKey::from_bytes(*k)).filter(|k| !k.is_zero()),
             P::Endpoint(e) => s.endpoint = Some(*e).filter(|e| !e.ip().is_unspecified() || e.port() != 0),
             P::PersistentKeepalive(k) => s.persistent_keepalive = *k,
             P::LastHandshake(t) => {
@@ -268,14 +268,14 @@ mod tests {
 
     fn server(peers: u32, ips_each: u32) -> DeviceConfig {
         DeviceConfig {
-            private_key: Some(key(999_999)),
+            private_key: Some(SecretKey::from_bytes(key(999_999).0)),
             listen_port: Some(51820),
             fwmark: None,
             replace_peers: true,
             peers: (0..peers)
                 .map(|i| PeerConfig {
                     public_key: key(i),
-                    preshared_key: (i % 3 == 0).then(|| key(i + 7)),
+                    preshared_key: (i % 3 == 0).then(|| SecretKey::from_bytes(key(i + 7).0)),
                     endpoint: (i % 2 == 0).then(|| format!("192.0.2.{}:{}", i % 250, 1000 + i % 60000).parse().unwrap()),
                     persistent_keepalive: Some(25),
                     replace_allowed_ips: true,

@@ -9,13 +9,13 @@ pub mod uapi;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::key::Key;
+use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 
 /// A SET_DEVICE request (one logical request; the backends split it as needed).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeviceConfig {
-    pub private_key: Option<Key>,
+    pub private_key: Option<SecretKey>,
     pub listen_port: Option<u16>,
     pub fwmark: Option<u32>,
     /// Remove every peer not listed (setconf semantics).
@@ -28,8 +28,8 @@ pub struct PeerConfig {
     pub public_key: Key,
     pub remove: bool,
     pub update_only: bool,
-    /// `Some(Key([0;32]))` clears the preshared key.
-    pub preshared_key: Option<Key>,
+    /// The all-zero key clears the preshared key.
+    pub preshared_key: Option<SecretKey>,
     pub endpoint: Option<SocketAddr>,
     /// `Some(0)` turns keepalive off.
     pub persistent_keepalive: Option<u16>,
@@ -42,7 +42,7 @@ pub struct PeerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeviceState {
     pub name: String,
-    pub private_key: Option<Key>,
+    pub private_key: Option<SecretKey>,
     pub public_key: Option<Key>,
     pub listen_port: u16,
     pub fwmark: u32,
@@ -52,7 +52,7 @@ pub struct DeviceState {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PeerState {
     pub public_key: Key,
-    pub preshared_key: Option<Key>,
+    pub preshared_key: Option<SecretKey>,
     pub endpoint: Option<SocketAddr>,
     pub persistent_keepalive: u16,
     /// Time since the epoch of the last handshake; `None` if never.

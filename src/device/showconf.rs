@@ -64,11 +64,11 @@ mod tests {
         let d = DeviceState {
             listen_port: 35634,
             fwmark: 0x1234,
-            private_key: Some(Key([1; 32])),
+            private_key: Some(crate::key::SecretKey::from_bytes([1; 32])),
             peers: vec![
                 PeerState {
                     public_key: Key([2; 32]),
-                    preshared_key: Some(Key([3; 32])),
+                    preshared_key: Some(crate::key::SecretKey::from_bytes([3; 32])),
                     allowed_ips: vec![IpNet::parse("10.0.0.0/8").unwrap(), IpNet::parse("fd00::/64").unwrap()],
                     endpoint: Some("[2001:db8::1]:51820".parse().unwrap()),
                     persistent_keepalive: 25,

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{DeviceConfig, DeviceError, DeviceState, PeerState};
-use crate::key::Key;
+use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 
 /// Where userspace implementations put their control sockets.
@@ -62,15 +62,15 @@ pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
     })
 }
 
-fn hex(k: &Key) -> String {
+fn hex(k: &[u8; 32]) -> String {
     let mut s = String::with_capacity(64);
-    for b in k.0 {
+    for b in k {
         let _ = write!(s, "{b:02x}");
     }
     s
 }
 
-fn unhex(s: &str) -> Option<Key> {
+fn unhex(s: &str) -> Option<[u8; 32]> {
     if s.len() != 64 {
         return None;
     }
@@ -78,7 +78,14 @@ fn unhex(s: &str) -> Option<Key> {
     for (i, c) in k.iter_mut().enumerate() {
         *c = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
-    Some(Key(k))
+    Some(k)
+}
+
+fn unhex_secret(s: &str) -> Option<SecretKey> {
+    let mut b = unhex(s)?;
+    let k = SecretKey::from_bytes(b);
+    crate::key::wipe(&mut b);
+    Some(k).filter(|k| !k.is_zero())
 }
 
 /// The `set=1` request text for a device configuration (for tests; `set` streams it with
@@ -94,7 +101,7 @@ pub fn set_request(cfg: &DeviceConfig) -> String {
 pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> std::io::Result<()> {
     s.write_all(b"set=1\n")?;
     if let Some(k) = &cfg.private_key {
-        writeln!(s, "private_key={}", hex(k))?;
+        writeln!(s, "private_key={}", hex(k.as_bytes()))?;
     }
     if let Some(p) = cfg.listen_port {
         writeln!(s, "listen_port={p}")?;
@@ -106,7 +113,7 @@ pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> s
         s.write_all(b"replace_peers=true\n")?;
     }
     for p in &cfg.peers {
-        writeln!(s, "public_key={}", hex(&p.public_key))?;
+        writeln!(s, "public_key={}", hex(&p.public_key.0))?;
         if p.remove {
             s.write_all(b"remove=true\n")?;
             continue;
@@ -115,7 +122,7 @@ pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> s
             s.write_all(b"update_only=true\n")?;
         }
         if let Some(k) = &p.preshared_key {
-            writeln!(s, "preshared_key={}", hex(k))?;
+            writeln!(s, "preshared_key={}", hex(k.as_bytes()))?;
         }
         if let Some(e) = p.endpoint {
             writeln!(s, "endpoint={e}")?;
@@ -146,19 +153,19 @@ pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
         let peer = d.peers.last_mut();
         match (k, peer) {
             ("private_key", _) => {
-                d.private_key = unhex(v).filter(|k| !k.is_zero());
-                d.public_key = d.private_key.map(|k| k.public_key());
+                d.private_key = unhex_secret(v);
+                d.public_key = d.private_key.as_ref().map(|k| k.public_key());
             }
-            ("own_public_key", _) => d.public_key = unhex(v),
+            ("own_public_key", _) => d.public_key = unhex(v).map(Key),
             ("listen_port", _) => d.listen_port = v.parse().map_err(|_| bad(line))?,
             ("fwmark", _) => d.fwmark = v.parse().map_err(|_| bad(line))?,
             ("public_key", _) => {
-                d.peers.push(PeerState { public_key: unhex(v).ok_or_else(|| bad(line))?, ..Default::default() });
+                d.peers.push(PeerState { public_key: Key(unhex(v).ok_or_else(|| bad(line))?), ..Default::default() });
                 secs = None;
             }
             ("errno", _) => {}
             (_, None) => {}
-            ("preshared_key", Some(p)) => p.preshared_key = unhex(v).filter(|k| !k.is_zero()),
+            ("preshared_key", Some(p)) => p.preshared_key = unhex_secret(v),
             ("endpoint", Some(p)) => p.endpoint = v.parse().ok(),
             ("persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = v.parse().unwrap_or(0),
             ("last_handshake_time_sec", Some(_)) => secs = v.parse().ok(),
@@ -255,14 +262,14 @@ mod tests {
     #[test]
     fn set_text() {
         let cfg = DeviceConfig {
-            private_key: Some(Key([1; 32])),
+            private_key: Some(SecretKey::from_bytes([1; 32])),
             listen_port: Some(51820),
             fwmark: Some(0),
             replace_peers: true,
             peers: vec![
                 PeerConfig {
                     public_key: Key([2; 32]),
-                    preshared_key: Some(Key([0; 32])),
+                    preshared_key: Some(SecretKey::from_bytes([0; 32])),
                     endpoint: Some("[2001:db8::1]:51820".parse().unwrap()),
                     persistent_keepalive: Some(25),
                     replace_allowed_ips: true,
@@ -293,7 +300,7 @@ mod tests {
             "00".repeat(32)
         );
         let d = parse_get("wg0", &t).unwrap();
-        assert_eq!(d.private_key, Some(Key([1; 32])));
+        assert_eq!(d.private_key, Some(SecretKey::from_bytes([1; 32])));
         assert_eq!(d.public_key, Some(Key([1; 32]).public_key()));
         assert_eq!(d.fwmark, 51820);
         let p = &d.peers[0];
