@@ -1,4 +1,4 @@
-//! Regenerates man/wgq.8 and completions/* from the CLI table: `cargo run --example gendocs`.
+//! Regenerates man/wgq.8 and completions/* from the clap command: `cargo run --example gendocs`.
 fn main() -> std::io::Result<()> {
     for (path, text) in wgq::docs::generated_files() {
         std::fs::write(path, text)?;

@@ -1,13 +1,19 @@
-//! Command-line grammar. wg-quick's four commands keep its exact grammar, exit codes and
-//! usage-on-stderr behaviour (reference §1); wgq's additions follow the same shape.
+//! Command-line grammars. The binary speaks one per name it is run as ([`Personality`]):
+//!
+//! - as `wgq`: wgq's own commands, parsed by clap ([`parse_wgq`]); the man page and the
+//!   completions are generated from the same clap command ([`wgq_command`], `docs`);
+//! - as `wg-quick` (a link to the binary, or `wgq wg-quick ARGS...`): exactly wg-quick's
+//!   grammar, exit codes and usage-on-stderr behaviour (reference §1), parsed by hand
+//!   ([`parse_args`], [`usage`]) so that it accepts what wg-quick accepts and nothing else.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `help`, `-h`, `--help` as the only argument: usage on stderr, exit 0.
+    /// wg-quick's `help`, `-h`, `--help` as the only argument: usage on stderr, exit 0.
+    /// (wgq's help is clap's: [`Invocation::Print`].)
     Help,
     Up {
         target: String,
@@ -60,96 +66,207 @@ impl Command {
     }
 }
 
-/// One entry of the command table: the single source for usage, the man page and completions.
-pub struct CommandSpec {
-    pub name: &'static str,
-    pub args: &'static str,
-    pub options: &'static [(&'static str, &'static str)],
-    pub about: &'static str,
+/// The grammar the binary speaks, chosen by the name it was run as (busybox style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personality {
+    /// Any other name: wgq's own commands, parsed by clap ([`parse_wgq`]).
+    Wgq,
+    /// `wg-quick` (a link to the binary): exactly wg-quick's grammar ([`parse_args`]).
+    WgQuick,
+    // `wg` (wg(8)) is not implemented; it becomes a third personality here.
 }
 
-/// Every command wgq accepts, in the order the usage text lists them.
-pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "up",
-        args: "CONFIG_FILE | INTERFACE",
-        options: &[("--dry-run", "print the plan instead of applying it")],
-        about: "create and configure the interface; everything is rolled back if any step fails",
-    },
-    CommandSpec {
-        name: "down",
-        args: "CONFIG_FILE | INTERFACE",
-        options: &[("--dry-run", "print the plan instead of applying it")],
-        about: "remove the interface and everything up added for it",
-    },
-    CommandSpec {
-        name: "save",
-        args: "CONFIG_FILE | INTERFACE",
-        options: &[],
-        about: "write the running configuration of the interface back to its file",
-    },
-    CommandSpec {
-        name: "strip",
-        args: "CONFIG_FILE | INTERFACE",
-        options: &[],
-        about: "print the configuration without wg-quick's keys, as wg(8) reads it",
-    },
-    CommandSpec {
-        name: "check",
-        args: "CONFIG_FILE | INTERFACE",
-        options: &[],
-        about: "validate the file and print every error and warning, changing nothing",
-    },
-    CommandSpec {
-        name: "reload",
-        args: "CONFIG_FILE | INTERFACE",
-        options: &[("--dry-run", "print the plan instead of applying it")],
-        about: "bring the running interface to the file without recreating it",
-    },
-    CommandSpec {
-        name: "show",
-        args: "[ INTERFACE | all ]",
-        options: &[("--json", "print machine-readable JSON")],
-        about: "show the state of WireGuard interfaces",
-    },
-    CommandSpec {
-        name: "showconf",
-        args: "INTERFACE",
-        options: &[],
-        about: "print the running configuration of the interface in config-file form",
-    },
-    CommandSpec { name: "genkey", args: "", options: &[], about: "print a new private key" },
-    CommandSpec { name: "genpsk", args: "", options: &[], about: "print a new preshared key" },
-    CommandSpec { name: "pubkey", args: "", options: &[], about: "read a private key on stdin and print its public key" },
-];
+impl Personality {
+    /// The personality for `argv[0]`: its file name decides, the directory does not.
+    pub fn from_argv0(argv0: &OsStr) -> Personality {
+        match Path::new(argv0).file_name().and_then(OsStr::to_str) {
+            Some("wg-quick") => Personality::WgQuick,
+            _ => Personality::Wgq,
+        }
+    }
 
-/// The usage text (printed on stderr). Its first line keeps wg-quick's shape.
+    /// The program name of messages, usage and the sudo prompt.
+    pub fn program(self) -> &'static str {
+        match self {
+            Personality::Wgq => "wgq",
+            Personality::WgQuick => "wg-quick",
+        }
+    }
+}
+
+/// The name of wgq's subcommand that runs the rest of the line as wg-quick would.
+pub const WG_QUICK_SUBCOMMAND: &str = "wg-quick";
+
+/// The text after wgq's help (it is also the man page's description of the file).
+const AFTER_HELP: &str = "\
+CONFIG_FILE is a path to a file named after the interface with `.conf' appended;
+INTERFACE is an interface name whose configuration is read from
+/etc/wireguard/INTERFACE.conf. The file uses wg(8)'s format plus the [Interface] keys
+Address, DNS, MTU, Table, PreUp, PostUp, PreDown, PostDown and SaveConfig, which wgq
+handles itself.
+
+Run as wg-quick (through a link of that name, or as `wgq wg-quick ARGS...`), wgq
+accepts exactly wg-quick's command lines: up, down, save and strip.
+
+See wgq(8) for more information. Exit status is 0 on success, 1 on a usage or
+configuration error, otherwise the status of the step that failed.";
+
+// wgq's own command line (clap; doc comments here would become help text).
+// [`wgq_command`] is the same grammar as a value, from which the man page and the
+// completions are generated.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "wgq",
+    version,
+    about = "Set up a WireGuard interface simply, transactionally and fast",
+    after_help = AFTER_HELP,
+    arg_required_else_help = true
+)]
+struct WgqArgs {
+    #[command(subcommand)]
+    command: WgqCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum WgqCommand {
+    /// Create and configure the interface; everything is rolled back if any step fails
+    Up(DryRunTarget),
+    /// Remove the interface and everything up added for it
+    Down(DryRunTarget),
+    /// Write the running configuration of the interface back to its file
+    Save(Target),
+    /// Print the configuration without wg-quick's keys, as wg(8) reads it
+    Strip(Target),
+    /// Validate the file and print every error and warning, changing nothing
+    Check(Target),
+    /// Bring the running interface to the file without recreating it
+    Reload(DryRunTarget),
+    /// Show the state of WireGuard interfaces
+    Show {
+        /// Print machine-readable JSON
+        #[arg(long)]
+        json: bool,
+        /// The interface to show; all (or none) for every WireGuard interface
+        #[arg(value_name = "INTERFACE|all")]
+        interface: Option<String>,
+    },
+    /// Print the running configuration of the interface in config-file form
+    Showconf {
+        /// A WireGuard interface
+        #[arg(value_name = "INTERFACE")]
+        interface: String,
+    },
+    /// Print a new private key
+    Genkey,
+    /// Print a new preshared key
+    Genpsk,
+    /// Read a private key on stdin and print its public key
+    Pubkey,
+    /// Run ARGS exactly as wg-quick would: its grammar, usage and exit codes
+    #[command(name = WG_QUICK_SUBCOMMAND, disable_help_flag = true)]
+    WgQuick {
+        /// wg-quick's arguments: up, down, save or strip, and CONFIG_FILE or INTERFACE
+        #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Print the version (as --version does)
+    #[command(hide = true)]
+    Version,
+}
+
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+    target: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct DryRunTarget {
+    /// Print the plan instead of applying it
+    #[arg(long)]
+    dry_run: bool,
+    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+    target: String,
+}
+
+/// wgq's grammar as a clap command (for the generated man page, completions and tests).
+pub fn wgq_command() -> clap::Command {
+    <WgqArgs as clap::CommandFactory>::command()
+}
+
+/// What a wgq command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    /// Run a command.
+    Run(Command),
+    /// `wgq wg-quick ARGS...`: parse ARGS with [`parse_args`], as the `wg-quick` name does.
+    WgQuick(Vec<OsString>),
+    /// Print `text` instead of running anything (help, the version, a usage error) and
+    /// exit with `status`: 0 for help and the version, 1 for every usage error (wg-quick's
+    /// status; clap's own would be 2). Only the version goes to stdout.
+    Print { text: String, stdout: bool, status: u8 },
+}
+
+/// Parses a command line of the `wgq` name (without the program name).
+pub fn parse_wgq(args: &[OsString]) -> Invocation {
+    // Before clap, so that wg-quick sees every argument as given (even `--`).
+    if let Some((first, rest)) = args.split_first()
+        && first == WG_QUICK_SUBCOMMAND
+    {
+        return Invocation::WgQuick(rest.to_vec());
+    }
+    let parsed = <WgqArgs as clap::Parser>::try_parse_from(std::iter::once(OsString::from("wgq")).chain(args.iter().cloned()));
+    let command = match parsed {
+        Ok(a) => a.command,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let (stdout, status) = match e.kind() {
+                ErrorKind::DisplayHelp => (false, 0),
+                ErrorKind::DisplayVersion => (true, 0),
+                // Including DisplayHelpOnMissingArgumentOrSubcommand: `wgq` alone.
+                _ => (false, 1),
+            };
+            return Invocation::Print { text: e.render().to_string(), stdout, status };
+        }
+    };
+    Invocation::Run(match command {
+        WgqCommand::Up(DryRunTarget { dry_run, target }) => Command::Up { target, dry_run },
+        WgqCommand::Down(DryRunTarget { dry_run, target }) => Command::Down { target, dry_run },
+        WgqCommand::Save(Target { target }) => Command::Save { target },
+        WgqCommand::Strip(Target { target }) => Command::Strip { target },
+        WgqCommand::Check(Target { target }) => Command::Check { target },
+        WgqCommand::Reload(DryRunTarget { dry_run, target }) => Command::Reload { target, dry_run },
+        WgqCommand::Show { json, interface } => Command::Show { interface: interface.filter(|i| i != "all"), json },
+        WgqCommand::Showconf { interface } => Command::Showconf { interface },
+        WgqCommand::Genkey => Command::Genkey,
+        WgqCommand::Genpsk => Command::Genpsk,
+        WgqCommand::Pubkey => Command::Pubkey,
+        WgqCommand::Version => Command::Version,
+        WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
+    })
+}
+
+/// wg-quick's usage text (printed on stderr), for the `wg-quick` name. Its first line is
+/// wg-quick's; the rest is wgq's own wording.
 pub fn usage(program: &str) -> String {
-    let mut s = format!(
+    format!(
         "Usage: {program} [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]\n\
-         \x20      {program} [ check | reload ] [ CONFIG_FILE | INTERFACE ]\n\
-         \x20      {program} show [ INTERFACE | all ] [ --json ]\n\
-         \x20      {program} showconf INTERFACE\n\
-         \x20      {program} [ genkey | genpsk | pubkey ]\n\
          \n\
          \x20 CONFIG_FILE is a path to a file named after the interface with `.conf'\n\
          \x20 appended; INTERFACE is an interface name whose configuration is read\n\
          \x20 from /etc/wireguard/INTERFACE.conf. The file uses wg(8)'s format plus the\n\
          \x20 [Interface] keys Address, DNS, MTU, Table, PreUp, PostUp, PreDown,\n\
          \x20 PostDown and SaveConfig, which {program} handles itself.\n\
-         \nCommands:\n"
-    );
-    for c in COMMANDS {
-        s.push_str(&format!("  {:<9} {}\n", c.name, c.about));
-        for (o, a) in c.options {
-            s.push_str(&format!("  {:<9}   {o}: {a}\n", ""));
-        }
-    }
-    s.push_str(&format!(
-        "\nSee {program}(8) for more information. Exit status is 0 on success, 1 on a usage or\n\
+         \n\
+         \x20 up creates and configures the interface, down removes it and everything\n\
+         \x20 up added for it, save writes the running configuration back to the file,\n\
+         \x20 and strip prints the file without those keys, as wg(8) reads it.\n\
+         \n\
+         See wgq(8) for more information. Exit status is 0 on success, 1 on a usage or\n\
          configuration error, otherwise the status of the step that failed.\n"
-    ));
-    s
+    )
 }
 
 /// A command line that does not fit the grammar: print usage, exit 1.
@@ -157,48 +274,19 @@ pub fn usage(program: &str) -> String {
 #[error("invalid arguments")]
 pub struct UsageError;
 
-/// Parses argv (without the program name).
+/// Parses argv (without the program name) of the `wg-quick` name: exactly wg-quick's
+/// grammar. `help`, `-h` or `--help` alone is [`Command::Help`]; otherwise one of its four
+/// commands and exactly one more argument, taken as given (`up --dry-run` names a file
+/// `--dry-run`, as in wg-quick). Anything else, wgq's own commands included, is a usage
+/// error.
 pub fn parse_args(args: &[OsString]) -> Result<Command, UsageError> {
     let args: Vec<&str> = args.iter().map(|a| a.to_str().ok_or(UsageError)).collect::<Result<_, _>>()?;
-    if args.len() == 1 && matches!(args[0], "help" | "-h" | "--help") {
-        return Ok(Command::Help);
-    }
-    if args.len() == 1 && matches!(args[0], "--version" | "version") {
-        return Ok(Command::Version);
-    }
-    let Some((&cmd, rest)) = args.split_first() else { return Err(UsageError) };
-    // Options may appear anywhere after the command; positionals keep wg-quick's count.
-    let mut dry_run = false;
-    let mut json = false;
-    let mut pos = Vec::new();
-    for &a in rest {
-        match a {
-            "--dry-run" if matches!(cmd, "up" | "down" | "reload") => dry_run = true,
-            "--json" if cmd == "show" => json = true,
-            "--" => return Err(UsageError),
-            _ if a.starts_with("--") => return Err(UsageError),
-            _ => pos.push(a.to_string()),
-        }
-    }
-    let one = |pos: &mut Vec<String>| if pos.len() == 1 { Ok(pos.remove(0)) } else { Err(UsageError) };
-    let cmd = match cmd {
-        "up" => Command::Up { target: one(&mut pos)?, dry_run },
-        "down" => Command::Down { target: one(&mut pos)?, dry_run },
-        "save" => Command::Save { target: one(&mut pos)? },
-        "strip" => Command::Strip { target: one(&mut pos)? },
-        "check" => Command::Check { target: one(&mut pos)? },
-        "reload" => Command::Reload { target: one(&mut pos)?, dry_run },
-        "showconf" => Command::Showconf { interface: one(&mut pos)? },
-        "show" => match pos.len() {
-            0 => Command::Show { interface: None, json },
-            1 if pos[0] == "all" => Command::Show { interface: None, json },
-            1 => Command::Show { interface: Some(pos.remove(0)), json },
-            _ => return Err(UsageError),
-        },
-        "genkey" | "genpsk" | "pubkey" if !pos.is_empty() => return Err(UsageError),
-        "genkey" => Command::Genkey,
-        "genpsk" => Command::Genpsk,
-        "pubkey" => Command::Pubkey,
+    let cmd = match args[..] {
+        ["help" | "-h" | "--help"] => Command::Help,
+        ["up", target] => Command::Up { target: target.into(), dry_run: false },
+        ["down", target] => Command::Down { target: target.into(), dry_run: false },
+        ["save", target] => Command::Save { target: target.into() },
+        ["strip", target] => Command::Strip { target: target.into() },
         _ => return Err(UsageError),
     };
     Ok(cmd)
@@ -265,20 +353,126 @@ mod tests {
         parse_args(&v.iter().map(OsString::from).collect::<Vec<_>>())
     }
 
+    fn wgq(v: &[&str]) -> Invocation {
+        parse_wgq(&v.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
     #[test]
     fn wg_quick_grammar() {
-        for bad in [&[][..], &["UP", "wg0"], &["up"], &["up", "a", "b"], &["help", "x"], &["--help", "x"]] {
+        let bad: &[&[&str]] = &[
+            &[],
+            &["UP", "wg0"],
+            &["up"],
+            &["up", "a", "b"],
+            &["up", "--dry-run", "wg0"],
+            &["help", "x"],
+            &["--help", "x"],
+            &["--version"],
+            &["version"],
+            &["check", "wg0"],
+            &["reload", "wg0"],
+            &["show"],
+            &["show", "wg0"],
+            &["showconf", "wg0"],
+            &["genkey"],
+            &["wg-quick", "up", "wg0"],
+        ];
+        for bad in bad {
             assert_eq!(p(bad), Err(UsageError), "{bad:?}");
         }
         for h in ["help", "-h", "--help"] {
             assert_eq!(p(&[h]), Ok(Command::Help));
         }
         assert_eq!(p(&["up", "wg0"]), Ok(Command::Up { target: "wg0".into(), dry_run: false }));
-        assert_eq!(p(&["up", "--dry-run", "wg0"]), Ok(Command::Up { target: "wg0".into(), dry_run: true }));
-        assert_eq!(p(&["strip", "--dry-run", "wg0"]), Err(UsageError));
-        assert_eq!(p(&["show"]), Ok(Command::Show { interface: None, json: false }));
-        assert_eq!(p(&["show", "all", "--json"]), Ok(Command::Show { interface: None, json: true }));
-        assert_eq!(p(&["genkey", "x"]), Err(UsageError));
+        assert_eq!(p(&["down", "/x/wg0.conf"]), Ok(Command::Down { target: "/x/wg0.conf".into(), dry_run: false }));
+        assert_eq!(p(&["save", "wg0"]), Ok(Command::Save { target: "wg0".into() }));
+        assert_eq!(p(&["strip", "wg0"]), Ok(Command::Strip { target: "wg0".into() }));
+        // The second argument is taken as given, like wg-quick does.
+        assert_eq!(p(&["up", "--dry-run"]), Ok(Command::Up { target: "--dry-run".into(), dry_run: false }));
+        assert_eq!(p(&["strip", "--"]), Ok(Command::Strip { target: "--".into() }));
+    }
+
+    #[test]
+    fn wgq_grammar() {
+        use Invocation::Run;
+        assert_eq!(wgq(&["up", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: false }));
+        assert_eq!(wgq(&["up", "--dry-run", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: true }));
+        assert_eq!(wgq(&["down", "wg0", "--dry-run"]), Run(Command::Down { target: "wg0".into(), dry_run: true }));
+        assert_eq!(wgq(&["reload", "--dry-run", "wg0"]), Run(Command::Reload { target: "wg0".into(), dry_run: true }));
+        assert_eq!(wgq(&["save", "wg0"]), Run(Command::Save { target: "wg0".into() }));
+        assert_eq!(wgq(&["strip", "wg0"]), Run(Command::Strip { target: "wg0".into() }));
+        assert_eq!(wgq(&["check", "x/wg0.conf"]), Run(Command::Check { target: "x/wg0.conf".into() }));
+        assert_eq!(wgq(&["show"]), Run(Command::Show { interface: None, json: false }));
+        assert_eq!(wgq(&["show", "all", "--json"]), Run(Command::Show { interface: None, json: true }));
+        assert_eq!(wgq(&["show", "wg0"]), Run(Command::Show { interface: Some("wg0".into()), json: false }));
+        assert_eq!(wgq(&["showconf", "wg0"]), Run(Command::Showconf { interface: "wg0".into() }));
+        assert_eq!(wgq(&["genkey"]), Run(Command::Genkey));
+        assert_eq!(wgq(&["genpsk"]), Run(Command::Genpsk));
+        assert_eq!(wgq(&["pubkey"]), Run(Command::Pubkey));
+        assert_eq!(wgq(&["version"]), Run(Command::Version));
+        // Everything after `wg-quick` goes to wg-quick's grammar untouched.
+        let rest: Vec<OsString> = ["--", "up", "--help"].map(OsString::from).to_vec();
+        assert_eq!(wgq(&["wg-quick", "--", "up", "--help"]), Invocation::WgQuick(rest));
+        assert_eq!(wgq(&["wg-quick"]), Invocation::WgQuick(vec![]));
+    }
+
+    #[test]
+    fn wgq_usage_errors_exit_1_help_and_version_0() {
+        let status = |v: &[&str]| match wgq(v) {
+            Invocation::Print { stdout, status, .. } => (stdout, status),
+            other => panic!("{v:?}: {other:?}"),
+        };
+        let bad: &[&[&str]] = &[
+            &[],
+            &["UP", "wg0"],
+            &["up"],
+            &["up", "a", "b"],
+            &["up", "--bogus", "wg0"],
+            &["strip", "--dry-run", "wg0"],
+            &["check", "--dry-run", "wg0"],
+            &["show", "a", "b"],
+            &["show", "--dry-run"],
+            &["up", "--json", "wg0"],
+            &["showconf"],
+            &["genkey", "x"],
+            &["pubkey", "--json"],
+            &["help", "bogus"],
+        ];
+        for v in bad {
+            assert_eq!(status(v), (false, 1), "{v:?}");
+        }
+        for v in [&["--help"][..], &["-h"], &["help"], &["help", "up"], &["up", "--help"], &["show", "-h"]] {
+            assert_eq!(status(v), (false, 0), "{v:?}");
+        }
+        for v in [&["--version"][..], &["-V"]] {
+            assert_eq!(status(v), (true, 0), "{v:?}");
+        }
+        let Invocation::Print { text, .. } = wgq(&["--version"]) else { unreachable!() };
+        assert_eq!(text, format!("wgq {}\n", env!("CARGO_PKG_VERSION")));
+        let Invocation::Print { text, .. } = wgq(&[]) else { unreachable!() };
+        assert!(text.contains("Usage: wgq <COMMAND>") && text.contains("genkey"), "{text}");
+    }
+
+    #[test]
+    fn personality_is_the_file_name_of_argv0() {
+        for (argv0, p) in [
+            ("wg-quick", Personality::WgQuick),
+            ("/usr/bin/wg-quick", Personality::WgQuick),
+            ("./wg-quick", Personality::WgQuick),
+            ("wgq", Personality::Wgq),
+            ("/usr/local/bin/wgq", Personality::Wgq),
+            ("/usr/bin/wg-quick.bak", Personality::Wgq),
+            ("/opt/wg-quick/wgq", Personality::Wgq),
+            ("", Personality::Wgq),
+        ] {
+            assert_eq!(Personality::from_argv0(OsStr::new(argv0)), p, "{argv0}");
+        }
+        assert_eq!(Personality::WgQuick.program(), "wg-quick");
+    }
+
+    #[test]
+    fn clap_command_is_consistent() {
+        wgq_command().debug_assert();
     }
 
     #[test]
@@ -309,6 +503,10 @@ mod tests {
 
     #[test]
     fn usage_first_line_is_wg_quicks() {
-        assert!(usage("wgq").starts_with("Usage: wgq [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]\n"));
+        let u = usage("wg-quick");
+        assert!(u.starts_with("Usage: wg-quick [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]\n"));
+        for wgq_only in ["check", "reload", "show", "genkey", "dry-run"] {
+            assert!(!u.contains(wgq_only), "wg-quick's usage mentions {wgq_only}");
+        }
     }
 }

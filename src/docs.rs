@@ -1,24 +1,126 @@
-//! The man page and shell completions, generated from [`crate::cli::COMMANDS`] so that
-//! they cannot drift from the CLI (a test compares the committed files with these).
+//! The man page and shell completions, generated from wgq's clap command
+//! ([`crate::cli::wgq_command`]) so that they cannot drift from the CLI (a test compares the
+//! committed files with these). The generators are wgq's own rather than clap_mangen's and
+//! clap_complete's: one page for every command (clap_mangen points to a page per
+//! subcommand), and completions of the names in /etc/wireguard and of network interfaces,
+//! which static clap_complete scripts cannot offer.
 
-use crate::cli::COMMANDS;
+use crate::cli::{WG_QUICK_SUBCOMMAND, wgq_command};
+
+/// One visible subcommand of the clap command, as the generators need it.
+pub struct CommandDoc {
+    pub name: String,
+    pub about: String,
+    /// `(--long, help)` of each option.
+    pub options: Vec<(String, String)>,
+    /// The positional argument, if any: its value name (`CONFIG_FILE|INTERFACE`), whether
+    /// it is required, and whether it takes several values.
+    pub positional: Option<(String, bool, bool)>,
+}
+
+impl CommandDoc {
+    fn value_name(&self) -> &str {
+        self.positional.as_ref().map_or("", |p| p.0.as_str())
+    }
+
+    fn takes_config(&self) -> bool {
+        self.value_name().contains("CONFIG_FILE")
+    }
+
+    fn takes_interface(&self) -> bool {
+        !self.takes_config() && self.value_name().split('|').any(|v| v == "INTERFACE")
+    }
+
+    fn option_names(&self) -> Vec<&str> {
+        self.options.iter().map(|(o, _)| o.as_str()).collect()
+    }
+}
+
+/// The visible subcommands of `wgq`, in the order its help lists them.
+pub fn commands() -> Vec<CommandDoc> {
+    let cmd = wgq_command();
+    cmd.get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| CommandDoc {
+            name: s.get_name().to_string(),
+            about: s.get_about().map(|a| a.to_string()).unwrap_or_default(),
+            options: s
+                .get_arguments()
+                .filter_map(|a| Some((format!("--{}", a.get_long()?), a.get_help().map(|h| h.to_string()).unwrap_or_default())))
+                .collect(),
+            positional: s.get_positionals().next().map(|a| {
+                let names: Vec<&str> = a.get_value_names().unwrap_or_default().iter().map(|n| n.as_str()).collect();
+                (names.join(" "), a.is_required_set(), matches!(a.get_action(), clap::ArgAction::Append))
+            }),
+        })
+        .collect()
+}
+
+/// `(-s, --long, help)` of wgq's own options (help and version).
+fn global_options() -> Vec<(String, String, String)> {
+    let mut cmd = wgq_command();
+    cmd.build();
+    cmd.get_arguments()
+        .filter(|a| !a.is_positional())
+        .map(|a| {
+            let short = a.get_short().map(|c| format!("-{c}")).unwrap_or_default();
+            let long = a.get_long().map(|l| format!("--{l}")).unwrap_or_default();
+            (short, long, a.get_help().map(|h| h.to_string()).unwrap_or_default())
+        })
+        .collect()
+}
 
 fn roff_escape(s: &str) -> String {
     s.replace('\\', "\\e").replace('-', "\\-").replace('\'', "\\(aq")
 }
 
+/// A value name in roff: placeholders (upper case) in italics, literal words in bold,
+/// alternatives separated by `|`.
+fn roff_value(name: &str) -> String {
+    name.split('|')
+        .map(|v| {
+            if v.chars().any(|c| c.is_ascii_lowercase()) {
+                format!("\\fB{}\\fP", roff_escape(v))
+            } else {
+                format!("\\fI{}\\fP", roff_escape(v))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+fn roff_synopsis(c: &CommandDoc) -> String {
+    let mut parts: Vec<String> = c.options.iter().map(|(o, _)| format!("[\\fB{}\\fP]", roff_escape(o))).collect();
+    if let Some((name, required, many)) = &c.positional {
+        let v = roff_value(name) + if *many { " ..." } else { "" };
+        parts.push(if *required { v } else { format!("[{v}]") });
+    }
+    let args = if parts.is_empty() { String::new() } else { parts.join(" ") + "\n" };
+    format!(".B wgq {}\n{args}.br\n", roff_escape(&c.name))
+}
+
 /// `man/wgq.8`.
 pub fn man_page() -> String {
+    let commands = commands();
     let mut s = String::new();
     s.push_str(".\\\" Generated from src/cli.rs by `cargo run --example gendocs`; do not edit.\n");
     s.push_str(".TH WGQ 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
-    s.push_str(".SH NAME\nwgq \\- set up a WireGuard interface simply, transactionally and fast\n");
+    let about = wgq_command().get_about().map(|a| a.to_string()).unwrap_or_default();
+    // NAME is lower case by convention: "wgq - set up ...".
+    let about = about.chars().next().map(|c| c.to_lowercase().chain(about.chars().skip(1)).collect()).unwrap_or(about);
+    s.push_str(&format!(".SH NAME\nwgq \\- {}\n", roff_escape(&about)));
     s.push_str(".SH SYNOPSIS\n");
-    for c in COMMANDS {
-        let opts: String = c.options.iter().map(|(o, _)| format!(" [\\fB{}\\fP]", roff_escape(o))).collect();
-        let args = if c.args.is_empty() { String::new() } else { format!(" [ \\fI{}\\fP ]", roff_escape(c.args)) };
-        s.push_str(&format!(".B wgq {}\n{}{}\n.br\n", c.name, opts.trim_start(), args));
+    for c in &commands {
+        s.push_str(&roff_synopsis(c));
     }
+    let globals: Vec<String> = global_options()
+        .iter()
+        .map(|(short, long, _)| format!("[\\fB{}\\fP|\\fB{}\\fP]", roff_escape(short), roff_escape(long)))
+        .collect();
+    s.push_str(&format!(".B wgq\n{}\n.PP\n", globals.join(" ")));
+    s.push_str(
+        ".B wg\\-quick\n[ \\fBup\\fP | \\fBdown\\fP | \\fBsave\\fP | \\fBstrip\\fP ] [ \\fICONFIG_FILE\\fP | \\fIINTERFACE\\fP ]\n",
+    );
     s.push_str(".SH DESCRIPTION\n");
     s.push_str(
         "\\fBwgq\\fP is a drop\\-in replacement for \\fBwg\\-quick\\fP(8). It reads the same configuration \
@@ -30,15 +132,33 @@ pub fn man_page() -> String {
          line. Each change is printed as a \\fB[#]\\fP trace line written as the \\fBip\\fP, \\fBwg\\fP or \
          \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
          arrives, every change made so far is undone in reverse order. A lock in \\fB/run/wgq\\fP \
-         serialises runs on the same interface.\n",
+         serialises runs on the same interface.\n.PP\n\
+         Run by a user other than root, the commands that change or read the system (all but \
+         \\fBcheck\\fP and the key commands) run themselves again through \\fBsudo\\fP(8), as \
+         \\fBwg\\-quick\\fP does.\n",
     );
     s.push_str(".SH COMMANDS\n");
-    for c in COMMANDS {
-        s.push_str(&format!(".TP\n.B {}\n{}.\n", c.name, roff_escape(c.about)));
-        for (o, a) in c.options {
+    for c in &commands {
+        s.push_str(&format!(".TP\n.B {}\n{}.\n", roff_escape(&c.name), roff_escape(&c.about)));
+        for (o, a) in &c.options {
             s.push_str(&format!(".RS\n.TP\n.B {}\n{}.\n.RE\n", roff_escape(o), roff_escape(a)));
         }
     }
+    s.push_str(".SH OPTIONS\n");
+    for (short, long, help) in global_options() {
+        s.push_str(&format!(".TP\n.BR {} \", \" {}\n{}.\n", roff_escape(&short), roff_escape(&long), roff_escape(&help)));
+    }
+    s.push_str(&format!(
+        ".SH RUN AS WG\\-QUICK\nRun through a link named \\fBwg\\-quick\\fP, or as \\fBwgq {}\\fP \\fIARGS\\fP..., \
+         wgq accepts exactly \\fBwg\\-quick\\fP's command lines: \\fBhelp\\fP, \\fB\\-h\\fP or \\fB\\-\\-help\\fP \
+         alone prints the usage on standard error (status 0); \\fBup\\fP, \\fBdown\\fP, \\fBsave\\fP or \\fBstrip\\fP \
+         followed by exactly one \\fICONFIG_FILE\\fP or \\fIINTERFACE\\fP runs that command, as \\fBwgq\\fP does; \
+         anything else, wgq's own commands and options included, prints the usage on standard error and exits \
+         with status 1. The usage, the \\fBsudo\\fP(8) password prompt and the message of an error that \
+         ends the command then name the program \\fBwg\\-quick\\fP (the messages of a failed step, printed \
+         before its rollback, and warnings keep the \\fBwgq:\\fP prefix).\n",
+        roff_escape(WG_QUICK_SUBCOMMAND)
+    ));
     s.push_str(
         ".SH JSON OUTPUT\n\\fBwgq show \\-\\-json\\fP prints an array of interfaces, each with the fields \
          \\fBinterface\\fP, \\fBpublic_key\\fP, \\fBlisten_port\\fP, \\fBfwmark\\fP and \\fBpeers\\fP; each peer has \
@@ -53,8 +173,8 @@ pub fn man_page() -> String {
          (default 15; \\fBinfinity\\fP for no limit).\n",
     );
     s.push_str(
-        ".SH EXIT STATUS\n0 on success; 1 for a usage or configuration error; otherwise the status of the \
-         step that failed (a hook's own status, 2 for a refused netlink request).\n",
+        ".SH EXIT STATUS\n0 on success (also for help and the version); 1 for a usage or configuration error; \
+         otherwise the status of the step that failed (a hook's own status, 2 for a refused netlink request).\n",
     );
     s.push_str(
         ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf, /run/wgq/\\fIINTERFACE\\fP.lock, /run/wgq/\\fIINTERFACE\\fP.state\n",
@@ -63,40 +183,26 @@ pub fn man_page() -> String {
     s
 }
 
-fn names() -> Vec<&'static str> {
-    COMMANDS.iter().map(|c| c.name).collect()
-}
-
-fn takes_config(name: &str) -> bool {
-    COMMANDS.iter().any(|c| c.name == name && c.args.contains("CONFIG_FILE"))
-}
-
-fn takes_interface(name: &str) -> bool {
-    COMMANDS.iter().any(|c| c.name == name && c.args.contains("INTERFACE") && !c.args.contains("CONFIG_FILE"))
-}
-
-fn options_of(name: &str) -> Vec<&'static str> {
-    COMMANDS.iter().filter(|c| c.name == name).flat_map(|c| c.options.iter().map(|(o, _)| *o)).collect()
-}
-
 /// `completions/wgq.bash`
 pub fn bash_completion() -> String {
+    let commands = commands();
+    let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
     let mut s = String::from("# bash completion for wgq. Generated from src/cli.rs; do not edit.\n_wgq() {\n");
     s.push_str("\tlocal cur=${COMP_WORDS[COMP_CWORD]}\n\tif [[ $COMP_CWORD -eq 1 ]]; then\n");
-    s.push_str(&format!("\t\tCOMPREPLY=( $(compgen -W \"{} help\" -- \"$cur\") )\n\t\treturn\n\tfi\n", names().join(" ")));
+    s.push_str(&format!("\t\tCOMPREPLY=( $(compgen -W \"{} help\" -- \"$cur\") )\n\t\treturn\n\tfi\n", names.join(" ")));
     s.push_str("\tcase ${COMP_WORDS[1]} in\n");
-    for c in COMMANDS {
-        let opts = options_of(c.name).join(" ");
-        let words = if takes_config(c.name) {
+    for c in &commands {
+        let opts = c.option_names().join(" ");
+        let words = if c.takes_config() {
             format!("{opts} $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\\.conf$//')")
-        } else if takes_interface(c.name) {
-            let all = if c.args.contains("all") { " all" } else { "" };
+        } else if c.takes_interface() {
+            let all = if c.value_name().split('|').any(|v| v == "all") { " all" } else { "" };
             format!("{opts}{all} $(ls /sys/class/net 2>/dev/null)")
         } else {
             opts
         };
         s.push_str(&format!("\t{})\n\t\tCOMPREPLY=( $(compgen -W \"{}\" -- \"$cur\") )\n", c.name, words.trim()));
-        if takes_config(c.name) {
+        if c.takes_config() {
             s.push_str("\t\tCOMPREPLY+=( $(compgen -f -X '!*.conf' -- \"$cur\") )\n");
         }
         s.push_str("\t\t;;\n");
@@ -107,18 +213,19 @@ pub fn bash_completion() -> String {
 
 /// `completions/_wgq` (zsh)
 pub fn zsh_completion() -> String {
+    let commands = commands();
     let mut s = String::from("#compdef wgq\n# zsh completion for wgq. Generated from src/cli.rs; do not edit.\n\n_wgq() {\n");
     s.push_str("\tlocal -a commands\n\tcommands=(\n");
-    for c in COMMANDS {
+    for c in &commands {
         s.push_str(&format!("\t\t'{}:{}'\n", c.name, c.about.replace('\'', "'\\''").replace(':', "\\:")));
     }
     s.push_str("\t)\n\tif (( CURRENT == 2 )); then\n\t\t_describe 'command' commands\n\t\treturn\n\tfi\n");
     s.push_str("\tcase $words[2] in\n");
-    for c in COMMANDS {
-        let mut parts: Vec<String> = options_of(c.name).iter().map(|o| format!("'{o}'")).collect();
-        if takes_config(c.name) {
+    for c in &commands {
+        let mut parts: Vec<String> = c.option_names().iter().map(|o| format!("'{o}'")).collect();
+        if c.takes_config() {
             parts.push("'*:config:_files -g \"*.conf\"'".into());
-        } else if takes_interface(c.name) {
+        } else if c.takes_interface() {
             parts.push("'*:interface:_net_interfaces'".into());
         }
         if !parts.is_empty() {
@@ -131,15 +238,17 @@ pub fn zsh_completion() -> String {
 
 /// `completions/wgq.fish`
 pub fn fish_completion() -> String {
+    let commands = commands();
+    let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
     let mut s = String::from("# fish completion for wgq. Generated from src/cli.rs; do not edit.\n");
-    s.push_str(&format!("set -l wgq_commands {}\n", names().join(" ")));
-    for c in COMMANDS {
+    s.push_str(&format!("set -l wgq_commands {}\n", names.join(" ")));
+    for c in &commands {
         s.push_str(&format!(
             "complete -c wgq -f -n \"not __fish_seen_subcommand_from $wgq_commands\" -a {} -d '{}'\n",
             c.name,
             c.about.replace('\'', "\\'")
         ));
-        for (o, a) in c.options {
+        for (o, a) in &c.options {
             s.push_str(&format!(
                 "complete -c wgq -n \"__fish_seen_subcommand_from {}\" -l {} -d '{}'\n",
                 c.name,
@@ -147,12 +256,12 @@ pub fn fish_completion() -> String {
                 a.replace('\'', "\\'")
             ));
         }
-        if takes_config(c.name) {
+        if c.takes_config() {
             s.push_str(&format!(
                 "complete -c wgq -n \"__fish_seen_subcommand_from {}\" -F -a \"(path basename /etc/wireguard/*.conf | string replace -r '\\.conf\\$' '')\"\n",
                 c.name
             ));
-        } else if takes_interface(c.name) {
+        } else if c.takes_interface() {
             s.push_str(&format!(
                 "complete -c wgq -f -n \"__fish_seen_subcommand_from {}\" -a \"(__fish_print_interfaces)\"\n",
                 c.name

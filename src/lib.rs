@@ -10,8 +10,12 @@ pub mod device;
 pub mod dns;
 pub mod docs;
 pub mod exec;
+/// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
+#[cfg(feature = "test-support")]
 pub mod fake;
 pub mod firewall;
+/// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
+#[cfg(feature = "test-support")]
 pub mod fuzzing;
 pub mod hooks;
 pub mod key;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 
-use rtnetlink::packet_route::{RouteNetlinkMessage, route::RouteMessage};
+use netlink_packet_route::{RouteNetlinkMessage, route::RouteMessage};
 
 use crate::cli::ConfigLocation;
 use crate::config::Config;

@@ -3,11 +3,11 @@
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_generic::{GenlMessage, ctrl::GenlCtrl};
-use netlink_packet_wireguard::WireguardMessage;
-use rtnetlink::packet_route::{
+use netlink_packet_route::{
     RouteNetlinkMessage,
     link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage},
 };
+use netlink_packet_wireguard::WireguardMessage;
 
 use super::genl;
 use super::{DeviceConfig, DeviceError, DeviceState};
@@ -20,12 +20,20 @@ pub fn module_present() -> bool {
 
 /// `ip link add dev <name> type wireguard`, on the caller's rtnetlink socket.
 pub fn create_link(rt: &mut Socket, name: &str) -> Result<(), NetlinkError> {
-    let m = rtnetlink::LinkWireguard::new(name).build();
+    let m = new_wireguard_link(name);
     let mut h = NetlinkHeader::default();
     h.flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
     let mut msg = NetlinkMessage::new(h, NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)));
     msg.finalize();
     rt.request(msg)
+}
+
+/// The RTM_NEWLINK body of `ip link add dev <name> type wireguard`.
+fn new_wireguard_link(name: &str) -> LinkMessage {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    m.attributes.push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Wireguard)]));
+    m
 }
 
 /// `ip link delete dev <name>`, on the caller's rtnetlink socket.
@@ -122,5 +130,14 @@ impl Genl {
         let mut d = genl::parse_dump(&msgs);
         d.name = name.to_string();
         Ok(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wireguard_link_is_rtnetlinks() {
+        // The message rtnetlink's builder made before wgq built it itself.
+        assert_eq!(super::new_wireguard_link("wg0"), rtnetlink::LinkWireguard::new("wg0").build());
     }
 }
