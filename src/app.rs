@@ -277,7 +277,7 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
         None => Err(std::io::Error::from_raw_os_error(libc::ENODEV)),
     };
     if let Err(e) = written {
-        eprintln!("wgq: warning: unable to record state in {}: {e}", x.state.dir().display());
+        eprintln!("{}: warning: unable to record state in {}: {e}", crate::program_name(), x.state.dir().display());
     }
     crate::runstate::collect_garbage(&x.state);
     Ok(0)

@@ -132,7 +132,9 @@ pub fn man_page() -> String {
          line. Each change is printed as a \\fB[#]\\fP trace line written as the \\fBip\\fP, \\fBwg\\fP or \
          \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
          arrives, every change made so far is undone in reverse order. A lock in \\fB/run/wgq\\fP \
-         serialises runs on the same interface.\n.PP\n\
+         serialises runs on the same interface. \\fBup\\fP records what it added (addresses, routes, DNS, \
+         policy rules, firewall); \\fBreload\\fP and \\fBdown\\fP remove only that, and leave routes and \
+         addresses that hooks, routing daemons or the administrator added alone.\n.PP\n\
          Run by a user other than root, the commands that change or read the system (all but \
          \\fBcheck\\fP and the key commands) run themselves again through \\fBsudo\\fP(8), as \
          \\fBwg\\-quick\\fP does.\n",
@@ -155,8 +157,8 @@ pub fn man_page() -> String {
          followed by exactly one \\fICONFIG_FILE\\fP or \\fIINTERFACE\\fP runs that command, as \\fBwgq\\fP does; \
          anything else, wgq's own commands and options included, prints the usage on standard error and exits \
          with status 1. The usage, the \\fBsudo\\fP(8) password prompt and the message of an error that \
-         ends the command then name the program \\fBwg\\-quick\\fP (the messages of a failed step, printed \
-         before its rollback, and warnings keep the \\fBwgq:\\fP prefix).\n",
+         ends the command then name the program \\fBwg\\-quick\\fP, as do the messages of a failed step and \
+         warnings.\n",
         roff_escape(WG_QUICK_SUBCOMMAND)
     ));
     s.push_str(
@@ -177,7 +179,8 @@ pub fn man_page() -> String {
          otherwise the status of the step that failed (a hook's own status, 2 for a refused netlink request).\n",
     );
     s.push_str(
-        ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf, /run/wgq/\\fIINTERFACE\\fP.lock, /run/wgq/\\fIINTERFACE\\fP.state\n",
+        ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf; /run/wgq/ns\\-\\fICOOKIE\\fP/\\fIINTERFACE\\fP.lock and \
+         \\fIINTERFACE\\fP.state, per network namespace (\\fICOOKIE\\fP is the namespace's cookie).\n",
     );
     s.push_str(".SH SEE ALSO\n\\fBwg\\-quick\\fP(8), \\fBwg\\fP(8), \\fBip\\fP(8), \\fBnft\\fP(8)\n");
     s

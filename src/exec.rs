@@ -421,7 +421,7 @@ fn fam(n: &IpNet) -> &'static str {
 /// Prints an error and its cause chain the way the binary does (the binary does not
 /// print an [`ExecError::Failed`] again).
 fn print_error(w: &mut dyn Write, e: &SysError) {
-    let _ = writeln!(w, "wgq: {}", crate::error_chain(e));
+    let _ = writeln!(w, "{}: {}", crate::program_name(), crate::error_chain(e));
 }
 
 /// Writes the `[#] ip route ...` lines of a route batch in pieces of about 64 KiB: few

@@ -31,6 +31,18 @@ pub mod show;
 pub mod signals;
 pub mod system;
 
+static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Sets the name messages start with (`wgq`, or `wg-quick` when run under that name).
+pub fn set_program_name(name: &'static str) {
+    let _ = PROGRAM.set(name);
+}
+
+/// The name messages start with: `wgq` unless the binary said otherwise.
+pub fn program_name() -> &'static str {
+    PROGRAM.get().copied().unwrap_or("wgq")
+}
+
 /// Renders an error with its causes: `outer: cause: root cause` (each cause once).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();

@@ -57,6 +57,7 @@ fn wg_quick(args: &[OsString]) -> ExitCode {
 /// Runs a parsed command; `again` is the argument list that re-runs it after elevation.
 fn run(p: Personality, cmd: Command, again: Vec<OsString>) -> ExitCode {
     let program = p.program();
+    wgq::set_program_name(program);
     if cmd.needs_root() && !nix::unistd::getuid().is_root() {
         // Like wg-quick: re-run through sudo; argument errors never get here.
         return ExitCode::from(elevate(program, &again));
