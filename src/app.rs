@@ -231,8 +231,8 @@ impl Session {
         }
         let mut stderr = std::io::stderr();
         let mut ex = Executor::new(&mut self.sys, &mut stderr);
+        crate::signals::install();
         if transactional {
-            crate::signals::install();
             ex.apply_all(plan)?;
         } else {
             ex.apply_teardown(plan)?;

@@ -3,25 +3,22 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
 
 /// resolvconf failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
-    #[error("resolvconf: command not found")]
-    Missing,
     #[error("resolvconf failed with status {0}")]
     Failed(i32),
-    #[error("resolvconf: {0}")]
-    Io(#[source] std::io::Error),
+    /// Not found, not runnable, or killed at its bound.
+    #[error(transparent)]
+    Run(#[from] crate::child::ChildError),
 }
 
 impl DnsError {
     pub fn status(&self) -> i32 {
         match self {
-            DnsError::Missing => 127,
             DnsError::Failed(s) => *s,
-            DnsError::Io(_) => 1,
+            DnsError::Run(e) => e.status(),
         }
     }
 }
@@ -74,25 +71,15 @@ pub fn parse_resolvconf_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Runs resolvconf (bounded, see `crate::child`); what it writes to stderr is passed on to
+/// wgq's stderr.
 fn resolvconf(args: &[&str], input: Option<&str>) -> Result<String, DnsError> {
-    let mut child = match Command::new("resolvconf")
-        .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(DnsError::Missing),
-        Err(e) => return Err(DnsError::Io(e)),
-    };
-    if let (Some(i), Some(mut stdin)) = (input, child.stdin.take()) {
-        // A resolvconf that exits without reading its input is judged by its exit status.
-        match stdin.write_all(i.as_bytes()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(DnsError::Io(e)),
-            _ => {}
-        }
+    let mut h = crate::child::Helper::new("resolvconf", args);
+    if let Some(i) = input {
+        h = h.input(i.as_bytes());
     }
-    let out = child.wait_with_output().map_err(DnsError::Io)?;
+    let out = h.run()?;
+    let _ = std::io::stderr().write_all(&out.stderr);
     if !out.status.success() {
         return Err(DnsError::Failed(out.status.code().unwrap_or(1)));
     }

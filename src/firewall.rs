@@ -3,32 +3,24 @@
 //! `iptables-restore -n` with them on stdin.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
 
 /// A firewall tool failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
-    #[error("{tool}: command not found")]
-    Missing { tool: String },
     #[error("{tool} failed with status {status}{}", if .stderr.is_empty() { String::new() } else { format!(": {}", .stderr.trim_end()) })]
     Failed { tool: String, status: i32, stderr: String },
-    #[error("{tool}: {source}")]
-    Io {
-        tool: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Not found, not runnable, or killed at its bound.
+    #[error(transparent)]
+    Run(#[from] crate::child::ChildError),
 }
 
 impl FirewallError {
     /// The exit status wg-quick would end with.
     pub fn status(&self) -> i32 {
         match self {
-            FirewallError::Missing { .. } => 127,
             FirewallError::Failed { status, .. } => *status,
-            FirewallError::Io { .. } => 1,
+            FirewallError::Run(e) => e.status(),
         }
     }
 }
@@ -100,23 +92,13 @@ pub fn iptables_down_script(ifname: &str, save: &str) -> Option<String> {
     found.then_some(s)
 }
 
-fn run_with_stdin(tool: &str, args: &[&str], input: &str) -> Result<String, FirewallError> {
-    let mut child =
-        match Command::new(tool).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FirewallError::Missing { tool: tool.into() }),
-            Err(e) => return Err(FirewallError::Io { tool: tool.into(), source: e }),
-        };
-    if let Some(mut stdin) = child.stdin.take() {
-        // A tool that exits without reading its input is judged by its exit status.
-        match stdin.write_all(input.as_bytes()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(FirewallError::Io { tool: tool.into(), source: e });
-            }
-            _ => {}
-        }
+/// Runs a firewall tool (bounded, see `crate::child`) and returns its stdout.
+fn run_tool(tool: &str, args: &[&str], input: Option<&str>) -> Result<String, FirewallError> {
+    let mut h = crate::child::Helper::new(tool, args);
+    if let Some(i) = input {
+        h = h.input(i.as_bytes());
     }
-    let out = child.wait_with_output().map_err(|e| FirewallError::Io { tool: tool.into(), source: e })?;
+    let out = h.run()?;
     if !out.status.success() {
         return Err(FirewallError::Failed {
             tool: tool.into(),
@@ -129,12 +111,12 @@ fn run_with_stdin(tool: &str, args: &[&str], input: &str) -> Result<String, Fire
 
 /// `nft -f -` with `script` on stdin.
 pub fn nft_apply(script: &str) -> Result<(), FirewallError> {
-    run_with_stdin("nft", &["-f", "-"], script).map(|_| ())
+    run_tool("nft", &["-f", "-"], Some(script)).map(|_| ())
 }
 
 /// `iptables-restore -n` / `ip6tables-restore -n` with `script` on stdin.
 pub fn restore_apply(v6: bool, script: &str) -> Result<(), FirewallError> {
-    run_with_stdin(if v6 { "ip6tables-restore" } else { "iptables-restore" }, &["-n"], script).map(|_| ())
+    run_tool(if v6 { "ip6tables-restore" } else { "iptables-restore" }, &["-n"], Some(script)).map(|_| ())
 }
 
 /// Whether `nft` is in PATH (wg-quick's `type -p nft`).
@@ -150,12 +132,12 @@ pub fn iptables_available() -> bool {
 /// `nft list tables` run as a process: what `down` falls back to when listing the tables over
 /// nfnetlink ([`crate::nftables::list_tables`]) failed.
 pub fn nft_list_tables_command() -> Result<String, FirewallError> {
-    run_with_stdin("nft", &["list", "tables"], "")
+    run_tool("nft", &["list", "tables"], None)
 }
 
 /// `iptables-save` / `ip6tables-save`.
 pub fn iptables_save(v6: bool) -> Result<String, FirewallError> {
-    run_with_stdin(if v6 { "ip6tables-save" } else { "iptables-save" }, &[], "")
+    run_tool(if v6 { "ip6tables-save" } else { "iptables-save" }, &[], None)
 }
 
 /// Whether `iptables-save` (`v6`: `ip6tables-save`) could show a rule of wg-quick's. Those rules

@@ -1,9 +1,10 @@
 //! wgq: a drop-in replacement for wg-quick on Linux.
 //!
 //! Parse (`config`) → plan (`plan`) → apply (`exec`). Every module but `exec`,
-//! `netlink`, `nftables::list_tables`, `device::kernel`, `device::uapi` and `hooks` is pure.
+//! `netlink`, `nftables::list_tables`, `device::kernel`, `device::uapi`, `child` and `hooks` is pure.
 
 pub mod app;
+pub mod child;
 pub mod cli;
 pub mod config;
 pub mod device;

@@ -1,25 +1,82 @@
-//! SIGINT, SIGTERM and SIGHUP during `up`/`reload`: the handler only records the signal;
-//! the executor notices it between steps (and the hook runner while waiting) and rolls back.
+//! SIGINT, SIGTERM and SIGHUP during `up`/`reload`/`down`: the handler only records the signal
+//! and writes a byte to a wake-up pipe; the executor notices the signal between steps, and
+//! whoever waits for a child (the hook runner) has the pipe in its poll(2) set, so it wakes
+//! at once instead of polling.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, sigaction};
 
 static PENDING: AtomicI32 = AtomicI32::new(0);
 
+/// The write end of the wake-up pipe, for the handlers (-1 until the pipe exists).
+static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
+/// The wake-up pipe (read end, write end): non-blocking, close-on-exec.
+static WAKE: OnceLock<Option<(OwnedFd, OwnedFd)>> = OnceLock::new();
+
+/// Writes one byte to the wake-up pipe (a full pipe already wakes its reader).
+fn nudge() {
+    let fd = WAKE_WRITE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) and errno are async-signal-safe; errno is put back for the code the
+        // signal interrupted.
+        unsafe {
+            let errno = *libc::__errno_location();
+            libc::write(fd, [1u8].as_ptr().cast(), 1);
+            *libc::__errno_location() = errno;
+        }
+    }
+}
+
 extern "C" fn record(sig: libc::c_int) {
     PENDING.store(sig, Ordering::SeqCst);
+    nudge();
+}
+
+/// How many times wgq was continued (SIGCONT) while [`watch_children`] was in effect.
+static CONTINUED: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn wake_only(sig: libc::c_int) {
+    if sig == libc::SIGCONT {
+        CONTINUED.fetch_add(1, Ordering::SeqCst);
+    }
+    nudge();
+}
+
+/// See [`CONTINUED`]: comparing it before and after stopping itself tells wgq whether it was
+/// really stopped (a process group without job control ignores SIGTSTP, SIGTTIN, SIGTTOU).
+pub fn times_continued() -> u32 {
+    CONTINUED.load(Ordering::SeqCst)
 }
 
 /// The signals that stop a run: rolled back during `up`/`reload`, held during a save.
 const STOPPING: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
+/// The read end of the wake-up pipe (created on first use); `None` only if pipe2 failed.
+pub fn wake_fd() -> Option<BorrowedFd<'static>> {
+    let p = WAKE.get_or_init(|| {
+        let mut fds = [-1; 2];
+        // SAFETY: pipe2 fills two descriptors, owned here from now on.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return None;
+        }
+        // SAFETY: descriptors pipe2 just returned, owned by nobody else.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        WAKE_WRITE.store(fds[1], Ordering::SeqCst);
+        Some((r, w))
+    });
+    p.as_ref().map(|(r, _)| r.as_fd())
+}
+
 /// Installs the recording handlers (without SA_RESTART, so blocking waits wake up).
 pub fn install() {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    wake_fd();
     let act = SigAction::new(SigHandler::Handler(record), SaFlags::empty(), SigSet::empty());
     for s in STOPPING {
-        // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
+        // SAFETY: the handler only stores into an atomic and writes to a pipe, both
+        // async-signal-safe.
         let _ = unsafe { sigaction(s, &act) };
     }
 }
@@ -37,6 +94,35 @@ pub fn peek() -> Option<i32> {
     match PENDING.load(Ordering::SeqCst) {
         0 => None,
         s => Some(s),
+    }
+}
+
+/// While the returned guard lives, SIGCHLD (a child stopped or ended) and SIGCONT (wgq was
+/// continued) also wake the wake-up pipe's reader; the hook runner needs both for job
+/// control. The previous handlers come back when it is dropped.
+pub fn watch_children() -> ChildWatch {
+    wake_fd();
+    // SA_RESTART: other blocking calls are not disturbed; SIGCHLD also for stopped children.
+    let act = SigAction::new(SigHandler::Handler(wake_only), SaFlags::SA_RESTART, SigSet::empty());
+    let mut old = Vec::new();
+    for s in [Signal::SIGCHLD, Signal::SIGCONT] {
+        // SAFETY: the handler only writes to a pipe (async-signal-safe).
+        if let Ok(o) = unsafe { sigaction(s, &act) } {
+            old.push((s, o));
+        }
+    }
+    ChildWatch(old)
+}
+
+/// See [`watch_children`].
+pub struct ChildWatch(Vec<(Signal, SigAction)>);
+
+impl Drop for ChildWatch {
+    fn drop(&mut self) {
+        for (s, o) in &self.0 {
+            // SAFETY: puts back the handler that was installed before.
+            let _ = unsafe { sigaction(*s, o) };
+        }
     }
 }
 

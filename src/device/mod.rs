@@ -87,12 +87,12 @@ pub enum DeviceError {
     Access { name: String, errno: i32 },
     #[error("{0}")]
     Protocol(String),
-    #[error("Unable to run {program}")]
-    Spawn {
-        program: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Starting the userspace implementation failed or did not finish in time.
+    #[error(transparent)]
+    Helper(#[from] crate::child::ChildError),
+    /// The userspace implementation did not answer on its control socket in time.
+    #[error("Unable to {} interface {name}: its userspace implementation did not answer within {}", if *.modify { "modify" } else { "access" }, crate::child::seconds(*.bound))]
+    Timeout { name: String, modify: bool, bound: Duration },
     #[error("{program} failed (status {status}){}", if .output.is_empty() { String::new() } else { format!(": {}", .output) })]
     Userspace { program: String, status: i32, output: String },
 }
@@ -117,7 +117,8 @@ impl DeviceError {
     pub fn errno(&self) -> Option<i32> {
         match self {
             DeviceError::Modify { errno, .. } | DeviceError::Access { errno, .. } => Some(*errno),
-            DeviceError::Spawn { source, .. } => source.raw_os_error(),
+            DeviceError::Helper(e) => e.raw_os_error(),
+            DeviceError::Timeout { .. } => Some(libc::ETIMEDOUT),
             _ => None,
         }
     }

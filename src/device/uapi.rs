@@ -4,8 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{DeviceConfig, DeviceError, DeviceState, PeerState};
@@ -25,29 +24,15 @@ pub fn implementation() -> String {
     std::env::var("WG_QUICK_USERSPACE_IMPLEMENTATION").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "wireguard-go".into())
 }
 
-/// Runs `<program> <name>` (which daemonises) and waits for its control socket.
+/// Runs `<program> <name>` (which daemonises; bounded like every helper, see `crate::child`)
+/// and waits, as long again at most, for its control socket.
 pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
-    let log = tempfile::tempfile().ok();
-    let mut cmd = Command::new(program);
-    cmd.arg(name).stdin(Stdio::null()).stdout(Stdio::null());
-    match &log {
-        Some(f) => cmd.stderr(f.try_clone().map(Stdio::from).unwrap_or_else(|_| Stdio::null())),
-        None => cmd.stderr(Stdio::null()),
-    };
-    let status = cmd.status().map_err(|e| DeviceError::Spawn { program: program.into(), source: e })?;
-    let stderr = || {
-        use std::io::{Read, Seek};
-        let mut s = String::new();
-        if let Some(mut f) = log.as_ref() {
-            let _ = f.rewind();
-            let _ = f.read_to_string(&mut s);
-        }
-        s.trim_end().to_string()
-    };
-    if !status.success() {
-        return Err(DeviceError::Userspace { program: program.into(), status: status.code().unwrap_or(1), output: stderr() });
+    let out = crate::child::Helper::new(program, &[name]).discard_stdout().run()?;
+    let stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+    if !out.status.success() {
+        return Err(DeviceError::Userspace { program: program.into(), status: out.status.code().unwrap_or(1), output: stderr });
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + crate::child::helper_timeout();
     let path = socket_path(name);
     while Instant::now() < deadline {
         if UnixStream::connect(&path).is_ok() {
@@ -58,7 +43,7 @@ pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
     Err(DeviceError::Userspace {
         program: program.into(),
         status: 0,
-        output: format!("no control socket {} appeared; {}", path.display(), stderr()),
+        output: format!("no control socket {} appeared; {stderr}", path.display()),
     })
 }
 
@@ -184,49 +169,87 @@ pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
     Ok(d)
 }
 
-fn connect(name: &str) -> Result<UnixStream, DeviceError> {
-    UnixStream::connect(socket_path(name))
-        .map_err(|e| DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })
+/// How long one read or write on the control socket may block: a stopped or hung
+/// implementation makes the request fail instead of hanging wgq.
+pub fn timeout() -> Duration {
+    crate::child::helper_timeout()
 }
 
-/// Sends a request (written by `send` through a buffer, so it is never held whole) and
-/// returns the reply lines before `errno=`, and the errno. When the implementation stops
-/// reading early (it refused something), its `errno=` reply still wins over the write error.
-fn exchange(name: &str, send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(String, i32), DeviceError> {
-    let s = connect(name)?;
-    let mut w = std::io::BufWriter::with_capacity(64 * 1024, &s);
-    let sent = send(&mut w).and_then(|_| w.flush());
-    drop(w);
-    match read_reply(name, &s) {
-        Ok(r) => Ok(r),
-        Err(e) => Err(match sent {
-            Err(we) => DeviceError::modify_io(name, we),
-            Ok(()) => e,
-        }),
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+}
+
+/// One request on a control socket: the interface (for messages), whether it is a set (for
+/// the wording of errors), and the bound of every read and write.
+struct Request<'a> {
+    name: &'a str,
+    modify: bool,
+    bound: Duration,
+}
+
+impl Request<'_> {
+    fn new(name: &str, modify: bool) -> Request<'_> {
+        Request { name, modify, bound: timeout() }
     }
-}
 
-fn read_reply(name: &str, s: &UnixStream) -> Result<(String, i32), DeviceError> {
-    let mut r = BufReader::with_capacity(64 * 1024, s);
-    let mut body = String::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = r.read_line(&mut line).map_err(|e| DeviceError::modify_io(name, e))?;
-        if n == 0 {
-            return Err(DeviceError::Protocol(format!("{name}: the userspace implementation closed the socket")));
+    /// A socket error; a timeout when the bound ran out.
+    fn error(&self, e: std::io::Error) -> DeviceError {
+        let name = self.name.to_string();
+        if timed_out(&e) {
+            DeviceError::Timeout { name, modify: self.modify, bound: self.bound }
+        } else if self.modify {
+            DeviceError::modify_io(self.name, e)
+        } else {
+            DeviceError::Access { name, errno: e.raw_os_error().unwrap_or(libc::EIO) }
         }
-        if let Some(e) = line.trim_end().strip_prefix("errno=") {
-            let errno: i32 = e.parse().unwrap_or(libc::EPROTO);
-            return Ok((body, errno));
+    }
+
+    /// Sends a request (written by `send` through a buffer, so it is never held whole) to the
+    /// socket at `path` and returns the reply lines before `errno=`, and the errno. When the
+    /// implementation stops reading early (it refused something), its `errno=` reply still
+    /// wins over the write error; a write that timed out gets no wait for a reply.
+    fn exchange(
+        &self,
+        path: &Path,
+        send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(String, i32), DeviceError> {
+        let s = UnixStream::connect(path)
+            .map_err(|e| DeviceError::Access { name: self.name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })?;
+        s.set_read_timeout(Some(self.bound)).and_then(|_| s.set_write_timeout(Some(self.bound))).map_err(|e| self.error(e))?;
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, &s);
+        let sent = send(&mut w).and_then(|_| w.flush());
+        drop(w);
+        match sent {
+            Err(we) if timed_out(&we) => Err(self.error(we)),
+            sent => self.read_reply(&s).map_err(|e| match sent {
+                Err(we) => self.error(we),
+                Ok(()) => e,
+            }),
         }
-        body.push_str(&line);
+    }
+
+    fn read_reply(&self, s: &UnixStream) -> Result<(String, i32), DeviceError> {
+        let mut r = BufReader::with_capacity(64 * 1024, s);
+        let mut body = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = r.read_line(&mut line).map_err(|e| self.error(e))?;
+            if n == 0 {
+                return Err(DeviceError::Protocol(format!("{}: the userspace implementation closed the socket", self.name)));
+            }
+            if let Some(e) = line.trim_end().strip_prefix("errno=") {
+                let errno: i32 = e.parse().unwrap_or(libc::EPROTO);
+                return Ok((body, errno));
+            }
+            body.push_str(&line);
+        }
     }
 }
 
 /// Applies a configuration over UAPI.
 pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
-    let (_, errno) = exchange(name, |w| write_set_request(w, cfg))?;
+    let (_, errno) = Request::new(name, true).exchange(&socket_path(name), |w| write_set_request(w, cfg))?;
     if errno != 0 {
         return Err(DeviceError::Modify { name: name.into(), errno: errno.abs() });
     }
@@ -235,7 +258,7 @@ pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
 
 /// Reads the device state over UAPI.
 pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
-    let (body, errno) = exchange(name, |w| w.write_all(b"get=1\n\n"))?;
+    let (body, errno) = Request::new(name, false).exchange(&socket_path(name), |w| w.write_all(b"get=1\n\n"))?;
     if errno != 0 {
         return Err(DeviceError::Access { name: name.into(), errno: errno.abs() });
     }
@@ -309,5 +332,37 @@ mod tests {
         assert_eq!((p.rx_bytes, p.tx_bytes, p.persistent_keepalive), (20, 10, 25));
         assert_eq!(p.allowed_ips.len(), 2);
         assert!(parse_get("wg0", "garbage\n").is_err());
+    }
+
+    /// A control socket whose implementation accepts and then never reads nor answers (a
+    /// stopped wireguard-go).
+    fn silent_socket() -> (tempfile::TempDir, PathBuf, std::os::unix::net::UnixListener) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("wgt0.sock");
+        let l = std::os::unix::net::UnixListener::bind(&p).unwrap();
+        (d, p, l)
+    }
+
+    #[test]
+    fn a_silent_implementation_times_out_a_get_and_a_set() {
+        let (_d, path, _l) = silent_socket();
+        let bound = Duration::from_millis(200);
+        let t = Instant::now();
+        let e = Request { name: "wgt0", modify: false, bound }.exchange(&path, |w| w.write_all(b"get=1\n\n")).unwrap_err();
+        assert!(t.elapsed() >= bound && t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!(e.to_string(), "Unable to access interface wgt0: its userspace implementation did not answer within 0.2 s");
+        // A set larger than the socket buffers: the write itself times out.
+        let peers = (0..20_000u32)
+            .map(|i| {
+                let mut k = [0u8; 32];
+                k[..4].copy_from_slice(&i.to_be_bytes());
+                crate::device::PeerConfig { public_key: Key(k), ..Default::default() }
+            })
+            .collect();
+        let cfg = DeviceConfig { peers, ..Default::default() };
+        let t = Instant::now();
+        let e = Request { name: "wgt0", modify: true, bound }.exchange(&path, |w| write_set_request(w, &cfg)).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!(e.to_string(), "Unable to modify interface wgt0: its userspace implementation did not answer within 0.2 s");
     }
 }
