@@ -1,36 +1,32 @@
-//! wgq: a drop-in replacement for wg-quick on Linux.
+//! wgq: WireGuard's userland for Linux in one binary.
 //!
-//! Parse (`config`) → plan (`plan`) → apply (`exec`). Every module but `exec`,
-//! `netlink`, `nftables::list_tables`, `device::kernel`, `device::uapi`, `child` and `hooks` is pure.
+//! Parse (`config`) → plan (`plan`) → apply (`plan::exec` through a `system`). The folders
+//! are layers, each using only the ones below it (docs/architecture.md):
+//! `frontend` → `commands` → `system` → `plan` → `device` → `wire` → `os`, `config`,
+//! `key`, `net`.
 
-pub mod app;
-pub mod child;
-pub mod cli;
-pub mod config;
+/// The grammars: wgq's own, wg-quick's; the man page and completions.
+pub mod frontend;
+/// What each command does, around the interface lock and the run state.
+pub mod commands;
+/// The Linux system (and the in-memory one for tests) behind the executor.
+pub mod system;
+/// The pure core: operations, plans, planners, routing decisions; the executor.
+pub mod plan;
+/// The WireGuard device over generic netlink or the UAPI socket.
 pub mod device;
-pub mod dns;
-pub mod docs;
-pub mod exec;
-/// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
-#[cfg(feature = "test-support")]
-pub mod fake;
-pub mod firewall;
+/// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
+pub mod wire;
+/// The process: signals, and the child processes wgq starts.
+pub mod os;
+/// The wg-quick configuration file.
+pub mod config;
+pub mod key;
+pub mod net;
+
 /// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
 #[cfg(feature = "test-support")]
 pub mod fuzzing;
-pub mod hooks;
-pub mod key;
-pub mod net;
-pub mod netlink;
-pub mod nftables;
-pub mod plan;
-pub mod routing;
-pub mod rtnl;
-pub mod runstate;
-pub mod save;
-pub mod show;
-pub mod signals;
-pub mod system;
 
 static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 

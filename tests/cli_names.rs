@@ -105,7 +105,7 @@ fn wgq_prints_usage_and_errors_on_stderr_with_status_1() {
 #[test]
 fn the_wg_quick_name_speaks_exactly_wg_quicks_grammar() {
     let (_d, link) = link_dir();
-    let usage = wgq::cli::usage("wg-quick");
+    let usage = wgq::frontend::cli::usage("wg-quick");
     let via_wgq = |args: &[&str]| run(Path::new(WGQ), &[&["wg-quick"], args].concat());
     for &args in NOT_WG_QUICK {
         let o = run(&link, args);

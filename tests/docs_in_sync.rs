@@ -3,7 +3,7 @@
 
 #[test]
 fn generated_docs_are_committed_and_current() {
-    for (path, text) in wgq::docs::generated_files() {
+    for (path, text) in wgq::frontend::docs::generated_files() {
         let on_disk = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert!(on_disk == text, "{path} is stale: run `cargo run --example gendocs`");
     }
@@ -11,16 +11,16 @@ fn generated_docs_are_committed_and_current() {
 
 #[test]
 fn every_command_and_option_is_documented() {
-    let files = wgq::docs::generated_files();
-    let commands = wgq::docs::commands();
+    let files = wgq::frontend::docs::generated_files();
+    let commands = wgq::frontend::docs::commands();
     // The clap command's visible subcommands, independently of the docs' own walk.
-    let cmd = wgq::cli::wgq_command();
+    let cmd = wgq::frontend::cli::wgq_command();
     let visible: Vec<&str> = cmd.get_subcommands().filter(|s| !s.is_hide_set()).map(|s| s.get_name()).collect();
     assert_eq!(commands.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), visible);
     for name in ["up", "down", "save", "strip", "check", "reload", "show", "showconf", "genkey", "genpsk", "pubkey", "wg-quick"] {
         assert!(visible.contains(&name), "the CLI lost {name}");
     }
-    let help = wgq::cli::wgq_command().render_help().to_string();
+    let help = wgq::frontend::cli::wgq_command().render_help().to_string();
     for c in &commands {
         for (path, text) in &files {
             let name = if path.ends_with(".8") { c.name.replace('-', "\\-") } else { c.name.clone() };
@@ -46,6 +46,6 @@ fn every_command_and_option_is_documented() {
         assert!(files[0].1.contains(short) && files[0].1.contains(long), "man page misses {long}");
     }
     // wg-quick's usage names its own four commands.
-    let usage = wgq::cli::usage("wg-quick");
+    let usage = wgq::frontend::cli::usage("wg-quick");
     assert!(usage.starts_with("Usage: wg-quick [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]\n"));
 }

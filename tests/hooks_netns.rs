@@ -16,7 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use wgq::child::KILL_GRACE;
+use wgq::os::child::KILL_GRACE;
 
 const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
 const P: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
@@ -559,7 +559,7 @@ fn stalled_helpers_are_killed_at_their_bound_and_up_rolls_back() {
     }
     let ns = Ns::new();
     let bound = 1.0;
-    let timeout = format!("{}={bound}", wgq::child::TIMEOUT_ENV);
+    let timeout = format!("{}={bound}", wgq::os::child::TIMEOUT_ENV);
     let m = |k: &str| format!("1000.{}{k}", ns.tag);
     let fake_go = ns.bin().join("stalled-go");
     // (name, what to put in PATH, config, extra environment, expected message, status: 124
@@ -657,7 +657,7 @@ fn a_stopped_wireguard_go_makes_uapi_requests_time_out() {
         }
     };
     signal(nix::sys::signal::Signal::SIGSTOP);
-    let timeout = format!("{}=1", wgq::child::TIMEOUT_ENV);
+    let timeout = format!("{}=1", wgq::os::child::TIMEOUT_ENV);
     for args in [vec!["show", ifn.as_str()], vec!["showconf", ifn.as_str()]] {
         let child = ns.cmd(&[&timeout], &args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let (status, err, took) = wait_bounded(child, Duration::from_secs(20));

@@ -6,9 +6,9 @@ use std::process::Command;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use wgq::net::IpNet;
-use wgq::netlink::Socket;
+use wgq::wire::netlink::Socket;
 use wgq::plan::{Route, Rule};
-use wgq::rtnl;
+use wgq::wire::rtnl;
 
 fn root() -> bool {
     if !nix::unistd::geteuid().is_root() {
@@ -124,19 +124,19 @@ fn nft_table_listing_matches_nft() {
         return;
     }
     let (empty, listed, nft) = in_netns(|| {
-        let empty = wgq::nftables::list_tables().unwrap();
+        let empty = wgq::wire::nftables::list_tables().unwrap();
         let mut c = Command::new("nft").args(["-f", "-"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
         use std::io::Write as _;
         c.stdin.take().unwrap().write_all(b"table ip wg-quick-wg0 {}\ntable inet filter {}\ntable ip6 wg-quick-wg0 {}\ntable bridge b {}\ntable netdev n {}\ntable arp a {}\n").unwrap();
         assert!(c.wait().unwrap().success());
         let nft = String::from_utf8(Command::new("nft").args(["list", "tables"]).output().unwrap().stdout).unwrap();
-        (empty, wgq::nftables::list_tables().unwrap(), nft)
+        (empty, wgq::wire::nftables::list_tables().unwrap(), nft)
     });
     assert_eq!(empty, "");
     assert_eq!(listed.lines().count(), 6, "{listed}");
     assert_eq!(listed, nft);
     assert_eq!(
-        wgq::firewall::nft_down_script("wg0", &listed).unwrap(),
+        wgq::system::firewall::nft_down_script("wg0", &listed).unwrap(),
         "delete table ip wg-quick-wg0\ndelete table ip6 wg-quick-wg0\n"
     );
 }
@@ -149,7 +149,7 @@ fn failing_route_in_a_batch_leaves_exactly_the_routes_before_it() {
     if !root() {
         return;
     }
-    use wgq::exec::System as _;
+    use wgq::plan::exec::System as _;
     let (res, shown) = in_netns(|| {
         let mut s = Socket::open(libc::NETLINK_ROUTE as isize).unwrap();
         s.request(veth("wgqrt0", "wgqrt1")).unwrap();

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use wgq::config::{self, Config};
 use wgq::device::DeviceConfig;
-use wgq::exec::Executor;
-use wgq::fake::FakeSystem;
+use wgq::plan::exec::Executor;
+use wgq::system::fake::FakeSystem;
 use wgq::plan::{self, DownFacts, ObservedRule, Plan, UpFacts, UpRecord};
 
 const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
@@ -406,7 +406,7 @@ fn two_part_up(text: &str, k: Option<usize>, signal: Option<usize>) -> (bool, Fa
     let c = cfg(text);
     let mut sys = FakeSystem { fail_at: k.map(|k| (k, 5)), signal_after: signal.map(|s| (s, 15)), ..Default::default() };
     let mut out = Vec::new();
-    let ok = wgq::app::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
+    let ok = wgq::commands::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
     (ok, sys, String::from_utf8_lossy(&out).into_owned())
 }
 

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use wgq::cli::{self, Command, Invocation, Personality};
+use wgq::frontend::cli::{self, Command, Invocation, Personality};
 
 fn main() -> ExitCode {
     let mut argv = std::env::args_os();
@@ -62,7 +62,7 @@ fn run(p: Personality, cmd: Command, again: Vec<OsString>) -> ExitCode {
         // Like wg-quick: re-run through sudo; argument errors never get here.
         return ExitCode::from(elevate(program, &again));
     }
-    let result = wgq::app::run(cmd);
+    let result = wgq::commands::run(cmd);
     if std::env::var_os("WGQ_STATS").is_some() {
         // Peak resident set size, for bench/updown.sh.
         if let Ok(u) = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod parse;
+pub mod save;
 
 use std::fmt;
 use std::path::PathBuf;

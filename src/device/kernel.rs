@@ -11,7 +11,7 @@ use netlink_packet_wireguard::WireguardMessage;
 
 use super::genl;
 use super::{DeviceConfig, DeviceError, DeviceState};
-use crate::netlink::{NetlinkError, Socket};
+use crate::wire::netlink::{NetlinkError, Socket};
 
 /// True when the kernel has WireGuard (loaded module or built in).
 pub fn module_present() -> bool {
@@ -68,7 +68,7 @@ fn is_wireguard_kind(l: &LinkMessage) -> bool {
 
 /// Names of the kernel's WireGuard links (in this network namespace).
 pub fn list_links(rt: &mut Socket) -> Result<Vec<String>, NetlinkError> {
-    let msgs = rt.dump(crate::rtnl::dump_links())?;
+    let msgs = rt.dump(crate::wire::rtnl::dump_links())?;
     Ok(msgs
         .into_iter()
         .filter_map(|m| match m {
@@ -82,7 +82,7 @@ pub fn list_links(rt: &mut Socket) -> Result<Vec<String>, NetlinkError> {
 
 /// Whether `name` is a kernel WireGuard link (a missing link is not).
 pub fn is_wireguard_link(rt: &mut Socket, name: &str) -> Result<bool, NetlinkError> {
-    match rt.dump(crate::rtnl::get_link_by_name(name)) {
+    match rt.dump(crate::wire::rtnl::get_link_by_name(name)) {
         Ok(msgs) => Ok(msgs.iter().any(|m| matches!(m, RouteNetlinkMessage::NewLink(l) if is_wireguard_kind(l)))),
         Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(false),
         Err(e) => Err(e),

@@ -89,9 +89,9 @@ pub enum DeviceError {
     Protocol(String),
     /// Starting the userspace implementation failed or did not finish in time.
     #[error(transparent)]
-    Helper(#[from] crate::child::ChildError),
+    Helper(#[from] crate::os::child::ChildError),
     /// The userspace implementation did not answer on its control socket in time.
-    #[error("Unable to {} interface {name}: its userspace implementation did not answer within {}", if *.modify { "modify" } else { "access" }, crate::child::seconds(*.bound))]
+    #[error("Unable to {} interface {name}: its userspace implementation did not answer within {}", if *.modify { "modify" } else { "access" }, crate::os::child::seconds(*.bound))]
     Timeout { name: String, modify: bool, bound: Duration },
     #[error("{program} failed (status {status}){}", if .output.is_empty() { String::new() } else { format!(": {}", .output) })]
     Userspace { program: String, status: i32, output: String },
@@ -104,10 +104,10 @@ pub fn strerror(errno: i32) -> String {
 }
 
 impl DeviceError {
-    pub fn modify(name: &str, e: crate::netlink::NetlinkError) -> DeviceError {
+    pub fn modify(name: &str, e: crate::wire::netlink::NetlinkError) -> DeviceError {
         DeviceError::Modify { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) }
     }
-    pub fn access(name: &str, e: crate::netlink::NetlinkError) -> DeviceError {
+    pub fn access(name: &str, e: crate::wire::netlink::NetlinkError) -> DeviceError {
         DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) }
     }
     pub fn modify_io(name: &str, e: std::io::Error) -> DeviceError {
@@ -160,7 +160,7 @@ pub struct Devices {
 }
 
 impl Devices {
-    fn genl(&mut self) -> Result<&mut kernel::Genl, crate::netlink::NetlinkError> {
+    fn genl(&mut self) -> Result<&mut kernel::Genl, crate::wire::netlink::NetlinkError> {
         match &mut self.genl {
             Some(g) => Ok(g),
             slot => Ok(slot.insert(kernel::Genl::open()?)),
@@ -193,7 +193,7 @@ impl Devices {
 /// Whether `name` is one of the interfaces [`list_interfaces`] lists (a kernel WireGuard
 /// link or a live userspace socket), looking at that name only. `rt` is the caller's
 /// rtnetlink socket.
-pub fn is_interface(rt: &mut crate::netlink::Socket, name: &str) -> Result<bool, DeviceError> {
+pub fn is_interface(rt: &mut crate::wire::netlink::Socket, name: &str) -> Result<bool, DeviceError> {
     if !valid_name(name) {
         return Ok(false);
     }
@@ -206,7 +206,7 @@ pub fn is_interface(rt: &mut crate::netlink::Socket, name: &str) -> Result<bool,
 
 /// Every WireGuard interface: kernel links and live userspace sockets (like `wg show interfaces`).
 /// `rt` is the caller's rtnetlink socket.
-pub fn list_interfaces(rt: &mut crate::netlink::Socket) -> Result<Vec<String>, DeviceError> {
+pub fn list_interfaces(rt: &mut crate::wire::netlink::Socket) -> Result<Vec<String>, DeviceError> {
     let mut v = kernel::list_links(rt)
         .map_err(|e| DeviceError::Access { name: "(all)".into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })?;
     v.extend(uapi::list());

@@ -24,15 +24,15 @@ pub fn implementation() -> String {
     std::env::var("WG_QUICK_USERSPACE_IMPLEMENTATION").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "wireguard-go".into())
 }
 
-/// Runs `<program> <name>` (which daemonises; bounded like every helper, see `crate::child`)
+/// Runs `<program> <name>` (which daemonises; bounded like every helper, see `crate::os::child`)
 /// and waits, as long again at most, for its control socket.
 pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
-    let out = crate::child::Helper::new(program, &[name]).discard_stdout().run()?;
+    let out = crate::os::child::Helper::new(program, &[name]).discard_stdout().run()?;
     let stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
     if !out.status.success() {
         return Err(DeviceError::Userspace { program: program.into(), status: out.status.code().unwrap_or(1), output: stderr });
     }
-    let deadline = Instant::now() + crate::child::helper_timeout();
+    let deadline = Instant::now() + crate::os::child::helper_timeout();
     let path = socket_path(name);
     while Instant::now() < deadline {
         if UnixStream::connect(&path).is_ok() {
@@ -172,7 +172,7 @@ pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
 /// How long one read or write on the control socket may block: a stopped or hung
 /// implementation makes the request fail instead of hanging wgq.
 pub fn timeout() -> Duration {
-    crate::child::helper_timeout()
+    crate::os::child::helper_timeout()
 }
 
 fn timed_out(e: &std::io::Error) -> bool {

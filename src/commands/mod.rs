@@ -1,20 +1,22 @@
 //! The commands: locate and parse the config, take the interface lock, observe the
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
+pub mod show;
+
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{self, Command, ConfigLocation};
+use crate::frontend::cli::{self, Command, ConfigLocation};
 use crate::config::{self, Config, ParseErrors};
-use crate::exec::{ExecError, Executor};
+use crate::plan::exec::{ExecError, Executor};
 use crate::key::Key;
 use crate::plan::{self, UpRecord};
-use crate::runstate::RunState;
+use crate::system::runstate::RunState;
 use crate::system::{LinuxSystem, SystemError};
 
 /// Where wg-quick and wgq look up `INTERFACE` arguments.
 pub const CONFIG_DIR: &str = "/etc/wireguard";
-pub use crate::runstate::RUN_DIR;
+pub use crate::system::runstate::RUN_DIR;
 
 /// A command failed. `status` is the exit status to end with.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +44,7 @@ pub enum AppError {
     #[error(transparent)]
     Exec(#[from] ExecError),
     #[error(transparent)]
-    Lock(#[from] crate::runstate::LockError),
+    Lock(#[from] crate::system::runstate::LockError),
     #[error("{0}")]
     Other(String),
     #[error("{context}")]
@@ -91,7 +93,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Down { target, dry_run } => down(&target, dry_run),
         Command::Save { target } => save(&target),
         Command::Reload { target, dry_run } => reload(&target, dry_run),
-        Command::Show { interface, json } => crate::show::show(interface.as_deref(), json).map(|_| 0),
+        Command::Show { interface, json } => crate::commands::show::show(interface.as_deref(), json).map(|_| 0),
         Command::Showconf { interface } => {
             let mut sys = LinuxSystem::new(&interface, None)?;
             let text = sys.showconf(&interface)?;
@@ -199,7 +201,7 @@ struct Session {
     sys: LinuxSystem,
     /// This namespace's run state (lock and record).
     state: RunState,
-    _lock: Option<crate::runstate::InterfaceLock>,
+    _lock: Option<crate::system::runstate::InterfaceLock>,
 }
 
 impl Session {
@@ -220,7 +222,7 @@ impl Session {
 
     /// What our `up` recorded for the interface running now under this name, if anything.
     fn recorded(&self) -> Option<UpRecord> {
-        self.state.read(&self.ifname, crate::runstate::ifindex(&self.ifname))
+        self.state.read(&self.ifname, crate::system::runstate::ifindex(&self.ifname))
     }
 
     /// Prints the plan (dry run) or applies it; `transactional` plans are undone on failure.
@@ -231,7 +233,7 @@ impl Session {
         }
         let mut stderr = std::io::stderr();
         let mut ex = Executor::new(&mut self.sys, &mut stderr);
-        crate::signals::install();
+        crate::os::signals::install();
         if transactional {
             ex.apply_all(plan)?;
         } else {
@@ -269,17 +271,17 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
         print!("{}", plan::plan_up_rest(&x.cfg, &ifname, &facts)?);
         return Ok(0);
     }
-    crate::signals::install();
+    crate::os::signals::install();
     let record = apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts)?;
     phase("apply", &mut t);
-    let written = match crate::runstate::ifindex(&ifname) {
+    let written = match crate::system::runstate::ifindex(&ifname) {
         Some(index) => x.state.write(&ifname, index, &record),
         None => Err(std::io::Error::from_raw_os_error(libc::ENODEV)),
     };
     if let Err(e) = written {
         eprintln!("{}: warning: unable to record state in {}: {e}", crate::program_name(), x.state.dir().display());
     }
-    crate::runstate::collect_garbage(&x.state);
+    crate::system::runstate::collect_garbage(&x.state);
     Ok(0)
 }
 
@@ -290,7 +292,7 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
 /// observed before stand (no extra device dump). Any failure or signal, between the parts
 /// too, undoes everything. Returns what to record.
 pub fn apply_up(
-    sys: &mut dyn crate::exec::System,
+    sys: &mut dyn crate::plan::exec::System,
     trace: &mut dyn Write,
     cfg: &Config,
     ifname: &str,
@@ -309,7 +311,7 @@ pub fn apply_up(
     };
     let rest = match plan::plan_up_rest(cfg, ifname, &facts) {
         Ok(p) => p,
-        Err(e) => return Err(ex.abort(crate::exec::SysError::with_source(1, e.to_string(), e)).into()),
+        Err(e) => return Err(ex.abort(crate::plan::exec::SysError::with_source(1, e.to_string(), e)).into()),
     };
     ex.apply_part(&rest)?;
     ex.commit();
@@ -325,7 +327,7 @@ fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
     phase("observe", &mut t);
     if x.run(&plan, dry_run, false)? {
         x.state.remove(&x.ifname);
-        crate::runstate::collect_garbage(&x.state);
+        crate::system::runstate::collect_garbage(&x.state);
     }
     phase("apply", &mut t);
     Ok(0)
@@ -357,7 +359,7 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
     if applied {
         // What wgq owns now: the record with the reload's changes. An interface wg-quick
         // brought up keeps having none (what it owns is inferred each time, as down does).
-        if let (Some(r), Some(index)) = (recorded, crate::runstate::ifindex(&x.ifname)) {
+        if let (Some(r), Some(index)) = (recorded, crate::system::runstate::ifindex(&x.ifname)) {
             let _ = x.state.write(&x.ifname, index, &r.after_reload(&plan));
         }
     }

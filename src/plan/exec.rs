@@ -37,7 +37,7 @@ impl SysError {
     pub fn errno(&self) -> Option<i32> {
         let mut cur: Option<&(dyn std::error::Error + 'static)> = self.source.as_deref().map(|e| e as _);
         while let Some(e) = cur {
-            if let Some(n) = e.downcast_ref::<crate::netlink::NetlinkError>() {
+            if let Some(n) = e.downcast_ref::<crate::wire::netlink::NetlinkError>() {
                 return n.raw_os_error();
             }
             if let Some(d) = e.downcast_ref::<crate::device::DeviceError>() {

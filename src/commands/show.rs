@@ -6,11 +6,11 @@ use std::time::{Duration, SystemTime};
 use crate::device::{self, DeviceState};
 
 /// Prints the state of one interface, or of all WireGuard interfaces.
-pub fn show(interface: Option<&str>, json: bool) -> Result<(), crate::app::AppError> {
+pub fn show(interface: Option<&str>, json: bool) -> Result<(), crate::commands::AppError> {
     let names = match interface {
         Some(n) => vec![n.to_string()],
         None => {
-            let mut rt = crate::netlink::Socket::open(libc::NETLINK_ROUTE as isize)
+            let mut rt = crate::wire::netlink::Socket::open(libc::NETLINK_ROUTE as isize)
                 .map_err(crate::system::nl("Unable to open an rtnetlink socket"))?;
             device::list_interfaces(&mut rt).map_err(crate::system::SystemError::from)?
         }

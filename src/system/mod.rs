@@ -2,19 +2,27 @@
 //! layer for WireGuard settings; resolvconf, nft/iptables-restore and bash for what
 //! wg-quick also delegates to them.
 
+pub mod dns;
+/// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
+#[cfg(feature = "test-support")]
+pub mod fake;
+pub mod firewall;
+pub mod hooks;
+pub mod runstate;
+
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 use netlink_packet_route::{RouteNetlinkMessage, route::RouteMessage};
 
-use crate::cli::ConfigLocation;
+use crate::frontend::cli::ConfigLocation;
 use crate::config::Config;
 use crate::device::{self, DeviceConfig, PeerConfig};
-use crate::exec::{LinkKind, SysError, System};
+use crate::plan::exec::{LinkKind, SysError, System};
 use crate::net::IpNet;
-use crate::netlink::{NetlinkError, Socket};
+use crate::wire::netlink::{NetlinkError, Socket};
 use crate::plan::{DownFacts, FirewallKind, Phase, Route, Rule, UpFacts, UpRecord};
-use crate::rtnl::{self, RouteFilter};
+use crate::wire::rtnl::{self, RouteFilter};
 
 /// Errors while observing the system (before any change).
 #[derive(Debug, thiserror::Error)]
@@ -249,7 +257,7 @@ impl LinuxSystem {
             );
         let routes = self.observe_routes(&links, running, None, i.mtu.is_none(), search)?;
         let named_table = match i.table_setting() {
-            crate::config::TableSetting::Name(n) => crate::routing::resolve_table(&n, &crate::routing::read_rt_tables()),
+            crate::config::TableSetting::Name(n) => crate::plan::routing::resolve_table(&n, &crate::plan::routing::read_rt_tables()),
             _ => None,
         };
         Ok(UpFacts {
@@ -258,8 +266,8 @@ impl LinuxSystem {
             default_route_mtu: routes.default_route_mtu,
             tables_in_use: routes.tables_in_use,
             named_table,
-            nft_available: crate::firewall::nft_available(),
-            resolvconf_name: crate::dns::system_resolvconf_name(&self.ifname),
+            nft_available: crate::system::firewall::nft_available(),
+            resolvconf_name: crate::system::dns::system_resolvconf_name(&self.ifname),
             src_valid_mark_set: std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/src_valid_mark")
                 .map(|s| s.trim() == "1")
                 .unwrap_or(false),
@@ -408,15 +416,15 @@ impl LinuxSystem {
             let state = self.devices.get(&name)?;
             (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
         };
-        let listed = crate::nftables::list_tables().ok();
+        let listed = crate::wire::nftables::list_tables().ok();
         let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
-        let (iptables_save, ip6tables_save) = if want_iptables && crate::firewall::iptables_available() {
-            crate::firewall::iptables_listings(listed.as_deref())
+        let (iptables_save, ip6tables_save) = if want_iptables && crate::system::firewall::iptables_available() {
+            crate::system::firewall::iptables_listings(listed.as_deref())
         } else {
             (None, None)
         };
-        let nft_tables = if crate::firewall::nft_available() {
-            listed.or_else(|| crate::firewall::nft_list_tables_command().ok())
+        let nft_tables = if crate::system::firewall::nft_available() {
+            listed.or_else(|| crate::system::firewall::nft_list_tables_command().ok())
         } else {
             None
         };
@@ -428,7 +436,7 @@ impl LinuxSystem {
             nft_tables,
             iptables_save,
             ip6tables_save,
-            resolvconf_name: crate::dns::system_resolvconf_name(&name),
+            resolvconf_name: crate::system::dns::system_resolvconf_name(&name),
         })
     }
 
@@ -469,7 +477,7 @@ impl LinuxSystem {
         }
         let live_mtu = self.link_index(&name).ok().flatten().map(|(_, m)| m).unwrap_or(0);
         // With a record, the text `up` registered is known; resolvconf is asked only without one.
-        let live_dns = if recorded.is_some() { None } else { crate::dns::list_dns(&up.resolvconf_name) };
+        let live_dns = if recorded.is_some() { None } else { crate::system::dns::list_dns(&up.resolvconf_name) };
         Ok(crate::plan::ReloadFacts {
             up,
             live,
@@ -511,14 +519,14 @@ impl LinuxSystem {
             }
         }
         // Like wg-quick: whatever resolvconf holds for the interface (errors mean none).
-        let dns = crate::dns::list_dns(&crate::dns::system_resolvconf_name(name)).unwrap_or_default();
+        let dns = crate::system::dns::list_dns(&crate::system::dns::system_resolvconf_name(name)).unwrap_or_default();
         let mtu = if i.mtu.is_some() {
             let n = name.to_string();
             self.link_index(&n).ok().flatten().map(|(_, m)| m)
         } else {
             None
         };
-        let head = crate::save::SaveHead {
+        let head = crate::config::save::SaveHead {
             addresses,
             dns,
             mtu,
@@ -530,8 +538,8 @@ impl LinuxSystem {
             post_down: i.post_down.iter().map(|h| h.value.clone()).collect(),
         };
         let showconf = device::showconf::showconf(&self.devices.get(name)?);
-        let text = crate::save::render(&head, &showconf);
-        crate::save::write_atomic(&loc.path, &text)
+        let text = crate::config::save::render(&head, &showconf);
+        crate::config::save::write_atomic(&loc.path, &text)
             .map_err(|e| SystemError::Sys(SysError::with_source(1, "Could not write configuration file", e)))
     }
 
@@ -686,22 +694,22 @@ impl System for LinuxSystem {
 
     fn run_hook(&mut self, ifname: &str, phase: Phase, text: &str) -> Result<(), SysError> {
         let config_file = self.config.as_ref().map(|(l, _)| l.path.clone()).unwrap_or_default();
-        crate::hooks::run(text, &crate::hooks::HookEnv { interface: ifname.to_string(), config_file })
+        crate::system::hooks::run(text, &crate::system::hooks::HookEnv { interface: ifname.to_string(), config_file })
             .map_err(|e| SysError::with_source(e.status(), format!("{phase:?}"), e))
     }
 
     fn set_dns(&mut self, name: &str, input: &str) -> Result<(), SysError> {
-        crate::dns::set_dns(name, input).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
+        crate::system::dns::set_dns(name, input).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }
 
     fn unset_dns(&mut self, name: &str) -> Result<(), SysError> {
-        crate::dns::unset_dns(name).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
+        crate::system::dns::unset_dns(name).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }
 
     fn set_firewall(&mut self, _ifname: &str, v6: bool, kind: FirewallKind, script: &str) -> Result<(), SysError> {
         let r = match kind {
-            FirewallKind::Nft => crate::firewall::nft_apply(script),
-            FirewallKind::Iptables => crate::firewall::restore_apply(v6, script),
+            FirewallKind::Nft => crate::system::firewall::nft_apply(script),
+            FirewallKind::Iptables => crate::system::firewall::restore_apply(v6, script),
         };
         r.map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }
@@ -709,15 +717,15 @@ impl System for LinuxSystem {
     fn unset_firewall(&mut self, ifname: &str, families: &[bool], kind: FirewallKind) -> Result<(), SysError> {
         let v6 = families.first().copied().unwrap_or(false);
         let r = match kind {
-            FirewallKind::Nft => crate::firewall::nft_apply(
+            FirewallKind::Nft => crate::system::firewall::nft_apply(
                 &families
                     .iter()
                     .map(|v6| format!("delete table {} wg-quick-{ifname}\n", if *v6 { "ip6" } else { "ip" }))
                     .collect::<String>(),
             ),
-            FirewallKind::Iptables => match crate::firewall::iptables_save(v6) {
-                Ok(save) => match crate::firewall::iptables_down_script(ifname, &save) {
-                    Some(s) => crate::firewall::restore_apply(v6, &s),
+            FirewallKind::Iptables => match crate::system::firewall::iptables_save(v6) {
+                Ok(save) => match crate::system::firewall::iptables_down_script(ifname, &save) {
+                    Some(s) => crate::system::firewall::restore_apply(v6, &s),
                     None => Ok(()),
                 },
                 Err(e) => Err(e),
@@ -729,13 +737,13 @@ impl System for LinuxSystem {
     fn remove_firewall(&mut self, nft: Option<&str>, iptables: Option<&str>, ip6tables: Option<&str>) -> Result<(), SysError> {
         let mut first_err = None;
         if let Some(s) = nft
-            && let Err(e) = crate::firewall::nft_apply(s)
+            && let Err(e) = crate::system::firewall::nft_apply(s)
         {
             first_err.get_or_insert(SysError::with_source(e.status(), e.to_string(), e));
         }
         for (v6, s) in [(false, iptables), (true, ip6tables)] {
             if let Some(s) = s
-                && let Err(e) = crate::firewall::restore_apply(v6, s)
+                && let Err(e) = crate::system::firewall::restore_apply(v6, s)
             {
                 first_err.get_or_insert(SysError::with_source(e.status(), e.to_string(), e));
             }
@@ -753,7 +761,7 @@ impl System for LinuxSystem {
     }
 
     fn pending_signal(&mut self) -> Option<i32> {
-        crate::signals::pending()
+        crate::os::signals::pending()
     }
 
     fn observe_after_pre_up(&mut self, cfg: &Config, before: &UpFacts) -> Result<UpFacts, SysError> {

@@ -1,11 +1,11 @@
 //! Every program wgq starts goes through here: the helpers (resolvconf, nft, iptables-restore,
 //! iptables-save, ip6tables-*, the start of the userspace implementation) through [`Helper`],
-//! and the hooks (`crate::hooks`) through [`Group`].
+//! and the hooks (`crate::system::hooks`) through [`Group`].
 //!
 //! A child leads a process group of its own, so no signal from the terminal (a second Ctrl-C
 //! during a rollback) reaches a helper that is undoing something, and wgq can end the child's
 //! whole tree. wgq waits without polling: poll(2) on a pidfd (and, for hooks, on the signal
-//! wake-up pipe of `crate::signals`). A helper reads its input from and writes its output to
+//! wake-up pipe of `crate::os::signals`). A helper reads its input from and writes its output to
 //! anonymous in-memory files, so nothing can block on a full pipe and a daemon that keeps
 //! its output descriptors (wireguard-go with LOG_LEVEL) cannot hold wgq; one that has not
 //! finished within its bound is ended: SIGTERM and SIGCONT to its group, SIGKILL after

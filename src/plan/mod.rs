@@ -3,6 +3,9 @@
 //! Pure: nothing here touches the system. The executor (`exec`) applies a plan,
 //! prints each operation's trace line and records how to undo it.
 
+pub mod exec;
+pub mod routing;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
@@ -408,11 +411,11 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
     }
     let mtu = match i.mtu {
         Some(m) => m,
-        None => crate::routing::auto_mtu(&facts.endpoint_mtus, facts.default_route_mtu),
+        None => crate::plan::routing::auto_mtu(&facts.endpoint_mtus, facts.default_route_mtu),
     };
     ops.push(Op::SetMtuUp(mtu));
     if !i.dns.is_empty() {
-        ops.push(Op::SetDns { name: facts.resolvconf_name.clone(), input: crate::dns::resolvconf_input(&i.dns, &i.dns_search) });
+        ops.push(Op::SetDns { name: facts.resolvconf_name.clone(), input: crate::system::dns::resolvconf_input(&i.dns, &i.dns_search) });
     }
 
     let table = i.table_setting();
@@ -442,7 +445,7 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
             (&from_file, i.fwmark)
         }
     };
-    let sorted = crate::routing::sort_allowed_ips(allowed);
+    let sorted = crate::plan::routing::sort_allowed_ips(allowed);
     let mut batch: Vec<Route> = Vec::new();
     let mut chosen_table: Option<u32> = None;
     for net in sorted {
@@ -497,16 +500,16 @@ fn add_default_route(ops: &mut Vec<Op>, cfg: &Config, ifname: &str, net: IpNet, 
         ops.push(Op::SrcValidMark);
     }
     let (kind, script) = if facts.nft_available {
-        (FirewallKind::Nft, crate::firewall::nft_up_script(ifname, v6, &addrs, t))
+        (FirewallKind::Nft, crate::system::firewall::nft_up_script(ifname, v6, &addrs, t))
     } else {
-        (FirewallKind::Iptables, crate::firewall::iptables_up_script(ifname, v6, &addrs, t))
+        (FirewallKind::Iptables, crate::system::firewall::iptables_up_script(ifname, v6, &addrs, t))
     };
     ops.push(Op::SetFirewall { v6, kind, script });
 }
 
 fn hooks(ops: &mut Vec<Op>, list: &[crate::config::Located<String>], phase: Phase, ifname: &str) {
     for h in list {
-        ops.push(Op::Hook { phase, text: crate::hooks::expand(&h.value, ifname) });
+        ops.push(Op::Hook { phase, text: crate::system::hooks::expand(&h.value, ifname) });
     }
 }
 
@@ -703,9 +706,9 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
     if let Some(name) = dns_name {
         ops.push(Op::UnsetDns { name });
     }
-    let nft = facts.nft_tables.as_deref().and_then(|l| crate::firewall::nft_down_script(ifname, l));
-    let iptables = facts.iptables_save.as_deref().and_then(|l| crate::firewall::iptables_down_script(ifname, l));
-    let ip6tables = facts.ip6tables_save.as_deref().and_then(|l| crate::firewall::iptables_down_script(ifname, l));
+    let nft = facts.nft_tables.as_deref().and_then(|l| crate::system::firewall::nft_down_script(ifname, l));
+    let iptables = facts.iptables_save.as_deref().and_then(|l| crate::system::firewall::iptables_down_script(ifname, l));
+    let ip6tables = facts.ip6tables_save.as_deref().and_then(|l| crate::system::firewall::iptables_down_script(ifname, l));
     if nft.is_some() || iptables.is_some() || ip6tables.is_some() {
         ops.push(Op::RemoveFirewall { nft, iptables, ip6tables });
     }
@@ -935,7 +938,7 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
         }
     }
     // As `up` would set it: the file's MTU, else the automatic one.
-    let mtu = i.mtu.unwrap_or_else(|| crate::routing::auto_mtu(&f.up.endpoint_mtus, f.up.default_route_mtu));
+    let mtu = i.mtu.unwrap_or_else(|| crate::plan::routing::auto_mtu(&f.up.endpoint_mtus, f.up.default_route_mtu));
     if mtu != f.live_mtu {
         ops.push(Op::SetMtu { mtu, previous: f.live_mtu });
     }
@@ -971,7 +974,7 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
 /// else against what resolvconf lists. Nothing when neither is known.
 fn reload_dns(cfg: &Config, f: &ReloadFacts) -> Option<Op> {
     let i = &cfg.interface;
-    let input = (!i.dns.is_empty()).then(|| crate::dns::resolvconf_input(&i.dns, &i.dns_search));
+    let input = (!i.dns.is_empty()).then(|| crate::system::dns::resolvconf_input(&i.dns, &i.dns_search));
     let (name, previous) = match &f.recorded {
         Some(r) => (r.dns_name.clone().unwrap_or_else(|| f.up.resolvconf_name.clone()), r.dns_input.clone()),
         None => {

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::device::DeviceConfig;
-use crate::exec::{LinkKind, SysError, System};
+use crate::plan::exec::{LinkKind, SysError, System};
 use crate::net::IpNet;
 use crate::plan::{AfterPreUp, FirewallKind, Phase, Route, Rule, UpFacts};
 

@@ -72,7 +72,7 @@ fn is_temp_of(name: &str, target: &str) -> bool {
 /// write removes such leftovers (callers hold the interface's lock, so none is in use).
 pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let _hold = crate::signals::hold();
+    let _hold = crate::os::signals::hold();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let target = path.file_name().and_then(|n| n.to_str()).unwrap_or("wgq");
     let mut tmp = tempfile::Builder::new()

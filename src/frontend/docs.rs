@@ -1,11 +1,11 @@
 //! The man page and shell completions, generated from wgq's clap command
-//! ([`crate::cli::wgq_command`]) so that they cannot drift from the CLI (a test compares the
+//! ([`crate::frontend::cli::wgq_command`]) so that they cannot drift from the CLI (a test compares the
 //! committed files with these). The generators are wgq's own rather than clap_mangen's and
 //! clap_complete's: one page for every command (clap_mangen points to a page per
 //! subcommand), and completions of the names in /etc/wireguard and of network interfaces,
 //! which static clap_complete scripts cannot offer.
 
-use crate::cli::{WG_QUICK_SUBCOMMAND, wgq_command};
+use crate::frontend::cli::{WG_QUICK_SUBCOMMAND, wgq_command};
 
 /// One visible subcommand of the clap command, as the generators need it.
 pub struct CommandDoc {

@@ -19,7 +19,7 @@ use std::process::Command;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::child::{Event, Group, KILL_GRACE};
+use crate::os::child::{Event, Group, KILL_GRACE};
 
 /// Replaces every `%i` with the interface name (no escape: `%%i` gives `%wg0`).
 pub fn expand(hook: &str, ifname: &str) -> String {
@@ -157,10 +157,10 @@ fn is_job_control_stop(sig: i32) -> bool {
 
 /// Runs one expanded hook with `bash -c`, inheriting stdin/stdout/stderr, in its own process
 /// group, in the terminal's foreground when wgq is (see the module's text). If a termination
-/// signal arrives meanwhile (recorded by `crate::signals`), the hook's group gets SIGTERM
+/// signal arrives meanwhile (recorded by `crate::os::signals`), the hook's group gets SIGTERM
 /// and SIGCONT, SIGKILL after [`KILL_GRACE`], and the hook counts as interrupted.
 pub fn run(expanded: &str, env: &HookEnv) -> Result<(), HookError> {
-    if let Some(sig) = crate::signals::peek() {
+    if let Some(sig) = crate::os::signals::peek() {
         return Err(HookError::Interrupted(sig));
     }
     let mut term = Terminal::open();
@@ -189,7 +189,7 @@ pub fn run(expanded: &str, env: &HookEnv) -> Result<(), HookError> {
             });
         }
     }
-    let _watch = crate::signals::watch_children();
+    let _watch = crate::os::signals::watch_children();
     let mut g = Group::spawn(&mut cmd).map_err(HookError::Spawn)?;
     let hook = g.id();
     let fg = Foreground { term: term.as_ref(), hook };
@@ -197,7 +197,7 @@ pub fn run(expanded: &str, env: &HookEnv) -> Result<(), HookError> {
     // the foreground again.
     let mut parked = false;
     loop {
-        if let Some(sig) = crate::signals::peek() {
+        if let Some(sig) = crate::os::signals::peek() {
             g.terminate(KILL_GRACE);
             drop(fg);
             if let Some(t) = &term {
@@ -205,7 +205,7 @@ pub fn run(expanded: &str, env: &HookEnv) -> Result<(), HookError> {
             }
             return Err(HookError::Interrupted(sig));
         }
-        let ev = match g.wait(None, crate::signals::wake_fd(), true) {
+        let ev = match g.wait(None, crate::os::signals::wake_fd(), true) {
             Ok(ev) => ev,
             Err(e) => {
                 g.terminate(KILL_GRACE);
@@ -229,9 +229,9 @@ pub fn run(expanded: &str, env: &HookEnv) -> Result<(), HookError> {
                 let mut was_stopped = false;
                 if sig == libc::SIGTSTP || !t.ours() {
                     t.take_back(hook);
-                    let before = crate::signals::times_continued();
+                    let before = crate::os::signals::times_continued();
                     let _ = killpg(nix::unistd::getpgrp(), Signal::try_from(sig).unwrap_or(Signal::SIGTSTP));
-                    was_stopped = crate::signals::times_continued() != before;
+                    was_stopped = crate::os::signals::times_continued() != before;
                 }
                 // In the foreground: the hook gets the terminal and goes on. In the background
                 // (`bg`): it goes on too, and stops again, wgq with it, if it reads the

@@ -12,7 +12,7 @@ pub enum FirewallError {
     Failed { tool: String, status: i32, stderr: String },
     /// Not found, not runnable, or killed at its bound.
     #[error(transparent)]
-    Run(#[from] crate::child::ChildError),
+    Run(#[from] crate::os::child::ChildError),
 }
 
 impl FirewallError {
@@ -92,9 +92,9 @@ pub fn iptables_down_script(ifname: &str, save: &str) -> Option<String> {
     found.then_some(s)
 }
 
-/// Runs a firewall tool (bounded, see `crate::child`) and returns its stdout.
+/// Runs a firewall tool (bounded, see `crate::os::child`) and returns its stdout.
 fn run_tool(tool: &str, args: &[&str], input: Option<&str>) -> Result<String, FirewallError> {
-    let mut h = crate::child::Helper::new(tool, args);
+    let mut h = crate::os::child::Helper::new(tool, args);
     if let Some(i) = input {
         h = h.input(i.as_bytes());
     }
@@ -130,7 +130,7 @@ pub fn iptables_available() -> bool {
 }
 
 /// `nft list tables` run as a process: what `down` falls back to when listing the tables over
-/// nfnetlink ([`crate::nftables::list_tables`]) failed.
+/// nfnetlink ([`crate::wire::nftables::list_tables`]) failed.
 pub fn nft_list_tables_command() -> Result<String, FirewallError> {
     run_tool("nft", &["list", "tables"], None)
 }

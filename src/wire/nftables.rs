@@ -6,7 +6,7 @@ use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable,
 };
 
-use crate::netlink::{NetlinkError, Socket};
+use crate::wire::netlink::{NetlinkError, Socket};
 
 /// nfnetlink subsystem of nf_tables.
 const NFNL_SUBSYS_NFTABLES: u16 = 10;

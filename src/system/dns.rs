@@ -11,7 +11,7 @@ pub enum DnsError {
     Failed(i32),
     /// Not found, not runnable, or killed at its bound.
     #[error(transparent)]
-    Run(#[from] crate::child::ChildError),
+    Run(#[from] crate::os::child::ChildError),
 }
 
 impl DnsError {
@@ -71,10 +71,10 @@ pub fn parse_resolvconf_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs resolvconf (bounded, see `crate::child`); what it writes to stderr is passed on to
+/// Runs resolvconf (bounded, see `crate::os::child`); what it writes to stderr is passed on to
 /// wgq's stderr.
 fn resolvconf(args: &[&str], input: Option<&str>) -> Result<String, DnsError> {
-    let mut h = crate::child::Helper::new("resolvconf", args);
+    let mut h = crate::os::child::Helper::new("resolvconf", args);
     if let Some(i) = input {
         h = h.input(i.as_bytes());
     }
