@@ -1,4 +1,4 @@
-# bash completion for wgq. Generated from src/cli.rs; do not edit.
+# bash completion for wgq. Generated from src/frontend/cli.rs; do not edit.
 _wgq() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if [[ $COMP_CWORD -eq 1 ]]; then

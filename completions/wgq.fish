@@ -1,4 +1,4 @@
-# fish completion for wgq. Generated from src/cli.rs; do not edit.
+# fish completion for wgq. Generated from src/frontend/cli.rs; do not edit.
 set -l wgq_commands up down save strip check reload show showconf genkey genpsk pubkey wg-quick
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a up -d 'Create and configure the interface; everything is rolled back if any step fails'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l dry-run -d 'Print the plan instead of applying it'

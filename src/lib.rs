@@ -5,24 +5,24 @@
 //! `frontend` → `commands` → `system` → `plan` → `device` → `wire` → `os`, `config`,
 //! `key`, `net`.
 
-/// The grammars: wgq's own, wg-quick's; the man page and completions.
-pub mod frontend;
 /// What each command does, around the interface lock and the run state.
 pub mod commands;
-/// The Linux system (and the in-memory one for tests) behind the executor.
-pub mod system;
-/// The pure core: operations, plans, planners, routing decisions; the executor.
-pub mod plan;
-/// The WireGuard device over generic netlink or the UAPI socket.
-pub mod device;
-/// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
-pub mod wire;
-/// The process: signals, and the child processes wgq starts.
-pub mod os;
 /// The wg-quick configuration file.
 pub mod config;
+/// The WireGuard device over generic netlink or the UAPI socket.
+pub mod device;
+/// The grammars: wgq's own, wg-quick's; the man page and completions.
+pub mod frontend;
 pub mod key;
 pub mod net;
+/// The process: signals, and the child processes wgq starts.
+pub mod os;
+/// The pure core: operations, plans, planners, routing decisions; the executor.
+pub mod plan;
+/// The Linux system (and the in-memory one for tests) behind the executor.
+pub mod system;
+/// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
+pub mod wire;
 
 /// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
 #[cfg(feature = "test-support")]

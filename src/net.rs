@@ -1,4 +1,5 @@
-//! IP prefixes (`10.0.0.0/8`, `fd00::/64`) with wg(8)'s strict parsing rules.
+//! IP prefixes (`10.0.0.0/8`, `fd00::/64`) with wg(8)'s strict parsing rules, and the
+//! policy rules wg-quick adds for a full tunnel, as plain data.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -121,6 +122,32 @@ impl std::str::FromStr for IpNet {
     fn from_str(s: &str) -> Result<IpNet, IpNetError> {
         IpNet::parse(s)
     }
+}
+
+/// One of the two policy rules per family that wg-quick adds for a default route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// `ip rule add not fwmark T table T`
+    NotFwmark { v6: bool, mark: u32, table: u32, priority: Option<u32> },
+    /// `ip rule add table main suppress_prefixlength 0`
+    SuppressMain { v6: bool, priority: Option<u32> },
+}
+
+impl Rule {
+    pub fn v6(&self) -> bool {
+        match *self {
+            Rule::NotFwmark { v6, .. } | Rule::SuppressMain { v6, .. } => v6,
+        }
+    }
+}
+
+/// A policy rule as found on the system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedRule {
+    pub v6: bool,
+    pub priority: u32,
+    /// `Some((mark, table))` for `not fwmark M lookup T`, `None` for `lookup main suppress_prefixlength 0`.
+    pub not_fwmark: Option<(u32, u32)>,
 }
 
 #[cfg(test)]

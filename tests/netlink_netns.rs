@@ -6,8 +6,8 @@ use std::process::Command;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use wgq::net::IpNet;
-use wgq::wire::netlink::Socket;
 use wgq::plan::{Route, Rule};
+use wgq::wire::netlink::Socket;
 use wgq::wire::rtnl;
 
 fn root() -> bool {
@@ -69,7 +69,7 @@ fn routes_rules_and_addresses_match_ip() {
             .collect();
         routes.push(Route { net: IpNet::parse("::/0").unwrap(), table: Some(51820), table_text: None });
         routes.insert(10, routes[3].clone());
-        let msgs = routes.iter().map(|r| rtnl::add_route(idx, r)).collect();
+        let msgs = routes.iter().map(|r| rtnl::add_route(idx, r.net, r.table)).collect();
         let res = s.batch(msgs).unwrap();
         let failed: Vec<usize> = res.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
         assert_eq!(failed, vec![10]);
@@ -136,7 +136,7 @@ fn nft_table_listing_matches_nft() {
     assert_eq!(listed.lines().count(), 6, "{listed}");
     assert_eq!(listed, nft);
     assert_eq!(
-        wgq::system::firewall::nft_down_script("wg0", &listed).unwrap(),
+        wgq::plan::firewall::nft_down_script("wg0", &listed).unwrap(),
         "delete table ip wg-quick-wg0\ndelete table ip6 wg-quick-wg0\n"
     );
 }
@@ -206,21 +206,15 @@ fn filtered_route_dumps_return_exactly_the_selected_routes() {
                 table: Some(100),
                 table_text: None,
             })
-            .map(|r| rtnl::add_route(i1, &r))
+            .map(|r| rtnl::add_route(i1, r.net, r.table))
             .collect();
         for k in 0..5 {
-            batch.push(rtnl::add_route(
-                i0,
-                &Route { net: IpNet::parse(&format!("10.200.{k}.0/24")).unwrap(), table: None, table_text: None },
-            ));
+            batch.push(rtnl::add_route(i0, IpNet::parse(&format!("10.200.{k}.0/24")).unwrap(), None));
         }
         for k in 0..2 {
-            batch.push(rtnl::add_route(
-                i1,
-                &Route { net: IpNet::parse(&format!("10.201.{k}.0/24")).unwrap(), table: None, table_text: None },
-            ));
+            batch.push(rtnl::add_route(i1, IpNet::parse(&format!("10.201.{k}.0/24")).unwrap(), None));
         }
-        batch.push(rtnl::add_route(i0, &Route { net: IpNet::parse("::/0").unwrap(), table: Some(51820), table_text: None }));
+        batch.push(rtnl::add_route(i0, IpNet::parse("::/0").unwrap(), Some(51820)));
         assert!(s.batch(batch).unwrap().iter().all(|r| r.is_ok()));
         let mut results = Vec::new();
         for strict in [true, false] {

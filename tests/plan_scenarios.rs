@@ -8,8 +8,8 @@ use std::path::Path;
 use wgq::config::{self, Config};
 use wgq::device::DeviceConfig;
 use wgq::plan::exec::Executor;
-use wgq::system::fake::FakeSystem;
 use wgq::plan::{self, DownFacts, ObservedRule, Plan, UpFacts, UpRecord};
+use wgq::system::fake::FakeSystem;
 
 const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
 const P: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";

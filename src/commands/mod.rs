@@ -1,75 +1,82 @@
 //! The commands: locate and parse the config, take the interface lock, observe the
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
+mod error;
 pub mod show;
+
+pub use error::AppError;
 
 use std::io::Write;
 use std::path::Path;
 
-use crate::frontend::cli::{self, Command, ConfigLocation};
+use crate::config::locate::{self, ConfigLocation};
 use crate::config::{self, Config, ParseErrors};
-use crate::plan::exec::{ExecError, Executor};
 use crate::key::Key;
+use crate::plan::exec::Executor;
 use crate::plan::{self, UpRecord};
+use crate::system::LinuxSystem;
 use crate::system::runstate::RunState;
-use crate::system::{LinuxSystem, SystemError};
+
+/// A command, as a front-end parsed it from its command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// wg-quick's `help`, `-h`, `--help` as the only argument: usage on stderr, exit 0.
+    /// (wgq's help is clap's, printed by the front-end.)
+    Help,
+    Up {
+        target: String,
+        dry_run: bool,
+    },
+    Down {
+        target: String,
+        dry_run: bool,
+    },
+    Save {
+        target: String,
+    },
+    Strip {
+        target: String,
+    },
+    Check {
+        target: String,
+    },
+    Reload {
+        target: String,
+        dry_run: bool,
+    },
+    Show {
+        interface: Option<String>,
+        json: bool,
+    },
+    Showconf {
+        interface: String,
+    },
+    Genkey,
+    Genpsk,
+    Pubkey,
+    Version,
+}
+
+impl Command {
+    /// Commands that change or read privileged state re-run themselves through sudo
+    /// when the real uid is not 0, like wg-quick.
+    pub fn needs_root(&self) -> bool {
+        matches!(
+            self,
+            Command::Up { .. }
+                | Command::Down { .. }
+                | Command::Save { .. }
+                | Command::Strip { .. }
+                | Command::Reload { .. }
+                | Command::Show { .. }
+                | Command::Showconf { .. }
+        )
+    }
+}
 
 /// Where wg-quick and wgq look up `INTERFACE` arguments.
 pub const CONFIG_DIR: &str = "/etc/wireguard";
 pub use crate::system::runstate::RUN_DIR;
-
-/// A command failed. `status` is the exit status to end with.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error(transparent)]
-    Locate(#[from] cli::LocateError),
-    #[error("{}", .0)]
-    Parse(ParseErrors),
-    #[error("Unable to read `{path}'")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{0}' already exists")]
-    AlreadyExists(String),
-    #[error("`{0}' is not a WireGuard interface")]
-    NotWireGuard(String),
-    #[error(transparent)]
-    Plan(#[from] plan::PlanError),
-    #[error(transparent)]
-    Reload(#[from] plan::ReloadError),
-    #[error(transparent)]
-    System(#[from] SystemError),
-    #[error(transparent)]
-    Exec(#[from] ExecError),
-    #[error(transparent)]
-    Lock(#[from] crate::system::runstate::LockError),
-    #[error("{0}")]
-    Other(String),
-    #[error("{context}")]
-    Io {
-        context: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl AppError {
-    /// True when the message was already printed where it happened (before the rollback
-    /// trace), so the binary only sets the exit status.
-    pub fn already_reported(&self) -> bool {
-        matches!(self, AppError::Exec(ExecError::Failed(_)))
-    }
-
-    pub fn status(&self) -> i32 {
-        match self {
-            AppError::Exec(e) => e.status(),
-            AppError::System(e) => e.status(),
-            _ => 1,
-        }
-    }
-}
 
 /// Runs one command; returns the exit status for success paths that are not 0
 /// (`check` with errors).
@@ -141,7 +148,7 @@ pub fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
 }
 
 fn load_with(target: &str, parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>) -> Result<(ConfigLocation, Config), AppError> {
-    let loc = cli::locate_config(target, Path::new(CONFIG_DIR))?;
+    let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
     }
@@ -157,12 +164,12 @@ fn load_with(target: &str, parse: fn(&[u8], &Path) -> Result<Config, ParseErrors
 }
 
 fn check(target: &str) -> Result<i32, AppError> {
-    let loc = match cli::locate_config(target, Path::new(CONFIG_DIR)) {
+    let loc = match locate::locate_config(target, Path::new(CONFIG_DIR)) {
         Ok(l) => l,
         // `check` also reads files that up/down would refuse by name, and says so.
-        Err(cli::LocateError::BadName) => {
+        Err(locate::LocateError::BadName) => {
             let path = std::fs::canonicalize(target).map_err(|e| AppError::Read { path: target.into(), source: e })?;
-            eprintln!("{}: warning: up and down refuse this file name: {}", path.display(), cli::LocateError::BadName);
+            eprintln!("{}: warning: up and down refuse this file name: {}", path.display(), locate::LocateError::BadName);
             ConfigLocation { interface: String::new(), path, world_accessible: false }
         }
         Err(e) => return Err(e.into()),

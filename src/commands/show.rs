@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::device::{self, DeviceState};
 
 /// Prints the state of one interface, or of all WireGuard interfaces.
-pub fn show(interface: Option<&str>, json: bool) -> Result<(), crate::commands::AppError> {
+pub fn show(interface: Option<&str>, json: bool) -> Result<(), super::AppError> {
     let names = match interface {
         Some(n) => vec![n.to_string()],
         None => {

@@ -6,6 +6,7 @@
 //! resolved later by the device layer.
 
 pub mod check;
+pub mod locate;
 pub mod parse;
 pub mod save;
 

@@ -7,64 +7,9 @@
 //!   ([`parse_args`], [`usage`]) so that it accepts what wg-quick accepts and nothing else.
 
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A parsed command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// wg-quick's `help`, `-h`, `--help` as the only argument: usage on stderr, exit 0.
-    /// (wgq's help is clap's: [`Invocation::Print`].)
-    Help,
-    Up {
-        target: String,
-        dry_run: bool,
-    },
-    Down {
-        target: String,
-        dry_run: bool,
-    },
-    Save {
-        target: String,
-    },
-    Strip {
-        target: String,
-    },
-    Check {
-        target: String,
-    },
-    Reload {
-        target: String,
-        dry_run: bool,
-    },
-    Show {
-        interface: Option<String>,
-        json: bool,
-    },
-    Showconf {
-        interface: String,
-    },
-    Genkey,
-    Genpsk,
-    Pubkey,
-    Version,
-}
-
-impl Command {
-    /// Commands that change or read privileged state re-run themselves through sudo
-    /// when the real uid is not 0, like wg-quick.
-    pub fn needs_root(&self) -> bool {
-        matches!(
-            self,
-            Command::Up { .. }
-                | Command::Down { .. }
-                | Command::Save { .. }
-                | Command::Strip { .. }
-                | Command::Reload { .. }
-                | Command::Show { .. }
-                | Command::Showconf { .. }
-        )
-    }
-}
+pub use crate::commands::Command;
 
 /// The grammar the binary speaks, chosen by the name it was run as (busybox style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,59 +237,6 @@ pub fn parse_args(args: &[OsString]) -> Result<Command, UsageError> {
     Ok(cmd)
 }
 
-/// Where a config lives and which interface it names (reference §1.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigLocation {
-    /// The interface name (from the path as given, before resolving symlinks).
-    pub interface: String,
-    /// The fully resolved path (`readlink -f`); every message and write uses it.
-    pub path: PathBuf,
-    /// Set when the file and its directory are both world-accessible (wg-quick's rule).
-    pub world_accessible: bool,
-}
-
-/// Why a config argument could not be used. Messages match wg-quick's.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LocateError {
-    #[error("`{0}' does not exist")]
-    Missing(String),
-    #[error("The config file must be a valid interface name, followed by .conf")]
-    BadName,
-}
-
-/// True when `s` is a valid interface name in wg-quick's sense: `^[a-zA-Z0-9_=+.-]{1,15}$`.
-pub fn is_interface_name(s: &str) -> bool {
-    (1..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_=+.-".contains(&b))
-}
-
-/// Resolves a CONFIG_FILE | INTERFACE argument like wg-quick (reference §1.2), under `etc_dir`
-/// (normally `/etc/wireguard`).
-pub fn locate_config(arg: &str, etc_dir: &Path) -> Result<ConfigLocation, LocateError> {
-    let given: PathBuf = if is_interface_name(arg) { etc_dir.join(format!("{arg}.conf")) } else { PathBuf::from(arg) };
-    // `-e` follows symlinks: a dangling link counts as missing.
-    if std::fs::metadata(&given).is_err() {
-        return Err(LocateError::Missing(given.display().to_string()));
-    }
-    let name = interface_from_path(&given.to_string_lossy()).ok_or(LocateError::BadName)?;
-    let path = std::fs::canonicalize(&given).map_err(|_| LocateError::Missing(given.display().to_string()))?;
-    Ok(ConfigLocation { interface: name, world_accessible: world_accessible(&path), path })
-}
-
-/// The interface name of `(^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$`, capture group 2.
-pub fn interface_from_path(p: &str) -> Option<String> {
-    let stem = p.strip_suffix(".conf")?;
-    let base = stem.rsplit('/').next().unwrap_or(stem);
-    is_interface_name(base).then(|| base.to_string())
-}
-
-/// wg-quick's check: the "other" bits of the file AND those of its directory.
-fn world_accessible(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let f = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0);
-    let d = path.parent().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.permissions().mode()).unwrap_or(0);
-    f & d & 0o007 != 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,32 +365,6 @@ mod tests {
     #[test]
     fn clap_command_is_consistent() {
         wgq_command().debug_assert();
-    }
-
-    #[test]
-    fn interface_names_from_paths() {
-        assert_eq!(interface_from_path("/x/abcdefghijklmno.conf").as_deref(), Some("abcdefghijklmno"));
-        assert_eq!(interface_from_path("/x/abcdefghijklmnop.conf"), None);
-        assert_eq!(interface_from_path("/x/.conf"), None);
-        assert_eq!(interface_from_path("/x/foo.txt"), None);
-        assert_eq!(interface_from_path("wg0.conf").as_deref(), Some("wg0"));
-        assert_eq!(interface_from_path("./d.conf").as_deref(), Some("d"));
-    }
-
-    #[test]
-    fn locate_rules() {
-        let dir = tempfile::tempdir().unwrap();
-        // `wg0.conf` is a valid interface name, so it is looked up under the etc dir.
-        let e = locate_config("wg0.conf", dir.path()).unwrap_err();
-        assert_eq!(e.to_string(), format!("`{}/wg0.conf.conf' does not exist", dir.path().display()));
-        std::fs::write(dir.path().join("real.conf"), "").unwrap();
-        std::os::unix::fs::symlink(dir.path().join("real.conf"), dir.path().join("lnk0.conf")).unwrap();
-        let l = locate_config(&format!("{}/lnk0.conf", dir.path().display()), dir.path()).unwrap();
-        assert_eq!(l.interface, "lnk0");
-        assert!(l.path.ends_with("real.conf"));
-        std::fs::write(dir.path().join("foo.txt"), "").unwrap();
-        assert_eq!(locate_config(&format!("{}/foo.txt", dir.path().display()), dir.path()), Err(LocateError::BadName));
-        assert!(locate_config("wg9", dir.path()).unwrap_err().to_string().contains("wg9.conf"));
     }
 
     #[test]

@@ -103,7 +103,7 @@ fn roff_synopsis(c: &CommandDoc) -> String {
 pub fn man_page() -> String {
     let commands = commands();
     let mut s = String::new();
-    s.push_str(".\\\" Generated from src/cli.rs by `cargo run --example gendocs`; do not edit.\n");
+    s.push_str(".\\\" Generated from src/frontend/cli.rs by `cargo run --example gendocs`; do not edit.\n");
     s.push_str(".TH WGQ 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
     let about = wgq_command().get_about().map(|a| a.to_string()).unwrap_or_default();
     // NAME is lower case by convention: "wgq - set up ...".
@@ -190,7 +190,7 @@ pub fn man_page() -> String {
 pub fn bash_completion() -> String {
     let commands = commands();
     let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
-    let mut s = String::from("# bash completion for wgq. Generated from src/cli.rs; do not edit.\n_wgq() {\n");
+    let mut s = String::from("# bash completion for wgq. Generated from src/frontend/cli.rs; do not edit.\n_wgq() {\n");
     s.push_str("\tlocal cur=${COMP_WORDS[COMP_CWORD]}\n\tif [[ $COMP_CWORD -eq 1 ]]; then\n");
     s.push_str(&format!("\t\tCOMPREPLY=( $(compgen -W \"{} help\" -- \"$cur\") )\n\t\treturn\n\tfi\n", names.join(" ")));
     s.push_str("\tcase ${COMP_WORDS[1]} in\n");
@@ -217,7 +217,7 @@ pub fn bash_completion() -> String {
 /// `completions/_wgq` (zsh)
 pub fn zsh_completion() -> String {
     let commands = commands();
-    let mut s = String::from("#compdef wgq\n# zsh completion for wgq. Generated from src/cli.rs; do not edit.\n\n_wgq() {\n");
+    let mut s = String::from("#compdef wgq\n# zsh completion for wgq. Generated from src/frontend/cli.rs; do not edit.\n\n_wgq() {\n");
     s.push_str("\tlocal -a commands\n\tcommands=(\n");
     for c in &commands {
         s.push_str(&format!("\t\t'{}:{}'\n", c.name, c.about.replace('\'', "'\\''").replace(':', "\\:")));
@@ -243,7 +243,7 @@ pub fn zsh_completion() -> String {
 pub fn fish_completion() -> String {
     let commands = commands();
     let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
-    let mut s = String::from("# fish completion for wgq. Generated from src/cli.rs; do not edit.\n");
+    let mut s = String::from("# fish completion for wgq. Generated from src/frontend/cli.rs; do not edit.\n");
     s.push_str(&format!("set -l wgq_commands {}\n", names.join(" ")));
     for c in &commands {
         s.push_str(&format!(

@@ -1,6 +1,6 @@
 //! Every program wgq starts goes through here: the helpers (resolvconf, nft, iptables-restore,
 //! iptables-save, ip6tables-*, the start of the userspace implementation) through [`Helper`],
-//! and the hooks (`crate::system::hooks`) through [`Group`].
+//! and the hooks (in `system`) through [`Group`].
 //!
 //! A child leads a process group of its own, so no signal from the terminal (a second Ctrl-C
 //! during a rollback) reaches a helper that is undoing something, and wgq can end the child's

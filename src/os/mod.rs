@@ -2,4 +2,5 @@
 //! processes it starts (hooks, helpers, the userspace implementation) with bounds.
 
 pub mod child;
+pub mod files;
 pub mod signals;

@@ -1,5 +1,5 @@
-//! Routing decisions of wg-quick, as pure functions: route order, table names, the
-//! automatic MTU.
+//! Routing decisions of wg-quick, as pure functions: route order, table names (of rt_tables
+//! text the system layer reads), the automatic MTU.
 
 use std::cmp::Ordering;
 
@@ -51,24 +51,6 @@ pub fn resolve_table(name: &str, tables: &[(u32, String)]) -> Option<u32> {
         _ => {}
     }
     tables.iter().find(|(_, n)| n == name).map(|(i, _)| *i)
-}
-
-/// Reads the rt_tables files iproute2 reads (the entries of all of them).
-pub fn read_rt_tables() -> Vec<(u32, String)> {
-    let mut files = vec![
-        std::path::PathBuf::from("/etc/iproute2/rt_tables"),
-        std::path::PathBuf::from("/usr/share/iproute2/rt_tables"),
-        std::path::PathBuf::from("/usr/lib/iproute2/rt_tables"),
-    ];
-    for d in ["/etc/iproute2/rt_tables.d", "/usr/share/iproute2/rt_tables.d", "/usr/lib/iproute2/rt_tables.d"] {
-        if let Ok(rd) = std::fs::read_dir(d) {
-            let mut v: Vec<_> =
-                rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "conf")).collect();
-            v.sort();
-            files.extend(v);
-        }
-    }
-    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).flat_map(|t| parse_rt_tables(&t)).collect()
 }
 
 /// The automatic MTU (upstream wg-quick): the smallest MTU towards any endpoint, else the

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use crate::device::DeviceConfig;
-use crate::plan::exec::{LinkKind, SysError, System};
 use crate::net::IpNet;
+use crate::plan::exec::{LinkKind, SysError, System};
 use crate::plan::{AfterPreUp, FirewallKind, Phase, Route, Rule, UpFacts};
 
 /// Kernel-like state of the fake system.

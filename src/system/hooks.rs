@@ -21,11 +21,6 @@ use nix::unistd::Pid;
 
 use crate::os::child::{Event, Group, KILL_GRACE};
 
-/// Replaces every `%i` with the interface name (no escape: `%%i` gives `%wg0`).
-pub fn expand(hook: &str, ifname: &str) -> String {
-    hook.replace("%i", ifname)
-}
-
 /// What a hook sees in its environment besides the caller's.
 #[derive(Debug, Clone, Default)]
 pub struct HookEnv {
@@ -265,11 +260,6 @@ fn resume(term: &Terminal, hook: libc::pid_t, anyway: bool) -> bool {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
-
-    #[test]
-    fn expansion() {
-        assert_eq!(expand("echo %i%i %%i", "wg0"), "echo wg0wg0 %wg0");
-    }
 
     #[test]
     fn errexit_and_pipefail() {

@@ -14,7 +14,7 @@ use netlink_packet_route::{
 };
 
 use crate::net::IpNet;
-use crate::plan::{ObservedRule, Route, Rule};
+use crate::net::{ObservedRule, Rule};
 
 pub type Msg = NetlinkMessage<RouteNetlinkMessage>;
 
@@ -72,31 +72,31 @@ pub fn dump_links() -> Msg {
     msg(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_REQUEST | NLM_F_DUMP)
 }
 
-fn route_message(ifindex: u32, r: &Route) -> RouteMessage {
-    let v6 = r.net.is_ipv6();
-    let table = r.table.unwrap_or(RouteHeader::RT_TABLE_MAIN.into());
+fn route_message(ifindex: u32, net: IpNet, table: Option<u32>) -> RouteMessage {
+    let v6 = net.is_ipv6();
+    let table = table.unwrap_or(RouteHeader::RT_TABLE_MAIN.into());
     let mut m = RouteMessage::default();
     m.header.address_family = family(v6);
-    m.header.destination_prefix_length = r.net.prefix;
+    m.header.destination_prefix_length = net.prefix;
     m.header.table = if table < 256 { table as u8 } else { RouteHeader::RT_TABLE_UNSPEC };
     m.header.protocol = RouteProtocol::Boot;
     // iproute2 uses link scope for a device route without gateway (IPv4), universe for IPv6.
     m.header.scope = if v6 { RouteScope::Universe } else { RouteScope::Link };
     m.header.kind = RouteType::Unicast;
     m.attributes.push(RouteAttribute::Table(table));
-    m.attributes.push(RouteAttribute::Destination(RouteAddress::from(r.net.addr)));
+    m.attributes.push(RouteAttribute::Destination(RouteAddress::from(net.addr)));
     m.attributes.push(RouteAttribute::Oif(ifindex));
     m
 }
 
-/// `ip -4|-6 route add <net> dev <if> [table T]`.
-pub fn add_route(ifindex: u32, r: &Route) -> Msg {
-    msg(RouteNetlinkMessage::NewRoute(route_message(ifindex, r)), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL)
+/// `ip -4|-6 route add <net> dev <if> [table T]` (`None`: main).
+pub fn add_route(ifindex: u32, net: IpNet, table: Option<u32>) -> Msg {
+    msg(RouteNetlinkMessage::NewRoute(route_message(ifindex, net, table)), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL)
 }
 
 /// `ip -4|-6 route del <net> dev <if> [table T]`.
-pub fn del_route(ifindex: u32, r: &Route) -> Msg {
-    msg(RouteNetlinkMessage::DelRoute(route_message(ifindex, r)), NLM_F_REQUEST)
+pub fn del_route(ifindex: u32, net: IpNet, table: Option<u32>) -> Msg {
+    msg(RouteNetlinkMessage::DelRoute(route_message(ifindex, net, table)), NLM_F_REQUEST)
 }
 
 fn rule_message(r: &Rule) -> RuleMessage {
@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(&b[28..36], &[8, 0, 15, 0, 0x6c, 0xca, 0, 0]);
         assert_eq!(&b[36..44], &[8, 0, 4, 0, 9, 0, 0, 0]);
         // A route the kernel would send: read back from its bytes.
-        let mut r = add_route(7, &Route { net: IpNet::parse("0.0.0.0/0").unwrap(), table: Some(51820), table_text: None });
+        let mut r = add_route(7, IpNet::parse("0.0.0.0/0").unwrap(), Some(51820));
         r.header.message_type = 24;
         let f = route_frame(&bytes(&r)).unwrap();
         assert_eq!(f, RouteFrame { v6: false, dst_len: 0, table: 51820, oif: Some(7) });
@@ -367,7 +367,7 @@ mod tests {
         assert!(!RouteFilter { oif: Some(8), ..Default::default() }.matches(&f));
         assert!(!RouteFilter { v6: true, ..Default::default() }.matches(&f));
         let main = route_frame(&bytes(&{
-            let mut m = add_route(3, &Route { net: IpNet::parse("10.0.0.0/8").unwrap(), table: None, table_text: None });
+            let mut m = add_route(3, IpNet::parse("10.0.0.0/8").unwrap(), None);
             m.header.message_type = 24;
             m
         }))
@@ -380,8 +380,7 @@ mod tests {
 
     #[test]
     fn route_in_high_table_uses_attribute() {
-        let r = Route { net: IpNet::parse("0.0.0.0/0").unwrap(), table: Some(51820), table_text: None };
-        let m = add_route(7, &r);
+        let m = add_route(7, IpNet::parse("0.0.0.0/0").unwrap(), Some(51820));
         let b = bytes(&m);
         // nlmsghdr(16) + rtmsg(12) + RTA_TABLE(8) + RTA_DST(8) + RTA_OIF(8)
         assert_eq!(b.len(), 16 + 12 + 8 + 8 + 8);

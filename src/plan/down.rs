@@ -1,0 +1,85 @@
+//! Planning `down` (reference §4), removing only this interface's rules.
+
+use crate::config::{Config, TableSetting};
+
+use super::*;
+
+/// Facts observed on the system before planning `down`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DownFacts {
+    /// The device's fwmark now (0 = off).
+    pub live_fwmark: u32,
+    /// Whether the device routes a `/0` now.
+    pub live_has_default: bool,
+    /// What our `up` recorded, if it was ours.
+    pub recorded: Option<UpRecord>,
+    /// Every `not fwmark` and `suppress_prefixlength 0` rule, both families.
+    pub rules: Vec<ObservedRule>,
+    /// `nft list tables` output, when nft is available.
+    pub nft_tables: Option<String>,
+    /// `iptables-save` / `ip6tables-save` output, when iptables is available.
+    pub iptables_save: Option<String>,
+    pub ip6tables_save: Option<String>,
+    pub resolvconf_name: String,
+}
+
+/// Plans `down` (reference §4), removing only this interface's rules.
+pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
+    let i = &cfg.interface;
+    let mut ops = Vec::new();
+    hooks(&mut ops, &i.pre_down, Phase::PreDown, ifname);
+    if i.save_config {
+        ops.push(Op::SaveConfig);
+    }
+    let auto = i.table_setting() == TableSetting::Auto;
+    let table = facts
+        .recorded
+        .as_ref()
+        .and_then(|r| r.table)
+        .or_else(|| (auto && facts.live_fwmark != 0 && facts.live_has_default).then_some(facts.live_fwmark));
+    if let Some(t) = table {
+        for v6 in [false, true] {
+            ops.extend(rules_to_delete(&facts.rules, v6, t).into_iter().map(Op::DelRule));
+        }
+    }
+    ops.push(Op::DelLink);
+    let dns_name = match &facts.recorded {
+        Some(r) => r.dns_name.clone(),
+        None => (!i.dns.is_empty()).then(|| facts.resolvconf_name.clone()),
+    };
+    if let Some(name) = dns_name {
+        ops.push(Op::UnsetDns { name });
+    }
+    let nft = facts.nft_tables.as_deref().and_then(|l| crate::plan::firewall::nft_down_script(ifname, l));
+    let iptables = facts.iptables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
+    let ip6tables = facts.ip6tables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
+    if nft.is_some() || iptables.is_some() || ip6tables.is_some() {
+        ops.push(Op::RemoveFirewall { nft, iptables, ip6tables });
+    }
+    hooks(&mut ops, &i.post_down, Phase::PostDown, ifname);
+    Plan { interface: ifname.to_string(), ops }
+}
+
+/// This interface's rules of one family: every `not fwmark T lookup T`, and for each of
+/// them the `suppress_prefixlength 0` rule added with it (the one just below its priority,
+/// else the nearest one below). Rules of other interfaces are left alone (wg-quick removes
+/// every suppress rule: reference §4 quirk).
+pub fn rules_to_delete(rules: &[ObservedRule], v6: bool, table: u32) -> Vec<Rule> {
+    let mut out = Vec::new();
+    let mut suppress: Vec<u32> = rules.iter().filter(|r| r.v6 == v6 && r.not_fwmark.is_none()).map(|r| r.priority).collect();
+    suppress.sort_unstable();
+    let mut mine: Vec<&ObservedRule> =
+        rules.iter().filter(|r| r.v6 == v6 && matches!(r.not_fwmark, Some((_, t)) if t == table)).collect();
+    mine.sort_by_key(|r| r.priority);
+    let mut del_suppress = Vec::new();
+    for r in &mine {
+        let (mark, t) = r.not_fwmark.unwrap_or((table, table));
+        out.push(Rule::NotFwmark { v6, mark, table: t, priority: Some(r.priority) });
+        // The partner: the closest suppress rule with a lower priority number.
+        if let Some(pos) = suppress.iter().rposition(|&p| p < r.priority) {
+            del_suppress.push(suppress.remove(pos));
+        }
+    }
+    out.extend(del_suppress.into_iter().map(|p| Rule::SuppressMain { v6, priority: Some(p) }));
+    out
+}

@@ -1,0 +1,145 @@
+//! What `up` records about the interface, and how `reload` changes it.
+
+use std::fmt;
+
+use crate::net::IpNet;
+
+use super::*;
+
+/// What `up` recorded about the interface (kept under /run/wgq/, see `runstate`), so that
+/// `down` and `reload` remove exactly what belongs to it even after the file or the fwmark
+/// changed, and leave alone what others (hooks, routing daemons, the admin) added.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpRecord {
+    /// The table/fwmark used for default routes, if any.
+    pub table: Option<u32>,
+    /// The resolvconf name DNS was registered under, if any.
+    pub dns_name: Option<String>,
+    /// The exact text registered under `dns_name` (what `reload` compares and restores).
+    pub dns_input: Option<String>,
+    /// Which firewall tool carries this interface's rules, if any.
+    pub firewall: Option<FirewallKind>,
+    /// The addresses wgq added (a configured link-local one included).
+    pub addresses: Vec<IpNet>,
+    /// The routes wgq added, with their table (`None` = main).
+    pub routes: Vec<Route>,
+}
+
+impl UpRecord {
+    pub fn render(&self) -> String {
+        use fmt::Write as _;
+        let mut s = String::from("# wgq state, written by `wgq up`\n");
+        if let Some(t) = self.table {
+            let _ = writeln!(s, "table={t}");
+        }
+        if let Some(d) = &self.dns_name {
+            let _ = writeln!(s, "dns={d}");
+        }
+        for l in self.dns_input.iter().flat_map(|t| t.lines()) {
+            let _ = writeln!(s, "dns_line={l}");
+        }
+        match self.firewall {
+            Some(FirewallKind::Nft) => s.push_str("firewall=nft\n"),
+            Some(FirewallKind::Iptables) => s.push_str("firewall=iptables\n"),
+            None => {}
+        }
+        for a in &self.addresses {
+            let _ = writeln!(s, "address={a}");
+        }
+        for r in &self.routes {
+            let _ = writeln!(s, "route={} {}", r.net, r.table.unwrap_or(MAIN_TABLE));
+        }
+        s
+    }
+
+    pub fn parse(text: &str) -> UpRecord {
+        let mut r = UpRecord::default();
+        let mut dns_input = String::new();
+        for l in text.lines() {
+            let Some((k, v)) = l.split_once('=') else { continue };
+            match k {
+                "table" => r.table = v.trim().parse().ok(),
+                "dns" => r.dns_name = Some(v.trim().to_string()),
+                "dns_line" => {
+                    dns_input.push_str(v);
+                    dns_input.push('\n');
+                }
+                "firewall" => {
+                    r.firewall = match v.trim() {
+                        "nft" => Some(FirewallKind::Nft),
+                        "iptables" => Some(FirewallKind::Iptables),
+                        _ => None,
+                    }
+                }
+                "address" => r.addresses.extend(IpNet::parse(v.trim()).ok()),
+                "route" => {
+                    let mut it = v.split_whitespace();
+                    if let (Some(Ok(net)), Some(Ok(t))) = (it.next().map(IpNet::parse), it.next().map(str::parse::<u32>)) {
+                        r.routes.push(route_in(net, t));
+                    }
+                }
+                _ => {}
+            }
+        }
+        r.dns_input = (!dns_input.is_empty()).then_some(dns_input);
+        r
+    }
+
+    /// What an `up` plan will leave recorded once applied.
+    pub fn from_plan(plan: &Plan) -> UpRecord {
+        UpRecord::from_ops(&plan.ops)
+    }
+
+    /// What these operations of `up` will leave recorded once applied.
+    pub fn from_ops<'a>(ops: impl IntoIterator<Item = &'a Op>) -> UpRecord {
+        let mut r = UpRecord::default();
+        for op in ops {
+            match op {
+                Op::AddRule(Rule::NotFwmark { table, .. }) => r.table = Some(*table),
+                Op::SetDns { name, input } => {
+                    r.dns_name = Some(name.clone());
+                    r.dns_input = Some(input.clone());
+                }
+                Op::SetFirewall { kind, .. } => r.firewall = Some(*kind),
+                Op::AddAddress(a) => r.addresses.push(*a),
+                Op::AddRoutes(rs) => r.routes.extend(rs.iter().cloned()),
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// The record after a `reload` plan is applied: what it removed is no longer ours,
+    /// what it added is.
+    pub fn after_reload(&self, plan: &Plan) -> UpRecord {
+        let mut r = self.clone();
+        for op in &plan.ops {
+            match op {
+                Op::AddAddress(a) => r.addresses.push(*a),
+                Op::DelAddress(a) => r.addresses.retain(|x| x != a),
+                Op::AddRoutes(rs) => r.routes.extend(rs.iter().cloned()),
+                Op::DelRoutes(rs) => {
+                    let gone: std::collections::HashSet<_> = rs.iter().map(route_key).collect();
+                    r.routes.retain(|x| !gone.contains(&route_key(x)));
+                }
+                Op::UpdateDns { name, input, .. } => {
+                    r.dns_name = input.as_ref().map(|_| name.clone());
+                    r.dns_input.clone_from(input);
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+}
+
+/// A route as `ip` would write it: table `t`, `main` left implicit.
+fn route_in(net: IpNet, t: u32) -> Route {
+    let table = (t != MAIN_TABLE).then_some(t);
+    Route { net, table, table_text: table.map(|t| t.to_string()) }
+}
+
+/// What identifies a route for wgq: its prefix and table.
+pub(super) fn route_key(r: &Route) -> (IpNet, u32) {
+    (r.net, r.table.unwrap_or(MAIN_TABLE))
+}

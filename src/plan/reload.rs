@@ -1,0 +1,258 @@
+//! Planning `reload`: the running interface brought to the file without recreating it.
+
+use crate::config::{Config, TableSetting};
+use crate::device::DeviceConfig;
+use crate::net::IpNet;
+
+use super::record::route_key;
+use super::*;
+
+/// Facts observed on the running interface before planning `reload`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReloadFacts {
+    /// What `up` would observe now (resolved device config, tables, names...).
+    pub up: UpFacts,
+    /// The device as it runs.
+    pub live: crate::device::DeviceState,
+    /// Addresses on the link, link-local ones included.
+    pub live_addresses: Vec<IpNet>,
+    /// Unicast routes through the link, of any origin (not the kernel's connected routes).
+    pub live_routes: Vec<Route>,
+    pub live_mtu: u32,
+    /// Nameservers registered for the interface now (`None`: resolvconf cannot tell, as
+    /// systemd-resolved's cannot).
+    pub live_dns: Option<Vec<String>>,
+    /// Families (v6?) that have this interface's default-route policy rules now.
+    pub live_default_families: Vec<bool>,
+    /// What our `up` recorded: what wgq owns on the interface. Without it (an interface
+    /// wg-quick brought up) what wg-quick would have added stands for it.
+    pub recorded: Option<UpRecord>,
+}
+
+/// Why a reload cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(
+        "{path}: the full-tunnel routes (0.0.0.0/0 or ::/0 with Table = auto) changed; \
+         reload cannot switch them: run `wgq down` and `wgq up`"
+    )]
+    DefaultRouteChanged { path: String },
+    #[error(
+        "{path}: {what} changed on a running full tunnel (its policy rules and firewall use table and fwmark {live}); \
+         reload cannot switch them consistently: run `wgq down` and `wgq up`"
+    )]
+    FullTunnelPolicyChanged { path: String, what: &'static str, live: u32 },
+}
+
+/// How to undo `update` on a device that was `live`: every field and peer the update
+/// touches set back to what it was (a peer it adds removed), nothing else. Right whether the
+/// update applied wholly, partly (a refused ListenPort after the kernel applied the rest of
+/// the batch) or not at all, and peers it did not touch keep their sessions.
+pub fn device_inverse(update: &DeviceConfig, live: &crate::device::DeviceState) -> DeviceConfig {
+    use crate::device::PeerConfig;
+    let before: std::collections::HashMap<_, _> = live.peers.iter().map(|p| (p.public_key, p)).collect();
+    DeviceConfig {
+        private_key: update.private_key.as_ref().map(|_| live.private_key.clone().unwrap_or_default()),
+        listen_port: update.listen_port.map(|_| live.listen_port),
+        fwmark: update.fwmark.map(|_| live.fwmark),
+        replace_peers: false,
+        peers: update
+            .peers
+            .iter()
+            .map(|u| match before.get(&u.public_key) {
+                Some(p) => PeerConfig {
+                    public_key: p.public_key,
+                    preshared_key: Some(p.preshared_key.clone().unwrap_or_default()),
+                    endpoint: p.endpoint,
+                    persistent_keepalive: Some(p.persistent_keepalive),
+                    replace_allowed_ips: true,
+                    allowed_ips: p.allowed_ips.clone(),
+                    ..Default::default()
+                },
+                None => PeerConfig { public_key: u.public_key, remove: true, ..Default::default() },
+            })
+            .collect(),
+    }
+}
+
+/// The device changes `wg syncconf` would make, except that a ListenPort, FwMark or
+/// PrivateKey missing from the file keeps its running value (wg-quick's reload resets
+/// them). Unchanged peers are not touched, so they keep their sessions.
+pub fn device_update(want: &DeviceConfig, live: &crate::device::DeviceState) -> DeviceConfig {
+    use crate::device::PeerConfig;
+    let mut u = DeviceConfig::default();
+    if want.private_key.is_some() && want.private_key != live.private_key {
+        u.private_key = want.private_key.clone();
+    }
+    if want.listen_port.is_some_and(|p| p != live.listen_port) {
+        u.listen_port = want.listen_port;
+    }
+    if want.fwmark.is_some_and(|m| m != live.fwmark) {
+        u.fwmark = want.fwmark;
+    }
+    let wanted: std::collections::HashSet<_> = want.peers.iter().map(|p| p.public_key).collect();
+    for p in &live.peers {
+        if !wanted.contains(&p.public_key) {
+            u.peers.push(PeerConfig { public_key: p.public_key, remove: true, ..Default::default() });
+        }
+    }
+    let running: std::collections::HashMap<_, _> = live.peers.iter().map(|p| (p.public_key, p)).collect();
+    for w in &want.peers {
+        let l = running.get(&w.public_key);
+        let psk = w.preshared_key.clone().unwrap_or_default();
+        let keepalive = w.persistent_keepalive.unwrap_or(0);
+        let same = l.is_some_and(|l| {
+            l.preshared_key.clone().unwrap_or_default() == psk
+                && l.persistent_keepalive == keepalive
+                && (w.endpoint.is_none() || w.endpoint == l.endpoint)
+                && same_prefixes(&l.allowed_ips, &w.allowed_ips)
+        });
+        if !same {
+            u.peers.push(PeerConfig {
+                public_key: w.public_key,
+                preshared_key: Some(psk),
+                endpoint: w.endpoint,
+                persistent_keepalive: Some(keepalive),
+                replace_allowed_ips: true,
+                allowed_ips: w.allowed_ips.clone(),
+                ..Default::default()
+            });
+        }
+    }
+    u
+}
+
+/// Whether two lists hold the same prefixes, in any order (the device may list them in
+/// another order than the file).
+fn same_prefixes(a: &[IpNet], b: &[IpNet]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    let key = |n: &IpNet| (n.addr, n.prefix);
+    let mut x: Vec<_> = a.iter().map(key).collect();
+    let mut y: Vec<_> = b.iter().map(key).collect();
+    x.sort_unstable();
+    y.sort_unstable();
+    x == y
+}
+
+/// The routes `up` adds for this config, the default routes of Table = auto left out.
+fn wanted_routes(cfg: &Config, facts: &UpFacts) -> Result<Vec<Route>, PlanError> {
+    let plan = plan_up(cfg, "if", facts)?;
+    let mut v = Vec::new();
+    for op in plan.ops {
+        if let Op::AddRoutes(rs) = op {
+            v.extend(rs.into_iter().filter(|r| !(r.net.is_default() && cfg.interface.table_setting() == TableSetting::Auto)));
+        }
+    }
+    Ok(v)
+}
+
+/// Plans `reload`: the running interface brought to the file without recreating it.
+/// Only what wgq owns ([`ReloadFacts::recorded`]) is removed: routes and addresses that
+/// hooks, routing daemons or the admin put on the interface stay.
+pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, ReloadError> {
+    let i = &cfg.interface;
+    let path = || cfg.path.display().to_string();
+    let mut ops = Vec::new();
+    // Full-tunnel policy routing is not switched in place.
+    let mut have = f.live_default_families.clone();
+    have.sort();
+    have.dedup();
+    if !have.is_empty() {
+        let live = f.recorded.as_ref().and_then(|r| r.table).unwrap_or(f.live.fwmark);
+        if i.table_setting() != TableSetting::Auto {
+            return Err(ReloadError::FullTunnelPolicyChanged { path: path(), what: "Table", live });
+        }
+        if i.fwmark.is_some_and(|m| m != f.live.fwmark) {
+            return Err(ReloadError::FullTunnelPolicyChanged { path: path(), what: "FwMark", live });
+        }
+    }
+    if i.table_setting() == TableSetting::Auto {
+        let mut want: Vec<bool> =
+            kernel_allowed_ips(cfg, own_public_key(cfg, &f.up)).iter().filter(|n| n.is_default()).map(|n| n.is_ipv6()).collect();
+        want.sort();
+        want.dedup();
+        if want != have {
+            return Err(ReloadError::DefaultRouteChanged { path: path() });
+        }
+    }
+    let update = device_update(&f.up.device, &f.live);
+    if update != DeviceConfig::default() {
+        let restore = device_inverse(&update, &f.live);
+        ops.push(Op::SyncDevice { update, restore });
+    }
+    // Addresses: wgq's are the recorded ones, else (wg-quick's interface) every one but the
+    // kernel's link-local.
+    let want_addrs: Vec<IpNet> = i.addresses.iter().map(|a| a.value).collect();
+    let owned_addrs: Vec<IpNet> = match &f.recorded {
+        Some(r) => r.addresses.clone(),
+        None => f.live_addresses.iter().filter(|a| !a.is_link_local()).copied().collect(),
+    };
+    for a in &f.live_addresses {
+        if owned_addrs.contains(a) && !want_addrs.contains(a) {
+            ops.push(Op::DelAddress(*a));
+        }
+    }
+    for a in &want_addrs {
+        if !f.live_addresses.contains(a) {
+            ops.push(Op::AddAddress(*a));
+        }
+    }
+    // As `up` would set it: the file's MTU, else the automatic one.
+    let mtu = i.mtu.unwrap_or_else(|| crate::plan::routing::auto_mtu(&f.up.endpoint_mtus, f.up.default_route_mtu));
+    if mtu != f.live_mtu {
+        ops.push(Op::SetMtu { mtu, previous: f.live_mtu });
+    }
+    if let Some(op) = reload_dns(cfg, f) {
+        ops.push(op);
+    }
+    // Routes: wgq's are the recorded ones, else those wg-quick adds (a route per allowed IP
+    // of the running device).
+    let want_routes = wanted_routes(cfg, &f.up)?;
+    let owned: std::collections::HashSet<(IpNet, u32)> = match &f.recorded {
+        Some(r) => r.routes.iter().map(route_key).collect(),
+        None => {
+            let allowed: std::collections::HashSet<IpNet> =
+                f.live.peers.iter().flat_map(|p| p.allowed_ips.iter().copied()).collect();
+            f.live_routes.iter().filter(|r| allowed.contains(&r.net)).map(route_key).collect()
+        }
+    };
+    let live_keys: std::collections::HashSet<_> = f.live_routes.iter().map(route_key).collect();
+    let want_keys: std::collections::HashSet<_> = want_routes.iter().map(route_key).collect();
+    let del: Vec<Route> =
+        f.live_routes.iter().filter(|r| owned.contains(&route_key(r)) && !want_keys.contains(&route_key(r))).cloned().collect();
+    let add: Vec<Route> = want_routes.iter().filter(|r| !live_keys.contains(&route_key(r))).cloned().collect();
+    if !del.is_empty() {
+        ops.push(Op::DelRoutes(del));
+    }
+    if !add.is_empty() {
+        ops.push(Op::AddRoutes(add));
+    }
+    Ok(Plan { interface: ifname.to_string(), ops })
+}
+
+/// The DNS change of a reload: the file's text against the one `up` registered (recorded),
+/// else against what resolvconf lists. Nothing when neither is known.
+fn reload_dns(cfg: &Config, f: &ReloadFacts) -> Option<Op> {
+    let i = &cfg.interface;
+    let input = (!i.dns.is_empty()).then(|| crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search));
+    let (name, previous) = match &f.recorded {
+        Some(r) => (r.dns_name.clone().unwrap_or_else(|| f.up.resolvconf_name.clone()), r.dns_input.clone()),
+        None => {
+            let listed = f.live_dns.as_ref()?;
+            let want: Vec<String> = i.dns.iter().map(|a| a.to_string()).collect();
+            if &want == listed {
+                return None;
+            }
+            let previous = (!listed.is_empty()).then(|| listed.iter().map(|d| format!("nameserver {d}\n")).collect::<String>());
+            return Some(Op::UpdateDns { name: f.up.resolvconf_name.clone(), input, previous });
+        }
+    };
+    (input != previous).then_some(Op::UpdateDns { name, input, previous })
+}

@@ -1,0 +1,229 @@
+//! Planning `up` (reference §3 with upstream's changes, §8).
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use crate::config::{Config, TableSetting};
+use crate::device::DeviceConfig;
+use crate::net::IpNet;
+
+use super::*;
+
+/// Facts observed on the system before planning `up`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpFacts {
+    /// The device configuration with endpoints already resolved.
+    pub device: std::rc::Rc<DeviceConfig>,
+    /// The MTU towards each resolved endpoint (route `mtu`, else the output link's MTU).
+    pub endpoint_mtus: Vec<u32>,
+    /// The MTU of the first IPv4 default route of the main table (route mtu, else link mtu).
+    pub default_route_mtu: Option<u32>,
+    /// Tables from 51820 up that hold at least one IPv4 or IPv6 route, as far as the table
+    /// search needs them (every one up to the first free one; empty when `up` needs no
+    /// search: see [`table_search_needed`]).
+    pub tables_in_use: BTreeSet<u32>,
+    /// The numeric value of `Table` when it is a name (resolved from rt_tables).
+    pub named_table: Option<u32>,
+    /// Whether `nft` is available (else iptables-restore).
+    pub nft_available: bool,
+    /// The resolvconf interface name (`wg0` or `tun.wg0`).
+    pub resolvconf_name: String,
+    /// True when net.ipv4.conf.all.src_valid_mark is already 1.
+    pub src_valid_mark_set: bool,
+    /// The interface's own public key as the device will hold it (the file's PrivateKey,
+    /// else the running device's key). The kernel and wireguard-go silently ignore a peer
+    /// with this key, so wgq ignores it too: no route, no device change. `None`: derive it
+    /// from the file's PrivateKey.
+    pub own_public_key: Option<crate::key::Key>,
+    /// What `up` read again once the PreUp hooks ran and the device was programmed, as
+    /// wg-quick does at these steps. `None` when the plan comes from the file alone (no
+    /// PreUp hooks: then nothing but wgq has touched the new interface).
+    pub after_pre_up: Option<AfterPreUp>,
+}
+
+/// The live facts the rest of `up` depends on, read after the PreUp hooks and `wg addconf`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AfterPreUp {
+    /// `wg show <if> allowed-ips`: the file's peers merged with those the hooks added (the
+    /// own-key peer is not there: the device ignored it).
+    pub allowed_ips: Vec<IpNet>,
+    /// `wg show <if> fwmark` (0 = off): the file's FwMark, else one a hook set.
+    pub fwmark: u32,
+    /// Main-table routes through the device now (`ip route show dev <if>`), for the test
+    /// that skips prefixes a route of the device already covers.
+    pub device_routes: Vec<IpNet>,
+}
+
+/// Refuses a full tunnel on an interface name nft and iptables cannot carry (wg-quick fails
+/// half-way with an nft syntax error, or with iptables matches more than its interface).
+fn check_full_tunnel_name(ifname: &str) -> Result<(), PlanError> {
+    if ifname.contains(['+', '=']) {
+        return Err(PlanError::NameUnfitForFullTunnel { ifname: ifname.to_string() });
+    }
+    Ok(())
+}
+
+/// Whether `up` searches a free table for a default route (wg-quick's search from 51820):
+/// Table auto, a `/0` among the allowed IPs the device holds, and no fwmark to use.
+pub fn table_search_needed(cfg: &Config, allows_default: bool, fwmark: Option<u32>) -> bool {
+    cfg.interface.table_setting() == TableSetting::Auto && allows_default && fwmark.is_none_or(|m| m == 0)
+}
+
+/// The interface's own public key: `facts`' if observed, else the file's PrivateKey's.
+pub fn own_public_key(cfg: &Config, facts: &UpFacts) -> Option<crate::key::Key> {
+    facts.own_public_key.or_else(|| cfg.interface.private_key.as_ref().map(|k| k.public_key()))
+}
+
+/// The allowed IPs the device will hold: every peer's but the interface's own (`own`),
+/// host bits masked, duplicates once.
+pub fn kernel_allowed_ips(cfg: &Config, own: Option<crate::key::Key>) -> Vec<IpNet> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for p in cfg.peers.iter().filter(|p| Some(p.public_key) != own) {
+        for a in &p.allowed_ips {
+            let n = a.network();
+            if seen.insert(n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Prefixes the kernel routes through the device once its addresses are set
+/// (the connected routes `ip route show dev <if> match` would find).
+fn connected_prefixes(cfg: &Config) -> Vec<IpNet> {
+    cfg.interface.addresses.iter().map(|a| a.value).filter(|a| a.prefix < a.max_prefix()).map(|a| a.network()).collect()
+}
+
+/// Plans `up` in upstream wg-quick's order (reference §3 with §8's changes): the first
+/// part ([`plan_up_start`]) and the rest ([`plan_up_rest`]) from the same facts.
+pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
+    let mut plan = plan_up_start(cfg, ifname, facts)?;
+    plan.ops.extend(plan_up_rest(cfg, ifname, facts)?.ops);
+    Ok(plan)
+}
+
+/// The part of `up` that does not depend on what the PreUp hooks do: create the link, run
+/// the PreUp hooks, program the device (addconf semantics, so the hooks' settings stay).
+/// Refuses, before anything is touched, what the rest could only refuse half-way.
+pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
+    if cfg.interface.table_setting() == TableSetting::Auto
+        && cfg.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0))
+    {
+        check_full_tunnel_name(ifname)?;
+    }
+    let mut ops = vec![Op::CreateLink];
+    hooks(&mut ops, &cfg.interface.pre_up, Phase::PreUp, ifname);
+    ops.push(Op::SetDevice(std::rc::Rc::clone(&facts.device)));
+    Ok(Plan { interface: ifname.to_string(), ops })
+}
+
+/// The rest of `up`: addresses, MTU, DNS, routes and the full-tunnel policy, PostUp. With
+/// PreUp hooks, `facts` are read again after they ran ([`UpFacts::after_pre_up`]).
+pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
+    let i = &cfg.interface;
+    let mut ops = Vec::new();
+    for a in &i.addresses {
+        ops.push(Op::AddAddress(a.value));
+    }
+    let mtu = match i.mtu {
+        Some(m) => m,
+        None => crate::plan::routing::auto_mtu(&facts.endpoint_mtus, facts.default_route_mtu),
+    };
+    ops.push(Op::SetMtuUp(mtu));
+    if !i.dns.is_empty() {
+        ops.push(Op::SetDns {
+            name: facts.resolvconf_name.clone(),
+            input: crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search),
+        });
+    }
+
+    let table = i.table_setting();
+    let fixed_table: Option<(u32, String)> = match &table {
+        TableSetting::Auto | TableSetting::Off => None,
+        // Traced as written, as wg-quick passes it to `ip` (`table 0x10`).
+        TableSetting::Id(n) => Some((*n, i.table.as_ref().map_or_else(|| n.to_string(), |t| t.value.clone()))),
+        TableSetting::Name(name) => match facts.named_table {
+            Some(n) => Some((n, name.clone())),
+            None => {
+                let line = i.table.as_ref().map(|t| t.line).unwrap_or(0);
+                return Err(PlanError::UnknownTable { path: cfg.path.display().to_string(), line, name: name.clone() });
+            }
+        },
+    };
+    // The routes of the device that cover a prefix: the connected routes of the addresses,
+    // and any a PreUp hook added.
+    let mut covering = connected_prefixes(cfg);
+    let from_file;
+    let (allowed, fwmark): (&[IpNet], Option<u32>) = match &facts.after_pre_up {
+        Some(o) => {
+            covering.extend_from_slice(&o.device_routes);
+            (&o.allowed_ips, Some(o.fwmark))
+        }
+        None => {
+            from_file = kernel_allowed_ips(cfg, own_public_key(cfg, facts));
+            (&from_file, i.fwmark)
+        }
+    };
+    let sorted = crate::plan::routing::sort_allowed_ips(allowed);
+    let mut batch: Vec<Route> = Vec::new();
+    let mut chosen_table: Option<u32> = None;
+    for net in sorted {
+        if table == TableSetting::Off {
+            break;
+        }
+        if let Some((id, text)) = &fixed_table {
+            batch.push(Route { net, table: Some(*id), table_text: Some(text.clone()) });
+            continue;
+        }
+        if net.is_default() {
+            check_full_tunnel_name(ifname)?;
+            // Flush the routes gathered so far to keep wg-quick's order.
+            if !batch.is_empty() {
+                ops.push(Op::AddRoutes(std::mem::take(&mut batch)));
+            }
+            let t = match (chosen_table, fwmark) {
+                (Some(t), _) => t,
+                (None, Some(m)) if m != 0 => m,
+                (None, _) => {
+                    let mut t = FIRST_AUTO_TABLE;
+                    while facts.tables_in_use.contains(&t) {
+                        t += 1;
+                    }
+                    ops.push(Op::SetFwmark(t));
+                    t
+                }
+            };
+            chosen_table = Some(t);
+            add_default_route(&mut ops, cfg, ifname, net, t, facts);
+            continue;
+        }
+        if covering.iter().any(|c| c.contains(&net)) {
+            continue;
+        }
+        batch.push(Route { net, table: None, table_text: None });
+    }
+    if !batch.is_empty() {
+        ops.push(Op::AddRoutes(batch));
+    }
+    hooks(&mut ops, &i.post_up, Phase::PostUp, ifname);
+    Ok(Plan { interface: ifname.to_string(), ops })
+}
+
+fn add_default_route(ops: &mut Vec<Op>, cfg: &Config, ifname: &str, net: IpNet, t: u32, facts: &UpFacts) {
+    let v6 = net.is_ipv6();
+    ops.push(Op::AddRule(Rule::NotFwmark { v6, mark: t, table: t, priority: None }));
+    ops.push(Op::AddRule(Rule::SuppressMain { v6, priority: None }));
+    ops.push(Op::AddRoutes(vec![Route { net, table: Some(t), table_text: Some(t.to_string()) }]));
+    let addrs: Vec<IpAddr> = cfg.interface.addresses.iter().map(|a| a.value.addr).filter(|a| a.is_ipv6() == v6).collect();
+    if !v6 && !facts.src_valid_mark_set {
+        ops.push(Op::SrcValidMark);
+    }
+    let (kind, script) = if facts.nft_available {
+        (FirewallKind::Nft, crate::plan::firewall::nft_up_script(ifname, v6, &addrs, t))
+    } else {
+        (FirewallKind::Iptables, crate::plan::firewall::iptables_up_script(ifname, v6, &addrs, t))
+    };
+    ops.push(Op::SetFirewall { v6, kind, script });
+}

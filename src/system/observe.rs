@@ -1,0 +1,384 @@
+//! What the planners read of the system: `observe_up`, `observe_down`, `observe_reload`, and
+//! the new look after PreUp hooks. Each asks the kernel only for what the plan needs.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+
+use netlink_packet_route::{RouteNetlinkMessage, route::RouteMessage};
+
+use super::{LinuxSystem, SystemError, nl};
+use crate::config::Config;
+use crate::device::{self, DeviceConfig, PeerConfig};
+use crate::net::IpNet;
+use crate::plan::{DownFacts, FirewallKind, Route, UpFacts, UpRecord};
+use crate::wire::rtnl::{self, RouteFilter};
+
+/// The interface when it already runs (what `reload` observes around).
+#[derive(Debug, Clone, Copy)]
+struct Running {
+    index: u32,
+    fwmark: u32,
+}
+
+/// Whether `r` goes out through the running interface itself.
+fn through(running: Option<Running>, r: &RouteMessage) -> bool {
+    running.is_some_and(|run| rtnl::route_oif(r) == Some(run.index))
+}
+
+/// The MTU a route implies: its `mtu` metric, else its device's MTU (`links`: index → MTU).
+fn route_path_mtu(r: &RouteMessage, links: &HashMap<u32, u32>) -> Option<u32> {
+    rtnl::route_mtu(r).or_else(|| rtnl::route_oif(r).and_then(|i| links.get(&i).copied()))
+}
+
+/// Reads the rt_tables files iproute2 reads (the entries of all of them).
+pub fn read_rt_tables() -> Vec<(u32, String)> {
+    let mut files = vec![
+        std::path::PathBuf::from("/etc/iproute2/rt_tables"),
+        std::path::PathBuf::from("/usr/share/iproute2/rt_tables"),
+        std::path::PathBuf::from("/usr/lib/iproute2/rt_tables"),
+    ];
+    for d in ["/etc/iproute2/rt_tables.d", "/usr/share/iproute2/rt_tables.d", "/usr/lib/iproute2/rt_tables.d"] {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            let mut v: Vec<_> =
+                rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "conf")).collect();
+            v.sort();
+            files.extend(v);
+        }
+    }
+    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).flat_map(|t| crate::plan::routing::parse_rt_tables(&t)).collect()
+}
+
+/// What one dump of the routes tells `up`.
+#[derive(Debug, Default)]
+struct ObservedRoutes {
+    tables_in_use: BTreeSet<u32>,
+    default_route_mtu: Option<u32>,
+    device_routes: Vec<IpNet>,
+}
+
+impl LinuxSystem {
+    /// The MTUs `ip route get <addr>` implies for each address (the route's `mtu`, else its
+    /// device's MTU), looked up in one batch. With `running`, the lookups carry its fwmark
+    /// (as its encrypted packets do) and routes through the interface itself are left out.
+    fn route_mtus_to(
+        &mut self,
+        addrs: &[std::net::IpAddr],
+        links: &HashMap<u32, u32>,
+        running: Option<Running>,
+    ) -> Result<Vec<u32>, SystemError> {
+        let mut uniq: Vec<std::net::IpAddr> = addrs.to_vec();
+        uniq.sort();
+        uniq.dedup();
+        let mark = running.map(|r| r.fwmark).filter(|&m| m != 0);
+        let msgs = uniq.iter().map(|a| rtnl::get_route(*a, mark)).collect();
+        // A lookup the kernel refuses (no route to that endpoint) counts as no answer, as in
+        // wg-quick; a failing socket is an error.
+        let replies = self.rt.get_many(msgs).map_err(nl("Unable to look up the routes to the endpoints"))?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                Ok(RouteNetlinkMessage::NewRoute(r)) if !through(running, &r) => route_path_mtu(&r, links),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
+    pub fn observe_up(&mut self, cfg: &Config) -> Result<UpFacts, SystemError> {
+        self.observe_up_for(cfg, None, None)
+    }
+
+    /// [`Self::observe_up`]; with `running` (reload), the automatic MTU is computed as at
+    /// `up`, before the interface's own routes existed. `live_key`: the running device's
+    /// public key, the interface's own when the file has no PrivateKey.
+    fn observe_up_for(
+        &mut self,
+        cfg: &Config,
+        running: Option<Running>,
+        live_key: Option<crate::key::Key>,
+    ) -> Result<UpFacts, SystemError> {
+        let path = cfg.path.display().to_string();
+        let i = &cfg.interface;
+        let own = i.private_key.as_ref().map(|k| k.public_key()).or(live_key);
+        let mut peers = Vec::with_capacity(cfg.peers.len());
+        let mut endpoints: Vec<SocketAddr> = Vec::new();
+        for p in &cfg.peers {
+            // Resolved like every endpoint (wg resolves the whole file first), but the
+            // device ignores the interface's own entry: no device change, no MTU lookup.
+            let endpoint = match &p.endpoint {
+                Some(e) => Some(device::resolve::resolve(&e.value).map_err(|source| SystemError::Resolve {
+                    path: path.clone(),
+                    line: e.line,
+                    source,
+                })?),
+                None => None,
+            };
+            if Some(p.public_key) == own {
+                continue;
+            }
+            endpoints.extend(endpoint);
+            peers.push(PeerConfig {
+                public_key: p.public_key,
+                preshared_key: p.preshared_key.clone(),
+                endpoint,
+                persistent_keepalive: p.persistent_keepalive,
+                replace_allowed_ips: true,
+                allowed_ips: p.allowed_ips.iter().map(|a| a.network()).collect(),
+                ..Default::default()
+            });
+        }
+        let device = DeviceConfig {
+            private_key: i.private_key.clone(),
+            listen_port: i.listen_port,
+            fwmark: i.fwmark,
+            replace_peers: false,
+            peers,
+        };
+        let links = self.link_mtus()?;
+        let endpoint_mtus = if i.mtu.is_none() {
+            let ips: Vec<std::net::IpAddr> = endpoints.iter().map(|e| e.ip()).collect();
+            self.route_mtus_to(&ips, &links, running)?
+        } else {
+            Vec::new()
+        };
+        let search = running.is_none()
+            && crate::plan::table_search_needed(
+                cfg,
+                cfg.peers.iter().filter(|p| Some(p.public_key) != own).any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)),
+                i.fwmark,
+            );
+        let routes = self.observe_routes(&links, running, None, i.mtu.is_none(), search)?;
+        let named_table = match i.table_setting() {
+            crate::config::TableSetting::Name(n) => crate::plan::routing::resolve_table(&n, &read_rt_tables()),
+            _ => None,
+        };
+        Ok(UpFacts {
+            device: device.into(),
+            endpoint_mtus,
+            default_route_mtu: routes.default_route_mtu,
+            tables_in_use: routes.tables_in_use,
+            named_table,
+            nft_available: crate::system::firewall::nft_available(),
+            resolvconf_name: crate::system::dns::system_resolvconf_name(&self.ifname),
+            src_valid_mark_set: std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/src_valid_mark")
+                .map(|s| s.trim() == "1")
+                .unwrap_or(false),
+            own_public_key: own,
+            after_pre_up: None,
+        })
+    }
+
+    /// The routes `f` selects, decoded. The kernel is asked to filter (strict dump
+    /// checking); each raw message is checked again before it is decoded, so a host with a
+    /// million routes in other tables costs little either way. A table that does not exist
+    /// has no routes.
+    fn routes(&mut self, f: RouteFilter) -> Result<Vec<RouteMessage>, SystemError> {
+        let strict = self.rt.set_strict(true);
+        let r = self.rt.dump_where(rtnl::dump_routes_filtered(&f), &mut |b| rtnl::route_frame(b).is_some_and(|r| f.matches(&r)));
+        if strict {
+            self.rt.set_strict(false);
+        }
+        match r {
+            Ok(msgs) => Ok(msgs
+                .into_iter()
+                .filter_map(|m| match m {
+                    RouteNetlinkMessage::NewRoute(r) => Some(r),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && f.table.is_some() => Ok(Vec::new()),
+            Err(e) => Err(nl("Unable to list routes")(e)),
+        }
+    }
+
+    /// Whether table `t` holds any route of either family (`ip route show table T` prints
+    /// anything), without decoding them.
+    fn table_in_use(&mut self, t: u32) -> Result<bool, SystemError> {
+        for v6 in [false, true] {
+            let f = RouteFilter { v6, table: Some(t), ..Default::default() };
+            let mut found = false;
+            let strict = self.rt.set_strict(true);
+            let r = self.rt.dump_where(rtnl::dump_routes_filtered(&f), &mut |b| {
+                found |= rtnl::route_frame(b).is_some_and(|r| f.matches(&r));
+                false
+            });
+            if strict {
+                self.rt.set_strict(false);
+            }
+            match r {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(e) => return Err(nl("Unable to list routes")(e)),
+            }
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// What `up` reads of the routes, each only when needed: the MTU of the main IPv4
+    /// default route (not through `running`) for the automatic MTU; with `device`, the
+    /// main-table routes through that link; with `search`, the tables from 51820 up that
+    /// hold routes, up to the first free one (wg-quick's table search).
+    fn observe_routes(
+        &mut self,
+        links: &HashMap<u32, u32>,
+        running: Option<Running>,
+        device: Option<u32>,
+        mtu_needed: bool,
+        search: bool,
+    ) -> Result<ObservedRoutes, SystemError> {
+        let mut o = ObservedRoutes::default();
+        if mtu_needed {
+            let defaults =
+                self.routes(RouteFilter { table: Some(crate::plan::MAIN_TABLE), default_only: true, ..Default::default() })?;
+            o.default_route_mtu = defaults.iter().find(|r| !through(running, r)).and_then(|r| route_path_mtu(r, links));
+        }
+        if let Some(index) = device {
+            for v6 in [false, true] {
+                let f = RouteFilter { v6, table: Some(crate::plan::MAIN_TABLE), oif: Some(index), ..Default::default() };
+                o.device_routes.extend(self.routes(f)?.iter().map(rtnl::route_destination));
+            }
+        }
+        if search {
+            let mut t = crate::plan::FIRST_AUTO_TABLE;
+            while self.table_in_use(t)? {
+                o.tables_in_use.insert(t);
+                t += 1;
+            }
+        }
+        Ok(o)
+    }
+
+    /// What the rest of `up` depends on once the PreUp hooks ran and the device was
+    /// programmed, read from the live system as wg-quick reads it: the device's allowed
+    /// IPs, fwmark and endpoints, the routes through it, the tables in use.
+    pub(super) fn observe_after_pre_up_inner(&mut self, cfg: &Config, before: &UpFacts) -> Result<UpFacts, SystemError> {
+        let name = self.ifname.clone();
+        let state = self.devices.get(&name)?;
+        let index = self.index()?;
+        let links = self.link_mtus()?;
+        let mut seen = std::collections::HashSet::new();
+        let allowed_ips: Vec<IpNet> =
+            state.peers.iter().flat_map(|p| p.allowed_ips.iter().copied()).filter(|n| seen.insert(*n)).collect();
+        let endpoint_mtus = if cfg.interface.mtu.is_none() {
+            let ips: Vec<std::net::IpAddr> = state.peers.iter().filter_map(|p| p.endpoint).map(|e| e.ip()).collect();
+            self.route_mtus_to(&ips, &links, None)?
+        } else {
+            Vec::new()
+        };
+        let search = crate::plan::table_search_needed(cfg, allowed_ips.iter().any(|n| n.prefix == 0), Some(state.fwmark));
+        let routes = self.observe_routes(&links, None, Some(index), cfg.interface.mtu.is_none(), search)?;
+        Ok(UpFacts {
+            device: std::rc::Rc::clone(&before.device),
+            endpoint_mtus,
+            default_route_mtu: routes.default_route_mtu,
+            tables_in_use: routes.tables_in_use,
+            own_public_key: state.public_key.or(before.own_public_key),
+            after_pre_up: Some(crate::plan::AfterPreUp {
+                allowed_ips,
+                fwmark: state.fwmark,
+                device_routes: routes.device_routes,
+            }),
+            ..before.clone()
+        })
+    }
+
+    fn observed_rules(&mut self) -> Result<Vec<crate::plan::ObservedRule>, SystemError> {
+        let mut rules = Vec::new();
+        for v6 in [false, true] {
+            let msgs = self.rt.dump(rtnl::dump_rules(v6)).map_err(nl("Unable to list rules"))?;
+            rules.extend(msgs.into_iter().filter_map(|m| match m {
+                RouteNetlinkMessage::NewRule(r) => rtnl::observed_rule(&r),
+                _ => None,
+            }));
+        }
+        Ok(rules)
+    }
+
+    /// Observes what planning `down` needs.
+    pub fn observe_down(&mut self, _cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
+        let name = self.ifname.clone();
+        // What our own `up` recorded makes reading the whole device unnecessary; without a
+        // record (an interface wg-quick brought up), the live fwmark and routes decide.
+        let (live_fwmark, live_has_default) = if recorded.is_some() {
+            (0, false)
+        } else {
+            let state = self.devices.get(&name)?;
+            (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
+        };
+        let listed = crate::wire::nftables::list_tables().ok();
+        let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
+        let (iptables_save, ip6tables_save) = if want_iptables && crate::system::firewall::iptables_available() {
+            crate::system::firewall::iptables_listings(listed.as_deref())
+        } else {
+            (None, None)
+        };
+        let nft_tables = if crate::system::firewall::nft_available() {
+            listed.or_else(|| crate::system::firewall::nft_list_tables_command().ok())
+        } else {
+            None
+        };
+        Ok(DownFacts {
+            live_fwmark,
+            live_has_default,
+            recorded,
+            rules: self.observed_rules()?,
+            nft_tables,
+            iptables_save,
+            ip6tables_save,
+            resolvconf_name: crate::system::dns::system_resolvconf_name(&name),
+        })
+    }
+
+    /// Observes what planning `reload` needs.
+    pub fn observe_reload(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<crate::plan::ReloadFacts, SystemError> {
+        let name = self.ifname.clone();
+        let live = self.devices.get(&name)?;
+        let index = self.index()?;
+        let up = self.observe_up_for(cfg, Some(Running { index, fwmark: live.fwmark }), live.public_key)?;
+        let mut live_addresses = Vec::new();
+        for m in self.rt.dump(rtnl::dump_addresses()).map_err(nl("Unable to list addresses"))? {
+            if let RouteNetlinkMessage::NewAddress(a) = m
+                && a.header.index == index
+                && let Some(n) = rtnl::address_of(&a)
+            {
+                live_addresses.push(n);
+            }
+        }
+        let mut live_routes = Vec::new();
+        for v6 in [false, true] {
+            for r in self.routes(RouteFilter { v6, oif: Some(index), ..Default::default() })? {
+                if !rtnl::route_is_managed(&r) {
+                    continue;
+                }
+                let t = rtnl::route_table(&r);
+                let net = rtnl::route_destination(&r);
+                let table = (t != crate::plan::MAIN_TABLE).then_some(t);
+                live_routes.push(Route { net, table, table_text: table.map(|t| t.to_string()) });
+            }
+        }
+        // Full-tunnel tables are handled by the default-route check, not as routes.
+        let default_table = recorded.as_ref().and_then(|r| r.table).or((live.fwmark != 0).then_some(live.fwmark));
+        let rules = self.observed_rules()?;
+        let live_default_families: Vec<bool> =
+            rules.iter().filter(|r| matches!(r.not_fwmark, Some((_, t)) if Some(t) == default_table)).map(|r| r.v6).collect();
+        if cfg.interface.table_setting() == crate::config::TableSetting::Auto {
+            live_routes.retain(|r| !(r.net.is_default() && r.table == default_table));
+        }
+        let live_mtu = self.link_index(&name).ok().flatten().map(|(_, m)| m).unwrap_or(0);
+        // With a record, the text `up` registered is known; resolvconf is asked only without one.
+        let live_dns = if recorded.is_some() { None } else { crate::system::dns::list_dns(&up.resolvconf_name) };
+        Ok(crate::plan::ReloadFacts {
+            up,
+            live,
+            live_addresses,
+            live_routes,
+            live_mtu,
+            live_dns,
+            live_default_families,
+            recorded,
+        })
+    }
+}
