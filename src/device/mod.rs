@@ -104,6 +104,14 @@ pub fn strerror(errno: i32) -> String {
 }
 
 impl DeviceError {
+    /// The exit status to end with: a helper's own (124 when killed at its bound), else 1.
+    pub fn status(&self) -> i32 {
+        match self {
+            DeviceError::Helper(e) => e.status(),
+            _ => 1,
+        }
+    }
+
     pub fn modify(name: &str, e: crate::wire::netlink::NetlinkError) -> DeviceError {
         DeviceError::Modify { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) }
     }

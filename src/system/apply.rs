@@ -44,7 +44,7 @@ impl System for LinuxSystem {
                     if self.link_index(ifname).ok().flatten().is_some() {
                         let _ = device::kernel::delete_link(&mut self.rt, ifname);
                     }
-                    return Err(SysError::with_source(1, e.to_string(), e));
+                    return Err(SysError::with_source(e.status(), e.to_string(), e));
                 }
                 LinkKind::Userspace(program)
             }
