@@ -12,8 +12,8 @@ use netlink_packet_generic::{
     ctrl::{GenlCtrl, GenlCtrlCmd, nlas::GenlCtrlAttrs},
 };
 use netlink_packet_wireguard::{
-    WireguardAddressFamily, WireguardAllowedIp, WireguardAllowedIpAttr, WireguardAttribute as D, WireguardCmd,
-    WireguardDeviceFlags, WireguardMessage, WireguardPeer, WireguardPeerAttribute as P, WireguardPeerFlags,
+    WireguardAddressFamily, WireguardAllowedIp, WireguardAllowedIpAttr, WireguardAllowedIpFlags, WireguardAttribute as D,
+    WireguardCmd, WireguardDeviceFlags, WireguardMessage, WireguardPeer, WireguardPeerAttribute as P, WireguardPeerFlags,
 };
 
 use super::{DeviceConfig, DeviceState, PeerConfig, PeerState};
@@ -58,13 +58,15 @@ pub fn get_request(family: u16, ifname: &str) -> WgMsg {
     wrap(family, WireguardCmd::GetDevice, vec![D::IfName(ifname.into())], NLM_F_REQUEST | NLM_F_DUMP)
 }
 
-fn allowed_ip(n: &IpNet) -> WireguardAllowedIp {
+fn allowed_ip(n: &IpNet, remove: bool) -> WireguardAllowedIp {
     let fam = if n.is_ipv6() { WireguardAddressFamily::Ipv6 } else { WireguardAddressFamily::Ipv4 };
-    WireguardAllowedIp(vec![
-        WireguardAllowedIpAttr::Family(fam),
-        WireguardAllowedIpAttr::IpAddr(n.addr),
-        WireguardAllowedIpAttr::Cidr(n.prefix),
-    ])
+    let mut v =
+        vec![WireguardAllowedIpAttr::Family(fam), WireguardAllowedIpAttr::IpAddr(n.addr), WireguardAllowedIpAttr::Cidr(n.prefix)];
+    if remove {
+        // Only when asked: kernels before 6.16 refuse the attribute.
+        v.push(WireguardAllowedIpAttr::Flags(WireguardAllowedIpFlags::RemoveMe));
+    }
+    WireguardAllowedIp(v)
 }
 
 /// The attributes of a peer's first fragment, without allowed IPs.
@@ -151,7 +153,7 @@ pub fn each_set_request<E>(
     };
     for p in &cfg.peers {
         let mut head = peer_head(p);
-        let mut ips = p.allowed_ips.iter().peekable();
+        let mut ips = p.allowed_ips.iter().map(|n| (n, false)).chain(p.remove_allowed_ips.iter().map(|n| (n, true))).peekable();
         loop {
             let head_len = WireguardPeer(head.clone()).buffer_len() + 4 /* AllowedIps nest */;
             if used + head_len + 24 > limit && !peers.is_empty() {
@@ -160,8 +162,8 @@ pub fn each_set_request<E>(
             }
             let mut chunk = Vec::new();
             let mut size = used + head_len;
-            while let Some(ip) = ips.peek() {
-                let a = allowed_ip(ip);
+            while let Some((ip, remove)) = ips.peek() {
+                let a = allowed_ip(ip, *remove);
                 let l = a.buffer_len() + 4;
                 if size + l > limit && !chunk.is_empty() {
                     break;

@@ -36,6 +36,9 @@ pub struct PeerConfig {
     pub replace_allowed_ips: bool,
     /// Allowed IPs, network form (host bits masked).
     pub allowed_ips: Vec<IpNet>,
+    /// Allowed IPs to take away from this peer (wg(8)'s `-` prefix; Linux 6.16 or a
+    /// userspace implementation that knows `allowed_ip=-`). Sent after `allowed_ips`.
+    pub remove_allowed_ips: Vec<IpNet>,
 }
 
 /// What a device reports (GET_DEVICE / `get=1`).
@@ -210,6 +213,18 @@ pub fn is_interface(rt: &mut crate::wire::netlink::Socket, name: &str) -> Result
     }
     kernel::is_wireguard_link(rt, name)
         .map_err(|e| DeviceError::Access { name: name.into(), errno: e.raw_os_error().unwrap_or(libc::EIO) })
+}
+
+/// The kernel's WireGuard links in this network namespace, in the kernel's dump order
+/// (what `wg show interfaces` lists before the userspace sockets), on an rtnetlink socket
+/// of its own.
+pub fn kernel_links() -> Result<Vec<String>, DeviceError> {
+    let access = |e: crate::wire::netlink::NetlinkError| DeviceError::Access {
+        name: "(all)".into(),
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
+    };
+    let mut rt = crate::wire::netlink::Socket::open(libc::NETLINK_ROUTE as isize).map_err(access)?;
+    kernel::list_links(&mut rt).map_err(access)
 }
 
 /// Every WireGuard interface: kernel links and live userspace sockets (like `wg show interfaces`).

@@ -121,6 +121,9 @@ pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> s
         for a in &p.allowed_ips {
             writeln!(s, "allowed_ip={a}")?;
         }
+        for a in &p.remove_allowed_ips {
+            writeln!(s, "allowed_ip=-{a}")?;
+        }
     }
     s.write_all(b"\n")
 }
