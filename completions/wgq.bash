@@ -2,7 +2,7 @@
 _wgq() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if [[ $COMP_CWORD -eq 1 ]]; then
-		COMPREPLY=( $(compgen -W "up down save strip check reload show showconf genkey genpsk pubkey wg-quick help" -- "$cur") )
+		COMPREPLY=( $(compgen -W "up down save strip check reload show showconf genkey genpsk pubkey wg-quick wg help" -- "$cur") )
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -46,6 +46,9 @@ _wgq() {
 		COMPREPLY=( $(compgen -W "" -- "$cur") )
 		;;
 	wg-quick)
+		COMPREPLY=( $(compgen -W "" -- "$cur") )
+		;;
+	wg)
 		COMPREPLY=( $(compgen -W "" -- "$cur") )
 		;;
 	esac

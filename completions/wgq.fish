@@ -1,5 +1,5 @@
 # fish completion for wgq. Generated from src/frontend/cli.rs; do not edit.
-set -l wgq_commands up down save strip check reload show showconf genkey genpsk pubkey wg-quick
+set -l wgq_commands up down save strip check reload show showconf genkey genpsk pubkey wg-quick wg
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a up -d 'Create and configure the interface; everything is rolled back if any step fails'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l dry-run -d 'Print the plan instead of applying it'
 complete -c wgq -n "__fish_seen_subcommand_from up" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
@@ -24,3 +24,4 @@ complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a genkey 
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a genpsk -d 'Print a new preshared key'
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a pubkey -d 'Read a private key on stdin and print its public key'
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a wg-quick -d 'Run ARGS exactly as wg-quick would: its grammar, usage and exit codes'
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a wg -d 'Run ARGS exactly as wg(8) would: show, showconf, set, setconf, addconf, syncconf, genkey, genpsk, pubkey'

@@ -21,6 +21,8 @@ pub mod os;
 pub mod plan;
 /// The Linux system (and the in-memory one for tests) behind the executor.
 pub mod system;
+/// wg(8): the binary run as `wg` (uses only `device`, `key`, `net`).
+pub mod wg;
 /// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
 pub mod wire;
 

@@ -12,7 +12,8 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = argv.collect();
     match Personality::from_argv0(&argv0) {
         Personality::WgQuick => wg_quick(&args),
-        // `wg` (wg(8)) is separate work: its personality gets its own arm here.
+        // wg(8): usage and messages name argv[0] as given, as wg's do.
+        Personality::Wg => wg(&argv0.to_string_lossy(), &args),
         Personality::Wgq => wgq(&args),
     }
 }
@@ -22,6 +23,7 @@ fn wgq(args: &[OsString]) -> ExitCode {
     match cli::parse_wgq(args) {
         Invocation::Run(cmd) => run(Personality::Wgq, cmd, args.to_vec()),
         Invocation::WgQuick(rest) => wg_quick(&rest),
+        Invocation::Wg(rest) => wg(Personality::Wg.program(), &rest),
         Invocation::Print { text, stdout, status } => {
             if stdout {
                 print!("{text}");
@@ -31,6 +33,12 @@ fn wgq(args: &[OsString]) -> ExitCode {
             ExitCode::from(status)
         }
     }
+}
+
+/// The `wg` name (or `wgq wg ARGS...`): wg(8), without sudo (wg itself never elevates).
+fn wg(prog: &str, args: &[OsString]) -> ExitCode {
+    wgq::set_program_name("wg");
+    ExitCode::from(wgq::wg::main(prog, args))
 }
 
 /// The `wg-quick` name: exactly wg-quick's grammar, usage on stderr, status 1 for anything else.

@@ -18,7 +18,8 @@ pub enum Personality {
     Wgq,
     /// `wg-quick` (a link to the binary): exactly wg-quick's grammar ([`parse_args`]).
     WgQuick,
-    // `wg` (wg(8)) is not implemented; it becomes a third personality here.
+    /// `wg` (a link to the binary): wg(8)'s grammar, output and statuses (`crate::wg`).
+    Wg,
 }
 
 impl Personality {
@@ -26,6 +27,7 @@ impl Personality {
     pub fn from_argv0(argv0: &OsStr) -> Personality {
         match Path::new(argv0).file_name().and_then(OsStr::to_str) {
             Some("wg-quick") => Personality::WgQuick,
+            Some("wg") => Personality::Wg,
             _ => Personality::Wgq,
         }
     }
@@ -35,12 +37,16 @@ impl Personality {
         match self {
             Personality::Wgq => "wgq",
             Personality::WgQuick => "wg-quick",
+            Personality::Wg => "wg",
         }
     }
 }
 
 /// The name of wgq's subcommand that runs the rest of the line as wg-quick would.
 pub const WG_QUICK_SUBCOMMAND: &str = "wg-quick";
+
+/// The name of wgq's subcommand that runs the rest of the line as wg(8) would.
+pub const WG_SUBCOMMAND: &str = "wg";
 
 /// The text after wgq's help (it is also the man page's description of the file).
 const AFTER_HELP: &str = "\
@@ -114,6 +120,13 @@ enum WgqCommand {
         #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run ARGS exactly as wg(8) would: show, showconf, set, setconf, addconf, syncconf, genkey, genpsk, pubkey
+    #[command(name = WG_SUBCOMMAND, disable_help_flag = true)]
+    Wg {
+        /// wg's subcommand and its arguments
+        #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Print the version (as --version does)
     #[command(hide = true)]
     Version,
@@ -148,6 +161,8 @@ pub enum Invocation {
     Run(Command),
     /// `wgq wg-quick ARGS...`: parse ARGS with [`parse_args`], as the `wg-quick` name does.
     WgQuick(Vec<OsString>),
+    /// `wgq wg ARGS...`: run ARGS as wg(8) does (`crate::wg::main`).
+    Wg(Vec<OsString>),
     /// Print `text` instead of running anything (help, the version, a usage error) and
     /// exit with `status`: 0 for help and the version, 1 for every usage error (wg-quick's
     /// status; clap's own would be 2). Only the version goes to stdout.
@@ -161,6 +176,11 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         && first == WG_QUICK_SUBCOMMAND
     {
         return Invocation::WgQuick(rest.to_vec());
+    }
+    if let Some((first, rest)) = args.split_first()
+        && first == WG_SUBCOMMAND
+    {
+        return Invocation::Wg(rest.to_vec());
     }
     let parsed = <WgqArgs as clap::Parser>::try_parse_from(std::iter::once(OsString::from("wgq")).chain(args.iter().cloned()));
     let command = match parsed {
@@ -190,6 +210,7 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Pubkey => Command::Pubkey,
         WgqCommand::Version => Command::Version,
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
+        WgqCommand::Wg { args } => return Invocation::Wg(args),
     })
 }
 
@@ -306,6 +327,9 @@ mod tests {
         let rest: Vec<OsString> = ["--", "up", "--help"].map(OsString::from).to_vec();
         assert_eq!(wgq(&["wg-quick", "--", "up", "--help"]), Invocation::WgQuick(rest));
         assert_eq!(wgq(&["wg-quick"]), Invocation::WgQuick(vec![]));
+        let rest: Vec<OsString> = ["show", "--help"].map(OsString::from).to_vec();
+        assert_eq!(wgq(&["wg", "show", "--help"]), Invocation::Wg(rest));
+        assert_eq!(wgq(&["wg"]), Invocation::Wg(vec![]));
     }
 
     #[test]
@@ -355,6 +379,9 @@ mod tests {
             ("/usr/local/bin/wgq", Personality::Wgq),
             ("/usr/bin/wg-quick.bak", Personality::Wgq),
             ("/opt/wg-quick/wgq", Personality::Wgq),
+            ("wg", Personality::Wg),
+            ("/usr/bin/wg", Personality::Wg),
+            ("/usr/bin/wg.real", Personality::Wgq),
             ("", Personality::Wgq),
         ] {
             assert_eq!(Personality::from_argv0(OsStr::new(argv0)), p, "{argv0}");
