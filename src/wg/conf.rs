@@ -255,15 +255,23 @@ pub fn parse_keyfile(ctx: &mut Ctx, path: &std::ffi::OsStr) -> Result<SecretKey,
     };
     let mut buf = [0u8; 44];
     let mut got = 0;
+    let mut failed = false;
     while got < buf.len() {
         match f.read(&mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
+            Err(_) => {
+                failed = true;
+                break;
+            }
         }
     }
-    let result = if got == 0 {
+    // Nothing read is the zero key only where the position reads 0: an empty file or
+    // /dev/null. A pipe has no position, so an empty pipe is a short key (as with wg,
+    // whose test is ftell() == 0).
+    use std::io::Seek as _;
+    let result = if got == 0 && !failed && f.stream_position().is_ok_and(|p| p == 0) {
         Ok(SecretKey::default())
     } else if got < buf.len() {
         ctx.say("Invalid length key in key file");
@@ -936,6 +944,15 @@ mod tests {
         assert_eq!(k.unwrap(), SecretKey::from_base64(K2).unwrap());
         let (k, _) = run(&w("empty", b""));
         assert!(k.unwrap().is_zero());
+        // An empty pipe is not an empty file.
+        let mut fds = [0; 2];
+        // SAFETY: a two-int buffer for pipe(2); both ends are closed below.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        unsafe { libc::close(fds[1]) };
+        let (k, err) = run(std::ffi::OsStr::new(&format!("/proc/self/fd/{}", fds[0])));
+        unsafe { libc::close(fds[0]) };
+        assert!(k.is_err());
+        assert_eq!(err, "Invalid length key in key file\n");
         let (k, _) = run(std::ffi::OsStr::new("/dev/null"));
         assert!(k.unwrap().is_zero());
         assert_eq!(run(&w("short", b"abc\n")).1, "Invalid length key in key file\n");
