@@ -415,7 +415,7 @@ fn keys_match() {
     both(&sb, &mut m, Cmp::Exact, "wg pubkey x", &[]);
     let (k, _) = keypair(7);
     for input in [
-        format!("{k}"),
+        k.to_string(),
         format!("{k}\n"),
         format!("{k}\n\n \t\r\n"),
         format!("{k}\0\0\n"),
