@@ -543,6 +543,19 @@ fn usage_and_errors_match() {
             "[allowed-ips [+|-]<ip1>/<cidr1>[,[+|-]<ip2>/<cidr2>]...]"
         )
     );
+    // Deliberate: text that may be a private key is not repeated; otherwise the same.
+    for script in [
+        format!("wg setconf {d} <(printf '[Peer]\\nPrivateKey = {k}\\n')"),
+        format!("wg setconf {d} <(printf '[Interface]\\nPrivateKey = {}!\\n')", &k[..43]),
+        format!("wg set {d} private-key <(printf '%s\\n' '{}!')", &k[..43]),
+    ] {
+        let real = sb.sh(0, Tool::Real, &script);
+        let mine = sb.sh(0, Tool::Wgq, &script);
+        let hidden =
+            Out { stderr: real.stderr.replace(&k, "(key not shown)").replace(&k[..43], "(key not shown)"), ..real.clone() };
+        assert_eq!(mine, hidden, "{script}: wg said {real:?}");
+        assert!(!mine.stderr.contains(&k[..40]));
+    }
     // argv[0] is printed as given.
     let mine = sb.sh(0, Tool::Wgq, &format!("{}/wg bogus", sb.bin.display()));
     let real = sb.sh(0, Tool::Real, "/usr/bin/wg bogus");
