@@ -330,6 +330,40 @@ mod tests {
     }
 
     #[test]
+    fn removed_allowed_ips_carry_the_remove_flag_after_the_added_ones() {
+        let cfg = DeviceConfig {
+            peers: vec![PeerConfig {
+                public_key: key(1),
+                allowed_ips: vec![IpNet::parse("10.0.0.1/32").unwrap()],
+                remove_allowed_ips: vec![IpNet::parse("10.0.0.2/32").unwrap()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let msgs = set_requests(0x15, "wg0", &cfg, DEFAULT_LIMIT);
+        let NetlinkPayload::InnerMessage(g) = &msgs[0].payload else { panic!() };
+        let ips: Vec<(bool, String)> = g
+            .payload
+            .attributes
+            .iter()
+            .filter_map(|a| if let D::Peers(ps) = a { Some(ps) } else { None })
+            .flatten()
+            .flat_map(|p| p.0.iter())
+            .filter_map(|a| if let P::AllowedIps(v) = a { Some(v) } else { None })
+            .flatten()
+            .map(|ip| {
+                let remove =
+                    ip.0.iter()
+                        .any(|x| matches!(x, WireguardAllowedIpAttr::Flags(f) if f.contains(WireguardAllowedIpFlags::RemoveMe)));
+                let addr =
+                    ip.0.iter().find_map(|x| if let WireguardAllowedIpAttr::IpAddr(a) = x { Some(a.to_string()) } else { None });
+                (remove, addr.unwrap())
+            })
+            .collect();
+        assert_eq!(ips, [(false, "10.0.0.1".to_string()), (true, "10.0.0.2".to_string())]);
+    }
+
+    #[test]
     fn small_device_is_one_message_with_golden_bytes() {
         let cfg = DeviceConfig { listen_port: Some(51820), fwmark: Some(0xca6c), ..Default::default() };
         let msgs = set_requests(0x15, "wg0", &cfg, DEFAULT_LIMIT);

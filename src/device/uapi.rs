@@ -316,6 +316,20 @@ mod tests {
     }
 
     #[test]
+    fn removed_allowed_ips_are_minus_lines() {
+        let cfg = DeviceConfig {
+            peers: vec![PeerConfig {
+                public_key: Key([2; 32]),
+                allowed_ips: vec![IpNet::parse("10.0.0.1/32").unwrap()],
+                remove_allowed_ips: vec![IpNet::parse("fd00::/64").unwrap()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(set_request(&cfg).ends_with("allowed_ip=10.0.0.1/32\nallowed_ip=-fd00::/64\n\n"));
+    }
+
+    #[test]
     fn get_text() {
         let t = format!(
             "private_key={}\nlisten_port=51820\nfwmark=51820\npublic_key={}\npreshared_key={}\nprotocol_version=1\n\
