@@ -11,7 +11,7 @@ pub mod commands;
 pub mod config;
 /// The WireGuard device over generic netlink or the UAPI socket.
 pub mod device;
-/// The grammars: wgq's own, wg-quick's; the man page and completions.
+/// The grammars: wgq's own, wg-quick's, wg(8)'s; the man page and completions.
 pub mod frontend;
 pub mod key;
 pub mod net;
@@ -21,8 +21,6 @@ pub mod os;
 pub mod plan;
 /// The Linux system (and the in-memory one for tests) behind the executor.
 pub mod system;
-/// wg(8): the binary run as `wg` (uses only `device`, `key`, `net`).
-pub mod wg;
 /// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
 pub mod wire;
 

@@ -6,7 +6,6 @@ use std::path::Path;
 /// Lower number = higher layer.
 const LAYERS: &[(&str, u8)] = &[
     ("frontend", 0),
-    ("wg", 1),
     ("commands", 1),
     ("system", 2),
     ("plan", 3),

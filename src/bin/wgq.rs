@@ -38,7 +38,7 @@ fn wgq(args: &[OsString]) -> ExitCode {
 /// The `wg` name (or `wgq wg ARGS...`): wg(8), without sudo (wg itself never elevates).
 fn wg(prog: &str, args: &[OsString]) -> ExitCode {
     wgq::set_program_name("wg");
-    ExitCode::from(wgq::wg::main(prog, args))
+    ExitCode::from(wgq::frontend::wg::main(prog, args))
 }
 
 /// The `wg-quick` name: exactly wg-quick's grammar, usage on stderr, status 1 for anything else.

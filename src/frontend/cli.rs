@@ -18,7 +18,7 @@ pub enum Personality {
     Wgq,
     /// `wg-quick` (a link to the binary): exactly wg-quick's grammar ([`parse_args`]).
     WgQuick,
-    /// `wg` (a link to the binary): wg(8)'s grammar, output and statuses (`crate::wg`).
+    /// `wg` (a link to the binary): wg(8)'s grammar, output and statuses (`frontend::wg`).
     Wg,
 }
 
@@ -161,7 +161,7 @@ pub enum Invocation {
     Run(Command),
     /// `wgq wg-quick ARGS...`: parse ARGS with [`parse_args`], as the `wg-quick` name does.
     WgQuick(Vec<OsString>),
-    /// `wgq wg ARGS...`: run ARGS as wg(8) does (`crate::wg::main`).
+    /// `wgq wg ARGS...`: run ARGS as wg(8) does (`frontend::wg::main`).
     Wg(Vec<OsString>),
     /// Print `text` instead of running anything (help, the version, a usage error) and
     /// exit with `status`: 0 for help and the version, 1 for every usage error (wg-quick's

@@ -217,7 +217,8 @@ pub fn bash_completion() -> String {
 /// `completions/_wgq` (zsh)
 pub fn zsh_completion() -> String {
     let commands = commands();
-    let mut s = String::from("#compdef wgq\n# zsh completion for wgq. Generated from src/frontend/cli.rs; do not edit.\n\n_wgq() {\n");
+    let mut s =
+        String::from("#compdef wgq\n# zsh completion for wgq. Generated from src/frontend/cli.rs; do not edit.\n\n_wgq() {\n");
     s.push_str("\tlocal -a commands\n\tcommands=(\n");
     for c in &commands {
         s.push_str(&format!("\t\t'{}:{}'\n", c.name, c.about.replace('\'', "'\\''").replace(':', "\\:")));
