@@ -1,12 +1,13 @@
 //! `wg showconf` output for a device state.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 
 use super::DeviceState;
 
-/// Exactly what `wg showconf` prints.
+/// Exactly what `wg showconf` prints (addresses and endpoints in glibc's text, as wg writes
+/// them: inet_ntop, numeric getnameinfo with the scope's interface name).
 pub fn showconf(d: &DeviceState) -> String {
+    use crate::os::glibc;
     let mut s = String::from("[Interface]\n");
     if d.listen_port != 0 {
         let _ = writeln!(s, "ListenPort = {}", d.listen_port);
@@ -17,39 +18,27 @@ pub fn showconf(d: &DeviceState) -> String {
     if let Some(k) = &d.private_key {
         let _ = writeln!(s, "PrivateKey = {}", k.to_base64());
     }
-    for p in &d.peers {
-        let _ = writeln!(s, "\n[Peer]\nPublicKey = {}", p.public_key.to_base64());
+    s.push('\n');
+    for (i, p) in d.peers.iter().enumerate() {
+        let _ = writeln!(s, "[Peer]\nPublicKey = {}", p.public_key.to_base64());
         if let Some(k) = &p.preshared_key {
             let _ = writeln!(s, "PresharedKey = {}", k.to_base64());
         }
         if !p.allowed_ips.is_empty() {
-            let ips: Vec<String> = p.allowed_ips.iter().map(|a| a.to_string()).collect();
-            let _ = writeln!(s, "AllowedIPs = {}", ips.join(", "));
+            let v: Vec<String> = p.allowed_ips.iter().map(|a| format!("{}/{}", glibc::ntop(&a.addr), a.prefix)).collect();
+            let _ = writeln!(s, "AllowedIPs = {}", v.join(", "));
         }
-        if let Some(e) = p.endpoint {
-            let _ = writeln!(s, "Endpoint = {}", endpoint(&e));
+        if let Some(e) = &p.endpoint {
+            let _ = writeln!(s, "Endpoint = {}", glibc::endpoint(e));
         }
         if p.persistent_keepalive != 0 {
             let _ = writeln!(s, "PersistentKeepalive = {}", p.persistent_keepalive);
         }
-    }
-    s
-}
-
-fn endpoint(e: &SocketAddr) -> String {
-    match e {
-        SocketAddr::V4(a) => a.to_string(),
-        SocketAddr::V6(a) => {
-            if a.scope_id() != 0 {
-                let name = nix::net::if_::if_indextoname(a.scope_id())
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|_| a.scope_id().to_string());
-                format!("[{}%{}]:{}", a.ip(), name, a.port())
-            } else {
-                format!("[{}]:{}", a.ip(), a.port())
-            }
+        if i + 1 < d.peers.len() {
+            s.push('\n');
         }
     }
+    s
 }
 
 #[cfg(test)]
@@ -89,5 +78,18 @@ mod tests {
                 Key([4; 32]).to_base64()
             )
         );
+        // No peers: wg ends with the blank line after [Interface]; IPv4-compatible IPv6
+        // text as glibc writes it.
+        let lone = DeviceState { listen_port: 1, ..Default::default() };
+        assert_eq!(showconf(&lone), "[Interface]\nListenPort = 1\n\n");
+        let odd = DeviceState {
+            peers: vec![PeerState {
+                public_key: Key([2; 32]),
+                allowed_ips: vec![IpNet::parse("::1:2/128").unwrap()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(showconf(&odd).contains("AllowedIPs = ::0.1.0.2/128\n"), "{}", showconf(&odd));
     }
 }

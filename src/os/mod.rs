@@ -3,4 +3,5 @@
 
 pub mod child;
 pub mod files;
+pub mod glibc;
 pub mod signals;

@@ -14,10 +14,10 @@
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
 
-use super::sys::{self, Lookup};
 use crate::device::{DeviceConfig, PeerConfig};
 use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
+use crate::os::glibc::{self as sys, Lookup};
 
 /// A device change as wg builds it (`struct wgdevice` with its flags).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

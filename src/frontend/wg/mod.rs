@@ -9,7 +9,7 @@
 pub mod conf;
 pub mod show;
 pub mod sync;
-pub mod sys;
+use crate::os::glibc as sys;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};

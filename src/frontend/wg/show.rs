@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::sys;
 use crate::device::{DeviceState, PeerState};
 use crate::net::IpNet;
+use crate::os::glibc as sys;
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -304,39 +304,10 @@ pub fn field(d: &DeviceState, param: &str, with_interface: bool) -> Option<Strin
     })
 }
 
-/// `wg showconf`: the configuration in file form.
+/// `wg showconf`: the configuration in file form (the device layer's, shared with
+/// `wgq showconf` and `save`).
 pub fn showconf(d: &DeviceState) -> String {
-    let mut s = String::from("[Interface]\n");
-    if d.listen_port != 0 {
-        let _ = writeln!(s, "ListenPort = {}", d.listen_port);
-    }
-    if d.fwmark != 0 {
-        let _ = writeln!(s, "FwMark = 0x{:x}", d.fwmark);
-    }
-    if let Some(k) = &d.private_key {
-        let _ = writeln!(s, "PrivateKey = {}", k.to_base64());
-    }
-    s.push('\n');
-    for (i, p) in d.peers.iter().enumerate() {
-        let _ = writeln!(s, "[Peer]\nPublicKey = {}", p.public_key.to_base64());
-        if let Some(k) = &p.preshared_key {
-            let _ = writeln!(s, "PresharedKey = {}", k.to_base64());
-        }
-        if !p.allowed_ips.is_empty() {
-            let v: Vec<String> = p.allowed_ips.iter().map(|a| format!("{}/{}", ip(a), a.prefix)).collect();
-            let _ = writeln!(s, "AllowedIPs = {}", v.join(", "));
-        }
-        if let Some(e) = &p.endpoint {
-            let _ = writeln!(s, "Endpoint = {}", sys::endpoint(e));
-        }
-        if p.persistent_keepalive != 0 {
-            let _ = writeln!(s, "PersistentKeepalive = {}", p.persistent_keepalive);
-        }
-        if i + 1 < d.peers.len() {
-            s.push('\n');
-        }
-    }
-    s
+    crate::device::showconf::showconf(d)
 }
 
 #[cfg(test)]
