@@ -102,8 +102,7 @@ pub enum DeviceError {
 
 /// strerror text without Rust's " (os error N)".
 pub fn strerror(errno: i32) -> String {
-    let s = std::io::Error::from_raw_os_error(errno).to_string();
-    s.split(" (os error").next().unwrap_or(&s).to_string()
+    crate::os::glibc::strerror(errno)
 }
 
 impl DeviceError {

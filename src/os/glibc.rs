@@ -13,9 +13,10 @@ unsafe extern "C" {
     -> *const libc::c_char;
 }
 
-/// strerror(errno), glibc's wording.
+/// strerror(errno), glibc's wording (Rust's text without its " (os error N)").
 pub fn strerror(errno: i32) -> String {
-    crate::device::strerror(errno)
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
 /// The text getaddrinfo's error code stands for (strerror(errno) for EAI_SYSTEM, as wg).
