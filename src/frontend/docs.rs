@@ -1,9 +1,11 @@
-//! The man page and shell completions, generated from wgq's clap command
+//! The man pages and shell completions, generated from wgq's clap command
 //! ([`crate::frontend::cli::wgq_command`]) so that they cannot drift from the CLI (a test compares the
-//! committed files with these). The generators are wgq's own rather than clap_mangen's and
-//! clap_complete's: one page for every command (clap_mangen points to a page per
-//! subcommand), and completions of the names in /etc/wireguard and of network interfaces,
-//! which static clap_complete scripts cannot offer.
+//! committed files with these): wgq's own, and those of the `wg-quick` and `wg` names that the
+//! wgq-wireguard-tools package installs (wg-quick's commands are the clap command's; wg(8)'s
+//! come from the tables below, in wgq's own words). The generators are wgq's own rather
+//! than clap_mangen's and clap_complete's: one page for every command (clap_mangen points
+//! to a page per subcommand), and completions of the names in /etc/wireguard and of network
+//! interfaces, which static clap_complete scripts cannot offer.
 
 use crate::frontend::cli::{WG_QUICK_SUBCOMMAND, wgq_command};
 
@@ -275,12 +277,742 @@ pub fn fish_completion() -> String {
     s
 }
 
-/// Every generated file with its path in the repository.
+// wg-quick(8) and wg(8): the pages and completions of the names the `wgq-wireguard-tools`
+// package links to wgq. Their text is wgq's own. wg-quick's commands are the clap
+// command's (their summaries come from it); wg(8)'s are the table below, which follows
+// wg(8)'s documented interface.
+
+/// Text with light markup, in roff: `` `literal` `` in bold, `<placeholder>` in italics,
+/// the rest escaped. A line that would begin with a roff control character is guarded.
+fn roff_text(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(['`', '<']) {
+        out.push_str(&roff_escape(&rest[..i]));
+        let (close, font) = if rest[i..].starts_with('`') { ('`', 'B') } else { ('>', 'I') };
+        let after = &rest[i + 1..];
+        match after.find(close) {
+            Some(j) => {
+                out.push_str(&format!("\\f{font}{}\\fP", roff_escape(&after[..j])));
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push_str(&roff_escape(&rest[i..i + 1]));
+                rest = after;
+            }
+        }
+    }
+    out.push_str(&roff_escape(rest));
+    out.split('\n')
+        .map(|l| if l.starts_with('.') || l.starts_with('\'') { format!("\\&{l}") } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A synopsis in wg's notation, in roff: `<placeholder>` in italics, words in bold,
+/// brackets, braces, bars and commas as they are.
+fn roff_usage(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let end_of =
+        |from: usize, stop: &dyn Fn(char) -> bool| chars[from..].iter().position(|&c| stop(c)).map_or(chars.len(), |j| from + j);
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '<' {
+            let j = end_of(i, &|c| c == '>');
+            out.push_str(&format!("\\fI{}\\fP", roff_escape(&chars[i + 1..j].iter().collect::<String>())));
+            i = j + 1;
+        } else if c.is_ascii_alphabetic() {
+            let j = end_of(i, &|c| !(c.is_ascii_alphanumeric() || c == '-'));
+            out.push_str(&format!("\\fB{}\\fP", roff_escape(&chars[i..j].iter().collect::<String>())));
+            i = j;
+        } else {
+            out.push_str(&roff_escape(&c.to_string()));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `.TP` items: a tag (already roff) and its text (light markup).
+fn roff_items(items: impl IntoIterator<Item = (String, String)>) -> String {
+    items.into_iter().map(|(tag, text)| format!(".TP\n{tag}\n{}\n", roff_text(&text))).collect()
+}
+
+/// The [Interface] keys wg-quick adds to wg(8)'s file, with what they do.
+pub const WG_QUICK_KEYS: &[(&str, &str)] = &[
+    (
+        "Address",
+        "An IPv4 or IPv6 address with its prefix length (`10.0.0.2/24`, `fd00::2/64`), or several separated by \
+         commas; the key may appear more than once. `up` adds each to the interface.",
+    ),
+    (
+        "DNS",
+        "DNS servers to use while the interface is up, separated by commas; the key may appear more than once. \
+         Entries that are not IP addresses are search domains. They are given to `resolvconf`(8) for this \
+         interface and withdrawn by `down`.",
+    ),
+    (
+        "MTU",
+        "The interface's MTU. Without it, `up` takes the MTU of the links through which the peers' endpoints \
+         (or, with none, the default route) are reached, less 80 bytes for WireGuard's own headers.",
+    ),
+    (
+        "Table",
+        "Where the routes to the peers' allowed IP prefixes go. `auto`, the default, puts them in the main table, \
+         except a default route (a prefix of length 0): that goes to a table of its own, numbered as the \
+         interface's firewall mark (set to 51820 unless FwMark says otherwise), with two policy rules that send \
+         unmarked traffic there while the main table's more specific routes still apply, and a firewall rule \
+         that drops packets for the interface's addresses arriving on other interfaces. `off` adds no routes; a \
+         number or a name from `/etc/iproute2/rt_tables` puts them in that table.",
+    ),
+    (
+        "PreUp, PostUp, PreDown, PostDown",
+        "A command run by `bash`(1): PreUp once the interface exists and before it is configured, PostUp once it \
+         is up, PreDown before it is taken down and PostDown after it is gone. `%i` in the command stands for \
+         the interface's name. Each key may appear more than once; the commands run in order. A PreUp or PostUp \
+         command that fails makes `up` fail.",
+    ),
+    (
+        "SaveConfig",
+        "`true` makes `down` first write the running configuration back to the file, as `save` does. The \
+         default is `false`.",
+    ),
+];
+
+/// What the first argument of a wg(8) command names (for the completions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WgFirst {
+    Nothing,
+    Interface,
+    /// `show`: an interface, `all` or `interfaces`.
+    Show,
+}
+
+/// One command of wg(8): its name, its arguments in wg's notation (`<placeholder>`,
+/// `[optional]`, `{ one | other }`), a summary, and a description in light markup.
+pub struct WgCommandDoc {
+    pub name: &'static str,
+    pub args: &'static str,
+    pub about: &'static str,
+    pub description: &'static str,
+    pub first: WgFirst,
+    /// Whether a configuration file follows the interface.
+    pub file: bool,
+}
+
+/// wg(8)'s nine commands, in the order wg lists them.
+pub const WG_COMMANDS: &[WgCommandDoc] = &[
+    WgCommandDoc {
+        name: "show",
+        args: "[ <interface> | all | interfaces ] [<field>]",
+        about: "Print interfaces and their peers",
+        description: "Without an argument, or with `all`, prints every WireGuard interface with its peers; with \
+                      <interface>, only that one; `interfaces` prints only the names of the WireGuard interfaces, \
+                      separated by spaces. Peers are listed with the most recent handshake first, and private and \
+                      preshared keys appear as `(hidden)` (see WG_HIDE_KEYS). Given a <field> (see SHOW FIELDS), \
+                      only that item is printed, one value per line and tab-separated, for scripts; with `all`, \
+                      each line then begins with the interface's name.",
+        first: WgFirst::Show,
+        file: false,
+    },
+    WgCommandDoc {
+        name: "showconf",
+        args: "<interface>",
+        about: "Print the interface's configuration as a configuration file",
+        description: "Prints the interface's current settings and peers in the format of CONFIGURATION FILE below, \
+                      private key included, so that `setconf` or `syncconf` can read it back.",
+        first: WgFirst::Interface,
+        file: false,
+    },
+    WgCommandDoc {
+        name: "set",
+        args: "<interface> [listen-port <port>] [fwmark <mark>] [private-key <file>] [peer <public-key> [remove] \
+               [preshared-key <file>] [endpoint <host>:<port>] [persistent-keepalive <seconds>|off] \
+               [allowed-ips [+|-]<prefix>[,[+|-]<prefix>]...] ]...",
+        about: "Change settings of the interface, and add, change or remove peers",
+        description: "Changes what the command line names and leaves every other setting as it is. The options \
+                      before the first `peer` apply to the interface; `peer` <public-key> picks the peer with that \
+                      key, adding it when the interface has none, and the options after it, up to the next \
+                      `peer`, apply to that peer:",
+        first: WgFirst::Interface,
+        file: false,
+    },
+    WgCommandDoc {
+        name: "setconf",
+        args: "<interface> <file>",
+        about: "Replace the interface's configuration with a configuration file",
+        description: "Makes the interface exactly what <file> describes: peers the file does not list are removed, \
+                      and a PrivateKey, ListenPort or FwMark it omits is cleared (the port becomes one the system \
+                      picks). Every peer is set anew.",
+        first: WgFirst::Interface,
+        file: true,
+    },
+    WgCommandDoc {
+        name: "addconf",
+        args: "<interface> <file>",
+        about: "Add a configuration file's settings and peers to the interface",
+        description: "Applies what <file> sets and leaves alone what it does not mention: peers it lists are added \
+                      or updated, other peers stay.",
+        first: WgFirst::Interface,
+        file: true,
+    },
+    WgCommandDoc {
+        name: "syncconf",
+        args: "<interface> <file>",
+        about: "Bring the interface to a configuration file, changing only what differs",
+        description: "Ends in the same state as `setconf`, but only peers that are missing from <file> are removed \
+                      and only what differs is changed, so that peers the file leaves as they are keep their \
+                      sessions.",
+        first: WgFirst::Interface,
+        file: true,
+    },
+    WgCommandDoc {
+        name: "genkey",
+        args: "",
+        about: "Print a new random private key",
+        description: "Prints a new private key, from the kernel's random source, in base64. Save it in a file \
+                      that only its owner can read: run `umask 077` first.",
+        first: WgFirst::Nothing,
+        file: false,
+    },
+    WgCommandDoc {
+        name: "genpsk",
+        args: "",
+        about: "Print a new random preshared key",
+        description: "Prints a new random preshared key in base64, for the PresharedKey of both ends of a peer \
+                      relationship.",
+        first: WgFirst::Nothing,
+        file: false,
+    },
+    WgCommandDoc {
+        name: "pubkey",
+        args: "",
+        about: "Print the public key of a private key read on standard input",
+        description: "Reads a base64 private key on standard input and prints its public key, which is what the \
+                      other side lists as this host's PublicKey.",
+        first: WgFirst::Nothing,
+        file: false,
+    },
+];
+
+/// The options of `wg set` that apply to the interface: keyword, argument, meaning.
+pub const WG_SET_INTERFACE_OPTIONS: &[(&str, &str, &str)] = &[
+    ("listen-port", "<port>", "The UDP port the interface receives on; 0 lets the system pick one."),
+    (
+        "fwmark",
+        "<mark>",
+        "A 32-bit mark set on the interface's outgoing encrypted packets, for policy routing: decimal, or \
+         hexadecimal after `0x`. 0 or `off` removes it.",
+    ),
+    (
+        "private-key",
+        "<file>",
+        "Reads the interface's private key from <file>, never from the command line, so that it cannot be seen \
+         in the list of processes. `/dev/null` or an empty file removes the key.",
+    ),
+];
+
+/// The options of `wg set` that apply to the peer named before them.
+pub const WG_SET_PEER_OPTIONS: &[(&str, &str, &str)] = &[
+    ("remove", "", "Deletes the peer."),
+    (
+        "preshared-key",
+        "<file>",
+        "Reads a symmetric key for this peer (made by `genpsk`) from <file>; it is mixed into the handshake as a \
+         further layer of protection. `/dev/null` or an empty file removes it.",
+    ),
+    (
+        "endpoint",
+        "<host>:<port>",
+        "Where packets for this peer are sent until it is heard from somewhere else: an IPv4 address, an IPv6 \
+         address in brackets or a host name, a colon and a port. A name is resolved once, when the command runs \
+         (see WG_ENDPOINT_RESOLUTION_RETRIES).",
+    ),
+    (
+        "persistent-keepalive",
+        "<seconds>|off",
+        "After this many seconds (1 to 65535) without anything sent to the peer, an empty authenticated packet \
+         is sent, which keeps the state of NAT devices and firewalls on the way alive. 0 or `off` turns this off.",
+    ),
+    (
+        "allowed-ips",
+        "[+|-]<prefix>[,...]",
+        "The IP prefixes (address/length; an address without a length is a single host) that this peer may send \
+         from and that are sent to it. A plain list replaces the peer's, and an empty one removes them all; when \
+         an item has a `+` or `-` in front, the list is changed instead: those with `-` are removed from it and \
+         the others added.",
+    ),
+];
+
+/// The values `wg show <interface> <field>` prints.
+pub const WG_SHOW_FIELDS: &[(&str, &str)] = &[
+    ("public-key", "the interface's public key"),
+    ("private-key", "the interface's private key"),
+    ("listen-port", "the UDP port it receives on"),
+    ("fwmark", "its firewall mark, or `off`"),
+    ("peers", "the public key of each peer"),
+    ("preshared-keys", "each peer's public key and preshared key, or `(none)`"),
+    ("endpoints", "each peer's public key and endpoint, or `(none)`"),
+    ("allowed-ips", "each peer's public key and allowed IP prefixes, separated by spaces, or `(none)`"),
+    ("latest-handshakes", "each peer's public key and the time of its latest handshake in seconds since 1970, 0 for none"),
+    ("transfer", "each peer's public key, bytes received and bytes sent"),
+    ("persistent-keepalive", "each peer's public key and keepalive interval in seconds, or `off`"),
+    (
+        "dump",
+        "everything: a line for the interface (private key, public key, listen port, fwmark), then one per peer \
+         (public key, preshared key, endpoint, allowed IPs separated by commas, latest handshake, bytes received, \
+         bytes sent, persistent keepalive)",
+    ),
+];
+
+/// The keys of wg(8)'s configuration file: section, key, meaning.
+pub const WG_CONFIG_KEYS: &[(&str, &str, &str)] = &[
+    ("Interface", "PrivateKey", "the interface's private key, in base64 (as `genkey` prints it)"),
+    ("Interface", "ListenPort", "the UDP port to receive on; without it the system picks one"),
+    ("Interface", "FwMark", "the mark for outgoing encrypted packets; 0 or `off` for none"),
+    ("Peer", "PublicKey", "the peer's public key, in base64; required"),
+    ("Peer", "PresharedKey", "a symmetric key shared with the peer, in base64 (as `genpsk` prints it)"),
+    (
+        "Peer",
+        "AllowedIPs",
+        "the prefixes the peer may send from and that are sent to it, separated by commas; the key may appear \
+         more than once",
+    ),
+    ("Peer", "Endpoint", "the peer's address and port, as for `set`"),
+    ("Peer", "PersistentKeepalive", "seconds between keepalive packets, or `off`"),
+];
+
+/// The environment wg(8) reads.
+pub const WG_ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "WG_COLOR_MODE",
+        "`always` colours the output of `show` even when standard output is not a terminal, `never` never does; \
+         otherwise (`auto`) it is coloured only on a terminal.",
+    ),
+    (
+        "WG_HIDE_KEYS",
+        "`never` makes `show` print private and preshared keys instead of `(hidden)`. The field forms, `dump` \
+         and `showconf` always print them.",
+    ),
+    (
+        "WG_ENDPOINT_RESOLUTION_RETRIES",
+        "How many more times to try resolving an endpoint's host name, waiting a little longer each time, before \
+         giving up (default 15); `infinity` tries until it succeeds.",
+    ),
+];
+
+/// The commands the `wg-quick` name accepts ([`crate::frontend::cli::parse_args`]).
+pub const WG_QUICK_COMMANDS: &[&str] = &["up", "down", "save", "strip"];
+
+/// wg-quick's commands as the clap command describes them (its summaries are wgq's).
+pub fn wg_quick_commands() -> Vec<CommandDoc> {
+    commands().into_iter().filter(|c| WG_QUICK_COMMANDS.contains(&c.name.as_str())).collect()
+}
+
+/// What each of wg-quick's commands does, beyond its summary.
+fn wg_quick_details(name: &str) -> &'static str {
+    match name {
+        "up" => {
+            "The steps: create the interface (with a userspace implementation when the kernel has no WireGuard, \
+             see ENVIRONMENT), run PreUp, give it its keys and peers, add its addresses, set its MTU and bring it \
+             up, set its DNS servers, add routes to the peers' allowed IP prefixes (see Table) and run PostUp."
+        }
+        "down" => {
+            "Runs PreDown, saves the configuration when SaveConfig is true, deletes the interface (its addresses \
+             and routes go with it), withdraws its DNS servers and the policy and firewall rules `up` added, and \
+             runs PostDown."
+        }
+        "save" => {
+            "The keys, port and peers are taken from the device as it runs now (endpoints as last seen), the \
+             addresses from the interface, and the other wg-quick keys from the file; the file keeps mode 0600."
+        }
+        "strip" => "The output suits `wg setconf` and `wg syncconf`, e.g. `wg syncconf wg0 <(wg-quick strip wg0)`.",
+        _ => "",
+    }
+}
+
+/// `man/wg-quick.8`.
+pub fn wg_quick_man_page() -> String {
+    let mut s = String::new();
+    s.push_str(
+        ".\\\" Generated from src/frontend/cli.rs and src/frontend/docs.rs by `cargo run --example gendocs`; do not edit.\n",
+    );
+    s.push_str(".TH WG\\-QUICK 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
+    s.push_str(".SH NAME\nwg\\-quick \\- bring a WireGuard interface up or down from its configuration file (wgq)\n");
+    s.push_str(".SH SYNOPSIS\n.B wg\\-quick\n[ \\fBup\\fP | \\fBdown\\fP | \\fBsave\\fP | \\fBstrip\\fP ] [ \\fICONFIG_FILE\\fP | \\fIINTERFACE\\fP ]\n.br\n.B wg\\-quick\n[ \\fBhelp\\fP | \\fB\\-h\\fP | \\fB\\-\\-help\\fP ]\n");
+    s.push_str(".SH DESCRIPTION\n");
+    s.push_str(&roff_text(
+        "`wg-quick` sets up a WireGuard interface from one file, with its addresses, routes and DNS servers as well \
+         as its keys and peers, and takes it down again. This is the wg-quick that wgq provides: the \
+         `wgq-wireguard-tools` package makes `/usr/bin/wg-quick` a link to `wgq`(8), which, run under this name, \
+         accepts exactly wg-quick's command lines, prints the same `[#]` lines, and is what the \
+         `wg-quick@.service` unit runs. Where it behaves differently from the wg-quick of wireguard-tools, \
+         `wgq`(8) and `/usr/share/doc/wgq/compatibility.md` say how and why; `wgq`(8) also describes what the \
+         `wgq` name adds (`check`, `reload`, `--dry-run`, `show --json`).",
+    ));
+    s.push_str("\n.PP\n");
+    s.push_str(&roff_text(
+        "<CONFIG_FILE> is the path of a file whose name is the interface's name followed by `.conf`, such as \
+         `/etc/wireguard/wg0.conf` or `./wg0.conf`. Any other argument is an <INTERFACE> name, whose file is \
+         `/etc/wireguard/`<INTERFACE>`.conf`. An interface name has 1 to 15 characters among letters, digits \
+         and `_=+.-`.",
+    ));
+    s.push_str("\n.PP\n");
+    s.push_str(&roff_text(
+        "Before changing anything the whole file is checked, and every error is reported with its line. If a step \
+         fails, or SIGINT, SIGTERM or SIGHUP arrives, everything done so far is undone. Run by a user other than \
+         root, wg-quick runs itself again through `sudo`(8).",
+    ));
+    s.push_str("\n.SH COMMANDS\n");
+    s.push_str(&roff_items(wg_quick_commands().iter().map(|c| {
+        (format!(".B {}", roff_escape(&c.name)), format!("{}. {}", c.about, wg_quick_details(&c.name)).trim_end().to_string())
+    })));
+    s.push_str(&roff_items([(
+        ".BR help \", \" \\-h \", \" \\-\\-help".to_string(),
+        "Prints the usage on standard error.".to_string(),
+    )]));
+    s.push_str(".SH CONFIGURATION\n");
+    s.push_str(&roff_text(
+        "The file has the format of `wg`(8) (see CONFIGURATION FILE there), and its [Interface] section may also \
+         hold the keys below, which wg-quick handles itself and `strip` removes:",
+    ));
+    s.push('\n');
+    s.push_str(&roff_items(WG_QUICK_KEYS.iter().map(|(k, t)| (format!(".B {}", roff_escape(k)), t.to_string()))));
+    s.push_str(".SH EXAMPLE\n");
+    s.push_str(&roff_text(
+        "A client whose traffic all goes through the tunnel (`/etc/wireguard/wg0.conf`, mode 0600); \
+         `wg-quick up wg0` brings it up:",
+    ));
+    s.push_str(
+        "\n.PP\n.nf\n.RS\n[Interface]\nPrivateKey = kK/jNqCJWfvo9pdlKF+vhMXJj+Dl49YcrAfyY42faGM=\n\
+         Address = 10.8.0.2/24, fd08::2/64\nDNS = 10.8.0.1\n\n[Peer]\n\
+         PublicKey = mpaA5SlOKgQcxkxOd+fJdjq0dBL5BJLnrQaV/D6pnjc=\nEndpoint = vpn.example.net:51820\n\
+         AllowedIPs = 0.0.0.0/0, ::/0\n.RE\n.fi\n",
+    );
+    s.push_str(".SH ENVIRONMENT\n");
+    s.push_str(&roff_items([
+        (
+            ".B WG_QUICK_USERSPACE_IMPLEMENTATION".to_string(),
+            "The program that provides the interface when the kernel has no WireGuard support (default \
+             `wireguard-go`)."
+                .to_string(),
+        ),
+        (
+            ".B WG_ENDPOINT_RESOLUTION_RETRIES".to_string(),
+            "How many more times to try resolving an Endpoint host name before `up` fails (default 15; \
+             `infinity` for no limit; the systemd unit sets `infinity`)."
+                .to_string(),
+        ),
+    ]));
+    s.push_str(".SH FILES\n");
+    s.push_str(&roff_items([
+        (
+            ".BI /etc/wireguard/ INTERFACE .conf".to_string(),
+            "The configuration. It holds the private key: keep it readable by root only.".to_string(),
+        ),
+        (
+            ".B /lib/systemd/system/wg\\-quick@.service".to_string(),
+            "`systemctl enable --now wg-quick@wg0` brings `wg0` up now and at boot; `systemctl reload \
+             wg-quick@wg0` runs `wgq reload wg0`, which brings the running interface to its file without \
+             recreating it. All instances are part of `wg-quick.target`."
+                .to_string(),
+        ),
+        (
+            ".BI /run/wgq/ns\\- COOKIE /".to_string(),
+            "The lock of each interface and the record of what `up` added, per network namespace.".to_string(),
+        ),
+        (".BI /var/run/wireguard/ INTERFACE .sock".to_string(), "The control socket of a userspace implementation.".to_string()),
+    ]));
+    s.push_str(".SH EXIT STATUS\n");
+    s.push_str(&roff_text(
+        "0 on success and for help; 1 for a usage error or an error in the file; otherwise the status of the step \
+         that failed (a hook's own status, 2 for a request the kernel refused).",
+    ));
+    s.push_str("\n.SH SEE ALSO\n\\fBwg\\fP(8), \\fBwgq\\fP(8), \\fBip\\fP(8), \\fBresolvconf\\fP(8), \\fBsystemctl\\fP(1)\n");
+    s
+}
+
+/// `man/wg.8`.
+pub fn wg_man_page() -> String {
+    let mut s = String::new();
+    s.push_str(".\\\" Generated from src/frontend/docs.rs by `cargo run --example gendocs`; do not edit.\n");
+    s.push_str(".TH WG 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
+    s.push_str(".SH NAME\nwg \\- show and change the keys, port and peers of WireGuard interfaces (wgq)\n");
+    s.push_str(".SH SYNOPSIS\n.B wg\n[\\fICOMMAND\\fP [\\fIARGUMENTS\\fP ...]]\n.br\n");
+    for c in WG_COMMANDS {
+        s.push_str(&format!(".B wg {}\n", c.name));
+        if !c.args.is_empty() {
+            s.push_str(&format!("{}\n", roff_usage(c.args)));
+        }
+        s.push_str(".br\n");
+    }
+    s.push_str(
+        ".B wg\n[ \\fBhelp\\fP | \\fB\\-h\\fP | \\fB\\-\\-help\\fP | \\fBversion\\fP | \\fB\\-v\\fP | \\fB\\-\\-version\\fP ]\n",
+    );
+    s.push_str(".SH DESCRIPTION\n");
+    s.push_str(&roff_text(
+        "`wg` reads and changes what the WireGuard protocol itself needs of an interface: its private key, \
+         listening port and firewall mark, and its peers. Addresses, routes and DNS are not its business; \
+         `wg-quick`(8) and `wgq`(8) handle those. This is the wg that wgq provides: the `wgq-wireguard-tools` \
+         package makes `/usr/bin/wg` a link to `wgq`(8), which, run under this name, takes wg's commands, \
+         arguments and configuration files and prints the same output. Kernel interfaces are reached over \
+         generic netlink, interfaces of a userspace implementation (such as `wireguard-go`) through their \
+         control socket in `/var/run/wireguard/`.",
+    ));
+    s.push_str("\n.PP\n");
+    s.push_str(&roff_text(
+        "Without a command, wg does what `wg show` does. `--help` after a command prints that command's usage. \
+         Private, public and preshared keys are 32 bytes written in base64, 44 characters ending in `=`. Reading \
+         or changing an interface needs the CAP_NET_ADMIN capability; `genkey`, `genpsk` and `pubkey` need \
+         nothing.",
+    ));
+    s.push_str("\n.SH COMMANDS\n");
+    for c in WG_COMMANDS {
+        let tag = if c.args.is_empty() { format!(".B {}", c.name) } else { format!("\\fB{}\\fP {}", c.name, roff_usage(c.args)) };
+        s.push_str(&roff_items([(tag, c.description.to_string())]));
+        if c.name == "set" {
+            s.push_str(".RS\n");
+            for (k, a, t) in WG_SET_INTERFACE_OPTIONS.iter().chain(WG_SET_PEER_OPTIONS) {
+                let tag = format!("\\fB{}\\fP {}", roff_escape(k), roff_usage(a)).trim_end().to_string();
+                s.push_str(&roff_items([(tag, t.to_string())]));
+            }
+            s.push_str(".RE\n");
+        }
+    }
+    s.push_str(".SH SHOW FIELDS\n");
+    s.push_str(&roff_text("What `wg show` <interface> <field> prints, one line per item, values separated by tabs:"));
+    s.push('\n');
+    s.push_str(&roff_items(WG_SHOW_FIELDS.iter().map(|(f, t)| (format!(".B {}", roff_escape(f)), format!("{t}.")))));
+    s.push_str(".SH CONFIGURATION FILE\n");
+    s.push_str(&roff_text(
+        "The files of `setconf`, `addconf` and `syncconf`, and the output of `showconf`, have one [Interface] \
+         section and any number of [Peer] sections, one for each peer. Each line in a section is `Key = Value`; \
+         key names are case-insensitive, white space does not matter, and a `#` starts a comment that runs to the \
+         end of the line. The keys:",
+    ));
+    s.push('\n');
+    s.push_str(&roff_items(
+        WG_CONFIG_KEYS.iter().map(|(sec, k, t)| (format!(".BR {} \" (in [{sec}])\"", roff_escape(k)), format!("{t}."))),
+    ));
+    s.push_str(".PP\n");
+    s.push_str(&roff_text(
+        "`wg-quick`(8)'s files add keys of their own to [Interface]; `wg-quick strip` prints a file without them.",
+    ));
+    s.push_str("\n.SH EXAMPLE\n");
+    s.push_str(&roff_text("A server with one peer, applied with `wg setconf wg0 server.conf`:"));
+    s.push_str(
+        "\n.PP\n.nf\n.RS\n[Interface]\nPrivateKey = kK/jNqCJWfvo9pdlKF+vhMXJj+Dl49YcrAfyY42faGM=\nListenPort = 51820\n\n\
+         [Peer]\n# a laptop\nPublicKey = mpaA5SlOKgQcxkxOd+fJdjq0dBL5BJLnrQaV/D6pnjc=\n\
+         PresharedKey = suqmB0IyTQP64lSLOeDrMt7fG3+lDsA7poDKM34zopg=\nAllowedIPs = 10.8.0.2/32, fd08::2/128\n\
+         PersistentKeepalive = 25\n.RE\n.fi\n.PP\n",
+    );
+    s.push_str(&roff_text("The same peer added with `set`, its preshared key read from a file:"));
+    s.push_str(
+        "\n.PP\n.nf\n.RS\nwg set wg0 peer mpaA5SlOKgQcxkxOd+fJdjq0dBL5BJLnrQaV/D6pnjc= \\e\n    \
+         preshared\\-key ./laptop.psk allowed\\-ips 10.8.0.2/32,fd08::2/128\n.RE\n.fi\n",
+    );
+    s.push_str(".SH ENVIRONMENT\n");
+    s.push_str(&roff_items(WG_ENVIRONMENT.iter().map(|(v, t)| (format!(".B {v}"), t.to_string()))));
+    s.push_str(".SH EXIT STATUS\n");
+    s.push_str(&roff_text(
+        "0 on success and for help and the version; 1 when the command line is wrong or the command fails, with \
+         the reason on standard error.",
+    ));
+    s.push_str("\n.SH SEE ALSO\n\\fBwg\\-quick\\fP(8), \\fBwgq\\fP(8), \\fBip\\fP(8)\n");
+    s
+}
+
+/// The shell words that list configuration names in /etc/wireguard.
+const BASH_CONFIG_NAMES: &str = "$(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\\.conf$//')";
+
+/// `completions/wg-quick.bash`
+pub fn wg_quick_bash_completion() -> String {
+    let names: Vec<String> = wg_quick_commands().into_iter().map(|c| c.name).collect();
+    let mut s =
+        String::from("# bash completion for wg-quick (wgq). Generated from src/frontend/docs.rs; do not edit.\n_wg_quick() {\n");
+    s.push_str("\tlocal cur=${COMP_WORDS[COMP_CWORD]}\n\tif [[ $COMP_CWORD -eq 1 ]]; then\n");
+    s.push_str(&format!("\t\tCOMPREPLY=( $(compgen -W \"{} help\" -- \"$cur\") )\n", names.join(" ")));
+    s.push_str(&format!(
+        "\telif [[ $COMP_CWORD -eq 2 ]]; then\n\t\tcase ${{COMP_WORDS[1]}} in\n\t\t{})\n\
+         \t\t\tCOMPREPLY=( $(compgen -W \"{BASH_CONFIG_NAMES}\" -- \"$cur\") )\n\
+         \t\t\tCOMPREPLY+=( $(compgen -f -X '!*.conf' -- \"$cur\") )\n\t\t\t;;\n\t\tesac\n\tfi\n",
+        names.join("|")
+    ));
+    s.push_str("}\ncomplete -F _wg_quick wg-quick\n");
+    s
+}
+
+/// `completions/_wg-quick` (zsh)
+pub fn wg_quick_zsh_completion() -> String {
+    let mut s = String::from(
+        "#compdef wg-quick\n# zsh completion for wg-quick (wgq). Generated from src/frontend/docs.rs; do not edit.\n\n\
+         _wg_quick() {\n\tlocal -a commands\n\tcommands=(\n",
+    );
+    for c in wg_quick_commands() {
+        s.push_str(&format!("\t\t'{}:{}'\n", c.name, c.about.replace('\'', "'\\''").replace(':', "\\:")));
+    }
+    s.push_str(
+        "\t)\n\tif (( CURRENT == 2 )); then\n\t\t_describe 'command' commands\n\telif (( CURRENT == 3 )); then\n\
+         \t\tlocal -a names\n\t\tnames=( /etc/wireguard/*.conf(N:t:r) )\n\
+         \t\t_alternative 'names:interface:compadd -a names' 'files:config:_files -g \"*.conf\"'\n\tfi\n}\n\n\
+         _wg_quick \"$@\"\n",
+    );
+    s
+}
+
+/// `completions/wg-quick.fish`
+pub fn wg_quick_fish_completion() -> String {
+    let commands = wg_quick_commands();
+    let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
+    let mut s = String::from("# fish completion for wg-quick (wgq). Generated from src/frontend/docs.rs; do not edit.\n");
+    s.push_str(&format!("set -l wg_quick_commands {}\n", names.join(" ")));
+    for c in &commands {
+        s.push_str(&format!(
+            "complete -c wg-quick -f -n \"not __fish_seen_subcommand_from $wg_quick_commands\" -a {} -d '{}'\n",
+            c.name,
+            c.about.replace('\'', "\\'")
+        ));
+    }
+    s.push_str(
+        "complete -c wg-quick -n \"__fish_seen_subcommand_from $wg_quick_commands\" -F -a \"(path basename /etc/wireguard/*.conf | string replace -r '\\.conf\\$' '')\"\n",
+    );
+    s
+}
+
+/// The shell words that list WireGuard interfaces: kernel ones and userspace sockets.
+const BASH_WG_INTERFACES: &str = "$(grep -lx DEVTYPE=wireguard /sys/class/net/*/uevent 2>/dev/null | cut -d/ -f5; cd /var/run/wireguard 2>/dev/null && ls *.sock 2>/dev/null | sed 's/\\.sock$//')";
+
+fn wg_set_keywords() -> Vec<&'static str> {
+    let mut v: Vec<&str> = WG_SET_INTERFACE_OPTIONS.iter().chain(WG_SET_PEER_OPTIONS).map(|(k, _, _)| *k).collect();
+    v.push("peer");
+    v
+}
+
+/// `completions/wg.bash`
+pub fn wg_bash_completion() -> String {
+    let names: Vec<&str> = WG_COMMANDS.iter().map(|c| c.name).collect();
+    let fields: Vec<&str> = WG_SHOW_FIELDS.iter().map(|(f, _)| *f).collect();
+    let files: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
+    let interface_only: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.first == WgFirst::Interface).map(|c| c.name).collect();
+    let mut s = String::from("# bash completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n_wg() {\n");
+    s.push_str("\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n");
+    s.push_str(&format!(
+        "\tif [[ $COMP_CWORD -eq 1 ]]; then\n\t\tCOMPREPLY=( $(compgen -W \"{} help --help --version\" -- \"$cur\") )\n\t\treturn\n\tfi\n",
+        names.join(" ")
+    ));
+    s.push_str("\tcase ${COMP_WORDS[1]} in\n");
+    s.push_str(&format!(
+        "\tshow)\n\t\tif [[ $COMP_CWORD -eq 2 ]]; then\n\t\t\tCOMPREPLY=( $(compgen -W \"all interfaces {BASH_WG_INTERFACES}\" -- \"$cur\") )\n\
+         \t\telif [[ $COMP_CWORD -eq 3 && $prev != interfaces ]]; then\n\t\t\tCOMPREPLY=( $(compgen -W \"{}\" -- \"$cur\") )\n\t\tfi\n\t\t;;\n",
+        fields.join(" ")
+    ));
+    s.push_str(&format!(
+        "\t{})\n\t\tif [[ $COMP_CWORD -eq 2 ]]; then\n\t\t\tCOMPREPLY=( $(compgen -W \"{BASH_WG_INTERFACES}\" -- \"$cur\") )\n",
+        interface_only.join("|")
+    ));
+    s.push_str(&format!(
+        "\t\telif [[ $COMP_CWORD -eq 3 && ${{COMP_WORDS[1]}} == @({}) ]]; then\n\t\t\tCOMPREPLY=( $(compgen -f -- \"$cur\") )\n",
+        files.join("|")
+    ));
+    s.push_str(&format!(
+        "\t\telif [[ ${{COMP_WORDS[1]}} == set ]]; then\n\t\t\tcase $prev in\n\t\t\tprivate-key|preshared-key) COMPREPLY=( $(compgen -f -- \"$cur\") ) ;;\n\
+         \t\t\tpeer|listen-port|fwmark|endpoint|persistent-keepalive|allowed-ips) ;;\n\
+         \t\t\t*) COMPREPLY=( $(compgen -W \"{}\" -- \"$cur\") ) ;;\n\t\t\tesac\n\t\tfi\n\t\t;;\n",
+        wg_set_keywords().join(" ")
+    ));
+    s.push_str("\tesac\n}\ncomplete -F _wg wg\n");
+    s
+}
+
+/// `completions/_wg` (zsh)
+pub fn wg_zsh_completion() -> String {
+    let mut s = String::from(
+        "#compdef wg\n# zsh completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n\n_wg() {\n\
+         \tlocal -a commands interfaces\n\tcommands=(\n",
+    );
+    for c in WG_COMMANDS {
+        s.push_str(&format!("\t\t'{}:{}'\n", c.name, c.about.replace('\'', "'\\''").replace(':', "\\:")));
+    }
+    s.push_str(
+        "\t)\n\tinterfaces=( /sys/class/net/*(Ne{'grep -qx DEVTYPE=wireguard $REPLY/uevent 2>/dev/null'}:t) /var/run/wireguard/*.sock(N:t:r) )\n",
+    );
+    s.push_str("\tif (( CURRENT == 2 )); then\n\t\t_describe 'command' commands\n\t\treturn\n\tfi\n\tcase $words[2] in\n");
+    let fields: Vec<&str> = WG_SHOW_FIELDS.iter().map(|(f, _)| *f).collect();
+    s.push_str(&format!(
+        "\tshow)\n\t\tif (( CURRENT == 3 )); then\n\t\t\tcompadd all interfaces -a interfaces\n\t\telif (( CURRENT == 4 )); then\n\t\t\tcompadd {}\n\t\tfi\n\t\t;;\n",
+        fields.join(" ")
+    ));
+    let files: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
+    s.push_str(&format!(
+        "\t{})\n\t\tif (( CURRENT == 3 )); then\n\t\t\tcompadd -a interfaces\n\t\telif (( CURRENT == 4 )); then\n\t\t\t_files\n\t\tfi\n\t\t;;\n",
+        files.join("|")
+    ));
+    s.push_str("\tshowconf)\n\t\t(( CURRENT == 3 )) && compadd -a interfaces\n\t\t;;\n");
+    s.push_str(&format!(
+        "\tset)\n\t\tif (( CURRENT == 3 )); then\n\t\t\tcompadd -a interfaces\n\t\telse\n\t\t\tcase $words[CURRENT-1] in\n\
+         \t\t\tprivate-key|preshared-key) _files ;;\n\t\t\tpeer|listen-port|fwmark|endpoint|persistent-keepalive|allowed-ips) ;;\n\
+         \t\t\t*) compadd {} ;;\n\t\t\tesac\n\t\tfi\n\t\t;;\n",
+        wg_set_keywords().join(" ")
+    ));
+    s.push_str("\tesac\n}\n\n_wg \"$@\"\n");
+    s
+}
+
+/// `completions/wg.fish`
+pub fn wg_fish_completion() -> String {
+    let names: Vec<&str> = WG_COMMANDS.iter().map(|c| c.name).collect();
+    let mut s = String::from("# fish completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n");
+    s.push_str(&format!("set -l wg_commands {}\n", names.join(" ")));
+    s.push_str(
+        "function __wgq_wg_interfaces\n\tfor f in /sys/class/net/*/uevent\n\t\tgrep -qx DEVTYPE=wireguard $f 2>/dev/null; and basename (dirname $f)\n\tend\n\
+         \tfor f in /var/run/wireguard/*.sock\n\t\tbasename $f .sock\n\tend\nend\n",
+    );
+    for c in WG_COMMANDS {
+        s.push_str(&format!(
+            "complete -c wg -f -n \"not __fish_seen_subcommand_from $wg_commands\" -a {} -d '{}'\n",
+            c.name,
+            c.about.replace('\'', "\\'")
+        ));
+    }
+    let with_interface: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.first != WgFirst::Nothing).map(|c| c.name).collect();
+    s.push_str(&format!(
+        "complete -c wg -f -n \"__fish_seen_subcommand_from {}; and test (count (commandline -opc)) -eq 2\" -a \"(__wgq_wg_interfaces)\"\n",
+        with_interface.join(" ")
+    ));
+    s.push_str(
+        "complete -c wg -f -n \"__fish_seen_subcommand_from show; and test (count (commandline -opc)) -eq 2\" -a \"all interfaces\"\n",
+    );
+    for (f, t) in WG_SHOW_FIELDS {
+        s.push_str(&format!(
+            "complete -c wg -f -n \"__fish_seen_subcommand_from show; and test (count (commandline -opc)) -eq 3\" -a {f} -d '{}'\n",
+            t.replace('`', "").replace('\'', "\\'")
+        ));
+    }
+    for k in wg_set_keywords() {
+        s.push_str(&format!(
+            "complete -c wg -f -n \"__fish_seen_subcommand_from set; and test (count (commandline -opc)) -ge 3\" -a {k}\n"
+        ));
+    }
+    s
+}
+
+/// Every generated file with its path in the repository. The `wgq` package installs the
+/// `wgq` ones; the `wgq-wireguard-tools` package those named after `wg` and `wg-quick`.
 pub fn generated_files() -> Vec<(&'static str, String)> {
     vec![
         ("man/wgq.8", man_page()),
         ("completions/wgq.bash", bash_completion()),
         ("completions/_wgq", zsh_completion()),
         ("completions/wgq.fish", fish_completion()),
+        ("man/wg-quick.8", wg_quick_man_page()),
+        ("completions/wg-quick.bash", wg_quick_bash_completion()),
+        ("completions/_wg-quick", wg_quick_zsh_completion()),
+        ("completions/wg-quick.fish", wg_quick_fish_completion()),
+        ("man/wg.8", wg_man_page()),
+        ("completions/wg.bash", wg_bash_completion()),
+        ("completions/_wg", wg_zsh_completion()),
+        ("completions/wg.fish", wg_fish_completion()),
     ]
 }
