@@ -1,5 +1,6 @@
-//! The systemd units: shaped like upstream's wg-quick units and accepted by
-//! `systemd-analyze verify`.
+//! The systemd units: wgq's own (`wgq@.service`, `wgq.target`) and those of the
+//! wgq-wireguard-tools package (`wg-quick@.service`, `wg-quick.target`), shaped like
+//! upstream's wg-quick units and accepted by `systemd-analyze verify`.
 
 use std::process::Command;
 
@@ -29,6 +30,29 @@ fn service_has_upstream_shape() {
 }
 
 #[test]
+fn compat_service_has_upstream_shape_and_runs_wgq() {
+    let s = unit("wg-quick@.service");
+    // wireguard-tools' directives, with wgq's reload (not `wg syncconf` of the stripped file).
+    for line in [
+        "After=network-online.target nss-lookup.target",
+        "Wants=network-online.target nss-lookup.target",
+        "PartOf=wg-quick.target",
+        "Documentation=man:wg-quick(8)",
+        "Documentation=man:wg(8)",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        "ExecStart=/usr/bin/wg-quick up %i",
+        "ExecStop=/usr/bin/wg-quick down %i",
+        "ExecReload=/usr/bin/wgq reload %i",
+        "Environment=WG_ENDPOINT_RESOLUTION_RETRIES=infinity",
+        "WantedBy=multi-user.target",
+    ] {
+        assert!(s.lines().any(|l| l == line), "missing `{line}`");
+    }
+    assert!(unit("wg-quick.target").contains("[Unit]\nDescription="));
+}
+
+#[test]
 fn units_pass_systemd_analyze_verify() {
     if Command::new("systemd-analyze").arg("--version").output().is_err() {
         eprintln!("skipped: systemd-analyze is not installed");
@@ -41,8 +65,16 @@ fn units_pass_systemd_analyze_verify() {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     std::fs::copy(dir.path().join("wgq@.service"), dir.path().join("wgq@wg0.service")).unwrap();
+    // The compat units run the binary as wg-quick: a link of that name.
+    let wg_quick = dir.path().join("wg-quick");
+    std::os::unix::fs::symlink(exe, &wg_quick).unwrap();
+    for name in ["wg-quick@.service", "wg-quick.target"] {
+        let text = unit(name).replace("/usr/bin/wg-quick", wg_quick.to_str().unwrap()).replace("/usr/bin/wgq", exe);
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    std::fs::copy(dir.path().join("wg-quick@.service"), dir.path().join("wg-quick@wg0.service")).unwrap();
     let out = Command::new("systemd-analyze")
-        .args(["verify", "--man=no", "wgq@wg0.service", "wgq.target"])
+        .args(["verify", "--man=no", "wgq@wg0.service", "wgq.target", "wg-quick@wg0.service", "wg-quick.target"])
         .current_dir(dir.path())
         .output()
         .unwrap();
