@@ -91,8 +91,15 @@ fn wg_page_and_completions_name_every_command_field_and_option() {
     use wgq::frontend::docs::{
         WG_COMMANDS, WG_CONFIG_KEYS, WG_ENVIRONMENT, WG_SET_INTERFACE_OPTIONS, WG_SET_PEER_OPTIONS, WG_SHOW_FIELDS,
     };
+    // The tables follow the wg front-end: its subcommands (as its usage lists them) and
+    // the fields of `wg show`.
     let names: Vec<&str> = WG_COMMANDS.iter().map(|c| c.name).collect();
     assert_eq!(names, ["show", "showconf", "set", "setconf", "addconf", "syncconf", "genkey", "genpsk", "pubkey"]);
+    let usage = wgq::frontend::wg::usage("wg");
+    let listed: Vec<&str> = usage.lines().filter_map(|l| l.strip_prefix("  ")?.split_once(": ").map(|(name, _)| name)).collect();
+    assert_eq!(names, listed, "wg's usage lists other subcommands");
+    let fields: Vec<&str> = WG_SHOW_FIELDS.iter().map(|(f, _)| *f).collect();
+    assert_eq!(fields, wgq::frontend::wg::show::FIELDS, "wg show's fields");
     let files = wgq::frontend::docs::generated_files();
     let file = |p: &str| files.iter().find(|(path, _)| *path == p).map(|(_, t)| t.clone()).unwrap();
     let page = file("man/wg.8");

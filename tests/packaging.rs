@@ -34,11 +34,14 @@ fn deb_version() -> String {
 }
 
 #[test]
-fn compat_variant_depends_on_this_version_of_wgq() {
+fn compat_variant_depends_on_this_wgq_and_provides_the_wg_it_follows() {
     let toml = std::fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap();
     let variant = toml.split("[package.metadata.deb.variants.wireguard-tools]").nth(1).expect("the variant section");
     let depends = variant.lines().find(|l| l.starts_with("depends = ")).expect("a depends line");
     assert_eq!(depends, format!("depends = \"wgq (= {})\"", deb_version()), "update the variant's depends to the crate version");
+    // It provides the wireguard-tools release the wg name follows.
+    let provides = variant.lines().find(|l| l.starts_with("provides = ")).expect("a provides line");
+    assert_eq!(provides, format!("provides = \"wireguard-tools (= {})\"", wgq::frontend::wg::TOOLS_VERSION));
 }
 
 /// One entry of `dpkg-deb -c`: its mode string and, for a link, its target.
@@ -245,8 +248,7 @@ fn check_compat_package(deb: &Path, wgq: &BTreeMap<String, Entry>) {
     assert_eq!(field(deb, "Depends"), format!("wgq (= {})", deb_version()));
     assert_eq!(field(deb, "Conflicts"), "wireguard-tools");
     assert_eq!(field(deb, "Replaces"), "wireguard-tools");
-    let provides = field(deb, "Provides");
-    assert!(provides.starts_with("wireguard-tools (= 1.0."), "Provides: {provides}");
+    assert_eq!(field(deb, "Provides"), format!("wireguard-tools (= {})", wgq::frontend::wg::TOOLS_VERSION));
 
     // The packaged units, man pages and completions are the repository's files.
     let dir = tempfile::tempdir().unwrap();
@@ -422,6 +424,11 @@ fn compat_package_replaces_wireguard_tools_in_a_scratch_root() {
     assert_eq!(std::fs::read_link(root.path("/usr/bin/wg")).unwrap(), Path::new("wgq"));
     assert_eq!(std::fs::read_link(root.path("/usr/bin/wg-quick")).unwrap(), Path::new("wgq"));
     assert!(root.path("/usr/bin/wg").is_file(), "/usr/bin/wg does not lead to wgq");
+    // Through the links, the binary is wg and wg-quick.
+    let version = run(Command::new(root.path("/usr/bin/wg")).arg("--version"));
+    assert!(version.starts_with(&format!("wireguard-tools v{} ", wgq::frontend::wg::TOOLS_VERSION)), "wg --version: {version}");
+    let out = Command::new(root.path("/usr/bin/wg-quick")).arg("--help").output().unwrap();
+    assert!(out.status.success() && out.stderr.starts_with(b"Usage: wg-quick [ up | down | save | strip ]"), "wg-quick --help");
     for (unit, source) in [
         ("/lib/systemd/system/wg-quick@.service", "systemd/wg-quick@.service"),
         ("/lib/systemd/system/wg-quick.target", "systemd/wg-quick.target"),
