@@ -143,6 +143,45 @@ pub fn wipe(b: &mut [u8]) {
     std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
+/// The shortest run that [`hide_keys`] treats as key material (a key is 43 base64
+/// characters and `=`; no IP address, port or usual host name label comes close).
+const KEY_LIKE_RUN: usize = 40;
+
+/// `msg` with every run of 40 or more base64 characters (base64url's `-` and `_` counted
+/// too, so a key with such a typo is caught), and its `=` padding, replaced by
+/// `(key not shown)`: no message ever repeats what may be a private or preshared key — a
+/// key under the wrong section, a typo in its key name (`PrivteKey = …`), a key pasted
+/// into another value. The config parser and wg(8)'s messages both go through it.
+pub fn hide_keys(msg: &str) -> String {
+    let b64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+    let bytes = msg.as_bytes();
+    let mut out = String::with_capacity(msg.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if b64(bytes[i]) {
+            let st = i;
+            while i < bytes.len() && b64(bytes[i]) {
+                i += 1;
+            }
+            if i - st >= KEY_LIKE_RUN {
+                while i < bytes.len() && bytes[i] == b'=' {
+                    i += 1;
+                }
+                out.push_str("(key not shown)");
+            } else {
+                out.push_str(&msg[st..i]);
+            }
+        } else {
+            let st = i;
+            while i < bytes.len() && !b64(bytes[i]) {
+                i += 1;
+            }
+            out.push_str(&msg[st..i]);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

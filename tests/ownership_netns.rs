@@ -317,3 +317,73 @@ fn a_full_tunnels_fwmark_or_table_is_not_switched_half_way() {
     ns.conf(&ifn, &body(""));
     ns.wgq_ok(&["down"], &conf);
 }
+
+/// Review findings: without a record (an interface wg-quick brought up), reload infers only
+/// the routes wg-quick adds — in the file's table — and a route of the same prefix that is
+/// not of wgq's shape (a hook's with its own metric, a daemon's) is never deleted.
+#[test]
+fn reload_never_takes_routes_of_the_same_prefix_or_another_table() {
+    if !common::ready(&["wireguard-go"]) {
+        return;
+    }
+    // 1. No record, Table = off, a hook's route for an allowed IP: nothing to delete.
+    let ns = Ns::new("inf", true);
+    let ifn = ns.ifname("i");
+    let conf = ns.conf(
+        &ifn,
+        &format!(
+            "[Interface]\nPrivateKey = {K}\nAddress = 10.3.8.1/24\nTable = off\nPostUp = ip route add 10.4.0.0/16 dev %i\n\
+             [Peer]\nPublicKey = {P}\nAllowedIPs = 10.4.0.0/16\n"
+        ),
+    );
+    ns.wgq_ok(&["up"], &conf);
+    let gone = ns.out(&format!("ls /run/wgq/ns-*/{ifn}.state 2>/dev/null | xargs -r rm -v"));
+    assert!(gone.contains(".state"), "no record to remove: {gone}");
+    let plan = ns.wgq_ok(&["reload", "--dry-run"], &conf);
+    assert!(!plan.contains("route del"), "reload without a record takes a hook's route (Table = off):\n{plan}");
+    ns.wgq_ok(&["down"], &conf);
+    // 2. wgq's route and two others of the same prefix: one with its own metric, one of a
+    // daemon. The file drops the peer: only wgq's goes.
+    let ns = Ns::new("same", true);
+    let ifn = ns.ifname("s");
+    let body = |peer: &str| format!("[Interface]\nPrivateKey = {K}\nAddress = 10.3.9.1/24\n{peer}");
+    let conf = ns.conf(&ifn, &body(&format!("[Peer]\nPublicKey = {P}\nAllowedIPs = 10.10.0.0/16, fd00:10::/64\n")));
+    ns.wgq_ok(&["up"], &conf);
+    ns.ok(&format!(
+        "ip -n NS route add 10.10.0.0/16 dev {ifn} metric 7 && ip -n NS route add 10.10.0.0/16 dev {ifn} proto bird metric 32 && \
+         ip -n NS -6 route add fd00:10::/64 dev {ifn} metric 7"
+    ));
+    ns.conf(&ifn, &body(""));
+    let out = ns.wgq_ok(&["reload"], &conf);
+    let left = ns.out(&format!("ip -n NS route show dev {ifn}; ip -n NS -6 route show dev {ifn}"));
+    let has = |prefix: &str, words: &[&str]| left.lines().any(|l| l.starts_with(prefix) && words.iter().all(|w| l.contains(w)));
+    assert!(has("10.10.0.0/16 ", &["metric 7"]), "the hook's metric-7 route went:\n{left}\n{out}");
+    assert!(has("10.10.0.0/16 ", &["proto bird", "metric 32"]), "the daemon's route went:\n{left}\n{out}");
+    assert!(has("fd00:10::/64 ", &["metric 7"]), "the hook's IPv6 route went:\n{left}\n{out}");
+    assert!(
+        !left.contains("fd00:10::/64 metric 1024") && !left.lines().any(|l| l.trim() == "10.10.0.0/16 scope link"),
+        "wgq's routes stayed:\n{left}"
+    );
+    ns.wgq_ok(&["down"], &conf);
+}
+
+/// Review finding: reload's MTU change (and its undo) sets the MTU only; a link the admin
+/// took down stays down.
+#[test]
+fn reload_changes_the_mtu_without_bringing_a_down_link_up() {
+    if !common::ready(&["wireguard-go"]) {
+        return;
+    }
+    let ns = Ns::new("mtu", true);
+    let ifn = ns.ifname("m");
+    let body = |mtu: u32| format!("[Interface]\nPrivateKey = {K}\nAddress = 10.3.10.1/24\nMTU = {mtu}\n");
+    let conf = ns.conf(&ifn, &body(1400));
+    ns.wgq_ok(&["up"], &conf);
+    ns.ok(&format!("ip -n NS link set dev {ifn} down"));
+    ns.conf(&ifn, &body(1380));
+    ns.wgq_ok(&["reload"], &conf);
+    let link = ns.out(&format!("ip -n NS link show dev {ifn}"));
+    assert!(link.contains("mtu 1380"), "{link}");
+    assert!(!link.contains(",UP") && !link.contains("<UP"), "reload brought the link up:\n{link}");
+    ns.wgq_ok(&["down"], &conf);
+}

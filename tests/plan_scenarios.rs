@@ -516,3 +516,18 @@ fn a_failure_or_signal_at_every_step_of_a_reload_restores_the_state_before() {
         }
     }
 }
+
+#[test]
+fn an_unknown_table_name_is_refused_before_anything_is_touched() {
+    // Review finding: with the two-part up, a Table name missing from rt_tables must still
+    // be refused before the link is created or a PreUp hook runs.
+    for hooks in ["", "PreUp = echo touched\n"] {
+        let text = format!(
+            "[Interface]\nPrivateKey = {K}\nTable = nosuchtable\n{hooks}[Peer]\nPublicKey = {P}\nAllowedIPs = 10.1.0.0/16\n"
+        );
+        let (ok, sys, log) = two_part_up(&text, None, None);
+        assert!(!ok, "{log}");
+        assert_eq!(sys.calls, 0, "something was touched before the refusal: {:?} {log}", sys.hooks_run);
+        assert!(sys.links.is_empty());
+    }
+}

@@ -11,7 +11,6 @@ use std::path::Path;
 
 use crate::config::locate::{self, ConfigLocation};
 use crate::config::{self, Config, ParseErrors};
-use crate::key::Key;
 use crate::plan::exec::Executor;
 use crate::plan::{self, UpRecord};
 use crate::system::LinuxSystem;
@@ -81,8 +80,7 @@ pub use crate::system::runstate::RUN_DIR;
 /// Runs one command; returns the exit status for success paths that are not 0
 /// (`check` with errors).
 pub fn run(cmd: Command) -> Result<i32, AppError> {
-    // Keys are in memory from here on: no core dump may hold them.
-    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+    crate::os::no_core_dumps();
     match cmd {
         Command::Help | Command::Version => {
             println!("wgq {}", env!("CARGO_PKG_VERSION"));
@@ -119,9 +117,13 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         }
         Command::Pubkey => {
             let mut s = String::new();
-            std::io::stdin().read_line(&mut s).map_err(|e| io("Unable to read private key", e))?;
-            let k = Key::from_base64(s.trim_end_matches(['\n', '\r']))
-                .map_err(|_| AppError::Other("Key is not the correct length or format".into()))?;
+            let read = std::io::stdin().read_line(&mut s);
+            let k = crate::key::SecretKey::from_base64(s.trim_end_matches(['\n', '\r']));
+            // The line held the private key.
+            // SAFETY: zeros are valid UTF-8, so the String stays valid.
+            crate::key::wipe(unsafe { s.as_bytes_mut() });
+            read.map_err(|e| io("Unable to read private key", e))?;
+            let k = k.map_err(|_| AppError::Other("Key is not the correct length or format".into()))?;
             println!("{}", k.public_key().to_base64());
             Ok(0)
         }

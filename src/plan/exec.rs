@@ -32,24 +32,6 @@ impl SysError {
     ) -> SysError {
         SysError { message: message.into(), status, source: Some(Box::new(source)) }
     }
-
-    /// The errno behind this failure, if its cause carries one.
-    pub fn errno(&self) -> Option<i32> {
-        let mut cur: Option<&(dyn std::error::Error + 'static)> = self.source.as_deref().map(|e| e as _);
-        while let Some(e) = cur {
-            if let Some(n) = e.downcast_ref::<crate::wire::netlink::NetlinkError>() {
-                return n.raw_os_error();
-            }
-            if let Some(d) = e.downcast_ref::<crate::device::DeviceError>() {
-                return d.errno();
-            }
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return io.raw_os_error();
-            }
-            cur = e.source();
-        }
-        None
-    }
 }
 
 /// How the link was created.
@@ -72,9 +54,14 @@ pub trait System {
     fn add_address(&mut self, ifname: &str, addr: IpNet) -> Result<(), SysError>;
     fn del_address(&mut self, ifname: &str, addr: IpNet) -> Result<(), SysError>;
     fn set_mtu_up(&mut self, ifname: &str, mtu: u32) -> Result<(), SysError>;
+    /// `ip link set mtu M dev <if>`: the MTU only, the link's up/down state untouched.
+    fn set_mtu(&mut self, ifname: &str, mtu: u32) -> Result<(), SysError>;
     /// Adds routes in order; on failure reports how many were added before the error.
     fn add_routes(&mut self, ifname: &str, routes: &[Route]) -> Result<(), (usize, SysError)>;
     fn del_routes(&mut self, ifname: &str, routes: &[Route]) -> Result<(), SysError>;
+    /// Puts routes back (rollback): each on its own merits, one already there is fine;
+    /// returns the other refusals. Linear in the routes, whatever fails.
+    fn put_back_routes(&mut self, ifname: &str, routes: &[Route]) -> Vec<SysError>;
     /// Adds a rule and returns it with the priority the kernel gave it.
     fn add_rule(&mut self, rule: &Rule) -> Result<Rule, SysError>;
     fn del_rule(&mut self, rule: &Rule) -> Result<(), SysError>;
@@ -253,7 +240,7 @@ impl<'a> Executor<'a> {
             Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
             Op::SetMtu { mtu, previous } => {
                 self.undo.push(Undo::SetMtu(*previous));
-                self.sys.set_mtu_up(ifname, *mtu)
+                self.sys.set_mtu(ifname, *mtu)
             }
             // Steps that may half-apply record their (idempotent) undo before they run.
             Op::SyncDevice { update, restore } => {
@@ -375,11 +362,14 @@ impl<'a> Executor<'a> {
                 }
                 Undo::AddRoutes(rs) => {
                     route_trace(&mut *self.trace, rs, ifname, "add");
-                    self.readd_routes(ifname, rs)
+                    for e in self.sys.put_back_routes(ifname, rs) {
+                        print_error(&mut *self.trace, &e);
+                    }
+                    Ok(())
                 }
                 Undo::SetMtu(m) => {
                     self.say(&format!("ip link set mtu {m} dev {ifname}"));
-                    self.sys.set_mtu_up(ifname, *m)
+                    self.sys.set_mtu(ifname, *m)
                 }
                 Undo::SetDns(name, input) => {
                     self.say(&format!("resolvconf -a {name} -m 0 -x"));
@@ -390,27 +380,6 @@ impl<'a> Executor<'a> {
                 print_error(&mut *self.trace, &e);
             }
         }
-    }
-}
-
-impl Executor<'_> {
-    /// Puts routes back, each one on its own merits: one already there (a delete that never
-    /// happened) is fine, and one refused for another reason is reported without stopping
-    /// the rest.
-    fn readd_routes(&mut self, ifname: &str, rs: &[Route]) -> Result<(), SysError> {
-        let mut from = 0;
-        while from < rs.len() {
-            match self.sys.add_routes(ifname, &rs[from..]) {
-                Ok(()) => break,
-                Err((n, e)) => {
-                    if e.errno() != Some(libc::EEXIST) {
-                        print_error(&mut *self.trace, &e);
-                    }
-                    from += n + 1;
-                }
-            }
-        }
-        Ok(())
     }
 }
 

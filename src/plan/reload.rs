@@ -218,9 +218,21 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
     let owned: std::collections::HashSet<(IpNet, u32)> = match &f.recorded {
         Some(r) => r.routes.iter().map(route_key).collect(),
         None => {
+            // What wg-quick adds: a route per allowed IP of the running device, in the table
+            // the file names (main for auto, none for off).
+            let table = match i.table_setting() {
+                TableSetting::Off => None,
+                TableSetting::Auto => Some(MAIN_TABLE),
+                TableSetting::Id(n) => Some(n),
+                TableSetting::Name(_) => f.up.named_table,
+            };
             let allowed: std::collections::HashSet<IpNet> =
                 f.live.peers.iter().flat_map(|p| p.allowed_ips.iter().copied()).collect();
-            f.live_routes.iter().filter(|r| allowed.contains(&r.net)).map(route_key).collect()
+            f.live_routes
+                .iter()
+                .filter(|r| allowed.contains(&r.net) && Some(r.table.unwrap_or(MAIN_TABLE)) == table)
+                .map(route_key)
+                .collect()
         }
     };
     let live_keys: std::collections::HashSet<_> = f.live_routes.iter().map(route_key).collect();

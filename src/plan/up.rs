@@ -104,12 +104,33 @@ pub fn plan_up(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, Plan
     Ok(plan)
 }
 
+/// The table every route goes to when `Table` is a number or a name (`None` for auto and
+/// off), as traced (wg-quick passes the value to `ip` as written: `table 0x10`); a name
+/// missing from rt_tables is refused.
+fn fixed_table(cfg: &Config, facts: &UpFacts) -> Result<Option<(u32, String)>, PlanError> {
+    let i = &cfg.interface;
+    Ok(match i.table_setting() {
+        TableSetting::Auto | TableSetting::Off => None,
+        TableSetting::Id(n) => Some((n, i.table.as_ref().map_or_else(|| n.to_string(), |t| t.value.clone()))),
+        TableSetting::Name(name) => match facts.named_table {
+            Some(n) => Some((n, name)),
+            None => {
+                let line = i.table.as_ref().map(|t| t.line).unwrap_or(0);
+                return Err(PlanError::UnknownTable { path: cfg.path.display().to_string(), line, name });
+            }
+        },
+    })
+}
+
 /// The part of `up` that does not depend on what the PreUp hooks do: create the link, run
 /// the PreUp hooks, program the device (addconf semantics, so the hooks' settings stay).
-/// Refuses, before anything is touched, what the rest could only refuse half-way.
+/// Refuses, before anything is touched, what the rest could only refuse half-way: a table
+/// name missing from rt_tables, a full tunnel on a name nft and iptables cannot carry.
 pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
+    fixed_table(cfg, facts)?;
+    let own = own_public_key(cfg, facts);
     if cfg.interface.table_setting() == TableSetting::Auto
-        && cfg.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0))
+        && cfg.peers.iter().filter(|p| Some(p.public_key) != own).any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0))
     {
         check_full_tunnel_name(ifname)?;
     }
@@ -140,18 +161,7 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
     }
 
     let table = i.table_setting();
-    let fixed_table: Option<(u32, String)> = match &table {
-        TableSetting::Auto | TableSetting::Off => None,
-        // Traced as written, as wg-quick passes it to `ip` (`table 0x10`).
-        TableSetting::Id(n) => Some((*n, i.table.as_ref().map_or_else(|| n.to_string(), |t| t.value.clone()))),
-        TableSetting::Name(name) => match facts.named_table {
-            Some(n) => Some((n, name.clone())),
-            None => {
-                let line = i.table.as_ref().map(|t| t.line).unwrap_or(0);
-                return Err(PlanError::UnknownTable { path: cfg.path.display().to_string(), line, name: name.clone() });
-            }
-        },
-    };
+    let fixed_table = fixed_table(cfg, facts)?;
     // The routes of the device that cover a prefix: the connected routes of the addresses,
     // and any a PreUp hook added.
     let mut covering = connected_prefixes(cfg);

@@ -39,9 +39,11 @@ impl System for LinuxSystem {
                 }
                 trace("[!] Missing WireGuard kernel module. Falling back to slow userspace implementation.");
                 trace(&format!("[#] {program} {ifname}"));
+                // A link of that name made meanwhile by someone else is not ours to delete.
+                let taken = self.link_index(ifname).ok().flatten().is_some();
                 if let Err(e) = device::uapi::spawn(&program, ifname) {
                     // The program may have made its tun device before failing: it is ours.
-                    if self.link_index(ifname).ok().flatten().is_some() {
+                    if !taken && self.link_index(ifname).ok().flatten().is_some() {
                         let _ = device::kernel::delete_link(&mut self.rt, ifname);
                     }
                     return Err(SysError::with_source(e.status(), e.to_string(), e));
@@ -82,6 +84,11 @@ impl System for LinuxSystem {
         self.rt.request(rtnl::del_address(i, addr)).map_err(|e| rt_err(format!("RTNETLINK answers: {e}"), e))
     }
 
+    fn set_mtu(&mut self, _ifname: &str, mtu: u32) -> Result<(), SysError> {
+        let i = self.index()?;
+        self.rt.request(rtnl::set_mtu(i, mtu)).map_err(|e| rt_err(format!("RTNETLINK answers: {e}"), e))
+    }
+
     fn set_mtu_up(&mut self, _ifname: &str, mtu: u32) -> Result<(), SysError> {
         let i = self.index()?;
         self.rt.request(rtnl::set_mtu_up(i, mtu)).map_err(|e| rt_err(format!("RTNETLINK answers: {e}"), e))
@@ -111,6 +118,31 @@ impl System for LinuxSystem {
             }
         }
         Ok(())
+    }
+
+    /// One batch per chunk, every result judged alone (no take-back, no resending).
+    fn put_back_routes(&mut self, _ifname: &str, routes: &[Route]) -> Vec<SysError> {
+        let i = match self.index() {
+            Ok(i) => i,
+            Err(e) => return vec![e],
+        };
+        let mut errors = Vec::new();
+        for chunk in routes.chunks(ROUTE_CHUNK) {
+            let msgs = chunk.iter().map(|r| rtnl::add_route(i, r.net, r.table)).collect();
+            match self.rt.batch(msgs) {
+                Ok(results) => {
+                    for (r, res) in chunk.iter().zip(results) {
+                        if let Err(e) = res
+                            && e.raw_os_error() != Some(libc::EEXIST)
+                        {
+                            errors.push(rt_err(format!("RTNETLINK answers: {e} (route {})", r.net), e));
+                        }
+                    }
+                }
+                Err(e) => errors.push(rt_err(format!("RTNETLINK answers: {e}"), e)),
+            }
+        }
+        errors
     }
 
     /// Deletes every route it can (a chunk at a time) and reports the first refusal.

@@ -139,10 +139,14 @@ impl System for FakeSystem {
         Ok(())
     }
     fn set_mtu_up(&mut self, ifname: &str, mtu: u32) -> Result<(), SysError> {
+        self.set_mtu(ifname, mtu)?;
+        self.up.insert(ifname.into());
+        Ok(())
+    }
+    fn set_mtu(&mut self, ifname: &str, mtu: u32) -> Result<(), SysError> {
         self.step()?;
         self.mtu.retain(|(l, _)| l != ifname);
         self.mtu.push((ifname.into(), mtu));
-        self.up.insert(ifname.into());
         Ok(())
     }
     fn add_routes(&mut self, ifname: &str, routes: &[Route]) -> Result<(), (usize, SysError)> {
@@ -154,6 +158,12 @@ impl System for FakeSystem {
             }
         }
         Ok(())
+    }
+    fn put_back_routes(&mut self, ifname: &str, routes: &[Route]) -> Vec<SysError> {
+        for r in routes {
+            self.routes.insert((ifname.to_string(), r.net.to_string(), r.table.unwrap_or(254)));
+        }
+        Vec::new()
     }
     /// Deletes route by route, so an injected failure stops a batch half-way.
     fn del_routes(&mut self, ifname: &str, routes: &[Route]) -> Result<(), SysError> {

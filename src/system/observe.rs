@@ -347,16 +347,21 @@ impl LinuxSystem {
                 live_addresses.push(n);
             }
         }
+        // Only routes of the shape wgq adds can be wgq's; others through the link (a
+        // daemon's, a gateway route, one with its own metric) are not even looked at.
         let mut live_routes = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for v6 in [false, true] {
             for r in self.routes(RouteFilter { v6, oif: Some(index), ..Default::default() })? {
-                if !rtnl::route_is_managed(&r) {
+                if !rtnl::route_is_plain(&r) {
                     continue;
                 }
                 let t = rtnl::route_table(&r);
                 let net = rtnl::route_destination(&r);
-                let table = (t != crate::plan::MAIN_TABLE).then_some(t);
-                live_routes.push(Route { net, table, table_text: table.map(|t| t.to_string()) });
+                if seen.insert((net, t)) {
+                    let table = (t != crate::plan::MAIN_TABLE).then_some(t);
+                    live_routes.push(Route { net, table, table_text: table.map(|t| t.to_string()) });
+                }
             }
         }
         // Full-tunnel tables are handled by the default-route check, not as routes.

@@ -17,9 +17,6 @@ use crate::plan::UpRecord;
 /// Where wgq keeps its run state.
 pub const RUN_DIR: &str = "/run/wgq";
 
-/// `SO_NETNS_COOKIE` (Linux 5.14+), from include/uapi/asm-generic/socket.h.
-const SO_NETNS_COOKIE: libc::c_int = 71;
-
 /// The network namespace this process runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Netns {
@@ -44,7 +41,13 @@ impl Netns {
         let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
         // SAFETY: getsockopt writes at most `len` bytes into `cookie`.
         let r = unsafe {
-            libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, SO_NETNS_COOKIE, (&mut cookie as *mut u64).cast(), &mut len)
+            libc::getsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_NETNS_COOKIE,
+                (&mut cookie as *mut u64).cast(),
+                &mut len,
+            )
         };
         if r != 0 {
             cookie = 0;
@@ -85,7 +88,10 @@ impl RunState {
         // The namespace's inode, for garbage collection from other namespaces.
         let ns = dir.join("netns");
         if !ns.exists() {
-            std::fs::write(&ns, format!("inode={}\n", self.netns.inode))?;
+            // Whole or not at all: another namespace's garbage collection reads it.
+            let tmp = dir.join(format!("netns.{}", std::process::id()));
+            std::fs::write(&tmp, format!("inode={}\n", self.netns.inode))?;
+            std::fs::rename(&tmp, &ns)?;
         }
         Ok(dir)
     }
@@ -162,7 +168,6 @@ pub struct InterfaceLock {
 
 impl InterfaceLock {
     fn acquire(path: &Path, ifname: &str) -> Result<InterfaceLock, LockError> {
-        use std::os::unix::fs::MetadataExt;
         loop {
             let file = std::fs::OpenOptions::new()
                 .create(true)
@@ -175,11 +180,7 @@ impl InterfaceLock {
             }
             // Lock files are removed while locked; a lock taken on a file that was removed
             // meanwhile protects nothing, so take the one now at the path instead.
-            let same = match (file.metadata(), std::fs::metadata(path)) {
-                (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
-                _ => false,
-            };
-            if same {
+            if same_file(&file, path) {
                 return Ok(InterfaceLock { _file: file, path: path.to_path_buf(), ifname: ifname.to_string() });
             }
         }
@@ -193,6 +194,15 @@ impl Drop for InterfaceLock {
         if ifindex(&self.ifname).is_none() {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+/// Whether `file` is the file now at `path` (same device and inode).
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
     }
 }
 
@@ -221,7 +231,16 @@ pub fn collect_garbage(state: &RunState) {
             let live = live.get_or_insert_with(live_netns_inodes);
             // An inode seen alive may belong to a newer namespace: then the directory waits
             // (it can never be read: the cookie differs).
-            if inode.is_none_or(|i| !live.contains(&i)) {
+            // A directory without its marker is being made (or was left by a crash): only
+            // an old one is taken for dead.
+            let old = || {
+                std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(60))
+            };
+            if inode.map_or_else(old, |i| !live.contains(&i)) {
                 remove_unlocked(&path, |_| true);
                 let _ = std::fs::remove_file(path.join("netns"));
                 let _ = std::fs::remove_dir(&path);
@@ -249,7 +268,10 @@ fn remove_unlocked(dir: &Path, gone: impl Fn(&str) -> bool) {
         }
         let lock_path = e.path();
         let Ok(file) = std::fs::OpenOptions::new().write(true).open(&lock_path) else { continue };
-        if try_flock(&file) {
+        // Holding the lock, and only if the file is still the one at the path (it may have
+        // been removed and made anew meanwhile) and the interface still gone (an `up` may
+        // have finished in between): then nobody uses it.
+        if try_flock(&file) && same_file(&file, &lock_path) && gone(stem) {
             let _ = std::fs::remove_file(dir.join(format!("{stem}.state")));
             let _ = std::fs::remove_file(&lock_path);
         }

@@ -260,20 +260,34 @@ impl Socket {
     where
         M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug + Clone,
     {
-        self.dump_where(msg, &mut |_| true)
+        self.dump_inner(msg, &mut |_| true, true)
     }
 
     /// [`Self::dump`], decoding only the messages whose raw frame `keep` accepts (a huge
-    /// dump costs little when most of it is not needed). A message of this request that the
-    /// typed decoder cannot parse (an attribute newer than the decoder) is skipped, not an
-    /// error; frames of other sequence numbers are skipped unread.
+    /// dump costs little when most of it is not needed). A kept message the typed decoder
+    /// cannot parse is an error (the caller needs it: skipping it would give a wrong
+    /// answer); frames of other sequence numbers are skipped unread. (A plain [`Self::dump`]
+    /// keeps everything and skips what it cannot decode: a link of an unknown kind must not
+    /// stop a listing.)
     pub fn dump_where<M>(&mut self, msg: NetlinkMessage<M>, keep: &mut dyn FnMut(&[u8]) -> bool) -> Result<Vec<M>, NetlinkError>
+    where
+        M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug + Clone,
+    {
+        self.dump_inner(msg, keep, false)
+    }
+
+    fn dump_inner<M>(
+        &mut self,
+        msg: NetlinkMessage<M>,
+        keep: &mut dyn FnMut(&[u8]) -> bool,
+        skip_undecodable: bool,
+    ) -> Result<Vec<M>, NetlinkError>
     where
         M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug + Clone,
     {
         let mut attempt = 0;
         loop {
-            match self.dump_once(msg.clone(), keep) {
+            match self.dump_once(msg.clone(), keep, skip_undecodable) {
                 Err(e) if e.errno == libc::EINTR && attempt < DUMP_RETRIES => {
                     std::thread::sleep(std::time::Duration::from_millis(DUMP_BACKOFF_MS << attempt));
                     attempt += 1;
@@ -283,7 +297,12 @@ impl Socket {
         }
     }
 
-    fn dump_once<M>(&mut self, mut msg: NetlinkMessage<M>, keep: &mut dyn FnMut(&[u8]) -> bool) -> Result<Vec<M>, NetlinkError>
+    fn dump_once<M>(
+        &mut self,
+        mut msg: NetlinkMessage<M>,
+        keep: &mut dyn FnMut(&[u8]) -> bool,
+        skip_undecodable: bool,
+    ) -> Result<Vec<M>, NetlinkError>
     where
         M: NetlinkSerializable + NetlinkDeserializable + fmt::Debug,
     {
@@ -317,8 +336,8 @@ impl Socket {
                     continue;
                 }
                 let Ok(m) = NetlinkMessage::<M>::deserialize(frame) else {
-                    if control {
-                        return Err(NetlinkError::protocol("malformed reply"));
+                    if control || !skip_undecodable {
+                        return Err(NetlinkError::protocol("a reply wgq cannot decode"));
                     }
                     continue;
                 };

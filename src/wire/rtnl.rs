@@ -50,6 +50,14 @@ fn address_message(ifindex: u32, a: IpNet) -> AddressMessage {
     m
 }
 
+/// `ip link set mtu <m> dev <if>`: no flag changes (an administratively down link stays down).
+pub fn set_mtu(ifindex: u32, mtu: u32) -> Msg {
+    let mut m = LinkMessage::default();
+    m.header.index = ifindex;
+    m.attributes.push(LinkAttribute::Mtu(mtu));
+    msg(RouteNetlinkMessage::SetLink(m), NLM_F_REQUEST)
+}
+
 /// `ip link set mtu <m> up dev <if>`.
 pub fn set_mtu_up(ifindex: u32, mtu: u32) -> Msg {
     let mut m = LinkMessage::default();
@@ -94,9 +102,16 @@ pub fn add_route(ifindex: u32, net: IpNet, table: Option<u32>) -> Msg {
     msg(RouteNetlinkMessage::NewRoute(route_message(ifindex, net, table)), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL)
 }
 
-/// `ip -4|-6 route del <net> dev <if> [table T]`.
+/// `ip -4|-6 route del <net> dev <if> [table T]`, for the route of the shape wgq adds: with
+/// `proto boot`, and for IPv6 the default metric, so the kernel cannot pick another route of
+/// the same prefix (a daemon's, or one with its own metric). An IPv4 delete without a metric
+/// takes the lowest, and wgq's has metric 0.
 pub fn del_route(ifindex: u32, net: IpNet, table: Option<u32>) -> Msg {
-    msg(RouteNetlinkMessage::DelRoute(route_message(ifindex, net, table)), NLM_F_REQUEST)
+    let mut m = route_message(ifindex, net, table);
+    if net.is_ipv6() {
+        m.attributes.push(RouteAttribute::Priority(default_metric(true)));
+    }
+    msg(RouteNetlinkMessage::DelRoute(m), NLM_F_REQUEST)
 }
 
 fn rule_message(r: &Rule) -> RuleMessage {
@@ -306,12 +321,26 @@ pub fn observed_rule(m: &RuleMessage) -> Option<ObservedRule> {
     }
 }
 
-/// True for routes an administrator or wgq added (not the kernel's connected, local,
-/// multicast or link-local routes).
-pub fn route_is_managed(m: &RouteMessage) -> bool {
-    m.header.protocol != RouteProtocol::Kernel
+/// The metric the kernel gives a route added without one: 0 for IPv4, 1024 for IPv6.
+pub fn default_metric(v6: bool) -> u32 {
+    if v6 { 1024 } else { 0 }
+}
+
+/// True for a route of the shape wgq (and wg-quick's `ip route add <net> dev <if>`) adds:
+/// unicast, `proto boot`, no gateway, the default metric, not in the local table. Routes
+/// of routing daemons (other protocols), gateway routes and routes with their own metric
+/// are someone else's, whatever their prefix.
+pub fn route_is_plain(m: &RouteMessage) -> bool {
+    let v6 = m.header.address_family == AddressFamily::Inet6;
+    let metric = m.attributes.iter().find_map(|a| if let RouteAttribute::Priority(p) = a { Some(*p) } else { None });
+    m.header.protocol == RouteProtocol::Boot
         && m.header.kind == RouteType::Unicast
         && route_table(m) != 255
+        && metric.unwrap_or(default_metric(v6)) == default_metric(v6)
+        && !m
+            .attributes
+            .iter()
+            .any(|a| matches!(a, RouteAttribute::Gateway(_) | RouteAttribute::MultiPath(_) | RouteAttribute::Via(_)))
         && !matches!(route_destination(m).addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
 

@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::device::{DeviceConfig, PeerConfig};
-use crate::key::{Key, SecretKey};
+use crate::key::{Key, SecretKey, hide_keys};
 use crate::net::IpNet;
 use crate::os::glibc::{self as sys, Lookup};
 
@@ -146,38 +146,6 @@ pub fn strtoul_full(s: &str, base: u32) -> Option<u64> {
     } else {
         v
     })
-}
-
-/// Replaces every run of 40 or more base64 characters (with its `=` padding) so that no
-/// message repeats what may be a private or preshared key.
-pub fn hide_keys(msg: &str) -> String {
-    let b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
-    let bytes = msg.as_bytes();
-    let mut out = String::with_capacity(msg.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if b64(bytes[i]) {
-            let st = i;
-            while i < bytes.len() && b64(bytes[i]) {
-                i += 1;
-            }
-            if i - st >= 40 {
-                while i < bytes.len() && bytes[i] == b'=' {
-                    i += 1;
-                }
-                out.push_str("(key not shown)");
-            } else {
-                out.push_str(&msg[st..i]);
-            }
-        } else {
-            let st = i;
-            while i < bytes.len() && !b64(bytes[i]) {
-                i += 1;
-            }
-            out.push_str(&msg[st..i]);
-        }
-    }
-    out
 }
 
 fn parse_port(ctx: &mut Ctx, value: &str) -> Result<u16, Stop> {

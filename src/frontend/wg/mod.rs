@@ -69,7 +69,7 @@ pub fn main(prog: &str, args: &[OsString]) -> u8 {
     // As wg: a closed stdout ends the program (SIGPIPE), keys never in a core dump.
     // SAFETY: restoring the default disposition of SIGPIPE has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+    crate::os::no_core_dumps();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let stderr = std::io::stderr();
