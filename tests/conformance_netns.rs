@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
@@ -26,14 +26,6 @@ fn text(o: &Output) -> String {
 
 fn wgq_in(ns: &str, args: &[&str]) -> Output {
     Command::new("ip").args(["netns", "exec", ns, WGQ]).args(args).output().unwrap()
-}
-
-fn write_conf(dir: &Path, ifname: &str, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let p = dir.join(format!("{ifname}.conf"));
-    std::fs::write(&p, body).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    p
 }
 
 fn key_pair() -> (String, String) {
@@ -105,7 +97,7 @@ fn three_nodes_share_one_peers_list_that_includes_themselves() {
             "[Interface]\nPrivateKey = {}\nListenPort = 51820\nAddress = 10.77.0.{n}/24, fd00:77::{n}/64\n\n{shared}",
             keys[i].0
         );
-        confs.push((ns.clone(), ifname.clone(), write_conf(dir.path(), &ifname, &body)));
+        confs.push((ns.clone(), ifname.clone(), common::write_conf(dir.path(), &ifname, &body)));
     }
     let before: Vec<String> = nodes.iter().map(|n| state(n)).collect();
     for (ns, _, conf) in &confs {
@@ -169,7 +161,7 @@ fn a_record_left_by_a_deleted_namespace_never_steers_down_elsewhere() {
     let _cleanup = Cleanup(vec![a.clone(), b.clone()]);
     let ifname = format!("wgst{id}");
     let dir = tempfile::tempdir().unwrap();
-    let conf = write_conf(
+    let conf = common::write_conf(
         dir.path(),
         &ifname,
         &format!(
@@ -237,10 +229,10 @@ fn run_state_does_not_pile_up() {
         let ifname = format!("wgpl{id}{n}");
         let body = format!("[Interface]\nPrivateKey = {K}\nAddress = 10.8.10.{}/32\n", n + 1);
         // A failing up (PostUp fails, everything is rolled back), then a good up and a down.
-        let conf = write_conf(dir.path(), &ifname, &format!("{body}PostUp = false\n"));
+        let conf = common::write_conf(dir.path(), &ifname, &format!("{body}PostUp = false\n"));
         let conf = conf.to_str().unwrap();
         assert!(!wgq_in(&ns, &["up", conf]).status.success());
-        write_conf(dir.path(), &ifname, &body);
+        common::write_conf(dir.path(), &ifname, &body);
         assert!(wgq_in(&ns, &["up", conf]).status.success());
         assert!(record_dir(&ifname).is_some(), "no record while {ifname} is up");
         assert!(wgq_in(&ns, &["down", conf]).status.success());
@@ -266,7 +258,7 @@ fn dry_run_with_pre_up_hooks_says_the_rest_comes_after_them() {
     ok(&format!("ip netns add {ns} && ip -n {ns} link set lo up"));
     let dir = tempfile::tempdir().unwrap();
     let ifname = format!("wgdr{id}");
-    let conf = write_conf(
+    let conf = common::write_conf(
         dir.path(),
         &ifname,
         &format!(
@@ -279,7 +271,7 @@ fn dry_run_with_pre_up_hooks_says_the_rest_comes_after_them() {
     let note = out.find("planned after the PreUp hooks ran").expect(&out);
     assert!(out.find("[#] true").unwrap() < note && note < out.find("ip -4 route add 10.9.0.0/16").unwrap(), "{out}");
     // Without PreUp hooks there is nothing to defer.
-    let plain = write_conf(dir.path(), &ifname, &format!("[Interface]\nPrivateKey = {K}\nAddress = 10.8.11.1/24\n"));
+    let plain = common::write_conf(dir.path(), &ifname, &format!("[Interface]\nPrivateKey = {K}\nAddress = 10.8.11.1/24\n"));
     let o = wgq_in(&ns, &["up", "--dry-run", plain.to_str().unwrap()]);
     assert!(o.status.success() && !String::from_utf8_lossy(&o.stdout).contains("PreUp"), "{}", text(&o));
 }

@@ -68,19 +68,11 @@ impl Ns {
     }
 
     fn shim(&self, name: &str, body: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let p = self.bin().join(name);
-        std::fs::write(&p, body).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        common::write_file(&self.bin().join(name), body, 0o755);
     }
 
     fn sh(&self, cmd: &str) -> Result<String, String> {
-        let o = Command::new("bash").arg("-c").arg(cmd.replace("NS", &self.name)).output().unwrap();
-        if o.status.success() {
-            Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-        } else {
-            Err(String::from_utf8_lossy(&o.stderr).into_owned())
-        }
+        common::sh_ns(&self.name, cmd)
     }
 
     /// An interface name unique to this test run (sockets in /var/run/wireguard are global).
@@ -89,11 +81,7 @@ impl Ns {
     }
 
     fn conf(&self, ifname: &str, body: &str) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        let p = self.dir.path().join(format!("{ifname}.conf"));
-        std::fs::write(&p, body).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-        p
+        common::write_conf(self.dir.path(), ifname, body)
     }
 
     fn cmd(&self, args: &[&str]) -> Command {

@@ -48,11 +48,7 @@ impl Ns {
     }
 
     fn conf(&self, ifname: &str, body: &str) -> PathBuf {
-        let p = self.dir.path().join(format!("{ifname}.conf"));
-        std::fs::write(&p, body).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-        p
+        common::write_conf(self.dir.path(), ifname, body)
     }
 
     fn wgq(&self, args: &[&str]) -> Output {

@@ -53,3 +53,27 @@ pub fn signal_after(cmd: &mut Command, delay: std::time::Duration, sig: nix::sys
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
     child.wait_with_output().expect("wait")
 }
+
+/// Writes `body` to `path` with `mode` (0600 for configs, 0755 for shims).
+pub fn write_file(path: &std::path::Path, body: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Writes the config `<dir>/<ifname>.conf` (mode 0600, as wg-quick wants) and returns its path.
+pub fn write_conf(dir: &std::path::Path, ifname: &str, body: &str) -> std::path::PathBuf {
+    let p = dir.join(format!("{ifname}.conf"));
+    write_file(&p, body, 0o600);
+    p
+}
+
+/// Runs `cmd` under bash with `NS` replaced by `ns`: its stdout, or its stderr on failure.
+pub fn sh_ns(ns: &str, cmd: &str) -> Result<String, String> {
+    let o = Command::new("bash").arg("-c").arg(cmd.replace("NS", ns)).output().unwrap();
+    if o.status.success() {
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).into_owned())
+    }
+}
