@@ -268,6 +268,25 @@ pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
     parse_get(name, &body)
 }
 
+/// Waits, at most `bound`, until nothing accepts on the control socket of `name` any more
+/// (the implementation has exited); returns whether it went.
+pub fn wait_gone(name: &str, bound: Duration) -> bool {
+    wait_gone_at(&socket_path(name), bound)
+}
+
+fn wait_gone_at(path: &Path, bound: Duration) -> bool {
+    let deadline = Instant::now() + bound;
+    loop {
+        if UnixStream::connect(path).is_err() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Interfaces served by a live userspace implementation (a socket that accepts).
 pub fn list() -> Vec<String> {
     let Ok(rd) = std::fs::read_dir(SOCKET_DIR) else { return Vec::new() };
@@ -358,6 +377,23 @@ mod tests {
         let p = d.path().join("wgt0.sock");
         let l = std::os::unix::net::UnixListener::bind(&p).unwrap();
         (d, p, l)
+    }
+
+    #[test]
+    fn waits_for_the_implementation_to_let_go_of_its_socket() {
+        let (_d, path, l) = silent_socket();
+        let t = Instant::now();
+        assert!(!wait_gone_at(&path, Duration::from_millis(100)));
+        assert!(t.elapsed() >= Duration::from_millis(100));
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(l);
+        });
+        let t = Instant::now();
+        assert!(wait_gone_at(&path, Duration::from_secs(5)));
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        closer.join().unwrap();
+        assert!(wait_gone_at(Path::new("/nonexistent/x.sock"), Duration::ZERO));
     }
 
     #[test]

@@ -56,6 +56,7 @@ impl System for LinuxSystem {
     }
 
     fn delete_link(&mut self, ifname: &str) -> Result<(), SysError> {
+        let userspace = device::backend_of(ifname) == device::Backend::Userspace;
         // The link this run created goes by its index: if it was replaced meanwhile by
         // another of the same name, that one stays.
         let r = match self.created.take() {
@@ -63,6 +64,13 @@ impl System for LinuxSystem {
             None => device::kernel::delete_link(&mut self.rt, ifname),
         };
         self.ifindex = None;
+        if userspace && r.is_ok() {
+            // As with a kernel link: once `down` returns, the interface is gone. The
+            // userspace implementation exits when its tun goes, a moment later; until then
+            // `wg show` still reaches it and a new one for the same name cannot bind its
+            // socket (`wg-quick down wg0; wg-quick up wg0`).
+            device::uapi::wait_gone(ifname, std::time::Duration::from_secs(2));
+        }
         r.map_err(|e| SysError::with_source(1, e.to_string(), e))
     }
 
