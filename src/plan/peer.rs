@@ -257,11 +257,28 @@ mod tests {
         assert!(t.starts_with(&format!("[#] wg set wg0 peer {P1} remove\n[#] wg set wg0 peer {P2} ")), "{t}");
         // Table = N: every allowed IP gets a route there (as up does), connected or not.
         assert!(t.ends_with("[#] ip -4 route add 10.8.0.2/32 dev wg0 table 1234\n"), "{t}");
-        assert!(plan_peers(&cfg("Table = off\n"), "wg0", &[PeerChange { before: None, after: Some(spec(P1, &["192.168.1.0/24"])) }], &PeerFacts::default()).unwrap().ops.len() == 1);
-        let e = plan_peers(&cfg(""), "wg0", &[PeerChange { before: None, after: Some(spec(P1, &["0.0.0.0/0"])) }], &PeerFacts::default());
+        assert!(
+            plan_peers(
+                &cfg("Table = off\n"),
+                "wg0",
+                &[PeerChange { before: None, after: Some(spec(P1, &["192.168.1.0/24"])) }],
+                &PeerFacts::default()
+            )
+            .unwrap()
+            .ops
+            .len()
+                == 1
+        );
+        let e = plan_peers(
+            &cfg(""),
+            "wg0",
+            &[PeerChange { before: None, after: Some(spec(P1, &["0.0.0.0/0"])) }],
+            &PeerFacts::default(),
+        );
         assert!(matches!(e, Err(PeerPlanError::DefaultRoute { .. })));
         let same = spec(P1, &["10.8.0.2/32"]);
-        let p = plan_peers(&c, "wg0", &[PeerChange { before: Some(same.clone()), after: Some(same) }], &PeerFacts::default()).unwrap();
+        let p = plan_peers(&c, "wg0", &[PeerChange { before: Some(same.clone()), after: Some(same) }], &PeerFacts::default())
+            .unwrap();
         assert!(p.ops.is_empty());
     }
 }

@@ -425,7 +425,11 @@ fn link_name(index: u32) -> Option<String> {
 impl LinuxSystem {
     /// What the live side of `wgq peer` reads: the routes through the running interface
     /// (no device dump: a server with 20,000 peers costs nothing more), and a named table.
-    pub fn observe_peer(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<crate::plan::peer::PeerFacts, SystemError> {
+    pub fn observe_peer(
+        &mut self,
+        cfg: &Config,
+        recorded: Option<UpRecord>,
+    ) -> Result<crate::plan::peer::PeerFacts, SystemError> {
         let index = self.index()?;
         let mut device_routes = Vec::new();
         for v6 in [false, true] {
@@ -451,12 +455,8 @@ impl LinuxSystem {
     pub fn observe_uplink(&mut self) -> Result<Uplink, SystemError> {
         let mut u = Uplink::default();
         for v6 in [false, true] {
-            let defaults = self.routes(RouteFilter {
-                v6,
-                table: Some(crate::plan::MAIN_TABLE),
-                default_only: true,
-                ..Default::default()
-            })?;
+            let defaults =
+                self.routes(RouteFilter { v6, table: Some(crate::plan::MAIN_TABLE), default_only: true, ..Default::default() })?;
             let Some(r) = defaults.first() else { continue };
             if u.device.is_none() {
                 u.device = rtnl::route_oif(r).and_then(link_name);
