@@ -309,9 +309,118 @@ pub struct Imported {
     pub notes: Vec<String>,
 }
 
-/// Turns the markers other tools leave around peers into wgq's metadata (see the commands).
-pub fn import(_doc: &Document, _ifname: &str, _created: &str) -> Imported {
-    Imported::default()
+/// The name another tool's marker line gives the block after it, and which tool it is:
+/// wireguard-install's `### Client NAME`, Nyr's `# BEGIN_PEER NAME`, PiVPN's
+/// `### begin NAME ###`, wg-easy's `# Client: NAME (ID)`.
+fn marker_before(line: &str) -> Option<(&str, &'static str)> {
+    let t = line.trim();
+    if let Some(n) = t.strip_prefix("### Client ") {
+        return Some((n.trim(), "wireguard-install"));
+    }
+    if let Some(n) = t.strip_prefix("# BEGIN_PEER ") {
+        return Some((n.trim(), "Nyr's wireguard-install"));
+    }
+    if let Some(n) = t.strip_prefix("### begin ").and_then(|r| r.strip_suffix(" ###")) {
+        return Some((n.trim(), "PiVPN"));
+    }
+    if let Some(n) = t.strip_prefix("# Client: ") {
+        let n = match n.rfind(" (") {
+            Some(i) if n.ends_with(')') => &n[..i],
+            _ => n,
+        };
+        return Some((n.trim(), "wg-easy"));
+    }
+    None
+}
+
+/// The closing markers (Nyr's `# END_PEER NAME`, PiVPN's `### end NAME ###`).
+fn marker_after(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with("# END_PEER ") || (t.starts_with("### end ") && t.ends_with(" ###"))
+}
+
+/// A name made to fit wgq's rule: other characters become `-`, at most 15.
+fn fit_name(name: &str) -> String {
+    let mut n: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "_=+.-".contains(c) { c } else { '-' }).collect();
+    n.truncate(15);
+    if n.is_empty() { "peer".into() } else { n }
+}
+
+/// Turns the markers other tools leave around peers into wgq's metadata: each marker line
+/// goes, its name becomes `# Name =` right after the block's header (when the block has no
+/// name yet), and PiVPN's `#[disabled] ` lines become `#- ` lines. Lines that are no marker
+/// are kept byte for byte. Names are made to fit wgq's rule and unique.
+pub fn import(doc: &Document, ifname: &str, _created: &str) -> Imported {
+    let named: std::collections::HashSet<usize> = peers(doc).iter().filter(|p| p.name.is_some()).map(|p| p.line - 1).collect();
+    let mut taken: std::collections::HashSet<String> = peers(doc).into_iter().filter_map(|p| p.name).collect();
+    let mut out: Vec<u8> = Vec::with_capacity(doc.text.len());
+    let mut notes = Vec::new();
+    let mut pending: Option<(String, &'static str)> = None;
+    let mut changed = false;
+    for i in 0..doc.lines.len() {
+        let raw = doc.line(i);
+        let term = doc.terminator(i);
+        let text = String::from_utf8_lossy(raw);
+        if let Some((name, tool)) = marker_before(&text) {
+            pending = Some((name.to_string(), tool));
+            changed = true;
+            continue;
+        }
+        if marker_after(&text) {
+            changed = true;
+            continue;
+        }
+        let mut line: Vec<u8> = raw.to_vec();
+        if let Some(rest) = raw.strip_prefix(b"#[disabled]") {
+            let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+            line = if rest.is_empty() { b"#-".to_vec() } else { [b"#- ".as_slice(), rest].concat() };
+            changed = true;
+        }
+        let disabled = super::edit::undisabled(&line).is_some();
+        let body = super::edit::undisabled(&line).unwrap_or(&line).to_vec();
+        let is_peer = {
+            let t: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            t.eq_ignore_ascii_case(b"[Peer]")
+        };
+        out.extend_from_slice(&line);
+        out.extend_from_slice(if term.is_empty() { b"\n" } else { term });
+        if is_peer && let Some((name, tool)) = pending.take() {
+            if named.contains(&i) {
+                continue;
+            }
+            let mut n = fit_name(&name);
+            let base = n.clone();
+            let mut k = 2;
+            while taken.contains(&n) || n == ifname {
+                let suffix = format!("-{k}");
+                n = format!("{}{suffix}", &base[..base.len().min(15 - suffix.len())]);
+                k += 1;
+            }
+            taken.insert(n.clone());
+            if n != name {
+                notes.push(format!(
+                    "{tool} peer `{}' is named {n} (wgq's names are 1-15 of A-Z a-z 0-9 _ = + . -)",
+                    name.escape_debug()
+                ));
+            } else {
+                notes.push(format!("{tool} peer {n} imported"));
+            }
+            let nl: &[u8] = if term.is_empty() { b"\n" } else { term };
+            if disabled {
+                out.extend_from_slice(b"#- ");
+            }
+            out.extend_from_slice(format!("# Name = {n}").as_bytes());
+            out.extend_from_slice(nl);
+        }
+    }
+    if !changed {
+        return Imported::default();
+    }
+    // The file's last line keeps having no terminator if it had none.
+    if doc.text.last().is_some_and(|&b| b != b'\n') && out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    Imported { edits: vec![super::edit::Edit { range: 0..doc.text.len(), with: out }], notes }
 }
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
