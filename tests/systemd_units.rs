@@ -26,6 +26,10 @@ fn service_has_upstream_shape() {
         assert!(s.lines().any(|l| l == line), "missing `{line}`");
     }
     assert!(unit("wgq.target").contains("[Unit]\nDescription="));
+    let e = unit("wgq-expire.service");
+    assert!(e.lines().any(|l| l == "ExecStart=/usr/bin/wgq peer expire") && e.contains("Type=oneshot"));
+    let t = unit("wgq-expire.timer");
+    assert!(t.lines().any(|l| l == "OnUnitActiveSec=5min") && t.lines().any(|l| l == "WantedBy=timers.target"));
 }
 
 #[test]
@@ -36,13 +40,13 @@ fn units_pass_systemd_analyze_verify() {
     }
     let dir = tempfile::tempdir().unwrap();
     let exe = env!("CARGO_BIN_EXE_wgq");
-    for name in ["wgq@.service", "wgq.target"] {
+    for name in ["wgq@.service", "wgq.target", "wgq-expire.service", "wgq-expire.timer"] {
         let text = unit(name).replace("/usr/bin/wgq", exe);
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     std::fs::copy(dir.path().join("wgq@.service"), dir.path().join("wgq@wg0.service")).unwrap();
     let out = Command::new("systemd-analyze")
-        .args(["verify", "--man=no", "wgq@wg0.service", "wgq.target"])
+        .args(["verify", "--man=no", "wgq@wg0.service", "wgq.target", "wgq-expire.service", "wgq-expire.timer"])
         .current_dir(dir.path())
         .output()
         .unwrap();
