@@ -858,35 +858,41 @@ fn list(target: &Target, all: bool, json: bool) -> Result<i32, AppError> {
     Ok(0)
 }
 
-fn addrs_text(p: &PeerEntry) -> String {
-    p.allowed_ips.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")
+/// Appends `v` padded with spaces to `width`, then one space.
+fn cell(s: &mut String, v: &str, width: usize) {
+    s.push_str(v);
+    let n = if v.is_ascii() { v.len() } else { v.chars().count() };
+    for _ in n..width {
+        s.push(' ');
+    }
+    s.push(' ');
 }
 
 fn render_row(s: &mut String, ifname: &str, p: &PeerEntry, l: Option<&crate::device::PeerState>, now: Duration) {
-    let day = |t: &Option<String>| t.as_deref().map(|t| t.get(..10).unwrap_or(t).to_string()).unwrap_or_else(|| "-".into());
-    let state = if p.disabled { "disabled" } else { "enabled" };
-    let endpoint = l.and_then(|l| l.endpoint).map(|e| e.to_string()).unwrap_or_else(|| "-".into());
-    let handshake = match l.and_then(|l| l.last_handshake) {
-        Some(h) => super::show::ago(now.saturating_sub(h)),
-        None if l.is_some() => "never".into(),
-        None => "-".into(),
-    };
-    let transfer = l
-        .map(|l| format!("{} / {}", super::show::bytes(l.rx_bytes), super::show::bytes(l.tx_bytes)))
-        .unwrap_or_else(|| "-".into());
-    let _ = writeln!(
-        s,
-        "{:<15} {:<15} {:<34} {:<8} {:<10} {:<10} {:<24} {:<16} {}",
-        ifname,
-        p.name.as_deref().unwrap_or("-"),
-        addrs_text(p),
-        state,
-        day(&p.created),
-        day(&p.expires),
-        endpoint,
-        handshake,
-        transfer
-    );
+    fn day(t: &Option<String>) -> &str {
+        t.as_deref().map(|t| t.get(..10).unwrap_or(t)).unwrap_or("-")
+    }
+    cell(s, ifname, 15);
+    cell(s, p.name.as_deref().unwrap_or("-"), 15);
+    cell(s, &p.allowed_text, 34);
+    cell(s, if p.disabled { "disabled" } else { "enabled" }, 8);
+    cell(s, day(&p.created), 10);
+    cell(s, day(&p.expires), 10);
+    match l {
+        None => s.push_str(&format!("{:<24} {:<16} -\n", "-", "-")),
+        Some(l) => {
+            let endpoint = l.endpoint.map(|e| e.to_string()).unwrap_or_else(|| "-".into());
+            cell(s, &endpoint, 24);
+            match l.last_handshake {
+                Some(h) => cell(s, &super::show::ago(now.saturating_sub(h)), 16),
+                None => cell(s, "never", 16),
+            }
+            s.push_str(&super::show::bytes(l.rx_bytes));
+            s.push_str(" / ");
+            s.push_str(&super::show::bytes(l.tx_bytes));
+            s.push('\n');
+        }
+    }
 }
 
 fn render_json_peer(

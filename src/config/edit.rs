@@ -70,6 +70,10 @@ fn trim(b: &[u8]) -> &[u8] {
 
 /// The section a header line opens (comment cut, white space removed), if it is one.
 fn header(line: &[u8]) -> Option<Section> {
+    // Most lines are no header: their first visible character tells.
+    if *line.iter().find(|b| !b.is_ascii_whitespace() && **b != 0x0b)? != b'[' {
+        return None;
+    }
     let uncommented = match line.iter().position(|&b| b == b'#') {
         Some(i) => &line[..i],
         None => line,
@@ -97,12 +101,32 @@ pub fn undisabled(line: &[u8]) -> Option<&[u8]> {
 pub fn meta_comment(line: &[u8]) -> Option<(&str, &str)> {
     let t = trim(line);
     let rest = t.strip_prefix(b"#")?;
-    let text = std::str::from_utf8(rest).ok()?;
-    let (k, v) = text.split_once('=')?;
-    let k = k.trim();
-    let ok =
-        k.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    ok.then(|| (k, v.trim()))
+    let eq = rest.iter().position(|&b| b == b'=')?;
+    let k = trim(&rest[..eq]);
+    let ok = k.first().is_some_and(|c| c.is_ascii_alphabetic()) && k.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    if !ok {
+        return None;
+    }
+    let v = std::str::from_utf8(trim(&rest[eq + 1..])).ok()?;
+    // The key is ASCII: checked above.
+    Some((std::str::from_utf8(k).ok()?, v))
+}
+
+/// The index of the first `\n` in `b` from `from`, eight bytes at a time.
+fn find_newline(b: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut i = from;
+    while i + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")) ^ NL;
+        let z = w.wrapping_sub(LO) & !w & HI;
+        if z != 0 {
+            return Some(i + (z.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'\n').map(|p| i + p)
 }
 
 /// True for a line that is part of a block's content: a key line, or a `# Key = value`
@@ -118,10 +142,10 @@ fn is_comment(line: &[u8]) -> bool {
 
 impl Document {
     pub fn parse(text: Vec<u8>) -> Document {
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(text.iter().filter(|&&b| b == b'\n').count() + 1);
         let mut start = 0;
         while start < text.len() {
-            let nl = text[start..].iter().position(|&b| b == b'\n').map(|i| start + i);
+            let nl = find_newline(&text, start);
             let (text_end, end) = match nl {
                 Some(i) if i > start && text[i - 1] == b'\r' => (i - 1, i + 1),
                 Some(i) => (i, i + 1),
@@ -209,7 +233,13 @@ impl Document {
 
     /// The lines of a block as they read when enabled (a disabled block's prefix removed).
     pub fn block_lines(&self, b: &Block) -> Vec<&[u8]> {
-        b.lines.clone().map(|i| if b.disabled { undisabled(self.line(i)).unwrap_or(b"") } else { self.line(i) }).collect()
+        self.block_lines_iter(b).collect()
+    }
+
+    /// [`Document::block_lines`] without collecting them.
+    pub fn block_lines_iter<'a>(&'a self, b: &Block) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let disabled = b.disabled;
+        b.lines.clone().map(move |i| if disabled { undisabled(self.line(i)).unwrap_or(b"") } else { self.line(i) })
     }
 
     /// The block's bytes, terminators included.
@@ -457,5 +487,11 @@ mod tests {
         let d = diff(b"a\nb\nc\n", b"a\nB\nPresharedKey = secret\nc\n");
         assert_eq!(d, "-     2 b\n+     2 B\n+     3 PresharedKey = (hidden)\n");
         assert_eq!(hide_secret("#- privatekey=abc"), "#- privatekey= (hidden)");
+        for (t, want) in
+            [(&b"abcdefgh\nx"[..], Some(8)), (b"\n", Some(0)), (b"abcdefghijklmnopq", None), (b"abcdefghijklmno\n", Some(15))]
+        {
+            assert_eq!(find_newline(t, 0), want);
+        }
+        assert_eq!(find_newline(b"a\nbcdefghij\n", 2), Some(11));
     }
 }

@@ -30,27 +30,36 @@ pub struct PeerEntry {
     pub preshared_key: Option<SecretKey>,
     /// As written (host bits kept); unparsable entries are left out.
     pub allowed_ips: Vec<IpNet>,
+    /// The AllowedIPs values as written, joined by `,` (for listing).
+    pub allowed_text: String,
     pub endpoint: Option<String>,
     pub keepalive: Option<u16>,
 }
 
 /// A key line of a block (`Key = value`, comment cut): the key and the value, trimmed.
 fn key_line(line: &[u8]) -> Option<(&str, &str)> {
-    let t = std::str::from_utf8(line).ok()?;
-    let t = t.split('#').next().unwrap_or("");
-    let (k, v) = t.split_once('=')?;
-    Some((k.trim(), v.trim()))
+    let t = match line.iter().position(|&b| b == b'#') {
+        Some(i) => &line[..i],
+        None => line,
+    };
+    let eq = t.iter().position(|&b| b == b'=')?;
+    fn trim(x: &[u8]) -> &[u8] {
+        let s = x.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(x.len());
+        let e = x.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(s, |e| e + 1);
+        &x[s..e]
+    }
+    Some((std::str::from_utf8(trim(&t[..eq])).ok()?, std::str::from_utf8(trim(&t[eq + 1..])).ok()?))
 }
 
 /// Every `[Peer]` block of the file, in file order.
 pub fn peers(doc: &Document) -> Vec<PeerEntry> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(doc.blocks.len());
     for (bi, b) in doc.blocks.iter().enumerate() {
         if b.section != Section::Peer {
             continue;
         }
         let mut p = PeerEntry { block: bi, line: b.lines.start + 1, disabled: b.disabled, ..Default::default() };
-        for l in doc.block_lines(b).into_iter().skip(1) {
+        for l in doc.block_lines_iter(b).skip(1) {
             if let Some((k, v)) = meta_comment(l) {
                 let slot = match k {
                     _ if k.eq_ignore_ascii_case("Name") => &mut p.name,
@@ -71,6 +80,12 @@ pub fn peers(doc: &Document) -> Vec<PeerEntry> {
                 p.preshared_key = SecretKey::from_base64(v).ok();
             } else if k.eq_ignore_ascii_case("AllowedIPs") {
                 p.allowed_ips.extend(v.split(',').filter_map(|a| IpNet::parse(a.trim()).ok()));
+                for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                    if !p.allowed_text.is_empty() {
+                        p.allowed_text.push(',');
+                    }
+                    p.allowed_text.push_str(a);
+                }
             } else if k.eq_ignore_ascii_case("Endpoint") {
                 p.endpoint = Some(v.to_string());
             } else if k.eq_ignore_ascii_case("PersistentKeepalive") {
