@@ -2,7 +2,7 @@
 _wgq() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if [[ $COMP_CWORD -eq 1 ]]; then
-		COMPREPLY=( $(compgen -W "up down save strip check reload show showconf genkey genpsk pubkey wg-quick wg help" -- "$cur") )
+		COMPREPLY=( $(compgen -W "up down save strip check reload show showconf genkey genpsk pubkey wg-quick wg server peer qr help" -- "$cur") )
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -49,6 +49,72 @@ _wgq() {
 		COMPREPLY=( $(compgen -W "" -- "$cur") )
 		;;
 	wg)
+		COMPREPLY=( $(compgen -W "" -- "$cur") )
+		;;
+	server)
+		if [[ $COMP_CWORD -eq 2 ]]; then
+			COMPREPLY=( $(compgen -W "init" -- "$cur") )
+			return
+		fi
+		case ${COMP_WORDS[2]} in
+		init)
+			COMPREPLY=( $(compgen -W "--address --port --endpoint --out-dev --no-nat --nat --dns --client-allowed-ips --keepalive --mtu --no-forwarding --sysctl-dir --config-dir --force --dry-run $(ls /sys/class/net 2>/dev/null)" -- "$cur") )
+			;;
+		esac
+		;;
+	peer)
+		if [[ $COMP_CWORD -eq 2 ]]; then
+			COMPREPLY=( $(compgen -W "add list show remove disable enable rename set rotate expire import" -- "$cur") )
+			return
+		fi
+		case ${COMP_WORDS[2]} in
+		add)
+			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --endpoint --expires --note --pubkey --no-psk --no-store --qr --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		list)
+			COMPREPLY=( $(compgen -W "--json --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		show)
+			COMPREPLY=( $(compgen -W "--qr --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		remove)
+			COMPREPLY=( $(compgen -W "--dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		disable)
+			COMPREPLY=( $(compgen -W "--dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		enable)
+			COMPREPLY=( $(compgen -W "--dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		rename)
+			COMPREPLY=( $(compgen -W "--dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		set)
+			COMPREPLY=( $(compgen -W "--allowed-ips --route --dns --keepalive --mtu --expires --note --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		rotate)
+			COMPREPLY=( $(compgen -W "--pubkey --qr --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		expire)
+			COMPREPLY=( $(compgen -W "--dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		import)
+			COMPREPLY=( $(compgen -W "--dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		esac
+		;;
+	qr)
 		COMPREPLY=( $(compgen -W "" -- "$cur") )
 		;;
 	esac

@@ -44,6 +44,27 @@ fn every_command_and_option_is_documented() {
             assert!(sub.contains(o.as_str()), "help of {} misses {o}", c.name);
         }
     }
+    // Subcommands (`wgq server init`, `wgq peer add`, ...) and their options.
+    for c in &commands {
+        for sub in &c.subcommands {
+            for (path, text) in &files {
+                assert!(text.contains(&sub.name), "{path} misses {} {}", c.name, sub.name);
+                for (o, _) in &sub.options {
+                    let needle = if path.ends_with(".8") {
+                        o.replace('-', "\\-")
+                    } else if path.ends_with(".fish") {
+                        o.trim_start_matches("--").to_string()
+                    } else {
+                        o.to_string()
+                    };
+                    assert!(text.contains(&needle), "{path} misses option {o} of {} {}", c.name, sub.name);
+                }
+            }
+        }
+    }
+    for name in ["server", "peer", "qr"] {
+        assert!(visible.contains(&name), "the CLI lost {name}");
+    }
     for (short, long) in [("\\-h", "\\-\\-help"), ("\\-V", "\\-\\-version")] {
         assert!(files[0].1.contains(short) && files[0].1.contains(long), "man page misses {long}");
     }

@@ -27,6 +27,10 @@ fn service_has_upstream_shape() {
         assert!(s.lines().any(|l| l == line), "missing `{line}`");
     }
     assert!(unit("wgq.target").contains("[Unit]\nDescription="));
+    let e = unit("wgq-expire.service");
+    assert!(e.lines().any(|l| l == "ExecStart=/usr/bin/wgq peer expire") && e.contains("Type=oneshot"));
+    let t = unit("wgq-expire.timer");
+    assert!(t.lines().any(|l| l == "OnUnitActiveSec=5min") && t.lines().any(|l| l == "WantedBy=timers.target"));
 }
 
 #[test]
@@ -60,7 +64,7 @@ fn units_pass_systemd_analyze_verify() {
     }
     let dir = tempfile::tempdir().unwrap();
     let exe = env!("CARGO_BIN_EXE_wgq");
-    for name in ["wgq@.service", "wgq.target"] {
+    for name in ["wgq@.service", "wgq.target", "wgq-expire.service", "wgq-expire.timer"] {
         let text = unit(name).replace("/usr/bin/wgq", exe);
         std::fs::write(dir.path().join(name), text).unwrap();
     }
@@ -74,7 +78,16 @@ fn units_pass_systemd_analyze_verify() {
     }
     std::fs::copy(dir.path().join("wg-quick@.service"), dir.path().join("wg-quick@wg0.service")).unwrap();
     let out = Command::new("systemd-analyze")
-        .args(["verify", "--man=no", "wgq@wg0.service", "wgq.target", "wg-quick@wg0.service", "wg-quick.target"])
+        .args([
+            "verify",
+            "--man=no",
+            "wgq@wg0.service",
+            "wgq.target",
+            "wg-quick@wg0.service",
+            "wg-quick.target",
+            "wgq-expire.service",
+            "wgq-expire.timer",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();

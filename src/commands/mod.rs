@@ -2,6 +2,9 @@
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
 mod error;
+pub mod peer;
+pub mod qr;
+pub mod server;
 pub mod show;
 
 pub use error::AppError;
@@ -54,6 +57,14 @@ pub enum Command {
     Genpsk,
     Pubkey,
     Version,
+    /// `wgq server init`.
+    ServerInit(Box<server::InitArgs>),
+    /// `wgq peer ...`.
+    Peer(Box<peer::PeerCmd>),
+    /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
+    Qr {
+        file: Option<String>,
+    },
 }
 
 impl Command {
@@ -69,6 +80,8 @@ impl Command {
                 | Command::Reload { .. }
                 | Command::Show { .. }
                 | Command::Showconf { .. }
+                | Command::ServerInit(_)
+                | Command::Peer(_)
         )
     }
 }
@@ -102,6 +115,22 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Showconf { interface } => {
             let mut sys = LinuxSystem::new(&interface, None)?;
             let text = sys.showconf(&interface)?;
+            write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
+            Ok(0)
+        }
+        Command::ServerInit(a) => server::init(&a),
+        Command::Peer(p) => peer::run(&p),
+        Command::Qr { file } => {
+            let data = match file.as_deref() {
+                None | Some("-") => {
+                    let mut v = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)
+                        .map_err(|e| io("Unable to read standard input", e))?;
+                    v
+                }
+                Some(f) => std::fs::read(f).map_err(|e| AppError::Read { path: f.to_string(), source: e })?,
+            };
+            let text = qr::terminal(&data).map_err(AppError::Other)?;
             write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
             Ok(0)
         }

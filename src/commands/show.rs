@@ -91,11 +91,11 @@ fn units(mut secs: u64) -> String {
     parts.join(", ")
 }
 
-fn ago(d: Duration) -> String {
+pub(crate) fn ago(d: Duration) -> String {
     if d.as_secs() == 0 { "Now".into() } else { format!("{} ago", units(d.as_secs())) }
 }
 
-fn bytes(b: u64) -> String {
+pub(crate) fn bytes(b: u64) -> String {
     let f = b as f64;
     if b < 1024 {
         format!("{b} B")
@@ -110,7 +110,7 @@ fn bytes(b: u64) -> String {
     }
 }
 
-fn json_str(s: &str) -> String {
+pub(crate) fn json_str(s: &str) -> String {
     let mut o = String::from("\"");
     for c in s.chars() {
         match c {

@@ -6,8 +6,10 @@
 //! resolved later by the device layer.
 
 pub mod check;
+pub mod edit;
 pub mod locate;
 pub mod parse;
+pub mod peers;
 pub mod save;
 
 use std::fmt;

@@ -2,7 +2,7 @@
 //! (wireguard-go, boringtun, gotatun), and starting the userspace program.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -232,20 +232,33 @@ impl Request<'_> {
     }
 
     fn read_reply(&self, s: &UnixStream) -> Result<(String, i32), DeviceError> {
-        let mut r = BufReader::with_capacity(64 * 1024, s);
-        let mut body = String::new();
-        let mut line = String::new();
+        // Read in large pieces (a 20,000-peer reply is megabytes) and look for the
+        // `errno=` line only in what arrived last.
+        let mut buf: Vec<u8> = Vec::with_capacity(256 * 1024);
+        let mut chunk = vec![0u8; 256 * 1024];
+        let mut line_start = 0;
+        let mut r = s;
         loop {
-            line.clear();
-            let n = r.read_line(&mut line).map_err(|e| self.error(e))?;
+            let n = r.read(&mut chunk).map_err(|e| self.error(e))?;
             if n == 0 {
                 return Err(DeviceError::Protocol(format!("{}: the userspace implementation closed the socket", self.name)));
             }
-            if let Some(e) = line.trim_end().strip_prefix("errno=") {
-                let errno: i32 = e.parse().unwrap_or(libc::EPROTO);
-                return Ok((body, errno));
+            let from = buf.len();
+            buf.extend_from_slice(&chunk[..n]);
+            for i in from..buf.len() {
+                if buf[i] != b'\n' {
+                    continue;
+                }
+                let line = &buf[line_start..i];
+                if let Some(e) = line.strip_prefix(b"errno=") {
+                    let errno: i32 = std::str::from_utf8(e).ok().and_then(|e| e.trim().parse().ok()).unwrap_or(libc::EPROTO);
+                    buf.truncate(line_start);
+                    let body = String::from_utf8(buf)
+                        .map_err(|_| DeviceError::Protocol(format!("{}: the reply is not text", self.name)))?;
+                    return Ok((body, errno));
+                }
+                line_start = i + 1;
             }
-            body.push_str(&line);
         }
     }
 }

@@ -18,6 +18,10 @@ pub struct CommandDoc {
     /// The positional argument, if any: its value name (`CONFIG_FILE|INTERFACE`), whether
     /// it is required, and whether it takes several values.
     pub positional: Option<(String, bool, bool)>,
+    /// Every positional argument in order (the first is [`CommandDoc::positional`]).
+    pub positionals: Vec<(String, bool, bool)>,
+    /// Subcommands (`wgq peer add`, …), each documented the same way.
+    pub subcommands: Vec<CommandDoc>,
 }
 
 impl CommandDoc {
@@ -40,22 +44,51 @@ impl CommandDoc {
 
 /// The visible subcommands of `wgq`, in the order its help lists them.
 pub fn commands() -> Vec<CommandDoc> {
-    let cmd = wgq_command();
+    subcommands(&wgq_command())
+}
+
+fn subcommands(cmd: &clap::Command) -> Vec<CommandDoc> {
     cmd.get_subcommands()
         .filter(|s| !s.is_hide_set())
-        .map(|s| CommandDoc {
-            name: s.get_name().to_string(),
-            about: s.get_about().map(|a| a.to_string()).unwrap_or_default(),
-            options: s
-                .get_arguments()
-                .filter_map(|a| Some((format!("--{}", a.get_long()?), a.get_help().map(|h| h.to_string()).unwrap_or_default())))
-                .collect(),
-            positional: s.get_positionals().next().map(|a| {
-                let names: Vec<&str> = a.get_value_names().unwrap_or_default().iter().map(|n| n.as_str()).collect();
-                (names.join(" "), a.is_required_set(), matches!(a.get_action(), clap::ArgAction::Append))
-            }),
+        .map(|s| {
+            let positionals: Vec<(String, bool, bool)> = s
+                .get_positionals()
+                .map(|a| {
+                    let names: Vec<&str> = a.get_value_names().unwrap_or_default().iter().map(|n| n.as_str()).collect();
+                    (names.join(" "), a.is_required_set(), matches!(a.get_action(), clap::ArgAction::Append))
+                })
+                .collect();
+            CommandDoc {
+                name: s.get_name().to_string(),
+                about: s.get_about().map(|a| a.to_string()).unwrap_or_default(),
+                options: s
+                    .get_arguments()
+                    .filter_map(|a| {
+                        Some((format!("--{}", a.get_long()?), a.get_help().map(|h| h.to_string()).unwrap_or_default()))
+                    })
+                    .collect(),
+                positional: positionals.first().cloned(),
+                positionals,
+                subcommands: subcommands(s),
+            }
         })
         .collect()
+}
+
+/// Every command to document on its own: the top-level ones without subcommands, and each
+/// subcommand as `parent sub`.
+fn leaves() -> Vec<CommandDoc> {
+    let mut v = Vec::new();
+    for c in commands() {
+        if c.subcommands.is_empty() {
+            v.push(c);
+        } else {
+            for s in c.subcommands {
+                v.push(CommandDoc { name: format!("{} {}", c.name, s.name), ..s });
+            }
+        }
+    }
+    v
 }
 
 /// `(-s, --long, help)` of wgq's own options (help and version).
@@ -93,7 +126,7 @@ fn roff_value(name: &str) -> String {
 
 fn roff_synopsis(c: &CommandDoc) -> String {
     let mut parts: Vec<String> = c.options.iter().map(|(o, _)| format!("[\\fB{}\\fP]", roff_escape(o))).collect();
-    if let Some((name, required, many)) = &c.positional {
+    for (name, required, many) in &c.positionals {
         let v = roff_value(name) + if *many { " ..." } else { "" };
         parts.push(if *required { v } else { format!("[{v}]") });
     }
@@ -101,9 +134,27 @@ fn roff_synopsis(c: &CommandDoc) -> String {
     format!(".B wgq {}\n{args}.br\n", roff_escape(&c.name))
 }
 
+/// The man page's section on `wgq server` and `wgq peer`.
+const PROVISIONING: &str = ".SH SERVERS AND CLIENTS\n\\fBwgq server init\\fP writes a server file that stays a plain \
+wg\\-quick file: \\fBwg\\-quick up\\fP and \\fBwgq check\\fP read it, and it is the only record of the \
+clients. Each client is one [Peer] block whose metadata are comment lines right after its header: \
+\\fB# Name =\\fP, \\fB# Created =\\fP, \\fB# Expires =\\fP and \\fB# Note =\\fP. A disabled client keeps its \
+block with every line commented out by \\fB#\\- \\fP, so its addresses stay reserved. The defaults of new client \
+files are \\fB# ClientEndpoint =\\fP, \\fB# ClientDNS =\\fP, \\fB# ClientAllowedIPs =\\fP, \\fB# ClientKeepalive =\\fP \
+and \\fB# ClientMTU =\\fP comments in [Interface].\n.PP\n\\fBwgq peer\\fP edits only the block it is about and \
+keeps every other byte (comments, blank lines, order, CRLF line ends); it writes atomically (a 0600 temporary file, \
+fsync, rename) under the interface's lock, reading the file again once it holds it, so concurrent edits never pick \
+the same address or lose a client. Addresses are the lowest free hosts of the server's Address networks (any prefix \
+length, IPv4 and IPv6), counting the server's, every client's AllowedIPs and the disabled clients'. On a running \
+interface the change is applied live: one device update with just that client (or its removal) and the routes \
+\\fBup\\fP would add for it; other clients keep their sessions. Keys are made in the process and written only to \
+0600 files; \\fB\\-\\-pubkey\\fP keeps no private key at all, \\fB\\-\\-no\\-store\\fP prints the client file once. \
+A file with SaveConfig = true is refused (\\fB\\-\\-force\\fP edits it all the same). Names follow wg\\-quick's \
+interface-name rule: 1 to 15 letters, digits and _ = + . \\-.\n";
+
 /// `man/wgq.8`.
 pub fn man_page() -> String {
-    let commands = commands();
+    let commands = leaves();
     let mut s = String::new();
     s.push_str(".\\\" Generated from src/frontend/cli.rs by `cargo run --example gendocs`; do not edit.\n");
     s.push_str(".TH WGQ 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
@@ -148,6 +199,7 @@ pub fn man_page() -> String {
             s.push_str(&format!(".RS\n.TP\n.B {}\n{}.\n.RE\n", roff_escape(o), roff_escape(a)));
         }
     }
+    s.push_str(PROVISIONING);
     s.push_str(".SH OPTIONS\n");
     for (short, long, help) in global_options() {
         s.push_str(&format!(".TP\n.BR {} \", \" {}\n{}.\n", roff_escape(&short), roff_escape(&long), roff_escape(&help)));
@@ -181,11 +233,35 @@ pub fn man_page() -> String {
          otherwise the status of the step that failed (a hook's own status, 2 for a refused netlink request).\n",
     );
     s.push_str(
-        ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf; /run/wgq/ns\\-\\fICOOKIE\\fP/\\fIINTERFACE\\fP.lock and \
+        ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf; /etc/wireguard/clients/\\fIINTERFACE\\fP/\\fINAME\\fP.conf \
+         (client files of \\fBwgq peer\\fP, mode 0600 in 0700 directories); /etc/sysctl.d/99\\-wgq\\-\\fIINTERFACE\\fP.conf \
+         (forwarding of \\fBwgq server init\\fP); /run/wgq/ns\\-\\fICOOKIE\\fP/\\fIINTERFACE\\fP.lock and \
          \\fIINTERFACE\\fP.state, per network namespace (\\fICOOKIE\\fP is the namespace's cookie).\n",
     );
     s.push_str(".SH SEE ALSO\n\\fBwg\\-quick\\fP(8), \\fBwg\\fP(8), \\fBip\\fP(8), \\fBnft\\fP(8)\n");
     s
+}
+
+/// The words bash offers for a command's arguments.
+fn bash_words(c: &CommandDoc) -> String {
+    let opts = c.option_names().join(" ");
+    let words = if c.takes_config() {
+        format!("{opts} $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\\.conf$//')")
+    } else if c.takes_interface() {
+        let all = if c.value_name().split('|').any(|v| v == "all") { " all" } else { "" };
+        format!("{opts}{all} $(ls /sys/class/net 2>/dev/null)")
+    } else {
+        opts
+    };
+    words.trim().to_string()
+}
+
+fn bash_arm(s: &mut String, c: &CommandDoc, tabs: &str) {
+    s.push_str(&format!("{tabs}{})\n{tabs}\tCOMPREPLY=( $(compgen -W \"{}\" -- \"$cur\") )\n", c.name, bash_words(c)));
+    if c.takes_config() {
+        s.push_str(&format!("{tabs}\tCOMPREPLY+=( $(compgen -f -X '!*.conf' -- \"$cur\") )\n"));
+    }
+    s.push_str(&format!("{tabs}\t;;\n"));
 }
 
 /// `completions/wgq.bash`
@@ -197,23 +273,37 @@ pub fn bash_completion() -> String {
     s.push_str(&format!("\t\tCOMPREPLY=( $(compgen -W \"{} help\" -- \"$cur\") )\n\t\treturn\n\tfi\n", names.join(" ")));
     s.push_str("\tcase ${COMP_WORDS[1]} in\n");
     for c in &commands {
-        let opts = c.option_names().join(" ");
-        let words = if c.takes_config() {
-            format!("{opts} $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\\.conf$//')")
-        } else if c.takes_interface() {
-            let all = if c.value_name().split('|').any(|v| v == "all") { " all" } else { "" };
-            format!("{opts}{all} $(ls /sys/class/net 2>/dev/null)")
-        } else {
-            opts
-        };
-        s.push_str(&format!("\t{})\n\t\tCOMPREPLY=( $(compgen -W \"{}\" -- \"$cur\") )\n", c.name, words.trim()));
-        if c.takes_config() {
-            s.push_str("\t\tCOMPREPLY+=( $(compgen -f -X '!*.conf' -- \"$cur\") )\n");
+        if c.subcommands.is_empty() {
+            bash_arm(&mut s, c, "\t");
+            continue;
         }
-        s.push_str("\t\t;;\n");
+        let subs: Vec<&str> = c.subcommands.iter().map(|c| c.name.as_str()).collect();
+        s.push_str(&format!(
+            "\t{})\n\t\tif [[ $COMP_CWORD -eq 2 ]]; then\n\t\t\tCOMPREPLY=( $(compgen -W \"{}\" -- \"$cur\") )\n\t\t\treturn\n\t\tfi\n\t\tcase ${{COMP_WORDS[2]}} in\n",
+            c.name,
+            subs.join(" ")
+        ));
+        for sub in &c.subcommands {
+            bash_arm(&mut s, sub, "\t\t");
+        }
+        s.push_str("\t\tesac\n\t\t;;\n");
     }
     s.push_str("\tesac\n}\ncomplete -F _wgq wgq\n");
     s
+}
+
+fn zsh_quote(s: &str) -> String {
+    s.replace('\'', "'\\''").replace(':', "\\:")
+}
+
+fn zsh_arguments(c: &CommandDoc) -> Vec<String> {
+    let mut parts: Vec<String> = c.option_names().iter().map(|o| format!("'{o}'")).collect();
+    if c.takes_config() {
+        parts.push("'*:config:_files -g \"*.conf\"'".into());
+    } else if c.takes_interface() {
+        parts.push("'*:interface:_net_interfaces'".into());
+    }
+    parts
 }
 
 /// `completions/_wgq` (zsh)
@@ -223,23 +313,49 @@ pub fn zsh_completion() -> String {
         String::from("#compdef wgq\n# zsh completion for wgq. Generated from src/frontend/cli.rs; do not edit.\n\n_wgq() {\n");
     s.push_str("\tlocal -a commands\n\tcommands=(\n");
     for c in &commands {
-        s.push_str(&format!("\t\t'{}:{}'\n", c.name, c.about.replace('\'', "'\\''").replace(':', "\\:")));
+        s.push_str(&format!("\t\t'{}:{}'\n", c.name, zsh_quote(&c.about)));
     }
     s.push_str("\t)\n\tif (( CURRENT == 2 )); then\n\t\t_describe 'command' commands\n\t\treturn\n\tfi\n");
     s.push_str("\tcase $words[2] in\n");
     for c in &commands {
-        let mut parts: Vec<String> = c.option_names().iter().map(|o| format!("'{o}'")).collect();
-        if c.takes_config() {
-            parts.push("'*:config:_files -g \"*.conf\"'".into());
-        } else if c.takes_interface() {
-            parts.push("'*:interface:_net_interfaces'".into());
+        if !c.subcommands.is_empty() {
+            s.push_str(&format!("\t{})\n\t\tlocal -a subcommands\n\t\tsubcommands=(\n", c.name));
+            for sub in &c.subcommands {
+                s.push_str(&format!("\t\t\t'{}:{}'\n", sub.name, zsh_quote(&sub.about)));
+            }
+            s.push_str(
+                "\t\t)\n\t\tif (( CURRENT == 3 )); then\n\t\t\t_describe 'subcommand' subcommands\n\t\t\treturn\n\t\tfi\n",
+            );
+            s.push_str("\t\tcase $words[3] in\n");
+            for sub in &c.subcommands {
+                let parts = zsh_arguments(sub);
+                if !parts.is_empty() {
+                    s.push_str(&format!("\t\t{})\n\t\t\t_arguments {}\n\t\t\t;;\n", sub.name, parts.join(" ")));
+                }
+            }
+            s.push_str("\t\tesac\n\t\t;;\n");
+            continue;
         }
+        let parts = zsh_arguments(c);
         if !parts.is_empty() {
             s.push_str(&format!("\t{})\n\t\t_arguments {}\n\t\t;;\n", c.name, parts.join(" ")));
         }
     }
     s.push_str("\tesac\n}\n\n_wgq \"$@\"\n");
     s
+}
+
+fn fish_args(s: &mut String, c: &CommandDoc, cond: &str) {
+    for (o, a) in &c.options {
+        s.push_str(&format!("complete -c wgq -n \"{cond}\" -l {} -d '{}'\n", o.trim_start_matches("--"), a.replace('\'', "\\'")));
+    }
+    if c.takes_config() {
+        s.push_str(&format!(
+            "complete -c wgq -n \"{cond}\" -F -a \"(path basename /etc/wireguard/*.conf | string replace -r '\\.conf\\$' '')\"\n"
+        ));
+    } else if c.takes_interface() {
+        s.push_str(&format!("complete -c wgq -f -n \"{cond}\" -a \"(__fish_print_interfaces)\"\n"));
+    }
 }
 
 /// `completions/wgq.fish`
@@ -254,24 +370,24 @@ pub fn fish_completion() -> String {
             c.name,
             c.about.replace('\'', "\\'")
         ));
-        for (o, a) in &c.options {
-            s.push_str(&format!(
-                "complete -c wgq -n \"__fish_seen_subcommand_from {}\" -l {} -d '{}'\n",
-                c.name,
-                o.trim_start_matches("--"),
-                a.replace('\'', "\\'")
-            ));
+        if c.subcommands.is_empty() {
+            fish_args(&mut s, c, &format!("__fish_seen_subcommand_from {}", c.name));
+            continue;
         }
-        if c.takes_config() {
+        let subs: Vec<&str> = c.subcommands.iter().map(|c| c.name.as_str()).collect();
+        for sub in &c.subcommands {
             s.push_str(&format!(
-                "complete -c wgq -n \"__fish_seen_subcommand_from {}\" -F -a \"(path basename /etc/wireguard/*.conf | string replace -r '\\.conf\\$' '')\"\n",
-                c.name
+                "complete -c wgq -f -n \"__fish_seen_subcommand_from {}; and not __fish_seen_subcommand_from {}\" -a {} -d '{}'\n",
+                c.name,
+                subs.join(" "),
+                sub.name,
+                sub.about.replace('\'', "\\'")
             ));
-        } else if c.takes_interface() {
-            s.push_str(&format!(
-                "complete -c wgq -f -n \"__fish_seen_subcommand_from {}\" -a \"(__fish_print_interfaces)\"\n",
-                c.name
-            ));
+            fish_args(
+                &mut s,
+                sub,
+                &format!("__fish_seen_subcommand_from {}; and __fish_seen_subcommand_from {}", c.name, sub.name),
+            );
         }
     }
     s

@@ -20,7 +20,7 @@ fn is_temp_of(name: &str, target: &str) -> bool {
 /// temporary file is removed and `path` is untouched; SIGINT/SIGTERM/SIGHUP wait until the
 /// write is over. SIGKILL can leave the temporary file (never a partial `path`); the next
 /// write removes such leftovers (callers hold the interface's lock, so none is in use).
-pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let _hold = crate::os::signals::hold();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -31,7 +31,7 @@ pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
         .rand_bytes(TEMP_RANDOM_LEN)
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)?;
-    tmp.write_all(contents.as_bytes())?;
+    tmp.write_all(contents.as_ref())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     std::fs::File::open(dir)?.sync_all()?;

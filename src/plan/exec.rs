@@ -243,7 +243,7 @@ impl<'a> Executor<'a> {
                 self.sys.set_mtu(ifname, *mtu)
             }
             // Steps that may half-apply record their (idempotent) undo before they run.
-            Op::SyncDevice { update, restore } => {
+            Op::SyncDevice { update, restore } | Op::SetPeers { update, restore } => {
                 self.undo.push(Undo::RestoreDevice(restore.clone()));
                 self.sys.set_device(ifname, update)
             }

@@ -6,10 +6,12 @@
 //! The executor (`exec`) applies a plan, prints each operation's trace line and records how
 //! to undo it.
 
+pub mod alloc;
 pub mod dns;
 mod down;
 pub mod exec;
 pub mod firewall;
+pub mod peer;
 mod record;
 mod reload;
 pub mod routing;
@@ -107,6 +109,12 @@ pub enum Op {
         update: DeviceConfig,
         restore: DeviceConfig,
     },
+    /// Change just these peers of a running device (`wgq peer`): each one set whole or
+    /// removed; `restore` puts each back as it was. No other peer is touched.
+    SetPeers {
+        update: DeviceConfig,
+        restore: DeviceConfig,
+    },
     DelAddress(IpNet),
     DelRoutes(Vec<Route>),
     /// Change the MTU of a running link (`reload`), remembering the old one.
@@ -143,6 +151,7 @@ impl Op {
             Op::SetMtuUp(m) => vec![format!("ip link set mtu {m} up dev {ifname}")],
             Op::SetMtu { mtu, .. } => vec![format!("ip link set mtu {mtu} dev {ifname}")],
             Op::SyncDevice { .. } => vec![format!("wg syncconf {ifname} /dev/fd/63")],
+            Op::SetPeers { update, .. } => update.peers.iter().map(|p| set_peer_text(ifname, p)).collect(),
             Op::UpdateDns { name, input: Some(_), .. } => vec![format!("resolvconf -a {name} -m 0 -x")],
             Op::UpdateDns { name, input: None, .. } => vec![format!("resolvconf -d {name} -f")],
             Op::DelAddress(a) => {
@@ -220,6 +229,27 @@ pub fn describe_update(u: &DeviceConfig) -> Vec<String> {
         v.push(s);
     }
     v
+}
+
+/// `wg set IF peer K remove` or `wg set IF peer K [preshared-key /dev/fd/63]
+/// persistent-keepalive N|off allowed-ips A,B`: what `wg set` would be told (no key material).
+fn set_peer_text(ifname: &str, p: &crate::device::PeerConfig) -> String {
+    let mut s = format!("wg set {ifname} peer {}", p.public_key.to_base64());
+    if p.remove {
+        s.push_str(" remove");
+        return s;
+    }
+    if p.preshared_key.as_ref().is_some_and(|k| !k.is_zero()) {
+        s.push_str(" preshared-key /dev/fd/63");
+    }
+    match p.persistent_keepalive {
+        Some(0) => s.push_str(" persistent-keepalive off"),
+        Some(k) => s.push_str(&format!(" persistent-keepalive {k}")),
+        None => {}
+    }
+    let ips: Vec<String> = p.allowed_ips.iter().map(|a| a.to_string()).collect();
+    s.push_str(&format!(" allowed-ips {}", ips.join(",")));
+    s
 }
 
 fn rule_text(r: &Rule) -> String {

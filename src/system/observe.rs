@@ -387,3 +387,101 @@ impl LinuxSystem {
         })
     }
 }
+
+/// The uplink `server init` uses by default: the device of the main table's default route
+/// and the source address traffic leaving through it gets, per family.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Uplink {
+    pub device: Option<String>,
+    pub v4_source: Option<std::net::IpAddr>,
+    pub v6_source: Option<std::net::IpAddr>,
+}
+
+fn route_prefsrc(r: &RouteMessage) -> Option<std::net::IpAddr> {
+    use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+    r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::PrefSource(RouteAddress::Inet(a)) => Some(std::net::IpAddr::V4(*a)),
+        RouteAttribute::PrefSource(RouteAddress::Inet6(a)) => Some(std::net::IpAddr::V6(*a)),
+        _ => None,
+    })
+}
+
+fn route_gateway(r: &RouteMessage) -> Option<std::net::IpAddr> {
+    use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+    r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Gateway(RouteAddress::Inet(a)) => Some(std::net::IpAddr::V4(*a)),
+        RouteAttribute::Gateway(RouteAddress::Inet6(a)) => Some(std::net::IpAddr::V6(*a)),
+        _ => None,
+    })
+}
+
+/// The name of the link with this index.
+fn link_name(index: u32) -> Option<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has IF_NAMESIZE bytes, as if_indextoname requires.
+    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: if_indextoname wrote a NUL-terminated name into `buf`.
+    Some(unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned())
+}
+
+impl LinuxSystem {
+    /// What the live side of `wgq peer` reads: the routes through the running interface
+    /// (no device dump: a server with 20,000 peers costs nothing more), and a named table.
+    pub fn observe_peer(
+        &mut self,
+        cfg: &Config,
+        recorded: Option<UpRecord>,
+    ) -> Result<crate::plan::peer::PeerFacts, SystemError> {
+        let index = self.index()?;
+        let mut device_routes = Vec::new();
+        for v6 in [false, true] {
+            for r in self.routes(RouteFilter { v6, oif: Some(index), ..Default::default() })? {
+                if !rtnl::route_is_plain(&r) {
+                    continue;
+                }
+                let t = rtnl::route_table(&r);
+                let table = (t != crate::plan::MAIN_TABLE).then_some(t);
+                device_routes.push(Route { net: rtnl::route_destination(&r), table, table_text: table.map(|t| t.to_string()) });
+            }
+        }
+        let named_table = match cfg.interface.table_setting() {
+            crate::config::TableSetting::Name(n) => crate::plan::routing::resolve_table(&n, &read_rt_tables()),
+            _ => None,
+        };
+        Ok(crate::plan::peer::PeerFacts { device_routes, named_table, recorded })
+    }
+
+    /// The uplink: the first default route of the main table, per family, its device and
+    /// its source address (the route's own, else the one the kernel picks towards its
+    /// gateway). Nothing is sent.
+    pub fn observe_uplink(&mut self) -> Result<Uplink, SystemError> {
+        let mut u = Uplink::default();
+        for v6 in [false, true] {
+            let defaults =
+                self.routes(RouteFilter { v6, table: Some(crate::plan::MAIN_TABLE), default_only: true, ..Default::default() })?;
+            let Some(r) = defaults.first() else { continue };
+            if u.device.is_none() {
+                u.device = rtnl::route_oif(r).and_then(link_name);
+            }
+            let mut src = route_prefsrc(r);
+            if src.is_none()
+                && let Some(gw) = route_gateway(r)
+                && let Ok(replies) = self.rt.get_many(vec![rtnl::get_route(gw, None)])
+            {
+                src = replies.into_iter().find_map(|m| match m {
+                    Ok(RouteNetlinkMessage::NewRoute(m)) => route_prefsrc(&m),
+                    _ => None,
+                });
+            }
+            if v6 {
+                u.v6_source = src;
+            } else {
+                u.v4_source = src;
+            }
+        }
+        Ok(u)
+    }
+}

@@ -106,6 +106,22 @@ impl RunState {
         InterfaceLock::acquire(&dir.join(format!("{ifname}.lock")), ifname)
     }
 
+    /// Takes the interface's lock, waiting up to `bound` while another wgq holds it (the
+    /// `wgq peer` commands: fifty of them started at once each get their turn).
+    pub fn lock_wait(&self, ifname: &str, bound: std::time::Duration) -> Result<InterfaceLock, LockError> {
+        let deadline = std::time::Instant::now() + bound;
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            match self.lock(ifname) {
+                Err(LockError::Held { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(20));
+                }
+                r => return r,
+            }
+        }
+    }
+
     /// What `up` recorded for `ifname`, if the record describes the interface running now
     /// under that name (`ifindex`); a record of another interface (deleted and made anew,
     /// by wgq or anything else) is removed and never used.

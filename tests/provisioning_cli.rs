@@ -1,0 +1,370 @@
+//! Issue 17 on files only (root for the interface lock in /run/wgq; no namespace, no
+//! interface: the names carry the process id and never run): lossless edits of a hand-made
+//! CRLF file, refused names write nothing, large and IPv6 pools, an exhausted pool, SaveConfig,
+//! fifty `peer add` at once, `peer add` killed at random points, rename/set/rotate/expire,
+//! import of other tools' markers, `wgq qr`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
+const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+const P1: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+const P2: &str = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
+
+fn root() -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (the interface lock lives in /run/wgq)");
+        return false;
+    }
+    true
+}
+
+/// A server file in its own temporary directory; the interface name carries `tag` and the pid.
+struct Srv {
+    dir: tempfile::TempDir,
+    ifname: String,
+}
+
+impl Srv {
+    fn new(tag: &str, text: &str) -> Srv {
+        let dir = tempfile::tempdir().unwrap();
+        let ifname = format!("{tag}{}", std::process::id() % 100_000);
+        let s = Srv { dir, ifname };
+        std::fs::write(s.path(), text).unwrap();
+        s
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.conf", self.ifname))
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(self.path()).unwrap()
+    }
+
+    fn wgq(&self, args: &[&str]) -> Output {
+        Command::new(WGQ).args(args).arg("--config-dir").arg(self.dir.path()).output().unwrap()
+    }
+
+    fn peer(&self, sub: &str, rest: &[&str]) -> Output {
+        let mut a = vec!["peer", sub, &self.ifname];
+        a.extend_from_slice(rest);
+        self.wgq(&a)
+    }
+
+    fn ok(&self, sub: &str, rest: &[&str]) -> String {
+        let o = self.peer(sub, rest);
+        assert!(o.status.success(), "peer {sub} {rest:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn client(&self, name: &str) -> PathBuf {
+        self.dir.path().join("clients").join(&self.ifname).join(format!("{name}.conf"))
+    }
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn server_text(address: &str) -> String {
+    format!("[Interface]\n# ClientEndpoint = 192.0.2.1:51820\nAddress = {address}\nListenPort = 51820\nPrivateKey = {K}\n")
+}
+
+#[test]
+fn every_byte_outside_the_touched_block_is_kept() {
+    if !root() {
+        return;
+    }
+    let hand = format!(
+        "# My server, edited by hand.\r\n\r\n[Interface]\r\n# ClientEndpoint = vpn.example.org:51820\r\n\
+         Address = 10.8.0.1/24\r\nListenPort = 51820\r\nPrivateKey = {K}   \r\n\r\n\r\n# --- friends ---\r\n\
+         [Peer]\r\n# Name = old\r\nPublicKey = {P1}\r\nAllowedIPs = 10.8.0.2/32 # laptop\r\n\r\n  # trailing note\r\n"
+    );
+    let s = Srv::new("pc", &hand);
+    s.ok("add", &["alice"]);
+    let after_add = s.text();
+    assert!(after_add.starts_with(&hand), "bytes before the new block changed");
+    let block = &after_add[hand.len()..];
+    assert!(block.starts_with("\r\n[Peer]\r\n# Name = alice\r\n# Created = "), "{block:?}");
+    assert!(block.contains("AllowedIPs = 10.8.0.3/32\r\n") && !block.replace("\r\n", "").contains('\n'), "{block:?}");
+    // Disable and enable: the exact inverse; only the block changes in between.
+    s.ok("disable", &["alice"]);
+    let disabled = s.text();
+    assert!(disabled.starts_with(&hand) && disabled[hand.len()..].starts_with("\r\n#- [Peer]\r\n#- # Name = alice\r\n"));
+    s.ok("enable", &["alice"]);
+    assert_eq!(s.text(), after_add);
+    // Rename and set touch only their lines; remove gives the hand-made file back.
+    s.ok("rename", &["old", "bob"]);
+    assert_eq!(s.text(), after_add.replace("# Name = old\r\n", "# Name = bob\r\n"));
+    s.ok("set", &["bob", "--note", "the laptop", "--expires", "2031-01-01"]);
+    assert_eq!(
+        s.text(),
+        after_add.replace("# Name = old\r\n", "# Name = bob\r\n# Expires = 2031-01-01T00:00:00Z\r\n# Note = the laptop\r\n")
+    );
+    s.ok("set", &["bob", "--note", "", "--expires", "never"]);
+    s.ok("rename", &["bob", "old"]);
+    assert_eq!(s.text(), after_add);
+    s.ok("remove", &["alice"]);
+    assert_eq!(s.text(), hand, "add then remove must give the file back byte for byte");
+    assert!(!s.client("alice").exists());
+    let check = Command::new(WGQ).arg("check").arg(s.path()).output().unwrap();
+    assert!(check.status.success(), "{}", err(&check));
+}
+
+#[test]
+fn names_that_could_inject_lines_are_refused_and_nothing_is_written() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("pn", &server_text("10.8.0.1/24"));
+    let before = s.text();
+    for bad in ["a\nb", "[Peer]", "a]", "a=b c", "with space", "abcdefghijklmnop", "x\r", "a#b", "", "é"] {
+        let o = s.peer("add", &[bad]);
+        assert!(!o.status.success(), "{bad:?} accepted");
+        assert!(err(&o).contains("peer name") || err(&o).contains("error:"), "{bad:?}: {}", err(&o));
+        assert_eq!(s.text(), before, "{bad:?} changed the file");
+    }
+    assert!(!s.dir.path().join("clients").exists(), "a refused name left a client file");
+    // A note or an expiry must not add a line either.
+    for args in [&["ok1", "--note", "x\nAllowedIPs = 0.0.0.0/0"][..], &["ok1", "--expires", "soon"]] {
+        let o = s.peer("add", args);
+        assert!(!o.status.success(), "{args:?}");
+        assert_eq!(s.text(), before);
+    }
+    // Unique per interface, and not the interface's name.
+    s.ok("add", &["dup"]);
+    let once = s.text();
+    assert!(err(&s.peer("add", &["dup"])).contains("already exists"));
+    assert!(!s.peer("add", &[&s.ifname.clone()]).status.success());
+    assert_eq!(s.text(), once);
+}
+
+#[test]
+fn large_ipv6_and_exhausted_pools() {
+    if !root() {
+        return;
+    }
+    // A /16 with a thousand peers (and a disabled one in the middle): the next is past .3.
+    let mut t = server_text("10.20.0.1/16, fd20::1/112");
+    for i in 2..1002u32 {
+        let k = Command::new(WGQ).arg("genkey").output().unwrap();
+        let _ = k;
+        let prefix = if i == 500 { "#- " } else { "" };
+        t.push_str(&format!(
+            "\n{prefix}[Peer]\n{prefix}PublicKey = {}\n{prefix}AllowedIPs = 10.20.{}.{}/32\n",
+            fake_key(i),
+            i / 256,
+            i % 256
+        ));
+    }
+    let s = Srv::new("pl", &t);
+    s.ok("add", &["next"]);
+    assert!(s.text().contains("AllowedIPs = 10.20.3.234/32, fd20::3ea/128"), "{}", &s.text()[s.text().len() - 300..]);
+    // IPv6 only.
+    let s = Srv::new("p6", &server_text("2001:db8:77::1/64"));
+    s.ok("add", &["a"]);
+    s.ok("add", &["b"]);
+    assert!(s.text().contains("AllowedIPs = 2001:db8:77::3/128"));
+    // Exhausted: a /30 has two hosts, the server's and one peer's.
+    let s = Srv::new("px", &server_text("10.9.0.1/30"));
+    s.ok("add", &["a"]);
+    let before = s.text();
+    let o = s.peer("add", &["b"]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("the address pool 10.9.0.0/30 is exhausted: all 2 of its host addresses are in use"), "{}", err(&o));
+    assert_eq!(s.text(), before);
+    // --ip: taken addresses are refused; a free one is used.
+    assert!(err(&s.peer("add", &["c", "--ip", "10.9.0.2"])).contains("already in use"));
+    s.ok("add", &["c", "--ip", "192.0.2.77"]);
+    assert!(s.text().contains("AllowedIPs = 192.0.2.77/32"));
+}
+
+/// A valid, distinct public key for index `i` (any 32 bytes are a valid key).
+fn fake_key(i: u32) -> String {
+    let mut b = [0u8; 32];
+    b[..4].copy_from_slice(&i.to_le_bytes());
+    b[31] = 0x40;
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+#[test]
+fn save_config_is_refused_unless_forced() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("ps", &format!("{}SaveConfig = true\n", server_text("10.8.0.1/24")));
+    let before = s.text();
+    let o = s.peer("add", &["a"]);
+    assert!(!o.status.success() && err(&o).contains("SaveConfig = true"), "{}", err(&o));
+    assert_eq!(s.text(), before);
+    s.ok("add", &["a", "--force"]);
+}
+
+#[test]
+fn fifty_concurrent_adds_get_fifty_addresses_and_nothing_is_lost() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("pp", &server_text("10.30.0.1/24, fd30::1/64"));
+    let children: Vec<_> = (0..50)
+        .map(|i| {
+            Command::new(WGQ)
+                .args(["peer", "add", &s.ifname, &format!("n{i}"), "--config-dir"])
+                .arg(s.dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", err(&o));
+    }
+    let t = s.text();
+    let doc = wgq::config::edit::Document::parse(t.clone().into_bytes());
+    let peers = wgq::config::peers::peers(&doc);
+    assert_eq!(peers.len(), 50, "lost peers");
+    let mut addrs: Vec<String> = peers.iter().flat_map(|p| p.allowed_ips.iter().map(|a| a.to_string())).collect();
+    addrs.sort();
+    addrs.dedup();
+    assert_eq!(addrs.len(), 100, "two peers got the same address");
+    let mut names: Vec<_> = peers.iter().map(|p| p.name.clone().unwrap()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 50);
+    assert_eq!(std::fs::read_dir(s.dir.path().join("clients").join(&s.ifname)).unwrap().count(), 50);
+    assert!(wgq::config::parse(t.as_bytes(), &s.path()).is_ok());
+}
+
+#[test]
+fn a_killed_add_leaves_the_old_file_or_the_new_one() {
+    if !root() {
+        return;
+    }
+    // A big file makes the write take a while.
+    let mut t = server_text("10.40.0.1/16");
+    for i in 2..3000u32 {
+        t.push_str(&format!(
+            "\n[Peer]\n# Name = p{i}\nPublicKey = {}\nAllowedIPs = 10.40.{}.{}/32\n",
+            fake_key(i),
+            i / 256,
+            i % 256
+        ));
+    }
+    let s = Srv::new("pk", &t);
+    let mut delays = common::Delays::new();
+    let mut seen_new = 0;
+    for round in 0..25 {
+        let before = s.text();
+        let name = format!("k{round}");
+        let mut c = Command::new(WGQ);
+        c.args(["peer", "add", &s.ifname, &name, "--config-dir"]).arg(s.dir.path()).stdout(Stdio::null()).stderr(Stdio::null());
+        let delay = delays.below(std::time::Duration::from_millis(60));
+        let _ = common::signal_after(&mut c, delay, nix::sys::signal::Signal::SIGKILL);
+        let now = s.text();
+        if now == before {
+            continue;
+        }
+        seen_new += 1;
+        assert!(now.starts_with(&before), "round {round}: a mix of old and new");
+        let doc = wgq::config::edit::Document::parse(now.clone().into_bytes());
+        let peers = wgq::config::peers::peers(&doc);
+        assert_eq!(peers.last().unwrap().name.as_deref(), Some(name.as_str()));
+        assert!(wgq::config::parse(now.as_bytes(), &s.path()).is_ok());
+    }
+    // The next write removes what a killed one left.
+    s.ok("add", &["last"]);
+    let left: Vec<String> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    eprintln!("{seen_new} of 25 killed adds had written the new file");
+}
+
+#[test]
+fn rotate_show_expire_and_qr() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("pr", &server_text("10.50.0.1/24"));
+    s.ok("add", &["r1", "--expires", "2001-01-01"]);
+    s.ok("add", &["r2", "--expires", "+30d", "--route", "192.0.2.128/25"]);
+    let shown = s.ok("show", &["r1"]);
+    assert!(shown.contains("PrivateKey = ") && shown.contains("Address = 10.50.0.2/32"));
+    let old_key = wgq::config::peers::peers(&wgq::config::edit::Document::parse(s.text().into_bytes()))[0].public_key;
+    s.ok("rotate", &["r1"]);
+    let doc = wgq::config::edit::Document::parse(s.text().into_bytes());
+    let p = &wgq::config::peers::peers(&doc)[0];
+    assert_ne!(p.public_key, old_key);
+    assert_eq!(p.allowed_ips[0].to_string(), "10.50.0.2/32", "same address");
+    let shown2 = s.ok("show", &["r1"]);
+    assert_ne!(shown, shown2);
+    let priv_line = shown2.lines().find(|l| l.starts_with("PrivateKey = ")).unwrap();
+    let sk = wgq::key::SecretKey::from_base64(priv_line.trim_start_matches("PrivateKey = ")).unwrap();
+    assert_eq!(Some(sk.public_key()), p.public_key, "the client file holds the new key");
+    // Routes behind a client can change; --route none drops them.
+    s.ok("set", &["r2", "--route", "198.51.100.0/24"]);
+    assert!(s.text().contains("AllowedIPs = 10.50.0.3/32, 198.51.100.0/24"));
+    s.ok("set", &["r2", "--keepalive", "0", "--dns", "none"]);
+    let c2 = std::fs::read_to_string(s.client("r2")).unwrap();
+    assert!(!c2.contains("PersistentKeepalive") && !c2.contains("DNS"), "{c2}");
+    // Expire: r1 (2001) is disabled, r2 (+30d) is not.
+    let o = Command::new(WGQ).args(["peer", "expire", "--config-dir"]).arg(s.dir.path()).output().unwrap();
+    assert!(o.status.success() && err(&o).contains("peer r1 expired"), "{}", err(&o));
+    let doc = wgq::config::edit::Document::parse(s.text().into_bytes());
+    let ps = wgq::config::peers::peers(&doc);
+    assert!(ps[0].disabled && !ps[1].disabled);
+    // The QR code of a client file, from a file and from stdin.
+    let q = Command::new(WGQ).arg("qr").arg(s.client("r1")).output().unwrap();
+    let q = String::from_utf8(q.stdout).unwrap();
+    assert!(q.contains('\u{2580}') && q.lines().count() > 20, "{q}");
+    let show_qr = s.ok("show", &["r1", "--qr"]);
+    assert_eq!(show_qr, q);
+    let _ = Path::new("");
+}
+
+#[test]
+fn import_turns_other_tools_markers_into_names() {
+    if !root() {
+        return;
+    }
+    let t = format!(
+        "{}\n### Client angr\n[Peer]\nPublicKey = {P1}\nAllowedIPs = 10.8.0.2/32\n\n\
+         # BEGIN_PEER nyr\n[Peer]\nPublicKey = {P2}\nAllowedIPs = 10.8.0.3/32\n# END_PEER nyr\n\n\
+         ### begin piv ###\n#[disabled] [Peer]\n#[disabled] PublicKey = {}\n#[disabled] AllowedIPs = 10.8.0.4/32\n### end piv ###\n\n\
+         # Client: easy (a1b2)\n[Peer]\nPublicKey = {}\nAllowedIPs = 10.8.0.5/32\n",
+        server_text("10.8.0.1/24"),
+        fake_key(4),
+        fake_key(5)
+    );
+    let s = Srv::new("pi", &t);
+    let dry = s.ok("import", &["--dry-run"]);
+    assert!(dry.contains("+") && s.text() == t, "dry run changed the file");
+    s.ok("import", &[]);
+    let doc = wgq::config::edit::Document::parse(s.text().into_bytes());
+    let ps = wgq::config::peers::peers(&doc);
+    let names: Vec<_> = ps.iter().map(|p| (p.name.clone().unwrap_or_default(), p.disabled)).collect();
+    assert_eq!(
+        names,
+        [("angr".into(), false), ("nyr".into(), false), ("piv".into(), true), ("easy".into(), false)],
+        "{}",
+        s.text()
+    );
+    assert!(!s.text().contains("### Client") && !s.text().contains("BEGIN_PEER") && !s.text().contains("#[disabled]"));
+    assert!(wgq::config::parse(s.text().as_bytes(), &s.path()).is_ok());
+    // Now they are ours: remove and enable work by name.
+    s.ok("enable", &["piv"]);
+    s.ok("remove", &["nyr"]);
+    // Importing again changes nothing.
+    let before = s.text();
+    s.ok("import", &[]);
+    assert_eq!(s.text(), before);
+}
