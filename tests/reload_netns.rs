@@ -76,6 +76,8 @@ impl Ns {
         .flat_map(|c| self.sh(c).lines().map(String::from).collect::<Vec<_>>())
         .filter(|l| !l.contains("fe80"))
         .map(|l| l.replace(ifname, "IF"))
+        // An IPv6 address just added is `tentative` until DAD ends: the kernel's timing.
+        .map(|l| l.replace(" tentative ", " "))
         .map(|l| l.split("<").next().unwrap_or(&l).to_string() + l.split(">").nth(1).unwrap_or(""))
         .collect();
         v.extend(std::fs::read_dir(self.dir.path()).unwrap().flatten().filter_map(|e| {
