@@ -368,3 +368,27 @@ fn import_turns_other_tools_markers_into_names() {
     s.ok("import", &[]);
     assert_eq!(s.text(), before);
 }
+
+#[test]
+fn dry_run_shows_the_diff_without_keys_and_no_store_keeps_nothing() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("pd", &server_text("10.60.0.1/24"));
+    let before = s.text();
+    let out = s.ok("add", &["dry", "--dry-run", "--route", "198.51.100.0/24"]);
+    assert_eq!(s.text(), before, "a dry run wrote the file");
+    assert!(!s.dir.path().join("clients").exists());
+    assert!(out.contains("+     7 [Peer]") && out.contains("PresharedKey = (hidden)"), "{out}");
+    assert!(out.contains("AllowedIPs = 10.60.0.2/32, 198.51.100.0/24"), "{out}");
+    assert!(out.contains("is not running: the file only"), "{out}");
+    for l in out.lines() {
+        let long_b64 = l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/')).any(|w| w.len() >= 40);
+        assert!(!long_b64 || l.contains("PublicKey"), "key material in the dry run: {l}");
+    }
+    // --no-store: the client file is printed once and kept nowhere.
+    let printed = s.ok("add", &["once", "--no-store"]);
+    assert!(printed.starts_with("[Interface]\n# Name = once\nPrivateKey = "), "{printed}");
+    assert!(!s.client("once").exists());
+    assert!(err(&s.peer("show", &["once"])).contains("no client file"));
+}

@@ -150,6 +150,23 @@ fn a_server_and_three_clients_end_to_end() {
     let list = ok(&format!("ip netns exec {srv} {WGQ} peer list {ifname} --config-dir {d} --json"));
     assert!(list.contains(&format!("\"name\": \"{}\"", names[1])) && list.contains("\"running\": true"), "{list}");
     assert!(list.contains("\"enabled\": false"), "{list}");
+    // A LAN behind a client: the dry run shows one device change and its route; applied,
+    // the route is there (and recorded as wgq's), and goes with the peer.
+    let lan = format!("c4x{id}");
+    let dry =
+        ok(&format!("ip netns exec {srv} {WGQ} peer add {ifname} {lan} --config-dir {d} --route 198.51.100.0/24 --dry-run"));
+    assert!(
+        dry.contains(&format!("[#] wg set {ifname} peer "))
+            && dry.contains("allowed-ips 10.77.0.2/32,fd77::2/128,198.51.100.0/24"),
+        "{dry}"
+    );
+    assert!(dry.contains(&format!("[#] ip -4 route add 198.51.100.0/24 dev {ifname}\n")), "{dry}");
+    ok(&format!("ip netns exec {srv} {WGQ} peer add {ifname} {lan} --config-dir {d} --route 198.51.100.0/24"));
+    assert!(ok(&format!("ip -n {srv} route show dev {ifname}")).contains("198.51.100.0/24"));
+    let state = ok(&format!("cat /run/wgq/ns-*/{ifname}.state 2>/dev/null || true"));
+    assert!(state.contains("route=198.51.100.0/24 254"), "{state}");
+    ok(&format!("ip netns exec {srv} {WGQ} peer remove {ifname} {lan} --config-dir {d}"));
+    assert!(!ok(&format!("ip -n {srv} route show dev {ifname}")).contains("198.51.100.0/24"));
     // A reload afterwards has nothing to do: the live state is the file's.
     let r = ok(&format!("ip netns exec {srv} {WGQ} reload --dry-run {conf}"));
     assert!(r.trim().is_empty(), "reload would change: {r}");

@@ -130,13 +130,31 @@ pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> s
 
 /// Parses a `get=1` reply (without the final `errno=` line's meaning).
 pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
-    let mut d = DeviceState { name: name.to_string(), ..Default::default() };
-    let bad = |l: &str| DeviceError::Protocol(format!("unexpected line in the reply of {name}: `{l}'"));
-    let mut secs: Option<u64> = None;
+    let mut p = GetParser::new(name);
     for line in text.lines() {
+        p.line(line)?;
+    }
+    Ok(p.d)
+}
+
+/// A `get=1` reply parsed line by line (as it arrives).
+struct GetParser {
+    name: String,
+    d: DeviceState,
+    secs: Option<u64>,
+}
+
+impl GetParser {
+    fn new(name: &str) -> GetParser {
+        GetParser { name: name.to_string(), d: DeviceState { name: name.to_string(), ..Default::default() }, secs: None }
+    }
+
+    fn line(&mut self, line: &str) -> Result<(), DeviceError> {
         if line.is_empty() {
-            continue;
+            return Ok(());
         }
+        let GetParser { name, d, secs } = self;
+        let bad = |l: &str| DeviceError::Protocol(format!("unexpected line in the reply of {name}: `{l}'"));
         let (k, v) = line.split_once('=').ok_or_else(|| bad(line))?;
         let peer = d.peers.last_mut();
         match (k, peer) {
@@ -148,15 +166,16 @@ pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
             ("listen_port", _) => d.listen_port = v.parse().map_err(|_| bad(line))?,
             ("fwmark", _) => d.fwmark = v.parse().map_err(|_| bad(line))?,
             ("public_key", _) => {
-                d.peers.push(PeerState { public_key: Key(unhex(v).ok_or_else(|| bad(line))?), ..Default::default() });
-                secs = None;
+                let k = Key(unhex(v).ok_or_else(|| bad(line))?);
+                d.peers.push(PeerState { public_key: k, ..Default::default() });
+                *secs = None;
             }
             ("errno", _) => {}
             (_, None) => {}
             ("preshared_key", Some(p)) => p.preshared_key = unhex_secret(v),
             ("endpoint", Some(p)) => p.endpoint = v.parse().ok(),
             ("persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = v.parse().unwrap_or(0),
-            ("last_handshake_time_sec", Some(_)) => secs = v.parse().ok(),
+            ("last_handshake_time_sec", Some(_)) => *secs = v.parse().ok(),
             ("last_handshake_time_nsec", Some(p)) => {
                 let ns: u32 = v.parse().unwrap_or(0);
                 if let Some(s) = secs.filter(|&s| s > 0 || ns > 0) {
@@ -168,8 +187,8 @@ pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
             ("allowed_ip", Some(p)) => p.allowed_ips.push(IpNet::parse(v).map_err(|_| bad(line))?),
             _ => {}
         }
+        Ok(())
     }
-    Ok(d)
 }
 
 /// How long one read or write on the control socket may block: a stopped or hung
@@ -216,6 +235,22 @@ impl Request<'_> {
         path: &Path,
         send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(String, i32), DeviceError> {
+        let mut body = String::new();
+        let errno = self.exchange_with(path, send, &mut |l| {
+            body.push_str(l);
+            body.push('\n');
+            Ok(())
+        })?;
+        Ok((body, errno))
+    }
+
+    /// [`Request::exchange`], each reply line handed to `each` as it arrives.
+    fn exchange_with(
+        &self,
+        path: &Path,
+        send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+        each: &mut dyn FnMut(&str) -> Result<(), DeviceError>,
+    ) -> Result<i32, DeviceError> {
         let s = UnixStream::connect(path)
             .map_err(|e| DeviceError::Access { name: self.name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })?;
         s.set_read_timeout(Some(self.bound)).and_then(|_| s.set_write_timeout(Some(self.bound))).map_err(|e| self.error(e))?;
@@ -224,41 +259,39 @@ impl Request<'_> {
         drop(w);
         match sent {
             Err(we) if timed_out(&we) => Err(self.error(we)),
-            sent => self.read_reply(&s).map_err(|e| match sent {
+            sent => self.read_lines(&s, each).map_err(|e| match sent {
                 Err(we) => self.error(we),
                 Ok(()) => e,
             }),
         }
     }
 
-    fn read_reply(&self, s: &UnixStream) -> Result<(String, i32), DeviceError> {
-        // Read in large pieces (a 20,000-peer reply is megabytes) and look for the
-        // `errno=` line only in what arrived last.
-        let mut buf: Vec<u8> = Vec::with_capacity(256 * 1024);
-        let mut chunk = vec![0u8; 256 * 1024];
-        let mut line_start = 0;
+    /// Reads the reply in large pieces (a 20,000-peer reply is megabytes), hands each
+    /// complete line before `errno=` to `each` as it arrives (so parsing overlaps the
+    /// implementation's writing), and returns the errno.
+    fn read_lines(&self, s: &UnixStream, each: &mut dyn FnMut(&str) -> Result<(), DeviceError>) -> Result<i32, DeviceError> {
+        let mut buf: Vec<u8> = Vec::with_capacity(512 * 1024);
         let mut r = s;
         loop {
-            let n = r.read(&mut chunk).map_err(|e| self.error(e))?;
+            let from = buf.len();
+            buf.resize(from + 256 * 1024, 0);
+            let n = r.read(&mut buf[from..]).map_err(|e| self.error(e))?;
+            buf.truncate(from + n);
             if n == 0 {
                 return Err(DeviceError::Protocol(format!("{}: the userspace implementation closed the socket", self.name)));
             }
-            let from = buf.len();
-            buf.extend_from_slice(&chunk[..n]);
-            for i in from..buf.len() {
-                if buf[i] != b'\n' {
-                    continue;
+            let mut start = 0;
+            while let Some(p) = buf[start..].iter().position(|&b| b == b'\n') {
+                let line = &buf[start..start + p];
+                start += p + 1;
+                let text = std::str::from_utf8(line)
+                    .map_err(|_| DeviceError::Protocol(format!("{}: the reply is not text", self.name)))?;
+                if let Some(e) = text.strip_prefix("errno=") {
+                    return Ok(e.trim().parse().unwrap_or(libc::EPROTO));
                 }
-                let line = &buf[line_start..i];
-                if let Some(e) = line.strip_prefix(b"errno=") {
-                    let errno: i32 = std::str::from_utf8(e).ok().and_then(|e| e.trim().parse().ok()).unwrap_or(libc::EPROTO);
-                    buf.truncate(line_start);
-                    let body = String::from_utf8(buf)
-                        .map_err(|_| DeviceError::Protocol(format!("{}: the reply is not text", self.name)))?;
-                    return Ok((body, errno));
-                }
-                line_start = i + 1;
+                each(text)?;
             }
+            buf.drain(..start);
         }
     }
 }
@@ -274,11 +307,13 @@ pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
 
 /// Reads the device state over UAPI.
 pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
-    let (body, errno) = Request::new(name, false).exchange(&socket_path(name), |w| w.write_all(b"get=1\n\n"))?;
+    let mut p = GetParser::new(name);
+    let req = Request::new(name, false);
+    let errno = req.exchange_with(&socket_path(name), |w| w.write_all(b"get=1\n\n"), &mut |l| p.line(l))?;
     if errno != 0 {
         return Err(DeviceError::Access { name: name.into(), errno: errno.abs() });
     }
-    parse_get(name, &body)
+    Ok(p.d)
 }
 
 /// Waits, at most `bound`, until nothing accepts on the control socket of `name` any more
