@@ -818,9 +818,11 @@ fn list(target: &Target, all: bool, json: bool) -> Result<i32, AppError> {
             let h = s.spawn(|| {
                 if crate::device::valid_name(&ifname) { crate::device::Devices::default().get(&ifname).ok() } else { None }
             });
-            let c = std::fs::read(&path).map(|b| {
-                let doc = Document::parse(b);
-                (peers::peers(&doc), peers::server_info(&doc).addresses)
+            let c = std::fs::read(&path).map(|mut b| {
+                let e = peers::list_entries(&b);
+                // The text holds the private key.
+                crate::key::wipe(&mut b);
+                (e, ())
             });
             (c, h.join().ok().flatten())
         });
@@ -832,6 +834,7 @@ fn list(target: &Target, all: bool, json: bool) -> Result<i32, AppError> {
         if all && entries.is_empty() {
             continue;
         }
+        text.reserve(entries.len() * if json { 400 } else { 170 });
         let live: std::collections::HashMap<Key, &crate::device::PeerState> =
             dev.as_ref().map(|d| d.peers.iter().map(|p| (p.public_key, p)).collect()).unwrap_or_default();
         for p in &entries {
@@ -879,7 +882,8 @@ fn render_row(s: &mut String, ifname: &str, p: &PeerEntry, l: Option<&crate::dev
     cell(s, day(&p.created), 10);
     cell(s, day(&p.expires), 10);
     match l {
-        None => s.push_str(&format!("{:<24} {:<16} -\n", "-", "-")),
+        // "-" padded to 24 and to 16, then "-".
+        None => s.push_str("-                        -                -\n"),
         Some(l) => {
             let endpoint = l.endpoint.map(|e| e.to_string()).unwrap_or_else(|| "-".into());
             cell(s, &endpoint, 24);
