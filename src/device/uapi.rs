@@ -376,6 +376,31 @@ pub fn list() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_skips_allowed_ips_and_secrets_as_they_arrive() {
+        let k = "11".repeat(32);
+        let mut p = GetParser::new("wg0");
+        p.light = true;
+        for l in [
+            format!("private_key={k}"),
+            format!("public_key={k}"),
+            format!("preshared_key={k}"),
+            "endpoint=192.0.2.1:51820".into(),
+            "rx_bytes=5".into(),
+            "last_handshake_time_sec=7".into(),
+            "last_handshake_time_nsec=0".into(),
+            "allowed_ip=10.0.0.0/8".into(),
+        ] {
+            p.line(&l).unwrap();
+        }
+        let d = p.d;
+        assert!(d.private_key.is_none() && d.peers.len() == 1);
+        let peer = &d.peers[0];
+        assert!(peer.allowed_ips.is_empty() && peer.preshared_key.is_none());
+        assert_eq!((peer.rx_bytes, peer.last_handshake.map(|h| h.as_secs())), (5, Some(7)));
+        assert_eq!(peer.endpoint.map(|e| e.to_string()).as_deref(), Some("192.0.2.1:51820"));
+    }
     use crate::device::PeerConfig;
 
     #[test]
