@@ -836,11 +836,11 @@ fn list(target: &Target, all: bool, json: bool) -> Result<i32, AppError> {
                 let e = peers::list_entries(&b);
                 // The text holds the private key.
                 crate::key::wipe(&mut b);
-                (e, ())
+                e
             });
             (c, h.join().ok().flatten())
         });
-        let ((entries, _pools), dev) = match dev {
+        let (entries, dev) = match dev {
             (Ok(c), d) => (c, d),
             (Err(e), _) if !all => return Err(AppError::Read { path: path.display().to_string(), source: e }),
             _ => continue,
@@ -981,7 +981,7 @@ fn expire(target: &Target, all: bool, opts: &EditOpts) -> Result<i32, AppError> 
 
 fn import(target: &Target, opts: &EditOpts) -> Result<i32, AppError> {
     edit(target, opts, |c| {
-        let found = peers::import(&c.doc, &c.server.ifname, peers::format_time(c.now).as_str());
+        let found = peers::import(&c.doc, &c.server.ifname);
         let mut out = Outcome { edits: found.edits, ..Default::default() };
         out.notes.extend(found.notes);
         if out.edits.is_empty() {

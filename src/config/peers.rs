@@ -423,7 +423,7 @@ fn fit_name(name: &str) -> String {
 /// goes, its name becomes `# Name =` right after the block's header (when the block has no
 /// name yet), and PiVPN's `#[disabled] ` lines become `#- ` lines. Lines that are no marker
 /// are kept byte for byte. Names are made to fit wgq's rule and unique.
-pub fn import(doc: &Document, ifname: &str, _created: &str) -> Imported {
+pub fn import(doc: &Document, ifname: &str) -> Imported {
     let named: std::collections::HashSet<usize> = peers(doc).iter().filter(|p| p.name.is_some()).map(|p| p.line - 1).collect();
     let mut taken: std::collections::HashSet<String> = peers(doc).into_iter().filter_map(|p| p.name).collect();
     let mut out: Vec<u8> = Vec::with_capacity(doc.text.len());
@@ -693,6 +693,27 @@ mod tests {
         assert!(text.ends_with("Endpoint = 192.0.2.1:51820\nPersistentKeepalive = 25\n"), "{text}");
         // The client file is a valid wg-quick file.
         assert!(crate::config::parse(text.as_bytes(), std::path::Path::new("alice.conf")).is_ok());
+    }
+
+    #[test]
+    fn import_rewrites_only_the_markers() {
+        let t = format!(
+            "[Interface]\r\nPrivateKey = x\r\n\r\n### Client a b\r\n[Peer]\r\nPublicKey = {P1}\r\n\r\n# kept\r\n\
+             ### begin c ###\r\n#[disabled] [Peer]\r\n#[disabled] PublicKey = {P2}\r\n### end c ###\r\n"
+        );
+        let d = Document::parse(t.into_bytes());
+        let i = import(&d, "wg0");
+        let out = String::from_utf8(apply(&d.text, &i.edits)).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "[Interface]\r\nPrivateKey = x\r\n\r\n[Peer]\r\n# Name = a-b\r\nPublicKey = {P1}\r\n\r\n# kept\r\n\
+                 #- [Peer]\r\n#- # Name = c\r\n#- PublicKey = {P2}\r\n"
+            )
+        );
+        assert!(i.notes[0].contains("`a b' is named a-b"), "{:?}", i.notes);
+        let again = Document::parse(out.into_bytes());
+        assert!(import(&again, "wg0").edits.is_empty(), "importing twice changes nothing");
     }
 
     #[test]
