@@ -203,6 +203,12 @@ fn save_config_is_refused_unless_forced() {
     assert!(!o.status.success() && err(&o).contains("SaveConfig = true"), "{}", err(&o));
     assert_eq!(s.text(), before);
     s.ok("add", &["a", "--force"]);
+    // A file with errors is refused with its own errors, by line, and left alone.
+    let broken = format!("{}\n[Peer]\nPublicKey = {P1}\nPersistentKeepalive = 25s\n", server_text("10.8.0.1/24"));
+    let s = Srv::new("pb", &broken);
+    let o = s.peer("add", &["a"]);
+    assert!(!o.status.success() && err(&o).contains(":9: PersistentKeepalive: `25s'"), "{}", err(&o));
+    assert_eq!(s.text(), broken);
 }
 
 #[test]

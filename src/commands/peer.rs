@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::{AppError, CONFIG_DIR, io};
 use crate::config::edit::{self, Document, Edit};
 use crate::config::peers::{self, ClientConfig, NewPeer, PeerEntry, ServerInfo};
-use crate::config::{self, Config, locate};
+use crate::config::{self, locate};
 use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 use crate::plan::alloc;
@@ -163,7 +163,6 @@ fn key_error(e: std::io::Error) -> AppError {
 pub struct Ctx {
     pub server: Server,
     pub doc: Document,
-    pub cfg: Config,
     pub info: ServerInfo,
     pub peers: Vec<PeerEntry>,
     pub now: i64,
@@ -229,22 +228,26 @@ fn spec(p: &PeerEntry) -> Option<PeerSpec> {
     })
 }
 
-/// Reads and checks the server file (the caller holds the lock when it will write).
+/// Reads the server file (the caller holds the lock when it will write). The file is
+/// validated as a whole once edited (an edit never makes a valid file invalid, and a file
+/// with errors is refused then, with every error).
 pub fn read_server(server: Server) -> Result<Ctx, AppError> {
     let bytes = std::fs::read(&server.path).map_err(|e| AppError::Read { path: server.path.display().to_string(), source: e })?;
-    let cfg = config::parse_unstripped(&bytes, &server.path).map_err(AppError::Parse)?;
     let doc = Document::parse(bytes);
     let info = peers::server_info(&doc);
     let peers = peers::peers(&doc);
-    Ok(Ctx { server, doc, cfg, info, peers, now: now() })
+    Ok(Ctx { server, doc, info, peers, now: now() })
 }
 
 /// The edit transaction of every editing command (see the module's text).
 fn edit(target: &Target, opts: &EditOpts, f: impl FnOnce(&Ctx) -> Result<Outcome, AppError>) -> Result<i32, AppError> {
+    let mut t = std::time::Instant::now();
     let server = target.locate()?;
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
     let _lock = if opts.dry_run { None } else { Some(run.lock_wait(&server.ifname, LOCK_WAIT)?) };
+    super::phase("lock", &mut t);
     let ctx = read_server(server)?;
+    super::phase("read", &mut t);
     edit_locked(&ctx, &run, opts, f)
 }
 
@@ -256,7 +259,7 @@ fn edit_locked(
 ) -> Result<i32, AppError> {
     let path = &ctx.server.path;
     let ifname = ctx.server.ifname.clone();
-    if ctx.cfg.interface.save_config && !opts.force {
+    if ctx.info.save_config && !opts.force {
         return Err(other(format!(
             "{}: SaveConfig = true: `wgq down' and `wg-quick down' would rewrite this file from the running \
              device and drop every comment, every disabled peer and the peers' names; set SaveConfig = false \
@@ -264,7 +267,9 @@ fn edit_locked(
             path.display()
         )));
     }
+    let mut t = std::time::Instant::now();
     let out = f(ctx)?;
+    super::phase("edit", &mut t);
     if out.edits.is_empty() && out.clients.is_empty() {
         for n in &out.notes {
             eprintln!("{}: {n}", crate::program_name());
@@ -272,8 +277,14 @@ fn edit_locked(
         return Ok(0);
     }
     let text = edit::apply(&ctx.doc.text, &out.edits);
-    let new_cfg = config::parse_unstripped(&text, path)
-        .map_err(|e| other(format!("the edit would leave an invalid file (nothing was changed):\n{e}")))?;
+    let new_cfg = config::parse_unstripped(&text, path).map_err(|e| {
+        // Errors of lines the edit did not write are the file's own: name them as they are.
+        match config::parse_unstripped(&ctx.doc.text, path) {
+            Err(old) => AppError::Parse(old),
+            Ok(_) => other(format!("the edit would leave an invalid file (nothing was changed):\n{e}")),
+        }
+    })?;
+    super::phase("check", &mut t);
     let mut sys = LinuxSystem::new(&ifname, None)?;
     let live = !opts.no_apply && sys.is_wireguard(&ifname)?;
     let recorded = if live { run.read(&ifname, crate::system::runstate::ifindex(&ifname)) } else { None };
@@ -304,12 +315,14 @@ fn edit_locked(
         print!("{s}");
         return Ok(0);
     }
+    super::phase("plan", &mut t);
     let mut stderr = std::io::stderr();
     let mut ex = Executor::new(&mut sys, &mut stderr);
     if let Some(p) = &plan {
         crate::os::signals::install();
         ex.apply_part(p)?;
     }
+    super::phase("apply", &mut t);
     // Client files first: a peer never exists without its client's keys on disk.
     let written = write_clients(ctx, &out.clients).map_err(|e| io("Unable to write a client file", e))?;
     if let Err(e) = crate::os::files::write_atomic(path, &text) {
@@ -320,6 +333,7 @@ fn edit_locked(
     }
     ex.commit();
     drop(ex);
+    super::phase("write", &mut t);
     for (name, content) in &out.clients {
         if content.is_none() {
             let _ = std::fs::remove_file(ctx.client_path(name));
@@ -818,13 +832,15 @@ fn list(target: &Target, all: bool, json: bool) -> Result<i32, AppError> {
             let h = s.spawn(|| {
                 if crate::device::valid_name(&ifname) { crate::device::Devices::default().get(&ifname).ok() } else { None }
             });
-            let c = std::fs::read(&path).map(|b| {
-                let doc = Document::parse(b);
-                (peers::peers(&doc), peers::server_info(&doc).addresses)
+            let c = std::fs::read(&path).map(|mut b| {
+                let e = peers::list_entries(&b);
+                // The text holds the private key.
+                crate::key::wipe(&mut b);
+                e
             });
             (c, h.join().ok().flatten())
         });
-        let ((entries, _pools), dev) = match dev {
+        let (entries, dev) = match dev {
             (Ok(c), d) => (c, d),
             (Err(e), _) if !all => return Err(AppError::Read { path: path.display().to_string(), source: e }),
             _ => continue,
@@ -832,6 +848,7 @@ fn list(target: &Target, all: bool, json: bool) -> Result<i32, AppError> {
         if all && entries.is_empty() {
             continue;
         }
+        text.reserve(entries.len() * if json { 400 } else { 170 });
         let live: std::collections::HashMap<Key, &crate::device::PeerState> =
             dev.as_ref().map(|d| d.peers.iter().map(|p| (p.public_key, p)).collect()).unwrap_or_default();
         for p in &entries {
@@ -879,7 +896,8 @@ fn render_row(s: &mut String, ifname: &str, p: &PeerEntry, l: Option<&crate::dev
     cell(s, day(&p.created), 10);
     cell(s, day(&p.expires), 10);
     match l {
-        None => s.push_str(&format!("{:<24} {:<16} -\n", "-", "-")),
+        // "-" padded to 24 and to 16, then "-".
+        None => s.push_str("-                        -                -\n"),
         Some(l) => {
             let endpoint = l.endpoint.map(|e| e.to_string()).unwrap_or_else(|| "-".into());
             cell(s, &endpoint, 24);
@@ -963,7 +981,7 @@ fn expire(target: &Target, all: bool, opts: &EditOpts) -> Result<i32, AppError> 
 
 fn import(target: &Target, opts: &EditOpts) -> Result<i32, AppError> {
     edit(target, opts, |c| {
-        let found = peers::import(&c.doc, &c.server.ifname, peers::format_time(c.now).as_str());
+        let found = peers::import(&c.doc, &c.server.ifname);
         let mut out = Outcome { edits: found.edits, ..Default::default() };
         out.notes.extend(found.notes);
         if out.edits.is_empty() {

@@ -69,7 +69,7 @@ fn trim(b: &[u8]) -> &[u8] {
 }
 
 /// The section a header line opens (comment cut, white space removed), if it is one.
-fn header(line: &[u8]) -> Option<Section> {
+pub(crate) fn header(line: &[u8]) -> Option<Section> {
     // Most lines are no header: their first visible character tells.
     if *line.iter().find(|b| !b.is_ascii_whitespace() && **b != 0x0b)? != b'[' {
         return None;
@@ -113,7 +113,7 @@ pub fn meta_comment(line: &[u8]) -> Option<(&str, &str)> {
 }
 
 /// The index of the first `\n` in `b` from `from`, eight bytes at a time.
-fn find_newline(b: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find_newline(b: &[u8], from: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;

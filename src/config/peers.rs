@@ -51,6 +51,94 @@ fn key_line(line: &[u8]) -> Option<(&str, &str)> {
     Some((std::str::from_utf8(trim(&t[..eq])).ok()?, std::str::from_utf8(trim(&t[eq + 1..])).ok()?))
 }
 
+/// The peers as `wgq peer list` shows them, in one pass over the text without a line
+/// table: the same blocks [`peers`] reads (a disabled block is its run of `#-` lines),
+/// without their preshared keys. `block` counts the `[Peer]` blocks.
+pub fn list_entries(text: &[u8]) -> Vec<PeerEntry> {
+    // About 150 bytes a block: most of the growth is avoided.
+    let mut out: Vec<PeerEntry> = Vec::with_capacity(text.len() / 150 + 1);
+    // Inside a [Peer] block (enabled or disabled); other sections end it.
+    let mut inside = false;
+    let mut disabled = false;
+    let mut start = 0;
+    let mut no = 0;
+    while start < text.len() {
+        let end = super::edit::find_newline(text, start).unwrap_or(text.len());
+        let mut line = &text[start..end];
+        start = end + 1;
+        no += 1;
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        let und = super::edit::undisabled(line);
+        if let Some(sec) = super::edit::header(line) {
+            inside = sec == Section::Peer;
+            disabled = false;
+            if inside {
+                out.push(PeerEntry { block: out.len(), line: no, ..Default::default() });
+            }
+            continue;
+        }
+        if let Some(rest) = und
+            && super::edit::header(rest) == Some(Section::Peer)
+        {
+            inside = true;
+            disabled = true;
+            out.push(PeerEntry { block: out.len(), line: no, disabled: true, ..Default::default() });
+            continue;
+        }
+        if disabled && und.is_none() {
+            inside = false;
+            disabled = false;
+        }
+        if !inside {
+            continue;
+        }
+        let Some(p) = out.last_mut() else { continue };
+        peer_line(p, if disabled { und.unwrap_or(b"") } else { line }, false);
+    }
+    out
+}
+
+/// Reads one line of a `[Peer]` block (enabled form) into `p`.
+fn peer_line(p: &mut PeerEntry, l: &[u8], with_psk: bool) {
+    if let Some((k, v)) = meta_comment(l) {
+        let slot = match k {
+            _ if k.eq_ignore_ascii_case("Name") => &mut p.name,
+            _ if k.eq_ignore_ascii_case("Created") => &mut p.created,
+            _ if k.eq_ignore_ascii_case("Expires") => &mut p.expires,
+            _ if k.eq_ignore_ascii_case("Note") => &mut p.note,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = Some(v.to_string());
+        }
+        return;
+    }
+    let Some((k, v)) = key_line(l) else { return };
+    if k.eq_ignore_ascii_case("PublicKey") {
+        p.public_key = Key::from_base64(v).ok();
+    } else if k.eq_ignore_ascii_case("PresharedKey") {
+        if with_psk {
+            p.preshared_key = SecretKey::from_base64(v).ok();
+        }
+    } else if k.eq_ignore_ascii_case("AllowedIPs") {
+        for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            if let Ok(n) = IpNet::parse(a) {
+                p.allowed_ips.push(n);
+            }
+            if !p.allowed_text.is_empty() {
+                p.allowed_text.push(',');
+            }
+            p.allowed_text.push_str(a);
+        }
+    } else if k.eq_ignore_ascii_case("Endpoint") {
+        p.endpoint = Some(v.to_string());
+    } else if k.eq_ignore_ascii_case("PersistentKeepalive") {
+        p.keepalive = super::parse::parse_keepalive(v);
+    }
+}
+
 /// Every `[Peer]` block of the file, in file order.
 pub fn peers(doc: &Document) -> Vec<PeerEntry> {
     let mut out = Vec::with_capacity(doc.blocks.len());
@@ -60,37 +148,7 @@ pub fn peers(doc: &Document) -> Vec<PeerEntry> {
         }
         let mut p = PeerEntry { block: bi, line: b.lines.start + 1, disabled: b.disabled, ..Default::default() };
         for l in doc.block_lines_iter(b).skip(1) {
-            if let Some((k, v)) = meta_comment(l) {
-                let slot = match k {
-                    _ if k.eq_ignore_ascii_case("Name") => &mut p.name,
-                    _ if k.eq_ignore_ascii_case("Created") => &mut p.created,
-                    _ if k.eq_ignore_ascii_case("Expires") => &mut p.expires,
-                    _ if k.eq_ignore_ascii_case("Note") => &mut p.note,
-                    _ => continue,
-                };
-                if slot.is_none() {
-                    *slot = Some(v.to_string());
-                }
-                continue;
-            }
-            let Some((k, v)) = key_line(l) else { continue };
-            if k.eq_ignore_ascii_case("PublicKey") {
-                p.public_key = Key::from_base64(v).ok();
-            } else if k.eq_ignore_ascii_case("PresharedKey") {
-                p.preshared_key = SecretKey::from_base64(v).ok();
-            } else if k.eq_ignore_ascii_case("AllowedIPs") {
-                p.allowed_ips.extend(v.split(',').filter_map(|a| IpNet::parse(a.trim()).ok()));
-                for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-                    if !p.allowed_text.is_empty() {
-                        p.allowed_text.push(',');
-                    }
-                    p.allowed_text.push_str(a);
-                }
-            } else if k.eq_ignore_ascii_case("Endpoint") {
-                p.endpoint = Some(v.to_string());
-            } else if k.eq_ignore_ascii_case("PersistentKeepalive") {
-                p.keepalive = super::parse::parse_keepalive(v);
-            }
+            peer_line(&mut p, l, true);
         }
         out.push(p);
     }
@@ -365,7 +423,7 @@ fn fit_name(name: &str) -> String {
 /// goes, its name becomes `# Name =` right after the block's header (when the block has no
 /// name yet), and PiVPN's `#[disabled] ` lines become `#- ` lines. Lines that are no marker
 /// are kept byte for byte. Names are made to fit wgq's rule and unique.
-pub fn import(doc: &Document, ifname: &str, _created: &str) -> Imported {
+pub fn import(doc: &Document, ifname: &str) -> Imported {
     let named: std::collections::HashSet<usize> = peers(doc).iter().filter(|p| p.name.is_some()).map(|p| p.line - 1).collect();
     let mut taken: std::collections::HashSet<String> = peers(doc).into_iter().filter_map(|p| p.name).collect();
     let mut out: Vec<u8> = Vec::with_capacity(doc.text.len());
@@ -552,6 +610,15 @@ mod tests {
         assert_eq!(p[0].expires.as_deref(), Some("2027-01-01T00:00:00Z"));
         assert_eq!((p[1].name.as_deref(), p[1].disabled, p[1].line), (Some("bob"), true, 14));
         assert_eq!(p[1].public_key.unwrap().to_base64(), P2);
+        // The one-pass reading of `list` finds the same, without the preshared keys.
+        let fast = list_entries(&d.text);
+        assert_eq!(fast.len(), 2);
+        for (a, b) in p.iter().zip(&fast) {
+            assert_eq!(
+                (&a.name, &a.expires, a.disabled, &a.allowed_ips, &a.allowed_text, a.public_key, a.line),
+                (&b.name, &b.expires, b.disabled, &b.allowed_ips, &b.allowed_text, b.public_key, b.line)
+            );
+        }
     }
 
     #[test]
@@ -626,6 +693,27 @@ mod tests {
         assert!(text.ends_with("Endpoint = 192.0.2.1:51820\nPersistentKeepalive = 25\n"), "{text}");
         // The client file is a valid wg-quick file.
         assert!(crate::config::parse(text.as_bytes(), std::path::Path::new("alice.conf")).is_ok());
+    }
+
+    #[test]
+    fn import_rewrites_only_the_markers() {
+        let t = format!(
+            "[Interface]\r\nPrivateKey = x\r\n\r\n### Client a b\r\n[Peer]\r\nPublicKey = {P1}\r\n\r\n# kept\r\n\
+             ### begin c ###\r\n#[disabled] [Peer]\r\n#[disabled] PublicKey = {P2}\r\n### end c ###\r\n"
+        );
+        let d = Document::parse(t.into_bytes());
+        let i = import(&d, "wg0");
+        let out = String::from_utf8(apply(&d.text, &i.edits)).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "[Interface]\r\nPrivateKey = x\r\n\r\n[Peer]\r\n# Name = a-b\r\nPublicKey = {P1}\r\n\r\n# kept\r\n\
+                 #- [Peer]\r\n#- # Name = c\r\n#- PublicKey = {P2}\r\n"
+            )
+        );
+        assert!(i.notes[0].contains("`a b' is named a-b"), "{:?}", i.notes);
+        let again = Document::parse(out.into_bytes());
+        assert!(import(&again, "wg0").edits.is_empty(), "importing twice changes nothing");
     }
 
     #[test]

@@ -188,6 +188,15 @@ impl Devices {
         }
     }
 
+    /// The peers' keys, endpoints, handshakes and transfer counters (a userspace device
+    /// sends everything; the rest is not kept). Other fields may be empty.
+    pub fn get_summary(&mut self, name: &str) -> Result<DeviceState, DeviceError> {
+        if valid_name(name) && backend_of(name) == Backend::Userspace {
+            return uapi::get_summary(name);
+        }
+        self.get(name)
+    }
+
     /// Reads the state of an interface.
     pub fn get(&mut self, name: &str) -> Result<DeviceState, DeviceError> {
         if !valid_name(name) {
