@@ -46,6 +46,11 @@ impl Key {
         STANDARD.encode(self.0)
     }
 
+    /// The same text, appended to `out`.
+    pub fn push_base64(&self, out: &mut String) {
+        STANDARD.encode_string(self.0, out)
+    }
+
     /// True for the all-zero key, which WireGuard treats as "no key".
     pub fn is_zero(&self) -> bool {
         self.0.iter().all(|&b| b == 0)
@@ -83,6 +88,11 @@ impl SecretKey {
     /// Canonical base64 text (for showconf, save, genkey: where the key is the output).
     pub fn to_base64(&self) -> String {
         STANDARD.encode(self.0)
+    }
+
+    /// The same text, appended to `out` (`wg show dump`, where the key is the output).
+    pub fn push_base64(&self, out: &mut String) {
+        STANDARD.encode_string(self.0, out)
     }
 
     pub fn is_zero(&self) -> bool {

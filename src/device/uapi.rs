@@ -1,7 +1,6 @@
 //! Userspace backend: the cross-platform UAPI protocol over /var/run/wireguard/<if>.sock
 //! (wireguard-go, boringtun, gotatun), and starting the userspace program.
 
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -47,30 +46,89 @@ pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
     })
 }
 
-fn hex(k: &[u8; 32]) -> String {
-    let mut s = String::with_capacity(64);
-    for b in k {
-        let _ = write!(s, "{b:02x}");
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lower-case hex of a key, written straight into `out` (no formatting machinery: a
+/// 20,000-peer request has tens of thousands of keys).
+fn write_hex(out: &mut (impl Write + ?Sized), k: &[u8; 32]) -> std::io::Result<()> {
+    let mut buf = [0u8; 64];
+    for (i, b) in k.iter().enumerate() {
+        buf[2 * i] = HEX[usize::from(b >> 4)];
+        buf[2 * i + 1] = HEX[usize::from(b & 15)];
     }
-    s
+    let r = out.write_all(&buf);
+    crate::key::wipe(&mut buf);
+    r
 }
 
-fn unhex(s: &str) -> Option<[u8; 32]> {
+#[cfg(test)]
+fn hex(k: &[u8; 32]) -> String {
+    let mut v = Vec::new();
+    let _ = write_hex(&mut v, k);
+    String::from_utf8(v).unwrap_or_default()
+}
+
+/// Each byte's value as a hex digit, or 0xff.
+const UNHEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn unhex(s: &[u8]) -> Option<[u8; 32]> {
     if s.len() != 64 {
         return None;
     }
     let mut k = [0u8; 32];
-    for (i, c) in k.iter_mut().enumerate() {
-        *c = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    let mut bad = 0u8;
+    for (c, pair) in k.iter_mut().zip(s.chunks_exact(2)) {
+        let (h, l) = (UNHEX[usize::from(pair[0])], UNHEX[usize::from(pair[1])]);
+        bad |= (h | l) & 0xf0;
+        *c = h << 4 | (l & 15);
+    }
+    if bad != 0 {
+        crate::key::wipe(&mut k);
+        return None;
     }
     Some(k)
 }
 
-fn unhex_secret(s: &str) -> Option<SecretKey> {
+fn unhex_secret(s: &[u8]) -> Option<SecretKey> {
     let mut b = unhex(s)?;
     let k = SecretKey::from_bytes(b);
     crate::key::wipe(&mut b);
     Some(k).filter(|k| !k.is_zero())
+}
+
+/// A value of a reply parsed as text (`None` unless it parses).
+fn number<T: std::str::FromStr>(v: &[u8]) -> Option<T> {
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// An unsigned decimal of a reply (`None` unless all digits, at most 20, in range).
+fn unsigned<T: TryFrom<u64>>(v: &[u8]) -> Option<T> {
+    if v.is_empty() || v.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in v {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    T::try_from(n).ok()
 }
 
 /// The `set=1` request text for a device configuration (for tests; `set` streams it with
@@ -86,7 +144,9 @@ pub fn set_request(cfg: &DeviceConfig) -> String {
 pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> std::io::Result<()> {
     s.write_all(b"set=1\n")?;
     if let Some(k) = &cfg.private_key {
-        writeln!(s, "private_key={}", hex(k.as_bytes()))?;
+        s.write_all(b"private_key=")?;
+        write_hex(s, k.as_bytes())?;
+        s.write_all(b"\n")?;
     }
     if let Some(p) = cfg.listen_port {
         writeln!(s, "listen_port={p}")?;
@@ -98,7 +158,9 @@ pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> s
         s.write_all(b"replace_peers=true\n")?;
     }
     for p in &cfg.peers {
-        writeln!(s, "public_key={}", hex(&p.public_key.0))?;
+        s.write_all(b"public_key=")?;
+        write_hex(s, &p.public_key.0)?;
+        s.write_all(b"\n")?;
         if p.remove {
             s.write_all(b"remove=true\n")?;
             continue;
@@ -107,7 +169,9 @@ pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> s
             s.write_all(b"update_only=true\n")?;
         }
         if let Some(k) = &p.preshared_key {
-            writeln!(s, "preshared_key={}", hex(k.as_bytes()))?;
+            s.write_all(b"preshared_key=")?;
+            write_hex(s, k.as_bytes())?;
+            s.write_all(b"\n")?;
         }
         if let Some(e) = p.endpoint {
             writeln!(s, "endpoint={e}")?;
@@ -119,25 +183,64 @@ pub fn write_set_request(s: &mut (impl Write + ?Sized), cfg: &DeviceConfig) -> s
             s.write_all(b"replace_allowed_ips=true\n")?;
         }
         for a in &p.allowed_ips {
-            writeln!(s, "allowed_ip={a}")?;
+            write_allowed_ip(s, b"allowed_ip=", a)?;
         }
         for a in &p.remove_allowed_ips {
-            writeln!(s, "allowed_ip=-{a}")?;
+            write_allowed_ip(s, b"allowed_ip=-", a)?;
         }
     }
     s.write_all(b"\n")
 }
 
+/// `KEYprefix\n`; IPv4 written by hand (most allowed IPs are, and the formatting machinery
+/// is the slow part of a big request).
+fn write_allowed_ip(s: &mut (impl Write + ?Sized), key: &[u8], a: &IpNet) -> std::io::Result<()> {
+    match a.addr {
+        std::net::IpAddr::V4(v) => {
+            fn put(buf: &mut [u8; 24], n: &mut usize, c: u8) {
+                buf[*n] = c;
+                *n += 1;
+            }
+            fn dec(buf: &mut [u8; 24], n: &mut usize, x: u8) {
+                if x >= 100 {
+                    put(buf, n, b'0' + x / 100);
+                }
+                if x >= 10 {
+                    put(buf, n, b'0' + x / 10 % 10);
+                }
+                put(buf, n, b'0' + x % 10);
+            }
+            let (mut buf, mut n) = ([0u8; 24], 0);
+            for (i, o) in v.octets().into_iter().enumerate() {
+                if i > 0 {
+                    put(&mut buf, &mut n, b'.');
+                }
+                dec(&mut buf, &mut n, o);
+            }
+            put(&mut buf, &mut n, b'/');
+            dec(&mut buf, &mut n, a.prefix);
+            put(&mut buf, &mut n, b'\n');
+            s.write_all(key)?;
+            s.write_all(&buf[..n])
+        }
+        std::net::IpAddr::V6(_) => {
+            s.write_all(key)?;
+            writeln!(s, "{a}")
+        }
+    }
+}
+
 /// Parses a `get=1` reply (without the final `errno=` line's meaning).
 pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
     let mut p = GetParser::new(name);
-    for line in text.lines() {
+    for line in text.as_bytes().split(|&b| b == b'\n') {
         p.line(line)?;
     }
     Ok(p.d)
 }
 
-/// A `get=1` reply parsed line by line (as it arrives).
+/// A `get=1` reply parsed line by line (as it arrives), on the bytes as they are (a
+/// 20,000-peer reply is megabytes: no text conversion but for the values that need it).
 struct GetParser {
     name: String,
     d: DeviceState,
@@ -156,48 +259,51 @@ impl GetParser {
         }
     }
 
-    fn line(&mut self, line: &str) -> Result<(), DeviceError> {
+    fn line(&mut self, line: &[u8]) -> Result<(), DeviceError> {
         if line.is_empty() {
             return Ok(());
         }
-        if self.light {
-            let b = line.as_bytes();
-            if b.starts_with(b"allowed_ip=") || b.starts_with(b"preshared_key=") || b.starts_with(b"private_key=") {
-                return Ok(());
-            }
+        if self.light
+            && (line.starts_with(b"allowed_ip=") || line.starts_with(b"preshared_key=") || line.starts_with(b"private_key="))
+        {
+            return Ok(());
         }
         let GetParser { name, d, secs, .. } = self;
-        let bad = |l: &str| DeviceError::Protocol(format!("unexpected line in the reply of {name}: `{l}'"));
-        let (k, v) = line.split_once('=').ok_or_else(|| bad(line))?;
+        let bad =
+            |l: &[u8]| DeviceError::Protocol(format!("unexpected line in the reply of {name}: `{}'", String::from_utf8_lossy(l)));
+        let eq = line.iter().position(|&b| b == b'=').ok_or_else(|| bad(line))?;
+        let (k, v) = (&line[..eq], &line[eq + 1..]);
         let peer = d.peers.last_mut();
         match (k, peer) {
-            ("private_key", _) => {
+            (b"private_key", _) => {
                 d.private_key = unhex_secret(v);
                 d.public_key = d.private_key.as_ref().map(|k| k.public_key());
             }
-            ("own_public_key", _) => d.public_key = unhex(v).map(Key),
-            ("listen_port", _) => d.listen_port = v.parse().map_err(|_| bad(line))?,
-            ("fwmark", _) => d.fwmark = v.parse().map_err(|_| bad(line))?,
-            ("public_key", _) => {
+            (b"own_public_key", _) => d.public_key = unhex(v).map(Key),
+            (b"listen_port", _) => d.listen_port = unsigned(v).ok_or_else(|| bad(line))?,
+            (b"fwmark", _) => d.fwmark = unsigned(v).ok_or_else(|| bad(line))?,
+            (b"public_key", _) => {
                 let k = Key(unhex(v).ok_or_else(|| bad(line))?);
                 d.peers.push(PeerState { public_key: k, ..Default::default() });
                 *secs = None;
             }
-            ("errno", _) => {}
+            (b"errno", _) => {}
             (_, None) => {}
-            ("preshared_key", Some(p)) => p.preshared_key = unhex_secret(v),
-            ("endpoint", Some(p)) => p.endpoint = v.parse().ok(),
-            ("persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = v.parse().unwrap_or(0),
-            ("last_handshake_time_sec", Some(_)) => *secs = v.parse().ok(),
-            ("last_handshake_time_nsec", Some(p)) => {
-                let ns: u32 = v.parse().unwrap_or(0);
+            (b"preshared_key", Some(p)) => p.preshared_key = unhex_secret(v),
+            (b"endpoint", Some(p)) => p.endpoint = number(v),
+            (b"persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = unsigned(v).unwrap_or(0),
+            (b"last_handshake_time_sec", Some(_)) => *secs = unsigned(v),
+            (b"last_handshake_time_nsec", Some(p)) => {
+                let ns: u32 = unsigned(v).unwrap_or(0);
                 if let Some(s) = secs.filter(|&s| s > 0 || ns > 0) {
                     p.last_handshake = Some(Duration::new(s, ns));
                 }
             }
-            ("rx_bytes", Some(p)) => p.rx_bytes = v.parse().unwrap_or(0),
-            ("tx_bytes", Some(p)) => p.tx_bytes = v.parse().unwrap_or(0),
-            ("allowed_ip", Some(p)) => p.allowed_ips.push(IpNet::parse(v).map_err(|_| bad(line))?),
+            (b"rx_bytes", Some(p)) => p.rx_bytes = unsigned(v).unwrap_or(0),
+            (b"tx_bytes", Some(p)) => p.tx_bytes = unsigned(v).unwrap_or(0),
+            (b"allowed_ip", Some(p)) => {
+                p.allowed_ips.push(std::str::from_utf8(v).ok().and_then(|v| IpNet::parse(v).ok()).ok_or_else(|| bad(line))?)
+            }
             _ => {}
         }
         Ok(())
@@ -250,7 +356,7 @@ impl Request<'_> {
     ) -> Result<(String, i32), DeviceError> {
         let mut body = String::new();
         let errno = self.exchange_with(path, send, &mut |l| {
-            body.push_str(l);
+            body.push_str(&String::from_utf8_lossy(l));
             body.push('\n');
             Ok(())
         })?;
@@ -262,7 +368,7 @@ impl Request<'_> {
         &self,
         path: &Path,
         send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-        each: &mut dyn FnMut(&str) -> Result<(), DeviceError>,
+        each: &mut dyn FnMut(&[u8]) -> Result<(), DeviceError>,
     ) -> Result<i32, DeviceError> {
         let s = UnixStream::connect(path)
             .map_err(|e| DeviceError::Access { name: self.name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })?;
@@ -282,7 +388,7 @@ impl Request<'_> {
     /// Reads the reply in large pieces (a 20,000-peer reply is megabytes), hands each
     /// complete line before `errno=` to `each` as it arrives (so parsing overlaps the
     /// implementation's writing), and returns the errno.
-    fn read_lines(&self, s: &UnixStream, each: &mut dyn FnMut(&str) -> Result<(), DeviceError>) -> Result<i32, DeviceError> {
+    fn read_lines(&self, s: &UnixStream, each: &mut dyn FnMut(&[u8]) -> Result<(), DeviceError>) -> Result<i32, DeviceError> {
         let mut buf: Vec<u8> = Vec::with_capacity(512 * 1024);
         let mut r = s;
         loop {
@@ -297,12 +403,10 @@ impl Request<'_> {
             while let Some(p) = buf[start..].iter().position(|&b| b == b'\n') {
                 let line = &buf[start..start + p];
                 start += p + 1;
-                let text = std::str::from_utf8(line)
-                    .map_err(|_| DeviceError::Protocol(format!("{}: the reply is not text", self.name)))?;
-                if let Some(e) = text.strip_prefix("errno=") {
-                    return Ok(e.trim().parse().unwrap_or(libc::EPROTO));
+                if let Some(e) = line.strip_prefix(b"errno=") {
+                    return Ok(number(e.trim_ascii()).unwrap_or(libc::EPROTO));
                 }
-                each(text)?;
+                each(line)?;
             }
             buf.drain(..start);
         }
@@ -392,7 +496,7 @@ mod tests {
             "last_handshake_time_nsec=0".into(),
             "allowed_ip=10.0.0.0/8".into(),
         ] {
-            p.line(&l).unwrap();
+            p.line(l.as_bytes()).unwrap();
         }
         let d = p.d;
         assert!(d.private_key.is_none() && d.peers.len() == 1);
@@ -445,6 +549,36 @@ mod tests {
             ..Default::default()
         };
         assert!(set_request(&cfg).ends_with("allowed_ip=10.0.0.1/32\nallowed_ip=-fd00::/64\n\n"));
+    }
+
+    #[test]
+    fn allowed_ip_lines() {
+        for a in ["0.0.0.0/0", "10.0.0.1/32", "192.168.100.255/24", "1.2.3.4/8", "fd00::1/128", "::/0"] {
+            let net = IpNet::parse(a).unwrap();
+            let mut v = Vec::new();
+            write_allowed_ip(&mut v, b"allowed_ip=", &net).unwrap();
+            assert_eq!(String::from_utf8(v).unwrap(), format!("allowed_ip={net}\n"));
+        }
+    }
+
+    #[test]
+    fn hex_both_ways() {
+        let k: [u8; 32] = std::array::from_fn(|i| (i * 37 + 5) as u8);
+        let h = hex(&k);
+        assert_eq!(h.len(), 64);
+        assert_eq!(unhex(h.as_bytes()), Some(k));
+        assert_eq!(unhex(h.to_uppercase().as_bytes()), Some(k));
+        let mut bad = h.clone().into_bytes();
+        bad[17] = b'g';
+        assert_eq!(unhex(&bad), None);
+        assert_eq!(unhex(&h.as_bytes()[..62]), None);
+        assert_eq!(unsigned::<u16>(b"51820"), Some(51820));
+        assert_eq!(unsigned::<u16>(b"65536"), None);
+        assert_eq!(unsigned::<u64>(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(unsigned::<u64>(b"18446744073709551616"), None);
+        for bad in [&b""[..], b"-1", b"+1", b"1 ", b"0x1"] {
+            assert_eq!(unsigned::<u32>(bad), None);
+        }
     }
 
     #[test]

@@ -47,6 +47,46 @@ pub fn pton(s: &str) -> Option<IpAddr> {
 /// inet_ntop: glibc's text (it writes `::a.b.c.d` for IPv4-compatible addresses, where
 /// Rust's Display writes hex groups).
 pub fn ntop(a: &IpAddr) -> String {
+    let mut s = String::new();
+    push_ntop(&mut s, a);
+    s
+}
+
+/// [`ntop`] appended to `out`. IPv4 is written here (dotted decimal is all inet_ntop does
+/// for it, through sprintf); IPv6 goes to glibc.
+pub fn push_ntop(out: &mut String, a: &IpAddr) {
+    match a {
+        IpAddr::V4(v) => push_ipv4(out, v),
+        IpAddr::V6(_) => out.push_str(&glibc_ntop(a)),
+    }
+}
+
+fn push_ipv4(out: &mut String, v: &Ipv4Addr) {
+    for (i, o) in v.octets().iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_u64(out, u64::from(*o));
+    }
+}
+
+/// A decimal number appended to `out`.
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // The digits are ASCII.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+fn glibc_ntop(a: &IpAddr) -> String {
     let mut buf = [0 as libc::c_char; 64];
     let (fam, bytes): (i32, Vec<u8>) = match a {
         IpAddr::V4(v) => (libc::AF_INET, v.octets().to_vec()),
@@ -91,6 +131,29 @@ fn to_sockaddr(a: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 /// IPv6 address has a `:` (a scoped link-local address gets its interface name), else
 /// `host:port`; the resolver's error text if getnameinfo fails.
 pub fn endpoint(a: &SocketAddr) -> String {
+    let mut s = String::new();
+    push_endpoint(&mut s, a);
+    s
+}
+
+/// [`endpoint`] appended to `out`. Without a scope, numeric getnameinfo is inet_ntop of
+/// the address and the port in decimal, which is written here; a scoped IPv6 address goes
+/// to getnameinfo for its interface name.
+pub fn push_endpoint(out: &mut String, a: &SocketAddr) {
+    match a {
+        SocketAddr::V4(v) => push_ipv4(out, v.ip()),
+        SocketAddr::V6(v) if v.scope_id() == 0 => {
+            out.push('[');
+            out.push_str(&glibc_ntop(&IpAddr::V6(*v.ip())));
+            out.push(']');
+        }
+        SocketAddr::V6(_) => return out.push_str(&getnameinfo_endpoint(a)),
+    }
+    out.push(':');
+    push_u64(out, u64::from(a.port()));
+}
+
+fn getnameinfo_endpoint(a: &SocketAddr) -> String {
     let (ss, len) = to_sockaddr(a);
     let mut host = [0 as libc::c_char; 4097];
     let mut serv = [0 as libc::c_char; 513];
@@ -191,6 +254,32 @@ mod tests {
         assert_eq!(pton("1.2.3"), None);
         assert_eq!(pton("fd00::1"), Some("fd00::1".parse().unwrap()));
         assert_eq!(pton("fe80::1%eth0"), None);
+    }
+
+    #[test]
+    fn fast_paths_are_glibc_text() {
+        for a in ["0.0.0.0", "255.255.255.255", "10.0.0.1", "192.0.2.10", "1.22.133.4"] {
+            let ip: IpAddr = a.parse().unwrap();
+            assert_eq!(ntop(&ip), glibc_ntop(&ip));
+        }
+        for e in [
+            "0.0.0.0:0",
+            "192.0.2.1:65535",
+            "[::]:1",
+            "[::1]:51820",
+            "[::ffff:10.0.0.1]:7",
+            "[::1.2.3.4]:9",
+            "[2001:db8::1:0:0:1]:80",
+        ] {
+            let a: SocketAddr = e.parse().unwrap();
+            assert_eq!(endpoint(&a), getnameinfo_endpoint(&a), "{e}");
+        }
+        let mut s = String::new();
+        for n in [0, 9, 10, 65535, u64::MAX] {
+            s.clear();
+            push_u64(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
     }
 
     #[test]

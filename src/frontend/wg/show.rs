@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::device::{DeviceState, PeerState};
+use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 use crate::os::glibc as sys;
 
@@ -226,16 +227,8 @@ fn endpoint_or_none(p: &PeerState) -> String {
 }
 
 fn ips(p: &PeerState, sep: char) -> String {
-    if p.allowed_ips.is_empty() {
-        return "(none)".into();
-    }
     let mut s = String::new();
-    for (j, a) in p.allowed_ips.iter().enumerate() {
-        if j > 0 {
-            s.push(sep);
-        }
-        let _ = write!(s, "{}/{}", ip(a), a.prefix);
-    }
+    push_ips(&mut s, p, sep);
     s
 }
 
@@ -247,31 +240,77 @@ fn keepalive(k: u16) -> String {
     if k == 0 { "off".into() } else { k.to_string() }
 }
 
+fn push_key_or_none(s: &mut String, k: Option<&Key>) {
+    match k {
+        Some(k) => k.push_base64(s),
+        None => s.push_str("(none)"),
+    }
+}
+
+fn push_secret_or_none(s: &mut String, k: Option<&SecretKey>) {
+    match k {
+        Some(k) => k.push_base64(s),
+        None => s.push_str("(none)"),
+    }
+}
+
+fn push_ips(s: &mut String, p: &PeerState, sep: char) {
+    if p.allowed_ips.is_empty() {
+        return s.push_str("(none)");
+    }
+    for (j, a) in p.allowed_ips.iter().enumerate() {
+        if j > 0 {
+            s.push(sep);
+        }
+        sys::push_ntop(s, &a.addr);
+        s.push('/');
+        sys::push_u64(s, u64::from(a.prefix));
+    }
+}
+
 /// `dump`: the device line, then one line per peer in device order; keys in clear.
+/// Written straight into one buffer (tens of thousands of lines for a big server).
 pub fn dump(d: &DeviceState, with_interface: bool) -> String {
-    let mut s = String::new();
-    let prefix = if with_interface { format!("{}\t", d.name) } else { String::new() };
-    let _ = writeln!(
-        s,
-        "{prefix}{}\t{}\t{}\t{}",
-        or_none(d.private_key.as_ref().map(|k| k.to_base64())),
-        or_none(d.public_key.map(|k| k.to_base64())),
-        d.listen_port,
-        fwmark(d.fwmark)
-    );
+    let mut s = String::with_capacity(256 * (d.peers.len() + 1));
+    let prefix = |s: &mut String| {
+        if with_interface {
+            s.push_str(&d.name);
+            s.push('\t');
+        }
+    };
+    prefix(&mut s);
+    push_secret_or_none(&mut s, d.private_key.as_ref());
+    s.push('\t');
+    push_key_or_none(&mut s, d.public_key.as_ref());
+    s.push('\t');
+    sys::push_u64(&mut s, u64::from(d.listen_port));
+    s.push('\t');
+    s.push_str(&fwmark(d.fwmark));
+    s.push('\n');
     for p in &d.peers {
-        let _ = writeln!(
-            s,
-            "{prefix}{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            p.public_key.to_base64(),
-            or_none(p.preshared_key.as_ref().map(|k| k.to_base64())),
-            endpoint_or_none(p),
-            ips(p, ','),
-            handshake_secs(p),
-            p.rx_bytes,
-            p.tx_bytes,
-            keepalive(p.persistent_keepalive)
-        );
+        prefix(&mut s);
+        p.public_key.push_base64(&mut s);
+        s.push('\t');
+        push_secret_or_none(&mut s, p.preshared_key.as_ref());
+        s.push('\t');
+        match &p.endpoint {
+            Some(e) => sys::push_endpoint(&mut s, e),
+            None => s.push_str("(none)"),
+        }
+        s.push('\t');
+        push_ips(&mut s, p, ',');
+        s.push('\t');
+        sys::push_u64(&mut s, handshake_secs(p));
+        s.push('\t');
+        sys::push_u64(&mut s, p.rx_bytes);
+        s.push('\t');
+        sys::push_u64(&mut s, p.tx_bytes);
+        s.push('\t');
+        match p.persistent_keepalive {
+            0 => s.push_str("off"),
+            k => sys::push_u64(&mut s, u64::from(k)),
+        }
+        s.push('\n');
     }
     s
 }
