@@ -7,7 +7,6 @@ use netlink_packet_route::{
     RouteNetlinkMessage,
     link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage},
 };
-use netlink_packet_wireguard::WireguardMessage;
 
 use super::genl;
 use super::{DeviceConfig, DeviceError, DeviceState};
@@ -125,7 +124,7 @@ impl Genl {
     }
 
     pub fn get(&mut self, name: &str) -> Result<DeviceState, DeviceError> {
-        let msgs: Vec<GenlMessage<WireguardMessage>> =
+        let msgs: Vec<genl::RawGenl> =
             self.sock.dump(genl::get_request(self.family, name)).map_err(|e| DeviceError::access(name, e))?;
         let mut d = genl::parse_dump(&msgs);
         d.name = name.to_string();
