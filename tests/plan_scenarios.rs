@@ -31,6 +31,8 @@ fn facts(c: &Config) -> UpFacts {
         src_valid_mark_set: false,
         own_public_key: None,
         after_pre_up: None,
+        kill_switch: None,
+        kill_switch_present: None,
     }
 }
 
@@ -530,4 +532,134 @@ fn an_unknown_table_name_is_refused_before_anything_is_touched() {
         assert_eq!(sys.calls, 0, "something was touched before the refusal: {:?} {log}", sys.hooks_run);
         assert!(sys.links.is_empty());
     }
+}
+
+const KS: plan::KillSwitch = plan::KillSwitch { strict: false, allow_lan: false };
+const KS_STRICT: plan::KillSwitch = plan::KillSwitch { strict: true, allow_lan: false };
+
+fn up_with_kill_switch(text: &str, ks: plan::KillSwitch, nft: bool) -> (Config, Plan) {
+    let c = cfg(text);
+    let mut f = facts(&c);
+    f.kill_switch = Some(ks);
+    f.nft_available = nft;
+    let p = plan::plan_up(&c, "wgt0", &f).expect("plan");
+    (c, p)
+}
+
+#[test]
+fn kill_switch_goes_in_right_after_the_fwmark_and_is_printed_by_dry_run() {
+    let (_, p) = up_with_kill_switch(&full(), KS, true);
+    let t = trace(&p);
+    let at = t.iter().position(|l| l == "wg set wgt0 fwmark 51820").unwrap();
+    assert_eq!(t[at + 1], "nft -f /dev/stdin");
+    assert_eq!(t[at + 2], "ip -6 rule add not fwmark 51820 table 51820");
+    assert_eq!(t.iter().filter(|l| *l == "nft -f /dev/stdin").count(), 1, "one table for both families: {t:?}");
+    let shown = p.to_string();
+    assert!(shown.contains("[#] nft -f /dev/stdin\n    add table inet wgq-killswitch-wgt0\n"), "{shown}");
+    assert!(shown.contains("    add rule inet wgq-killswitch-wgt0 output meta mark 51820 accept\n"), "{shown}");
+    let rec = UpRecord::from_plan(&p);
+    assert_eq!(rec.kill_switch, Some((KS, plan::FirewallKind::Nft)));
+    assert!(rec.render().contains("killswitch=normal nft\n"));
+    // Without nft: one iptables-restore and one ip6tables-restore text.
+    let (_, p) = up_with_kill_switch(&full(), KS_STRICT, false);
+    let shown = p.to_string();
+    assert!(shown.contains("[#] iptables-restore -n\n    *filter\n    :wgq-ks-wgt0 - [0:0]\n"), "{shown}");
+    assert!(shown.contains("[#] ip6tables-restore -n\n    *filter\n    :wgq-ks-wgt0 - [0:0]\n"), "{shown}");
+    assert!(UpRecord::from_plan(&p).render().contains("killswitch=strict iptables\n"));
+}
+
+#[test]
+fn kill_switch_needs_a_full_tunnel_with_table_auto() {
+    let split = format!("[Interface]\nPrivateKey = {K}\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.0.0.0/8\n");
+    let c = cfg(&split);
+    let mut f = facts(&c);
+    f.kill_switch = Some(KS);
+    let e = plan::plan_up_start(&c, "wgt0", &f).unwrap_err().to_string();
+    assert_eq!(e, "--kill-switch needs a full tunnel (AllowedIPs with 0.0.0.0/0 or ::/0); wgt0.conf has none");
+    let c = cfg(&full().replace("[Peer]", "Table = 1234\n[Peer]"));
+    let e = plan::plan_up_start(&c, "wgt0", &f).unwrap_err().to_string();
+    assert!(e.starts_with("/etc/wireguard/wgt0.conf:6: Table: --kill-switch needs") && e.ends_with("not `1234'"), "{e}");
+    // A single-family full tunnel is accepted: the switch then rejects the other family whole.
+    let v4 = format!("[Interface]\nPrivateKey = {K}\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\n");
+    let (_, p) = up_with_kill_switch(&v4, KS, true);
+    assert!(trace(&p).contains(&"nft -f /dev/stdin".to_string()));
+    assert!(!trace(&p).iter().any(|l| l.starts_with("ip -6")));
+}
+
+#[test]
+fn kill_switch_is_undone_at_every_failure_point_unless_strict() {
+    for nft in [true, false] {
+        let text = full().replace("[Peer]", "PostUp = true\n[Peer]");
+        let (_, p) = up_with_kill_switch(&text, KS, nft);
+        let mut counting = FakeSystem::default();
+        Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+        assert!(counting.render().iter().any(|l| l.contains("wgq-k")), "{:?}", counting.render());
+        for k in 0..counting.calls {
+            let (ok, after, log) = run_with_failure(&p, Some(k), None);
+            assert!(!ok);
+            assert!(after.is_empty(), "nft={nft}: failure at call {k} left {after:?}\n{log}");
+        }
+        // The last call is the PostUp hook: its failure removes the table it came after.
+        let (_, _, log) = run_with_failure(&p, Some(counting.calls - 1), None);
+        let removal = if nft { "[#] nft -f /dev/stdin\n" } else { "[#] iptables-restore -n\n[#] ip6tables-restore -n\n" };
+        assert!(log.ends_with(removal) || log.contains(removal), "{log}");
+    }
+    // Strict: a failed `up` leaves the switch in place (it blocks while the tunnel is down).
+    let text = full().replace("[Peer]", "PostUp = false\n[Peer]");
+    let (_, p) = up_with_kill_switch(&text, KS_STRICT, true);
+    let mut counting = FakeSystem::default();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    let (ok, after, _) = run_with_failure(&p, Some(counting.calls - 1), None);
+    assert!(!ok);
+    assert_eq!(after, ["firewall inet wgq-killswitch-wgt0"]);
+}
+
+#[test]
+fn down_removes_a_normal_kill_switch_and_keeps_a_strict_one_unless_off() {
+    for (ks, off, left) in [(KS, false, false), (KS_STRICT, false, true), (KS_STRICT, true, false)] {
+        let (c, p) = up_with_kill_switch(&full(), ks, true);
+        let mut sys = FakeSystem::default();
+        Executor::new(&mut sys, &mut Vec::new()).apply_all(&p).unwrap();
+        let f = DownFacts {
+            recorded: Some(UpRecord::from_plan(&p)),
+            kill_switch_off: off,
+            kill_switch_present: off.then_some(plan::FirewallKind::Nft),
+            resolvconf_name: "wgt0".into(),
+            ..Default::default()
+        };
+        let d = plan::plan_down(&c, "wgt0", &f);
+        let t = trace(&d);
+        assert_eq!(t.last().map(String::as_str) == Some("nft -f /dev/stdin"), !left, "{t:?}");
+        Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&d).unwrap();
+        let has = sys.render().iter().any(|l| l == "firewall inet wgq-killswitch-wgt0");
+        assert_eq!(has, left, "{ks:?} off={off}: {:?}", sys.render());
+    }
+    // Without a record (wg-quick's interface, or a lost record) only `--kill-switch=off` removes it.
+    let c = cfg(&full());
+    let f = DownFacts { kill_switch_present: Some(plan::FirewallKind::Nft), ..Default::default() };
+    assert!(!trace(&plan::plan_down(&c, "wgt0", &f)).iter().any(|l| l.contains("/dev/stdin")));
+    // The interface gone: `--kill-switch=off` plans only the removal, nothing when there is none.
+    let p = plan::plan_kill_switch_off("wgt0", Some(plan::FirewallKind::Iptables));
+    assert_eq!(trace(&p), ["iptables-restore -n", "ip6tables-restore -n"]);
+    assert!(plan::plan_kill_switch_off("wgt0", None).ops.is_empty());
+}
+
+#[test]
+fn a_kill_switch_there_before_up_is_not_removed_by_its_rollback() {
+    let c = cfg(&full().replace("[Peer]", "PostUp = false\n[Peer]"));
+    let mut f = facts(&c);
+    f.kill_switch = Some(KS);
+    f.kill_switch_present = Some(plan::FirewallKind::Nft);
+    let p = plan::plan_up(&c, "wgt0", &f).unwrap();
+    let mut sys = FakeSystem::default();
+    let mut counting = sys.clone();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    sys.fail_at = Some((counting.calls - 1, 1));
+    assert!(Executor::new(&mut sys, &mut Vec::new()).apply_all(&p).is_err());
+    assert_eq!(sys.render(), ["firewall inet wgq-killswitch-wgt0"]);
+    // With iptables, a chain already there keeps its jump from OUTPUT (no second one).
+    f.nft_available = false;
+    f.kill_switch_present = Some(plan::FirewallKind::Iptables);
+    let shown = plan::plan_up(&c, "wgt0", &f).unwrap().to_string();
+    assert!(shown.contains(":wgq-ks-wgt0 - [0:0]") && !shown.contains("-I OUTPUT"), "{shown}");
 }

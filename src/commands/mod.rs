@@ -28,10 +28,14 @@ pub enum Command {
     Up {
         target: String,
         dry_run: bool,
+        /// `--kill-switch[=strict] [--allow-lan]`.
+        kill_switch: Option<plan::KillSwitch>,
     },
     Down {
         target: String,
         dry_run: bool,
+        /// `--kill-switch=off`: the kill switch goes too, a strict one included.
+        kill_switch_off: bool,
     },
     Save {
         target: String,
@@ -107,8 +111,8 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
             Ok(0)
         }
         Command::Check { target } => check(&target),
-        Command::Up { target, dry_run } => up(&target, dry_run),
-        Command::Down { target, dry_run } => down(&target, dry_run),
+        Command::Up { target, dry_run, kill_switch } => up(&target, dry_run, kill_switch),
+        Command::Down { target, dry_run, kill_switch_off } => down(&target, dry_run, kill_switch_off),
         Command::Save { target } => save(&target),
         Command::Reload { target, dry_run } => reload(&target, dry_run),
         Command::Show { interface, json } => crate::commands::show::show(interface.as_deref(), json).map(|_| 0),
@@ -291,7 +295,7 @@ fn phase(name: &str, since: &mut std::time::Instant) {
     *since = std::time::Instant::now();
 }
 
-fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
+fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Result<i32, AppError> {
     let mut t = std::time::Instant::now();
     let mut x = Session::open(target, dry_run, false, true)?;
     let ifname = x.ifname.clone();
@@ -299,7 +303,24 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
         return Err(AppError::AlreadyExists(ifname));
     }
     phase("parse", &mut t);
-    let facts = x.sys.observe_up(&x.cfg)?;
+    let mut facts = match x.sys.observe_up(&x.cfg) {
+        Ok(f) => f,
+        Err(e @ crate::system::SystemError::Resolve { .. }) => {
+            if crate::system::firewall::kill_switch_present(&ifname).is_some() {
+                eprintln!(
+                    "{}: the kill switch of {ifname} is in place and rejects the lookup of the endpoint's name; \
+                     an Endpoint given as an IP address works, or `wgq down --kill-switch=off {ifname}' removes it",
+                    crate::program_name()
+                );
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if kill_switch.is_some() {
+        facts.kill_switch = kill_switch;
+        facts.kill_switch_present = crate::system::firewall::kill_switch_present(&ifname);
+    }
     phase("observe", &mut t);
     if dry_run {
         print!("{}", plan::plan_up_start(&x.cfg, &ifname, &facts)?);
@@ -310,7 +331,18 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
         return Ok(0);
     }
     crate::os::signals::install();
-    let record = apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts)?;
+    let record = match apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts) {
+        Ok(r) => r,
+        Err(e) => {
+            if kill_switch.is_some_and(|k| k.strict) && crate::system::firewall::kill_switch_present(&ifname).is_some() {
+                eprintln!(
+                    "{}: the strict kill switch of {ifname} stays in place; `wgq down --kill-switch=off {ifname}' removes it",
+                    crate::program_name()
+                );
+            }
+            return Err(e);
+        }
+    };
     phase("apply", &mut t);
     let written = match crate::system::runstate::ifindex(&ifname) {
         Some(index) => x.state.write(&ifname, index, &record),
@@ -356,11 +388,23 @@ pub fn apply_up(
     Ok(UpRecord::from_ops(start.ops.iter().chain(&rest.ops)))
 }
 
-fn down(target: &str, dry_run: bool) -> Result<i32, AppError> {
+fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppError> {
     let mut t = std::time::Instant::now();
-    let mut x = Session::open(target, dry_run, true, false)?;
+    let mut x = Session::open(target, dry_run, !kill_switch_off, false)?;
     phase("parse", &mut t);
-    let facts = x.sys.observe_down(&x.cfg, x.recorded())?;
+    let present = if kill_switch_off { crate::system::firewall::kill_switch_present(&x.ifname) } else { None };
+    if kill_switch_off && !x.sys.is_wireguard(&x.ifname)? {
+        // Only the kill switch is left of the interface (a strict one after `down` or a crash).
+        let plan = plan::plan_kill_switch_off(&x.ifname, present);
+        if plan.ops.is_empty() {
+            return Err(AppError::NotWireGuard(x.ifname.clone()));
+        }
+        x.run(&plan, dry_run, false)?;
+        return Ok(0);
+    }
+    let mut facts = x.sys.observe_down(&x.cfg, x.recorded())?;
+    facts.kill_switch_off = kill_switch_off;
+    facts.kill_switch_present = present;
     let plan = plan::plan_down(&x.cfg, &x.ifname, &facts);
     phase("observe", &mut t);
     if x.run(&plan, dry_run, false)? {

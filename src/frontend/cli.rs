@@ -81,9 +81,9 @@ struct WgqArgs {
 #[derive(Debug, clap::Subcommand)]
 enum WgqCommand {
     /// Create and configure the interface; everything is rolled back if any step fails
-    Up(DryRunTarget),
+    Up(UpCli),
     /// Remove the interface and everything up added for it
-    Down(DryRunTarget),
+    Down(DownCli),
     /// Write the running configuration of the interface back to its file
     Save(Target),
     /// Print the configuration without wg-quick's keys, as wg(8) reads it
@@ -541,6 +541,42 @@ struct DryRunTarget {
     target: String,
 }
 
+#[derive(Debug, clap::Args)]
+struct UpCli {
+    /// Print the plan instead of applying it
+    #[arg(long)]
+    dry_run: bool,
+    /// Reject every packet that does not leave through the tunnel (full tunnels only); strict: keep rejecting after down and after a crash, until `down --kill-switch=off'
+    #[arg(
+        long,
+        value_name = "strict",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "normal",
+        value_parser = ["normal", "strict"]
+    )]
+    kill_switch: Option<String>,
+    /// With --kill-switch: let packets to the private and link-local ranges out too (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10)
+    #[arg(long, requires = "kill_switch")]
+    allow_lan: bool,
+    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+    target: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct DownCli {
+    /// Print the plan instead of applying it
+    #[arg(long)]
+    dry_run: bool,
+    /// off: remove the interface's kill switch too, a strict one included (also when the interface is already gone)
+    #[arg(long, value_name = "off", require_equals = true, value_parser = ["off"])]
+    kill_switch: Option<String>,
+    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+    target: String,
+}
+
 /// wgq's grammar as a clap command (for the generated man page, completions and tests).
 pub fn wgq_command() -> clap::Command {
     <WgqArgs as clap::CommandFactory>::command()
@@ -589,8 +625,14 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         }
     };
     Invocation::Run(match command {
-        WgqCommand::Up(DryRunTarget { dry_run, target }) => Command::Up { target, dry_run },
-        WgqCommand::Down(DryRunTarget { dry_run, target }) => Command::Down { target, dry_run },
+        WgqCommand::Up(UpCli { dry_run, kill_switch, allow_lan, target }) => Command::Up {
+            target,
+            dry_run,
+            kill_switch: kill_switch.map(|m| crate::plan::KillSwitch { strict: m == "strict", allow_lan }),
+        },
+        WgqCommand::Down(DownCli { dry_run, kill_switch, target }) => {
+            Command::Down { target, dry_run, kill_switch_off: kill_switch.is_some() }
+        }
         WgqCommand::Save(Target { target }) => Command::Save { target },
         WgqCommand::Strip(Target { target }) => Command::Strip { target },
         WgqCommand::Check(Target { target }) => Command::Check { target },
@@ -644,8 +686,8 @@ pub fn parse_args(args: &[OsString]) -> Result<Command, UsageError> {
     let args: Vec<&str> = args.iter().map(|a| a.to_str().ok_or(UsageError)).collect::<Result<_, _>>()?;
     let cmd = match args[..] {
         ["help" | "-h" | "--help"] => Command::Help,
-        ["up", target] => Command::Up { target: target.into(), dry_run: false },
-        ["down", target] => Command::Down { target: target.into(), dry_run: false },
+        ["up", target] => Command::Up { target: target.into(), dry_run: false, kill_switch: None },
+        ["down", target] => Command::Down { target: target.into(), dry_run: false, kill_switch_off: false },
         ["save", target] => Command::Save { target: target.into() },
         ["strip", target] => Command::Strip { target: target.into() },
         _ => return Err(UsageError),
@@ -691,21 +733,40 @@ mod tests {
         for h in ["help", "-h", "--help"] {
             assert_eq!(p(&[h]), Ok(Command::Help));
         }
-        assert_eq!(p(&["up", "wg0"]), Ok(Command::Up { target: "wg0".into(), dry_run: false }));
-        assert_eq!(p(&["down", "/x/wg0.conf"]), Ok(Command::Down { target: "/x/wg0.conf".into(), dry_run: false }));
+        assert_eq!(p(&["up", "wg0"]), Ok(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: None }));
+        assert_eq!(
+            p(&["down", "/x/wg0.conf"]),
+            Ok(Command::Down { target: "/x/wg0.conf".into(), dry_run: false, kill_switch_off: false })
+        );
         assert_eq!(p(&["save", "wg0"]), Ok(Command::Save { target: "wg0".into() }));
         assert_eq!(p(&["strip", "wg0"]), Ok(Command::Strip { target: "wg0".into() }));
         // The second argument is taken as given, like wg-quick does.
-        assert_eq!(p(&["up", "--dry-run"]), Ok(Command::Up { target: "--dry-run".into(), dry_run: false }));
+        assert_eq!(p(&["up", "--dry-run"]), Ok(Command::Up { target: "--dry-run".into(), dry_run: false, kill_switch: None }));
         assert_eq!(p(&["strip", "--"]), Ok(Command::Strip { target: "--".into() }));
     }
 
     #[test]
     fn wgq_grammar() {
         use Invocation::Run;
-        assert_eq!(wgq(&["up", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: false }));
-        assert_eq!(wgq(&["up", "--dry-run", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: true }));
-        assert_eq!(wgq(&["down", "wg0", "--dry-run"]), Run(Command::Down { target: "wg0".into(), dry_run: true }));
+        assert_eq!(wgq(&["up", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: None }));
+        assert_eq!(wgq(&["up", "--dry-run", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: true, kill_switch: None }));
+        assert_eq!(
+            wgq(&["down", "wg0", "--dry-run"]),
+            Run(Command::Down { target: "wg0".into(), dry_run: true, kill_switch_off: false })
+        );
+        use crate::plan::KillSwitch;
+        for (args, ks) in [
+            (&["up", "--kill-switch", "wg0"][..], KillSwitch { strict: false, allow_lan: false }),
+            (&["up", "--kill-switch=normal", "wg0"], KillSwitch { strict: false, allow_lan: false }),
+            (&["up", "--kill-switch=strict", "--allow-lan", "wg0"], KillSwitch { strict: true, allow_lan: true }),
+            (&["up", "wg0", "--allow-lan", "--kill-switch"], KillSwitch { strict: false, allow_lan: true }),
+        ] {
+            assert_eq!(wgq(args), Run(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: Some(ks) }), "{args:?}");
+        }
+        assert_eq!(
+            wgq(&["down", "--kill-switch=off", "wg0"]),
+            Run(Command::Down { target: "wg0".into(), dry_run: false, kill_switch_off: true })
+        );
         assert_eq!(wgq(&["reload", "--dry-run", "wg0"]), Run(Command::Reload { target: "wg0".into(), dry_run: true }));
         assert_eq!(wgq(&["save", "wg0"]), Run(Command::Save { target: "wg0".into() }));
         assert_eq!(wgq(&["strip", "wg0"]), Run(Command::Strip { target: "wg0".into() }));
@@ -748,6 +809,12 @@ mod tests {
             &["genkey", "x"],
             &["pubkey", "--json"],
             &["help", "bogus"],
+            &["up", "--kill-switch=on", "wg0"],
+            &["up", "--kill-switch=strct", "wg0"],
+            &["up", "--allow-lan", "wg0"],
+            &["down", "--kill-switch", "wg0"],
+            &["down", "--kill-switch=strict", "wg0"],
+            &["reload", "--kill-switch", "wg0"],
         ];
         for v in bad {
             assert_eq!(status(v), (false, 1), "{v:?}");

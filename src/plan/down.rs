@@ -21,6 +21,11 @@ pub struct DownFacts {
     pub iptables_save: Option<String>,
     pub ip6tables_save: Option<String>,
     pub resolvconf_name: String,
+    /// `down --kill-switch=off`: remove the kill switch, strict or not (not observed).
+    pub kill_switch_off: bool,
+    /// Where a kill switch of this interface is installed now (observed for
+    /// `--kill-switch=off`).
+    pub kill_switch_present: Option<FirewallKind>,
 }
 
 /// Plans `down` (reference §4), removing only this interface's rules.
@@ -56,8 +61,21 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
     if nft.is_some() || iptables.is_some() || ip6tables.is_some() {
         ops.push(Op::RemoveFirewall { nft, iptables, ip6tables });
     }
+    // Last of the firewall: the link is gone by now, nothing can leave through a gap. A
+    // strict kill switch stays unless `--kill-switch=off` says otherwise.
+    let recorded_switch = facts.recorded.as_ref().and_then(|r| r.kill_switch).filter(|(ks, _)| !ks.strict);
+    let remove = if facts.kill_switch_off { facts.kill_switch_present } else { recorded_switch.map(|(_, kind)| kind) };
+    if let Some(kind) = remove {
+        ops.push(Op::RemoveKillSwitch { kind });
+    }
     hooks(&mut ops, &i.post_down, Phase::PostDown, ifname);
     Plan { interface: ifname.to_string(), ops }
+}
+
+/// `down --kill-switch=off` of an interface that is not running: only its kill switch goes
+/// (an empty plan when there is none).
+pub fn plan_kill_switch_off(ifname: &str, present: Option<FirewallKind>) -> Plan {
+    Plan { interface: ifname.to_string(), ops: present.map(|kind| Op::RemoveKillSwitch { kind }).into_iter().collect() }
 }
 
 /// This interface's rules of one family: every `not fwmark T lookup T`, and for each of

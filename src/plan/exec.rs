@@ -73,6 +73,11 @@ pub trait System {
     /// (one nft call for all of them, like wg-quick).
     fn unset_firewall(&mut self, ifname: &str, families: &[bool], kind: FirewallKind) -> Result<(), SysError>;
     fn remove_firewall(&mut self, nft: Option<&str>, iptables: Option<&str>, ip6tables: Option<&str>) -> Result<(), SysError>;
+    /// Loads a kill switch text (`nft -f -`, or `iptables-restore -n` of family `v6`).
+    fn set_kill_switch(&mut self, ifname: &str, kind: FirewallKind, v6: bool, script: &str) -> Result<(), SysError>;
+    /// Removes the kill switch of this interface from what `kind` holds (both families);
+    /// nothing there is fine.
+    fn remove_kill_switch(&mut self, ifname: &str, kind: FirewallKind) -> Result<(), SysError>;
     fn set_src_valid_mark(&mut self) -> Result<(), SysError>;
     fn save_config(&mut self, ifname: &str) -> Result<(), SysError>;
     /// A termination signal received since the last call, if any.
@@ -91,6 +96,7 @@ enum Undo {
     DelRule(Rule),
     UnsetDns(String),
     UnsetFirewall(bool, FirewallKind),
+    RemoveKillSwitch(FirewallKind),
     /// Put the previous device configuration back (used by reload).
     RestoreDevice(DeviceConfig),
     AddAddress(IpNet),
@@ -202,7 +208,7 @@ impl<'a> Executor<'a> {
             self.undo.clear();
             match (r, op) {
                 (Ok(()), _) => {}
-                (Err(ExecError::Failed(e)), Op::UnsetDns { .. } | Op::RemoveFirewall { .. }) => {
+                (Err(ExecError::Failed(e)), Op::UnsetDns { .. } | Op::RemoveFirewall { .. } | Op::RemoveKillSwitch { .. }) => {
                     print_error(&mut *self.trace, &e);
                 }
                 (Err(e), _) => {
@@ -292,6 +298,19 @@ impl<'a> Executor<'a> {
             Op::SetFirewall { v6, kind, script } => {
                 self.sys.set_firewall(ifname, *v6, *kind, script).map(|_| self.undo.push(Undo::UnsetFirewall(*v6, *kind)))
             }
+            // iptables-restore of the second family may fail after the first was loaded: the
+            // undo (which removes both) is recorded first.
+            Op::SetKillSwitch { kind, v6, undo, script, .. } => {
+                if *undo && *kind == FirewallKind::Iptables {
+                    self.undo.push(Undo::RemoveKillSwitch(*kind));
+                }
+                self.sys.set_kill_switch(ifname, *kind, *v6, script).map(|_| {
+                    if *undo && *kind == FirewallKind::Nft {
+                        self.undo.push(Undo::RemoveKillSwitch(*kind));
+                    }
+                })
+            }
+            Op::RemoveKillSwitch { kind } => self.sys.remove_kill_switch(ifname, *kind),
             Op::SrcValidMark => self.sys.set_src_valid_mark(),
             Op::SaveConfig => self.sys.save_config(ifname),
             Op::DelLink => self.sys.delete_link(ifname),
@@ -351,6 +370,15 @@ impl<'a> Executor<'a> {
                 Undo::UnsetFirewall(v6, FirewallKind::Iptables) => {
                     self.say(if *v6 { "ip6tables-restore -n" } else { "iptables-restore -n" });
                     self.sys.unset_firewall(ifname, &[*v6], FirewallKind::Iptables)
+                }
+                Undo::RemoveKillSwitch(kind) => {
+                    // One removal takes every family.
+                    let k = *kind;
+                    self.undo.retain(|u| *u != Undo::RemoveKillSwitch(k));
+                    for l in (Op::RemoveKillSwitch { kind: k }).trace(ifname) {
+                        self.say(&l);
+                    }
+                    self.sys.remove_kill_switch(ifname, k)
                 }
                 Undo::RestoreDevice(cfg) => {
                     self.say(&format!("wg syncconf {ifname} /dev/fd/63"));

@@ -71,6 +71,136 @@ pub fn iptables_down_script(ifname: &str, save: &str) -> Option<String> {
     found.then_some(s)
 }
 
+/// The kill switch of one interface (`wgq up --kill-switch`): what it lets out besides the
+/// tunnel interface itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KillSwitch {
+    pub strict: bool,
+    /// `--allow-lan`: the private and link-local ranges too.
+    pub allow_lan: bool,
+}
+
+/// The nftables table of the kill switch of `ifname` (family `inet`, both IP versions).
+pub fn kill_switch_table(ifname: &str) -> String {
+    format!("wgq-killswitch-{ifname}")
+}
+
+/// The iptables chain of the kill switch of `ifname` (filter table, both iptables and
+/// ip6tables): shorter than the nft table, since chain names have at most 28 characters.
+pub fn kill_switch_chain(ifname: &str) -> String {
+    format!("wgq-ks-{ifname}")
+}
+
+/// The private and link-local ranges `--allow-lan` lets out, IPv4 then IPv6.
+pub const LAN_V4: &str = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16";
+pub const LAN_V6: &str = "fc00::/7, fe80::/10";
+
+/// The kill switch as one nft script (one transaction): the table is created, deleted and
+/// made anew, so loading it again replaces it whole. Output is accepted through the tunnel
+/// interface and loopback, with the tunnel's `mark` (its own encrypted UDP), to local
+/// destinations, DHCPv4/DHCPv6 client traffic, IPv6 router and neighbour discovery, and with
+/// `allow_lan` the private ranges; everything else is rejected (TCP with a reset, the rest
+/// with ICMP administratively prohibited), so programs fail at once instead of hanging.
+pub fn kill_switch_nft_script(ifname: &str, mark: u32, ks: KillSwitch) -> String {
+    let t = format!("inet {}", kill_switch_table(ifname));
+    let mut s = String::new();
+    let _ = writeln!(s, "add table {t}");
+    let _ = writeln!(s, "delete table {t}");
+    let _ = writeln!(s, "add table {t}");
+    let _ = writeln!(s, "add chain {t} output {{ type filter hook output priority filter; policy accept; }}");
+    let mut rule = |r: &str| {
+        let _ = writeln!(s, "add rule {t} output {r}");
+    };
+    rule("oifname \"lo\" accept");
+    rule(&format!("oifname \"{ifname}\" accept"));
+    rule(&format!("meta mark {mark} accept"));
+    rule("fib daddr type local accept");
+    rule("meta nfproto ipv4 udp sport 68 udp dport 67 accept");
+    rule("meta nfproto ipv6 udp sport 546 udp dport 547 accept");
+    rule("icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept");
+    if ks.allow_lan {
+        rule(&format!("ip daddr {{ {LAN_V4} }} accept"));
+        rule(&format!("ip6 daddr {{ {LAN_V6} }} accept"));
+    }
+    rule("meta l4proto tcp reject with tcp reset");
+    rule("reject with icmpx type admin-prohibited");
+    s
+}
+
+/// The nft script that removes the kill switch of `ifname` if it is there (creating the
+/// table first makes the delete succeed either way).
+pub fn kill_switch_nft_remove(ifname: &str) -> String {
+    let t = kill_switch_table(ifname);
+    format!("add table inet {t}\ndelete table inet {t}\n")
+}
+
+/// The jump from OUTPUT into the kill switch chain (its comment finds it again).
+fn kill_switch_jump(ifname: &str) -> String {
+    format!("-m comment --comment \"wgq kill switch for {ifname}\" -j {}", kill_switch_chain(ifname))
+}
+
+/// The kill switch as an iptables-restore (`v6`: ip6tables-restore) text, the same policy as
+/// [`kill_switch_nft_script`]. Declaring the chain empties it, so loading the text again
+/// replaces the rules; the jump from OUTPUT is added only when `jump_present` is false.
+pub fn kill_switch_iptables_script(ifname: &str, v6: bool, mark: u32, ks: KillSwitch, jump_present: bool) -> String {
+    let c = kill_switch_chain(ifname);
+    let mut s = format!("*filter\n:{c} - [0:0]\n");
+    let mut rule = |r: &str| {
+        let _ = writeln!(s, "-A {c} {r}");
+    };
+    rule("-o lo -j RETURN");
+    rule(&format!("-o {ifname} -j RETURN"));
+    rule(&format!("-m mark --mark {mark} -j RETURN"));
+    rule("-m addrtype --dst-type LOCAL -j RETURN");
+    if v6 {
+        rule("-p udp --sport 546 --dport 547 -j RETURN");
+        for t in 133..=136 {
+            rule(&format!("-p ipv6-icmp --icmpv6-type {t} -j RETURN"));
+        }
+    } else {
+        rule("-p udp --sport 68 --dport 67 -j RETURN");
+    }
+    if ks.allow_lan {
+        for n in (if v6 { LAN_V6 } else { LAN_V4 }).split(", ") {
+            rule(&format!("-d {n} -j RETURN"));
+        }
+    }
+    rule("-p tcp -j REJECT --reject-with tcp-reset");
+    rule(if v6 { "-j REJECT --reject-with icmp6-adm-prohibited" } else { "-j REJECT --reject-with icmp-admin-prohibited" });
+    if !jump_present {
+        let _ = writeln!(s, "-I OUTPUT {}", kill_switch_jump(ifname));
+    }
+    s.push_str("COMMIT\n");
+    s
+}
+
+/// Whether `iptables-save` output holds the kill switch chain of `ifname`.
+pub fn kill_switch_in_iptables(ifname: &str, save: &str) -> bool {
+    let head = format!(":{} ", kill_switch_chain(ifname));
+    save.lines().any(|l| l.starts_with(&head))
+}
+
+/// The iptables-restore text that removes the kill switch of `ifname` from `iptables-save`
+/// output (every jump to its chain, then the chain), or `None` when it is not there.
+pub fn kill_switch_iptables_remove(ifname: &str, save: &str) -> Option<String> {
+    if !kill_switch_in_iptables(ifname, save) {
+        return None;
+    }
+    let c = kill_switch_chain(ifname);
+    let target = format!(" -j {c}");
+    let mut s = String::from("*filter\n");
+    for l in save.lines() {
+        if let Some(rest) = l.strip_prefix("-A ")
+            && rest.ends_with(&target)
+            && !rest.starts_with(&format!("{c} "))
+        {
+            let _ = writeln!(s, "-D {rest}");
+        }
+    }
+    let _ = writeln!(s, "-F {c}\n-X {c}\nCOMMIT");
+    Some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +253,71 @@ mod tests {
             "*raw\n-D PREROUTING -d 10.8.0.2/32 ! -i wg0 -m addrtype ! --src-type LOCAL -m comment --comment \"wg-quick(8) rule for wg0\" -j DROP\nCOMMIT\n*filter\nCOMMIT\n"
         );
         assert_eq!(iptables_down_script("wg2", save), None);
+    }
+
+    #[test]
+    fn kill_switch_nft_text_is_exact() {
+        let ks = KillSwitch { strict: false, allow_lan: false };
+        let t = "inet wgq-killswitch-wg0";
+        let want = format!(
+            "add table {t}\ndelete table {t}\nadd table {t}\n\
+             add chain {t} output {{ type filter hook output priority filter; policy accept; }}\n\
+             add rule {t} output oifname \"lo\" accept\n\
+             add rule {t} output oifname \"wg0\" accept\n\
+             add rule {t} output meta mark 51820 accept\n\
+             add rule {t} output fib daddr type local accept\n\
+             add rule {t} output meta nfproto ipv4 udp sport 68 udp dport 67 accept\n\
+             add rule {t} output meta nfproto ipv6 udp sport 546 udp dport 547 accept\n\
+             add rule {t} output icmpv6 type {{ nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert }} accept\n\
+             add rule {t} output meta l4proto tcp reject with tcp reset\n\
+             add rule {t} output reject with icmpx type admin-prohibited\n"
+        );
+        assert_eq!(kill_switch_nft_script("wg0", 51820, ks), want);
+        let lan = kill_switch_nft_script("wg0", 51820, KillSwitch { strict: true, allow_lan: true });
+        assert!(lan.contains(&format!(
+            "add rule {t} output ip daddr {{ 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16 }} accept\n\
+             add rule {t} output ip6 daddr {{ fc00::/7, fe80::/10 }} accept\n\
+             add rule {t} output meta l4proto tcp reject"
+        )));
+        assert_eq!(kill_switch_nft_remove("wg0"), format!("add table {t}\ndelete table {t}\n"));
+    }
+
+    #[test]
+    fn kill_switch_iptables_text_is_exact_and_removable() {
+        let ks = KillSwitch { strict: false, allow_lan: true };
+        let v4 = kill_switch_iptables_script("wg0", false, 51820, ks, false);
+        assert_eq!(
+            v4,
+            "*filter\n:wgq-ks-wg0 - [0:0]\n\
+             -A wgq-ks-wg0 -o lo -j RETURN\n\
+             -A wgq-ks-wg0 -o wg0 -j RETURN\n\
+             -A wgq-ks-wg0 -m mark --mark 51820 -j RETURN\n\
+             -A wgq-ks-wg0 -m addrtype --dst-type LOCAL -j RETURN\n\
+             -A wgq-ks-wg0 -p udp --sport 68 --dport 67 -j RETURN\n\
+             -A wgq-ks-wg0 -d 10.0.0.0/8 -j RETURN\n\
+             -A wgq-ks-wg0 -d 172.16.0.0/12 -j RETURN\n\
+             -A wgq-ks-wg0 -d 192.168.0.0/16 -j RETURN\n\
+             -A wgq-ks-wg0 -d 169.254.0.0/16 -j RETURN\n\
+             -A wgq-ks-wg0 -p tcp -j REJECT --reject-with tcp-reset\n\
+             -A wgq-ks-wg0 -j REJECT --reject-with icmp-admin-prohibited\n\
+             -I OUTPUT -m comment --comment \"wgq kill switch for wg0\" -j wgq-ks-wg0\n\
+             COMMIT\n"
+        );
+        let v6 = kill_switch_iptables_script("wg0", true, 7, KillSwitch { strict: true, allow_lan: false }, true);
+        assert!(v6.contains("-A wgq-ks-wg0 -p ipv6-icmp --icmpv6-type 133 -j RETURN\n"), "{v6}");
+        assert!(v6.contains("-A wgq-ks-wg0 -p ipv6-icmp --icmpv6-type 136 -j RETURN\n"), "{v6}");
+        assert!(v6.contains("-p udp --sport 546 --dport 547") && !v6.contains("--dport 67"), "{v6}");
+        assert!(v6.contains("icmp6-adm-prohibited") && !v6.contains("-I OUTPUT") && !v6.contains("fc00"), "{v6}");
+        // What iptables-save prints after loading it, with another interface's switch.
+        let save = "# Generated\n*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:wgq-ks-wg0 - [0:0]\n:wgq-ks-wg1 - [0:0]\n\
+                    -A OUTPUT -m comment --comment \"wgq kill switch for wg1\" -j wgq-ks-wg1\n\
+                    -A OUTPUT -m comment --comment \"wgq kill switch for wg0\" -j wgq-ks-wg0\n\
+                    -A wgq-ks-wg0 -o lo -j RETURN\n-A wgq-ks-wg0 -j REJECT --reject-with icmp-admin-prohibited\nCOMMIT\n";
+        assert!(kill_switch_in_iptables("wg0", save) && !kill_switch_in_iptables("wg", save));
+        assert_eq!(
+            kill_switch_iptables_remove("wg0", save).unwrap(),
+            "*filter\n-D OUTPUT -m comment --comment \"wgq kill switch for wg0\" -j wgq-ks-wg0\n-F wgq-ks-wg0\n-X wgq-ks-wg0\nCOMMIT\n"
+        );
+        assert_eq!(kill_switch_iptables_remove("wg2", save), None);
     }
 }

@@ -17,7 +17,8 @@ mod reload;
 pub mod routing;
 mod up;
 
-pub use down::{DownFacts, plan_down, rules_to_delete};
+pub use down::{DownFacts, plan_down, plan_kill_switch_off, rules_to_delete};
+pub use firewall::KillSwitch;
 pub use record::UpRecord;
 pub use reload::{ReloadError, ReloadFacts, device_inverse, device_update, plan_reload};
 pub use up::{
@@ -88,6 +89,21 @@ pub enum Op {
         v6: bool,
         kind: FirewallKind,
         script: String,
+    },
+    /// Install the kill switch (`up --kill-switch`): one nft script for both families, or
+    /// one iptables-restore text per family (`v6`). `undo`: whether a rollback removes it
+    /// (not for a strict one, nor for one that was there before this `up`).
+    SetKillSwitch {
+        kind: FirewallKind,
+        v6: bool,
+        ks: KillSwitch,
+        undo: bool,
+        script: String,
+    },
+    /// Remove the kill switch of this interface, where the tool of `kind` holds it (errors
+    /// reported and ignored, as for the other firewall rules).
+    RemoveKillSwitch {
+        kind: FirewallKind,
     },
     /// `sysctl -q net.ipv4.conf.all.src_valid_mark=1`; never undone (like wg-quick).
     SrcValidMark,
@@ -174,6 +190,12 @@ impl Op {
             Op::SetFirewall { v6, kind: FirewallKind::Iptables, .. } => {
                 vec![format!("{}-restore -n", if *v6 { "ip6tables" } else { "iptables" })]
             }
+            Op::SetKillSwitch { kind, v6, .. } => vec![kill_switch_trace(*kind, *v6).to_string()],
+            Op::RemoveKillSwitch { kind: FirewallKind::Nft } => vec![kill_switch_trace(FirewallKind::Nft, false).to_string()],
+            Op::RemoveKillSwitch { kind: FirewallKind::Iptables } => vec![
+                kill_switch_trace(FirewallKind::Iptables, false).to_string(),
+                kill_switch_trace(FirewallKind::Iptables, true).to_string(),
+            ],
             Op::SrcValidMark => vec!["sysctl -q net.ipv4.conf.all.src_valid_mark=1".to_string()],
             Op::SaveConfig => vec![format!("wg showconf {ifname}")],
             Op::DelLink => vec![format!("ip link delete dev {ifname}")],
@@ -192,6 +214,15 @@ impl Op {
                 v
             }
         }
+    }
+}
+
+/// The trace line of a kill switch change: the command that would load it from stdin.
+pub(crate) fn kill_switch_trace(kind: FirewallKind, v6: bool) -> &'static str {
+    match (kind, v6) {
+        (FirewallKind::Nft, _) => "nft -f /dev/stdin",
+        (FirewallKind::Iptables, false) => "iptables-restore -n",
+        (FirewallKind::Iptables, true) => "ip6tables-restore -n",
     }
 }
 
@@ -284,7 +315,7 @@ impl fmt::Display for Plan {
             }
             let body = match op {
                 Op::SetDns { input, .. } | Op::UpdateDns { input: Some(input), .. } => Some(input.as_str()),
-                Op::SetFirewall { script, .. } => Some(script.as_str()),
+                Op::SetFirewall { script, .. } | Op::SetKillSwitch { script, .. } => Some(script.as_str()),
                 _ => None,
             };
             if let Some(b) = body {
@@ -313,6 +344,13 @@ pub enum PlanError {
          rename the interface"
     )]
     NameUnfitForFullTunnel { ifname: String },
+    #[error("--kill-switch needs a full tunnel (AllowedIPs with 0.0.0.0/0 or ::/0); {file} has none")]
+    KillSwitchNeedsFullTunnel { file: String },
+    #[error(
+        "{path}:{line}: Table: --kill-switch needs a full tunnel with Table = auto (the fwmark wgq sets then lets \
+         the tunnel's own packets out), not `{value}'"
+    )]
+    KillSwitchNeedsTableAuto { path: String, line: usize, value: String },
 }
 
 /// `-4` or `-6`, as the trace writes a rule's family.

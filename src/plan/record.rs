@@ -23,6 +23,9 @@ pub struct UpRecord {
     pub addresses: Vec<IpNet>,
     /// The routes wgq added, with their table (`None` = main).
     pub routes: Vec<Route>,
+    /// The kill switch `up` installed and the tool that holds it (`down` removes a normal
+    /// one and leaves a strict one).
+    pub kill_switch: Option<(KillSwitch, FirewallKind)>,
 }
 
 impl UpRecord {
@@ -48,6 +51,12 @@ impl UpRecord {
         }
         for r in &self.routes {
             let _ = writeln!(s, "route={} {}", r.net, r.table.unwrap_or(MAIN_TABLE));
+        }
+        if let Some((ks, kind)) = self.kill_switch {
+            let mode = if ks.strict { "strict" } else { "normal" };
+            let lan = if ks.allow_lan { " allow-lan" } else { "" };
+            let tool = if kind == FirewallKind::Nft { "nft" } else { "iptables" };
+            let _ = writeln!(s, "killswitch={mode}{lan} {tool}");
         }
         s
     }
@@ -78,6 +87,7 @@ impl UpRecord {
                         r.routes.push(route_in(net, t));
                     }
                 }
+                "killswitch" => r.kill_switch = parse_kill_switch(v),
                 _ => {}
             }
         }
@@ -103,6 +113,7 @@ impl UpRecord {
                 Op::SetFirewall { kind, .. } => r.firewall = Some(*kind),
                 Op::AddAddress(a) => r.addresses.push(*a),
                 Op::AddRoutes(rs) => r.routes.extend(rs.iter().cloned()),
+                Op::SetKillSwitch { kind, ks, .. } => r.kill_switch = Some((*ks, *kind)),
                 _ => {}
             }
         }
@@ -133,6 +144,19 @@ impl UpRecord {
     }
 }
 
+/// `normal|strict [allow-lan] nft|iptables`.
+fn parse_kill_switch(v: &str) -> Option<(KillSwitch, FirewallKind)> {
+    let w: Vec<&str> = v.split_whitespace().collect();
+    let strict = match *w.first()? {
+        "normal" => false,
+        "strict" => true,
+        _ => return None,
+    };
+    let allow_lan = w.contains(&"allow-lan");
+    let kind = if w.contains(&"iptables") { FirewallKind::Iptables } else { FirewallKind::Nft };
+    Some((KillSwitch { strict, allow_lan }, kind))
+}
+
 /// A route as `ip` would write it: table `t`, `main` left implicit.
 fn route_in(net: IpNet, t: u32) -> Route {
     let table = (t != MAIN_TABLE).then_some(t);
@@ -142,4 +166,24 @@ fn route_in(net: IpNet, t: u32) -> Route {
 /// What identifies a route for wgq: its prefix and table.
 pub(super) fn route_key(r: &Route) -> (IpNet, u32) {
     (r.net, r.table.unwrap_or(MAIN_TABLE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kill_switch_line_round_trips() {
+        for (ks, kind, line) in [
+            (KillSwitch { strict: false, allow_lan: false }, FirewallKind::Nft, "killswitch=normal nft\n"),
+            (KillSwitch { strict: true, allow_lan: true }, FirewallKind::Iptables, "killswitch=strict allow-lan iptables\n"),
+        ] {
+            let r = UpRecord { table: Some(51820), kill_switch: Some((ks, kind)), ..Default::default() };
+            let text = r.render();
+            assert!(text.ends_with(line), "{text}");
+            assert_eq!(UpRecord::parse(&text), r);
+        }
+        assert_eq!(UpRecord::parse("killswitch=bogus nft\n").kill_switch, None);
+        assert_eq!(UpRecord::parse("table=7\n").kill_switch, None);
+    }
 }

@@ -39,6 +39,11 @@ pub struct UpFacts {
     /// wg-quick does at these steps. `None` when the plan comes from the file alone (no
     /// PreUp hooks: then nothing but wgq has touched the new interface).
     pub after_pre_up: Option<AfterPreUp>,
+    /// What the command line asks for: `--kill-switch[=strict]` (not observed).
+    pub kill_switch: Option<KillSwitch>,
+    /// Where a kill switch of this interface is installed already (a strict one left by an
+    /// earlier `up`), when one is asked for.
+    pub kill_switch_present: Option<FirewallKind>,
 }
 
 /// The live facts the rest of `up` depends on, read after the PreUp hooks and `wg addconf`.
@@ -61,6 +66,40 @@ fn check_full_tunnel_name(ifname: &str) -> Result<(), PlanError> {
         return Err(PlanError::NameUnfitForFullTunnel { ifname: ifname.to_string() });
     }
     Ok(())
+}
+
+/// Refuses a kill switch where there is no full tunnel with wg-quick's fwmark: the switch
+/// lets the tunnel's own packets out by that mark.
+fn check_kill_switch(cfg: &Config, own: Option<crate::key::Key>) -> Result<(), PlanError> {
+    let i = &cfg.interface;
+    if i.table_setting() != TableSetting::Auto {
+        let (line, value) = i.table.as_ref().map(|t| (t.line, t.value.clone())).unwrap_or_default();
+        return Err(PlanError::KillSwitchNeedsTableAuto { path: cfg.path.display().to_string(), line, value });
+    }
+    if !cfg.peers.iter().filter(|p| Some(p.public_key) != own).any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)) {
+        return Err(no_full_tunnel(cfg));
+    }
+    Ok(())
+}
+
+fn no_full_tunnel(cfg: &Config) -> PlanError {
+    let file = cfg.path.file_name().map_or_else(|| cfg.path.display().to_string(), |f| f.to_string_lossy().into_owned());
+    PlanError::KillSwitchNeedsFullTunnel { file }
+}
+
+/// The kill switch operations, planned once the tunnel's fwmark `mark` is known.
+fn kill_switch_ops(ops: &mut Vec<Op>, ifname: &str, mark: u32, ks: KillSwitch, facts: &UpFacts) {
+    let undo = !ks.strict && facts.kill_switch_present.is_none();
+    if facts.nft_available {
+        let script = crate::plan::firewall::kill_switch_nft_script(ifname, mark, ks);
+        ops.push(Op::SetKillSwitch { kind: FirewallKind::Nft, v6: false, ks, undo, script });
+    } else {
+        let jump = facts.kill_switch_present == Some(FirewallKind::Iptables);
+        for v6 in [false, true] {
+            let script = crate::plan::firewall::kill_switch_iptables_script(ifname, v6, mark, ks, jump);
+            ops.push(Op::SetKillSwitch { kind: FirewallKind::Iptables, v6, ks, undo, script });
+        }
+    }
 }
 
 /// Whether `up` searches a free table for a default route (wg-quick's search from 51820):
@@ -134,6 +173,9 @@ pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan
     {
         check_full_tunnel_name(ifname)?;
     }
+    if facts.kill_switch.is_some() {
+        check_kill_switch(cfg, own)?;
+    }
     let mut ops = vec![Op::CreateLink];
     hooks(&mut ops, &cfg.interface.pre_up, Phase::PreUp, ifname);
     ops.push(Op::SetDevice(std::rc::Rc::clone(&facts.device)));
@@ -205,6 +247,11 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
                     t
                 }
             };
+            if chosen_table.is_none()
+                && let Some(ks) = facts.kill_switch
+            {
+                kill_switch_ops(&mut ops, ifname, t, ks, facts);
+            }
             chosen_table = Some(t);
             add_default_route(&mut ops, cfg, ifname, net, t, facts);
             continue;
@@ -216,6 +263,9 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
     }
     if !batch.is_empty() {
         ops.push(Op::AddRoutes(batch));
+    }
+    if facts.kill_switch.is_some() && chosen_table.is_none() {
+        return Err(no_full_tunnel(cfg));
     }
     hooks(&mut ops, &i.post_up, Phase::PostUp, ifname);
     Ok(Plan { interface: ifname.to_string(), ops })

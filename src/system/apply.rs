@@ -240,6 +240,14 @@ impl System for LinuxSystem {
         first_err.map_or(Ok(()), Err)
     }
 
+    fn set_kill_switch(&mut self, ifname: &str, kind: FirewallKind, v6: bool, script: &str) -> Result<(), SysError> {
+        self.set_firewall(ifname, v6, kind, script)
+    }
+
+    fn remove_kill_switch(&mut self, ifname: &str, kind: FirewallKind) -> Result<(), SysError> {
+        crate::system::firewall::remove_kill_switch(ifname, kind).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
+    }
+
     fn set_src_valid_mark(&mut self) -> Result<(), SysError> {
         std::fs::write("/proc/sys/net/ipv4/conf/all/src_valid_mark", "1")
             .map_err(|e| SysError::with_source(1, "sysctl: unable to set net.ipv4.conf.all.src_valid_mark", e))

@@ -235,6 +235,20 @@ impl System for FakeSystem {
         }
         Ok(())
     }
+    fn set_kill_switch(&mut self, ifname: &str, kind: FirewallKind, v6: bool, _s: &str) -> Result<(), SysError> {
+        self.step()?;
+        let name = match kind {
+            FirewallKind::Nft => format!("inet wgq-killswitch-{ifname}"),
+            FirewallKind::Iptables => format!("{} chain wgq-ks-{ifname}", if v6 { "ip6tables" } else { "iptables" }),
+        };
+        self.firewall.insert(name);
+        Ok(())
+    }
+    fn remove_kill_switch(&mut self, ifname: &str, _k: FirewallKind) -> Result<(), SysError> {
+        self.firewall
+            .retain(|f| !f.ends_with(&format!(" wgq-killswitch-{ifname}")) && !f.ends_with(&format!(" wgq-ks-{ifname}")));
+        Ok(())
+    }
     fn set_src_valid_mark(&mut self) -> Result<(), SysError> {
         self.step()?;
         self.src_valid_mark = true;

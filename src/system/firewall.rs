@@ -102,6 +102,52 @@ pub fn iptables_listings(nft_tables: Option<&str>) -> (Option<String>, Option<St
     })
 }
 
+/// `iptables-save -t filter` / `ip6tables-save -t filter`: where the kill switch chain lives.
+fn iptables_save_filter(v6: bool) -> Result<String, FirewallError> {
+    run_tool(if v6 { "ip6tables-save" } else { "iptables-save" }, &["-t", "filter"], None)
+}
+
+/// Where the kill switch of `ifname` is installed: an `inet` table of that name (listed over
+/// nfnetlink, which needs no nft program), else its chain in iptables' filter table.
+pub fn kill_switch_present(ifname: &str) -> Option<crate::plan::FirewallKind> {
+    let table = format!("table inet {}", crate::plan::firewall::kill_switch_table(ifname));
+    let listed = crate::wire::nftables::list_tables().ok().or_else(|| nft_list_tables_command().ok());
+    if listed.is_some_and(|l| l.lines().any(|l| l == table)) {
+        return Some(crate::plan::FirewallKind::Nft);
+    }
+    if iptables_available()
+        && [false, true]
+            .into_iter()
+            .any(|v6| iptables_save_filter(v6).is_ok_and(|s| crate::plan::firewall::kill_switch_in_iptables(ifname, &s)))
+    {
+        return Some(crate::plan::FirewallKind::Iptables);
+    }
+    None
+}
+
+/// Removes the kill switch of `ifname` from nftables (one transaction) or from both
+/// iptables families; one that is not there is no error.
+pub fn remove_kill_switch(ifname: &str, kind: crate::plan::FirewallKind) -> Result<(), FirewallError> {
+    match kind {
+        crate::plan::FirewallKind::Nft => nft_apply(&crate::plan::firewall::kill_switch_nft_remove(ifname)),
+        crate::plan::FirewallKind::Iptables => {
+            let mut first = Ok(());
+            for v6 in [false, true] {
+                let r = iptables_save_filter(v6).and_then(|save| {
+                    match crate::plan::firewall::kill_switch_iptables_remove(ifname, &save) {
+                        Some(text) => restore_apply(v6, &text),
+                        None => Ok(()),
+                    }
+                });
+                if first.is_ok() {
+                    first = r;
+                }
+            }
+            first
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

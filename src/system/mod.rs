@@ -77,6 +77,10 @@ pub struct LinuxSystem {
     config: Option<(ConfigLocation, crate::config::Interface)>,
     /// Rules added during this run, per family (to compute kernel-equivalent priorities).
     rule_prios: HashMap<bool, Vec<u32>>,
+    /// How `up` and `reload` look endpoint names up: getaddrinfo. A strict kill switch left
+    /// by an earlier `up` rejects every unmarked packet, DNS queries too, so with one in
+    /// place a lookup whose sockets carry the tunnel's fwmark goes here.
+    pub endpoint_lookup: fn(&str, u16) -> device::resolve::Lookup,
 }
 
 impl LinuxSystem {
@@ -90,6 +94,7 @@ impl LinuxSystem {
             created: None,
             config: config.map(|(l, c)| (l.clone(), c.interface.clone())),
             rule_prios: HashMap::new(),
+            endpoint_lookup: device::resolve::getaddrinfo,
         })
     }
 

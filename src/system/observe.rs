@@ -83,6 +83,12 @@ impl LinuxSystem {
             .collect())
     }
 
+    /// Resolves one endpoint as wg(8) does (its retry rules), through [`Self::endpoint_lookup`].
+    fn resolve_endpoint(&self, e: &crate::config::Endpoint) -> Result<SocketAddr, device::resolve::ResolveError> {
+        let retries = device::resolve::retries_from_env(std::env::var("WG_ENDPOINT_RESOLUTION_RETRIES").ok().as_deref())?;
+        device::resolve::resolve_with(e, retries, self.endpoint_lookup, std::thread::sleep, |m| eprintln!("{m}"))
+    }
+
     /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
     pub fn observe_up(&mut self, cfg: &Config) -> Result<UpFacts, SystemError> {
         self.observe_up_for(cfg, None, None)
@@ -106,7 +112,7 @@ impl LinuxSystem {
             // Resolved like every endpoint (wg resolves the whole file first), but the
             // device ignores the interface's own entry: no device change, no MTU lookup.
             let endpoint = match &p.endpoint {
-                Some(e) => Some(device::resolve::resolve(&e.value).map_err(|source| SystemError::Resolve {
+                Some(e) => Some(self.resolve_endpoint(&e.value).map_err(|source| SystemError::Resolve {
                     path: path.clone(),
                     line: e.line,
                     source,
@@ -165,6 +171,8 @@ impl LinuxSystem {
                 .unwrap_or(false),
             own_public_key: own,
             after_pre_up: None,
+            kill_switch: None,
+            kill_switch_present: None,
         })
     }
 
@@ -329,6 +337,8 @@ impl LinuxSystem {
             iptables_save,
             ip6tables_save,
             resolvconf_name: crate::system::dns::system_resolvconf_name(&name),
+            kill_switch_off: false,
+            kill_switch_present: None,
         })
     }
 
