@@ -221,7 +221,8 @@ fn check(target: &str) -> Result<i32, AppError> {
             Ok(1)
         }
         Ok(cfg) => {
-            let facts = config::check::FileFacts::from_path(&loc.path, &loc.interface);
+            let mut facts = config::check::FileFacts::from_path(&loc.path, &loc.interface);
+            facts.host = crate::system::host_addresses(&loc.interface);
             let mut all = cfg.warnings.clone();
             all.extend(config::check::check(&cfg, &facts));
             all.sort_by_key(|d| d.line);

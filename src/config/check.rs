@@ -13,13 +13,23 @@ pub struct FileFacts {
     pub file_mode: Option<u32>,
     pub dir_mode: Option<u32>,
     pub interface: String,
+    /// Which families the host has global addresses of (besides the interface's own), as
+    /// observed; `None` when unknown.
+    pub host: Option<HostAddresses>,
+}
+
+/// Whether the host has global (scope universe) addresses of each family.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostAddresses {
+    pub v4: bool,
+    pub v6: bool,
 }
 
 impl FileFacts {
     pub fn from_path(path: &Path, interface: &str) -> FileFacts {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).ok().map(|m| m.permissions().mode());
-        FileFacts { file_mode: mode(path), dir_mode: path.parent().and_then(mode), interface: interface.to_string() }
+        FileFacts { file_mode: mode(path), dir_mode: path.parent().and_then(mode), interface: interface.to_string(), host: None }
     }
 }
 
@@ -36,15 +46,29 @@ pub fn check(cfg: &Config, facts: &FileFacts) -> Vec<Diagnostic> {
     }
     let i = &cfg.interface;
     let all: Vec<_> = cfg.peers.iter().flat_map(|p| p.allowed_ips.iter().map(move |a| (p, a))).collect();
-    let v4_default = all.iter().find(|(_, a)| a.prefix == 0 && !a.is_ipv6());
-    let v6_default = all.iter().any(|(_, a)| a.prefix == 0 && a.is_ipv6());
-    if let (Some((p, _)), false) = (v4_default, v6_default) {
-        warn(
-            p.line,
-            "AllowedIPs: 0.0.0.0/0 without ::/0 sends IPv4 through the tunnel but lets IPv6 leak outside it; \
-             add ::/0 to route IPv6 too"
-                .into(),
-        );
+    // A full tunnel of one family lets the other out beside it, where the host has
+    // addresses of that family (unknown: assume it has IPv6, as most hosts do).
+    let default_of = |v6: bool| all.iter().find(|(_, a)| a.prefix == 0 && a.is_ipv6() == v6);
+    let kill_switch = if i.table_setting() == super::TableSetting::Auto {
+        ", or bring the tunnel up with `wgq up --kill-switch`, which rejects what does not go through it"
+    } else {
+        ""
+    };
+    for (v6, ours, other, leaking) in [(true, "0.0.0.0/0", "::/0", "IPv6"), (false, "::/0", "0.0.0.0/0", "IPv4")] {
+        let has_other = facts.host.map(|h| if v6 { h.v6 } else { h.v4 });
+        if let (Some((p, _)), None) = (default_of(!v6), default_of(v6))
+            && has_other.unwrap_or(v6)
+        {
+            let seen = if has_other.is_some() { format!(" (this host has global {leaking} addresses)") } else { String::new() };
+            warn(
+                p.line,
+                format!(
+                    "AllowedIPs: {ours} without {other} sends {} through the tunnel but lets {leaking} leak outside \
+                     it{seen}; add {other} to AllowedIPs{kill_switch}",
+                    if v6 { "IPv4" } else { "IPv6" }
+                ),
+            );
+        }
     }
     if i.dns.is_empty() && !i.dns_search.is_empty() {
         warn(0, format!("DNS: search domains ({}) without a nameserver are ignored", i.dns_search.join(", ")));
@@ -122,7 +146,7 @@ mod tests {
              [Peer]\nPublicKey = {own}\nAllowedIPs = 10.0.0.0/8\n[Peer]\nPublicKey = {P2}\nAllowedIPs = 10.0.0.0/8\n"
         );
         let c = super::super::parse(t.as_bytes(), Path::new("/x/wg0.conf")).unwrap();
-        let f = FileFacts { file_mode: Some(0o644), dir_mode: Some(0o755), interface: "wg0".into() };
+        let f = FileFacts { file_mode: Some(0o644), dir_mode: Some(0o755), interface: "wg0".into(), host: None };
         let w: Vec<String> = check(&c, &f).iter().map(|d| d.to_string()).collect();
         assert!(w.iter().any(|m| m.contains("world accessible")), "{w:?}");
         assert!(w.iter().any(|m| m.starts_with("/x/wg0.conf:4:") && m.contains("IPv6 leak")), "{w:?}");
@@ -131,7 +155,42 @@ mod tests {
         assert!(w.iter().any(|m| m.starts_with("/x/wg0.conf:7:") && m.contains("interface itself")), "{w:?}");
         // The own entry takes no allowed IP from the others: no duplicate warning for it.
         assert!(!w.iter().any(|m| m.starts_with("/x/wg0.conf:7:") && m.contains("also allowed")), "{w:?}");
-        let f = FileFacts { file_mode: Some(0o600), dir_mode: Some(0o755), interface: "wg0".into() };
+        let f = FileFacts { file_mode: Some(0o600), dir_mode: Some(0o755), interface: "wg0".into(), host: None };
         assert!(!check(&c, &f).iter().any(|d| d.message.contains("world")));
+    }
+
+    #[test]
+    fn one_family_full_tunnels_warn_where_the_host_has_the_other_family() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/full-tunnel-ipv4-only.conf"));
+        let text = std::fs::read(path).unwrap();
+        let c = super::super::parse(&text, path).unwrap();
+        let leak = |host: Option<HostAddresses>| -> Vec<String> {
+            let f = FileFacts { file_mode: Some(0o600), dir_mode: Some(0o700), interface: "wg0".into(), host };
+            check(&c, &f).iter().map(|d| d.to_string()).filter(|m| m.contains("leak")).collect()
+        };
+        let p = path.display();
+        assert_eq!(
+            leak(Some(HostAddresses { v4: true, v6: true })),
+            [format!(
+                "{p}:8: warning: AllowedIPs: 0.0.0.0/0 without ::/0 sends IPv4 through the tunnel but lets IPv6 leak \
+                 outside it (this host has global IPv6 addresses); add ::/0 to AllowedIPs, or bring the tunnel up with \
+                 `wgq up --kill-switch`, which rejects what does not go through it"
+            )]
+        );
+        assert_eq!(leak(Some(HostAddresses { v4: true, v6: false })), Vec::<String>::new(), "no IPv6 here: no leak");
+        let unknown = leak(None);
+        assert!(unknown.len() == 1 && !unknown[0].contains("this host"), "{unknown:?}");
+        // The other way round, and with a fixed table (no kill switch there).
+        let t = format!("[Interface]\nPrivateKey = {K}\nTable = 1234\n[Peer]\nPublicKey = {P}\nAllowedIPs = ::/0\n");
+        let c = super::super::parse(t.as_bytes(), Path::new("/x/wg0.conf")).unwrap();
+        let f = |host| FileFacts { file_mode: Some(0o600), dir_mode: Some(0o700), interface: "wg0".into(), host };
+        let w: Vec<String> = check(&c, &f(Some(HostAddresses { v4: true, v6: true }))).iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            w,
+            ["/x/wg0.conf:4: warning: AllowedIPs: ::/0 without 0.0.0.0/0 sends IPv6 through the tunnel but lets IPv4 leak \
+              outside it (this host has global IPv4 addresses); add 0.0.0.0/0 to AllowedIPs"]
+        );
+        assert!(check(&c, &f(Some(HostAddresses { v4: false, v6: true }))).is_empty());
+        assert!(check(&c, &f(None)).is_empty(), "unknown: IPv4 is not assumed");
     }
 }

@@ -11,7 +11,7 @@ pub mod fake;
 pub mod firewall;
 pub mod hooks;
 mod observe;
-pub use observe::Uplink;
+pub use observe::{Uplink, host_addresses};
 pub mod runstate;
 
 use std::collections::HashMap;

@@ -398,6 +398,29 @@ impl LinuxSystem {
     }
 }
 
+/// Which families this host has global addresses of (scope universe), on any link but
+/// `exclude` (the tunnel's own): what `wgq check` needs to tell a real leak. `None` when the
+/// addresses cannot be listed.
+pub fn host_addresses(exclude: &str) -> Option<crate::config::check::HostAddresses> {
+    let mut sock = crate::wire::netlink::Socket::open(libc::NETLINK_ROUTE as isize).ok()?;
+    let skip = crate::system::runstate::ifindex(exclude);
+    let mut h = crate::config::check::HostAddresses::default();
+    for m in sock.dump(rtnl::dump_addresses()).ok()? {
+        if let RouteNetlinkMessage::NewAddress(a) = m
+            && a.header.scope == netlink_packet_route::address::AddressScope::Universe
+            && Some(a.header.index) != skip
+            && let Some(n) = rtnl::address_of(&a)
+        {
+            if n.is_ipv6() {
+                h.v6 = true;
+            } else {
+                h.v4 = true;
+            }
+        }
+    }
+    Some(h)
+}
+
 /// The uplink `server init` uses by default: the device of the main table's default route
 /// and the source address traffic leaving through it gets, per family.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

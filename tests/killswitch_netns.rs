@@ -1,0 +1,474 @@
+//! Issue 18 part 3, the kill switch, in network namespaces (root; wireguard-go, nft, ping):
+//! "client" (the full tunnel) — "router" (the WireGuard server, forwarding) — "internet".
+//! A counter on the router's side of the client's physical link sees every IP packet the
+//! client sends there that is not its encrypted UDP to the endpoint or IPv6 neighbour
+//! discovery: that is what leaks. Each leak path is first shown to leak without the kill
+//! switch (so the checks can fail), then shown closed with it.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
+
+const INET4: &str = "198.51.100.2";
+const INET6: &str = "2001:db8:2::2";
+
+fn sh(c: &str) -> Output {
+    Command::new("bash").arg("-c").arg(c).output().unwrap()
+}
+
+fn ok(c: &str) -> String {
+    let o = sh(c);
+    assert!(o.status.success(), "{c}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn text(o: &Output) -> String {
+    format!("rc={:?}\n{}{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn ready() -> bool {
+    common::ready(&["wireguard-go", "nft", "ping", "wg"])
+}
+
+/// The three namespaces, the server up in "router", the client's file written (not up).
+struct Net {
+    client: String,
+    router: String,
+    internet: String,
+    /// The client's interface and file.
+    cif: String,
+    /// The server's interface (in "router").
+    sif: String,
+    conf: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for n in [&self.client, &self.router, &self.internet] {
+            common::delete_netns(n);
+        }
+    }
+}
+
+fn key_pair() -> (String, String) {
+    let k = ok(&format!("{WGQ} genkey")).trim().to_string();
+    let p = ok(&format!("echo {k} | {WGQ} pubkey")).trim().to_string();
+    (k, p)
+}
+
+impl Net {
+    /// `allowed`: the client's AllowedIPs.
+    fn new(tag: &str, allowed: &str) -> Net {
+        let pid = std::process::id();
+        let n = |r: &str| format!("wgqks-{pid}-{tag}-{r}");
+        let dir = tempfile::tempdir().unwrap();
+        let port = 20000 + (pid % 20000) as u16 + tag.len() as u16 * 7;
+        let mut net = Net {
+            client: n("c"),
+            router: n("r"),
+            internet: n("i"),
+            cif: format!("ksc{}{tag}", pid % 10000),
+            sif: format!("kss{}{tag}", pid % 10000),
+            conf: PathBuf::new(),
+            dir,
+        };
+        let (c, r, i) = (&net.client, &net.router, &net.internet);
+        for ns in [c, r, i] {
+            let _ = sh(&format!("ip netns del {ns}"));
+            ok(&format!("ip netns add {ns} && ip -n {ns} link set lo up"));
+        }
+        for cmd in [
+            format!("ip -n {c} link add c0 type veth peer name r0 netns {r}"),
+            format!("ip -n {r} link add i0 type veth peer name n0 netns {i}"),
+            format!(
+                "ip -n {c} link set c0 up && ip -n {r} link set r0 up && ip -n {r} link set i0 up && ip -n {i} link set n0 up"
+            ),
+            format!("ip -n {c} addr add 192.0.2.2/24 dev c0 && ip -n {c} addr add 2001:db8:1::2/64 dev c0 nodad"),
+            format!("ip -n {r} addr add 192.0.2.1/24 dev r0 && ip -n {r} addr add 2001:db8:1::1/64 dev r0 nodad"),
+            format!("ip -n {r} addr add 198.51.100.1/24 dev i0 && ip -n {r} addr add 2001:db8:2::1/64 dev i0 nodad"),
+            format!("ip -n {i} addr add {INET4}/24 dev n0 && ip -n {i} addr add {INET6}/64 dev n0 nodad"),
+            format!("ip -n {c} route add default via 192.0.2.1 && ip -n {c} -6 route add default via 2001:db8:1::1"),
+            format!("ip -n {i} route add default via 198.51.100.1 && ip -n {i} -6 route add default via 2001:db8:2::1"),
+            format!("ip netns exec {r} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"),
+        ] {
+            ok(&cmd);
+        }
+        // What the router sees arrive from the client: the encrypted UDP to the endpoint and
+        // neighbour discovery are expected; every other IP packet counts as a leak.
+        let rules = format!(
+            "add table inet count\n\
+             add counter inet count wgudp\n\
+             add counter inet count leak\n\
+             add chain inet count pre {{ type filter hook prerouting priority -400; policy accept; }}\n\
+             add rule inet count pre iifname \"r0\" udp dport {port} counter name wgudp accept\n\
+             add rule inet count pre iifname \"r0\" icmpv6 type {{ nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report }} accept\n\
+             add rule inet count pre iifname \"r0\" counter name leak\n"
+        );
+        let f = net.dir.path().join("count.nft");
+        std::fs::write(&f, rules).unwrap();
+        ok(&format!("ip netns exec {r} nft -f {}", f.display()));
+        let (ck, cp) = key_pair();
+        let (sk, spub) = key_pair();
+        let server = common::write_conf(
+            net.dir.path(),
+            &net.sif,
+            &format!(
+                "[Interface]\nPrivateKey = {sk}\nListenPort = {port}\nAddress = 203.0.113.1/24, 2001:db8:ff::1/64\n\
+                 [Peer]\nPublicKey = {cp}\nAllowedIPs = 203.0.113.2/32, 2001:db8:ff::2/128\n"
+            ),
+        );
+        ok(&format!("ip netns exec {r} {WGQ} up {}", server.display()));
+        net.conf = common::write_conf(
+            net.dir.path(),
+            &net.cif,
+            &format!(
+                "# The client: a full tunnel.\n[Interface]\nPrivateKey = {ck}\nAddress = 203.0.113.2/32, 2001:db8:ff::2/128\n\n\
+                 [Peer]\nPublicKey = {spub}\nEndpoint = 192.0.2.1:{port}\nAllowedIPs = {allowed}\n"
+            ),
+        );
+        net
+    }
+
+    fn wgq(&self, args: &[&str]) -> Output {
+        self.wgq_path(args, None)
+    }
+
+    /// wgq in the client namespace, with `path` as PATH if given.
+    fn wgq_path(&self, args: &[&str], path: Option<&str>) -> Output {
+        let path = path.map(String::from).unwrap_or_else(|| std::env::var("PATH").unwrap());
+        Command::new("ip").args(["netns", "exec", &self.client, "env", &format!("PATH={path}"), WGQ]).args(args).output().unwrap()
+    }
+
+    fn up(&self, flags: &[&str]) {
+        let mut a = vec!["up"];
+        a.extend_from_slice(flags);
+        a.push(self.conf.to_str().unwrap());
+        let o = self.wgq(&a);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+
+    fn down(&self, flags: &[&str]) -> Output {
+        let mut a = vec!["down"];
+        a.extend_from_slice(flags);
+        a.push(self.conf.to_str().unwrap());
+        self.wgq(&a)
+    }
+
+    /// One ping from the client (up to `tries` attempts of one second).
+    fn ping(&self, to: &str, tries: usize) -> bool {
+        (0..tries).any(|_| sh(&format!("ip netns exec {} ping -n -q -c 1 -W 1 {to}", self.client)).status.success())
+    }
+
+    fn counter(&self, name: &str) -> u64 {
+        let out = ok(&format!("ip netns exec {} nft list counter inet count {name}", self.router));
+        out.split_whitespace()
+            .skip_while(|w| *w != "packets")
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{out}"))
+    }
+
+    /// What a failure message shows of the client.
+    fn debug(&self) -> String {
+        let c = &self.client;
+        let o = sh(&format!(
+            "ip netns exec {c} nft list ruleset; ip -n {c} rule; ip -n {c} -6 rule; ip -n {c} route show table all; \
+             ip -n {c} -6 route show table all; ip -n {c} addr; ip netns exec {c} wg show all; ip netns exec {} wg show {}",
+            self.router, self.sif
+        ));
+        text(&o)
+    }
+
+    fn leaked(&self) -> u64 {
+        self.counter("leak")
+    }
+
+    fn nft_tables(&self) -> String {
+        ok(&format!("ip netns exec {} nft list tables", self.client))
+    }
+
+    fn has_table(&self) -> bool {
+        self.nft_tables().lines().any(|l| l == format!("table inet wgq-killswitch-{}", self.cif))
+    }
+
+    /// A route more specific than the tunnel's /0 in the main table (a DHCP option 121
+    /// route, TunnelVision): `suppress_prefixlength 0` lets it win over the tunnel.
+    fn inject_routes(&self, add: bool) {
+        let verb = if add { "add" } else { "del" };
+        ok(&format!(
+            "ip -n {c} route {verb} 198.51.100.0/24 via 192.0.2.1 && ip -n {c} -6 route {verb} 2001:db8:2::/64 via 2001:db8:1::1",
+            c = self.client
+        ));
+    }
+
+    fn remove_client_on_server(&self) {
+        let pubkey = ok(&format!("ip netns exec {} wg show {} public-key", self.client, self.cif));
+        ok(&format!("ip netns exec {} wg set {} peer {} remove", self.router, self.sif, pubkey.trim()));
+    }
+}
+
+/// The file is byte for byte what the test wrote, and wg-quick (if installed) still strips it.
+fn file_untouched(net: &Net, before: &[u8]) {
+    assert_eq!(std::fs::read(&net.conf).unwrap(), before, "the config file changed");
+    if std::path::Path::new("/usr/bin/wg-quick").exists() {
+        let o = sh(&format!("/usr/bin/wg-quick strip {}", net.conf.display()));
+        assert!(o.status.success(), "wg-quick strip: {}", text(&o));
+    } else {
+        eprintln!("note: /usr/bin/wg-quick is not installed; its strip of the file is not checked");
+    }
+}
+
+#[test]
+fn kill_switch_keeps_everything_in_the_tunnel_and_down_removes_it() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("a", "0.0.0.0/0, ::/0");
+    let before = std::fs::read(&net.conf).unwrap();
+    // Without the kill switch, a more specific route in main leaks (the check can fail).
+    net.up(&[]);
+    assert!(net.ping(INET4, 8) && net.ping(INET6, 8), "no traffic through the tunnel");
+    let l0 = net.leaked();
+    assert_eq!(l0, 0, "the tunnel alone leaks");
+    net.inject_routes(true);
+    assert!(net.ping(INET4, 2) && net.ping(INET6, 2));
+    assert!(net.leaked() > l0, "the injected routes should leak without the kill switch");
+    net.inject_routes(false);
+    assert!(net.down(&[]).status.success());
+
+    // With it: traffic only inside the tunnel.
+    let plan = net.wgq(&["up", "--dry-run", "--kill-switch", net.conf.to_str().unwrap()]);
+    assert!(
+        text(&plan).contains(&format!("[#] nft -f /dev/stdin\n    add table inet wgq-killswitch-{}\n", net.cif)),
+        "{}",
+        text(&plan)
+    );
+    assert!(!net.has_table(), "--dry-run installed the table");
+    let up = net.wgq(&["up", "--kill-switch", net.conf.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", text(&up));
+    assert!(String::from_utf8_lossy(&up.stderr).contains("[#] nft -f /dev/stdin\n"), "{}", text(&up));
+    assert!(net.has_table());
+    let (l1, u1) = (net.leaked(), net.counter("wgudp"));
+    assert!(net.ping(INET4, 8) && net.ping(INET6, 8), "the kill switch blocks the tunnel itself");
+    assert!(net.counter("wgudp") > u1, "no encrypted UDP seen");
+    net.inject_routes(true);
+    assert!(!net.ping(INET4, 2) && !net.ping(INET6, 2), "the injected routes still lead out");
+    net.inject_routes(false);
+    // The server drops the client: pings fail, nothing but the handshakes leaves.
+    net.remove_client_on_server();
+    let u2 = net.counter("wgudp");
+    assert!(!net.ping(INET4, 2) && !net.ping(INET6, 2));
+    assert!(net.counter("wgudp") > u2, "no handshake attempts seen");
+    // A TCP connection is refused at once (reset), not left to time out.
+    let t = std::time::Instant::now();
+    net.inject_routes(true);
+    let tcp = sh(&format!("ip netns exec {} bash -c 'exec 3<>/dev/tcp/{INET4}/80'", net.client));
+    net.inject_routes(false);
+    assert!(!tcp.status.success() && t.elapsed() < std::time::Duration::from_secs(2), "{}", text(&tcp));
+    assert_eq!(net.leaked(), l1, "packets leaked past the kill switch");
+    let down = net.down(&[]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert!(String::from_utf8_lossy(&down.stderr).ends_with("[#] nft -f /dev/stdin\n"), "{}", text(&down));
+    assert!(!net.has_table(), "down left the kill switch: {}", net.nft_tables());
+    file_untouched(&net, &before);
+}
+
+#[test]
+fn a_one_family_tunnel_with_the_kill_switch_blocks_the_other_family() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("b", "0.0.0.0/0");
+    let before = std::fs::read(&net.conf).unwrap();
+    let check = net.wgq(&["check", net.conf.to_str().unwrap()]);
+    assert!(text(&check).contains("--kill-switch"), "{}", text(&check));
+    net.up(&[]);
+    let l0 = net.leaked();
+    assert!(net.ping(INET4, 8));
+    assert!(net.ping(INET6, 3), "IPv6 should go out beside the tunnel");
+    assert!(net.leaked() > l0, "the IPv6 leak was not seen");
+    assert!(net.down(&[]).status.success());
+    net.up(&["--kill-switch"]);
+    let l1 = net.leaked();
+    assert!(net.ping(INET4, 8), "IPv4 through the tunnel");
+    assert!(!net.ping(INET6, 2), "IPv6 still leaks");
+    assert_eq!(net.leaked(), l1);
+    assert!(net.down(&[]).status.success());
+    assert!(!net.has_table());
+    file_untouched(&net, &before);
+}
+
+#[test]
+fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("c", "0.0.0.0/0, ::/0");
+    let before = std::fs::read(&net.conf).unwrap();
+    // The userspace daemon dies: its link and routes go, the kill switch stays.
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8));
+    let l0 = net.leaked();
+    ok(&format!(
+        "ip netns pids {} | xargs -r ps -o pid=,comm= -p | awk '/wireguard-go/ {{print $1}}' | xargs -r kill -9",
+        net.client
+    ));
+    for _ in 0..50 {
+        if !ok(&format!("ip -n {} -o link", net.client)).contains(&net.cif) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(net.has_table());
+    assert!(!net.ping(INET4, 2) && !net.ping(INET6, 2), "the crashed tunnel leaks");
+    assert_eq!(net.leaked(), l0);
+    // `--kill-switch=off` removes it with the interface gone.
+    let plan = net.down(&["--dry-run", "--kill-switch=off"]);
+    assert!(plan.status.success() && text(&plan).contains("[#] nft -f /dev/stdin"), "{}", text(&plan));
+    let off = net.down(&["--kill-switch=off"]);
+    assert!(off.status.success(), "{}", text(&off));
+    assert!(!net.has_table());
+    assert!(net.ping(INET4, 3), "no traffic after the kill switch went");
+    let again = net.down(&["--kill-switch=off"]);
+    assert!(!again.status.success() && text(&again).contains("is not a WireGuard interface"), "{}", text(&again));
+    // Leftover rules of the crashed tunnel would steer the next up: clear them.
+    let _ = sh(&format!(
+        "for f in -4 -6; do while ip -n {c} $f rule del table 51820 2>/dev/null; do :; done; \
+         while ip -n {c} $f rule del table main suppress_prefixlength 0 2>/dev/null; do :; done; done",
+        c = net.client
+    ));
+    let _ = sh(&format!("ip netns exec {} nft delete table ip wg-quick-{}", net.client, net.cif));
+    let _ = sh(&format!("ip netns exec {} nft delete table ip6 wg-quick-{}", net.client, net.cif));
+
+    // Strict: stays after down, blocks, lets the next up reach its endpoint.
+    net.up(&["--kill-switch=strict"]);
+    assert!(net.ping(INET4, 8));
+    let down = net.down(&[]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert!(net.has_table(), "down removed the strict kill switch");
+    let l1 = net.leaked();
+    assert!(!net.ping(INET4, 2) && !net.ping(INET6, 2), "down with a strict kill switch leaks");
+    assert_eq!(net.leaked(), l1);
+    net.up(&[]);
+    let (p4, p6) = (net.ping(INET4, 8), net.ping(INET6, 8));
+    assert!(p4 && p6, "the strict kill switch blocks the next tunnel (v4 {p4}, v6 {p6}): {}", net.debug());
+    assert!(net.down(&[]).status.success());
+    assert!(net.has_table());
+    // SIGKILL in the middle of a strict up (during its PostUp): the table is there.
+    let slow = net.dir.path().join(format!("{}.conf", net.cif));
+    let body = String::from_utf8(before.clone()).unwrap().replace("[Peer]", "PostUp = sleep 5\n\n[Peer]");
+    std::fs::write(&slow, body).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &net.client, WGQ, "up", "--kill-switch=strict", slow.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The wgq process itself (ip netns exec execs it in place).
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL);
+    let _ = child.wait_with_output();
+    assert!(net.has_table(), "no kill switch after SIGKILL");
+    let l2 = net.leaked();
+    net.inject_routes(true);
+    assert!(!net.ping(INET4, 2));
+    net.inject_routes(false);
+    assert_eq!(net.leaked(), l2);
+    std::fs::write(&slow, &before).unwrap();
+    let off = net.down(&["--kill-switch=off"]);
+    assert!(off.status.success(), "{}", text(&off));
+    assert!(!net.has_table());
+    assert!(!ok(&format!("ip -n {} -o link", net.client)).contains(&net.cif), "down left the link");
+    file_untouched(&net, &before);
+}
+
+#[test]
+fn a_failing_post_up_takes_the_kill_switch_back_and_a_split_tunnel_is_refused() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("d", "0.0.0.0/0, ::/0");
+    let before = std::fs::read(&net.conf).unwrap();
+    let failing = String::from_utf8(before.clone()).unwrap().replace("[Peer]", "PostUp = false\n\n[Peer]");
+    std::fs::write(&net.conf, &failing).unwrap();
+    let o = net.wgq(&["up", "--kill-switch", net.conf.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    let (set, undo) = (t.find("[#] nft -f /dev/stdin").unwrap(), t.rfind("[#] nft -f /dev/stdin").unwrap());
+    assert!(set < t.find("[#] false").unwrap() && undo > t.find("[#] false").unwrap(), "{t}");
+    assert!(!net.has_table(), "the rollback left the kill switch: {}", net.nft_tables());
+    assert!(!ok(&format!("ip -n {} -o link", net.client)).contains(&net.cif));
+    let split = String::from_utf8(before.clone()).unwrap().replace("0.0.0.0/0, ::/0", "198.51.100.0/24");
+    std::fs::write(&net.conf, split).unwrap();
+    let o = net.wgq(&["up", "--kill-switch", net.conf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!("wgq: --kill-switch needs a full tunnel (AllowedIPs with 0.0.0.0/0 or ::/0); {}.conf has none\n", net.cif)
+    );
+    assert!(!ok(&format!("ip -n {} -o link", net.client)).contains(&net.cif));
+    std::fs::write(&net.conf, &before).unwrap();
+}
+
+#[test]
+fn without_nft_the_kill_switch_is_iptables_and_ip6tables() {
+    if !ready() {
+        return;
+    }
+    let tools = ["iptables", "iptables-restore", "iptables-save", "ip6tables", "ip6tables-restore", "ip6tables-save"];
+    if let Some(t) = tools.iter().find(|t| which::which(t).is_err()) {
+        eprintln!("skipped: {t} is not installed");
+        return;
+    }
+    let net = Net::new("e", "0.0.0.0/0, ::/0");
+    let before = std::fs::read(&net.conf).unwrap();
+    // A PATH with everything wgq may run but nft.
+    let bin = net.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for t in tools.iter().chain(&["wireguard-go", "bash", "sysctl"]) {
+        if let Ok(p) = which::which(t) {
+            std::os::unix::fs::symlink(p, bin.join(t)).unwrap();
+        }
+    }
+    let path = bin.display().to_string();
+    let o = net.wgq_path(&["up", "--kill-switch", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("[#] iptables-restore -n\n[#] ip6tables-restore -n\n"), "{t}");
+    let chain = format!("wgq-ks-{}", net.cif);
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(s.contains(&format!(":{chain} - ")) && s.contains(&format!("-j {chain}")), "{save}: {s}");
+    }
+    assert!(!net.has_table());
+    let l0 = net.leaked();
+    assert!(net.ping(INET4, 8) && net.ping(INET6, 8));
+    net.inject_routes(true);
+    assert!(!net.ping(INET4, 2) && !net.ping(INET6, 2), "the iptables kill switch leaks");
+    net.inject_routes(false);
+    assert_eq!(net.leaked(), l0);
+    // An `up` again over a chain left in place does not add a second jump from OUTPUT.
+    let o = net.wgq_path(&["down", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(!s.contains(&chain), "{save} after down: {s}");
+    }
+    let o = net.wgq_path(&["up", "--kill-switch=strict", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(net.wgq_path(&["down", net.conf.to_str().unwrap()], Some(&path)).status.success());
+    let o = net.wgq_path(&["up", "--kill-switch=strict", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    let s = ok(&format!("ip netns exec {} iptables-save -t filter", net.client));
+    assert_eq!(s.matches(&format!("-j {chain}")).count(), 1, "{s}");
+    let o = net.wgq_path(&["down", "--kill-switch=off", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(!s.contains(&chain), "{save} after down --kill-switch=off: {s}");
+    }
+    file_untouched(&net, &before);
+}
