@@ -550,9 +550,26 @@ fn up_with_kill_switch(text: &str, ks: plan::KillSwitch, nft: bool) -> (Config, 
 fn kill_switch_goes_in_right_after_the_fwmark_and_is_printed_by_dry_run() {
     let (_, p) = up_with_kill_switch(&full(), KS, true);
     let t = trace(&p);
-    let at = t.iter().position(|l| l == "wg set wgt0 fwmark 51820").unwrap();
-    assert_eq!(t[at + 1], "nft -f /dev/stdin");
-    assert_eq!(t[at + 2], "ip -6 rule add not fwmark 51820 table 51820");
+    // Before the link goes up: the first handshake already carries the mark.
+    assert_eq!(
+        t[..5],
+        [
+            "ip link add dev wgt0 type wireguard",
+            "wg addconf wgt0 /dev/fd/63",
+            "wg set wgt0 fwmark 51820",
+            "nft -f /dev/stdin",
+            "ip -4 address add 10.8.0.2/32 dev wgt0",
+        ]
+    );
+    assert_eq!(t.iter().filter(|l| l.starts_with("wg set")).count(), 1, "{t:?}");
+    assert!(t.contains(&"ip -6 rule add not fwmark 51820 table 51820".to_string()));
+    // The rest is wg-quick's order, as without the switch.
+    let (_, plain) = up(&full());
+    let mut a: Vec<String> = t.iter().filter(|l| *l != "nft -f /dev/stdin").cloned().collect();
+    let mut b = trace(&plain);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
     assert_eq!(t.iter().filter(|l| *l == "nft -f /dev/stdin").count(), 1, "one table for both families: {t:?}");
     let shown = p.to_string();
     assert!(shown.contains("[#] nft -f /dev/stdin\n    add table inet wgq-killswitch-wgt0\n"), "{shown}");
@@ -566,6 +583,17 @@ fn kill_switch_goes_in_right_after_the_fwmark_and_is_printed_by_dry_run() {
     assert!(shown.contains("[#] iptables-restore -n\n    *filter\n    :wgq-ks-wgt0 - [0:0]\n"), "{shown}");
     assert!(shown.contains("[#] ip6tables-restore -n\n    *filter\n    :wgq-ks-wgt0 - [0:0]\n"), "{shown}");
     assert!(UpRecord::from_plan(&p).render().contains("killswitch=strict iptables\n"));
+}
+
+#[test]
+fn a_strict_kill_switch_in_place_moves_the_fwmark_before_the_link_goes_up() {
+    let c = cfg(&full());
+    let mut f = facts(&c);
+    f.kill_switch_present = Some(plan::FirewallKind::Nft);
+    let t = trace(&plan::plan_up(&c, "wgt0", &f).unwrap());
+    assert_eq!(t[2], "wg set wgt0 fwmark 51820");
+    assert!(!t.iter().any(|l| l.contains("/dev/stdin")), "a plain up leaves the switch as it is: {t:?}");
+    assert_eq!(t.iter().filter(|l| l.starts_with("wg set")).count(), 1);
 }
 
 #[test]

@@ -318,10 +318,13 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
         }
         Err(e) => return Err(e.into()),
     };
-    if kill_switch.is_some() {
-        facts.kill_switch = kill_switch;
-        facts.kill_switch_present = crate::system::firewall::kill_switch_present(&ifname);
-    }
+    facts.kill_switch = kill_switch;
+    facts.kill_switch_present = if kill_switch.is_some() {
+        crate::system::firewall::kill_switch_present(&ifname)
+    } else {
+        // A strict one left in place: `up` sets the fwmark before the link goes up.
+        crate::system::firewall::kill_switch_in_nft(&ifname).then_some(plan::FirewallKind::Nft)
+    };
     phase("observe", &mut t);
     if dry_run {
         print!("{}", plan::plan_up_start(&x.cfg, &ifname, &facts)?);

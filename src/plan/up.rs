@@ -42,7 +42,7 @@ pub struct UpFacts {
     /// What the command line asks for: `--kill-switch[=strict]` (not observed).
     pub kill_switch: Option<KillSwitch>,
     /// Where a kill switch of this interface is installed already (a strict one left by an
-    /// earlier `up`), when one is asked for.
+    /// earlier `up` or `down`): nftables always looked at, iptables when one is asked for.
     pub kill_switch_present: Option<FirewallKind>,
 }
 
@@ -187,21 +187,6 @@ pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan
 pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
     let i = &cfg.interface;
     let mut ops = Vec::new();
-    for a in &i.addresses {
-        ops.push(Op::AddAddress(a.value));
-    }
-    let mtu = match i.mtu {
-        Some(m) => m,
-        None => crate::plan::routing::auto_mtu(&facts.endpoint_mtus, facts.default_route_mtu),
-    };
-    ops.push(Op::SetMtuUp(mtu));
-    if !i.dns.is_empty() {
-        ops.push(Op::SetDns {
-            name: facts.resolvconf_name.clone(),
-            input: crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search),
-        });
-    }
-
     let table = i.table_setting();
     let fixed_table = fixed_table(cfg, facts)?;
     // The routes of the device that cover a prefix: the connected routes of the addresses,
@@ -219,8 +204,36 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
         }
     };
     let sorted = crate::plan::routing::sort_allowed_ips(allowed);
-    let mut batch: Vec<Route> = Vec::new();
     let mut chosen_table: Option<u32> = None;
+    // With a kill switch (asked for, or a strict one in place), the fwmark and the switch
+    // come before the link goes up: the first handshake, which the kernel's own IPv6
+    // packets on the new link start at once, already carries the mark the switch lets out.
+    if table == TableSetting::Auto
+        && (facts.kill_switch.is_some() || facts.kill_switch_present.is_some())
+        && sorted.iter().any(|n| n.is_default())
+    {
+        check_full_tunnel_name(ifname)?;
+        let t = tunnel_table(&mut ops, fwmark, facts);
+        if let Some(ks) = facts.kill_switch {
+            kill_switch_ops(&mut ops, ifname, t, ks, facts);
+        }
+        chosen_table = Some(t);
+    }
+    for a in &i.addresses {
+        ops.push(Op::AddAddress(a.value));
+    }
+    let mtu = match i.mtu {
+        Some(m) => m,
+        None => crate::plan::routing::auto_mtu(&facts.endpoint_mtus, facts.default_route_mtu),
+    };
+    ops.push(Op::SetMtuUp(mtu));
+    if !i.dns.is_empty() {
+        ops.push(Op::SetDns {
+            name: facts.resolvconf_name.clone(),
+            input: crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search),
+        });
+    }
+    let mut batch: Vec<Route> = Vec::new();
     for net in sorted {
         if table == TableSetting::Off {
             break;
@@ -235,23 +248,10 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
             if !batch.is_empty() {
                 ops.push(Op::AddRoutes(std::mem::take(&mut batch)));
             }
-            let t = match (chosen_table, fwmark) {
-                (Some(t), _) => t,
-                (None, Some(m)) if m != 0 => m,
-                (None, _) => {
-                    let mut t = FIRST_AUTO_TABLE;
-                    while facts.tables_in_use.contains(&t) {
-                        t += 1;
-                    }
-                    ops.push(Op::SetFwmark(t));
-                    t
-                }
+            let t = match chosen_table {
+                Some(t) => t,
+                None => tunnel_table(&mut ops, fwmark, facts),
             };
-            if chosen_table.is_none()
-                && let Some(ks) = facts.kill_switch
-            {
-                kill_switch_ops(&mut ops, ifname, t, ks, facts);
-            }
             chosen_table = Some(t);
             add_default_route(&mut ops, cfg, ifname, net, t, facts);
             continue;
@@ -269,6 +269,22 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
     }
     hooks(&mut ops, &i.post_up, Phase::PostUp, ifname);
     Ok(Plan { interface: ifname.to_string(), ops })
+}
+
+/// The table (and fwmark) of the default routes: the device's fwmark, else the first free
+/// table from 51820, which then becomes the fwmark.
+fn tunnel_table(ops: &mut Vec<Op>, fwmark: Option<u32>, facts: &UpFacts) -> u32 {
+    match fwmark {
+        Some(m) if m != 0 => m,
+        _ => {
+            let mut t = FIRST_AUTO_TABLE;
+            while facts.tables_in_use.contains(&t) {
+                t += 1;
+            }
+            ops.push(Op::SetFwmark(t));
+            t
+        }
+    }
 }
 
 fn add_default_route(ops: &mut Vec<Op>, cfg: &Config, ifname: &str, net: IpNet, t: u32, facts: &UpFacts) {
