@@ -18,10 +18,11 @@ fn service_has_upstream_shape() {
         "Before=wgq.target",
         "Type=oneshot",
         "RemainAfterExit=yes",
-        "ExecStart=/usr/bin/wgq up %i",
-        "ExecStop=/usr/bin/wgq down %i",
+        "ExecStart=/usr/bin/wgq up $WGQ_UP_FLAGS %i",
+        "ExecStop=/usr/bin/wgq down $WGQ_DOWN_FLAGS %i",
         "ExecReload=/usr/bin/wgq reload %i",
         "Environment=WG_ENDPOINT_RESOLUTION_RETRIES=infinity",
+        "Environment=WGQ_UP_FLAGS= WGQ_DOWN_FLAGS=",
         "WantedBy=multi-user.target wgq.target",
     ] {
         assert!(s.lines().any(|l| l == line), "missing `{line}`");
@@ -31,6 +32,52 @@ fn service_has_upstream_shape() {
     assert!(e.lines().any(|l| l == "ExecStart=/usr/bin/wgq peer expire") && e.contains("Type=oneshot"));
     let t = unit("wgq-expire.timer");
     assert!(t.lines().any(|l| l == "OnUnitActiveSec=5min") && t.lines().any(|l| l == "WantedBy=timers.target"));
+}
+
+/// The command line systemd makes of an Exec line (systemd.service(5), "Command lines"): an
+/// unquoted `$VAR` word becomes the value split at white space (no word when empty), `%i`
+/// the instance.
+fn expand(line: &str, env: &[(&str, &str)], instance: &str) -> Vec<std::ffi::OsString> {
+    let cmd = line.split_once('=').unwrap().1;
+    cmd.split_whitespace()
+        .skip(1)
+        .flat_map(|w| match w.strip_prefix('$') {
+            Some(v) => env.iter().find(|(k, _)| *k == v).map_or("", |(_, x)| *x).split_whitespace().map(String::from).collect(),
+            None => vec![w.replace("%i", instance)],
+        })
+        .map(Into::into)
+        .collect()
+}
+
+#[test]
+fn unit_flags_from_the_environment_reach_the_grammar() {
+    use wgq::commands::Command as C;
+    use wgq::frontend::cli::{Invocation, parse_wgq};
+    use wgq::plan::KillSwitch;
+    let s = unit("wgq@.service");
+    let line = |k: &str| s.lines().find(|l| l.starts_with(k)).unwrap().to_string();
+    let (start, stop) = (line("ExecStart="), line("ExecStop="));
+    for (flags, want) in [
+        ("", None),
+        ("--kill-switch", Some(KillSwitch { strict: false, allow_lan: false })),
+        ("--kill-switch=strict  --allow-lan", Some(KillSwitch { strict: true, allow_lan: true })),
+    ] {
+        let args = expand(&start, &[("WGQ_UP_FLAGS", flags)], "wg0");
+        assert_eq!(
+            parse_wgq(&args),
+            Invocation::Run(C::Up { target: "wg0".into(), dry_run: false, kill_switch: want }),
+            "WGQ_UP_FLAGS={flags}"
+        );
+    }
+    for (flags, off) in [("", false), ("--kill-switch=off", true)] {
+        let args = expand(&stop, &[("WGQ_DOWN_FLAGS", flags)], "wg0");
+        assert_eq!(parse_wgq(&args), Invocation::Run(C::Down { target: "wg0".into(), dry_run: false, kill_switch_off: off }));
+    }
+    // A typo is a usage error (the unit fails), not a tunnel without a kill switch.
+    assert!(matches!(
+        parse_wgq(&expand(&start, &[("WGQ_UP_FLAGS", "--kill-swich")], "wg0")),
+        Invocation::Print { status: 1, .. }
+    ));
 }
 
 #[test]
@@ -69,6 +116,10 @@ fn units_pass_systemd_analyze_verify() {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     std::fs::copy(dir.path().join("wgq@.service"), dir.path().join("wgq@wg0.service")).unwrap();
+    // The drop-in `systemctl edit wgq@wg0` writes for a kill switch.
+    std::fs::create_dir(dir.path().join("wgq@wg0.service.d")).unwrap();
+    std::fs::write(dir.path().join("wgq@wg0.service.d/override.conf"), "[Service]\nEnvironment=WGQ_UP_FLAGS=--kill-switch\n")
+        .unwrap();
     // The compat units run the binary as wg-quick: a link of that name.
     let wg_quick = dir.path().join("wg-quick");
     std::os::unix::fs::symlink(exe, &wg_quick).unwrap();
