@@ -7,11 +7,11 @@ _wgq() {
 	fi
 	case ${COMP_WORDS[1]} in
 	up)
-		COMPREPLY=( $(compgen -W "--dry-run $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+		COMPREPLY=( $(compgen -W "--dry-run --kill-switch --allow-lan $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 		COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 		;;
 	down)
-		COMPREPLY=( $(compgen -W "--dry-run $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+		COMPREPLY=( $(compgen -W "--dry-run --kill-switch $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 		COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 		;;
 	save)

@@ -546,7 +546,7 @@ struct UpCli {
     /// Print the plan instead of applying it
     #[arg(long)]
     dry_run: bool,
-    /// Reject every packet that does not leave through the tunnel (full tunnels only); strict: keep rejecting after down and after a crash, until `down --kill-switch=off'
+    /// Reject every packet that does not leave through the tunnel (full tunnels only); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off'
     #[arg(
         long,
         value_name = "strict",
@@ -569,7 +569,7 @@ struct DownCli {
     /// Print the plan instead of applying it
     #[arg(long)]
     dry_run: bool,
-    /// off: remove the interface's kill switch too, a strict one included (also when the interface is already gone)
+    /// --kill-switch=off also removes the interface's kill switch, a strict one included (also when the interface is already gone)
     #[arg(long, value_name = "off", require_equals = true, value_parser = ["off"])]
     kill_switch: Option<String>,
     /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)

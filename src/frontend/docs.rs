@@ -152,6 +152,28 @@ interface the change is applied live: one device update with just that client (o
 A file with SaveConfig = true is refused (\\fB\\-\\-force\\fP edits it all the same). Names follow wg\\-quick's \
 interface-name rule: 1 to 15 letters, digits and _ = + . \\-.\n";
 
+/// The man page's section on the kill switch of `wgq up`.
+const KILL_SWITCH: &str = ".SH KILL SWITCH\n\\fBwgq up \\-\\-kill\\-switch\\fP (full tunnels only: a peer with \
+0.0.0.0/0 or ::/0 in AllowedIPs and Table = auto) adds one nftables table, \\fBinet wgq\\-killswitch\\-\\fP\\fIINTERFACE\\fP, \
+whose output chain rejects every packet that does not leave through the tunnel, for both IP versions: a full tunnel \
+of one family rejects the other family instead of letting it out beside the tunnel. Allowed are loopback, the \
+tunnel interface, packets with the tunnel's fwmark (its own encrypted UDP to the endpoints), local destinations, \
+DHCPv4 (UDP 68 to 67) and DHCPv6 (UDP 546 to 547) client traffic and IPv6 router and neighbour discovery (ICMPv6 \
+133 to 136); \\fB\\-\\-allow\\-lan\\fP adds 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7 and \
+fe80::/10. The rest is rejected, TCP with a reset and everything else with ICMP administratively prohibited, so \
+programs fail at once rather than time out. Routes that would lead around the tunnel (a more specific route in the \
+main table, the tunnel's device gone) are rejected too. Without \\fBnft\\fP, the same rules go into an \
+iptables and an ip6tables chain \\fBwgq\\-ks\\-\\fP\\fIINTERFACE\\fP of the filter table, jumped to from OUTPUT. The \
+table is loaded as one nft transaction (loading it again replaces it whole) right after the fwmark is set, before \
+the link goes up; a failed \\fBup\\fP removes it (unless it was there before), \\fBdown\\fP removes it last.\n.PP\n\\fB\\-\\-kill\\-switch=strict\\fP keeps the table after \\fBdown\\fP, after a crash \
+and after a failed \\fBup\\fP, so that nothing leaves while the tunnel is down; the next \\fBup\\fP reaches its \
+endpoint through it (its packets carry the fwmark), but a host name in Endpoint cannot be looked up while it \
+blocks. \\fBwgq down \\-\\-kill\\-switch=off\\fP \\fIINTERFACE\\fP removes it, also when the interface is gone. What \
+\\fBup\\fP installed is recorded in \\fB/run/wgq\\fP, so \\fBdown\\fP removes exactly that whatever its flags; \
+\\fBreload\\fP keeps it. The file is not changed and stays a wg\\-quick file. For boot, \\fBwgq@.service\\fP passes \
+\\fBWGQ_UP_FLAGS\\fP and \\fBWGQ_DOWN_FLAGS\\fP to \\fBup\\fP and \\fBdown\\fP: \\fBsystemctl edit wgq@\\fP\\fIINTERFACE\\fP \
+with \\fB[Service]\\fP and \\fBEnvironment=WGQ_UP_FLAGS=\\-\\-kill\\-switch\\fP.\n";
+
 /// `man/wgq.8`.
 pub fn man_page() -> String {
     let commands = leaves();
@@ -200,6 +222,7 @@ pub fn man_page() -> String {
         }
     }
     s.push_str(PROVISIONING);
+    s.push_str(KILL_SWITCH);
     s.push_str(".SH OPTIONS\n");
     for (short, long, help) in global_options() {
         s.push_str(&format!(".TP\n.BR {} \", \" {}\n{}.\n", roff_escape(&short), roff_escape(&long), roff_escape(&help)));
