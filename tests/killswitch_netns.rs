@@ -270,6 +270,12 @@ fn kill_switch_keeps_everything_in_the_tunnel_and_down_removes_it() {
     net.inject_routes(false);
     assert!(!tcp.status.success() && t.elapsed() < std::time::Duration::from_secs(2), "{}", text(&tcp));
     assert_eq!(net.leaked(), l1, "packets leaked past the kill switch");
+    // reload keeps the kill switch (and the record of it, which down follows).
+    std::fs::write(&net.conf, String::from_utf8(before.clone()).unwrap().replace("[Peer]", "MTU = 1380\n\n[Peer]")).unwrap();
+    let r = net.wgq(&["reload", net.conf.to_str().unwrap()]);
+    assert!(r.status.success() && text(&r).contains("ip link set mtu 1380"), "{}", text(&r));
+    assert!(net.has_table(), "reload removed the kill switch");
+    std::fs::write(&net.conf, &before).unwrap();
     let down = net.down(&[]);
     assert!(down.status.success(), "{}", text(&down));
     assert!(String::from_utf8_lossy(&down.stderr).ends_with("[#] nft -f /dev/stdin\n"), "{}", text(&down));
