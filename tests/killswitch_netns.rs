@@ -480,3 +480,25 @@ fn without_nft_the_kill_switch_is_iptables_and_ip6tables() {
     }
     file_untouched(&net, &before);
 }
+
+#[test]
+fn an_ipv6_endpoint_is_reached_through_the_kill_switch() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("f", "0.0.0.0/0, ::/0");
+    let v4 = std::fs::read_to_string(&net.conf).unwrap();
+    let v6 = v4.replace("Endpoint = 192.0.2.1:", "Endpoint = [2001:db8:1::1]:");
+    assert_ne!(v4, v6);
+    std::fs::write(&net.conf, &v6).unwrap();
+    // The router's address must be found again: neighbour solicitations pass the switch.
+    ok(&format!("ip -n {} -6 neigh flush dev c0", net.client));
+    net.up(&["--kill-switch"]);
+    let (l0, u0) = (net.leaked(), net.counter("wgudp"));
+    assert!(net.ping(INET6, 8) && net.ping(INET4, 8), "no tunnel over the IPv6 endpoint: {}", net.debug());
+    assert!(net.counter("wgudp") > u0);
+    assert_eq!(net.leaked(), l0);
+    assert!(net.down(&[]).status.success());
+    assert!(!net.has_table());
+    assert_eq!(std::fs::read_to_string(&net.conf).unwrap(), v6);
+}
