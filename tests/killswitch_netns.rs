@@ -104,7 +104,9 @@ impl Net {
              add counter inet count wgudp\n\
              add counter inet count leak\n\
              add chain inet count pre {{ type filter hook prerouting priority -400; policy accept; }}\n\
+             add counter inet count dhcp\n\
              add rule inet count pre iifname \"r0\" udp dport {port} counter name wgudp accept\n\
+             add rule inet count pre iifname \"r0\" udp sport 68 udp dport 67 counter name dhcp accept\n\
              add rule inet count pre iifname \"r0\" icmpv6 type {{ nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report }} accept\n\
              add rule inet count pre iifname \"r0\" counter name leak\n"
         );
@@ -270,6 +272,39 @@ fn kill_switch_keeps_everything_in_the_tunnel_and_down_removes_it() {
     net.inject_routes(false);
     assert!(!tcp.status.success() && t.elapsed() < std::time::Duration::from_secs(2), "{}", text(&tcp));
     assert_eq!(net.leaked(), l1, "packets leaked past the kill switch");
+    // Another table's accept does not reopen it (a reject in any base chain is final).
+    let other = net.dir.path().join("other.nft");
+    std::fs::write(
+        &other,
+        "add table inet other\nadd chain inet other out { type filter hook output priority -10; policy accept; }\n\
+         add rule inet other out accept\n",
+    )
+    .unwrap();
+    ok(&format!("ip netns exec {} nft -f {}", net.client, other.display()));
+    net.inject_routes(true);
+    assert!(!net.ping(INET4, 1) && !net.ping(INET6, 1), "another table's accept reopened the leak");
+    net.inject_routes(false);
+    ok(&format!("ip netns exec {} nft delete table inet other", net.client));
+    // DHCP (UDP 68 to 67) gets out to the LAN; other UDP there is rejected at once.
+    if which::which("python3").is_ok() {
+        let udp = |sport: u16, dport: u16| {
+            sh(&format!(
+                "ip netns exec {} python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"192.0.2.2\", {sport})); \
+                 s.sendto(b\"x\", (\"192.0.2.1\", {dport}))'",
+                net.client
+            ))
+        };
+        let d0 = net.counter("dhcp");
+        let dhcp = udp(68, 67);
+        assert!(dhcp.status.success(), "{}", text(&dhcp));
+        assert_eq!(net.counter("dhcp"), d0 + 1, "the DHCP packet did not get out");
+        let other = udp(5353, 67);
+        assert!(!other.status.success(), "UDP to the LAN got out: {}", text(&other));
+        assert_eq!(net.counter("dhcp"), d0 + 1);
+    } else {
+        eprintln!("note: python3 is not installed; DHCP not checked");
+    }
     // reload keeps the kill switch (and the record of it, which down follows).
     std::fs::write(&net.conf, String::from_utf8(before.clone()).unwrap().replace("[Peer]", "MTU = 1380\n\n[Peer]")).unwrap();
     let r = net.wgq(&["reload", net.conf.to_str().unwrap()]);
