@@ -307,10 +307,11 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     let mut facts = match x.sys.observe_up(&x.cfg) {
         Ok(f) => f,
         Err(e @ crate::system::SystemError::Resolve { .. }) => {
-            if crate::system::firewall::kill_switch_present(&ifname).is_some() {
+            if let Some(mark) = crate::system::firewall::kill_switch_mark(&ifname) {
                 eprintln!(
-                    "{}: the kill switch of {ifname} is in place and rejects the lookup of the endpoint's name; \
-                     an Endpoint given as an IP address works, or `wgq down --kill-switch=off {ifname}' removes it",
+                    "{}: the kill switch of {ifname} is in place (it lets out only the tunnel and packets with fwmark \
+                     {mark}) and rejects the lookup of the endpoint's name; an Endpoint given as an IP address works, \
+                     or `wgq down --kill-switch=off {ifname}' removes the switch",
                     crate::program_name()
                 );
             }

@@ -174,6 +174,30 @@ pub fn kill_switch_iptables_script(ifname: &str, v6: bool, mark: u32, ks: KillSw
     s
 }
 
+/// The fwmark a kill switch lets out, read from `nft list table inet wgq-killswitch-<if>`
+/// (`meta mark 0x0000ca6c accept`) or `iptables-save -t filter` (`-A wgq-ks-<if> -m mark
+/// --mark 0xca6c -j RETURN`) output: what a lookup must mark its packets with to get past a
+/// strict kill switch while the tunnel is down.
+pub fn kill_switch_mark(ifname: &str, listing: &str) -> Option<u32> {
+    let chain = format!("-A {} ", kill_switch_chain(ifname));
+    let hex = |v: &str| match v.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h.split('/').next()?, 16).ok(),
+        None => v.parse().ok(),
+    };
+    listing.lines().find_map(|l| {
+        let l = l.trim();
+        if let Some(rest) = l.strip_prefix("meta mark ")
+            && l.ends_with(" accept")
+        {
+            return hex(rest.split_whitespace().next()?);
+        }
+        let rest = l.strip_prefix(&chain)?;
+        let w: Vec<&str> = rest.split_whitespace().collect();
+        let at = w.iter().position(|x| *x == "--mark")?;
+        hex(w.get(at + 1)?)
+    })
+}
+
 /// Whether `iptables-save` output holds the kill switch chain of `ifname`.
 pub fn kill_switch_in_iptables(ifname: &str, save: &str) -> bool {
     let head = format!(":{} ", kill_switch_chain(ifname));
@@ -319,5 +343,19 @@ mod tests {
             "*filter\n-D OUTPUT -m comment --comment \"wgq kill switch for wg0\" -j wgq-ks-wg0\n-F wgq-ks-wg0\n-X wgq-ks-wg0\nCOMMIT\n"
         );
         assert_eq!(kill_switch_iptables_remove("wg2", save), None);
+    }
+
+    #[test]
+    fn kill_switch_mark_is_read_back_from_either_listing() {
+        let nft = "table inet wgq-killswitch-wg0 {\n\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n\
+                   \t\toifname \"lo\" accept\n\t\toifname \"wg0\" accept\n\t\tmeta mark 0x0000ca6c accept\n\t}\n}\n";
+        assert_eq!(kill_switch_mark("wg0", nft), Some(51820));
+        let save = "*filter\n:wgq-ks-wg1 - [0:0]\n:wgq-ks-wg0 - [0:0]\n-A wgq-ks-wg1 -m mark --mark 0x1 -j RETURN\n\
+                    -A wgq-ks-wg0 -o wg0 -j RETURN\n-A wgq-ks-wg0 -m mark --mark 0xca6d -j RETURN\nCOMMIT\n";
+        assert_eq!(kill_switch_mark("wg0", save), Some(51821));
+        assert_eq!(kill_switch_mark("wg2", save), None);
+        // What the scripts of this module load comes back as their mark.
+        let ks = KillSwitch { strict: true, allow_lan: false };
+        assert_eq!(kill_switch_mark("wg0", &kill_switch_iptables_script("wg0", false, 4660, ks, false)), Some(4660));
     }
 }

@@ -132,6 +132,19 @@ pub fn kill_switch_present(ifname: &str) -> Option<crate::plan::FirewallKind> {
     None
 }
 
+/// The fwmark the kill switch of `ifname` in place lets out (see
+/// [`crate::plan::firewall::kill_switch_mark`]), read from the tool that holds it.
+pub fn kill_switch_mark(ifname: &str) -> Option<u32> {
+    match kill_switch_present(ifname)? {
+        crate::plan::FirewallKind::Nft => {
+            let t = crate::plan::firewall::kill_switch_table(ifname);
+            run_tool("nft", &["list", "table", "inet", &t], None).ok()
+        }
+        crate::plan::FirewallKind::Iptables => iptables_save_filter(false).ok(),
+    }
+    .and_then(|l| crate::plan::firewall::kill_switch_mark(ifname, &l))
+}
+
 /// Removes the kill switch of `ifname` from nftables (one transaction) or from both
 /// iptables families; one that is not there is no error.
 pub fn remove_kill_switch(ifname: &str, kind: crate::plan::FirewallKind) -> Result<(), FirewallError> {

@@ -66,6 +66,9 @@ fn rt_err(what: String, e: NetlinkError) -> SysError {
     SysError::with_source(2, what, e)
 }
 
+/// A way to look up an endpoint's host name and port (one attempt).
+pub type EndpointLookup = Box<dyn Fn(&str, u16) -> device::resolve::Lookup>;
+
 pub struct LinuxSystem {
     rt: Socket,
     devices: device::Devices,
@@ -77,10 +80,11 @@ pub struct LinuxSystem {
     config: Option<(ConfigLocation, crate::config::Interface)>,
     /// Rules added during this run, per family (to compute kernel-equivalent priorities).
     rule_prios: HashMap<bool, Vec<u32>>,
-    /// How `up` and `reload` look endpoint names up: getaddrinfo. A strict kill switch left
-    /// by an earlier `up` rejects every unmarked packet, DNS queries too, so with one in
-    /// place a lookup whose sockets carry the tunnel's fwmark goes here.
-    pub endpoint_lookup: fn(&str, u16) -> device::resolve::Lookup,
+    /// How `up` and `reload` look endpoint names up (wg's retry rules around it):
+    /// getaddrinfo. A strict kill switch left in place rejects every unmarked packet, DNS
+    /// queries too; a lookup whose sockets carry the mark it lets out
+    /// ([`firewall::kill_switch_mark`]) goes here.
+    pub endpoint_lookup: EndpointLookup,
 }
 
 impl LinuxSystem {
@@ -94,7 +98,7 @@ impl LinuxSystem {
             created: None,
             config: config.map(|(l, c)| (l.clone(), c.interface.clone())),
             rule_prios: HashMap::new(),
-            endpoint_lookup: device::resolve::getaddrinfo,
+            endpoint_lookup: Box::new(device::resolve::getaddrinfo),
         })
     }
 

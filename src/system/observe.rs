@@ -86,7 +86,7 @@ impl LinuxSystem {
     /// Resolves one endpoint as wg(8) does (its retry rules), through [`Self::endpoint_lookup`].
     fn resolve_endpoint(&self, e: &crate::config::Endpoint) -> Result<SocketAddr, device::resolve::ResolveError> {
         let retries = device::resolve::retries_from_env(std::env::var("WG_ENDPOINT_RESOLUTION_RETRIES").ok().as_deref())?;
-        device::resolve::resolve_with(e, retries, self.endpoint_lookup, std::thread::sleep, |m| eprintln!("{m}"))
+        device::resolve::resolve_with(e, retries, &*self.endpoint_lookup, std::thread::sleep, |m| eprintln!("{m}"))
     }
 
     /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
