@@ -513,6 +513,15 @@ fn without_nft_the_kill_switch_is_iptables_and_ip6tables() {
         let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
         assert!(!s.contains(&chain), "{save} after down --kill-switch=off: {s}");
     }
+    // A failing PostUp takes both chains back.
+    std::fs::write(&net.conf, String::from_utf8(before.clone()).unwrap().replace("[Peer]", "PostUp = false\n\n[Peer]")).unwrap();
+    let o = net.wgq_path(&["up", "--kill-switch", net.conf.to_str().unwrap()], Some(&path));
+    assert!(!o.status.success(), "{}", text(&o));
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(!s.contains(&chain), "{save} after a failed up: {s}");
+    }
+    std::fs::write(&net.conf, &before).unwrap();
     file_untouched(&net, &before);
 }
 

@@ -626,6 +626,9 @@ fn kill_switch_is_undone_at_every_failure_point_unless_strict() {
             let (ok, after, log) = run_with_failure(&p, Some(k), None);
             assert!(!ok);
             assert!(after.is_empty(), "nft={nft}: failure at call {k} left {after:?}\n{log}");
+            let (ok, after, log) = run_with_failure(&p, None, Some(k));
+            assert!(!ok);
+            assert!(after.is_empty(), "nft={nft}: signal after call {k} left {after:?}\n{log}");
         }
         // The last call is the PostUp hook: its failure removes the table it came after.
         let (_, _, log) = run_with_failure(&p, Some(counting.calls - 1), None);
