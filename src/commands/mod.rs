@@ -321,7 +321,7 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     };
     facts.kill_switch = kill_switch;
     facts.kill_switch_present = if kill_switch.is_some() {
-        crate::system::firewall::kill_switch_present(&ifname)
+        crate::system::firewall::kill_switch_present(&ifname, false)
     } else {
         // A strict one left in place: `up` sets the fwmark before the link goes up.
         crate::system::firewall::kill_switch_in_nft(&ifname).then_some(plan::FirewallKind::Nft)
@@ -339,7 +339,7 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     let record = match apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts) {
         Ok(r) => r,
         Err(e) => {
-            if kill_switch.is_some_and(|k| k.strict) && crate::system::firewall::kill_switch_present(&ifname).is_some() {
+            if kill_switch.is_some_and(|k| k.strict) && crate::system::firewall::kill_switch_present(&ifname, false).is_some() {
                 eprintln!(
                     "{}: the strict kill switch of {ifname} stays in place; `wgq down --kill-switch=off {ifname}' removes it",
                     crate::program_name()
@@ -397,7 +397,7 @@ fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppEr
     let mut t = std::time::Instant::now();
     let mut x = Session::open(target, dry_run, !kill_switch_off, false)?;
     phase("parse", &mut t);
-    let present = if kill_switch_off { crate::system::firewall::kill_switch_present(&x.ifname) } else { None };
+    let present = if kill_switch_off { crate::system::firewall::kill_switch_present(&x.ifname, true) } else { None };
     if kill_switch_off && !x.sys.is_wireguard(&x.ifname)? {
         // Only the kill switch is left of the interface (a strict one after `down` or a crash).
         let plan = plan::plan_kill_switch_off(&x.ifname, present);

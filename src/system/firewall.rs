@@ -115,14 +115,17 @@ pub fn kill_switch_in_nft(ifname: &str) -> bool {
 }
 
 /// Where the kill switch of `ifname` is installed: an `inet` table of that name (listed over
-/// nfnetlink, which needs no nft program), else its chain in iptables' filter table.
-pub fn kill_switch_present(ifname: &str) -> Option<crate::plan::FirewallKind> {
+/// nfnetlink, which needs no nft program), else its chain in iptables' filter table. With
+/// `iptables_too` false, iptables is asked only where nft is missing (where `up` would have
+/// put one): no `iptables-save` on every `up --kill-switch`.
+pub fn kill_switch_present(ifname: &str, iptables_too: bool) -> Option<crate::plan::FirewallKind> {
     let table = format!("table inet {}", crate::plan::firewall::kill_switch_table(ifname));
     let listed = crate::wire::nftables::list_tables().ok().or_else(|| nft_list_tables_command().ok());
     if listed.is_some_and(|l| l.lines().any(|l| l == table)) {
         return Some(crate::plan::FirewallKind::Nft);
     }
-    if iptables_available()
+    if (iptables_too || !nft_available())
+        && iptables_available()
         && [false, true]
             .into_iter()
             .any(|v6| iptables_save_filter(v6).is_ok_and(|s| crate::plan::firewall::kill_switch_in_iptables(ifname, &s)))
@@ -135,7 +138,7 @@ pub fn kill_switch_present(ifname: &str) -> Option<crate::plan::FirewallKind> {
 /// The fwmark the kill switch of `ifname` in place lets out (see
 /// [`crate::plan::firewall::kill_switch_mark`]), read from the tool that holds it.
 pub fn kill_switch_mark(ifname: &str) -> Option<u32> {
-    match kill_switch_present(ifname)? {
+    match kill_switch_present(ifname, true)? {
         crate::plan::FirewallKind::Nft => {
             let t = crate::plan::firewall::kill_switch_table(ifname);
             run_tool("nft", &["list", "table", "inet", &t], None).ok()
