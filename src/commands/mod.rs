@@ -4,6 +4,7 @@
 mod error;
 pub mod peer;
 pub mod qr;
+pub mod reresolve;
 pub mod server;
 pub mod show;
 
@@ -61,6 +62,8 @@ pub enum Command {
     ServerInit(Box<server::InitArgs>),
     /// `wgq peer ...`.
     Peer(Box<peer::PeerCmd>),
+    /// `wgq reresolve`.
+    Reresolve(reresolve::ReresolveArgs),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
     Qr {
         file: Option<String>,
@@ -80,6 +83,7 @@ impl Command {
                 | Command::Reload { .. }
                 | Command::Show { .. }
                 | Command::Showconf { .. }
+                | Command::Reresolve(_)
                 | Command::ServerInit(_)
                 | Command::Peer(_)
         )
@@ -119,6 +123,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
             Ok(0)
         }
         Command::ServerInit(a) => server::init(&a),
+        Command::Reresolve(a) => reresolve::reresolve(&a),
         Command::Peer(p) => peer::run(&p),
         Command::Qr { file } => {
             let data = match file.as_deref() {
@@ -178,7 +183,10 @@ pub fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
     load_with(target, config::parse)
 }
 
-fn load_with(target: &str, parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>) -> Result<(ConfigLocation, Config), AppError> {
+pub(crate) fn load_with(
+    target: &str,
+    parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
+) -> Result<(ConfigLocation, Config), AppError> {
     let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
@@ -310,7 +318,11 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
         return Ok(0);
     }
     crate::os::signals::install();
-    let record = apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts)?;
+    // The host's name servers before DNS= replaces them: `reresolve` asks them (outside a
+    // full tunnel) when the tunnel's own servers are unreachable.
+    let resolvers = pre_up_resolvers(&x.cfg);
+    let mut record = apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts)?;
+    record.resolvers = resolvers;
     phase("apply", &mut t);
     let written = match crate::system::runstate::ifindex(&ifname) {
         Some(index) => x.state.write(&ifname, index, &record),
@@ -321,6 +333,15 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
     }
     crate::system::runstate::collect_garbage(&x.state);
     Ok(0)
+}
+
+/// The name servers of the host's resolv.conf, read before `up` or `reload` registers the
+/// file's DNS= (none when the file has no DNS=: resolv.conf then stays the host's own).
+fn pre_up_resolvers(cfg: &Config) -> Vec<std::net::IpAddr> {
+    if cfg.interface.dns.is_empty() {
+        return Vec::new();
+    }
+    crate::system::resolver::host_nameservers(Path::new(crate::system::resolver::RESOLV_CONF))
 }
 
 /// Applies `up` as one transaction: the first part of the plan; then, with PreUp hooks, a
@@ -392,13 +413,20 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
     if plan.ops.is_empty() {
         return Ok(0);
     }
+    // A reload that registers DNS for the first time: the host's servers before it.
+    let adds_dns = plan.ops.iter().any(|op| matches!(op, plan::Op::UpdateDns { input: Some(_), previous: None, .. }));
+    let resolvers = if adds_dns { pre_up_resolvers(&x.cfg) } else { Vec::new() };
     let applied = x.run(&plan, dry_run, true)?;
     phase("apply", &mut t);
     if applied {
         // What wgq owns now: the record with the reload's changes. An interface wg-quick
         // brought up keeps having none (what it owns is inferred each time, as down does).
         if let (Some(r), Some(index)) = (recorded, crate::system::runstate::ifindex(&x.ifname)) {
-            let _ = x.state.write(&x.ifname, index, &r.after_reload(&plan));
+            let mut after = r.after_reload(&plan);
+            if after.resolvers.is_empty() {
+                after.resolvers = resolvers;
+            }
+            let _ = x.state.write(&x.ifname, index, &after);
         }
     }
     Ok(0)

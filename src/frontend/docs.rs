@@ -152,6 +152,22 @@ interface the change is applied live: one device update with just that client (o
 A file with SaveConfig = true is refused (\\fB\\-\\-force\\fP edits it all the same). Names follow wg\\-quick's \
 interface-name rule: 1 to 15 letters, digits and _ = + . \\-.\n";
 
+/// The man page's section on `wgq reresolve` and its timer.
+const RERESOLVE: &str = ".SH DYNAMIC DNS\n\\fBwg\\fP(8) resolves an Endpoint host name once. \\fBwgq reresolve\\fP \
+\\fIINTERFACE\\fP looks up again the peers of the file whose Endpoint is a host name, that exist on the running \
+device and that are stale (no handshake for \\fB\\-\\-stale\\-after\\fP seconds, 135 by default, or never), \
+and changes a peer's endpoint only when its address really changed; with several addresses for the name and \
+a stale peer it moves on to the next one. Each change is one device update carrying only that peer's endpoint \
+(update\\-only: a peer removed meanwhile is not created again) and one \\fB[#] wg set\\fP trace line. \
+Names are looked up in /etc/hosts, then with wgq's own DNS client (A and AAAA over UDP, at most 5 seconds per \
+name, all names at once); when the device has a fwmark (a full tunnel), the queries carry it, so they leave \
+outside the tunnel, and go to the name servers the host had before \\fBup\\fP set DNS= (recorded in the \
+state file), else to those of /etc/resolv.conf (systemd\\-resolved's upstream servers when it lists only \
+its stub). A failed lookup is reported with the file and line of its Endpoint and does not stop the others; \
+the exit status is then 1. It also works for interfaces that \\fBwg\\-quick\\fP brought up. \
+\\fBsystemctl enable \\-\\-now wgq\\-reresolve@\\fP\\fIINTERFACE\\fP\\fB.timer\\fP runs it every 30 seconds \
+while \\fBwgq@\\fP\\fIINTERFACE\\fP\\fB.service\\fP runs, and stops with it.\n";
+
 /// `man/wgq.8`.
 pub fn man_page() -> String {
     let commands = leaves();
@@ -200,6 +216,7 @@ pub fn man_page() -> String {
         }
     }
     s.push_str(PROVISIONING);
+    s.push_str(RERESOLVE);
     s.push_str(".SH OPTIONS\n");
     for (short, long, help) in global_options() {
         s.push_str(&format!(".TP\n.BR {} \", \" {}\n{}.\n", roff_escape(&short), roff_escape(&long), roff_escape(&help)));

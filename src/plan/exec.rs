@@ -118,6 +118,20 @@ impl ExecError {
     }
 }
 
+/// The device update of `Op::SetEndpoint`: the peer's key, update-only, the endpoint;
+/// nothing else (no device field, no other peer setting).
+pub fn endpoint_update(peer: crate::key::Key, endpoint: std::net::SocketAddr) -> DeviceConfig {
+    DeviceConfig {
+        peers: vec![crate::device::PeerConfig {
+            public_key: peer,
+            update_only: true,
+            endpoint: Some(endpoint),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
 /// Applies plans with an undo log. A transaction may span several plans
 /// ([`Executor::apply_part`]); it ends with [`Executor::commit`], and an executor dropped
 /// before that undoes what it did.
@@ -236,6 +250,7 @@ impl<'a> Executor<'a> {
             Op::Hook { phase, text } => self.sys.run_hook(ifname, *phase, text),
             Op::SetDevice(cfg) => self.sys.set_device(ifname, cfg),
             Op::SetFwmark(m) => self.sys.set_fwmark(ifname, *m),
+            Op::SetEndpoint { peer, endpoint } => self.sys.set_device(ifname, &endpoint_update(*peer, *endpoint)),
             Op::AddAddress(a) => self.sys.add_address(ifname, *a).map(|_| self.undo.push(Undo::DelAddress(*a))),
             Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
             Op::SetMtu { mtu, previous } => {
@@ -304,6 +319,28 @@ impl<'a> Executor<'a> {
             }
         };
         r.map_err(ExecError::Failed)
+    }
+
+    /// Applies each operation on its own (`reresolve`): a failing one is reported and the
+    /// others still run; nothing is undone. Returns how many failed (a signal stops it).
+    pub fn apply_each(&mut self, plan: &Plan) -> Result<usize, ExecError> {
+        let mut failed = 0;
+        for op in &plan.ops {
+            if let Some(sig) = self.sys.pending_signal() {
+                return Err(ExecError::Signal(sig));
+            }
+            let r = self.apply(&plan.interface, op);
+            self.undo.clear();
+            match r {
+                Ok(()) => {}
+                Err(ExecError::Failed(e)) => {
+                    print_error(&mut *self.trace, &e);
+                    failed += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(failed)
     }
 
     /// Undoes every recorded step in reverse order. Steps whose effect disappears with

@@ -14,6 +14,7 @@ pub mod firewall;
 pub mod peer;
 mod record;
 mod reload;
+pub mod reresolve;
 pub mod routing;
 mod up;
 
@@ -122,6 +123,14 @@ pub enum Op {
         mtu: u32,
         previous: u32,
     },
+    /// Point one existing peer at a new endpoint (`reresolve`): a device update with only
+    /// that peer's key, WGPEER_F_UPDATE_ONLY (UAPI `update_only=true`, so a peer removed
+    /// meanwhile is not re-created) and the endpoint. Not undone: the old address is the
+    /// one that stopped working.
+    SetEndpoint {
+        peer: crate::key::Key,
+        endpoint: std::net::SocketAddr,
+    },
     /// Replace (or, with `input: None`, remove) the DNS registration (`reload`).
     UpdateDns {
         name: String,
@@ -145,6 +154,9 @@ impl Op {
             Op::Hook { text, .. } => vec![text.clone()],
             Op::SetDevice(_) => vec![format!("wg addconf {ifname} /dev/fd/63")],
             Op::SetFwmark(m) => vec![format!("wg set {ifname} fwmark {m}")],
+            Op::SetEndpoint { peer, endpoint } => {
+                vec![format!("wg set {ifname} peer {} endpoint {endpoint}", peer.to_base64())]
+            }
             Op::AddAddress(a) => {
                 vec![format!("ip {} address add {a} dev {ifname}", if a.is_ipv6() { "-6" } else { "-4" })]
             }

@@ -23,6 +23,9 @@ pub struct UpRecord {
     pub addresses: Vec<IpNet>,
     /// The routes wgq added, with their table (`None` = main).
     pub routes: Vec<Route>,
+    /// The host's name servers before `up` changed DNS (recorded only when it did):
+    /// where `reresolve` sends its queries, outside the tunnel.
+    pub resolvers: Vec<std::net::IpAddr>,
 }
 
 impl UpRecord {
@@ -49,6 +52,9 @@ impl UpRecord {
         for r in &self.routes {
             let _ = writeln!(s, "route={} {}", r.net, r.table.unwrap_or(MAIN_TABLE));
         }
+        for a in &self.resolvers {
+            let _ = writeln!(s, "resolver={a}");
+        }
         s
     }
 
@@ -72,6 +78,7 @@ impl UpRecord {
                     }
                 }
                 "address" => r.addresses.extend(IpNet::parse(v.trim()).ok()),
+                "resolver" => r.resolvers.extend(v.trim().parse::<std::net::IpAddr>().ok()),
                 "route" => {
                     let mut it = v.split_whitespace();
                     if let (Some(Ok(net)), Some(Ok(t))) = (it.next().map(IpNet::parse), it.next().map(str::parse::<u32>)) {

@@ -11,6 +11,7 @@ pub mod fake;
 pub mod firewall;
 pub mod hooks;
 mod observe;
+pub mod resolver;
 pub use observe::Uplink;
 pub mod runstate;
 

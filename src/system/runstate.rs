@@ -365,6 +365,7 @@ mod tests {
                 crate::plan::Route { net: net("10.9.0.0/16"), table: None, table_text: None },
                 crate::plan::Route { net: net("0.0.0.0/0"), table: Some(51820), table_text: Some("51820".into()) },
             ],
+            resolvers: vec!["192.0.2.53".parse().unwrap(), "2001:db8::53".parse().unwrap()],
         };
         a.write("wg0", 7, &rec).unwrap();
         // Another namespace never sees it, even with the same name and ifindex.

@@ -1,0 +1,113 @@
+//! `wgq reresolve [--stale-after SECS] [--dry-run] CONFIG_FILE|IF`: endpoints that follow
+//! dynamic DNS. The file's host-name peers that exist on the device and are stale are
+//! looked up again (bounded, outside a full tunnel), and each one whose address changed
+//! gets one update-only device update carrying its endpoint alone. A failed lookup is
+//! reported with its file:line and never stops the others; the status is 1 if any failed.
+//! Works for interfaces wg-quick brought up too (no wgq record: the host's resolv.conf).
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::plan::exec::Executor;
+use crate::plan::reresolve::{self as rr, Candidate};
+use crate::system::LinuxSystem;
+use crate::system::resolver::{self, LookupError, Resolver};
+use crate::system::runstate::RunState;
+
+use super::{AppError, io};
+
+/// What the command line asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReresolveArgs {
+    pub target: String,
+    pub stale_after: u64,
+    pub dry_run: bool,
+}
+
+/// The resolver for interface `ifname` of this namespace: queries marked with the
+/// device's fwmark (`mark`, 0 for none), sent to the name servers `up` recorded before it
+/// changed DNS, or else to the host's resolv.conf's; `/etc/hosts` first; bounded by
+/// [`resolver::DEFAULT_TIMEOUT`].
+pub fn resolver_for(ifname: &str, mark: u32) -> Resolver {
+    let recorded = RunState::current()
+        .ok()
+        .and_then(|s| s.read(ifname, crate::system::runstate::ifindex(ifname)))
+        .map(|r| r.resolvers)
+        .unwrap_or_default();
+    let servers = if recorded.is_empty() { resolver::host_nameservers(Path::new(resolver::RESOLV_CONF)) } else { recorded };
+    Resolver::new(&servers, Some(mark))
+}
+
+pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
+    let (loc, cfg) = super::load_with(&a.target, crate::config::parse_unstripped)?;
+    let ifname = loc.interface.clone();
+    let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
+    // Against a concurrent up/reload/peer edit of the same interface (they are short).
+    let _lock = if a.dry_run { None } else { Some(run.lock_wait(&ifname, Duration::from_secs(10))?) };
+    let mut devices = crate::device::Devices::default();
+    let dev = devices.get_summary(&ifname).map_err(crate::system::SystemError::from)?;
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let candidates: Vec<Candidate> = rr::select(&cfg, &dev, now, a.stale_after).into_iter().filter_map(Result::ok).collect();
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let res = resolver_for(&ifname, dev.fwmark);
+    let lookups = lookup_all(&res, &candidates);
+    let plan = rr::plan_reresolve(&ifname, &lookups);
+    let mut failed = 0;
+    for (c, r) in &lookups {
+        if let Err(e) = r {
+            eprintln!(
+                "{}: {}:{}: Endpoint: peer {}: {e}",
+                crate::program_name(),
+                loc.path.display(),
+                c.line,
+                c.public_key.to_base64()
+            );
+            failed += 1;
+        }
+    }
+    if a.dry_run {
+        print!("{plan}");
+    } else if !plan.ops.is_empty() {
+        let mut sys = LinuxSystem::new(&ifname, None)?;
+        let mut stderr = std::io::stderr();
+        crate::os::signals::install();
+        let mut ex = Executor::new(&mut sys, &mut stderr);
+        failed += ex.apply_each(&plan)?;
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Looks every candidate's host up at once (one thread per distinct host), so that the
+/// whole run takes one lookup's bound however many peers there are.
+fn lookup_all(res: &Resolver, candidates: &[Candidate]) -> Vec<(Candidate, Result<Vec<IpAddr>, LookupError>)> {
+    let mut hosts: Vec<&str> = candidates.iter().map(|c| c.host.as_str()).collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    let answers: Vec<(&str, Result<Vec<IpAddr>, LookupError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = hosts.iter().map(|&h| (h, s.spawn(move || res.lookup(h)))).collect();
+        handles
+            .into_iter()
+            .map(|(h, j)| {
+                let r = j.join().unwrap_or_else(|_| {
+                    Err(LookupError::Timeout { host: h.into(), servers: res.servers.clone(), bound: res.timeout, last: None })
+                });
+                (h, r)
+            })
+            .collect()
+    });
+    candidates
+        .iter()
+        .map(|c| {
+            let r = match answers.iter().find(|(h, _)| *h == c.host).map(|(_, r)| r) {
+                Some(Ok(v)) => Ok(v.clone()),
+                // Each peer reports its own copy of the host's failure.
+                Some(Err(e)) => Err(e.clone()),
+                None => Ok(Vec::new()),
+            };
+            (c.clone(), r)
+        })
+        .collect()
+}
