@@ -531,3 +531,39 @@ fn an_unknown_table_name_is_refused_before_anything_is_touched() {
         assert!(sys.links.is_empty());
     }
 }
+
+#[test]
+fn reresolve_applies_each_endpoint_change_on_its_own() {
+    // Two moved peers; the first device update fails: the second is still sent, nothing is
+    // rolled back, and each change printed its own `[#] wg set` line.
+    let k = |n: u8| wgq::key::Key([n; 32]);
+    let plan = Plan {
+        interface: "wg0".into(),
+        ops: vec![
+            plan::Op::SetEndpoint { peer: k(1), endpoint: "203.0.113.1:51820".parse().unwrap() },
+            plan::Op::SetEndpoint { peer: k(2), endpoint: "[2001:db8::2]:51820".parse().unwrap() },
+        ],
+    };
+    let mut sys = FakeSystem { fail_at: Some((0, 1)), ..Default::default() };
+    let mut trace = Vec::new();
+    let failed = Executor::new(&mut sys, &mut trace).apply_each(&plan).unwrap();
+    assert_eq!(failed, 1);
+    assert_eq!(sys.device_sets, 1, "the second change was not sent");
+    let trace = String::from_utf8(trace).unwrap();
+    assert_eq!(
+        trace,
+        format!(
+            "[#] wg set wg0 peer {} endpoint 203.0.113.1:51820\nwgq: injected failure at call 0\n\
+             [#] wg set wg0 peer {} endpoint [2001:db8::2]:51820\n",
+            k(1).to_base64(),
+            k(2).to_base64()
+        )
+    );
+    // What each change sends: the peer's key, update-only, the endpoint, nothing else.
+    let u = wgq::plan::exec::endpoint_update(k(1), "203.0.113.1:51820".parse().unwrap());
+    assert_eq!(u.peers.len(), 1);
+    assert!(u.private_key.is_none() && u.listen_port.is_none() && u.fwmark.is_none() && !u.replace_peers);
+    let p = &u.peers[0];
+    assert!(p.update_only && !p.remove && !p.replace_allowed_ips && p.allowed_ips.is_empty());
+    assert!(p.preshared_key.is_none() && p.persistent_keepalive.is_none());
+}

@@ -6,13 +6,12 @@
 //! Works for interfaces wg-quick brought up too (no wgq record: the host's resolv.conf).
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::plan::exec::Executor;
 use crate::plan::reresolve::{self as rr, Candidate};
 use crate::system::LinuxSystem;
-use crate::system::resolver::{self, LookupError, Resolver};
+use crate::system::resolver::{LookupError, Resolver};
 use crate::system::runstate::RunState;
 
 use super::{AppError, io};
@@ -23,20 +22,6 @@ pub struct ReresolveArgs {
     pub target: String,
     pub stale_after: u64,
     pub dry_run: bool,
-}
-
-/// The resolver for interface `ifname` of this namespace: queries marked with the
-/// device's fwmark (`mark`, 0 for none), sent to the name servers `up` recorded before it
-/// changed DNS, or else to the host's resolv.conf's; `/etc/hosts` first; bounded by
-/// [`resolver::DEFAULT_TIMEOUT`].
-pub fn resolver_for(ifname: &str, mark: u32) -> Resolver {
-    let recorded = RunState::current()
-        .ok()
-        .and_then(|s| s.read(ifname, crate::system::runstate::ifindex(ifname)))
-        .map(|r| r.resolvers)
-        .unwrap_or_default();
-    let servers = if recorded.is_empty() { resolver::host_nameservers(Path::new(resolver::RESOLV_CONF)) } else { recorded };
-    Resolver::new(&servers, Some(mark))
 }
 
 pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
@@ -52,7 +37,7 @@ pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
     if candidates.is_empty() {
         return Ok(0);
     }
-    let res = resolver_for(&ifname, dev.fwmark);
+    let res = Resolver::for_interface(&run, &ifname, dev.fwmark);
     let lookups = lookup_all(&res, &candidates);
     let plan = rr::plan_reresolve(&ifname, &lookups);
     let mut failed = 0;

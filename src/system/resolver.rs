@@ -90,6 +90,26 @@ impl Resolver {
         self.dns(host)
     }
 
+    /// The resolver for interface `ifname` of this namespace's run state `state` (what
+    /// `wgq reresolve` uses): queries marked with `mark` (the device's fwmark; 0 for none),
+    /// sent to the name servers `up` recorded before it changed DNS, else to those of the
+    /// host's resolv.conf ([`host_nameservers`]); /etc/hosts first; [`DEFAULT_TIMEOUT`].
+    pub fn for_interface(state: &crate::system::runstate::RunState, ifname: &str, mark: u32) -> Resolver {
+        let recorded = state.read(ifname, crate::system::runstate::ifindex(ifname)).map(|r| r.resolvers).unwrap_or_default();
+        let servers = if recorded.is_empty() { host_nameservers(Path::new(RESOLV_CONF)) } else { recorded };
+        Resolver::new(&servers, Some(mark))
+    }
+
+    /// An endpoint's address as `up` needs it: an IP literal (a `%zone` too) as is, else the
+    /// first address [`Resolver::lookup`] finds, with the endpoint's port.
+    pub fn lookup_endpoint(&self, e: &crate::config::Endpoint) -> Result<SocketAddr, LookupError> {
+        if let Some(a) = crate::device::resolve::literal(&e.host, e.port) {
+            return Ok(a);
+        }
+        let addrs = self.lookup(&e.host)?;
+        addrs.first().map(|&ip| SocketAddr::new(ip, e.port)).ok_or_else(|| LookupError::NoServers { host: e.host.clone() })
+    }
+
     fn dns(&self, host: &str) -> Result<Vec<IpAddr>, LookupError> {
         let deadline = Instant::now() + self.timeout;
         if self.servers.is_empty() {
@@ -317,6 +337,15 @@ mod tests {
         });
         let e = resolver(vec![s], 500).lookup("vpn.example").unwrap_err();
         assert!(matches!(e, LookupError::Timeout { .. }), "{e}");
+    }
+
+    #[test]
+    fn endpoints_literal_or_first_answer_with_their_port() {
+        let s = server(|q| Some(answer(q, 0, &[[203, 0, 113, 7], [203, 0, 113, 8]])));
+        let r = resolver(vec![s], 2000);
+        let ep = |h: &str| crate::config::Endpoint { host: h.into(), port: 51820 };
+        assert_eq!(r.lookup_endpoint(&ep("vpn.example")).unwrap(), "203.0.113.7:51820".parse().unwrap());
+        assert_eq!(r.lookup_endpoint(&ep("2001:db8::1")).unwrap(), "[2001:db8::1]:51820".parse().unwrap());
     }
 
     #[test]
