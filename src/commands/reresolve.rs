@@ -28,17 +28,35 @@ pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
     let (loc, cfg) = super::load_with(&a.target, crate::config::parse_unstripped)?;
     let ifname = loc.interface.clone();
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-    // Against a concurrent up/reload/peer edit of the same interface (they are short).
-    let _lock = if a.dry_run { None } else { Some(run.lock_wait(&ifname, Duration::from_secs(10))?) };
-    let mut devices = crate::device::Devices::default();
-    let dev = devices.get_summary(&ifname).map_err(crate::system::SystemError::from)?;
+    let mut sys = LinuxSystem::new(&ifname, None)?;
+    if !sys.is_wireguard(&ifname)? {
+        return Err(AppError::NotWireGuard(ifname));
+    }
+    let dev = sys.observe_reresolve(&ifname)?;
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     let candidates: Vec<Candidate> = rr::select(&cfg, &dev, now, a.stale_after).into_iter().filter_map(Result::ok).collect();
     if candidates.is_empty() {
         return Ok(0);
     }
     let res = Resolver::for_interface(&run, &ifname, dev.fwmark);
-    let lookups = lookup_all(&res, &candidates);
+    let mut lookups = lookup_all(&res, &candidates);
+    // The lookups ran without the interface's lock (they may take seconds; an `up` or
+    // `reload` meanwhile must not fail on it). With the lock, the device is read again and
+    // only peers still there and still stale are changed, against their endpoints now.
+    let _lock = if a.dry_run { None } else { Some(run.lock_wait(&ifname, Duration::from_secs(10))?) };
+    if !a.dry_run {
+        let now_dev = sys.observe_reresolve(&ifname)?;
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let fresh: Vec<Candidate> = rr::select(&cfg, &now_dev, now, a.stale_after).into_iter().filter_map(Result::ok).collect();
+        lookups.retain_mut(|(c, r)| match fresh.iter().find(|f| f.public_key == c.public_key) {
+            Some(f) => {
+                c.current = f.current;
+                true
+            }
+            // Gone, or it handshook meanwhile: its failure is still worth reporting.
+            None => r.is_err(),
+        });
+    }
     let plan = rr::plan_reresolve(&ifname, &lookups);
     let mut failed = 0;
     for (c, r) in &lookups {
@@ -56,7 +74,6 @@ pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
     if a.dry_run {
         print!("{plan}");
     } else if !plan.ops.is_empty() {
-        let mut sys = LinuxSystem::new(&ifname, None)?;
         let mut stderr = std::io::stderr();
         crate::os::signals::install();
         let mut ex = Executor::new(&mut sys, &mut stderr);

@@ -124,6 +124,12 @@ impl LinuxSystem {
         Ok(self.link_index(name).map_err(nl(format!("Unable to look up `{name}'")))?.is_some())
     }
 
+    /// What `reresolve` reads of a device: its peers' keys, endpoints and handshakes, and
+    /// its fwmark (on the connection later changes use: one socket per protocol).
+    pub fn observe_reresolve(&mut self, name: &str) -> Result<device::DeviceState, SystemError> {
+        Ok(self.devices.get_summary(name)?)
+    }
+
     pub fn is_wireguard(&mut self, name: &str) -> Result<bool, SystemError> {
         Ok(device::is_interface(&mut self.rt, name)?)
     }
