@@ -12,7 +12,8 @@
 //!   (exit 1, the whole run within 10 s); a second run prints and sends nothing.
 //! - Full tunnel whose DNS= server is inside the dead tunnel: the lookup goes to the name
 //!   server recorded at `up`, on the physical link with the device's fwmark (nft
-//!   counters in the client's output path), none into the tunnel.
+//!   counters in the client's output path), none into the tunnel; also for a full tunnel
+//!   wg-quick brought up (no wgq run state: resolv.conf's server).
 
 mod common;
 
@@ -348,30 +349,51 @@ fn a_dead_full_tunnel_resolves_outside_it_with_the_fwmark() {
     if !ready() {
         return;
     }
-    let w = World::new("f");
+    full_tunnel(false);
+}
+
+/// The same for a full tunnel wg-quick brought up (no DNS=, no wgq run state): the queries
+/// go to resolv.conf's server, marked, on the physical link.
+#[test]
+fn a_full_tunnel_of_wg_quick_is_followed_without_run_state() {
+    if !ready() || !common::ready(&["wg-quick", "wg"]) {
+        return;
+    }
+    full_tunnel(true);
+}
+
+fn full_tunnel(by_wg_quick: bool) {
+    let w = World::new(if by_wg_quick { "q" } else { "f" });
     let (cpriv, cpub) = key_pair();
     let (mpriv, mpub) = key_pair();
     let i = &w.internet;
     sh(&format!("ip -n {i} addr add 203.0.113.40/32 dev lo"));
-    let ms = ifname("fs");
+    let ms = ifname(if by_wg_quick { "qs" } else { "fs" });
     w.server(&ms, &mpriv, 51822, "10.77.2.1", &cpub, "10.77.2.2/32");
     w.dns.set("moving2.test", Some(&["203.0.113.40"]));
-    let ifc = ifname("f");
+    let ifc = ifname(if by_wg_quick { "q" } else { "f" });
+    let dns = if by_wg_quick { "" } else { "DNS = 10.77.2.53\n" };
     let conf = w.conf(
         &ifc,
         &format!(
-            "[Interface]\nPrivateKey = {cpriv}\nAddress = 10.77.2.2/32\nDNS = 10.77.2.53\n\n\
+            "[Interface]\nPrivateKey = {cpriv}\nAddress = 10.77.2.2/32\n{dns}\n\
              [Peer]\nPublicKey = {mpub}\nAllowedIPs = 0.0.0.0/0\nEndpoint = moving2.test:51822\nPersistentKeepalive = 1\n"
         ),
     );
-    let o = w.client_wgq(&["up", &conf]);
+    let o = if by_wg_quick {
+        Command::new("ip").args(["netns", "exec", &w.client, "wg-quick", "up", &conf]).output().unwrap()
+    } else {
+        w.client_wgq(&["up", &conf])
+    };
     assert!(o.status.success(), "client up: {}", text(&o));
     assert!(w.wait_handshake_after(&ifc, &mpub, 0, Duration::from_secs(15)), "no first handshake");
     let mark = String::from_utf8_lossy(&w.client_wgq(&["wg", "show", &ifc, "fwmark"]).stdout).trim().to_string();
     assert_ne!(mark, "off", "a full tunnel has a fwmark");
-    // What resolvconf would leave: the tunnel's server, unreachable now. Only the record
-    // of `up` still knows the host's server.
-    w.write_etc("resolv.conf", "nameserver 10.77.2.53\n");
+    if !by_wg_quick {
+        // What resolvconf would leave: the tunnel's server, unreachable now. Only the
+        // record of `up` still knows the host's server.
+        w.write_etc("resolv.conf", "nameserver 10.77.2.53\n");
+    }
     let c = &w.client;
     sh(&format!(
         "ip netns exec {c} nft -f - <<'EOF'\ntable inet wgqrrtest {{\n chain out {{ type filter hook output priority 0; policy accept;\n  \
@@ -400,4 +422,8 @@ fn a_dead_full_tunnel_resolves_outside_it_with_the_fwmark() {
     assert!(packets("phys") >= 2, "A and AAAA queries on the physical link with mark {mark}:\n{counters}");
     assert_eq!(packets("tunnel"), 0, "no query into the tunnel:\n{counters}");
     assert!(w.ping("10.77.2.1", Duration::from_secs(10)), "the tunnel does not work again after reresolve");
+    if by_wg_quick {
+        let o = Command::new("ip").args(["netns", "exec", &w.client, "wg-quick", "down", &conf]).output().unwrap();
+        assert!(o.status.success(), "wg-quick down: {}", text(&o));
+    }
 }
