@@ -159,7 +159,7 @@ device and that are stale (no handshake for \\fB\\-\\-stale\\-after\\fP seconds,
 and changes a peer's endpoint only when its address really changed; with several addresses for the name and \
 a stale peer it moves on to the next one. Each change is one device update carrying only that peer's endpoint \
 (update\\-only: a peer removed meanwhile is not created again) and one \\fB[#] wg set\\fP trace line. \
-Names are looked up in /etc/hosts, then with wgq's own DNS client (A and AAAA over UDP, at most 5 seconds per \
+Names are looked up in /etc/hosts, then with wgq's own DNS client (A and AAAA over UDP, TCP when an answer is truncated, at most 5 seconds per \
 name, all names at once); when the device has a fwmark (a full tunnel), the queries carry it, so they leave \
 outside the tunnel, and go to the name servers the host had before \\fBup\\fP set DNS= (recorded in the \
 state file), else to those of /etc/resolv.conf (systemd\\-resolved's upstream servers when it lists only \

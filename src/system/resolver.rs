@@ -1,6 +1,6 @@
-//! wgq's own bounded host-name lookup: `/etc/hosts` first (as glibc's `files` source), then
-//! a small DNS stub client (UDP, A and AAAA) whose sockets may carry a firewall mark, so
-//! that with a full tunnel the queries leave outside it (the mark makes them take the
+//! wgq's own bounded host-name lookup: `/etc/hosts` first (as glibc's `files` source),
+//! then a small DNS stub client (A and AAAA over UDP, TCP when an answer is truncated)
+//! whose sockets may carry a firewall mark, so that with a full tunnel the queries leave outside it (the mark makes them take the
 //! main table, as WireGuard's own packets do) and go to the name servers the host had
 //! before `up` changed DNS. Unlike getaddrinfo (and wg's 15 retries), one lookup never
 //! takes longer than its bound.
@@ -9,7 +9,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -182,9 +182,18 @@ impl Resolver {
                 return Ok(Outcome::NoSuchName);
             }
         }
+        let mut why = None;
+        // A truncated answer is asked again over TCP, within the same bound.
+        for (slot, (id, t)) in got.iter_mut().zip(qs) {
+            if matches!(slot, Some(Answer::Truncated)) {
+                match self.ask_tcp(server, host, id, t, until) {
+                    Ok(a) => *slot = Some(a),
+                    Err(e) => why = Some(format!("truncated reply, and over TCP: {e}")),
+                }
+            }
+        }
         let mut addrs = Vec::new();
         let mut answered = 0;
-        let mut why = None;
         for a in got.into_iter().flatten() {
             match a {
                 Answer::Addresses(v) => {
@@ -192,7 +201,7 @@ impl Resolver {
                     addrs.extend(v);
                 }
                 Answer::NoSuchName => return Ok(Outcome::NoSuchName),
-                Answer::Truncated => why = Some("truncated reply (TCP is not tried)".to_string()),
+                Answer::Truncated => why = why.or(Some("truncated reply over TCP too".to_string())),
                 Answer::ServerError(r) => why = Some(format!("server error (RCODE {r})")),
             }
         }
@@ -210,11 +219,110 @@ enum Outcome {
     Retry(String),
 }
 
+impl Resolver {
+    /// The query of type `qtype` over TCP (RFC 7766), connect, send and reply all within
+    /// `until`; the socket carries the mark too.
+    fn ask_tcp(&self, server: SocketAddr, host: &str, id: u16, qtype: u16, until: Instant) -> io::Result<Answer> {
+        use std::io::{Read, Write};
+        let left = || {
+            let l = until.saturating_duration_since(Instant::now());
+            if l.is_zero() { Err(io::Error::from(io::ErrorKind::TimedOut)) } else { Ok(l) }
+        };
+        let fd = marked_socket(server, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, self.mark)?;
+        let (sa, len) = sockaddr(server);
+        // SAFETY: `sa` is a valid sockaddr of `len` bytes for this socket's family.
+        let r = unsafe { libc::connect(fd.as_raw_fd(), (&sa as *const libc::sockaddr_storage).cast(), len) };
+        if r != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINPROGRESS) {
+                return Err(e);
+            }
+            let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+            let ms = left()?.as_millis().clamp(1, i32::MAX as u128) as i32;
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut p, 1, ms) } <= 0 {
+                return Err(io::Error::from(io::ErrorKind::TimedOut));
+            }
+            let mut err: libc::c_int = 0;
+            let mut l = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: getsockopt writes at most `l` bytes into `err`.
+            unsafe {
+                libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ERROR, (&mut err as *mut libc::c_int).cast(), &mut l)
+            };
+            if err != 0 {
+                return Err(io::Error::from_raw_os_error(err));
+            }
+        }
+        let mut stream = std::net::TcpStream::from(fd);
+        stream.set_nonblocking(false)?;
+        let q = dns::query(id, host, qtype).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        stream.set_write_timeout(Some(left()?))?;
+        stream.write_all(&dns::tcp_frame(&q))?;
+        let mut read = |buf: &mut [u8]| -> io::Result<()> {
+            let mut at = 0;
+            while at < buf.len() {
+                stream.set_read_timeout(Some(left()?))?;
+                match stream.read(&mut buf[at..]) {
+                    Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                    Ok(n) => at += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        };
+        let mut n = [0u8; 2];
+        read(&mut n)?;
+        let mut body = vec![0u8; u16::from_be_bytes(n) as usize];
+        read(&mut body)?;
+        dns::parse_reply(&body, id, host, qtype).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+}
+
+/// `server` as a sockaddr for connect(2).
+fn sockaddr(server: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match server {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than sockaddr_in and suitably aligned.
+            unsafe { std::ptr::write((&mut ss as *mut libc::sockaddr_storage).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than sockaddr_in6 and suitably aligned.
+            unsafe { std::ptr::write((&mut ss as *mut libc::sockaddr_storage).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (ss, len as libc::socklen_t)
+}
+
 /// A UDP socket connected to `server`, with SO_MARK `mark` set before anything is sent.
 fn udp_socket(server: SocketAddr, mark: Option<u32>) -> io::Result<UdpSocket> {
+    let sock = UdpSocket::from(marked_socket(server, libc::SOCK_DGRAM, mark)?);
+    sock.connect(server)?;
+    Ok(sock)
+}
+
+/// A socket of `kind` for `server`'s family, with SO_MARK `mark` set.
+fn marked_socket(server: SocketAddr, kind: libc::c_int, mark: Option<u32>) -> io::Result<OwnedFd> {
     let family = if server.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
     // SAFETY: a plain socket call; the descriptor is owned right away.
-    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let fd = unsafe { libc::socket(family, kind | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -236,19 +344,21 @@ fn udp_socket(server: SocketAddr, mark: Option<u32>) -> io::Result<UdpSocket> {
             return Err(io::Error::new(e.kind(), format!("unable to set SO_MARK {m}: {e}")));
         }
     }
-    let sock = UdpSocket::from(owned);
-    sock.connect(server)?;
-    Ok(sock)
+    Ok(owned)
 }
 
 /// The name servers of the host's resolv.conf at `path`. When it names only
 /// systemd-resolved's local stub (127.0.0.53/54), whose own upstream queries would not
 /// carry our mark, resolved's upstream servers are taken instead (if it lists any).
 pub fn host_nameservers(path: &Path) -> Vec<IpAddr> {
+    host_nameservers_with(path, Path::new(RESOLVED_UPSTREAM))
+}
+
+fn host_nameservers_with(path: &Path, resolved_upstream: &Path) -> Vec<IpAddr> {
     let servers = std::fs::read_to_string(path).map(|t| dns::resolv_conf_nameservers(&t)).unwrap_or_default();
     let stub = |ip: &IpAddr| matches!(ip, IpAddr::V4(v) if v.octets()[..3] == [127, 0, 0] && matches!(v.octets()[3], 53 | 54));
     if !servers.is_empty() && servers.iter().all(stub) {
-        let upstream = std::fs::read_to_string(RESOLVED_UPSTREAM).map(|t| dns::resolv_conf_nameservers(&t)).unwrap_or_default();
+        let upstream = std::fs::read_to_string(resolved_upstream).map(|t| dns::resolv_conf_nameservers(&t)).unwrap_or_default();
         if !upstream.is_empty() && !upstream.iter().all(stub) {
             return upstream;
         }
@@ -346,6 +456,56 @@ mod tests {
         let ep = |h: &str| crate::config::Endpoint { host: h.into(), port: 51820 };
         assert_eq!(r.lookup_endpoint(&ep("vpn.example")).unwrap(), "203.0.113.7:51820".parse().unwrap());
         assert_eq!(r.lookup_endpoint(&ep("2001:db8::1")).unwrap(), "[2001:db8::1]:51820".parse().unwrap());
+    }
+
+    #[test]
+    fn a_truncated_answer_is_asked_again_over_tcp() {
+        // UDP answers with TC set; TCP on the same port gives the full answer.
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = u.local_addr().unwrap();
+        let t = std::net::TcpListener::bind(addr).unwrap();
+        std::thread::spawn(move || {
+            let mut b = [0u8; 512];
+            while let Ok((n, from)) = u.recv_from(&mut b) {
+                let mut r = answer(&b[..n], 0, &[]);
+                r[2] |= 0x02;
+                let _ = u.send_to(&r, from);
+            }
+        });
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for c in t.incoming() {
+                let Ok(mut c) = c else { break };
+                let mut n = [0u8; 2];
+                if c.read_exact(&mut n).is_err() {
+                    continue;
+                }
+                let mut q = vec![0u8; u16::from_be_bytes(n) as usize];
+                if c.read_exact(&mut q).is_err() {
+                    continue;
+                }
+                let r = answer(&q, 0, &[[198, 51, 100, 44]]);
+                let _ = c.write_all(&dns::tcp_frame(&r));
+            }
+        });
+        let got = resolver(vec![addr], 3000).lookup("big.example").unwrap();
+        assert_eq!(got, ["198.51.100.44".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn resolved_stub_gives_way_to_its_upstream_servers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rc, up) = (dir.path().join("resolv.conf"), dir.path().join("upstream.conf"));
+        let ips = |v: &[&str]| v.iter().map(|a| a.parse::<IpAddr>().unwrap()).collect::<Vec<_>>();
+        std::fs::write(&rc, "nameserver 127.0.0.53\noptions edns0 trust-ad\n").unwrap();
+        // No upstream file: the stub it is.
+        assert_eq!(host_nameservers_with(&rc, &up), ips(&["127.0.0.53"]));
+        std::fs::write(&up, "nameserver 192.0.2.53\nnameserver 2001:db8::53\n").unwrap();
+        assert_eq!(host_nameservers_with(&rc, &up), ips(&["192.0.2.53", "2001:db8::53"]));
+        // A resolv.conf with real servers is taken as it is.
+        std::fs::write(&rc, "nameserver 198.51.100.53\n").unwrap();
+        assert_eq!(host_nameservers_with(&rc, &up), ips(&["198.51.100.53"]));
+        assert!(host_nameservers_with(&dir.path().join("none"), &up).is_empty());
     }
 
     #[test]
