@@ -335,7 +335,23 @@ fn a_moved_server_is_followed_and_nothing_else_is_touched() {
     let o = w.client_wgq(&["reresolve", "--dry-run", "--stale-after", "0", &conf]);
     assert_eq!(text(&o), format!("rc=Some(0)\n[#] wg set {ifc} peer {gpub} endpoint 198.51.100.79:51820\n"));
     assert_eq!(w.peer(&ifc, &gpub).0, "198.51.100.77:51820");
-    // A peer removed from the device meanwhile is not created again.
+    // Only NXDOMAIN failures: reported at once (no retry loop), nothing changes.
+    w.dns.set("gone.test", None);
+    w.dns.set("quiet.test", None);
+    let t = Instant::now();
+    let o = w.client_wgq(&["reresolve", "--stale-after", "0", &conf]);
+    let took = t.elapsed();
+    let out = text(&o);
+    eprintln!("NXDOMAIN-only reresolve took {:.3} s:\n{out}", took.as_secs_f64());
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(out.matches("no such host (NXDOMAIN from 192.0.2.53:53)").count(), 2, "{out}");
+    assert!(!out.contains("[#]"), "{out}");
+    assert!(took < Duration::from_secs(2), "NXDOMAIN took {took:?}");
+    assert_eq!(w.peer(&ifc, &gpub).0, "198.51.100.77:51820");
+    // A peer removed from the device meanwhile is not created again (its name has a new
+    // address: were it there, it would change).
+    w.dns.set("gone.test", Some(&["198.51.100.79"]));
+    w.dns.set("quiet.test", Some(&["198.51.100.78"]));
     let o = w.client_wgq(&["wg", "set", &ifc, "peer", &gpub, "remove"]);
     assert!(o.status.success(), "{}", text(&o));
     let o = w.client_wgq(&["reresolve", "--stale-after", "0", &conf]);
