@@ -31,8 +31,8 @@ pub enum DnsError {
     #[error("{message}")]
     Resolvectl { status: i32, message: String },
     /// systemd-resolved still did not know the link after [`UNKNOWN_LINK_RETRY`].
-    #[error("systemd-resolved does not know {ifname} (retried for {}): {message}", crate::os::child::seconds(*.waited))]
-    UnknownLink { ifname: String, waited: Duration, message: String },
+    #[error("systemd-resolved does not know {ifname} (retried for {}): {message}", crate::os::child::seconds(UNKNOWN_LINK_RETRY))]
+    UnknownLink { ifname: String, message: String },
     /// systemd-networkd manages the link: resolved refuses other clients' settings for it.
     #[error(
         "{ifname} is managed by systemd-networkd, which owns its DNS settings ({message}); \
@@ -111,7 +111,7 @@ pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
         if message.contains(" not known") {
             let waited = start.elapsed();
             if waited >= UNKNOWN_LINK_RETRY {
-                return Err(DnsError::UnknownLink { ifname: ifname.to_string(), waited, message });
+                return Err(DnsError::UnknownLink { ifname: ifname.to_string(), message });
             }
             std::thread::sleep(pause.min(UNKNOWN_LINK_RETRY - waited));
             pause = (pause * 2).min(Duration::from_millis(200));
