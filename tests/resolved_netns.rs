@@ -502,3 +502,78 @@ fn reload_replaces_the_link_settings_and_a_removed_dns_reverts() {
     let o = ns.wgq(&bus, &["down", conf.to_str().unwrap()]);
     assert!(o.status.success() && !text(&o).contains("resolvectl"), "{}", text(&o));
 }
+
+/// The real systemd-resolved (tests/resolved/real.sh in a private mount and network
+/// namespace): after `up` its link has the servers, `corp.example` + `~.` and DefaultRoute;
+/// `reload` replaces them, a reload without DNS leaves the live link with none (the revert),
+/// `down` and the rollback of a failing PostUp each send one more RevertLink, accepted.
+#[test]
+fn the_real_systemd_resolved_gets_the_link_settings_and_loses_them() {
+    if !ready() || !common::ready(&["unshare"]) {
+        return;
+    }
+    if !resolved_root().join("lib/systemd/systemd-resolved").exists() {
+        eprintln!("skipped: no systemd-resolved daemon in {}", resolved_root().display());
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let ifname = format!("wrs{}r", std::process::id() % 100000);
+    let o = Command::new("unshare")
+        .args(["-m", "-n", "--propagation", "private", "bash"])
+        .arg(fixture("real.sh"))
+        .env("WGQ", WGQ)
+        .env("RESOLVED_ROOT", resolved_root())
+        .env("BUS_CONF", fixture("bus.conf"))
+        .env("WORK", work.path())
+        .env("IFNAME", &ifname)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let file = |n: &str| std::fs::read_to_string(work.path().join(n)).unwrap_or_default();
+    let ctx = || format!("{out}\n--- up.err\n{}\n--- resolved.log\n{}", file("up.err"), file("resolved.log"));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", ctx(), String::from_utf8_lossy(&o.stderr));
+    let want = [
+        "RESOLVED_ON_BUS yes",
+        "STEP up rc=0",
+        // 192.0.2.53 and 2001:db8::53, as resolved's property holds them.
+        "PROPS up DNS a(iay) 2 2 4 192 0 2 53 10 16 32 1 13 184 0 0 0 0 0 0 0 0 0 0 0 83",
+        "PROPS up Domains a(sb) 2 \"corp.example\" false \".\" true",
+        "PROPS up DefaultRoute b true",
+        "STEP reload1 rc=0",
+        "PROPS reload1 DNS a(iay) 1 2 4 198 51 100 53",
+        "PROPS reload1 Domains a(sb) 2 \"lab.example\" false \".\" true",
+        "PROPS reload1 DefaultRoute b true",
+        "STEP reload2 rc=0",
+        "PROPS reload2 DNS a(iay) 0",
+        "PROPS reload2 Domains a(sb) 0",
+        "PROPS reload2 DefaultRoute b false",
+        "REVERTS reload2 1",
+        "STEP reload3 rc=0",
+        "PROPS reload3 DNS a(iay) 1 2 4 192 0 2 53",
+        "PROPS reload3 Domains a(sb) 2 \"corp.example\" false \".\" true",
+        "PROPS reload3 DefaultRoute b true",
+        "STEP down rc=0",
+        "PROPS down gone",
+        "REVERTS down 2",
+        "STEP failed rc=3",
+        "DURING a(sb) 2 \"corp.example\" false \".\" true",
+        "PROPS failed gone",
+        "REVERTS failed 3",
+        "ERRORS 0",
+    ];
+    let got: Vec<&str> = out.lines().filter(|l| !l.starts_with("STATUS ")).collect();
+    assert_eq!(got, want, "{}", ctx());
+    // What `resolvectl status` shows a user.
+    let status = out.lines().find(|l| l.starts_with("STATUS ")).unwrap_or_default();
+    assert!(
+        status.contains(&format!("({ifname})"))
+            && status.contains("DNS Servers: 192.0.2.53 2001:db8::53")
+            && status.contains("DNS Domain: corp.example ~.")
+            && status.contains("+DefaultRoute"),
+        "{status}"
+    );
+    let up = file("up.err");
+    assert!(up.contains(&format!("[#] resolvectl dns {ifname} 192.0.2.53 2001:db8::53\n")) && !up.contains("resolvconf"), "{up}");
+    let failed = file("failed.err");
+    assert!(failed.contains(&format!("[#] resolvectl revert {ifname}\n[#] ip link delete dev {ifname}\n")), "{failed}");
+}
