@@ -9,6 +9,7 @@
 //!   `$WGQ_TEST_RESOLVED_ROOT`), run in a private mount and network namespace with its own
 //!   system bus, where `wgq up`/`down`/a failing `up` are checked through resolved's own
 //!   link properties.
+//!
 //! The real `resolvectl` of that package talks to both.
 
 mod common;
@@ -278,6 +279,12 @@ fn up_sets_domains_route_all_default_route_and_servers_and_down_reverts() {
     assert_eq!(bus.take_calls(), up_calls(i));
     let state = ns.state().expect("no run state");
     assert!(state.contains("\ndns_backend=resolved\n") && state.contains("dns_line=nameserver 192.0.2.53\n"), "{state}");
+    // save writes the recorded servers back (no resolvconf -l to ask), and calls nothing.
+    let o = ns.wgq(&bus, &["save", conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let saved = std::fs::read_to_string(&conf).unwrap();
+    assert!(saved.contains("\nDNS = 192.0.2.53\nDNS = 2001:db8::53\n"), "{saved}");
+    assert!(bus.take_calls().is_empty());
     // --dry-run of down shows the revert; nothing is called.
     let o = ns.wgq(&bus, &["down", "--dry-run", conf.to_str().unwrap()]);
     assert!(text(&o).contains(&format!("[#] resolvectl revert {ifn}\n")), "{}", text(&o));

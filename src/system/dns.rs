@@ -92,8 +92,9 @@ fn resolved_on_bus() -> bool {
 }
 
 /// `resolvectl VERB IF ARGS` (bounded, see `crate::os::child`). A link resolved has not
-/// seen yet is retried for [`UNKNOWN_LINK_RETRY`]; a link networkd manages is reported as
-/// such (resolvectl itself already re-sent the call to networkd).
+/// seen yet is retried for [`UNKNOWN_LINK_RETRY`] (a revert of one succeeds: it has nothing
+/// to revert); a link networkd manages is reported as such (resolvectl itself already
+/// re-sent the call to networkd).
 pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
     let (verb, rest) = call.verb_and_args();
     let mut args: Vec<&str> = vec![verb, ifname];
@@ -109,6 +110,11 @@ pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
         let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
         let status = out.status.code().unwrap_or(1);
         if message.contains(" not known") {
+            // A link resolved does not know has no settings to revert (it forgets a link
+            // that goes away).
+            if *call == ResolvedCall::Revert {
+                return Ok(());
+            }
             let waited = start.elapsed();
             if waited >= UNKNOWN_LINK_RETRY {
                 return Err(DnsError::UnknownLink { ifname: ifname.to_string(), message });
