@@ -584,3 +584,24 @@ fn the_real_systemd_resolved_gets_the_link_settings_and_loses_them() {
     let failed = file("failed.err");
     assert!(failed.contains(&format!("[#] resolvectl revert {ifname}\n[#] ip link delete dev {ifname}\n")), "{failed}");
 }
+
+/// A resolved before v246 has no SetLinkDNSEx: resolvectl falls back to SetLinkDNS, and wgq
+/// needs nothing of its own for it.
+#[test]
+fn an_older_resolved_without_set_link_dns_ex_gets_set_link_dns() {
+    if !ready() {
+        return;
+    }
+    let mut bus = Bus::new();
+    bus.start_fake(&[("FAKE_NO_DNSEX", "1")]);
+    let ns = Ns::new("o");
+    let conf = ns.conf(DNS);
+    let o = ns.wgq(&bus, &["up", conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let i = ns.ifindex().unwrap();
+    let mut want = up_calls(i);
+    want[2] = format!("SetLinkDNS {i} 2:192.0.2.53 10:2001:db8::53");
+    assert_eq!(bus.take_calls(), want);
+    assert!(ns.wgq(&bus, &["down", conf.to_str().unwrap()]).status.success());
+    assert_eq!(bus.take_calls(), [format!("RevertLink {i}")]);
+}

@@ -96,6 +96,13 @@ pub fn resolvconf_kind(target_basename: &str) -> ResolvconfKind {
     }
 }
 
+/// Whether /etc/resolv.conf, a link to `target`, makes programs bypass systemd-resolved's
+/// stub: resolved's `/run/systemd/resolve/resolv.conf` lists the links' servers themselves,
+/// so glibc asks them directly and routing domains (`~.`) do not apply.
+pub fn resolv_conf_bypasses_stub(target: Option<&std::path::Path>) -> bool {
+    target.is_some_and(|t| t == std::path::Path::new("/run/systemd/resolve/resolv.conf"))
+}
+
 /// The routing-only root domain that makes the link's servers answer every query no other
 /// link's domain matches more specifically (what wg-quick's `resolvconf -x` means).
 pub const ROUTE_ALL: &str = "~.";
@@ -192,6 +199,14 @@ mod tests {
         assert_eq!(resolvconf_kind("systemd-resolve"), ResolvedShim);
         assert_eq!(resolvconf_kind("resolvconf"), Real);
         assert_eq!(resolvconf_kind("openresolv"), Real);
+    }
+
+    #[test]
+    fn resolv_conf_modes() {
+        use std::path::Path;
+        assert!(resolv_conf_bypasses_stub(Some(Path::new("/run/systemd/resolve/resolv.conf"))));
+        assert!(!resolv_conf_bypasses_stub(Some(Path::new("/run/systemd/resolve/stub-resolv.conf"))));
+        assert!(!resolv_conf_bypasses_stub(None));
     }
 
     #[test]

@@ -68,6 +68,18 @@ pub fn probe() -> DnsProbe {
     p
 }
 
+/// A warning for `up` with the resolved backend when /etc/resolv.conf bypasses resolved's
+/// stub (see `crate::plan::dns::resolv_conf_bypasses_stub`).
+pub fn resolv_conf_warning() -> Option<String> {
+    let target = std::fs::canonicalize("/etc/resolv.conf").ok();
+    crate::plan::dns::resolv_conf_bypasses_stub(target.as_deref()).then(|| {
+        "warning: /etc/resolv.conf is systemd-resolved's /run/systemd/resolve/resolv.conf, so programs ask the \
+         listed servers directly and the routing domain ~. cannot keep DNS queries in the tunnel; link it to \
+         /run/systemd/resolve/stub-resolv.conf"
+            .to_string()
+    })
+}
+
 /// The backend `up` uses here (see [`probe`]).
 pub fn detect_backend() -> DnsBackend {
     crate::plan::dns::choose_backend(&probe())
