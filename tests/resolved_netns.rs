@@ -524,7 +524,7 @@ fn the_real_systemd_resolved_gets_the_link_settings_and_loses_them() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let ifname = format!("wrs{}r", std::process::id() % 100000);
+    let ifname = format!("wrs{}z", std::process::id() % 100000);
     let o = Command::new("unshare")
         .args(["-m", "-n", "--propagation", "private", "bash"])
         .arg(fixture("real.sh"))
