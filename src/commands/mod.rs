@@ -301,6 +301,11 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
     phase("parse", &mut t);
     let facts = x.sys.observe_up(&x.cfg)?;
     phase("observe", &mut t);
+    if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
+        && let Some(w) = crate::system::dns::resolv_conf_warning()
+    {
+        eprintln!("{}: {w}", crate::program_name());
+    }
     if dry_run {
         print!("{}", plan::plan_up_start(&x.cfg, &ifname, &facts)?);
         if !x.cfg.interface.pre_up.is_empty() {
