@@ -309,6 +309,11 @@ fn up(target: &str, dry_run: bool) -> Result<i32, AppError> {
     phase("parse", &mut t);
     let facts = x.sys.observe_up(&x.cfg)?;
     phase("observe", &mut t);
+    if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
+        && let Some(w) = crate::system::dns::resolv_conf_warning()
+    {
+        eprintln!("{}: {w}", crate::program_name());
+    }
     if dry_run {
         print!("{}", plan::plan_up_start(&x.cfg, &ifname, &facts)?);
         if !x.cfg.interface.pre_up.is_empty() {
@@ -414,7 +419,15 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
         return Ok(0);
     }
     // A reload that registers DNS for the first time: the host's servers before it.
-    let adds_dns = plan.ops.iter().any(|op| matches!(op, plan::Op::UpdateDns { input: Some(_), previous: None, .. }));
+    let had_dns = recorded.as_ref().is_some_and(|r| r.dns_input.is_some());
+    let adds_dns = !had_dns
+        && plan.ops.iter().any(|op| {
+            matches!(
+                op,
+                plan::Op::UpdateDns { input: Some(_), .. }
+                    | plan::Op::Resolved { call: crate::plan::dns::ResolvedCall::Servers(_), .. }
+            )
+        });
     let resolvers = if adds_dns { pre_up_resolvers(&x.cfg) } else { Vec::new() };
     let applied = x.run(&plan, dry_run, true)?;
     phase("apply", &mut t);

@@ -196,7 +196,10 @@ pub fn man_page() -> String {
          files: \\fICONFIG_FILE\\fP is a path whose file name is the interface name followed by \\fB.conf\\fP; \
          otherwise \\fIINTERFACE\\fP names \\fB/etc/wireguard/\\fP\\fIINTERFACE\\fP\\fB.conf\\fP. The file \
          is in \\fBwg\\fP(8)'s format plus the [Interface] keys Address, DNS, MTU, Table, PreUp, PostUp, \
-         PreDown, PostDown and SaveConfig, which behave as in \\fBwg\\-quick\\fP(8).\n.PP\n\
+         PreDown, PostDown and SaveConfig, which behave as in \\fBwg\\-quick\\fP(8). DNS servers go to \
+         \\fBresolvconf\\fP(8) when a real one (not systemd-resolved's link to \\fBresolvectl\\fP) is \
+         installed; otherwise, when systemd-resolved runs, to the interface itself through \
+         \\fBresolvectl\\fP(1), with the routing domain \\fB~.\\fP, reverted by \\fBdown\\fP.\n.PP\n\
          The whole file is validated before anything is changed, and every error is reported with its \
          line. Each change is printed as a \\fB[#]\\fP trace line written as the \\fBip\\fP, \\fBwg\\fP or \
          \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
@@ -484,7 +487,11 @@ pub const WG_QUICK_KEYS: &[(&str, &str)] = &[
         "DNS",
         "DNS servers to use while the interface is up, separated by commas; the key may appear more than once. \
          Entries that are not IP addresses are search domains. They are given to `resolvconf`(8) for this \
-         interface and withdrawn by `down`.",
+         interface and withdrawn by `down`. Where there is no resolvconf, or only systemd-resolved's own \
+         (a link to `resolvectl`), and systemd-resolved runs, `up` sets them on the interface with \
+         `resolvectl`(1) instead, with the routing domain `~.` so that these servers answer every query no \
+         other link's domain matches (no DNS leak on a full tunnel), and `down` reverts the interface. With \
+         neither, `up` fails as wg-quick does, saying what to install.",
     ),
     (
         "MTU",
@@ -863,7 +870,7 @@ pub fn wg_quick_man_page() -> String {
         "0 on success and for help; 1 for a usage error or an error in the file; otherwise the status of the step \
          that failed (a hook's own status, 2 for a request the kernel refused).",
     ));
-    s.push_str("\n.SH SEE ALSO\n\\fBwg\\fP(8), \\fBwgq\\fP(8), \\fBip\\fP(8), \\fBresolvconf\\fP(8), \\fBsystemctl\\fP(1)\n");
+    s.push_str("\n.SH SEE ALSO\n\\fBwg\\fP(8), \\fBwgq\\fP(8), \\fBip\\fP(8), \\fBresolvconf\\fP(8), \\fBresolvectl\\fP(1), \\fBsystemctl\\fP(1)\n");
     s
 }
 

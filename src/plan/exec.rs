@@ -68,6 +68,8 @@ pub trait System {
     fn run_hook(&mut self, ifname: &str, phase: Phase, text: &str) -> Result<(), SysError>;
     fn set_dns(&mut self, name: &str, input: &str) -> Result<(), SysError>;
     fn unset_dns(&mut self, name: &str) -> Result<(), SysError>;
+    /// One per-link call to systemd-resolved for the interface.
+    fn resolved(&mut self, ifname: &str, call: &crate::plan::dns::ResolvedCall) -> Result<(), SysError>;
     fn set_firewall(&mut self, ifname: &str, v6: bool, kind: FirewallKind, script: &str) -> Result<(), SysError>;
     /// Removes what [`System::set_firewall`] added for this interface, for these families
     /// (one nft call for all of them, like wg-quick).
@@ -97,6 +99,8 @@ enum Undo {
     AddRoutes(Vec<Route>),
     SetMtu(u32),
     SetDns(String, String),
+    /// systemd-resolved calls that put the link's DNS back (`revert`, or earlier settings).
+    Resolved(Vec<crate::plan::dns::ResolvedCall>),
 }
 
 /// Why applying a plan stopped.
@@ -216,7 +220,7 @@ impl<'a> Executor<'a> {
             self.undo.clear();
             match (r, op) {
                 (Ok(()), _) => {}
-                (Err(ExecError::Failed(e)), Op::UnsetDns { .. } | Op::RemoveFirewall { .. }) => {
+                (Err(ExecError::Failed(e)), Op::UnsetDns { .. } | Op::Resolved { .. } | Op::RemoveFirewall { .. }) => {
                     print_error(&mut *self.trace, &e);
                 }
                 (Err(e), _) => {
@@ -283,6 +287,14 @@ impl<'a> Executor<'a> {
                 self.sys.del_routes(ifname, routes)
             }
             Op::SetDns { name, input } => self.sys.set_dns(name, input).map(|_| self.undo.push(Undo::UnsetDns(name.clone()))),
+            // A call may half-apply (resolvectl on a link networkd took over): the group's
+            // undo is recorded before its first call, once.
+            Op::Resolved { call, restore } => {
+                if !restore.is_empty() && !self.undo.iter().any(|u| matches!(u, Undo::Resolved(_))) {
+                    self.undo.push(Undo::Resolved(restore.clone()));
+                }
+                self.sys.resolved(ifname, call)
+            }
             Op::AddRule(rule) => self.sys.add_rule(rule).map(|added| self.undo.push(Undo::DelRule(added))),
             Op::DelRule(rule) => self.sys.del_rule(rule),
             Op::AddRoutes(routes) => {
@@ -411,6 +423,15 @@ impl<'a> Executor<'a> {
                 Undo::SetDns(name, input) => {
                     self.say(&format!("resolvconf -a {name} -m 0 -x"));
                     self.sys.set_dns(name, input)
+                }
+                Undo::Resolved(calls) => {
+                    for c in calls {
+                        self.say(&c.trace(ifname));
+                        if let Err(e) = self.sys.resolved(ifname, c) {
+                            print_error(&mut *self.trace, &e);
+                        }
+                    }
+                    Ok(())
                 }
             };
             if let Err(e) = r {

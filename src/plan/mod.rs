@@ -131,6 +131,14 @@ pub enum Op {
         peer: crate::key::Key,
         endpoint: std::net::SocketAddr,
     },
+    /// One per-link call to systemd-resolved (the resolved backend: `up`, `down`, `reload`).
+    /// `restore` is what undoes the group of calls this one belongs to (`resolvectl revert`
+    /// on `up`, the previous settings on `reload`); the executor records it once per
+    /// transaction, before the first call.
+    Resolved {
+        call: crate::plan::dns::ResolvedCall,
+        restore: Vec<crate::plan::dns::ResolvedCall>,
+    },
     /// Replace (or, with `input: None`, remove) the DNS registration (`reload`).
     UpdateDns {
         name: String,
@@ -171,6 +179,7 @@ impl Op {
             }
             Op::DelRoutes(routes) => routes.iter().map(|r| route_text(r, ifname, "del")).collect(),
             Op::SetDns { name, .. } => vec![format!("resolvconf -a {name} -m 0 -x")],
+            Op::Resolved { call, .. } => vec![call.trace(ifname)],
             Op::AddRule(r) => vec![format!("ip {} rule add {}", rule_family(r), rule_text(r))],
             Op::DelRule(r) => vec![match r {
                 Rule::NotFwmark { table, .. } => format!("ip {} rule delete table {table}", rule_family(r)),

@@ -15,8 +15,12 @@ pub struct UpRecord {
     pub table: Option<u32>,
     /// The resolvconf name DNS was registered under, if any.
     pub dns_name: Option<String>,
-    /// The exact text registered under `dns_name` (what `reload` compares and restores).
+    /// The exact text registered under `dns_name` (what `reload` compares and restores);
+    /// with the resolved backend, the servers and search domains set on the link, in the
+    /// same form.
     pub dns_input: Option<String>,
+    /// Which tool carries the DNS (`dns_backend=resolved`; no line: resolvconf).
+    pub dns_backend: crate::plan::dns::DnsBackend,
     /// Which firewall tool carries this interface's rules, if any.
     pub firewall: Option<FirewallKind>,
     /// The addresses wgq added (a configured link-local one included).
@@ -40,6 +44,9 @@ impl UpRecord {
         }
         for l in self.dns_input.iter().flat_map(|t| t.lines()) {
             let _ = writeln!(s, "dns_line={l}");
+        }
+        if self.dns_backend == crate::plan::dns::DnsBackend::Resolved {
+            s.push_str("dns_backend=resolved\n");
         }
         match self.firewall {
             Some(FirewallKind::Nft) => s.push_str("firewall=nft\n"),
@@ -66,6 +73,7 @@ impl UpRecord {
             match k {
                 "table" => r.table = v.trim().parse().ok(),
                 "dns" => r.dns_name = Some(v.trim().to_string()),
+                "dns_backend" if v.trim() == "resolved" => r.dns_backend = crate::plan::dns::DnsBackend::Resolved,
                 "dns_line" => {
                     dns_input.push_str(v);
                     dns_input.push('\n');
@@ -100,6 +108,7 @@ impl UpRecord {
     /// What these operations of `up` will leave recorded once applied.
     pub fn from_ops<'a>(ops: impl IntoIterator<Item = &'a Op>) -> UpRecord {
         let mut r = UpRecord::default();
+        let mut search = Vec::new();
         for op in ops {
             match op {
                 Op::AddRule(Rule::NotFwmark { table, .. }) => r.table = Some(*table),
@@ -107,6 +116,7 @@ impl UpRecord {
                     r.dns_name = Some(name.clone());
                     r.dns_input = Some(input.clone());
                 }
+                Op::Resolved { call, .. } => resolved_into(&mut r, &mut search, call),
                 Op::SetFirewall { kind, .. } => r.firewall = Some(*kind),
                 Op::AddAddress(a) => r.addresses.push(*a),
                 Op::AddRoutes(rs) => r.routes.extend(rs.iter().cloned()),
@@ -120,6 +130,7 @@ impl UpRecord {
     /// what it added is.
     pub fn after_reload(&self, plan: &Plan) -> UpRecord {
         let mut r = self.clone();
+        let mut search = Vec::new();
         for op in &plan.ops {
             match op {
                 Op::AddAddress(a) => r.addresses.push(*a),
@@ -133,10 +144,25 @@ impl UpRecord {
                     r.dns_name = input.as_ref().map(|_| name.clone());
                     r.dns_input.clone_from(input);
                 }
+                Op::Resolved { call, .. } => resolved_into(&mut r, &mut search, call),
                 _ => {}
             }
         }
         r
+    }
+}
+
+/// What a resolved call leaves recorded: the servers and search domains (in resolvconf's
+/// text form, the search domains of the `domain` call before it), or nothing after a revert.
+fn resolved_into(r: &mut UpRecord, search: &mut Vec<String>, call: &crate::plan::dns::ResolvedCall) {
+    use crate::plan::dns::{DnsBackend, ROUTE_ALL, ResolvedCall};
+    r.dns_backend = DnsBackend::Resolved;
+    r.dns_name = None;
+    match call {
+        ResolvedCall::Domains(d) => *search = d.iter().filter(|d| *d != ROUTE_ALL).cloned().collect(),
+        ResolvedCall::Servers(s) => r.dns_input = Some(crate::plan::dns::resolvconf_input(s, search)),
+        ResolvedCall::Revert => r.dns_input = None,
+        ResolvedCall::DefaultRoute(_) => {}
     }
 }
 

@@ -160,6 +160,7 @@ impl LinuxSystem {
             named_table,
             nft_available: crate::system::firewall::nft_available(),
             resolvconf_name: crate::system::dns::system_resolvconf_name(&self.ifname),
+            dns_backend: if i.dns.is_empty() { Default::default() } else { crate::system::dns::detect_backend() },
             src_valid_mark_set: std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/src_valid_mark")
                 .map(|s| s.trim() == "1")
                 .unwrap_or(false),
@@ -298,8 +299,10 @@ impl LinuxSystem {
     }
 
     /// Observes what planning `down` needs.
-    pub fn observe_down(&mut self, _cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
+    pub fn observe_down(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
         let name = self.ifname.clone();
+        // The recorded backend is used when there is a record: detected only without one.
+        let recorded_none_and_dns = recorded.is_none() && !cfg.interface.dns.is_empty();
         // What our own `up` recorded makes reading the whole device unnecessary; without a
         // record (an interface wg-quick brought up), the live fwmark and routes decide.
         let (live_fwmark, live_has_default) = if recorded.is_some() {
@@ -329,6 +332,7 @@ impl LinuxSystem {
             iptables_save,
             ip6tables_save,
             resolvconf_name: crate::system::dns::system_resolvconf_name(&name),
+            dns_backend: if recorded_none_and_dns { crate::system::dns::detect_backend() } else { Default::default() },
         })
     }
 

@@ -360,6 +360,7 @@ mod tests {
             firewall: Some(crate::plan::FirewallKind::Nft),
             dns_name: Some("tun.wg0".into()),
             dns_input: Some("nameserver 10.8.0.1\nsearch example.com corp.local\n".into()),
+            dns_backend: Default::default(),
             addresses: vec![net("10.8.0.2/24"), net("fe80::1/64")],
             routes: vec![
                 crate::plan::Route { net: net("10.9.0.0/16"), table: None, table_text: None },
