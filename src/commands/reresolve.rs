@@ -82,24 +82,28 @@ pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-/// Looks every candidate's host up at once (one thread per distinct host), so that the
-/// whole run takes one lookup's bound however many peers there are.
+/// How many lookups run at once.
+const LOOKUP_THREADS: usize = 64;
+
+/// Looks every candidate's host up at once (one thread per distinct host, up to
+/// [`LOOKUP_THREADS`]), so that a run takes one lookup's bound for up to that many names.
 fn lookup_all(res: &Resolver, candidates: &[Candidate]) -> Vec<(Candidate, Result<Vec<IpAddr>, LookupError>)> {
     let mut hosts: Vec<&str> = candidates.iter().map(|c| c.host.as_str()).collect();
     hosts.sort_unstable();
     hosts.dedup();
-    let answers: Vec<(&str, Result<Vec<IpAddr>, LookupError>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = hosts.iter().map(|&h| (h, s.spawn(move || res.lookup(h)))).collect();
-        handles
-            .into_iter()
-            .map(|(h, j)| {
+    // At most LOOKUP_THREADS at a time (a server with thousands of host-name peers).
+    let mut answers: Vec<(&str, Result<Vec<IpAddr>, LookupError>)> = Vec::with_capacity(hosts.len());
+    for chunk in hosts.chunks(LOOKUP_THREADS) {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunk.iter().map(|&h| (h, s.spawn(move || res.lookup(h)))).collect();
+            for (h, j) in handles {
                 let r = j.join().unwrap_or_else(|_| {
                     Err(LookupError::Timeout { host: h.into(), servers: res.servers.clone(), bound: res.timeout, last: None })
                 });
-                (h, r)
-            })
-            .collect()
-    });
+                answers.push((h, r));
+            }
+        });
+    }
     candidates
         .iter()
         .map(|c| {
