@@ -261,9 +261,10 @@ fn a_moved_server_is_followed_and_nothing_else_is_touched() {
     w.server(&ss, &spriv, 51821, "10.77.3.1", &cpub, "10.77.3.2/32");
     w.dns.set("moving.test", Some(&["203.0.113.10"]));
     w.dns.set("gone.test", None);
-    // steady.test is only in the client's hosts file (which wins over DNS); quiet.test's
-    // queries are never answered.
-    w.write_etc("hosts", "127.0.0.1 localhost\n203.0.113.30 steady.test\n");
+    // steady.test is only in the client's hosts file (which wins over DNS), with an IPv6
+    // address first that the client has no route to (never chosen); quiet.test's queries
+    // are never answered.
+    w.write_etc("hosts", "127.0.0.1 localhost\n2001:db8::30 steady.test\n203.0.113.30 steady.test\n");
     w.dns.set("steady.test", Some(&["192.0.2.99"]));
     let ifc = ifname("c");
     let conf = w.conf(

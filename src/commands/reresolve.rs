@@ -40,6 +40,18 @@ pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
     }
     let res = Resolver::for_interface(&run, &ifname, dev.fwmark);
     let mut lookups = lookup_all(&res, &candidates);
+    // Only answers the device can send to, when there are such (a broken address family
+    // is skipped); a failed route lookup leaves the answers as they are.
+    let all: Vec<IpAddr> = lookups.iter().filter_map(|(_, r)| r.as_ref().ok()).flatten().copied().collect();
+    if !all.is_empty()
+        && let Ok(routable) = sys.routable(&ifname, &all, dev.fwmark)
+    {
+        for (_, r) in &mut lookups {
+            if let Ok(v) = r {
+                *v = rr::prefer_routable(v, &routable);
+            }
+        }
+    }
     // The lookups ran without the interface's lock (they may take seconds; an `up` or
     // `reload` meanwhile must not fail on it). With the lock, the device is read again and
     // only peers still there and still stale are changed, against their endpoints now.

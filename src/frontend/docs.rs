@@ -157,7 +157,7 @@ const RERESOLVE: &str = ".SH DYNAMIC DNS\n\\fBwg\\fP(8) resolves an Endpoint hos
 \\fIINTERFACE\\fP looks up again the peers of the file whose Endpoint is a host name, that exist on the running \
 device and that are stale (no handshake for \\fB\\-\\-stale\\-after\\fP seconds, 135 by default, or never), \
 and changes a peer's endpoint only when its address really changed; with several addresses for the name and \
-a stale peer it moves on to the next one. Each change is one device update carrying only that peer's endpoint \
+a stale peer it moves on to the next one, skipping addresses the device has no route to. Each change is one device update carrying only that peer's endpoint \
 (update\\-only: a peer removed meanwhile is not created again) and one \\fB[#] wg set\\fP trace line. \
 Names are looked up in /etc/hosts, then with wgq's own DNS client (A and AAAA over UDP, TCP when an answer is truncated, at most 5 seconds per \
 name, all names at once); when the device has a fwmark (a full tunnel), the queries carry it, so they leave \

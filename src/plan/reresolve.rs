@@ -106,6 +106,15 @@ pub fn choose(current: Option<SocketAddr>, answers: &[IpAddr], port: u16) -> Opt
     }
 }
 
+/// The answers worth trying: those the device has a route to (`routable`, looked up with
+/// its fwmark), in the resolver's order; all of them when it has a route to none (the
+/// route may come back, and the timer tries again). So a name with A and AAAA records on a
+/// host whose IPv6 (or IPv4) is broken does not stick to the unreachable family.
+pub fn prefer_routable(answers: &[IpAddr], routable: &[IpAddr]) -> Vec<IpAddr> {
+    let reachable: Vec<IpAddr> = answers.iter().copied().filter(|a| routable.contains(a)).collect();
+    if reachable.is_empty() { answers.to_vec() } else { reachable }
+}
+
 /// An IPv4-mapped IPv6 address compares as the IPv4 address it maps.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -178,6 +187,18 @@ mod tests {
         assert_eq!(choose(Some(sa("192.0.2.1:5")), &[ip("192.0.2.1"), ip("192.0.2.1")], 5), None);
         // A v4-mapped device endpoint is the same address.
         assert_eq!(choose(Some(sa("[::ffff:203.0.113.7]:51820")), &one, 51820), None);
+    }
+
+    #[test]
+    fn routable_answers_first_all_when_none_is() {
+        let answers = [ip("2001:db8::7"), ip("203.0.113.7"), ip("203.0.113.8")];
+        // No IPv6 route: the IPv4 answers only, in order.
+        assert_eq!(prefer_routable(&answers, &[ip("203.0.113.7"), ip("203.0.113.8")]), [ip("203.0.113.7"), ip("203.0.113.8")]);
+        // No route at all: every answer.
+        assert_eq!(prefer_routable(&answers, &[]), answers);
+        // A current IPv6 endpoint that has no route any more moves to IPv4.
+        let usable = prefer_routable(&answers, &[ip("203.0.113.7"), ip("203.0.113.8")]);
+        assert_eq!(choose(Some(sa("[2001:db8::7]:5")), &usable, 5), Some(sa("203.0.113.7:5")));
     }
 
     fn config(text: &str) -> Config {

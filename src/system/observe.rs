@@ -83,6 +83,32 @@ impl LinuxSystem {
             .collect())
     }
 
+    /// Which of `addrs` the kernel has a route to for packets carrying `mark` (the
+    /// device's fwmark, 0 for none), not through the interface `ifname` itself: where the
+    /// device can send its encrypted packets (`reresolve` prefers those answers).
+    pub fn routable(
+        &mut self,
+        ifname: &str,
+        addrs: &[std::net::IpAddr],
+        mark: u32,
+    ) -> Result<Vec<std::net::IpAddr>, SystemError> {
+        let mut uniq: Vec<std::net::IpAddr> = addrs.to_vec();
+        uniq.sort();
+        uniq.dedup();
+        let index = crate::system::runstate::ifindex(ifname).unwrap_or(0);
+        let running = Some(Running { index, fwmark: mark });
+        let msgs = uniq.iter().map(|a| rtnl::get_route(*a, (mark != 0).then_some(mark))).collect();
+        let replies = self.rt.get_many(msgs).map_err(nl("Unable to look up the routes to the endpoints"))?;
+        Ok(uniq
+            .into_iter()
+            .zip(replies)
+            .filter_map(|(a, r)| match r {
+                Ok(RouteNetlinkMessage::NewRoute(r)) if !through(running, &r) => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
     pub fn observe_up(&mut self, cfg: &Config) -> Result<UpFacts, SystemError> {
         self.observe_up_for(cfg, None, None)
