@@ -2,7 +2,7 @@
 _wgq() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if [[ $COMP_CWORD -eq 1 ]]; then
-		COMPREPLY=( $(compgen -W "up down save strip check reload show showconf genkey genpsk pubkey wg-quick wg server peer qr help" -- "$cur") )
+		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer qr help" -- "$cur") )
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -28,6 +28,10 @@ _wgq() {
 		;;
 	reload)
 		COMPREPLY=( $(compgen -W "--dry-run $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+		COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+		;;
+	reresolve)
+		COMPREPLY=( $(compgen -W "--stale-after --dry-run $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 		COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 		;;
 	show)

@@ -1,5 +1,5 @@
 # fish completion for wgq. Generated from src/frontend/cli.rs; do not edit.
-set -l wgq_commands up down save strip check reload show showconf genkey genpsk pubkey wg-quick wg server peer qr
+set -l wgq_commands up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer qr
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a up -d 'Create and configure the interface; everything is rolled back if any step fails'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l dry-run -d 'Print the plan instead of applying it'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l kill-switch -d 'Reject every packet that does not leave through the tunnel (full tunnels only); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off\''
@@ -18,6 +18,10 @@ complete -c wgq -n "__fish_seen_subcommand_from check" -F -a "(path basename /et
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a reload -d 'Bring the running interface to the file without recreating it'
 complete -c wgq -n "__fish_seen_subcommand_from reload" -l dry-run -d 'Print the plan instead of applying it'
 complete -c wgq -n "__fish_seen_subcommand_from reload" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a reresolve -d 'Look up stale peers\' host-name endpoints again and update the ones that moved (dynamic DNS)'
+complete -c wgq -n "__fish_seen_subcommand_from reresolve" -l stale-after -d 'A peer is stale without a handshake for this long (or never)'
+complete -c wgq -n "__fish_seen_subcommand_from reresolve" -l dry-run -d 'Print the endpoint changes instead of making them'
+complete -c wgq -n "__fish_seen_subcommand_from reresolve" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a show -d 'Show the state of WireGuard interfaces'
 complete -c wgq -n "__fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON'
 complete -c wgq -f -n "__fish_seen_subcommand_from show" -a "(__fish_print_interfaces)"

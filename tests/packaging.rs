@@ -195,6 +195,10 @@ fn check_wgq_package(deb: &Path) -> BTreeMap<String, Entry> {
     for f in [
         "/lib/systemd/system/wgq@.service",
         "/lib/systemd/system/wgq.target",
+        "/lib/systemd/system/wgq-reresolve@.service",
+        "/lib/systemd/system/wgq-reresolve@.timer",
+        "/lib/systemd/system/wgq-expire.service",
+        "/lib/systemd/system/wgq-expire.timer",
         "/usr/share/man/man8/wgq.8.gz",
         "/usr/share/bash-completion/completions/wgq",
         "/usr/share/zsh/vendor-completions/_wgq",
@@ -304,7 +308,16 @@ fn packages_build_install_and_purge() {
     // The installed units, found by name on systemd's own unit path.
     let cwd = tempfile::tempdir().unwrap();
     let out = Command::new("systemd-analyze")
-        .args(["verify", "--man=no", "wgq@wg0.service", "wgq.target"])
+        .args([
+            "verify",
+            "--man=no",
+            "wgq@wg0.service",
+            "wgq.target",
+            "wgq-reresolve@wg0.service",
+            "wgq-reresolve@wg0.timer",
+            "wgq-expire.service",
+            "wgq-expire.timer",
+        ])
         .current_dir(cwd.path())
         .output()
         .unwrap();

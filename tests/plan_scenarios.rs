@@ -28,6 +28,7 @@ fn facts(c: &Config) -> UpFacts {
         named_table: None,
         nft_available: true,
         resolvconf_name: "wgt0".into(),
+        dns_backend: Default::default(),
         src_valid_mark_set: false,
         own_public_key: None,
         after_pre_up: None,
@@ -693,4 +694,204 @@ fn a_kill_switch_there_before_up_is_not_removed_by_its_rollback() {
     f.kill_switch_present = Some(plan::FirewallKind::Iptables);
     let shown = plan::plan_up(&c, "wgt0", &f).unwrap().to_string();
     assert!(shown.contains(":wgq-ks-wgt0 - [0:0]") && !shown.contains("-I OUTPUT"), "{shown}");
+}
+
+#[test]
+fn reresolve_applies_each_endpoint_change_on_its_own() {
+    // Two moved peers; the first device update fails: the second is still sent, nothing is
+    // rolled back, and each change printed its own `[#] wg set` line.
+    let k = |n: u8| wgq::key::Key([n; 32]);
+    let plan = Plan {
+        interface: "wg0".into(),
+        ops: vec![
+            plan::Op::SetEndpoint { peer: k(1), endpoint: "203.0.113.1:51820".parse().unwrap() },
+            plan::Op::SetEndpoint { peer: k(2), endpoint: "[2001:db8::2]:51820".parse().unwrap() },
+        ],
+    };
+    let mut sys = FakeSystem { fail_at: Some((0, 1)), ..Default::default() };
+    let mut trace = Vec::new();
+    let failed = Executor::new(&mut sys, &mut trace).apply_each(&plan).unwrap();
+    assert_eq!(failed, 1);
+    assert_eq!(sys.device_sets, 1, "the second change was not sent");
+    let trace = String::from_utf8(trace).unwrap();
+    assert_eq!(
+        trace,
+        format!(
+            "[#] wg set wg0 peer {} endpoint 203.0.113.1:51820\nwgq: injected failure at call 0\n\
+             [#] wg set wg0 peer {} endpoint [2001:db8::2]:51820\n",
+            k(1).to_base64(),
+            k(2).to_base64()
+        )
+    );
+    // What each change sends: the peer's key, update-only, the endpoint, nothing else.
+    let u = wgq::plan::exec::endpoint_update(k(1), "203.0.113.1:51820".parse().unwrap());
+    assert_eq!(u.peers.len(), 1);
+    assert!(u.private_key.is_none() && u.listen_port.is_none() && u.fwmark.is_none() && !u.replace_peers);
+    let p = &u.peers[0];
+    assert!(p.update_only && !p.remove && !p.replace_allowed_ips && p.allowed_ips.is_empty());
+    assert!(p.preshared_key.is_none() && p.persistent_keepalive.is_none());
+}
+
+fn resolved_facts(c: &Config) -> UpFacts {
+    UpFacts { dns_backend: plan::dns::DnsBackend::Resolved, ..facts(c) }
+}
+
+#[test]
+fn resolved_backend_sets_domains_default_route_then_servers_and_records_it() {
+    let c = cfg(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.9.0.2/24\nDNS = 10.9.0.1, fd00:9::1, corp.example, lab.example\n\
+         [Peer]\nPublicKey = {P}\nAllowedIPs = 10.9.0.0/24\n"
+    ));
+    let p = plan::plan_up(&c, "wgt0", &resolved_facts(&c)).unwrap();
+    let t = trace(&p);
+    let dns: Vec<&String> = t.iter().filter(|l| l.contains("resolv")).collect();
+    assert_eq!(
+        dns,
+        [
+            "resolvectl domain wgt0 corp.example lab.example ~.",
+            "resolvectl default-route wgt0 yes",
+            "resolvectl dns wgt0 10.9.0.1 fd00:9::1"
+        ]
+    );
+    // After the MTU (the link is up), where wg-quick calls resolvconf.
+    let mtu = t.iter().position(|l| l.starts_with("ip link set mtu")).unwrap();
+    assert!(t.iter().position(|l| l.starts_with("resolvectl domain")).unwrap() > mtu);
+    // --dry-run prints the same lines.
+    assert!(p.to_string().contains("[#] resolvectl dns wgt0 10.9.0.1 fd00:9::1\n"), "{p}");
+    let r = UpRecord::from_plan(&p);
+    assert_eq!(r.dns_backend, plan::dns::DnsBackend::Resolved);
+    assert_eq!(r.dns_name, None);
+    assert_eq!(r.dns_input.as_deref(), Some("nameserver 10.9.0.1\nnameserver fd00:9::1\nsearch corp.example lab.example\n"));
+    let text = r.render();
+    assert!(text.contains("\ndns_backend=resolved\n"), "{text}");
+    assert_eq!(UpRecord::parse(&text), r);
+    // A resolvconf record has no such line (records of earlier wgq read the same).
+    let (_, p2) =
+        up(&format!("[Interface]\nPrivateKey = {K}\nDNS = 10.9.0.1\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.9.0.0/24\n"));
+    let r2 = UpRecord::from_plan(&p2);
+    assert!(!r2.render().contains("dns_backend"));
+    assert_eq!(UpRecord::parse(&r2.render()).dns_backend, plan::dns::DnsBackend::Resolvconf);
+}
+
+#[test]
+fn resolved_backend_every_failure_or_signal_point_rolls_back_with_a_revert() {
+    let c = cfg(&(full().replace("[Peer]", "PostUp = true\n[Peer]")));
+    assert!(!c.interface.dns.is_empty());
+    let p = plan::plan_up(&c, "wgt0", &resolved_facts(&c)).unwrap();
+    let mut counting = FakeSystem::default();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    let after = counting.render();
+    assert!(after.iter().any(|l| l.starts_with("resolved wgt0 dns ")), "{after:?}");
+    assert!(after.iter().any(|l| l == "resolved wgt0 domain example.com ~."), "{after:?}");
+    let mut reverted = 0;
+    for k in 0..counting.calls {
+        for signal in [false, true] {
+            let (ok, left, log) = if signal { run_with_failure(&p, None, Some(k)) } else { run_with_failure(&p, Some(k), None) };
+            assert!(!ok, "step {k} (signal: {signal})");
+            assert!(left.is_empty(), "step {k} (signal: {signal}) left {left:?}\n{log}");
+            if log.contains("[#] resolvectl revert wgt0") {
+                reverted += 1;
+                // Reverted while the link still exists (resolvectl names it).
+                assert!(log.find("resolvectl revert").unwrap() < log.rfind("ip link delete").unwrap(), "{log}");
+            }
+        }
+    }
+    assert!(reverted > 0);
+}
+
+#[test]
+fn down_follows_the_recorded_dns_backend_not_a_new_detection() {
+    let c = cfg(&format!("[Interface]\nPrivateKey = {K}\nDNS = 10.9.0.1\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.9.0.0/24\n"));
+    let down = |recorded: Option<UpRecord>, detected| {
+        let f = DownFacts { recorded, resolvconf_name: "wgt0".into(), dns_backend: detected, ..Default::default() };
+        trace(&plan::plan_down(&c, "wgt0", &f))
+    };
+    use plan::dns::DnsBackend::{Resolvconf, Resolved};
+    let by_resolved = UpRecord::from_plan(&plan::plan_up(&c, "wgt0", &resolved_facts(&c)).unwrap());
+    let by_resolvconf = UpRecord::from_plan(&plan::plan_up(&c, "wgt0", &facts(&c)).unwrap());
+    // Recorded resolved, resolvconf found now: revert, before the link goes.
+    assert_eq!(down(Some(by_resolved.clone()), Resolvconf), ["resolvectl revert wgt0", "ip link delete dev wgt0"]);
+    // Recorded resolvconf, resolved found now: resolvconf -d, after the link goes.
+    assert_eq!(down(Some(by_resolvconf), Resolved), ["ip link delete dev wgt0", "resolvconf -d wgt0 -f"]);
+    // No record (wg-quick's interface): what is detected now.
+    assert_eq!(down(None, Resolved), ["resolvectl revert wgt0", "ip link delete dev wgt0"]);
+    assert_eq!(down(None, Resolvconf), ["ip link delete dev wgt0", "resolvconf -d wgt0 -f"]);
+    // A resolved record whose DNS a reload removed: nothing to revert.
+    let none = UpRecord { dns_input: None, ..by_resolved };
+    assert_eq!(down(Some(none), Resolved), ["ip link delete dev wgt0"]);
+    // Reverting is best effort on down, like resolvconf -d: a failing revert does not stop it.
+    let f = DownFacts { dns_backend: Resolved, ..Default::default() };
+    let d = plan::plan_down(&c, "wgt0", &f);
+    let mut sys = FakeSystem { links: BTreeSet::from(["wgt0".to_string()]), ..Default::default() };
+    Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&d).unwrap();
+    assert!(sys.links.is_empty());
+}
+
+#[test]
+fn resolved_reload_replaces_the_settings_and_restores_them_at_every_failure() {
+    let (mut sys, new, mut f) = running_for_reload();
+    // The same interface brought up through resolved instead.
+    let old = cfg(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.1.0.1/24, 10.2.0.1/24\nDNS = 10.1.0.53\n[Peer]\nPublicKey = {P}\n\
+         AllowedIPs = 10.10.0.0/16, 10.11.0.0/16\n"
+    ));
+    let up_plan = plan::plan_up(&old, "wgt0", &resolved_facts(&old)).unwrap();
+    sys.dns.clear();
+    for c in plan::dns::resolved_calls(&old.interface.dns, &[]) {
+        let _ = wgq::plan::exec::System::resolved(&mut sys, "wgt0", &c);
+    }
+    let rec = UpRecord::from_plan(&up_plan);
+    f.recorded = Some(UpRecord { routes: f.recorded.as_ref().unwrap().routes.clone(), ..rec.clone() });
+    f.up.dns_backend = plan::dns::DnsBackend::Resolvconf; // the detection now does not matter
+    let p = plan::plan_reload(&new, "wgt0", &f).unwrap();
+    let t = trace(&p);
+    assert!(t.contains(&"resolvectl domain wgt0 corp.example ~.".to_string()), "{t:?}");
+    assert!(t.contains(&"resolvectl dns wgt0 10.1.0.54".to_string()), "{t:?}");
+    assert!(!t.iter().any(|l| l.contains("resolvconf")), "{t:?}");
+    let before = sys.render();
+    let mut counting = sys.clone();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    assert!(counting.render().contains(&"resolved wgt0 dns 10.1.0.54".to_string()));
+    let after = f.recorded.as_ref().unwrap().after_reload(&p);
+    assert_eq!(after.dns_input.as_deref(), Some("nameserver 10.1.0.54\nsearch corp.example\n"));
+    assert_eq!(after.dns_backend, plan::dns::DnsBackend::Resolved);
+    for k in 0..counting.calls - sys.calls {
+        let mut s = sys.clone();
+        s.fail_at = Some((sys.calls + k, 5));
+        let mut out = Vec::new();
+        assert!(Executor::new(&mut s, &mut out).apply_all(&p).is_err());
+        assert_eq!(s.render(), before, "step {k}:\n{}", String::from_utf8_lossy(&out));
+    }
+    // The same file again: nothing to do for DNS.
+    let mut again = f.clone();
+    again.recorded = Some(after);
+    assert!(!trace(&plan::plan_reload(&new, "wgt0", &again).unwrap()).iter().any(|l| l.contains("resolvectl")));
+    // DNS removed from the file: a revert, undone by the recorded settings.
+    let no_dns = cfg(&format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.1.0.1/24, 10.3.0.1/24\nMTU = 1300\n\
+         [Peer]\nPublicKey = {P}\nAllowedIPs = 10.10.0.0/16, 10.12.0.0/16, 10.13.0.0/16\n[Peer]\nPublicKey = {P2}\nAllowedIPs = 10.14.0.0/16\n"
+    ));
+    let p = plan::plan_reload(&no_dns, "wgt0", &f).unwrap();
+    let t = trace(&p);
+    assert_eq!(t.iter().filter(|l| l.contains("resolv")).collect::<Vec<_>>(), ["resolvectl revert wgt0"]);
+    assert_eq!(f.recorded.as_ref().unwrap().after_reload(&p).dns_input, None);
+    // A failure after the revert puts the recorded settings back.
+    let mut s = sys.clone();
+    s.fail_at = Some((s.calls + 100, 5));
+    let mut all = sys.clone();
+    Executor::new(&mut all, &mut Vec::new()).apply_all(&p).unwrap();
+    assert!(!all.render().iter().any(|l| l.starts_with("resolved ")));
+    let revert_at = p.ops.iter().position(|o| matches!(o, plan::Op::Resolved { .. })).unwrap();
+    if let Some(k) = (p.ops.len() > revert_at + 1).then_some(revert_at) {
+        let mut s = sys.clone();
+        // The calls before the revert, plus one: the first call after it fails.
+        let mut probe = sys.clone();
+        Executor::new(&mut probe, &mut Vec::new())
+            .apply_all(&plan::Plan { interface: "wgt0".into(), ops: p.ops[..=k].to_vec() })
+            .unwrap();
+        s.fail_at = Some((probe.calls, 5));
+        let mut out = Vec::new();
+        assert!(Executor::new(&mut s, &mut out).apply_all(&p).is_err());
+        assert_eq!(s.render(), before, "{}", String::from_utf8_lossy(&out));
+    }
 }

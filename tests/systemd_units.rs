@@ -81,6 +81,23 @@ fn unit_flags_from_the_environment_reach_the_grammar() {
 }
 
 #[test]
+fn reresolve_units_run_every_30_s_bound_to_the_interface_service() {
+    let s = unit("wgq-reresolve@.service");
+    for line in
+        ["Type=oneshot", "ExecStart=/usr/bin/wgq reresolve %i", "After=wgq@%i.service", "ConditionPathExists=/sys/class/net/%i"]
+    {
+        assert!(s.lines().any(|l| l == line), "wgq-reresolve@.service misses `{line}`");
+    }
+    assert!(!s.contains("[Install]"), "the service is started by its timer only");
+    let t = unit("wgq-reresolve@.timer");
+    for line in
+        ["BindsTo=wgq@%i.service", "After=wgq@%i.service", "OnActiveSec=30s", "OnUnitActiveSec=30s", "WantedBy=wgq@%i.service"]
+    {
+        assert!(t.lines().any(|l| l == line), "wgq-reresolve@.timer misses `{line}`");
+    }
+}
+
+#[test]
 fn compat_service_has_upstream_shape_and_runs_wgq() {
     let s = unit("wg-quick@.service");
     // wireguard-tools' directives, with wgq's reload (not `wg syncconf` of the stripped file).
@@ -111,11 +128,16 @@ fn units_pass_systemd_analyze_verify() {
     }
     let dir = tempfile::tempdir().unwrap();
     let exe = env!("CARGO_BIN_EXE_wgq");
-    for name in ["wgq@.service", "wgq.target", "wgq-expire.service", "wgq-expire.timer"] {
+    for name in
+        ["wgq@.service", "wgq.target", "wgq-expire.service", "wgq-expire.timer", "wgq-reresolve@.service", "wgq-reresolve@.timer"]
+    {
         let text = unit(name).replace("/usr/bin/wgq", exe);
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     std::fs::copy(dir.path().join("wgq@.service"), dir.path().join("wgq@wg0.service")).unwrap();
+    for name in ["wgq-reresolve@.service", "wgq-reresolve@.timer"] {
+        std::fs::copy(dir.path().join(name), dir.path().join(name.replace('@', "@wg0"))).unwrap();
+    }
     // The drop-in `systemctl edit wgq@wg0` writes for a kill switch.
     std::fs::create_dir(dir.path().join("wgq@wg0.service.d")).unwrap();
     std::fs::write(dir.path().join("wgq@wg0.service.d/override.conf"), "[Service]\nEnvironment=WGQ_UP_FLAGS=--kill-switch\n")
@@ -138,6 +160,8 @@ fn units_pass_systemd_analyze_verify() {
             "wg-quick.target",
             "wgq-expire.service",
             "wgq-expire.timer",
+            "wgq-reresolve@wg0.service",
+            "wgq-reresolve@wg0.timer",
         ])
         .current_dir(dir.path())
         .output()

@@ -4,6 +4,7 @@
 mod error;
 pub mod peer;
 pub mod qr;
+pub mod reresolve;
 pub mod server;
 pub mod show;
 
@@ -65,6 +66,8 @@ pub enum Command {
     ServerInit(Box<server::InitArgs>),
     /// `wgq peer ...`.
     Peer(Box<peer::PeerCmd>),
+    /// `wgq reresolve`.
+    Reresolve(reresolve::ReresolveArgs),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
     Qr {
         file: Option<String>,
@@ -84,6 +87,7 @@ impl Command {
                 | Command::Reload { .. }
                 | Command::Show { .. }
                 | Command::Showconf { .. }
+                | Command::Reresolve(_)
                 | Command::ServerInit(_)
                 | Command::Peer(_)
         )
@@ -123,6 +127,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
             Ok(0)
         }
         Command::ServerInit(a) => server::init(&a),
+        Command::Reresolve(a) => reresolve::reresolve(&a),
         Command::Peer(p) => peer::run(&p),
         Command::Qr { file } => {
             let data = match file.as_deref() {
@@ -182,7 +187,10 @@ pub fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
     load_with(target, config::parse)
 }
 
-fn load_with(target: &str, parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>) -> Result<(ConfigLocation, Config), AppError> {
+pub(crate) fn load_with(
+    target: &str,
+    parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
+) -> Result<(ConfigLocation, Config), AppError> {
     let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
@@ -327,6 +335,11 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
         crate::system::firewall::kill_switch_in_nft(&ifname).then_some(plan::FirewallKind::Nft)
     };
     phase("observe", &mut t);
+    if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
+        && let Some(w) = crate::system::dns::resolv_conf_warning()
+    {
+        eprintln!("{}: {w}", crate::program_name());
+    }
     if dry_run {
         print!("{}", plan::plan_up_start(&x.cfg, &ifname, &facts)?);
         if !x.cfg.interface.pre_up.is_empty() {
@@ -336,7 +349,10 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
         return Ok(0);
     }
     crate::os::signals::install();
-    let record = match apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts) {
+    // The host's name servers before DNS= replaces them: `reresolve` asks them (outside a
+    // full tunnel) when the tunnel's own servers are unreachable.
+    let resolvers = pre_up_resolvers(&x.cfg);
+    let mut record = match apply_up(&mut x.sys, &mut std::io::stderr(), &x.cfg, &ifname, facts) {
         Ok(r) => r,
         Err(e) => {
             if kill_switch.is_some_and(|k| k.strict) && crate::system::firewall::kill_switch_present(&ifname, false).is_some() {
@@ -348,6 +364,7 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
             return Err(e);
         }
     };
+    record.resolvers = resolvers;
     phase("apply", &mut t);
     let written = match crate::system::runstate::ifindex(&ifname) {
         Some(index) => x.state.write(&ifname, index, &record),
@@ -358,6 +375,15 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     }
     crate::system::runstate::collect_garbage(&x.state);
     Ok(0)
+}
+
+/// The name servers of the host's resolv.conf, read before `up` or `reload` registers the
+/// file's DNS= (none when the file has no DNS=: resolv.conf then stays the host's own).
+fn pre_up_resolvers(cfg: &Config) -> Vec<std::net::IpAddr> {
+    if cfg.interface.dns.is_empty() {
+        return Vec::new();
+    }
+    crate::system::resolver::host_nameservers(Path::new(crate::system::resolver::RESOLV_CONF))
 }
 
 /// Applies `up` as one transaction: the first part of the plan; then, with PreUp hooks, a
@@ -441,13 +467,28 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
     if plan.ops.is_empty() {
         return Ok(0);
     }
+    // A reload that registers DNS for the first time: the host's servers before it.
+    let had_dns = recorded.as_ref().is_some_and(|r| r.dns_input.is_some());
+    let adds_dns = !had_dns
+        && plan.ops.iter().any(|op| {
+            matches!(
+                op,
+                plan::Op::UpdateDns { input: Some(_), .. }
+                    | plan::Op::Resolved { call: crate::plan::dns::ResolvedCall::Servers(_), .. }
+            )
+        });
+    let resolvers = if adds_dns { pre_up_resolvers(&x.cfg) } else { Vec::new() };
     let applied = x.run(&plan, dry_run, true)?;
     phase("apply", &mut t);
     if applied {
         // What wgq owns now: the record with the reload's changes. An interface wg-quick
         // brought up keeps having none (what it owns is inferred each time, as down does).
         if let (Some(r), Some(index)) = (recorded, crate::system::runstate::ifindex(&x.ifname)) {
-            let _ = x.state.write(&x.ifname, index, &r.after_reload(&plan));
+            let mut after = r.after_reload(&plan);
+            if after.resolvers.is_empty() {
+                after.resolvers = resolvers;
+            }
+            let _ = x.state.write(&x.ifname, index, &after);
         }
     }
     Ok(0)

@@ -17,7 +17,7 @@ use super::{AppError, CONFIG_DIR, io};
 use crate::config::edit::{self, Document, Edit};
 use crate::config::peers::{self, ClientConfig, NewPeer, PeerEntry, ServerInfo};
 use crate::config::{self, locate};
-use crate::key::{Key, SecretKey};
+use crate::key::{Key, KeyMap, SecretKey};
 use crate::net::IpNet;
 use crate::plan::alloc;
 use crate::plan::exec::Executor;
@@ -827,45 +827,59 @@ fn list(target: &Target, all: bool, json: bool) -> Result<i32, AppError> {
     for server in targets(target, all)? {
         let ifname = server.ifname.clone();
         let path = server.path.clone();
-        // The device is read while the file is parsed.
-        let dev = std::thread::scope(|s| {
+        // The device is read (and indexed by key) while the file is parsed and the file's
+        // columns rendered: after both, only the live columns are left to write.
+        let (file, dev) = std::thread::scope(|s| {
             let h = s.spawn(|| {
-                if crate::device::valid_name(&ifname) { crate::device::Devices::default().get(&ifname).ok() } else { None }
+                if !crate::device::valid_name(&ifname) {
+                    return None;
+                }
+                let d = crate::device::Devices::default().get_summary(&ifname).ok()?;
+                let index: KeyMap<usize> = d.peers.iter().enumerate().map(|(i, p)| (p.public_key, i)).collect();
+                Some((d, index))
             });
             let c = std::fs::read(&path).map(|mut b| {
                 let e = peers::list_entries(&b);
                 // The text holds the private key.
                 crate::key::wipe(&mut b);
-                e
+                let cells = if json { None } else { Some(render_file_cells(&ifname, &e)) };
+                (e, cells)
             });
             (c, h.join().ok().flatten())
         });
-        let (entries, dev) = match dev {
-            (Ok(c), d) => (c, d),
-            (Err(e), _) if !all => return Err(AppError::Read { path: path.display().to_string(), source: e }),
-            _ => continue,
+        let ((entries, cells), dev) = match file {
+            Ok(c) => (c, dev),
+            Err(e) if !all => return Err(AppError::Read { path: path.display().to_string(), source: e }),
+            Err(_) => continue,
         };
         if all && entries.is_empty() {
             continue;
         }
         text.reserve(entries.len() * if json { 400 } else { 170 });
-        let live: std::collections::HashMap<Key, &crate::device::PeerState> =
-            dev.as_ref().map(|d| d.peers.iter().map(|p| (p.public_key, p)).collect()).unwrap_or_default();
-        for p in &entries {
-            let l = p.public_key.and_then(|k| live.get(&k).copied());
-            if json {
-                render_json_peer(&mut text, &ifname, p, l, dev.is_some(), first);
-            } else {
-                if first {
-                    let _ = writeln!(
-                        text,
-                        "{:<15} {:<15} {:<34} {:<8} {:<10} {:<10} {:<24} {:<16} TRANSFER (RX / TX)",
-                        "INTERFACE", "NAME", "ADDRESSES", "STATE", "CREATED", "EXPIRES", "ENDPOINT", "HANDSHAKE"
-                    );
-                }
-                render_row(&mut text, &ifname, p, l, now_d);
+        let live = |p: &PeerEntry| {
+            let (d, index) = dev.as_ref()?;
+            p.public_key.and_then(|k| index.get(&k)).map(|&i| &d.peers[i])
+        };
+        if let Some((cells, ends)) = &cells {
+            if first && !entries.is_empty() {
+                let _ = writeln!(
+                    text,
+                    "{:<15} {:<15} {:<34} {:<8} {:<10} {:<10} {:<24} {:<16} TRANSFER (RX / TX)",
+                    "INTERFACE", "NAME", "ADDRESSES", "STATE", "CREATED", "EXPIRES", "ENDPOINT", "HANDSHAKE"
+                );
             }
-            first = false;
+            let mut at = 0;
+            for (p, &end) in entries.iter().zip(ends) {
+                text.push_str(&cells[at..end]);
+                at = end;
+                render_live_cells(&mut text, live(p), now_d);
+                first = false;
+            }
+        } else {
+            for p in &entries {
+                render_json_peer(&mut text, &ifname, p, live(p), dev.is_some(), first);
+                first = false;
+            }
         }
     }
     if json {
@@ -885,22 +899,41 @@ fn cell(s: &mut String, v: &str, width: usize) {
     s.push(' ');
 }
 
-fn render_row(s: &mut String, ifname: &str, p: &PeerEntry, l: Option<&crate::device::PeerState>, now: Duration) {
+/// The file's columns of every row (interface to expiry), in one text, and where each
+/// row's part ends.
+fn render_file_cells(ifname: &str, entries: &[PeerEntry]) -> (String, Vec<usize>) {
     fn day(t: &Option<String>) -> &str {
         t.as_deref().map(|t| t.get(..10).unwrap_or(t)).unwrap_or("-")
     }
-    cell(s, ifname, 15);
-    cell(s, p.name.as_deref().unwrap_or("-"), 15);
-    cell(s, &p.allowed_text, 34);
-    cell(s, if p.disabled { "disabled" } else { "enabled" }, 8);
-    cell(s, day(&p.created), 10);
-    cell(s, day(&p.expires), 10);
+    let mut s = String::with_capacity(entries.len() * 110);
+    let mut ends = Vec::with_capacity(entries.len());
+    for p in entries {
+        cell(&mut s, ifname, 15);
+        cell(&mut s, p.name.as_deref().unwrap_or("-"), 15);
+        cell(&mut s, &p.allowed_text, 34);
+        cell(&mut s, if p.disabled { "disabled" } else { "enabled" }, 8);
+        cell(&mut s, day(&p.created), 10);
+        cell(&mut s, day(&p.expires), 10);
+        ends.push(s.len());
+    }
+    (s, ends)
+}
+
+/// The device's columns of a row (endpoint to transfer) and its newline.
+fn render_live_cells(s: &mut String, l: Option<&crate::device::PeerState>, now: Duration) {
     match l {
         // "-" padded to 24 and to 16, then "-".
         None => s.push_str("-                        -                -\n"),
         Some(l) => {
-            let endpoint = l.endpoint.map(|e| e.to_string()).unwrap_or_else(|| "-".into());
-            cell(s, &endpoint, 24);
+            match l.endpoint {
+                Some(e) => {
+                    let at = s.len();
+                    let _ = write!(s, "{e}");
+                    let n = s.len() - at;
+                    s.extend(std::iter::repeat_n(' ', 24usize.saturating_sub(n) + 1));
+                }
+                None => cell(s, "-", 24),
+            }
             match l.last_handshake {
                 Some(h) => cell(s, &super::show::ago(now.saturating_sub(h)), 16),
                 None => cell(s, "never", 16),

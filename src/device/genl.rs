@@ -1074,6 +1074,38 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoint_update_is_update_only_with_the_endpoint_alone_golden_bytes() {
+        // What `wgq reresolve` sends for one peer (Op::SetEndpoint).
+        let cfg = crate::plan::exec::endpoint_update(Key([7; 32]), "203.0.113.7:51820".parse().unwrap());
+        let msgs = set_requests(0x15, "wg0", &cfg, DEFAULT_LIMIT);
+        assert_eq!(msgs.len(), 1);
+        let b = emit(&msgs[0]);
+        let mut want: Vec<u8> = vec![
+            // nlmsghdr: len 100, type 0x15, flags REQUEST|ACK, seq 0, port 0
+            100, 0, 0, 0, 0x15, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, // genlmsghdr: cmd SET_DEVICE (1), version 1
+            1, 1, 0, 0, // WGDEVICE_A_IFNAME (2) "wg0\0"
+            8, 0, 2, 0, b'w', b'g', b'0', 0,
+            // WGDEVICE_A_PEERS (8 | NLA_F_NESTED), 72 bytes; one peer nest (0 | NESTED), 68 bytes
+            72, 0, 8, 0x80, 68, 0, 0, 0x80, // WGPEER_A_PUBLIC_KEY (1), 32 bytes
+            36, 0, 1, 0,
+        ];
+        want.extend_from_slice(&[7; 32]);
+        #[rustfmt::skip]
+        want.extend_from_slice(&[
+            // WGPEER_A_FLAGS (3) = WGPEER_F_UPDATE_ONLY (4): no REPLACE_ALLOWEDIPS, no REMOVE_ME
+            8, 0, 3, 0, 4, 0, 0, 0,
+            // WGPEER_A_ENDPOINT (4): sockaddr_in AF_INET, port 51820 (big endian), 203.0.113.7, zero padding
+            20, 0, 4, 0, 2, 0, 0xca, 0x6c, 203, 0, 113, 7, 0, 0, 0, 0, 0, 0, 0, 0,
+        ]);
+        assert_eq!(b, want);
+        // The reference decoder reads the same: one peer, its key, the flag, the endpoint.
+        let got = round_trip(&msgs, DEFAULT_LIMIT);
+        assert_eq!(got.peers.len(), 1);
+        assert_eq!(got.peers[0].endpoint, Some("203.0.113.7:51820".parse().unwrap()));
+        assert!(got.peers[0].allowed_ips.is_empty() && got.peers[0].persistent_keepalive == 0);
+    }
+
+    #[test]
     fn twenty_thousand_peers_split_under_the_limit_and_round_trip() {
         let cfg = server(20_000, 2);
         let msgs = set_requests(0x15, "wg0", &cfg, DEFAULT_LIMIT);

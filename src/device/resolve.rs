@@ -69,7 +69,7 @@ pub fn resolve_with(
 }
 
 /// An IP literal (with an optional IPv6 `%zone`) needs no resolver.
-fn literal(host: &str, port: u16) -> Option<SocketAddr> {
+pub fn literal(host: &str, port: u16) -> Option<SocketAddr> {
     let (addr, zone) = match host.split_once('%') {
         Some((a, z)) => (a, Some(z)),
         None => (host, None),

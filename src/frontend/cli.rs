@@ -92,6 +92,18 @@ enum WgqCommand {
     Check(Target),
     /// Bring the running interface to the file without recreating it
     Reload(DryRunTarget),
+    /// Look up stale peers' host-name endpoints again and update the ones that moved (dynamic DNS)
+    Reresolve {
+        /// A peer is stale without a handshake for this long (or never)
+        #[arg(long, value_name = "SECS", default_value_t = crate::plan::reresolve::DEFAULT_STALE_AFTER)]
+        stale_after: u64,
+        /// Print the endpoint changes instead of making them
+        #[arg(long)]
+        dry_run: bool,
+        /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+        target: String,
+    },
     /// Show the state of WireGuard interfaces
     Show {
         /// Print machine-readable JSON
@@ -637,6 +649,9 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Strip(Target { target }) => Command::Strip { target },
         WgqCommand::Check(Target { target }) => Command::Check { target },
         WgqCommand::Reload(DryRunTarget { dry_run, target }) => Command::Reload { target, dry_run },
+        WgqCommand::Reresolve { stale_after, dry_run, target } => {
+            Command::Reresolve(crate::commands::reresolve::ReresolveArgs { target, stale_after, dry_run })
+        }
         WgqCommand::Show { json, interface } => Command::Show { interface: interface.filter(|i| i != "all"), json },
         WgqCommand::Showconf { interface } => Command::Showconf { interface },
         WgqCommand::Genkey => Command::Genkey,
@@ -771,6 +786,15 @@ mod tests {
         assert_eq!(wgq(&["save", "wg0"]), Run(Command::Save { target: "wg0".into() }));
         assert_eq!(wgq(&["strip", "wg0"]), Run(Command::Strip { target: "wg0".into() }));
         assert_eq!(wgq(&["check", "x/wg0.conf"]), Run(Command::Check { target: "x/wg0.conf".into() }));
+        use crate::commands::reresolve::ReresolveArgs;
+        assert_eq!(
+            wgq(&["reresolve", "wg0"]),
+            Run(Command::Reresolve(ReresolveArgs { target: "wg0".into(), stale_after: 135, dry_run: false }))
+        );
+        assert_eq!(
+            wgq(&["reresolve", "--stale-after", "30", "--dry-run", "/x/wg0.conf"]),
+            Run(Command::Reresolve(ReresolveArgs { target: "/x/wg0.conf".into(), stale_after: 30, dry_run: true }))
+        );
         assert_eq!(wgq(&["show"]), Run(Command::Show { interface: None, json: false }));
         assert_eq!(wgq(&["show", "all", "--json"]), Run(Command::Show { interface: None, json: true }));
         assert_eq!(wgq(&["show", "wg0"]), Run(Command::Show { interface: Some("wg0".into()), json: false }));
@@ -809,6 +833,8 @@ mod tests {
             &["genkey", "x"],
             &["pubkey", "--json"],
             &["help", "bogus"],
+            &["reresolve"],
+            &["reresolve", "--stale-after", "x", "wg0"],
             &["up", "--kill-switch=on", "wg0"],
             &["up", "--kill-switch=strct", "wg0"],
             &["up", "--allow-lan", "wg0"],

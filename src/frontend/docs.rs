@@ -152,6 +152,22 @@ interface the change is applied live: one device update with just that client (o
 A file with SaveConfig = true is refused (\\fB\\-\\-force\\fP edits it all the same). Names follow wg\\-quick's \
 interface-name rule: 1 to 15 letters, digits and _ = + . \\-.\n";
 
+/// The man page's section on `wgq reresolve` and its timer.
+const RERESOLVE: &str = ".SH DYNAMIC DNS\n\\fBwg\\fP(8) resolves an Endpoint host name once. \\fBwgq reresolve\\fP \
+\\fIINTERFACE\\fP looks up again the peers of the file whose Endpoint is a host name, that exist on the running \
+device and that are stale (no handshake for \\fB\\-\\-stale\\-after\\fP seconds, 135 by default, or never), \
+and changes a peer's endpoint only when its address really changed; with several addresses for the name and \
+a stale peer it moves on to the next one, skipping addresses the device has no route to. Each change is one device update carrying only that peer's endpoint \
+(update\\-only: a peer removed meanwhile is not created again) and one \\fB[#] wg set\\fP trace line. \
+Names are looked up in /etc/hosts, then with wgq's own DNS client (A and AAAA over UDP, TCP when an answer is truncated, at most 5 seconds per \
+name, all names at once); when the device has a fwmark (a full tunnel), the queries carry it, so they leave \
+outside the tunnel, and go to the name servers the host had before \\fBup\\fP set DNS= (recorded in the \
+state file), else to those of /etc/resolv.conf (systemd\\-resolved's upstream servers when it lists only \
+its stub). A failed lookup is reported with the file and line of its Endpoint and does not stop the others; \
+the exit status is then 1. It also works for interfaces that \\fBwg\\-quick\\fP brought up. \
+\\fBsystemctl enable \\-\\-now wgq\\-reresolve@\\fP\\fIINTERFACE\\fP\\fB.timer\\fP runs it every 30 seconds \
+while \\fBwgq@\\fP\\fIINTERFACE\\fP\\fB.service\\fP runs, and stops with it.\n";
+
 /// The man page's section on the kill switch of `wgq up`.
 const KILL_SWITCH: &str = ".SH KILL SWITCH\n\\fBwgq up \\-\\-kill\\-switch\\fP (full tunnels only: a peer with \
 0.0.0.0/0 or ::/0 in AllowedIPs and Table = auto) adds one nftables table, \\fBinet wgq\\-killswitch\\-\\fP\\fIINTERFACE\\fP, \
@@ -202,7 +218,10 @@ pub fn man_page() -> String {
          files: \\fICONFIG_FILE\\fP is a path whose file name is the interface name followed by \\fB.conf\\fP; \
          otherwise \\fIINTERFACE\\fP names \\fB/etc/wireguard/\\fP\\fIINTERFACE\\fP\\fB.conf\\fP. The file \
          is in \\fBwg\\fP(8)'s format plus the [Interface] keys Address, DNS, MTU, Table, PreUp, PostUp, \
-         PreDown, PostDown and SaveConfig, which behave as in \\fBwg\\-quick\\fP(8).\n.PP\n\
+         PreDown, PostDown and SaveConfig, which behave as in \\fBwg\\-quick\\fP(8). DNS servers go to \
+         \\fBresolvconf\\fP(8) when a real one (not systemd-resolved's link to \\fBresolvectl\\fP) is \
+         installed; otherwise, when systemd-resolved runs, to the interface itself through \
+         \\fBresolvectl\\fP(1), with the routing domain \\fB~.\\fP, reverted by \\fBdown\\fP.\n.PP\n\
          The whole file is validated before anything is changed, and every error is reported with its \
          line. Each change is printed as a \\fB[#]\\fP trace line written as the \\fBip\\fP, \\fBwg\\fP or \
          \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
@@ -222,6 +241,7 @@ pub fn man_page() -> String {
         }
     }
     s.push_str(PROVISIONING);
+    s.push_str(RERESOLVE);
     s.push_str(KILL_SWITCH);
     s.push_str(".SH OPTIONS\n");
     for (short, long, help) in global_options() {
@@ -490,7 +510,11 @@ pub const WG_QUICK_KEYS: &[(&str, &str)] = &[
         "DNS",
         "DNS servers to use while the interface is up, separated by commas; the key may appear more than once. \
          Entries that are not IP addresses are search domains. They are given to `resolvconf`(8) for this \
-         interface and withdrawn by `down`.",
+         interface and withdrawn by `down`. Where there is no resolvconf, or only systemd-resolved's own \
+         (a link to `resolvectl`), and systemd-resolved runs, `up` sets them on the interface with \
+         `resolvectl`(1) instead, with the routing domain `~.` so that these servers answer every query no \
+         other link's domain matches (no DNS leak on a full tunnel), and `down` reverts the interface. With \
+         neither, `up` fails as wg-quick does, saying what to install.",
     ),
     (
         "MTU",
@@ -869,7 +893,7 @@ pub fn wg_quick_man_page() -> String {
         "0 on success and for help; 1 for a usage error or an error in the file; otherwise the status of the step \
          that failed (a hook's own status, 2 for a request the kernel refused).",
     ));
-    s.push_str("\n.SH SEE ALSO\n\\fBwg\\fP(8), \\fBwgq\\fP(8), \\fBip\\fP(8), \\fBresolvconf\\fP(8), \\fBsystemctl\\fP(1)\n");
+    s.push_str("\n.SH SEE ALSO\n\\fBwg\\fP(8), \\fBwgq\\fP(8), \\fBip\\fP(8), \\fBresolvconf\\fP(8), \\fBresolvectl\\fP(1), \\fBsystemctl\\fP(1)\n");
     s
 }
 

@@ -1,5 +1,7 @@
 //! What wg-quick gives resolvconf (reference §3.8, §5.1 step 3): the name DNS is registered
-//! under, the text fed to `resolvconf -a`, and the nameservers of `resolvconf -l` output.
+//! under, the text fed to `resolvconf -a`, and the nameservers of `resolvconf -l` output; and
+//! which DNS backend `up` uses (resolvconf as wg-quick, or systemd-resolved natively), with
+//! the per-link calls of the second.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -42,6 +44,128 @@ pub fn parse_resolvconf_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Which tool carries the interface's DNS (chosen at `up`, recorded for `down`/`reload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DnsBackend {
+    /// `resolvconf -a/-d`, exactly as wg-quick (also when no backend exists: it then fails as
+    /// wg-quick does, `resolvconf: command not found`, status 127).
+    #[default]
+    Resolvconf,
+    /// systemd-resolved's per-link settings (`resolvectl domain/default-route/dns/revert`).
+    Resolved,
+}
+
+/// What the `resolvconf` found in PATH is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResolvconfKind {
+    /// openresolv or Debian's resolvconf: anything that is not systemd's shim.
+    Real,
+    /// systemd-resolved's compatibility shim (a link to `resolvectl`/`systemd-resolve`).
+    ResolvedShim,
+}
+
+/// What the backend choice looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DnsProbe {
+    /// `resolvconf` in PATH, and what it is.
+    pub resolvconf: Option<ResolvconfKind>,
+    /// `resolvectl` in PATH.
+    pub resolvectl: bool,
+    /// `org.freedesktop.resolve1` has an owner on the system bus (no activation).
+    pub resolved_on_bus: bool,
+}
+
+/// The detection order (docs/compatibility.md): a real resolvconf wins (wg-quick's exact
+/// behaviour, whatever else runs); else a running systemd-resolved with `resolvectl` is set
+/// natively; else resolvconf as wg-quick runs it: the shim if there is one (which then fails
+/// or activates resolved as it would for wg-quick), or none, which fails with status 127.
+pub fn choose_backend(p: &DnsProbe) -> DnsBackend {
+    match p.resolvconf {
+        Some(ResolvconfKind::Real) => DnsBackend::Resolvconf,
+        _ if p.resolved_on_bus && p.resolvectl => DnsBackend::Resolved,
+        _ => DnsBackend::Resolvconf,
+    }
+}
+
+/// Whether a `resolvconf` whose final target (all links followed) is named `target` is
+/// systemd's shim.
+pub fn resolvconf_kind(target_basename: &str) -> ResolvconfKind {
+    match target_basename {
+        "resolvectl" | "systemd-resolve" => ResolvconfKind::ResolvedShim,
+        _ => ResolvconfKind::Real,
+    }
+}
+
+/// Whether /etc/resolv.conf, a link to `target`, makes programs bypass systemd-resolved's
+/// stub: resolved's `/run/systemd/resolve/resolv.conf` lists the links' servers themselves,
+/// so glibc asks them directly and routing domains (`~.`) do not apply.
+pub fn resolv_conf_bypasses_stub(target: Option<&std::path::Path>) -> bool {
+    target.is_some_and(|t| t == std::path::Path::new("/run/systemd/resolve/resolv.conf"))
+}
+
+/// The routing-only root domain that makes the link's servers answer every query no other
+/// link's domain matches more specifically (what wg-quick's `resolvconf -x` means).
+pub const ROUTE_ALL: &str = "~.";
+
+/// One per-link call to systemd-resolved (`resolvectl VERB IF ARGS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolvedCall {
+    /// `SetLinkDomains`: search domains, then `~.`.
+    Domains(Vec<String>),
+    /// `SetLinkDefaultRoute`.
+    DefaultRoute(bool),
+    /// `SetLinkDNS`.
+    Servers(Vec<IpAddr>),
+    /// `RevertLink`: every per-link setting dropped.
+    Revert,
+}
+
+impl ResolvedCall {
+    /// The `resolvectl` arguments after the interface name.
+    pub fn verb_and_args(&self) -> (&'static str, Vec<String>) {
+        match self {
+            ResolvedCall::Domains(d) => ("domain", d.clone()),
+            ResolvedCall::DefaultRoute(b) => ("default-route", vec![if *b { "yes" } else { "no" }.to_string()]),
+            ResolvedCall::Servers(s) => ("dns", s.iter().map(|a| a.to_string()).collect()),
+            ResolvedCall::Revert => ("revert", Vec::new()),
+        }
+    }
+
+    /// `resolvectl dns wg0 10.0.0.1`: the trace line.
+    pub fn trace(&self, ifname: &str) -> String {
+        let (verb, args) = self.verb_and_args();
+        let mut s = format!("resolvectl {verb} {ifname}");
+        for a in args {
+            s.push(' ');
+            s.push_str(&a);
+        }
+        s
+    }
+}
+
+/// The calls that give a link these servers and search domains, in the order
+/// systemd's VPN guidance asks for: domains and default route before the servers.
+pub fn resolved_calls(servers: &[IpAddr], search: &[String]) -> Vec<ResolvedCall> {
+    let mut domains = search.to_vec();
+    domains.push(ROUTE_ALL.to_string());
+    vec![ResolvedCall::Domains(domains), ResolvedCall::DefaultRoute(true), ResolvedCall::Servers(servers.to_vec())]
+}
+
+/// The servers and search domains of a `resolvconf_input` text (what the record keeps), as
+/// the calls that set them again.
+pub fn resolved_calls_from_input(input: &str) -> Vec<ResolvedCall> {
+    let mut servers = Vec::new();
+    let mut search = Vec::new();
+    for l in input.lines() {
+        if let Some(a) = l.strip_prefix("nameserver ").and_then(|a| a.trim().parse().ok()) {
+            servers.push(a);
+        } else if let Some(d) = l.strip_prefix("search ") {
+            search.extend(d.split_whitespace().map(String::from));
+        }
+    }
+    resolved_calls(&servers, &search)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +177,56 @@ mod tests {
         assert_eq!(resolvconf_name("wg0", Some(order), false), "tun.wg0");
         assert_eq!(resolvconf_name("wg0", Some(order), true), "wg0");
         assert_eq!(resolvconf_name("wg0", Some("lo.inet*\n*\n"), false), "wg0");
+    }
+
+    #[test]
+    fn backend_detection_order() {
+        use DnsBackend::*;
+        use ResolvconfKind::*;
+        let p = |resolvconf, resolvectl, resolved_on_bus| DnsProbe { resolvconf, resolvectl, resolved_on_bus };
+        // A real resolvconf always wins, even with resolved running.
+        assert_eq!(choose_backend(&p(Some(Real), true, true)), Resolvconf);
+        assert_eq!(choose_backend(&p(Some(Real), false, false)), Resolvconf);
+        // The shim or nothing, with resolved on the bus and resolvectl: native.
+        assert_eq!(choose_backend(&p(Some(ResolvedShim), true, true)), Resolved);
+        assert_eq!(choose_backend(&p(None, true, true)), Resolved);
+        // Resolved not running: the shim as wg-quick runs it; nothing: resolvconf (fails, 127).
+        assert_eq!(choose_backend(&p(Some(ResolvedShim), true, false)), Resolvconf);
+        assert_eq!(choose_backend(&p(None, true, false)), Resolvconf);
+        // On the bus but no resolvectl to talk to it with.
+        assert_eq!(choose_backend(&p(None, false, true)), Resolvconf);
+        assert_eq!(resolvconf_kind("resolvectl"), ResolvedShim);
+        assert_eq!(resolvconf_kind("systemd-resolve"), ResolvedShim);
+        assert_eq!(resolvconf_kind("resolvconf"), Real);
+        assert_eq!(resolvconf_kind("openresolv"), Real);
+    }
+
+    #[test]
+    fn resolv_conf_modes() {
+        use std::path::Path;
+        assert!(resolv_conf_bypasses_stub(Some(Path::new("/run/systemd/resolve/resolv.conf"))));
+        assert!(!resolv_conf_bypasses_stub(Some(Path::new("/run/systemd/resolve/stub-resolv.conf"))));
+        assert!(!resolv_conf_bypasses_stub(None));
+    }
+
+    #[test]
+    fn resolved_calls_and_traces() {
+        let s: Vec<IpAddr> = vec!["10.8.0.1".parse().unwrap(), "fd00:8::1".parse().unwrap()];
+        let c = resolved_calls(&s, &["example.com".into(), "corp.local".into()]);
+        let t: Vec<String> = c.iter().map(|c| c.trace("wg0")).collect();
+        assert_eq!(
+            t,
+            [
+                "resolvectl domain wg0 example.com corp.local ~.",
+                "resolvectl default-route wg0 yes",
+                "resolvectl dns wg0 10.8.0.1 fd00:8::1"
+            ]
+        );
+        assert_eq!(ResolvedCall::Revert.trace("wg0"), "resolvectl revert wg0");
+        assert_eq!(resolved_calls(&s[..1], &[])[0], ResolvedCall::Domains(vec!["~.".into()]));
+        // The recorded text gives the same calls back.
+        let input = resolvconf_input(&s, &["example.com".into(), "corp.local".into()]);
+        assert_eq!(resolved_calls_from_input(&input), c);
     }
 
     #[test]

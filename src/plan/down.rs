@@ -21,6 +21,9 @@ pub struct DownFacts {
     pub iptables_save: Option<String>,
     pub ip6tables_save: Option<String>,
     pub resolvconf_name: String,
+    /// The DNS backend detected now: used only without a record (an interface wg-quick
+    /// brought up, or a lost record); with one, the recorded backend is used.
+    pub dns_backend: crate::plan::dns::DnsBackend,
     /// `down --kill-switch=off`: remove the kill switch, strict or not (not observed).
     pub kill_switch_off: bool,
     /// Where a kill switch of this interface is installed now (observed for
@@ -47,12 +50,19 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
             ops.extend(rules_to_delete(&facts.rules, v6, t).into_iter().map(Op::DelRule));
         }
     }
-    ops.push(Op::DelLink);
-    let dns_name = match &facts.recorded {
-        Some(r) => r.dns_name.clone(),
-        None => (!i.dns.is_empty()).then(|| facts.resolvconf_name.clone()),
+    use crate::plan::dns::DnsBackend;
+    let (backend, dns_name) = match &facts.recorded {
+        Some(r) if r.dns_backend == DnsBackend::Resolved => (DnsBackend::Resolved, r.dns_input.as_ref().map(|_| String::new())),
+        Some(r) => (DnsBackend::Resolvconf, r.dns_name.clone()),
+        None => (facts.dns_backend, (!i.dns.is_empty()).then(|| facts.resolvconf_name.clone())),
     };
-    if let Some(name) = dns_name {
+    // resolved's settings go before the link (resolvectl names it; resolved would also drop
+    // them with the link); resolvconf's registration after it, as wg-quick does.
+    if backend == DnsBackend::Resolved && dns_name.is_some() {
+        ops.push(Op::Resolved { call: crate::plan::dns::ResolvedCall::Revert, restore: Vec::new() });
+    }
+    ops.push(Op::DelLink);
+    if let (DnsBackend::Resolvconf, Some(name)) = (backend, dns_name) {
         ops.push(Op::UnsetDns { name });
     }
     let nft = facts.nft_tables.as_deref().and_then(|l| crate::plan::firewall::nft_down_script(ifname, l));

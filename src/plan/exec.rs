@@ -68,6 +68,8 @@ pub trait System {
     fn run_hook(&mut self, ifname: &str, phase: Phase, text: &str) -> Result<(), SysError>;
     fn set_dns(&mut self, name: &str, input: &str) -> Result<(), SysError>;
     fn unset_dns(&mut self, name: &str) -> Result<(), SysError>;
+    /// One per-link call to systemd-resolved for the interface.
+    fn resolved(&mut self, ifname: &str, call: &crate::plan::dns::ResolvedCall) -> Result<(), SysError>;
     fn set_firewall(&mut self, ifname: &str, v6: bool, kind: FirewallKind, script: &str) -> Result<(), SysError>;
     /// Removes what [`System::set_firewall`] added for this interface, for these families
     /// (one nft call for all of them, like wg-quick).
@@ -103,6 +105,8 @@ enum Undo {
     AddRoutes(Vec<Route>),
     SetMtu(u32),
     SetDns(String, String),
+    /// systemd-resolved calls that put the link's DNS back (`revert`, or earlier settings).
+    Resolved(Vec<crate::plan::dns::ResolvedCall>),
 }
 
 /// Why applying a plan stopped.
@@ -121,6 +125,20 @@ impl ExecError {
             ExecError::Failed(e) => e.status,
             ExecError::Signal(s) => 128 + s,
         }
+    }
+}
+
+/// The device update of `Op::SetEndpoint`: the peer's key, update-only, the endpoint;
+/// nothing else (no device field, no other peer setting).
+pub fn endpoint_update(peer: crate::key::Key, endpoint: std::net::SocketAddr) -> DeviceConfig {
+    DeviceConfig {
+        peers: vec![crate::device::PeerConfig {
+            public_key: peer,
+            update_only: true,
+            endpoint: Some(endpoint),
+            ..Default::default()
+        }],
+        ..Default::default()
     }
 }
 
@@ -208,7 +226,10 @@ impl<'a> Executor<'a> {
             self.undo.clear();
             match (r, op) {
                 (Ok(()), _) => {}
-                (Err(ExecError::Failed(e)), Op::UnsetDns { .. } | Op::RemoveFirewall { .. } | Op::RemoveKillSwitch { .. }) => {
+                (
+                    Err(ExecError::Failed(e)),
+                    Op::UnsetDns { .. } | Op::Resolved { .. } | Op::RemoveFirewall { .. } | Op::RemoveKillSwitch { .. },
+                ) => {
                     print_error(&mut *self.trace, &e);
                 }
                 (Err(e), _) => {
@@ -242,6 +263,7 @@ impl<'a> Executor<'a> {
             Op::Hook { phase, text } => self.sys.run_hook(ifname, *phase, text),
             Op::SetDevice(cfg) => self.sys.set_device(ifname, cfg),
             Op::SetFwmark(m) => self.sys.set_fwmark(ifname, *m),
+            Op::SetEndpoint { peer, endpoint } => self.sys.set_device(ifname, &endpoint_update(*peer, *endpoint)),
             Op::AddAddress(a) => self.sys.add_address(ifname, *a).map(|_| self.undo.push(Undo::DelAddress(*a))),
             Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
             Op::SetMtu { mtu, previous } => {
@@ -274,6 +296,14 @@ impl<'a> Executor<'a> {
                 self.sys.del_routes(ifname, routes)
             }
             Op::SetDns { name, input } => self.sys.set_dns(name, input).map(|_| self.undo.push(Undo::UnsetDns(name.clone()))),
+            // A call may half-apply (resolvectl on a link networkd took over): the group's
+            // undo is recorded before its first call, once.
+            Op::Resolved { call, restore } => {
+                if !restore.is_empty() && !self.undo.iter().any(|u| matches!(u, Undo::Resolved(_))) {
+                    self.undo.push(Undo::Resolved(restore.clone()));
+                }
+                self.sys.resolved(ifname, call)
+            }
             Op::AddRule(rule) => self.sys.add_rule(rule).map(|added| self.undo.push(Undo::DelRule(added))),
             Op::DelRule(rule) => self.sys.del_rule(rule),
             Op::AddRoutes(routes) => {
@@ -323,6 +353,28 @@ impl<'a> Executor<'a> {
             }
         };
         r.map_err(ExecError::Failed)
+    }
+
+    /// Applies each operation on its own (`reresolve`): a failing one is reported and the
+    /// others still run; nothing is undone. Returns how many failed (a signal stops it).
+    pub fn apply_each(&mut self, plan: &Plan) -> Result<usize, ExecError> {
+        let mut failed = 0;
+        for op in &plan.ops {
+            if let Some(sig) = self.sys.pending_signal() {
+                return Err(ExecError::Signal(sig));
+            }
+            let r = self.apply(&plan.interface, op);
+            self.undo.clear();
+            match r {
+                Ok(()) => {}
+                Err(ExecError::Failed(e)) => {
+                    print_error(&mut *self.trace, &e);
+                    failed += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(failed)
     }
 
     /// Undoes every recorded step in reverse order. Steps whose effect disappears with
@@ -402,6 +454,15 @@ impl<'a> Executor<'a> {
                 Undo::SetDns(name, input) => {
                     self.say(&format!("resolvconf -a {name} -m 0 -x"));
                     self.sys.set_dns(name, input)
+                }
+                Undo::Resolved(calls) => {
+                    for c in calls {
+                        self.say(&c.trace(ifname));
+                        if let Err(e) = self.sys.resolved(ifname, c) {
+                            print_error(&mut *self.trace, &e);
+                        }
+                    }
+                    Ok(())
                 }
             };
             if let Err(e) = r {

@@ -14,6 +14,7 @@ pub mod firewall;
 pub mod peer;
 mod record;
 mod reload;
+pub mod reresolve;
 pub mod routing;
 mod up;
 
@@ -138,6 +139,22 @@ pub enum Op {
         mtu: u32,
         previous: u32,
     },
+    /// Point one existing peer at a new endpoint (`reresolve`): a device update with only
+    /// that peer's key, WGPEER_F_UPDATE_ONLY (UAPI `update_only=true`, so a peer removed
+    /// meanwhile is not re-created) and the endpoint. Not undone: the old address is the
+    /// one that stopped working.
+    SetEndpoint {
+        peer: crate::key::Key,
+        endpoint: std::net::SocketAddr,
+    },
+    /// One per-link call to systemd-resolved (the resolved backend: `up`, `down`, `reload`).
+    /// `restore` is what undoes the group of calls this one belongs to (`resolvectl revert`
+    /// on `up`, the previous settings on `reload`); the executor records it once per
+    /// transaction, before the first call.
+    Resolved {
+        call: crate::plan::dns::ResolvedCall,
+        restore: Vec<crate::plan::dns::ResolvedCall>,
+    },
     /// Replace (or, with `input: None`, remove) the DNS registration (`reload`).
     UpdateDns {
         name: String,
@@ -161,6 +178,9 @@ impl Op {
             Op::Hook { text, .. } => vec![text.clone()],
             Op::SetDevice(_) => vec![format!("wg addconf {ifname} /dev/fd/63")],
             Op::SetFwmark(m) => vec![format!("wg set {ifname} fwmark {m}")],
+            Op::SetEndpoint { peer, endpoint } => {
+                vec![format!("wg set {ifname} peer {} endpoint {endpoint}", peer.to_base64())]
+            }
             Op::AddAddress(a) => {
                 vec![format!("ip {} address add {a} dev {ifname}", if a.is_ipv6() { "-6" } else { "-4" })]
             }
@@ -175,6 +195,7 @@ impl Op {
             }
             Op::DelRoutes(routes) => routes.iter().map(|r| route_text(r, ifname, "del")).collect(),
             Op::SetDns { name, .. } => vec![format!("resolvconf -a {name} -m 0 -x")],
+            Op::Resolved { call, .. } => vec![call.trace(ifname)],
             Op::AddRule(r) => vec![format!("ip {} rule add {}", rule_family(r), rule_text(r))],
             Op::DelRule(r) => vec![match r {
                 Rule::NotFwmark { table, .. } => format!("ip {} rule delete table {table}", rule_family(r)),

@@ -15,14 +15,21 @@ pub struct UpRecord {
     pub table: Option<u32>,
     /// The resolvconf name DNS was registered under, if any.
     pub dns_name: Option<String>,
-    /// The exact text registered under `dns_name` (what `reload` compares and restores).
+    /// The exact text registered under `dns_name` (what `reload` compares and restores);
+    /// with the resolved backend, the servers and search domains set on the link, in the
+    /// same form.
     pub dns_input: Option<String>,
+    /// Which tool carries the DNS (`dns_backend=resolved`; no line: resolvconf).
+    pub dns_backend: crate::plan::dns::DnsBackend,
     /// Which firewall tool carries this interface's rules, if any.
     pub firewall: Option<FirewallKind>,
     /// The addresses wgq added (a configured link-local one included).
     pub addresses: Vec<IpNet>,
     /// The routes wgq added, with their table (`None` = main).
     pub routes: Vec<Route>,
+    /// The host's name servers before `up` changed DNS (recorded only when it did):
+    /// where `reresolve` sends its queries, outside the tunnel.
+    pub resolvers: Vec<std::net::IpAddr>,
     /// The kill switch `up` installed and the tool that holds it (`down` removes a normal
     /// one and leaves a strict one).
     pub kill_switch: Option<(KillSwitch, FirewallKind)>,
@@ -41,6 +48,9 @@ impl UpRecord {
         for l in self.dns_input.iter().flat_map(|t| t.lines()) {
             let _ = writeln!(s, "dns_line={l}");
         }
+        if self.dns_backend == crate::plan::dns::DnsBackend::Resolved {
+            s.push_str("dns_backend=resolved\n");
+        }
         match self.firewall {
             Some(FirewallKind::Nft) => s.push_str("firewall=nft\n"),
             Some(FirewallKind::Iptables) => s.push_str("firewall=iptables\n"),
@@ -51,6 +61,9 @@ impl UpRecord {
         }
         for r in &self.routes {
             let _ = writeln!(s, "route={} {}", r.net, r.table.unwrap_or(MAIN_TABLE));
+        }
+        for a in &self.resolvers {
+            let _ = writeln!(s, "resolver={a}");
         }
         if let Some((ks, kind)) = self.kill_switch {
             let mode = if ks.strict { "strict" } else { "normal" };
@@ -69,6 +82,7 @@ impl UpRecord {
             match k {
                 "table" => r.table = v.trim().parse().ok(),
                 "dns" => r.dns_name = Some(v.trim().to_string()),
+                "dns_backend" if v.trim() == "resolved" => r.dns_backend = crate::plan::dns::DnsBackend::Resolved,
                 "dns_line" => {
                     dns_input.push_str(v);
                     dns_input.push('\n');
@@ -81,6 +95,7 @@ impl UpRecord {
                     }
                 }
                 "address" => r.addresses.extend(IpNet::parse(v.trim()).ok()),
+                "resolver" => r.resolvers.extend(v.trim().parse::<std::net::IpAddr>().ok()),
                 "route" => {
                     let mut it = v.split_whitespace();
                     if let (Some(Ok(net)), Some(Ok(t))) = (it.next().map(IpNet::parse), it.next().map(str::parse::<u32>)) {
@@ -103,6 +118,7 @@ impl UpRecord {
     /// What these operations of `up` will leave recorded once applied.
     pub fn from_ops<'a>(ops: impl IntoIterator<Item = &'a Op>) -> UpRecord {
         let mut r = UpRecord::default();
+        let mut search = Vec::new();
         for op in ops {
             match op {
                 Op::AddRule(Rule::NotFwmark { table, .. }) => r.table = Some(*table),
@@ -110,6 +126,7 @@ impl UpRecord {
                     r.dns_name = Some(name.clone());
                     r.dns_input = Some(input.clone());
                 }
+                Op::Resolved { call, .. } => resolved_into(&mut r, &mut search, call),
                 Op::SetFirewall { kind, .. } => r.firewall = Some(*kind),
                 Op::AddAddress(a) => r.addresses.push(*a),
                 Op::AddRoutes(rs) => r.routes.extend(rs.iter().cloned()),
@@ -124,6 +141,7 @@ impl UpRecord {
     /// what it added is.
     pub fn after_reload(&self, plan: &Plan) -> UpRecord {
         let mut r = self.clone();
+        let mut search = Vec::new();
         for op in &plan.ops {
             match op {
                 Op::AddAddress(a) => r.addresses.push(*a),
@@ -137,6 +155,7 @@ impl UpRecord {
                     r.dns_name = input.as_ref().map(|_| name.clone());
                     r.dns_input.clone_from(input);
                 }
+                Op::Resolved { call, .. } => resolved_into(&mut r, &mut search, call),
                 _ => {}
             }
         }
@@ -155,6 +174,20 @@ fn parse_kill_switch(v: &str) -> Option<(KillSwitch, FirewallKind)> {
     let allow_lan = w.contains(&"allow-lan");
     let kind = if w.contains(&"iptables") { FirewallKind::Iptables } else { FirewallKind::Nft };
     Some((KillSwitch { strict, allow_lan }, kind))
+}
+
+/// What a resolved call leaves recorded: the servers and search domains (in resolvconf's
+/// text form, the search domains of the `domain` call before it), or nothing after a revert.
+fn resolved_into(r: &mut UpRecord, search: &mut Vec<String>, call: &crate::plan::dns::ResolvedCall) {
+    use crate::plan::dns::{DnsBackend, ROUTE_ALL, ResolvedCall};
+    r.dns_backend = DnsBackend::Resolved;
+    r.dns_name = None;
+    match call {
+        ResolvedCall::Domains(d) => *search = d.iter().filter(|d| *d != ROUTE_ALL).cloned().collect(),
+        ResolvedCall::Servers(s) => r.dns_input = Some(crate::plan::dns::resolvconf_input(s, search)),
+        ResolvedCall::Revert => r.dns_input = None,
+        ResolvedCall::DefaultRoute(_) => {}
+    }
 }
 
 /// A route as `ip` would write it: table `t`, `main` left implicit.

@@ -209,9 +209,7 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
     if mtu != f.live_mtu {
         ops.push(Op::SetMtu { mtu, previous: f.live_mtu });
     }
-    if let Some(op) = reload_dns(cfg, f) {
-        ops.push(op);
-    }
+    ops.extend(reload_dns(cfg, f));
     // Routes: wgq's are the recorded ones, else those wg-quick adds (a route per allowed IP
     // of the running device).
     let want_routes = wanted_routes(cfg, &f.up)?;
@@ -250,15 +248,34 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
 }
 
 /// The DNS change of a reload: the file's text against the one `up` registered (recorded),
-/// else against what resolvconf lists. Nothing when neither is known.
-fn reload_dns(cfg: &Config, f: &ReloadFacts) -> Option<Op> {
+/// else against what resolvconf lists. Nothing when neither is known (also without a record
+/// on a resolved system: wgq does not read the link's settings back). The recorded backend
+/// stays: resolved's settings are replaced by new calls (undone by the previous ones).
+fn reload_dns(cfg: &Config, f: &ReloadFacts) -> Vec<Op> {
+    use crate::plan::dns::{DnsBackend, ResolvedCall, resolved_calls, resolved_calls_from_input};
     let i = &cfg.interface;
     let input = (!i.dns.is_empty()).then(|| crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search));
+    if let Some(r) = f.recorded.as_ref().filter(|r| r.dns_backend == DnsBackend::Resolved) {
+        if input == r.dns_input {
+            return Vec::new();
+        }
+        let restore = r.dns_input.as_deref().map_or_else(|| vec![ResolvedCall::Revert], resolved_calls_from_input);
+        let calls = if input.is_some() { resolved_calls(&i.dns, &i.dns_search) } else { vec![ResolvedCall::Revert] };
+        return calls.into_iter().map(|call| Op::Resolved { call, restore: restore.clone() }).collect();
+    }
+    if f.recorded.is_none() && f.up.dns_backend == DnsBackend::Resolved {
+        return Vec::new();
+    }
+    reload_resolvconf(f, input).into_iter().collect()
+}
+
+/// [`reload_dns`] through resolvconf.
+fn reload_resolvconf(f: &ReloadFacts, input: Option<String>) -> Option<Op> {
     let (name, previous) = match &f.recorded {
         Some(r) => (r.dns_name.clone().unwrap_or_else(|| f.up.resolvconf_name.clone()), r.dns_input.clone()),
         None => {
             let listed = f.live_dns.as_ref()?;
-            let want: Vec<String> = i.dns.iter().map(|a| a.to_string()).collect();
+            let want: Vec<String> = crate::plan::dns::parse_resolvconf_list(input.as_deref().unwrap_or(""));
             if &want == listed {
                 return None;
             }

@@ -28,6 +28,9 @@ pub struct UpFacts {
     pub nft_available: bool,
     /// The resolvconf interface name (`wg0` or `tun.wg0`).
     pub resolvconf_name: String,
+    /// Which tool carries DNS (`crate::plan::dns::choose_backend`; looked at only when the
+    /// file has DNS servers).
+    pub dns_backend: crate::plan::dns::DnsBackend,
     /// True when net.ipv4.conf.all.src_valid_mark is already 1.
     pub src_valid_mark_set: bool,
     /// The interface's own public key as the device will hold it (the file's PrivateKey,
@@ -228,10 +231,17 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
     };
     ops.push(Op::SetMtuUp(mtu));
     if !i.dns.is_empty() {
-        ops.push(Op::SetDns {
-            name: facts.resolvconf_name.clone(),
-            input: crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search),
-        });
+        match facts.dns_backend {
+            crate::plan::dns::DnsBackend::Resolvconf => ops.push(Op::SetDns {
+                name: facts.resolvconf_name.clone(),
+                input: crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search),
+            }),
+            crate::plan::dns::DnsBackend::Resolved => {
+                for call in crate::plan::dns::resolved_calls(&i.dns, &i.dns_search) {
+                    ops.push(Op::Resolved { call, restore: vec![crate::plan::dns::ResolvedCall::Revert] });
+                }
+            }
+        }
     }
     let mut batch: Vec<Route> = Vec::new();
     for net in sorted {

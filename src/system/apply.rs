@@ -195,6 +195,10 @@ impl System for LinuxSystem {
         crate::system::dns::unset_dns(name).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }
 
+    fn resolved(&mut self, ifname: &str, call: &crate::plan::dns::ResolvedCall) -> Result<(), SysError> {
+        crate::system::dns::resolvectl(ifname, call).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
+    }
+
     fn set_firewall(&mut self, _ifname: &str, v6: bool, kind: FirewallKind, script: &str) -> Result<(), SysError> {
         let r = match kind {
             FirewallKind::Nft => crate::system::firewall::nft_apply(script),

@@ -1,23 +1,144 @@
-//! DNS through resolvconf, as wg-quick does it (reference §3.8, §5.1 step 3).
+//! DNS through resolvconf, as wg-quick does it (reference §3.8, §5.1 step 3), or through
+//! systemd-resolved's per-link settings with `resolvectl`; which one, and why, in
+//! `crate::plan::dns::choose_backend` and docs/compatibility.md.
 
 use std::io::Write as _;
+use std::time::{Duration, Instant};
 
-/// resolvconf failed.
+use crate::os::child::ChildError;
+use crate::plan::dns::{DnsBackend, DnsProbe, ResolvedCall};
+
+/// What `up` says, after wg-quick's own line, when no DNS backend exists at all.
+pub const NO_BACKEND_HINT: &str = "hint: DNS = needs resolvconf (Debian: apt install openresolv) or a running      systemd-resolved with resolvectl (Debian 12: apt install systemd-resolved); or remove DNS = and set DNS in PostUp";
+
+/// How long wgq retries a call systemd-resolved refuses because it has not yet seen the
+/// new link (`Link N not known`): it learns links from rtnetlink, asynchronously.
+pub const UNKNOWN_LINK_RETRY: Duration = Duration::from_secs(1);
+
+/// resolvconf or resolvectl failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
     #[error("resolvconf failed with status {0}")]
     Failed(i32),
-    /// Not found, not runnable, or killed at its bound.
+    /// Not runnable, or killed at its bound.
     #[error(transparent)]
-    Run(#[from] crate::os::child::ChildError),
+    Run(#[from] ChildError),
+    /// No resolvconf in PATH (and no systemd-resolved to use instead): wg-quick's message,
+    /// then what to install.
+    #[error("resolvconf: command not found\n{NO_BACKEND_HINT}")]
+    NoBackend,
+    /// resolvectl refused the call; `message` is its own.
+    #[error("{message}")]
+    Resolvectl { status: i32, message: String },
+    /// systemd-resolved still did not know the link after [`UNKNOWN_LINK_RETRY`].
+    #[error("systemd-resolved does not know {ifname} (retried for {}): {message}", crate::os::child::seconds(UNKNOWN_LINK_RETRY))]
+    UnknownLink { ifname: String, message: String },
+    /// systemd-networkd manages the link: resolved refuses other clients' settings for it.
+    #[error(
+        "{ifname} is managed by systemd-networkd, which owns its DNS settings ({message}); \
+         set DNS= and Domains=~. in its .network file, or keep networkd off it"
+    )]
+    LinkBusy { ifname: String, message: String },
 }
 
 impl DnsError {
     pub fn status(&self) -> i32 {
         match self {
-            DnsError::Failed(s) => *s,
+            DnsError::Failed(s) | DnsError::Resolvectl { status: s, .. } => *s,
             DnsError::Run(e) => e.status(),
+            DnsError::NoBackend => 127,
+            DnsError::UnknownLink { .. } | DnsError::LinkBusy { .. } => 1,
         }
+    }
+}
+
+/// What the backend choice looks at on this system: `resolvconf` and `resolvectl` in PATH,
+/// and (only when it can matter) whether `org.freedesktop.resolve1` has an owner on the
+/// system bus, asked with `busctl` (bounded; no activation).
+pub fn probe() -> DnsProbe {
+    let resolvconf = which::which("resolvconf").ok().map(|p| {
+        let target = std::fs::canonicalize(&p).unwrap_or(p);
+        crate::plan::dns::resolvconf_kind(&target.file_name().unwrap_or_default().to_string_lossy())
+    });
+    let resolvectl = which::which("resolvectl").is_ok();
+    let mut p = DnsProbe { resolvconf, resolvectl, resolved_on_bus: false };
+    if resolvconf != Some(crate::plan::dns::ResolvconfKind::Real) && resolvectl {
+        p.resolved_on_bus = resolved_on_bus();
+    }
+    p
+}
+
+/// A warning for `up` with the resolved backend when /etc/resolv.conf bypasses resolved's
+/// stub (see `crate::plan::dns::resolv_conf_bypasses_stub`).
+pub fn resolv_conf_warning() -> Option<String> {
+    let target = std::fs::canonicalize("/etc/resolv.conf").ok();
+    crate::plan::dns::resolv_conf_bypasses_stub(target.as_deref()).then(|| {
+        "warning: /etc/resolv.conf is systemd-resolved's /run/systemd/resolve/resolv.conf, so programs ask the \
+         listed servers directly and the routing domain ~. cannot keep DNS queries in the tunnel; link it to \
+         /run/systemd/resolve/stub-resolv.conf"
+            .to_string()
+    })
+}
+
+/// The backend `up` uses here (see [`probe`]).
+pub fn detect_backend() -> DnsBackend {
+    crate::plan::dns::choose_backend(&probe())
+}
+
+/// `busctl call ... NameHasOwner s org.freedesktop.resolve1` answers `b true`.
+fn resolved_on_bus() -> bool {
+    let args = [
+        "--system",
+        "call",
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus",
+        "NameHasOwner",
+        "s",
+        "org.freedesktop.resolve1",
+    ];
+    match crate::os::child::Helper::new("busctl", &args).run() {
+        Ok(o) => o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "b true",
+        Err(_) => false,
+    }
+}
+
+/// `resolvectl VERB IF ARGS` (bounded, see `crate::os::child`). A link resolved has not
+/// seen yet is retried for [`UNKNOWN_LINK_RETRY`] (a revert of one succeeds: it has nothing
+/// to revert); a link networkd manages is reported as such (resolvectl itself already
+/// re-sent the call to networkd).
+pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
+    let (verb, rest) = call.verb_and_args();
+    let mut args: Vec<&str> = vec![verb, ifname];
+    args.extend(rest.iter().map(String::as_str));
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let out = crate::os::child::Helper::new("resolvectl", &args).run()?;
+        if out.status.success() {
+            let _ = std::io::stderr().write_all(&out.stderr);
+            return Ok(());
+        }
+        let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let status = out.status.code().unwrap_or(1);
+        if message.contains(" not known") {
+            // A link resolved does not know has no settings to revert (it forgets a link
+            // that goes away).
+            if *call == ResolvedCall::Revert {
+                return Ok(());
+            }
+            let waited = start.elapsed();
+            if waited >= UNKNOWN_LINK_RETRY {
+                return Err(DnsError::UnknownLink { ifname: ifname.to_string(), message });
+            }
+            std::thread::sleep(pause.min(UNKNOWN_LINK_RETRY - waited));
+            pause = (pause * 2).min(Duration::from_millis(200));
+            continue;
+        }
+        if message.contains("is managed") || message.contains("network1") {
+            return Err(DnsError::LinkBusy { ifname: ifname.to_string(), message });
+        }
+        return Err(DnsError::Resolvectl { status, message: format!("resolvectl {verb} {ifname}: {message}") });
     }
 }
 
@@ -38,7 +159,10 @@ fn resolvconf(args: &[&str], input: Option<&str>) -> Result<String, DnsError> {
     if let Some(i) = input {
         h = h.input(i.as_bytes());
     }
-    let out = h.run()?;
+    let out = match h.run() {
+        Err(ChildError::Missing { .. }) => return Err(DnsError::NoBackend),
+        r => r?,
+    };
     let _ = std::io::stderr().write_all(&out.stderr);
     if !out.status.success() {
         return Err(DnsError::Failed(out.status.code().unwrap_or(1)));

@@ -20,6 +20,8 @@ pub struct FakeSystem {
     /// (v6, priority, text)
     pub rules: BTreeSet<(bool, u32, String)>,
     pub dns: BTreeSet<String>,
+    /// systemd-resolved's per-link settings: (link, what) lines.
+    pub resolved: BTreeSet<(String, String)>,
     pub firewall: BTreeSet<String>,
     pub src_valid_mark: bool,
     pub hooks_run: Vec<String>,
@@ -61,6 +63,9 @@ impl FakeSystem {
         }
         for d in &self.dns {
             v.push(format!("dns {d}"));
+        }
+        for (l, w) in &self.resolved {
+            v.push(format!("resolved {l} {w}"));
         }
         for f in &self.firewall {
             v.push(format!("firewall {f}"));
@@ -212,6 +217,18 @@ impl System for FakeSystem {
     }
     fn unset_dns(&mut self, name: &str) -> Result<(), SysError> {
         self.dns.remove(name);
+        Ok(())
+    }
+    fn resolved(&mut self, ifname: &str, call: &crate::plan::dns::ResolvedCall) -> Result<(), SysError> {
+        use crate::plan::dns::ResolvedCall;
+        if *call == ResolvedCall::Revert {
+            self.resolved.retain(|(l, _)| l != ifname);
+            return Ok(());
+        }
+        self.step()?;
+        let (verb, args) = call.verb_and_args();
+        self.resolved.retain(|(l, w)| !(l == ifname && w.split(' ').next() == Some(verb)));
+        self.resolved.insert((ifname.to_string(), format!("{verb} {}", args.join(" "))));
         Ok(())
     }
     fn set_firewall(&mut self, ifname: &str, v6: bool, _k: FirewallKind, _s: &str) -> Result<(), SysError> {

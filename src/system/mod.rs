@@ -11,6 +11,7 @@ pub mod fake;
 pub mod firewall;
 pub mod hooks;
 mod observe;
+pub mod resolver;
 pub use observe::{Uplink, host_addresses};
 pub mod runstate;
 
@@ -132,6 +133,12 @@ impl LinuxSystem {
         Ok(self.link_index(name).map_err(nl(format!("Unable to look up `{name}'")))?.is_some())
     }
 
+    /// What `reresolve` reads of a device: its peers' keys, endpoints and handshakes, and
+    /// its fwmark (on the connection later changes use: one socket per protocol).
+    pub fn observe_reresolve(&mut self, name: &str) -> Result<device::DeviceState, SystemError> {
+        Ok(self.devices.get_summary(name)?)
+    }
+
     pub fn is_wireguard(&mut self, name: &str) -> Result<bool, SystemError> {
         Ok(device::is_interface(&mut self.rt, name)?)
     }
@@ -175,8 +182,17 @@ impl LinuxSystem {
                 }
             }
         }
-        // Like wg-quick: whatever resolvconf holds for the interface (errors mean none).
-        let dns = crate::system::dns::list_dns(&crate::system::dns::system_resolvconf_name(name)).unwrap_or_default();
+        // Like wg-quick: whatever resolvconf holds for the interface (errors mean none). With
+        // the systemd-resolved backend there is no resolvconf to ask: the servers `up` (or the
+        // last reload) set, as recorded.
+        let recorded = crate::system::runstate::RunState::current()
+            .ok()
+            .and_then(|r| r.read(name, crate::system::runstate::ifindex(name)))
+            .filter(|r| r.dns_backend == crate::plan::dns::DnsBackend::Resolved);
+        let dns = match recorded {
+            Some(r) => crate::plan::dns::parse_resolvconf_list(r.dns_input.as_deref().unwrap_or("")),
+            None => crate::system::dns::list_dns(&crate::system::dns::system_resolvconf_name(name)).unwrap_or_default(),
+        };
         let mtu = if i.mtu.is_some() {
             let n = name.to_string();
             self.link_index(&n).ok().flatten().map(|(_, m)| m)

@@ -89,6 +89,32 @@ impl LinuxSystem {
         device::resolve::resolve_with(e, retries, &*self.endpoint_lookup, std::thread::sleep, |m| eprintln!("{m}"))
     }
 
+    /// Which of `addrs` the kernel has a route to for packets carrying `mark` (the
+    /// device's fwmark, 0 for none), not through the interface `ifname` itself: where the
+    /// device can send its encrypted packets (`reresolve` prefers those answers).
+    pub fn routable(
+        &mut self,
+        ifname: &str,
+        addrs: &[std::net::IpAddr],
+        mark: u32,
+    ) -> Result<Vec<std::net::IpAddr>, SystemError> {
+        let mut uniq: Vec<std::net::IpAddr> = addrs.to_vec();
+        uniq.sort();
+        uniq.dedup();
+        let index = crate::system::runstate::ifindex(ifname).unwrap_or(0);
+        let running = Some(Running { index, fwmark: mark });
+        let msgs = uniq.iter().map(|a| rtnl::get_route(*a, (mark != 0).then_some(mark))).collect();
+        let replies = self.rt.get_many(msgs).map_err(nl("Unable to look up the routes to the endpoints"))?;
+        Ok(uniq
+            .into_iter()
+            .zip(replies)
+            .filter_map(|(a, r)| match r {
+                Ok(RouteNetlinkMessage::NewRoute(r)) if !through(running, &r) => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Observes what planning `up` needs. Resolves endpoints (with wg's retry rules).
     pub fn observe_up(&mut self, cfg: &Config) -> Result<UpFacts, SystemError> {
         self.observe_up_for(cfg, None, None)
@@ -166,6 +192,7 @@ impl LinuxSystem {
             named_table,
             nft_available: crate::system::firewall::nft_available(),
             resolvconf_name: crate::system::dns::system_resolvconf_name(&self.ifname),
+            dns_backend: if i.dns.is_empty() { Default::default() } else { crate::system::dns::detect_backend() },
             src_valid_mark_set: std::fs::read_to_string("/proc/sys/net/ipv4/conf/all/src_valid_mark")
                 .map(|s| s.trim() == "1")
                 .unwrap_or(false),
@@ -306,8 +333,10 @@ impl LinuxSystem {
     }
 
     /// Observes what planning `down` needs.
-    pub fn observe_down(&mut self, _cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
+    pub fn observe_down(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
         let name = self.ifname.clone();
+        // The recorded backend is used when there is a record: detected only without one.
+        let recorded_none_and_dns = recorded.is_none() && !cfg.interface.dns.is_empty();
         // What our own `up` recorded makes reading the whole device unnecessary; without a
         // record (an interface wg-quick brought up), the live fwmark and routes decide.
         let (live_fwmark, live_has_default) = if recorded.is_some() {
@@ -337,6 +366,7 @@ impl LinuxSystem {
             iptables_save,
             ip6tables_save,
             resolvconf_name: crate::system::dns::system_resolvconf_name(&name),
+            dns_backend: if recorded_none_and_dns { crate::system::dns::detect_backend() } else { Default::default() },
             kill_switch_off: false,
             kill_switch_present: None,
         })

@@ -360,11 +360,13 @@ mod tests {
             firewall: Some(crate::plan::FirewallKind::Nft),
             dns_name: Some("tun.wg0".into()),
             dns_input: Some("nameserver 10.8.0.1\nsearch example.com corp.local\n".into()),
+            dns_backend: Default::default(),
             addresses: vec![net("10.8.0.2/24"), net("fe80::1/64")],
             routes: vec![
                 crate::plan::Route { net: net("10.9.0.0/16"), table: None, table_text: None },
                 crate::plan::Route { net: net("0.0.0.0/0"), table: Some(51820), table_text: Some("51820".into()) },
             ],
+            resolvers: vec!["192.0.2.53".parse().unwrap(), "2001:db8::53".parse().unwrap()],
             kill_switch: Some((crate::plan::KillSwitch { strict: true, allow_lan: false }, crate::plan::FirewallKind::Nft)),
         };
         a.write("wg0", 7, &rec).unwrap();
