@@ -401,7 +401,9 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     assert!(p4 && p6, "the strict kill switch blocks the next tunnel (v4 {p4}, v6 {p6}): {}", net.debug());
     assert!(net.down(&[]).status.success());
     assert!(net.has_table());
-    // SIGKILL in the middle of a strict up (during its PostUp): the table is there.
+    // SIGKILL in the middle of a strict up (during its PostUp): the table it made is there.
+    let off = net.down(&["--kill-switch=off"]);
+    assert!(off.status.success() && !net.has_table(), "{}", text(&off));
     let slow = net.dir.path().join(format!("{}.conf", net.cif));
     let body = String::from_utf8(before.clone()).unwrap().replace("[Peer]", "PostUp = sleep 5\n\n[Peer]");
     std::fs::write(&slow, body).unwrap();
@@ -410,10 +412,16 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Once the table is there, the PostUp sleep has 5 s to go.
+    let t0 = std::time::Instant::now();
+    while !net.has_table() && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
     // The wgq process itself (ip netns exec execs it in place).
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL);
     let _ = child.wait_with_output();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5), "up was not in its PostUp when killed");
     assert!(net.has_table(), "no kill switch after SIGKILL");
     let l2 = net.leaked();
     net.inject_routes(true);
