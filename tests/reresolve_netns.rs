@@ -444,3 +444,50 @@ fn full_tunnel(by_wg_quick: bool) {
         assert!(o.status.success(), "wg-quick down: {}", text(&o));
     }
 }
+
+/// A strict kill switch left in place by `down` rejects every unmarked packet, getaddrinfo's
+/// DNS queries too; the next `up` looks its endpoint's name up with the fwmark the switch
+/// lets out, from the host's name server on the physical link, and the tunnel works.
+#[test]
+fn up_behind_a_strict_kill_switch_resolves_its_endpoint_with_the_fwmark() {
+    if !ready() {
+        return;
+    }
+    let w = World::new("k");
+    let (cpriv, cpub) = key_pair();
+    let (mpriv, mpub) = key_pair();
+    let i = &w.internet;
+    sh(&format!("ip -n {i} addr add 203.0.113.42/32 dev lo"));
+    let ms = ifname("ks");
+    w.server(&ms, &mpriv, 51823, "10.77.3.1", &cpub, "10.77.3.2/32");
+    w.dns.set("strict.test", Some(&["203.0.113.42"]));
+    let ifc = ifname("k");
+    let conf = w.conf(
+        &ifc,
+        &format!(
+            "[Interface]\nPrivateKey = {cpriv}\nAddress = 10.77.3.2/32\n\n\
+             [Peer]\nPublicKey = {mpub}\nAllowedIPs = 0.0.0.0/0\nEndpoint = strict.test:51823\nPersistentKeepalive = 1\n"
+        ),
+    );
+    let o = w.client_wgq(&["up", "--kill-switch=strict", &conf]);
+    assert!(o.status.success(), "client up: {}", text(&o));
+    assert!(w.wait_handshake_after(&ifc, &mpub, 0, Duration::from_secs(15)), "no first handshake");
+    let o = w.client_wgq(&["down", &conf]);
+    assert!(o.status.success(), "client down: {}", text(&o));
+    let c = &w.client;
+    // The switch stays, and it really rejects an ordinary lookup of the name.
+    let getent = Command::new("ip").args(["netns", "exec", c, "getent", "ahosts", "strict.test"]).output().unwrap();
+    assert!(!getent.status.success(), "getaddrinfo got past the strict kill switch: {}", text(&getent));
+    let asked_before = w.dns.queries_for("strict.test").len();
+
+    let o = w.client_wgq(&["up", &conf]);
+    assert!(o.status.success(), "up behind the strict kill switch: {}", text(&o));
+    let asked: Vec<SocketAddr> = w.dns.queries_for("strict.test")[asked_before..].to_vec();
+    assert!(!asked.is_empty() && asked.iter().all(|a| a.ip().to_string() == "198.51.100.2"), "{asked:?}");
+    assert_eq!(w.peer(&ifc, &mpub).0, "203.0.113.42:51823");
+    assert!(w.ping("10.77.3.1", Duration::from_secs(10)), "no traffic through the tunnel");
+    let o = w.client_wgq(&["down", "--kill-switch=off", &conf]);
+    assert!(o.status.success(), "down --kill-switch=off: {}", text(&o));
+    let tables = sh(&format!("ip netns exec {c} nft list tables"));
+    assert!(!tables.contains("wgq-killswitch"), "{tables}");
+}

@@ -312,6 +312,7 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
         return Err(AppError::AlreadyExists(ifname));
     }
     phase("parse", &mut t);
+    use_marked_lookups(&mut x.sys, &x.state, &x.cfg, &ifname);
     let mut facts = match x.sys.observe_up(&x.cfg) {
         Ok(f) => f,
         Err(e @ crate::system::SystemError::Resolve { .. }) => {
@@ -379,6 +380,31 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
 
 /// The name servers of the host's resolv.conf, read before `up` or `reload` registers the
 /// file's DNS= (none when the file has no DNS=: resolv.conf then stays the host's own).
+/// With a kill switch of this interface already in place (a strict one left by `down` or a
+/// crash), the endpoints' names are looked up by wgq's own resolver from sockets carrying
+/// the fwmark the switch lets out, to the host's name servers: getaddrinfo's queries would
+/// be rejected. Nothing is asked of the firewall unless an Endpoint is a host name.
+fn use_marked_lookups(sys: &mut LinuxSystem, state: &RunState, cfg: &Config, ifname: &str) {
+    let names = cfg
+        .peers
+        .iter()
+        .filter_map(|p| p.endpoint.as_ref())
+        .any(|e| crate::device::resolve::literal(&e.value.host, e.value.port).is_none());
+    if !names || crate::system::firewall::kill_switch_present(ifname, false).is_none() {
+        return;
+    }
+    let Some(mark) = crate::system::firewall::kill_switch_mark(ifname) else { return };
+    let resolver = crate::system::resolver::Resolver::for_interface(state, ifname, mark);
+    sys.endpoint_lookup = Box::new(move |host, port| match resolver.lookup(host) {
+        Ok(addrs) => addrs.first().map(|&a| std::net::SocketAddr::new(a, port)).ok_or_else(|| ("no address".into(), true)),
+        // A timeout may pass (wg's retry rules then try again); the rest will not.
+        Err(e) => {
+            let transient = matches!(e, crate::system::resolver::LookupError::Timeout { .. });
+            Err((e.to_string(), !transient))
+        }
+    });
+}
+
 fn pre_up_resolvers(cfg: &Config) -> Vec<std::net::IpAddr> {
     if cfg.interface.dns.is_empty() {
         return Vec::new();

@@ -183,8 +183,8 @@ iptables and an ip6tables chain \\fBwgq\\-ks\\-\\fP\\fIINTERFACE\\fP of the filt
 table is loaded as one nft transaction (loading it again replaces it whole) right after the fwmark is set, before \
 the link goes up; a failed \\fBup\\fP removes it (unless it was there before), \\fBdown\\fP removes it last.\n.PP\n\\fB\\-\\-kill\\-switch=strict\\fP keeps the table after \\fBdown\\fP, after a crash \
 and after a failed \\fBup\\fP, so that nothing leaves while the tunnel is down; the next \\fBup\\fP reaches its \
-endpoint through it (its packets carry the fwmark), but a host name in Endpoint cannot be looked up while it \
-blocks. \\fBwgq down \\-\\-kill\\-switch=off\\fP \\fIINTERFACE\\fP removes it, also when the interface is gone. What \
+endpoint through it (its packets carry the fwmark), and looks a host name in Endpoint up with its own resolver \
+from sockets carrying that fwmark, to the host\\(aqs name servers (as \\fBreresolve\\fP does). \\fBwgq down \\-\\-kill\\-switch=off\\fP \\fIINTERFACE\\fP removes it, also when the interface is gone. What \
 \\fBup\\fP installed is recorded in \\fB/run/wgq\\fP, so \\fBdown\\fP removes exactly that whatever its flags; \
 \\fBreload\\fP keeps it. The file is not changed and stays a wg\\-quick file. For boot, \\fBwgq@.service\\fP passes \
 \\fBWGQ_UP_FLAGS\\fP and \\fBWGQ_DOWN_FLAGS\\fP to \\fBup\\fP and \\fBdown\\fP: \\fBsystemctl edit wgq@\\fP\\fIINTERFACE\\fP \
