@@ -511,6 +511,12 @@ fn without_nft_the_kill_switch_is_iptables_and_ip6tables() {
     let o = net.wgq_path(&["up", "--kill-switch=strict", net.conf.to_str().unwrap()], Some(&path));
     assert!(o.status.success(), "{}", text(&o));
     assert!(net.wgq_path(&["down", net.conf.to_str().unwrap()], Some(&path)).status.success());
+    // A plain `up` sees the strict chain left in iptables and sets the fwmark before the
+    // link goes up (else its first handshake, unmarked, would be rejected).
+    let o = net.wgq_path(&["up", "--dry-run", net.conf.to_str().unwrap()], Some(&path));
+    let plan = String::from_utf8_lossy(&o.stdout).into_owned();
+    let (mark, link_up) = (plan.find("fwmark"), plan.find("up dev"));
+    assert!(mark.is_some() && link_up.is_some() && mark < link_up, "{plan}");
     let o = net.wgq_path(&["up", "--kill-switch=strict", net.conf.to_str().unwrap()], Some(&path));
     assert!(o.status.success(), "{}", text(&o));
     let s = ok(&format!("ip netns exec {} iptables-save -t filter", net.client));

@@ -329,12 +329,9 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
         Err(e) => return Err(e.into()),
     };
     facts.kill_switch = kill_switch;
-    facts.kill_switch_present = if kill_switch.is_some() {
-        crate::system::firewall::kill_switch_present(&ifname, false)
-    } else {
-        // A strict one left in place: `up` sets the fwmark before the link goes up.
-        crate::system::firewall::kill_switch_in_nft(&ifname).then_some(plan::FirewallKind::Nft)
-    };
+    // One left in place (a strict one, in nft, or in iptables where nft is missing): `up`
+    // then sets the fwmark before the link goes up.
+    facts.kill_switch_present = crate::system::firewall::kill_switch_present(&ifname, false);
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()

@@ -107,13 +107,6 @@ fn iptables_save_filter(v6: bool) -> Result<String, FirewallError> {
     run_tool(if v6 { "ip6tables-save" } else { "iptables-save" }, &["-t", "filter"], None)
 }
 
-/// Whether nftables holds the kill switch table of `ifname` (listed over nfnetlink: cheap
-/// enough for every `up`).
-pub fn kill_switch_in_nft(ifname: &str) -> bool {
-    let table = format!("table inet {}", crate::plan::firewall::kill_switch_table(ifname));
-    crate::wire::nftables::list_tables().is_ok_and(|l| l.lines().any(|l| l == table))
-}
-
 /// Where the kill switch of `ifname` is installed: an `inet` table of that name (listed over
 /// nfnetlink, which needs no nft program), else its chain in iptables' filter table. With
 /// `iptables_too` false, iptables is asked only where nft is missing (where `up` would have
