@@ -401,9 +401,12 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     assert!(p4 && p6, "the strict kill switch blocks the next tunnel (v4 {p4}, v6 {p6}): {}", net.debug());
     assert!(net.down(&[]).status.success());
     assert!(net.has_table());
-    // SIGKILL in the middle of a strict up (during its PostUp): the table it made is there.
-    let off = net.down(&["--kill-switch=off"]);
+    // By its name alone, with no /etc/wireguard file (its file renamed or deleted since):
+    // the switch is found by the interface name and removed.
+    assert!(!std::path::Path::new(&format!("/etc/wireguard/{}.conf", net.cif)).exists());
+    let off = net.wgq(&["down", "--kill-switch=off", &net.cif]);
     assert!(off.status.success() && !net.has_table(), "{}", text(&off));
+    // SIGKILL in the middle of a strict up (during its PostUp): the table it made is there.
     let slow = net.dir.path().join(format!("{}.conf", net.cif));
     let body = String::from_utf8(before.clone()).unwrap().replace("[Peer]", "PostUp = sleep 5\n\n[Peer]");
     std::fs::write(&slow, body).unwrap();

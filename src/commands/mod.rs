@@ -444,6 +444,13 @@ pub fn apply_up(
 
 fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppError> {
     let mut t = std::time::Instant::now();
+    if kill_switch_off
+        && let Err(locate::LocateError::Missing(_)) = locate::locate_config(target, Path::new(CONFIG_DIR))
+        && let Some(ifname) =
+            if locate::is_interface_name(target) { Some(target.to_string()) } else { locate::interface_from_path(target) }
+    {
+        return kill_switch_off_without_file(&ifname, dry_run);
+    }
     let mut x = Session::open(target, dry_run, !kill_switch_off, false)?;
     phase("parse", &mut t);
     let present = if kill_switch_off { crate::system::firewall::kill_switch_present(&x.ifname, true) } else { None };
@@ -466,6 +473,28 @@ fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppEr
         crate::system::runstate::collect_garbage(&x.state);
     }
     phase("apply", &mut t);
+    Ok(0)
+}
+
+/// `down --kill-switch=off` of an interface whose file is gone (a strict switch outlives
+/// both): the switch is found by the interface's name; a WireGuard interface still up needs
+/// its file to be taken down and is refused as `down` refuses it.
+fn kill_switch_off_without_file(ifname: &str, dry_run: bool) -> Result<i32, AppError> {
+    let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
+    let _lock = if dry_run { None } else { Some(run.lock(ifname)?) };
+    let mut sys = LinuxSystem::new(ifname, None)?;
+    let loc = locate::locate_config(ifname, Path::new(CONFIG_DIR));
+    let present = crate::system::firewall::kill_switch_present(ifname, true);
+    if sys.is_wireguard(ifname)? || present.is_none() {
+        return Err(loc.map(|_| AppError::NotWireGuard(ifname.into())).unwrap_or_else(|e| e.into()));
+    }
+    let plan = plan::plan_kill_switch_off(ifname, present);
+    if dry_run {
+        print!("{plan}");
+        return Ok(0);
+    }
+    crate::os::signals::install();
+    Executor::new(&mut sys, &mut std::io::stderr()).apply_teardown(&plan)?;
     Ok(0)
 }
 
