@@ -508,9 +508,7 @@ fn merge_peer(peers: &mut Vec<PeerState>, p: &[u8]) {
             WGPEER_A_ENDPOINT => s.endpoint = parse_sockaddr(v).filter(|e| !e.ip().is_unspecified() || e.port() != 0),
             WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL => s.persistent_keepalive = ne_u16(v).unwrap_or(0),
             WGPEER_A_LAST_HANDSHAKE_TIME => {
-                let secs = ne_u64(v).unwrap_or(0) as i64;
-                let nanos = v.get(8..).and_then(ne_u64).unwrap_or(0) as i64;
-                s.last_handshake = (secs > 0 || nanos > 0).then(|| std::time::Duration::new(secs as u64, nanos as u32));
+                s.last_handshake = super::handshake_time(ne_u64(v).unwrap_or(0), v.get(8..).and_then(ne_u64).unwrap_or(0));
             }
             WGPEER_A_RX_BYTES => s.rx_bytes = ne_u64(v).unwrap_or(0),
             WGPEER_A_TX_BYTES => s.tx_bytes = ne_u64(v).unwrap_or(0),

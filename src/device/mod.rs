@@ -245,3 +245,19 @@ pub fn list_interfaces(rt: &mut crate::wire::netlink::Socket) -> Result<Vec<Stri
     v.dedup();
     Ok(v)
 }
+
+/// A peer's latest handshake as the device reports it (seconds and nanoseconds since the
+/// epoch; both zero: never). Any values a malformed reply holds give a time, never a panic.
+pub(crate) fn handshake_time(secs: u64, nanos: u64) -> Option<std::time::Duration> {
+    (secs > 0 || nanos > 0).then(|| std::time::Duration::from_secs(secs).saturating_add(std::time::Duration::from_nanos(nanos)))
+}
+
+#[cfg(test)]
+mod handshake_tests {
+    #[test]
+    fn handshake_times_saturate_instead_of_panicking() {
+        assert_eq!(super::handshake_time(0, 0), None);
+        assert_eq!(super::handshake_time(5, 1_500_000_000), Some(std::time::Duration::from_millis(6_500)));
+        assert_eq!(super::handshake_time(u64::MAX, u64::MAX), Some(std::time::Duration::MAX));
+    }
+}

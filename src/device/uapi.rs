@@ -294,9 +294,9 @@ impl GetParser {
             (b"persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = unsigned(v).unwrap_or(0),
             (b"last_handshake_time_sec", Some(_)) => *secs = unsigned(v),
             (b"last_handshake_time_nsec", Some(p)) => {
-                let ns: u32 = unsigned(v).unwrap_or(0);
-                if let Some(s) = secs.filter(|&s| s > 0 || ns > 0) {
-                    p.last_handshake = Some(Duration::new(s, ns));
+                let ns: u64 = unsigned(v).unwrap_or(0);
+                if let Some(s) = *secs {
+                    p.last_handshake = super::handshake_time(s, ns);
                 }
             }
             (b"rx_bytes", Some(p)) => p.rx_bytes = unsigned(v).unwrap_or(0),
@@ -480,6 +480,20 @@ pub fn list() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_handshake_times_do_not_panic() {
+        let k = "11".repeat(32);
+        for (sec, nsec) in [("18446744073709551615", "4000000000"), ("0", "18446744073709551615"), ("0", "0")] {
+            let mut p = GetParser::new("wg0");
+            for l in
+                [format!("public_key={k}"), format!("last_handshake_time_sec={sec}"), format!("last_handshake_time_nsec={nsec}")]
+            {
+                p.line(l.as_bytes()).unwrap();
+            }
+            assert_eq!(p.d.peers[0].last_handshake.is_some(), sec != "0" || nsec != "0");
+        }
+    }
 
     #[test]
     fn a_summary_skips_allowed_ips_and_secrets_as_they_arrive() {
