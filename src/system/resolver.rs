@@ -177,10 +177,6 @@ impl Resolver {
                     Err(ReplyError::Malformed(_)) => {}
                 }
             }
-            // NXDOMAIN holds for every type: no need to wait for the other reply.
-            if got.iter().any(|a| matches!(a, Some(Answer::NoSuchName))) {
-                return Ok(Outcome::NoSuchName);
-            }
         }
         let mut why = None;
         // A truncated answer is asked again over TCP, within the same bound.
@@ -194,13 +190,16 @@ impl Resolver {
         }
         let mut addrs = Vec::new();
         let mut answered = 0;
+        let mut no_such_name = false;
         for a in got.into_iter().flatten() {
             match a {
                 Answer::Addresses(v) => {
                     answered += 1;
                     addrs.extend(v);
                 }
-                Answer::NoSuchName => return Ok(Outcome::NoSuchName),
+                // NXDOMAIN for one type while the other has addresses (a broken forwarder):
+                // the addresses count, as glibc's getaddrinfo takes them.
+                Answer::NoSuchName => no_such_name = true,
                 Answer::Truncated => why = why.or(Some("truncated reply over TCP too".to_string())),
                 Answer::ServerError(r) => why = Some(format!("server error (RCODE {r})")),
             }
@@ -208,6 +207,9 @@ impl Resolver {
         // One family answered with addresses: enough (the other may be lost or slow).
         if !addrs.is_empty() || answered == 2 {
             return Ok(Outcome::Addresses(addrs));
+        }
+        if no_such_name {
+            return Ok(Outcome::NoSuchName);
         }
         Ok(Outcome::Retry(why.unwrap_or_else(|| "no reply".into())))
     }
@@ -421,6 +423,19 @@ mod tests {
         let t = Instant::now();
         let e = resolver(vec![s], 3000).lookup("gone.example").unwrap_err();
         assert!(matches!(e, LookupError::NoSuchName { .. }), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn nxdomain_for_aaaa_keeps_the_a_answer() {
+        // A broken forwarder: A answered, AAAA NXDOMAIN. getaddrinfo takes the A records.
+        let s = server(|q| {
+            let qtype = u16::from_be_bytes([q[q.len() - 4], q[q.len() - 3]]);
+            Some(if qtype == TYPE_A { answer(q, 0, &[[203, 0, 113, 9]]) } else { answer(q, 3, &[]) })
+        });
+        let t = Instant::now();
+        let got = resolver(vec![s], 3000).lookup("half.example").unwrap();
+        assert_eq!(got, ["203.0.113.9".parse::<IpAddr>().unwrap()]);
         assert!(t.elapsed() < Duration::from_secs(1));
     }
 

@@ -174,7 +174,11 @@ pub fn parse_reply(m: &[u8], id: u16, name: &str, qtype: u16) -> Result<Answer, 
     let rcode = (flags & 0x000f) as u8;
     let qd = be16(m, 4)?;
     let an = be16(m, 6)?;
-    // The question must be ours (a spoofed or confused reply for another name is not).
+    // The question must be ours (a spoofed or confused reply for another name is not), and
+    // there must be one: we asked one.
+    if qd != 1 {
+        return Err(ReplyError::NotOurs);
+    }
     let mut at = 12;
     for _ in 0..qd {
         let (qname, next) = read_name(m, at)?;
@@ -350,6 +354,12 @@ mod tests {
         assert_eq!(parse_reply(&q, 7, "vpn.example", TYPE_A), Err(ReplyError::NotOurs));
         // A reply about another name is not ours either.
         assert_eq!(parse_reply(&m, 7, "other.example", TYPE_A), Err(ReplyError::NotOurs));
+        // Nor one without the question, or with two.
+        for qd in [0u8, 2] {
+            let mut r = m.clone();
+            r[5] = qd;
+            assert_eq!(parse_reply(&r, 7, "vpn.example", TYPE_A), Err(ReplyError::NotOurs), "qdcount {qd}");
+        }
     }
 
     #[test]
