@@ -20,25 +20,54 @@ impl std::fmt::Debug for Key {
 
 /// A hasher for maps keyed by [`Key`]: public keys are uniformly random, so mixing their
 /// words is as good a hash as SipHash for a fraction of the work (a 20,000-peer listing
-/// builds and probes such a map on its critical path).
-#[derive(Default)]
+/// builds and probes such a map on its critical path). It starts from a random seed per
+/// process and folds every bit into the low ones, so keys cannot be chosen offline to
+/// collide (a client may pick its own public key: `peer add --pubkey`).
 pub struct KeyHasher(u64);
 
 impl std::hash::Hasher for KeyHasher {
     fn finish(&self) -> u64 {
-        self.0
+        let h = self.0;
+        h ^ (h >> 29)
     }
     fn write(&mut self, bytes: &[u8]) {
         for c in bytes.chunks(8) {
             let mut w = [0u8; 8];
             w[..c.len()].copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let h = (self.0 ^ u64::from_le_bytes(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.0 = h ^ (h >> 32);
         }
     }
 }
 
+/// Builds [`KeyHasher`]s from this process's seed.
+#[derive(Clone, Copy)]
+pub struct KeyHashSeed(u64);
+
+impl Default for KeyHashSeed {
+    fn default() -> KeyHashSeed {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        KeyHashSeed(*SEED.get_or_init(|| {
+            let mut b = [0u8; 8];
+            // Without randomness, std's own random hasher state gives one.
+            if getrandom::fill(&mut b).is_err() {
+                use std::hash::BuildHasher as _;
+                return std::collections::hash_map::RandomState::new().hash_one(0u64);
+            }
+            u64::from_le_bytes(b)
+        }))
+    }
+}
+
+impl std::hash::BuildHasher for KeyHashSeed {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0)
+    }
+}
+
 /// A map from public keys, hashed with [`KeyHasher`].
-pub type KeyMap<V> = std::collections::HashMap<Key, V, std::hash::BuildHasherDefault<KeyHasher>>;
+pub type KeyMap<V> = std::collections::HashMap<Key, V, KeyHashSeed>;
 
 /// Why a key string was refused; the message matches wg(8).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
