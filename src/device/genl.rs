@@ -373,7 +373,9 @@ pub fn each_set_request<E>(
             let head = if head_only_key { nla(32) } else { peer_head_len(p) };
             // The peer nest's header, its head, and the allowed IPs nest's header.
             let head_len = 4 + head + 4;
-            if used + head_len + 24 > limit && cur.peers.is_some() {
+            // The first allowed IP goes with the head whatever its size: it must fit too.
+            let first_ip = ips.peek().map_or(0, |(ip, remove)| allowed_ip_len(ip, *remove) + 4);
+            if used + head_len + first_ip > limit && cur.peers.is_some() {
                 flush(&mut cur, &mut sent)?;
                 used = later_base + 4;
             }
@@ -681,7 +683,8 @@ mod tests {
                     p.allowed_ips.iter().map(|n| (n, false)).chain(p.remove_allowed_ips.iter().map(|n| (n, true))).peekable();
                 loop {
                     let head_len = WireguardPeer(head.clone()).buffer_len() + 4 /* AllowedIps nest */;
-                    if used + head_len + 24 > limit && !peers.is_empty() {
+                    let first_ip = ips.peek().map_or(0, |(ip, remove)| allowed_ip(ip, *remove).buffer_len() + 4);
+                    if used + head_len + first_ip > limit && !peers.is_empty() {
                         flush(&mut dev_attrs, &mut peers)?;
                         used = base(&dev_attrs) + 4;
                     }
@@ -1144,6 +1147,49 @@ mod tests {
         let cfg = server(50, 30);
         for limit in [512, 1024, 3000] {
             expect_same(&cfg, &round_trip(&set_requests(0x15, "wg0", &cfg, limit), limit));
+        }
+        // Random small devices at every limit from 512 to 711: a peer's head and its first
+        // allowed IP (an IPv6 one to remove is the largest) never start past the limit.
+        let mut seed: u64 = 0x1234_5678;
+        let mut r = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..5000u32 {
+            let limit = 512 + (round % 200) as usize;
+            let peers = (0..1 + r(12) as u32)
+                .map(|i| {
+                    let ips: Vec<IpNet> = (0..r(4))
+                        .map(|j| {
+                            IpNet::parse(&if r(2) == 0 { format!("10.0.{i}.{j}/32") } else { format!("fd00::{i:x}:{j:x}/128") })
+                                .unwrap()
+                        })
+                        .collect();
+                    let remove = r(3) == 0;
+                    PeerConfig {
+                        public_key: key(i),
+                        replace_allowed_ips: r(2) == 0,
+                        update_only: r(4) == 0,
+                        preshared_key: (r(2) == 0).then(|| SecretKey::from_bytes([3; 32])),
+                        endpoint: match r(3) {
+                            0 => Some("192.0.2.1:5".parse().unwrap()),
+                            1 => Some("[2001:db8::1]:5".parse().unwrap()),
+                            _ => None,
+                        },
+                        persistent_keepalive: (r(2) == 0).then_some(25),
+                        allowed_ips: if remove { vec![] } else { ips.clone() },
+                        remove_allowed_ips: if remove { ips } else { vec![] },
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            let private_key = (r(2) == 0).then(|| SecretKey::from_bytes([5; 32]));
+            let cfg = DeviceConfig { private_key, listen_port: Some(1), peers, ..Default::default() };
+            for m in set_requests(0x15, "wg0", &cfg, limit) {
+                assert!(emit(&m).len() <= limit, "round {round}: a message of {} bytes over the {limit} limit", emit(&m).len());
+            }
         }
     }
 }
