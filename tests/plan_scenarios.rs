@@ -34,6 +34,7 @@ fn facts(c: &Config) -> UpFacts {
         after_pre_up: None,
         kill_switch: None,
         kill_switch_present: None,
+        kill_switch_jumps: [false; 2],
     }
 }
 
@@ -692,8 +693,16 @@ fn a_kill_switch_there_before_up_is_not_removed_by_its_rollback() {
     // With iptables, a chain already there keeps its jump from OUTPUT (no second one).
     f.nft_available = false;
     f.kill_switch_present = Some(plan::FirewallKind::Iptables);
+    f.kill_switch_jumps = [true, true];
     let shown = plan::plan_up(&c, "wgt0", &f).unwrap().to_string();
     assert!(shown.contains(":wgq-ks-wgt0 - [0:0]") && !shown.contains("-I OUTPUT"), "{shown}");
+    // Left half-installed (the IPv6 part of a strict up failed): the family without its
+    // jump gets one, the other keeps its own.
+    f.kill_switch_jumps = [true, false];
+    let shown = plan::plan_up(&c, "wgt0", &f).unwrap().to_string();
+    assert_eq!(shown.matches("-I OUTPUT").count(), 1, "{shown}");
+    let v6 = shown.find("icmp6-adm-prohibited").unwrap();
+    assert!(shown.rfind("-I OUTPUT").unwrap() > v6, "the jump is not in the IPv6 part: {shown}");
 }
 
 #[test]

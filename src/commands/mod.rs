@@ -332,6 +332,9 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     // One left in place (a strict one, in nft, or in iptables where nft is missing): `up`
     // then sets the fwmark before the link goes up.
     facts.kill_switch_present = crate::system::firewall::kill_switch_present(&ifname, false);
+    if facts.kill_switch_present == Some(plan::FirewallKind::Iptables) {
+        facts.kill_switch_jumps = crate::system::firewall::kill_switch_iptables_jumps(&ifname);
+    }
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()

@@ -198,6 +198,12 @@ pub fn kill_switch_mark(ifname: &str, listing: &str) -> Option<u32> {
     })
 }
 
+/// Whether `iptables-save` output has OUTPUT jumping to the kill switch chain of `ifname`.
+pub fn kill_switch_jump_in_iptables(ifname: &str, save: &str) -> bool {
+    let target = format!(" -j {}", kill_switch_chain(ifname));
+    save.lines().any(|l| l.starts_with("-A OUTPUT ") && l.trim_end().ends_with(&target))
+}
+
 /// Whether `iptables-save` output holds the kill switch chain of `ifname`.
 pub fn kill_switch_in_iptables(ifname: &str, save: &str) -> bool {
     let head = format!(":{} ", kill_switch_chain(ifname));
@@ -343,6 +349,16 @@ mod tests {
             "*filter\n-D OUTPUT -m comment --comment \"wgq kill switch for wg0\" -j wgq-ks-wg0\n-F wgq-ks-wg0\n-X wgq-ks-wg0\nCOMMIT\n"
         );
         assert_eq!(kill_switch_iptables_remove("wg2", save), None);
+    }
+
+    #[test]
+    fn kill_switch_jumps_are_read_back_from_iptables_save() {
+        let save = "*filter\n:OUTPUT ACCEPT [0:0]\n:wgq-ks-wg0 - [0:0]\n\
+                    -A OUTPUT -m comment --comment \"wgq kill switch for wg0\" -j wgq-ks-wg0\n\
+                    -A wgq-ks-wg0 -o lo -j RETURN\nCOMMIT\n";
+        assert!(kill_switch_jump_in_iptables("wg0", save));
+        assert!(!kill_switch_jump_in_iptables("wg1", save));
+        assert!(!kill_switch_jump_in_iptables("wg0", "*filter\n:wgq-ks-wg0 - [0:0]\n-A wgq-ks-wg0 -o lo -j RETURN\nCOMMIT\n"));
     }
 
     #[test]

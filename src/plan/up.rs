@@ -47,6 +47,10 @@ pub struct UpFacts {
     /// Where a kill switch of this interface is installed already (a strict one left by an
     /// earlier `up` or `down`): nftables always looked at, iptables when one is asked for.
     pub kill_switch_present: Option<FirewallKind>,
+    /// With an iptables kill switch in place: whether OUTPUT already jumps to its chain,
+    /// per family (`[IPv4, IPv6]`); a family whose jump is missing (a strict switch left
+    /// half-installed) gets one.
+    pub kill_switch_jumps: [bool; 2],
 }
 
 /// The live facts the rest of `up` depends on, read after the PreUp hooks and `wg addconf`.
@@ -97,8 +101,8 @@ fn kill_switch_ops(ops: &mut Vec<Op>, ifname: &str, mark: u32, ks: KillSwitch, f
         let script = crate::plan::firewall::kill_switch_nft_script(ifname, mark, ks);
         ops.push(Op::SetKillSwitch { kind: FirewallKind::Nft, v6: false, ks, undo, script });
     } else {
-        let jump = facts.kill_switch_present == Some(FirewallKind::Iptables);
         for v6 in [false, true] {
+            let jump = facts.kill_switch_present == Some(FirewallKind::Iptables) && facts.kill_switch_jumps[v6 as usize];
             let script = crate::plan::firewall::kill_switch_iptables_script(ifname, v6, mark, ks, jump);
             ops.push(Op::SetKillSwitch { kind: FirewallKind::Iptables, v6, ks, undo, script });
         }

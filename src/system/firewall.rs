@@ -128,6 +128,13 @@ pub fn kill_switch_present(ifname: &str, iptables_too: bool) -> Option<crate::pl
     None
 }
 
+/// Per family (`[IPv4, IPv6]`), whether iptables' OUTPUT jumps to the kill switch chain of
+/// `ifname` (asked only where an iptables kill switch is in place).
+pub fn kill_switch_iptables_jumps(ifname: &str) -> [bool; 2] {
+    [false, true]
+        .map(|v6| iptables_save_filter(v6).is_ok_and(|s| crate::plan::firewall::kill_switch_jump_in_iptables(ifname, &s)))
+}
+
 /// The fwmark the kill switch of `ifname` in place lets out (see
 /// [`crate::plan::firewall::kill_switch_mark`]), read from the tool that holds it.
 pub fn kill_switch_mark(ifname: &str) -> Option<u32> {

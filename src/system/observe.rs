@@ -200,6 +200,7 @@ impl LinuxSystem {
             after_pre_up: None,
             kill_switch: None,
             kill_switch_present: None,
+            kill_switch_jumps: [false; 2],
         })
     }
 
