@@ -32,6 +32,9 @@ pub struct Resolver {
     pub timeout: Duration,
     /// The hosts file consulted first (`None`: DNS only).
     pub hosts: Option<PathBuf>,
+    /// resolv.conf's search list and ndots (a short name is asked with each domain, as
+    /// getaddrinfo asks it).
+    pub search: (Vec<String>, usize),
 }
 
 /// Why a name has no address.
@@ -69,6 +72,7 @@ impl Resolver {
             mark: mark.filter(|&m| m != 0),
             timeout: DEFAULT_TIMEOUT,
             hosts: Some(PathBuf::from("/etc/hosts")),
+            search: std::fs::read_to_string(RESOLV_CONF).map(|t| dns::resolv_conf_search(&t)).unwrap_or((Vec::new(), 1)),
         }
     }
 
@@ -110,8 +114,29 @@ impl Resolver {
         addrs.first().map(|&ip| SocketAddr::new(ip, e.port)).ok_or_else(|| LookupError::NoServers { host: e.host.clone() })
     }
 
+    /// DNS for `host` and, by resolv.conf's search rules, the names it stands for: the
+    /// first that has addresses; all within one `timeout`. When none has, the error of the
+    /// name as given.
     fn dns(&self, host: &str) -> Result<Vec<IpAddr>, LookupError> {
         let deadline = Instant::now() + self.timeout;
+        let names = dns::search_names(host, &self.search.0, self.search.1);
+        let mut first_error = None;
+        for name in &names {
+            match self.dns_name(name, deadline) {
+                Ok(v) => return Ok(v),
+                // Not there under this name: the next one.
+                Err(e @ (LookupError::NoSuchName { .. } | LookupError::NoAddress { .. })) => {
+                    if name == host || first_error.is_none() {
+                        first_error = Some(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(first_error.unwrap_or(LookupError::NoServers { host: host.into() }))
+    }
+
+    fn dns_name(&self, host: &str, deadline: Instant) -> Result<Vec<IpAddr>, LookupError> {
         if self.servers.is_empty() {
             return Err(LookupError::NoServers { host: host.into() });
         }
@@ -406,7 +431,7 @@ mod tests {
     }
 
     fn resolver(servers: Vec<SocketAddr>, timeout_ms: u64) -> Resolver {
-        Resolver { servers, mark: None, timeout: Duration::from_millis(timeout_ms), hosts: None }
+        Resolver { servers, mark: None, timeout: Duration::from_millis(timeout_ms), hosts: None, search: (Vec::new(), 1) }
     }
 
     #[test]
@@ -424,6 +449,21 @@ mod tests {
         let e = resolver(vec![s], 3000).lookup("gone.example").unwrap_err();
         assert!(matches!(e, LookupError::NoSuchName { .. }), "{e}");
         assert!(t.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_short_name_is_asked_with_the_search_domains() {
+        // Only vpn.corp.example exists; `vpn` is asked as lab.example's, then corp.example's.
+        let s = server(|q| {
+            let (name, _) = dns::read_name(q, 12).ok()?;
+            Some(if name == "vpn.corp.example" { answer(q, 0, &[[203, 0, 113, 5]]) } else { answer(q, 3, &[]) })
+        });
+        let mut r = resolver(vec![s], 3000);
+        r.search = (vec!["lab.example".into(), "corp.example".into()], 1);
+        assert_eq!(r.lookup("vpn").unwrap(), ["203.0.113.5".parse::<IpAddr>().unwrap()]);
+        // A name found under none reports the name as given.
+        let e = r.lookup("nothing").unwrap_err();
+        assert!(matches!(&e, LookupError::NoSuchName { host, .. } if host == "nothing"), "{e}");
     }
 
     #[test]

@@ -275,6 +275,48 @@ pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
 
 /// The name servers of resolv.conf text: `nameserver ADDR` lines in order, at most three
 /// (glibc's MAXNS); unparsable ones are skipped, as glibc does.
+/// The search list of resolv.conf text and its `ndots` option (glibc's rules: the last
+/// `search` or `domain` line wins; at most 6 domains; `options ndots:N`, 1 by default,
+/// at most 15).
+pub fn resolv_conf_search(text: &str) -> (Vec<String>, usize) {
+    let mut search = Vec::new();
+    let mut ndots = 1;
+    for line in text.lines() {
+        let mut it = line.split_whitespace();
+        match it.next() {
+            Some("search" | "domain") => {
+                search =
+                    it.take_while(|w| !w.starts_with(['#', ';'])).take(6).map(|d| d.trim_end_matches('.').to_string()).collect();
+                search.retain(|d| !d.is_empty());
+            }
+            Some("options") => {
+                for o in it {
+                    if let Some(n) = o.strip_prefix("ndots:").and_then(|n| n.parse::<usize>().ok()) {
+                        ndots = n.min(15);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (search, ndots)
+}
+
+/// The names to ask for `host`, in order, as glibc's resolver does: a name ending in `.` as
+/// it is only; one with at least `ndots` dots as it is, then with each search domain; one
+/// with fewer, with each search domain first, then as it is.
+pub fn search_names(host: &str, search: &[String], ndots: usize) -> Vec<String> {
+    if host.ends_with('.') || search.is_empty() {
+        return vec![host.to_string()];
+    }
+    let with: Vec<String> = search.iter().map(|d| format!("{host}.{d}")).collect();
+    if host.matches('.').count() >= ndots {
+        std::iter::once(host.to_string()).chain(with).collect()
+    } else {
+        with.into_iter().chain(std::iter::once(host.to_string())).collect()
+    }
+}
+
 pub fn resolv_conf_nameservers(text: &str) -> Vec<IpAddr> {
     let mut out = Vec::new();
     for line in text.lines() {
@@ -295,6 +337,20 @@ pub fn resolv_conf_nameservers(text: &str) -> Vec<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_list_and_ndots_as_glibc_reads_them() {
+        let t = "domain old.example\nsearch corp.example lab.example. # comment\noptions edns0 ndots:2\n";
+        let (search, ndots) = resolv_conf_search(t);
+        assert_eq!((search.as_slice(), ndots), (&["corp.example".to_string(), "lab.example".to_string()][..], 2));
+        assert_eq!(resolv_conf_search("nameserver 192.0.2.53\n"), (vec![], 1));
+        let s = vec!["corp.example".to_string()];
+        assert_eq!(search_names("vpn", &s, 1), ["vpn.corp.example", "vpn"]);
+        assert_eq!(search_names("vpn.example.org", &s, 1), ["vpn.example.org", "vpn.example.org.corp.example"]);
+        assert_eq!(search_names("vpn.example", &s, 2), ["vpn.example.corp.example", "vpn.example"]);
+        assert_eq!(search_names("vpn.example.", &s, 1), ["vpn.example."]);
+        assert_eq!(search_names("vpn", &[], 1), ["vpn"]);
+    }
 
     #[test]
     fn query_bytes() {
