@@ -391,6 +391,14 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     let down = net.down(&[]);
     assert!(down.status.success(), "{}", text(&down));
     assert!(net.has_table(), "down removed the strict kill switch");
+    assert!(
+        String::from_utf8_lossy(&down.stderr).ends_with(&format!(
+            "wgq: the kill switch of {0} stays in place (nothing but the tunnel may leave); `wgq down --kill-switch=off {0}' removes it\n",
+            net.cif
+        )),
+        "{}",
+        text(&down)
+    );
     let l1 = net.leaked();
     assert!(!net.ping(INET4, 2) && !net.ping(INET6, 2), "down with a strict kill switch leaks");
     assert_eq!(net.leaked(), l1);

@@ -474,6 +474,16 @@ fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppEr
     if x.run(&plan, dry_run, false)? {
         x.state.remove(&x.ifname);
         crate::system::runstate::collect_garbage(&x.state);
+        // A strict switch, or one whose `up` was killed before it recorded it: still
+        // rejecting; say so, and how to remove it.
+        if !kill_switch_off && crate::system::firewall::kill_switch_present(&x.ifname, false).is_some() {
+            eprintln!(
+                "{}: the kill switch of {} stays in place (nothing but the tunnel may leave); `wgq down --kill-switch=off {}' removes it",
+                crate::program_name(),
+                x.ifname,
+                x.ifname
+            );
+        }
     }
     phase("apply", &mut t);
     Ok(0)
