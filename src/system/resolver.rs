@@ -100,7 +100,15 @@ impl Resolver {
     /// host's resolv.conf ([`host_nameservers`]); /etc/hosts first; [`DEFAULT_TIMEOUT`].
     pub fn for_interface(state: &crate::system::runstate::RunState, ifname: &str, mark: u32) -> Resolver {
         let recorded = state.read(ifname, crate::system::runstate::ifindex(ifname)).map(|r| r.resolvers).unwrap_or_default();
-        let servers = if recorded.is_empty() { host_nameservers(Path::new(RESOLV_CONF)) } else { recorded };
+        let servers = if !recorded.is_empty() {
+            recorded
+        } else {
+            // No record (wg-quick's interface): resolv.conf may hold only what the tunnel's
+            // `resolvconf -a … -x` put there; resolvconf still knows the other interfaces'.
+            let dirs = RESOLVCONF_DIRS.map(Path::new);
+            let others = other_interfaces_nameservers(&dirs, ifname);
+            if others.is_empty() { host_nameservers(Path::new(RESOLV_CONF)) } else { others }
+        };
         Resolver::new(&servers, Some(mark))
     }
 
@@ -393,6 +401,33 @@ fn host_nameservers_with(path: &Path, resolved_upstream: &Path) -> Vec<IpAddr> {
     servers
 }
 
+/// resolvconf's state: one file per interface (Debian's resolvconf, openresolv).
+const RESOLVCONF_DIRS: [&str; 2] = ["/run/resolvconf/interface", "/run/resolvconf/interfaces"];
+
+/// The name servers resolvconf holds for interfaces other than `ifname` (whose own entry
+/// is `ifname`, or `PREFIX.ifname` with an interface-order prefix such as wg-quick's
+/// `tun.`), files in name order, at most 3: the host's own servers, whatever a full
+/// tunnel's exclusive entry left in resolv.conf.
+fn other_interfaces_nameservers(dirs: &[&Path], ifname: &str) -> Vec<IpAddr> {
+    let own_suffix = format!(".{ifname}");
+    let mut out: Vec<IpAddr> = Vec::new();
+    for dir in dirs {
+        let Ok(rd) = std::fs::read_dir(dir) else { continue };
+        let mut names: Vec<String> = rd.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+        names.retain(|n| n != ifname && !n.ends_with(&own_suffix));
+        names.sort();
+        for n in names {
+            let text = std::fs::read_to_string(dir.join(&n)).unwrap_or_default();
+            for ip in dns::resolv_conf_nameservers(&text) {
+                if !out.contains(&ip) && out.len() < 3 {
+                    out.push(ip);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Where the host's resolver configuration is.
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 
@@ -464,6 +499,23 @@ mod tests {
         // A name found under none reports the name as given.
         let e = r.lookup("nothing").unwrap_err();
         assert!(matches!(&e, LookupError::NoSuchName { host, .. } if host == "nothing"), "{e}");
+    }
+
+    #[test]
+    fn resolvconf_knows_the_other_interfaces_servers() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |n: &str, t: &str| std::fs::write(d.path().join(n), t).unwrap();
+        w("tun.wg0", "nameserver 10.8.0.1\n");
+        w("wg0", "nameserver 10.8.0.2\n");
+        w("eth0.dhclient", "search lan\nnameserver 192.0.2.53\nnameserver 192.0.2.54\n");
+        w("wlan0.dhcp", "nameserver 192.0.2.53\nnameserver 2001:db8::53\nnameserver 198.51.100.53\n");
+        let got = other_interfaces_nameservers(&[d.path(), Path::new("/nonexistent")], "wg0");
+        let want: Vec<IpAddr> = ["192.0.2.53", "192.0.2.54", "2001:db8::53"].iter().map(|a| a.parse().unwrap()).collect();
+        assert_eq!(got, want);
+        // A tunnel alone in resolvconf: nothing (resolv.conf is asked then).
+        let only = tempfile::tempdir().unwrap();
+        std::fs::write(only.path().join("tun.wg0"), "nameserver 10.8.0.1\n").unwrap();
+        assert!(other_interfaces_nameservers(&[only.path()], "wg0").is_empty());
     }
 
     #[test]
