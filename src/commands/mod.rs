@@ -405,7 +405,7 @@ fn use_marked_lookups(sys: &mut LinuxSystem, state: &RunState, cfg: &Config, ifn
     });
 }
 
-fn pre_up_resolvers(cfg: &Config) -> Vec<std::net::IpAddr> {
+fn pre_up_resolvers(cfg: &Config) -> Vec<std::net::SocketAddr> {
     if cfg.interface.dns.is_empty() {
         return Vec::new();
     }

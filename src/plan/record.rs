@@ -29,7 +29,7 @@ pub struct UpRecord {
     pub routes: Vec<Route>,
     /// The host's name servers before `up` changed DNS (recorded only when it did):
     /// where `reresolve` sends its queries, outside the tunnel.
-    pub resolvers: Vec<std::net::IpAddr>,
+    pub resolvers: Vec<std::net::SocketAddr>,
     /// The kill switch `up` installed and the tool that holds it (`down` removes a normal
     /// one and leaves a strict one).
     pub kill_switch: Option<(KillSwitch, FirewallKind)>,
@@ -63,7 +63,15 @@ impl UpRecord {
             let _ = writeln!(s, "route={} {}", r.net, r.table.unwrap_or(MAIN_TABLE));
         }
         for a in &self.resolvers {
-            let _ = writeln!(s, "resolver={a}");
+            // The address (port 53), with a link-local one's scope: `fe80::1%2`.
+            match a {
+                std::net::SocketAddr::V6(v6) if v6.scope_id() != 0 => {
+                    let _ = writeln!(s, "resolver={}%{}", v6.ip(), v6.scope_id());
+                }
+                _ => {
+                    let _ = writeln!(s, "resolver={}", a.ip());
+                }
+            }
         }
         if let Some((ks, kind)) = self.kill_switch {
             let mode = if ks.strict { "strict" } else { "normal" };
@@ -95,7 +103,7 @@ impl UpRecord {
                     }
                 }
                 "address" => r.addresses.extend(IpNet::parse(v.trim()).ok()),
-                "resolver" => r.resolvers.extend(v.trim().parse::<std::net::IpAddr>().ok()),
+                "resolver" => r.resolvers.extend(parse_resolver(v.trim())),
                 "route" => {
                     let mut it = v.split_whitespace();
                     if let (Some(Ok(net)), Some(Ok(t))) = (it.next().map(IpNet::parse), it.next().map(str::parse::<u32>)) {
@@ -191,6 +199,16 @@ fn resolved_into(r: &mut UpRecord, search: &mut Vec<String>, call: &crate::plan:
 }
 
 /// A route as `ip` would write it: table `t`, `main` left implicit.
+/// A `resolver=` value: an address (port 53), with `%SCOPE` for a link-local one.
+fn parse_resolver(v: &str) -> Option<std::net::SocketAddr> {
+    match v.split_once('%') {
+        Some((a, scope)) => {
+            Some(std::net::SocketAddr::V6(std::net::SocketAddrV6::new(a.parse().ok()?, 53, 0, scope.parse().ok()?)))
+        }
+        None => Some(std::net::SocketAddr::new(v.parse().ok()?, 53)),
+    }
+}
+
 fn route_in(net: IpNet, t: u32) -> Route {
     let table = (t != MAIN_TABLE).then_some(t);
     Route { net, table, table_text: table.map(|t| t.to_string()) }
@@ -204,6 +222,15 @@ pub(super) fn route_key(r: &Route) -> (IpNet, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolver_lines_of_older_and_newer_records() {
+        // An older wgq wrote the address alone; a link-local server now keeps its scope.
+        let r = UpRecord::parse("resolver=192.0.2.53\nresolver=2001:db8::53\nresolver=fe80::1%2\nresolver=bogus\n");
+        let v6 = std::net::SocketAddr::V6(std::net::SocketAddrV6::new("fe80::1".parse().unwrap(), 53, 0, 2));
+        assert_eq!(r.resolvers, ["192.0.2.53:53".parse().unwrap(), "[2001:db8::53]:53".parse().unwrap(), v6]);
+        assert!(r.render().ends_with("resolver=192.0.2.53\nresolver=2001:db8::53\nresolver=fe80::1%2\n"), "{}", r.render());
+    }
 
     #[test]
     fn kill_switch_line_round_trips() {

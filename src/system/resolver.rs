@@ -65,10 +65,10 @@ fn last_text(l: &Option<String>) -> String {
 }
 
 impl Resolver {
-    /// `/etc/hosts`, then `servers` (port 53), `mark` on every socket, [`DEFAULT_TIMEOUT`].
-    pub fn new(servers: &[IpAddr], mark: Option<u32>) -> Resolver {
+    /// `/etc/hosts`, then `servers`, `mark` on every socket, [`DEFAULT_TIMEOUT`].
+    pub fn new(servers: &[SocketAddr], mark: Option<u32>) -> Resolver {
         Resolver {
-            servers: servers.iter().map(|&ip| SocketAddr::new(ip, 53)).collect(),
+            servers: servers.to_vec(),
             mark: mark.filter(|&m| m != 0),
             timeout: DEFAULT_TIMEOUT,
             hosts: Some(PathBuf::from("/etc/hosts")),
@@ -385,15 +385,33 @@ fn marked_socket(server: SocketAddr, kind: libc::c_int, mark: Option<u32>) -> io
 /// The name servers of the host's resolv.conf at `path`. When it names only
 /// systemd-resolved's local stub (127.0.0.53/54), whose own upstream queries would not
 /// carry our mark, resolved's upstream servers are taken instead (if it lists any).
-pub fn host_nameservers(path: &Path) -> Vec<IpAddr> {
+pub fn host_nameservers(path: &Path) -> Vec<SocketAddr> {
     host_nameservers_with(path, Path::new(RESOLVED_UPSTREAM))
 }
 
-fn host_nameservers_with(path: &Path, resolved_upstream: &Path) -> Vec<IpAddr> {
-    let servers = std::fs::read_to_string(path).map(|t| dns::resolv_conf_nameservers(&t)).unwrap_or_default();
-    let stub = |ip: &IpAddr| matches!(ip, IpAddr::V4(v) if v.octets()[..3] == [127, 0, 0] && matches!(v.octets()[3], 53 | 54));
+/// The name servers of the resolv.conf at `path`, on port 53; a link-local one with its
+/// zone (`fe80::1%eth0`, `fe80::1%3`) gets that interface as its scope, and is left out
+/// when there is no such interface (it could not be reached).
+fn nameservers_of(path: &Path) -> Vec<SocketAddr> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    dns::resolv_conf_nameservers(&text)
+        .into_iter()
+        .filter_map(|(ip, zone)| match (ip, zone) {
+            (IpAddr::V6(v6), Some(z)) => {
+                let scope = z.parse::<u32>().ok().or_else(|| nix::net::if_::if_nametoindex(z.as_str()).ok())?;
+                Some(SocketAddr::V6(std::net::SocketAddrV6::new(v6, 53, 0, scope)))
+            }
+            (ip, _) => Some(SocketAddr::new(ip, 53)),
+        })
+        .collect()
+}
+
+fn host_nameservers_with(path: &Path, resolved_upstream: &Path) -> Vec<SocketAddr> {
+    let servers = nameservers_of(path);
+    let stub =
+        |a: &SocketAddr| matches!(a.ip(), IpAddr::V4(v) if v.octets()[..3] == [127, 0, 0] && matches!(v.octets()[3], 53 | 54));
     if !servers.is_empty() && servers.iter().all(stub) {
-        let upstream = std::fs::read_to_string(resolved_upstream).map(|t| dns::resolv_conf_nameservers(&t)).unwrap_or_default();
+        let upstream = nameservers_of(resolved_upstream);
         if !upstream.is_empty() && !upstream.iter().all(stub) {
             return upstream;
         }
@@ -408,17 +426,16 @@ const RESOLVCONF_DIRS: [&str; 2] = ["/run/resolvconf/interface", "/run/resolvcon
 /// is `ifname`, or `PREFIX.ifname` with an interface-order prefix such as wg-quick's
 /// `tun.`), files in name order, at most 3: the host's own servers, whatever a full
 /// tunnel's exclusive entry left in resolv.conf.
-fn other_interfaces_nameservers(dirs: &[&Path], ifname: &str) -> Vec<IpAddr> {
+fn other_interfaces_nameservers(dirs: &[&Path], ifname: &str) -> Vec<SocketAddr> {
     let own_suffix = format!(".{ifname}");
-    let mut out: Vec<IpAddr> = Vec::new();
+    let mut out: Vec<SocketAddr> = Vec::new();
     for dir in dirs {
         let Ok(rd) = std::fs::read_dir(dir) else { continue };
         let mut names: Vec<String> = rd.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
         names.retain(|n| n != ifname && !n.ends_with(&own_suffix));
         names.sort();
         for n in names {
-            let text = std::fs::read_to_string(dir.join(&n)).unwrap_or_default();
-            for ip in dns::resolv_conf_nameservers(&text) {
+            for ip in nameservers_of(&dir.join(&n)) {
                 if !out.contains(&ip) && out.len() < 3 {
                     out.push(ip);
                 }
@@ -510,7 +527,8 @@ mod tests {
         w("eth0.dhclient", "search lan\nnameserver 192.0.2.53\nnameserver 192.0.2.54\n");
         w("wlan0.dhcp", "nameserver 192.0.2.53\nnameserver 2001:db8::53\nnameserver 198.51.100.53\n");
         let got = other_interfaces_nameservers(&[d.path(), Path::new("/nonexistent")], "wg0");
-        let want: Vec<IpAddr> = ["192.0.2.53", "192.0.2.54", "2001:db8::53"].iter().map(|a| a.parse().unwrap()).collect();
+        let want: Vec<SocketAddr> =
+            ["192.0.2.53:53", "192.0.2.54:53", "[2001:db8::53]:53"].iter().map(|a| a.parse().unwrap()).collect();
         assert_eq!(got, want);
         // A tunnel alone in resolvconf: nothing (resolv.conf is asked then).
         let only = tempfile::tempdir().unwrap();
@@ -603,7 +621,7 @@ mod tests {
     fn resolved_stub_gives_way_to_its_upstream_servers() {
         let dir = tempfile::tempdir().unwrap();
         let (rc, up) = (dir.path().join("resolv.conf"), dir.path().join("upstream.conf"));
-        let ips = |v: &[&str]| v.iter().map(|a| a.parse::<IpAddr>().unwrap()).collect::<Vec<_>>();
+        let ips = |v: &[&str]| v.iter().map(|a| SocketAddr::new(a.parse().unwrap(), 53)).collect::<Vec<_>>();
         std::fs::write(&rc, "nameserver 127.0.0.53\noptions edns0 trust-ad\n").unwrap();
         // No upstream file: the stub it is.
         assert_eq!(host_nameservers_with(&rc, &up), ips(&["127.0.0.53"]));
@@ -613,6 +631,11 @@ mod tests {
         std::fs::write(&rc, "nameserver 198.51.100.53\n").unwrap();
         assert_eq!(host_nameservers_with(&rc, &up), ips(&["198.51.100.53"]));
         assert!(host_nameservers_with(&dir.path().join("none"), &up).is_empty());
+        // A link-local server keeps its zone as the scope (by index, or by name: lo is 1);
+        // one on an interface that does not exist is left out.
+        std::fs::write(&rc, "nameserver fe80::1%lo\nnameserver fe80::2%7\nnameserver fe80::3%nosuchif0\n").unwrap();
+        let v6 = |a: &str, scope| SocketAddr::V6(std::net::SocketAddrV6::new(a.parse().unwrap(), 53, 0, scope));
+        assert_eq!(host_nameservers_with(&rc, &up), [v6("fe80::1", 1), v6("fe80::2", 7)]);
     }
 
     #[test]

@@ -366,7 +366,11 @@ mod tests {
                 crate::plan::Route { net: net("10.9.0.0/16"), table: None, table_text: None },
                 crate::plan::Route { net: net("0.0.0.0/0"), table: Some(51820), table_text: Some("51820".into()) },
             ],
-            resolvers: vec!["192.0.2.53".parse().unwrap(), "2001:db8::53".parse().unwrap()],
+            resolvers: vec![
+                "192.0.2.53:53".parse().unwrap(),
+                "[2001:db8::53]:53".parse().unwrap(),
+                std::net::SocketAddr::V6(std::net::SocketAddrV6::new("fe80::1".parse().unwrap(), 53, 0, 3)),
+            ],
             kill_switch: Some((crate::plan::KillSwitch { strict: true, allow_lan: false }, crate::plan::FirewallKind::Nft)),
         };
         a.write("wg0", 7, &rec).unwrap();

@@ -273,8 +273,6 @@ pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
     out
 }
 
-/// The name servers of resolv.conf text: `nameserver ADDR` lines in order, at most three
-/// (glibc's MAXNS); unparsable ones are skipped, as glibc does.
 /// The search list of resolv.conf text and its `ndots` option (glibc's rules: the last
 /// `search` or `domain` line wins; at most 6 domains; `options ndots:N`, 1 by default,
 /// at most 15).
@@ -317,18 +315,25 @@ pub fn search_names(host: &str, search: &[String], ndots: usize) -> Vec<String> 
     }
 }
 
-pub fn resolv_conf_nameservers(text: &str) -> Vec<IpAddr> {
+/// The name servers of resolv.conf text: `nameserver ADDR` lines in order, at most three
+/// (glibc's MAXNS), unparsable ones skipped as glibc does; each with its `%zone` if it has
+/// one (a link-local server's interface, by name or index).
+pub fn resolv_conf_nameservers(text: &str) -> Vec<(IpAddr, Option<String>)> {
     let mut out = Vec::new();
     for line in text.lines() {
         let mut it = line.split_whitespace();
         if it.next() != Some("nameserver") {
             continue;
         }
-        // A `%zone` suffix is legal for link-local servers; the address is what counts here.
-        if let Some(a) = it.next().and_then(|a| a.split('%').next()).and_then(|a| a.parse::<IpAddr>().ok())
+        let Some(a) = it.next() else { continue };
+        let (addr, zone) = match a.split_once('%') {
+            Some((addr, zone)) => (addr, Some(zone.to_string())),
+            None => (a, None),
+        };
+        if let Ok(ip) = addr.parse::<IpAddr>()
             && out.len() < 3
         {
-            out.push(a);
+            out.push((ip, zone));
         }
     }
     out
@@ -527,7 +532,10 @@ mod tests {
     fn resolv_conf_servers() {
         let text = "# generated\nsearch example\nnameserver 192.0.2.53\nnameserver   2001:db8::53\nnameserver fe80::1%eth0\n\
                     nameserver bogus\nnameserver 198.51.100.53\noptions timeout:1\n";
-        let want: Vec<IpAddr> = ["192.0.2.53", "2001:db8::53", "fe80::1"].iter().map(|a| a.parse().unwrap()).collect();
-        assert_eq!(resolv_conf_nameservers(text), want);
+        let ip = |a: &str| a.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            resolv_conf_nameservers(text),
+            [(ip("192.0.2.53"), None), (ip("2001:db8::53"), None), (ip("fe80::1"), Some("eth0".to_string()))]
+        );
     }
 }
