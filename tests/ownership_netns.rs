@@ -110,10 +110,12 @@ impl Ns {
     /// `wg showconf`, peers sorted (wireguard-go lists them in map order).
     fn showconf(&self, ifname: &str) -> String {
         let t = self.out(&format!("ip netns exec NS wg showconf {ifname}"));
-        let mut parts: Vec<&str> = t.split("[Peer]").collect();
+        // Each peer's block trimmed: the last one printed has no blank line after it, and
+        // which peer that is depends on the map order.
+        let mut parts: Vec<&str> = t.split("[Peer]").map(str::trim).collect();
         let head = parts.remove(0);
         parts.sort();
-        format!("{head}{}", parts.join("[Peer]"))
+        parts.iter().fold(format!("{head}\n"), |acc, p| format!("{acc}\n[Peer]\n{p}\n"))
     }
 }
 
