@@ -111,7 +111,9 @@ fn be16(m: &[u8], at: usize) -> Result<u16, ReplyError> {
 /// just after it in the message (after the first pointer, if any). Pointers must point
 /// backwards (no loops), names stay within 255 bytes.
 pub fn read_name(m: &[u8], mut at: usize) -> Result<(String, usize), ReplyError> {
-    let mut name = String::new();
+    // The bytes as they are (ASCII lowered), read as UTF-8 at the end: a UTF-8 name
+    // compares equal to the name asked for; other bytes become U+FFFD and never do.
+    let mut name: Vec<u8> = Vec::new();
     let mut end = None;
     let mut wire_len = 0usize;
     let mut limit = at;
@@ -119,6 +121,7 @@ pub fn read_name(m: &[u8], mut at: usize) -> Result<(String, usize), ReplyError>
         let len = *m.get(at).ok_or(ReplyError::Malformed("name runs off the end"))? as usize;
         match len & 0xc0 {
             0x00 if len == 0 => {
+                let name = String::from_utf8(name).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 return Ok((name, end.unwrap_or(at + 1)));
             }
             0x00 => {
@@ -128,11 +131,10 @@ pub fn read_name(m: &[u8], mut at: usize) -> Result<(String, usize), ReplyError>
                     return Err(ReplyError::Malformed("name longer than 255 bytes"));
                 }
                 if !name.is_empty() {
-                    name.push('.');
+                    name.push(b'.');
                 }
                 for &b in label {
-                    // Any byte is allowed in a label; keep it printable and comparable.
-                    name.push(char::from(b.to_ascii_lowercase()));
+                    name.push(b.to_ascii_lowercase());
                 }
                 at += 1 + len;
             }
@@ -421,6 +423,15 @@ mod tests {
             r[5] = qd;
             assert_eq!(parse_reply(&r, 7, "vpn.example", TYPE_A), Err(ReplyError::NotOurs), "qdcount {qd}");
         }
+    }
+
+    #[test]
+    fn a_utf8_name_matches_its_reply() {
+        let an = rr(&[0xc0, 12], TYPE_A, &[203, 0, 113, 9]);
+        let m = reply(9, 0x8180, "Bücher.example", TYPE_A, 1, &an);
+        assert_eq!(parse_reply(&m, 9, "bücher.example", TYPE_A), Ok(Answer::Addresses(vec!["203.0.113.9".parse().unwrap()])));
+        // Only ASCII is folded: another non-ASCII name is not ours.
+        assert_eq!(parse_reply(&m, 9, "bucher.example", TYPE_A), Err(ReplyError::NotOurs));
     }
 
     #[test]
