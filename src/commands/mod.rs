@@ -312,11 +312,15 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
         return Err(AppError::AlreadyExists(ifname));
     }
     phase("parse", &mut t);
-    use_marked_lookups(&mut x.sys, &x.state, &x.cfg, &ifname);
+    // A kill switch left in place (a strict one, in nft, or in iptables where nft is
+    // missing): its mark for the endpoints' lookups, and `up` sets the fwmark before the
+    // link goes up.
+    let switch = crate::system::firewall::see_kill_switch(&ifname, false);
+    use_marked_lookups(&mut x.sys, &x.state, &x.cfg, &ifname, switch.as_ref());
     let mut facts = match x.sys.observe_up(&x.cfg) {
         Ok(f) => f,
         Err(e @ crate::system::SystemError::Resolve { .. }) => {
-            if let Some(mark) = crate::system::firewall::kill_switch_mark(&ifname) {
+            if let Some(mark) = switch.as_ref().and_then(|s| s.mark(&ifname)) {
                 eprintln!(
                     "{}: the kill switch of {ifname} is in place (it lets out only the tunnel and packets with fwmark \
                      {mark}) and rejects the lookup of the endpoint's name; an Endpoint given as an IP address works, \
@@ -329,12 +333,8 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
         Err(e) => return Err(e.into()),
     };
     facts.kill_switch = kill_switch;
-    // One left in place (a strict one, in nft, or in iptables where nft is missing): `up`
-    // then sets the fwmark before the link goes up.
-    facts.kill_switch_present = crate::system::firewall::kill_switch_present(&ifname, false);
-    if facts.kill_switch_present == Some(plan::FirewallKind::Iptables) {
-        facts.kill_switch_jumps = crate::system::firewall::kill_switch_iptables_jumps(&ifname);
-    }
+    facts.kill_switch_present = switch.as_ref().map(|s| s.kind);
+    facts.kill_switch_jumps = switch.as_ref().map_or([false; 2], |s| s.jumps);
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()
@@ -384,16 +384,23 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
 /// crash), the endpoints' names are looked up by wgq's own resolver from sockets carrying
 /// the fwmark the switch lets out, to the host's name servers: getaddrinfo's queries would
 /// be rejected. Nothing is asked of the firewall unless an Endpoint is a host name.
-fn use_marked_lookups(sys: &mut LinuxSystem, state: &RunState, cfg: &Config, ifname: &str) {
+fn use_marked_lookups(
+    sys: &mut LinuxSystem,
+    state: &RunState,
+    cfg: &Config,
+    ifname: &str,
+    switch: Option<&crate::system::firewall::KillSwitchSeen>,
+) {
+    let Some(switch) = switch else { return };
     let names = cfg
         .peers
         .iter()
         .filter_map(|p| p.endpoint.as_ref())
         .any(|e| crate::device::resolve::literal(&e.value.host, e.value.port).is_none());
-    if !names || crate::system::firewall::kill_switch_present(ifname, false).is_none() {
+    if !names {
         return;
     }
-    let Some(mark) = crate::system::firewall::kill_switch_mark(ifname) else { return };
+    let Some(mark) = switch.mark(ifname) else { return };
     let resolver = crate::system::resolver::Resolver::for_interface(state, ifname, mark);
     sys.endpoint_lookup = Box::new(move |host, port| match resolver.lookup(host) {
         Ok(addrs) => addrs.first().map(|&a| std::net::SocketAddr::new(a, port)).ok_or_else(|| ("no address".into(), true)),

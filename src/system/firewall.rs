@@ -107,45 +107,59 @@ fn iptables_save_filter(v6: bool) -> Result<String, FirewallError> {
     run_tool(if v6 { "ip6tables-save" } else { "iptables-save" }, &["-t", "filter"], None)
 }
 
+/// A kill switch of an interface in place, as one look at the firewall saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillSwitchSeen {
+    pub kind: crate::plan::FirewallKind,
+    /// iptables: whether OUTPUT jumps to its chain, per family (`[IPv4, IPv6]`).
+    pub jumps: [bool; 2],
+    /// iptables: the `iptables-save` / `ip6tables-save` texts it was seen in.
+    saves: [Option<String>; 2],
+}
+
+impl KillSwitchSeen {
+    /// The fwmark it lets out (see [`crate::plan::firewall::kill_switch_mark`]): nft's
+    /// table listed (only now: the look that found it lists tables, not rules), or the
+    /// iptables texts already read.
+    pub fn mark(&self, ifname: &str) -> Option<u32> {
+        match self.kind {
+            crate::plan::FirewallKind::Nft => {
+                let t = crate::plan::firewall::kill_switch_table(ifname);
+                let l = run_tool("nft", &["list", "table", "inet", &t], None).ok()?;
+                crate::plan::firewall::kill_switch_mark(ifname, &l)
+            }
+            crate::plan::FirewallKind::Iptables => {
+                self.saves.iter().flatten().find_map(|l| crate::plan::firewall::kill_switch_mark(ifname, l))
+            }
+        }
+    }
+}
+
 /// Where the kill switch of `ifname` is installed: an `inet` table of that name (listed over
-/// nfnetlink, which needs no nft program), else its chain in iptables' filter table. With
-/// `iptables_too` false, iptables is asked only where nft is missing (where `up` would have
-/// put one): no `iptables-save` on every `up --kill-switch`.
-pub fn kill_switch_present(ifname: &str, iptables_too: bool) -> Option<crate::plan::FirewallKind> {
+/// nfnetlink, which needs no nft program), else its chain in iptables' filter table (both
+/// families read once). With `iptables_too` false, iptables is asked only where nft is
+/// missing (where `up` would have put one): no `iptables-save` on every `up`.
+pub fn see_kill_switch(ifname: &str, iptables_too: bool) -> Option<KillSwitchSeen> {
     let table = format!("table inet {}", crate::plan::firewall::kill_switch_table(ifname));
     let listed = crate::wire::nftables::list_tables().ok().or_else(|| nft_list_tables_command().ok());
     if listed.is_some_and(|l| l.lines().any(|l| l == table)) {
-        return Some(crate::plan::FirewallKind::Nft);
+        return Some(KillSwitchSeen { kind: crate::plan::FirewallKind::Nft, jumps: [false; 2], saves: [None, None] });
     }
-    if (iptables_too || !nft_available())
-        && iptables_available()
-        && [false, true]
-            .into_iter()
-            .any(|v6| iptables_save_filter(v6).is_ok_and(|s| crate::plan::firewall::kill_switch_in_iptables(ifname, &s)))
-    {
-        return Some(crate::plan::FirewallKind::Iptables);
+    if (!iptables_too && nft_available()) || !iptables_available() {
+        return None;
     }
-    None
+    let saves = [false, true].map(|v6| iptables_save_filter(v6).ok());
+    if !saves.iter().flatten().any(|s| crate::plan::firewall::kill_switch_in_iptables(ifname, s)) {
+        return None;
+    }
+    let jumps =
+        [0, 1].map(|i| saves[i].as_deref().is_some_and(|s| crate::plan::firewall::kill_switch_jump_in_iptables(ifname, s)));
+    Some(KillSwitchSeen { kind: crate::plan::FirewallKind::Iptables, jumps, saves })
 }
 
-/// Per family (`[IPv4, IPv6]`), whether iptables' OUTPUT jumps to the kill switch chain of
-/// `ifname` (asked only where an iptables kill switch is in place).
-pub fn kill_switch_iptables_jumps(ifname: &str) -> [bool; 2] {
-    [false, true]
-        .map(|v6| iptables_save_filter(v6).is_ok_and(|s| crate::plan::firewall::kill_switch_jump_in_iptables(ifname, &s)))
-}
-
-/// The fwmark the kill switch of `ifname` in place lets out (see
-/// [`crate::plan::firewall::kill_switch_mark`]), read from the tool that holds it.
-pub fn kill_switch_mark(ifname: &str) -> Option<u32> {
-    match kill_switch_present(ifname, true)? {
-        crate::plan::FirewallKind::Nft => {
-            let t = crate::plan::firewall::kill_switch_table(ifname);
-            run_tool("nft", &["list", "table", "inet", &t], None).ok()
-        }
-        crate::plan::FirewallKind::Iptables => iptables_save_filter(false).ok(),
-    }
-    .and_then(|l| crate::plan::firewall::kill_switch_mark(ifname, &l))
+/// [`see_kill_switch`]'s answer: which tool holds the switch, if any.
+pub fn kill_switch_present(ifname: &str, iptables_too: bool) -> Option<crate::plan::FirewallKind> {
+    see_kill_switch(ifname, iptables_too).map(|s| s.kind)
 }
 
 /// Removes the kill switch of `ifname` from nftables (one transaction) or from both

@@ -84,7 +84,7 @@ pub struct LinuxSystem {
     /// How `up` and `reload` look endpoint names up (wg's retry rules around it):
     /// getaddrinfo. A strict kill switch left in place rejects every unmarked packet, DNS
     /// queries too; a lookup whose sockets carry the mark it lets out
-    /// ([`firewall::kill_switch_mark`]) goes here.
+    /// ([`firewall::KillSwitchSeen::mark`]) goes here.
     pub endpoint_lookup: EndpointLookup,
 }
 
