@@ -454,25 +454,12 @@ pub fn apply_up(
 
 fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppError> {
     let mut t = std::time::Instant::now();
-    if kill_switch_off
-        && let Err(locate::LocateError::Missing(_)) = locate::locate_config(target, Path::new(CONFIG_DIR))
-        && let Some(ifname) =
-            if locate::is_interface_name(target) { Some(target.to_string()) } else { locate::interface_from_path(target) }
-    {
-        return kill_switch_off_without_file(&ifname, dry_run);
+    if kill_switch_off && let Some(code) = kill_switch_off_alone(target, dry_run)? {
+        return Ok(code);
     }
     let mut x = Session::open(target, dry_run, !kill_switch_off, false)?;
     phase("parse", &mut t);
     let present = if kill_switch_off { crate::system::firewall::kill_switch_present(&x.ifname, true) } else { None };
-    if kill_switch_off && !x.sys.is_wireguard(&x.ifname)? {
-        // Only the kill switch is left of the interface (a strict one after `down` or a crash).
-        let plan = plan::plan_kill_switch_off(&x.ifname, present);
-        if plan.ops.is_empty() {
-            return Err(AppError::NotWireGuard(x.ifname.clone()));
-        }
-        x.run(&plan, dry_run, false)?;
-        return Ok(0);
-    }
     let mut facts = x.sys.observe_down(&x.cfg, x.recorded())?;
     facts.kill_switch_off = kill_switch_off;
     facts.kill_switch_present = present;
@@ -496,26 +483,39 @@ fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppEr
     Ok(0)
 }
 
-/// `down --kill-switch=off` of an interface whose file is gone (a strict switch outlives
-/// both): the switch is found by the interface's name; a WireGuard interface still up needs
-/// its file to be taken down and is refused as `down` refuses it.
-fn kill_switch_off_without_file(ifname: &str, dry_run: bool) -> Result<i32, AppError> {
+/// `down --kill-switch=off` where only the kill switch is left of the interface (a strict
+/// one after `down` or a crash): found by the interface's name, so its file may be gone
+/// or broken. `None` when the interface is still a WireGuard one: `down` proper then.
+fn kill_switch_off_alone(target: &str, dry_run: bool) -> Result<Option<i32>, AppError> {
+    let loc = locate::locate_config(target, Path::new(CONFIG_DIR));
+    let ifname = match &loc {
+        Ok(l) => l.interface.clone(),
+        Err(locate::LocateError::Missing(_)) => {
+            match if locate::is_interface_name(target) { Some(target.to_string()) } else { locate::interface_from_path(target) } {
+                Some(n) => n,
+                None => return Ok(None),
+            }
+        }
+        Err(_) => return Ok(None),
+    };
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-    let _lock = if dry_run { None } else { Some(run.lock(ifname)?) };
-    let mut sys = LinuxSystem::new(ifname, None)?;
-    let loc = locate::locate_config(ifname, Path::new(CONFIG_DIR));
-    let present = crate::system::firewall::kill_switch_present(ifname, true);
-    if sys.is_wireguard(ifname)? || present.is_none() {
-        return Err(loc.map(|_| AppError::NotWireGuard(ifname.into())).unwrap_or_else(|e| e.into()));
+    let _lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
+    let mut sys = LinuxSystem::new(&ifname, None)?;
+    if sys.is_wireguard(&ifname)? {
+        return Ok(None);
     }
-    let plan = plan::plan_kill_switch_off(ifname, present);
+    let present = crate::system::firewall::kill_switch_present(&ifname, true);
+    if present.is_none() {
+        return Err(loc.map(|_| AppError::NotWireGuard(ifname)).unwrap_or_else(|e| e.into()));
+    }
+    let plan = plan::plan_kill_switch_off(&ifname, present);
     if dry_run {
         print!("{plan}");
-        return Ok(0);
+        return Ok(Some(0));
     }
     crate::os::signals::install();
     Executor::new(&mut sys, &mut std::io::stderr()).apply_teardown(&plan)?;
-    Ok(0)
+    Ok(Some(0))
 }
 
 fn save(target: &str) -> Result<i32, AppError> {
