@@ -398,3 +398,55 @@ fn dry_run_shows_the_diff_without_keys_and_no_store_keeps_nothing() {
     assert!(!s.client("once").exists());
     assert!(err(&s.peer("show", &["once"])).contains("no client file"));
 }
+
+/// A peer's name read back from the file (written by hand or by another tool) never
+/// becomes a path outside the clients directory: rotate and remove leave the file it would
+/// name alone (the peer has no client file).
+#[test]
+fn a_stored_name_never_becomes_a_path() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("pn", &server_text("10.44.0.1/24"));
+    let victim = s.dir.path().join("victim.conf");
+    std::fs::write(&victim, "keep me\n").unwrap();
+    // The clients directory exists (any earlier `peer add` makes it): `..` resolves.
+    std::fs::create_dir_all(s.client("any").parent().unwrap()).unwrap();
+    let block = format!("\n[Peer]\n# Name = ../../victim\nPublicKey = {P1}\nAllowedIPs = 10.44.0.2/32\n");
+    std::fs::write(s.path(), server_text("10.44.0.1/24") + &block).unwrap();
+    let o = s.peer("rotate", &[P1, "--no-apply"]);
+    assert!(o.status.success() && err(&o).contains("no client file is kept"), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n", "rotate wrote outside the clients directory");
+    s.ok("remove", &["../../victim", "--no-apply"]);
+    assert_eq!(s.text(), server_text("10.44.0.1/24"));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+}
+
+/// The server file cannot be written (its directory read-only, the clients' writable): the
+/// client file a rotate rewrote is put back as it was, and the server file is unchanged.
+#[test]
+fn a_failed_server_write_puts_the_client_files_back() {
+    if !root() || !common::ready(&["unshare", "mount"]) {
+        return;
+    }
+    let s = Srv::new("pw", &server_text("10.45.0.1/24"));
+    s.ok("add", &["alice"]);
+    let (server, client) = (s.text(), std::fs::read(s.client("alice")).unwrap());
+    let d = s.dir.path().display().to_string();
+    let c = format!("{d}/clients");
+    // In a mount namespace of its own: clients/ stays writable, the rest is read-only.
+    let o = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount --bind {c} {c} && mount --rbind {d} {d} && mount -o remount,ro,bind {d} && \
+             exec \"$0\" peer rotate {} alice --no-apply --config-dir {d}",
+            s.ifname
+        ))
+        .arg(WGQ)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "rotate wrote a read-only directory: {}", err(&o));
+    assert!(err(&o).contains("Could not write"), "{}", err(&o));
+    assert_eq!(s.text(), server);
+    assert_eq!(std::fs::read(s.client("alice")).unwrap(), client, "the client file was not put back");
+}

@@ -197,13 +197,22 @@ impl Ctx {
         &self.doc.blocks[p.block]
     }
 
-    fn client_path(&self, name: &str) -> PathBuf {
-        self.server.clients.join(format!("{name}.conf"))
+    /// Where the client file of `name` lives; `None` for a name that is not an interface
+    /// name (one read from a file written by hand or by another tool, such as
+    /// `../../x`): it never becomes a path outside the clients directory.
+    fn client_path(&self, name: &str) -> Option<PathBuf> {
+        locate::is_interface_name(name).then(|| self.server.clients.join(format!("{name}.conf")))
+    }
+
+    /// `client_path` for messages.
+    fn client_shown(&self, name: &str) -> String {
+        self.client_path(name)
+            .map_or_else(|| format!("(none: {} is no file name)", peers::shown(name)), |p| p.display().to_string())
     }
 
     /// The stored client file of a peer, if any.
     fn client_file(&self, name: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.client_path(name)).ok()
+        std::fs::read(self.client_path(name)?).ok()
     }
 
     fn check_new_name(&self, name: &str) -> Result<(), AppError> {
@@ -298,8 +307,7 @@ fn edit_locked(
         let mut s = format!("# {}\n", path.display());
         s.push_str(&edit::diff(&ctx.doc.text, &text));
         for (name, content) in &out.clients {
-            let p = ctx.client_path(name);
-            let _ = writeln!(s, "# {} {}", if content.is_some() { "write" } else { "remove" }, p.display());
+            let _ = writeln!(s, "# {} {}", if content.is_some() { "write" } else { "remove" }, ctx.client_shown(name));
         }
         match &plan {
             Some(p) if p.ops.is_empty() => s.push_str("# live: nothing to change on the running interface\n"),
@@ -324,19 +332,20 @@ fn edit_locked(
     }
     super::phase("apply", &mut t);
     // Client files first: a peer never exists without its client's keys on disk.
-    let written = write_clients(ctx, &out.clients).map_err(|e| io("Unable to write a client file", e))?;
+    let mut replaced = write_clients(ctx, &out.clients).map_err(|e| io("Unable to write a client file", e))?;
     if let Err(e) = crate::os::files::write_atomic(path, &text) {
-        for p in written {
-            let _ = std::fs::remove_file(p);
-        }
+        restore_clients(&mut replaced);
         return Err(AppError::Io { context: format!("Could not write {}", path.display()), source: e });
     }
+    forget_clients(&mut replaced);
     ex.commit();
     drop(ex);
     super::phase("write", &mut t);
     for (name, content) in &out.clients {
-        if content.is_none() {
-            let _ = std::fs::remove_file(ctx.client_path(name));
+        if content.is_none()
+            && let Some(p) = ctx.client_path(name)
+        {
+            let _ = std::fs::remove_file(p);
         }
     }
     if let (Some(p), Some(r), Some(index)) = (&plan, recorded, crate::system::runstate::ifindex(&ifname))
@@ -354,20 +363,59 @@ fn edit_locked(
     Ok(0)
 }
 
-/// Writes the new client files (0600, in a 0700 directory); returns those written.
-fn write_clients(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)]) -> std::io::Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
+/// What [`write_clients`] replaced: each file's path and old content (`None`: it is new).
+type Replaced = Vec<(PathBuf, Option<Vec<u8>>)>;
+
+/// Writes the new client files (0600, in a 0700 directory); returns what they replaced.
+/// On a failure, those already written are put back as they were.
+fn write_clients(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)]) -> std::io::Result<Replaced> {
+    let mut replaced = Vec::new();
     if clients.iter().any(|(_, c)| c.is_some()) {
         ensure_private_dir(&ctx.server.clients)?;
     }
     for (name, content) in clients {
-        if let Some(c) = content {
-            let p = ctx.client_path(name);
-            crate::os::files::write_atomic(&p, c)?;
-            written.push(p);
+        let Some(c) = content else { continue };
+        let written = match ctx.client_path(name) {
+            Some(p) => {
+                let old = std::fs::read(&p).ok();
+                crate::os::files::write_atomic(&p, c).map(|()| (p, old))
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the peer name {} cannot name a client file", peers::shown(name)),
+            )),
+        };
+        match written {
+            Ok(w) => replaced.push(w),
+            Err(e) => {
+                restore_clients(&mut replaced);
+                return Err(e);
+            }
         }
     }
-    Ok(written)
+    Ok(replaced)
+}
+
+/// Puts back what [`write_clients`] replaced (the server file could not be written): old
+/// contents rewritten, new files removed; the old contents (keys) wiped from memory.
+fn restore_clients(replaced: &mut Replaced) {
+    for (p, old) in replaced.iter().rev() {
+        let _ = match old {
+            Some(b) => crate::os::files::write_atomic(p, b),
+            None => std::fs::remove_file(p),
+        };
+    }
+    forget_clients(replaced);
+}
+
+/// Wipes the old contents [`write_clients`] kept (they hold the clients' private keys).
+fn forget_clients(replaced: &mut Replaced) {
+    for (_, old) in replaced.iter_mut() {
+        if let Some(b) = old {
+            crate::key::wipe(b);
+        }
+    }
+    replaced.clear();
 }
 
 /// Creates `dir` and its parent `clients/` with mode 0700.
@@ -548,7 +596,7 @@ fn add(target: &Target, opts: &EditOpts, a: &AddArgs) -> Result<i32, AppError> {
             out.notes.push(format!("peer {}: {}; its client file was printed and is kept nowhere", a.name, shown.join(", ")));
             out.stdout.push_str(&text);
         } else {
-            out.notes.push(format!("peer {}: {}; client file {}", a.name, shown.join(", "), c.client_path(&a.name).display()));
+            out.notes.push(format!("peer {}: {}; client file {}", a.name, shown.join(", "), c.client_shown(&a.name)));
             out.clients.push((a.name.clone(), Some(text.clone().into_bytes())));
         }
         if a.pubkey.is_some() {
@@ -713,7 +761,7 @@ fn set(target: &Target, opts: &EditOpts, name: &str, a: &SetArgs) -> Result<i32,
                 bytes = set_in_client(&bytes, Interface, "MTU", Some(&m.to_string()));
             }
             check_client(&String::from_utf8_lossy(&bytes), &pname)?;
-            notes.push(format!("client file {} changed: give the client its new version", c.client_path(&pname).display()));
+            notes.push(format!("client file {} changed: give the client its new version", c.client_shown(&pname)));
             out.clients.push((pname, Some(bytes)));
         }
         out.changes.push(PeerChange { before: spec(p), after: spec(&after) });
@@ -770,7 +818,7 @@ fn rotate(target: &Target, opts: &EditOpts, name: &str, pubkey: Option<&str>, qr
                 if qr && !opts.dry_run {
                     out.stdout.push_str(&qr_text(&bytes)?);
                 }
-                out.notes.push(format!("peer {pname}: new keys; client file {} (give the client its new version)", c.client_path(&pname).display()));
+                out.notes.push(format!("peer {pname}: new keys; client file {} (give the client its new version)", c.client_shown(&pname)));
                 out.clients.push((pname, Some(bytes)));
             }
             None => out.notes.push(format!(
