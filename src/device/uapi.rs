@@ -115,6 +115,16 @@ fn number<T: std::str::FromStr>(v: &[u8]) -> Option<T> {
     std::str::from_utf8(v).ok()?.parse().ok()
 }
 
+/// An `endpoint=` value: `ADDR:PORT`, `[ADDR]:PORT`, or a link-local `[ADDR%ZONE]:PORT` whose
+/// zone wireguard-go echoes as it was given (an interface name, which the standard parser
+/// does not take).
+fn endpoint(v: &[u8]) -> Option<std::net::SocketAddr> {
+    number(v).or_else(|| {
+        let (host, port) = std::str::from_utf8(v).ok()?.strip_prefix('[')?.rsplit_once("]:")?;
+        super::resolve::literal(host, port.parse().ok()?)
+    })
+}
+
 /// An unsigned decimal of a reply (`None` unless all digits, at most 20, in range).
 fn unsigned<T: TryFrom<u64>>(v: &[u8]) -> Option<T> {
     if v.is_empty() || v.len() > 20 {
@@ -290,7 +300,7 @@ impl GetParser {
             (b"errno", _) => {}
             (_, None) => {}
             (b"preshared_key", Some(p)) => p.preshared_key = unhex_secret(v),
-            (b"endpoint", Some(p)) => p.endpoint = number(v),
+            (b"endpoint", Some(p)) => p.endpoint = endpoint(v),
             (b"persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = unsigned(v).unwrap_or(0),
             (b"last_handshake_time_sec", Some(_)) => *secs = unsigned(v),
             (b"last_handshake_time_nsec", Some(p)) => {
@@ -417,7 +427,7 @@ impl Request<'_> {
 pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
     let (_, errno) = Request::new(name, true).exchange(&socket_path(name), |w| write_set_request(w, cfg))?;
     if errno != 0 {
-        return Err(DeviceError::Modify { name: name.into(), errno: errno.abs() });
+        return Err(DeviceError::Modify { name: name.into(), errno: errno.saturating_abs() });
     }
     Ok(())
 }
@@ -428,7 +438,7 @@ pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
     let req = Request::new(name, false);
     let errno = req.exchange_with(&socket_path(name), |w| w.write_all(b"get=1\n\n"), &mut |l| p.line(l))?;
     if errno != 0 {
-        return Err(DeviceError::Access { name: name.into(), errno: errno.abs() });
+        return Err(DeviceError::Access { name: name.into(), errno: errno.saturating_abs() });
     }
     Ok(p.d)
 }
@@ -460,7 +470,7 @@ pub fn get_summary(name: &str) -> Result<DeviceState, DeviceError> {
     let req = Request::new(name, false);
     let errno = req.exchange_with(&socket_path(name), |w| w.write_all(b"get=1\n\n"), &mut |l| p.line(l))?;
     if errno != 0 {
-        return Err(DeviceError::Access { name: name.into(), errno: errno.abs() });
+        return Err(DeviceError::Access { name: name.into(), errno: errno.saturating_abs() });
     }
     Ok(p.d)
 }
@@ -480,6 +490,16 @@ pub fn list() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_with_a_named_zone_is_kept() {
+        let v6 = |scope| Some(std::net::SocketAddr::V6(std::net::SocketAddrV6::new("fe80::1".parse().unwrap(), 51820, 0, scope)));
+        assert_eq!(endpoint(b"[fe80::1%lo]:51820"), v6(1));
+        assert_eq!(endpoint(b"[fe80::1%1]:51820"), v6(1));
+        assert_eq!(endpoint(b"192.0.2.1:5"), Some("192.0.2.1:5".parse().unwrap()));
+        assert_eq!(endpoint(b"[fe80::1%nosuchif0]:51820"), None);
+        assert_eq!(endpoint(b"[fe80::1%lo]:x"), None);
+    }
 
     #[test]
     fn absurd_handshake_times_do_not_panic() {

@@ -276,7 +276,7 @@ pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
 }
 
 /// The search list of resolv.conf text and its `ndots` option (glibc's rules: the last
-/// `search` or `domain` line wins; at most 6 domains; `options ndots:N`, 1 by default,
+/// `search` or `domain` line wins; at most 6 domains, `domain`'s first only; `options ndots:N`, 1 by default,
 /// at most 15).
 pub fn resolv_conf_search(text: &str) -> (Vec<String>, usize) {
     let mut search = Vec::new();
@@ -284,9 +284,14 @@ pub fn resolv_conf_search(text: &str) -> (Vec<String>, usize) {
     for line in text.lines() {
         let mut it = line.split_whitespace();
         match it.next() {
-            Some("search" | "domain") => {
-                search =
-                    it.take_while(|w| !w.starts_with(['#', ';'])).take(6).map(|d| d.trim_end_matches('.').to_string()).collect();
+            Some(w @ ("search" | "domain")) => {
+                // `domain` names one domain; `search` up to six.
+                let most = if w == "domain" { 1 } else { 6 };
+                search = it
+                    .take_while(|w| !w.starts_with(['#', ';']))
+                    .take(most)
+                    .map(|d| d.trim_end_matches('.').to_string())
+                    .collect();
                 search.retain(|d| !d.is_empty());
             }
             Some("options") => {
@@ -351,6 +356,7 @@ mod tests {
         let (search, ndots) = resolv_conf_search(t);
         assert_eq!((search.as_slice(), ndots), (&["corp.example".to_string(), "lab.example".to_string()][..], 2));
         assert_eq!(resolv_conf_search("nameserver 192.0.2.53\n"), (vec![], 1));
+        assert_eq!(resolv_conf_search("domain a.example b.example\n"), (vec!["a.example".to_string()], 1));
         let s = vec!["corp.example".to_string()];
         assert_eq!(search_names("vpn", &s, 1), ["vpn.corp.example", "vpn"]);
         assert_eq!(search_names("vpn.example.org", &s, 1), ["vpn.example.org", "vpn.example.org.corp.example"]);

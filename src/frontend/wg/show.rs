@@ -123,7 +123,8 @@ pub fn ago(now: i64, then: i64) -> String {
     } else if now < then {
         format!("({RED}System clock wound backward; connection problems may ensue.{RESET})")
     } else {
-        format!("{} ago", pretty_time((now - then) as u64))
+        // Wrapping, as wg's C arithmetic does with a value near the ends of the range.
+        format!("{} ago", pretty_time(now.wrapping_sub(then) as u64))
     }
 }
 
@@ -352,6 +353,13 @@ pub fn showconf(d: &DeviceState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ago_never_overflows() {
+        assert_eq!(ago(5, 5), "Now");
+        assert!(ago(100, i64::MIN).ends_with(" ago"));
+        assert!(ago(i64::MIN, 100).contains("wound backward"));
+    }
     use crate::key::{Key, SecretKey};
     use std::time::Duration;
 
