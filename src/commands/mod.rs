@@ -192,6 +192,14 @@ pub(crate) fn load_with(
     parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
 ) -> Result<(ConfigLocation, Config), AppError> {
     let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
+    read_located(loc, parse)
+}
+
+/// [`load_with`] of a located file (read after its lock is taken).
+fn read_located(
+    loc: ConfigLocation,
+    parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
+) -> Result<(ConfigLocation, Config), AppError> {
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
     }
@@ -243,8 +251,8 @@ fn check(target: &str) -> Result<i32, AppError> {
     }
 }
 
-/// What every interface command starts with: the parsed file, the interface lock (not
-/// for a dry run), the system handle, and (for down/save/reload) the check that the
+/// What every interface command starts with: the parsed file, the file's and the
+/// interface's locks (not for a dry run; waited for while another process holds them), the system handle, and (for down/save/reload) the check that the
 /// interface is a running WireGuard interface.
 struct Session {
     ifname: String,
@@ -252,7 +260,8 @@ struct Session {
     sys: LinuxSystem,
     /// This namespace's run state (lock and record).
     state: RunState,
-    _lock: Option<crate::system::runstate::InterfaceLock>,
+    /// The file's lock, then the interface's ([`RunState::lock_config`]).
+    _lock: Option<crate::system::runstate::ConfigLock>,
 }
 
 impl Session {
@@ -260,10 +269,12 @@ impl Session {
     /// wg-quick's own keys and, like wg-quick, do not validate the rest.
     fn open(target: &str, dry_run: bool, must_be_running: bool, peers: bool) -> Result<Session, AppError> {
         let parse = if peers { config::parse_unstripped } else { config::parse_interface_only };
-        let (loc, cfg) = load_with(target, parse)?;
+        let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
         let ifname = loc.interface.clone();
         let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-        let lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
+        // Locked before it is read: an edit in between would otherwise be applied stale.
+        let lock = if dry_run { None } else { Some(run.lock_config(Some(&loc.path), &ifname)?) };
+        let (loc, cfg) = read_located(loc, parse)?;
         let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
         if must_be_running && !sys.is_wireguard(&ifname)? {
             return Err(AppError::NotWireGuard(ifname));
@@ -499,7 +510,8 @@ fn kill_switch_off_alone(target: &str, dry_run: bool) -> Result<Option<i32>, App
         Err(_) => return Ok(None),
     };
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-    let _lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
+    let file = loc.as_ref().ok().map(|l| l.path.as_path());
+    let _lock = if dry_run { None } else { Some(run.lock_config(file, &ifname)?) };
     let mut sys = LinuxSystem::new(&ifname, None)?;
     if sys.is_wireguard(&ifname)? {
         return Ok(None);
