@@ -143,8 +143,9 @@ block with every line commented out by \\fB#\\- \\fP, so its addresses stay rese
 files are \\fB# ClientEndpoint =\\fP, \\fB# ClientDNS =\\fP, \\fB# ClientAllowedIPs =\\fP, \\fB# ClientKeepalive =\\fP \
 and \\fB# ClientMTU =\\fP comments in [Interface].\n.PP\n\\fBwgq peer\\fP edits only the block it is about and \
 keeps every other byte (comments, blank lines, order, CRLF line ends); it writes atomically (a 0600 temporary file, \
-fsync, rename) under the interface's lock, reading the file again once it holds it, so concurrent edits never pick \
-the same address or lose a client. Addresses are the lowest free hosts of the server's Address networks (any prefix \
+fsync, rename) under the file's lock, reading the file again once it holds it, so concurrent edits (from any \
+network namespace or container that shares the file) never pick the same address or lose a client. A server or \
+client file that is a symbolic link stays one: the file it points to is replaced. Addresses are the lowest free hosts of the server's Address networks (any prefix \
 length, IPv4 and IPv6), counting the server's, every client's AllowedIPs and the disabled clients'. On a running \
 interface the change is applied live: one device update with just that client (or its removal) and the routes \
 \\fBup\\fP would add for it; other clients keep their sessions. Keys are made in the process and written only to \
@@ -225,8 +226,11 @@ pub fn man_page() -> String {
          The whole file is validated before anything is changed, and every error is reported with its \
          line. Each change is printed as a \\fB[#]\\fP trace line written as the \\fBip\\fP, \\fBwg\\fP or \
          \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
-         arrives, every change made so far is undone in reverse order. A lock in \\fB/run/wgq\\fP \
-         serialises runs on the same interface. \\fBup\\fP records what it added (addresses, routes, DNS, \
+         arrives, every change made so far is undone in reverse order. A lock beside the file \
+         (\\fB.\\fP\\fIINTERFACE\\fP\\fB.conf.lock\\fP, beside the target of a symbolic link), shared by \
+         every network namespace and container that sees the file, and one in \\fB/run/wgq\\fP per namespace \
+         serialise runs and \\fBwgq peer\\fP edits of the same file and interface; a run waits for a lock \
+         another holds, up to 30 s (\\fBWGQ_LOCK_WAIT\\fP), and names the holder. \\fBup\\fP records what it added (addresses, routes, DNS, \
          policy rules, firewall); \\fBreload\\fP and \\fBdown\\fP remove only that, and leave routes and \
          addresses that hooks, routing daemons or the administrator added alone.\n.PP\n\
          Run by a user other than root, the commands that change or read the system (all but \
@@ -269,7 +273,9 @@ pub fn man_page() -> String {
         ".SH ENVIRONMENT\n.TP\n.B WG_QUICK_USERSPACE_IMPLEMENTATION\nThe userspace program used when the \
          kernel has no WireGuard support (default \\fBwireguard\\-go\\fP).\n.TP\n\
          .B WG_ENDPOINT_RESOLUTION_RETRIES\nHow many times to retry resolving an Endpoint host name \
-         (default 15; \\fBinfinity\\fP for no limit).\n",
+         (default 15; \\fBinfinity\\fP for no limit).\n.TP\n\
+         .B WGQ_LOCK_WAIT\nHow many seconds a command waits for the locks of its file and interface while \
+         another process holds them (default 30, at most 3600; 0 fails at once).\n",
     );
     s.push_str(
         ".SH EXIT STATUS\n0 on success (also for help and the version); 1 for a usage or configuration error; \
@@ -278,7 +284,8 @@ pub fn man_page() -> String {
     s.push_str(
         ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf; /etc/wireguard/clients/\\fIINTERFACE\\fP/\\fINAME\\fP.conf \
          (client files of \\fBwgq peer\\fP, mode 0600 in 0700 directories); /etc/sysctl.d/99\\-wgq\\-\\fIINTERFACE\\fP.conf \
-         (forwarding of \\fBwgq server init\\fP); /run/wgq/ns\\-\\fICOOKIE\\fP/\\fIINTERFACE\\fP.lock and \
+         (forwarding of \\fBwgq server init\\fP); .\\fIINTERFACE\\fP.conf.lock beside each file (its lock, \
+         never removed); /run/wgq/ns\\-\\fICOOKIE\\fP/\\fIINTERFACE\\fP.lock and \
          \\fIINTERFACE\\fP.state, per network namespace (\\fICOOKIE\\fP is the namespace's cookie).\n",
     );
     s.push_str(".SH SEE ALSO\n\\fBwg\\-quick\\fP(8), \\fBwg\\fP(8), \\fBip\\fP(8), \\fBnft\\fP(8)\n");
@@ -868,6 +875,12 @@ pub fn wg_quick_man_page() -> String {
              `infinity` for no limit; the systemd unit sets `infinity`)."
                 .to_string(),
         ),
+        (
+            ".B WGQ_LOCK_WAIT".to_string(),
+            "How many seconds `up`, `down`, `save` and `reload` wait for the lock of the file and the \
+             interface while another process holds it (default 30, at most 3600)."
+                .to_string(),
+        ),
     ]));
     s.push_str(".SH FILES\n");
     s.push_str(&roff_items([
@@ -885,6 +898,12 @@ pub fn wg_quick_man_page() -> String {
         (
             ".BI /run/wgq/ns\\- COOKIE /".to_string(),
             "The lock of each interface and the record of what `up` added, per network namespace.".to_string(),
+        ),
+        (
+            ".BI /etc/wireguard/. INTERFACE .conf.lock".to_string(),
+            "The lock of the file, shared by every network namespace and container that sees it (beside the \
+             target when the file is a symbolic link)."
+                .to_string(),
         ),
         (".BI /var/run/wireguard/ INTERFACE .sock".to_string(), "The control socket of a userspace implementation.".to_string()),
     ]));
