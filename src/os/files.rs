@@ -62,7 +62,9 @@ pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<
     let path = resolve_links(path)?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let target = path.file_name().and_then(|n| n.to_str()).unwrap_or("wgq");
+    let mut attempts = 0;
     let mut tmp = loop {
+        attempts += 1;
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{target}.{}-", std::process::id()))
             .suffix(".tmp")
@@ -70,9 +72,16 @@ pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<
             .permissions(std::fs::Permissions::from_mode(0o600))
             .tempfile_in(dir)?;
         // Between its creation and this lock, another writer's clean-up may have taken the
-        // file for a leftover and removed it: then take another.
-        if crate::os::lock::try_flock(tmp.as_file()) && same_file(tmp.as_file(), tmp.path()) {
-            break tmp;
+        // file for a leftover and removed it: then take another. A file system without
+        // locks: unlocked (and then never taken for a leftover, since no lock proves its
+        // writer gone).
+        match crate::os::lock::flock_now(tmp.as_file()) {
+            Ok(true) if same_file(tmp.as_file(), tmp.path()) => break tmp,
+            Err(_) => break tmp,
+            _ if attempts >= 100 => {
+                return Err(std::io::Error::new(std::io::ErrorKind::WouldBlock, "no temporary file could be locked"));
+            }
+            _ => {}
         }
     };
     tmp.write_all(contents.as_ref())?;

@@ -104,7 +104,26 @@ impl FileLock {
             Err(e) => return Err(WaitError::Io(path, e)),
         };
         let what = format!("the lock of {} ({})", config.display(), path.display());
-        wait_for(&what, deadline, started, || Ok(try_flock(&file).then_some(())), || holder(&file))?;
+        let unsupported = std::cell::Cell::new(false);
+        let attempt = || match flock_now(&file) {
+            Ok(true) => Ok(Some(())),
+            Ok(false) => Ok(None),
+            Err(e) => {
+                // No locks on this file system: what wgq did before it had this lock.
+                eprintln!(
+                    "{}: warning: {} cannot be locked ({e}): edits from other network namespaces or containers are not \
+                     kept apart",
+                    crate::program_name(),
+                    path.display()
+                );
+                unsupported.set(true);
+                Ok(Some(()))
+            }
+        };
+        wait_for(&what, deadline, started, attempt, || holder(&file))?;
+        if unsupported.get() {
+            return Ok(None);
+        }
         record_holder(&file);
         Ok(Some(FileLock { _file: file }))
     }
@@ -131,9 +150,26 @@ fn read_only(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::EROFS)
 }
 
+/// Takes an exclusive `flock` without waiting: `Ok(false)` when another holds it; an error
+/// when the file system has no such locks (some FUSE and network file systems).
+pub(crate) fn flock_now(file: &std::fs::File) -> io::Result<bool> {
+    loop {
+        // SAFETY: flock on a valid, owned descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(e),
+        }
+    }
+}
+
+/// [`flock_now`], with a file system without locks counted as held.
 pub(crate) fn try_flock(file: &std::fs::File) -> bool {
-    // SAFETY: flock on a valid, owned descriptor.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+    flock_now(file).unwrap_or(false)
 }
 
 /// The words of this process's command line that say what it does (program name and
