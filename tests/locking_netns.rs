@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -62,6 +63,7 @@ fn hold(path: &Path, secs: u32) -> Child {
         .arg("-c")
         .arg(format!("touch {}; exec sleep {secs}", ready.display()))
         .stdout(Stdio::null())
+        .process_group(0)
         .spawn()
         .unwrap();
     let t = Instant::now();
@@ -155,63 +157,121 @@ fn interface_lock(ifname: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("no run-state lock of {ifname}"))
 }
 
+/// A namespace with the interface of a file in its own directory: the file's lock path too.
+struct Up {
+    ns: Ns,
+    _dir: tempfile::TempDir,
+    ifn: String,
+    conf: PathBuf,
+    file_lock: PathBuf,
+}
+
+impl Up {
+    fn new(tag: &str, up: bool) -> Up {
+        let ns = Ns::new();
+        let dir = tempfile::tempdir().unwrap();
+        let ifn = ifname(tag);
+        let conf =
+            common::write_conf(dir.path(), &ifn, &format!("[Interface]\nPrivateKey = {K}\nListenPort = 51831\nTable = off\n"));
+        let file_lock = dir.path().join(format!(".{ifn}.conf.lock"));
+        // As a first edit or run leaves it (a `flock` of a missing file would make it).
+        std::fs::write(&file_lock, "").unwrap();
+        let u = Up { ns, _dir: dir, ifn, conf, file_lock };
+        if up {
+            let o = u.run(&["up"]);
+            assert!(o.status.success(), "{}", text(&o));
+            assert!(u.exists());
+        }
+        u
+    }
+
+    /// `wgq CMD FILE` in the namespace.
+    fn run(&self, cmd: &[&str]) -> Output {
+        self.ns.wgq(cmd).arg(&self.conf).output().unwrap()
+    }
+
+    fn exists(&self) -> bool {
+        common::sh_ns(&self.ns.0, &format!("ip -n NS link show {}", self.ifn)).is_ok()
+    }
+}
+
+fn wg_ready() -> bool {
+    common::ready(&["ip", "wireguard-go", "flock"])
+}
+
+/// The file's lock, held from the host's namespace (an edit there): `up` in another
+/// namespace waits for it, says who holds it, and then succeeds.
 #[test]
-fn up_and_down_wait_for_a_lock_held_briefly_and_name_one_held_too_long() {
-    if !common::ready(&["ip", "wireguard-go", "flock"]) {
+fn up_waits_for_the_file_lock_held_from_another_namespace() {
+    if !wg_ready() {
         return;
     }
-    let ns = Ns::new();
-    let dir = tempfile::tempdir().unwrap();
-    let ifn = ifname("w");
-    let conf = common::write_conf(dir.path(), &ifn, &format!("[Interface]\nPrivateKey = {K}\nListenPort = 51831\nTable = off\n"));
-    let conf_s = conf.to_str().unwrap();
-    let file_lock = dir.path().join(format!(".{ifn}.conf.lock"));
-    let exists = || common::sh_ns(&ns.0, &format!("ip -n NS link show {ifn}")).is_ok();
-
-    // The file's lock, held from the host's namespace (an edit there): `up` in the other
-    // namespace waits for it, says who holds it, and then succeeds.
-    std::fs::write(&file_lock, "").unwrap();
-    let mut holder = hold(&file_lock, 2);
+    let u = Up::new("u", false);
+    let mut holder = hold(&u.file_lock, 2);
     let t = Instant::now();
-    let o = ns.wgq(&["up", conf_s]).output().unwrap();
+    let o = u.run(&["up"]);
     let waited = t.elapsed();
     assert!(o.status.success(), "{}", text(&o));
     assert!(waited >= Duration::from_millis(1500), "up did not wait for the file's lock ({waited:?})");
     assert!(text(&o).contains(&format!("held by process {}", holder.id())), "no word of the holder: {}", text(&o));
     holder.wait().unwrap();
-    assert!(exists());
+    assert!(u.exists());
+    assert!(u.run(&["down"]).status.success());
+}
 
-    // This namespace's lock of the interface, held (a `wgq peer expire` at work): `down`
-    // waits and succeeds instead of failing at once.
-    let if_lock = interface_lock(&ifn);
-    let mut holder = hold(&if_lock, 2);
-    let t = Instant::now();
-    let o = ns.wgq(&["down", conf_s]).output().unwrap();
-    assert!(o.status.success(), "down failed while the lock was held briefly: {}", text(&o));
-    assert!(t.elapsed() >= Duration::from_millis(1500), "down did not wait ({:?})", t.elapsed());
-    holder.wait().unwrap();
-    assert!(!exists());
+/// `systemctl stop` during `wgq peer expire`: `down` waits for the file's lock (held from
+/// the host) and for this namespace's lock of the interface, each held briefly, and
+/// succeeds instead of failing at once or going ahead.
+#[test]
+fn down_waits_for_a_lock_held_briefly_and_succeeds() {
+    if !wg_ready() {
+        return;
+    }
+    for which in ["file", "interface"] {
+        let u = Up::new(&which[..1], true);
+        let lock = if which == "file" { u.file_lock.clone() } else { interface_lock(&u.ifn) };
+        let mut holder = hold(&lock, 2);
+        let t = Instant::now();
+        let o = u.run(&["down"]);
+        assert!(o.status.success(), "down failed while the {which} lock was held briefly: {}", text(&o));
+        assert!(t.elapsed() >= Duration::from_millis(1500), "down did not wait for the {which} lock ({:?})", t.elapsed());
+        holder.wait().unwrap();
+        assert!(!u.exists());
+    }
+}
 
-    // Held too long: the bound ends the wait with the holder named, nothing changed.
-    let o = ns.wgq(&["up", conf_s]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    let mut holder = hold(&file_lock, 30);
+/// Held too long: the bound ends the wait with the holder named, and nothing changes.
+#[test]
+fn a_lock_held_too_long_fails_naming_the_holder() {
+    if !wg_ready() {
+        return;
+    }
+    let u = Up::new("t", true);
+    let mut holder = hold(&u.file_lock, 30);
     let t = Instant::now();
-    let o = ns.wgq(&["down", conf_s]).env("WGQ_LOCK_WAIT", "1").output().unwrap();
+    let o = u.ns.wgq(&["down"]).arg(&u.conf).env("WGQ_LOCK_WAIT", "1").output().unwrap();
     let took = t.elapsed();
     let msg = text(&o);
     assert!(!o.status.success(), "down ran while the lock was held: {msg}");
     assert!(took < Duration::from_secs(10), "the wait was not bounded: {took:?}");
     assert!(msg.contains(&format!("process {}", holder.id())) && msg.contains("flock"), "holder not named: {msg}");
     assert!(msg.contains("gave up after waiting 1 s"), "{msg}");
-    assert!(exists(), "down went ahead without the lock");
+    assert!(u.exists(), "down went ahead without the lock");
     // An edit too, in the host's namespace.
-    let o = Command::new(WGQ).args(["peer", "add", conf_s, "late", "--no-apply"]).env("WGQ_LOCK_WAIT", "1").output().unwrap();
+    let o = Command::new(WGQ)
+        .args(["peer", "add"])
+        .arg(&u.conf)
+        .arg("late")
+        .arg("--no-apply")
+        .env("WGQ_LOCK_WAIT", "1")
+        .output()
+        .unwrap();
     assert!(!o.status.success() && text(&o).contains(&format!("process {}", holder.id())), "{}", text(&o));
-    assert!(!std::fs::read_to_string(&conf).unwrap().contains("late"));
-    let _ = holder.kill();
+    assert!(!std::fs::read_to_string(&u.conf).unwrap().contains("late"));
+    // The holder and its `sleep`.
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(holder.id() as i32), nix::sys::signal::Signal::SIGKILL);
     let _ = holder.wait();
-    let o = ns.wgq(&["down", conf_s]).output().unwrap();
+    let o = u.run(&["down"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(!exists());
+    assert!(!u.exists());
 }
