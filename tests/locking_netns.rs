@@ -227,7 +227,7 @@ fn down_waits_for_a_lock_held_briefly_and_succeeds() {
     if !wg_ready() {
         return;
     }
-    for which in ["file", "interface"] {
+    for which in ["interface", "file"] {
         let u = Up::new(&which[..1], true);
         let lock = if which == "file" { u.file_lock.clone() } else { interface_lock(&u.ifn) };
         let mut holder = hold(&lock, 2);
