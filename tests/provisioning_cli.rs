@@ -501,3 +501,35 @@ fn symlinked_files_stay_links_and_are_listed_and_expired() {
     assert!(!client_real.exists() && std::fs::symlink_metadata(s.client("alice")).is_err());
     assert!(is_link(&s.path()));
 }
+
+/// Issue 22 §4: `server init` of one name started eight times at once: one writes the
+/// file, the others find it (under the file's lock) and are refused; the file is the
+/// winner's, whole.
+#[test]
+fn concurrent_server_inits_of_one_name_write_once() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ifname = format!("pi{}", std::process::id() % 100_000);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(WGQ)
+                .args(["server", "init", &ifname, "--address", "10.65.0.1/24", "--endpoint", "192.0.2.1", "--no-forwarding"])
+                .args(["--no-nat", "--config-dir"])
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let won: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(won.len(), 1, "{} inits wrote the file: {:?}", won.len(), outs.iter().map(err).collect::<Vec<_>>());
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        assert!(err(o).contains("exists"), "{}", err(o));
+    }
+    let t = std::fs::read_to_string(dir.path().join(format!("{ifname}.conf"))).unwrap();
+    assert!(wgq::config::parse(t.as_bytes(), Path::new("x.conf")).is_ok());
+}
