@@ -251,9 +251,10 @@ fn check(target: &str) -> Result<i32, AppError> {
     }
 }
 
-/// What every interface command starts with: the parsed file, the file's and the
-/// interface's locks (not for a dry run; waited for while another process holds them), the system handle, and (for down/save/reload) the check that the
-/// interface is a running WireGuard interface.
+/// What every interface command starts with: the file's and the interface's locks (not
+/// for a dry run; waited for while another process holds them), the file parsed once they
+/// are held, the system handle, and (for down/save/reload) the check that the interface
+/// is a running WireGuard interface.
 struct Session {
     ifname: String,
     cfg: Config,
