@@ -97,7 +97,9 @@ fn wgq_prints_usage_and_errors_on_stderr_with_status_1() {
     }
     for args in [&["--version"][..], &["-V"], &["version"]] {
         let o = run(wgq, args);
-        let want = Out { code: Some(0), stdout: format!("wgq {}\n", env!("CARGO_PKG_VERSION")), stderr: String::new() };
+        // The version, then the target and how the binary is linked (os::binary).
+        let want = Out { code: Some(0), stdout: wgq::os::binary::version_text(), stderr: String::new() };
+        assert!(want.stdout.starts_with(&format!("wgq {}\ntarget ", env!("CARGO_PKG_VERSION"))));
         assert_eq!(o, want, "{args:?}");
     }
 }

@@ -104,7 +104,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
     crate::os::no_core_dumps();
     match cmd {
         Command::Help | Command::Version => {
-            println!("wgq {}", env!("CARGO_PKG_VERSION"));
+            print!("{}", crate::os::binary::version_text());
             Ok(0)
         }
         Command::Strip { target } => {
