@@ -35,6 +35,7 @@ fn facts(c: &Config) -> UpFacts {
         kill_switch: None,
         kill_switch_present: None,
         kill_switch_jumps: [false; 2],
+        kernel: None,
     }
 }
 
