@@ -205,6 +205,7 @@ fn check_wgq_package(deb: &Path) -> BTreeMap<String, Entry> {
         "/usr/share/fish/vendor_completions.d/wgq.fish",
         "/usr/share/doc/wgq/README.md",
         "/usr/share/doc/wgq/compatibility.md",
+        "/usr/share/doc/wgq/packaging.md",
         "/usr/share/doc/wgq/copyright",
     ] {
         expect(&c, f, "-rw-r--r--");

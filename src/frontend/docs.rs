@@ -269,7 +269,9 @@ pub fn man_page() -> String {
         ".SH ENVIRONMENT\n.TP\n.B WG_QUICK_USERSPACE_IMPLEMENTATION\nThe userspace program used when the \
          kernel has no WireGuard support (default \\fBwireguard\\-go\\fP).\n.TP\n\
          .B WG_ENDPOINT_RESOLUTION_RETRIES\nHow many times to retry resolving an Endpoint host name \
-         (default 15; \\fBinfinity\\fP for no limit).\n",
+         (default 15; \\fBinfinity\\fP for no limit).\n.TP\n\
+         .B WGQ_KERNEL_CHECK\nWith \\fBoff\\fP, \\fBup\\fP does not refuse a full tunnel on a kernel older \
+         than 3.12 (for a vendor kernel with \\fBsuppress_prefixlength\\fP backported).\n",
     );
     s.push_str(
         ".SH EXIT STATUS\n0 on success (also for help and the version); 1 for a usage or configuration error; \
