@@ -580,3 +580,78 @@ fn the_rpm_and_the_deb_install_the_same_behaviour() {
     }
     assert_eq!(compared, 2 * names.len());
 }
+
+/// A stand-in RPM made with cargo-generate-rpm from a scratch manifest: `name` at
+/// `version`, one file, and `requires` (name, version requirement).
+fn stand_in(dir: &Path, name: &str, version: &str, file: &str, requires: &[(&str, &str)]) -> PathBuf {
+    let d = dir.join(name);
+    std::fs::create_dir_all(d.join("src")).unwrap();
+    std::fs::write(d.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(d.join("file"), format!("{name}'s {file}\n")).unwrap();
+    let mut toml = format!(
+        "[package]\nname = \"{name}\"\nversion = \"{version}\"\nlicense = \"MIT\"\ndescription = \"Stand-in for tests/packaging_rpm.rs\"\n\
+         [package.metadata.generate-rpm]\nauto-req = \"no\"\nrequire-sh = false\n\
+         assets = [{{ source = \"file\", dest = \"{file}\", mode = \"644\" }}]\n"
+    );
+    if !requires.is_empty() {
+        toml.push_str("[package.metadata.generate-rpm.requires]\n");
+        for (n, v) in requires {
+            toml.push_str(&format!("{n} = \"{v}\"\n"));
+        }
+    }
+    std::fs::write(d.join("Cargo.toml"), toml).unwrap();
+    let out = d.join(format!("{name}.rpm"));
+    run(Command::new(cargo()).args(["generate-rpm", "--payload-compress", "gzip", "-o"]).arg(&out).current_dir(&d));
+    out
+}
+
+/// What rpm's own dependency check says (`rpm --root R -i --test`), without --nodeps.
+fn rpm_test_install(root: &ScratchRoot, rpms: &[&Path]) -> String {
+    let out = Command::new("rpm").arg("--root").arg(root.0.path()).args(["-i", "--test"]).args(rpms).output().unwrap();
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn rpm_sees_the_swap_with_wireguard_tools() {
+    if let Some(why) = cannot_install() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let (wgq_rpm, compat_rpm) = build();
+    let work = tempfile::tempdir().unwrap();
+    let tools = stand_in(work.path(), "wireguard-tools", "1.0.20210914", "/usr/bin/wg", &[]);
+    // A package that needs wireguard-tools, as Fedora's `wireguard` tooling does.
+    let user = stand_in(
+        work.path(),
+        "needs-wireguard-tools",
+        "1.0.0",
+        "/usr/share/doc/needs",
+        &[("wireguard-tools", ">= 1.0.20200513")],
+    );
+
+    // Together, in an empty database: the compat package's Conflicts does not hit its own
+    // Provides; only the files of a system (/bin/sh, /bin/bash) are missing.
+    let root = ScratchRoot::new();
+    let said = rpm_test_install(&root, &[wgq_rpm, compat_rpm]);
+    assert!(!said.contains("conflicts"), "{said}");
+    for line in said.lines().filter(|l| l.contains("is needed by")) {
+        assert!(line.trim_start().starts_with("/bin/sh ") || line.trim_start().starts_with("/bin/bash "), "{said}");
+    }
+
+    // With wireguard-tools installed, rpm refuses the compat package (dnf then needs
+    // --allowerasing or swap) and accepts wgq next to it.
+    root.rpm(&[os("-i"), tools.as_os_str()]);
+    let said = rpm_test_install(&root, &[compat_rpm]);
+    assert!(said.contains("wireguard-tools conflicts with wgq-wireguard-tools-"), "{said}");
+    let said = rpm_test_install(&root, &[wgq_rpm]);
+    assert!(!said.contains("conflicts"), "{said}");
+
+    // In its place, the compat package satisfies what needs wireguard-tools.
+    root.rpm(&[os("-e"), os("wireguard-tools")]);
+    root.rpm(&[os("-i"), wgq_rpm.as_os_str(), compat_rpm.as_os_str()]);
+    let said = rpm_test_install(&root, &[&user]);
+    assert!(!said.contains("needed by") && !said.contains("conflicts"), "{said}");
+    // And wireguard-tools cannot come back while it is installed.
+    let said = rpm_test_install(&root, &[&tools]);
+    assert!(said.contains("wireguard-tools conflicts with (installed) wgq-wireguard-tools-"), "{said}");
+}
