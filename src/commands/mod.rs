@@ -104,7 +104,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
     crate::os::no_core_dumps();
     match cmd {
         Command::Help | Command::Version => {
-            println!("wgq {}", env!("CARGO_PKG_VERSION"));
+            print!("{}", crate::os::binary::version_text());
             Ok(0)
         }
         Command::Strip { target } => {
@@ -347,6 +347,7 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     facts.kill_switch = kill_switch;
     facts.kill_switch_present = switch.as_ref().map(|s| s.kind);
     facts.kill_switch_jumps = switch.as_ref().map_or([false; 2], |s| s.jumps);
+    facts.kernel = Some(crate::system::observe_kernel());
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()
