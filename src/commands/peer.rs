@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::{AppError, CONFIG_DIR, io};
 use crate::config::edit::{self, Document, Edit};
 use crate::config::peers::{self, ClientConfig, NewPeer, PeerEntry, ServerInfo};
+use crate::config::values::{self, DnsList, NetList, clean};
 use crate::config::{self, locate};
 use crate::key::{Key, KeyMap, SecretKey};
 use crate::net::IpNet;
@@ -285,7 +286,7 @@ fn edit_locked(
         }
         return Ok(0);
     }
-    let text = edit::apply(&ctx.doc.text, &out.edits);
+    let text = edit::apply(&ctx.doc.text, &out.edits).map_err(|e| other(e.to_string()))?;
     let new_cfg = config::parse_unstripped(&text, path).map_err(|e| {
         // Errors of lines the edit did not write are the file's own: name them as they are.
         match config::parse_unstripped(&ctx.doc.text, path) {
@@ -428,13 +429,36 @@ fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Splits `a, b c` lists.
-fn split(v: &str) -> impl Iterator<Item = &str> {
-    v.split(|c: char| c == ',' || c.is_ascii_whitespace()).filter(|s| !s.is_empty())
+use values::split;
+
+/// An option's list of addresses with prefix lengths, each parsed (the option named when one is not).
+fn parse_nets(option: &str, v: &str) -> Result<Vec<IpNet>, AppError> {
+    if v.len() > values::MAX_VALUE {
+        return Err(other(format!("{option}: longer than {} bytes", values::MAX_VALUE)));
+    }
+    split(v).map(|s| IpNet::parse(s).map_err(|e| other(format!("{option}: {}: {e}", values::shown(s))))).collect()
 }
 
-fn parse_nets(option: &str, v: &str) -> Result<Vec<IpNet>, AppError> {
-    split(v).map(|s| IpNet::parse(s).map_err(|e| other(format!("{option}: `{s}': {e}")))).collect()
+/// A client-side list option (`--allowed-ips`): parsed, at least one entry.
+fn net_list(option: &str, v: &str) -> Result<NetList, AppError> {
+    let l = parse_nets(option, v)?;
+    if l.is_empty() {
+        return Err(other(format!("{option}: no address")));
+    }
+    Ok(NetList(l))
+}
+
+/// `--dns` (`none`: no DNS line).
+fn dns_list(option: &str, v: &str) -> Result<Option<DnsList>, AppError> {
+    if v == "none" {
+        return Ok(None);
+    }
+    DnsList::parse(v).map(Some).map_err(|e| other(format!("{option}: {e}")))
+}
+
+/// `--note`: one line of printable text, bounded.
+fn note(v: &str) -> Result<&str, AppError> {
+    values::note(v).map_err(|e| other(format!("--note: {e}")))
 }
 
 /// The server-side routes of `--route` (LANs behind the client): no `/0`, nothing that
@@ -474,11 +498,22 @@ fn host_net(a: IpAddr) -> IpNet {
     IpNet::new(a, if a.is_ipv6() { 128 } else { 32 })
 }
 
-/// Splits a peer's AllowedIPs into its addresses (hosts inside a pool) and its routes.
+/// Splits a peer's AllowedIPs into its addresses and its routes. Its addresses are the
+/// host entries (/32, /128) that `peer add` writes first (given with `--ip`, they may lie
+/// outside every pool), and any other host entry inside a pool; the rest are routes.
 fn addresses_and_routes(c: &Ctx, p: &PeerEntry) -> (Vec<IpNet>, Vec<IpNet>) {
-    p.allowed_ips
-        .iter()
-        .partition(|a| a.prefix == a.max_prefix() && c.info.addresses.iter().any(|pool| pool.network().contains(a)))
+    let host = |a: &IpNet| a.prefix == a.max_prefix();
+    let leading = p.allowed_ips.iter().take_while(|a| host(a)).count();
+    let mut addresses = Vec::new();
+    let mut routes = Vec::new();
+    for (i, a) in p.allowed_ips.iter().enumerate() {
+        if i < leading || (host(a) && c.info.addresses.iter().any(|pool| pool.network().contains(a))) {
+            addresses.push(*a);
+        } else {
+            routes.push(*a);
+        }
+    }
+    (addresses, routes)
 }
 
 /// The endpoint clients use: `--endpoint`, else `# ClientEndpoint`; a host without a port
@@ -491,11 +526,26 @@ fn client_endpoint(c: &Ctx, given: Option<&str>) -> Result<String, AppError> {
             c.server.path.display()
         ))
     })?;
-    if (e.starts_with('[') || !e.contains("::")) && config::parse::parse_endpoint(&e).is_ok() {
-        return Ok(e);
+    let what = if given.is_some() { "--endpoint".to_string() } else { format!("{}: # ClientEndpoint", c.server.path.display()) };
+    if (e.starts_with('[') || !e.contains("::"))
+        && let Ok(ep) = values::endpoint(&e)
+    {
+        return Ok(ep.to_string());
     }
-    let port = c.info.listen_port.ok_or_else(|| other(format!("--endpoint {e}: no port, and the server has no ListenPort")))?;
-    super::server::endpoint(&e, port)
+    let port =
+        c.info.listen_port.ok_or_else(|| other(format!("{what} {}: no port, and the server has no ListenPort", clean(&e))))?;
+    values::endpoint_with_default(&e, port).map(|e| e.to_string()).map_err(|m| other(format!("{what}: {m}")))
+}
+
+/// The client defaults of the server file (`# ClientDNS`, `# ClientAllowedIPs`), written
+/// by hand perhaps: parsed like the options, the file and its key named when refused.
+fn file_default<T>(
+    c: &Ctx,
+    key: &str,
+    v: &str,
+    parse: impl FnOnce(&str) -> Result<T, values::ValueError>,
+) -> Result<T, AppError> {
+    parse(v).map_err(|e| other(format!("{}: # {key} = {}: {e}", c.server.path.display(), clean(v))))
 }
 
 /// Checks a client file's text the way `wgq up` on the client will read it.
@@ -529,10 +579,13 @@ fn add(target: &Target, opts: &EditOpts, a: &AddArgs) -> Result<i32, AppError> {
         let addrs: Vec<IpAddr> = match &a.ip {
             Some(list) => {
                 let mut v = Vec::new();
+                if list.len() > values::MAX_VALUE {
+                    return Err(other(format!("--ip: longer than {} bytes", values::MAX_VALUE)));
+                }
                 for s in split(list) {
-                    let n = IpNet::parse(s).map_err(|e| other(format!("--ip `{s}': {e}")))?;
+                    let n = IpNet::parse(s).map_err(|e| other(format!("--ip {}: {e}", values::shown(s))))?;
                     if n.prefix != n.max_prefix() {
-                        return Err(other(format!("--ip `{s}': one address per family (no prefix length)")));
+                        return Err(other(format!("--ip {}: one address per family (no prefix length)", values::shown(s))));
                     }
                     alloc::check_given(&used, &c.info.addresses, n.addr).map_err(|e| other(format!("--ip: {e}")))?;
                     v.push(n.addr);
@@ -548,16 +601,14 @@ fn add(target: &Target, opts: &EditOpts, a: &AddArgs) -> Result<i32, AppError> {
         let addresses: Vec<IpNet> = addrs.iter().map(|&a| host_net(a)).collect();
         let routes = parse_routes(c, &a.routes, &used)?;
         let expires = a.expires.as_deref().map(|e| peers::parse_expires(e, c.now)).transpose().map_err(other)?;
-        if let Some(n) = &a.note {
-            peers::check_value("--note", n).map_err(|e| other(e.to_string()))?;
-        }
+        let note = a.note.as_deref().map(note).transpose()?.map(str::to_string);
         let mut server_allowed = addresses.clone();
         server_allowed.extend(&routes);
         let block = NewPeer {
             name: a.name.clone(),
             created: peers::format_time(c.now),
             expires,
-            note: a.note.clone(),
+            note,
             public_key: public,
             preshared_key: psk.clone(),
             allowed_ips: server_allowed.clone(),
@@ -565,19 +616,26 @@ fn add(target: &Target, opts: &EditOpts, a: &AddArgs) -> Result<i32, AppError> {
         let server_pub = c.info.private_key.as_ref().map(|k| k.public_key()).ok_or_else(|| {
             other(format!("{}: [Interface] has no PrivateKey: clients need the server's public key", c.server.path.display()))
         })?;
-        let dns = match a.dns.as_deref().or(c.info.dns.as_deref()) {
-            Some("none") | None => None,
-            Some(d) => Some(d.to_string()),
+        let dns = match (&a.dns, &c.info.dns) {
+            (Some(d), _) => dns_list("--dns", d)?,
+            (None, Some(d)) if d == "none" => None,
+            (None, Some(d)) => Some(file_default(c, "ClientDNS", d, DnsList::parse)?),
+            (None, None) => None,
+        };
+        let allowed_ips = match (&a.allowed_ips, &c.info.allowed_ips) {
+            (Some(v), _) => net_list("--allowed-ips", v)?,
+            (None, Some(v)) => file_default(c, "ClientAllowedIPs", v, NetList::parse)?,
+            (None, None) => NetList::parse("0.0.0.0/0, ::/0").expect("literal"),
         };
         let client = ClientConfig {
             name: a.name.clone(),
             private_key: private,
             addresses: addresses.clone(),
-            dns,
+            dns: dns.map(|d| d.to_string()),
             mtu: a.mtu.or(c.info.mtu),
             server_public_key: server_pub,
             preshared_key: psk.clone(),
-            allowed_ips: a.allowed_ips.clone().or_else(|| c.info.allowed_ips.clone()).unwrap_or_else(|| "0.0.0.0/0, ::/0".into()),
+            allowed_ips: allowed_ips.to_string(),
             endpoint: client_endpoint(c, a.endpoint.as_deref())?,
             keepalive: Some(a.keepalive.or(c.info.keepalive).unwrap_or(25)),
         };
@@ -609,23 +667,31 @@ fn add(target: &Target, opts: &EditOpts, a: &AddArgs) -> Result<i32, AppError> {
     })
 }
 
-fn unique(names: &[String]) -> Vec<&String> {
+/// The peers `names` select (by name or public key), each once: a peer named twice, or
+/// once by name and once by key, is one selection (two edits of one block would overlap).
+fn select<'a>(c: &'a Ctx, names: &'a [String]) -> Result<Vec<(&'a PeerEntry, &'a String)>, AppError> {
     let mut seen = std::collections::HashSet::new();
-    names.iter().filter(|n| seen.insert(n.as_str())).collect()
+    let mut out = Vec::new();
+    for n in names {
+        let p = c.find(n)?;
+        if seen.insert(p.block) {
+            out.push((p, n));
+        }
+    }
+    Ok(out)
 }
 
 fn remove(target: &Target, opts: &EditOpts, names: &[String]) -> Result<i32, AppError> {
     edit(target, opts, |c| {
         let mut out = Outcome::default();
-        for n in unique(names) {
-            let p = c.find(n)?;
+        for (p, n) in select(c, names)? {
             out.edits.push(c.doc.remove(c.block(p)));
             out.changes.push(PeerChange { before: spec(p), after: None });
             let name = p.name.clone().unwrap_or_else(|| n.clone());
             if c.client_file(&name).is_some() {
                 out.clients.push((name.clone(), None));
             }
-            out.notes.push(format!("peer {name} removed"));
+            out.notes.push(format!("peer {} removed", clean(&name)));
         }
         Ok(out)
     })
@@ -634,9 +700,8 @@ fn remove(target: &Target, opts: &EditOpts, names: &[String]) -> Result<i32, App
 fn toggle(target: &Target, opts: &EditOpts, names: &[String], enable: bool) -> Result<i32, AppError> {
     edit(target, opts, |c| {
         let mut out = Outcome::default();
-        for n in unique(names) {
-            let p = c.find(n)?;
-            let name = p.name.clone().unwrap_or_else(|| n.clone());
+        for (p, n) in select(c, names)? {
+            let name = clean(&p.name.clone().unwrap_or_else(|| n.clone())).into_owned();
             if p.disabled != enable {
                 out.notes.push(format!("peer {name} is already {}", if enable { "enabled" } else { "disabled" }));
                 continue;
@@ -668,11 +733,21 @@ fn toggle(target: &Target, opts: &EditOpts, names: &[String], enable: bool) -> R
 }
 
 /// `bytes` (a client file) with `key` set in its first block of `section`.
-fn set_in_client(bytes: &[u8], section: edit::Section, key: &str, value: Option<&str>) -> Vec<u8> {
+fn set_in_client(bytes: &[u8], section: edit::Section, key: &str, value: Option<&str>) -> Result<Vec<u8>, AppError> {
     let d = Document::parse(bytes.to_vec());
     match d.blocks.iter().find(|b| b.section == section && !b.disabled) {
-        Some(b) => edit::apply(&d.text, &[d.replace(b, &peers::set_key(&d, b, key, value))]),
-        None => d.text.clone(),
+        Some(b) => edit::apply(&d.text, &[d.replace(b, &peers::set_key(&d, b, key, value))]).map_err(|e| other(e.to_string())),
+        None => Ok(d.text.clone()),
+    }
+}
+
+/// `bytes` (a client file) with its `PrivateKey` line replaced by the line saying that the
+/// client holds its own key (`rotate --pubkey`).
+fn own_key(bytes: &[u8]) -> Result<Vec<u8>, AppError> {
+    let d = Document::parse(bytes.to_vec());
+    match d.blocks.iter().find(|b| b.section == edit::Section::Interface && !b.disabled) {
+        Some(b) => edit::apply(&d.text, &[d.replace(b, &peers::own_key_lines(&d, b))]).map_err(|e| other(e.to_string())),
+        None => Ok(d.text.clone()),
     }
 }
 
@@ -696,11 +771,11 @@ fn rename(target: &Target, opts: &EditOpts, old: &str, new: &str) -> Result<i32,
         if let Some(name) = &p.name
             && let Some(bytes) = c.client_file(name)
         {
-            let renamed = set_in_client(&bytes, edit::Section::Interface, "Name", Some(new));
+            let renamed = set_in_client(&bytes, edit::Section::Interface, "Name", Some(new))?;
             out.clients.push((new.to_string(), Some(renamed)));
             out.clients.push((name.clone(), None));
         }
-        out.notes.push(format!("peer {old} is now {new}"));
+        out.notes.push(format!("peer {} is now {new}", clean(old)));
         Ok(out)
     })
 }
@@ -708,6 +783,9 @@ fn rename(target: &Target, opts: &EditOpts, old: &str, new: &str) -> Result<i32,
 fn set(target: &Target, opts: &EditOpts, name: &str, a: &SetArgs) -> Result<i32, AppError> {
     edit(target, opts, |c| {
         let p = c.find(name)?;
+        // Every value is parsed before anything is made of them.
+        let allowed = a.allowed_ips.as_deref().map(|v| net_list("--allowed-ips", v)).transpose()?;
+        let dns = a.dns.as_deref().map(|v| dns_list("--dns", v)).transpose()?;
         let b = c.block(p);
         let original: Vec<Vec<u8>> = c.doc.block_lines(b).iter().map(|l| l.to_vec()).collect();
         let mut lines = original.clone();
@@ -729,8 +807,11 @@ fn set(target: &Target, opts: &EditOpts, name: &str, a: &SetArgs) -> Result<i32,
             set_server("Expires", v.as_deref());
         }
         if let Some(n) = &a.note {
-            peers::check_value("--note", n).map_err(|e| other(e.to_string()))?;
-            set_server("Note", (!n.is_empty()).then_some(n.as_str()));
+            if n.is_empty() {
+                set_server("Note", None);
+            } else {
+                set_server("Note", Some(note(n)?));
+            }
         }
         let mut out = Outcome::default();
         if lines != original {
@@ -741,24 +822,24 @@ fn set(target: &Target, opts: &EditOpts, name: &str, a: &SetArgs) -> Result<i32,
             let pname = p.name.clone().unwrap_or_else(|| name.to_string());
             let Some(mut bytes) = c.client_file(&pname) else {
                 return Err(other(format!(
-                    "peer {pname} has no client file in {} (it was printed once, or the client has its own): \
+                    "peer {} has no client file in {} (it was printed once, or the client has its own): \
                      --allowed-ips, --dns, --keepalive and --mtu change the client's side",
+                    clean(&pname),
                     c.server.clients.display()
                 )));
             };
             use edit::Section::{Interface, Peer};
-            if let Some(v) = &a.allowed_ips {
-                parse_nets("--allowed-ips", v)?;
-                bytes = set_in_client(&bytes, Peer, "AllowedIPs", Some(v));
+            if let Some(v) = &allowed {
+                bytes = set_in_client(&bytes, Peer, "AllowedIPs", Some(&v.to_string()))?;
             }
-            if let Some(v) = &a.dns {
-                bytes = set_in_client(&bytes, Interface, "DNS", (v != "none").then_some(v.as_str()));
+            if let Some(v) = &dns {
+                bytes = set_in_client(&bytes, Interface, "DNS", v.as_ref().map(|d| d.to_string()).as_deref())?;
             }
             if let Some(k) = a.keepalive {
-                bytes = set_in_client(&bytes, Peer, "PersistentKeepalive", (k != 0).then(|| k.to_string()).as_deref());
+                bytes = set_in_client(&bytes, Peer, "PersistentKeepalive", (k != 0).then(|| k.to_string()).as_deref())?;
             }
             if let Some(m) = a.mtu {
-                bytes = set_in_client(&bytes, Interface, "MTU", Some(&m.to_string()));
+                bytes = set_in_client(&bytes, Interface, "MTU", Some(&m.to_string()))?;
             }
             check_client(&String::from_utf8_lossy(&bytes), &pname)?;
             notes.push(format!("client file {} changed: give the client its new version", c.client_shown(&pname)));
@@ -788,7 +869,10 @@ fn rotate(target: &Target, opts: &EditOpts, name: &str, pubkey: Option<&str>, qr
         let (private, public) = match pubkey {
             Some(k) => (None, Key::from_base64(k).map_err(|_| other("--pubkey: Key is not the correct length or format"))?),
             None if stored.is_some() && !holds_key => {
-                return Err(other(format!("peer {pname} holds its own private key: pass its new public key with --pubkey")));
+                return Err(other(format!(
+                    "peer {} holds its own private key: pass its new public key with --pubkey",
+                    clean(&pname)
+                )));
             }
             None => {
                 let sk = SecretKey::generate_private().map_err(key_error)?;
@@ -811,18 +895,29 @@ fn rotate(target: &Target, opts: &EditOpts, name: &str, pubkey: Option<&str>, qr
         match stored {
             Some(bytes) => {
                 use edit::Section::{Interface, Peer};
-                let mut bytes = set_in_client(&bytes, Peer, "PresharedKey", Some(&psk.to_base64()));
-                if let Some(k) = &private {
-                    bytes = set_in_client(&bytes, Interface, "PrivateKey", Some(&k.to_base64()));
+                let mut bytes = set_in_client(&bytes, Peer, "PresharedKey", Some(&psk.to_base64()))?;
+                match &private {
+                    Some(k) => bytes = set_in_client(&bytes, Interface, "PrivateKey", Some(&k.to_base64()))?,
+                    // --pubkey: the client's new key is its own. The stored file is rewritten
+                    // (not removed: its addresses, DNS and new PresharedKey are still the
+                    // client's) with the old private key, which no longer matches the
+                    // server, replaced by the line that says the key is the client's.
+                    None if holds_key => bytes = own_key(&bytes)?,
+                    None => {}
                 }
                 if qr && !opts.dry_run {
                     out.stdout.push_str(&qr_text(&bytes)?);
                 }
-                out.notes.push(format!("peer {pname}: new keys; client file {} (give the client its new version)", c.client_shown(&pname)));
+                out.notes.push(format!(
+                    "peer {}: new keys; client file {} (give the client its new version)",
+                    clean(&pname),
+                    c.client_shown(&pname)
+                ));
                 out.clients.push((pname, Some(bytes)));
             }
             None => out.notes.push(format!(
-                "peer {pname}: new keys; no client file is kept: the client needs the new PresharedKey (`wgq peer show' cannot print it)"
+                "peer {}: new keys; no client file is kept: the client needs the new PresharedKey (`wgq peer show' cannot print it)",
+                clean(&pname)
             )),
         }
         Ok(out)
@@ -835,11 +930,13 @@ fn show(target: &Target, name: &str, qr: bool) -> Result<i32, AppError> {
     let pname = p.name.clone().unwrap_or_else(|| name.to_string());
     let Some(bytes) = c.client_file(&pname) else {
         return Err(other(format!(
-            "peer {pname}: no client file in {} (it was printed once when added, or the client made its own key)",
+            "peer {}: no client file in {} (it was printed once when added, or the client made its own key)",
+            clean(&pname),
             c.server.clients.display()
         )));
     };
-    let text = if qr { qr_text(&bytes)?.into_bytes() } else { bytes };
+    // The file may have been edited by hand: its control characters never reach the terminal raw.
+    let text = if qr { qr_text(&bytes)?.into_bytes() } else { values::clean_text(&bytes).into_owned() };
     super::write_out(&mut std::io::stdout().lock(), &text)?;
     Ok(0)
 }
@@ -903,6 +1000,9 @@ fn list(target: &Target, all: bool, json: bool) -> Result<i32, AppError> {
         if all && entries.is_empty() {
             continue;
         }
+        for p in entries.iter().filter(|p| bad_expiry(p)) {
+            eprintln!("{}: warning: {}", crate::program_name(), bad_expiry_text(&ifname, p));
+        }
         text.reserve(entries.len() * if json { 400 } else { 170 });
         let live = |p: &PeerEntry| {
             let (d, index) = dev.as_ref()?;
@@ -957,11 +1057,11 @@ fn render_file_cells(ifname: &str, entries: &[PeerEntry]) -> (String, Vec<usize>
     let mut ends = Vec::with_capacity(entries.len());
     for p in entries {
         cell(&mut s, ifname, 15);
-        cell(&mut s, p.name.as_deref().unwrap_or("-"), 15);
-        cell(&mut s, &p.allowed_text, 34);
+        cell(&mut s, &clean(p.name.as_deref().unwrap_or("-")), 15);
+        cell(&mut s, &clean(&p.allowed_text), 34);
         cell(&mut s, if p.disabled { "disabled" } else { "enabled" }, 8);
-        cell(&mut s, day(&p.created), 10);
-        cell(&mut s, day(&p.expires), 10);
+        cell(&mut s, &clean(day(&p.created)), 10);
+        cell(&mut s, &clean(day(&p.expires)), 10);
         ends.push(s.len());
     }
     (s, ends)
@@ -1035,7 +1135,14 @@ fn expire(target: &Target, all: bool, opts: &EditOpts) -> Result<i32, AppError> 
         let Ok(bytes) = std::fs::read(&server.path) else { continue };
         let now = now();
         let due = |p: &PeerEntry| !p.disabled && p.expires.as_deref().and_then(peers::parse_time).is_some_and(|e| e <= now);
-        if !peers::peers(&Document::parse(bytes)).iter().any(due) {
+        let found = peers::peers(&Document::parse(bytes));
+        // An expiry that is no date never expires: said, and the run fails (the admin
+        // meant a date; the timer's failure shows).
+        for p in found.iter().filter(|p| !p.disabled && bad_expiry(p)) {
+            eprintln!("{}: {}", crate::program_name(), bad_expiry_text(&server.ifname, p));
+            status = 1;
+        }
+        if !found.iter().any(due) {
             continue;
         }
         let r = edit(&t, opts, |c| {
@@ -1046,8 +1153,8 @@ fn expire(target: &Target, all: bool, opts: &EditOpts) -> Result<i32, AppError> 
                 out.notes.push(format!(
                     "{}: peer {} expired at {}: disabled",
                     c.server.ifname,
-                    p.name.as_deref().unwrap_or("(unnamed)"),
-                    p.expires.as_deref().unwrap_or("")
+                    clean(p.name.as_deref().unwrap_or("(unnamed)")),
+                    clean(p.expires.as_deref().unwrap_or(""))
                 ));
             }
             Ok(out)
@@ -1058,6 +1165,20 @@ fn expire(target: &Target, all: bool, opts: &EditOpts) -> Result<i32, AppError> 
         }
     }
     Ok(status)
+}
+
+/// A `# Expires` value that is no date (it would never expire).
+fn bad_expiry(p: &PeerEntry) -> bool {
+    p.expires.as_deref().is_some_and(|e| peers::parse_time(e).is_none())
+}
+
+fn bad_expiry_text(ifname: &str, p: &PeerEntry) -> String {
+    format!(
+        "{ifname}: peer {}: `# Expires = {}' is no date (2027-03-01 or 2027-03-01T12:00:00Z): it never expires; \
+         change it with `wgq peer set {ifname} NAME --expires …'",
+        clean(p.name.as_deref().unwrap_or("(unnamed)")),
+        clean(p.expires.as_deref().unwrap_or(""))
+    )
 }
 
 fn import(target: &Target, opts: &EditOpts) -> Result<i32, AppError> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::{AppError, CONFIG_DIR, io};
 use crate::config::locate;
+use crate::config::values::{self, DnsList, NetList};
 use crate::key::SecretKey;
 use crate::net::IpNet;
 
@@ -117,6 +118,30 @@ pub fn nat_hooks(kind: Nat, ifname: &str, pools: &[IpNet], dev: &str) -> (String
     }
 }
 
+/// The defaults of the client files a server file keeps in `# Client… =` comments, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientDefaults {
+    /// `None`: no DNS for clients (`--dns none`).
+    pub dns: Option<DnsList>,
+    pub allowed_ips: NetList,
+    pub keepalive: u16,
+    pub mtu: Option<u32>,
+}
+
+impl ClientDefaults {
+    /// `--dns`, `--client-allowed-ips`, `--keepalive` and `--mtu`, parsed (each refusal names its option).
+    pub fn from_args(a: &InitArgs) -> Result<ClientDefaults, AppError> {
+        let dns = match a.dns.as_deref() {
+            None => Some(DnsList::parse("1.1.1.1, 2606:4700:4700::1111").expect("literal")),
+            Some("none") => None,
+            Some(d) => Some(DnsList::parse(d).map_err(|e| other(format!("--dns: {e}")))?),
+        };
+        let allowed_ips = NetList::parse(a.client_allowed_ips.as_deref().unwrap_or("0.0.0.0/0, ::/0"))
+            .map_err(|e| other(format!("--client-allowed-ips: {e}")))?;
+        Ok(ClientDefaults { dns, allowed_ips, keepalive: a.keepalive.unwrap_or(25), mtu: a.mtu })
+    }
+}
+
 /// The server file.
 #[allow(clippy::too_many_arguments)]
 pub fn server_file(
@@ -127,19 +152,18 @@ pub fn server_file(
     key: &SecretKey,
     endpoint: &str,
     nat: Option<(Nat, &str)>,
-    a: &InitArgs,
+    d: &ClientDefaults,
 ) -> String {
     let mut s = format!("# wgq server {ifname}, made by `wgq server init` on {created}.\n");
     s.push_str("# A wg-quick file: `wgq up`, `wg-quick up` and `wgq check` read it. Clients: `wgq peer add|list|remove ...`.\n");
     s.push_str("[Interface]\n");
     let _ = writeln!(s, "# ClientEndpoint = {endpoint}");
-    let dns = a.dns.clone().unwrap_or_else(|| "1.1.1.1, 2606:4700:4700::1111".into());
-    if dns != "none" {
+    if let Some(dns) = &d.dns {
         let _ = writeln!(s, "# ClientDNS = {dns}");
     }
-    let _ = writeln!(s, "# ClientAllowedIPs = {}", a.client_allowed_ips.as_deref().unwrap_or("0.0.0.0/0, ::/0"));
-    let _ = writeln!(s, "# ClientKeepalive = {}", a.keepalive.unwrap_or(25));
-    if let Some(m) = a.mtu {
+    let _ = writeln!(s, "# ClientAllowedIPs = {}", d.allowed_ips);
+    let _ = writeln!(s, "# ClientKeepalive = {}", d.keepalive);
+    if let Some(m) = d.mtu {
         let _ = writeln!(s, "# ClientMTU = {m}");
     }
     let list: Vec<String> = addresses.iter().map(|n| n.to_string()).collect();
@@ -160,22 +184,15 @@ fn parse_port(p: Option<&str>) -> Result<u16, AppError> {
         Some("random") => Ok(49152 + (random_u64()? % (65536 - 49152)) as u16),
         Some(v) => match crate::config::parse::parse_port(v) {
             Some(n) if n != 0 => Ok(n),
-            _ => Err(other(format!("--port: `{v}' is neither a port (1-65535) nor `random'"))),
+            _ => Err(other(format!("--port: {} is neither a port (1-65535) nor `random'", values::shown(v)))),
         },
     }
 }
 
 /// `--endpoint HOST[:PORT]`: the port defaults to ListenPort; IPv6 literals get brackets.
+/// Parsed (a host name, or an IP literal with an optional zone) and rendered from its parts.
 pub fn endpoint(given: &str, port: u16) -> Result<String, AppError> {
-    let e = if (given.starts_with('[') || !given.contains("::")) && crate::config::parse::parse_endpoint(given).is_ok() {
-        given.to_string()
-    } else if given.contains(':') && !given.starts_with('[') {
-        format!("[{given}]:{port}")
-    } else {
-        format!("{given}:{port}")
-    };
-    crate::config::parse::parse_endpoint(&e).map_err(|m| other(format!("--endpoint: {m}")))?;
-    Ok(e)
+    values::endpoint_with_default(given, port).map(|e| e.to_string()).map_err(|m| other(format!("--endpoint: {m}")))
 }
 
 /// Runs `wgq server init`.
@@ -195,11 +212,12 @@ pub fn init(a: &InitArgs) -> Result<i32, AppError> {
             path.display()
         )));
     }
+    if a.address.as_ref().is_some_and(|l| l.len() > values::MAX_VALUE) {
+        return Err(other(format!("--address: longer than {} bytes", values::MAX_VALUE)));
+    }
     let addresses: Vec<IpNet> = match &a.address {
-        Some(list) => list
-            .split(|c: char| c == ',' || c.is_ascii_whitespace())
-            .filter(|s| !s.is_empty())
-            .map(|s| IpNet::parse(s).map_err(|e| other(format!("--address `{s}': {e}"))))
+        Some(list) => values::split(list)
+            .map(|s| IpNet::parse(s).map_err(|e| other(format!("--address {}: {e}", values::shown(s)))))
             .collect::<Result<_, _>>()?,
         None => vec![IpNet::parse("10.8.0.1/24").expect("literal"), random_ula()?],
     };
@@ -214,6 +232,7 @@ pub fn init(a: &InitArgs) -> Result<i32, AppError> {
         return Err(other("--address: no address"));
     }
     let port = parse_port(a.port.as_deref())?;
+    let defaults = ClientDefaults::from_args(a)?;
     let need_uplink = a.endpoint.is_none() || (!a.no_nat && a.out_dev.is_none());
     let uplink = if need_uplink {
         crate::system::LinuxSystem::new(ifname, None)?.observe_uplink()?
@@ -243,7 +262,7 @@ pub fn init(a: &InitArgs) -> Result<i32, AppError> {
         let dev = a.out_dev.clone().or(uplink.device.clone()).ok_or_else(|| {
             other("no default route to masquerade the clients' traffic through: pass --out-dev DEV, or --no-nat")
         })?;
-        if !dev.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-@".contains(&b)) || dev.len() > 15 {
+        if dev.is_empty() || !dev.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-@".contains(&b)) || dev.len() > 15 {
             return Err(other(format!("--out-dev {}: not an interface name", crate::config::peers::shown(&dev))));
         }
         let kind = match a.nat {
@@ -263,7 +282,8 @@ pub fn init(a: &InitArgs) -> Result<i32, AppError> {
     let created = crate::config::peers::format_time(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
     );
-    let text = server_file(ifname, &created, &addresses, port, &key, &endpoint, nat.as_ref().map(|(k, d)| (*k, d.as_str())), a);
+    let text =
+        server_file(ifname, &created, &addresses, port, &key, &endpoint, nat.as_ref().map(|(k, d)| (*k, d.as_str())), &defaults);
     crate::config::parse(text.as_bytes(), &path).map_err(|e| other(format!("the server file would be invalid:\n{e}")))?;
     let v6 = addresses.iter().any(|a| a.is_ipv6());
     let sysctl_dir = a.sysctl_dir.clone().unwrap_or_else(|| PathBuf::from(SYSCTL_DIR));
@@ -341,7 +361,7 @@ mod tests {
     fn the_file_is_a_wg_quick_file_with_nat_hooks() {
         let key = SecretKey::from_bytes([5; 32]);
         let addrs = [IpNet::parse("10.8.0.1/24").unwrap(), IpNet::parse("fd01:2:3::1/64").unwrap()];
-        let a = InitArgs::default();
+        let a = ClientDefaults::from_args(&InitArgs::default()).unwrap();
         let t = server_file("wg0", "2026-01-01T00:00:00Z", &addrs, 51820, &key, "192.0.2.1:51820", Some((Nat::Nft, "eth0")), &a);
         let c = crate::config::parse(t.as_bytes(), Path::new("/x/wg0.conf")).unwrap();
         assert_eq!(c.interface.listen_port, Some(51820));
