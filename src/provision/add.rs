@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::util::{self, client_shown};
-use super::{EditOpts, Edited, Note, Outcome, ProvisionError, QrRenderer, Server, edit};
+use super::{EditOpts, Edited, Host, Note, Outcome, ProvisionError, QrRenderer, Server, edit};
 use crate::config::peers::{self, ClientConfig, NewPeer};
 use crate::config::values::{DnsList, NetList};
 use crate::key::SecretKey;
@@ -41,8 +41,14 @@ pub struct Added {
 
 /// Adds a client (see [`AddRequest`]); with `qr`, the client file's QR code goes to the
 /// result's stdout (not with `--dry-run`).
-pub fn add(server: Server, opts: &EditOpts, a: &AddRequest<'_>, qr: Option<QrRenderer<'_>>) -> Result<Added, ProvisionError> {
-    let edited = edit(server, opts, |c| {
+pub fn add(
+    host: &Host,
+    server: Server,
+    opts: &EditOpts,
+    a: &AddRequest<'_>,
+    qr: Option<QrRenderer<'_>>,
+) -> Result<Added, ProvisionError> {
+    let edited = edit(host, server, opts, |c| {
         c.check_new_name(a.name)?;
         let (private, public) = match a.pubkey {
             Some(k) => (None, util::pubkey(k)?),

@@ -1,6 +1,6 @@
 //! `expire`: disable the peers whose `# Expires` date has passed (run by wgq-expire.timer).
 
-use super::{EditOpts, Edited, Note, Outcome, ProvisionError, Server, Target, edit, spec};
+use super::{EditOpts, Edited, Host, Note, Outcome, ProvisionError, Server, Target, edit, spec};
 use crate::config::edit::Document;
 use crate::config::peers::{self, PeerEntry};
 use crate::plan::peer::PeerChange;
@@ -24,7 +24,7 @@ pub struct ExpireReport {
 
 /// Disables the due peers of one server file. A quick look without the lock first: most
 /// runs of the timer find nothing to do.
-pub fn expire(server: Server, opts: &EditOpts) -> Option<ExpireReport> {
+pub fn expire(host: &Host, server: Server, opts: &EditOpts) -> Option<ExpireReport> {
     let bytes = std::fs::read(&server.path).ok()?;
     let now = super::now();
     let due = |p: &PeerEntry| !p.disabled && p.expires.as_deref().and_then(peers::parse_time).is_some_and(|e| e <= now);
@@ -39,7 +39,7 @@ pub fn expire(server: Server, opts: &EditOpts) -> Option<ExpireReport> {
         Ok(s) => s,
         Err(e) => return Some(ExpireReport { ifname, bad, edited: Some(Err(e)) }),
     };
-    let edited = edit(server, opts, |c| {
+    let edited = edit(host, server, opts, |c| {
         let mut out = Outcome::default();
         for p in c.peers.iter().filter(|p| due(p)) {
             out.edits.push(c.doc.disable(c.block(p)));

@@ -263,29 +263,54 @@ pub(crate) fn read_server(server: Server) -> Result<Ctx, ProvisionError> {
     Ok(Ctx { server, doc, info, peers, now: now() })
 }
 
-/// The one place an edit takes its lock: the interface lock of the run state, waited for.
-fn lock(run: &RunState, server: &Server) -> Result<crate::system::runstate::InterfaceLock, ProvisionError> {
-    Ok(run.lock_wait(&server.ifname, LOCK_WAIT)?)
+/// Where edits run: the run state that holds the interface locks (and the records of
+/// running interfaces), and whether the running device may be looked at and changed.
+#[derive(Debug, Clone)]
+pub struct Host {
+    run: RunState,
+    devices: bool,
+}
+
+impl Host {
+    /// This host: the run state of the current network namespace; a running interface gets
+    /// each change live.
+    pub fn current() -> Result<Host, ProvisionError> {
+        let run = RunState::current().map_err(|e| ProvisionError::Io { what: IoWhat::Netns, source: e })?;
+        Ok(Host { run, devices: true })
+    }
+
+    /// Files only (a front-end without network access, tests): the locks under `run_dir`;
+    /// no device is looked at or changed (as with `--no-apply`).
+    pub fn files_only(run_dir: &Path) -> Result<Host, ProvisionError> {
+        let netns =
+            crate::system::runstate::Netns::current().map_err(|e| ProvisionError::Io { what: IoWhat::Netns, source: e })?;
+        Ok(Host { run: RunState::at(run_dir, netns), devices: false })
+    }
+
+    /// The one place an edit takes its lock: the interface lock of the run state, waited for.
+    fn lock(&self, server: &Server) -> Result<crate::system::runstate::InterfaceLock, ProvisionError> {
+        Ok(self.run.lock_wait(&server.ifname, LOCK_WAIT)?)
+    }
 }
 
 /// The edit transaction of every editing operation (see the module's text).
 pub(crate) fn edit(
+    host: &Host,
     server: Server,
     opts: &EditOpts,
     f: impl FnOnce(&Ctx) -> Result<Outcome, ProvisionError>,
 ) -> Result<Edited, ProvisionError> {
     let mut t = std::time::Instant::now();
-    let run = RunState::current().map_err(|e| ProvisionError::Io { what: IoWhat::Netns, source: e })?;
-    let _lock = if opts.dry_run { None } else { Some(lock(&run, &server)?) };
+    let _lock = if opts.dry_run { None } else { Some(host.lock(&server)?) };
     phase("lock", &mut t);
     let ctx = read_server(server)?;
     phase("read", &mut t);
-    edit_locked(&ctx, &run, opts, f)
+    edit_locked(&ctx, host, opts, f)
 }
 
 fn edit_locked(
     ctx: &Ctx,
-    run: &RunState,
+    host: &Host,
     opts: &EditOpts,
     f: impl FnOnce(&Ctx) -> Result<Outcome, ProvisionError>,
 ) -> Result<Edited, ProvisionError> {
@@ -309,10 +334,14 @@ fn edit_locked(
         }
     })?;
     phase("check", &mut t);
-    let mut sys = LinuxSystem::new(&ifname, None)?;
-    let live = !opts.no_apply && sys.is_wireguard(&ifname)?;
+    let run = &host.run;
+    let mut sys = if host.devices { Some(LinuxSystem::new(&ifname, None)?) } else { None };
+    let live = match &mut sys {
+        Some(sys) if !opts.no_apply => sys.is_wireguard(&ifname)?,
+        _ => false,
+    };
     let recorded = if live { run.read(&ifname, crate::system::runstate::ifindex(&ifname)) } else { None };
-    let plan = if live {
+    let plan = if let Some(sys) = sys.as_mut().filter(|_| live) {
         let facts = sys.observe_peer(&new_cfg, recorded.clone())?;
         Some(crate::plan::peer::plan_peers(&new_cfg, &ifname, &out.changes, &facts).map_err(ProvisionError::PeerPlan)?)
     } else {
@@ -330,7 +359,7 @@ fn edit_locked(
                 s.push_str("# live:\n");
                 s.push_str(&p.to_string());
             }
-            None if opts.no_apply => s.push_str("# live: --no-apply: the file only\n"),
+            None if opts.no_apply || !host.devices => s.push_str("# live: --no-apply: the file only\n"),
             None => {
                 let _ = writeln!(s, "# live: `{ifname}' is not running: the file only");
             }
@@ -339,11 +368,15 @@ fn edit_locked(
     }
     phase("plan", &mut t);
     let mut stderr = std::io::stderr();
-    let mut ex = Executor::new(&mut sys, &mut stderr);
-    if let Some(p) = &plan {
-        crate::os::signals::install();
-        ex.apply_part(p)?;
-    }
+    let mut ex = match (&plan, sys.as_mut()) {
+        (Some(p), Some(sys)) => {
+            crate::os::signals::install();
+            let mut ex = Executor::new(sys, &mut stderr);
+            ex.apply_part(p)?;
+            Some(ex)
+        }
+        _ => None,
+    };
     phase("apply", &mut t);
     // Client files first: a peer never exists without its client's keys on disk.
     let mut replaced =
@@ -353,7 +386,9 @@ fn edit_locked(
         return Err(ProvisionError::Io { what: IoWhat::Write(path.clone()), source: e });
     }
     util::forget_clients(&mut replaced);
-    ex.commit();
+    if let Some(ex) = ex.as_mut() {
+        ex.commit();
+    }
     drop(ex);
     phase("write", &mut t);
     for (name, content) in &out.clients {
@@ -368,7 +403,7 @@ fn edit_locked(
     {
         eprintln!("{}: warning: unable to record state in {}: {e}", crate::program_name(), run.dir().display());
     }
-    Ok(Edited::Done { notes: out.notes, live, no_apply: opts.no_apply, ifname, stdout: out.stdout })
+    Ok(Edited::Done { notes: out.notes, live, no_apply: opts.no_apply || !host.devices, ifname, stdout: out.stdout })
 }
 
 /// The device entry of a block (`None` for a disabled block or one without a key).
@@ -387,3 +422,6 @@ pub(crate) fn spec(p: &PeerEntry) -> Option<PeerSpec> {
 /// How a client file becomes a QR code (the front-end's renderer), for `--qr`: made before
 /// anything is written, so that a file too large for one refuses the edit.
 pub type QrRenderer<'a> = &'a dyn Fn(&[u8]) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
+
+#[cfg(test)]
+mod tests;

@@ -2,14 +2,14 @@
 //! `import` (other tools' markers into names).
 
 use super::util::{self, select};
-use super::{EditOpts, Edited, Note, Outcome, ProvisionError, Server, edit, spec};
+use super::{EditOpts, Edited, Host, Note, Outcome, ProvisionError, Server, edit, spec};
 use crate::config::edit::Section;
 use crate::config::peers;
 use crate::plan::peer::PeerChange;
 
 /// Removes peers: their blocks and client files.
-pub fn remove(server: Server, opts: &EditOpts, names: &[String]) -> Result<Edited, ProvisionError> {
-    edit(server, opts, |c| {
+pub fn remove(host: &Host, server: Server, opts: &EditOpts, names: &[String]) -> Result<Edited, ProvisionError> {
+    edit(host, server, opts, |c| {
         let mut out = Outcome::default();
         for (p, n) in select(c, names)? {
             out.edits.push(c.doc.remove(c.block(p)));
@@ -25,17 +25,17 @@ pub fn remove(server: Server, opts: &EditOpts, names: &[String]) -> Result<Edite
 }
 
 /// Enables disabled peers.
-pub fn enable(server: Server, opts: &EditOpts, names: &[String]) -> Result<Edited, ProvisionError> {
-    toggle(server, opts, names, true)
+pub fn enable(host: &Host, server: Server, opts: &EditOpts, names: &[String]) -> Result<Edited, ProvisionError> {
+    toggle(host, server, opts, names, true)
 }
 
 /// Disables peers: every line of their blocks commented out.
-pub fn disable(server: Server, opts: &EditOpts, names: &[String]) -> Result<Edited, ProvisionError> {
-    toggle(server, opts, names, false)
+pub fn disable(host: &Host, server: Server, opts: &EditOpts, names: &[String]) -> Result<Edited, ProvisionError> {
+    toggle(host, server, opts, names, false)
 }
 
-fn toggle(server: Server, opts: &EditOpts, names: &[String], enable: bool) -> Result<Edited, ProvisionError> {
-    edit(server, opts, |c| {
+fn toggle(host: &Host, server: Server, opts: &EditOpts, names: &[String], enable: bool) -> Result<Edited, ProvisionError> {
+    edit(host, server, opts, |c| {
         let mut out = Outcome::default();
         for (p, n) in select(c, names)? {
             let name = p.name.clone().unwrap_or_else(|| n.clone());
@@ -69,8 +69,8 @@ fn toggle(server: Server, opts: &EditOpts, names: &[String], enable: bool) -> Re
 }
 
 /// Renames a peer: its block's `# Name` and its client file.
-pub fn rename(server: Server, opts: &EditOpts, old: &str, new: &str) -> Result<Edited, ProvisionError> {
-    edit(server, opts, |c| {
+pub fn rename(host: &Host, server: Server, opts: &EditOpts, old: &str, new: &str) -> Result<Edited, ProvisionError> {
+    edit(host, server, opts, |c| {
         let p = c.find(old)?;
         c.check_new_name(new)?;
         let b = c.block(p);
@@ -89,8 +89,8 @@ pub fn rename(server: Server, opts: &EditOpts, old: &str, new: &str) -> Result<E
 }
 
 /// Turns other tools' markers (wireguard-install, Nyr, PiVPN, wg-easy) into wgq's names.
-pub fn import(server: Server, opts: &EditOpts) -> Result<Edited, ProvisionError> {
-    edit(server, opts, |c| {
+pub fn import(host: &Host, server: Server, opts: &EditOpts) -> Result<Edited, ProvisionError> {
+    edit(host, server, opts, |c| {
         let found = peers::import(&c.doc, &c.server.ifname);
         let mut out = Outcome { edits: found.edits, ..Default::default() };
         out.notes.extend(found.notes.into_iter().map(Note::Imported));

@@ -1,7 +1,7 @@
 //! `rotate`: new keys (and PresharedKey) for a client, same addresses.
 
 use super::util::{self, client_shown};
-use super::{EditOpts, Edited, Note, Outcome, ProvisionError, QrRenderer, Server, edit, spec};
+use super::{EditOpts, Edited, Host, Note, Outcome, ProvisionError, QrRenderer, Server, edit, spec};
 use crate::config::edit::{Document, Section};
 use crate::config::peers;
 use crate::key::SecretKey;
@@ -19,12 +19,13 @@ pub struct RotateRequest<'a> {
 /// line is replaced by the line saying the key is the client's own (the old one no longer
 /// matches the server). With `qr`, the new client file's QR code goes to stdout.
 pub fn rotate(
+    host: &Host,
     server: Server,
     opts: &EditOpts,
     r: &RotateRequest<'_>,
     qr: Option<QrRenderer<'_>>,
 ) -> Result<Edited, ProvisionError> {
-    edit(server, opts, |c| {
+    edit(host, server, opts, |c| {
         let p = c.find(r.name)?;
         let pname = p.name.clone().unwrap_or_else(|| r.name.to_string());
         let stored = c.client_file(&pname);

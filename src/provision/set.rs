@@ -2,7 +2,7 @@
 //! note in the server file; AllowedIPs, DNS, keepalive, MTU and Address in its client file.
 
 use super::util::{self, client_shown};
-use super::{EditOpts, Edited, Note, Outcome, ProvisionError, Server, edit, spec};
+use super::{EditOpts, Edited, Host, Note, Outcome, ProvisionError, Server, edit, spec};
 use crate::config::edit::Section;
 use crate::config::values::NetList;
 use crate::plan::peer::PeerChange;
@@ -26,8 +26,8 @@ pub struct SetRequest<'a> {
 }
 
 /// Changes a client's settings.
-pub fn set(server: Server, opts: &EditOpts, a: &SetRequest<'_>) -> Result<Edited, ProvisionError> {
-    edit(server, opts, |c| {
+pub fn set(host: &Host, server: Server, opts: &EditOpts, a: &SetRequest<'_>) -> Result<Edited, ProvisionError> {
+    edit(host, server, opts, |c| {
         let p = c.find(a.name)?;
         // Every value is parsed before anything is made of them.
         let allowed = a.allowed_ips.map(|v| util::net_list("--allowed-ips", v)).transpose()?;

@@ -72,7 +72,8 @@ impl AddArgs {
             no_psk: self.no_psk,
             no_store: self.no_store,
         };
-        let added = provision::add(server, &self.edit.opts(), &req, self.qr.then_some(&render::qr as _))?;
+        let added =
+            provision::add(&provision::Host::current()?, server, &self.edit.opts(), &req, self.qr.then_some(&render::qr as _))?;
         render::edited(added.edited)
     }
 }

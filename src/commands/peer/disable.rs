@@ -17,6 +17,6 @@ pub struct DisableArgs {
 impl DisableArgs {
     pub fn run(&self) -> Result<i32, AppError> {
         let server = self.edit.locate(&self.target.interface)?;
-        render::edited(provision::disable(server, &self.edit.opts(), &self.names)?)
+        render::edited(provision::disable(&provision::Host::current()?, server, &self.edit.opts(), &self.names)?)
     }
 }

@@ -17,6 +17,6 @@ pub struct EnableArgs {
 impl EnableArgs {
     pub fn run(&self) -> Result<i32, AppError> {
         let server = self.edit.locate(&self.target.interface)?;
-        render::edited(provision::enable(server, &self.edit.opts(), &self.names)?)
+        render::edited(provision::enable(&provision::Host::current()?, server, &self.edit.opts(), &self.names)?)
     }
 }

@@ -18,7 +18,7 @@ impl ExpireArgs {
         let target = Target { interface: self.interface.clone().unwrap_or_default(), config_dir: self.edit.config_dir.clone() };
         let mut status = 0;
         for server in provision::expire_targets(&target, self.interface.is_none())? {
-            let Some(report) = provision::expire(server, &self.edit.opts()) else { continue };
+            let Some(report) = provision::expire(&provision::Host::current()?, server, &self.edit.opts()) else { continue };
             // An expiry that is no date never expires: said, and the run fails (the admin
             // meant a date; the timer's failure shows).
             for p in &report.bad {

@@ -15,6 +15,6 @@ pub struct ImportArgs {
 impl ImportArgs {
     pub fn run(&self) -> Result<i32, AppError> {
         let server = self.edit.locate(&self.target.interface)?;
-        render::edited(provision::import(server, &self.edit.opts())?)
+        render::edited(provision::import(&provision::Host::current()?, server, &self.edit.opts())?)
     }
 }

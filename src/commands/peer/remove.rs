@@ -17,6 +17,6 @@ pub struct RemoveArgs {
 impl RemoveArgs {
     pub fn run(&self) -> Result<i32, AppError> {
         let server = self.edit.locate(&self.target.interface)?;
-        render::edited(provision::remove(server, &self.edit.opts(), &self.names)?)
+        render::edited(provision::remove(&provision::Host::current()?, server, &self.edit.opts(), &self.names)?)
     }
 }

@@ -19,6 +19,6 @@ pub struct RenameArgs {
 impl RenameArgs {
     pub fn run(&self) -> Result<i32, AppError> {
         let server = self.edit.locate(&self.target.interface)?;
-        render::edited(provision::rename(server, &self.edit.opts(), &self.old, &self.new)?)
+        render::edited(provision::rename(&provision::Host::current()?, server, &self.edit.opts(), &self.old, &self.new)?)
     }
 }

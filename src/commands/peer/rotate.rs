@@ -24,6 +24,12 @@ impl RotateArgs {
     pub fn run(&self) -> Result<i32, AppError> {
         let server = self.edit.locate(&self.target.interface)?;
         let req = RotateRequest { name: &self.name, pubkey: self.pubkey.as_deref() };
-        render::edited(provision::rotate(server, &self.edit.opts(), &req, self.qr.then_some(&render::qr as _))?)
+        render::edited(provision::rotate(
+            &provision::Host::current()?,
+            server,
+            &self.edit.opts(),
+            &req,
+            self.qr.then_some(&render::qr as _),
+        )?)
     }
 }

@@ -54,6 +54,6 @@ impl SetArgs {
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
         };
-        render::edited(provision::set(server, &self.edit.opts(), &req)?)
+        render::edited(provision::set(&provision::Host::current()?, server, &self.edit.opts(), &req)?)
     }
 }
