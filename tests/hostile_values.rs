@@ -273,8 +273,10 @@ fn every_option_of_every_writing_command_refuses_or_lands_only_its_typed_value()
         "+30d",
         "--note",
         "hello",
+        "--ip",
+        "10.9.0.77",
     ]);
-    for at in [3, 5, 7, 9, 11, 13, 15, 17] {
+    for at in [3, 5, 7, 9, 11, 13, 15, 17, 19] {
         try_all(dir.path(), &set, at, &format!("peer set [{at}] {}", set[at - 1]), &mut refused, &mut landed);
     }
     let rename = with_cd(&["peer", "rename", &ifname, "base", "renamed"]);

@@ -195,3 +195,36 @@ fn an_expiry_that_is_no_date_is_reported_and_fails_expire() {
     let o = Command::new(WGQ).args(["peer", "expire", "--config-dir"]).arg(s.dir.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
 }
+
+#[test]
+fn set_ip_changes_the_block_and_the_client_file_and_refuses_by_option_name() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("sip", &server_text("10.47.0.1/24, fd00:47::1/64"));
+    s.ok("add", &["alice", "--route", "192.168.47.0/24"]);
+    s.ok("add", &["bob"]);
+    let said = s.ok("set", &["alice", "--ip", "10.47.0.40,fd00:47::40"]);
+    assert!(said.contains("client file"), "{said}");
+    assert!(s.text().contains("AllowedIPs = 10.47.0.40/32, fd00:47::40/128, 192.168.47.0/24"), "{}", s.text());
+    let c = std::fs::read_to_string(s.client("alice")).unwrap();
+    assert!(c.contains("Address = 10.47.0.40/32, fd00:47::40/128\n"), "{c}");
+    let before = (s.text(), std::fs::read_to_string(s.client("bob")).unwrap());
+    for bad in [
+        "10.47.0.40",
+        "10.48.0.1",
+        "10.47.0.0",
+        "10.47.0.255",
+        "10.47.0.0/24",
+        "10.47.0.5,10.47.0.6",
+        "x",
+        "10.47.0.5\nPostUp = x",
+        "",
+    ] {
+        let o = s.peer("set", &["bob", "--ip", bad]);
+        assert_eq!(o.status.code(), Some(1), "--ip {bad:?}: {}", err(&o));
+        assert!(err(&o).starts_with("wgq: --ip"), "--ip {bad:?}: {}", err(&o));
+    }
+    assert_eq!((s.text(), std::fs::read_to_string(s.client("bob")).unwrap()), before, "nothing changed");
+    assert!(wgq::config::parse(s.text().as_bytes(), &s.path()).is_ok());
+}
