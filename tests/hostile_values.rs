@@ -328,6 +328,9 @@ fn values_read_back_from_the_file_are_checked_and_printed_escaped() {
         ("ClientAllowedIPs", "0.0.0.0/0 = x"),
         ("ClientEndpoint", "[fe80::1%a b]:1"),
         ("ClientEndpoint", "x\u{0}:1"),
+        ("ClientEndpoint", "x\u{1b}[2J:1"),
+        ("ClientEndpoint", "[x\u{1b}]:1"),
+        ("ClientAllowedIPs", "10.0.0.0/8 \u{1b}[2J"),
         ("ClientEndpoint", "-oProxyCommand:1"),
     ] {
         let text = server(&format!("# {key} = {bad}\n"))

@@ -196,7 +196,8 @@ fn zone_ok(z: &str) -> bool {
 /// an optional zone); the host a name (letters, digits, `-`, `_`, `.`) or a literal.
 pub fn endpoint(v: &str) -> Result<Endpoint, ValueError> {
     let v = bounded(v)?;
-    let e = super::parse::parse_endpoint(v).map_err(ValueError::Endpoint)?;
+    // The parser quotes the value as it is: its control characters are escaped here.
+    let e = super::parse::parse_endpoint(v).map_err(|m| ValueError::Endpoint(clean(&m).into_owned()))?;
     check_host(&e.host)?;
     Ok(e)
 }
@@ -302,6 +303,10 @@ mod tests {
         }
         assert!(note(&"a".repeat(MAX_NOTE + 1)).is_err());
         assert_eq!(clean("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        for v in ["x\u{1b}[2J:1", "[x\u{1b}]:1", "[fe80::1%\u{1b}]:1", "x:\u{1b}"] {
+            let e = endpoint_with_default(v, 1).unwrap_err().to_string();
+            assert!(!e.contains('\u{1b}'), "{e:?}");
+        }
         assert_eq!(clean("bob é"), "bob é");
         assert_eq!(&*clean_text(b"a\r\nb\tc\n"), b"a\r\nb\tc\n");
         assert_eq!(&*clean_text(b"a\x1b]0;x\x07\rb\n"), b"a\\u{1b}]0;x\\u{7}\\rb\n");
