@@ -4,6 +4,7 @@
 mod error;
 pub mod peer;
 pub mod qr;
+pub mod render;
 pub mod reresolve;
 pub mod server;
 pub mod show;

@@ -151,7 +151,10 @@ interface the change is applied live: one device update with just that client (o
 \\fBup\\fP would add for it; other clients keep their sessions. Keys are made in the process and written only to \
 0600 files; \\fB\\-\\-pubkey\\fP keeps no private key at all, \\fB\\-\\-no\\-store\\fP prints the client file once. \
 A file with SaveConfig = true is refused (\\fB\\-\\-force\\fP edits it all the same). Names follow wg\\-quick's \
-interface-name rule: 1 to 15 letters, digits and _ = + . \\-.\n";
+interface-name rule: 1 to 15 letters, digits and _ = + . \\-. \\fBwgq peer set \\-\\-ip\\fP gives a client other \
+addresses (one of each family, free, inside the server's Address networks): its block's AllowedIPs and its \
+client file's Address change together. Every option value is parsed and written from its parsed form; a value \
+that does not parse is refused, naming the option, before anything is written.\n";
 
 /// The man page's section on `wgq reresolve` and its timer.
 const RERESOLVE: &str = ".SH DYNAMIC DNS\n\\fBwg\\fP(8) resolves an Endpoint host name once. \\fBwgq reresolve\\fP \
