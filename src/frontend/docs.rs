@@ -278,9 +278,7 @@ pub fn man_page() -> String {
          .B WG_ENDPOINT_RESOLUTION_RETRIES\nHow many times to retry resolving an Endpoint host name \
          (default 15; \\fBinfinity\\fP for no limit).\n.TP\n\
          .B WGQ_LOCK_WAIT\nHow many seconds a command waits for the locks of its file and interface while \
-         another process holds them (default 30, at most 3600; 0 fails at once).\n.TP\n\
-         .B WGQ_KERNEL_CHECK\nWith \\fBoff\\fP, \\fBup\\fP does not refuse a full tunnel on a kernel older \
-         than 3.12 (for a vendor kernel with \\fBsuppress_prefixlength\\fP backported).\n",
+         another process holds them (default 30, at most 3600; 0 fails at once).\n",
     );
     s.push_str(
         ".SH EXIT STATUS\n0 on success (also for help and the version); 1 for a usage or configuration error; \
