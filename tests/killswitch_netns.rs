@@ -207,6 +207,31 @@ impl Net {
         ));
     }
 
+    /// What a full tunnel of the client leaves behind if not removed: its policy rules and
+    /// wg-quick's nft tables.
+    fn leftovers(&self) -> Vec<String> {
+        let c = &self.client;
+        let mut v: Vec<String> = ok(&format!("ip -n {c} rule; ip -n {c} -6 rule"))
+            .lines()
+            .filter(|l| l.contains("fwmark") || l.contains("suppress_prefixlength"))
+            .map(String::from)
+            .collect();
+        v.extend(self.nft_tables().lines().filter(|l| l.contains("wg-quick-")).map(String::from));
+        v
+    }
+
+    /// Kills the client's userspace daemon (of `ifname`) and waits until its link is gone.
+    fn crash(&self, ifname: &str) {
+        ok(&format!("pkill -KILL -f '^wireguard-go {ifname}$' || true"));
+        for _ in 0..50 {
+            if !ok(&format!("ip -n {} -o link", self.client)).contains(&format!(": {ifname}:")) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{ifname} is still there");
+    }
+
     fn remove_client_on_server(&self) {
         let pubkey = ok(&format!("ip netns exec {} wg show {} public-key", self.client, self.cif));
         ok(&format!("ip netns exec {} wg set {} peer {} remove", self.router, self.sif, pubkey.trim()));
@@ -374,16 +399,10 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     assert!(off.status.success(), "{}", text(&off));
     assert!(!net.has_table());
     assert!(net.ping(INET4, 3), "no traffic after the kill switch went");
+    // ... and with it what the crashed tunnel's `up` left: its rules and wg-quick's tables.
+    assert!(net.leftovers().is_empty(), "{:?}\n{}", net.leftovers(), text(&off));
     let again = net.down(&["--kill-switch=off"]);
     assert!(!again.status.success() && text(&again).contains("is not a WireGuard interface"), "{}", text(&again));
-    // Leftover rules of the crashed tunnel would steer the next up: clear them.
-    let _ = sh(&format!(
-        "for f in -4 -6; do while ip -n {c} $f rule del table 51820 2>/dev/null; do :; done; \
-         while ip -n {c} $f rule del table main suppress_prefixlength 0 2>/dev/null; do :; done; done",
-        c = net.client
-    ));
-    let _ = sh(&format!("ip netns exec {} nft delete table ip wg-quick-{}", net.client, net.cif));
-    let _ = sh(&format!("ip netns exec {} nft delete table ip6 wg-quick-{}", net.client, net.cif));
 
     // Strict: stays after down, blocks, lets the next up reach its endpoint.
     net.up(&["--kill-switch=strict"]);
@@ -444,6 +463,58 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     assert!(off.status.success(), "{}", text(&off));
     assert!(!net.has_table());
     assert!(!ok(&format!("ip -n {} -o link", net.client)).contains(&net.cif), "down left the link");
+    file_untouched(&net, &before);
+}
+
+#[test]
+fn down_of_a_vanished_tunnel_removes_everything_its_up_recorded() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("v", "0.0.0.0/0, ::/0");
+    let before = std::fs::read(&net.conf).unwrap();
+    // The userspace daemon dies under a normal kill switch.
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8));
+    net.crash(&net.cif);
+    assert!(net.has_table() && !net.leftovers().is_empty(), "{}", net.debug());
+    assert!(!net.ping(INET4, 2), "the crashed tunnel leaks");
+    let o = net.down(&["--dry-run"]);
+    assert!(o.status.success() && text(&o).contains("[#] nft -f /dev/stdin"), "{}", text(&o));
+    assert!(net.has_table() && !net.leftovers().is_empty(), "--dry-run removed something");
+    let o = net.down(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).starts_with(&format!(
+            "wgq: {} is gone; removing what up recorded: 4 policy rule(s) of table 51820, its firewall rules, its kill switch (nft)\n",
+            net.cif
+        )),
+        "{}",
+        text(&o)
+    );
+    assert!(!net.has_table() && net.leftovers().is_empty(), "{:?}: {}", net.leftovers(), net.debug());
+    assert!(net.ping(INET4, 3), "no traffic after down of the vanished tunnel");
+    let again = net.down(&[]);
+    assert!(!again.status.success() && text(&again).contains("is not a WireGuard interface"), "{}", text(&again));
+    // The link deleted by hand under a strict switch: `down` removes the rest and keeps the
+    // switch (and says so); `--kill-switch=off` then removes it.
+    net.up(&["--kill-switch=strict"]);
+    assert!(net.ping(INET4, 8));
+    ok(&format!("ip -n {} link del {}", net.client, net.cif));
+    let o = net.down(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("; its strict kill switch stays\n") && e.contains("stays in place"), "{e}");
+    assert!(net.has_table() && net.leftovers().is_empty(), "{:?}", net.leftovers());
+    assert!(!net.ping(INET4, 2));
+    let o = net.down(&["--kill-switch=off"]);
+    assert!(o.status.success() && !net.has_table(), "{}", text(&o));
+    assert!(net.ping(INET4, 3));
+    // The next `up` after a crash and `down` works as on a clean host.
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8) && net.ping(INET6, 8));
+    assert!(net.down(&[]).status.success());
+    assert!(!net.has_table() && net.leftovers().is_empty());
     file_untouched(&net, &before);
 }
 
@@ -547,6 +618,22 @@ fn without_nft_the_kill_switch_is_iptables_and_ip6tables() {
         assert!(!s.contains(&chain), "{save} after a failed up: {s}");
     }
     std::fs::write(&net.conf, &before).unwrap();
+    // A strict switch made without nft, then one made with nft (nft installed meanwhile):
+    // `--kill-switch=off` removes both, the iptables chains and the nft table.
+    let o = net.wgq_path(&["up", "--kill-switch=strict", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(net.wgq_path(&["down", net.conf.to_str().unwrap()], Some(&path)).status.success());
+    net.up(&["--kill-switch=strict"]);
+    assert!(net.down(&[]).status.success());
+    assert!(net.has_table());
+    let off = net.down(&["--kill-switch=off"]);
+    assert!(off.status.success(), "{}", text(&off));
+    assert!(!net.has_table(), "{}", text(&off));
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(!s.contains(&chain), "{save} after down --kill-switch=off of both: {s}");
+    }
+    assert!(net.ping(INET4, 3) && net.ping(INET6, 3), "{}", net.debug());
     file_untouched(&net, &before);
 }
 

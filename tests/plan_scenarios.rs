@@ -656,7 +656,7 @@ fn down_removes_a_normal_kill_switch_and_keeps_a_strict_one_unless_off() {
         let f = DownFacts {
             recorded: Some(UpRecord::from_plan(&p)),
             kill_switch_off: off,
-            kill_switch_present: off.then_some(plan::FirewallKind::Nft),
+            kill_switch_present: if off { vec![plan::FirewallKind::Nft] } else { Vec::new() },
             resolvconf_name: "wgt0".into(),
             ..Default::default()
         };
@@ -669,12 +669,105 @@ fn down_removes_a_normal_kill_switch_and_keeps_a_strict_one_unless_off() {
     }
     // Without a record (wg-quick's interface, or a lost record) only `--kill-switch=off` removes it.
     let c = cfg(&full());
-    let f = DownFacts { kill_switch_present: Some(plan::FirewallKind::Nft), ..Default::default() };
+    let f = DownFacts { kill_switch_present: vec![plan::FirewallKind::Nft], ..Default::default() };
     assert!(!trace(&plan::plan_down(&c, "wgt0", &f)).iter().any(|l| l.contains("/dev/stdin")));
-    // The interface gone: `--kill-switch=off` plans only the removal, nothing when there is none.
-    let p = plan::plan_kill_switch_off("wgt0", Some(plan::FirewallKind::Iptables));
+    // The interface gone, no record: `--kill-switch=off` plans only the removal, nothing
+    // when there is none.
+    let off = |present: Vec<plan::FirewallKind>| DownFacts {
+        kill_switch_off: true,
+        kill_switch_present: present,
+        ..Default::default()
+    };
+    let p = plan::plan_down_vanished("wgt0", &off(vec![plan::FirewallKind::Iptables]));
     assert_eq!(trace(&p), ["iptables-restore -n", "ip6tables-restore -n"]);
-    assert!(plan::plan_kill_switch_off("wgt0", None).ops.is_empty());
+    assert!(plan::plan_down_vanished("wgt0", &off(Vec::new())).ops.is_empty());
+}
+
+/// The rules of the fake system as `down` observes them (every `not fwmark` rule of table `t`).
+fn observed(sys: &FakeSystem, t: u32) -> Vec<ObservedRule> {
+    sys.rules
+        .iter()
+        .map(|(v6, prio, text)| ObservedRule { v6: *v6, priority: *prio, not_fwmark: text.starts_with("not").then_some((t, t)) })
+        .collect()
+}
+
+#[test]
+fn down_of_a_vanished_interface_removes_what_up_recorded() {
+    for (ks, off) in [(KS, false), (KS_STRICT, false), (KS_STRICT, true)] {
+        let (_, p) = up_with_kill_switch(&full(), ks, true);
+        let mut sys = FakeSystem::default();
+        Executor::new(&mut sys, &mut Vec::new()).apply_all(&p).unwrap();
+        // The daemon dies: link, addresses and routes go; rules, DNS and the switch stay.
+        sys.vanish("wgt0");
+        assert!(sys.render().iter().any(|l| l.starts_with("rule4")) && !sys.dns.is_empty(), "{:?}", sys.render());
+        let f = DownFacts {
+            recorded: Some(UpRecord::from_plan(&p)),
+            rules: observed(&sys, 51820),
+            nft_tables: Some("table ip wg-quick-wgt0\ntable ip6 wg-quick-wgt0\ntable ip wg-quick-wgt01\n".into()),
+            kill_switch_off: off,
+            kill_switch_present: if off { vec![plan::FirewallKind::Nft] } else { Vec::new() },
+            ..Default::default()
+        };
+        let d = plan::plan_down_vanished("wgt0", &f);
+        let t = trace(&d);
+        assert!(!t.iter().any(|l| l.contains("link") || l.contains("wg ")), "nothing of a device: {t:?}");
+        let said = plan::vanished_summary("wgt0", &f, &d).unwrap();
+        assert!(
+            said.starts_with(
+                "wgt0 is gone; removing what up recorded: 4 policy rule(s) of table 51820, DNS registered as wgt0, its firewall rules"
+            ),
+            "{said}"
+        );
+        assert_eq!(said.ends_with("its strict kill switch stays"), ks.strict && !off, "{said}");
+        Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&d).unwrap();
+        let left: Vec<String> = if ks.strict && !off { vec!["firewall inet wgq-killswitch-wgt0".into()] } else { Vec::new() };
+        assert_eq!(sys.render(), left, "{ks:?} off={off}");
+    }
+    // The table is another running tunnel's now (it came up after the crash): its rules stay.
+    let (_, p) = up_with_kill_switch(&full(), KS, true);
+    let mut sys = FakeSystem::default();
+    Executor::new(&mut sys, &mut Vec::new()).apply_all(&p).unwrap();
+    sys.vanish("wgt0");
+    let f = DownFacts {
+        recorded: Some(UpRecord::from_plan(&p)),
+        rules: observed(&sys, 51820),
+        tables_of_others: vec![51820],
+        ..Default::default()
+    };
+    let d = plan::plan_down_vanished("wgt0", &f);
+    assert!(!trace(&d).iter().any(|l| l.contains("rule")), "{:?}", trace(&d));
+    assert!(plan::vanished_summary("wgt0", &f, &d).unwrap().contains("no rule of table 51820 (another running tunnel"));
+}
+
+#[test]
+fn kill_switch_off_removes_the_switch_of_either_tool_and_of_both() {
+    let c = cfg(&full());
+    use plan::FirewallKind::{Iptables, Nft};
+    for present in [vec![Nft], vec![Iptables], vec![Nft, Iptables], vec![Iptables, Nft]] {
+        let f = DownFacts { kill_switch_off: true, kill_switch_present: present.clone(), ..Default::default() };
+        let want: Vec<&str> = if present.len() == 2 {
+            vec!["nft -f /dev/stdin", "iptables-restore -n", "ip6tables-restore -n"]
+        } else if present == [Nft] {
+            vec!["nft -f /dev/stdin"]
+        } else {
+            vec!["iptables-restore -n", "ip6tables-restore -n"]
+        };
+        assert_eq!(trace(&plan::plan_down_vanished("wgt0", &f)), want);
+        let t = trace(&plan::plan_down(&c, "wgt0", &f));
+        assert!(t.ends_with(&want.iter().map(|s| s.to_string()).collect::<Vec<_>>()), "{t:?}");
+        // With a record of a normal switch of the one tool and the other found too: each once.
+        let f = DownFacts { recorded: Some(UpRecord { kill_switch: Some((KS, Nft)), ..Default::default() }), ..f };
+        let t = trace(&plan::plan_down(&c, "wgt0", &f));
+        assert_eq!(t.iter().filter(|l| *l == "nft -f /dev/stdin").count(), 1, "{t:?}");
+    }
+    // Both tools' switches on the fake system: both go.
+    let mut sys = FakeSystem::default();
+    for (kind, v6) in [(Nft, false), (Iptables, false), (Iptables, true)] {
+        wgq::plan::exec::System::set_kill_switch(&mut sys, "wgt0", kind, v6, "").unwrap();
+    }
+    let f = DownFacts { kill_switch_off: true, kill_switch_present: vec![Nft, Iptables], ..Default::default() };
+    Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&plan::plan_down_vanished("wgt0", &f)).unwrap();
+    assert_eq!(sys.render(), Vec::<String>::new());
 }
 
 #[test]

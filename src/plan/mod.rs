@@ -18,7 +18,7 @@ pub mod reresolve;
 pub mod routing;
 mod up;
 
-pub use down::{DownFacts, plan_down, plan_kill_switch_off, rules_to_delete};
+pub use down::{DownFacts, plan_down, plan_down_vanished, rules_to_delete, vanished_summary};
 pub use firewall::KillSwitch;
 pub use record::UpRecord;
 pub use reload::{ReloadError, ReloadFacts, device_inverse, device_update, plan_reload};

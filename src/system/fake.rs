@@ -96,6 +96,12 @@ impl FakeSystem {
         }
     }
 
+    /// The link disappears without `down` (its userspace daemon crashed, `ip link del`):
+    /// its addresses and routes go with it, its rules, firewall and DNS stay.
+    pub fn vanish(&mut self, ifname: &str) {
+        self.drop_link_state(ifname);
+    }
+
     fn drop_link_state(&mut self, ifname: &str) {
         self.links.remove(ifname);
         self.up.remove(ifname);

@@ -157,6 +157,28 @@ pub fn see_kill_switch(ifname: &str, iptables_too: bool) -> Option<KillSwitchSee
     Some(KillSwitchSeen { kind: crate::plan::FirewallKind::Iptables, jumps, saves })
 }
 
+/// Every tool that holds a kill switch of `ifname`: nftables (its table, listed over
+/// nfnetlink or by nft) and iptables (its chain in either family), each looked at whatever
+/// the other holds, so that a switch made where nft was missing and one made where it was
+/// there are both found.
+pub fn kill_switches_present(ifname: &str) -> Vec<crate::plan::FirewallKind> {
+    let mut v = Vec::new();
+    let table = format!("table inet {}", crate::plan::firewall::kill_switch_table(ifname));
+    let listed = crate::wire::nftables::list_tables().ok().or_else(|| nft_list_tables_command().ok());
+    if listed.is_some_and(|l| l.lines().any(|l| l == table)) {
+        v.push(crate::plan::FirewallKind::Nft);
+    }
+    if iptables_available()
+        && [false, true]
+            .into_iter()
+            .filter_map(|v6| iptables_save_filter(v6).ok())
+            .any(|s| crate::plan::firewall::kill_switch_in_iptables(ifname, &s))
+    {
+        v.push(crate::plan::FirewallKind::Iptables);
+    }
+    v
+}
+
 /// [`see_kill_switch`]'s answer: which tool holds the switch, if any.
 pub fn kill_switch_present(ifname: &str, iptables_too: bool) -> Option<crate::plan::FirewallKind> {
     see_kill_switch(ifname, iptables_too).map(|s| s.kind)

@@ -346,6 +346,23 @@ impl LinuxSystem {
             let state = self.devices.get(&name)?;
             (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
         };
+        self.observe_leftovers(recorded, live_fwmark, live_has_default, recorded_none_and_dns)
+    }
+
+    /// What `down` of an interface that is not there (vanished, or only its kill switch
+    /// left) reads: the policy rules and the firewall, no device.
+    pub fn observe_down_vanished(&mut self, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
+        self.observe_leftovers(recorded, 0, false, false)
+    }
+
+    fn observe_leftovers(
+        &mut self,
+        recorded: Option<UpRecord>,
+        live_fwmark: u32,
+        live_has_default: bool,
+        recorded_none_and_dns: bool,
+    ) -> Result<DownFacts, SystemError> {
+        let name = self.ifname.clone();
         let listed = crate::wire::nftables::list_tables().ok();
         let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
         let (iptables_save, ip6tables_save) = if want_iptables && crate::system::firewall::iptables_available() {
@@ -369,7 +386,8 @@ impl LinuxSystem {
             resolvconf_name: crate::system::dns::system_resolvconf_name(&name),
             dns_backend: if recorded_none_and_dns { crate::system::dns::detect_backend() } else { Default::default() },
             kill_switch_off: false,
-            kill_switch_present: None,
+            kill_switch_present: Vec::new(),
+            tables_of_others: Vec::new(),
         })
     }
 
