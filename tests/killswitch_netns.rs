@@ -510,12 +510,116 @@ fn down_of_a_vanished_tunnel_removes_everything_its_up_recorded() {
     let o = net.down(&["--kill-switch=off"]);
     assert!(o.status.success() && !net.has_table(), "{}", text(&o));
     assert!(net.ping(INET4, 3));
-    // The next `up` after a crash and `down` works as on a clean host.
+    // The next `up` after a crash and `down` works as on a clean host; so does one right
+    // after a crash, without `down` (its record replaces the dead one's; the same table's
+    // rules, there twice, all go with the next `down`).
     net.up(&["--kill-switch"]);
     assert!(net.ping(INET4, 8) && net.ping(INET6, 8));
+    net.crash(&net.cif);
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8) && net.ping(INET6, 8), "{}", net.debug());
     assert!(net.down(&[]).status.success());
-    assert!(!net.has_table() && net.leftovers().is_empty());
+    assert!(!net.has_table() && net.leftovers().is_empty(), "{:?}", net.leftovers());
     file_untouched(&net, &before);
+}
+
+/// A second tunnel of the client: a split tunnel to a second server interface in "router"
+/// (10.77.0.0/24), its file written (not up). Returns its interface and file.
+fn second_tunnel(net: &Net, tag: &str) -> (String, PathBuf) {
+    let pid = std::process::id();
+    let (cif, sif) = (format!("ksx{}{tag}", pid % 10000), format!("ksy{}{tag}", pid % 10000));
+    let port = 40000 + (pid % 20000) as u16;
+    let (ck, cp) = key_pair();
+    let (sk, spub) = key_pair();
+    let server = common::write_conf(
+        net.dir.path(),
+        &sif,
+        &format!(
+            "[Interface]\nPrivateKey = {sk}\nListenPort = {port}\nAddress = 10.77.0.1/24\n\
+             [Peer]\nPublicKey = {cp}\nAllowedIPs = 10.77.0.2/32\n"
+        ),
+    );
+    ok(&format!("ip netns exec {} {WGQ} up {}", net.router, server.display()));
+    let conf = common::write_conf(
+        net.dir.path(),
+        &cif,
+        &format!(
+            "[Interface]\nPrivateKey = {ck}\nAddress = 10.77.0.2/24\n\
+             [Peer]\nPublicKey = {spub}\nEndpoint = 192.0.2.1:{port}\nAllowedIPs = 10.77.0.0/24\n"
+        ),
+    );
+    (cif, conf)
+}
+
+#[test]
+fn a_kill_switch_lets_the_hosts_other_tunnels_out_and_a_second_one_is_refused() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("m", "0.0.0.0/0, ::/0");
+    let (other, other_conf) = second_tunnel(&net, "m");
+    let other_conf = other_conf.to_str().unwrap().to_string();
+    let set = |name: &str| ok(&format!("ip netns exec {} nft list set inet wgq-killswitch-{} {name}", net.client, net.cif));
+    let other_up = |flags: &[&str]| {
+        let mut a = vec!["up"];
+        a.extend_from_slice(flags);
+        a.push(&other_conf);
+        let o = net.wgq(&a);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    let other_down = || {
+        let o = net.wgq(&["down", &other_conf]);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    // The switch first, the other tunnel after it: its device and its encrypted packets
+    // (leaving on the LAN from its listen port, unmarked) are let out.
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8));
+    other_up(&[]);
+    assert!(net.ping("10.77.0.1", 8), "the kill switch blocks the other tunnel: {}", net.debug());
+    assert!(net.ping(INET4, 3));
+    assert!(set("tunnels").contains(&format!("\"{other}\"")), "{}", set("tunnels"));
+    let port = ok(&format!("ip netns exec {} wg show {other} listen-port", net.client));
+    assert!(set("ports").contains(port.trim()), "{}", set("ports"));
+    // Its `down` takes it out again: nothing of it is left open.
+    other_down();
+    assert!(!set("tunnels").contains(&other) && !set("ports").contains(port.trim()), "{}", set("tunnels"));
+    // A second kill switch is refused, naming the first, before anything is made.
+    let third = common::write_conf(
+        net.dir.path(),
+        &format!("ksz{}m", std::process::id() % 10000),
+        &String::from_utf8(std::fs::read(&net.conf).unwrap()).unwrap(),
+    );
+    let o = net.wgq(&["up", "--kill-switch", third.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .starts_with(&format!("wgq: --kill-switch: the kill switch of {} is in place", net.cif)),
+        "{}",
+        text(&o)
+    );
+    assert!(!ok(&format!("ip -n {} -o link", net.client)).contains("ksz"));
+    // The other tunnel first, the switch after it: let out from the start.
+    assert!(net.down(&[]).status.success());
+    other_up(&[]);
+    net.up(&["--kill-switch"]);
+    assert!(net.ping("10.77.0.1", 8), "the new kill switch blocks the running tunnel: {}", net.debug());
+    assert!(net.ping(INET4, 8));
+    // It crashes: its `down` takes it out of the switch.
+    net.crash(&other);
+    assert!(set("tunnels").contains(&other));
+    other_down();
+    assert!(!set("tunnels").contains(&other), "{}", set("tunnels"));
+    // A strict switch left by `down` never locks another tunnel out.
+    assert!(net.down(&[]).status.success());
+    net.up(&["--kill-switch=strict"]);
+    assert!(net.down(&[]).status.success() && net.has_table());
+    assert!(!net.ping(INET4, 2));
+    other_up(&[]);
+    assert!(net.ping("10.77.0.1", 8), "the strict kill switch left by down blocks another tunnel: {}", net.debug());
+    other_down();
+    assert!(!set("tunnels").contains(&other));
+    assert!(net.down(&["--kill-switch=off"]).status.success() && !net.has_table());
 }
 
 #[test]
@@ -634,6 +738,27 @@ fn without_nft_the_kill_switch_is_iptables_and_ip6tables() {
         assert!(!s.contains(&chain), "{save} after down --kill-switch=off of both: {s}");
     }
     assert!(net.ping(INET4, 3) && net.ping(INET6, 3), "{}", net.debug());
+    // The iptables switch lets another tunnel out (rules marked `wgq tunnel <if>`), and
+    // that tunnel's `down` takes them out.
+    let (other, other_conf) = second_tunnel(&net, "e");
+    let o = net.wgq_path(&["up", "--kill-switch", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = net.wgq_path(&["up", other_conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(net.ping("10.77.0.1", 8), "the iptables kill switch blocks the other tunnel: {}", net.debug());
+    let marked = format!("--comment \"wgq tunnel {other}\"");
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(s.contains(&format!("-A {chain} -o {other} -m comment {marked} -j RETURN")), "{save}: {s}");
+    }
+    let o = net.wgq_path(&["down", other_conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(s.contains(&chain) && !s.contains(&marked), "{save}: {s}");
+    }
+    let o = net.wgq_path(&["down", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
     file_untouched(&net, &before);
 }
 

@@ -35,6 +35,8 @@ fn facts(c: &Config) -> UpFacts {
         kill_switch: None,
         kill_switch_present: None,
         kill_switch_jumps: [false; 2],
+        other_switches: Vec::new(),
+        other_tunnels: Vec::new(),
     }
 }
 
@@ -768,6 +770,102 @@ fn kill_switch_off_removes_the_switch_of_either_tool_and_of_both() {
     let f = DownFacts { kill_switch_off: true, kill_switch_present: vec![Nft, Iptables], ..Default::default() };
     Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&plan::plan_down_vanished("wgt0", &f)).unwrap();
     assert_eq!(sys.render(), Vec::<String>::new());
+}
+
+fn tunnel(name: &str, mark: Option<u32>, port: Option<u16>) -> plan::Admitted {
+    plan::Admitted { ifname: name.into(), mark, port }
+}
+
+#[test]
+fn a_second_kill_switch_is_refused_naming_the_first() {
+    let c = cfg(&full());
+    let mut f = facts(&c);
+    f.kill_switch = Some(KS);
+    f.other_switches = vec![("wga".into(), plan::FirewallKind::Nft)];
+    let e = plan::plan_up(&c, "wgt0", &f).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "--kill-switch: the kill switch of wga is in place, and a host has one (each rejects what does not leave \
+         through its own tunnel); bring wgt0 up without --kill-switch (wga's switch lets it out), or remove that one \
+         first: `wgq down --kill-switch=off wga'"
+    );
+    // Refused before anything is touched.
+    assert!(plan::plan_up_start(&c, "wgt0", &f).is_err());
+    // Strict or left behind by a tunnel that is down: the same.
+    f.kill_switch = Some(KS_STRICT);
+    f.other_switches = vec![("wgb".into(), plan::FirewallKind::Iptables)];
+    assert!(plan::plan_up(&c, "wgt0", &f).unwrap_err().to_string().contains("the kill switch of wgb is in place"));
+}
+
+#[test]
+fn a_kill_switch_lets_the_hosts_other_tunnels_out_whatever_the_order() {
+    // The switch made while other tunnels run: it lets them out from the start.
+    let c = cfg(&full());
+    let mut f = facts(&c);
+    f.kill_switch = Some(KS);
+    f.other_tunnels = vec![tunnel("wgs", None, Some(51000)), tunnel("wgm", Some(7), Some(51001))];
+    let shown = plan::plan_up(&c, "wgt0", &f).unwrap().to_string();
+    let t = "inet wgq-killswitch-wgt0";
+    assert!(shown.contains(&format!("    add element {t} tunnels {{ \"wgs\", \"wgm\" }}\n")), "{shown}");
+    assert!(
+        shown.contains(&format!("    add element {t} marks {{ 7 }}\n    add element {t} ports {{ 51000, 51001 }}\n")),
+        "{shown}"
+    );
+    // A tunnel brought up while a switch is in place is let out of it before its link goes
+    // up, with the other tunnels still running; a full tunnel by the table it will use.
+    for (text, mark) in [
+        (full(), Some(51820)),
+        (format!("[Interface]\nPrivateKey = {K}\nListenPort = 51002\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.0.0.0/8\n"), None),
+    ] {
+        let c = cfg(&text);
+        let mut f = facts(&c);
+        f.other_switches = vec![("wga".into(), plan::FirewallKind::Nft)];
+        f.other_tunnels = vec![tunnel("wga", Some(51821), None), tunnel("wgs", None, Some(51000))];
+        let p = plan::plan_up(&c, "wgt0", &f).unwrap();
+        let at = p.ops.iter().position(|o| matches!(o, plan::Op::Admit { .. })).expect("no admission");
+        let up = p.ops.iter().position(|o| matches!(o, plan::Op::SetMtuUp(_))).unwrap();
+        assert_eq!(at + 1, up, "{:?}", trace(&p));
+        let port = c.interface.listen_port;
+        assert_eq!(
+            p.ops[at],
+            plan::Op::Admit {
+                switch_of: "wga".into(),
+                kind: plan::FirewallKind::Nft,
+                tunnels: vec![tunnel("wgs", None, Some(51000)), tunnel("wgt0", mark, port)],
+                previous: vec![tunnel("wgs", None, Some(51000))],
+            }
+        );
+        // Its rollback at every later step takes it out again.
+        let mut counting = FakeSystem::default();
+        Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+        assert!(counting.render().contains(&"firewall switch of wga lets out wgt0".to_string()), "{:?}", counting.render());
+        for k in 0..counting.calls {
+            let (ok, after, log) = run_with_failure(&p, Some(k), None);
+            assert!(!ok && !after.iter().any(|l| l.contains("lets out wgt0")), "failure at {k} left {after:?}\n{log}");
+        }
+        // Its `down` (running or vanished) leaves the switch letting out the others only.
+        let rec = UpRecord::from_plan(&p);
+        let d = DownFacts {
+            recorded: Some(rec),
+            other_switches: f.other_switches.clone(),
+            other_tunnels: f.other_tunnels.clone(),
+            ..Default::default()
+        };
+        for down in [plan::plan_down(&c, "wgt0", &d), plan::plan_down_vanished("wgt0", &d)] {
+            let last = down.ops.iter().rev().find(|o| matches!(o, plan::Op::Admit { .. })).unwrap();
+            assert!(
+                matches!(last, plan::Op::Admit { switch_of, tunnels, .. } if switch_of == "wga" && *tunnels == [tunnel("wgs", None, Some(51000))]),
+                "{last:?}"
+            );
+            let mut sys = counting.clone();
+            Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&down).unwrap();
+            assert!(sys.render().contains(&"firewall switch of wga lets out wgs".to_string()), "{:?}", sys.render());
+            assert!(!sys.render().iter().any(|l| l.contains("lets out wgt0")), "{:?}", sys.render());
+        }
+    }
+    // No switch of another interface: nothing of the kind.
+    let (_, p) = up(&full());
+    assert!(!p.ops.iter().any(|o| matches!(o, plan::Op::Admit { .. })));
 }
 
 #[test]

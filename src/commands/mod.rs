@@ -335,6 +335,7 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     facts.kill_switch = kill_switch;
     facts.kill_switch_present = switch.as_ref().map(|s| s.kind);
     facts.kill_switch_jumps = switch.as_ref().map_or([false; 2], |s| s.jumps);
+    (facts.other_switches, facts.other_tunnels) = x.sys.observe_neighbours(&x.state, kill_switch.is_some());
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()
@@ -463,6 +464,7 @@ fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppEr
     let mut facts = x.sys.observe_down(&x.cfg, x.recorded())?;
     facts.kill_switch_off = kill_switch_off;
     facts.kill_switch_present = present;
+    (facts.other_switches, facts.other_tunnels) = x.sys.observe_neighbours(&x.state, false);
     let plan = plan::plan_down(&x.cfg, &x.ifname, &facts);
     phase("observe", &mut t);
     if x.run(&plan, dry_run, false)? {
@@ -522,6 +524,7 @@ fn down_without_device(target: &str, dry_run: bool, kill_switch_off: bool) -> Re
     facts.kill_switch_off = kill_switch_off;
     facts.kill_switch_present = present;
     facts.tables_of_others = run.running_others(&ifname).into_iter().filter_map(|(_, r)| r.table).collect();
+    (facts.other_switches, facts.other_tunnels) = sys.observe_neighbours(&run, false);
     let plan = plan::plan_down_vanished(&ifname, &facts);
     if let Some(s) = plan::vanished_summary(&ifname, &facts, &plan) {
         eprintln!("{}: {s}", crate::program_name());

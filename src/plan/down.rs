@@ -33,6 +33,11 @@ pub struct DownFacts {
     /// Tables (fwmarks) the records of the other running interfaces hold: a vanished
     /// interface's rules of such a table are another tunnel's now and stay.
     pub tables_of_others: Vec<u32>,
+    /// The kill switches of other interfaces in place: `down` takes this tunnel out of
+    /// what each lets out.
+    pub other_switches: Vec<(String, FirewallKind)>,
+    /// The host's other wgq tunnels running now (see `UpFacts::other_tunnels`).
+    pub other_tunnels: Vec<Admitted>,
 }
 
 /// Plans `down` (reference §4), removing only this interface's rules.
@@ -78,6 +83,7 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
     // Last of the firewall: the link is gone by now, nothing can leave through a gap. A
     // strict kill switch stays unless `--kill-switch=off` says otherwise.
     kill_switch_removal(&mut ops, facts);
+    ops.extend(release_ops(ifname, facts));
     hooks(&mut ops, &i.post_down, Phase::PostDown, ifname);
     Plan { interface: ifname.to_string(), ops }
 }
@@ -124,7 +130,15 @@ pub fn plan_down_vanished(ifname: &str, facts: &DownFacts) -> Plan {
         ops.push(Op::RemoveFirewall { nft, iptables, ip6tables });
     }
     kill_switch_removal(&mut ops, facts);
+    ops.extend(release_ops(ifname, facts));
     Plan { interface: ifname.to_string(), ops }
+}
+
+/// The other interfaces' kill switches stop letting this tunnel out (they let out the
+/// other tunnels still running, nothing else).
+fn release_ops(ifname: &str, facts: &DownFacts) -> Vec<Op> {
+    let me = Admitted { ifname: ifname.to_string(), mark: None, port: None };
+    super::up::admit_ops(ifname, &facts.other_switches, &facts.other_tunnels, None, Some(me))
 }
 
 /// What `down` says before it applies [`plan_down_vanished`]'s plan: what it found and

@@ -200,6 +200,8 @@ impl LinuxSystem {
             after_pre_up: None,
             kill_switch: None,
             kill_switch_present: None,
+            other_switches: Vec::new(),
+            other_tunnels: Vec::new(),
             kill_switch_jumps: [false; 2],
         })
     }
@@ -333,6 +335,39 @@ impl LinuxSystem {
         Ok(rules)
     }
 
+    /// The host's other wgq tunnels (`names`: the running interfaces with a record), as a
+    /// kill switch lets them out: each device's fwmark and listen port, read now.
+    pub fn observe_tunnels(&mut self, names: &[String]) -> Vec<crate::plan::Admitted> {
+        names
+            .iter()
+            .map(|n| {
+                let d = self.devices.get(n).ok();
+                crate::plan::Admitted {
+                    ifname: n.clone(),
+                    mark: d.as_ref().map(|d| d.fwmark).filter(|m| *m != 0),
+                    port: d.as_ref().map(|d| d.listen_port).filter(|p| *p != 0),
+                }
+            })
+            .collect()
+    }
+
+    /// What kill switches need to know of the host's other tunnels: the other interfaces'
+    /// switches in place and, when there is one or `making_one` (`up --kill-switch`), the
+    /// other wgq tunnels running (from this namespace's run state).
+    pub fn observe_neighbours(
+        &mut self,
+        state: &crate::system::runstate::RunState,
+        making_one: bool,
+    ) -> (Vec<(String, FirewallKind)>, Vec<crate::plan::Admitted>) {
+        let name = self.ifname.clone();
+        let switches = crate::system::firewall::other_kill_switches(&name);
+        if switches.is_empty() && !making_one {
+            return (switches, Vec::new());
+        }
+        let names: Vec<String> = state.running_others(&name).into_iter().map(|(n, _)| n).collect();
+        (switches, self.observe_tunnels(&names))
+    }
+
     /// Observes what planning `down` needs.
     pub fn observe_down(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
         let name = self.ifname.clone();
@@ -363,7 +398,7 @@ impl LinuxSystem {
         recorded_none_and_dns: bool,
     ) -> Result<DownFacts, SystemError> {
         let name = self.ifname.clone();
-        let listed = crate::wire::nftables::list_tables().ok();
+        let listed = crate::system::firewall::nft_tables_over_netlink();
         let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
         let (iptables_save, ip6tables_save) = if want_iptables && crate::system::firewall::iptables_available() {
             crate::system::firewall::iptables_listings(listed.as_deref())
@@ -388,6 +423,8 @@ impl LinuxSystem {
             kill_switch_off: false,
             kill_switch_present: Vec::new(),
             tables_of_others: Vec::new(),
+            other_switches: Vec::new(),
+            other_tunnels: Vec::new(),
         })
     }
 
