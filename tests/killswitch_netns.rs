@@ -520,6 +520,15 @@ fn down_of_a_vanished_tunnel_removes_everything_its_up_recorded() {
     assert!(net.ping(INET4, 8) && net.ping(INET6, 8), "{}", net.debug());
     assert!(net.down(&[]).status.success());
     assert!(!net.has_table() && net.leftovers().is_empty(), "{:?}", net.leftovers());
+    // Its table taken by another tunnel after the crash (routes in it again): its rules
+    // are that tunnel's now and stay.
+    net.up(&[]);
+    net.crash(&net.cif);
+    ok(&format!("ip -n {} route add 192.0.2.0/24 dev c0 table 51820", net.client));
+    let o = net.down(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("no rule of table 51820 (another tunnel uses that table now)"), "{}", text(&o));
+    assert!(net.leftovers().iter().any(|l| l.contains("lookup 51820")), "{:?}", net.leftovers());
     file_untouched(&net, &before);
 }
 

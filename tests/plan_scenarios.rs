@@ -738,7 +738,9 @@ fn down_of_a_vanished_interface_removes_what_up_recorded() {
     };
     let d = plan::plan_down_vanished("wgt0", &f);
     assert!(!trace(&d).iter().any(|l| l.contains("rule")), "{:?}", trace(&d));
-    assert!(plan::vanished_summary("wgt0", &f, &d).unwrap().contains("no rule of table 51820 (another running tunnel"));
+    assert!(
+        plan::vanished_summary("wgt0", &f, &d).unwrap().contains("no rule of table 51820 (another tunnel uses that table now)")
+    );
 }
 
 #[test]

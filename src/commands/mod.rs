@@ -523,7 +523,7 @@ fn down_without_device(target: &str, dry_run: bool, kill_switch_off: bool) -> Re
     let mut facts = sys.observe_down_vanished(recorded)?;
     facts.kill_switch_off = kill_switch_off;
     facts.kill_switch_present = present;
-    facts.tables_of_others = run.running_others(&ifname).into_iter().filter_map(|(_, r)| r.table).collect();
+    facts.tables_of_others.extend(run.running_others(&ifname).into_iter().filter_map(|(_, r)| r.table));
     (facts.other_switches, facts.other_tunnels) = sys.observe_neighbours(&run, false);
     let plan = plan::plan_down_vanished(&ifname, &facts);
     if let Some(s) = plan::vanished_summary(&ifname, &facts, &plan) {

@@ -152,7 +152,7 @@ pub fn vanished_summary(ifname: &str, facts: &DownFacts, plan: &Plan) -> Option<
         if rules > 0 {
             found.push(format!("{rules} policy rule(s) of table {t}"));
         } else if facts.tables_of_others.contains(&t) {
-            found.push(format!("no rule of table {t} (another running tunnel holds that table now)"));
+            found.push(format!("no rule of table {t} (another tunnel uses that table now)"));
         }
     }
     for op in &plan.ops {

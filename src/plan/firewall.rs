@@ -100,7 +100,11 @@ fn admitted_iptables_rules(tunnels: &[Admitted]) -> Vec<String> {
     let mut v = Vec::new();
     for t in tunnels {
         let c = admitted_comment(&t.ifname);
-        v.push(format!("-o {} {c} -j RETURN", t.ifname));
+        // `+` ends a wildcard for iptables (`-o wg+` is every name starting with wg): such
+        // a device is let out by its packets' mark and port only.
+        if !t.ifname.contains(['+', '=']) {
+            v.push(format!("-o {} {c} -j RETURN", t.ifname));
+        }
         if let Some(m) = t.mark.filter(|m| *m != 0) {
             v.push(format!("-m mark --mark {m} {c} -j RETURN"));
         }
@@ -510,6 +514,10 @@ mod tests {
              -I wgq-ks-wg0 1 -o wg2 -m comment --comment \"wgq tunnel wg2\" -j RETURN\nCOMMIT\n"
         );
         assert_eq!(admitted_iptables_script("wg9", &others, save), None);
+        // A name iptables would take for a wildcard never becomes an `-o`.
+        let wild = [Admitted { ifname: "wg+".into(), mark: Some(9), port: None }];
+        let t = admitted_iptables_script("wg0", &wild, save).unwrap();
+        assert!(!t.contains("-o wg+") && t.contains("-I wgq-ks-wg0 1 -m mark --mark 9 -m comment"), "{t}");
     }
 
     #[test]

@@ -275,7 +275,16 @@ pub fn other_kill_switches(ifname: &str) -> Vec<(String, crate::plan::FirewallKi
         .filter(|n| *n != ifname && crate::config::locate::is_interface_name(n))
         .map(|n| (n.to_string(), crate::plan::FirewallKind::Nft))
         .collect();
-    if !nft_available() && iptables_available() {
+    // iptables is read where nft is missing (where `up` makes its switches there), and
+    // where nft is there only if a filter table that could hold one exists (iptables-nft
+    // keeps it among nft's tables, legacy iptables in /proc): no iptables-save on every up.
+    let filter = |v6: bool| {
+        let family = if v6 { "table ip6 filter" } else { "table ip filter" };
+        let legacy = std::fs::read_to_string(if v6 { "/proc/net/ip6_tables_names" } else { "/proc/net/ip_tables_names" });
+        listed.as_deref().is_some_and(|l| l.lines().any(|l| l == family))
+            || legacy.is_ok_and(|n| n.lines().any(|l| l.trim() == "filter"))
+    };
+    if iptables_available() && (!nft_available() || filter(false) || filter(true)) {
         let head = format!(":{}", crate::plan::firewall::kill_switch_chain(""));
         for save in [false, true].map(|v6| iptables_save_filter(v6).ok()).into_iter().flatten() {
             for n in save.lines().filter_map(|l| l.strip_prefix(&head)?.split_whitespace().next()) {

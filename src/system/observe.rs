@@ -386,8 +386,18 @@ impl LinuxSystem {
 
     /// What `down` of an interface that is not there (vanished, or only its kill switch
     /// left) reads: the policy rules and the firewall, no device.
+    /// Its recorded table counts as another tunnel's (`tables_of_others`) when routes are in
+    /// it now: the vanished link's went with it, so someone else (a tunnel wg-quick brought
+    /// up since, which took the free table) uses it, and its rules stay.
     pub fn observe_down_vanished(&mut self, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
-        self.observe_leftovers(recorded, 0, false, false)
+        let table = recorded.as_ref().and_then(|r| r.table);
+        let mut facts = self.observe_leftovers(recorded, 0, false, false)?;
+        if let Some(t) = table
+            && self.table_in_use(t)?
+        {
+            facts.tables_of_others.push(t);
+        }
+        Ok(facts)
     }
 
     fn observe_leftovers(
