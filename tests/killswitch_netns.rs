@@ -590,9 +590,18 @@ fn a_kill_switch_lets_the_hosts_other_tunnels_out_and_a_second_one_is_refused() 
     assert!(set("tunnels").contains(&format!("\"{other}\"")), "{}", set("tunnels"));
     let port = ok(&format!("ip netns exec {} wg show {other} listen-port", net.client));
     assert!(set("ports").contains(port.trim()), "{}", set("ports"));
+    // A reload that moves its listen port tells the switch.
+    let moved = 50000 + (std::process::id() % 10000) as u16;
+    let body = std::fs::read_to_string(&other_conf).unwrap().replace("[Peer]", &format!("ListenPort = {moved}\n[Peer]"));
+    std::fs::write(&other_conf, body).unwrap();
+    let o = net.wgq(&["reload", &other_conf]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ports = set("ports");
+    assert!(ports.contains(&moved.to_string()) && !ports.contains(port.trim()), "{ports}");
+    assert!(net.ping("10.77.0.1", 8), "the kill switch blocks the other tunnel after its reload: {}", net.debug());
     // Its `down` takes it out again: nothing of it is left open.
     other_down();
-    assert!(!set("tunnels").contains(&other) && !set("ports").contains(port.trim()), "{}", set("tunnels"));
+    assert!(!set("tunnels").contains(&other) && !set("ports").contains(&moved.to_string()), "{}", set("tunnels"));
     // A second kill switch is refused, naming the first, before anything is made.
     let third = common::write_conf(
         net.dir.path(),

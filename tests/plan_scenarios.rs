@@ -524,6 +524,43 @@ fn a_failure_or_signal_at_every_step_of_a_reload_restores_the_state_before() {
 }
 
 #[test]
+fn a_reload_that_moves_the_listen_port_tells_another_interfaces_kill_switch() {
+    let (mut sys, new, mut f) = running_for_reload();
+    f.live.listen_port = 51000;
+    f.up.other_switches = vec![("wga".into(), plan::FirewallKind::Nft)];
+    f.up.other_tunnels = vec![tunnel("wgs", None, Some(7))];
+    // The same port: nothing told.
+    let mut same = f.clone();
+    std::rc::Rc::make_mut(&mut same.up.device).listen_port = Some(51000);
+    assert!(!plan::plan_reload(&new, "wgt0", &same).unwrap().ops.iter().any(|o| matches!(o, plan::Op::Admit { .. })));
+    std::rc::Rc::make_mut(&mut f.up.device).listen_port = Some(52000);
+    let p = plan::plan_reload(&new, "wgt0", &f).unwrap();
+    let at = p.ops.iter().position(|o| matches!(o, plan::Op::Admit { .. })).expect("the switch is not told");
+    assert!(matches!(p.ops[at - 1], plan::Op::SyncDevice { .. }));
+    assert_eq!(
+        p.ops[at],
+        plan::Op::Admit {
+            switch_of: "wga".into(),
+            kind: plan::FirewallKind::Nft,
+            tunnels: vec![tunnel("wgs", None, Some(7)), tunnel("wgt0", None, Some(52000))],
+            previous: vec![tunnel("wgs", None, Some(7)), tunnel("wgt0", None, Some(51000))],
+        }
+    );
+    // A failure after it puts the old port back into the switch.
+    let was = [tunnel("wgs", None, Some(7)), tunnel("wgt0", None, Some(51000))];
+    wgq::plan::exec::System::set_admitted(&mut sys, "wga", plan::FirewallKind::Nft, &was).unwrap();
+    let start = sys.render();
+    let mut counting = sys.clone();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    for k in sys.calls..counting.calls {
+        let mut s = sys.clone();
+        s.fail_at = Some((k, 5));
+        assert!(Executor::new(&mut s, &mut Vec::new()).apply_all(&p).is_err());
+        assert_eq!(s.render(), start, "failure at {k}");
+    }
+}
+
+#[test]
 fn an_unknown_table_name_is_refused_before_anything_is_touched() {
     // Review finding: with the two-part up, a Table name missing from rt_tables must still
     // be refused before the link is created or a PreUp hook runs.

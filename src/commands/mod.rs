@@ -555,7 +555,8 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
     let mut x = Session::open(target, dry_run, true, true)?;
     phase("parse", &mut t);
     let recorded = x.recorded();
-    let facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
+    let mut facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
+    (facts.up.other_switches, facts.up.other_tunnels) = x.sys.observe_neighbours(&x.state, false);
     phase("observe", &mut t);
     let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;
     phase("plan", &mut t);
