@@ -535,17 +535,23 @@ fn down_of_a_vanished_tunnel_removes_everything_its_up_recorded() {
 /// A second tunnel of the client: a split tunnel to a second server interface in "router"
 /// (10.77.0.0/24), its file written (not up). Returns its interface and file.
 fn second_tunnel(net: &Net, tag: &str) -> (String, PathBuf) {
+    extra_tunnel(net, tag, 0)
+}
+
+/// [`second_tunnel`]'s kind, the `k`-th of them (10.77+k.0.0/24).
+fn extra_tunnel(net: &Net, tag: &str, k: u16) -> (String, PathBuf) {
     let pid = std::process::id();
     let (cif, sif) = (format!("ksx{}{tag}", pid % 10000), format!("ksy{}{tag}", pid % 10000));
-    let port = 40000 + (pid % 20000) as u16;
+    let port = 40000 + (pid % 20000) as u16 + k * 101;
     let (ck, cp) = key_pair();
     let (sk, spub) = key_pair();
     let server = common::write_conf(
         net.dir.path(),
         &sif,
         &format!(
-            "[Interface]\nPrivateKey = {sk}\nListenPort = {port}\nAddress = 10.77.0.1/24\n\
-             [Peer]\nPublicKey = {cp}\nAllowedIPs = 10.77.0.2/32\n"
+            "[Interface]\nPrivateKey = {sk}\nListenPort = {port}\nAddress = 10.{n}.0.1/24\n\
+             [Peer]\nPublicKey = {cp}\nAllowedIPs = 10.{n}.0.2/32\n",
+            n = 77 + k
         ),
     );
     ok(&format!("ip netns exec {} {WGQ} up {}", net.router, server.display()));
@@ -553,8 +559,9 @@ fn second_tunnel(net: &Net, tag: &str) -> (String, PathBuf) {
         net.dir.path(),
         &cif,
         &format!(
-            "[Interface]\nPrivateKey = {ck}\nAddress = 10.77.0.2/24\n\
-             [Peer]\nPublicKey = {spub}\nEndpoint = 192.0.2.1:{port}\nAllowedIPs = 10.77.0.0/24\n"
+            "[Interface]\nPrivateKey = {ck}\nAddress = 10.{n}.0.2/24\n\
+             [Peer]\nPublicKey = {spub}\nEndpoint = 192.0.2.1:{port}\nAllowedIPs = 10.{n}.0.0/24\n",
+            n = 77 + k
         ),
     );
     (cif, conf)
@@ -628,6 +635,31 @@ fn a_kill_switch_lets_the_hosts_other_tunnels_out_and_a_second_one_is_refused() 
     assert!(set("tunnels").contains(&other));
     other_down();
     assert!(!set("tunnels").contains(&other), "{}", set("tunnels"));
+    // One tunnel's `down` while another's `up` runs: each planned the switch from what it
+    // saw first; the switch ends letting out the one that runs, not the one that went.
+    let (third, third_conf) = extra_tunnel(&net, "n", 1);
+    for round in 0..3 {
+        other_up(&[]);
+        let port = ok(&format!("ip netns exec {} wg show {other} listen-port", net.client));
+        let run = |args: &[&str]| {
+            Command::new("ip")
+                .args(["netns", "exec", &net.client, WGQ])
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let (mut up, mut down) = (run(&["up", third_conf.to_str().unwrap()]), run(&["down", &other_conf]));
+        assert!(up.wait().unwrap().success() && down.wait().unwrap().success(), "round {round}");
+        let (tunnels, ports) = (set("tunnels"), set("ports"));
+        assert!(tunnels.contains(&third) && !tunnels.contains(&other), "round {round}: {tunnels}");
+        assert!(
+            !ports.contains(&format!(" {} ", port.trim())) && !ports.contains(&format!(" {},", port.trim())),
+            "round {round}: {ports}"
+        );
+        assert!(net.ping("10.78.0.1", 8), "round {round}: {}", net.debug());
+        assert!(net.wgq(&["down", third_conf.to_str().unwrap()]).status.success());
+    }
     // A strict switch left by `down` never locks another tunnel out.
     assert!(net.down(&[]).status.success());
     net.up(&["--kill-switch=strict"]);

@@ -336,6 +336,7 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     facts.kill_switch_present = switch.as_ref().map(|s| s.kind);
     facts.kill_switch_jumps = switch.as_ref().map_or([false; 2], |s| s.jumps);
     (facts.other_switches, facts.other_tunnels) = x.sys.observe_neighbours(&x.state, kill_switch.is_some());
+    let switches_seen = kill_switch.is_some() || !facts.other_switches.is_empty();
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()
@@ -374,6 +375,9 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     };
     if let Err(e) = written {
         eprintln!("{}: warning: unable to record state in {}: {e}", crate::program_name(), x.state.dir().display());
+    }
+    if switches_seen {
+        reconcile_switches(&mut x.sys, &x.state);
     }
     crate::system::runstate::collect_garbage(&x.state);
     Ok(0)
@@ -470,12 +474,23 @@ fn down(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<i32, AppEr
     if x.run(&plan, dry_run, false)? {
         x.state.remove(&x.ifname);
         crate::system::runstate::collect_garbage(&x.state);
+        if !facts.other_switches.is_empty() {
+            reconcile_switches(&mut x.sys, &x.state);
+        }
         if !kill_switch_off {
             kill_switch_stays(&x.ifname);
         }
     }
     phase("apply", &mut t);
     Ok(0)
+}
+
+/// [`LinuxSystem::reconcile_switches`], its failure a warning (the plan already changed
+/// the switches; this corrects what a command running at the same time planned).
+fn reconcile_switches(sys: &mut LinuxSystem, state: &RunState) {
+    if let Err(e) = sys.reconcile_switches(state) {
+        eprintln!("{}: warning: {e}", crate::program_name());
+    }
 }
 
 /// After `down`: a kill switch still in place (a strict one, or one whose `up` was killed
@@ -536,6 +551,9 @@ fn down_without_device(target: &str, dry_run: bool, kill_switch_off: bool) -> Re
     crate::os::signals::install();
     Executor::new(&mut sys, &mut std::io::stderr()).apply_teardown(&plan)?;
     run.remove(&ifname);
+    if !facts.other_switches.is_empty() {
+        reconcile_switches(&mut sys, &run);
+    }
     if !kill_switch_off {
         kill_switch_stays(&ifname);
     }
@@ -586,6 +604,9 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
                 after.resolvers = resolvers;
             }
             let _ = x.state.write(&x.ifname, index, &after);
+        }
+        if !facts.up.other_switches.is_empty() {
+            reconcile_switches(&mut x.sys, &x.state);
         }
     }
     Ok(0)

@@ -194,7 +194,7 @@ removes the switch too, from nftables and from iptables when both hold one. No h
 A kill switch lets out the host\\(aqs other wgq tunnels (those with a record in \\fB/run/wgq\\fP): their devices, \
 their fwmarks and their listen ports (their encrypted packets), kept in the sets \\fBtunnels\\fP, \\fBmarks\\fP and \
 \\fBports\\fP of its table (iptables: rules with the comment \\fBwgq tunnel\\fP \\fIINTERFACE\\fP) that the other \
-tunnels\\(aq \\fBup\\fP, \\fBreload\\fP (a new listen port or fwmark) and \\fBdown\\fP change, whichever came first. Every kill switch is a full\\-tunnel one (it \
+tunnels\\(aq \\fBup\\fP, \\fBreload\\fP (a new listen port or fwmark) and \\fBdown\\fP change, whichever came first (each then makes every switch let out exactly the tunnels running, under a lock in \\fB/run/wgq\\fP, so that two at once end right). Every kill switch is a full\\-tunnel one (it \
 rejects what does not leave through its own tunnel), so a host has one: \\fBup \\-\\-kill\\-switch\\fP while the \
 switch of another interface is in place (running, or left by a strict one) is refused before anything is \
 changed, with an error naming that interface.\n.PP\nThe file is not changed and stays a wg\\-quick file. For boot, \\fBwgq@.service\\fP passes \

@@ -55,7 +55,8 @@ pub fn restore_apply(v6: bool, script: &str) -> Result<(), FirewallError> {
 /// (and one netlink socket).
 static NFT_TABLES: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
-fn forget_nft_tables() {
+/// Drops the listing [`nft_tables`] keeps (the next look lists again).
+pub fn forget_nft_tables() {
     if let Ok(mut l) = NFT_TABLES.lock() {
         *l = None;
     }

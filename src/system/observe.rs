@@ -368,6 +368,32 @@ impl LinuxSystem {
         (switches, self.observe_tunnels(&names))
     }
 
+    /// After `up`, `reload` or `down` changed the records (only where a kill switch was seen
+    /// or made): under the namespace's kill-switch lock, every kill switch is made to let
+    /// out exactly the wgq tunnels running now (their records, their devices' fwmarks and
+    /// ports). What a command planned from an earlier look (another tunnel's `up` or `down`
+    /// running at the same time) is thereby corrected: the last one sees every record.
+    pub fn reconcile_switches(&mut self, state: &crate::system::runstate::RunState) -> Result<(), String> {
+        let _lock = state.lock_switches().map_err(|e| format!("unable to lock {}: {e}", state.dir().display()))?;
+        crate::system::firewall::forget_nft_tables();
+        let switches = crate::system::firewall::other_kill_switches("");
+        if switches.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = state.running_others("").into_iter().map(|(n, _)| n).collect();
+        let tunnels = self.observe_tunnels(&names);
+        let mut first = Ok(());
+        for (owner, kind) in switches {
+            let others: Vec<crate::plan::Admitted> = tunnels.iter().filter(|t| t.ifname != owner).cloned().collect();
+            if let Err(e) = crate::system::firewall::set_admitted(&owner, kind, &others)
+                && first.is_ok()
+            {
+                first = Err(format!("the kill switch of {owner}: {e}"));
+            }
+        }
+        first
+    }
+
     /// Observes what planning `down` needs.
     pub fn observe_down(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
         let name = self.ifname.clone();

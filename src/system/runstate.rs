@@ -181,6 +181,20 @@ impl RunState {
 }
 
 impl RunState {
+    /// The namespace's kill-switch lock, held while the sets of what its kill switches let
+    /// out are made again from the records (see `LinuxSystem::reconcile_switches`): two
+    /// commands doing it at once end with the later one's view. Waits for the holder (its
+    /// work is a few firewall and device calls, no hook).
+    pub fn lock_switches(&self) -> io::Result<std::fs::File> {
+        let dir = self.ensure_dir()?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(SWITCHES_LOCK))?;
+        // SAFETY: flock on a valid, owned descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(file)
+    }
+
     /// The records of the other interfaces running in this namespace (vanished ones are
     /// left out): `(name, record)`.
     pub fn running_others(&self, except: &str) -> Vec<(String, UpRecord)> {
@@ -194,6 +208,9 @@ impl RunState {
             .collect()
     }
 }
+
+/// The file of [`RunState::lock_switches`] (no `.lock`: it is no interface's).
+const SWITCHES_LOCK: &str = "killswitch.mutex";
 
 /// The `ifindex=` line of a record.
 fn record_ifindex(text: &str) -> Option<u32> {
@@ -300,6 +317,7 @@ pub fn collect_garbage(state: &RunState) {
             };
             if inode.map_or_else(old, |i| !live.contains(&i)) {
                 remove_unlocked(&path, |_| true);
+                let _ = std::fs::remove_file(path.join(SWITCHES_LOCK));
                 let _ = std::fs::remove_file(path.join("netns"));
                 let _ = std::fs::remove_dir(&path);
             }
