@@ -182,7 +182,7 @@ struct UpCli {
     /// Print the plan instead of applying it
     #[arg(long)]
     dry_run: bool,
-    /// Reject every packet that does not leave through the tunnel (full tunnels only); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off'
+    /// Reject every packet that does not leave through the tunnel or another wgq tunnel (full tunnels only, one switch per host); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off'
     #[arg(
         long,
         value_name = "strict",

@@ -190,7 +190,18 @@ and after a failed \\fBup\\fP, so that nothing leaves while the tunnel is down; 
 endpoint through it (its packets carry the fwmark), and looks a host name in Endpoint up with its own resolver \
 from sockets carrying that fwmark, to the host\\(aqs name servers (as \\fBreresolve\\fP does). \\fBwgq down \\-\\-kill\\-switch=off\\fP \\fIINTERFACE\\fP removes it, also when the interface is gone. What \
 \\fBup\\fP installed is recorded in \\fB/run/wgq\\fP, so \\fBdown\\fP removes exactly that whatever its flags; \
-\\fBreload\\fP keeps it. The file is not changed and stays a wg\\-quick file. For boot, \\fBwgq@.service\\fP passes \
+\\fBreload\\fP keeps it.\n.PP\nA tunnel that vanished without \\fBdown\\fP (its userspace daemon crashed, its link was \
+deleted) leaves its policy rules, its firewall rules, a \\fBresolvconf\\fP registration and its kill switch \
+behind: \\fBdown\\fP then says so (\\fIINTERFACE\\fP \\fBis gone; removing what up recorded: ...\\fP) and removes what its \
+record names (a strict switch stays, as after \\fBdown\\fP of a running tunnel); \\fBdown \\-\\-kill\\-switch=off\\fP \
+removes the switch too, from nftables and from iptables when both hold one. No hook runs then.\n.PP\n\
+A kill switch lets out the host\\(aqs other wgq tunnels (those with a record in \\fB/run/wgq\\fP): their devices, \
+their fwmarks and their listen ports (their encrypted packets), kept in the sets \\fBtunnels\\fP, \\fBmarks\\fP and \
+\\fBports\\fP of its table (iptables: rules with the comment \\fBwgq tunnel\\fP \\fIINTERFACE\\fP) that the other \
+tunnels\\(aq \\fBup\\fP, \\fBreload\\fP (a new listen port or fwmark) and \\fBdown\\fP change, whichever came first (each then makes every switch let out exactly the tunnels running, under a lock in \\fB/run/wgq\\fP, so that two at once end right). Every kill switch is a full\\-tunnel one (it \
+rejects what does not leave through its own tunnel), so a host has one: \\fBup \\-\\-kill\\-switch\\fP while the \
+switch of another interface is in place (running, or left by a strict one) is refused before anything is \
+changed, with an error naming that interface.\n.PP\nThe file is not changed and stays a wg\\-quick file. For boot, \\fBwgq@.service\\fP passes \
 \\fBWGQ_UP_FLAGS\\fP and \\fBWGQ_DOWN_FLAGS\\fP to \\fBup\\fP and \\fBdown\\fP: \\fBsystemctl edit wgq@\\fP\\fIINTERFACE\\fP \
 with \\fB[Service]\\fP and \\fBEnvironment=WGQ_UP_FLAGS=\\-\\-kill\\-switch\\fP.\n";
 
