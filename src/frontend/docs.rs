@@ -225,7 +225,9 @@ pub fn man_page() -> String {
          The whole file is validated before anything is changed, and every error is reported with its \
          line. Each change is printed as a \\fB[#]\\fP trace line written as the \\fBip\\fP, \\fBwg\\fP or \
          \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
-         arrives, every change made so far is undone in reverse order. A lock in \\fB/run/wgq\\fP \
+         arrives, every change made so far is undone in reverse order (a signal ignored when wgq started, \
+         as under \\fBnohup\\fP(1) or in a script's background job, stays ignored, as it does for \
+         wg-quick). A lock in \\fB/run/wgq\\fP \
          serialises runs on the same interface. \\fBup\\fP records what it added (addresses, routes, DNS, \
          policy rules, firewall); \\fBreload\\fP and \\fBdown\\fP remove only that, and leave routes and \
          addresses that hooks, routing daemons or the administrator added alone.\n.PP\n\
@@ -825,7 +827,8 @@ pub fn wg_quick_man_page() -> String {
     s.push_str("\n.PP\n");
     s.push_str(&roff_text(
         "Before changing anything the whole file is checked, and every error is reported with its line. If a step \
-         fails, or SIGINT, SIGTERM or SIGHUP arrives, everything done so far is undone. Run by a user other than \
+         fails, or SIGINT, SIGTERM or SIGHUP arrives, everything done so far is undone (a signal ignored when \
+         wg-quick started stays ignored). Run by a user other than \
          root, wg-quick runs itself again through `sudo`(8).",
     ));
     s.push_str("\n.SH COMMANDS\n");
