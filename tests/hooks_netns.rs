@@ -170,16 +170,20 @@ struct Ns {
     name: String,
     dir: tempfile::TempDir,
     tag: String,
+    /// Unique digits for process markers (the tag has letters).
+    mark: String,
 }
 
 impl Ns {
     fn new() -> Ns {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let tag = format!("{}{n}", std::process::id() % 100_000);
+        let tag = format!("{}{n}", common::pid_tag());
+        // Digits only (hooks sleep for `N.<mark>` seconds, and pgrep finds them by it).
+        let mark = format!("{}{n:03}", std::process::id());
         let name = format!("wgqhk-{}-{n}", std::process::id());
         common::delete_netns(&name);
         let dir = tempfile::tempdir().unwrap();
-        let ns = Ns { name, dir, tag };
+        let ns = Ns { name, dir, tag, mark };
         ns.sh("ip netns add NS").unwrap();
         std::fs::create_dir_all(format!("/etc/netns/{}", ns.name)).unwrap();
         std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.name), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
@@ -470,7 +474,7 @@ fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
     }
     let ns = Ns::new();
     let ifn = ns.ifname("i");
-    let marker = format!("30.{}", ns.tag);
+    let marker = format!("30.{}", ns.mark);
     let conf = ns.conf(&ifn, &plain(&format!("DNS = 10.80.0.1\nPostUp = trap '' TERM; sleep {marker} & sleep {marker}")));
     let before = ns.state();
     let (child, seen, err) = start_until(ns.cmd(&[], &["up", conf.to_str().unwrap()]), "[#] trap");
@@ -494,7 +498,7 @@ fn sigterm_during_a_pre_down_hook_ends_it_and_down_stops() {
     }
     let ns = Ns::new();
     let ifn = ns.ifname("d");
-    let marker = format!("31.{}", ns.tag);
+    let marker = format!("31.{}", ns.mark);
     let conf = ns.conf(&ifn, &plain(&format!("PreDown = trap '' TERM; sleep {marker}")));
     let before = ns.state();
     let o = ns.wgq(&["up", conf.to_str().unwrap()]);
@@ -530,7 +534,7 @@ fn signals_ignored_by_the_caller_stay_ignored_as_under_wg_quick() {
     }
     for (i, (tool, program)) in tools.iter().enumerate() {
         let ifn = ns.ifname(&format!("n{i}"));
-        let marker = format!("1.{}{i}", ns.tag);
+        let marker = format!("1.{}{i}", ns.mark);
         let conf = ns.conf(&ifn, &plain(&format!("PostUp = sleep {marker}")));
         let mut cmd = Command::new("ip");
         cmd.args(ns.argv(&[], program, &["up", conf.to_str().unwrap()]));
@@ -597,7 +601,7 @@ fn stalled_helpers_are_killed_at_their_bound_and_up_rolls_back() {
     let ns = Ns::new();
     let bound = 1.0;
     let timeout = format!("{}={bound}", wgq::os::child::TIMEOUT_ENV);
-    let m = |k: &str| format!("1000.{}{k}", ns.tag);
+    let m = |k: &str| format!("1000.{}{k}", ns.mark);
     let fake_go = ns.bin().join("stalled-go");
     // (name, what to put in PATH, config, extra environment, expected message, status: 124
     // like timeout(1); the userspace implementation's start fails as any device error, 1)

@@ -31,7 +31,7 @@ struct Srv {
 impl Srv {
     fn new(tag: &str, text: &str) -> Srv {
         let dir = tempfile::tempdir().unwrap();
-        let ifname = format!("{tag}{}", std::process::id() % 100_000);
+        let ifname = format!("{tag}{}", common::pid_tag());
         let s = Srv { dir, ifname };
         std::fs::write(s.path(), text).unwrap();
         s
@@ -407,7 +407,7 @@ fn a_stored_name_never_becomes_a_path() {
     if !root() {
         return;
     }
-    let s = Srv::new("pn", &server_text("10.44.0.1/24"));
+    let s = Srv::new("pt", &server_text("10.44.0.1/24"));
     let victim = s.dir.path().join("victim.conf");
     std::fs::write(&victim, "keep me\n").unwrap();
     // The clients directory exists (any earlier `peer add` makes it): `..` resolves.

@@ -140,7 +140,7 @@ struct Ns {
 impl Ns {
     fn new(tag: &str) -> Ns {
         let name = format!("wgqrs-{}-{tag}", std::process::id());
-        let ifname = format!("wrs{}{}", std::process::id() % 100000, &tag[..1]);
+        let ifname = format!("wrs{}{}", common::pid_tag(), &tag[..1]);
         common::delete_netns(&name);
         let ns = Ns { name, ifname, dir: tempfile::tempdir().unwrap() };
         for c in [
@@ -524,7 +524,7 @@ fn the_real_systemd_resolved_gets_the_link_settings_and_loses_them() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let ifname = format!("wrs{}z", std::process::id() % 100000);
+    let ifname = format!("wrs{}z", common::pid_tag());
     let o = Command::new("unshare")
         .args(["-m", "-n", "--propagation", "private", "bash"])
         .arg(fixture("real.sh"))

@@ -15,6 +15,22 @@ pub fn delete_netns(name: &str) {
     let _ = Command::new("ip").args(["netns", "del", name]).output();
 }
 
+/// This test process's id as five base-36 digits (any Linux pid, up to 2^22, fits): a fixed
+/// width, so `prefix + pid_tag() + suffix` names are unique among the test processes running
+/// at once (other suites, other checkouts), and no suffix can make one process's name
+/// another's (`wh` + `1234` + `56` = `wh` + `12345` + `6` with plain decimal pids). Network
+/// namespaces, interfaces and UAPI sockets (/var/run/wireguard is shared by all namespaces)
+/// carry it; a pid cut short (`% 1000`) is not unique.
+pub fn pid_tag() -> String {
+    let mut n = std::process::id();
+    let mut s = [b'0'; 5];
+    for c in s.iter_mut().rev() {
+        *c = b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize];
+        n /= 36;
+    }
+    String::from_utf8_lossy(&s).into_owned()
+}
+
 /// True when the test can run here: root (network namespaces) and every tool in PATH;
 /// otherwise prints why it is skipped.
 pub fn ready(tools: &[&str]) -> bool {
