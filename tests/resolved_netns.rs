@@ -299,6 +299,29 @@ fn up_sets_domains_route_all_default_route_and_servers_and_down_reverts() {
     assert!(!ns.link_exists() && ns.state().is_none());
 }
 
+/// Search domains that look like options (`--help`, `-x`), which wg-quick hands to
+/// resolvconf as data, reach resolved as domains: `resolvectl domain -- IF ...`.
+#[test]
+fn search_domains_that_look_like_options_are_operands() {
+    if !ready() {
+        return;
+    }
+    let mut bus = Bus::new();
+    bus.start_fake(&[]);
+    let ns = Ns::new("h");
+    let conf = ns.conf("DNS = 192.0.2.53, --help, -x");
+    let o = ns.wgq(&bus, &["up", conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let ifn = &ns.ifname;
+    assert!(err.contains(&format!("[#] resolvectl domain -- {ifn} --help -x ~.\n")), "{err}");
+    assert!(!err.contains("COMMAND"), "resolvectl took a domain for an option:\n{err}");
+    let i = ns.ifindex().unwrap();
+    assert_eq!(bus.take_calls()[0], format!("SetLinkDomains {i} --help:false -x:false .:true"));
+    let o = ns.wgq(&bus, &["down", conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn up_dry_run_shows_the_resolved_calls_and_makes_none() {
     if !ready() {

@@ -108,9 +108,8 @@ fn resolved_on_bus() -> bool {
 /// to revert); a link networkd manages is reported as such (resolvectl itself already
 /// re-sent the call to networkd).
 pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
-    let (verb, rest) = call.verb_and_args();
-    let mut args: Vec<&str> = vec![verb, ifname];
-    args.extend(rest.iter().map(String::as_str));
+    let argv = call.argv(ifname);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
     let start = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {
@@ -138,7 +137,7 @@ pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
         if message.contains("is managed") || message.contains("network1") {
             return Err(DnsError::LinkBusy { ifname: ifname.to_string(), message });
         }
-        return Err(DnsError::Resolvectl { status, message: format!("resolvectl {verb} {ifname}: {message}") });
+        return Err(DnsError::Resolvectl { status, message: format!("resolvectl {} {ifname}: {message}", argv[0]) });
     }
 }
 
