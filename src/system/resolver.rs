@@ -585,7 +585,30 @@ mod tests {
 
     #[test]
     fn a_truncated_answer_is_asked_again_over_tcp() {
-        // UDP answers with TC set; TCP on the same port gives the full answer.
+        // The whole question kept; the header alone (qdcount 1, or 0 as some servers send);
+        // cut inside the question.
+        let cuts: [fn(Vec<u8>) -> Vec<u8>; 4] = [
+            |r| r,
+            |r| r[..12].to_vec(),
+            |mut r| {
+                r.truncate(12);
+                r[5] = 0;
+                r
+            },
+            |mut r| {
+                r.truncate(15);
+                r
+            },
+        ];
+        for (i, cut) in cuts.into_iter().enumerate() {
+            let t = Instant::now();
+            truncated_then_tcp(cut);
+            assert!(t.elapsed() < Duration::from_secs(2), "case {i}: {:?} (the UDP reply was dropped)", t.elapsed());
+        }
+    }
+
+    /// UDP answers with TC set (then `cut`); TCP on the same port gives the full answer.
+    fn truncated_then_tcp(cut: fn(Vec<u8>) -> Vec<u8>) {
         let u = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = u.local_addr().unwrap();
         let t = std::net::TcpListener::bind(addr).unwrap();
@@ -594,7 +617,7 @@ mod tests {
             while let Ok((n, from)) = u.recv_from(&mut b) {
                 let mut r = answer(&b[..n], 0, &[]);
                 r[2] |= 0x02;
-                let _ = u.send_to(&r, from);
+                let _ = u.send_to(&cut(r), from);
             }
         });
         std::thread::spawn(move || {
