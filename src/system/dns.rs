@@ -143,7 +143,7 @@ pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
 
 /// `plan::dns::resolvconf_name` with this system's files.
 pub fn system_resolvconf_name(ifname: &str) -> String {
-    let order = std::fs::read_to_string("/etc/resolvconf/interface-order").ok();
+    let order = crate::os::read_bounded("/etc/resolvconf/interface-order", crate::os::MAX_SMALL_FILE).ok();
     let is_link = which::which("resolvconf")
         .ok()
         .and_then(|p| std::fs::symlink_metadata(p).ok())
@@ -184,7 +184,7 @@ pub fn unset_dns(name: &str) -> Result<(), DnsError> {
 pub fn list_dns(name: &str) -> Option<Vec<String>> {
     match resolvconf(&["-l", name], None) {
         Ok(t) => Some(crate::plan::dns::parse_resolvconf_list(&t)),
-        Err(_) => std::fs::read_to_string(format!("/etc/resolvconf/run/interface/{name}"))
+        Err(_) => crate::os::read_bounded(format!("/etc/resolvconf/run/interface/{name}"), crate::os::MAX_SMALL_FILE)
             .ok()
             .map(|t| crate::plan::dns::parse_resolvconf_list(&t)),
     }
