@@ -30,7 +30,9 @@ pub fn show(interface: Option<&str>, json: bool) -> Result<(), super::AppError> 
 /// `wg show` layout (without colours). Peers with the most recent handshake first.
 pub fn render_pretty(d: &DeviceState, now: Duration) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "interface: {}", d.name);
+    // An interface name may hold any byte but `/`, `:` and white space (a terminal escape
+    // sequence too): never printed raw.
+    let _ = writeln!(s, "interface: {}", printable(&d.name));
     if let Some(k) = &d.public_key {
         let _ = writeln!(s, "  public key: {}", k.to_base64());
     }
@@ -110,13 +112,31 @@ pub(crate) fn bytes(b: u64) -> String {
     }
 }
 
+/// `s` with every control character (C0, DEL, C1) written as an escape (`\x1b`, `\u{9b}`),
+/// so a value read from a device or a file cannot drive the terminal it is printed on.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    let mut o = String::new();
+    for c in s.chars() {
+        if c.is_control() {
+            o.extend(c.escape_default());
+        } else {
+            o.push(c);
+        }
+    }
+    o.into()
+}
+
 pub(crate) fn json_str(s: &str) -> String {
     let mut o = String::from("\"");
     for c in s.chars() {
         match c {
             '"' => o.push_str("\\\""),
             '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
+            // JSON needs C0 escaped; DEL and C1 (a lone CSI) are escaped too, for terminals.
+            c if c.is_control() => {
                 let _ = write!(o, "\\u{:04x}", c as u32);
             }
             c => o.push(c),
@@ -198,6 +218,19 @@ mod tests {
                 allowed_ips: vec![IpNet::parse("10.0.0.2/32").unwrap()],
             }],
         }
+    }
+
+    #[test]
+    fn control_characters_of_a_name_are_escaped() {
+        let d = DeviceState { name: "x\x1b]0;pwned\x07\u{9b}2J\x7f".into(), ..dev() };
+        let p = render_pretty(&d, Duration::from_secs(1062));
+        assert!(p.starts_with("interface: x\\u{1b}]0;pwned\\u{7}\\u{9b}2J\\u{7f}\n"), "{p}");
+        let j = render_json(std::slice::from_ref(&d));
+        assert!(j.contains("\"interface\": \"x\\u001b]0;pwned\\u0007\\u009b2J\\u007f\""), "{j}");
+        for out in [p, j] {
+            assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        }
+        assert_eq!(printable("wg0"), "wg0");
     }
 
     #[test]
