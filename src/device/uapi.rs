@@ -18,6 +18,57 @@ pub fn socket_path(name: &str) -> PathBuf {
     PathBuf::from(SOCKET_DIR).join(format!("{name}.sock"))
 }
 
+/// Connects to a control socket, waiting at most [`timeout`] for room in its backlog (a
+/// stopped or flooded implementation's full backlog blocked connect(2) without end): a
+/// connection still waiting then fails with `WouldBlock`.
+pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
+    connect_within(path, timeout())
+}
+
+fn connect_within(path: &Path, bound: Duration) -> std::io::Result<UnixStream> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: all-zero is a valid sockaddr_un.
+    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= sa.sun_path.len() || bytes.contains(&0) {
+        return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, &b) in sa.sun_path.iter_mut().zip(bytes) {
+        *d = b as libc::c_char;
+    }
+    // SAFETY: socket(2); the descriptor is owned by the UnixStream at once.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor socket(2) just returned, owned by nobody else.
+    let s = unsafe { UnixStream::from_raw_fd(fd) };
+    // SO_SNDTIMEO bounds a unix stream connect's wait for the listener's backlog.
+    s.set_write_timeout(Some(bound.max(Duration::from_millis(1))))?;
+    let len = (std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+    loop {
+        // SAFETY: `sa` is a valid sockaddr_un of at least `len` bytes.
+        if unsafe { libc::connect(fd, (&sa as *const libc::sockaddr_un).cast(), len) } == 0 {
+            return Ok(s);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Whether something listens on the control socket at `path`: it accepts, or its backlog
+/// stayed full for the bound (a stopped implementation is still there).
+pub fn listening(path: &Path) -> bool {
+    match connect(path) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+    }
+}
+
 /// The userspace program: `$WG_QUICK_USERSPACE_IMPLEMENTATION`, else `wireguard-go`.
 pub fn implementation() -> String {
     std::env::var("WG_QUICK_USERSPACE_IMPLEMENTATION").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "wireguard-go".into())
@@ -34,7 +85,7 @@ pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
     let deadline = Instant::now() + crate::os::child::helper_timeout();
     let path = socket_path(name);
     while Instant::now() < deadline {
-        if UnixStream::connect(&path).is_ok() {
+        if connect_within(&path, Duration::from_millis(100)).is_ok() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -405,8 +456,14 @@ impl Request<'_> {
         send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
         each: &mut dyn FnMut(&[u8]) -> Result<(), DeviceError>,
     ) -> Result<i32, DeviceError> {
-        let s = UnixStream::connect(path)
-            .map_err(|e| DeviceError::Access { name: self.name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })?;
+        // A backlog that stays full for the bound is the implementation not answering.
+        let s = connect_within(path, self.bound).map_err(|e| {
+            if timed_out(&e) {
+                self.error(e)
+            } else {
+                DeviceError::Access { name: self.name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) }
+            }
+        })?;
         s.set_read_timeout(Some(self.bound)).and_then(|_| s.set_write_timeout(Some(self.bound))).map_err(|e| self.error(e))?;
         let mut w = std::io::BufWriter::with_capacity(64 * 1024, &s);
         let sent = send(&mut w).and_then(|_| w.flush());
@@ -510,7 +567,7 @@ pub fn wait_gone(name: &str, bound: Duration) -> bool {
 fn wait_gone_at(path: &Path, bound: Duration) -> bool {
     let deadline = Instant::now() + bound;
     loop {
-        if UnixStream::connect(path).is_err() {
+        if connect_within(path, Duration::from_millis(100)).is_err_and(|e| e.kind() != std::io::ErrorKind::WouldBlock) {
             return true;
         }
         if Instant::now() >= deadline {
@@ -539,7 +596,7 @@ pub fn list() -> Vec<String> {
     let mut v: Vec<String> = rd
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".sock")).map(String::from))
-        .filter(|n| UnixStream::connect(socket_path(n)).is_ok())
+        .filter(|n| listening(&socket_path(n)))
         .collect();
     v.sort();
     v
@@ -868,5 +925,37 @@ mod tests {
         let e = get_from(&p, bound).unwrap_err();
         assert!(is_protocol_error(&e) && e.to_string().contains("did not end"), "{e}");
         assert!(t.elapsed() >= bound * REPLY_BOUNDS && t.elapsed() < limit, "{:?}", t.elapsed());
+    }
+
+    /// A listener with the smallest backlog, already full: nobody accepts, and one more
+    /// connect(2) has to wait for room.
+    fn full_backlog() -> (tempfile::TempDir, PathBuf, std::os::unix::net::UnixListener, Vec<UnixStream>) {
+        use std::os::fd::AsRawFd;
+        let (d, p, l) = silent_socket();
+        // SAFETY: listen(2) on the listener's own descriptor.
+        assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
+        let mut held = Vec::new();
+        while let Ok(s) = connect_within(&p, Duration::from_millis(50)) {
+            held.push(s);
+            assert!(held.len() < 1000, "the backlog never filled");
+        }
+        (d, p, l, held)
+    }
+
+    #[test]
+    fn a_full_backlog_makes_connect_wait_no_longer_than_the_bound() {
+        let (_d, path, _l, _held) = full_backlog();
+        let t = Instant::now();
+        let e = connect_within(&path, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}");
+        assert!(t.elapsed() >= Duration::from_millis(150) && t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        // A request to it times out as one to a silent implementation.
+        let bound = Duration::from_millis(200);
+        let t = Instant::now();
+        let e = get_from(&path, bound).unwrap_err();
+        assert!(matches!(e, DeviceError::Timeout { .. }), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        // It is still there: not gone.
+        assert!(!wait_gone_at(&path, Duration::from_millis(100)));
     }
 }
