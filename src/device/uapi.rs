@@ -193,6 +193,15 @@ fn unsigned<T: TryFrom<u64>>(v: &[u8]) -> Option<T> {
     T::try_from(n).ok()
 }
 
+/// A counter of a reply: digits only, a value past 2^64-1 taken as 2^64-1 (as wg(8) reads
+/// counters: strtoull saturates, and the maximum is allowed).
+fn saturating(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(unsigned(v).unwrap_or(u64::MAX))
+}
+
 /// A time field of a reply: an unsigned decimal that fits a signed 64-bit `time_t`/`long`.
 fn signed_range(v: &[u8]) -> Option<u64> {
     unsigned::<u64>(v).filter(|&n| n <= i64::MAX as u64)
@@ -385,8 +394,8 @@ impl GetParser {
                     p.last_handshake = super::handshake_time(s, ns);
                 }
             }
-            (b"rx_bytes", Some(p)) => p.rx_bytes = unsigned(v).ok_or_else(|| bad(line))?,
-            (b"tx_bytes", Some(p)) => p.tx_bytes = unsigned(v).ok_or_else(|| bad(line))?,
+            (b"rx_bytes", Some(p)) => p.rx_bytes = saturating(v).ok_or_else(|| bad(line))?,
+            (b"tx_bytes", Some(p)) => p.tx_bytes = saturating(v).ok_or_else(|| bad(line))?,
             (b"allowed_ip", Some(p)) => {
                 p.allowed_ips.push(std::str::from_utf8(v).ok().and_then(|v| IpNet::parse(v).ok()).ok_or_else(|| bad(line))?)
             }
@@ -865,6 +874,9 @@ mod tests {
             (d.listen_port, d.fwmark, d.peers[0].persistent_keepalive, d.peers[0].rx_bytes),
             (65535, u32::MAX, 65535, u64::MAX)
         );
+        // Counters past 2^64-1 saturate, as wg(8) reads them (strtoull).
+        let d = ok(format!("{PEER}rx_bytes=18446744073709551616\ntx_bytes=99999999999999999999999999\n")).unwrap();
+        assert_eq!((d.peers[0].rx_bytes, d.peers[0].tx_bytes), (u64::MAX, u64::MAX));
         for bad in [
             "listen_port=65536\n".to_string(),
             "fwmark=4294967296\n".into(),
@@ -872,7 +884,6 @@ mod tests {
             format!("{PEER}persistent_keepalive_interval=65536\n"),
             format!("{PEER}last_handshake_time_sec=9223372036854775808\n"),
             format!("{PEER}last_handshake_time_nsec=18446744073709551615\n"),
-            format!("{PEER}rx_bytes=18446744073709551616\n"),
             format!("{PEER}tx_bytes=1e3\n"),
             format!("{PEER}allowed_ip=10.0.0.0/4294967329\n"),
             format!("{PEER}allowed_ip=fd00::/129\n"),
