@@ -19,6 +19,7 @@ pub mod net;
 pub mod os;
 /// The pure core: operations, plans, planners, routing decisions; the executor.
 pub mod plan;
+pub mod provision;
 /// The Linux system (and the in-memory one for tests) behind the executor.
 pub mod system;
 /// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.

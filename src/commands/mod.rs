@@ -4,6 +4,7 @@
 mod error;
 pub mod peer;
 pub mod qr;
+pub mod render;
 pub mod reresolve;
 pub mod server;
 pub mod show;
@@ -104,7 +105,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
     crate::os::no_core_dumps();
     match cmd {
         Command::Help | Command::Version => {
-            println!("wgq {}", env!("CARGO_PKG_VERSION"));
+            print!("{}", crate::os::binary::version_text());
             Ok(0)
         }
         Command::Strip { target } => {
@@ -193,6 +194,14 @@ pub(crate) fn load_with(
     parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
 ) -> Result<(ConfigLocation, Config), AppError> {
     let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
+    read_located(loc, parse)
+}
+
+/// [`load_with`] of a located file (read after its lock is taken).
+fn read_located(
+    loc: ConfigLocation,
+    parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
+) -> Result<(ConfigLocation, Config), AppError> {
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
     }
@@ -244,16 +253,18 @@ fn check(target: &str) -> Result<i32, AppError> {
     }
 }
 
-/// What every interface command starts with: the parsed file, the interface lock (not
-/// for a dry run), the system handle, and (for down/save/reload) the check that the
-/// interface is a running WireGuard interface.
+/// What every interface command starts with: the file's and the interface's locks (not
+/// for a dry run; waited for while another process holds them), the file parsed once they
+/// are held, the system handle, and (for down/save/reload) the check that the interface
+/// is a running WireGuard interface.
 struct Session {
     ifname: String,
     cfg: Config,
     sys: LinuxSystem,
     /// This namespace's run state (lock and record).
     state: RunState,
-    _lock: Option<crate::system::runstate::InterfaceLock>,
+    /// The file's lock, then the interface's ([`RunState::lock_config`]).
+    _lock: Option<crate::system::runstate::ConfigLock>,
 }
 
 impl Session {
@@ -261,10 +272,12 @@ impl Session {
     /// wg-quick's own keys and, like wg-quick, do not validate the rest.
     fn open(target: &str, dry_run: bool, must_be_running: bool, peers: bool) -> Result<Session, AppError> {
         let parse = if peers { config::parse_unstripped } else { config::parse_interface_only };
-        let (loc, cfg) = load_with(target, parse)?;
+        let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
         let ifname = loc.interface.clone();
         let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-        let lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
+        // Locked before it is read: an edit in between would otherwise be applied stale.
+        let lock = if dry_run { None } else { Some(run.lock_config(Some(&loc.path), &ifname)?) };
+        let (loc, cfg) = read_located(loc, parse)?;
         let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
         if must_be_running && !sys.is_wireguard(&ifname)? {
             return Err(AppError::NotWireGuard(ifname));
@@ -336,6 +349,7 @@ fn up(target: &str, dry_run: bool, kill_switch: Option<plan::KillSwitch>) -> Res
     facts.kill_switch = kill_switch;
     facts.kill_switch_present = switch.as_ref().map(|s| s.kind);
     facts.kill_switch_jumps = switch.as_ref().map_or([false; 2], |s| s.jumps);
+    facts.kernel = Some(crate::system::observe_kernel());
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()
@@ -500,7 +514,8 @@ fn kill_switch_off_alone(target: &str, dry_run: bool) -> Result<Option<i32>, App
         Err(_) => return Ok(None),
     };
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-    let _lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
+    let file = loc.as_ref().ok().map(|l| l.path.as_path());
+    let _lock = if dry_run { None } else { Some(run.lock_config(file, &ifname)?) };
     let mut sys = LinuxSystem::new(&ifname, None)?;
     if sys.is_wireguard(&ifname)? {
         return Ok(None);

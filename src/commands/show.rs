@@ -32,7 +32,7 @@ pub fn render_pretty(d: &DeviceState, now: Duration) -> String {
     let mut s = String::new();
     // An interface name may hold any byte but `/`, `:` and white space (a terminal escape
     // sequence too): never printed raw.
-    let _ = writeln!(s, "interface: {}", printable(&d.name));
+    let _ = writeln!(s, "interface: {}", crate::config::values::clean(&d.name));
     if let Some(k) = &d.public_key {
         let _ = writeln!(s, "  public key: {}", k.to_base64());
     }
@@ -112,30 +112,13 @@ pub(crate) fn bytes(b: u64) -> String {
     }
 }
 
-/// `s` with every control character (C0, DEL, C1) written as an escape (`\x1b`, `\u{9b}`),
-/// so a value read from a device or a file cannot drive the terminal it is printed on.
-pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return s.into();
-    }
-    let mut o = String::new();
-    for c in s.chars() {
-        if c.is_control() {
-            o.extend(c.escape_default());
-        } else {
-            o.push(c);
-        }
-    }
-    o.into()
-}
-
 pub(crate) fn json_str(s: &str) -> String {
     let mut o = String::from("\"");
     for c in s.chars() {
         match c {
             '"' => o.push_str("\\\""),
             '\\' => o.push_str("\\\\"),
-            // JSON needs C0 escaped; DEL and C1 (a lone CSI) are escaped too, for terminals.
+            // C0, DEL and C1 (a terminal reads U+009B as an escape sequence's start).
             c if c.is_control() => {
                 let _ = write!(o, "\\u{:04x}", c as u32);
             }
@@ -230,7 +213,6 @@ mod tests {
         for out in [p, j] {
             assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
         }
-        assert_eq!(printable("wg0"), "wg0");
     }
 
     #[test]

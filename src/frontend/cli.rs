@@ -142,12 +142,12 @@ enum WgqCommand {
     /// Set up a VPN server: its file with keys, address pools, port, NAT and client defaults
     Server {
         #[command(subcommand)]
-        command: ServerCommand,
+        command: crate::commands::server::ServerCmd,
     },
     /// A server's clients, kept in its file: add, list, show, remove, disable, enable, rename, set, rotate, expire, import
     Peer {
         #[command(subcommand)]
-        command: PeerCommand,
+        command: crate::commands::peer::PeerCmd,
     },
     /// Print a file (a client's configuration) as a QR code on the terminal
     Qr {
@@ -158,382 +158,6 @@ enum WgqCommand {
     /// Print the version (as --version does)
     #[command(hide = true)]
     Version,
-}
-
-#[derive(Debug, clap::Subcommand)]
-enum ServerCommand {
-    /// Write INTERFACE's server file (keys, Address pools, ListenPort, NAT, client defaults) and turn on IP forwarding
-    Init(InitCli),
-}
-
-const IF_VALUE: &str = "CONFIG_FILE|INTERFACE";
-
-#[derive(Debug, clap::Args)]
-struct InitCli {
-    /// The interface name (its file is CONFIG_DIR/INTERFACE.conf)
-    #[arg(value_name = "INTERFACE")]
-    interface: String,
-    /// The server's addresses with their pools' prefix lengths (default 10.8.0.1/24 and a random IPv6 ULA /64)
-    #[arg(long, value_name = "CIDR[,CIDR]")]
-    address: Option<String>,
-    /// ListenPort (default 51820; random: one of 49152-65535)
-    #[arg(long, value_name = "N|random")]
-    port: Option<String>,
-    /// The name or address clients reach the server at (default: the default route's source address)
-    #[arg(long, value_name = "HOST[:PORT]")]
-    endpoint: Option<String>,
-    /// The uplink the clients' traffic is masqueraded out of (default: the default route's device)
-    #[arg(long, value_name = "DEV")]
-    out_dev: Option<String>,
-    /// No NAT hooks (the clients' addresses are routed to this host)
-    #[arg(long)]
-    no_nat: bool,
-    /// The NAT tool of PostUp/PostDown (default nft, iptables where nft is absent)
-    #[arg(long, value_name = "nft|iptables", value_parser = ["nft", "iptables"])]
-    nat: Option<String>,
-    /// DNS servers for the clients (default 1.1.1.1, 2606:4700:4700::1111; none for none)
-    #[arg(long, value_name = "ADDR[,ADDR]|none")]
-    dns: Option<String>,
-    /// What clients route through the tunnel (default 0.0.0.0/0, ::/0)
-    #[arg(long, value_name = "CIDR[,CIDR]")]
-    client_allowed_ips: Option<String>,
-    /// The clients' PersistentKeepalive (default 25; 0 for none)
-    #[arg(long, value_name = "SECONDS")]
-    keepalive: Option<u16>,
-    /// The clients' MTU (default: automatic)
-    #[arg(long, value_name = "N")]
-    mtu: Option<u32>,
-    /// Leave IP forwarding as it is
-    #[arg(long)]
-    no_forwarding: bool,
-    /// Where the forwarding drop-in goes (default /etc/sysctl.d)
-    #[arg(long, value_name = "DIR")]
-    sysctl_dir: Option<std::path::PathBuf>,
-    /// Where the server file goes (default /etc/wireguard)
-    #[arg(long, value_name = "DIR")]
-    config_dir: Option<std::path::PathBuf>,
-    /// Replace an existing file (its peers and keys are lost)
-    #[arg(long)]
-    force: bool,
-    /// Print the file (keys hidden) and the forwarding change; write nothing
-    #[arg(long)]
-    dry_run: bool,
-}
-
-#[derive(Debug, clap::Args)]
-struct EditCli {
-    /// Print the file diff and the live device/route plan; change nothing
-    #[arg(long)]
-    dry_run: bool,
-    /// Edit the file only, even when the interface runs
-    #[arg(long)]
-    no_apply: bool,
-    /// Edit a file with SaveConfig = true all the same
-    #[arg(long)]
-    force: bool,
-    /// The directory of INTERFACE.conf (default /etc/wireguard)
-    #[arg(long, value_name = "DIR")]
-    config_dir: Option<std::path::PathBuf>,
-}
-
-#[derive(Debug, clap::Args)]
-struct PeerTarget {
-    /// The server: a file named INTERFACE.conf, or an interface name
-    #[arg(value_name = IF_VALUE)]
-    interface: String,
-}
-
-#[derive(Debug, clap::Subcommand)]
-enum PeerCommand {
-    /// Add a client: next free address of each pool, keys, its block, its client file (live on a running interface)
-    Add {
-        #[command(flatten)]
-        target: PeerTarget,
-        /// The client's name: 1-15 letters, digits and _ = + . -
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Its addresses instead of the next free ones
-        #[arg(long, value_name = "ADDR[,ADDR]")]
-        ip: Option<String>,
-        /// What the client routes through the tunnel (default: the server's # ClientAllowedIPs)
-        #[arg(long, value_name = "CIDR[,CIDR]")]
-        allowed_ips: Option<String>,
-        /// A LAN behind the client: routed to it by the server (repeatable)
-        #[arg(long, value_name = "CIDR[,CIDR]")]
-        route: Vec<String>,
-        /// The client's DNS servers (none for none)
-        #[arg(long, value_name = "ADDR[,ADDR]|none")]
-        dns: Option<String>,
-        /// The client's PersistentKeepalive
-        #[arg(long, value_name = "SECONDS")]
-        keepalive: Option<u16>,
-        /// The client's MTU
-        #[arg(long, value_name = "N")]
-        mtu: Option<u32>,
-        /// The server's address as the client reaches it (default: # ClientEndpoint)
-        #[arg(long, value_name = "HOST[:PORT]")]
-        endpoint: Option<String>,
-        /// When `wgq peer expire' disables it: a date, or +N days/hours/weeks
-        #[arg(long, value_name = "DATE|+30d")]
-        expires: Option<String>,
-        /// A note kept in its block
-        #[arg(long, value_name = "TEXT")]
-        note: Option<String>,
-        /// The client made its own key: its public key (no private key is made or kept)
-        #[arg(long, value_name = "KEY")]
-        pubkey: Option<String>,
-        /// No PresharedKey
-        #[arg(long)]
-        no_psk: bool,
-        /// Print the client file once instead of keeping it
-        #[arg(long)]
-        no_store: bool,
-        /// Print the client file as a QR code
-        #[arg(long)]
-        qr: bool,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-    /// List the clients: name, addresses, state, dates, and (when running) endpoint, handshake, transfer
-    List {
-        /// The server (every file of the config directory when absent)
-        #[arg(value_name = IF_VALUE)]
-        interface: Option<String>,
-        /// Print machine-readable JSON
-        #[arg(long)]
-        json: bool,
-        /// The directory of INTERFACE.conf (default /etc/wireguard)
-        #[arg(long, value_name = "DIR")]
-        config_dir: Option<std::path::PathBuf>,
-    },
-    /// Print a client's file (or its QR code)
-    Show {
-        #[command(flatten)]
-        target: PeerTarget,
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// As a QR code
-        #[arg(long)]
-        qr: bool,
-        /// The directory of INTERFACE.conf (default /etc/wireguard)
-        #[arg(long, value_name = "DIR")]
-        config_dir: Option<std::path::PathBuf>,
-    },
-    /// Remove clients: their blocks and client files; live, their traffic ends at once
-    Remove {
-        #[command(flatten)]
-        target: PeerTarget,
-        #[arg(value_name = "NAME", required = true)]
-        names: Vec<String>,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-    /// Disable clients: every line of their blocks commented out (their addresses stay reserved)
-    Disable {
-        #[command(flatten)]
-        target: PeerTarget,
-        #[arg(value_name = "NAME", required = true)]
-        names: Vec<String>,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-    /// Enable disabled clients again
-    Enable {
-        #[command(flatten)]
-        target: PeerTarget,
-        #[arg(value_name = "NAME", required = true)]
-        names: Vec<String>,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-    /// Rename a client (its block's # Name and its client file)
-    Rename {
-        #[command(flatten)]
-        target: PeerTarget,
-        #[arg(value_name = "OLD")]
-        old: String,
-        #[arg(value_name = "NEW")]
-        new: String,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-    /// Change a client's settings
-    Set {
-        #[command(flatten)]
-        target: PeerTarget,
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// What the client routes through the tunnel (its client file)
-        #[arg(long, value_name = "CIDR[,CIDR]")]
-        allowed_ips: Option<String>,
-        /// The LANs behind the client (replaces them; none for none)
-        #[arg(long, value_name = "CIDR[,CIDR]|none")]
-        route: Vec<String>,
-        /// The client's DNS servers (none for none)
-        #[arg(long, value_name = "ADDR[,ADDR]|none")]
-        dns: Option<String>,
-        /// The client's PersistentKeepalive (0 for none)
-        #[arg(long, value_name = "SECONDS")]
-        keepalive: Option<u16>,
-        /// The client's MTU
-        #[arg(long, value_name = "N")]
-        mtu: Option<u32>,
-        /// When it expires: a date, +N days/hours/weeks, or never
-        #[arg(long, value_name = "DATE|+30d|never")]
-        expires: Option<String>,
-        /// Its note (empty to remove it)
-        #[arg(long, value_name = "TEXT")]
-        note: Option<String>,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-    /// New keys (and PresharedKey) for a client, same addresses
-    Rotate {
-        #[command(flatten)]
-        target: PeerTarget,
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// The client's new public key (a client that makes its own keys)
-        #[arg(long, value_name = "KEY")]
-        pubkey: Option<String>,
-        /// Print the new client file as a QR code
-        #[arg(long)]
-        qr: bool,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-    /// Disable the clients whose Expires date has passed (run by wgq-expire.timer)
-    Expire {
-        /// The server (every file of the config directory when absent)
-        #[arg(value_name = IF_VALUE)]
-        interface: Option<String>,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-    /// Turn other tools' markers (wireguard-install, Nyr, PiVPN, wg-easy) into wgq's names
-    Import {
-        #[command(flatten)]
-        target: PeerTarget,
-        #[command(flatten)]
-        edit: EditCli,
-    },
-}
-
-impl EditCli {
-    fn split(self, interface: String) -> (crate::commands::peer::Target, crate::commands::peer::EditOpts) {
-        (
-            crate::commands::peer::Target { interface, config_dir: self.config_dir },
-            crate::commands::peer::EditOpts { dry_run: self.dry_run, no_apply: self.no_apply, force: self.force },
-        )
-    }
-}
-
-fn peer_command(c: PeerCommand) -> Command {
-    use crate::commands::peer::{AddArgs, PeerCmd, SetArgs, Target};
-    let cmd = match c {
-        PeerCommand::Add {
-            target,
-            name,
-            ip,
-            allowed_ips,
-            route,
-            dns,
-            keepalive,
-            mtu,
-            endpoint,
-            expires,
-            note,
-            pubkey,
-            no_psk,
-            no_store,
-            qr,
-            edit,
-        } => {
-            let (target, opts) = edit.split(target.interface);
-            let args = AddArgs {
-                name,
-                ip,
-                allowed_ips,
-                routes: route,
-                dns,
-                keepalive,
-                mtu,
-                endpoint,
-                expires,
-                note,
-                pubkey,
-                no_psk,
-                no_store,
-                qr,
-            };
-            PeerCmd::Add { target, opts, args }
-        }
-        PeerCommand::List { interface, json, config_dir } => PeerCmd::List {
-            all: interface.is_none(),
-            target: Target { interface: interface.unwrap_or_default(), config_dir },
-            json,
-        },
-        PeerCommand::Show { target, name, qr, config_dir } => {
-            PeerCmd::Show { target: Target { interface: target.interface, config_dir }, name, qr }
-        }
-        PeerCommand::Remove { target, names, edit } => {
-            let (target, opts) = edit.split(target.interface);
-            PeerCmd::Remove { target, opts, names }
-        }
-        PeerCommand::Disable { target, names, edit } => {
-            let (target, opts) = edit.split(target.interface);
-            PeerCmd::Disable { target, opts, names }
-        }
-        PeerCommand::Enable { target, names, edit } => {
-            let (target, opts) = edit.split(target.interface);
-            PeerCmd::Enable { target, opts, names }
-        }
-        PeerCommand::Rename { target, old, new, edit } => {
-            let (target, opts) = edit.split(target.interface);
-            PeerCmd::Rename { target, opts, old, new }
-        }
-        PeerCommand::Set { target, name, allowed_ips, route, dns, keepalive, mtu, expires, note, edit } => {
-            let (target, opts) = edit.split(target.interface);
-            let routes = if route.is_empty() { None } else { Some(route.into_iter().filter(|r| r != "none").collect()) };
-            PeerCmd::Set { target, opts, name, args: SetArgs { allowed_ips, routes, dns, keepalive, mtu, expires, note } }
-        }
-        PeerCommand::Rotate { target, name, pubkey, qr, edit } => {
-            let (target, opts) = edit.split(target.interface);
-            PeerCmd::Rotate { target, opts, name, pubkey, qr }
-        }
-        PeerCommand::Expire { interface, edit } => {
-            let all = interface.is_none();
-            let (target, opts) = edit.split(interface.unwrap_or_default());
-            PeerCmd::Expire { target, all, opts }
-        }
-        PeerCommand::Import { target, edit } => {
-            let (target, opts) = edit.split(target.interface);
-            PeerCmd::Import { target, opts }
-        }
-    };
-    Command::Peer(Box::new(cmd))
-}
-
-fn server_command(c: ServerCommand) -> Command {
-    let ServerCommand::Init(i) = c;
-    Command::ServerInit(Box::new(crate::commands::server::InitArgs {
-        interface: i.interface,
-        config_dir: i.config_dir,
-        address: i.address,
-        port: i.port,
-        endpoint: i.endpoint,
-        out_dev: i.out_dev,
-        no_nat: i.no_nat,
-        nat: i.nat.map(|n| if n == "nft" { crate::commands::server::Nat::Nft } else { crate::commands::server::Nat::Iptables }),
-        dns: i.dns,
-        client_allowed_ips: i.client_allowed_ips,
-        keepalive: i.keepalive,
-        mtu: i.mtu,
-        no_forwarding: i.no_forwarding,
-        sysctl_dir: i.sysctl_dir,
-        force: i.force,
-        dry_run: i.dry_run,
-    }))
 }
 
 #[derive(Debug, clap::Args)]
@@ -629,7 +253,9 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
             use clap::error::ErrorKind;
             let (stdout, status) = match e.kind() {
                 ErrorKind::DisplayHelp => (false, 0),
-                ErrorKind::DisplayVersion => (true, 0),
+                ErrorKind::DisplayVersion => {
+                    return Invocation::Print { text: crate::os::binary::version_text(), stdout: true, status: 0 };
+                }
                 // Including DisplayHelpOnMissingArgumentOrSubcommand: `wgq` alone.
                 _ => (false, 1),
             };
@@ -658,8 +284,8 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Genpsk => Command::Genpsk,
         WgqCommand::Pubkey => Command::Pubkey,
         WgqCommand::Version => Command::Version,
-        WgqCommand::Server { command } => server_command(command),
-        WgqCommand::Peer { command } => peer_command(command),
+        WgqCommand::Server { command: crate::commands::server::ServerCmd::Init(i) } => Command::ServerInit(Box::new(i)),
+        WgqCommand::Peer { command } => Command::Peer(Box::new(command)),
         WgqCommand::Qr { file } => Command::Qr { file: file.filter(|f| f != "-") },
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
         WgqCommand::Wg { args } => return Invocation::Wg(args),
@@ -852,7 +478,8 @@ mod tests {
             assert_eq!(status(v), (true, 0), "{v:?}");
         }
         let Invocation::Print { text, .. } = wgq(&["--version"]) else { unreachable!() };
-        assert_eq!(text, format!("wgq {}\n", env!("CARGO_PKG_VERSION")));
+        assert_eq!(text, crate::os::binary::version_text());
+        assert!(text.starts_with(&format!("wgq {}\ntarget ", env!("CARGO_PKG_VERSION"))), "{text}");
         let Invocation::Print { text, .. } = wgq(&[]) else { unreachable!() };
         assert!(text.contains("Usage: wgq <COMMAND>") && text.contains("genkey"), "{text}");
     }

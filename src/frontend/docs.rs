@@ -143,14 +143,18 @@ block with every line commented out by \\fB#\\- \\fP, so its addresses stay rese
 files are \\fB# ClientEndpoint =\\fP, \\fB# ClientDNS =\\fP, \\fB# ClientAllowedIPs =\\fP, \\fB# ClientKeepalive =\\fP \
 and \\fB# ClientMTU =\\fP comments in [Interface].\n.PP\n\\fBwgq peer\\fP edits only the block it is about and \
 keeps every other byte (comments, blank lines, order, CRLF line ends); it writes atomically (a 0600 temporary file, \
-fsync, rename) under the interface's lock, reading the file again once it holds it, so concurrent edits never pick \
-the same address or lose a client. Addresses are the lowest free hosts of the server's Address networks (any prefix \
+fsync, rename) under the file's lock, reading the file again once it holds it, so concurrent edits (from any \
+network namespace or container that shares the file) never pick the same address or lose a client. A server or \
+client file that is a symbolic link stays one: the file it points to is replaced. Addresses are the lowest free hosts of the server's Address networks (any prefix \
 length, IPv4 and IPv6), counting the server's, every client's AllowedIPs and the disabled clients'. On a running \
 interface the change is applied live: one device update with just that client (or its removal) and the routes \
 \\fBup\\fP would add for it; other clients keep their sessions. Keys are made in the process and written only to \
 0600 files; \\fB\\-\\-pubkey\\fP keeps no private key at all, \\fB\\-\\-no\\-store\\fP prints the client file once. \
 A file with SaveConfig = true is refused (\\fB\\-\\-force\\fP edits it all the same). Names follow wg\\-quick's \
-interface-name rule: 1 to 15 letters, digits and _ = + . \\-.\n";
+interface-name rule: 1 to 15 letters, digits and _ = + . \\-. \\fBwgq peer set \\-\\-ip\\fP gives a client other \
+addresses (one of each family, free, inside the server's Address networks): its block's AllowedIPs and its \
+client file's Address change together. Every option value is parsed and written from its parsed form; a value \
+that does not parse is refused, naming the option, before anything is written.\n";
 
 /// The man page's section on `wgq reresolve` and its timer.
 const RERESOLVE: &str = ".SH DYNAMIC DNS\n\\fBwg\\fP(8) resolves an Endpoint host name once. \\fBwgq reresolve\\fP \
@@ -227,8 +231,11 @@ pub fn man_page() -> String {
          \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
          arrives, every change made so far is undone in reverse order (a signal ignored when wgq started, \
          as under \\fBnohup\\fP(1) or in a script's background job, stays ignored, as it does for \
-         wg-quick). A lock in \\fB/run/wgq\\fP \
-         serialises runs on the same interface. \\fBup\\fP records what it added (addresses, routes, DNS, \
+         wg-quick). A lock beside the file \
+         (\\fB.\\fP\\fIINTERFACE\\fP\\fB.conf.lock\\fP, beside the target of a symbolic link), shared by \
+         every network namespace and container that sees the file, and one in \\fB/run/wgq\\fP per namespace \
+         serialise runs and \\fBwgq peer\\fP edits of the same file and interface; a run waits for a lock \
+         another holds, up to 30 s (\\fBWGQ_LOCK_WAIT\\fP), and names the holder. \\fBup\\fP records what it added (addresses, routes, DNS, \
          policy rules, firewall); \\fBreload\\fP and \\fBdown\\fP remove only that, and leave routes and \
          addresses that hooks, routing daemons or the administrator added alone.\n.PP\n\
          Run by a user other than root, the commands that change or read the system (all but \
@@ -271,7 +278,11 @@ pub fn man_page() -> String {
         ".SH ENVIRONMENT\n.TP\n.B WG_QUICK_USERSPACE_IMPLEMENTATION\nThe userspace program used when the \
          kernel has no WireGuard support (default \\fBwireguard\\-go\\fP).\n.TP\n\
          .B WG_ENDPOINT_RESOLUTION_RETRIES\nHow many times to retry resolving an Endpoint host name \
-         (default 15; \\fBinfinity\\fP for no limit).\n",
+         (default 15; \\fBinfinity\\fP for no limit).\n.TP\n\
+         .B WGQ_LOCK_WAIT\nHow many seconds a command waits for the locks of its file and interface while \
+         another process holds them (default 30, at most 3600; 0 fails at once).\n.TP\n\
+         .B WGQ_KERNEL_CHECK\nWith \\fBoff\\fP, \\fBup\\fP does not refuse a full tunnel on a kernel older \
+         than 3.12 (for a vendor kernel with \\fBsuppress_prefixlength\\fP backported).\n",
     );
     s.push_str(
         ".SH EXIT STATUS\n0 on success (also for help and the version); 1 for a usage or configuration error; \
@@ -280,7 +291,8 @@ pub fn man_page() -> String {
     s.push_str(
         ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf; /etc/wireguard/clients/\\fIINTERFACE\\fP/\\fINAME\\fP.conf \
          (client files of \\fBwgq peer\\fP, mode 0600 in 0700 directories); /etc/sysctl.d/99\\-wgq\\-\\fIINTERFACE\\fP.conf \
-         (forwarding of \\fBwgq server init\\fP); /run/wgq/ns\\-\\fICOOKIE\\fP/\\fIINTERFACE\\fP.lock and \
+         (forwarding of \\fBwgq server init\\fP); .\\fIINTERFACE\\fP.conf.lock beside each file (its lock, \
+         never removed); /run/wgq/ns\\-\\fICOOKIE\\fP/\\fIINTERFACE\\fP.lock and \
          \\fIINTERFACE\\fP.state, per network namespace (\\fICOOKIE\\fP is the namespace's cookie).\n",
     );
     s.push_str(".SH SEE ALSO\n\\fBwg\\-quick\\fP(8), \\fBwg\\fP(8), \\fBip\\fP(8), \\fBnft\\fP(8)\n");
@@ -871,6 +883,12 @@ pub fn wg_quick_man_page() -> String {
              `infinity` for no limit; the systemd unit sets `infinity`)."
                 .to_string(),
         ),
+        (
+            ".B WGQ_LOCK_WAIT".to_string(),
+            "How many seconds `up`, `down`, `save` and `reload` wait for the lock of the file and the \
+             interface while another process holds it (default 30, at most 3600)."
+                .to_string(),
+        ),
     ]));
     s.push_str(".SH FILES\n");
     s.push_str(&roff_items([
@@ -888,6 +906,12 @@ pub fn wg_quick_man_page() -> String {
         (
             ".BI /run/wgq/ns\\- COOKIE /".to_string(),
             "The lock of each interface and the record of what `up` added, per network namespace.".to_string(),
+        ),
+        (
+            ".BI /etc/wireguard/. INTERFACE .conf.lock".to_string(),
+            "The lock of the file, shared by every network namespace and container that sees it (beside the \
+             target when the file is a symbolic link)."
+                .to_string(),
         ),
         (".BI /var/run/wireguard/ INTERFACE .sock".to_string(), "The control socket of a userspace implementation.".to_string()),
     ]));

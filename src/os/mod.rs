@@ -1,9 +1,11 @@
 //! The process wgq runs as: the termination signals it watches for, and the child
 //! processes it starts (hooks, helpers, the userspace implementation) with bounds.
 
+pub mod binary;
 pub mod child;
 pub mod files;
 pub mod glibc;
+pub mod lock;
 pub mod signals;
 
 /// Keys are in memory from here on: no core dump may hold them, and nobody but root may read
