@@ -98,7 +98,7 @@ fn device_programmed_by_wgq_equals_wg_setconf_of_the_stripped_config() {
     let _ = Command::new("ip").args(["netns", "del", &ns.0]).output();
     ns.sh("ip netns add NS && ip -n NS link set lo up");
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (format!("wda{}", std::process::id() % 100000), format!("wdb{}", std::process::id() % 100000));
+    let (a, b) = (format!("wda{}", common::pid_tag()), format!("wdb{}", common::pid_tag()));
     let conf = dir.path().join(format!("{a}.conf"));
     std::fs::write(&conf, config(300)).unwrap();
     use std::os::unix::fs::PermissionsExt;

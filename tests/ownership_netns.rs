@@ -21,7 +21,7 @@ const P3: &str = "z1GGEIw88r60VSHGMpoZMekzTmgVjLElMRN5sKYhSWo=";
 struct Ns {
     name: String,
     dir: tempfile::TempDir,
-    id: u32,
+    id: String,
 }
 
 impl Drop for Ns {
@@ -32,7 +32,7 @@ impl Drop for Ns {
 
 impl Ns {
     fn new(tag: &str, resolvconf_lists: bool) -> Ns {
-        let id = std::process::id() % 100_000;
+        let id = common::pid_tag();
         let ns = Ns { name: format!("wgqown-{id}-{tag}"), dir: tempfile::tempdir().unwrap(), id };
         common::delete_netns(&ns.name);
         ns.ok("ip netns add NS && ip -n NS link set lo up && ip -n NS link add v0 type veth peer name v1 && \

@@ -131,15 +131,16 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Reresolve(a) => reresolve::reresolve(&a),
         Command::Peer(p) => peer::run(&p),
         Command::Qr { file } => {
+            // At most what a QR code holds is read (stdin may be endless, a file /dev/zero).
             let data = match file.as_deref() {
                 None | Some("-") => {
-                    let mut v = Vec::new();
-                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)
-                        .map_err(|e| io("Unable to read standard input", e))?;
-                    v
+                    qr::read_bounded(std::io::stdin().lock()).map_err(|e| io("Unable to read standard input", e))?
                 }
-                Some(f) => std::fs::read(f).map_err(|e| AppError::Read { path: f.to_string(), source: e })?,
-            };
+                Some(f) => std::fs::File::open(f)
+                    .and_then(qr::read_bounded)
+                    .map_err(|e| AppError::Read { path: f.to_string(), source: e })?,
+            }
+            .map_err(AppError::Other)?;
             let text = qr::terminal(&data).map_err(AppError::Other)?;
             write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
             Ok(0)

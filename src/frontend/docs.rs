@@ -240,7 +240,9 @@ pub fn man_page() -> String {
          The whole file is validated before anything is changed, and every error is reported with its \
          line. Each change is printed as a \\fB[#]\\fP trace line written as the \\fBip\\fP, \\fBwg\\fP or \
          \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
-         arrives, every change made so far is undone in reverse order. A lock beside the file \
+         arrives, every change made so far is undone in reverse order (a signal ignored when wgq started, \
+         as under \\fBnohup\\fP(1) or in a script's background job, stays ignored, as it does for \
+         wg-quick). A lock beside the file \
          (\\fB.\\fP\\fIINTERFACE\\fP\\fB.conf.lock\\fP, beside the target of a symbolic link), shared by \
          every network namespace and container that sees the file, and one in \\fB/run/wgq\\fP per namespace \
          serialise runs and \\fBwgq peer\\fP edits of the same file and interface; a run waits for a lock \
@@ -846,7 +848,8 @@ pub fn wg_quick_man_page() -> String {
     s.push_str("\n.PP\n");
     s.push_str(&roff_text(
         "Before changing anything the whole file is checked, and every error is reported with its line. If a step \
-         fails, or SIGINT, SIGTERM or SIGHUP arrives, everything done so far is undone. Run by a user other than \
+         fails, or SIGINT, SIGTERM or SIGHUP arrives, everything done so far is undone (a signal ignored when \
+         wg-quick started stays ignored). Run by a user other than \
          root, wg-quick runs itself again through `sudo`(8).",
     ));
     s.push_str("\n.SH COMMANDS\n");
