@@ -2,10 +2,12 @@
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
 mod error;
+pub mod health;
 pub mod peer;
 pub mod qr;
 pub mod render;
 pub mod reresolve;
+pub mod run;
 pub mod server;
 pub mod show;
 
@@ -69,6 +71,10 @@ pub enum Command {
     Peer(Box<peer::PeerCmd>),
     /// `wgq reresolve`.
     Reresolve(reresolve::ReresolveArgs),
+    /// `wgq run`.
+    Run(run::RunArgs),
+    /// `wgq health`.
+    Health(health::HealthArgs),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
     Qr {
         file: Option<String>,
@@ -89,6 +95,8 @@ impl Command {
                 | Command::Show { .. }
                 | Command::Showconf { .. }
                 | Command::Reresolve(_)
+                | Command::Run(_)
+                | Command::Health(_)
                 | Command::ServerInit(_)
                 | Command::Peer(_)
         )
@@ -129,6 +137,8 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         }
         Command::ServerInit(a) => server::init(&a),
         Command::Reresolve(a) => reresolve::reresolve(&a),
+        Command::Run(a) => run::run(&a),
+        Command::Health(a) => health::health(&a),
         Command::Peer(p) => peer::run(&p),
         Command::Qr { file } => {
             // At most what a QR code holds is read (stdin may be endless, a file /dev/zero).

@@ -172,6 +172,19 @@ the exit status is then 1. It also works for interfaces that \\fBwg\\-quick\\fP 
 \\fBsystemctl enable \\-\\-now wgq\\-reresolve@\\fP\\fIINTERFACE\\fP\\fB.timer\\fP runs it every 30 seconds \
 while \\fBwgq@\\fP\\fIINTERFACE\\fP\\fB.service\\fP runs, and stops with it.\n";
 
+/// The man page's section on `wgq run`, `wgq health` and containers.
+const CONTAINERS: &str = ".SH FOREGROUND AND CONTAINERS\n\\fBwgq run\\fP \\fICONFIG_FILE\\fP|\\fIINTERFACE\\fP... brings \
+each interface up in the order given, each as one transaction exactly as \\fBup\\fP does (with the flags of \\fBup\\fP \
+taken from \\fBWGQ_UP_FLAGS\\fP, split at white space, e.g. \\fB\\-\\-kill\\-switch\\fP), then stays in the \
+foreground until SIGTERM, SIGINT or SIGHUP and brings them down in reverse order, exiting 0 when all went down. When an \
+\\fBup\\fP fails (or a signal arrives during one), the interfaces already up are brought down and wgq exits with that \
+\\fBup\\fP\\(aqs status. Traces and messages go to standard error. As PID 1 of a container it reaps the children \
+it inherits (background jobs of hooks), so no init program is needed. The interfaces it brought up are recorded in \
+\\fB/run/wgq\\fP for \\fBwgq health\\fP, which exits 0 when each of them (or each \\fIINTERFACE\\fP named) is a \
+WireGuard interface of this network namespace and, with \\fB\\-\\-handshake\\-within\\fP \\fISECS\\fP, has a peer whose \
+last handshake is at most \\fISECS\\fP old (an interface without peers passes); it prints one line, \\fBok:\\fP or \
+\\fBunhealthy:\\fP and why.\n";
+
 /// The man page's section on the kill switch of `wgq up`.
 const KILL_SWITCH: &str = ".SH KILL SWITCH\n\\fBwgq up \\-\\-kill\\-switch\\fP (full tunnels only: a peer with \
 0.0.0.0/0 or ::/0 in AllowedIPs and Table = auto) adds one nftables table, \\fBinet wgq\\-killswitch\\-\\fP\\fIINTERFACE\\fP, \
@@ -263,6 +276,7 @@ pub fn man_page() -> String {
     s.push_str(PROVISIONING);
     s.push_str(RERESOLVE);
     s.push_str(KILL_SWITCH);
+    s.push_str(CONTAINERS);
     s.push_str(".SH OPTIONS\n");
     for (short, long, help) in global_options() {
         s.push_str(&format!(".TP\n.BR {} \", \" {}\n{}.\n", roff_escape(&short), roff_escape(&long), roff_escape(&help)));
