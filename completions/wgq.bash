@@ -2,7 +2,7 @@
 _wgq() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if [[ $COMP_CWORD -eq 1 ]]; then
-		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer run health qr help" -- "$cur") )
+		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer run health container qr help" -- "$cur") )
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -124,6 +124,9 @@ _wgq() {
 		;;
 	health)
 		COMPREPLY=( $(compgen -W "--handshake-within $(ls /sys/class/net 2>/dev/null)" -- "$cur") )
+		;;
+	container)
+		COMPREPLY=( $(compgen -W "--config-root" -- "$cur") )
 		;;
 	qr)
 		COMPREPLY=( $(compgen -W "" -- "$cur") )

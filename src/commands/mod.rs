@@ -1,6 +1,7 @@
 //! The commands: locate and parse the config, take the interface lock, observe the
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
+pub mod container;
 mod error;
 pub mod health;
 pub mod peer;
@@ -75,6 +76,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// `wgq health`.
     Health(health::HealthArgs),
+    /// `wgq container`.
+    Container(container::ContainerArgs),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
     Qr {
         file: Option<String>,
@@ -97,6 +100,7 @@ impl Command {
                 | Command::Reresolve(_)
                 | Command::Run(_)
                 | Command::Health(_)
+                | Command::Container(_)
                 | Command::ServerInit(_)
                 | Command::Peer(_)
         )
@@ -139,6 +143,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Reresolve(a) => reresolve::reresolve(&a),
         Command::Run(a) => run::run(&a),
         Command::Health(a) => health::health(&a),
+        Command::Container(a) => container::container(&a),
         Command::Peer(p) => peer::run(&p),
         Command::Qr { file } => {
             // At most what a QR code holds is read (stdin may be endless, a file /dev/zero).

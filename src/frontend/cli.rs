@@ -157,6 +157,12 @@ enum WgqCommand {
     },
     /// Exit 0 when every interface wgq run brought up (or each one named) exists; one line of output (a container's health check)
     Health(crate::commands::health::HealthArgs),
+    /// The container image's default command: a server wg0 from wg-easy's WG_* variables (created, imported from wg-easy's wg0.json, or updated), and every /config/*.conf and /config/wg_confs/*.conf, run as wgq run runs them
+    Container {
+        /// Where linuxserver/wireguard-style files are looked for (DIR/*.conf, DIR/wg_confs/*.conf)
+        #[arg(long, value_name = "DIR", default_value = crate::commands::container::CONFIG_ROOT)]
+        config_root: std::path::PathBuf,
+    },
     /// Print a file (a client's configuration) as a QR code on the terminal
     Qr {
         /// The file; standard input for - or none
@@ -300,6 +306,10 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
             Err(text) => return Invocation::Print { text, stdout: false, status: 1 },
         },
         WgqCommand::Health(h) => Command::Health(h),
+        WgqCommand::Container { config_root } => match up_flags(std::env::var(UP_FLAGS_ENV).ok().as_deref()) {
+            Ok(kill_switch) => Command::Container(crate::commands::container::ContainerArgs { config_root, kill_switch }),
+            Err(text) => return Invocation::Print { text, stdout: false, status: 1 },
+        },
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
         WgqCommand::Wg { args } => return Invocation::Wg(args),
     })

@@ -183,7 +183,16 @@ it inherits (background jobs of hooks), so no init program is needed. The interf
 \\fB/run/wgq\\fP for \\fBwgq health\\fP, which exits 0 when each of them (or each \\fIINTERFACE\\fP named) is a \
 WireGuard interface of this network namespace and, with \\fB\\-\\-handshake\\-within\\fP \\fISECS\\fP, has a peer whose \
 last handshake is at most \\fISECS\\fP old (an interface without peers passes); it prints one line, \\fBok:\\fP or \
-\\fBunhealthy:\\fP and why.\n";
+\\fBunhealthy:\\fP and why.\n.PP\n\\fBwgq container\\fP is the container image\\(aqs default command. With \
+wg\\-easy 14\\(aqs variables (\\fBWG_HOST\\fP set; \\fBWG_PORT\\fP, \\fBWG_CONFIG_PORT\\fP, \\fBWG_DEFAULT_ADDRESS\\fP \
+with \\fBx\\fP for the client number, \\fBWG_DEFAULT_DNS\\fP, \\fBWG_ALLOWED_IPS\\fP, \\fBWG_PERSISTENT_KEEPALIVE\\fP, \
+\\fBWG_MTU\\fP, \\fBWG_PRE_UP\\fP, \\fBWG_POST_UP\\fP, \\fBWG_PRE_DOWN\\fP, \\fBWG_POST_DOWN\\fP, \\fBWG_DEVICE\\fP, \
+\\fBWG_PATH\\fP, with wg\\-easy\\(aqs defaults) it runs a server \\fBwg0\\fP: on first start its file is created \
+(server .1 of a /24, clients .2, .3, ...), or imported from wg\\-easy\\(aqs \\fBwg0.json\\fP (kept unchanged; wg\\-easy\\(aqs \
+\\fBwg0.conf\\fP is moved to \\fBwg0.conf.wg\\-easy\\fP); at every start ListenPort, the hooks and the client defaults are \
+set from the variables, changing only their lines. Then every \\fIDIR\\fP\\fB/*.conf\\fP and \\fIDIR\\fP\\fB/wg_confs/*.conf\\fP \
+(\\fB\\-\\-config\\-root\\fP, /config by default, as linuxserver/wireguard) is brought up, all as \\fBwgq run\\fP runs them. \
+Forwarding that is off where /proc/sys is read\\-only is a warning naming \\fB\\-\\-sysctl net.ipv4.ip_forward=1\\fP.\n";
 
 /// The man page's section on the kill switch of `wgq up`.
 const KILL_SWITCH: &str = ".SH KILL SWITCH\n\\fBwgq up \\-\\-kill\\-switch\\fP (full tunnels only: a peer with \
