@@ -395,8 +395,10 @@ fn setconf_main(io: &mut Io, prog: &str, args: &[OsString]) -> u8 {
 
 /// wg's warning when stdout is a regular file that others may access.
 fn world_accessible_stdout() -> bool {
-    // SAFETY: fstat on fd 1 into a zeroed stat buffer.
+    // SAFETY: stat is a plain C struct of integers, for which all-zero bytes are valid.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes only into `st`, owned here and alive for the call; a closed fd 1
+    // makes it fail with EBADF, which the result check below handles.
     let r = unsafe { libc::fstat(libc::STDOUT_FILENO, &mut st) };
     r == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFREG && st.st_mode & libc::S_IRWXO != 0
 }
