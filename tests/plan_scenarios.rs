@@ -733,7 +733,7 @@ fn reresolve_applies_each_endpoint_change_on_its_own() {
         )
     );
     // What each change sends: the peer's key, update-only, the endpoint, nothing else.
-    let u = wgq::plan::exec::endpoint_update(k(1), "203.0.113.1:51820".parse().unwrap());
+    let u = wgq::device::DeviceConfig::endpoint_update(k(1), "203.0.113.1:51820".parse().unwrap());
     assert_eq!(u.peers.len(), 1);
     assert!(u.private_key.is_none() && u.listen_port.is_none() && u.fwmark.is_none() && !u.replace_peers);
     let p = &u.peers[0];

@@ -573,7 +573,7 @@ mod tests {
 
     #[test]
     fn an_endpoint_update_is_update_only_text() {
-        let cfg = crate::plan::exec::endpoint_update(Key([2; 32]), "[2001:db8::7]:51820".parse().unwrap());
+        let cfg = crate::device::DeviceConfig::endpoint_update(Key([2; 32]), "[2001:db8::7]:51820".parse().unwrap());
         assert_eq!(
             set_request(&cfg),
             format!("set=1\npublic_key={}\nupdate_only=true\nendpoint=[2001:db8::7]:51820\n\n", "02".repeat(32))
