@@ -8,6 +8,7 @@
 //! interfaces, which static clap_complete scripts cannot offer.
 
 use crate::frontend::cli::{WG_QUICK_SUBCOMMAND, wgq_command};
+use crate::frontend::wg::{SUBCOMMANDS, WgFirst};
 
 /// One visible subcommand of the clap command, as the generators need it.
 pub struct CommandDoc {
@@ -544,122 +545,6 @@ pub const WG_QUICK_KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-/// What the first argument of a wg(8) command names (for the completions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WgFirst {
-    Nothing,
-    Interface,
-    /// `show`: an interface, `all` or `interfaces`.
-    Show,
-}
-
-/// One command of wg(8): its name, its arguments in wg's notation (`<placeholder>`,
-/// `[optional]`, `{ one | other }`), a summary, and a description in light markup.
-pub struct WgCommandDoc {
-    pub name: &'static str,
-    pub args: &'static str,
-    pub about: &'static str,
-    pub description: &'static str,
-    pub first: WgFirst,
-    /// Whether a configuration file follows the interface.
-    pub file: bool,
-}
-
-/// wg(8)'s nine commands, in the order wg lists them.
-pub const WG_COMMANDS: &[WgCommandDoc] = &[
-    WgCommandDoc {
-        name: "show",
-        args: "[ <interface> | all | interfaces ] [<field>]",
-        about: "Print interfaces and their peers",
-        description: "Without an argument, or with `all`, prints every WireGuard interface with its peers; with \
-                      <interface>, only that one; `interfaces` prints only the names of the WireGuard interfaces, \
-                      separated by spaces. Peers are listed with the most recent handshake first, and private and \
-                      preshared keys appear as `(hidden)` (see WG_HIDE_KEYS). Given a <field> (see SHOW FIELDS), \
-                      only that item is printed, one value per line and tab-separated, for scripts; with `all`, \
-                      each line then begins with the interface's name.",
-        first: WgFirst::Show,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "showconf",
-        args: "<interface>",
-        about: "Print the interface's configuration as a configuration file",
-        description: "Prints the interface's current settings and peers in the format of CONFIGURATION FILE below, \
-                      private key included, so that `setconf` or `syncconf` can read it back.",
-        first: WgFirst::Interface,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "set",
-        args: "<interface> [listen-port <port>] [fwmark <mark>] [private-key <file>] [peer <public-key> [remove] \
-               [preshared-key <file>] [endpoint <host>:<port>] [persistent-keepalive <seconds>|off] \
-               [allowed-ips [+|-]<prefix>[,[+|-]<prefix>]...] ]...",
-        about: "Change settings of the interface, and add, change or remove peers",
-        description: "Changes what the command line names and leaves every other setting as it is. The options \
-                      before the first `peer` apply to the interface; `peer` <public-key> picks the peer with that \
-                      key, adding it when the interface has none, and the options after it, up to the next \
-                      `peer`, apply to that peer:",
-        first: WgFirst::Interface,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "setconf",
-        args: "<interface> <file>",
-        about: "Replace the interface's configuration with a configuration file",
-        description: "Makes the interface exactly what <file> describes: peers the file does not list are removed, \
-                      and a PrivateKey, ListenPort or FwMark it omits is cleared (the port becomes one the system \
-                      picks). Every peer is set anew.",
-        first: WgFirst::Interface,
-        file: true,
-    },
-    WgCommandDoc {
-        name: "addconf",
-        args: "<interface> <file>",
-        about: "Add a configuration file's settings and peers to the interface",
-        description: "Applies what <file> sets and leaves alone what it does not mention: peers it lists are added \
-                      or updated, other peers stay.",
-        first: WgFirst::Interface,
-        file: true,
-    },
-    WgCommandDoc {
-        name: "syncconf",
-        args: "<interface> <file>",
-        about: "Bring the interface to a configuration file, changing only what differs",
-        description: "Ends in the same state as `setconf`, but only peers that are missing from <file> are removed \
-                      and only what differs is changed, so that peers the file leaves as they are keep their \
-                      sessions.",
-        first: WgFirst::Interface,
-        file: true,
-    },
-    WgCommandDoc {
-        name: "genkey",
-        args: "",
-        about: "Print a new random private key",
-        description: "Prints a new private key, from the kernel's random source, in base64. Save it in a file \
-                      that only its owner can read: run `umask 077` first.",
-        first: WgFirst::Nothing,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "genpsk",
-        args: "",
-        about: "Print a new random preshared key",
-        description: "Prints a new random preshared key in base64, for the PresharedKey of both ends of a peer \
-                      relationship.",
-        first: WgFirst::Nothing,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "pubkey",
-        args: "",
-        about: "Print the public key of a private key read on standard input",
-        description: "Reads a base64 private key on standard input and prints its public key, which is what the \
-                      other side lists as this host's PublicKey.",
-        first: WgFirst::Nothing,
-        file: false,
-    },
-];
-
 /// The options of `wg set` that apply to the interface: keyword, argument, meaning.
 pub const WG_SET_INTERFACE_OPTIONS: &[(&str, &str, &str)] = &[
     ("listen-port", "<port>", "The UDP port the interface receives on; 0 lets the system pick one."),
@@ -904,7 +789,7 @@ pub fn wg_man_page() -> String {
     s.push_str(".TH WG 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
     s.push_str(".SH NAME\nwg \\- show and change the keys, port and peers of WireGuard interfaces (wgq)\n");
     s.push_str(".SH SYNOPSIS\n.B wg\n[\\fICOMMAND\\fP [\\fIARGUMENTS\\fP ...]]\n.br\n");
-    for c in WG_COMMANDS {
+    for c in SUBCOMMANDS {
         s.push_str(&format!(".B wg {}\n", c.name));
         if !c.args.is_empty() {
             s.push_str(&format!("{}\n", roff_usage(c.args)));
@@ -932,7 +817,7 @@ pub fn wg_man_page() -> String {
          nothing.",
     ));
     s.push_str("\n.SH COMMANDS\n");
-    for c in WG_COMMANDS {
+    for c in SUBCOMMANDS {
         let tag = if c.args.is_empty() { format!(".B {}", c.name) } else { format!("\\fB{}\\fP {}", c.name, roff_usage(c.args)) };
         s.push_str(&roff_items([(tag, c.description.to_string())]));
         if c.name == "set" {
@@ -1055,10 +940,10 @@ fn wg_set_keywords() -> Vec<&'static str> {
 
 /// `completions/wg.bash`
 pub fn wg_bash_completion() -> String {
-    let names: Vec<&str> = WG_COMMANDS.iter().map(|c| c.name).collect();
+    let names: Vec<&str> = SUBCOMMANDS.iter().map(|c| c.name).collect();
     let fields: Vec<&str> = WG_SHOW_FIELDS.iter().map(|(f, _)| *f).collect();
-    let files: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
-    let interface_only: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.first == WgFirst::Interface).map(|c| c.name).collect();
+    let files: Vec<&str> = SUBCOMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
+    let interface_only: Vec<&str> = SUBCOMMANDS.iter().filter(|c| c.first == WgFirst::Interface).map(|c| c.name).collect();
     let mut s = String::from("# bash completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n_wg() {\n");
     s.push_str("\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n");
     s.push_str(&format!(
@@ -1095,7 +980,7 @@ pub fn wg_zsh_completion() -> String {
         "#compdef wg\n# zsh completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n\n_wg() {\n\
          \tlocal -a commands interfaces\n\tcommands=(\n",
     );
-    for c in WG_COMMANDS {
+    for c in SUBCOMMANDS {
         s.push_str(&format!("\t\t'{}:{}'\n", c.name, c.about.replace('\'', "'\\''").replace(':', "\\:")));
     }
     s.push_str(
@@ -1107,7 +992,7 @@ pub fn wg_zsh_completion() -> String {
         "\tshow)\n\t\tif (( CURRENT == 3 )); then\n\t\t\tcompadd all interfaces -a interfaces\n\t\telif (( CURRENT == 4 )); then\n\t\t\tcompadd {}\n\t\tfi\n\t\t;;\n",
         fields.join(" ")
     ));
-    let files: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
+    let files: Vec<&str> = SUBCOMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
     s.push_str(&format!(
         "\t{})\n\t\tif (( CURRENT == 3 )); then\n\t\t\tcompadd -a interfaces\n\t\telif (( CURRENT == 4 )); then\n\t\t\t_files\n\t\tfi\n\t\t;;\n",
         files.join("|")
@@ -1125,21 +1010,21 @@ pub fn wg_zsh_completion() -> String {
 
 /// `completions/wg.fish`
 pub fn wg_fish_completion() -> String {
-    let names: Vec<&str> = WG_COMMANDS.iter().map(|c| c.name).collect();
+    let names: Vec<&str> = SUBCOMMANDS.iter().map(|c| c.name).collect();
     let mut s = String::from("# fish completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n");
     s.push_str(&format!("set -l wg_commands {}\n", names.join(" ")));
     s.push_str(
         "function __wgq_wg_interfaces\n\tfor f in /sys/class/net/*/uevent\n\t\tgrep -qx DEVTYPE=wireguard $f 2>/dev/null; and basename (dirname $f)\n\tend\n\
          \tfor f in /var/run/wireguard/*.sock\n\t\tbasename $f .sock\n\tend\nend\n",
     );
-    for c in WG_COMMANDS {
+    for c in SUBCOMMANDS {
         s.push_str(&format!(
             "complete -c wg -f -n \"not __fish_seen_subcommand_from $wg_commands\" -a {} -d '{}'\n",
             c.name,
             c.about.replace('\'', "\\'")
         ));
     }
-    let with_interface: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.first != WgFirst::Nothing).map(|c| c.name).collect();
+    let with_interface: Vec<&str> = SUBCOMMANDS.iter().filter(|c| c.first != WgFirst::Nothing).map(|c| c.name).collect();
     s.push_str(&format!(
         "complete -c wg -f -n \"__fish_seen_subcommand_from {}; and test (count (commandline -opc)) -eq 2\" -a \"(__wgq_wg_interfaces)\"\n",
         with_interface.join(" ")
