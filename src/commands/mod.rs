@@ -1,7 +1,9 @@
 //! The commands: locate and parse the config, take the interface lock, observe the
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
+pub mod check;
 mod error;
+pub mod keys;
 pub mod peer;
 pub mod qr;
 pub mod reresolve;
@@ -41,23 +43,14 @@ pub enum Command {
     Save {
         target: String,
     },
-    Strip {
-        target: String,
-    },
-    Check {
-        target: String,
-    },
+    Strip(check::StripArgs),
+    Check(check::CheckArgs),
     Reload {
         target: String,
         dry_run: bool,
     },
-    Show {
-        interface: Option<String>,
-        json: bool,
-    },
-    Showconf {
-        interface: String,
-    },
+    Show(show::ShowArgs),
+    Showconf(show::ShowconfArgs),
     Genkey,
     Genpsk,
     Pubkey,
@@ -69,9 +62,7 @@ pub enum Command {
     /// `wgq reresolve`.
     Reresolve(reresolve::ReresolveArgs),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
-    Qr {
-        file: Option<String>,
-    },
+    Qr(qr::QrArgs),
 }
 
 impl Command {
@@ -83,15 +74,23 @@ impl Command {
             Command::Up { .. }
                 | Command::Down { .. }
                 | Command::Save { .. }
-                | Command::Strip { .. }
+                | Command::Strip(_)
                 | Command::Reload { .. }
-                | Command::Show { .. }
-                | Command::Showconf { .. }
+                | Command::Show(_)
+                | Command::Showconf(_)
                 | Command::Reresolve(_)
                 | Command::ServerInit(_)
                 | Command::Peer(_)
         )
     }
+}
+
+// The arguments of a command that takes only its file (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct TargetArgs {
+    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+    pub target: String,
 }
 
 /// Where wg-quick and wgq look up `INTERFACE` arguments.
@@ -103,69 +102,29 @@ pub use crate::system::runstate::RUN_DIR;
 pub fn run(cmd: Command) -> Result<i32, AppError> {
     crate::os::no_core_dumps();
     match cmd {
-        Command::Help | Command::Version => {
-            println!("wgq {}", env!("CARGO_PKG_VERSION"));
-            Ok(0)
-        }
-        Command::Strip { target } => {
-            let (_, cfg) = load(&target)?;
-            let mut out = std::io::stdout().lock();
-            write_out(&mut out, &cfg.stripped.0)?;
-            write_out(&mut out, b"\n")?;
-            Ok(0)
-        }
-        Command::Check { target } => check(&target),
+        Command::Help | Command::Version => version(),
+        Command::Strip(a) => check::strip(&a),
+        Command::Check(a) => check::check(&a),
         Command::Up { target, dry_run, kill_switch } => up(&target, dry_run, kill_switch),
         Command::Down { target, dry_run, kill_switch_off } => down(&target, dry_run, kill_switch_off),
         Command::Save { target } => save(&target),
         Command::Reload { target, dry_run } => reload(&target, dry_run),
-        Command::Show { interface, json } => crate::commands::show::show(interface.as_deref(), json).map(|_| 0),
-        Command::Showconf { interface } => {
-            let mut sys = LinuxSystem::new(&interface, None)?;
-            let text = sys.showconf(&interface)?;
-            write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
-            Ok(0)
-        }
+        Command::Show(a) => show::run(&a),
+        Command::Showconf(a) => show::showconf(&a),
         Command::ServerInit(a) => server::init(&a),
         Command::Reresolve(a) => reresolve::reresolve(&a),
         Command::Peer(p) => peer::run(&p),
-        Command::Qr { file } => {
-            let data = match file.as_deref() {
-                None | Some("-") => {
-                    let mut v = Vec::new();
-                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)
-                        .map_err(|e| io("Unable to read standard input", e))?;
-                    v
-                }
-                Some(f) => std::fs::read(f).map_err(|e| AppError::Read { path: f.to_string(), source: e })?,
-            };
-            let text = qr::terminal(&data).map_err(AppError::Other)?;
-            write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
-            Ok(0)
-        }
-        Command::Genkey => {
-            let k = crate::key::SecretKey::generate_private().map_err(|e| io("Unable to generate a key", e))?;
-            println!("{}", k.to_base64());
-            Ok(0)
-        }
-        Command::Genpsk => {
-            let k = crate::key::SecretKey::generate_preshared().map_err(|e| io("Unable to generate a key", e))?;
-            println!("{}", k.to_base64());
-            Ok(0)
-        }
-        Command::Pubkey => {
-            let mut s = String::new();
-            let read = std::io::stdin().read_line(&mut s);
-            let k = crate::key::SecretKey::from_base64(s.trim_end_matches(['\n', '\r']));
-            // The line held the private key.
-            // SAFETY: zeros are valid UTF-8, so the String stays valid.
-            crate::key::wipe(unsafe { s.as_bytes_mut() });
-            read.map_err(|e| io("Unable to read private key", e))?;
-            let k = k.map_err(|_| AppError::Other("Key is not the correct length or format".into()))?;
-            println!("{}", k.public_key().to_base64());
-            Ok(0)
-        }
+        Command::Qr(a) => qr::run(&a),
+        Command::Genkey => keys::genkey(),
+        Command::Genpsk => keys::genpsk(),
+        Command::Pubkey => keys::pubkey(),
     }
+}
+
+/// `wgq version` (and `--version`, which clap prints itself).
+fn version() -> Result<i32, AppError> {
+    println!("wgq {}", env!("CARGO_PKG_VERSION"));
+    Ok(0)
 }
 
 fn io(context: &str, source: std::io::Error) -> AppError {
@@ -204,43 +163,6 @@ pub(crate) fn load_with(
         eprintln!("{w}");
     }
     Ok((loc, cfg))
-}
-
-fn check(target: &str) -> Result<i32, AppError> {
-    let loc = match locate::locate_config(target, Path::new(CONFIG_DIR)) {
-        Ok(l) => l,
-        // `check` also reads files that up/down would refuse by name, and says so.
-        Err(locate::LocateError::BadName) => {
-            let path = std::fs::canonicalize(target).map_err(|e| AppError::Read { path: target.into(), source: e })?;
-            eprintln!("{}: warning: up and down refuse this file name: {}", path.display(), locate::LocateError::BadName);
-            ConfigLocation { interface: String::new(), path, world_accessible: false }
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
-    let parsed = config::parse(&bytes, &loc.path);
-    crate::key::wipe(&mut bytes);
-    match parsed {
-        Err(errs) => {
-            for d in &errs.0 {
-                eprintln!("{d}");
-            }
-            eprintln!("{}: {} error(s)", loc.path.display(), errs.0.len());
-            Ok(1)
-        }
-        Ok(cfg) => {
-            let mut facts = config::check::FileFacts::from_path(&loc.path, &loc.interface);
-            facts.host = crate::system::host_addresses(&loc.interface);
-            let mut all = cfg.warnings.clone();
-            all.extend(config::check::check(&cfg, &facts));
-            all.sort_by_key(|d| d.line);
-            for d in &all {
-                eprintln!("{d}");
-            }
-            eprintln!("{}: OK, {} warning(s)", loc.path.display(), all.len());
-            Ok(0)
-        }
-    }
 }
 
 /// What every interface command starts with: the parsed file, the interface lock (not

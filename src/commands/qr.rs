@@ -59,6 +59,31 @@ pub fn terminal(data: &[u8]) -> Result<String, String> {
     Ok(render(&encode(data)?, true))
 }
 
+// `wgq qr`'s arguments (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct QrArgs {
+    /// The file; standard input for - or none
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<String>,
+}
+
+/// `wgq qr`: the file (standard input for `-` or none) as a QR code on the terminal.
+pub fn run(a: &QrArgs) -> Result<i32, super::AppError> {
+    use super::AppError;
+    let data = match a.file.as_deref() {
+        None | Some("-") => {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)
+                .map_err(|e| super::io("Unable to read standard input", e))?;
+            v
+        }
+        Some(f) => std::fs::read(f).map_err(|e| AppError::Read { path: f.to_string(), source: e })?,
+    };
+    let text = terminal(&data).map_err(AppError::Other)?;
+    super::write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,42 @@ use std::time::{Duration, SystemTime};
 
 use crate::device::{self, DeviceState};
 
+use super::{AppError, write_out};
+
+// `wgq show`'s arguments (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct ShowArgs {
+    /// Print machine-readable JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The interface to show; all (or none) for every WireGuard interface
+    #[arg(value_name = "INTERFACE|all")]
+    pub interface: Option<String>,
+}
+
+// `wgq showconf`'s arguments (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct ShowconfArgs {
+    /// A WireGuard interface
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+}
+
+/// `wgq show`: `all` is every WireGuard interface, as no name is.
+pub fn run(a: &ShowArgs) -> Result<i32, AppError> {
+    show(a.interface.as_deref().filter(|i| *i != "all"), a.json).map(|_| 0)
+}
+
+/// `wgq showconf`: the running configuration in the file's form.
+pub fn showconf(a: &ShowconfArgs) -> Result<i32, AppError> {
+    let mut sys = crate::system::LinuxSystem::new(&a.interface, None)?;
+    let text = sys.showconf(&a.interface)?;
+    write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
+    Ok(0)
+}
+
 /// Prints the state of one interface, or of all WireGuard interfaces.
-pub fn show(interface: Option<&str>, json: bool) -> Result<(), super::AppError> {
+pub fn show(interface: Option<&str>, json: bool) -> Result<(), AppError> {
     let names = match interface {
         Some(n) => vec![n.to_string()],
         None => {

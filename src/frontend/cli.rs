@@ -9,6 +9,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+use crate::commands;
 pub use crate::commands::Command;
 
 /// The grammar the binary speaks, chosen by the name it was run as (busybox style).
@@ -87,38 +88,17 @@ enum WgqCommand {
     /// Write the running configuration of the interface back to its file
     Save(Target),
     /// Print the configuration without wg-quick's keys, as wg(8) reads it
-    Strip(Target),
+    Strip(commands::check::StripArgs),
     /// Validate the file and print every error and warning, changing nothing
-    Check(Target),
+    Check(commands::check::CheckArgs),
     /// Bring the running interface to the file without recreating it
     Reload(DryRunTarget),
     /// Look up stale peers' host-name endpoints again and update the ones that moved (dynamic DNS)
-    Reresolve {
-        /// A peer is stale without a handshake for this long (or never)
-        #[arg(long, value_name = "SECS", default_value_t = crate::plan::reresolve::DEFAULT_STALE_AFTER)]
-        stale_after: u64,
-        /// Print the endpoint changes instead of making them
-        #[arg(long)]
-        dry_run: bool,
-        /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-        target: String,
-    },
+    Reresolve(commands::reresolve::ReresolveArgs),
     /// Show the state of WireGuard interfaces
-    Show {
-        /// Print machine-readable JSON
-        #[arg(long)]
-        json: bool,
-        /// The interface to show; all (or none) for every WireGuard interface
-        #[arg(value_name = "INTERFACE|all")]
-        interface: Option<String>,
-    },
+    Show(commands::show::ShowArgs),
     /// Print the running configuration of the interface in config-file form
-    Showconf {
-        /// A WireGuard interface
-        #[arg(value_name = "INTERFACE")]
-        interface: String,
-    },
+    Showconf(commands::show::ShowconfArgs),
     /// Print a new private key
     Genkey,
     /// Print a new preshared key
@@ -150,11 +130,7 @@ enum WgqCommand {
         command: PeerCommand,
     },
     /// Print a file (a client's configuration) as a QR code on the terminal
-    Qr {
-        /// The file; standard input for - or none
-        #[arg(value_name = "FILE|-")]
-        file: Option<String>,
-    },
+    Qr(commands::qr::QrArgs),
     /// Print the version (as --version does)
     #[command(hide = true)]
     Version,
@@ -646,21 +622,19 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
             Command::Down { target, dry_run, kill_switch_off: kill_switch.is_some() }
         }
         WgqCommand::Save(Target { target }) => Command::Save { target },
-        WgqCommand::Strip(Target { target }) => Command::Strip { target },
-        WgqCommand::Check(Target { target }) => Command::Check { target },
+        WgqCommand::Strip(a) => Command::Strip(a),
+        WgqCommand::Check(a) => Command::Check(a),
         WgqCommand::Reload(DryRunTarget { dry_run, target }) => Command::Reload { target, dry_run },
-        WgqCommand::Reresolve { stale_after, dry_run, target } => {
-            Command::Reresolve(crate::commands::reresolve::ReresolveArgs { target, stale_after, dry_run })
-        }
-        WgqCommand::Show { json, interface } => Command::Show { interface: interface.filter(|i| i != "all"), json },
-        WgqCommand::Showconf { interface } => Command::Showconf { interface },
+        WgqCommand::Reresolve(a) => Command::Reresolve(a),
+        WgqCommand::Show(a) => Command::Show(a),
+        WgqCommand::Showconf(a) => Command::Showconf(a),
         WgqCommand::Genkey => Command::Genkey,
         WgqCommand::Genpsk => Command::Genpsk,
         WgqCommand::Pubkey => Command::Pubkey,
         WgqCommand::Version => Command::Version,
         WgqCommand::Server { command } => server_command(command),
         WgqCommand::Peer { command } => peer_command(command),
-        WgqCommand::Qr { file } => Command::Qr { file: file.filter(|f| f != "-") },
+        WgqCommand::Qr(a) => Command::Qr(a),
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
         WgqCommand::Wg { args } => return Invocation::Wg(args),
     })
@@ -704,7 +678,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Command, UsageError> {
         ["up", target] => Command::Up { target: target.into(), dry_run: false, kill_switch: None },
         ["down", target] => Command::Down { target: target.into(), dry_run: false, kill_switch_off: false },
         ["save", target] => Command::Save { target: target.into() },
-        ["strip", target] => Command::Strip { target: target.into() },
+        ["strip", target] => Command::Strip(commands::TargetArgs { target: target.into() }),
         _ => return Err(UsageError),
     };
     Ok(cmd)
@@ -754,10 +728,10 @@ mod tests {
             Ok(Command::Down { target: "/x/wg0.conf".into(), dry_run: false, kill_switch_off: false })
         );
         assert_eq!(p(&["save", "wg0"]), Ok(Command::Save { target: "wg0".into() }));
-        assert_eq!(p(&["strip", "wg0"]), Ok(Command::Strip { target: "wg0".into() }));
+        assert_eq!(p(&["strip", "wg0"]), Ok(Command::Strip(commands::TargetArgs { target: "wg0".into() })));
         // The second argument is taken as given, like wg-quick does.
         assert_eq!(p(&["up", "--dry-run"]), Ok(Command::Up { target: "--dry-run".into(), dry_run: false, kill_switch: None }));
-        assert_eq!(p(&["strip", "--"]), Ok(Command::Strip { target: "--".into() }));
+        assert_eq!(p(&["strip", "--"]), Ok(Command::Strip(commands::TargetArgs { target: "--".into() })));
     }
 
     #[test]
@@ -784,8 +758,8 @@ mod tests {
         );
         assert_eq!(wgq(&["reload", "--dry-run", "wg0"]), Run(Command::Reload { target: "wg0".into(), dry_run: true }));
         assert_eq!(wgq(&["save", "wg0"]), Run(Command::Save { target: "wg0".into() }));
-        assert_eq!(wgq(&["strip", "wg0"]), Run(Command::Strip { target: "wg0".into() }));
-        assert_eq!(wgq(&["check", "x/wg0.conf"]), Run(Command::Check { target: "x/wg0.conf".into() }));
+        assert_eq!(wgq(&["strip", "wg0"]), Run(Command::Strip(commands::TargetArgs { target: "wg0".into() })));
+        assert_eq!(wgq(&["check", "x/wg0.conf"]), Run(Command::Check(commands::TargetArgs { target: "x/wg0.conf".into() })));
         use crate::commands::reresolve::ReresolveArgs;
         assert_eq!(
             wgq(&["reresolve", "wg0"]),
@@ -795,10 +769,11 @@ mod tests {
             wgq(&["reresolve", "--stale-after", "30", "--dry-run", "/x/wg0.conf"]),
             Run(Command::Reresolve(ReresolveArgs { target: "/x/wg0.conf".into(), stale_after: 30, dry_run: true }))
         );
-        assert_eq!(wgq(&["show"]), Run(Command::Show { interface: None, json: false }));
-        assert_eq!(wgq(&["show", "all", "--json"]), Run(Command::Show { interface: None, json: true }));
-        assert_eq!(wgq(&["show", "wg0"]), Run(Command::Show { interface: Some("wg0".into()), json: false }));
-        assert_eq!(wgq(&["showconf", "wg0"]), Run(Command::Showconf { interface: "wg0".into() }));
+        use crate::commands::show::{ShowArgs, ShowconfArgs};
+        assert_eq!(wgq(&["show"]), Run(Command::Show(ShowArgs { interface: None, json: false })));
+        assert_eq!(wgq(&["show", "all", "--json"]), Run(Command::Show(ShowArgs { interface: Some("all".into()), json: true })));
+        assert_eq!(wgq(&["show", "wg0"]), Run(Command::Show(ShowArgs { interface: Some("wg0".into()), json: false })));
+        assert_eq!(wgq(&["showconf", "wg0"]), Run(Command::Showconf(ShowconfArgs { interface: "wg0".into() })));
         assert_eq!(wgq(&["genkey"]), Run(Command::Genkey));
         assert_eq!(wgq(&["genpsk"]), Run(Command::Genpsk));
         assert_eq!(wgq(&["pubkey"]), Run(Command::Pubkey));
