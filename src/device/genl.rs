@@ -32,12 +32,6 @@ pub struct RawGenl {
     payload: Vec<u8>,
 }
 
-impl RawGenl {
-    pub fn payload(&self) -> &[u8] {
-        &self.payload
-    }
-}
-
 impl Drop for RawGenl {
     fn drop(&mut self) {
         crate::key::wipe(&mut self.payload);

@@ -241,6 +241,7 @@ fn write_allowed_ip(s: &mut (impl Write + ?Sized), key: &[u8], a: &IpNet) -> std
 }
 
 /// Parses a `get=1` reply (without the final `errno=` line's meaning).
+#[cfg(test)]
 pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
     let mut p = GetParser::new(name);
     for line in text.as_bytes().split(|&b| b == b'\n') {

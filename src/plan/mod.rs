@@ -18,10 +18,12 @@ pub mod reresolve;
 pub mod routing;
 mod up;
 
-pub use down::{DownFacts, plan_down, plan_kill_switch_off, rules_to_delete};
+pub use down::{DownFacts, plan_down, plan_kill_switch_off};
 pub use firewall::KillSwitch;
 pub use record::UpRecord;
-pub use reload::{ReloadError, ReloadFacts, device_inverse, device_update, plan_reload};
+pub use reload::{ReloadError, ReloadFacts, plan_reload};
+#[cfg(feature = "test-support")]
+pub use reload::device_update;
 pub use up::{
     AfterPreUp, UpFacts, kernel_allowed_ips, own_public_key, plan_up, plan_up_rest, plan_up_start, table_search_needed,
 };

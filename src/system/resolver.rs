@@ -114,6 +114,7 @@ impl Resolver {
 
     /// An endpoint's address as `up` needs it: an IP literal (a `%zone` too) as is, else the
     /// first address [`Resolver::lookup`] finds, with the endpoint's port.
+    #[cfg(test)]
     pub fn lookup_endpoint(&self, e: &crate::config::Endpoint) -> Result<SocketAddr, LookupError> {
         if let Some(a) = crate::device::resolve::literal(&e.host, e.port) {
             return Ok(a);
