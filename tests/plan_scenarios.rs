@@ -410,7 +410,7 @@ fn two_part_up(text: &str, k: Option<usize>, signal: Option<usize>) -> (bool, Fa
     let c = cfg(text);
     let mut sys = FakeSystem { fail_at: k.map(|k| (k, 5)), signal_after: signal.map(|s| (s, 15)), ..Default::default() };
     let mut out = Vec::new();
-    let ok = wgq::commands::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
+    let ok = wgq::commands::up::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
     (ok, sys, String::from_utf8_lossy(&out).into_owned())
 }
 

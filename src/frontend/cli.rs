@@ -82,17 +82,17 @@ struct WgqArgs {
 #[derive(Debug, clap::Subcommand)]
 enum WgqCommand {
     /// Create and configure the interface; everything is rolled back if any step fails
-    Up(UpCli),
+    Up(commands::up::UpArgs),
     /// Remove the interface and everything up added for it
-    Down(DownCli),
+    Down(commands::down::DownArgs),
     /// Write the running configuration of the interface back to its file
-    Save(Target),
+    Save(commands::save::SaveArgs),
     /// Print the configuration without wg-quick's keys, as wg(8) reads it
     Strip(commands::check::StripArgs),
     /// Validate the file and print every error and warning, changing nothing
     Check(commands::check::CheckArgs),
     /// Bring the running interface to the file without recreating it
-    Reload(DryRunTarget),
+    Reload(commands::reload::ReloadArgs),
     /// Look up stale peers' host-name endpoints again and update the ones that moved (dynamic DNS)
     Reresolve(commands::reresolve::ReresolveArgs),
     /// Show the state of WireGuard interfaces
@@ -512,59 +512,6 @@ fn server_command(c: ServerCommand) -> Command {
     }))
 }
 
-#[derive(Debug, clap::Args)]
-struct Target {
-    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-    target: String,
-}
-
-#[derive(Debug, clap::Args)]
-struct DryRunTarget {
-    /// Print the plan instead of applying it
-    #[arg(long)]
-    dry_run: bool,
-    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-    target: String,
-}
-
-#[derive(Debug, clap::Args)]
-struct UpCli {
-    /// Print the plan instead of applying it
-    #[arg(long)]
-    dry_run: bool,
-    /// Reject every packet that does not leave through the tunnel (full tunnels only); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off'
-    #[arg(
-        long,
-        value_name = "strict",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "normal",
-        value_parser = ["normal", "strict"]
-    )]
-    kill_switch: Option<String>,
-    /// With --kill-switch: let packets to the private and link-local ranges out too (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10)
-    #[arg(long, requires = "kill_switch")]
-    allow_lan: bool,
-    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-    target: String,
-}
-
-#[derive(Debug, clap::Args)]
-struct DownCli {
-    /// Print the plan instead of applying it
-    #[arg(long)]
-    dry_run: bool,
-    /// --kill-switch=off also removes the interface's kill switch, a strict one included (also when the interface is already gone)
-    #[arg(long, value_name = "off", require_equals = true, value_parser = ["off"])]
-    kill_switch: Option<String>,
-    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-    target: String,
-}
-
 /// wgq's grammar as a clap command (for the generated man page, completions and tests).
 pub fn wgq_command() -> clap::Command {
     <WgqArgs as clap::CommandFactory>::command()
@@ -613,18 +560,12 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         }
     };
     Invocation::Run(match command {
-        WgqCommand::Up(UpCli { dry_run, kill_switch, allow_lan, target }) => Command::Up {
-            target,
-            dry_run,
-            kill_switch: kill_switch.map(|m| crate::plan::KillSwitch { strict: m == "strict", allow_lan }),
-        },
-        WgqCommand::Down(DownCli { dry_run, kill_switch, target }) => {
-            Command::Down { target, dry_run, kill_switch_off: kill_switch.is_some() }
-        }
-        WgqCommand::Save(Target { target }) => Command::Save { target },
+        WgqCommand::Up(a) => Command::Up(a),
+        WgqCommand::Down(a) => Command::Down(a),
+        WgqCommand::Save(a) => Command::Save(a),
         WgqCommand::Strip(a) => Command::Strip(a),
         WgqCommand::Check(a) => Command::Check(a),
-        WgqCommand::Reload(DryRunTarget { dry_run, target }) => Command::Reload { target, dry_run },
+        WgqCommand::Reload(a) => Command::Reload(a),
         WgqCommand::Reresolve(a) => Command::Reresolve(a),
         WgqCommand::Show(a) => Command::Show(a),
         WgqCommand::Showconf(a) => Command::Showconf(a),
@@ -675,9 +616,9 @@ pub fn parse_args(args: &[OsString]) -> Result<Command, UsageError> {
     let args: Vec<&str> = args.iter().map(|a| a.to_str().ok_or(UsageError)).collect::<Result<_, _>>()?;
     let cmd = match args[..] {
         ["help" | "-h" | "--help"] => Command::Help,
-        ["up", target] => Command::Up { target: target.into(), dry_run: false, kill_switch: None },
-        ["down", target] => Command::Down { target: target.into(), dry_run: false, kill_switch_off: false },
-        ["save", target] => Command::Save { target: target.into() },
+        ["up", target] => Command::Up(commands::up::UpArgs::plain(target)),
+        ["down", target] => Command::Down(commands::down::DownArgs::plain(target)),
+        ["save", target] => Command::Save(commands::TargetArgs { target: target.into() }),
         ["strip", target] => Command::Strip(commands::TargetArgs { target: target.into() }),
         _ => return Err(UsageError),
     };
@@ -687,6 +628,9 @@ pub fn parse_args(args: &[OsString]) -> Result<Command, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::down::{DownArgs, KillSwitchOff};
+    use crate::commands::reload::ReloadArgs;
+    use crate::commands::up::UpArgs;
 
     fn p(v: &[&str]) -> Result<Command, UsageError> {
         parse_args(&v.iter().map(OsString::from).collect::<Vec<_>>())
@@ -722,26 +666,38 @@ mod tests {
         for h in ["help", "-h", "--help"] {
             assert_eq!(p(&[h]), Ok(Command::Help));
         }
-        assert_eq!(p(&["up", "wg0"]), Ok(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: None }));
+        assert_eq!(
+            p(&["up", "wg0"]),
+            Ok(Command::Up(UpArgs { dry_run: false, kill_switch: None, allow_lan: false, target: "wg0".into() }))
+        );
         assert_eq!(
             p(&["down", "/x/wg0.conf"]),
-            Ok(Command::Down { target: "/x/wg0.conf".into(), dry_run: false, kill_switch_off: false })
+            Ok(Command::Down(DownArgs { dry_run: false, kill_switch: None, target: "/x/wg0.conf".into() }))
         );
-        assert_eq!(p(&["save", "wg0"]), Ok(Command::Save { target: "wg0".into() }));
+        assert_eq!(p(&["save", "wg0"]), Ok(Command::Save(commands::TargetArgs { target: "wg0".into() })));
         assert_eq!(p(&["strip", "wg0"]), Ok(Command::Strip(commands::TargetArgs { target: "wg0".into() })));
         // The second argument is taken as given, like wg-quick does.
-        assert_eq!(p(&["up", "--dry-run"]), Ok(Command::Up { target: "--dry-run".into(), dry_run: false, kill_switch: None }));
+        assert_eq!(
+            p(&["up", "--dry-run"]),
+            Ok(Command::Up(UpArgs { dry_run: false, kill_switch: None, allow_lan: false, target: "--dry-run".into() }))
+        );
         assert_eq!(p(&["strip", "--"]), Ok(Command::Strip(commands::TargetArgs { target: "--".into() })));
     }
 
     #[test]
     fn wgq_grammar() {
         use Invocation::Run;
-        assert_eq!(wgq(&["up", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: None }));
-        assert_eq!(wgq(&["up", "--dry-run", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: true, kill_switch: None }));
+        assert_eq!(
+            wgq(&["up", "wg0"]),
+            Run(Command::Up(UpArgs { dry_run: false, kill_switch: None, allow_lan: false, target: "wg0".into() }))
+        );
+        assert_eq!(
+            wgq(&["up", "--dry-run", "wg0"]),
+            Run(Command::Up(UpArgs { dry_run: true, kill_switch: None, allow_lan: false, target: "wg0".into() }))
+        );
         assert_eq!(
             wgq(&["down", "wg0", "--dry-run"]),
-            Run(Command::Down { target: "wg0".into(), dry_run: true, kill_switch_off: false })
+            Run(Command::Down(DownArgs { dry_run: true, kill_switch: None, target: "wg0".into() }))
         );
         use crate::plan::KillSwitch;
         for (args, ks) in [
@@ -750,14 +706,20 @@ mod tests {
             (&["up", "--kill-switch=strict", "--allow-lan", "wg0"], KillSwitch { strict: true, allow_lan: true }),
             (&["up", "wg0", "--allow-lan", "--kill-switch"], KillSwitch { strict: false, allow_lan: true }),
         ] {
-            assert_eq!(wgq(args), Run(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: Some(ks) }), "{args:?}");
+            match wgq(args) {
+                Run(Command::Up(a)) => assert!(a.target == "wg0" && !a.dry_run && a.kill_switch() == Some(ks), "{args:?}: {a:?}"),
+                other => panic!("{args:?}: {other:?}"),
+            }
         }
         assert_eq!(
             wgq(&["down", "--kill-switch=off", "wg0"]),
-            Run(Command::Down { target: "wg0".into(), dry_run: false, kill_switch_off: true })
+            Run(Command::Down(DownArgs { dry_run: false, kill_switch: Some(KillSwitchOff), target: "wg0".into() }))
         );
-        assert_eq!(wgq(&["reload", "--dry-run", "wg0"]), Run(Command::Reload { target: "wg0".into(), dry_run: true }));
-        assert_eq!(wgq(&["save", "wg0"]), Run(Command::Save { target: "wg0".into() }));
+        assert_eq!(
+            wgq(&["reload", "--dry-run", "wg0"]),
+            Run(Command::Reload(ReloadArgs { dry_run: true, target: "wg0".into() }))
+        );
+        assert_eq!(wgq(&["save", "wg0"]), Run(Command::Save(commands::TargetArgs { target: "wg0".into() })));
         assert_eq!(wgq(&["strip", "wg0"]), Run(Command::Strip(commands::TargetArgs { target: "wg0".into() })));
         assert_eq!(wgq(&["check", "x/wg0.conf"]), Run(Command::Check(commands::TargetArgs { target: "x/wg0.conf".into() })));
         use crate::commands::reresolve::ReresolveArgs;

@@ -1,0 +1,111 @@
+//! `wgq down`: the interface removed with what `up` recorded, and with `--kill-switch=off`
+//! its kill switch (also when only the switch is left).
+
+use std::path::Path;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+
+use super::session::{Open, Session};
+use super::{AppError, CONFIG_DIR, io, phase};
+use crate::config::locate;
+use crate::plan::{self, exec::Executor};
+use crate::system::LinuxSystem;
+use crate::system::runstate::RunState;
+
+// `wgq down`'s arguments (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct DownArgs {
+    /// Print the plan instead of applying it
+    #[arg(long)]
+    pub dry_run: bool,
+    /// --kill-switch=off also removes the interface's kill switch, a strict one included (also when the interface is already gone)
+    #[arg(
+        long,
+        value_name = "off",
+        require_equals = true,
+        value_parser = PossibleValuesParser::new(["off"]).map(|_| KillSwitchOff)
+    )]
+    pub kill_switch: Option<KillSwitchOff>,
+    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+    pub target: String,
+}
+
+/// `--kill-switch=off`, the one value `down` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KillSwitchOff;
+
+impl DownArgs {
+    /// `down` of `target` as wg-quick's grammar has it: no flag.
+    pub fn plain(target: &str) -> DownArgs {
+        DownArgs { dry_run: false, kill_switch: None, target: target.to_string() }
+    }
+}
+
+/// `wgq down`: removes the interface and what `up` added for it (only what it recorded).
+pub fn run(a: &DownArgs) -> Result<i32, AppError> {
+    let (target, dry_run, kill_switch_off) = (a.target.as_str(), a.dry_run, a.kill_switch.is_some());
+    let mut t = std::time::Instant::now();
+    if kill_switch_off && let Some(code) = kill_switch_off_alone(target, dry_run)? {
+        return Ok(code);
+    }
+    let mut x = Session::open(target, Open { dry_run, must_be_running: !kill_switch_off, peers: false })?;
+    phase("parse", &mut t);
+    let present = if kill_switch_off { crate::system::firewall::kill_switch_present(&x.ifname, true) } else { None };
+    let mut facts = x.sys.observe_down(&x.cfg, x.recorded())?;
+    facts.kill_switch_off = kill_switch_off;
+    facts.kill_switch_present = present;
+    let plan = plan::plan_down(&x.cfg, &x.ifname, &facts);
+    phase("observe", &mut t);
+    if x.run(&plan, dry_run, false)? {
+        x.state.remove(&x.ifname);
+        crate::system::runstate::collect_garbage(&x.state);
+        // A strict switch, or one whose `up` was killed before it recorded it: still
+        // rejecting; say so, and how to remove it.
+        if !kill_switch_off && crate::system::firewall::kill_switch_present(&x.ifname, false).is_some() {
+            eprintln!(
+                "{}: the kill switch of {} stays in place (nothing but the tunnel may leave); `wgq down --kill-switch=off {}' removes it",
+                crate::program_name(),
+                x.ifname,
+                x.ifname
+            );
+        }
+    }
+    phase("apply", &mut t);
+    Ok(0)
+}
+
+/// `down --kill-switch=off` where only the kill switch is left of the interface (a strict
+/// one after `down` or a crash): found by the interface's name, so its file may be gone
+/// or broken. `None` when the interface is still a WireGuard one: `down` proper then.
+fn kill_switch_off_alone(target: &str, dry_run: bool) -> Result<Option<i32>, AppError> {
+    let loc = locate::locate_config(target, Path::new(CONFIG_DIR));
+    let ifname = match &loc {
+        Ok(l) => l.interface.clone(),
+        Err(locate::LocateError::Missing(_)) => {
+            match if locate::is_interface_name(target) { Some(target.to_string()) } else { locate::interface_from_path(target) } {
+                Some(n) => n,
+                None => return Ok(None),
+            }
+        }
+        Err(_) => return Ok(None),
+    };
+    let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
+    let _lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
+    let mut sys = LinuxSystem::new(&ifname, None)?;
+    if sys.is_wireguard(&ifname)? {
+        return Ok(None);
+    }
+    let present = crate::system::firewall::kill_switch_present(&ifname, true);
+    if present.is_none() {
+        return Err(loc.map(|_| AppError::NotWireGuard(ifname)).unwrap_or_else(|e| e.into()));
+    }
+    let plan = plan::plan_kill_switch_off(&ifname, present);
+    if dry_run {
+        print!("{plan}");
+        return Ok(Some(0));
+    }
+    crate::os::signals::install();
+    Executor::new(&mut sys, &mut std::io::stderr()).apply_teardown(&plan)?;
+    Ok(Some(0))
+}
