@@ -14,7 +14,7 @@ pub type CheckArgs = TargetArgs;
 pub type StripArgs = TargetArgs;
 
 /// `wgq strip`: the file without wg-quick's keys, as wg(8) reads it.
-pub fn strip(a: &StripArgs) -> Result<i32, AppError> {
+pub(crate) fn strip(a: &StripArgs) -> Result<i32, AppError> {
     let (_, cfg) = load(&a.target)?;
     let mut out = std::io::stdout().lock();
     write_out(&mut out, &cfg.stripped.0)?;
@@ -23,7 +23,7 @@ pub fn strip(a: &StripArgs) -> Result<i32, AppError> {
 }
 
 /// `wgq check`: every error and warning of the file, nothing changed; status 1 with errors.
-pub fn check(a: &CheckArgs) -> Result<i32, AppError> {
+pub(crate) fn check(a: &CheckArgs) -> Result<i32, AppError> {
     let target = a.target.as_str();
     let loc = match locate::locate_config(target, Path::new(CONFIG_DIR)) {
         Ok(l) => l,

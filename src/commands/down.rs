@@ -43,7 +43,7 @@ impl DownArgs {
 }
 
 /// `wgq down`: removes the interface and what `up` added for it (only what it recorded).
-pub fn run(a: &DownArgs) -> Result<i32, AppError> {
+pub(crate) fn run(a: &DownArgs) -> Result<i32, AppError> {
     let (target, dry_run, kill_switch_off) = (a.target.as_str(), a.dry_run, a.kill_switch.is_some());
     let mut t = std::time::Instant::now();
     if kill_switch_off && let Some(code) = kill_switch_off_alone(target, dry_run)? {

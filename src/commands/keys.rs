@@ -4,21 +4,21 @@ use super::{AppError, io};
 use crate::key::SecretKey;
 
 /// `wgq genkey`: a new private key.
-pub fn genkey() -> Result<i32, AppError> {
+pub(crate) fn genkey() -> Result<i32, AppError> {
     let k = SecretKey::generate_private().map_err(|e| io("Unable to generate a key", e))?;
     println!("{}", k.to_base64());
     Ok(0)
 }
 
 /// `wgq genpsk`: a new preshared key.
-pub fn genpsk() -> Result<i32, AppError> {
+pub(crate) fn genpsk() -> Result<i32, AppError> {
     let k = SecretKey::generate_preshared().map_err(|e| io("Unable to generate a key", e))?;
     println!("{}", k.to_base64());
     Ok(0)
 }
 
 /// `wgq pubkey`: the public key of the private key on the first line of standard input.
-pub fn pubkey() -> Result<i32, AppError> {
+pub(crate) fn pubkey() -> Result<i32, AppError> {
     let mut s = String::new();
     let read = std::io::stdin().read_line(&mut s);
     let k = SecretKey::from_base64(s.trim_end_matches(['\n', '\r']));

@@ -81,7 +81,6 @@ pub struct TargetArgs {
 
 /// Where wg-quick and wgq look up `INTERFACE` arguments.
 pub const CONFIG_DIR: &str = "/etc/wireguard";
-pub use crate::system::runstate::RUN_DIR;
 
 /// Runs one command; returns the exit status for success paths that are not 0
 /// (`check` with errors).
@@ -138,7 +137,7 @@ fn write_out(w: &mut dyn Write, b: &[u8]) -> Result<(), AppError> {
 
 /// Locates, reads and parses a config; prints the world-accessible warning and the
 /// parser's warnings on stderr.
-pub fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
+pub(crate) fn load(target: &str) -> Result<(ConfigLocation, Config), AppError> {
     load_with(target, config::parse)
 }
 

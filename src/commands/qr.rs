@@ -8,13 +8,13 @@ use qrcode::{Color, EcLevel, QrCode};
 const MARGIN: usize = 2;
 
 /// The lowest error correction that fits (L holds the most), as for a terminal.
-pub fn encode(data: &[u8]) -> Result<QrCode, String> {
+pub(crate) fn encode(data: &[u8]) -> Result<QrCode, String> {
     QrCode::with_error_correction_level(data, EcLevel::L)
         .map_err(|_| format!("{} bytes are too many for a QR code (2,953 at most); shorten AllowedIPs or DNS", data.len()))
 }
 
 /// The modules as rows of booleans (dark = true), quiet zone included.
-pub fn modules(code: &QrCode) -> Vec<Vec<bool>> {
+pub(crate) fn modules(code: &QrCode) -> Vec<Vec<bool>> {
     let w = code.width();
     let colors = code.to_colors();
     let side = w + 2 * MARGIN;
@@ -29,7 +29,7 @@ pub fn modules(code: &QrCode) -> Vec<Vec<bool>> {
 
 /// The code as text: each line two rows of modules, `▀`, `▄`, `█` or a space in black on
 /// a white background.
-pub fn render(code: &QrCode, ansi: bool) -> String {
+pub(crate) fn render(code: &QrCode, ansi: bool) -> String {
     let rows = modules(code);
     let mut s = String::new();
     for pair in rows.chunks(2) {
@@ -55,7 +55,7 @@ pub fn render(code: &QrCode, ansi: bool) -> String {
 }
 
 /// The QR code of `data` as terminal text.
-pub fn terminal(data: &[u8]) -> Result<String, String> {
+pub(crate) fn terminal(data: &[u8]) -> Result<String, String> {
     Ok(render(&encode(data)?, true))
 }
 
@@ -68,7 +68,7 @@ pub struct QrArgs {
 }
 
 /// `wgq qr`: the file (standard input for `-` or none) as a QR code on the terminal.
-pub fn run(a: &QrArgs) -> Result<i32, super::AppError> {
+pub(crate) fn run(a: &QrArgs) -> Result<i32, super::AppError> {
     use super::AppError;
     let data = match a.file.as_deref() {
         None | Some("-") => {

@@ -17,7 +17,7 @@ pub struct ReloadArgs {
 }
 
 /// `wgq reload`: brings the running interface to its file without recreating it.
-pub fn run(a: &ReloadArgs) -> Result<i32, AppError> {
+pub(crate) fn run(a: &ReloadArgs) -> Result<i32, AppError> {
     let dry_run = a.dry_run;
     let mut t = std::time::Instant::now();
     let mut x = Session::open(&a.target, Open { dry_run, must_be_running: true, peers: true })?;

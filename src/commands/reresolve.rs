@@ -30,7 +30,7 @@ pub struct ReresolveArgs {
     pub target: String,
 }
 
-pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
+pub(crate) fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
     let (loc, cfg) = super::load_with(&a.target, crate::config::parse_unstripped)?;
     let ifname = loc.interface.clone();
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;

@@ -7,7 +7,7 @@ use super::{AppError, TargetArgs};
 pub type SaveArgs = TargetArgs;
 
 /// `wgq save`: writes the running configuration back to the interface's file.
-pub fn run(a: &SaveArgs) -> Result<i32, AppError> {
+pub(crate) fn run(a: &SaveArgs) -> Result<i32, AppError> {
     let mut x = Session::open(&a.target, Open { dry_run: false, must_be_running: true, peers: false })?;
     eprintln!("[#] wg showconf {}", x.ifname);
     let ifname = x.ifname.clone();

@@ -27,12 +27,12 @@ pub struct ShowconfArgs {
 }
 
 /// `wgq show`: `all` is every WireGuard interface, as no name is.
-pub fn run(a: &ShowArgs) -> Result<i32, AppError> {
+pub(crate) fn run(a: &ShowArgs) -> Result<i32, AppError> {
     show(a.interface.as_deref().filter(|i| *i != "all"), a.json).map(|_| 0)
 }
 
 /// `wgq showconf`: the running configuration in the file's form.
-pub fn showconf(a: &ShowconfArgs) -> Result<i32, AppError> {
+pub(crate) fn showconf(a: &ShowconfArgs) -> Result<i32, AppError> {
     let mut sys = crate::system::LinuxSystem::new(&a.interface, None)?;
     let text = sys.showconf(&a.interface)?;
     write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
@@ -40,7 +40,7 @@ pub fn showconf(a: &ShowconfArgs) -> Result<i32, AppError> {
 }
 
 /// Prints the state of one interface, or of all WireGuard interfaces.
-pub fn show(interface: Option<&str>, json: bool) -> Result<(), AppError> {
+pub(crate) fn show(interface: Option<&str>, json: bool) -> Result<(), AppError> {
     let names = match interface {
         Some(n) => vec![n.to_string()],
         None => {
@@ -62,7 +62,7 @@ pub fn show(interface: Option<&str>, json: bool) -> Result<(), AppError> {
 }
 
 /// `wg show` layout (without colours). Peers with the most recent handshake first.
-pub fn render_pretty(d: &DeviceState, now: Duration) -> String {
+pub(crate) fn render_pretty(d: &DeviceState, now: Duration) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "interface: {}", d.name);
     if let Some(k) = &d.public_key {
@@ -162,7 +162,7 @@ pub(crate) fn json_str(s: &str) -> String {
 
 /// JSON for scripts. Field names are stable (documented in the man page); keys are
 /// never included except public keys.
-pub fn render_json(devs: &[DeviceState]) -> String {
+pub(crate) fn render_json(devs: &[DeviceState]) -> String {
     let mut s = String::from("[");
     for (i, d) in devs.iter().enumerate() {
         if i > 0 {

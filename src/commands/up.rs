@@ -57,7 +57,7 @@ impl UpArgs {
 
 /// `wgq up`: creates and configures the interface as one transaction, and records what it
 /// added.
-pub fn run(a: &UpArgs) -> Result<i32, AppError> {
+pub(crate) fn run(a: &UpArgs) -> Result<i32, AppError> {
     let (target, dry_run, kill_switch) = (a.target.as_str(), a.dry_run, a.kill_switch());
     let mut t = std::time::Instant::now();
     let mut x = Session::open(target, Open { dry_run, must_be_running: false, peers: true })?;
@@ -169,7 +169,8 @@ fn use_marked_lookups(
 /// `up` must see (wg-quick reads the live system after them); the rest planned from that.
 /// Without PreUp hooks nothing but wgq has touched the new interface, and the facts
 /// observed before stand (no extra device dump). Any failure or signal, between the parts
-/// too, undoes everything. Returns what to record.
+/// too, undoes everything. Returns what to record. (Public for the failure-injection tests
+/// of tests/plan_scenarios.rs, which drive it with the fake system.)
 pub fn apply_up(
     sys: &mut dyn crate::plan::exec::System,
     trace: &mut dyn Write,
