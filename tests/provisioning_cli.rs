@@ -450,3 +450,86 @@ fn a_failed_server_write_puts_the_client_files_back() {
     assert_eq!(s.text(), server);
     assert_eq!(std::fs::read(s.client("alice")).unwrap(), client, "the client file was not put back");
 }
+
+/// Issue 22 §3: a server file and a client file that are symbolic links (to a managed
+/// store) stay links; edits replace their targets; `peer list` and `peer expire` without
+/// an interface see the linked server file; a dangling link is skipped with a warning.
+#[test]
+fn symlinked_files_stay_links_and_are_listed_and_expired() {
+    use std::os::unix::fs::symlink;
+    if !root() {
+        return;
+    }
+    let s = Srv::new("ps", &server_text("10.60.0.1/24"));
+    let store = tempfile::tempdir().unwrap();
+    let real = store.path().join("server-real.conf");
+    std::fs::rename(s.path(), &real).unwrap();
+    symlink(&real, s.path()).unwrap();
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type().is_symlink();
+    s.ok("add", &["alice", "--expires", "2001-01-01"]);
+    assert!(is_link(&s.path()), "the server file was replaced by a regular file");
+    assert!(std::fs::read_to_string(&real).unwrap().contains("# Name = alice"), "the link's target was not updated");
+    // The client file, moved into the store and linked: a rotation rewrites the target.
+    let client_real = store.path().join("alice-client.conf");
+    std::fs::rename(s.client("alice"), &client_real).unwrap();
+    symlink(&client_real, s.client("alice")).unwrap();
+    let before = std::fs::read_to_string(&client_real).unwrap();
+    s.ok("rotate", &["alice"]);
+    assert!(is_link(&s.client("alice")), "the client file was replaced by a regular file");
+    let after = std::fs::read_to_string(&client_real).unwrap();
+    assert_ne!(before, after, "the client file's target was not rewritten");
+    // Nothing but the target changed in the store: no temporary file left beside it.
+    let mut in_store: Vec<String> =
+        std::fs::read_dir(store.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    in_store.sort();
+    assert_eq!(in_store, [".server-real.conf.lock", "alice-client.conf", "server-real.conf"]);
+    // A dangling link and a link to a directory beside it: skipped, the first with a warning.
+    symlink(store.path().join("gone.conf"), s.dir.path().join("wgdangle0.conf")).unwrap();
+    symlink(store.path(), s.dir.path().join("wgdir0.conf")).unwrap();
+    let o = Command::new(WGQ).args(["peer", "list", "--config-dir"]).arg(s.dir.path()).output().unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("alice"), "peer list without an interface skipped the linked file: {out}");
+    assert!(err(&o).contains("wgdangle0.conf: skipped"), "{}", err(&o));
+    let o = Command::new(WGQ).args(["peer", "expire", "--config-dir"]).arg(s.dir.path()).output().unwrap();
+    assert!(o.status.success() && err(&o).contains("peer alice expired"), "{}", err(&o));
+    assert!(is_link(&s.path()));
+    let doc = wgq::config::edit::Document::parse(std::fs::read(&real).unwrap());
+    assert!(wgq::config::peers::peers(&doc)[0].disabled, "the linked file's expired peer was not disabled");
+    // Removing the peer removes its client file: the target in the store, and the link.
+    s.ok("remove", &["alice"]);
+    assert!(!client_real.exists() && std::fs::symlink_metadata(s.client("alice")).is_err());
+    assert!(is_link(&s.path()));
+}
+
+/// Issue 22 §4: `server init` of one name started eight times at once: one writes the
+/// file, the others find it (under the file's lock) and are refused; the file is the
+/// winner's, whole.
+#[test]
+fn concurrent_server_inits_of_one_name_write_once() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ifname = format!("pi{}", std::process::id() % 100_000);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(WGQ)
+                .args(["server", "init", &ifname, "--address", "10.65.0.1/24", "--endpoint", "192.0.2.1", "--no-forwarding"])
+                .args(["--no-nat", "--config-dir"])
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let won: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(won.len(), 1, "{} inits wrote the file: {:?}", won.len(), outs.iter().map(err).collect::<Vec<_>>());
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        assert!(err(o).contains("exists"), "{}", err(o));
+    }
+    let t = std::fs::read_to_string(dir.path().join(format!("{ifname}.conf"))).unwrap();
+    assert!(wgq::config::parse(t.as_bytes(), Path::new("x.conf")).is_ok());
+}

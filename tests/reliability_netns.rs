@@ -387,7 +387,10 @@ fn save_killed_at_random_points_never_leaves_a_partial_file() {
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!(".{ifn}.conf.")))
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy().into_owned();
+                n.starts_with(&format!(".{ifn}.conf.")) && n.ends_with(".tmp")
+            })
             .collect()
     };
     // Signals land anywhere in a save: delays spread over 0..1.2 times its duration.

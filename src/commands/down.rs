@@ -91,7 +91,8 @@ fn kill_switch_off_alone(target: &str, dry_run: bool) -> Result<Option<i32>, App
         Err(_) => return Ok(None),
     };
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-    let _lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
+    let file = loc.as_ref().ok().map(|l| l.path.as_path());
+    let _lock = if dry_run { None } else { Some(run.lock_config(file, &ifname)?) };
     let mut sys = LinuxSystem::new(&ifname, None)?;
     if sys.is_wireguard(&ifname)? {
         return Ok(None);

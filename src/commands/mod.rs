@@ -146,6 +146,14 @@ pub(crate) fn load_with(
     parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
 ) -> Result<(ConfigLocation, Config), AppError> {
     let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
+    read_located(loc, parse)
+}
+
+/// [`load_with`] of a located file (read after its lock is taken).
+pub(crate) fn read_located(
+    loc: ConfigLocation,
+    parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
+) -> Result<(ConfigLocation, Config), AppError> {
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
     }

@@ -25,9 +25,6 @@ use crate::plan::peer::{PeerChange, PeerSpec};
 use crate::system::LinuxSystem;
 use crate::system::runstate::RunState;
 
-/// How long a `wgq peer` edit waits for the interface lock.
-const LOCK_WAIT: Duration = Duration::from_secs(120);
-
 /// The server file a command works on: `INTERFACE` (in `--config-dir`, default
 /// /etc/wireguard) or a path `DIR/INTERFACE.conf`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -253,7 +250,7 @@ fn edit(target: &Target, opts: &EditOpts, f: impl FnOnce(&Ctx) -> Result<Outcome
     let mut t = std::time::Instant::now();
     let server = target.locate()?;
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-    let _lock = if opts.dry_run { None } else { Some(run.lock_wait(&server.ifname, LOCK_WAIT)?) };
+    let _lock = if opts.dry_run { None } else { Some(run.lock_config(Some(&server.path), &server.ifname)?) };
     super::phase("lock", &mut t);
     let ctx = read_server(server)?;
     super::phase("read", &mut t);
@@ -345,7 +342,7 @@ fn edit_locked(
         if content.is_none()
             && let Some(p) = ctx.client_path(name)
         {
-            let _ = std::fs::remove_file(p);
+            let _ = crate::os::files::remove_followed(&p);
         }
     }
     if let (Some(p), Some(r), Some(index)) = (&plan, recorded, crate::system::runstate::ifindex(&ifname))
@@ -402,7 +399,8 @@ fn restore_clients(replaced: &mut Replaced) {
     for (p, old) in replaced.iter().rev() {
         let _ = match old {
             Some(b) => crate::os::files::write_atomic(p, b),
-            None => std::fs::remove_file(p),
+            // A new file: the one written (a dangling link's target; the link stays).
+            None => crate::os::files::resolve_links(p).and_then(std::fs::remove_file),
         };
     }
     forget_clients(replaced);
@@ -845,7 +843,9 @@ fn show(target: &Target, name: &str, qr: bool) -> Result<i32, AppError> {
 }
 
 /// The server files `list` and `expire` look at: the one named, or (with no name) every
-/// `*.conf` of the config directory that has peers.
+/// `*.conf` of the config directory that has peers. Symbolic links are followed: a link
+/// to a file is that file; a link to a directory is skipped, as a directory is; a dangling
+/// link is skipped with a warning (nothing to list or expire, but the admin should know).
 fn targets(target: &Target, all: bool) -> Result<Vec<Server>, AppError> {
     if !all {
         return Ok(vec![target.locate()?]);
@@ -855,10 +855,15 @@ fn targets(target: &Target, all: bool) -> Result<Vec<Server>, AppError> {
     let rd = std::fs::read_dir(&dir).map_err(|e| AppError::Read { path: dir.display().to_string(), source: e })?;
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(ifname) = locate::interface_from_path(&name)
-            && e.file_type().is_ok_and(|t| t.is_file())
-        {
-            v.push(Target { interface: ifname, config_dir: Some(dir.clone()) }.server()?);
+        let Some(ifname) = locate::interface_from_path(&name) else { continue };
+        match std::fs::metadata(e.path()) {
+            Ok(m) if m.is_file() => v.push(Target { interface: ifname, config_dir: Some(dir.clone()) }.server()?),
+            Ok(_) => {}
+            Err(err) => {
+                if e.file_type().is_ok_and(|t| t.is_symlink()) {
+                    eprintln!("{}: {}: skipped: {err}", crate::program_name(), e.path().display());
+                }
+            }
         }
     }
     v.sort_by(|a, b| a.ifname.cmp(&b.ifname));

@@ -189,11 +189,14 @@ pub fn init(a: &InitArgs) -> Result<i32, AppError> {
     }
     let dir = a.config_dir.clone().unwrap_or_else(|| PathBuf::from(CONFIG_DIR));
     let path = dir.join(format!("{ifname}.conf"));
-    if path.exists() && !a.force {
-        return Err(other(format!(
+    let exists = || {
+        other(format!(
             "{} exists; add clients with `wgq peer add {ifname} NAME', or pass --force to replace it (its peers and keys are lost)",
             path.display()
-        )));
+        ))
+    };
+    if path.exists() && !a.force {
+        return Err(exists());
     }
     let addresses: Vec<IpNet> = match &a.address {
         Some(list) => list
@@ -287,6 +290,13 @@ pub fn init(a: &InitArgs) -> Result<i32, AppError> {
         return Ok(0);
     }
     create_private_dir(&dir).map_err(|e| io(&format!("Unable to create {}", dir.display()), e))?;
+    // Under the file's lock, as every edit: of two inits of one name only one writes, and
+    // `--force` never replaces the file in the middle of a `wgq peer` edit.
+    let run = crate::system::runstate::RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
+    let _lock = run.lock_config(Some(&path), ifname)?;
+    if path.exists() && !a.force {
+        return Err(exists());
+    }
     crate::os::files::write_atomic(&path, &text).map_err(|e| io(&format!("Could not write {}", path.display()), e))?;
     let clients = dir.join("clients").join(ifname);
     create_private_dir(&dir.join("clients"))

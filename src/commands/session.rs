@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use super::{AppError, io, load_with};
+use super::{AppError, CONFIG_DIR, io, read_located};
+use crate::config::locate;
 use crate::config::{self, Config};
 use crate::plan::exec::Executor;
 use crate::plan::{self, UpRecord};
@@ -22,26 +23,30 @@ pub(super) struct Open {
     pub peers: bool,
 }
 
-/// What every interface command starts with: the parsed file, the interface lock (not
-/// for a dry run), the system handle, and (for down/save/reload) the check that the
-/// interface is a running WireGuard interface.
+/// What every interface command starts with: the file's and the interface's locks (not
+/// for a dry run; waited for while another process holds them), the file parsed once they
+/// are held, the system handle, and (for down/save/reload) the check that the interface
+/// is a running WireGuard interface.
 pub(super) struct Session {
     pub(super) ifname: String,
     pub(super) cfg: Config,
     pub(super) sys: LinuxSystem,
     /// This namespace's run state (lock and record).
     pub(super) state: RunState,
-    _lock: Option<crate::system::runstate::InterfaceLock>,
+    /// The file's lock, then the interface's ([`RunState::lock_config`]).
+    _lock: Option<crate::system::runstate::ConfigLock>,
 }
 
 impl Session {
     pub(super) fn open(target: &str, o: Open) -> Result<Session, AppError> {
         let Open { dry_run, must_be_running, peers } = o;
         let parse = if peers { config::parse_unstripped } else { config::parse_interface_only };
-        let (loc, cfg) = load_with(target, parse)?;
+        let loc = locate::locate_config(target, Path::new(CONFIG_DIR))?;
         let ifname = loc.interface.clone();
         let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
-        let lock = if dry_run { None } else { Some(run.lock(&ifname)?) };
+        // Locked before it is read: an edit in between would otherwise be applied stale.
+        let lock = if dry_run { None } else { Some(run.lock_config(Some(&loc.path), &ifname)?) };
+        let (loc, cfg) = read_located(loc, parse)?;
         let mut sys = LinuxSystem::new(&ifname, Some((&loc, &cfg)))?;
         if must_be_running && !sys.is_wireguard(&ifname)? {
             return Err(AppError::NotWireGuard(ifname));

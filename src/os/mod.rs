@@ -4,6 +4,7 @@
 pub mod child;
 pub mod files;
 pub mod glibc;
+pub mod lock;
 pub mod signals;
 
 /// Keys are in memory from here on: no core dump may hold them, and nobody but root may read

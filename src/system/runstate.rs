@@ -122,6 +122,37 @@ impl RunState {
         }
     }
 
+    /// The locks of a command that applies or edits a config file (`up`, `down`, `save`,
+    /// `reload`, the `wgq peer` edits): first the file's lock ([`crate::os::lock`], shared by
+    /// every namespace and container that sees the file), then this namespace's lock of the
+    /// interface (another file may name an interface of the same name here). Always in
+    /// that order, so two commands never wait for each other in a circle. Each is waited
+    /// for while another process holds it, both together for at most
+    /// [`crate::os::lock::wait_bound`]; then the error names the holder. `config`: `None`
+    /// when there is no file (`down --kill-switch=off` of what is left of an interface).
+    pub fn lock_config(&self, config: Option<&Path>, ifname: &str) -> Result<ConfigLock, LockError> {
+        let started = std::time::Instant::now();
+        let deadline = started + crate::os::lock::wait_bound();
+        let file = match config {
+            Some(p) => crate::os::lock::FileLock::acquire(p, deadline, started)?,
+            None => None,
+        };
+        let what =
+            format!("the lock of `{ifname}' in this network namespace ({})", self.dir().join(format!("{ifname}.lock")).display());
+        let iface = crate::os::lock::wait_for(
+            &what,
+            deadline,
+            started,
+            || match self.lock(ifname) {
+                Ok(l) => Ok(Some(Ok(l))),
+                Err(LockError::Held { .. }) => Ok(None),
+                Err(e) => Ok(Some(Err(e))),
+            },
+            || crate::os::lock::holder_of(&self.dir().join(format!("{ifname}.lock"))),
+        )??;
+        Ok(ConfigLock { _iface: iface, _file: file })
+    }
+
     /// What `up` recorded for `ifname`, if the record describes the interface running now
     /// under that name (`ifindex`); a record of another interface (deleted and made anew,
     /// by wgq or anything else) is removed and never used.
@@ -166,8 +197,16 @@ pub fn ifindex(ifname: &str) -> Option<u32> {
     (i != 0).then_some(i)
 }
 
+/// The locks [`RunState::lock_config`] took; the interface's goes first when dropped.
+pub struct ConfigLock {
+    _iface: InterfaceLock,
+    _file: Option<crate::os::lock::FileLock>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
+    #[error(transparent)]
+    Wait(#[from] crate::os::lock::WaitError),
     #[error("Unable to create {}", .0.display())]
     Io(PathBuf, #[source] io::Error),
     #[error("`{ifname}' is being changed by another wgq process (lock {} is held)", .path.display())]
