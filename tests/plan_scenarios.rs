@@ -35,6 +35,7 @@ fn facts(c: &Config) -> UpFacts {
         kill_switch: None,
         kill_switch_present: None,
         kill_switch_jumps: [false; 2],
+        kernel: None,
     }
 }
 
@@ -153,6 +154,31 @@ fn full_tunnel_upstream_order() {
     let shown = p.to_string();
     assert!(shown.contains("    nameserver 10.8.0.1\n    nameserver fd00:8::1\n    search example.com\n"), "{shown}");
     assert!(shown.contains("    add table ip6 wg-quick-wgt0\n"), "{shown}");
+}
+
+#[test]
+fn a_kernel_too_old_is_refused_before_the_first_operation() {
+    use wgq::plan::kernel::{KernelFacts, Module};
+    let c = cfg(&full());
+    let kernel = |release: &str, module, userspace_found| KernelFacts {
+        release: release.into(),
+        userspace: "wireguard-go".into(),
+        userspace_found,
+        module,
+        version_check_off: false,
+    };
+    // CentOS 7's kernel with kmod-wireguard: the module is there, suppress_prefixlength is not.
+    let f = UpFacts { kernel: Some(kernel("3.10.0-1160.el7.x86_64", Module::Present, false)), ..facts(&c) };
+    let e = plan::plan_up_start(&c, "wgt0", &f).unwrap_err().to_string();
+    assert!(e.starts_with("Linux 3.10.0-1160.el7.x86_64 has no `suppress_prefixlength'"), "{e}");
+    assert!(matches!(plan::plan_up(&c, "wgt0", &f), Err(plan::PlanError::Kernel(_))));
+    // Without the module and without wireguard-go.
+    let f = UpFacts { kernel: Some(kernel("5.15.0", Module::Absent, false)), ..facts(&c) };
+    let e = plan::plan_up_start(&c, "wgt0", &f).unwrap_err().to_string();
+    assert!(e.contains("no WireGuard kernel module") && e.contains("wireguard-go"), "{e}");
+    // A kernel that can: the same plan as without the check.
+    let f = UpFacts { kernel: Some(kernel("3.12.0", Module::Absent, true)), ..facts(&c) };
+    assert_eq!(plan::plan_up(&c, "wgt0", &f).unwrap(), plan::plan_up(&c, "wgt0", &facts(&c)).unwrap());
 }
 
 #[test]

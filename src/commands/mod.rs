@@ -106,9 +106,9 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
     }
 }
 
-/// `wgq version` (and `--version`, which clap prints itself).
+/// `wgq version` (`--version` is clap's, with the same text).
 fn version() -> Result<i32, AppError> {
-    println!("wgq {}", env!("CARGO_PKG_VERSION"));
+    print!("{}", crate::os::binary::version_text());
     Ok(0)
 }
 

@@ -552,7 +552,9 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
             use clap::error::ErrorKind;
             let (stdout, status) = match e.kind() {
                 ErrorKind::DisplayHelp => (false, 0),
-                ErrorKind::DisplayVersion => (true, 0),
+                ErrorKind::DisplayVersion => {
+                    return Invocation::Print { text: crate::os::binary::version_text(), stdout: true, status: 0 };
+                }
                 // Including DisplayHelpOnMissingArgumentOrSubcommand: `wgq` alone.
                 _ => (false, 1),
             };
@@ -789,7 +791,8 @@ mod tests {
             assert_eq!(status(v), (true, 0), "{v:?}");
         }
         let Invocation::Print { text, .. } = wgq(&["--version"]) else { unreachable!() };
-        assert_eq!(text, format!("wgq {}\n", env!("CARGO_PKG_VERSION")));
+        assert_eq!(text, crate::os::binary::version_text());
+        assert!(text.starts_with(&format!("wgq {}\ntarget ", env!("CARGO_PKG_VERSION"))), "{text}");
         let Invocation::Print { text, .. } = wgq(&[]) else { unreachable!() };
         assert!(text.contains("Usage: wgq <COMMAND>") && text.contains("genkey"), "{text}");
     }

@@ -11,6 +11,7 @@ pub mod dns;
 mod down;
 pub mod exec;
 pub mod firewall;
+pub mod kernel;
 pub mod peer;
 mod record;
 mod reload;
@@ -374,6 +375,9 @@ pub enum PlanError {
          the tunnel's own packets out), not `{value}'"
     )]
     KillSwitchNeedsTableAuto { path: String, line: usize, value: String },
+    /// The running kernel cannot do what `up` needs (`kernel::check_up`).
+    #[error("{0}")]
+    Kernel(String),
 }
 
 /// `-4` or `-6`, as the trace writes a rule's family.

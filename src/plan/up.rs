@@ -51,6 +51,9 @@ pub struct UpFacts {
     /// per family (`[IPv4, IPv6]`); a family whose jump is missing (a strict switch left
     /// half-installed) gets one.
     pub kill_switch_jumps: [bool; 2],
+    /// The running kernel (module, version) and the userspace fallback, for
+    /// [`crate::plan::kernel::check_up`]; `None`: not looked at (nothing is refused).
+    pub kernel: Option<crate::plan::kernel::KernelFacts>,
 }
 
 /// The live facts the rest of `up` depends on, read after the PreUp hooks and `wg addconf`.
@@ -175,6 +178,9 @@ fn fixed_table(cfg: &Config, facts: &UpFacts) -> Result<Option<(u32, String)>, P
 pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
     fixed_table(cfg, facts)?;
     let own = own_public_key(cfg, facts);
+    if let Some(why) = facts.kernel.as_ref().and_then(|k| crate::plan::kernel::check_up(cfg, own, k)) {
+        return Err(PlanError::Kernel(why));
+    }
     if cfg.interface.table_setting() == TableSetting::Auto
         && cfg.peers.iter().filter(|p| Some(p.public_key) != own).any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0))
     {

@@ -12,7 +12,7 @@ pub mod firewall;
 pub mod hooks;
 mod observe;
 pub mod resolver;
-pub use observe::{Uplink, host_addresses};
+pub use observe::{Uplink, host_addresses, observe_kernel};
 pub mod runstate;
 
 use std::collections::HashMap;

@@ -201,6 +201,7 @@ impl LinuxSystem {
             kill_switch: None,
             kill_switch_present: None,
             kill_switch_jumps: [false; 2],
+            kernel: None,
         })
     }
 
@@ -547,5 +548,93 @@ impl LinuxSystem {
             }
         }
         Ok(u)
+    }
+}
+
+/// What `up` checks of the kernel before it touches anything
+/// ([`crate::plan::kernel::check_up`]): its release, whether WireGuard is loaded, built in
+/// or listed among its modules, and whether the userspace implementation is in PATH.
+pub fn observe_kernel() -> crate::plan::kernel::KernelFacts {
+    use crate::plan::kernel::{KernelFacts, Module};
+    let release = read_bounded(std::path::Path::new("/proc/sys/kernel/osrelease"), 256)
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let module = if crate::device::kernel::module_present() {
+        Module::Present
+    } else {
+        module_listed(std::path::Path::new("/lib/modules"), &release)
+    };
+    let userspace = crate::device::uapi::implementation();
+    KernelFacts {
+        release,
+        userspace_found: which::which(&userspace).is_ok(),
+        userspace,
+        module,
+        version_check_off: std::env::var_os("WGQ_KERNEL_CHECK").is_some_and(|v| v == "off"),
+    }
+}
+
+/// Whether the module lists of `release` below `modules` (modules.dep: loadable ones, with
+/// dkms' too; modules.builtin) name wireguard; `Unknown` when there is nothing to read (a
+/// container without the host's /lib/modules, an unreadable release).
+fn module_listed(modules: &std::path::Path, release: &str) -> crate::plan::kernel::Module {
+    use crate::plan::kernel::Module;
+    if release.is_empty() || release.contains('/') || release.starts_with('.') {
+        return Module::Unknown;
+    }
+    let dir = modules.join(release);
+    let mut read_any = false;
+    for list in ["modules.dep", "modules.builtin"] {
+        let Some(text) = read_bounded(&dir.join(list), 64 << 20) else { continue };
+        read_any = true;
+        let named = text.split(|&b| b == b'\n').any(|line| {
+            let path = line.split(|&b| b == b':').next().unwrap_or_default();
+            let name = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            name.starts_with(b"wireguard.ko")
+        });
+        if named {
+            return Module::Present;
+        }
+    }
+    if read_any { Module::Absent } else { Module::Unknown }
+}
+
+/// At most `limit` bytes of a file (`None` if it cannot be read).
+fn read_bounded(path: &std::path::Path, limit: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut v = Vec::new();
+    std::fs::File::open(path).ok()?.take(limit).read_to_end(&mut v).ok()?;
+    Some(v)
+}
+
+#[cfg(test)]
+mod kernel_tests {
+    use super::module_listed;
+    use crate::plan::kernel::Module;
+
+    #[test]
+    fn module_lists() {
+        let d = tempfile::tempdir().unwrap();
+        let rel = d.path().join("3.10.0-1160.el7.x86_64");
+        // No lists at all: unknown (a container without /lib/modules).
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Unknown);
+        std::fs::create_dir_all(&rel).unwrap();
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Unknown);
+        std::fs::write(rel.join("modules.dep"), "kernel/net/ipv4/udp_tunnel.ko.xz:\nkernel/drivers/net/tun.ko.xz:\n").unwrap();
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Absent);
+        // kmod-wireguard / dkms put it under extra/ and run depmod.
+        std::fs::write(
+            rel.join("modules.dep"),
+            "kernel/drivers/net/tun.ko.xz:\nextra/wireguard.ko.xz: kernel/net/ipv4/udp_tunnel.ko.xz\n",
+        )
+        .unwrap();
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Present);
+        // Built in.
+        std::fs::write(rel.join("modules.dep"), "kernel/drivers/net/tun.ko:\n").unwrap();
+        std::fs::write(rel.join("modules.builtin"), "kernel/drivers/net/wireguard/wireguard.ko\n").unwrap();
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Present);
+        // A name that is no path below the directory.
+        assert_eq!(module_listed(d.path(), "../x"), Module::Unknown);
+        assert_eq!(module_listed(d.path(), ""), Module::Unknown);
     }
 }
