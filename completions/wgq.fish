@@ -103,6 +103,7 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from rename" -l config-dir -d 'The directory of INTERFACE.conf (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from rename" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "__fish_seen_subcommand_from peer; and not __fish_seen_subcommand_from add list show remove disable enable rename set rotate expire import" -a set -d 'Change a client\'s settings'
+complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l ip -d 'Its addresses: one of each pool\'s family, free (its client file\'s Address too)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l allowed-ips -d 'What the client routes through the tunnel (its client file)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l route -d 'The LANs behind the client (replaces them; none for none)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l dns -d 'The client\'s DNS servers (none for none)'

@@ -6,7 +6,8 @@
 //! `key`, `net`.
 
 // The library's surface is what front-ends use: `frontend` (the grammars, which the binary
-// runs), `commands` (what each command does) and `config` (the files). The other layers are
+// runs), `commands` (what each command does), `provision` (servers and their clients),
+// `config` (the files), and `key` and `net`, the plain data of their arguments and results. The other layers are
 // the crate's own; with the `test-support` feature (tests/ and fuzz/ only, never shipped)
 // they are public too, so that tests can reach every layer.
 macro_rules! internal_layer {
@@ -30,14 +31,11 @@ internal_layer!(
 );
 /// The grammars: wgq's own, wg-quick's, wg(8)'s; the man page and completions.
 pub mod frontend;
-internal_layer!(
-    /// Keys: the public key, and the secret key wiped on drop.
-    key
-);
-internal_layer!(
-    /// IP prefixes and policy rules.
-    net
-);
+/// Keys: the public key, and the secret key wiped on drop (in provisioning's requests and
+/// results).
+pub mod key;
+/// IP prefixes and policy rules (in provisioning's requests and results).
+pub mod net;
 internal_layer!(
     /// The process: signals, and the child processes wgq starts.
     os
@@ -46,6 +44,9 @@ internal_layer!(
     /// The pure core: operations, plans, planners, routing decisions; the executor.
     plan
 );
+/// Provisioning as a library: typed operations on a server's file and its clients, for
+/// every front-end (the CLI's `wgq server`/`wgq peer`, the web UI).
+pub mod provision;
 internal_layer!(
     /// The Linux system (and the in-memory one for tests) behind the executor.
     system

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod peer;
 pub mod qr;
 pub mod reload;
+pub mod render;
 pub mod reresolve;
 pub mod save;
 pub mod server;

@@ -150,7 +150,8 @@ pub(crate) fn json_str(s: &str) -> String {
         match c {
             '"' => o.push_str("\\\""),
             '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
+            // C0, DEL and C1 (a terminal reads U+009B as an escape sequence's start).
+            c if c.is_control() => {
                 let _ = write!(o, "\\u{:04x}", c as u32);
             }
             c => o.push(c),
