@@ -158,26 +158,34 @@ fn full_tunnel_upstream_order() {
 
 #[test]
 fn a_kernel_too_old_is_refused_before_the_first_operation() {
-    use wgq::plan::kernel::{KernelFacts, Module};
+    use wgq::plan::kernel::{Capability, KernelFacts, Module};
     let c = cfg(&full());
-    let kernel = |release: &str, module, userspace_found| KernelFacts {
+    let kernel = |release: &str, module, userspace_found, suppress_prefixlength| KernelFacts {
         release: release.into(),
         userspace: "wireguard-go".into(),
         userspace_found,
         module,
-        version_check_off: false,
+        suppress_prefixlength,
     };
-    // CentOS 7's kernel with kmod-wireguard: the module is there, suppress_prefixlength is not.
-    let f = UpFacts { kernel: Some(kernel("3.10.0-1160.el7.x86_64", Module::Present, false)), ..facts(&c) };
+    // CentOS 7's kernel with kmod-wireguard, where the probe's rule came back without
+    // suppress_prefixlength: refused before the first operation.
+    let f =
+        UpFacts { kernel: Some(kernel("3.10.0-1160.el7.x86_64", Module::Present, false, Capability::Unsupported)), ..facts(&c) };
     let e = plan::plan_up_start(&c, "wgt0", &f).unwrap_err().to_string();
     assert!(e.starts_with("Linux 3.10.0-1160.el7.x86_64 has no `suppress_prefixlength'"), "{e}");
     assert!(matches!(plan::plan_up(&c, "wgt0", &f), Err(plan::PlanError::Kernel(_))));
+    // The same kernel where the probe found it (backported), or could not ask: the same
+    // plan as without the check; the version alone refuses nothing.
+    for probed in [Capability::Supported, Capability::Unknown] {
+        let f = UpFacts { kernel: Some(kernel("3.10.0-1160.el7.x86_64", Module::Present, false, probed)), ..facts(&c) };
+        assert_eq!(plan::plan_up(&c, "wgt0", &f).unwrap(), plan::plan_up(&c, "wgt0", &facts(&c)).unwrap());
+    }
     // Without the module and without wireguard-go.
-    let f = UpFacts { kernel: Some(kernel("5.15.0", Module::Absent, false)), ..facts(&c) };
+    let f = UpFacts { kernel: Some(kernel("5.15.0", Module::Absent, false, Capability::Unknown)), ..facts(&c) };
     let e = plan::plan_up_start(&c, "wgt0", &f).unwrap_err().to_string();
     assert!(e.contains("no WireGuard kernel module") && e.contains("wireguard-go"), "{e}");
     // A kernel that can: the same plan as without the check.
-    let f = UpFacts { kernel: Some(kernel("3.12.0", Module::Absent, true)), ..facts(&c) };
+    let f = UpFacts { kernel: Some(kernel("3.12.0", Module::Absent, true, Capability::Unknown)), ..facts(&c) };
     assert_eq!(plan::plan_up(&c, "wgt0", &f).unwrap(), plan::plan_up(&c, "wgt0", &facts(&c)).unwrap());
 }
 

@@ -89,7 +89,8 @@ pub(crate) fn run(a: &UpArgs) -> Result<i32, AppError> {
     facts.kill_switch = kill_switch;
     facts.kill_switch_present = switch.as_ref().map(|s| s.kind);
     facts.kill_switch_jumps = switch.as_ref().map_or([false; 2], |s| s.jumps);
-    facts.kernel = Some(crate::system::observe_kernel());
+    let full_tunnel = crate::plan::kernel::full_tunnel_families(&x.cfg, crate::plan::own_public_key(&x.cfg, &facts));
+    facts.kernel = Some(crate::system::observe_kernel(&full_tunnel));
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()

@@ -1,13 +1,16 @@
 //! What `up` needs of the running kernel, checked before anything is touched: a way to
 //! make a WireGuard device (the kernel's module, or a userspace implementation), and for a
-//! full tunnel the `suppress_prefixlength` of policy rules (Linux 3.12). The facts come from
-//! `system::observe_kernel`; this is the pure decision.
+//! full tunnel the `suppress_prefixlength` of policy rules (Linux 3.12, and vendor kernels
+//! with it backported). The facts come from `system::observe_kernel`, which tries the rule
+//! in a private network namespace on a kernel older than 3.12; this is the pure decision.
 
 use crate::config::{Config, TableSetting};
 
 /// The first kernel whose policy rules have `suppress_prefixlength` (FRA_SUPPRESS_PREFIXLEN).
 /// An older kernel ignores the attribute it does not know and adds a rule that sends every
-/// packet to the main table: the full tunnel would leak instead of failing.
+/// packet to the main table: the full tunnel would leak instead of failing. Vendor kernels
+/// (RHEL/CentOS 7's 3.10) may have it backported, so below this version the kernel is
+/// asked ([`needs_probe`]) rather than refused.
 pub const SUPPRESS_PREFIXLENGTH_SINCE: (u32, u32) = (3, 12);
 
 /// The first kernel with WireGuard in its own tree (CONFIG_WIREGUARD); older ones need the
@@ -28,6 +31,20 @@ pub enum Module {
     Unknown,
 }
 
+/// Whether policy rules keep `suppress_prefixlength`, as a probe found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Capability {
+    /// A rule added with it came back with it.
+    Supported,
+    /// A rule added with it came back without it: the kernel dropped the attribute.
+    Unsupported,
+    /// Not probed (3.12 and later have it; the file needs no such rule), or the probe could
+    /// not run (no CAP_SYS_ADMIN for a network namespace, no answer in time): nothing is
+    /// refused, and a rule the kernel rejects later rolls `up` back.
+    #[default]
+    Unknown,
+}
+
 /// What was observed of the kernel and of the userspace fallback.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KernelFacts {
@@ -38,9 +55,9 @@ pub struct KernelFacts {
     pub userspace: String,
     pub userspace_found: bool,
     pub module: Module,
-    /// WGQ_KERNEL_CHECK=off: the version is not held against the kernel (a vendor kernel
-    /// with the feature backported).
-    pub version_check_off: bool,
+    /// `suppress_prefixlength` of policy rules, tried in a private network namespace for
+    /// the families of a full tunnel when [`needs_probe`] says so.
+    pub suppress_prefixlength: Capability,
 }
 
 impl KernelFacts {
@@ -58,24 +75,28 @@ pub fn parse_version(release: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// Whether `suppress_prefixlength` has to be tried on a kernel of this release: older
+/// than 3.12, or a release whose version cannot be read. Later kernels are not asked.
+pub fn needs_probe(release: &str) -> bool {
+    parse_version(release).is_none_or(|v| v < SUPPRESS_PREFIXLENGTH_SINCE)
+}
+
 /// Whether the file asks for a full tunnel wg-quick's way: Table = auto and a `/0` among
-/// the allowed IPs of a peer other than the interface itself; the families concerned.
-fn full_tunnel_families(cfg: &Config, own: Option<crate::key::Key>) -> Vec<&'static str> {
+/// the allowed IPs of a peer other than the interface itself; the families concerned
+/// (`false` IPv4, `true` IPv6), the families whose `suppress_prefixlength` rule `up` adds.
+pub fn full_tunnel_families(cfg: &Config, own: Option<crate::key::Key>) -> Vec<bool> {
     if cfg.interface.table_setting() != TableSetting::Auto {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    for (v6, name) in [(false, "0.0.0.0/0"), (true, "::/0")] {
-        let any = cfg
-            .peers
-            .iter()
-            .filter(|p| Some(p.public_key) != own)
-            .any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0 && a.addr.is_ipv6() == v6));
-        if any {
-            out.push(name);
-        }
-    }
-    out
+    [false, true]
+        .into_iter()
+        .filter(|&v6| {
+            cfg.peers
+                .iter()
+                .filter(|p| Some(p.public_key) != own)
+                .any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0 && a.addr.is_ipv6() == v6))
+        })
+        .collect()
 }
 
 /// The one-line reason `up` cannot work on this kernel, with what to install or change;
@@ -96,16 +117,13 @@ pub fn check_up(cfg: &Config, own: Option<crate::key::Key>, k: &KernelFacts) -> 
         ));
     }
     let families = full_tunnel_families(cfg, own);
-    if !families.is_empty()
-        && !k.version_check_off
-        && let Some(v) = k.version()
-        && v < SUPPRESS_PREFIXLENGTH_SINCE
-    {
+    if !families.is_empty() && k.suppress_prefixlength == Capability::Unsupported {
+        let names: Vec<&str> = families.iter().map(|&v6| if v6 { "::/0" } else { "0.0.0.0/0" }).collect();
         return Some(format!(
-            "Linux {release} has no `suppress_prefixlength' for policy rules (Linux 3.12 and later), which the full tunnel \
-             of AllowedIPs {} needs with Table = auto: run a newer kernel (such as kernel-ml), or set Table = off and add \
-             the routes in PostUp (WGQ_KERNEL_CHECK=off if this kernel has the feature backported)",
-            families.join(" and ")
+            "Linux {release} has no `suppress_prefixlength' for policy rules (Linux 3.12 and later; a rule added with it \
+             in a private network namespace came back without it), which the full tunnel of AllowedIPs {} needs with \
+             Table = auto: run a newer kernel (such as kernel-ml), or set Table = off and add the routes in PostUp",
+            names.join(" and ")
         ));
     }
     None
@@ -129,8 +147,12 @@ mod tests {
             userspace: "wireguard-go".into(),
             userspace_found,
             module,
-            version_check_off: false,
+            suppress_prefixlength: Capability::Unknown,
         }
+    }
+
+    fn probed(release: &str, c: Capability) -> KernelFacts {
+        KernelFacts { suppress_prefixlength: c, ..facts(release, Module::Present, false) }
     }
 
     #[test]
@@ -161,28 +183,54 @@ mod tests {
     }
 
     #[test]
-    fn full_tunnel_needs_3_12() {
+    fn only_kernels_before_3_12_are_probed() {
+        assert!(needs_probe("3.10.0-1160.el7.x86_64"));
+        assert!(needs_probe("3.11.10"));
+        assert!(needs_probe("2.6.32"));
+        // An unreadable version is asked too rather than guessed.
+        assert!(needs_probe(""));
+        assert!(needs_probe("generic"));
+        assert!(!needs_probe("3.12.0"));
+        assert!(!needs_probe("4.19.0+"));
+        assert!(!needs_probe("6.1.0-18-amd64"));
+    }
+
+    #[test]
+    fn full_tunnel_families_are_the_ones_with_a_slash_0() {
+        assert_eq!(full_tunnel_families(&cfg("", "0.0.0.0/0"), None), [false]);
+        assert_eq!(full_tunnel_families(&cfg("", "::/0"), None), [true]);
+        assert_eq!(full_tunnel_families(&cfg("", "::/0, 0.0.0.0/0"), None), [false, true]);
+        assert!(full_tunnel_families(&cfg("", "0.0.0.0/1, 128.0.0.0/1"), None).is_empty());
+        assert!(full_tunnel_families(&cfg("Table = off", "0.0.0.0/0"), None).is_empty());
+    }
+
+    #[test]
+    fn a_full_tunnel_is_refused_only_where_the_kernel_dropped_suppress_prefixlength() {
         for allowed in ["0.0.0.0/0", "::/0", "10.0.0.0/8, ::/0"] {
-            let msg = check_up(&cfg("", allowed), None, &facts("3.11.10", Module::Present, false)).unwrap();
-            assert!(msg.contains("suppress_prefixlength") && msg.contains("Table = off"), "{msg}");
-            assert!(msg.contains(allowed.rsplit(", ").next().unwrap()), "{msg}");
+            let msg = check_up(&cfg("", allowed), None, &probed("3.10.0-1160.el7.x86_64", Capability::Unsupported)).unwrap();
+            assert!(msg.starts_with("Linux 3.10.0-1160.el7.x86_64 has no `suppress_prefixlength'"), "{msg}");
+            assert!(msg.contains("Table = off") && msg.contains("3.12"), "{msg}");
+            assert!(msg.contains(allowed.rsplit(", ").next().unwrap()) && !msg.contains('\n'), "{msg}");
         }
-        let both = check_up(&cfg("", "0.0.0.0/0, ::/0"), None, &facts("3.2.0", Module::Present, true)).unwrap();
+        let both = check_up(&cfg("", "0.0.0.0/0, ::/0"), None, &probed("3.2.0", Capability::Unsupported)).unwrap();
         assert!(both.contains("AllowedIPs 0.0.0.0/0 and ::/0"), "{both}");
-        // 3.12 and later; no /0; a table other than auto (no rules); the check turned off;
-        // an unreadable version.
-        assert_eq!(check_up(&cfg("", "0.0.0.0/0"), None, &facts("3.12.0", Module::Present, false)), None);
-        assert_eq!(check_up(&cfg("", "0.0.0.0/1, 128.0.0.0/1"), None, &facts("3.10.0", Module::Present, false)), None);
-        assert_eq!(check_up(&cfg("Table = off", "0.0.0.0/0"), None, &facts("3.10.0", Module::Present, false)), None);
-        assert_eq!(check_up(&cfg("Table = 1234", "0.0.0.0/0"), None, &facts("3.10.0", Module::Present, false)), None);
-        let off = KernelFacts { version_check_off: true, ..facts("3.10.0", Module::Present, false) };
-        assert_eq!(check_up(&cfg("", "0.0.0.0/0"), None, &off), None);
-        assert_eq!(check_up(&cfg("", "0.0.0.0/0"), None, &facts("", Module::Present, false)), None);
+        // The version alone refuses nothing: a 3.10 kernel with the feature backported, or
+        // one that could not be asked (no CAP_SYS_ADMIN in a container).
+        for c in [Capability::Supported, Capability::Unknown] {
+            assert_eq!(check_up(&cfg("", "0.0.0.0/0, ::/0"), None, &probed("3.10.0-1160.el7.x86_64", c)), None);
+        }
+        // No /0; a table other than auto (no rules): nothing needs the attribute.
+        let old = probed("3.10.0", Capability::Unsupported);
+        assert_eq!(check_up(&cfg("", "0.0.0.0/1, 128.0.0.0/1"), None, &old), None);
+        assert_eq!(check_up(&cfg("Table = off", "0.0.0.0/0"), None, &old), None);
+        assert_eq!(check_up(&cfg("Table = 1234", "0.0.0.0/0"), None, &old), None);
     }
 
     #[test]
     fn the_interfaces_own_peer_is_no_full_tunnel() {
         let own = crate::key::Key::from_base64(PEER).unwrap();
-        assert_eq!(check_up(&cfg("", "0.0.0.0/0"), Some(own), &facts("3.10.0", Module::Present, false)), None);
+        let old = probed("3.10.0", Capability::Unsupported);
+        assert_eq!(check_up(&cfg("", "0.0.0.0/0"), Some(own), &old), None);
+        assert!(full_tunnel_families(&cfg("", "0.0.0.0/0"), Some(own)).is_empty());
     }
 }

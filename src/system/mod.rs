@@ -13,6 +13,8 @@ pub mod hooks;
 mod observe;
 pub mod resolver;
 pub use observe::{Uplink, host_addresses, observe_kernel};
+#[cfg(feature = "test-support")]
+pub use observe::probe_suppress_prefixlength;
 pub mod runstate;
 
 use std::collections::HashMap;

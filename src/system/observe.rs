@@ -553,9 +553,11 @@ impl LinuxSystem {
 
 /// What `up` checks of the kernel before it touches anything
 /// ([`crate::plan::kernel::check_up`]): its release, whether WireGuard is loaded, built in
-/// or listed among its modules, and whether the userspace implementation is in PATH.
-pub fn observe_kernel() -> crate::plan::kernel::KernelFacts {
-    use crate::plan::kernel::{KernelFacts, Module};
+/// or listed among its modules, whether the userspace implementation is in PATH, and on a
+/// kernel older than 3.12 whether policy rules of the `full_tunnel` families (`true` IPv6,
+/// from [`crate::plan::kernel::full_tunnel_families`]) keep `suppress_prefixlength`.
+pub fn observe_kernel(full_tunnel: &[bool]) -> crate::plan::kernel::KernelFacts {
+    use crate::plan::kernel::{Capability, KernelFacts, Module, needs_probe};
     let release = read_bounded(std::path::Path::new("/proc/sys/kernel/osrelease"), 256)
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
@@ -565,13 +567,76 @@ pub fn observe_kernel() -> crate::plan::kernel::KernelFacts {
         module_listed(std::path::Path::new("/lib/modules"), &release)
     };
     let userspace = crate::device::uapi::implementation();
-    KernelFacts {
-        release,
-        userspace_found: which::which(&userspace).is_ok(),
-        userspace,
-        module,
-        version_check_off: std::env::var_os("WGQ_KERNEL_CHECK").is_some_and(|v| v == "off"),
+    let suppress_prefixlength = if !full_tunnel.is_empty() && needs_probe(&release) {
+        probe_suppress_prefixlength(full_tunnel)
+    } else {
+        Capability::Unknown
+    };
+    KernelFacts { release, userspace_found: which::which(&userspace).is_ok(), userspace, module, suppress_prefixlength }
+}
+
+/// How long the probe may take (making and dropping a network namespace is quick; a kernel
+/// that takes longer is not held up for it).
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The priority of the probe's rule in its namespace (a fresh one has rules at 0, 32766
+/// and 32767 only).
+const PROBE_PRIORITY: u32 = 1000;
+
+/// Whether the kernel keeps `suppress_prefixlength` on policy rules of these families
+/// (`true` IPv6), found without touching the host: a short-lived thread moves into a network
+/// namespace of its own (a network namespace is per thread), adds the rule `up` would add
+/// (`ip rule add table main suppress_prefixlength 0`) and reads it back; the namespace goes
+/// with the thread. `Unknown` when that cannot be done (no CAP_SYS_ADMIN, no IPv6, no
+/// answer within [`PROBE_TIMEOUT`]); `Unsupported` when any family lost the attribute.
+pub fn probe_suppress_prefixlength(families: &[bool]) -> crate::plan::kernel::Capability {
+    use crate::plan::kernel::Capability;
+    let families = families.to_vec();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("wgq-kernel-probe".into()).spawn(move || {
+        let _ = tx.send(probe_in_own_namespace(&families));
+    });
+    if spawned.is_err() {
+        return Capability::Unknown;
     }
+    // A probe still running past the bound is left to finish in its own namespace.
+    rx.recv_timeout(PROBE_TIMEOUT).unwrap_or(Capability::Unknown)
+}
+
+/// The probe itself: only ever run on a thread of its own, which it moves out of the
+/// host's network namespace for good.
+fn probe_in_own_namespace(families: &[bool]) -> crate::plan::kernel::Capability {
+    use crate::plan::kernel::Capability;
+    use crate::wire::netlink::Socket;
+    // SAFETY: unshare(2) with a flag only; CLONE_NEWNET moves just the calling thread, a
+    // thread no other code runs on.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Capability::Unknown;
+    }
+    let Ok(mut sock) = Socket::open(libc::NETLINK_ROUTE as isize) else {
+        return Capability::Unknown;
+    };
+    let mut all = true;
+    for &v6 in families {
+        let rule = crate::net::Rule::SuppressMain { v6, priority: Some(PROBE_PRIORITY) };
+        let kept =
+            sock.request(rtnl::add_rule(&rule)).ok().and_then(|()| sock.dump(rtnl::dump_rules(v6)).ok()).and_then(|dump| {
+                let rules: Vec<_> = dump
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        RouteNetlinkMessage::NewRule(r) => Some(r),
+                        _ => None,
+                    })
+                    .collect();
+                rtnl::rule_kept_suppress(&rules, v6, PROBE_PRIORITY)
+            });
+        match kept {
+            Some(false) => return Capability::Unsupported,
+            Some(true) => {}
+            None => all = false,
+        }
+    }
+    if all && !families.is_empty() { Capability::Supported } else { Capability::Unknown }
 }
 
 /// Whether the module lists of `release` below `modules` (modules.dep: loadable ones, with
