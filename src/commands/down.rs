@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
-use super::session::{Open, Session};
+use super::session::{Open, Session, reconcile_switches};
 use super::{AppError, CONFIG_DIR, io, phase};
 use crate::config::locate;
 use crate::plan::{self, exec::Executor};
@@ -46,39 +46,49 @@ impl DownArgs {
 pub(crate) fn run(a: &DownArgs) -> Result<i32, AppError> {
     let (target, dry_run, kill_switch_off) = (a.target.as_str(), a.dry_run, a.kill_switch.is_some());
     let mut t = std::time::Instant::now();
-    if kill_switch_off && let Some(code) = kill_switch_off_alone(target, dry_run)? {
+    if let Some(code) = down_without_device(target, dry_run, kill_switch_off)? {
         return Ok(code);
     }
     let mut x = Session::open(target, Open { dry_run, must_be_running: !kill_switch_off, peers: false })?;
     phase("parse", &mut t);
-    let present = if kill_switch_off { crate::system::firewall::kill_switch_present(&x.ifname, true) } else { None };
+    let present = if kill_switch_off { crate::system::firewall::kill_switches_present(&x.ifname) } else { Vec::new() };
     let mut facts = x.sys.observe_down(&x.cfg, x.recorded())?;
     facts.kill_switch_off = kill_switch_off;
     facts.kill_switch_present = present;
+    (facts.other_switches, facts.other_tunnels) = x.sys.observe_neighbours(&x.state, false);
     let plan = plan::plan_down(&x.cfg, &x.ifname, &facts);
     phase("observe", &mut t);
     if x.run(&plan, dry_run, false)? {
         x.state.remove(&x.ifname);
         crate::system::runstate::collect_garbage(&x.state);
-        // A strict switch, or one whose `up` was killed before it recorded it: still
-        // rejecting; say so, and how to remove it.
-        if !kill_switch_off && crate::system::firewall::kill_switch_present(&x.ifname, false).is_some() {
-            eprintln!(
-                "{}: the kill switch of {} stays in place (nothing but the tunnel may leave); `wgq down --kill-switch=off {}' removes it",
-                crate::program_name(),
-                x.ifname,
-                x.ifname
-            );
+        if !facts.other_switches.is_empty() {
+            reconcile_switches(&mut x.sys, &x.state);
+        }
+        if !kill_switch_off {
+            kill_switch_stays(&x.ifname);
         }
     }
     phase("apply", &mut t);
     Ok(0)
 }
 
-/// `down --kill-switch=off` where only the kill switch is left of the interface (a strict
-/// one after `down` or a crash): found by the interface's name, so its file may be gone
-/// or broken. `None` when the interface is still a WireGuard one: `down` proper then.
-fn kill_switch_off_alone(target: &str, dry_run: bool) -> Result<Option<i32>, AppError> {
+/// After `down`: a kill switch still in place (a strict one, or one whose `up` was killed
+/// before it recorded it) keeps rejecting; say so, and how to remove it.
+fn kill_switch_stays(ifname: &str) {
+    if crate::system::firewall::kill_switch_present(ifname, false).is_some() {
+        eprintln!(
+            "{}: the kill switch of {ifname} stays in place (nothing but the tunnel may leave); `wgq down --kill-switch=off {ifname}' removes it",
+            crate::program_name(),
+        );
+    }
+}
+
+/// `down` where the interface is not there: its device vanished (the userspace daemon
+/// crashed, the link was deleted) and its record says what its `up` left, or (with
+/// `--kill-switch=off`) only its kill switch is left (a strict one after `down`). Found by
+/// the interface's name, so its file may be gone or broken. `None` when the interface
+/// exists: `down` proper then (which refuses a link that is no WireGuard one).
+fn down_without_device(target: &str, dry_run: bool, kill_switch_off: bool) -> Result<Option<i32>, AppError> {
     let loc = locate::locate_config(target, Path::new(CONFIG_DIR));
     let ifname = match &loc {
         Ok(l) => l.interface.clone(),
@@ -90,23 +100,42 @@ fn kill_switch_off_alone(target: &str, dry_run: bool) -> Result<Option<i32>, App
         }
         Err(_) => return Ok(None),
     };
+    if !kill_switch_off && crate::system::runstate::ifindex(&ifname).is_some() {
+        return Ok(None);
+    }
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
     let file = loc.as_ref().ok().map(|l| l.path.as_path());
     let _lock = if dry_run { None } else { Some(run.lock_config(file, &ifname)?) };
     let mut sys = LinuxSystem::new(&ifname, None)?;
-    if sys.is_wireguard(&ifname)? {
+    if sys.is_wireguard(&ifname)? || (crate::system::runstate::ifindex(&ifname).is_some() && !kill_switch_off) {
         return Ok(None);
     }
-    let present = crate::system::firewall::kill_switch_present(&ifname, true);
-    if present.is_none() {
+    let recorded = run.orphan(&ifname);
+    let present = if kill_switch_off { crate::system::firewall::kill_switches_present(&ifname) } else { Vec::new() };
+    if recorded.is_none() && present.is_empty() {
         return Err(loc.map(|_| AppError::NotWireGuard(ifname)).unwrap_or_else(|e| e.into()));
     }
-    let plan = plan::plan_kill_switch_off(&ifname, present);
+    let mut facts = sys.observe_down_vanished(recorded)?;
+    facts.kill_switch_off = kill_switch_off;
+    facts.kill_switch_present = present;
+    facts.tables_of_others.extend(run.running_others(&ifname).into_iter().filter_map(|(_, r)| r.table));
+    (facts.other_switches, facts.other_tunnels) = sys.observe_neighbours(&run, false);
+    let plan = plan::plan_down_vanished(&ifname, &facts);
+    if let Some(s) = plan::vanished_summary(&ifname, &facts, &plan) {
+        eprintln!("{}: {s}", crate::program_name());
+    }
     if dry_run {
         print!("{plan}");
         return Ok(Some(0));
     }
     crate::os::signals::install();
     Executor::new(&mut sys, &mut std::io::stderr()).apply_teardown(&plan)?;
+    run.remove(&ifname);
+    if !facts.other_switches.is_empty() {
+        reconcile_switches(&mut sys, &run);
+    }
+    if !kill_switch_off {
+        kill_switch_stays(&ifname);
+    }
     Ok(Some(0))
 }

@@ -1,7 +1,7 @@
 //! `wgq reload`: the running interface brought to its file in place, transactionally; peers
 //! that do not change keep their sessions.
 
-use super::session::{Open, Session, pre_up_resolvers};
+use super::session::{Open, Session, pre_up_resolvers, reconcile_switches};
 use super::{AppError, phase};
 use crate::plan;
 
@@ -23,7 +23,8 @@ pub(crate) fn run(a: &ReloadArgs) -> Result<i32, AppError> {
     let mut x = Session::open(&a.target, Open { dry_run, must_be_running: true, peers: true })?;
     phase("parse", &mut t);
     let recorded = x.recorded();
-    let facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
+    let mut facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
+    (facts.up.other_switches, facts.up.other_tunnels) = x.sys.observe_neighbours(&x.state, false);
     phase("observe", &mut t);
     let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;
     phase("plan", &mut t);
@@ -53,6 +54,9 @@ pub(crate) fn run(a: &ReloadArgs) -> Result<i32, AppError> {
                 after.resolvers = resolvers;
             }
             let _ = x.state.write(&x.ifname, index, &after);
+        }
+        if !facts.up.other_switches.is_empty() {
+            reconcile_switches(&mut x.sys, &x.state);
         }
     }
     Ok(0)

@@ -77,6 +77,14 @@ impl Session {
     }
 }
 
+/// [`LinuxSystem::reconcile_switches`], its failure a warning (the plan already changed
+/// the switches; this corrects what a command running at the same time planned).
+pub(super) fn reconcile_switches(sys: &mut LinuxSystem, state: &RunState) {
+    if let Err(e) = sys.reconcile_switches(state) {
+        eprintln!("{}: warning: {e}", crate::program_name());
+    }
+}
+
 /// The name servers of the host's resolv.conf, read before `up` or `reload` registers the
 /// file's DNS= (none when the file has no DNS=: resolv.conf then stays the host's own).
 pub(super) fn pre_up_resolvers(cfg: &Config) -> Vec<std::net::SocketAddr> {

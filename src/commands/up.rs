@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
-use super::session::{Open, Session, pre_up_resolvers};
+use super::session::{Open, Session, pre_up_resolvers, reconcile_switches};
 use super::{AppError, phase};
 use crate::config::Config;
 use crate::plan::exec::Executor;
@@ -19,7 +19,7 @@ pub struct UpArgs {
     /// Print the plan instead of applying it
     #[arg(long)]
     pub dry_run: bool,
-    /// Reject every packet that does not leave through the tunnel (full tunnels only); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off'
+    /// Reject every packet that does not leave through the tunnel or another wgq tunnel (full tunnels only, one switch per host); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off'
     #[arg(
         long,
         value_name = "strict",
@@ -91,6 +91,8 @@ pub(crate) fn run(a: &UpArgs) -> Result<i32, AppError> {
     facts.kill_switch_jumps = switch.as_ref().map_or([false; 2], |s| s.jumps);
     let full_tunnel = crate::plan::kernel::full_tunnel_families(&x.cfg, crate::plan::own_public_key(&x.cfg, &facts));
     facts.kernel = Some(crate::system::observe_kernel(&full_tunnel));
+    (facts.other_switches, facts.other_tunnels) = x.sys.observe_neighbours(&x.state, kill_switch.is_some());
+    let switches_seen = kill_switch.is_some() || !facts.other_switches.is_empty();
     phase("observe", &mut t);
     if facts.dns_backend == crate::plan::dns::DnsBackend::Resolved
         && let Some(w) = crate::system::dns::resolv_conf_warning()
@@ -129,6 +131,9 @@ pub(crate) fn run(a: &UpArgs) -> Result<i32, AppError> {
     };
     if let Err(e) = written {
         eprintln!("{}: warning: unable to record state in {}: {e}", crate::program_name(), x.state.dir().display());
+    }
+    if switches_seen {
+        reconcile_switches(&mut x.sys, &x.state);
     }
     crate::system::runstate::collect_garbage(&x.state);
     Ok(0)

@@ -208,7 +208,22 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
     let update = device_update(&f.up.device, &f.live);
     if update != DeviceConfig::default() {
         let restore = device_inverse(&update, &f.live);
-        ops.push(Op::SyncDevice { update, restore });
+        // Another interface's kill switch lets this tunnel's packets out by its listen port
+        // and fwmark: a change of either is told to it right after the device's.
+        let moved = update.listen_port.is_some() || update.fwmark.is_some();
+        ops.push(Op::SyncDevice { update: update.clone(), restore });
+        if moved && !f.up.other_switches.is_empty() {
+            let mark = |m: u32| (m != 0).then_some(m);
+            let port = |p: u16| (p != 0).then_some(p);
+            let old = Admitted { ifname: ifname.to_string(), mark: mark(f.live.fwmark), port: port(f.live.listen_port) };
+            let new = Admitted {
+                ifname: ifname.to_string(),
+                mark: update.fwmark.map_or(old.mark, mark),
+                // Port 0: the kernel picks one, read from the device when applied.
+                port: update.listen_port.map_or(old.port, port),
+            };
+            ops.extend(super::up::admit_ops(ifname, &f.up.other_switches, &f.up.other_tunnels, Some(new), Some(old)));
+        }
     }
     // Addresses: wgq's are the recorded ones, else (wg-quick's interface) every one but the
     // kernel's link-local.

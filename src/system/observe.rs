@@ -200,6 +200,8 @@ impl LinuxSystem {
             after_pre_up: None,
             kill_switch: None,
             kill_switch_present: None,
+            other_switches: Vec::new(),
+            other_tunnels: Vec::new(),
             kill_switch_jumps: [false; 2],
             kernel: None,
         })
@@ -334,6 +336,65 @@ impl LinuxSystem {
         Ok(rules)
     }
 
+    /// The host's other wgq tunnels (`names`: the running interfaces with a record), as a
+    /// kill switch lets them out: each device's fwmark and listen port, read now.
+    pub fn observe_tunnels(&mut self, names: &[String]) -> Vec<crate::plan::Admitted> {
+        names
+            .iter()
+            .map(|n| {
+                let d = self.devices.get(n).ok();
+                crate::plan::Admitted {
+                    ifname: n.clone(),
+                    mark: d.as_ref().map(|d| d.fwmark).filter(|m| *m != 0),
+                    port: d.as_ref().map(|d| d.listen_port).filter(|p| *p != 0),
+                }
+            })
+            .collect()
+    }
+
+    /// What kill switches need to know of the host's other tunnels: the other interfaces'
+    /// switches in place and, when there is one or `making_one` (`up --kill-switch`), the
+    /// other wgq tunnels running (from this namespace's run state).
+    pub fn observe_neighbours(
+        &mut self,
+        state: &crate::system::runstate::RunState,
+        making_one: bool,
+    ) -> (Vec<(String, FirewallKind)>, Vec<crate::plan::Admitted>) {
+        let name = self.ifname.clone();
+        let switches = crate::system::firewall::other_kill_switches(&name);
+        if switches.is_empty() && !making_one {
+            return (switches, Vec::new());
+        }
+        let names: Vec<String> = state.running_others(&name).into_iter().map(|(n, _)| n).collect();
+        (switches, self.observe_tunnels(&names))
+    }
+
+    /// After `up`, `reload` or `down` changed the records (only where a kill switch was seen
+    /// or made): under the namespace's kill-switch lock, every kill switch is made to let
+    /// out exactly the wgq tunnels running now (their records, their devices' fwmarks and
+    /// ports). What a command planned from an earlier look (another tunnel's `up` or `down`
+    /// running at the same time) is thereby corrected: the last one sees every record.
+    pub fn reconcile_switches(&mut self, state: &crate::system::runstate::RunState) -> Result<(), String> {
+        let _lock = state.lock_switches().map_err(|e| format!("unable to lock {}: {e}", state.dir().display()))?;
+        crate::system::firewall::forget_nft_tables();
+        let switches = crate::system::firewall::other_kill_switches("");
+        if switches.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = state.running_others("").into_iter().map(|(n, _)| n).collect();
+        let tunnels = self.observe_tunnels(&names);
+        let mut first = Ok(());
+        for (owner, kind) in switches {
+            let others: Vec<crate::plan::Admitted> = tunnels.iter().filter(|t| t.ifname != owner).cloned().collect();
+            if let Err(e) = crate::system::firewall::set_admitted(&owner, kind, &others)
+                && first.is_ok()
+            {
+                first = Err(format!("the kill switch of {owner}: {e}"));
+            }
+        }
+        first
+    }
+
     /// Observes what planning `down` needs.
     pub fn observe_down(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
         let name = self.ifname.clone();
@@ -347,7 +408,34 @@ impl LinuxSystem {
             let state = self.devices.get(&name)?;
             (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
         };
-        let listed = crate::wire::nftables::list_tables().ok();
+        self.observe_leftovers(recorded, live_fwmark, live_has_default, recorded_none_and_dns)
+    }
+
+    /// What `down` of an interface that is not there (vanished, or only its kill switch
+    /// left) reads: the policy rules and the firewall, no device.
+    /// Its recorded table counts as another tunnel's (`tables_of_others`) when routes are in
+    /// it now: the vanished link's went with it, so someone else (a tunnel wg-quick brought
+    /// up since, which took the free table) uses it, and its rules stay.
+    pub fn observe_down_vanished(&mut self, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
+        let table = recorded.as_ref().and_then(|r| r.table);
+        let mut facts = self.observe_leftovers(recorded, 0, false, false)?;
+        if let Some(t) = table
+            && self.table_in_use(t)?
+        {
+            facts.tables_of_others.push(t);
+        }
+        Ok(facts)
+    }
+
+    fn observe_leftovers(
+        &mut self,
+        recorded: Option<UpRecord>,
+        live_fwmark: u32,
+        live_has_default: bool,
+        recorded_none_and_dns: bool,
+    ) -> Result<DownFacts, SystemError> {
+        let name = self.ifname.clone();
+        let listed = crate::system::firewall::nft_tables_over_netlink();
         let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
         let (iptables_save, ip6tables_save) = if want_iptables && crate::system::firewall::iptables_available() {
             crate::system::firewall::iptables_listings(listed.as_deref())
@@ -370,7 +458,10 @@ impl LinuxSystem {
             resolvconf_name: crate::system::dns::system_resolvconf_name(&name),
             dns_backend: if recorded_none_and_dns { crate::system::dns::detect_backend() } else { Default::default() },
             kill_switch_off: false,
-            kill_switch_present: None,
+            kill_switch_present: Vec::new(),
+            tables_of_others: Vec::new(),
+            other_switches: Vec::new(),
+            other_tunnels: Vec::new(),
         })
     }
 

@@ -156,16 +156,43 @@ impl RunState {
     /// What `up` recorded for `ifname`, if the record describes the interface running now
     /// under that name (`ifindex`); a record of another interface (deleted and made anew,
     /// by wgq or anything else) is removed and never used.
+    /// With no interface of that name (`ifindex` `None`) nothing is used and the record is
+    /// kept: it is what [`RunState::orphan`] gives `down` of a vanished interface.
     pub fn read(&self, ifname: &str, ifindex: Option<u32>) -> Option<UpRecord> {
         let path = self.state_path(ifname);
         let text = std::fs::read_to_string(&path).ok()?;
         match record_ifindex(&text) {
             Some(i) if Some(i) == ifindex => Some(UpRecord::parse(&text)),
+            Some(_) if ifindex.is_none() => None,
             _ => {
                 let _ = std::fs::remove_file(&path);
                 None
             }
         }
+    }
+
+    /// The record of an interface that vanished without `down` (its userspace daemon
+    /// crashed, its link was deleted): what its `up` left that outlives the link (policy
+    /// rules, firewall rules, the kill switch, a resolvconf registration). `None` while an
+    /// interface of that name exists (that one's record is [`RunState::read`]'s).
+    pub fn orphan(&self, ifname: &str) -> Option<UpRecord> {
+        if ifindex(ifname).is_some() {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.state_path(ifname)).ok()?;
+        record_ifindex(&text).map(|_| UpRecord::parse(&text))
+    }
+
+    /// The interfaces of this namespace that have a record (running or vanished).
+    pub fn recorded_interfaces(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir()) else { return Vec::new() };
+        let mut v: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".state").map(String::from))
+            .filter(|n| crate::config::locate::is_interface_name(n))
+            .collect();
+        v.sort();
+        v
     }
 
     /// Records what `up` did for the interface with this ifindex.
@@ -183,6 +210,38 @@ impl RunState {
         let _ = std::fs::remove_file(self.state_path(ifname));
     }
 }
+
+impl RunState {
+    /// The namespace's kill-switch lock, held while the sets of what its kill switches let
+    /// out are made again from the records (see `LinuxSystem::reconcile_switches`): two
+    /// commands doing it at once end with the later one's view. Waits for the holder (its
+    /// work is a few firewall and device calls, no hook).
+    pub fn lock_switches(&self) -> io::Result<std::fs::File> {
+        let dir = self.ensure_dir()?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(SWITCHES_LOCK))?;
+        // SAFETY: flock on a valid, owned descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(file)
+    }
+
+    /// The records of the other interfaces running in this namespace (vanished ones are
+    /// left out): `(name, record)`.
+    pub fn running_others(&self, except: &str) -> Vec<(String, UpRecord)> {
+        self.recorded_interfaces()
+            .into_iter()
+            .filter(|n| n != except)
+            .filter_map(|n| {
+                let r = self.read(&n, ifindex(&n))?;
+                Some((n, r))
+            })
+            .collect()
+    }
+}
+
+/// The file of [`RunState::lock_switches`] (no `.lock`: it is no interface's).
+const SWITCHES_LOCK: &str = "killswitch.mutex";
 
 /// The `ifindex=` line of a record.
 fn record_ifindex(text: &str) -> Option<u32> {
@@ -297,6 +356,7 @@ pub fn collect_garbage(state: &RunState) {
             };
             if inode.map_or_else(old, |i| !live.contains(&i)) {
                 remove_unlocked(&path, |_| true);
+                let _ = std::fs::remove_file(path.join(SWITCHES_LOCK));
                 let _ = std::fs::remove_file(path.join("netns"));
                 let _ = std::fs::remove_dir(&path);
             }
@@ -306,9 +366,23 @@ pub fn collect_garbage(state: &RunState) {
     }
 }
 
-/// In this namespace's directory: records and locks of interfaces that do not exist.
+/// In this namespace's directory: locks of interfaces that do not exist. Their records
+/// stay: an interface that vanished without `down` left rules, firewall rules or a kill
+/// switch behind, and `down` removes them by its record ([`RunState::orphan`]).
 fn collect_interfaces(dir: &Path) {
-    remove_unlocked(dir, |stem| ifindex(stem).is_none());
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".lock")
+            && ifindex(stem).is_none()
+            && let Ok(file) = std::fs::OpenOptions::new().write(true).open(e.path())
+            && try_flock(&file)
+            && same_file(&file, &e.path())
+            && ifindex(stem).is_none()
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Removes `<if>.state` and `<if>.lock` files in `dir` for which `gone(if)` holds, unless
@@ -454,13 +528,20 @@ mod tests {
         // Files of an older wgq.
         std::fs::write(root.path().join("wg0.state"), "table=51820\n").unwrap();
         std::fs::write(root.path().join("wg0.lock"), "").unwrap();
-        // In my namespace: a record of an interface that does not exist.
-        me.write("nonexistent0", 9, &UpRecord::default()).unwrap();
+        // In my namespace: a record of an interface that does not exist (vanished without
+        // `down`): kept for `down`, its lock file goes.
+        me.write("nonexistent0", 9, &UpRecord { table: Some(51820), ..Default::default() }).unwrap();
+        drop(me.lock("nonexistent0").unwrap());
+        std::fs::write(me.dir().join("nonexistent0.lock"), "").unwrap();
         collect_garbage(&me);
         assert!(!dead.dir().exists(), "the dead namespace's directory stays");
         assert!(alive.dir().join("wg0.state").exists() && alive.dir().join("wg0.lock").exists());
         assert!(!root.path().join("wg0.state").exists() && !root.path().join("wg0.lock").exists());
-        assert!(!me.dir().join("nonexistent0.state").exists());
+        assert!(!me.dir().join("nonexistent0.lock").exists());
+        assert_eq!(me.orphan("nonexistent0").and_then(|r| r.table), Some(51820), "the record of a vanished interface went");
+        assert_eq!(me.read("nonexistent0", None), None);
+        assert!(me.dir().join("nonexistent0.state").exists(), "read removed the record of a vanished interface");
+        assert_eq!(me.recorded_interfaces(), ["nonexistent0"]);
         drop(held);
     }
 }
