@@ -58,7 +58,7 @@ fn three_nodes_share_one_peers_list_that_includes_themselves() {
     if !common::ready(&["wireguard-go"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let sw = format!("wgq3sw-{id}");
     let nodes: Vec<String> = (1..=3).map(|i| format!("wgq3n{i}-{id}")).collect();
     let _netns: Vec<common::Netns> = std::iter::once(&sw).chain(&nodes).map(common::Netns::new).collect();
@@ -146,7 +146,7 @@ fn a_record_left_by_a_deleted_namespace_never_steers_down_elsewhere() {
     if !common::ready(&["wireguard-go", "wg-quick", "nft"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let (a, b) = (format!("wgqsta-{id}"), format!("wgqstb-{id}"));
     let (netns_a, _netns_b) = (common::Netns::new(&a), common::Netns::new(&b));
     let ifname = format!("wgst{id}");
@@ -209,7 +209,7 @@ fn run_state_does_not_pile_up() {
     if !common::ready(&["wireguard-go"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let ns = format!("wgqpile-{id}");
     let _netns = common::Netns::new(&ns);
     ok(&format!("ip -n {ns} link set lo up"));
@@ -242,7 +242,7 @@ fn dry_run_with_pre_up_hooks_says_the_rest_comes_after_them() {
     if !common::ready(&[]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let ns = format!("wgqdry-{id}");
     let _netns = common::Netns::new(&ns);
     ok(&format!("ip -n {ns} link set lo up"));

@@ -91,7 +91,7 @@ fn device_programmed_by_wgq_equals_wg_setconf_of_the_stripped_config() {
     let ns = Ns(common::Netns::new(format!("wgqdev-{}", std::process::id())));
     ns.sh("ip -n NS link set lo up");
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (format!("wda{}", std::process::id() % 100000), format!("wdb{}", std::process::id() % 100000));
+    let (a, b) = (format!("wda{}", common::pid_tag()), format!("wdb{}", common::pid_tag()));
     let conf = dir.path().join(format!("{a}.conf"));
     std::fs::write(&conf, config(300)).unwrap();
     use std::os::unix::fs::PermissionsExt;

@@ -170,15 +170,19 @@ struct Ns {
     netns: common::Netns,
     dir: tempfile::TempDir,
     tag: String,
+    /// Unique digits for process markers (the tag has letters).
+    mark: String,
 }
 
 impl Ns {
     fn new() -> Ns {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let tag = format!("{}{n}", std::process::id() % 100_000);
+        let tag = format!("{}{n}", common::pid_tag());
+        // Digits only (hooks sleep for `N.<mark>` seconds, and pgrep finds them by it).
+        let mark = format!("{}{n:03}", std::process::id());
         let name = format!("wgqhk-{}-{n}", std::process::id());
         let dir = tempfile::tempdir().unwrap();
-        let ns = Ns { netns: common::Netns::new(name), dir, tag };
+        let ns = Ns { netns: common::Netns::new(name), dir, tag, mark };
         std::fs::create_dir_all(format!("/etc/netns/{}", ns.netns)).unwrap();
         std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.netns), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
             .unwrap();
@@ -241,9 +245,11 @@ impl Ns {
         v
     }
 
+    /// wgq in the namespace, with default signal dispositions (the tests signal it).
     fn cmd(&self, vars: &[&str], args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(self.argv(vars, WGQ, args));
+        common::default_signals(&mut c);
         c
     }
 
@@ -253,7 +259,7 @@ impl Ns {
 
     /// Runs `program args` in the namespace under a pseudo-terminal (see [`PTY`]).
     fn pty(&self, vars: &[&str], program: &str, args: &[&str], steps: &str, limit: f64) -> PtyRun {
-        let o = Command::new("python3")
+        let o = common::default_signals(&mut Command::new("python3"))
             .arg("-c")
             .arg(PTY)
             .arg(steps)
@@ -459,7 +465,7 @@ fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
     }
     let ns = Ns::new();
     let ifn = ns.ifname("i");
-    let marker = format!("30.{}", ns.tag);
+    let marker = format!("30.{}", ns.mark);
     let conf = ns.conf(&ifn, &plain(&format!("DNS = 10.80.0.1\nPostUp = trap '' TERM; sleep {marker} & sleep {marker}")));
     let before = ns.state();
     let (child, seen, err) = start_until(ns.cmd(&[], &["up", conf.to_str().unwrap()]), "[#] trap");
@@ -483,7 +489,7 @@ fn sigterm_during_a_pre_down_hook_ends_it_and_down_stops() {
     }
     let ns = Ns::new();
     let ifn = ns.ifname("d");
-    let marker = format!("31.{}", ns.tag);
+    let marker = format!("31.{}", ns.mark);
     let conf = ns.conf(&ifn, &plain(&format!("PreDown = trap '' TERM; sleep {marker}")));
     let before = ns.state();
     let o = ns.wgq(&["up", conf.to_str().unwrap()]);
@@ -500,6 +506,53 @@ fn sigterm_during_a_pre_down_hook_ends_it_and_down_stops() {
     let o = ns.wgq(&["down", conf.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(ns.state(), before);
+}
+
+/// `nohup wgq up IF &` from a script: SIGHUP and SIGINT ignored from the start stay ignored,
+/// as wg-quick's trap leaves them (bash cannot trap a signal ignored at its start): the
+/// terminal's hang-up or a Ctrl-C meant for the foreground does not roll `up` back.
+#[test]
+fn signals_ignored_by_the_caller_stay_ignored_as_under_wg_quick() {
+    if !ready(&[]) {
+        return;
+    }
+    let ns = Ns::new();
+    let mut tools = vec![("wgq", WGQ.to_string())];
+    if let Ok(p) = which::which("wg-quick")
+        && which::which("wg").is_ok()
+    {
+        tools.push(("wg-quick", p.display().to_string()));
+    }
+    for (i, (tool, program)) in tools.iter().enumerate() {
+        let ifn = ns.ifname(&format!("n{i}"));
+        let marker = format!("1.{}{i}", ns.mark);
+        let conf = ns.conf(&ifn, &plain(&format!("PostUp = sleep {marker}")));
+        let mut cmd = Command::new("ip");
+        cmd.args(ns.argv(&[], program, &["up", conf.to_str().unwrap()]));
+        common::default_signals(&mut cmd);
+        // SAFETY: signal(2) is async-signal-safe; runs after default_signals' reset.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let (mut child, seen, err) = start_until(cmd, &format!("[#] sleep {marker}"));
+        let rest = reader(err);
+        std::thread::sleep(Duration::from_millis(200));
+        for s in [nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGHUP] {
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), s).unwrap();
+            // The hook's group too, as a terminal's Ctrl-C or hang-up reaches it.
+            let _ = Command::new("pkill").args([&format!("-{}", s as i32), "-f", &format!("sleep {marker}")]).status();
+        }
+        let status = wait_until_limit(&mut child, Instant::now(), Duration::from_secs(20));
+        let rest = collect(rest);
+        assert_eq!(status, Some(0), "{tool}: up was stopped by a signal its caller ignores:\n{seen}{rest}");
+        assert!(ns.link_exists(&ifn), "{tool}: the interface is gone\n{seen}{rest}");
+        let o = Command::new("ip").args(ns.argv(&[], program, &["down", conf.to_str().unwrap()])).output().unwrap();
+        assert!(o.status.success(), "{tool} down: {}", text(&o));
+    }
 }
 
 #[test]
@@ -539,7 +592,7 @@ fn stalled_helpers_are_killed_at_their_bound_and_up_rolls_back() {
     let ns = Ns::new();
     let bound = 1.0;
     let timeout = format!("{}={bound}", wgq::os::child::TIMEOUT_ENV);
-    let m = |k: &str| format!("1000.{}{k}", ns.tag);
+    let m = |k: &str| format!("1000.{}{k}", ns.mark);
     let fake_go = ns.bin().join("stalled-go");
     // (name, what to put in PATH, config, extra environment, expected message, status: 124
     // like timeout(1); the userspace implementation's start fails as any device error, 1)

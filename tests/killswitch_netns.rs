@@ -63,8 +63,8 @@ impl Net {
             client: common::Netns::new(n("c")),
             router: common::Netns::new(n("r")),
             internet: common::Netns::new(n("i")),
-            cif: format!("ksc{}{tag}", pid % 10000),
-            sif: format!("kss{}{tag}", pid % 10000),
+            cif: format!("ksc{}{tag}", common::pid_tag()),
+            sif: format!("kss{}{tag}", common::pid_tag()),
             conf: PathBuf::new(),
             dir,
         };
@@ -174,8 +174,8 @@ impl Net {
         let c = &self.client;
         let o = sh(&format!(
             "ip netns exec {c} nft list ruleset; ip -n {c} rule; ip -n {c} -6 rule; ip -n {c} route show table all; \
-             ip -n {c} -6 route show table all; ip -n {c} addr; ip netns exec {c} wg show all; ip netns exec {} wg show {}",
-            self.router, self.sif
+             ip -n {c} -6 route show table all; ip -n {c} addr; ip netns exec {c} wg show {}; ip netns exec {} wg show {}",
+            self.cif, self.router, self.sif
         ));
         text(&o)
     }

@@ -43,7 +43,7 @@ fn text(o: &Output) -> String {
 
 /// An interface name unique to this run (wireguard-go's sockets are shared by all namespaces).
 fn ifname(tag: &str) -> String {
-    format!("lk{tag}{}{}", std::process::id() % 100_000, NEXT.fetch_add(1, Ordering::SeqCst))
+    format!("lk{tag}{}{}", common::pid_tag(), NEXT.fetch_add(1, Ordering::SeqCst))
 }
 
 /// Holds an exclusive `flock` on `path` for `secs` seconds in a child (util-linux `flock`,

@@ -21,12 +21,12 @@ const P3: &str = "z1GGEIw88r60VSHGMpoZMekzTmgVjLElMRN5sKYhSWo=";
 struct Ns {
     netns: common::Netns,
     dir: tempfile::TempDir,
-    id: u32,
+    id: String,
 }
 
 impl Ns {
     fn new(tag: &str, resolvconf_lists: bool) -> Ns {
-        let id = std::process::id() % 100_000;
+        let id = common::pid_tag();
         let ns = Ns { netns: common::Netns::new(format!("wgqown-{id}-{tag}")), dir: tempfile::tempdir().unwrap(), id };
         ns.ok("ip -n NS link set lo up && ip -n NS link add v0 type veth peer name v1 && \
              ip -n NS addr add 192.0.2.1/24 dev v0 && ip -n NS link set v0 up && ip -n NS link set v1 up && \

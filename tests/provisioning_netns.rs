@@ -45,7 +45,7 @@ fn a_server_and_three_clients_end_to_end() {
     if !common::ready(&["wireguard-go", "nft", "wg", "wg-quick", "ping"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let (srv, host) = (format!("pvs-{id}"), format!("pvh-{id}"));
     let clients: Vec<String> = (1..=3).map(|i| format!("pvc{i}-{id}")).collect();
     let mut all = vec![srv.clone(), host.clone()];

@@ -26,15 +26,19 @@ struct Ns {
     netns: common::Netns,
     dir: tempfile::TempDir,
     tag: String,
+    /// Unique digits for process markers (the tag has letters).
+    mark: String,
 }
 
 impl Ns {
     fn new() -> Ns {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let tag = format!("{}{}", std::process::id() % 1000, n);
+        let tag = format!("{}{n}", common::pid_tag());
+        // Digits only (hooks sleep for `N.<mark>` seconds, and pgrep finds them by it).
+        let mark = format!("{}{n:03}", std::process::id());
         let name = format!("wgqrel-{tag}");
         let dir = tempfile::tempdir().unwrap();
-        let ns = Ns { netns: common::Netns::new(name), dir, tag };
+        let ns = Ns { netns: common::Netns::new(name), dir, tag, mark };
         // `ip netns exec` uses /etc/netns/<name>/resolv.conf: name lookups go to this
         // namespace's loopback, where nothing listens, so no query leaves the machine.
         std::fs::create_dir_all(format!("/etc/netns/{}", ns.netns)).unwrap();
@@ -86,6 +90,8 @@ impl Ns {
         let mut c = Command::new("ip");
         let path = format!("{}:{}", self.bin().display(), std::env::var("PATH").unwrap_or_default());
         c.args(["netns", "exec", self.netns.name(), "env", &format!("PATH={path}"), WGQ]).args(args);
+        // The tests signal wgq: whatever the suite's caller ignores must not matter.
+        common::default_signals(&mut c);
         c
     }
 
@@ -145,7 +151,7 @@ fn sigterm_during_a_hook_rolls_everything_back() {
     }
     let ns = Ns::new();
     let ifn = ns.ifname("s");
-    let marker = format!("{}.{}", 40, ns.tag);
+    let marker = format!("{}.{}", 40, ns.mark);
     let conf = ns.conf(&ifn, &full_tunnel(&format!("PostUp = sleep {marker} & sleep {marker}")));
     let before = ns.state();
     let mut child = ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();

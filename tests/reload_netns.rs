@@ -123,7 +123,7 @@ fn reload_equals_a_fresh_up_of_the_new_file_and_keeps_the_link() {
         return;
     }
     let (a, b) = (Ns::new("a"), Ns::new("b"));
-    let (ia, ib) = (format!("wrl{}a", std::process::id() % 10000), format!("wrl{}b", std::process::id() % 10000));
+    let (ia, ib) = (format!("wrl{}a", common::pid_tag()), format!("wrl{}b", common::pid_tag()));
     let ca = a.conf(&ia, &old_conf());
     let up = a.wgq(&["up", ca.to_str().unwrap()]);
     assert!(up.status.success(), "{}", text(&up));
@@ -162,7 +162,7 @@ fn reload_keeps_the_runtime_fwmark_of_a_full_tunnel() {
         return;
     }
     let a = Ns::new("f");
-    let ia = format!("wrl{}f", std::process::id() % 10000);
+    let ia = format!("wrl{}f", common::pid_tag());
     // The endpoint is reached through the default route (v0, MTU 1460): the automatic MTU
     // is 1380 at up. Once up, an unmarked lookup of the endpoint goes through the tunnel
     // itself (1380 - 80); reload must still find 1380, as up did.
@@ -211,7 +211,7 @@ fn a_failing_reload_step_restores_the_previous_state() {
         return;
     }
     let a = Ns::new("x");
-    let ia = format!("wrl{}x", std::process::id() % 10000);
+    let ia = format!("wrl{}x", common::pid_tag());
     let c = a.conf(&ia, &old_conf());
     assert!(a.wgq(&["up", c.to_str().unwrap()]).status.success());
     let before = a.state(&ia);
@@ -233,7 +233,7 @@ fn sigterm_during_reload_leaves_the_old_or_the_new_state() {
         return;
     }
     let a = Ns::new("s");
-    let ia = format!("wrl{}s", std::process::id() % 10000);
+    let ia = format!("wrl{}s", common::pid_tag());
     let c = a.conf(&ia, &old_conf());
     assert!(a.wgq(&["up", c.to_str().unwrap()]).status.success());
     let old = a.state(&ia);

@@ -220,7 +220,16 @@ impl World {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        let dump = |ns: &str| String::from_utf8_lossy(&self.wgq_in(ns, &["wg", "show", "all", "dump"]).stdout).into_owned();
+        // The namespace's own links only: `show all` lists every socket of /var/run/wireguard,
+        // other namespaces' and other tests' too.
+        let dump = |ns: &str| {
+            let links = Command::new("ip").args(["-n", ns, "-o", "link", "show"]).output().unwrap();
+            String::from_utf8_lossy(&links.stdout)
+                .lines()
+                .filter_map(|l| l.split(": ").nth(1).map(|n| n.split('@').next().unwrap_or(n).to_string()))
+                .map(|n| String::from_utf8_lossy(&self.wgq_in(ns, &["wg", "show", &n, "dump"]).stdout).into_owned())
+                .collect::<String>()
+        };
         eprintln!("no handshake: client:\n{}internet:\n{}", dump(self.client.name()), dump(self.internet.name()));
         false
     }
@@ -237,7 +246,7 @@ fn ready() -> bool {
 }
 
 fn ifname(tag: &str) -> String {
-    format!("rr{}{tag}", std::process::id() % 1_000_000)
+    format!("rr{}{tag}", common::pid_tag())
 }
 
 #[test]

@@ -140,7 +140,7 @@ struct Ns {
 impl Ns {
     fn new(tag: &str) -> Ns {
         let name = format!("wgqrs-{}-{tag}", std::process::id());
-        let ifname = format!("wrs{}{}", std::process::id() % 100000, &tag[..1]);
+        let ifname = format!("wrs{}{}", common::pid_tag(), &tag[..1]);
         let ns = Ns { netns: common::Netns::new(name), ifname, dir: tempfile::tempdir().unwrap() };
         for c in [
             "ip -n NS link add v0 type veth peer name v1",
@@ -295,6 +295,29 @@ fn up_sets_domains_route_all_default_route_and_servers_and_down_reverts() {
     assert!(r < d, "{err}");
     assert_eq!(bus.take_calls(), [format!("RevertLink {i}")]);
     assert!(!ns.link_exists() && ns.state().is_none());
+}
+
+/// Search domains that look like options (`--help`, `-x`), which wg-quick hands to
+/// resolvconf as data, reach resolved as domains: `resolvectl domain -- IF ...`.
+#[test]
+fn search_domains_that_look_like_options_are_operands() {
+    if !ready() {
+        return;
+    }
+    let mut bus = Bus::new();
+    bus.start_fake(&[]);
+    let ns = Ns::new("h");
+    let conf = ns.conf("DNS = 192.0.2.53, --help, -x");
+    let o = ns.wgq(&bus, &["up", conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let ifn = &ns.ifname;
+    assert!(err.contains(&format!("[#] resolvectl domain -- {ifn} --help -x ~.\n")), "{err}");
+    assert!(!err.contains("COMMAND"), "resolvectl took a domain for an option:\n{err}");
+    let i = ns.ifindex().unwrap();
+    assert_eq!(bus.take_calls()[0], format!("SetLinkDomains {i} --help:false -x:false .:true"));
+    let o = ns.wgq(&bus, &["down", conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]
@@ -522,7 +545,7 @@ fn the_real_systemd_resolved_gets_the_link_settings_and_loses_them() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let ifname = format!("wrs{}z", std::process::id() % 100000);
+    let ifname = format!("wrs{}z", common::pid_tag());
     let o = Command::new("unshare")
         .args(["-m", "-n", "--propagation", "private", "bash"])
         .arg(fixture("real.sh"))

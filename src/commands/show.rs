@@ -64,7 +64,9 @@ pub(crate) fn show(interface: Option<&str>, json: bool) -> Result<(), AppError> 
 /// `wg show` layout (without colours). Peers with the most recent handshake first.
 pub(crate) fn render_pretty(d: &DeviceState, now: Duration) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "interface: {}", d.name);
+    // An interface name may hold any byte but `/`, `:` and white space (a terminal escape
+    // sequence too): never printed raw.
+    let _ = writeln!(s, "interface: {}", crate::config::values::clean(&d.name));
     if let Some(k) = &d.public_key {
         let _ = writeln!(s, "  public key: {}", k.to_base64());
     }
@@ -232,6 +234,18 @@ mod tests {
                 tx_bytes: 100,
                 allowed_ips: vec![IpNet::parse("10.0.0.2/32").unwrap()],
             }],
+        }
+    }
+
+    #[test]
+    fn control_characters_of_a_name_are_escaped() {
+        let d = DeviceState { name: "x\x1b]0;pwned\x07\u{9b}2J\x7f".into(), ..dev() };
+        let p = render_pretty(&d, Duration::from_secs(1062));
+        assert!(p.starts_with("interface: x\\u{1b}]0;pwned\\u{7}\\u{9b}2J\\u{7f}\n"), "{p}");
+        let j = render_json(std::slice::from_ref(&d));
+        assert!(j.contains("\"interface\": \"x\\u001b]0;pwned\\u0007\\u009b2J\\u007f\""), "{j}");
+        for out in [p, j] {
+            assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
         }
     }
 

@@ -166,11 +166,7 @@ pub fn valid_name(name: &str) -> bool {
 
 /// The backend of an existing interface: a live UAPI socket means userspace.
 pub fn backend_of(name: &str) -> Backend {
-    if valid_name(name) && std::os::unix::net::UnixStream::connect(uapi::socket_path(name)).is_ok() {
-        Backend::Userspace
-    } else {
-        Backend::Kernel
-    }
+    if valid_name(name) && uapi::listening(&uapi::socket_path(name)) { Backend::Userspace } else { Backend::Kernel }
 }
 
 /// Device access for one run: the generic-netlink connection to kernel devices is opened

@@ -160,7 +160,7 @@ impl RunState {
     /// kept: it is what [`RunState::orphan`] gives `down` of a vanished interface.
     pub fn read(&self, ifname: &str, ifindex: Option<u32>) -> Option<UpRecord> {
         let path = self.state_path(ifname);
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = crate::os::read_bounded(&path, crate::os::MAX_SMALL_FILE).ok()?;
         match record_ifindex(&text) {
             Some(i) if Some(i) == ifindex => Some(UpRecord::parse(&text)),
             Some(_) if ifindex.is_none() => None,
@@ -339,7 +339,7 @@ pub fn collect_garbage(state: &RunState) {
         if name == mine {
             collect_interfaces(&path);
         } else if name.starts_with("ns-") {
-            let inode = std::fs::read_to_string(path.join("netns"))
+            let inode = crate::os::read_bounded(path.join("netns"), crate::os::MAX_SMALL_FILE)
                 .ok()
                 .and_then(|t| t.trim().strip_prefix("inode=").and_then(|v| v.parse::<u64>().ok()));
             let live = live.get_or_insert_with(live_netns_inodes);

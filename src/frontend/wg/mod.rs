@@ -126,7 +126,7 @@ fn clean_stale_socket(name: &str) {
     if !m.file_type().is_socket() {
         return;
     }
-    if let Err(e) = std::os::unix::net::UnixStream::connect(&path)
+    if let Err(e) = device::uapi::connect(&path)
         && e.raw_os_error() == Some(libc::ECONNREFUSED)
     {
         let _ = std::fs::remove_file(&path);
@@ -148,7 +148,7 @@ fn set(devices: &mut Devices, name: &str, cfg: &crate::device::DeviceConfig) -> 
 }
 
 fn live_socket(name: &str) -> bool {
-    !name.contains('/') && std::os::unix::net::UnixStream::connect(device::uapi::socket_path(name)).is_ok()
+    !name.contains('/') && device::uapi::listening(&device::uapi::socket_path(name))
 }
 
 /// wg's device name: at most 15 bytes (longer names are cut, as its strncpy does).
@@ -183,7 +183,7 @@ fn list_devices() -> Result<Vec<String>, i32> {
         if !std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
             continue;
         }
-        match std::os::unix::net::UnixStream::connect(&path) {
+        match device::uapi::connect(&path) {
             Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
                 let _ = std::fs::remove_file(&path);
             }
