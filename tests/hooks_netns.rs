@@ -167,7 +167,7 @@ fn unescape(s: &str) -> String {
 /// A throwaway namespace with an uplink, a shim directory first in PATH (a recording
 /// resolvconf), and a config directory.
 struct Ns {
-    name: String,
+    netns: common::Netns,
     dir: tempfile::TempDir,
     tag: String,
     /// Unique digits for process markers (the tag has letters).
@@ -181,12 +181,10 @@ impl Ns {
         // Digits only (hooks sleep for `N.<mark>` seconds, and pgrep finds them by it).
         let mark = format!("{}{n:03}", std::process::id());
         let name = format!("wgqhk-{}-{n}", std::process::id());
-        common::delete_netns(&name);
         let dir = tempfile::tempdir().unwrap();
-        let ns = Ns { name, dir, tag, mark };
-        ns.sh("ip netns add NS").unwrap();
-        std::fs::create_dir_all(format!("/etc/netns/{}", ns.name)).unwrap();
-        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.name), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        let ns = Ns { netns: common::Netns::new(name), dir, tag, mark };
+        std::fs::create_dir_all(format!("/etc/netns/{}", ns.netns)).unwrap();
+        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.netns), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
             .unwrap();
         for c in [
             "ip -n NS link add v0 type veth peer name v1",
@@ -222,7 +220,7 @@ impl Ns {
     }
 
     fn sh(&self, cmd: &str) -> Result<String, String> {
-        common::sh_ns(&self.name, cmd)
+        common::sh_ns(self.netns.name(), cmd)
     }
 
     /// An interface name unique to this test run (at most 15 characters).
@@ -240,7 +238,7 @@ impl Ns {
     /// so the pid is the program's).
     fn argv(&self, vars: &[&str], program: &str, args: &[&str]) -> Vec<String> {
         let path = format!("PATH={}:{}", self.bin().display(), std::env::var("PATH").unwrap_or_default());
-        let mut v: Vec<String> = ["netns", "exec", &self.name, "env", &path].iter().map(|s| s.to_string()).collect();
+        let mut v: Vec<String> = ["netns", "exec", self.netns.name(), "env", &path].iter().map(|s| s.to_string()).collect();
         v.extend(vars.iter().map(|s| s.to_string()));
         v.push(program.into());
         v.extend(args.iter().map(|s| s.to_string()));
@@ -301,13 +299,6 @@ impl Ns {
 
     fn link_exists(&self, ifname: &str) -> bool {
         self.sh(&format!("ip -n NS link show dev {ifname}")).is_ok()
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
-        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.name));
     }
 }
 

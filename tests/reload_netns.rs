@@ -18,17 +18,15 @@ fn ready() -> bool {
 }
 
 struct Ns {
-    name: String,
+    netns: common::Netns,
     dir: tempfile::TempDir,
 }
 
 impl Ns {
     fn new(tag: &str) -> Ns {
         let name = format!("wgqrl-{}-{tag}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let ns = Ns { name, dir: tempfile::tempdir().unwrap() };
+        let ns = Ns { netns: common::Netns::new(name), dir: tempfile::tempdir().unwrap() };
         for c in [
-            "ip netns add NS",
             "ip -n NS link add v0 type veth peer name v1",
             "ip -n NS link set lo up",
             "ip -n NS link set v0 mtu 1460 up",
@@ -36,7 +34,7 @@ impl Ns {
             "ip -n NS addr add 192.0.2.1/24 dev v0",
             "ip -n NS route add default via 192.0.2.2 dev v0",
         ] {
-            assert!(Command::new("bash").arg("-c").arg(c.replace("NS", &ns.name)).status().unwrap().success(), "{c}");
+            assert!(Command::new("bash").arg("-c").arg(c.replace("NS", ns.netns.name())).status().unwrap().success(), "{c}");
         }
         let bin = ns.dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
@@ -53,11 +51,15 @@ impl Ns {
 
     fn wgq(&self, args: &[&str]) -> Output {
         let path = format!("{}:{}", self.dir.path().join("bin").display(), std::env::var("PATH").unwrap());
-        Command::new("ip").args(["netns", "exec", &self.name, "env", &format!("PATH={path}"), WGQ]).args(args).output().unwrap()
+        Command::new("ip")
+            .args(["netns", "exec", self.netns.name(), "env", &format!("PATH={path}"), WGQ])
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn sh(&self, c: &str) -> String {
-        String::from_utf8_lossy(&Command::new("bash").arg("-c").arg(c.replace("NS", &self.name)).output().unwrap().stdout)
+        String::from_utf8_lossy(&Command::new("bash").arg("-c").arg(c.replace("NS", self.netns.name())).output().unwrap().stdout)
             .into_owned()
     }
 
@@ -92,12 +94,6 @@ impl Ns {
 
     fn ifindex(&self, ifname: &str) -> String {
         self.sh(&format!("ip -n NS -o link show {ifname}")).split(':').next().unwrap_or("").to_string()
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
     }
 }
 
@@ -259,7 +255,7 @@ fn sigterm_during_reload_leaves_the_old_or_the_new_state() {
         let delay = delays.below(span);
         let o = common::signal_after(
             Command::new("ip")
-                .args(["netns", "exec", &a.name, "env", &format!("PATH={path}"), WGQ, "reload", c.to_str().unwrap()])
+                .args(["netns", "exec", a.netns.name(), "env", &format!("PATH={path}"), WGQ, "reload", c.to_str().unwrap()])
                 .stderr(std::process::Stdio::piped()),
             delay,
             nix::sys::signal::Signal::SIGTERM,

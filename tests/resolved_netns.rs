@@ -132,7 +132,7 @@ impl Drop for Bus {
 /// A namespace with an uplink, a PATH directory (`bin`) holding `resolvectl` (the unpacked
 /// one) and what a test adds, and a config directory.
 struct Ns {
-    name: String,
+    netns: common::Netns,
     ifname: String,
     dir: tempfile::TempDir,
 }
@@ -141,17 +141,15 @@ impl Ns {
     fn new(tag: &str) -> Ns {
         let name = format!("wgqrs-{}-{tag}", std::process::id());
         let ifname = format!("wrs{}{}", common::pid_tag(), &tag[..1]);
-        common::delete_netns(&name);
-        let ns = Ns { name, ifname, dir: tempfile::tempdir().unwrap() };
+        let ns = Ns { netns: common::Netns::new(name), ifname, dir: tempfile::tempdir().unwrap() };
         for c in [
-            "ip netns add NS",
             "ip -n NS link add v0 type veth peer name v1",
             "ip -n NS link set lo up",
             "ip -n NS link set v0 up",
             "ip -n NS link set v1 up",
             "ip -n NS addr add 192.0.2.1/24 dev v0",
         ] {
-            common::sh_ns(&ns.name, c).unwrap_or_else(|e| panic!("{c}: {e}"));
+            common::sh_ns(ns.netns.name(), c).unwrap_or_else(|e| panic!("{c}: {e}"));
         }
         std::fs::create_dir_all(ns.bin()).unwrap();
         // A copy: nothing a test does in `bin` can reach the unpacked package.
@@ -202,7 +200,7 @@ impl Ns {
             .args([
                 "netns",
                 "exec",
-                &self.name,
+                self.netns.name(),
                 "env",
                 &format!("PATH={path}"),
                 &format!("DBUS_SYSTEM_BUS_ADDRESS={}", bus.address()),
@@ -214,7 +212,13 @@ impl Ns {
     }
 
     fn ifindex(&self) -> Option<u32> {
-        common::sh_ns(&self.name, &format!("ip -n NS -o link show {}", self.ifname)).ok()?.split(':').next()?.trim().parse().ok()
+        common::sh_ns(self.netns.name(), &format!("ip -n NS -o link show {}", self.ifname))
+            .ok()?
+            .split(':')
+            .next()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     fn link_exists(&self) -> bool {
@@ -230,12 +234,6 @@ impl Ns {
             .map(|e| e.path().join(&f))
             .find(|p| p.exists())
             .map(|p| std::fs::read_to_string(p).unwrap())
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
     }
 }
 

@@ -47,7 +47,12 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
         // A signal before this `up` started: nothing more is brought up.
         let r = match crate::os::signals::peek() {
             Some(sig) => Err(AppError::Exec(crate::plan::exec::ExecError::Signal(sig))),
-            None => super::up(t, false, a.kill_switch),
+            None => super::up::run(&super::up::UpArgs {
+                dry_run: false,
+                kill_switch: a.kill_switch.map(|k| super::up::KillSwitchMode { strict: k.strict }),
+                allow_lan: a.kill_switch.is_some_and(|k| k.allow_lan),
+                target: t.clone(),
+            }),
         };
         if let Err(e) = r {
             if !e.already_reported() {
@@ -90,7 +95,7 @@ fn stop(state: &RunState, pid: u32, up: &[(&str, &str)]) -> bool {
     for (t, n) in up.iter().rev() {
         // A signal that arrived meanwhile must not undo the teardown's first step.
         crate::os::signals::pending();
-        if let Err(e) = super::down(t, false, false) {
+        if let Err(e) = super::down::run(&super::down::DownArgs::plain(t)) {
             if !e.already_reported() {
                 eprintln!("{}: {n}: {}", crate::program_name(), crate::error_chain(&e));
             }

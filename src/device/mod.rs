@@ -23,6 +23,18 @@ pub struct DeviceConfig {
     pub peers: Vec<PeerConfig>,
 }
 
+impl DeviceConfig {
+    /// The update of one peer's endpoint (`Op::SetEndpoint`, what `wgq reresolve` sends):
+    /// the peer's key, update-only, the endpoint; nothing else (no device field, no other
+    /// peer setting).
+    pub fn endpoint_update(peer: Key, endpoint: SocketAddr) -> DeviceConfig {
+        DeviceConfig {
+            peers: vec![PeerConfig { public_key: peer, update_only: true, endpoint: Some(endpoint), ..Default::default() }],
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PeerConfig {
     pub public_key: Key,

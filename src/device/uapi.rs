@@ -322,6 +322,7 @@ fn write_allowed_ip(s: &mut (impl Write + ?Sized), key: &[u8], a: &IpNet) -> std
 }
 
 /// Parses a `get=1` reply (without the final `errno=` line's meaning).
+#[cfg(test)]
 pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
     let mut p = GetParser::new(name);
     for line in text.as_bytes().split(|&b| b == b'\n') {
@@ -705,7 +706,7 @@ mod tests {
 
     #[test]
     fn an_endpoint_update_is_update_only_text() {
-        let cfg = crate::plan::exec::endpoint_update(Key([2; 32]), "[2001:db8::7]:51820".parse().unwrap());
+        let cfg = crate::device::DeviceConfig::endpoint_update(Key([2; 32]), "[2001:db8::7]:51820".parse().unwrap());
         assert_eq!(
             set_request(&cfg),
             format!("set=1\npublic_key={}\nupdate_only=true\nendpoint=[2001:db8::7]:51820\n\n", "02".repeat(32))

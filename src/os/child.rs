@@ -309,6 +309,7 @@ impl<'a> Helper<'a> {
     }
 
     /// A bound other than [`helper_timeout`].
+    #[cfg(test)]
     pub fn bound(mut self, bound: Duration) -> Helper<'a> {
         self.bound = Some(bound);
         self

@@ -19,10 +19,12 @@ pub mod reresolve;
 pub mod routing;
 mod up;
 
-pub use down::{DownFacts, plan_down, plan_down_vanished, rules_to_delete, vanished_summary};
+pub use down::{DownFacts, plan_down, plan_down_vanished, vanished_summary};
 pub use firewall::{Admitted, KillSwitch};
 pub use record::UpRecord;
-pub use reload::{ReloadError, ReloadFacts, device_inverse, device_update, plan_reload};
+pub use reload::{ReloadError, ReloadFacts, plan_reload};
+#[cfg(feature = "test-support")]
+pub use reload::device_update;
 pub use up::{
     AfterPreUp, UpFacts, kernel_allowed_ips, own_public_key, plan_up, plan_up_rest, plan_up_start, table_search_needed,
 };

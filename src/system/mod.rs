@@ -12,7 +12,9 @@ pub mod firewall;
 pub mod hooks;
 mod observe;
 pub mod resolver;
-pub use observe::{Uplink, host_addresses, observe_kernel, probe_suppress_prefixlength};
+pub use observe::{Uplink, host_addresses, observe_kernel};
+#[cfg(feature = "test-support")]
+pub use observe::probe_suppress_prefixlength;
 pub mod runstate;
 
 use std::collections::HashMap;

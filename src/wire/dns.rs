@@ -17,6 +17,7 @@ const FLAG_RD: u16 = 0x0100;
 
 /// RCODEs wgq tells apart.
 pub const RCODE_NOERROR: u8 = 0;
+#[cfg(test)]
 pub const RCODE_SERVFAIL: u8 = 2;
 pub const RCODE_NXDOMAIN: u8 = 3;
 

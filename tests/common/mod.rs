@@ -31,6 +31,47 @@ pub fn pid_tag() -> String {
     String::from_utf8_lossy(&s).into_owned()
 }
 
+/// A named network namespace (`ip netns add`), the one fixture of the network-namespace
+/// tests: created fresh (a leftover of the same name from a killed run is deleted first) and,
+/// when dropped, deleted with every process still in it and its `/etc/netns/NAME` directory
+/// (which `ip netns exec` bind-mounts over /etc). Its `Display` is its name, so it goes
+/// straight into `ip -n {ns} ...` command lines.
+pub struct Netns(String);
+
+impl Netns {
+    /// Creates the namespace `name`; panics when `ip netns add` fails.
+    pub fn new(name: impl Into<String>) -> Netns {
+        let ns = Netns(name.into());
+        delete_netns(&ns.0);
+        if let Err(e) = ns.sh("ip netns add NS") {
+            panic!("ip netns add {}: {e}", ns.0);
+        }
+        ns
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// Runs `cmd` under bash with `NS` replaced by the name: its stdout, or its stderr on failure.
+    pub fn sh(&self, cmd: &str) -> Result<String, String> {
+        sh_ns(&self.0, cmd)
+    }
+}
+
+impl std::fmt::Display for Netns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        delete_netns(&self.0);
+        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.0));
+    }
+}
+
 /// True when the test can run here: root (network namespaces) and every tool in PATH;
 /// otherwise prints why it is skipped.
 pub fn ready(tools: &[&str]) -> bool {
