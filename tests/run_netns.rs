@@ -276,3 +276,64 @@ fn as_pid_1_a_hooks_orphan_is_reaped_and_sigterm_still_stops() {
     assert_eq!(code, Some(0), "{rest}");
     assert_eq!(ns.state(), before, "something was left behind:\n{rest}");
 }
+
+/// Without resolvconf and systemd-resolved, a bind-mounted resolv.conf (what a container
+/// runtime gives, and what `ip netns exec` makes of /etc/netns/NAME/resolv.conf) is written in
+/// place while the tunnel runs and gets its old content back at the end, also when `up` fails.
+#[test]
+fn dns_goes_into_a_bind_mounted_resolv_conf_in_place_and_comes_back() {
+    let Some(ns) = Ns::new() else { return };
+    if which::which("resolvconf").is_ok() {
+        eprintln!("skipped: resolvconf is installed (it would be used)");
+        return;
+    }
+    let etc = format!("/etc/netns/{}", ns.name);
+    std::fs::create_dir_all(&etc).unwrap();
+    let file = format!("{etc}/resolv.conf");
+    let original = "# the runtime's\nnameserver 192.0.2.53\n";
+    std::fs::write(&file, original).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(&file).unwrap().ino();
+    let a = ns.ifname("d");
+    let fa = ns.conf(&a, &server(41004, "DNS = 10.81.0.53, corp.example"));
+    let mut child = ns.spawn(&[], &["run", &fa]);
+    let (ok, seen, rx) = until(&mut child, "running");
+    let _cleanup = scopeguard(etc.clone());
+    assert!(ok, "{seen}");
+    assert!(seen.contains("[#] write /etc/resolv.conf in place"), "{seen}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "nameserver 10.81.0.53\nsearch corp.example\n");
+    assert_eq!(std::fs::metadata(&file).unwrap().ino(), inode, "the file was replaced, not written in place");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    assert_eq!(wait(&mut child), Some(0));
+    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original, "{rest}");
+    assert_eq!(std::fs::metadata(&file).unwrap().ino(), inode);
+    // A failed up gives it back too.
+    let b = ns.ifname("e");
+    let fb = ns.conf(&b, &server(41005, "DNS = 10.81.0.53\nPostUp = exit 3"));
+    let mut child = ns.spawn(&[], &["run", &fb]);
+    assert_eq!(wait(&mut child), Some(3));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    // With a resolv.conf that is no mount point of its own, wg-quick's behaviour stays:
+    // resolvconf is needed (status 127). (Not where the host's own is a bind mount, as in a
+    // CI container: that one would be written.)
+    std::fs::remove_file(&file).unwrap();
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    if !info.lines().any(|l| l.split(' ').nth(4) == Some("/etc/resolv.conf")) {
+        let mut child = ns.spawn(&[], &["run", &fa]);
+        assert_eq!(wait(&mut child), Some(127));
+    }
+}
+
+/// Removes /etc/netns/NAME when dropped.
+struct EtcNetns(String);
+
+impl Drop for EtcNetns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scopeguard(dir: String) -> EtcNetns {
+    EtcNetns(dir)
+}
