@@ -11,6 +11,7 @@ pub mod dns;
 mod down;
 pub mod exec;
 pub mod firewall;
+pub mod p2p;
 pub mod peer;
 mod record;
 mod reload;
