@@ -2,6 +2,7 @@
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
 mod error;
+pub mod p2p;
 pub mod peer;
 pub mod qr;
 pub mod reresolve;
@@ -68,6 +69,8 @@ pub enum Command {
     Peer(Box<peer::PeerCmd>),
     /// `wgq reresolve`.
     Reresolve(reresolve::ReresolveArgs),
+    /// `wgq p2p serve|connect|status`.
+    P2p(p2p::P2pCmd),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
     Qr {
         file: Option<String>,
@@ -88,6 +91,7 @@ impl Command {
                 | Command::Show { .. }
                 | Command::Showconf { .. }
                 | Command::Reresolve(_)
+                | Command::P2p(_)
                 | Command::ServerInit(_)
                 | Command::Peer(_)
         )
@@ -128,6 +132,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         }
         Command::ServerInit(a) => server::init(&a),
         Command::Reresolve(a) => reresolve::reresolve(&a),
+        Command::P2p(c) => p2p::run(&c),
         Command::Peer(p) => peer::run(&p),
         Command::Qr { file } => {
             let data = match file.as_deref() {
@@ -531,7 +536,12 @@ fn reload(target: &str, dry_run: bool) -> Result<i32, AppError> {
     let mut x = Session::open(target, dry_run, true, true)?;
     phase("parse", &mut t);
     let recorded = x.recorded();
-    let facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
+    let mut facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
+    // Peers `wgq p2p connect` added at run time stay (and what they took from the hub's
+    // peer is counted as the hub's): the file is compared with the device without them.
+    if let Some(p2p) = x.state.read_p2p(&x.ifname, crate::system::runstate::ifindex(&x.ifname)) {
+        p2p.strip(&mut facts.live);
+    }
     phase("observe", &mut t);
     let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;
     phase("plan", &mut t);

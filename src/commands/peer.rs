@@ -60,6 +60,8 @@ pub struct AddArgs {
     pub endpoint: Option<String>,
     pub expires: Option<String>,
     pub note: Option<String>,
+    /// `--p2p`: `# P2P = true` in its block.
+    pub p2p: bool,
     pub pubkey: Option<String>,
     pub no_psk: bool,
     pub no_store: bool,
@@ -76,6 +78,8 @@ pub struct SetArgs {
     pub mtu: Option<u32>,
     pub expires: Option<String>,
     pub note: Option<String>,
+    /// `--p2p` / `--no-p2p`: `# P2P = true` set or removed.
+    pub p2p: Option<bool>,
 }
 
 /// The `wgq peer` commands.
@@ -558,6 +562,7 @@ fn add(target: &Target, opts: &EditOpts, a: &AddArgs) -> Result<i32, AppError> {
             created: peers::format_time(c.now),
             expires,
             note: a.note.clone(),
+            p2p: a.p2p,
             public_key: public,
             preshared_key: psk.clone(),
             allowed_ips: server_allowed.clone(),
@@ -731,6 +736,9 @@ fn set(target: &Target, opts: &EditOpts, name: &str, a: &SetArgs) -> Result<i32,
         if let Some(n) = &a.note {
             peers::check_value("--note", n).map_err(|e| other(e.to_string()))?;
             set_server("Note", (!n.is_empty()).then_some(n.as_str()));
+        }
+        if let Some(on) = a.p2p {
+            set_server("P2P", on.then_some("true"));
         }
         let mut out = Outcome::default();
         if lines != original {

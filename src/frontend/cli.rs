@@ -149,6 +149,11 @@ enum WgqCommand {
         #[command(subcommand)]
         command: PeerCommand,
     },
+    /// Peers behind NAT talk directly, with endpoints learned from their hub: serve, connect, status
+    P2p {
+        #[command(subcommand)]
+        command: P2pCommand,
+    },
     /// Print a file (a client's configuration) as a QR code on the terminal
     Qr {
         /// The file; standard input for - or none
@@ -244,6 +249,34 @@ struct PeerTarget {
 }
 
 #[derive(Debug, clap::Subcommand)]
+enum P2pCommand {
+    /// On the hub: tell opted-in peers (# P2P = true) where the other opted-in peers are, on the tunnel address only
+    Serve {
+        /// The UDP port on the interface's tunnel addresses
+        #[arg(long, value_name = "N", default_value_t = crate::plan::p2p::DEFAULT_PORT)]
+        port: u16,
+        /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+        target: String,
+    },
+    /// On a peer: add the other peers of the mesh at run time and go direct while a handshake works
+    Connect {
+        /// The hub's p2p address (default: the first host of this interface's subnet, port 51819)
+        #[arg(long, value_name = "ADDR[:PORT]")]
+        hub: Option<String>,
+        /// A file named INTERFACE.conf, or an interface name
+        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+        target: String,
+    },
+    /// Each other peer of the mesh: direct or via the hub, since when, its endpoint
+    Status {
+        /// A file named INTERFACE.conf, or an interface name
+        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+        target: String,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
 enum PeerCommand {
     /// Add a client: next free address of each pool, keys, its block, its client file (live on a running interface)
     Add {
@@ -279,6 +312,9 @@ enum PeerCommand {
         /// A note kept in its block
         #[arg(long, value_name = "TEXT")]
         note: Option<String>,
+        /// In this interface's `wgq p2p` mesh (# P2P = true in its block)
+        #[arg(long)]
+        p2p: bool,
         /// The client made its own key: its public key (no private key is made or kept)
         #[arg(long, value_name = "KEY")]
         pubkey: Option<String>,
@@ -384,6 +420,12 @@ enum PeerCommand {
         /// Its note (empty to remove it)
         #[arg(long, value_name = "TEXT")]
         note: Option<String>,
+        /// Into this interface's `wgq p2p` mesh (# P2P = true in its block)
+        #[arg(long, conflicts_with = "no_p2p")]
+        p2p: bool,
+        /// Out of the `wgq p2p` mesh
+        #[arg(long)]
+        no_p2p: bool,
         #[command(flatten)]
         edit: EditCli,
     },
@@ -443,6 +485,7 @@ fn peer_command(c: PeerCommand) -> Command {
             endpoint,
             expires,
             note,
+            p2p,
             pubkey,
             no_psk,
             no_store,
@@ -461,6 +504,7 @@ fn peer_command(c: PeerCommand) -> Command {
                 endpoint,
                 expires,
                 note,
+                p2p,
                 pubkey,
                 no_psk,
                 no_store,
@@ -492,10 +536,17 @@ fn peer_command(c: PeerCommand) -> Command {
             let (target, opts) = edit.split(target.interface);
             PeerCmd::Rename { target, opts, old, new }
         }
-        PeerCommand::Set { target, name, allowed_ips, route, dns, keepalive, mtu, expires, note, edit } => {
+        PeerCommand::Set { target, name, allowed_ips, route, dns, keepalive, mtu, expires, note, p2p, no_p2p, edit } => {
             let (target, opts) = edit.split(target.interface);
             let routes = if route.is_empty() { None } else { Some(route.into_iter().filter(|r| r != "none").collect()) };
-            PeerCmd::Set { target, opts, name, args: SetArgs { allowed_ips, routes, dns, keepalive, mtu, expires, note } }
+            let p2p = if p2p {
+                Some(true)
+            } else if no_p2p {
+                Some(false)
+            } else {
+                None
+            };
+            PeerCmd::Set { target, opts, name, args: SetArgs { allowed_ips, routes, dns, keepalive, mtu, expires, note, p2p } }
         }
         PeerCommand::Rotate { target, name, pubkey, qr, edit } => {
             let (target, opts) = edit.split(target.interface);
@@ -660,6 +711,14 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Version => Command::Version,
         WgqCommand::Server { command } => server_command(command),
         WgqCommand::Peer { command } => peer_command(command),
+        WgqCommand::P2p { command } => {
+            use crate::commands::p2p::P2pCmd;
+            Command::P2p(match command {
+                P2pCommand::Serve { port, target } => P2pCmd::Serve { target, port },
+                P2pCommand::Connect { hub, target } => P2pCmd::Connect { target, hub },
+                P2pCommand::Status { target } => P2pCmd::Status { target },
+            })
+        }
         WgqCommand::Qr { file } => Command::Qr { file: file.filter(|f| f != "-") },
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
         WgqCommand::Wg { args } => return Invocation::Wg(args),

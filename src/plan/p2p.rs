@@ -590,7 +590,7 @@ mod tests {
         // A source no peer routes: silence. Answers are never answered.
         assert_eq!(answer(&dev, &opted, &subnets, ip("10.9.0.99"), &q), None);
         assert_eq!(
-            answer(&dev, &opted, &subnets, ip("10.9.0.2"), &Message::Refused { nonce: 1, reason: Refusal::RateLimited }),
+            answer(&dev, &opted, &subnets, ip("10.9.0.2"), &Message::Refused { nonce: 1, reason: Refusal::BadVersion }),
             None
         );
     }

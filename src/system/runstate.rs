@@ -151,6 +151,40 @@ impl RunState {
     pub fn remove(&self, ifname: &str) {
         let _ = std::fs::remove_file(self.state_path(ifname));
     }
+
+    fn p2p_path(&self, ifname: &str) -> PathBuf {
+        self.dir().join(format!("{ifname}.p2p"))
+    }
+
+    /// The peers `wgq p2p connect` added to the interface running now as `ifname`
+    /// (`<if>.p2p`, kept apart from `up`'s record: an interface wg-quick brought up has
+    /// one too); a record of another interface under that name is removed.
+    pub fn read_p2p(&self, ifname: &str, ifindex: Option<u32>) -> Option<crate::plan::p2p::P2pRecord> {
+        let path = self.p2p_path(ifname);
+        let mut text = String::new();
+        use std::io::Read as _;
+        std::fs::File::open(&path).ok()?.take(1 << 20).read_to_string(&mut text).ok()?;
+        match record_ifindex(&text) {
+            Some(i) if Some(i) == ifindex => Some(crate::plan::p2p::P2pRecord::parse(&text)),
+            _ => {
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Records the peers `wgq p2p connect` manages (whole or not at all).
+    pub fn write_p2p(&self, ifname: &str, ifindex: u32, record: &crate::plan::p2p::P2pRecord) -> io::Result<()> {
+        self.ensure_dir()?;
+        let path = self.p2p_path(ifname);
+        let tmp = path.with_extension(format!("p2p.{}", std::process::id()));
+        std::fs::write(&tmp, format!("ifindex={ifindex}\n{}", record.render()))?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    pub fn remove_p2p(&self, ifname: &str) {
+        let _ = std::fs::remove_file(self.p2p_path(ifname));
+    }
 }
 
 /// The `ifindex=` line of a record.

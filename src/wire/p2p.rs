@@ -14,6 +14,7 @@
 //!                 address count(1) { family(1: 4|6) address(4|16) }*
 //!          flags: bit 0 = more pages follow
 //! refused: magic(4) version(1) type=3 nonce(4) reason(1)                  11 bytes
+//!          reason: 1 = the asker is not opted in, 2 = unsupported version
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -51,8 +52,6 @@ pub struct Entry {
 pub enum Refusal {
     /// The asker is not opted in (or unknown).
     NotOptedIn,
-    /// Too many queries from this address.
-    RateLimited,
     /// The query's version is not one the hub speaks.
     BadVersion,
 }
@@ -61,8 +60,7 @@ impl Refusal {
     fn code(self) -> u8 {
         match self {
             Refusal::NotOptedIn => 1,
-            Refusal::RateLimited => 2,
-            Refusal::BadVersion => 3,
+            Refusal::BadVersion => 2,
         }
     }
 }
@@ -71,7 +69,6 @@ impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Refusal::NotOptedIn => "this peer is not opted in on the hub (wgq peer set … --p2p)",
-            Refusal::RateLimited => "too many queries (rate limited)",
             Refusal::BadVersion => "the hub speaks another protocol version",
         })
     }
@@ -261,8 +258,7 @@ pub fn decode(b: &[u8]) -> Result<Message, DecodeError> {
         T_REFUSED => {
             let reason = match r.u8()? {
                 1 => Refusal::NotOptedIn,
-                2 => Refusal::RateLimited,
-                3 => Refusal::BadVersion,
+                2 => Refusal::BadVersion,
                 c => return Err(DecodeError::Reason(c)),
             };
             Message::Refused { nonce, reason }
@@ -321,7 +317,7 @@ mod tests {
 
     #[test]
     fn refused_bytes() {
-        for (r, c) in [(Refusal::NotOptedIn, 1), (Refusal::RateLimited, 2), (Refusal::BadVersion, 3)] {
+        for (r, c) in [(Refusal::NotOptedIn, 1), (Refusal::BadVersion, 2)] {
             let b = encode(&Message::Refused { nonce: 9, reason: r }).unwrap();
             assert_eq!(b, [b'w', b'g', b'q', b'P', 1, 3, 0, 0, 0, 9, c]);
             assert_eq!(decode(&b).unwrap(), Message::Refused { nonce: 9, reason: r });
@@ -377,7 +373,7 @@ mod tests {
         naddr[14 + 32 + 19] = 5;
         assert_eq!(decode(&naddr), Err(DecodeError::TooMany(5)));
         assert_eq!(decode(&a[..a.len() - 1]), Err(DecodeError::Short));
-        let mut reason = encode(&Message::Refused { nonce: 0, reason: Refusal::RateLimited }).unwrap();
+        let mut reason = encode(&Message::Refused { nonce: 0, reason: Refusal::BadVersion }).unwrap();
         reason[10] = 0;
         assert_eq!(decode(&reason), Err(DecodeError::Reason(0)));
         // Every prefix of a valid answer, and every single-byte change, decodes or errs
