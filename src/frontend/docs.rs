@@ -168,6 +168,28 @@ the exit status is then 1. It also works for interfaces that \\fBwg\\-quick\\fP 
 \\fBsystemctl enable \\-\\-now wgq\\-reresolve@\\fP\\fIINTERFACE\\fP\\fB.timer\\fP runs it every 30 seconds \
 while \\fBwgq@\\fP\\fIINTERFACE\\fP\\fB.service\\fP runs, and stops with it.\n";
 
+/// The man page's section on `wgq p2p`.
+const P2P: &str = ".SH PEER TO PEER\nPeers behind NAT reach each other through their hub; \\fBwgq p2p\\fP lets them talk \
+directly when their NATs allow it, with what the hub already knows. On the hub, \\fBwgq p2p serve\\fP \\fIINTERFACE\\fP \
+answers on the interface\\(aqs tunnel addresses only (UDP port 51819 unless \\fB\\-\\-port\\fP; the socket is tied \
+to the interface, so only packets that came through the tunnel reach it), identifies the asker by the peer whose \
+allowed IPs route its source address, answers only peers opted in with \\fB# P2P = true\\fP in their [Peer] block \
+(\\fBwgq peer add|set\\fP ... \\fB\\-\\-p2p\\fP, \\fB\\-\\-no\\-p2p\\fP to leave), and tells each only of the \
+other opted\\-in peers: public key, the endpoint the hub sees, and their own host addresses (not the networks \
+routed to them), 8 peers per answer, 20 queries in a burst and 2 a second per source. On a peer, \
+\\fBwgq p2p connect\\fP \\fIINTERFACE\\fP asks the hub (by default the first host of the interface\\(aqs \
+subnet, port 51819; \\fB\\-\\-hub\\fP \\fIADDR\\fP[:\\fIPORT\\fP]) every 5 seconds, adds the other peers to the \
+running device with the hub\\(aqs endpoint for them and a persistent keepalive of 15 seconds (both sides send, so \
+both NATs open), and only after a handshake with a peer moves its tunnel addresses (/32, /128) from the hub\\(aqs \
+peer to it. When no packet came from it for 40 seconds, or no handshake for 180, the addresses go back to the hub\\(aqs \
+peer; it goes direct again after 30 seconds, twice as long after each short direct period, up to 10 minutes. \
+Endpoint changes the hub sees are followed. Every change is one update\\-only device change (\\fB[#] wg set\\fP); \
+the file is not changed: the added peers are recorded in \\fB/run/wgq\\fP, \\fBsave\\fP leaves them out, \
+\\fBreload\\fP keeps them, and one removed by someone else is added again. Stopping it (SIGTERM) puts everything \
+back through the hub. \\fBwgq p2p status\\fP \\fIINTERFACE\\fP prints each other peer, direct or via the hub, \
+since when, and its endpoint. \\fBsystemctl enable wgq\\-p2p\\-serve@\\fP\\fIINTERFACE\\fP (hub) or \
+\\fBwgq\\-p2p@\\fP\\fIINTERFACE\\fP (peer) runs them with \\fBwgq@\\fP\\fIINTERFACE\\fP\\fB.service\\fP.\n";
+
 /// The man page's section on the kill switch of `wgq up`.
 const KILL_SWITCH: &str = ".SH KILL SWITCH\n\\fBwgq up \\-\\-kill\\-switch\\fP (full tunnels only: a peer with \
 0.0.0.0/0 or ::/0 in AllowedIPs and Table = auto) adds one nftables table, \\fBinet wgq\\-killswitch\\-\\fP\\fIINTERFACE\\fP, \
@@ -242,6 +264,7 @@ pub fn man_page() -> String {
     }
     s.push_str(PROVISIONING);
     s.push_str(RERESOLVE);
+    s.push_str(P2P);
     s.push_str(KILL_SWITCH);
     s.push_str(".SH OPTIONS\n");
     for (short, long, help) in global_options() {
