@@ -323,6 +323,7 @@ fn remove_unlocked(dir: &Path, gone: impl Fn(&str) -> bool) {
         // have finished in between): then nobody uses it.
         if try_flock(&file) && same_file(&file, &lock_path) && gone(stem) {
             let _ = std::fs::remove_file(dir.join(format!("{stem}.state")));
+            let _ = std::fs::remove_file(dir.join(format!("{stem}.p2p")));
             let _ = std::fs::remove_file(&lock_path);
         }
     }
@@ -330,7 +331,7 @@ fn remove_unlocked(dir: &Path, gone: impl Fn(&str) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(stem) = name.strip_suffix(".state")
+        if let Some(stem) = name.strip_suffix(".state").or_else(|| name.strip_suffix(".p2p"))
             && gone(stem)
             && !dir.join(format!("{stem}.lock")).exists()
         {
@@ -417,6 +418,14 @@ mod tests {
         // A record without an ifindex (older wgq) is never used.
         std::fs::write(a.dir().join("wg1.state"), "table=51820\n").unwrap();
         assert_eq!(a.read("wg1", Some(3)), None);
+        // `wgq p2p connect`'s record: apart from up's, checked the same way.
+        let p2p = crate::plan::p2p::P2pRecord { hub: Some(crate::key::Key([9; 32])), peers: Vec::new() };
+        a.write_p2p("wg0", 7, &p2p).unwrap();
+        assert_eq!(b.read_p2p("wg0", Some(7)), None);
+        assert_eq!(a.read_p2p("wg0", Some(7)), Some(p2p));
+        assert_eq!(a.read("wg0", Some(7)), None, "not up's record");
+        assert_eq!(a.read_p2p("wg0", Some(8)), None);
+        assert!(!a.dir().join("wg0.p2p").exists(), "a stale record must be gone");
     }
 
     #[test]
@@ -441,6 +450,7 @@ mod tests {
         // A namespace whose inode no process has: gone.
         let dead = RunState::at(root.path(), ns(32, u64::MAX - 1));
         dead.write("wg0", 5, &UpRecord::default()).unwrap();
+        dead.write_p2p("wg0", 5, &Default::default()).unwrap();
         drop(dead.lock("wg0").unwrap());
         // The namespace of this very process: kept.
         let alive = RunState::at(root.path(), Netns { cookie: 33, ..Netns::current().unwrap() });
@@ -451,7 +461,10 @@ mod tests {
         std::fs::write(root.path().join("wg0.lock"), "").unwrap();
         // In my namespace: a record of an interface that does not exist.
         me.write("nonexistent0", 9, &UpRecord::default()).unwrap();
+        // And a `wgq p2p connect` record of one (without a lock file).
+        me.write_p2p("nonexistent1", 9, &Default::default()).unwrap();
         collect_garbage(&me);
+        assert!(!me.dir().join("nonexistent1.p2p").exists());
         assert!(!dead.dir().exists(), "the dead namespace's directory stays");
         assert!(alive.dir().join("wg0.state").exists() && alive.dir().join("wg0.lock").exists());
         assert!(!root.path().join("wg0.state").exists() && !root.path().join("wg0.lock").exists());
