@@ -43,6 +43,10 @@ pub const HOLD_MAX: u64 = 600;
 /// ...and back to [`HOLD_FIRST`] after a direct period this long.
 pub const STABLE: u64 = 600;
 
+/// A peer missing from the hub's answers for this long has left the mesh (a hub that was
+/// restarted lists a peer only once it has handshaken with it again).
+pub const LEAVE_AFTER: u64 = 30;
+
 /// Queries a source may send in a burst, and how many it earns per second after that.
 pub const RATE_BURST: u32 = 20;
 pub const RATE_PER_SEC: u32 = 2;
@@ -163,6 +167,8 @@ pub struct MeshPeer {
     rx_at: Option<u64>,
     hold: u64,
     hold_until: u64,
+    /// Since when the hub's answers have not listed it.
+    missing_since: Option<u64>,
 }
 
 impl MeshPeer {
@@ -179,6 +185,7 @@ impl MeshPeer {
             rx_at: None,
             hold: 0,
             hold_until: 0,
+            missing_since: None,
         }
     }
 
@@ -262,8 +269,10 @@ impl Mesh {
             HubView::Silent => {}
             HubView::NotOptedIn => gone.extend(self.peers.iter().map(|p| p.public_key)),
             HubView::Peers(entries) => {
-                for p in &self.peers {
-                    if !entries.iter().any(|e| e.public_key == p.public_key) {
+                for p in &mut self.peers {
+                    if entries.iter().any(|e| e.public_key == p.public_key) {
+                        p.missing_since = None;
+                    } else if now.saturating_sub(*p.missing_since.get_or_insert(now)) >= LEAVE_AFTER {
                         gone.push(p.public_key);
                     }
                 }
@@ -831,8 +840,14 @@ mod tests {
         apply(&mut dev, &p);
         // The hub stops answering: nothing is removed.
         assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 25).ops.is_empty());
-        // It no longer lists peer 3 (left the mesh): removed.
-        let p = m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 30);
+        // It no longer lists peer 3 (left the mesh, or the hub restarted and has not seen it
+        // yet): kept for LEAVE_AFTER seconds, listed again meanwhile it stays...
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 30).ops.is_empty());
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 29 + LEAVE_AFTER).ops.is_empty());
+        assert!(m.round("wg0", &dev, &own(), hub, &moved, NOW + 30 + LEAVE_AFTER).ops.is_empty());
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 31 + LEAVE_AFTER).ops.is_empty());
+        // ...then removed.
+        let p = m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 31 + 2 * LEAVE_AFTER);
         assert_eq!(peer_ops(&p), [PeerConfig { public_key: key(3), remove: true, ..Default::default() }]);
         apply(&mut dev, &p);
         assert!(m.peers.is_empty());
