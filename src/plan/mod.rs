@@ -306,7 +306,9 @@ fn set_peer_text(ifname: &str, p: &crate::device::PeerConfig) -> String {
     // Without replacing (`wgq p2p` giving an address back): added, as wg(8)'s `+`.
     let ips: Vec<String> =
         p.allowed_ips.iter().map(|a| if p.replace_allowed_ips { a.to_string() } else { format!("+{a}") }).collect();
-    if p.replace_allowed_ips || !ips.is_empty() {
+    if p.replace_allowed_ips && ips.is_empty() {
+        s.push_str(" allowed-ips ''");
+    } else if p.replace_allowed_ips || !ips.is_empty() {
         s.push_str(&format!(" allowed-ips {}", ips.join(",")));
     }
     s

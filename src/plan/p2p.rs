@@ -745,6 +745,11 @@ mod tests {
                 ..Default::default()
             }]
         );
+        let k3 = key(3).to_base64();
+        assert_eq!(
+            p.to_string(),
+            format!("[#] wg set wg0 peer {k3} endpoint 203.0.113.3:40001 persistent-keepalive 15 allowed-ips ''\n")
+        );
         apply(&mut dev, &p);
         assert_eq!(m.hub, Some(key(9)));
         // 10.50.0.1 is not routed through the hub: never moved.
@@ -765,6 +770,7 @@ mod tests {
                 ..Default::default()
             }]
         );
+        assert_eq!(p.to_string(), format!("[#] wg set wg0 peer {k3} allowed-ips 10.9.0.3/32,10.9.0.77/32\n"));
         apply(&mut dev, &p);
         assert_eq!((m.peers[0].via, m.peers[0].since), (Via::Direct, NOW + 62));
         // The hub's /24 is untouched (longest prefix wins for this address).
@@ -883,6 +889,14 @@ mod tests {
         assert_eq!(m.peers[0].addresses, [ip("10.9.0.3")]);
         // Stale: back to the hub's peer.
         let p = m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 2 + SESSION_STALE);
+        assert_eq!(
+            p.to_string(),
+            format!(
+                "[#] wg set wg0 peer {} allowed-ips ''\n[#] wg set wg0 peer {} allowed-ips +10.9.0.3/32\n",
+                key(3).to_base64(),
+                key(9).to_base64()
+            )
+        );
         apply(&mut dev, &p);
         assert_eq!(allowed(&dev, 3), []);
         assert_eq!(allowed(&dev, 9), [net("10.9.0.1/32"), net("10.9.0.3/32")]);
