@@ -158,17 +158,17 @@ impl World {
         w.router_rules(&w.rb.clone(), false);
         // The hub: A and B opted in, C not.
         let hub_conf = format!(
-            "[Interface]\nPrivateKey = {}\nAddress = 10.66.0.1/24\nListenPort = 51820\n\n\
-             [Peer]\n# Name = a\n# P2P = true\nPublicKey = {}\nAllowedIPs = 10.66.0.2/32, 192.168.101.0/24\n\n\
-             [Peer]\n# Name = b\n# P2P = true\nPublicKey = {}\nAllowedIPs = 10.66.0.3/32\n\n\
+            "[Interface]\nPrivateKey = {}\nAddress = 10.66.0.1/24, fd66::1/64\nListenPort = 51820\n\n\
+             [Peer]\n# Name = a\n# P2P = true\nPublicKey = {}\nAllowedIPs = 10.66.0.2/32, fd66::2/128, 192.168.101.0/24\n\n\
+             [Peer]\n# Name = b\n# P2P = true\nPublicKey = {}\nAllowedIPs = 10.66.0.3/32, fd66::3/128\n\n\
              [Peer]\n# Name = c\nPublicKey = {}\nAllowedIPs = 10.66.0.4/32\n",
             keys[0].0, keys[1].1, keys[2].1, keys[3].1
         );
         w.hub.conf = common::write_conf(w.dir.path(), &w.hub.ifname, &hub_conf).display().to_string();
-        for (node, k, addr) in [(&mut w.a, 1, "10.66.0.2"), (&mut w.b, 2, "10.66.0.3"), (&mut w.c, 3, "10.66.0.4")] {
+        for (node, k, n) in [(&mut w.a, 1, 2), (&mut w.b, 2, 3), (&mut w.c, 3, 4)] {
             let body = format!(
-                "[Interface]\nPrivateKey = {}\nAddress = {addr}/24\nListenPort = 51820\n\n\
-                 [Peer]\nPublicKey = {}\nEndpoint = 203.0.113.1:51820\nAllowedIPs = 10.66.0.0/24\nPersistentKeepalive = 25\n",
+                "[Interface]\nPrivateKey = {}\nAddress = 10.66.0.{n}/24, fd66::{n}/64\nListenPort = 51820\n\n\
+                 [Peer]\nPublicKey = {}\nEndpoint = 203.0.113.1:51820\nAllowedIPs = 10.66.0.0/24, fd66::/64\nPersistentKeepalive = 25\n",
                 keys[k].0, keys[0].1
             );
             node.conf = common::write_conf(w.dir.path(), &node.ifname, &body).display().to_string();
@@ -378,9 +378,15 @@ fn peers_behind_nat_go_direct_and_fall_back() {
     });
     assert!(both.is_some(), "direct within 10 s: {}", w.logs());
     eprintln!("direct after {:?}", t.elapsed());
+    // Both own addresses went direct (IPv4 and IPv6).
+    for (n, other, v6) in [(&w.a, &w.b, "fd66::3/128"), (&w.b, &w.a, "fd66::2/128")] {
+        let allowed = peer_of(&w, n, &other.public).unwrap().1;
+        assert!(allowed.split(',').any(|a| a.trim() == v6), "{allowed}: {}", w.logs());
+    }
     // Pings no longer pass through the hub: 30 pings of 1000 bytes would be 60 kB there.
     let before = hub_bytes(&w);
     assert!(ping(&w.a.ns, "10.66.0.3", 30, 1000), "direct pings: {}", w.logs());
+    assert!(ping(&w.b.ns, "fd66::2", 10, 1000), "direct IPv6 pings: {}", w.logs());
     let grown = hub_bytes(&w) - before;
     assert!(grown < 4000, "the hub carried {grown} bytes for them: {}", w.logs());
     // Status says so.

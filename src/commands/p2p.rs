@@ -89,6 +89,7 @@ fn serve(target: &str, port: u16) -> Result<i32, AppError> {
     crate::os::signals::install();
     let mut socks: Vec<(IpAddr, UdpSocket)> = Vec::new();
     let mut bound_for: Vec<IpNet> = Vec::new();
+    let mut bind_errors: Vec<String> = Vec::new();
     let mut subnets: Vec<IpNet> = Vec::new();
     let mut next_addresses = Instant::now();
     let mut opted: Vec<crate::key::Key> = Vec::new();
@@ -107,20 +108,29 @@ fn serve(target: &str, port: u16) -> Result<i32, AppError> {
         if Instant::now() >= next_addresses {
             next_addresses = Instant::now() + Duration::from_secs(5);
             match sys.interface_addresses(&ifname) {
-                Ok(a) if a != bound_for => {
+                Ok(a) if a != bound_for || socks.len() < a.len() => {
+                    // New addresses, or one could not be bound yet (a tentative IPv6 address):
+                    // the sockets are made again for all of them.
+                    let before: Vec<IpAddr> = socks.iter().map(|(ip, _)| *ip).collect();
                     socks.clear();
+                    let mut failed = Vec::new();
                     for n in &a {
+                        let at = SocketAddr::new(n.addr, port);
                         match sysp2p::bind_hub(&ifname, n.addr, port) {
                             Ok(s) => {
-                                eprintln!("[#] p2p: serving {ifname} on {}", SocketAddr::new(n.addr, port));
+                                if !before.contains(&n.addr) {
+                                    eprintln!("[#] p2p: serving {ifname} on {at}");
+                                }
                                 socks.push((n.addr, s));
                             }
-                            Err(e) => eprintln!(
-                                "{}: p2p: cannot listen on {}: {e}",
-                                crate::program_name(),
-                                SocketAddr::new(n.addr, port)
-                            ),
+                            Err(e) => failed.push(format!("{}: p2p: cannot listen on {at}: {e}", crate::program_name())),
                         }
+                    }
+                    if failed != bind_errors {
+                        for f in &failed {
+                            eprintln!("{f}");
+                        }
+                        bind_errors = failed;
                     }
                     subnets = a.clone();
                     bound_for = a;
