@@ -357,6 +357,27 @@ fn hub_bytes(w: &World) -> u64 {
     [&w.a.public, &w.b.public].iter().map(|k| peer_of(w, &w.hub, k).map_or(0, |p| p.3 + p.4)).sum()
 }
 
+/// Sends `count` queries to the hub's p2p port from `src` inside namespace `ns`: the first
+/// answer, if one comes within 2 s.
+fn query_from(ns: &str, src: &str, count: usize) -> Option<wgq::wire::p2p::Message> {
+    let f = std::fs::File::open(format!("/var/run/netns/{ns}")).unwrap();
+    let src: std::net::IpAddr = src.parse().unwrap();
+    std::thread::spawn(move || {
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let s = std::net::UdpSocket::bind((src, 0)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let q = wgq::wire::p2p::encode(&wgq::wire::p2p::Message::Query { nonce: 77, page: 0 }).unwrap();
+        for _ in 0..count {
+            s.send_to(&q, "10.66.0.1:51819").unwrap();
+        }
+        let mut b = [0u8; 1500];
+        let n = s.recv(&mut b).ok()?;
+        wgq::wire::p2p::decode(&b[..n]).ok()
+    })
+    .join()
+    .unwrap()
+}
+
 fn ready() -> bool {
     common::ready(&["wireguard-go", "nft", "ping", "wg-quick", "wg"])
 }
@@ -400,6 +421,27 @@ fn peers_behind_nat_go_direct_and_fall_back() {
     }
     assert_eq!(peers_of(&w, &w.c), [w.hub.public.clone()], "{}", w.logs());
     assert!(w.log("c").contains("not opted in"), "{}", w.log("c"));
+    // A query that does not come through the tunnel gets nothing, even with a peer's source
+    // address routed to the hub's address from the internet (the socket is tied to the
+    // tunnel's interface); the same query through the tunnel gets an answer.
+    // (Reverse-path filtering off on the hub: the socket's binding alone must refuse it.)
+    sh(&format!("ip -n {} route add 10.66.0.0/24 via 203.0.113.1 && ip -n {} addr add 10.66.0.2/32 dev lo", w.inet, w.inet));
+    sh(&format!(
+        "ip netns exec {h} sysctl -qw net.ipv4.conf.all.rp_filter=0 && ip netns exec {h} sysctl -qw net.ipv4.conf.eth0.rp_filter=0",
+        h = w.hub.ns
+    ));
+    // (Its answers would go into the tunnel, to A: the hub's counter for A shows them.)
+    let tx_a = || peer_of(&w, &w.hub, &w.a.public).unwrap().4;
+    let before = tx_a();
+    assert_eq!(query_from(&w.inet, "10.66.0.2", 20), None, "answered outside the tunnel");
+    let grown = tx_a() - before;
+    assert!(grown < 1000, "the hub sent {grown} bytes to A after queries from outside the tunnel: {}", w.logs());
+    match query_from(&w.a.ns, "10.66.0.2", 1) {
+        Some(wgq::wire::p2p::Message::Answer { peers, .. }) => {
+            assert_eq!(peers.iter().map(|e| e.public_key.to_base64()).collect::<Vec<_>>(), [w.b.public.clone()])
+        }
+        other => panic!("no answer through the tunnel: {other:?}"),
+    }
     // The LAN behind A (192.168.101.0/24 on the hub) is never announced.
     assert!(!peer_of(&w, &w.b, &w.a.public).unwrap().1.contains("192.168.101"), "{}", w.logs());
 
