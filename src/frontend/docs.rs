@@ -176,7 +176,7 @@ to the interface, so only packets that came through the tunnel reach it), identi
 allowed IPs route its source address, answers only peers opted in with \\fB# P2P = true\\fP in their [Peer] block \
 (\\fBwgq peer add|set\\fP ... \\fB\\-\\-p2p\\fP, \\fB\\-\\-no\\-p2p\\fP to leave), and tells each only of the \
 other opted\\-in peers: public key, the endpoint the hub sees, and their own host addresses (not the networks \
-routed to them), 8 peers per answer, 20 queries in a burst and 2 a second per source. On a peer, \
+routed to them), 8 peers per answer, 64 queries in a burst and 16 a second per source. On a peer, \
 \\fBwgq p2p connect\\fP \\fIINTERFACE\\fP asks the hub (by default the first host of the interface\\(aqs \
 subnet, port 51819; \\fB\\-\\-hub\\fP \\fIADDR\\fP[:\\fIPORT\\fP]) every 5 seconds, adds the other peers to the \
 running device with the hub\\(aqs endpoint for them and a persistent keepalive of 15 seconds (both sides send, so \

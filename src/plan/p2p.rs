@@ -47,9 +47,12 @@ pub const STABLE: u64 = 600;
 /// restarted lists a peer only once it has handshaken with it again).
 pub const LEAVE_AFTER: u64 = 30;
 
-/// Queries a source may send in a burst, and how many it earns per second after that.
-pub const RATE_BURST: u32 = 20;
-pub const RATE_PER_SEC: u32 = 2;
+/// Queries a source may send in a burst (a whole listing of [`MAX_PAGES`] pages), and how
+/// many it earns per second after that (a listing every [`POLL_EVERY`] seconds up to 80
+/// pages a poll; the answer to each is bounded work: the device is read at most once a
+/// second, the mesh is sorted once per query).
+pub const RATE_BURST: u32 = MAX_PAGES as u32;
+pub const RATE_PER_SEC: u32 = 16;
 /// Sources the rate limiter remembers at once.
 pub const RATE_SOURCES: usize = 4096;
 
@@ -644,9 +647,10 @@ mod tests {
         }
         assert!(!r.allow(a, 1000), "burst spent");
         assert!(r.allow(b, 1000), "another source has its own bucket");
-        assert!(!r.allow(a, 1400), "0.8 token");
-        assert!(r.allow(a, 1500), "one token after half a second");
-        assert!(!r.allow(a, 1500));
+        let one = 1000u64.div_ceil(u64::from(RATE_PER_SEC));
+        assert!(!r.allow(a, 1000 + one - 1), "not quite a token");
+        assert!(r.allow(a, 1000 + one), "one token");
+        assert!(!r.allow(a, 1000 + one));
         // Bounded memory: new sources beyond the limit are refused while all are busy...
         let mut r = RateLimit::default();
         for i in 0..RATE_SOURCES as u32 {
