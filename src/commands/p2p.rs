@@ -278,10 +278,21 @@ fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> {
             Ok(dev) => {
                 let own = sys.interface_addresses(&ifname).unwrap_or_else(|_| own.clone());
                 let plan = mesh.round(&ifname, &dev, &own, hub.ip(), &view, now_secs());
-                if !plan.ops.is_empty() {
-                    // Up, down and reload change the device under this lock too.
+                let rec = mesh.record();
+                if !plan.ops.is_empty() || recorded.as_ref() != Some(&rec) {
+                    // Up, down, save and reload look at the device under this lock too: the
+                    // record is written before the device changes, within the same hold, so
+                    // they never see a peer of the mesh that the record does not name.
                     match run.lock_wait(&ifname, Duration::from_secs(2)) {
                         Ok(_lock) => {
+                            if recorded.as_ref() != Some(&rec)
+                                && let Some(i) = runstate::ifindex(&ifname)
+                            {
+                                match run.write_p2p(&ifname, i, &rec) {
+                                    Ok(()) => recorded = Some(rec),
+                                    Err(e) => eprintln!("{}: p2p: cannot record the mesh: {e}", crate::program_name()),
+                                }
+                            }
                             let mut ex = Executor::new(&mut sys, &mut stderr);
                             // A signal stops the loop after this round (which, when
                             // stopping, is the one that puts everything back).
@@ -306,15 +317,6 @@ fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> {
         if stopping {
             run.remove_p2p(&ifname);
             return Ok(0);
-        }
-        let rec = mesh.record();
-        if recorded.as_ref() != Some(&rec)
-            && let Some(i) = runstate::ifindex(&ifname)
-        {
-            match run.write_p2p(&ifname, i, &rec) {
-                Ok(()) => recorded = Some(rec),
-                Err(e) => eprintln!("{}: p2p: cannot record the mesh: {e}", crate::program_name()),
-            }
         }
         sysp2p::wait_readable(&[], Duration::from_secs(1));
     }
