@@ -13,6 +13,8 @@
 //! - `save` leaves the added peers out of the file; `reload` keeps them.
 //! - The hub goes down: the direct path keeps working.
 //! - One site's public address changes: direct again within 30 s.
+//! - The direct path breaks: back through the hub within RX_STALE and a round; when it works
+//!   again, direct after the hold (HOLD_FIRST), not before.
 //! - `connect` stopped: the added peers are removed, pings pass through the hub again.
 //! - `masquerade fully-random` (iptables' `--random-fully`) on one router: the peers stay
 //!   relayed, pings never stop.
@@ -492,6 +494,34 @@ fn peers_behind_nat_go_direct_and_fall_back() {
     let before = hub_bytes(&w);
     assert!(ping(&w.a.ns, "10.66.0.3", 20, 1000), "{}", w.logs());
     assert!(hub_bytes(&w) - before < 4000, "{}", w.logs());
+
+    // The direct path breaks (the internet drops UDP between the two sites): within
+    // RX_STALE and a round the addresses go back to the hub's peer and pings pass through
+    // the hub; once the path works again, the peers wait HOLD_FIRST before going direct
+    // again (hysteresis), then do.
+    let inet = w.inet.clone();
+    sh(&format!(
+        "ip netns exec {inet} nft add table inet wgqcut && \
+         ip netns exec {inet} nft add chain inet wgqcut cut '{{ type filter hook forward priority 0; }}' && \
+         ip netns exec {inet} nft add rule inet wgqcut cut ip saddr 198.51.100.0/28 ip daddr 198.51.100.16/28 drop && \
+         ip netns exec {inet} nft add rule inet wgqcut cut ip saddr 198.51.100.16/28 ip daddr 198.51.100.0/28 drop"
+    ));
+    let relayed =
+        |w: &World| [(&w.a, &w.b), (&w.b, &w.a)].iter().all(|(n, o)| peer_of(w, n, &o.public).is_some_and(|p| p.1 == "(none)"));
+    let t = Instant::now();
+    let back = wait_for(Duration::from_secs(wgq::plan::p2p::RX_STALE + 20), || relayed(&w));
+    assert!(back.is_some(), "still direct over a dead path: {}", w.logs());
+    eprintln!("back through the hub {:?} after the path broke", t.elapsed());
+    assert!(ping_within(&w.a.ns, "10.66.0.3", Duration::from_secs(5)), "relayed again: {}", w.logs());
+    sh(&format!("ip netns exec {inet} nft delete table inet wgqcut"));
+    let t = Instant::now();
+    let again = wait_for(Duration::from_secs(wgq::plan::p2p::HOLD_FIRST + 40), || {
+        direct(&w, &w.a, &w.b, "198.51.100.18:", "10.66.0.3/32") && direct(&w, &w.b, &w.a, "198.51.100.1:", "10.66.0.2/32")
+    });
+    assert!(again.is_some(), "not direct again: {}", w.logs());
+    assert!(t.elapsed() >= Duration::from_secs(wgq::plan::p2p::HOLD_FIRST - 5), "no hold before going direct again");
+    eprintln!("direct again {:?} after the path came back", t.elapsed());
+    assert!(ping(&w.a.ns, "10.66.0.3", 5, 56), "{}", w.logs());
 
     // connect stops: its peers go, the hub relays again.
     for i in [ca, cb, cc] {
