@@ -318,7 +318,8 @@ fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> {
             run.remove_p2p(&ifname);
             return Ok(0);
         }
-        sysp2p::wait_readable(&[], Duration::from_secs(1));
+        let tick = if mesh.settling(now_secs()) { Duration::from_millis(250) } else { Duration::from_secs(1) };
+        sysp2p::wait_readable(&[], tick);
     }
 }
 

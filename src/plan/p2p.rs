@@ -43,6 +43,10 @@ pub const HOLD_MAX: u64 = 600;
 /// ...and back to [`HOLD_FIRST`] after a direct period this long.
 pub const STABLE: u64 = 600;
 
+/// How long after a peer was added (or its hold ended) the loop looks at the device four
+/// times a second ([`Mesh::settling`]).
+pub const SETTLING: u64 = 15;
+
 /// A peer missing from the hub's answers for this long has left the mesh (a hub that was
 /// restarted lists a peer only once it has handshaken with it again).
 pub const LEAVE_AFTER: u64 = 30;
@@ -412,6 +416,16 @@ impl Mesh {
         Plan { interface: ifname.to_string(), ops }
     }
 
+    /// Whether a peer may go direct any moment now: added (or back via the hub and free to
+    /// go direct) in the last [`SETTLING`] seconds. The loop then looks at the device four
+    /// times a second instead of once, so both sides move their addresses within a quarter
+    /// of a second of the same handshake (until both have, each drops the other's packets).
+    pub fn settling(&self, now: u64) -> bool {
+        self.peers
+            .iter()
+            .any(|p| p.via == Via::Hub && now >= p.hold_until && now.saturating_sub(p.since.max(p.hold_until)) < SETTLING)
+    }
+
     /// What the run state keeps of the mesh.
     pub fn record(&self) -> P2pRecord {
         P2pRecord {
@@ -758,6 +772,8 @@ mod tests {
         assert_eq!(m.hub, Some(key(9)));
         // 10.50.0.1 is not routed through the hub: never moved.
         assert_eq!(m.peers[0].addresses, [ip("10.9.0.3"), ip("10.9.0.77")]);
+        // Just added: the loop looks closely for a while, then once a second.
+        assert!(m.settling(NOW) && m.settling(NOW + SETTLING - 1) && !m.settling(NOW + SETTLING));
         // No handshake yet: nothing more, however long.
         assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 60).ops.is_empty());
         assert_eq!(m.peers[0].via, Via::Hub);
@@ -789,6 +805,8 @@ mod tests {
         assert!(peer_ops(&p)[0].replace_allowed_ips);
         apply(&mut dev, &p);
         assert_eq!(m.peers[0].via, Via::Hub);
+        assert!(!m.settling(t + 1), "held back: no need to look closely");
+        assert!(m.settling(t + HOLD_FIRST), "free to go direct again");
         // Packets again at once: held back for HOLD_FIRST seconds (no flapping)...
         handshake(&mut dev, 3, t + 1, 900);
         assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, t + 1).ops.is_empty());
