@@ -101,7 +101,7 @@ _wgq() {
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		set)
-			COMPREPLY=( $(compgen -W "--allowed-ips --route --dns --keepalive --mtu --expires --note --p2p --no-p2p --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --expires --note --p2p --no-p2p --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		rotate)

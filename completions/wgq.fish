@@ -2,7 +2,7 @@
 set -l wgq_commands up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer p2p qr
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a up -d 'Create and configure the interface; everything is rolled back if any step fails'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l dry-run -d 'Print the plan instead of applying it'
-complete -c wgq -n "__fish_seen_subcommand_from up" -l kill-switch -d 'Reject every packet that does not leave through the tunnel (full tunnels only); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off\''
+complete -c wgq -n "__fish_seen_subcommand_from up" -l kill-switch -d 'Reject every packet that does not leave through the tunnel or another wgq tunnel (full tunnels only, one switch per host); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off\''
 complete -c wgq -n "__fish_seen_subcommand_from up" -l allow-lan -d 'With --kill-switch: let packets to the private and link-local ranges out too (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10)'
 complete -c wgq -n "__fish_seen_subcommand_from up" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a down -d 'Remove the interface and everything up added for it'
@@ -104,6 +104,7 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from rename" -l config-dir -d 'The directory of INTERFACE.conf (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from rename" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "__fish_seen_subcommand_from peer; and not __fish_seen_subcommand_from add list show remove disable enable rename set rotate expire import" -a set -d 'Change a client\'s settings'
+complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l ip -d 'Its addresses: one of each pool\'s family, free (its client file\'s Address too)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l allowed-ips -d 'What the client routes through the tunnel (its client file)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l route -d 'The LANs behind the client (replaces them; none for none)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l dns -d 'The client\'s DNS servers (none for none)'

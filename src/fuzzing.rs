@@ -31,3 +31,112 @@ pub fn check_config_bytes(data: &[u8]) {
     let _ = crate::plan::plan_up(&cfg, "wg0", &facts);
     let _ = crate::plan::plan_down(&cfg, "wg0", &crate::plan::DownFacts::default());
 }
+
+/// Every CLI value parser of provisioning on arbitrary text: none panics, and what one
+/// accepts renders to one line without `#`, `=` or `[` that parses back to the same value.
+pub fn check_value_parsers(data: &[u8]) {
+    use crate::config::{peers, values};
+    let s = String::from_utf8_lossy(data);
+    let s = s.as_ref();
+    let line_safe = |r: &str| {
+        assert!(!r.chars().any(|c| c.is_control() || c == '#' || c == '=' || c == '['), "rendered {r:?} from {s:?}");
+    };
+    let now = 1_700_000_000;
+    if let Ok(e) = peers::parse_expires(s, now) {
+        line_safe(&e);
+        assert!(peers::parse_time(&e).is_some(), "{e} does not parse back");
+    }
+    if let Some(t) = peers::parse_time(s) {
+        assert_eq!(peers::parse_time(&peers::format_time(t)), Some(t));
+    }
+    if let Ok(l) = values::NetList::parse(s) {
+        let r = l.to_string();
+        line_safe(&r);
+        assert_eq!(values::NetList::parse(&r).as_ref(), Ok(&l));
+    }
+    if let Ok(l) = values::DnsList::parse(s) {
+        let r = l.to_string();
+        line_safe(&r);
+        assert!(!r.starts_with('-') && !r.contains(" -"), "{r}");
+        assert_eq!(values::DnsList::parse(&r).as_ref(), Ok(&l));
+    }
+    for e in [values::endpoint(s), values::endpoint_with_default(s, 51820)].into_iter().flatten() {
+        let r = e.to_string();
+        // An `=` is only in a zone (an interface name may hold one; a value's `=` after the
+        // key's is data to wg-quick and wg).
+        let outside_zone = r.split('%').next().unwrap_or_default();
+        assert!(!r.chars().any(|c| c.is_control() || c == '#' || c == ' '), "rendered {r:?} from {s:?}");
+        assert!(!outside_zone.contains('='), "rendered {r:?} from {s:?}");
+        assert_eq!(values::endpoint(&r).as_ref(), Ok(&e));
+    }
+    if let Ok(n) = values::note(s) {
+        assert!(!n.chars().any(char::is_control));
+    }
+    if peers::check_name(s, "wg0").is_ok() {
+        assert!(crate::config::locate::is_interface_name(s) && !s.contains('/'));
+    }
+    let _ = crate::key::Key::from_base64(s);
+    let _ = crate::net::IpNet::parse(s);
+    let _ = crate::config::parse::parse_port(s);
+    let _ = crate::config::parse::parse_keepalive(s);
+    for piece in values::split(s) {
+        let _ = crate::net::IpNet::parse(piece);
+    }
+    // What is printed of a value read back from a file holds no control character but the tab.
+    assert!(!values::clean(s).chars().any(|c| c.is_control() && c != '\t'));
+    let t = values::clean_text(data);
+    let t = String::from_utf8_lossy(&t);
+    let mut it = t.chars().peekable();
+    while let Some(c) = it.next() {
+        assert!(!c.is_control() || c == '\n' || c == '\t' || (c == '\r' && it.peek() == Some(&'\n')), "{c:?} printed raw");
+    }
+}
+
+/// The block editor with any file and any selections, overlapping and repeated: edits of
+/// distinct blocks always apply and keep every other block; overlapping ones are refused
+/// (an error, in every build); nothing panics. The metadata readers and `import` run too.
+pub fn check_editor(data: &[u8]) {
+    use crate::config::edit::{self, Document};
+    use crate::config::peers;
+    // The first bytes choose the edits; the rest is the file.
+    let (ops, text) = data.split_at(data.len().min(8));
+    let doc = Document::parse(text.to_vec());
+    let n = doc.blocks.len();
+    let _ = peers::peers(&doc);
+    let _ = peers::list_entries(&doc.text);
+    let _ = peers::server_info(&doc);
+    let imported = peers::import(&doc, "wg0");
+    let _ = edit::apply(&doc.text, &imported.edits).expect("import makes one edit");
+    if n == 0 {
+        return;
+    }
+    let mut edits = Vec::new();
+    let mut chosen = Vec::new();
+    for &o in ops {
+        let b = &doc.blocks[usize::from(o >> 3) % n];
+        chosen.push(usize::from(o >> 3) % n);
+        edits.push(match o & 7 {
+            0 => doc.remove(b),
+            1 if !b.disabled => doc.disable(b),
+            2 if b.disabled => doc.enable(b),
+            3 => doc.replace(b, &peers::set_key(&doc, b, "Name", Some("x"))),
+            4 => doc.replace(b, &peers::set_key(&doc, b, "AllowedIPs", None)),
+            5 => doc.append("[Peer]\nPublicKey = x\n"),
+            _ => doc.replace(b, &doc.block_lines(b)),
+        });
+    }
+    let distinct = {
+        let mut c = chosen.clone();
+        c.sort_unstable();
+        c.dedup();
+        c.len() == chosen.len() && ops.iter().filter(|o| *o & 7 == 5).count() <= 1
+    };
+    match edit::apply(&doc.text, &edits) {
+        Ok(out) => {
+            // Bytes before the first edited block are kept.
+            let first = edits.iter().map(|e| e.range.start).min().unwrap_or(0);
+            assert_eq!(out.get(..first), doc.text.get(..first));
+        }
+        Err(_) => assert!(!distinct, "edits of distinct blocks refused"),
+    }
+}

@@ -97,7 +97,9 @@ fn wgq_prints_usage_and_errors_on_stderr_with_status_1() {
     }
     for args in [&["--version"][..], &["-V"], &["version"]] {
         let o = run(wgq, args);
-        let want = Out { code: Some(0), stdout: format!("wgq {}\n", env!("CARGO_PKG_VERSION")), stderr: String::new() };
+        // The version, then the target and how the binary is linked (os::binary).
+        let want = Out { code: Some(0), stdout: wgq::os::binary::version_text(), stderr: String::new() };
+        assert!(want.stdout.starts_with(&format!("wgq {}\ntarget ", env!("CARGO_PKG_VERSION"))));
         assert_eq!(o, want, "{args:?}");
     }
 }
@@ -241,4 +243,52 @@ fn without_root_the_commands_run_again_through_sudo() {
             assert_eq!(o[o.len() - args.len()..], t[t.len() - args.len()..], "{args:?}: the arguments");
         }
     }
+}
+
+/// `up` on a kernel whose module lists name no WireGuard module, with no userspace
+/// implementation in PATH: one line saying what to install, before any operation (the
+/// module lists are a scratch /lib/modules bind-mounted in a private mount namespace).
+#[test]
+fn up_refuses_a_kernel_without_wireguard_before_touching_anything() {
+    if !root() || Command::new("unshare").arg("--version").output().is_err() {
+        eprintln!("skipped: needs root and unshare (a private mount namespace)");
+        return;
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap().trim().to_string();
+    if std::path::Path::new("/sys/module/wireguard").exists() {
+        eprintln!("skipped: the WireGuard module is loaded here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let modules = dir.path().join("modules");
+    std::fs::create_dir_all(modules.join(&release)).unwrap();
+    std::fs::write(modules.join(&release).join("modules.dep"), "kernel/drivers/net/tun.ko:\n").unwrap();
+    let conf = dir.path().join("wgk0.conf");
+    std::fs::write(
+        &conf,
+        "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\nAddress = 10.0.0.2/32\n\
+         [Peer]\nPublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nAllowedIPs = 10.0.0.0/24\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let script = format!(
+        "mkdir -p /lib/modules && mount --bind '{}' /lib/modules && exec '{WGQ}' up --dry-run '{}'",
+        modules.display(),
+        conf.display()
+    );
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .env("WG_QUICK_USERSPACE_IMPLEMENTATION", "wgq-no-such-program")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(o.stdout.is_empty(), "planned anyway: {}", String::from_utf8_lossy(&o.stdout));
+    // One line; the module to install depends on the kernel's version (5.6 has it in tree).
+    let head = format!(
+        "wgq: Linux {release} has no WireGuard kernel module and `wgq-no-such-program' (the userspace implementation) \
+         is not in PATH: install "
+    );
+    assert!(err.starts_with(&head) && err.ends_with(", or wireguard-go (or set WG_QUICK_USERSPACE_IMPLEMENTATION)\n"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -35,23 +35,15 @@ fn ready() -> bool {
 
 /// The three namespaces, the server up in "router", the client's file written (not up).
 struct Net {
-    client: String,
-    router: String,
-    internet: String,
+    client: common::Netns,
+    router: common::Netns,
+    internet: common::Netns,
     /// The client's interface and file.
     cif: String,
     /// The server's interface (in "router").
     sif: String,
     conf: PathBuf,
     dir: tempfile::TempDir,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for n in [&self.client, &self.router, &self.internet] {
-            common::delete_netns(n);
-        }
-    }
 }
 
 fn key_pair() -> (String, String) {
@@ -68,18 +60,17 @@ impl Net {
         let dir = tempfile::tempdir().unwrap();
         let port = 20000 + (pid % 20000) as u16 + tag.len() as u16 * 7;
         let mut net = Net {
-            client: n("c"),
-            router: n("r"),
-            internet: n("i"),
-            cif: format!("ksc{}{tag}", pid % 10000),
-            sif: format!("kss{}{tag}", pid % 10000),
+            client: common::Netns::new(n("c")),
+            router: common::Netns::new(n("r")),
+            internet: common::Netns::new(n("i")),
+            cif: format!("ksc{}{tag}", common::pid_tag()),
+            sif: format!("kss{}{tag}", common::pid_tag()),
             conf: PathBuf::new(),
             dir,
         };
-        let (c, r, i) = (&net.client, &net.router, &net.internet);
+        let (c, r, i) = (net.client.name(), net.router.name(), net.internet.name());
         for ns in [c, r, i] {
-            let _ = sh(&format!("ip netns del {ns}"));
-            ok(&format!("ip netns add {ns} && ip -n {ns} link set lo up"));
+            ok(&format!("ip -n {ns} link set lo up"));
         }
         for cmd in [
             format!("ip -n {c} link add c0 type veth peer name r0 netns {r}"),
@@ -142,7 +133,11 @@ impl Net {
     /// wgq in the client namespace, with `path` as PATH if given.
     fn wgq_path(&self, args: &[&str], path: Option<&str>) -> Output {
         let path = path.map(String::from).unwrap_or_else(|| std::env::var("PATH").unwrap());
-        Command::new("ip").args(["netns", "exec", &self.client, "env", &format!("PATH={path}"), WGQ]).args(args).output().unwrap()
+        Command::new("ip")
+            .args(["netns", "exec", self.client.name(), "env", &format!("PATH={path}"), WGQ])
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn up(&self, flags: &[&str]) {
@@ -179,8 +174,8 @@ impl Net {
         let c = &self.client;
         let o = sh(&format!(
             "ip netns exec {c} nft list ruleset; ip -n {c} rule; ip -n {c} -6 rule; ip -n {c} route show table all; \
-             ip -n {c} -6 route show table all; ip -n {c} addr; ip netns exec {c} wg show all; ip netns exec {} wg show {}",
-            self.router, self.sif
+             ip -n {c} -6 route show table all; ip -n {c} addr; ip netns exec {c} wg show {}; ip netns exec {} wg show {}",
+            self.cif, self.router, self.sif
         ));
         text(&o)
     }
@@ -205,6 +200,31 @@ impl Net {
             "ip -n {c} route {verb} 198.51.100.0/24 via 192.0.2.1 && ip -n {c} -6 route {verb} 2001:db8:2::/64 via 2001:db8:1::1",
             c = self.client
         ));
+    }
+
+    /// What a full tunnel of the client leaves behind if not removed: its policy rules and
+    /// wg-quick's nft tables.
+    fn leftovers(&self) -> Vec<String> {
+        let c = &self.client;
+        let mut v: Vec<String> = ok(&format!("ip -n {c} rule; ip -n {c} -6 rule"))
+            .lines()
+            .filter(|l| l.contains("fwmark") || l.contains("suppress_prefixlength"))
+            .map(String::from)
+            .collect();
+        v.extend(self.nft_tables().lines().filter(|l| l.contains("wg-quick-")).map(String::from));
+        v
+    }
+
+    /// Kills the client's userspace daemon (of `ifname`) and waits until its link is gone.
+    fn crash(&self, ifname: &str) {
+        ok(&format!("pkill -KILL -f '^wireguard-go {ifname}$' || true"));
+        for _ in 0..50 {
+            if !ok(&format!("ip -n {} -o link", self.client)).contains(&format!(": {ifname}:")) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{ifname} is still there");
     }
 
     fn remove_client_on_server(&self) {
@@ -374,16 +394,10 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     assert!(off.status.success(), "{}", text(&off));
     assert!(!net.has_table());
     assert!(net.ping(INET4, 3), "no traffic after the kill switch went");
+    // ... and with it what the crashed tunnel's `up` left: its rules and wg-quick's tables.
+    assert!(net.leftovers().is_empty(), "{:?}\n{}", net.leftovers(), text(&off));
     let again = net.down(&["--kill-switch=off"]);
     assert!(!again.status.success() && text(&again).contains("is not a WireGuard interface"), "{}", text(&again));
-    // Leftover rules of the crashed tunnel would steer the next up: clear them.
-    let _ = sh(&format!(
-        "for f in -4 -6; do while ip -n {c} $f rule del table 51820 2>/dev/null; do :; done; \
-         while ip -n {c} $f rule del table main suppress_prefixlength 0 2>/dev/null; do :; done; done",
-        c = net.client
-    ));
-    let _ = sh(&format!("ip netns exec {} nft delete table ip wg-quick-{}", net.client, net.cif));
-    let _ = sh(&format!("ip netns exec {} nft delete table ip6 wg-quick-{}", net.client, net.cif));
 
     // Strict: stays after down, blocks, lets the next up reach its endpoint.
     net.up(&["--kill-switch=strict"]);
@@ -419,7 +433,7 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     let body = String::from_utf8(before.clone()).unwrap().replace("[Peer]", "PostUp = sleep 5\n\n[Peer]");
     std::fs::write(&slow, body).unwrap();
     let child = Command::new("ip")
-        .args(["netns", "exec", &net.client, WGQ, "up", "--kill-switch=strict", slow.to_str().unwrap()])
+        .args(["netns", "exec", net.client.name(), WGQ, "up", "--kill-switch=strict", slow.to_str().unwrap()])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -445,6 +459,212 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     assert!(!net.has_table());
     assert!(!ok(&format!("ip -n {} -o link", net.client)).contains(&net.cif), "down left the link");
     file_untouched(&net, &before);
+}
+
+#[test]
+fn down_of_a_vanished_tunnel_removes_everything_its_up_recorded() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("v", "0.0.0.0/0, ::/0");
+    let before = std::fs::read(&net.conf).unwrap();
+    // The userspace daemon dies under a normal kill switch.
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8));
+    net.crash(&net.cif);
+    assert!(net.has_table() && !net.leftovers().is_empty(), "{}", net.debug());
+    assert!(!net.ping(INET4, 2), "the crashed tunnel leaks");
+    let o = net.down(&["--dry-run"]);
+    assert!(o.status.success() && text(&o).contains("[#] nft -f /dev/stdin"), "{}", text(&o));
+    assert!(net.has_table() && !net.leftovers().is_empty(), "--dry-run removed something");
+    let o = net.down(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).starts_with(&format!(
+            "wgq: {} is gone; removing what up recorded: 4 policy rule(s) of table 51820, its firewall rules, its kill switch (nft)\n",
+            net.cif
+        )),
+        "{}",
+        text(&o)
+    );
+    assert!(!net.has_table() && net.leftovers().is_empty(), "{:?}: {}", net.leftovers(), net.debug());
+    assert!(net.ping(INET4, 3), "no traffic after down of the vanished tunnel");
+    let again = net.down(&[]);
+    assert!(!again.status.success() && text(&again).contains("is not a WireGuard interface"), "{}", text(&again));
+    // The link deleted by hand under a strict switch: `down` removes the rest and keeps the
+    // switch (and says so); `--kill-switch=off` then removes it.
+    net.up(&["--kill-switch=strict"]);
+    assert!(net.ping(INET4, 8));
+    ok(&format!("ip -n {} link del {}", net.client, net.cif));
+    let o = net.down(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("; its strict kill switch stays\n") && e.contains("stays in place"), "{e}");
+    assert!(net.has_table() && net.leftovers().is_empty(), "{:?}", net.leftovers());
+    assert!(!net.ping(INET4, 2));
+    let o = net.down(&["--kill-switch=off"]);
+    assert!(o.status.success() && !net.has_table(), "{}", text(&o));
+    assert!(net.ping(INET4, 3));
+    // The next `up` after a crash and `down` works as on a clean host; so does one right
+    // after a crash, without `down` (its record replaces the dead one's; the same table's
+    // rules, there twice, all go with the next `down`).
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8) && net.ping(INET6, 8));
+    net.crash(&net.cif);
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8) && net.ping(INET6, 8), "{}", net.debug());
+    assert!(net.down(&[]).status.success());
+    assert!(!net.has_table() && net.leftovers().is_empty(), "{:?}", net.leftovers());
+    // Its table taken by another tunnel after the crash (routes in it again): its rules
+    // are that tunnel's now and stay.
+    net.up(&[]);
+    net.crash(&net.cif);
+    ok(&format!("ip -n {} route add 192.0.2.0/24 dev c0 table 51820", net.client));
+    let o = net.down(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("no rule of table 51820 (another tunnel uses that table now)"), "{}", text(&o));
+    assert!(net.leftovers().iter().any(|l| l.contains("lookup 51820")), "{:?}", net.leftovers());
+    file_untouched(&net, &before);
+}
+
+/// A second tunnel of the client: a split tunnel to a second server interface in "router"
+/// (10.77.0.0/24), its file written (not up). Returns its interface and file.
+fn second_tunnel(net: &Net, tag: &str) -> (String, PathBuf) {
+    extra_tunnel(net, tag, 0)
+}
+
+/// [`second_tunnel`]'s kind, the `k`-th of them (10.77+k.0.0/24).
+fn extra_tunnel(net: &Net, tag: &str, k: u16) -> (String, PathBuf) {
+    let pid = std::process::id();
+    let (cif, sif) = (format!("ksx{}{tag}", pid % 10000), format!("ksy{}{tag}", pid % 10000));
+    let port = 40000 + (pid % 20000) as u16 + k * 101;
+    let (ck, cp) = key_pair();
+    let (sk, spub) = key_pair();
+    let server = common::write_conf(
+        net.dir.path(),
+        &sif,
+        &format!(
+            "[Interface]\nPrivateKey = {sk}\nListenPort = {port}\nAddress = 10.{n}.0.1/24\n\
+             [Peer]\nPublicKey = {cp}\nAllowedIPs = 10.{n}.0.2/32\n",
+            n = 77 + k
+        ),
+    );
+    ok(&format!("ip netns exec {} {WGQ} up {}", net.router, server.display()));
+    let conf = common::write_conf(
+        net.dir.path(),
+        &cif,
+        &format!(
+            "[Interface]\nPrivateKey = {ck}\nAddress = 10.{n}.0.2/24\n\
+             [Peer]\nPublicKey = {spub}\nEndpoint = 192.0.2.1:{port}\nAllowedIPs = 10.{n}.0.0/24\n",
+            n = 77 + k
+        ),
+    );
+    (cif, conf)
+}
+
+#[test]
+fn a_kill_switch_lets_the_hosts_other_tunnels_out_and_a_second_one_is_refused() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("m", "0.0.0.0/0, ::/0");
+    let (other, other_conf) = second_tunnel(&net, "m");
+    let other_conf = other_conf.to_str().unwrap().to_string();
+    let set = |name: &str| ok(&format!("ip netns exec {} nft list set inet wgq-killswitch-{} {name}", net.client, net.cif));
+    let other_up = |flags: &[&str]| {
+        let mut a = vec!["up"];
+        a.extend_from_slice(flags);
+        a.push(&other_conf);
+        let o = net.wgq(&a);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    let other_down = || {
+        let o = net.wgq(&["down", &other_conf]);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    // The switch first, the other tunnel after it: its device and its encrypted packets
+    // (leaving on the LAN from its listen port, unmarked) are let out.
+    net.up(&["--kill-switch"]);
+    assert!(net.ping(INET4, 8));
+    other_up(&[]);
+    assert!(net.ping("10.77.0.1", 8), "the kill switch blocks the other tunnel: {}", net.debug());
+    assert!(net.ping(INET4, 3));
+    assert!(set("tunnels").contains(&format!("\"{other}\"")), "{}", set("tunnels"));
+    let port = ok(&format!("ip netns exec {} wg show {other} listen-port", net.client));
+    assert!(set("ports").contains(port.trim()), "{}", set("ports"));
+    // A reload that moves its listen port tells the switch.
+    let moved = 50000 + (std::process::id() % 10000) as u16;
+    let body = std::fs::read_to_string(&other_conf).unwrap().replace("[Peer]", &format!("ListenPort = {moved}\n[Peer]"));
+    std::fs::write(&other_conf, body).unwrap();
+    let o = net.wgq(&["reload", &other_conf]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ports = set("ports");
+    assert!(ports.contains(&moved.to_string()) && !ports.contains(port.trim()), "{ports}");
+    assert!(net.ping("10.77.0.1", 8), "the kill switch blocks the other tunnel after its reload: {}", net.debug());
+    // Its `down` takes it out again: nothing of it is left open.
+    other_down();
+    assert!(!set("tunnels").contains(&other) && !set("ports").contains(&moved.to_string()), "{}", set("tunnels"));
+    // A second kill switch is refused, naming the first, before anything is made.
+    let third = common::write_conf(
+        net.dir.path(),
+        &format!("ksz{}m", std::process::id() % 10000),
+        &String::from_utf8(std::fs::read(&net.conf).unwrap()).unwrap(),
+    );
+    let o = net.wgq(&["up", "--kill-switch", third.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .starts_with(&format!("wgq: --kill-switch: the kill switch of {} is in place", net.cif)),
+        "{}",
+        text(&o)
+    );
+    assert!(!ok(&format!("ip -n {} -o link", net.client)).contains("ksz"));
+    // The other tunnel first, the switch after it: let out from the start.
+    assert!(net.down(&[]).status.success());
+    other_up(&[]);
+    net.up(&["--kill-switch"]);
+    assert!(net.ping("10.77.0.1", 8), "the new kill switch blocks the running tunnel: {}", net.debug());
+    assert!(net.ping(INET4, 8));
+    // It crashes: its `down` takes it out of the switch.
+    net.crash(&other);
+    assert!(set("tunnels").contains(&other));
+    other_down();
+    assert!(!set("tunnels").contains(&other), "{}", set("tunnels"));
+    // One tunnel's `down` while another's `up` runs: each planned the switch from what it
+    // saw first; the switch ends letting out the one that runs, not the one that went.
+    let (third, third_conf) = extra_tunnel(&net, "n", 1);
+    for round in 0..3 {
+        other_up(&[]);
+        let port = ok(&format!("ip netns exec {} wg show {other} listen-port", net.client));
+        let run = |args: &[&str]| {
+            Command::new("ip")
+                .args(["netns", "exec", net.client.name(), WGQ])
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let (mut up, mut down) = (run(&["up", third_conf.to_str().unwrap()]), run(&["down", &other_conf]));
+        assert!(up.wait().unwrap().success() && down.wait().unwrap().success(), "round {round}");
+        let (tunnels, ports) = (set("tunnels"), set("ports"));
+        assert!(tunnels.contains(&third) && !tunnels.contains(&other), "round {round}: {tunnels}");
+        assert!(
+            !ports.contains(&format!(" {} ", port.trim())) && !ports.contains(&format!(" {},", port.trim())),
+            "round {round}: {ports}"
+        );
+        assert!(net.ping("10.78.0.1", 8), "round {round}: {}", net.debug());
+        assert!(net.wgq(&["down", third_conf.to_str().unwrap()]).status.success());
+    }
+    // A strict switch left by `down` never locks another tunnel out.
+    assert!(net.down(&[]).status.success());
+    net.up(&["--kill-switch=strict"]);
+    assert!(net.down(&[]).status.success() && net.has_table());
+    assert!(!net.ping(INET4, 2));
+    other_up(&[]);
+    assert!(net.ping("10.77.0.1", 8), "the strict kill switch left by down blocks another tunnel: {}", net.debug());
+    other_down();
+    assert!(!set("tunnels").contains(&other));
+    assert!(net.down(&["--kill-switch=off"]).status.success() && !net.has_table());
 }
 
 #[test]
@@ -547,6 +767,43 @@ fn without_nft_the_kill_switch_is_iptables_and_ip6tables() {
         assert!(!s.contains(&chain), "{save} after a failed up: {s}");
     }
     std::fs::write(&net.conf, &before).unwrap();
+    // A strict switch made without nft, then one made with nft (nft installed meanwhile):
+    // `--kill-switch=off` removes both, the iptables chains and the nft table.
+    let o = net.wgq_path(&["up", "--kill-switch=strict", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(net.wgq_path(&["down", net.conf.to_str().unwrap()], Some(&path)).status.success());
+    net.up(&["--kill-switch=strict"]);
+    assert!(net.down(&[]).status.success());
+    assert!(net.has_table());
+    let off = net.down(&["--kill-switch=off"]);
+    assert!(off.status.success(), "{}", text(&off));
+    assert!(!net.has_table(), "{}", text(&off));
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(!s.contains(&chain), "{save} after down --kill-switch=off of both: {s}");
+    }
+    assert!(net.ping(INET4, 3) && net.ping(INET6, 3), "{}", net.debug());
+    // The iptables switch lets another tunnel out (rules marked `wgq tunnel <if>`), and
+    // that tunnel's `down` takes them out.
+    let (other, other_conf) = second_tunnel(&net, "e");
+    let o = net.wgq_path(&["up", "--kill-switch", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = net.wgq_path(&["up", other_conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(net.ping("10.77.0.1", 8), "the iptables kill switch blocks the other tunnel: {}", net.debug());
+    let marked = format!("--comment \"wgq tunnel {other}\"");
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(s.contains(&format!("-A {chain} -o {other} -m comment {marked} -j RETURN")), "{save}: {s}");
+    }
+    let o = net.wgq_path(&["down", other_conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
+    for save in ["iptables-save", "ip6tables-save"] {
+        let s = ok(&format!("ip netns exec {} {save} -t filter", net.client));
+        assert!(s.contains(&chain) && !s.contains(&marked), "{save}: {s}");
+    }
+    let o = net.wgq_path(&["down", net.conf.to_str().unwrap()], Some(&path));
+    assert!(o.status.success(), "{}", text(&o));
     file_untouched(&net, &before);
 }
 

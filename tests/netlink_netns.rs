@@ -262,3 +262,86 @@ fn filtered_route_dumps_return_exactly_the_selected_routes() {
         }
     }
 }
+
+/// `ip rule` of both families as `ip` prints them, in the calling thread's namespace.
+fn rules() -> (String, String) {
+    (ip(&["-4", "rule"]), ip(&["-6", "rule"]))
+}
+
+fn netns_of_this_thread() -> std::path::PathBuf {
+    std::fs::read_link("/proc/thread-self/ns/net").unwrap()
+}
+
+/// The probe `up` runs on kernels before 3.12: this kernel keeps suppress_prefixlength, and
+/// asking leaves the rules of the namespace it is asked from as they were (its rule is
+/// added in a namespace of its own), and the caller in its namespace.
+#[test]
+fn the_suppress_prefixlength_probe_finds_it_and_touches_nothing() {
+    use wgq::plan::kernel::Capability;
+    if !root() {
+        return;
+    }
+    let v6 = std::path::Path::new("/proc/sys/net/ipv6").exists();
+    let families: &[bool] = if v6 { &[false, true] } else { &[false] };
+    // The host's namespace.
+    let before = rules();
+    let ns = netns_of_this_thread();
+    assert_eq!(wgq::system::probe_suppress_prefixlength(families), Capability::Supported);
+    assert_eq!(rules(), before, "the host's rules changed");
+    assert_eq!(netns_of_this_thread(), ns);
+    // From a namespace with a rule of its own (what `up` finds there stays as it is).
+    let families = families.to_vec();
+    in_netns(move || {
+        assert!(
+            Command::new("ip")
+                .args(["-4", "rule", "add", "table", "main", "suppress_prefixlength", "0"])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let before = rules();
+        assert!(before.0.contains("suppress_prefixlength 0"), "{}", before.0);
+        for f in [&families[..1], &families[families.len() - 1..], &families[..]] {
+            assert_eq!(wgq::system::probe_suppress_prefixlength(f), Capability::Supported, "{f:?}");
+        }
+        assert_eq!(rules(), before);
+        // Nothing to ask about: nothing known.
+        assert_eq!(wgq::system::probe_suppress_prefixlength(&[]), Capability::Unknown);
+    });
+}
+
+/// Without CAP_SYS_ADMIN (a container) the probe cannot make its namespace: Unknown, so
+/// `up` refuses nothing. Capabilities are per thread and new threads inherit them.
+#[test]
+fn the_suppress_prefixlength_probe_without_cap_sys_admin_knows_nothing() {
+    use wgq::plan::kernel::Capability;
+    if !root() {
+        return;
+    }
+    let got = std::thread::spawn(|| {
+        #[repr(C)]
+        struct Header {
+            version: u32,
+            pid: i32,
+        }
+        #[repr(C)]
+        #[derive(Clone, Copy, Default)]
+        struct Data {
+            effective: u32,
+            permitted: u32,
+            inheritable: u32,
+        }
+        let mut h = Header { version: 0x2008_0522, pid: 0 };
+        let mut d = [Data::default(); 2];
+        // SAFETY: capget/capset of this thread with a v3 header and two data words.
+        unsafe {
+            assert_eq!(libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()), 0);
+            d[0].effective &= !(1 << 21); // CAP_SYS_ADMIN
+            assert_eq!(libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr()), 0);
+        }
+        wgq::system::probe_suppress_prefixlength(&[false])
+    })
+    .join()
+    .unwrap();
+    assert_eq!(got, Capability::Unknown);
+}

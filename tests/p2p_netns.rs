@@ -78,12 +78,15 @@ struct World {
     c: Node,
     dir: tempfile::TempDir,
     children: Vec<Child>,
+    /// The namespaces (deleted with their processes and /etc/netns dirs when the world is
+    /// dropped, after its `Drop` stopped the children).
+    _nets: Vec<common::Netns>,
 }
 
 impl World {
     /// `wg_quick_b`: B's interface brought up by wg-quick (wireguard-go), not wgq.
     fn new(tag: &str, random_fully_a: bool, wg_quick_b: bool) -> World {
-        let pid = std::process::id() % 1_000_000;
+        let pid = common::pid_tag();
         let ns = |n: &str| format!("wgqp2p-{pid}-{tag}{n}");
         let (inet, ra, rb) = (ns("i"), ns("ra"), ns("rb"));
         let dir = tempfile::tempdir().unwrap();
@@ -101,10 +104,12 @@ impl World {
             c: node("c", 3),
             dir,
             children: Vec::new(),
+            _nets: Vec::new(),
         };
         for n in w.all_ns() {
-            common::delete_netns(&n);
-            sh(&format!("ip netns add {n} && ip -n {n} link set lo up"));
+            let net = common::Netns::new(n);
+            net.sh("ip -n NS link set lo up").unwrap();
+            w._nets.push(net);
         }
         let (i, ra, rb) = (&w.inet, &w.ra, &w.rb);
         let (h, a, b, c) = (&w.hub.ns, &w.a.ns, &w.b.ns, &w.c.ns);
@@ -223,7 +228,10 @@ impl World {
     /// Starts `wgq ARGS` in `ns` in the background (stderr into the test's directory).
     fn spawn(&mut self, ns: &str, args: &[&str], log: &str) -> usize {
         let err = std::fs::File::create(self.dir.path().join(log)).unwrap();
-        let c = Command::new("ip").args(["netns", "exec", ns, WGQ]).args(args).stdout(Stdio::null()).stderr(err).spawn().unwrap();
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns, WGQ]).args(args).stdout(Stdio::null()).stderr(err);
+        // It is stopped with SIGTERM: whatever the suite's caller ignored or blocked is reset.
+        let c = common::default_signals(&mut cmd).spawn().unwrap();
         self.children.push(c);
         self.children.len() - 1
     }
@@ -282,9 +290,7 @@ impl Drop for World {
             let _ = c.kill();
             let _ = c.wait();
         }
-        for n in self.all_ns() {
-            common::delete_netns(&n);
-        }
+        // The namespaces go with `_nets`.
         let _ = &self.tag;
     }
 }

@@ -35,6 +35,9 @@ fn facts(c: &Config) -> UpFacts {
         kill_switch: None,
         kill_switch_present: None,
         kill_switch_jumps: [false; 2],
+        kernel: None,
+        other_switches: Vec::new(),
+        other_tunnels: Vec::new(),
     }
 }
 
@@ -153,6 +156,39 @@ fn full_tunnel_upstream_order() {
     let shown = p.to_string();
     assert!(shown.contains("    nameserver 10.8.0.1\n    nameserver fd00:8::1\n    search example.com\n"), "{shown}");
     assert!(shown.contains("    add table ip6 wg-quick-wgt0\n"), "{shown}");
+}
+
+#[test]
+fn a_kernel_too_old_is_refused_before_the_first_operation() {
+    use wgq::plan::kernel::{Capability, KernelFacts, Module};
+    let c = cfg(&full());
+    let kernel = |release: &str, module, userspace_found, suppress_prefixlength| KernelFacts {
+        release: release.into(),
+        userspace: "wireguard-go".into(),
+        userspace_found,
+        module,
+        suppress_prefixlength,
+    };
+    // CentOS 7's kernel with kmod-wireguard, where the probe's rule came back without
+    // suppress_prefixlength: refused before the first operation.
+    let f =
+        UpFacts { kernel: Some(kernel("3.10.0-1160.el7.x86_64", Module::Present, false, Capability::Unsupported)), ..facts(&c) };
+    let e = plan::plan_up_start(&c, "wgt0", &f).unwrap_err().to_string();
+    assert!(e.starts_with("Linux 3.10.0-1160.el7.x86_64 has no `suppress_prefixlength'"), "{e}");
+    assert!(matches!(plan::plan_up(&c, "wgt0", &f), Err(plan::PlanError::Kernel(_))));
+    // The same kernel where the probe found it (backported), or could not ask: the same
+    // plan as without the check; the version alone refuses nothing.
+    for probed in [Capability::Supported, Capability::Unknown] {
+        let f = UpFacts { kernel: Some(kernel("3.10.0-1160.el7.x86_64", Module::Present, false, probed)), ..facts(&c) };
+        assert_eq!(plan::plan_up(&c, "wgt0", &f).unwrap(), plan::plan_up(&c, "wgt0", &facts(&c)).unwrap());
+    }
+    // Without the module and without wireguard-go.
+    let f = UpFacts { kernel: Some(kernel("5.15.0", Module::Absent, false, Capability::Unknown)), ..facts(&c) };
+    let e = plan::plan_up_start(&c, "wgt0", &f).unwrap_err().to_string();
+    assert!(e.contains("no WireGuard kernel module") && e.contains("wireguard-go"), "{e}");
+    // A kernel that can: the same plan as without the check.
+    let f = UpFacts { kernel: Some(kernel("3.12.0", Module::Absent, true, Capability::Unknown)), ..facts(&c) };
+    assert_eq!(plan::plan_up(&c, "wgt0", &f).unwrap(), plan::plan_up(&c, "wgt0", &facts(&c)).unwrap());
 }
 
 #[test]
@@ -410,7 +446,7 @@ fn two_part_up(text: &str, k: Option<usize>, signal: Option<usize>) -> (bool, Fa
     let c = cfg(text);
     let mut sys = FakeSystem { fail_at: k.map(|k| (k, 5)), signal_after: signal.map(|s| (s, 15)), ..Default::default() };
     let mut out = Vec::new();
-    let ok = wgq::commands::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
+    let ok = wgq::commands::up::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
     (ok, sys, String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -518,6 +554,43 @@ fn a_failure_or_signal_at_every_step_of_a_reload_restores_the_state_before() {
             assert!(Executor::new(&mut s, &mut out).apply_all(&p).is_err(), "step {k} (signal: {signal}) did not stop it");
             assert_eq!(s.render(), before, "step {k} (signal: {signal}):\n{}", String::from_utf8_lossy(&out));
         }
+    }
+}
+
+#[test]
+fn a_reload_that_moves_the_listen_port_tells_another_interfaces_kill_switch() {
+    let (mut sys, new, mut f) = running_for_reload();
+    f.live.listen_port = 51000;
+    f.up.other_switches = vec![("wga".into(), plan::FirewallKind::Nft)];
+    f.up.other_tunnels = vec![tunnel("wgs", None, Some(7))];
+    // The same port: nothing told.
+    let mut same = f.clone();
+    std::rc::Rc::make_mut(&mut same.up.device).listen_port = Some(51000);
+    assert!(!plan::plan_reload(&new, "wgt0", &same).unwrap().ops.iter().any(|o| matches!(o, plan::Op::Admit { .. })));
+    std::rc::Rc::make_mut(&mut f.up.device).listen_port = Some(52000);
+    let p = plan::plan_reload(&new, "wgt0", &f).unwrap();
+    let at = p.ops.iter().position(|o| matches!(o, plan::Op::Admit { .. })).expect("the switch is not told");
+    assert!(matches!(p.ops[at - 1], plan::Op::SyncDevice { .. }));
+    assert_eq!(
+        p.ops[at],
+        plan::Op::Admit {
+            switch_of: "wga".into(),
+            kind: plan::FirewallKind::Nft,
+            tunnels: vec![tunnel("wgs", None, Some(7)), tunnel("wgt0", None, Some(52000))],
+            previous: vec![tunnel("wgs", None, Some(7)), tunnel("wgt0", None, Some(51000))],
+        }
+    );
+    // A failure after it puts the old port back into the switch.
+    let was = [tunnel("wgs", None, Some(7)), tunnel("wgt0", None, Some(51000))];
+    wgq::plan::exec::System::set_admitted(&mut sys, "wga", plan::FirewallKind::Nft, &was).unwrap();
+    let start = sys.render();
+    let mut counting = sys.clone();
+    Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+    for k in sys.calls..counting.calls {
+        let mut s = sys.clone();
+        s.fail_at = Some((k, 5));
+        assert!(Executor::new(&mut s, &mut Vec::new()).apply_all(&p).is_err());
+        assert_eq!(s.render(), start, "failure at {k}");
     }
 }
 
@@ -656,7 +729,7 @@ fn down_removes_a_normal_kill_switch_and_keeps_a_strict_one_unless_off() {
         let f = DownFacts {
             recorded: Some(UpRecord::from_plan(&p)),
             kill_switch_off: off,
-            kill_switch_present: off.then_some(plan::FirewallKind::Nft),
+            kill_switch_present: if off { vec![plan::FirewallKind::Nft] } else { Vec::new() },
             resolvconf_name: "wgt0".into(),
             ..Default::default()
         };
@@ -669,12 +742,203 @@ fn down_removes_a_normal_kill_switch_and_keeps_a_strict_one_unless_off() {
     }
     // Without a record (wg-quick's interface, or a lost record) only `--kill-switch=off` removes it.
     let c = cfg(&full());
-    let f = DownFacts { kill_switch_present: Some(plan::FirewallKind::Nft), ..Default::default() };
+    let f = DownFacts { kill_switch_present: vec![plan::FirewallKind::Nft], ..Default::default() };
     assert!(!trace(&plan::plan_down(&c, "wgt0", &f)).iter().any(|l| l.contains("/dev/stdin")));
-    // The interface gone: `--kill-switch=off` plans only the removal, nothing when there is none.
-    let p = plan::plan_kill_switch_off("wgt0", Some(plan::FirewallKind::Iptables));
+    // The interface gone, no record: `--kill-switch=off` plans only the removal, nothing
+    // when there is none.
+    let off = |present: Vec<plan::FirewallKind>| DownFacts {
+        kill_switch_off: true,
+        kill_switch_present: present,
+        ..Default::default()
+    };
+    let p = plan::plan_down_vanished("wgt0", &off(vec![plan::FirewallKind::Iptables]));
     assert_eq!(trace(&p), ["iptables-restore -n", "ip6tables-restore -n"]);
-    assert!(plan::plan_kill_switch_off("wgt0", None).ops.is_empty());
+    assert!(plan::plan_down_vanished("wgt0", &off(Vec::new())).ops.is_empty());
+}
+
+/// The rules of the fake system as `down` observes them (every `not fwmark` rule of table `t`).
+fn observed(sys: &FakeSystem, t: u32) -> Vec<ObservedRule> {
+    sys.rules
+        .iter()
+        .map(|(v6, prio, text)| ObservedRule { v6: *v6, priority: *prio, not_fwmark: text.starts_with("not").then_some((t, t)) })
+        .collect()
+}
+
+#[test]
+fn down_of_a_vanished_interface_removes_what_up_recorded() {
+    for (ks, off) in [(KS, false), (KS_STRICT, false), (KS_STRICT, true)] {
+        let (_, p) = up_with_kill_switch(&full(), ks, true);
+        let mut sys = FakeSystem::default();
+        Executor::new(&mut sys, &mut Vec::new()).apply_all(&p).unwrap();
+        // The daemon dies: link, addresses and routes go; rules, DNS and the switch stay.
+        sys.vanish("wgt0");
+        assert!(sys.render().iter().any(|l| l.starts_with("rule4")) && !sys.dns.is_empty(), "{:?}", sys.render());
+        let f = DownFacts {
+            recorded: Some(UpRecord::from_plan(&p)),
+            rules: observed(&sys, 51820),
+            nft_tables: Some("table ip wg-quick-wgt0\ntable ip6 wg-quick-wgt0\ntable ip wg-quick-wgt01\n".into()),
+            kill_switch_off: off,
+            kill_switch_present: if off { vec![plan::FirewallKind::Nft] } else { Vec::new() },
+            ..Default::default()
+        };
+        let d = plan::plan_down_vanished("wgt0", &f);
+        let t = trace(&d);
+        assert!(!t.iter().any(|l| l.contains("link") || l.contains("wg ")), "nothing of a device: {t:?}");
+        let said = plan::vanished_summary("wgt0", &f, &d).unwrap();
+        assert!(
+            said.starts_with(
+                "wgt0 is gone; removing what up recorded: 4 policy rule(s) of table 51820, DNS registered as wgt0, its firewall rules"
+            ),
+            "{said}"
+        );
+        assert_eq!(said.ends_with("its strict kill switch stays"), ks.strict && !off, "{said}");
+        Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&d).unwrap();
+        let left: Vec<String> = if ks.strict && !off { vec!["firewall inet wgq-killswitch-wgt0".into()] } else { Vec::new() };
+        assert_eq!(sys.render(), left, "{ks:?} off={off}");
+    }
+    // The table is another running tunnel's now (it came up after the crash): its rules stay.
+    let (_, p) = up_with_kill_switch(&full(), KS, true);
+    let mut sys = FakeSystem::default();
+    Executor::new(&mut sys, &mut Vec::new()).apply_all(&p).unwrap();
+    sys.vanish("wgt0");
+    let f = DownFacts {
+        recorded: Some(UpRecord::from_plan(&p)),
+        rules: observed(&sys, 51820),
+        tables_of_others: vec![51820],
+        ..Default::default()
+    };
+    let d = plan::plan_down_vanished("wgt0", &f);
+    assert!(!trace(&d).iter().any(|l| l.contains("rule")), "{:?}", trace(&d));
+    assert!(
+        plan::vanished_summary("wgt0", &f, &d).unwrap().contains("no rule of table 51820 (another tunnel uses that table now)")
+    );
+}
+
+#[test]
+fn kill_switch_off_removes_the_switch_of_either_tool_and_of_both() {
+    let c = cfg(&full());
+    use plan::FirewallKind::{Iptables, Nft};
+    for present in [vec![Nft], vec![Iptables], vec![Nft, Iptables], vec![Iptables, Nft]] {
+        let f = DownFacts { kill_switch_off: true, kill_switch_present: present.clone(), ..Default::default() };
+        let want: Vec<&str> = if present.len() == 2 {
+            vec!["nft -f /dev/stdin", "iptables-restore -n", "ip6tables-restore -n"]
+        } else if present == [Nft] {
+            vec!["nft -f /dev/stdin"]
+        } else {
+            vec!["iptables-restore -n", "ip6tables-restore -n"]
+        };
+        assert_eq!(trace(&plan::plan_down_vanished("wgt0", &f)), want);
+        let t = trace(&plan::plan_down(&c, "wgt0", &f));
+        assert!(t.ends_with(&want.iter().map(|s| s.to_string()).collect::<Vec<_>>()), "{t:?}");
+        // With a record of a normal switch of the one tool and the other found too: each once.
+        let f = DownFacts { recorded: Some(UpRecord { kill_switch: Some((KS, Nft)), ..Default::default() }), ..f };
+        let t = trace(&plan::plan_down(&c, "wgt0", &f));
+        assert_eq!(t.iter().filter(|l| *l == "nft -f /dev/stdin").count(), 1, "{t:?}");
+    }
+    // Both tools' switches on the fake system: both go.
+    let mut sys = FakeSystem::default();
+    for (kind, v6) in [(Nft, false), (Iptables, false), (Iptables, true)] {
+        wgq::plan::exec::System::set_kill_switch(&mut sys, "wgt0", kind, v6, "").unwrap();
+    }
+    let f = DownFacts { kill_switch_off: true, kill_switch_present: vec![Nft, Iptables], ..Default::default() };
+    Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&plan::plan_down_vanished("wgt0", &f)).unwrap();
+    assert_eq!(sys.render(), Vec::<String>::new());
+}
+
+fn tunnel(name: &str, mark: Option<u32>, port: Option<u16>) -> plan::Admitted {
+    plan::Admitted { ifname: name.into(), mark, port }
+}
+
+#[test]
+fn a_second_kill_switch_is_refused_naming_the_first() {
+    let c = cfg(&full());
+    let mut f = facts(&c);
+    f.kill_switch = Some(KS);
+    f.other_switches = vec![("wga".into(), plan::FirewallKind::Nft)];
+    let e = plan::plan_up(&c, "wgt0", &f).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "--kill-switch: the kill switch of wga is in place, and a host has one (each rejects what does not leave \
+         through its own tunnel); bring wgt0 up without --kill-switch (wga's switch lets it out), or remove that one \
+         first: `wgq down --kill-switch=off wga'"
+    );
+    // Refused before anything is touched.
+    assert!(plan::plan_up_start(&c, "wgt0", &f).is_err());
+    // Strict or left behind by a tunnel that is down: the same.
+    f.kill_switch = Some(KS_STRICT);
+    f.other_switches = vec![("wgb".into(), plan::FirewallKind::Iptables)];
+    assert!(plan::plan_up(&c, "wgt0", &f).unwrap_err().to_string().contains("the kill switch of wgb is in place"));
+}
+
+#[test]
+fn a_kill_switch_lets_the_hosts_other_tunnels_out_whatever_the_order() {
+    // The switch made while other tunnels run: it lets them out from the start.
+    let c = cfg(&full());
+    let mut f = facts(&c);
+    f.kill_switch = Some(KS);
+    f.other_tunnels = vec![tunnel("wgs", None, Some(51000)), tunnel("wgm", Some(7), Some(51001))];
+    let shown = plan::plan_up(&c, "wgt0", &f).unwrap().to_string();
+    let t = "inet wgq-killswitch-wgt0";
+    assert!(shown.contains(&format!("    add element {t} tunnels {{ \"wgs\", \"wgm\" }}\n")), "{shown}");
+    assert!(
+        shown.contains(&format!("    add element {t} marks {{ 7 }}\n    add element {t} ports {{ 51000, 51001 }}\n")),
+        "{shown}"
+    );
+    // A tunnel brought up while a switch is in place is let out of it before its link goes
+    // up, with the other tunnels still running; a full tunnel by the table it will use.
+    for (text, mark) in [
+        (full(), Some(51820)),
+        (format!("[Interface]\nPrivateKey = {K}\nListenPort = 51002\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.0.0.0/8\n"), None),
+    ] {
+        let c = cfg(&text);
+        let mut f = facts(&c);
+        f.other_switches = vec![("wga".into(), plan::FirewallKind::Nft)];
+        f.other_tunnels = vec![tunnel("wga", Some(51821), None), tunnel("wgs", None, Some(51000))];
+        let p = plan::plan_up(&c, "wgt0", &f).unwrap();
+        let at = p.ops.iter().position(|o| matches!(o, plan::Op::Admit { .. })).expect("no admission");
+        let up = p.ops.iter().position(|o| matches!(o, plan::Op::SetMtuUp(_))).unwrap();
+        assert_eq!(at + 1, up, "{:?}", trace(&p));
+        let port = c.interface.listen_port;
+        assert_eq!(
+            p.ops[at],
+            plan::Op::Admit {
+                switch_of: "wga".into(),
+                kind: plan::FirewallKind::Nft,
+                tunnels: vec![tunnel("wgs", None, Some(51000)), tunnel("wgt0", mark, port)],
+                previous: vec![tunnel("wgs", None, Some(51000))],
+            }
+        );
+        // Its rollback at every later step takes it out again.
+        let mut counting = FakeSystem::default();
+        Executor::new(&mut counting, &mut Vec::new()).apply_all(&p).unwrap();
+        assert!(counting.render().contains(&"firewall switch of wga lets out wgt0".to_string()), "{:?}", counting.render());
+        for k in 0..counting.calls {
+            let (ok, after, log) = run_with_failure(&p, Some(k), None);
+            assert!(!ok && !after.iter().any(|l| l.contains("lets out wgt0")), "failure at {k} left {after:?}\n{log}");
+        }
+        // Its `down` (running or vanished) leaves the switch letting out the others only.
+        let rec = UpRecord::from_plan(&p);
+        let d = DownFacts {
+            recorded: Some(rec),
+            other_switches: f.other_switches.clone(),
+            other_tunnels: f.other_tunnels.clone(),
+            ..Default::default()
+        };
+        for down in [plan::plan_down(&c, "wgt0", &d), plan::plan_down_vanished("wgt0", &d)] {
+            let last = down.ops.iter().rev().find(|o| matches!(o, plan::Op::Admit { .. })).unwrap();
+            assert!(
+                matches!(last, plan::Op::Admit { switch_of, tunnels, .. } if switch_of == "wga" && *tunnels == [tunnel("wgs", None, Some(51000))]),
+                "{last:?}"
+            );
+            let mut sys = counting.clone();
+            Executor::new(&mut sys, &mut Vec::new()).apply_teardown(&down).unwrap();
+            assert!(sys.render().contains(&"firewall switch of wga lets out wgs".to_string()), "{:?}", sys.render());
+            assert!(!sys.render().iter().any(|l| l.contains("lets out wgt0")), "{:?}", sys.render());
+        }
+    }
+    // No switch of another interface: nothing of the kind.
+    let (_, p) = up(&full());
+    assert!(!p.ops.iter().any(|o| matches!(o, plan::Op::Admit { .. })));
 }
 
 #[test]
@@ -733,7 +997,7 @@ fn reresolve_applies_each_endpoint_change_on_its_own() {
         )
     );
     // What each change sends: the peer's key, update-only, the endpoint, nothing else.
-    let u = wgq::plan::exec::endpoint_update(k(1), "203.0.113.1:51820".parse().unwrap());
+    let u = wgq::device::DeviceConfig::endpoint_update(k(1), "203.0.113.1:51820".parse().unwrap());
     assert_eq!(u.peers.len(), 1);
     assert!(u.private_key.is_none() && u.listen_port.is_none() && u.fwmark.is_none() && !u.replace_peers);
     let p = &u.peers[0];

@@ -31,7 +31,7 @@ struct Srv {
 impl Srv {
     fn new(tag: &str, text: &str) -> Srv {
         let dir = tempfile::tempdir().unwrap();
-        let ifname = format!("{tag}{}", std::process::id() % 100_000);
+        let ifname = format!("{tag}{}", common::pid_tag());
         let s = Srv { dir, ifname };
         std::fs::write(s.path(), text).unwrap();
         s
@@ -407,7 +407,7 @@ fn a_stored_name_never_becomes_a_path() {
     if !root() {
         return;
     }
-    let s = Srv::new("pn", &server_text("10.44.0.1/24"));
+    let s = Srv::new("pt", &server_text("10.44.0.1/24"));
     let victim = s.dir.path().join("victim.conf");
     std::fs::write(&victim, "keep me\n").unwrap();
     // The clients directory exists (any earlier `peer add` makes it): `..` resolves.
@@ -451,12 +451,131 @@ fn a_failed_server_write_puts_the_client_files_back() {
     assert_eq!(std::fs::read(s.client("alice")).unwrap(), client, "the client file was not put back");
 }
 
+/// `wgq qr` reads at most what a QR code holds: more is refused with the limit named and
+/// status 1, an endless file or standard input included, before any encoding.
+#[test]
+fn qr_refuses_more_than_a_code_holds_and_never_reads_without_end() {
+    let d = tempfile::tempdir().unwrap();
+    let big = d.path().join("big.conf");
+    std::fs::write(&big, "a".repeat(3000)).unwrap();
+    let run = |args: &[&str], stdin: Stdio| {
+        let mut c = Command::new(WGQ).args(args).stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let t = std::time::Instant::now();
+        while c.try_wait().unwrap().is_none() {
+            if t.elapsed() > std::time::Duration::from_secs(10) {
+                let _ = c.kill();
+                panic!("wgq {args:?} still reading after 10 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        c.wait_with_output().unwrap()
+    };
+    for (args, stdin) in [
+        (vec!["qr", big.to_str().unwrap()], Stdio::null()),
+        (vec!["qr", "/dev/zero"], Stdio::null()),
+        (vec!["qr"], Stdio::from(std::fs::File::open("/dev/zero").unwrap())),
+        (vec!["qr", "-"], Stdio::from(std::fs::File::open(&big).unwrap())),
+    ] {
+        let o = run(&args, stdin);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("too many for a QR code (2,953 at most)"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    std::fs::write(&big, "a".repeat(2953)).unwrap();
+    let o = run(&["qr", big.to_str().unwrap()], Stdio::null());
+    assert!(o.status.success() && !o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Issue 22 §3: a server file and a client file that are symbolic links (to a managed
+/// store) stay links; edits replace their targets; `peer list` and `peer expire` without
+/// an interface see the linked server file; a dangling link is skipped with a warning.
+#[test]
+fn symlinked_files_stay_links_and_are_listed_and_expired() {
+    use std::os::unix::fs::symlink;
+    if !root() {
+        return;
+    }
+    let s = Srv::new("ps", &server_text("10.60.0.1/24"));
+    let store = tempfile::tempdir().unwrap();
+    let real = store.path().join("server-real.conf");
+    std::fs::rename(s.path(), &real).unwrap();
+    symlink(&real, s.path()).unwrap();
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type().is_symlink();
+    s.ok("add", &["alice", "--expires", "2001-01-01"]);
+    assert!(is_link(&s.path()), "the server file was replaced by a regular file");
+    assert!(std::fs::read_to_string(&real).unwrap().contains("# Name = alice"), "the link's target was not updated");
+    // The client file, moved into the store and linked: a rotation rewrites the target.
+    let client_real = store.path().join("alice-client.conf");
+    std::fs::rename(s.client("alice"), &client_real).unwrap();
+    symlink(&client_real, s.client("alice")).unwrap();
+    let before = std::fs::read_to_string(&client_real).unwrap();
+    s.ok("rotate", &["alice"]);
+    assert!(is_link(&s.client("alice")), "the client file was replaced by a regular file");
+    let after = std::fs::read_to_string(&client_real).unwrap();
+    assert_ne!(before, after, "the client file's target was not rewritten");
+    // Nothing but the target changed in the store: no temporary file left beside it.
+    let mut in_store: Vec<String> =
+        std::fs::read_dir(store.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    in_store.sort();
+    assert_eq!(in_store, [".server-real.conf.lock", "alice-client.conf", "server-real.conf"]);
+    // A dangling link and a link to a directory beside it: skipped, the first with a warning.
+    symlink(store.path().join("gone.conf"), s.dir.path().join("wgdangle0.conf")).unwrap();
+    symlink(store.path(), s.dir.path().join("wgdir0.conf")).unwrap();
+    let o = Command::new(WGQ).args(["peer", "list", "--config-dir"]).arg(s.dir.path()).output().unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("alice"), "peer list without an interface skipped the linked file: {out}");
+    assert!(err(&o).contains("wgdangle0.conf: skipped"), "{}", err(&o));
+    let o = Command::new(WGQ).args(["peer", "expire", "--config-dir"]).arg(s.dir.path()).output().unwrap();
+    assert!(o.status.success() && err(&o).contains("peer alice expired"), "{}", err(&o));
+    assert!(is_link(&s.path()));
+    let doc = wgq::config::edit::Document::parse(std::fs::read(&real).unwrap());
+    assert!(wgq::config::peers::peers(&doc)[0].disabled, "the linked file's expired peer was not disabled");
+    // Removing the peer removes its client file: the target in the store, and the link.
+    s.ok("remove", &["alice"]);
+    assert!(!client_real.exists() && std::fs::symlink_metadata(s.client("alice")).is_err());
+    assert!(is_link(&s.path()));
+}
+
+/// Issue 22 §4: `server init` of one name started eight times at once: one writes the
+/// file, the others find it (under the file's lock) and are refused; the file is the
+/// winner's, whole.
+#[test]
+fn concurrent_server_inits_of_one_name_write_once() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ifname = format!("pi{}", common::pid_tag());
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(WGQ)
+                .args(["server", "init", &ifname, "--address", "10.65.0.1/24", "--endpoint", "192.0.2.1", "--no-forwarding"])
+                .args(["--no-nat", "--config-dir"])
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let won: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(won.len(), 1, "{} inits wrote the file: {:?}", won.len(), outs.iter().map(err).collect::<Vec<_>>());
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        assert!(err(o).contains("exists"), "{}", err(o));
+    }
+    let t = std::fs::read_to_string(dir.path().join(format!("{ifname}.conf"))).unwrap();
+    assert!(wgq::config::parse(t.as_bytes(), Path::new("x.conf")).is_ok());
+}
+
 #[test]
 fn p2p_opt_in_is_one_comment_line_of_the_block() {
     if !root() {
         return;
     }
-    let s = Srv::new("pp", &server_text("10.8.0.1/24"));
+    let s = Srv::new("pm", &server_text("10.8.0.1/24"));
     s.ok("add", &["alice", "--p2p"]);
     s.ok("add", &["bob"]);
     let added = s.text();

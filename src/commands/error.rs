@@ -32,6 +32,8 @@ pub enum AppError {
     Exec(#[from] ExecError),
     #[error(transparent)]
     Lock(#[from] crate::system::runstate::LockError),
+    #[error(transparent)]
+    Provision(#[from] crate::provision::ProvisionError),
     #[error("{0}")]
     Other(String),
     #[error("{context}")]
@@ -46,13 +48,17 @@ impl AppError {
     /// True when the message was already printed where it happened (before the rollback
     /// trace), so the binary only sets the exit status.
     pub fn already_reported(&self) -> bool {
-        matches!(self, AppError::Exec(ExecError::Failed(_)))
+        match self {
+            AppError::Provision(e) => e.already_reported(),
+            e => matches!(e, AppError::Exec(ExecError::Failed(_))),
+        }
     }
 
     pub fn status(&self) -> i32 {
         match self {
             AppError::Exec(e) => e.status(),
             AppError::System(e) => e.status(),
+            AppError::Provision(e) => e.status(),
             _ => 1,
         }
     }

@@ -25,15 +25,36 @@ use crate::wire::p2p::{self as wire, MAX_MESSAGE, Message, Refusal};
 
 use super::{AppError, io};
 
-/// What the command line asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// `wgq p2p`'s subcommands (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum P2pCmd {
-    Serve { target: String, port: u16 },
-    Connect { target: String, hub: Option<String> },
-    Status { target: String },
+    /// On the hub: tell opted-in peers (# P2P = true) where the other opted-in peers are, on the tunnel address only
+    Serve {
+        /// The UDP port on the interface's tunnel addresses
+        #[arg(long, value_name = "N", default_value_t = crate::plan::p2p::DEFAULT_PORT)]
+        port: u16,
+        /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+        target: String,
+    },
+    /// On a peer: add the other peers of the mesh at run time and go direct while a handshake works
+    Connect {
+        /// The hub's p2p address (default: the first host of this interface's subnet, port 51819)
+        #[arg(long, value_name = "ADDR[:PORT]")]
+        hub: Option<String>,
+        /// A file named INTERFACE.conf, or an interface name
+        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+        target: String,
+    },
+    /// Each other peer of the mesh: direct or via the hub, since when, its endpoint
+    Status {
+        /// A file named INTERFACE.conf, or an interface name
+        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+        target: String,
+    },
 }
 
-pub fn run(c: &P2pCmd) -> Result<i32, AppError> {
+pub(crate) fn run(c: &P2pCmd) -> Result<i32, AppError> {
     match c {
         P2pCmd::Serve { target, port } => serve(target, *port),
         P2pCmd::Connect { target, hub } => connect(target, hub.as_deref()),

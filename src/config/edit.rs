@@ -255,20 +255,33 @@ pub struct Edit {
     pub with: Vec<u8>,
 }
 
-/// Applies edits whose ranges do not overlap (in any order); every byte outside them is kept.
-pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
+/// Edits that cannot be applied together: two change the same bytes, or one lies outside
+/// the text (a caller's bug; refused in every build instead of slicing out of bounds).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("two edits change the same lines of the file (nothing was changed)")]
+pub struct Overlap;
+
+/// Applies edits whose ranges do not overlap (in any order); every byte outside them is
+/// kept. Two edits of the same bytes (or a range outside the text) are refused.
+pub fn apply(text: &[u8], edits: &[Edit]) -> Result<Vec<u8>, Overlap> {
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.range.start, e.range.end));
     let mut out = Vec::with_capacity(text.len() + edits.iter().map(|e| e.with.len()).sum::<usize>());
     let mut at = 0;
+    let mut last_insert: Option<usize> = None;
     for e in sorted {
-        debug_assert!(e.range.start >= at, "overlapping edits");
-        out.extend_from_slice(&text[at..e.range.start]);
+        let (s, end) = (e.range.start, e.range.end);
+        // Two insertions at one place would depend on the order given: refused as well.
+        if s < at || end < s || end > text.len() || (s == end && last_insert == Some(s)) {
+            return Err(Overlap);
+        }
+        last_insert = (s == end).then_some(s);
+        out.extend_from_slice(&text[at..s]);
         out.extend_from_slice(&e.with);
-        at = e.range.end;
+        at = end;
     }
     out.extend_from_slice(&text[at..]);
-    out
+    Ok(out)
 }
 
 impl Document {
@@ -365,7 +378,8 @@ pub fn diff(old: &[u8], new: &[u8]) -> String {
     let mut s = String::new();
     let show = |l: &[u8]| {
         let t = String::from_utf8_lossy(l).trim_end_matches(['\n', '\r']).to_string();
-        hide_secret(&t)
+        // Hand-written lines may hold control characters: never printed raw.
+        super::values::clean(&hide_secret(&t)).into_owned()
     };
     for (k, l) in a[prefix..a.len() - suffix].iter().enumerate() {
         s.push_str(&format!("-{:>6} {}\n", prefix + k + 1, show(l)));
@@ -393,10 +407,28 @@ pub fn hide_secret(line: &str) -> String {
 mod tests {
     use super::*;
 
+    fn ap(t: &[u8], e: &[crate::config::edit::Edit]) -> Vec<u8> {
+        apply(t, e).unwrap()
+    }
+
     const FILE: &str = "# my server\r\n[Interface]\r\nPrivateKey = x\r\n\r\n# bob below\r\n[Peer]\r\n# Name = bob\r\nPublicKey = b\r\nAllowedIPs = 10.0.0.2/32\r\n# bob's note\r\n\r\n### marker\r\n[peer]\r\nPublicKey = c\r\n";
 
     fn doc(s: &str) -> Document {
         Document::parse(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn overlapping_or_out_of_range_edits_are_refused_in_every_build() {
+        let d = doc(FILE);
+        let b = &d.blocks[1];
+        assert_eq!(apply(&d.text, &[d.remove(b), d.disable(b)]), Err(Overlap));
+        assert_eq!(apply(&d.text, &[d.remove(b), d.remove(b)]), Err(Overlap));
+        assert_eq!(apply(&d.text, &[d.append("x\n"), d.append("y\n")]), Err(Overlap));
+        assert_eq!(apply(&d.text, &[Edit { range: 0..d.text.len() + 1, with: vec![] }]), Err(Overlap));
+        #[allow(clippy::reversed_empty_ranges)]
+        let backwards = Edit { range: 5..2, with: vec![] };
+        assert_eq!(apply(&d.text, &[backwards]), Err(Overlap));
+        assert!(apply(&d.text, &[d.remove(&d.blocks[1]), d.disable(&d.blocks[2])]).is_ok());
     }
 
     #[test]
@@ -419,12 +451,12 @@ mod tests {
         for original in [FILE, "[Interface]\nPrivateKey = x\n", "[Interface]\nPrivateKey = x", "", "[Interface]\n\n\n"] {
             let d = doc(original);
             let nl = d.newline();
-            let added = apply(&d.text, &[d.append(&format!("[Peer]{nl}PublicKey = z{nl}"))]);
+            let added = ap(&d.text, &[d.append(&format!("[Peer]{nl}PublicKey = z{nl}"))]);
             let d2 = Document::parse(added.clone());
             assert!(added.starts_with(original.trim_end_matches('x').as_bytes()));
             let b = d2.blocks.last().unwrap().clone();
             assert_eq!(d2.block_lines(&b), [&b"[Peer]"[..], b"PublicKey = z"]);
-            let removed = apply(&d2.text, &[d2.remove(&b)]);
+            let removed = ap(&d2.text, &[d2.remove(&b)]);
             let want = if original.ends_with('x') { format!("{original}\n") } else { original.to_string() };
             assert_eq!(String::from_utf8(removed).unwrap(), want, "{original:?}");
         }
@@ -433,19 +465,19 @@ mod tests {
     #[test]
     fn remove_of_a_middle_block_keeps_every_other_byte() {
         let d = doc(FILE);
-        let out = String::from_utf8(apply(&d.text, &[d.remove(&d.blocks[1])])).unwrap();
+        let out = String::from_utf8(ap(&d.text, &[d.remove(&d.blocks[1])])).unwrap();
         assert_eq!(
             out,
             "# my server\r\n[Interface]\r\nPrivateKey = x\r\n\r\n# bob below\r\n\r\n### marker\r\n[peer]\r\nPublicKey = c\r\n"
         );
-        let out = String::from_utf8(apply(&d.text, &[d.remove(&d.blocks[2])])).unwrap();
+        let out = String::from_utf8(ap(&d.text, &[d.remove(&d.blocks[2])])).unwrap();
         assert_eq!(out, FILE.replace("[peer]\r\nPublicKey = c\r\n", ""));
     }
 
     #[test]
     fn disable_and_enable_are_inverse() {
         let d = doc(FILE);
-        let dis = apply(&d.text, &[d.disable(&d.blocks[1])]);
+        let dis = ap(&d.text, &[d.disable(&d.blocks[1])]);
         let s = String::from_utf8(dis.clone()).unwrap();
         assert!(
             s.contains("#- [Peer]\r\n#- # Name = bob\r\n#- PublicKey = b\r\n#- AllowedIPs = 10.0.0.2/32\r\n#- # bob's note\r\n\r\n### marker"),
@@ -455,26 +487,26 @@ mod tests {
         assert_eq!(d2.blocks.len(), 3);
         assert!(d2.blocks[1].disabled && d2.blocks[1].lines == (5..10));
         assert_eq!(d2.block_lines(&d2.blocks[1])[1], b"# Name = bob");
-        let en = apply(&d2.text, &[d2.enable(&d2.blocks[1])]);
+        let en = ap(&d2.text, &[d2.enable(&d2.blocks[1])]);
         assert_eq!(String::from_utf8(en).unwrap(), FILE);
         // A blank line inside a block, and wg-quick reads a disabled block as comments only.
         let t = "[Peer]\nPublicKey = a\n\nAllowedIPs = 10.0.0.1/32\n";
         let d = doc(t);
-        let dis = apply(&d.text, &[d.disable(&d.blocks[0])]);
+        let dis = ap(&d.text, &[d.disable(&d.blocks[0])]);
         assert_eq!(String::from_utf8(dis.clone()).unwrap(), "#- [Peer]\n#- PublicKey = a\n#-\n#- AllowedIPs = 10.0.0.1/32\n");
         let d2 = Document::parse(dis);
-        assert_eq!(String::from_utf8(apply(&d2.text, &[d2.enable(&d2.blocks[0])])).unwrap(), t);
+        assert_eq!(String::from_utf8(ap(&d2.text, &[d2.enable(&d2.blocks[0])])).unwrap(), t);
     }
 
     #[test]
     fn replace_keeps_the_terminators_and_the_disabled_state() {
         let d = doc(FILE);
-        let out = apply(&d.text, &[d.replace(&d.blocks[1], &["[Peer]", "# Name = robert", "PublicKey = b"])]);
+        let out = ap(&d.text, &[d.replace(&d.blocks[1], &["[Peer]", "# Name = robert", "PublicKey = b"])]);
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("# bob below\r\n[Peer]\r\n# Name = robert\r\nPublicKey = b\r\n\r\n### marker"), "{s}");
         let d = doc("#- [Peer]\n#- PublicKey = a");
         assert!(d.blocks[0].disabled);
-        let out = apply(&d.text, &[d.replace(&d.blocks[0], &["[Peer]", "", "PublicKey = b"])]);
+        let out = ap(&d.text, &[d.replace(&d.blocks[0], &["[Peer]", "", "PublicKey = b"])]);
         assert_eq!(String::from_utf8(out).unwrap(), "#- [Peer]\n#-\n#- PublicKey = b");
     }
 

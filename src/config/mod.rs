@@ -11,6 +11,7 @@ pub mod locate;
 pub mod parse;
 pub mod peers;
 pub mod save;
+pub mod values;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -340,6 +340,29 @@ pub fn set_key(doc: &Document, b: &Block, key: &str, value: Option<&str>) -> Vec
     out
 }
 
+/// The line of a client file whose private key is the client's own (made on the client).
+pub const OWN_KEY_LINE: &str = "# PrivateKey = (the client's own key, made on the client: `wg genkey`)";
+
+/// A client file's `[Interface]` lines (enabled form) with every `PrivateKey` line replaced
+/// by one [`OWN_KEY_LINE`] (the key no longer matches the server; the client has its own).
+pub fn own_key_lines(doc: &Document, b: &Block) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut placed = false;
+    for l in doc.block_lines(b) {
+        let is_key = !l.iter().skip_while(|c| **c == b' ' || **c == b'\t').take(1).any(|c| *c == b'#')
+            && key_line(l).is_some_and(|(k, _)| k.eq_ignore_ascii_case("PrivateKey"));
+        if is_key {
+            if !placed {
+                out.push(OWN_KEY_LINE.as_bytes().to_vec());
+            }
+            placed = true;
+        } else {
+            out.push(l.to_vec());
+        }
+    }
+    out
+}
+
 /// A client's file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClientConfig {
@@ -364,7 +387,10 @@ pub fn client_config(c: &ClientConfig) -> String {
         Some(k) => {
             let _ = writeln!(s, "PrivateKey = {}", k.to_base64());
         }
-        None => s.push_str("# PrivateKey = (the client's own key, made on the client: `wg genkey`)\n"),
+        None => {
+            s.push_str(OWN_KEY_LINE);
+            s.push('\n');
+        }
     }
     let _ = writeln!(s, "Address = {}", list(&c.addresses));
     if let Some(d) = c.dns.as_deref().filter(|d| !d.is_empty()) {
@@ -444,7 +470,11 @@ pub fn import(doc: &Document, ifname: &str) -> Imported {
     for i in 0..doc.lines.len() {
         let raw = doc.line(i);
         let term = doc.terminator(i);
-        let text = String::from_utf8_lossy(raw);
+        // PiVPN disables a client by prefixing every line from its `### begin` marker to its
+        // `### end` marker with `#[disabled] `: the markers are read through the prefix (they
+        // are part of that block, not of the one before).
+        let unprefixed = raw.strip_prefix(b"#[disabled]").map(|r| r.strip_prefix(b" ").unwrap_or(r)).unwrap_or(raw);
+        let text = String::from_utf8_lossy(unprefixed);
         if let Some((name, tool)) = marker_before(&text) {
             pending = Some((name.to_string(), tool));
             changed = true;
@@ -547,17 +577,28 @@ pub fn parse_time(s: &str) -> Option<i64> {
 /// `--expires`: a date (`2027-03-01`, `2027-03-01T12:00:00Z`) or a time from `now`
 /// (`+30d`, `+12h`, `+2w`), as the text written in `# Expires =`.
 pub fn parse_expires(s: &str, now: i64) -> Result<String, String> {
-    let bad = || format!("--expires: `{s}' is neither a date (2027-03-01, 2027-03-01T12:00:00Z) nor +N followed by h, d or w");
+    let bad = || {
+        format!(
+            "--expires: {} is neither a date (2027-03-01, 2027-03-01T12:00:00Z) nor +N followed by h, d or w",
+            super::values::shown(s)
+        )
+    };
     if let Some(rest) = s.strip_prefix('+') {
-        let (n, unit) = rest.split_at(rest.len().saturating_sub(1));
+        // The unit is the last character, whatever its width (a non-ASCII one is refused).
+        let mut chars = rest.chars();
+        let unit = chars.next_back().ok_or_else(bad)?;
+        let n = chars.as_str();
+        if n.is_empty() || n.len() > 5 || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
         let n: i64 = n.parse().ok().filter(|n: &i64| *n > 0 && *n < 100_000).ok_or_else(bad)?;
         let mult = match unit {
-            "h" => 3600,
-            "d" => 86400,
-            "w" => 7 * 86400,
+            'h' => 3600,
+            'd' => 86400,
+            'w' => 7 * 86400,
             _ => return Err(bad()),
         };
-        return Ok(format_time(now + n * mult));
+        return now.checked_add(n * mult).map(format_time).ok_or_else(bad);
     }
     parse_time(s).map(format_time).ok_or_else(bad)
 }
@@ -598,6 +639,10 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ap(t: &[u8], e: &[crate::config::edit::Edit]) -> Vec<u8> {
+        apply(t, e).unwrap()
+    }
     use crate::config::edit::{Document, apply};
 
     const P1: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
@@ -650,7 +695,7 @@ mod tests {
         let t = "[Peer]\r\n# Name = alice\r\n# mine\r\nPublicKey = K\r\nAllowedIPs = 10.0.0.2/32\r\nAllowedIPs = 10.1.0.0/24\r\n\r\n[Peer]\r\n";
         let d = Document::parse(t.as_bytes().to_vec());
         let b = &d.blocks[0];
-        let with = |lines: Vec<Vec<u8>>| String::from_utf8(apply(&d.text, &[d.replace(b, &lines)])).unwrap();
+        let with = |lines: Vec<Vec<u8>>| String::from_utf8(ap(&d.text, &[d.replace(b, &lines)])).unwrap();
         assert_eq!(
             with(set_key(&d, b, "Name", Some("bob"))),
             t.replace("# Name = alice", "# Name = bob"),
@@ -722,7 +767,7 @@ mod tests {
         );
         let d = Document::parse(t.into_bytes());
         let i = import(&d, "wg0");
-        let out = String::from_utf8(apply(&d.text, &i.edits)).unwrap();
+        let out = String::from_utf8(ap(&d.text, &i.edits)).unwrap();
         assert_eq!(
             out,
             format!(
@@ -733,6 +778,32 @@ mod tests {
         assert!(i.notes[0].contains("`a b' is named a-b"), "{:?}", i.notes);
         let again = Document::parse(out.into_bytes());
         assert!(import(&again, "wg0").edits.is_empty(), "importing twice changes nothing");
+    }
+
+    #[test]
+    fn import_reads_pivpn_markers_through_the_disabled_prefix() {
+        let t = format!(
+            "[Interface]\nPrivateKey = x\n\n### begin a ###\n[Peer]\nPublicKey = {P1}\n### end a ###\n\n\
+             #[disabled] ### begin c ###\n#[disabled] [Peer]\n#[disabled] PublicKey = {P2}\n#[disabled] ### end c ###\n"
+        );
+        let d = Document::parse(t.into_bytes());
+        let out = String::from_utf8(ap(&d.text, &import(&d, "wg0").edits)).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "[Interface]\nPrivateKey = x\n\n[Peer]\n# Name = a\nPublicKey = {P1}\n\n#- [Peer]\n#- # Name = c\n#- PublicKey = {P2}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn own_key_replaces_the_private_key_line() {
+        let d = Document::parse(
+            b"[Interface]\n# Name = a\nPrivateKey = k\nAddress = 10.0.0.2/32\n\n[Peer]\nPublicKey = p\n".to_vec(),
+        );
+        let lines = own_key_lines(&d, &d.blocks[0]);
+        let t: Vec<String> = lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+        assert_eq!(t, ["[Interface]", "# Name = a", OWN_KEY_LINE, "Address = 10.0.0.2/32"]);
     }
 
     #[test]
@@ -748,7 +819,7 @@ mod tests {
         assert_eq!(parse_expires("+30d", 0).unwrap(), "1970-01-31T00:00:00Z");
         assert_eq!(parse_expires("+2w", 0).unwrap(), "1970-01-15T00:00:00Z");
         assert_eq!(parse_expires("2027-03-01", 0).unwrap(), "2027-03-01T00:00:00Z");
-        for bad in ["+0d", "+3y", "tomorrow", "2027-3-1", "2027-03-01T25:00:00Z", "+d"] {
+        for bad in ["+0d", "+3y", "tomorrow", "2027-3-1", "2027-03-01T25:00:00Z", "+d", "+1é", "+é", "é", "+", "2027-01-0é"] {
             assert!(parse_expires(bad, 0).is_err(), "{bad}");
         }
     }

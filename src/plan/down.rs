@@ -27,8 +27,17 @@ pub struct DownFacts {
     /// `down --kill-switch=off`: remove the kill switch, strict or not (not observed).
     pub kill_switch_off: bool,
     /// Where a kill switch of this interface is installed now (observed for
-    /// `--kill-switch=off`).
-    pub kill_switch_present: Option<FirewallKind>,
+    /// `--kill-switch=off`): nftables, iptables, or both (one made where nft was missing,
+    /// one where it was there).
+    pub kill_switch_present: Vec<FirewallKind>,
+    /// Tables (fwmarks) the records of the other running interfaces hold: a vanished
+    /// interface's rules of such a table are another tunnel's now and stay.
+    pub tables_of_others: Vec<u32>,
+    /// The kill switches of other interfaces in place: `down` takes this tunnel out of
+    /// what each lets out.
+    pub other_switches: Vec<(String, FirewallKind)>,
+    /// The host's other wgq tunnels running now (see `UpFacts::other_tunnels`).
+    pub other_tunnels: Vec<Admitted>,
 }
 
 /// Plans `down` (reference §4), removing only this interface's rules.
@@ -73,19 +82,100 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
     }
     // Last of the firewall: the link is gone by now, nothing can leave through a gap. A
     // strict kill switch stays unless `--kill-switch=off` says otherwise.
-    let recorded_switch = facts.recorded.as_ref().and_then(|r| r.kill_switch).filter(|(ks, _)| !ks.strict);
-    let remove = if facts.kill_switch_off { facts.kill_switch_present } else { recorded_switch.map(|(_, kind)| kind) };
-    if let Some(kind) = remove {
-        ops.push(Op::RemoveKillSwitch { kind });
-    }
+    kill_switch_removal(&mut ops, facts);
+    ops.extend(release_ops(ifname, facts));
     hooks(&mut ops, &i.post_down, Phase::PostDown, ifname);
     Plan { interface: ifname.to_string(), ops }
 }
 
-/// `down --kill-switch=off` of an interface that is not running: only its kill switch goes
-/// (an empty plan when there is none).
-pub fn plan_kill_switch_off(ifname: &str, present: Option<FirewallKind>) -> Plan {
-    Plan { interface: ifname.to_string(), ops: present.map(|kind| Op::RemoveKillSwitch { kind }).into_iter().collect() }
+/// The kill switches `down` removes: the one `up` recorded unless it is strict; with
+/// `--kill-switch=off`, every one in place, whichever tool holds it.
+fn kill_switch_removal(ops: &mut Vec<Op>, facts: &DownFacts) {
+    let recorded = facts.recorded.as_ref().and_then(|r| r.kill_switch).filter(|(ks, _)| !ks.strict).map(|(_, kind)| kind);
+    let mut kinds: Vec<FirewallKind> = if facts.kill_switch_off { facts.kill_switch_present.clone() } else { Vec::new() };
+    if let Some(k) = recorded
+        && !kinds.contains(&k)
+    {
+        kinds.push(k);
+    }
+    kinds.sort_by_key(|k| *k != FirewallKind::Nft);
+    ops.extend(kinds.into_iter().map(|kind| Op::RemoveKillSwitch { kind }));
+}
+
+/// `down` of an interface whose device is gone (its userspace daemon crashed, its link was
+/// deleted) or of which only a kill switch is left: what outlives the link is removed
+/// (the policy rules of its recorded table, unless a running tunnel's record holds that
+/// table now; wg-quick's firewall rules of the interface; a resolvconf registration; the
+/// kill switch, under the same rules as `down`). Its routes and addresses, and
+/// systemd-resolved's settings of the link, went with the link. No hook runs and nothing
+/// is saved: there is no device for them.
+pub fn plan_down_vanished(ifname: &str, facts: &DownFacts) -> Plan {
+    let mut ops = Vec::new();
+    if let Some(r) = &facts.recorded {
+        if let Some(t) = r.table.filter(|t| !facts.tables_of_others.contains(t)) {
+            for v6 in [false, true] {
+                ops.extend(rules_to_delete(&facts.rules, v6, t).into_iter().map(Op::DelRule));
+            }
+        }
+        if r.dns_backend == crate::plan::dns::DnsBackend::Resolvconf
+            && let Some(name) = &r.dns_name
+        {
+            ops.push(Op::UnsetDns { name: name.clone() });
+        }
+    }
+    let nft = facts.nft_tables.as_deref().and_then(|l| crate::plan::firewall::nft_down_script(ifname, l));
+    let iptables = facts.iptables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
+    let ip6tables = facts.ip6tables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
+    if nft.is_some() || iptables.is_some() || ip6tables.is_some() {
+        ops.push(Op::RemoveFirewall { nft, iptables, ip6tables });
+    }
+    kill_switch_removal(&mut ops, facts);
+    ops.extend(release_ops(ifname, facts));
+    Plan { interface: ifname.to_string(), ops }
+}
+
+/// The other interfaces' kill switches stop letting this tunnel out (they let out the
+/// other tunnels still running, nothing else).
+fn release_ops(ifname: &str, facts: &DownFacts) -> Vec<Op> {
+    let me = Admitted { ifname: ifname.to_string(), mark: None, port: None };
+    super::up::admit_ops(ifname, &facts.other_switches, &facts.other_tunnels, None, Some(me))
+}
+
+/// What `down` says before it applies [`plan_down_vanished`]'s plan: what it found and
+/// what it removes, in words (`None` when there is no record: only a kill switch was
+/// found, and its removal's trace says it).
+pub fn vanished_summary(ifname: &str, facts: &DownFacts, plan: &Plan) -> Option<String> {
+    let r = facts.recorded.as_ref()?;
+    let mut found = Vec::new();
+    let rules = plan.ops.iter().filter(|o| matches!(o, Op::DelRule(_))).count();
+    if let Some(t) = r.table {
+        if rules > 0 {
+            found.push(format!("{rules} policy rule(s) of table {t}"));
+        } else if facts.tables_of_others.contains(&t) {
+            found.push(format!("no rule of table {t} (another tunnel uses that table now)"));
+        }
+    }
+    for op in &plan.ops {
+        match op {
+            Op::UnsetDns { name } => found.push(format!("DNS registered as {name}")),
+            Op::RemoveFirewall { .. } => found.push("its firewall rules".to_string()),
+            Op::RemoveKillSwitch { kind } => {
+                found.push(format!("its kill switch ({})", if *kind == FirewallKind::Nft { "nft" } else { "iptables" }))
+            }
+            _ => {}
+        }
+    }
+    if found.is_empty() {
+        found.push("nothing is left".to_string());
+    }
+    let mut s = format!("{ifname} is gone; removing what up recorded: {}", found.join(", "));
+    if let Some((ks, _)) = r.kill_switch
+        && ks.strict
+        && !facts.kill_switch_off
+    {
+        s.push_str("; its strict kill switch stays");
+    }
+    Some(s)
 }
 
 /// This interface's rules of one family: every `not fwmark T lookup T`, and for each of

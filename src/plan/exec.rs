@@ -80,6 +80,9 @@ pub trait System {
     /// Removes the kill switch of this interface from what `kind` holds (both families);
     /// nothing there is fine.
     fn remove_kill_switch(&mut self, ifname: &str, kind: FirewallKind) -> Result<(), SysError>;
+    /// Makes the kill switch of `switch_of` let out exactly `tunnels` (see `Op::Admit`; a
+    /// tunnel without a port gets its device's listen port).
+    fn set_admitted(&mut self, switch_of: &str, kind: FirewallKind, tunnels: &[crate::plan::Admitted]) -> Result<(), SysError>;
     fn set_src_valid_mark(&mut self) -> Result<(), SysError>;
     fn save_config(&mut self, ifname: &str) -> Result<(), SysError>;
     /// A termination signal received since the last call, if any.
@@ -99,6 +102,8 @@ enum Undo {
     UnsetDns(String),
     UnsetFirewall(bool, FirewallKind),
     RemoveKillSwitch(FirewallKind),
+    /// Put back what another interface's kill switch let out.
+    Admit(String, FirewallKind, Vec<crate::plan::Admitted>),
     /// Put the previous device configuration back (used by reload).
     RestoreDevice(DeviceConfig),
     AddAddress(IpNet),
@@ -125,20 +130,6 @@ impl ExecError {
             ExecError::Failed(e) => e.status,
             ExecError::Signal(s) => 128 + s,
         }
-    }
-}
-
-/// The device update of `Op::SetEndpoint`: the peer's key, update-only, the endpoint;
-/// nothing else (no device field, no other peer setting).
-pub fn endpoint_update(peer: crate::key::Key, endpoint: std::net::SocketAddr) -> DeviceConfig {
-    DeviceConfig {
-        peers: vec![crate::device::PeerConfig {
-            public_key: peer,
-            update_only: true,
-            endpoint: Some(endpoint),
-            ..Default::default()
-        }],
-        ..Default::default()
     }
 }
 
@@ -228,7 +219,11 @@ impl<'a> Executor<'a> {
                 (Ok(()), _) => {}
                 (
                     Err(ExecError::Failed(e)),
-                    Op::UnsetDns { .. } | Op::Resolved { .. } | Op::RemoveFirewall { .. } | Op::RemoveKillSwitch { .. },
+                    Op::UnsetDns { .. }
+                    | Op::Resolved { .. }
+                    | Op::RemoveFirewall { .. }
+                    | Op::RemoveKillSwitch { .. }
+                    | Op::Admit { .. },
                 ) => {
                     print_error(&mut *self.trace, &e);
                 }
@@ -263,7 +258,7 @@ impl<'a> Executor<'a> {
             Op::Hook { phase, text } => self.sys.run_hook(ifname, *phase, text),
             Op::SetDevice(cfg) => self.sys.set_device(ifname, cfg),
             Op::SetFwmark(m) => self.sys.set_fwmark(ifname, *m),
-            Op::SetEndpoint { peer, endpoint } => self.sys.set_device(ifname, &endpoint_update(*peer, *endpoint)),
+            Op::SetEndpoint { peer, endpoint } => self.sys.set_device(ifname, &DeviceConfig::endpoint_update(*peer, *endpoint)),
             Op::AddAddress(a) => self.sys.add_address(ifname, *a).map(|_| self.undo.push(Undo::DelAddress(*a))),
             Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
             Op::SetMtu { mtu, previous } => {
@@ -341,6 +336,11 @@ impl<'a> Executor<'a> {
                 })
             }
             Op::RemoveKillSwitch { kind } => self.sys.remove_kill_switch(ifname, *kind),
+            // iptables may change one family and fail on the other: the undo first.
+            Op::Admit { switch_of, kind, tunnels, previous } => {
+                self.undo.push(Undo::Admit(switch_of.clone(), *kind, previous.clone()));
+                self.sys.set_admitted(switch_of, *kind, tunnels)
+            }
             Op::SrcValidMark => self.sys.set_src_valid_mark(),
             Op::SaveConfig => self.sys.save_config(ifname),
             Op::DelLink => self.sys.delete_link(ifname),
@@ -431,6 +431,14 @@ impl<'a> Executor<'a> {
                         self.say(&l);
                     }
                     self.sys.remove_kill_switch(ifname, k)
+                }
+                Undo::Admit(switch_of, kind, previous) => {
+                    for l in (Op::Admit { switch_of: switch_of.clone(), kind: *kind, tunnels: Vec::new(), previous: Vec::new() })
+                        .trace(ifname)
+                    {
+                        self.say(&l);
+                    }
+                    self.sys.set_admitted(switch_of, *kind, previous)
                 }
                 Undo::RestoreDevice(cfg) => {
                     self.say(&format!("wg syncconf {ifname} /dev/fd/63"));

@@ -80,6 +80,95 @@ pub struct KillSwitch {
     pub allow_lan: bool,
 }
 
+/// Another wgq tunnel of the host, as a kill switch lets it out: its device, and its
+/// encrypted packets by their fwmark (if it has one) and by its listen port (`None`: the
+/// device's, read when the switch is changed).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Admitted {
+    pub ifname: String,
+    pub mark: Option<u32>,
+    pub port: Option<u16>,
+}
+
+/// The comment that marks the iptables rules letting `ifname` out of a kill switch.
+fn admitted_comment(ifname: &str) -> String {
+    format!("-m comment --comment \"wgq tunnel {ifname}\"")
+}
+
+/// The iptables rules (without `-A <chain>`) that let these tunnels out.
+fn admitted_iptables_rules(tunnels: &[Admitted]) -> Vec<String> {
+    let mut v = Vec::new();
+    for t in tunnels {
+        let c = admitted_comment(&t.ifname);
+        // `+` ends a wildcard for iptables (`-o wg+` is every name starting with wg): such
+        // a device is let out by its packets' mark and port only.
+        if !t.ifname.contains(['+', '=']) {
+            v.push(format!("-o {} {c} -j RETURN", t.ifname));
+        }
+        if let Some(m) = t.mark.filter(|m| *m != 0) {
+            v.push(format!("-m mark --mark {m} {c} -j RETURN"));
+        }
+        if let Some(p) = t.port {
+            v.push(format!("-p udp --sport {p} {c} -j RETURN"));
+        }
+    }
+    v
+}
+
+/// The nft lines that make the admitted sets of a kill switch table hold `tunnels`
+/// (creating the sets is a no-op where they are; flushing them makes the load a
+/// replacement).
+fn admitted_nft_lines(s: &mut String, t: &str, tunnels: &[Admitted]) {
+    let sets = [("tunnels", "ifname"), ("marks", "mark"), ("ports", "inet_service")];
+    for (name, ty) in sets {
+        let _ = writeln!(s, "add set {t} {name} {{ type {ty}; }}");
+    }
+    for (name, _) in sets {
+        let _ = writeln!(s, "flush set {t} {name}");
+    }
+    let join = |v: Vec<String>| v.join(", ");
+    let names = join(tunnels.iter().map(|a| format!("\"{}\"", a.ifname)).collect());
+    let marks = join(tunnels.iter().filter_map(|a| a.mark.filter(|m| *m != 0)).map(|m| m.to_string()).collect());
+    let ports = join(tunnels.iter().filter_map(|a| a.port).map(|p| p.to_string()).collect());
+    for (name, elems) in [("tunnels", names), ("marks", marks), ("ports", ports)] {
+        if !elems.is_empty() {
+            let _ = writeln!(s, "add element {t} {name} {{ {elems} }}");
+        }
+    }
+}
+
+/// The nft script that makes the kill switch of `switch_of` let exactly `tunnels` out
+/// (the host's other wgq tunnels, see [`kill_switch_nft_script`]).
+pub fn admitted_nft_script(switch_of: &str, tunnels: &[Admitted]) -> String {
+    let mut s = String::new();
+    admitted_nft_lines(&mut s, &format!("inet {}", kill_switch_table(switch_of)), tunnels);
+    s
+}
+
+/// The iptables-restore text that makes the kill switch chain of `switch_of` let exactly
+/// `tunnels` out: the admitting rules in `save` (`iptables-save -t filter`) deleted, the new
+/// ones inserted at its top. `None` when the chain is not in `save`.
+pub fn admitted_iptables_script(switch_of: &str, tunnels: &[Admitted], save: &str) -> Option<String> {
+    if !kill_switch_in_iptables(switch_of, save) {
+        return None;
+    }
+    let c = kill_switch_chain(switch_of);
+    let head = format!("-A {c} ");
+    let mut s = String::from("*filter\n");
+    for l in save.lines() {
+        if let Some(rest) = l.strip_prefix(&head)
+            && rest.contains("--comment \"wgq tunnel ")
+        {
+            let _ = writeln!(s, "-D {c} {rest}");
+        }
+    }
+    for r in admitted_iptables_rules(tunnels) {
+        let _ = writeln!(s, "-I {c} 1 {r}");
+    }
+    s.push_str("COMMIT\n");
+    Some(s)
+}
+
 /// The nftables table of the kill switch of `ifname` (family `inet`, both IP versions).
 pub fn kill_switch_table(ifname: &str) -> String {
     format!("wgq-killswitch-{ifname}")
@@ -101,12 +190,15 @@ pub const LAN_V6: &str = "fc00::/7, fe80::/10";
 /// destinations, DHCPv4/DHCPv6 client traffic, IPv6 router and neighbour discovery, and with
 /// `allow_lan` the private ranges; everything else is rejected (TCP with a reset, the rest
 /// with ICMP administratively prohibited), so programs fail at once instead of hanging.
-pub fn kill_switch_nft_script(ifname: &str, mark: u32, ks: KillSwitch) -> String {
+/// The host's other wgq tunnels (`others`) are let out too, through three sets (their
+/// devices, fwmarks and listen ports) that their `up` and `down` change.
+pub fn kill_switch_nft_script(ifname: &str, mark: u32, ks: KillSwitch, others: &[Admitted]) -> String {
     let t = format!("inet {}", kill_switch_table(ifname));
     let mut s = String::new();
     let _ = writeln!(s, "add table {t}");
     let _ = writeln!(s, "delete table {t}");
     let _ = writeln!(s, "add table {t}");
+    admitted_nft_lines(&mut s, &t, others);
     let _ = writeln!(s, "add chain {t} output {{ type filter hook output priority filter; policy accept; }}");
     let mut rule = |r: &str| {
         let _ = writeln!(s, "add rule {t} output {r}");
@@ -114,6 +206,9 @@ pub fn kill_switch_nft_script(ifname: &str, mark: u32, ks: KillSwitch) -> String
     rule("oifname \"lo\" accept");
     rule(&format!("oifname \"{ifname}\" accept"));
     rule(&format!("meta mark {mark} accept"));
+    rule("oifname @tunnels accept");
+    rule("meta mark @marks accept");
+    rule("udp sport @ports accept");
     rule("fib daddr type local accept");
     rule("meta nfproto ipv4 udp sport 68 udp dport 67 accept");
     rule("meta nfproto ipv6 udp sport 546 udp dport 547 accept");
@@ -142,7 +237,16 @@ fn kill_switch_jump(ifname: &str) -> String {
 /// The kill switch as an iptables-restore (`v6`: ip6tables-restore) text, the same policy as
 /// [`kill_switch_nft_script`]. Declaring the chain empties it, so loading the text again
 /// replaces the rules; the jump from OUTPUT is added only when `jump_present` is false.
-pub fn kill_switch_iptables_script(ifname: &str, v6: bool, mark: u32, ks: KillSwitch, jump_present: bool) -> String {
+/// The host's other wgq tunnels (`others`) are let out by rules carrying the comment `wgq
+/// tunnel <if>`, which their `up` and `down` change.
+pub fn kill_switch_iptables_script(
+    ifname: &str,
+    v6: bool,
+    mark: u32,
+    ks: KillSwitch,
+    jump_present: bool,
+    others: &[Admitted],
+) -> String {
     let c = kill_switch_chain(ifname);
     let mut s = format!("*filter\n:{c} - [0:0]\n");
     let mut rule = |r: &str| {
@@ -151,6 +255,9 @@ pub fn kill_switch_iptables_script(ifname: &str, v6: bool, mark: u32, ks: KillSw
     rule("-o lo -j RETURN");
     rule(&format!("-o {ifname} -j RETURN"));
     rule(&format!("-m mark --mark {mark} -j RETURN"));
+    for r in admitted_iptables_rules(others) {
+        rule(&r);
+    }
     rule("-m addrtype --dst-type LOCAL -j RETURN");
     if v6 {
         rule("-p udp --sport 546 --dport 547 -j RETURN");
@@ -192,6 +299,9 @@ pub fn kill_switch_mark(ifname: &str, listing: &str) -> Option<u32> {
             return hex(rest.split_whitespace().next()?);
         }
         let rest = l.strip_prefix(&chain)?;
+        if rest.contains("--comment \"wgq tunnel ") {
+            return None;
+        }
         let w: Vec<&str> = rest.split_whitespace().collect();
         let at = w.iter().position(|x| *x == "--mark")?;
         hex(w.get(at + 1)?)
@@ -291,10 +401,17 @@ mod tests {
         let t = "inet wgq-killswitch-wg0";
         let want = format!(
             "add table {t}\ndelete table {t}\nadd table {t}\n\
+             add set {t} tunnels {{ type ifname; }}\n\
+             add set {t} marks {{ type mark; }}\n\
+             add set {t} ports {{ type inet_service; }}\n\
+             flush set {t} tunnels\nflush set {t} marks\nflush set {t} ports\n\
              add chain {t} output {{ type filter hook output priority filter; policy accept; }}\n\
              add rule {t} output oifname \"lo\" accept\n\
              add rule {t} output oifname \"wg0\" accept\n\
              add rule {t} output meta mark 51820 accept\n\
+             add rule {t} output oifname @tunnels accept\n\
+             add rule {t} output meta mark @marks accept\n\
+             add rule {t} output udp sport @ports accept\n\
              add rule {t} output fib daddr type local accept\n\
              add rule {t} output meta nfproto ipv4 udp sport 68 udp dport 67 accept\n\
              add rule {t} output meta nfproto ipv6 udp sport 546 udp dport 547 accept\n\
@@ -302,8 +419,8 @@ mod tests {
              add rule {t} output meta l4proto tcp reject with tcp reset\n\
              add rule {t} output reject with icmpx type admin-prohibited\n"
         );
-        assert_eq!(kill_switch_nft_script("wg0", 51820, ks), want);
-        let lan = kill_switch_nft_script("wg0", 51820, KillSwitch { strict: true, allow_lan: true });
+        assert_eq!(kill_switch_nft_script("wg0", 51820, ks, &[]), want);
+        let lan = kill_switch_nft_script("wg0", 51820, KillSwitch { strict: true, allow_lan: true }, &[]);
         assert!(lan.contains(&format!(
             "add rule {t} output ip daddr {{ 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16 }} accept\n\
              add rule {t} output ip6 daddr {{ fc00::/7, fe80::/10 }} accept\n\
@@ -315,7 +432,7 @@ mod tests {
     #[test]
     fn kill_switch_iptables_text_is_exact_and_removable() {
         let ks = KillSwitch { strict: false, allow_lan: true };
-        let v4 = kill_switch_iptables_script("wg0", false, 51820, ks, false);
+        let v4 = kill_switch_iptables_script("wg0", false, 51820, ks, false, &[]);
         assert_eq!(
             v4,
             "*filter\n:wgq-ks-wg0 - [0:0]\n\
@@ -333,7 +450,7 @@ mod tests {
              -I OUTPUT -m comment --comment \"wgq kill switch for wg0\" -j wgq-ks-wg0\n\
              COMMIT\n"
         );
-        let v6 = kill_switch_iptables_script("wg0", true, 7, KillSwitch { strict: true, allow_lan: false }, true);
+        let v6 = kill_switch_iptables_script("wg0", true, 7, KillSwitch { strict: true, allow_lan: false }, true, &[]);
         assert!(v6.contains("-A wgq-ks-wg0 -p ipv6-icmp --icmpv6-type 133 -j RETURN\n"), "{v6}");
         assert!(v6.contains("-A wgq-ks-wg0 -p ipv6-icmp --icmpv6-type 136 -j RETURN\n"), "{v6}");
         assert!(v6.contains("-p udp --sport 546 --dport 547") && !v6.contains("--dport 67"), "{v6}");
@@ -349,6 +466,58 @@ mod tests {
             "*filter\n-D OUTPUT -m comment --comment \"wgq kill switch for wg0\" -j wgq-ks-wg0\n-F wgq-ks-wg0\n-X wgq-ks-wg0\nCOMMIT\n"
         );
         assert_eq!(kill_switch_iptables_remove("wg2", save), None);
+    }
+
+    #[test]
+    fn other_tunnels_are_let_out_and_replaced_exactly() {
+        let others = [
+            Admitted { ifname: "wg1".into(), mark: Some(51821), port: Some(51000) },
+            Admitted { ifname: "wg2".into(), mark: None, port: None },
+            Admitted { ifname: "wg3".into(), mark: Some(0), port: Some(7) },
+        ];
+        let t = "inet wgq-killswitch-wg0";
+        let nft = kill_switch_nft_script("wg0", 51820, KillSwitch { strict: false, allow_lan: false }, &others);
+        assert!(
+            nft.contains(&format!(
+                "add element {t} tunnels {{ \"wg1\", \"wg2\", \"wg3\" }}\n\
+                 add element {t} marks {{ 51821 }}\nadd element {t} ports {{ 51000, 7 }}\nadd chain"
+            )),
+            "{nft}"
+        );
+        assert_eq!(
+            admitted_nft_script("wg0", &others[1..2]),
+            format!(
+                "add set {t} tunnels {{ type ifname; }}\nadd set {t} marks {{ type mark; }}\nadd set {t} ports {{ type inet_service; }}\n\
+                 flush set {t} tunnels\nflush set {t} marks\nflush set {t} ports\nadd element {t} tunnels {{ \"wg2\" }}\n"
+            )
+        );
+        let ipt =
+            kill_switch_iptables_script("wg0", false, 51820, KillSwitch { strict: false, allow_lan: false }, false, &others[..1]);
+        assert!(
+            ipt.contains(
+                "-A wgq-ks-wg0 -m mark --mark 51820 -j RETURN\n\
+                 -A wgq-ks-wg0 -o wg1 -m comment --comment \"wgq tunnel wg1\" -j RETURN\n\
+                 -A wgq-ks-wg0 -m mark --mark 51821 -m comment --comment \"wgq tunnel wg1\" -j RETURN\n\
+                 -A wgq-ks-wg0 -p udp --sport 51000 -m comment --comment \"wgq tunnel wg1\" -j RETURN\n"
+            ),
+            "{ipt}"
+        );
+        // What iptables-save prints of it: those rules go, the new ones come, nothing else moves.
+        let save = "*filter\n:wgq-ks-wg0 - [0:0]\n-A wgq-ks-wg0 -o lo -j RETURN\n\
+                    -A wgq-ks-wg0 -o wg1 -m comment --comment \"wgq tunnel wg1\" -j RETURN\n\
+                    -A wgq-ks-wg0 -p udp -m udp --sport 51000 -m comment --comment \"wgq tunnel wg1\" -j RETURN\n\
+                    -A wgq-ks-wg0 -j REJECT --reject-with icmp-admin-prohibited\nCOMMIT\n";
+        assert_eq!(
+            admitted_iptables_script("wg0", &others[1..2], save).unwrap(),
+            "*filter\n-D wgq-ks-wg0 -o wg1 -m comment --comment \"wgq tunnel wg1\" -j RETURN\n\
+             -D wgq-ks-wg0 -p udp -m udp --sport 51000 -m comment --comment \"wgq tunnel wg1\" -j RETURN\n\
+             -I wgq-ks-wg0 1 -o wg2 -m comment --comment \"wgq tunnel wg2\" -j RETURN\nCOMMIT\n"
+        );
+        assert_eq!(admitted_iptables_script("wg9", &others, save), None);
+        // A name iptables would take for a wildcard never becomes an `-o`.
+        let wild = [Admitted { ifname: "wg+".into(), mark: Some(9), port: None }];
+        let t = admitted_iptables_script("wg0", &wild, save).unwrap();
+        assert!(!t.contains("-o wg+") && t.contains("-I wgq-ks-wg0 1 -m mark --mark 9 -m comment"), "{t}");
     }
 
     #[test]
@@ -372,6 +541,6 @@ mod tests {
         assert_eq!(kill_switch_mark("wg2", save), None);
         // What the scripts of this module load comes back as their mark.
         let ks = KillSwitch { strict: true, allow_lan: false };
-        assert_eq!(kill_switch_mark("wg0", &kill_switch_iptables_script("wg0", false, 4660, ks, false)), Some(4660));
+        assert_eq!(kill_switch_mark("wg0", &kill_switch_iptables_script("wg0", false, 4660, ks, false, &[])), Some(4660));
     }
 }

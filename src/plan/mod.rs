@@ -11,6 +11,7 @@ pub mod dns;
 mod down;
 pub mod exec;
 pub mod firewall;
+pub mod kernel;
 pub mod p2p;
 pub mod peer;
 mod record;
@@ -19,10 +20,12 @@ pub mod reresolve;
 pub mod routing;
 mod up;
 
-pub use down::{DownFacts, plan_down, plan_kill_switch_off, rules_to_delete};
-pub use firewall::KillSwitch;
+pub use down::{DownFacts, plan_down, plan_down_vanished, vanished_summary};
+pub use firewall::{Admitted, KillSwitch};
 pub use record::UpRecord;
-pub use reload::{ReloadError, ReloadFacts, device_inverse, device_update, plan_reload};
+pub use reload::{ReloadError, ReloadFacts, plan_reload};
+#[cfg(feature = "test-support")]
+pub use reload::device_update;
 pub use up::{
     AfterPreUp, UpFacts, kernel_allowed_ips, own_public_key, plan_up, plan_up_rest, plan_up_start, table_search_needed,
 };
@@ -101,6 +104,16 @@ pub enum Op {
         ks: KillSwitch,
         undo: bool,
         script: String,
+    },
+    /// Make the kill switch of another interface (`switch_of`) let out exactly `tunnels`:
+    /// the host's other wgq tunnels, this one included after its `up` and left out after its
+    /// `down`; a tunnel without a port gets its device's listen port, read when applied.
+    /// `previous` is what an undo puts back.
+    Admit {
+        switch_of: String,
+        kind: FirewallKind,
+        tunnels: Vec<firewall::Admitted>,
+        previous: Vec<firewall::Admitted>,
     },
     /// Remove the kill switch of this interface, where the tool of `kind` holds it (errors
     /// reported and ignored, as for the other firewall rules).
@@ -213,6 +226,11 @@ impl Op {
                 vec![format!("{}-restore -n", if *v6 { "ip6tables" } else { "iptables" })]
             }
             Op::SetKillSwitch { kind, v6, .. } => vec![kill_switch_trace(*kind, *v6).to_string()],
+            Op::Admit { kind: FirewallKind::Nft, .. } => vec![kill_switch_trace(FirewallKind::Nft, false).to_string()],
+            Op::Admit { kind: FirewallKind::Iptables, .. } => vec![
+                kill_switch_trace(FirewallKind::Iptables, false).to_string(),
+                kill_switch_trace(FirewallKind::Iptables, true).to_string(),
+            ],
             Op::RemoveKillSwitch { kind: FirewallKind::Nft } => vec![kill_switch_trace(FirewallKind::Nft, false).to_string()],
             Op::RemoveKillSwitch { kind: FirewallKind::Iptables } => vec![
                 kill_switch_trace(FirewallKind::Iptables, false).to_string(),
@@ -344,9 +362,14 @@ impl fmt::Display for Plan {
             for line in op.trace(&self.interface) {
                 writeln!(f, "[#] {line}")?;
             }
+            let admit;
             let body = match op {
                 Op::SetDns { input, .. } | Op::UpdateDns { input: Some(input), .. } => Some(input.as_str()),
                 Op::SetFirewall { script, .. } | Op::SetKillSwitch { script, .. } => Some(script.as_str()),
+                Op::Admit { switch_of, kind: FirewallKind::Nft, tunnels, .. } => {
+                    admit = firewall::admitted_nft_script(switch_of, tunnels);
+                    Some(admit.as_str())
+                }
                 _ => None,
             };
             if let Some(b) = body {
@@ -377,11 +400,22 @@ pub enum PlanError {
     NameUnfitForFullTunnel { ifname: String },
     #[error("--kill-switch needs a full tunnel (AllowedIPs with 0.0.0.0/0 or ::/0); {file} has none")]
     KillSwitchNeedsFullTunnel { file: String },
+    /// `--kill-switch` while another interface's switch is in place: every switch is a
+    /// full-tunnel one (it rejects what does not leave through its own tunnel), a host has one.
+    #[error(
+        "--kill-switch: the kill switch of {other} is in place, and a host has one (each rejects what does not leave \
+         through its own tunnel); bring {ifname} up without --kill-switch ({other}'s switch lets it out), or remove \
+         that one first: `wgq down --kill-switch=off {other}'"
+    )]
+    KillSwitchElsewhere { ifname: String, other: String },
     #[error(
         "{path}:{line}: Table: --kill-switch needs a full tunnel with Table = auto (the fwmark wgq sets then lets \
          the tunnel's own packets out), not `{value}'"
     )]
     KillSwitchNeedsTableAuto { path: String, line: usize, value: String },
+    /// The running kernel cannot do what `up` needs (`kernel::check_up`).
+    #[error("{0}")]
+    Kernel(String),
 }
 
 /// `-4` or `-6`, as the trace writes a rule's family.

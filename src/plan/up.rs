@@ -51,6 +51,15 @@ pub struct UpFacts {
     /// per family (`[IPv4, IPv6]`); a family whose jump is missing (a strict switch left
     /// half-installed) gets one.
     pub kill_switch_jumps: [bool; 2],
+    /// The running kernel (module, version) and the userspace fallback, for
+    /// [`crate::plan::kernel::check_up`]; `None`: not looked at (nothing is refused).
+    pub kernel: Option<crate::plan::kernel::KernelFacts>,
+    /// The kill switches of other interfaces in place (by interface name): `up` lets this
+    /// tunnel out of each, and refuses `--kill-switch` while there is one.
+    pub other_switches: Vec<(String, FirewallKind)>,
+    /// The host's other wgq tunnels running now (their devices' fwmarks and listen ports):
+    /// what a kill switch lets out besides its own tunnel.
+    pub other_tunnels: Vec<Admitted>,
 }
 
 /// The live facts the rest of `up` depends on, read after the PreUp hooks and `wg addconf`.
@@ -98,15 +107,40 @@ fn no_full_tunnel(cfg: &Config) -> PlanError {
 fn kill_switch_ops(ops: &mut Vec<Op>, ifname: &str, mark: u32, ks: KillSwitch, facts: &UpFacts) {
     let undo = !ks.strict && facts.kill_switch_present.is_none();
     if facts.nft_available {
-        let script = crate::plan::firewall::kill_switch_nft_script(ifname, mark, ks);
+        let script = crate::plan::firewall::kill_switch_nft_script(ifname, mark, ks, &facts.other_tunnels);
         ops.push(Op::SetKillSwitch { kind: FirewallKind::Nft, v6: false, ks, undo, script });
     } else {
         for v6 in [false, true] {
             let jump = facts.kill_switch_present == Some(FirewallKind::Iptables) && facts.kill_switch_jumps[v6 as usize];
-            let script = crate::plan::firewall::kill_switch_iptables_script(ifname, v6, mark, ks, jump);
+            let script = crate::plan::firewall::kill_switch_iptables_script(ifname, v6, mark, ks, jump, &facts.other_tunnels);
             ops.push(Op::SetKillSwitch { kind: FirewallKind::Iptables, v6, ks, undo, script });
         }
     }
+}
+
+/// For each kill switch of another interface (`switches`): let out the host's other wgq
+/// tunnels (`others`, that switch's own left out) with `add` (after `up`) and without `gone`
+/// (after `down`).
+pub(super) fn admit_ops(
+    ifname: &str,
+    switches: &[(String, FirewallKind)],
+    others: &[Admitted],
+    add: Option<Admitted>,
+    gone: Option<Admitted>,
+) -> Vec<Op> {
+    switches
+        .iter()
+        .filter(|(s, _)| s != ifname)
+        .map(|(switch_of, kind)| {
+            let base: Vec<Admitted> = others.iter().filter(|t| t.ifname != *switch_of && t.ifname != ifname).cloned().collect();
+            let with = |t: &Option<Admitted>| {
+                let mut v = base.clone();
+                v.extend(t.clone());
+                v
+            };
+            Op::Admit { switch_of: switch_of.clone(), kind: *kind, tunnels: with(&add), previous: with(&gone) }
+        })
+        .collect()
 }
 
 /// Whether `up` searches a free table for a default route (wg-quick's search from 51820):
@@ -175,6 +209,9 @@ fn fixed_table(cfg: &Config, facts: &UpFacts) -> Result<Option<(u32, String)>, P
 pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan, PlanError> {
     fixed_table(cfg, facts)?;
     let own = own_public_key(cfg, facts);
+    if let Some(why) = facts.kernel.as_ref().and_then(|k| crate::plan::kernel::check_up(cfg, own, k)) {
+        return Err(PlanError::Kernel(why));
+    }
     if cfg.interface.table_setting() == TableSetting::Auto
         && cfg.peers.iter().filter(|p| Some(p.public_key) != own).any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0))
     {
@@ -182,6 +219,9 @@ pub fn plan_up_start(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan
     }
     if facts.kill_switch.is_some() {
         check_kill_switch(cfg, own)?;
+        if let Some((other, _)) = facts.other_switches.first() {
+            return Err(PlanError::KillSwitchElsewhere { ifname: ifname.to_string(), other: other.clone() });
+        }
     }
     let mut ops = vec![Op::CreateLink];
     hooks(&mut ops, &cfg.interface.pre_up, Phase::PreUp, ifname);
@@ -233,6 +273,7 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
         Some(m) => m,
         None => crate::plan::routing::auto_mtu(&facts.endpoint_mtus, facts.default_route_mtu),
     };
+    let link_up = ops.len();
     ops.push(Op::SetMtuUp(mtu));
     if !i.dns.is_empty() {
         match facts.dns_backend {
@@ -281,6 +322,15 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
     if facts.kill_switch.is_some() && chosen_table.is_none() {
         return Err(no_full_tunnel(cfg));
     }
+    // The other interfaces' kill switches let this tunnel out before its link goes up: its
+    // device, its fwmark, its listen port (the device's, when the kernel picks it).
+    let me = Admitted {
+        ifname: ifname.to_string(),
+        mark: chosen_table.or(fwmark).filter(|m| *m != 0),
+        port: facts.device.listen_port.or(i.listen_port).filter(|p| *p != 0),
+    };
+    let admit = admit_ops(ifname, &facts.other_switches, &facts.other_tunnels, Some(me), None);
+    ops.splice(link_up..link_up, admit);
     hooks(&mut ops, &i.post_up, Phase::PostUp, ifname);
     Ok(Plan { interface: ifname.to_string(), ops })
 }

@@ -252,6 +252,22 @@ impl System for LinuxSystem {
         crate::system::firewall::remove_kill_switch(ifname, kind).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }
 
+    fn set_admitted(&mut self, switch_of: &str, kind: FirewallKind, tunnels: &[crate::plan::Admitted]) -> Result<(), SysError> {
+        // A tunnel planned without its port (the kernel picks it): the device's now.
+        let tunnels: Vec<crate::plan::Admitted> = tunnels
+            .iter()
+            .map(|t| match t.port {
+                Some(_) => t.clone(),
+                None => crate::plan::Admitted {
+                    port: self.devices.get(&t.ifname).ok().map(|d| d.listen_port).filter(|p| *p != 0),
+                    ..t.clone()
+                },
+            })
+            .collect();
+        crate::system::firewall::set_admitted(switch_of, kind, &tunnels)
+            .map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
+    }
+
     fn set_src_valid_mark(&mut self) -> Result<(), SysError> {
         std::fs::write("/proc/sys/net/ipv4/conf/all/src_valid_mark", "1")
             .map_err(|e| SysError::with_source(1, "sysctl: unable to set net.ipv4.conf.all.src_valid_mark", e))

@@ -96,6 +96,12 @@ impl FakeSystem {
         }
     }
 
+    /// The link disappears without `down` (its userspace daemon crashed, `ip link del`):
+    /// its addresses and routes go with it, its rules, firewall and DNS stay.
+    pub fn vanish(&mut self, ifname: &str) {
+        self.drop_link_state(ifname);
+    }
+
     fn drop_link_state(&mut self, ifname: &str) {
         self.links.remove(ifname);
         self.up.remove(ifname);
@@ -262,8 +268,20 @@ impl System for FakeSystem {
         Ok(())
     }
     fn remove_kill_switch(&mut self, ifname: &str, _k: FirewallKind) -> Result<(), SysError> {
-        self.firewall
-            .retain(|f| !f.ends_with(&format!(" wgq-killswitch-{ifname}")) && !f.ends_with(&format!(" wgq-ks-{ifname}")));
+        self.firewall.retain(|f| {
+            !f.ends_with(&format!(" wgq-killswitch-{ifname}"))
+                && !f.ends_with(&format!(" wgq-ks-{ifname}"))
+                && !f.starts_with(&format!("switch of {ifname} lets out "))
+        });
+        Ok(())
+    }
+    fn set_admitted(&mut self, switch_of: &str, _k: FirewallKind, tunnels: &[crate::plan::Admitted]) -> Result<(), SysError> {
+        self.step()?;
+        let head = format!("switch of {switch_of} lets out ");
+        self.firewall.retain(|f| !f.starts_with(&head));
+        for t in tunnels {
+            self.firewall.insert(format!("{head}{}", t.ifname));
+        }
         Ok(())
     }
     fn set_src_valid_mark(&mut self) -> Result<(), SysError> {

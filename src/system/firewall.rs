@@ -40,12 +40,41 @@ fn run_tool(tool: &str, args: &[&str], input: Option<&str>) -> Result<String, Fi
 
 /// `nft -f -` with `script` on stdin.
 pub fn nft_apply(script: &str) -> Result<(), FirewallError> {
+    forget_nft_tables();
     run_tool("nft", &["-f", "-"], Some(script)).map(|_| ())
 }
 
 /// `iptables-restore -n` / `ip6tables-restore -n` with `script` on stdin.
 pub fn restore_apply(v6: bool, script: &str) -> Result<(), FirewallError> {
+    forget_nft_tables();
     run_tool(if v6 { "ip6tables-restore" } else { "iptables-restore" }, &["-n"], Some(script)).map(|_| ())
+}
+
+/// The last listing of this namespace's nftables tables, until wgq changes the firewall:
+/// the looks of one command at its switches and the other interfaces' share one listing
+/// (and one netlink socket).
+static NFT_TABLES: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Drops the listing [`nft_tables`] keeps (the next look lists again).
+pub fn forget_nft_tables() {
+    if let Ok(mut l) = NFT_TABLES.lock() {
+        *l = None;
+    }
+}
+
+/// This namespace's nftables tables as `nft list tables` prints them (over nfnetlink, else
+/// by nft), listed once until wgq changes the firewall.
+pub fn nft_tables() -> Option<String> {
+    nft_tables_over_netlink().or_else(|| nft_list_tables_command().ok())
+}
+
+/// [`nft_tables`] over nfnetlink only (`None` when that failed).
+pub fn nft_tables_over_netlink() -> Option<String> {
+    let mut cached = NFT_TABLES.lock().ok()?;
+    if cached.is_none() {
+        *cached = crate::wire::nftables::list_tables().ok();
+    }
+    cached.clone()
 }
 
 /// Whether `nft` is in PATH (wg-quick's `type -p nft`).
@@ -141,7 +170,7 @@ impl KillSwitchSeen {
 /// missing (where `up` would have put one): no `iptables-save` on every `up`.
 pub fn see_kill_switch(ifname: &str, iptables_too: bool) -> Option<KillSwitchSeen> {
     let table = format!("table inet {}", crate::plan::firewall::kill_switch_table(ifname));
-    let listed = crate::wire::nftables::list_tables().ok().or_else(|| nft_list_tables_command().ok());
+    let listed = nft_tables();
     if listed.is_some_and(|l| l.lines().any(|l| l == table)) {
         return Some(KillSwitchSeen { kind: crate::plan::FirewallKind::Nft, jumps: [false; 2], saves: [None, None] });
     }
@@ -155,6 +184,28 @@ pub fn see_kill_switch(ifname: &str, iptables_too: bool) -> Option<KillSwitchSee
     let jumps =
         [0, 1].map(|i| saves[i].as_deref().is_some_and(|s| crate::plan::firewall::kill_switch_jump_in_iptables(ifname, s)));
     Some(KillSwitchSeen { kind: crate::plan::FirewallKind::Iptables, jumps, saves })
+}
+
+/// Every tool that holds a kill switch of `ifname`: nftables (its table, listed over
+/// nfnetlink or by nft) and iptables (its chain in either family), each looked at whatever
+/// the other holds, so that a switch made where nft was missing and one made where it was
+/// there are both found.
+pub fn kill_switches_present(ifname: &str) -> Vec<crate::plan::FirewallKind> {
+    let mut v = Vec::new();
+    let table = format!("table inet {}", crate::plan::firewall::kill_switch_table(ifname));
+    let listed = nft_tables();
+    if listed.is_some_and(|l| l.lines().any(|l| l == table)) {
+        v.push(crate::plan::FirewallKind::Nft);
+    }
+    if iptables_available()
+        && [false, true]
+            .into_iter()
+            .filter_map(|v6| iptables_save_filter(v6).ok())
+            .any(|s| crate::plan::firewall::kill_switch_in_iptables(ifname, &s))
+    {
+        v.push(crate::plan::FirewallKind::Iptables);
+    }
+    v
 }
 
 /// [`see_kill_switch`]'s answer: which tool holds the switch, if any.
@@ -183,6 +234,69 @@ pub fn remove_kill_switch(ifname: &str, kind: crate::plan::FirewallKind) -> Resu
             first
         }
     }
+}
+
+/// Makes the kill switch of `switch_of` let out exactly `tunnels` (one nft transaction, or
+/// each iptables family that holds its chain).
+pub fn set_admitted(
+    switch_of: &str,
+    kind: crate::plan::FirewallKind,
+    tunnels: &[crate::plan::Admitted],
+) -> Result<(), FirewallError> {
+    match kind {
+        crate::plan::FirewallKind::Nft => nft_apply(&crate::plan::firewall::admitted_nft_script(switch_of, tunnels)),
+        crate::plan::FirewallKind::Iptables => {
+            let mut first = Ok(());
+            for v6 in [false, true] {
+                let r = iptables_save_filter(v6).and_then(|save| {
+                    match crate::plan::firewall::admitted_iptables_script(switch_of, tunnels, &save) {
+                        Some(text) => restore_apply(v6, &text),
+                        None => Ok(()),
+                    }
+                });
+                if first.is_ok() {
+                    first = r;
+                }
+            }
+            first
+        }
+    }
+}
+
+/// The kill switches of interfaces other than `ifname` in place in this namespace, by
+/// interface name: nft's tables, and where nft is missing (where `up` makes them in
+/// iptables) iptables' chains.
+pub fn other_kill_switches(ifname: &str) -> Vec<(String, crate::plan::FirewallKind)> {
+    let prefix = format!("table inet {}", crate::plan::firewall::kill_switch_table(""));
+    let listed = nft_tables();
+    let mut v: Vec<(String, crate::plan::FirewallKind)> = listed
+        .iter()
+        .flat_map(|l| l.lines())
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter(|n| *n != ifname && crate::config::locate::is_interface_name(n))
+        .map(|n| (n.to_string(), crate::plan::FirewallKind::Nft))
+        .collect();
+    // iptables is read where nft is missing (where `up` makes its switches there), and
+    // where nft is there only if a filter table that could hold one exists (iptables-nft
+    // keeps it among nft's tables, legacy iptables in /proc): no iptables-save on every up.
+    let filter = |v6: bool| {
+        let family = if v6 { "table ip6 filter" } else { "table ip filter" };
+        let legacy = std::fs::read_to_string(if v6 { "/proc/net/ip6_tables_names" } else { "/proc/net/ip_tables_names" });
+        listed.as_deref().is_some_and(|l| l.lines().any(|l| l == family))
+            || legacy.is_ok_and(|n| n.lines().any(|l| l.trim() == "filter"))
+    };
+    if iptables_available() && (!nft_available() || filter(false) || filter(true)) {
+        let head = format!(":{}", crate::plan::firewall::kill_switch_chain(""));
+        for save in [false, true].map(|v6| iptables_save_filter(v6).ok()).into_iter().flatten() {
+            for n in save.lines().filter_map(|l| l.strip_prefix(&head)?.split_whitespace().next()) {
+                let entry = (n.to_string(), crate::plan::FirewallKind::Iptables);
+                if n != ifname && crate::config::locate::is_interface_name(n) && !v.contains(&entry) {
+                    v.push(entry);
+                }
+            }
+        }
+    }
+    v
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ pub mod hooks;
 mod observe;
 pub mod p2p;
 pub mod resolver;
-pub use observe::{Uplink, host_addresses};
+pub use observe::{Uplink, host_addresses, observe_kernel};
+#[cfg(feature = "test-support")]
+pub use observe::probe_suppress_prefixlength;
 pub mod runstate;
 
 use std::collections::HashMap;

@@ -45,7 +45,11 @@ pub fn read_rt_tables() -> Vec<(u32, String)> {
             files.extend(v);
         }
     }
-    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).flat_map(|t| crate::plan::routing::parse_rt_tables(&t)).collect()
+    files
+        .iter()
+        .filter_map(|f| crate::os::read_bounded(f, crate::os::MAX_SMALL_FILE).ok())
+        .flat_map(|t| crate::plan::routing::parse_rt_tables(&t))
+        .collect()
 }
 
 /// What one dump of the routes tells `up`.
@@ -200,7 +204,10 @@ impl LinuxSystem {
             after_pre_up: None,
             kill_switch: None,
             kill_switch_present: None,
+            other_switches: Vec::new(),
+            other_tunnels: Vec::new(),
             kill_switch_jumps: [false; 2],
+            kernel: None,
         })
     }
 
@@ -333,6 +340,65 @@ impl LinuxSystem {
         Ok(rules)
     }
 
+    /// The host's other wgq tunnels (`names`: the running interfaces with a record), as a
+    /// kill switch lets them out: each device's fwmark and listen port, read now.
+    pub fn observe_tunnels(&mut self, names: &[String]) -> Vec<crate::plan::Admitted> {
+        names
+            .iter()
+            .map(|n| {
+                let d = self.devices.get(n).ok();
+                crate::plan::Admitted {
+                    ifname: n.clone(),
+                    mark: d.as_ref().map(|d| d.fwmark).filter(|m| *m != 0),
+                    port: d.as_ref().map(|d| d.listen_port).filter(|p| *p != 0),
+                }
+            })
+            .collect()
+    }
+
+    /// What kill switches need to know of the host's other tunnels: the other interfaces'
+    /// switches in place and, when there is one or `making_one` (`up --kill-switch`), the
+    /// other wgq tunnels running (from this namespace's run state).
+    pub fn observe_neighbours(
+        &mut self,
+        state: &crate::system::runstate::RunState,
+        making_one: bool,
+    ) -> (Vec<(String, FirewallKind)>, Vec<crate::plan::Admitted>) {
+        let name = self.ifname.clone();
+        let switches = crate::system::firewall::other_kill_switches(&name);
+        if switches.is_empty() && !making_one {
+            return (switches, Vec::new());
+        }
+        let names: Vec<String> = state.running_others(&name).into_iter().map(|(n, _)| n).collect();
+        (switches, self.observe_tunnels(&names))
+    }
+
+    /// After `up`, `reload` or `down` changed the records (only where a kill switch was seen
+    /// or made): under the namespace's kill-switch lock, every kill switch is made to let
+    /// out exactly the wgq tunnels running now (their records, their devices' fwmarks and
+    /// ports). What a command planned from an earlier look (another tunnel's `up` or `down`
+    /// running at the same time) is thereby corrected: the last one sees every record.
+    pub fn reconcile_switches(&mut self, state: &crate::system::runstate::RunState) -> Result<(), String> {
+        let _lock = state.lock_switches().map_err(|e| format!("unable to lock {}: {e}", state.dir().display()))?;
+        crate::system::firewall::forget_nft_tables();
+        let switches = crate::system::firewall::other_kill_switches("");
+        if switches.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = state.running_others("").into_iter().map(|(n, _)| n).collect();
+        let tunnels = self.observe_tunnels(&names);
+        let mut first = Ok(());
+        for (owner, kind) in switches {
+            let others: Vec<crate::plan::Admitted> = tunnels.iter().filter(|t| t.ifname != owner).cloned().collect();
+            if let Err(e) = crate::system::firewall::set_admitted(&owner, kind, &others)
+                && first.is_ok()
+            {
+                first = Err(format!("the kill switch of {owner}: {e}"));
+            }
+        }
+        first
+    }
+
     /// Observes what planning `down` needs.
     pub fn observe_down(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
         let name = self.ifname.clone();
@@ -346,7 +412,34 @@ impl LinuxSystem {
             let state = self.devices.get(&name)?;
             (state.fwmark, state.peers.iter().any(|p| p.allowed_ips.iter().any(|a| a.prefix == 0)))
         };
-        let listed = crate::wire::nftables::list_tables().ok();
+        self.observe_leftovers(recorded, live_fwmark, live_has_default, recorded_none_and_dns)
+    }
+
+    /// What `down` of an interface that is not there (vanished, or only its kill switch
+    /// left) reads: the policy rules and the firewall, no device.
+    /// Its recorded table counts as another tunnel's (`tables_of_others`) when routes are in
+    /// it now: the vanished link's went with it, so someone else (a tunnel wg-quick brought
+    /// up since, which took the free table) uses it, and its rules stay.
+    pub fn observe_down_vanished(&mut self, recorded: Option<UpRecord>) -> Result<DownFacts, SystemError> {
+        let table = recorded.as_ref().and_then(|r| r.table);
+        let mut facts = self.observe_leftovers(recorded, 0, false, false)?;
+        if let Some(t) = table
+            && self.table_in_use(t)?
+        {
+            facts.tables_of_others.push(t);
+        }
+        Ok(facts)
+    }
+
+    fn observe_leftovers(
+        &mut self,
+        recorded: Option<UpRecord>,
+        live_fwmark: u32,
+        live_has_default: bool,
+        recorded_none_and_dns: bool,
+    ) -> Result<DownFacts, SystemError> {
+        let name = self.ifname.clone();
+        let listed = crate::system::firewall::nft_tables_over_netlink();
         let want_iptables = recorded.as_ref().is_none_or(|r| r.firewall != Some(FirewallKind::Nft));
         let (iptables_save, ip6tables_save) = if want_iptables && crate::system::firewall::iptables_available() {
             crate::system::firewall::iptables_listings(listed.as_deref())
@@ -369,7 +462,10 @@ impl LinuxSystem {
             resolvconf_name: crate::system::dns::system_resolvconf_name(&name),
             dns_backend: if recorded_none_and_dns { crate::system::dns::detect_backend() } else { Default::default() },
             kill_switch_off: false,
-            kill_switch_present: None,
+            kill_switch_present: Vec::new(),
+            tables_of_others: Vec::new(),
+            other_switches: Vec::new(),
+            other_tunnels: Vec::new(),
         })
     }
 
@@ -547,5 +643,158 @@ impl LinuxSystem {
             }
         }
         Ok(u)
+    }
+}
+
+/// What `up` checks of the kernel before it touches anything
+/// ([`crate::plan::kernel::check_up`]): its release, whether WireGuard is loaded, built in
+/// or listed among its modules, whether the userspace implementation is in PATH, and on a
+/// kernel older than 3.12 whether policy rules of the `full_tunnel` families (`true` IPv6,
+/// from [`crate::plan::kernel::full_tunnel_families`]) keep `suppress_prefixlength`.
+pub fn observe_kernel(full_tunnel: &[bool]) -> crate::plan::kernel::KernelFacts {
+    use crate::plan::kernel::{Capability, KernelFacts, Module, needs_probe};
+    let release = read_bounded(std::path::Path::new("/proc/sys/kernel/osrelease"), 256)
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let module = if crate::device::kernel::module_present() {
+        Module::Present
+    } else {
+        module_listed(std::path::Path::new("/lib/modules"), &release)
+    };
+    let userspace = crate::device::uapi::implementation();
+    let suppress_prefixlength = if !full_tunnel.is_empty() && needs_probe(&release) {
+        probe_suppress_prefixlength(full_tunnel)
+    } else {
+        Capability::Unknown
+    };
+    KernelFacts { release, userspace_found: which::which(&userspace).is_ok(), userspace, module, suppress_prefixlength }
+}
+
+/// How long the probe may take (making and dropping a network namespace is quick; a kernel
+/// that takes longer is not held up for it).
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The priority of the probe's rule in its namespace (a fresh one has rules at 0, 32766
+/// and 32767 only).
+const PROBE_PRIORITY: u32 = 1000;
+
+/// Whether the kernel keeps `suppress_prefixlength` on policy rules of these families
+/// (`true` IPv6), found without touching the host: a short-lived thread moves into a network
+/// namespace of its own (a network namespace is per thread), adds the rule `up` would add
+/// (`ip rule add table main suppress_prefixlength 0`) and reads it back; the namespace goes
+/// with the thread. `Unknown` when that cannot be done (no CAP_SYS_ADMIN, no IPv6, no
+/// answer within [`PROBE_TIMEOUT`]); `Unsupported` when any family lost the attribute.
+pub fn probe_suppress_prefixlength(families: &[bool]) -> crate::plan::kernel::Capability {
+    use crate::plan::kernel::Capability;
+    let families = families.to_vec();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("wgq-kernel-probe".into()).spawn(move || {
+        let _ = tx.send(probe_in_own_namespace(&families));
+    });
+    if spawned.is_err() {
+        return Capability::Unknown;
+    }
+    // A probe still running past the bound is left to finish in its own namespace.
+    rx.recv_timeout(PROBE_TIMEOUT).unwrap_or(Capability::Unknown)
+}
+
+/// The probe itself: only ever run on a thread of its own, which it moves out of the
+/// host's network namespace for good.
+fn probe_in_own_namespace(families: &[bool]) -> crate::plan::kernel::Capability {
+    use crate::plan::kernel::Capability;
+    use crate::wire::netlink::Socket;
+    // SAFETY: unshare(2) with a flag only; CLONE_NEWNET moves just the calling thread, a
+    // thread no other code runs on.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Capability::Unknown;
+    }
+    let Ok(mut sock) = Socket::open(libc::NETLINK_ROUTE as isize) else {
+        return Capability::Unknown;
+    };
+    let mut all = true;
+    for &v6 in families {
+        let rule = crate::net::Rule::SuppressMain { v6, priority: Some(PROBE_PRIORITY) };
+        let kept =
+            sock.request(rtnl::add_rule(&rule)).ok().and_then(|()| sock.dump(rtnl::dump_rules(v6)).ok()).and_then(|dump| {
+                let rules: Vec<_> = dump
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        RouteNetlinkMessage::NewRule(r) => Some(r),
+                        _ => None,
+                    })
+                    .collect();
+                rtnl::rule_kept_suppress(&rules, v6, PROBE_PRIORITY)
+            });
+        match kept {
+            Some(false) => return Capability::Unsupported,
+            Some(true) => {}
+            None => all = false,
+        }
+    }
+    if all && !families.is_empty() { Capability::Supported } else { Capability::Unknown }
+}
+
+/// Whether the module lists of `release` below `modules` (modules.dep: loadable ones, with
+/// dkms' too; modules.builtin) name wireguard; `Unknown` when there is nothing to read (a
+/// container without the host's /lib/modules, an unreadable release).
+fn module_listed(modules: &std::path::Path, release: &str) -> crate::plan::kernel::Module {
+    use crate::plan::kernel::Module;
+    if release.is_empty() || release.contains('/') || release.starts_with('.') {
+        return Module::Unknown;
+    }
+    let dir = modules.join(release);
+    let mut read_any = false;
+    for list in ["modules.dep", "modules.builtin"] {
+        let Some(text) = read_bounded(&dir.join(list), 64 << 20) else { continue };
+        read_any = true;
+        let named = text.split(|&b| b == b'\n').any(|line| {
+            let path = line.split(|&b| b == b':').next().unwrap_or_default();
+            let name = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            name.starts_with(b"wireguard.ko")
+        });
+        if named {
+            return Module::Present;
+        }
+    }
+    if read_any { Module::Absent } else { Module::Unknown }
+}
+
+/// At most `limit` bytes of a file (`None` if it cannot be read).
+fn read_bounded(path: &std::path::Path, limit: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut v = Vec::new();
+    std::fs::File::open(path).ok()?.take(limit).read_to_end(&mut v).ok()?;
+    Some(v)
+}
+
+#[cfg(test)]
+mod kernel_tests {
+    use super::module_listed;
+    use crate::plan::kernel::Module;
+
+    #[test]
+    fn module_lists() {
+        let d = tempfile::tempdir().unwrap();
+        let rel = d.path().join("3.10.0-1160.el7.x86_64");
+        // No lists at all: unknown (a container without /lib/modules).
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Unknown);
+        std::fs::create_dir_all(&rel).unwrap();
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Unknown);
+        std::fs::write(rel.join("modules.dep"), "kernel/net/ipv4/udp_tunnel.ko.xz:\nkernel/drivers/net/tun.ko.xz:\n").unwrap();
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Absent);
+        // kmod-wireguard / dkms put it under extra/ and run depmod.
+        std::fs::write(
+            rel.join("modules.dep"),
+            "kernel/drivers/net/tun.ko.xz:\nextra/wireguard.ko.xz: kernel/net/ipv4/udp_tunnel.ko.xz\n",
+        )
+        .unwrap();
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Present);
+        // Built in.
+        std::fs::write(rel.join("modules.dep"), "kernel/drivers/net/tun.ko:\n").unwrap();
+        std::fs::write(rel.join("modules.builtin"), "kernel/drivers/net/wireguard/wireguard.ko\n").unwrap();
+        assert_eq!(module_listed(d.path(), "3.10.0-1160.el7.x86_64"), Module::Present);
+        // A name that is no path below the directory.
+        assert_eq!(module_listed(d.path(), "../x"), Module::Unknown);
+        assert_eq!(module_listed(d.path(), ""), Module::Unknown);
     }
 }

@@ -122,19 +122,77 @@ impl RunState {
         }
     }
 
+    /// The locks of a command that applies or edits a config file (`up`, `down`, `save`,
+    /// `reload`, the `wgq peer` edits): first the file's lock ([`crate::os::lock`], shared by
+    /// every namespace and container that sees the file), then this namespace's lock of the
+    /// interface (another file may name an interface of the same name here). Always in
+    /// that order, so two commands never wait for each other in a circle. Each is waited
+    /// for while another process holds it, both together for at most
+    /// [`crate::os::lock::wait_bound`]; then the error names the holder. `config`: `None`
+    /// when there is no file (`down --kill-switch=off` of what is left of an interface).
+    pub fn lock_config(&self, config: Option<&Path>, ifname: &str) -> Result<ConfigLock, LockError> {
+        let started = std::time::Instant::now();
+        let deadline = started + crate::os::lock::wait_bound();
+        let file = match config {
+            Some(p) => crate::os::lock::FileLock::acquire(p, deadline, started)?,
+            None => None,
+        };
+        let what =
+            format!("the lock of `{ifname}' in this network namespace ({})", self.dir().join(format!("{ifname}.lock")).display());
+        let iface = crate::os::lock::wait_for(
+            &what,
+            deadline,
+            started,
+            || match self.lock(ifname) {
+                Ok(l) => Ok(Some(Ok(l))),
+                Err(LockError::Held { .. }) => Ok(None),
+                Err(e) => Ok(Some(Err(e))),
+            },
+            || crate::os::lock::holder_of(&self.dir().join(format!("{ifname}.lock"))),
+        )??;
+        Ok(ConfigLock { _iface: iface, _file: file })
+    }
+
     /// What `up` recorded for `ifname`, if the record describes the interface running now
     /// under that name (`ifindex`); a record of another interface (deleted and made anew,
     /// by wgq or anything else) is removed and never used.
+    /// With no interface of that name (`ifindex` `None`) nothing is used and the record is
+    /// kept: it is what [`RunState::orphan`] gives `down` of a vanished interface.
     pub fn read(&self, ifname: &str, ifindex: Option<u32>) -> Option<UpRecord> {
         let path = self.state_path(ifname);
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = crate::os::read_bounded(&path, crate::os::MAX_SMALL_FILE).ok()?;
         match record_ifindex(&text) {
             Some(i) if Some(i) == ifindex => Some(UpRecord::parse(&text)),
+            Some(_) if ifindex.is_none() => None,
             _ => {
                 let _ = std::fs::remove_file(&path);
                 None
             }
         }
+    }
+
+    /// The record of an interface that vanished without `down` (its userspace daemon
+    /// crashed, its link was deleted): what its `up` left that outlives the link (policy
+    /// rules, firewall rules, the kill switch, a resolvconf registration). `None` while an
+    /// interface of that name exists (that one's record is [`RunState::read`]'s).
+    pub fn orphan(&self, ifname: &str) -> Option<UpRecord> {
+        if ifindex(ifname).is_some() {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.state_path(ifname)).ok()?;
+        record_ifindex(&text).map(|_| UpRecord::parse(&text))
+    }
+
+    /// The interfaces of this namespace that have a record (running or vanished).
+    pub fn recorded_interfaces(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir()) else { return Vec::new() };
+        let mut v: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".state").map(String::from))
+            .filter(|n| crate::config::locate::is_interface_name(n))
+            .collect();
+        v.sort();
+        v
     }
 
     /// Records what `up` did for the interface with this ifindex.
@@ -161,9 +219,7 @@ impl RunState {
     /// one too); a record of another interface under that name is removed.
     pub fn read_p2p(&self, ifname: &str, ifindex: Option<u32>) -> Option<crate::plan::p2p::P2pRecord> {
         let path = self.p2p_path(ifname);
-        let mut text = String::new();
-        use std::io::Read as _;
-        std::fs::File::open(&path).ok()?.take(1 << 20).read_to_string(&mut text).ok()?;
+        let text = crate::os::read_bounded(&path, crate::os::MAX_SMALL_FILE).ok()?;
         match record_ifindex(&text) {
             Some(i) if Some(i) == ifindex => Some(crate::plan::p2p::P2pRecord::parse(&text)),
             _ => {
@@ -187,6 +243,38 @@ impl RunState {
     }
 }
 
+impl RunState {
+    /// The namespace's kill-switch lock, held while the sets of what its kill switches let
+    /// out are made again from the records (see `LinuxSystem::reconcile_switches`): two
+    /// commands doing it at once end with the later one's view. Waits for the holder (its
+    /// work is a few firewall and device calls, no hook).
+    pub fn lock_switches(&self) -> io::Result<std::fs::File> {
+        let dir = self.ensure_dir()?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(SWITCHES_LOCK))?;
+        // SAFETY: flock on a valid, owned descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(file)
+    }
+
+    /// The records of the other interfaces running in this namespace (vanished ones are
+    /// left out): `(name, record)`.
+    pub fn running_others(&self, except: &str) -> Vec<(String, UpRecord)> {
+        self.recorded_interfaces()
+            .into_iter()
+            .filter(|n| n != except)
+            .filter_map(|n| {
+                let r = self.read(&n, ifindex(&n))?;
+                Some((n, r))
+            })
+            .collect()
+    }
+}
+
+/// The file of [`RunState::lock_switches`] (no `.lock`: it is no interface's).
+const SWITCHES_LOCK: &str = "killswitch.mutex";
+
 /// The `ifindex=` line of a record.
 fn record_ifindex(text: &str) -> Option<u32> {
     text.lines().find_map(|l| l.strip_prefix("ifindex=")).and_then(|v| v.trim().parse().ok())
@@ -200,8 +288,16 @@ pub fn ifindex(ifname: &str) -> Option<u32> {
     (i != 0).then_some(i)
 }
 
+/// The locks [`RunState::lock_config`] took; the interface's goes first when dropped.
+pub struct ConfigLock {
+    _iface: InterfaceLock,
+    _file: Option<crate::os::lock::FileLock>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
+    #[error(transparent)]
+    Wait(#[from] crate::os::lock::WaitError),
     #[error("Unable to create {}", .0.display())]
     Io(PathBuf, #[source] io::Error),
     #[error("`{ifname}' is being changed by another wgq process (lock {} is held)", .path.display())]
@@ -275,7 +371,7 @@ pub fn collect_garbage(state: &RunState) {
         if name == mine {
             collect_interfaces(&path);
         } else if name.starts_with("ns-") {
-            let inode = std::fs::read_to_string(path.join("netns"))
+            let inode = crate::os::read_bounded(path.join("netns"), crate::os::MAX_SMALL_FILE)
                 .ok()
                 .and_then(|t| t.trim().strip_prefix("inode=").and_then(|v| v.parse::<u64>().ok()));
             let live = live.get_or_insert_with(live_netns_inodes);
@@ -292,6 +388,7 @@ pub fn collect_garbage(state: &RunState) {
             };
             if inode.map_or_else(old, |i| !live.contains(&i)) {
                 remove_unlocked(&path, |_| true);
+                let _ = std::fs::remove_file(path.join(SWITCHES_LOCK));
                 let _ = std::fs::remove_file(path.join("netns"));
                 let _ = std::fs::remove_dir(&path);
             }
@@ -301,9 +398,31 @@ pub fn collect_garbage(state: &RunState) {
     }
 }
 
-/// In this namespace's directory: records and locks of interfaces that do not exist.
+/// In this namespace's directory: locks of interfaces that do not exist. Their records
+/// stay: an interface that vanished without `down` left rules, firewall rules or a kill
+/// switch behind, and `down` removes them by its record ([`RunState::orphan`]). The
+/// records of `wgq p2p connect` (`<if>.p2p`) of such interfaces go: their peers went with
+/// the device.
 fn collect_interfaces(dir: &Path) {
-    remove_unlocked(dir, |stem| ifindex(stem).is_none());
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".p2p")
+            && ifindex(stem).is_none()
+        {
+            let _ = std::fs::remove_file(e.path());
+            continue;
+        }
+        if let Some(stem) = name.strip_suffix(".lock")
+            && ifindex(stem).is_none()
+            && let Ok(file) = std::fs::OpenOptions::new().write(true).open(e.path())
+            && try_flock(&file)
+            && same_file(&file, &e.path())
+            && ifindex(stem).is_none()
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Removes `<if>.state` and `<if>.lock` files in `dir` for which `gone(if)` holds, unless
@@ -459,16 +578,23 @@ mod tests {
         // Files of an older wgq.
         std::fs::write(root.path().join("wg0.state"), "table=51820\n").unwrap();
         std::fs::write(root.path().join("wg0.lock"), "").unwrap();
-        // In my namespace: a record of an interface that does not exist.
-        me.write("nonexistent0", 9, &UpRecord::default()).unwrap();
-        // And a `wgq p2p connect` record of one (without a lock file).
+        // In my namespace: a record of an interface that does not exist (vanished without
+        // `down`): kept for `down`, its lock file goes.
+        me.write("nonexistent0", 9, &UpRecord { table: Some(51820), ..Default::default() }).unwrap();
+        drop(me.lock("nonexistent0").unwrap());
+        std::fs::write(me.dir().join("nonexistent0.lock"), "").unwrap();
+        // And a `wgq p2p connect` record of one (without a lock file): nothing uses it.
         me.write_p2p("nonexistent1", 9, &Default::default()).unwrap();
         collect_garbage(&me);
         assert!(!me.dir().join("nonexistent1.p2p").exists());
         assert!(!dead.dir().exists(), "the dead namespace's directory stays");
         assert!(alive.dir().join("wg0.state").exists() && alive.dir().join("wg0.lock").exists());
         assert!(!root.path().join("wg0.state").exists() && !root.path().join("wg0.lock").exists());
-        assert!(!me.dir().join("nonexistent0.state").exists());
+        assert!(!me.dir().join("nonexistent0.lock").exists());
+        assert_eq!(me.orphan("nonexistent0").and_then(|r| r.table), Some(51820), "the record of a vanished interface went");
+        assert_eq!(me.read("nonexistent0", None), None);
+        assert!(me.dir().join("nonexistent0.state").exists(), "read removed the record of a vanished interface");
+        assert_eq!(me.recorded_interfaces(), ["nonexistent0"]);
         drop(held);
     }
 }

@@ -321,6 +321,23 @@ pub fn observed_rule(m: &RuleMessage) -> Option<ObservedRule> {
     }
 }
 
+/// Whether the `table main suppress_prefixlength 0` rule of `v6`'s family at `priority`,
+/// as a dump gives it back, still has its `suppress_prefixlength`: `Some(false)` when the
+/// kernel kept the rule but dropped the attribute (before Linux 3.12 it ignores attributes
+/// it does not know), `None` when no such rule is in the dump.
+pub fn rule_kept_suppress(rules: &[RuleMessage], v6: bool, priority: u32) -> Option<bool> {
+    let rule = rules.iter().find(|m| {
+        m.header.family == family(v6)
+            && m.header.action == RuleAction::ToTable
+            && rule_priority(m) == priority
+            && m.attributes.iter().fold(u32::from(m.header.table), |t, a| match a {
+                RuleAttribute::Table(t) => *t,
+                _ => t,
+            }) == 254
+    })?;
+    Some(rule.attributes.iter().any(|a| matches!(a, RuleAttribute::SuppressPrefixLen(0))))
+}
+
 /// The metric the kernel gives a route added without one: 0 for IPv4, 1024 for IPv6.
 pub fn default_metric(v6: bool) -> u32 {
     if v6 { 1024 } else { 0 }
@@ -457,5 +474,36 @@ mod tests {
         } else {
             panic!("not a rule message");
         }
+    }
+
+    #[test]
+    fn a_dropped_suppress_prefixlength_is_seen() {
+        let sent = |v6| match add_rule(&Rule::SuppressMain { v6, priority: Some(7) }).payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRule(m)) => m,
+            _ => panic!("not a rule message"),
+        };
+        // A kernel that kept it (3.12 and later also give -1 on rules without it).
+        let mut other = sent(false);
+        other.attributes.retain(|a| !matches!(a, RuleAttribute::Priority(_)));
+        other.attributes.push(RuleAttribute::Priority(32766));
+        other.attributes.push(RuleAttribute::SuppressPrefixLen(u32::MAX));
+        let kept = [other.clone(), sent(false)];
+        assert_eq!(rule_kept_suppress(&kept, false, 7), Some(true));
+        // Wrong family, wrong priority: not the probe's rule.
+        assert_eq!(rule_kept_suppress(&kept, true, 7), None);
+        assert_eq!(rule_kept_suppress(&kept, false, 8), None);
+        assert_eq!(rule_kept_suppress(&[], false, 7), None);
+        // What a 3.10 kernel without the backport gives back: the rule, not the attribute.
+        let mut dropped = sent(true);
+        dropped.attributes.retain(|a| !matches!(a, RuleAttribute::SuppressPrefixLen(_)));
+        assert_eq!(rule_kept_suppress(&[other, dropped.clone()], true, 7), Some(false));
+        // -1 is no suppress_prefixlength either; another table is not the rule.
+        dropped.attributes.push(RuleAttribute::SuppressPrefixLen(u32::MAX));
+        assert_eq!(rule_kept_suppress(std::slice::from_ref(&dropped), true, 7), Some(false));
+        let mut elsewhere = sent(true);
+        elsewhere.header.table = 0;
+        elsewhere.attributes.retain(|a| !matches!(a, RuleAttribute::Table(_)));
+        elsewhere.attributes.push(RuleAttribute::Table(1000));
+        assert_eq!(rule_kept_suppress(&[elsewhere], true, 7), None);
     }
 }

@@ -4,7 +4,9 @@
 # tunnel; a more specific route in the main table that would lead around it (a leak
 # without the switch) is rejected, and nothing of it reaches the server unencrypted; the
 # table outlives `down`; `down --kill-switch=off` removes it (and then the leak is real,
-# which shows the switch was what stopped it); the file is unchanged.
+# which shows the switch was what stopped it); a kernel link deleted under a normal switch:
+# `down` says what it found and removes its rules, firewall rules and switch; the file is
+# unchanged.
 . "$(dirname "$0")/lib.sh"
 two_hosts
 ip -n b addr add 198.51.100.1/32 dev lo
@@ -60,6 +62,17 @@ ip netns exec a "$WGQ" down --kill-switch=off "$T/wgk0.conf" 2>/dev/null || fail
 ! grep -q wgq-killswitch <<<"$(ip netns exec a nft list tables)" || fail "the table is still there"
 ip netns exec a ping -c 1 -W 3 198.51.100.1 >/dev/null || fail "without the switch the route around the tunnel should work"
 [ "$(leaks)" -gt 0 ] || fail "the leak counter does not count"
+step "a kernel link deleted under the switch: down removes what up recorded"
+ip netns exec a "$WGQ" up --kill-switch "$T/wgk0.conf" 2>"$T/up" || { cat "$T/up"; fail "client up again"; }
+ip -n a link del wgk0
+! ip netns exec a ping -c 1 -W 1 198.51.100.1 >/dev/null 2>&1 || fail "a ping got out with the link deleted"
+ip netns exec a "$WGQ" down "$T/wgk0.conf" 2>"$T/down" || { cat "$T/down"; fail "down of the deleted link"; }
+grep -q '^wgq: wgk0 is gone; removing what up recorded: 2 policy rule(s) of table 51820, its firewall rules, its kill switch (nft)$' "$T/down" \
+    || { cat "$T/down"; fail "down did not say what it found"; }
+! grep -q wgq-killswitch <<<"$(ip netns exec a nft list tables)" || fail "the kill switch of the deleted link stays"
+! grep -q wg-quick- <<<"$(ip netns exec a nft list tables)" || fail "the firewall rules of the deleted link stay"
+! ip -n a rule | grep -q fwmark || fail "the rules of the deleted link stay: $(ip -n a rule)"
+ip netns exec a ping -c 1 -W 3 198.51.100.1 >/dev/null || fail "no traffic after down of the deleted link"
 [ "$(sha256sum "$T/wgk0.conf")" = "$sum" ] || fail "the config file changed"
 ip netns exec b "$WGQ" down "$T/wgk1.conf" 2>/dev/null || fail "server down"
 echo "killswitch: ok"

@@ -1,0 +1,163 @@
+//! A bounded fuzz run of provisioning's value parsers (durations, dates, addresses, DNS
+//! lists, endpoints, keys, names, notes) and of the block editor with overlapping and
+//! repeated selections, which CI always executes (the cargo-fuzz targets `value_parsers`
+//! and `editor` in fuzz/ run the same invariants for longer). WGQ_FUZZ_SECONDS sets the
+//! duration of each (default 10 s); the seed is printed for replay (WGQ_FUZZ_SEED).
+
+use std::time::{Duration, Instant};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[(self.next() % v.len() as u64) as usize]
+    }
+}
+
+const PIECES: &[&str] = &[
+    "+",
+    "30",
+    "d",
+    "h",
+    "w",
+    "y",
+    "2027-03-01",
+    "T12:00:00Z",
+    "2000-02-29",
+    "-",
+    ":",
+    "::",
+    "[",
+    "]",
+    "%",
+    "eth0",
+    "fe80::1",
+    "2001:db8::1",
+    "10.0.0.1",
+    "/24",
+    "/33",
+    "/",
+    ",",
+    " ",
+    "\n",
+    "\r",
+    "\0",
+    "#",
+    "=",
+    "[Peer]",
+    "é",
+    "\u{1F600}",
+    "\u{1b}[2J",
+    "\u{9b}",
+    "vpn.example.org",
+    "51820",
+    "99999",
+    "none",
+    "never",
+    "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
+    "0",
+    "1.1.1.1",
+    "corp.example",
+    "PostUp = x",
+    "\t",
+    "a",
+    "Z",
+    ".",
+    "_",
+];
+
+const LINES: &[&str] = &[
+    "[Interface]",
+    "[Peer]",
+    "#- [Peer]",
+    "#-",
+    "#- # Name = a",
+    "# Name = b",
+    "# Expires = 2001-01-01",
+    "# Note = n",
+    "",
+    "PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+    "AllowedIPs = 10.0.0.2/32",
+    "#[disabled] [Peer]",
+    "#[disabled] PublicKey = x",
+    "### begin p ###",
+    "### end p ###",
+    "#[disabled] ### begin q ###",
+    "# BEGIN_PEER n",
+    "# END_PEER n",
+    "### Client c d",
+    "# Client: e (1)",
+    "PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
+    "# ClientDNS = 1.1.1.1",
+    "Address = 10.0.0.1/24",
+    "#-[Peer]",
+    "[ peer ]",
+    "\u{1b}[2J",
+    "é",
+];
+
+fn seed() -> u64 {
+    std::env::var("WGQ_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
+    })
+}
+
+fn secs() -> u64 {
+    std::env::var("WGQ_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10)
+}
+
+#[test]
+fn value_parsers_survive_random_values() {
+    let seed = seed();
+    eprintln!("value fuzz: seed {seed}, {} s", secs());
+    let mut r = Rng(seed);
+    let end = Instant::now() + Duration::from_secs(secs());
+    let mut n = 0u64;
+    while Instant::now() < end {
+        for _ in 0..200 {
+            let mut v = Vec::new();
+            for _ in 0..r.next() % 8 {
+                if r.next().is_multiple_of(6) {
+                    v.push((r.next() & 0xff) as u8);
+                } else {
+                    v.extend_from_slice(r.pick(PIECES).as_bytes());
+                }
+            }
+            wgq::fuzzing::check_value_parsers(&v);
+            n += 1;
+        }
+    }
+    wgq::fuzzing::check_value_parsers("A".repeat(100_000).as_bytes());
+    eprintln!("value fuzz: {n} inputs");
+    assert!(n > 1000, "fuzz loop ran only {n} inputs");
+}
+
+#[test]
+fn the_editor_survives_overlapping_and_repeated_selections() {
+    let seed = seed();
+    eprintln!("editor fuzz: seed {seed}, {} s", secs());
+    let mut r = Rng(seed);
+    let end = Instant::now() + Duration::from_secs(secs());
+    let mut n = 0u64;
+    while Instant::now() < end {
+        for _ in 0..100 {
+            let mut v: Vec<u8> = (0..8).map(|_| (r.next() & 0xff) as u8).collect();
+            for _ in 0..r.next() % 30 {
+                v.extend_from_slice(r.pick(LINES).as_bytes());
+                v.extend_from_slice(if r.next().is_multiple_of(5) { b"\r\n" } else { b"\n" });
+            }
+            if r.next().is_multiple_of(3) {
+                v.pop();
+            }
+            wgq::fuzzing::check_editor(&v);
+            n += 1;
+        }
+    }
+    eprintln!("editor fuzz: {n} inputs");
+    assert!(n > 1000, "fuzz loop ran only {n} inputs");
+}
