@@ -10,7 +10,8 @@
 //!   public IP:port as endpoint and a direct handshake, pings go direct (the hub's counters
 //!   for them grow by less than the pings' bytes), `status` says direct; the peer not opted
 //!   in is never told of the others, nor they of it.
-//! - `save` leaves the added peers out of the file; `reload` keeps them.
+//! - `save` leaves the added peers out of the file; `reload` keeps them; both, run again and
+//!   again while `connect` works, get the interface's lock within `WGQ_LOCK_WAIT`.
 //! - The hub goes down: the direct path keeps working.
 //! - One site's public address changes: direct again within 30 s.
 //! - The direct path breaks: back through the hub within RX_STALE and a round; when it works
@@ -465,6 +466,26 @@ fn peers_behind_nat_go_direct_and_fall_back() {
     let o = w.wgq(&w.a.ns, &["wg", "set", &w.a.ifname, "peer", &w.b.public, "remove"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(wait_for(Duration::from_secs(10), || peers_of(&w, &w.a).contains(&w.b.public)).is_some(), "{}", w.logs());
+    // `connect` holds the interface's lock only for a round's changes, never for its life:
+    // commands that take it (the file's lock, then the interface's, each waited for up to
+    // WGQ_LOCK_WAIT) get it in time, over and over, while it looks four times a second (a
+    // peer just added again) and moves that peer direct.
+    for i in 0..5 {
+        for verb in ["save", "reload"] {
+            let o = Command::new("ip")
+                .args(["netns", "exec", &w.a.ns, WGQ, verb, &w.a.conf])
+                .env("WGQ_LOCK_WAIT", "2")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{verb} #{i} while connect runs: {}", text(&o));
+        }
+    }
+    assert!(!std::fs::read_to_string(&w.a.conf).unwrap().contains(&w.b.public));
+    assert!(
+        wait_for(Duration::from_secs(10), || direct(&w, &w.a, &w.b, "198.51.100.17:", "10.66.0.3/32")).is_some(),
+        "after save/reload under connect: {}",
+        w.logs()
+    );
 
     // The hub goes down: the direct path keeps working.
     assert_eq!(w.stop(serve).map(|s| s.success()), Some(true), "{}", w.logs());
