@@ -197,6 +197,8 @@ fn check_wgq_package(deb: &Path) -> BTreeMap<String, Entry> {
         "/lib/systemd/system/wgq.target",
         "/lib/systemd/system/wgq-reresolve@.service",
         "/lib/systemd/system/wgq-reresolve@.timer",
+        "/lib/systemd/system/wgq-p2p-serve@.service",
+        "/lib/systemd/system/wgq-p2p@.service",
         "/lib/systemd/system/wgq-expire.service",
         "/lib/systemd/system/wgq-expire.timer",
         "/usr/share/man/man8/wgq.8.gz",
@@ -318,6 +320,8 @@ fn packages_build_install_and_purge() {
             "wgq.target",
             "wgq-reresolve@wg0.service",
             "wgq-reresolve@wg0.timer",
+            "wgq-p2p-serve@wg0.service",
+            "wgq-p2p@wg0.service",
             "wgq-expire.service",
             "wgq-expire.timer",
         ])

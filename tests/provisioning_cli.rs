@@ -569,3 +569,30 @@ fn concurrent_server_inits_of_one_name_write_once() {
     let t = std::fs::read_to_string(dir.path().join(format!("{ifname}.conf"))).unwrap();
     assert!(wgq::config::parse(t.as_bytes(), Path::new("x.conf")).is_ok());
 }
+
+#[test]
+fn p2p_opt_in_is_one_comment_line_of_the_block() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("pm", &server_text("10.8.0.1/24"));
+    s.ok("add", &["alice", "--p2p"]);
+    s.ok("add", &["bob"]);
+    let added = s.text();
+    let alice = &added[added.find("# Name = alice").unwrap()..added.find("# Name = bob").unwrap()];
+    assert!(alice.contains("\n# P2P = true\nPublicKey = "), "{alice}");
+    assert_eq!(added.matches("P2P").count(), 1, "{added}");
+    // In and out again: only that line comes and goes.
+    s.ok("set", &["bob", "--p2p"]);
+    let bob_in = s.text();
+    assert_eq!(bob_in.matches("# P2P = true\n").count(), 2, "{bob_in}");
+    s.ok("set", &["bob", "--no-p2p"]);
+    assert_eq!(s.text(), added);
+    s.ok("set", &["alice", "--no-p2p"]);
+    assert_eq!(s.text(), added.replacen("# P2P = true\n", "", 1));
+    // Both at once is a usage error.
+    let o = s.peer("set", &["alice", "--p2p", "--no-p2p"]);
+    assert!(!o.status.success());
+    let check = Command::new(WGQ).arg("check").arg(s.path()).output().unwrap();
+    assert!(check.status.success(), "{}", err(&check));
+}

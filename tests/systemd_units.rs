@@ -104,6 +104,37 @@ fn reresolve_units_run_every_30_s_bound_to_the_interface_service() {
 }
 
 #[test]
+fn p2p_units_run_with_the_interface_service() {
+    use wgq::commands::Command as C;
+    use wgq::commands::p2p::P2pCmd;
+    use wgq::frontend::cli::{Invocation, parse_wgq};
+    for (name, verb) in [("wgq-p2p-serve@.service", "serve"), ("wgq-p2p@.service", "connect")] {
+        let s = unit(name);
+        for line in [
+            "BindsTo=wgq@%i.service",
+            "After=wgq@%i.service",
+            "Type=simple",
+            &format!("ExecStart=/usr/bin/wgq p2p {verb} $WGQ_P2P_FLAGS %i"),
+            "Environment=WGQ_P2P_FLAGS=",
+            "WantedBy=wgq@%i.service",
+        ] {
+            assert!(s.lines().any(|l| l == line), "{name} misses `{line}`");
+        }
+        let start = s.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+        let want = |flags: &str| match (verb, flags) {
+            ("serve", "") => P2pCmd::Serve { target: "wg0".into(), port: 51819 },
+            ("serve", _) => P2pCmd::Serve { target: "wg0".into(), port: 51900 },
+            (_, "") => P2pCmd::Connect { target: "wg0".into(), hub: None },
+            _ => P2pCmd::Connect { target: "wg0".into(), hub: Some("10.0.0.1:51900".into()) },
+        };
+        let flags = if verb == "serve" { "--port=51900" } else { "--hub=10.0.0.1:51900" };
+        for f in ["", flags] {
+            assert_eq!(parse_wgq(&expand(start, &[("WGQ_P2P_FLAGS", f)], "wg0")), Invocation::Run(C::P2p(want(f))), "{name} {f}");
+        }
+    }
+}
+
+#[test]
 fn compat_service_has_upstream_shape_and_runs_wgq() {
     let s = unit("wg-quick@.service");
     // wireguard-tools' directives, with wgq's reload (not `wg syncconf` of the stripped file).
@@ -134,14 +165,21 @@ fn units_pass_systemd_analyze_verify() {
     }
     let dir = tempfile::tempdir().unwrap();
     let exe = env!("CARGO_BIN_EXE_wgq");
-    for name in
-        ["wgq@.service", "wgq.target", "wgq-expire.service", "wgq-expire.timer", "wgq-reresolve@.service", "wgq-reresolve@.timer"]
-    {
+    for name in [
+        "wgq@.service",
+        "wgq.target",
+        "wgq-expire.service",
+        "wgq-expire.timer",
+        "wgq-reresolve@.service",
+        "wgq-reresolve@.timer",
+        "wgq-p2p-serve@.service",
+        "wgq-p2p@.service",
+    ] {
         let text = unit(name).replace("/usr/bin/wgq", exe);
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     std::fs::copy(dir.path().join("wgq@.service"), dir.path().join("wgq@wg0.service")).unwrap();
-    for name in ["wgq-reresolve@.service", "wgq-reresolve@.timer"] {
+    for name in ["wgq-reresolve@.service", "wgq-reresolve@.timer", "wgq-p2p-serve@.service", "wgq-p2p@.service"] {
         std::fs::copy(dir.path().join(name), dir.path().join(name.replace('@', "@wg0"))).unwrap();
     }
     // The drop-in `systemctl edit wgq@wg0` writes for a kill switch.
@@ -168,6 +206,8 @@ fn units_pass_systemd_analyze_verify() {
             "wgq-expire.timer",
             "wgq-reresolve@wg0.service",
             "wgq-reresolve@wg0.timer",
+            "wgq-p2p-serve@wg0.service",
+            "wgq-p2p@wg0.service",
         ])
         .current_dir(dir.path())
         .output()

@@ -7,6 +7,7 @@ pub mod down;
 mod error;
 pub mod health;
 pub mod keys;
+pub mod p2p;
 pub mod peer;
 pub mod qr;
 pub mod reload;
@@ -57,6 +58,8 @@ pub enum Command {
     Health(health::HealthArgs),
     /// `wgq container`.
     Container(container::ContainerArgs),
+    /// `wgq p2p serve|connect|status`.
+    P2p(p2p::P2pCmd),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
     Qr(qr::QrArgs),
 }
@@ -78,6 +81,7 @@ impl Command {
                 | Command::Run(_)
                 | Command::Health(_)
                 | Command::Container(_)
+                | Command::P2p(_)
                 | Command::ServerInit(_)
                 | Command::Peer(_)
         )
@@ -114,6 +118,7 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Run(a) => run::run(&a),
         Command::Health(a) => health::health(&a),
         Command::Container(a) => container::container(&a),
+        Command::P2p(c) => p2p::run(&c),
         Command::Peer(p) => peer::run(&p),
         Command::Qr(a) => qr::run(&a),
         Command::Genkey => keys::genkey(),

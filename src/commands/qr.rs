@@ -133,10 +133,9 @@ mod tests {
     #[test]
     fn too_much_is_refused_before_encoding_and_reading_stops_there() {
         assert!(encode(&[b'a'; MAX_BYTES]).is_ok());
-        // 10 MB: refused at once (encoding it would take long before failing).
-        let t = std::time::Instant::now();
+        // 10 MB: refused by the size check before the encoder sees it (its own error would
+        // not count the bytes; no timing here: speed is the benchmarks' business).
         assert!(encode(&vec![b'7'; 10 << 20]).err().unwrap().contains("10485760 bytes"));
-        assert!(t.elapsed() < std::time::Duration::from_millis(100), "{:?}", t.elapsed());
         assert_eq!(read_bounded(&[b'a'; MAX_BYTES][..]).unwrap().unwrap().len(), MAX_BYTES);
         // An endless source: only one byte past the limit is read.
         let e = read_bounded(std::io::repeat(b'a')).unwrap().unwrap_err();

@@ -143,6 +143,11 @@ enum WgqCommand {
         #[arg(long, value_name = "DIR", default_value = crate::commands::container::CONFIG_ROOT)]
         config_root: std::path::PathBuf,
     },
+    /// Peers behind NAT talk directly, with endpoints learned from their hub: serve, connect, status
+    P2p {
+        #[command(subcommand)]
+        command: crate::commands::p2p::P2pCmd,
+    },
     /// Print a file (a client's configuration) as a QR code on the terminal
     Qr(commands::qr::QrArgs),
     /// Print the version (as --version does)
@@ -215,6 +220,7 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Version => Command::Version,
         WgqCommand::Server { command: crate::commands::server::ServerCmd::Init(i) } => Command::ServerInit(Box::new(i)),
         WgqCommand::Peer { command } => Command::Peer(Box::new(command)),
+        WgqCommand::P2p { command } => Command::P2p(command),
         WgqCommand::Qr(a) => Command::Qr(a),
         WgqCommand::Run { targets } => match run_command(targets, std::env::var(UP_FLAGS_ENV).ok().as_deref()) {
             Ok(c) => c,

@@ -26,6 +26,8 @@ pub struct AddRequest<'a> {
     pub endpoint: Option<&'a str>,
     pub expires: Option<&'a str>,
     pub note: Option<&'a str>,
+    /// `--p2p`: in the interface's `wgq p2p` mesh (`# P2P = true` in its block).
+    pub p2p: bool,
     /// The client made its own key: its public key.
     pub pubkey: Option<&'a str>,
     pub no_psk: bool,
@@ -94,6 +96,7 @@ pub fn add(
             created: peers::format_time(a.created.unwrap_or(c.now)),
             expires,
             note,
+            p2p: a.p2p,
             public_key: public,
             preshared_key: psk.clone(),
             allowed_ips: server_allowed.clone(),

@@ -23,6 +23,8 @@ pub struct SetRequest<'a> {
     pub expires: Option<&'a str>,
     /// Empty: removed.
     pub note: Option<&'a str>,
+    /// `--p2p` / `--no-p2p`: `# P2P = true` written or removed.
+    pub p2p: Option<bool>,
 }
 
 /// Changes a client's settings.
@@ -66,6 +68,9 @@ pub fn set(host: &Host, server: Server, opts: &EditOpts, a: &SetRequest<'_>) -> 
             } else {
                 set_server("Note", Some(util::note(n)?));
             }
+        }
+        if let Some(on) = a.p2p {
+            set_server("P2P", on.then_some("true"));
         }
         let mut out = Outcome::default();
         if lines != original {

@@ -38,6 +38,9 @@ pub struct AddArgs {
     /// A note kept in its block
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// In this interface's `wgq p2p` mesh (# P2P = true in its block)
+    #[arg(long)]
+    pub p2p: bool,
     /// The client made its own key: its public key (no private key is made or kept)
     #[arg(long, value_name = "KEY")]
     pub pubkey: Option<String>,
@@ -68,6 +71,7 @@ impl AddArgs {
             endpoint: self.endpoint.as_deref(),
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
+            p2p: self.p2p,
             pubkey: self.pubkey.as_deref(),
             no_psk: self.no_psk,
             no_store: self.no_store,

@@ -34,6 +34,12 @@ pub struct SetArgs {
     /// Its note (empty to remove it)
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Into this interface's `wgq p2p` mesh (# P2P = true in its block)
+    #[arg(long, conflicts_with = "no_p2p")]
+    pub p2p: bool,
+    /// Out of the `wgq p2p` mesh
+    #[arg(long)]
+    pub no_p2p: bool,
     #[command(flatten)]
     pub edit: EditArgs,
 }
@@ -53,6 +59,13 @@ impl SetArgs {
             mtu: self.mtu,
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
+            p2p: if self.p2p {
+                Some(true)
+            } else if self.no_p2p {
+                Some(false)
+            } else {
+                None
+            },
         };
         render::edited(provision::set(&provision::Host::current()?, server, &self.edit.opts(), &req)?)
     }
