@@ -1,0 +1,138 @@
+//! Findings of the cold review of issues 22/23/27 (review1). Each test fails on the
+//! reviewed main and names the defect; see the review report for the suggested fix.
+//! Files only: root for the interface lock in /run/wgq; the interface names carry the
+//! process id and never run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
+const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+const P1: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+
+fn root() -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (the interface lock lives in /run/wgq)");
+        return false;
+    }
+    true
+}
+
+fn wgq(args: &[&str], dir: &Path) -> Output {
+    Command::new(WGQ).args(args).arg("--config-dir").arg(dir).output().unwrap()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn server_text(address: &str) -> String {
+    format!("[Interface]\n# ClientEndpoint = 192.0.2.1:51820\nAddress = {address}\nListenPort = 51820\nPrivateKey = {K}\n")
+}
+
+/// Finding 1 (high): `..` is a valid INTERFACE for wgq (wg-quick's name rule), so
+/// `server init ..` writes `DIR/...conf` and its clients directory is `DIR/clients/..` =
+/// `DIR`: `peer add .. wg0` replaces the server file `DIR/wg0.conf` (its private key and
+/// every peer) with a client file. `.` puts every client into `DIR/clients/`.
+#[test]
+fn an_interface_named_dot_dot_never_puts_client_files_outside_clients_if() {
+    if !root() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let real = format!("rv{}", std::process::id() % 100_000);
+    let real_path = d.path().join(format!("{real}.conf"));
+    std::fs::write(&real_path, server_text("10.61.0.1/24")).unwrap();
+    let before = std::fs::read(&real_path).unwrap();
+    // A hand-written (or `server init ..`-made) server file of the interface `..`.
+    std::fs::write(d.path().join("...conf"), server_text("10.62.0.1/24")).unwrap();
+    let o = wgq(&["peer", "add", "..", &real], d.path());
+    assert_ne!(o.status.code(), Some(101), "{}", err(&o));
+    assert_eq!(std::fs::read(&real_path).unwrap(), before, "peer add .. {real} replaced {}: {}", real_path.display(), err(&o));
+    // And `server init ..` itself: refused, or at least its clients stay below clients/.
+    let d2 = tempfile::tempdir().unwrap();
+    let o = Command::new(WGQ)
+        .args(["server", "init", "..", "--no-forwarding", "--no-nat", "--endpoint", "192.0.2.1"])
+        .arg("--config-dir")
+        .arg(d2.path())
+        .output()
+        .unwrap();
+    if o.status.success() {
+        let o = wgq(&["peer", "add", "..", "alice"], d2.path());
+        assert!(o.status.success(), "{}", err(&o));
+        assert!(
+            !d2.path().join("alice.conf").exists(),
+            "the client file of alice went to the config directory itself: {}",
+            err(&o)
+        );
+    }
+}
+
+/// Finding 2 (medium): a FIFO named like a leftover temporary file beside the file
+/// (`.NAME.conf.PID-RANDOM.tmp`; anyone who can write that directory, such as another
+/// container sharing the volume or the owner of a linked store) hangs every later edit
+/// for ever in `remove_leftovers`' open(2), holding the file's lock, with SIGINT, SIGTERM and
+/// SIGHUP blocked (`timeout`/`systemctl stop` cannot end it).
+#[test]
+fn a_fifo_among_the_temporary_files_never_hangs_an_edit() {
+    if !root() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let ifname = format!("rf{}", std::process::id() % 100_000);
+    std::fs::write(d.path().join(format!("{ifname}.conf")), server_text("10.63.0.1/24")).unwrap();
+    let fifo = d.path().join(format!(".{ifname}.conf.4242-abcdef.tmp"));
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mut child = Command::new(WGQ)
+        .args(["peer", "add", &ifname, "alice", "--pubkey", P1, "--config-dir"])
+        .arg(d.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if status.is_none() {
+        // Ours: ended by its pid (SIGTERM is blocked there, so SIGKILL).
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(status.is_some(), "peer add hung on the FIFO {}", fifo.display());
+    assert!(status.unwrap().success());
+}
+
+/// Finding 3 (medium): `peer remove NAME` says `peer NAME removed` while another block of
+/// the file (a copy the admin pasted: same `# Name`, same PublicKey; `wgq check` only warns)
+/// keeps the key allowed: the client the admin meant to revoke still connects after `up`.
+/// The removal must cover every block of that name/key, or be refused as ambiguous.
+#[test]
+fn remove_of_a_name_that_two_blocks_carry_leaves_no_block_with_its_key() {
+    if !root() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let ifname = format!("rd{}", std::process::id() % 100_000);
+    let path = d.path().join(format!("{ifname}.conf"));
+    let block = format!("\n[Peer]\n# Name = alice\nPublicKey = {P1}\nAllowedIPs = 10.64.0.2/32\n");
+    std::fs::write(&path, format!("{}{block}{block}", server_text("10.64.0.1/24"))).unwrap();
+    let o = wgq(&["peer", "remove", &ifname, "alice"], d.path());
+    assert_ne!(o.status.code(), Some(101), "{}", err(&o));
+    let text = std::fs::read_to_string(&path).unwrap();
+    if o.status.success() {
+        let cfg = wgq::config::parse(text.as_bytes(), &PathBuf::from(&path)).unwrap();
+        assert!(
+            cfg.peers.iter().all(|p| p.public_key.to_base64() != P1),
+            "`{}' but alice's key is still allowed:\n{text}",
+            err(&o).trim()
+        );
+    }
+}
