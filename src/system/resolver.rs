@@ -612,9 +612,15 @@ mod tests {
 
     /// UDP answers with TC set (then `cut`); TCP on the same port gives the full answer.
     fn truncated_then_tcp(cut: fn(Vec<u8>) -> Vec<u8>) {
-        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // A free UDP port whose TCP twin is free too (another test's TCP socket may hold it).
+        let (u, t) = (0..100)
+            .find_map(|_| {
+                let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+                let t = std::net::TcpListener::bind(u.local_addr().unwrap()).ok()?;
+                Some((u, t))
+            })
+            .expect("no UDP port with its TCP twin free in 100 tries");
         let addr = u.local_addr().unwrap();
-        let t = std::net::TcpListener::bind(addr).unwrap();
         std::thread::spawn(move || {
             let mut b = [0u8; 512];
             while let Ok((n, from)) = u.recv_from(&mut b) {
