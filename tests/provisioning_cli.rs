@@ -569,3 +569,64 @@ fn concurrent_server_inits_of_one_name_write_once() {
     let t = std::fs::read_to_string(dir.path().join(format!("{ifname}.conf"))).unwrap();
     assert!(wgq::config::parse(t.as_bytes(), Path::new("x.conf")).is_ok());
 }
+
+/// Review 1, H1: `..` (and `.`) passed wg-quick's name rule, so `server init ..` wrote
+/// `DIR/...conf` with the clients directory `DIR/clients/..` = `DIR`: `peer add .. wg0`
+/// replaced the server file `DIR/wg0.conf` with a client file. Both names are refused as
+/// INTERFACE (every command), as a peer name and as `--out-dev`; nothing is written.
+#[test]
+fn an_interface_named_dot_dot_never_puts_client_files_outside_clients_if() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("rv", &server_text("10.61.0.1/24"));
+    let before = std::fs::read(s.path()).unwrap();
+    // A hand-written server file of the interface `..` (and of `.`).
+    std::fs::write(s.dir.path().join("...conf"), server_text("10.62.0.1/24")).unwrap();
+    std::fs::write(s.dir.path().join("..conf"), server_text("10.63.0.1/24")).unwrap();
+    for bad in ["..", "."] {
+        let o = s.wgq(&["peer", "add", bad, &s.ifname]);
+        assert_eq!(o.status.code(), Some(1), "peer add {bad}: {}", err(&o));
+        let o = s.wgq(&["peer", "add", bad, "alice"]);
+        assert_eq!(o.status.code(), Some(1), "peer add {bad}: {}", err(&o));
+        for sub in ["list", "show"] {
+            let o = s.wgq(&["peer", sub, bad, "alice"]);
+            assert_ne!(o.status.code(), Some(0), "peer {sub} {bad}: {}", err(&o));
+        }
+        // A peer named `..` of a real interface.
+        let o = s.peer("add", &[bad]);
+        assert_eq!(o.status.code(), Some(1), "peer add {} {bad}: {}", s.ifname, err(&o));
+    }
+    assert_eq!(std::fs::read(s.path()).unwrap(), before, "{} was replaced", s.path().display());
+    assert!(!s.dir.path().join("alice.conf").exists() && !s.dir.path().join("clients").exists());
+    // `up ..`/`down ..` name no file either (the path `..` is no `IF.conf`).
+    for cmd in ["up", "down"] {
+        let o = Command::new(WGQ).args([cmd, ".."]).current_dir(s.dir.path()).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{cmd} ..: {}", err(&o));
+    }
+    for path in ["./...conf", "./..conf"] {
+        let o = Command::new(WGQ).args(["up", path]).current_dir(s.dir.path()).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "up {path}: {}", err(&o));
+        assert!(err(&o).contains("valid interface name"), "up {path}: {}", err(&o));
+    }
+    // `server init ..`, and `--out-dev ..` (nft `oifname ".."`).
+    let d2 = tempfile::tempdir().unwrap();
+    for bad in ["..", "."] {
+        let o = Command::new(WGQ)
+            .args(["server", "init", bad, "--no-forwarding", "--no-nat", "--endpoint", "192.0.2.1", "--config-dir"])
+            .arg(d2.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "server init {bad}: {}", err(&o));
+        assert!(err(&o).contains("not `.' or `..'"), "{}", err(&o));
+        let o = Command::new(WGQ)
+            .args(["server", "init", &format!("ro{}", common::pid_tag()), "--no-forwarding", "--out-dev", bad])
+            .args(["--nat", "nft", "--endpoint", "192.0.2.1", "--config-dir"])
+            .arg(d2.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "--out-dev {bad}: {}", err(&o));
+        assert!(err(&o).contains("--out-dev"), "{}", err(&o));
+    }
+    assert_eq!(std::fs::read_dir(d2.path()).unwrap().count(), 0, "a refused init wrote something");
+}

@@ -165,7 +165,7 @@ pub enum ProvisionError {
     #[error("{0}")]
     Qr(Box<dyn std::error::Error + Send + Sync>),
     #[error(
-        "{}: an interface name is 1 to 15 characters among letters, digits and _ = + . -",
+        "{}: an interface name is 1 to 15 characters among letters, digits and _ = + . -, not `.' or `..'",
         crate::config::peers::shown(.0)
     )]
     BadInterface(String),

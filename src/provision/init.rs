@@ -273,7 +273,12 @@ pub fn init(a: &InitRequest<'_>) -> Result<Prepared, ProvisionError> {
         None
     } else {
         let dev = a.out_dev.map(str::to_string).or(uplink.device.clone()).ok_or(ProvisionError::NoUplinkDevice)?;
-        if dev.is_empty() || !dev.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-@".contains(&b)) || dev.len() > 15 {
+        if dev.is_empty()
+            || dev == "."
+            || dev == ".."
+            || !dev.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-@".contains(&b))
+            || dev.len() > 15
+        {
             return Err(ProvisionError::OutDev(dev));
         }
         let kind = match a.nat {

@@ -42,8 +42,21 @@ impl Ctx {
 /// Where the client file of `name` lives; `None` for a name that is not an interface name
 /// (one read from a file written by hand or by another tool, such as `../../x`): it never
 /// becomes a path outside the clients directory.
+/// The clients directory must end in `clients/IF` with IF one plain component, and the
+/// file name must be one plain component too (never `.`, `..` or holding a `/`).
 pub(crate) fn client_path(c: &Ctx, name: &str) -> Option<PathBuf> {
-    crate::config::locate::is_interface_name(name).then(|| c.server.clients.join(format!("{name}.conf")))
+    use std::path::Component;
+    let plain = |p: &Path| matches!(p.components().collect::<Vec<_>>().as_slice(), [Component::Normal(_)]);
+    let dir = &c.server.clients;
+    let ifname = dir.file_name()?.to_str()?;
+    let ok_dir = crate::config::locate::is_interface_name(ifname)
+        && dir.components().next_back().is_some_and(|x| matches!(x, Component::Normal(_)))
+        && dir.parent().and_then(Path::file_name).is_some_and(|n| n == "clients");
+    if !ok_dir || !crate::config::locate::is_interface_name(name) {
+        return None;
+    }
+    let file = format!("{name}.conf");
+    plain(Path::new(&file)).then(|| dir.join(file))
 }
 
 /// [`client_path`] for messages.
