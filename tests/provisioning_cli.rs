@@ -630,3 +630,51 @@ fn an_interface_named_dot_dot_never_puts_client_files_outside_clients_if() {
     }
     assert_eq!(std::fs::read_dir(d2.path()).unwrap().count(), 0, "a refused init wrote something");
 }
+
+/// Runs `wgq ARGS --config-dir DIR` and gives its status, or `None` (it is then killed,
+/// by its pid) when it has not ended within 15 s.
+fn run_bounded(args: &[&str], dir: &Path) -> Option<std::process::ExitStatus> {
+    let mut child =
+        Command::new(WGQ).args(args).arg("--config-dir").arg(dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if start.elapsed() > std::time::Duration::from_secs(15) {
+            // SIGTERM is blocked during an edit: SIGKILL.
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Review 1, M1: a FIFO named like a leftover temporary file beside the file
+/// (`.NAME.conf.PID-RANDOM.tmp`: anyone who can write that directory) hung every later edit
+/// for ever in open(2), holding the file's lock with SIGINT/SIGTERM/SIGHUP blocked. It is
+/// skipped now (and left alone); a FIFO at the lock file's name makes the edit fail at once.
+#[test]
+fn a_fifo_among_the_temporary_files_never_hangs_an_edit() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("rf", &server_text("10.63.0.1/24"));
+    let fifo = s.dir.path().join(format!(".{}.conf.4242-abcdef.tmp", s.ifname));
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let status = run_bounded(&["peer", "add", &s.ifname, "alice", "--pubkey", P1], s.dir.path());
+    assert!(status.is_some(), "peer add hung on the FIFO {}", fifo.display());
+    assert!(status.unwrap().success());
+    assert!(s.text().contains(P1));
+    assert!(std::fs::symlink_metadata(&fifo).is_ok(), "the FIFO is not ours to remove");
+    // A FIFO where the lock file goes: refused at once, nothing written.
+    let lock = s.dir.path().join(format!(".{}.conf.lock", s.ifname));
+    std::fs::remove_file(&lock).unwrap();
+    nix::unistd::mkfifo(&lock, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let before = s.text();
+    let status = run_bounded(&["peer", "add", &s.ifname, "bob", "--pubkey", P2], s.dir.path());
+    assert!(status.is_some(), "peer add hung on the FIFO {}", lock.display());
+    assert_eq!(status.unwrap().code(), Some(1));
+    assert_eq!(s.text(), before);
+}

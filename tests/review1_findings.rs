@@ -31,47 +31,6 @@ fn server_text(address: &str) -> String {
     format!("[Interface]\n# ClientEndpoint = 192.0.2.1:51820\nAddress = {address}\nListenPort = 51820\nPrivateKey = {K}\n")
 }
 
-/// Finding 2 (medium): a FIFO named like a leftover temporary file beside the file
-/// (`.NAME.conf.PID-RANDOM.tmp`; anyone who can write that directory, such as another
-/// container sharing the volume or the owner of a linked store) hangs every later edit
-/// for ever in `remove_leftovers`' open(2), holding the file's lock, with SIGINT, SIGTERM and
-/// SIGHUP blocked (`timeout`/`systemctl stop` cannot end it).
-#[test]
-fn a_fifo_among_the_temporary_files_never_hangs_an_edit() {
-    if !root() {
-        return;
-    }
-    let d = tempfile::tempdir().unwrap();
-    let ifname = format!("rf{}", std::process::id() % 100_000);
-    std::fs::write(d.path().join(format!("{ifname}.conf")), server_text("10.63.0.1/24")).unwrap();
-    let fifo = d.path().join(format!(".{ifname}.conf.4242-abcdef.tmp"));
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let mut child = Command::new(WGQ)
-        .args(["peer", "add", &ifname, "alice", "--pubkey", P1, "--config-dir"])
-        .arg(d.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break Some(s);
-        }
-        if start.elapsed() > Duration::from_secs(15) {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    if status.is_none() {
-        // Ours: ended by its pid (SIGTERM is blocked there, so SIGKILL).
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    assert!(status.is_some(), "peer add hung on the FIFO {}", fifo.display());
-    assert!(status.unwrap().success());
-}
-
 /// Finding 3 (medium): `peer remove NAME` says `peer NAME removed` while another block of
 /// the file (a copy the admin pasted: same `# Name`, same PublicKey; `wgq check` only warns)
 /// keeps the key allowed: the client the admin meant to revoke still connects after `up`.

@@ -129,21 +129,28 @@ impl FileLock {
     }
 }
 
+/// Opens (makes) the lock file: never blocking in open(2) (a FIFO or a device planted at
+/// its name would), never following a link, and only a regular file is used.
 fn open(path: &Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
+    const FLAGS: i32 = libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+    let file = match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .custom_flags(FLAGS)
         .open(path)
     {
         // A read-only file system: an existing lock file can still be locked for reading.
-        Err(e) if read_only(&e) => std::fs::File::open(path).map_err(|_| e),
+        Err(e) if read_only(&e) => std::fs::OpenOptions::new().read(true).custom_flags(FLAGS).open(path).map_err(|_| e),
         r => r,
+    }?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
     }
+    Ok(file)
 }
 
 fn read_only(e: &io::Error) -> bool {
@@ -205,7 +212,14 @@ fn record_holder(mut file: &std::fs::File) {
 
 /// Who holds the `flock` of the file at `path`, as [`FileLock::acquire`] says it.
 pub fn holder_of(path: &Path) -> String {
-    std::fs::File::open(path).map_or_else(|_| "another process".into(), |f| holder(&f))
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()
+        .filter(|f| f.metadata().is_ok_and(|m| m.file_type().is_file()))
+        .map_or_else(|| "another process".into(), |f| holder(&f))
 }
 
 /// Who holds the lock on `file`: the process /proc/locks names (as this process sees it),
