@@ -678,3 +678,48 @@ fn a_fifo_among_the_temporary_files_never_hangs_an_edit() {
     assert_eq!(status.unwrap().code(), Some(1));
     assert_eq!(s.text(), before);
 }
+
+/// Review 1, M2: `peer remove NAME` said removed while a second block with that name and
+/// key (a copy the admin pasted; `wgq check` only warns) kept the key allowed. Every command
+/// that selects one peer refuses a name or key more than one block carries, naming the
+/// lines of the blocks, and writes nothing; so does a name one block carries that is another
+/// block's key.
+#[test]
+fn a_name_or_key_two_blocks_carry_is_refused_naming_both_lines() {
+    if !root() {
+        return;
+    }
+    let block = format!("\n[Peer]\n# Name = alice\nPublicKey = {P1}\nAllowedIPs = 10.64.0.2/32\n");
+    let s = Srv::new("rd", &format!("{}{block}{block}", server_text("10.64.0.1/24")));
+    let before = s.text();
+    let cases: [&[&str]; 8] = [
+        &["remove", "alice"],
+        &["remove", P1],
+        &["disable", "alice"],
+        &["enable", "alice"],
+        &["rotate", "alice"],
+        &["set", "alice", "--note", "x"],
+        &["rename", "alice", "carol"],
+        &["show", "alice"],
+    ];
+    for args in cases {
+        let o = s.peer(args[0], &args[1..]);
+        assert_eq!(o.status.code(), Some(1), "peer {args:?}: {}", err(&o));
+        assert!(err(&o).contains("lines 7, 12"), "peer {args:?}: {}", err(&o));
+        assert_eq!(s.text(), before, "peer {args:?} wrote");
+    }
+    // One block named after another block's key.
+    let t = format!(
+        "{}\n[Peer]\n# Name = bob\nPublicKey = {P1}\nAllowedIPs = 10.64.0.2/32\n\n[Peer]\n# Name = {P1}\nPublicKey = {P2}\nAllowedIPs = 10.64.0.3/32\n",
+        server_text("10.64.0.1/24")
+    );
+    std::fs::write(s.path(), &t).unwrap();
+    let o = s.peer("remove", &[P1]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("lines 7, 12"), "{}", err(&o));
+    assert_eq!(s.text(), t);
+    // Without the copy, the same command works.
+    std::fs::write(s.path(), format!("{}{block}", server_text("10.64.0.1/24"))).unwrap();
+    s.ok("remove", &["alice"]);
+    assert!(!s.text().contains(P1));
+}

@@ -91,6 +91,14 @@ pub enum ProvisionError {
     SaveConfig(PathBuf),
     #[error("{}: no peer named {}", path.display(), shown(name))]
     NoPeer { path: PathBuf, name: String },
+    #[error(
+        "{}: {} names more than one peer block (the blocks at lines {}): nothing done; remove or rename the \
+         copies by hand first",
+        path.display(),
+        shown(name),
+        lines.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    Ambiguous { path: PathBuf, name: String, lines: Vec<usize> },
     #[error("{}: a peer named `{name}' already exists", path.display())]
     NameTaken { path: PathBuf, name: String },
     #[error("{}", .0)]

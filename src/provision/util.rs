@@ -12,13 +12,23 @@ use crate::net::IpNet;
 use crate::plan::alloc;
 
 impl Ctx {
-    /// The peer named `name` (or whose public key is `name`).
+    /// The peer named `name` (or whose public key is `name`). More than one block matching
+    /// (a copied block: the same `# Name` or the same key twice; a name one block carries
+    /// and another block's key) is refused, naming the lines of the blocks: acting on the
+    /// first alone would leave the others in effect (a removed key still allowed).
     pub(crate) fn find(&self, name: &str) -> Result<&PeerEntry, ProvisionError> {
-        self.peers
-            .iter()
-            .find(|p| p.name.as_deref() == Some(name))
-            .or_else(|| Key::from_base64(name).ok().and_then(|k| self.peers.iter().find(|p| p.public_key == Some(k))))
-            .ok_or_else(|| ProvisionError::NoPeer { path: self.server.path.clone(), name: name.to_string() })
+        let key = Key::from_base64(name).ok();
+        let matches: Vec<&PeerEntry> =
+            self.peers.iter().filter(|p| p.name.as_deref() == Some(name) || (key.is_some() && p.public_key == key)).collect();
+        match matches.as_slice() {
+            [] => Err(ProvisionError::NoPeer { path: self.server.path.clone(), name: name.to_string() }),
+            [p] => Ok(p),
+            many => Err(ProvisionError::Ambiguous {
+                path: self.server.path.clone(),
+                name: name.to_string(),
+                lines: many.iter().map(|p| p.line).collect(),
+            }),
+        }
     }
 
     pub(crate) fn block(&self, p: &PeerEntry) -> &edit::Block {
