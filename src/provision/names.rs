@@ -70,6 +70,8 @@ fn toggle(host: &Host, server: Server, opts: &EditOpts, names: &[String], enable
 
 /// Renames a peer: its block's `# Name` and its client file.
 pub fn rename(host: &Host, server: Server, opts: &EditOpts, old: &str, new: &str) -> Result<Edited, ProvisionError> {
+    // Before the file is locked: a refused name makes nothing, not even the lock file.
+    peers::check_name(new, &server.ifname)?;
     edit(host, server, opts, |c| {
         let p = c.find(old)?;
         c.check_new_name(new)?;

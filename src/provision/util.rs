@@ -187,11 +187,7 @@ pub(crate) fn given_ips(c: &Ctx, list: &str, used: &alloc::Used, in_pool: bool) 
         return Err(ProvisionError::TooLong { option: "--ip", max: values::MAX_VALUE });
     }
     let mut v: Vec<IpAddr> = Vec::new();
-    for s in split(list) {
-        let n = IpNet::parse(s).map_err(|error| ProvisionError::NetItem { option: "--ip", item: s.to_string(), error })?;
-        if n.prefix != n.max_prefix() {
-            return Err(ProvisionError::IpPrefix(s.to_string()));
-        }
+    for n in ip_syntax(list)? {
         if in_pool {
             if !c.info.addresses.iter().any(|p| p.network().contains(&n)) {
                 return Err(ProvisionError::IpOutsidePool(n.addr));
@@ -204,6 +200,43 @@ pub(crate) fn given_ips(c: &Ctx, list: &str, used: &alloc::Used, in_pool: bool) 
         v.push(n.addr);
     }
     Ok(v)
+}
+
+/// `--ip` as text: host addresses without a prefix length (nothing of the file needed).
+pub(crate) fn ip_syntax(list: &str) -> Result<Vec<IpNet>, ProvisionError> {
+    if list.len() > values::MAX_VALUE {
+        return Err(ProvisionError::TooLong { option: "--ip", max: values::MAX_VALUE });
+    }
+    split(list)
+        .map(|s| {
+            let n = IpNet::parse(s).map_err(|error| ProvisionError::NetItem { option: "--ip", item: s.to_string(), error })?;
+            if n.prefix != n.max_prefix() {
+                return Err(ProvisionError::IpPrefix(s.to_string()));
+            }
+            Ok(n)
+        })
+        .collect()
+}
+
+/// `--route` as text: prefixes, none a default route (nothing of the file needed).
+pub(crate) fn route_syntax(routes: &[String]) -> Result<(), ProvisionError> {
+    for r in routes {
+        for n in parse_nets("--route", r)? {
+            if n.network().is_default() {
+                return Err(ProvisionError::RouteDefault(n.network()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--endpoint` as text: a host with an optional port (the port it lacks comes from the
+/// file later; any stands in for it here).
+pub(crate) fn endpoint_syntax(e: &str) -> Result<(), ProvisionError> {
+    if (e.starts_with('[') || !e.contains("::")) && values::endpoint(e).is_ok() {
+        return Ok(());
+    }
+    values::endpoint_with_default(e, 51820).map(|_| ()).map_err(|error| ProvisionError::Endpoint { path: None, error })
 }
 
 /// The server-side routes of `--route` (LANs behind the client): no `/0`, nothing that
