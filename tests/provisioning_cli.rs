@@ -723,3 +723,34 @@ fn a_name_or_key_two_blocks_carry_is_refused_naming_both_lines() {
     s.ok("remove", &["alice"]);
     assert!(!s.text().contains(P1));
 }
+
+/// Review 1, L2: `WGQ_LOCK_WAIT=1s` (or `2m`) silently meant the default 30 s. A value that
+/// is no whole number of seconds from 0 to 3600 is refused, naming the variable, before
+/// anything is done (no lock file, no edit).
+#[test]
+fn a_lock_wait_that_does_not_parse_is_refused_before_anything() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("rw", &server_text("10.66.0.1/24"));
+    let before = s.text();
+    for bad in ["1s", "2m", "-1", "3601", "x"] {
+        let o = Command::new(WGQ)
+            .args(["peer", "add", &s.ifname, "alice", "--pubkey", P1, "--config-dir"])
+            .arg(s.dir.path())
+            .env("WGQ_LOCK_WAIT", bad)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "WGQ_LOCK_WAIT={bad}: {}", err(&o));
+        assert!(err(&o).contains("WGQ_LOCK_WAIT"), "{}", err(&o));
+        assert_eq!(s.text(), before);
+        assert_eq!(std::fs::read_dir(s.dir.path()).unwrap().count(), 1, "WGQ_LOCK_WAIT={bad} made a file");
+    }
+    let o = Command::new(WGQ)
+        .args(["peer", "add", &s.ifname, "alice", "--pubkey", P1, "--config-dir"])
+        .arg(s.dir.path())
+        .env("WGQ_LOCK_WAIT", "5")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+}
