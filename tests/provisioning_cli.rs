@@ -754,3 +754,30 @@ fn a_lock_wait_that_does_not_parse_is_refused_before_anything() {
         .unwrap();
     assert!(o.status.success(), "{}", err(&o));
 }
+
+/// Review 1, L3: `server init` wrote the server file before the forwarding drop-in, so a
+/// drop-in that cannot be written (`--sysctl-dir /proc/sys/nope`) left the file and a retry
+/// was refused as `exists'. The drop-in goes first: the failure leaves no server file.
+#[test]
+fn a_failed_forwarding_drop_in_leaves_no_server_file() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ifname = format!("rs{}", common::pid_tag());
+    let init = |extra: &[&str]| {
+        Command::new(WGQ)
+            .args(["server", "init", &ifname, "--no-nat", "--endpoint", "192.0.2.1"])
+            .args(extra)
+            .arg("--config-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = init(&["--sysctl-dir", "/proc/sys/nope"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("/proc/sys/nope"), "{}", err(&o));
+    assert!(!dir.path().join(format!("{ifname}.conf")).exists(), "the server file was written: {}", err(&o));
+    let o = init(&["--no-forwarding"]);
+    assert!(o.status.success(), "the retry: {}", err(&o));
+}
