@@ -781,3 +781,26 @@ fn a_failed_forwarding_drop_in_leaves_no_server_file() {
     let o = init(&["--no-forwarding"]);
     assert!(o.status.success(), "the retry: {}", err(&o));
 }
+
+/// Review 1, L4: port 0 was accepted in `--endpoint host:0` and `# ClientEndpoint = host:0`:
+/// the client file was useless. Both are refused; nothing is written.
+#[test]
+fn an_endpoint_with_port_0_is_refused() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("rp", &server_text("10.67.0.1/24").replace("192.0.2.1:51820", "192.0.2.1:0"));
+    let before = s.text();
+    let o = s.peer("add", &["alice"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("ClientEndpoint") && err(&o).contains("port 0"), "{}", err(&o));
+    for e in ["192.0.2.1:0", "vpn.example.org:0", "[2001:db8::1]:0"] {
+        let o = s.peer("add", &["alice", "--endpoint", e]);
+        assert_eq!(o.status.code(), Some(1), "--endpoint {e}: {}", err(&o));
+        assert!(err(&o).contains("port 0"), "{}", err(&o));
+    }
+    assert_eq!(s.text(), before);
+    assert!(!s.dir.path().join("clients").exists());
+    let o = s.peer("add", &["alice", "--endpoint", "192.0.2.1:51820"]);
+    assert!(o.status.success(), "{}", err(&o));
+}
