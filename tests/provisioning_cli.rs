@@ -804,3 +804,24 @@ fn an_endpoint_with_port_0_is_refused() {
     let o = s.peer("add", &["alice", "--endpoint", "192.0.2.1:51820"]);
     assert!(o.status.success(), "{}", err(&o));
 }
+
+/// Review 1, L6: an admin's comment inside a disabled block (`# kept for audit` after
+/// `#- # Name = bob`) split it: `peer remove bob` removed only the head, leaving bob's
+/// `#- PublicKey` lines and freeing his address. The `#-` lines after such a comment still
+/// belong to the block.
+#[test]
+fn a_comment_inside_a_disabled_block_keeps_it_whole() {
+    if !root() {
+        return;
+    }
+    let head = server_text("10.68.0.1/24");
+    let bob = format!("\n#- [Peer]\n#- # Name = bob\n# kept for audit\n#- PublicKey = {P1}\n#- AllowedIPs = 10.68.0.2/32\n");
+    let s = Srv::new("rc", &format!("{head}{bob}"));
+    s.ok("enable", &["bob"]);
+    let t = s.text();
+    assert!(t.contains(&format!("# kept for audit\nPublicKey = {P1}\nAllowedIPs = 10.68.0.2/32")), "{t}");
+    std::fs::write(s.path(), format!("{head}{bob}")).unwrap();
+    s.ok("remove", &["bob"]);
+    let t = s.text();
+    assert!(!t.contains(P1) && !t.contains("#-") && !t.contains("10.68.0.2"), "{t}");
+}
