@@ -825,3 +825,40 @@ fn a_comment_inside_a_disabled_block_keeps_it_whole() {
     let t = s.text();
     assert!(!t.contains(P1) && !t.contains("#-") && !t.contains("10.68.0.2"), "{t}");
 }
+
+/// Review 1, L7: `peer rename` of a peer whose client file is a link into the admin's store
+/// wrote a regular file in clients/IF/ and deleted the link and its target. Now the new file
+/// goes beside the old target (`STORE/NEW.conf`), `clients/IF/NEW.conf` links to it (the
+/// old link's relative or absolute form), and the old link and target go; a file of the new
+/// name already in the store refuses the rename, nothing changed.
+#[test]
+fn rename_of_a_linked_client_file_keeps_it_a_link_into_the_store() {
+    if !root() {
+        return;
+    }
+    use std::os::unix::fs::symlink;
+    let s = Srv::new("rl", &server_text("10.69.0.1/24"));
+    s.ok("add", &["alice"]);
+    let store = tempfile::tempdir().unwrap();
+    let real = store.path().join("alice.conf");
+    std::fs::rename(s.client("alice"), &real).unwrap();
+    symlink(&real, s.client("alice")).unwrap();
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    // The new name taken in the store: refused.
+    std::fs::write(store.path().join("dave.conf"), "not ours").unwrap();
+    let before = s.text();
+    let o = s.peer("rename", &["alice", "dave"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("dave.conf"), "{}", err(&o));
+    assert_eq!(s.text(), before);
+    assert_eq!(std::fs::read_to_string(store.path().join("dave.conf")).unwrap(), "not ours");
+    assert!(is_link(&s.client("alice")) && real.exists() && !s.client("dave").exists());
+    s.ok("rename", &["alice", "carol"]);
+    let new_real = store.path().join("carol.conf");
+    assert!(is_link(&s.client("carol")), "clients/IF/carol.conf is no link");
+    assert_eq!(std::fs::read_link(s.client("carol")).unwrap(), new_real);
+    let t = std::fs::read_to_string(&new_real).unwrap();
+    assert!(t.contains("# Name = carol") && t.contains("PrivateKey"), "{t}");
+    assert!(std::fs::symlink_metadata(s.client("alice")).is_err() && !real.exists());
+    assert!(s.text().contains("# Name = carol"));
+}

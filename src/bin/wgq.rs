@@ -66,7 +66,7 @@ fn wg_quick(args: &[OsString]) -> ExitCode {
 fn run(p: Personality, cmd: Command, again: Vec<OsString>) -> ExitCode {
     let program = p.program();
     wgq::set_program_name(program);
-    if let Err(e) = wgq::os::lock::check_wait_env() {
+    if let Err(e) = wgq::commands::check_env() {
         eprintln!("{program}: {e}");
         return ExitCode::from(1);
     }

@@ -92,6 +92,12 @@ pub enum ProvisionError {
     #[error("{}: no peer named {}", path.display(), shown(name))]
     NoPeer { path: PathBuf, name: String },
     #[error(
+        "{}: the renamed client file goes there (its old file is a link into that directory), but a file of that \
+         name exists; move it away first",
+        .0.display()
+    )]
+    LinkTargetTaken(PathBuf),
+    #[error(
         "{}: {} names more than one peer block (the blocks at lines {}): nothing done; remove or rename the \
          copies by hand first",
         path.display(),

@@ -82,6 +82,11 @@ pub fn rename(host: &Host, server: Server, opts: &EditOpts, old: &str, new: &str
             && let Some(bytes) = c.client_file(name)
         {
             let renamed = util::set_in_client(&bytes, Section::Interface, "Name", Some(new))?;
+            // A link (into the admin's store) stays a link: the new file beside the old
+            // target, the new link to it; the old link and target go after the write.
+            if let Some(link) = util::renamed_link(c, name, new)? {
+                out.links.push((new.to_string(), link));
+            }
             out.clients.push((new.to_string(), Some(renamed)));
             out.clients.push((name.clone(), None));
         }

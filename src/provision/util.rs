@@ -74,6 +74,61 @@ pub(crate) fn client_shown(c: &Ctx, name: &str) -> String {
     client_path(c, name).map_or_else(|| format!("(none: {} is no file name)", peers::shown(name)), |p| p.display().to_string())
 }
 
+/// Makes the client files `links` names as symbolic links (the clients directory made
+/// first); returns the links made. A name already taken fails and undoes the links made.
+pub(crate) fn make_links(ctx: &Ctx, links: &[(String, PathBuf)]) -> std::io::Result<Vec<PathBuf>> {
+    let mut made = Vec::new();
+    if !links.is_empty() {
+        ensure_private_dir(&ctx.server.clients)?;
+    }
+    for (name, target) in links {
+        let r = match client_path(ctx, name) {
+            Some(p) => std::os::unix::fs::symlink(target, &p).map(|()| p),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the peer name {} cannot name a client file", peers::shown(name)),
+            )),
+        };
+        match r {
+            Ok(p) => made.push(p),
+            Err(e) => {
+                remove_links(&made);
+                return Err(e);
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// Removes the links [`make_links`] made (an edit that failed).
+pub(crate) fn remove_links(links: &[PathBuf]) {
+    for p in links {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// The link a renamed client file gets when the old one (`old`, in the clients directory)
+/// is a symbolic link: the old link's text with its file name replaced by `NEW.conf` (the
+/// new file goes beside the old target, in the admin's store, and the link keeps its
+/// relative or absolute form). `Ok(None)`: the old file is no link. Refused when a file
+/// of that name is already there (it may be another interface's client).
+pub(crate) fn renamed_link(c: &Ctx, old: &str, new: &str) -> Result<Option<PathBuf>, ProvisionError> {
+    let Some(p) = client_path(c, old) else { return Ok(None) };
+    if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Ok(None);
+    }
+    let text = std::fs::read_link(&p).map_err(|e| ProvisionError::Io { what: super::IoWhat::ClientFile, source: e })?;
+    let link = text.with_file_name(format!("{new}.conf"));
+    let there = match p.parent() {
+        Some(dir) if link.is_relative() => dir.join(&link),
+        _ => link.clone(),
+    };
+    if std::fs::symlink_metadata(&there).is_ok() {
+        return Err(ProvisionError::LinkTargetTaken(there));
+    }
+    Ok(Some(link))
+}
+
 /// What [`write_clients`] replaced: each file's path and old content (`None`: it is new).
 pub(crate) type Replaced = Vec<(PathBuf, Option<Vec<u8>>)>;
 
