@@ -73,7 +73,13 @@ pub fn check_value_parsers(data: &[u8]) {
         assert!(!n.chars().any(char::is_control));
     }
     if peers::check_name(s, "wg0").is_ok() {
-        assert!(crate::config::locate::is_interface_name(s) && !s.contains('/'));
+        assert!(crate::config::locate::is_interface_name(s) && !s.contains('/') && s != "." && s != "..");
+    }
+    if crate::config::locate::is_interface_name(s) {
+        // A name becomes one path component (`IF.conf`, `clients/IF/`): never `.`/`..`.
+        assert!(s != "." && s != ".." && !s.contains('/'), "{s:?}");
+        let p = std::path::Path::new(s);
+        assert!(matches!(p.components().collect::<Vec<_>>().as_slice(), [std::path::Component::Normal(_)]), "{s:?}");
     }
     let _ = crate::key::Key::from_base64(s);
     let _ = crate::net::IpNet::parse(s);

@@ -35,9 +35,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if p.is_dir() {
                 walk(&p, out);
             } else if name.starts_with('.') && name.ends_with(".conf.lock") {
-                // The file's lock, made beside it by every edit (even one refused later) and
-                // kept by design: no content of the file.
-                continue;
+                // The file's lock, kept by design once made: a refused value never makes one
+                // (its existence counts); its content is the last holder's line, rewritten
+                // by a refusal that needed the file (no such peer).
+                out.insert(p.clone(), Vec::new());
             } else {
                 out.insert(p.clone(), std::fs::read(&p).unwrap());
             }
@@ -390,4 +391,49 @@ fn values_read_back_from_the_file_are_checked_and_printed_escaped() {
     let o = run(&s(&["peer", "show", &ifname, "bob", "--config-dir", &d]));
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stdout), "[Interface]\n# Name = bob\\u{1b}[2J\r\nPrivateKey = x\n");
+}
+
+/// Review 1, L1: a value refused before anything is read makes nothing, not even the
+/// file's lock (`.NAME.conf.lock`): every value that needs no file content is checked before
+/// the lock is taken.
+#[test]
+fn a_refused_value_makes_no_lock_file() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let ifname = format!("hl{}", common::pid_tag());
+    let o = run(&s(&["server", "init", &ifname, "--no-forwarding", "--no-nat", "--endpoint", "192.0.2.1", "--config-dir", &d]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&s(&["peer", "add", &ifname, "base", "--config-dir", &d]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lock = dir.path().join(format!(".{ifname}.conf.lock"));
+    std::fs::remove_file(&lock).unwrap();
+    let snap = snapshot(dir.path());
+    let refused: [&[&str]; 14] = [
+        &["add", "bad\nname"],
+        &["add", "newp", "--dns", "1.1.1.1\nPostUp = x"],
+        &["add", "newp", "--allowed-ips", "x"],
+        &["add", "newp", "--ip", "10.9.0.5/24"],
+        &["add", "newp", "--route", "0.0.0.0/0"],
+        &["add", "newp", "--endpoint", "a b"],
+        &["add", "newp", "--expires", "tomorrow"],
+        &["add", "newp", "--note", "a\nb"],
+        &["add", "newp", "--pubkey", "nokey"],
+        &["set", "base", "--note", "a\nb"],
+        &["set", "base", "--dns", "#"],
+        &["set", "base", "--expires", "soon"],
+        &["rename", "base", "a/b"],
+        &["rotate", "base", "--pubkey", "nokey"],
+    ];
+    for args in refused {
+        let mut a = s(&["peer", args[0], &ifname]);
+        a.extend(s(&args[1..]));
+        a.extend(s(&["--config-dir", &d]));
+        let o = run(&a);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(!lock.exists(), "peer {args:?} was refused but made {}", lock.display());
+        assert_eq!(snapshot(dir.path()), snap, "peer {args:?} was refused but wrote");
+    }
 }

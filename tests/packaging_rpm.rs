@@ -426,10 +426,19 @@ fn packages_install_upgrade_and_erase_in_a_scratch_root() {
     let calls = root.systemctl_calls();
     assert_eq!(calls, vec!["daemon-reload", "daemon-reload"], "an upgrade must not stop or restart tunnels");
 
-    // Erasing the compat package takes its tunnels down, without disabling them (the same
-    // unit names come back with wireguard-tools); erasing wgq disables and stops its own.
+    // Erasing the compat package with nothing in its place (%postun: /usr/bin/wg-quick is
+    // gone) takes its tunnels down, without disabling them (the same unit names come back
+    // with wireguard-tools); erasing wgq disables and stops its own.
     root.rpm(&[os("-e"), os("wgq-wireguard-tools")]);
-    assert_eq!(root.systemctl_calls(), vec!["stop wg-quick.target", "daemon-reload"]);
+    assert_eq!(
+        root.systemctl_calls(),
+        vec![
+            "list-units --plain --no-legend --state=active wg-quick@*.service",
+            "stop wg-quick.target",
+            "reset-failed wg-quick@*.service",
+            "daemon-reload"
+        ]
+    );
     for (f, _) in COMPAT_FILES {
         assert!(std::fs::symlink_metadata(root.path(f)).is_err(), "{f} is left after erase");
     }
@@ -656,4 +665,18 @@ fn rpm_sees_the_swap_with_wireguard_tools() {
     // And wireguard-tools cannot come back while it is installed.
     let said = rpm_test_install(&root, &[&tools]);
     assert!(said.contains("wireguard-tools conflicts with (installed) wgq-wireguard-tools-"), "{said}");
+
+    // The swap back (`dnf swap wgq-wireguard-tools wireguard-tools`): wireguard-tools is
+    // installed first (its /usr/bin/wg-quick takes over the file), then the compat package
+    // is erased; its scriptlets stop nothing (review 1, L9: the tunnels stayed up only to
+    // be taken down by the erase).
+    let work2 = tempfile::tempdir().unwrap();
+    let tools_quick = stand_in(work2.path(), "wireguard-tools", "1.0.20210914", "/usr/bin/wg-quick", &[]);
+    root.rpm(&[os("-i"), os("--replacefiles"), tools_quick.as_os_str()]);
+    let _ = root.systemctl_calls();
+    root.rpm(&[os("-e"), os("wgq-wireguard-tools")]);
+    assert!(root.path("/usr/bin/wg-quick").exists());
+    let calls = root.systemctl_calls();
+    assert!(!calls.iter().any(|c| c.starts_with("stop")), "the swap stopped tunnels: {calls:?}");
+    assert_eq!(calls, vec!["daemon-reload"]);
 }

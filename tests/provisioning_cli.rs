@@ -596,3 +596,296 @@ fn p2p_opt_in_is_one_comment_line_of_the_block() {
     let check = Command::new(WGQ).arg("check").arg(s.path()).output().unwrap();
     assert!(check.status.success(), "{}", err(&check));
 }
+
+/// Review 1, H1: `..` (and `.`) passed wg-quick's name rule, so `server init ..` wrote
+/// `DIR/...conf` with the clients directory `DIR/clients/..` = `DIR`: `peer add .. wg0`
+/// replaced the server file `DIR/wg0.conf` with a client file. Both names are refused as
+/// INTERFACE (every command), as a peer name and as `--out-dev`; nothing is written.
+#[test]
+fn an_interface_named_dot_dot_never_puts_client_files_outside_clients_if() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("rv", &server_text("10.61.0.1/24"));
+    let before = std::fs::read(s.path()).unwrap();
+    // A hand-written server file of the interface `..` (and of `.`).
+    std::fs::write(s.dir.path().join("...conf"), server_text("10.62.0.1/24")).unwrap();
+    std::fs::write(s.dir.path().join("..conf"), server_text("10.63.0.1/24")).unwrap();
+    for bad in ["..", "."] {
+        let o = s.wgq(&["peer", "add", bad, &s.ifname]);
+        assert_eq!(o.status.code(), Some(1), "peer add {bad}: {}", err(&o));
+        let o = s.wgq(&["peer", "add", bad, "alice"]);
+        assert_eq!(o.status.code(), Some(1), "peer add {bad}: {}", err(&o));
+        for sub in ["list", "show"] {
+            let o = s.wgq(&["peer", sub, bad, "alice"]);
+            assert_ne!(o.status.code(), Some(0), "peer {sub} {bad}: {}", err(&o));
+        }
+        // A peer named `..` of a real interface.
+        let o = s.peer("add", &[bad]);
+        assert_eq!(o.status.code(), Some(1), "peer add {} {bad}: {}", s.ifname, err(&o));
+    }
+    assert_eq!(std::fs::read(s.path()).unwrap(), before, "{} was replaced", s.path().display());
+    assert!(!s.dir.path().join("alice.conf").exists() && !s.dir.path().join("clients").exists());
+    // `up ..`/`down ..` name no file either (the path `..` is no `IF.conf`).
+    for cmd in ["up", "down"] {
+        let o = Command::new(WGQ).args([cmd, ".."]).current_dir(s.dir.path()).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{cmd} ..: {}", err(&o));
+    }
+    for path in ["./...conf", "./..conf"] {
+        let o = Command::new(WGQ).args(["up", path]).current_dir(s.dir.path()).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "up {path}: {}", err(&o));
+        assert!(err(&o).contains("valid interface name"), "up {path}: {}", err(&o));
+    }
+    // `server init ..`, and `--out-dev ..` (nft `oifname ".."`).
+    let d2 = tempfile::tempdir().unwrap();
+    for bad in ["..", "."] {
+        let o = Command::new(WGQ)
+            .args(["server", "init", bad, "--no-forwarding", "--no-nat", "--endpoint", "192.0.2.1", "--config-dir"])
+            .arg(d2.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "server init {bad}: {}", err(&o));
+        assert!(err(&o).contains("not `.' or `..'"), "{}", err(&o));
+        let o = Command::new(WGQ)
+            .args(["server", "init", &format!("ro{}", common::pid_tag()), "--no-forwarding", "--out-dev", bad])
+            .args(["--nat", "nft", "--endpoint", "192.0.2.1", "--config-dir"])
+            .arg(d2.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "--out-dev {bad}: {}", err(&o));
+        assert!(err(&o).contains("--out-dev"), "{}", err(&o));
+    }
+    assert_eq!(std::fs::read_dir(d2.path()).unwrap().count(), 0, "a refused init wrote something");
+}
+
+/// Runs `wgq ARGS --config-dir DIR` and gives its status, or `None` (it is then killed,
+/// by its pid) when it has not ended within 15 s.
+fn run_bounded(args: &[&str], dir: &Path) -> Option<std::process::ExitStatus> {
+    let mut child =
+        Command::new(WGQ).args(args).arg("--config-dir").arg(dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if start.elapsed() > std::time::Duration::from_secs(15) {
+            // SIGTERM is blocked during an edit: SIGKILL.
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Review 1, M1: a FIFO named like a leftover temporary file beside the file
+/// (`.NAME.conf.PID-RANDOM.tmp`: anyone who can write that directory) hung every later edit
+/// for ever in open(2), holding the file's lock with SIGINT/SIGTERM/SIGHUP blocked. It is
+/// skipped now (and left alone); a FIFO at the lock file's name makes the edit fail at once.
+#[test]
+fn a_fifo_among_the_temporary_files_never_hangs_an_edit() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("rf", &server_text("10.63.0.1/24"));
+    let fifo = s.dir.path().join(format!(".{}.conf.4242-abcdef.tmp", s.ifname));
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let status = run_bounded(&["peer", "add", &s.ifname, "alice", "--pubkey", P1], s.dir.path());
+    assert!(status.is_some(), "peer add hung on the FIFO {}", fifo.display());
+    assert!(status.unwrap().success());
+    assert!(s.text().contains(P1));
+    assert!(std::fs::symlink_metadata(&fifo).is_ok(), "the FIFO is not ours to remove");
+    // A FIFO where the lock file goes: refused at once, nothing written.
+    let lock = s.dir.path().join(format!(".{}.conf.lock", s.ifname));
+    std::fs::remove_file(&lock).unwrap();
+    nix::unistd::mkfifo(&lock, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let before = s.text();
+    let status = run_bounded(&["peer", "add", &s.ifname, "bob", "--pubkey", P2], s.dir.path());
+    assert!(status.is_some(), "peer add hung on the FIFO {}", lock.display());
+    assert_eq!(status.unwrap().code(), Some(1));
+    assert_eq!(s.text(), before);
+}
+
+/// Review 1, M2: `peer remove NAME` said removed while a second block with that name and
+/// key (a copy the admin pasted; `wgq check` only warns) kept the key allowed. Every command
+/// that selects one peer refuses a name or key more than one block carries, naming the
+/// lines of the blocks, and writes nothing; so does a name one block carries that is another
+/// block's key.
+#[test]
+fn a_name_or_key_two_blocks_carry_is_refused_naming_both_lines() {
+    if !root() {
+        return;
+    }
+    let block = format!("\n[Peer]\n# Name = alice\nPublicKey = {P1}\nAllowedIPs = 10.64.0.2/32\n");
+    let s = Srv::new("rd", &format!("{}{block}{block}", server_text("10.64.0.1/24")));
+    let before = s.text();
+    let cases: [&[&str]; 8] = [
+        &["remove", "alice"],
+        &["remove", P1],
+        &["disable", "alice"],
+        &["enable", "alice"],
+        &["rotate", "alice"],
+        &["set", "alice", "--note", "x"],
+        &["rename", "alice", "carol"],
+        &["show", "alice"],
+    ];
+    for args in cases {
+        let o = s.peer(args[0], &args[1..]);
+        assert_eq!(o.status.code(), Some(1), "peer {args:?}: {}", err(&o));
+        assert!(err(&o).contains("lines 7, 12"), "peer {args:?}: {}", err(&o));
+        assert_eq!(s.text(), before, "peer {args:?} wrote");
+    }
+    // One block named after another block's key.
+    let t = format!(
+        "{}\n[Peer]\n# Name = bob\nPublicKey = {P1}\nAllowedIPs = 10.64.0.2/32\n\n[Peer]\n# Name = {P1}\nPublicKey = {P2}\nAllowedIPs = 10.64.0.3/32\n",
+        server_text("10.64.0.1/24")
+    );
+    std::fs::write(s.path(), &t).unwrap();
+    let o = s.peer("remove", &[P1]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("lines 7, 12"), "{}", err(&o));
+    assert_eq!(s.text(), t);
+    // Without the copy, the same command works.
+    std::fs::write(s.path(), format!("{}{block}", server_text("10.64.0.1/24"))).unwrap();
+    s.ok("remove", &["alice"]);
+    assert!(!s.text().contains(P1));
+}
+
+/// Review 1, L2: `WGQ_LOCK_WAIT=1s` (or `2m`) silently meant the default 30 s. A value that
+/// is no whole number of seconds from 0 to 3600 is refused, naming the variable, before
+/// anything is done (no lock file, no edit).
+#[test]
+fn a_lock_wait_that_does_not_parse_is_refused_before_anything() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("rw", &server_text("10.66.0.1/24"));
+    let before = s.text();
+    for bad in ["1s", "2m", "-1", "3601", "x"] {
+        let o = Command::new(WGQ)
+            .args(["peer", "add", &s.ifname, "alice", "--pubkey", P1, "--config-dir"])
+            .arg(s.dir.path())
+            .env("WGQ_LOCK_WAIT", bad)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "WGQ_LOCK_WAIT={bad}: {}", err(&o));
+        assert!(err(&o).contains("WGQ_LOCK_WAIT"), "{}", err(&o));
+        assert_eq!(s.text(), before);
+        assert_eq!(std::fs::read_dir(s.dir.path()).unwrap().count(), 1, "WGQ_LOCK_WAIT={bad} made a file");
+    }
+    let o = Command::new(WGQ)
+        .args(["peer", "add", &s.ifname, "alice", "--pubkey", P1, "--config-dir"])
+        .arg(s.dir.path())
+        .env("WGQ_LOCK_WAIT", "5")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+}
+
+/// Review 1, L3: `server init` wrote the server file before the forwarding drop-in, so a
+/// drop-in that cannot be written (`--sysctl-dir /proc/sys/nope`) left the file and a retry
+/// was refused as `exists'. The drop-in goes first: the failure leaves no server file.
+#[test]
+fn a_failed_forwarding_drop_in_leaves_no_server_file() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ifname = format!("rs{}", common::pid_tag());
+    let init = |extra: &[&str]| {
+        Command::new(WGQ)
+            .args(["server", "init", &ifname, "--no-nat", "--endpoint", "192.0.2.1"])
+            .args(extra)
+            .arg("--config-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = init(&["--sysctl-dir", "/proc/sys/nope"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("/proc/sys/nope"), "{}", err(&o));
+    assert!(!dir.path().join(format!("{ifname}.conf")).exists(), "the server file was written: {}", err(&o));
+    let o = init(&["--no-forwarding"]);
+    assert!(o.status.success(), "the retry: {}", err(&o));
+}
+
+/// Review 1, L4: port 0 was accepted in `--endpoint host:0` and `# ClientEndpoint = host:0`:
+/// the client file was useless. Both are refused; nothing is written.
+#[test]
+fn an_endpoint_with_port_0_is_refused() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("rp", &server_text("10.67.0.1/24").replace("192.0.2.1:51820", "192.0.2.1:0"));
+    let before = s.text();
+    let o = s.peer("add", &["alice"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("ClientEndpoint") && err(&o).contains("port 0"), "{}", err(&o));
+    for e in ["192.0.2.1:0", "vpn.example.org:0", "[2001:db8::1]:0"] {
+        let o = s.peer("add", &["alice", "--endpoint", e]);
+        assert_eq!(o.status.code(), Some(1), "--endpoint {e}: {}", err(&o));
+        assert!(err(&o).contains("port 0"), "{}", err(&o));
+    }
+    assert_eq!(s.text(), before);
+    assert!(!s.dir.path().join("clients").exists());
+    let o = s.peer("add", &["alice", "--endpoint", "192.0.2.1:51820"]);
+    assert!(o.status.success(), "{}", err(&o));
+}
+
+/// Review 1, L6: an admin's comment inside a disabled block (`# kept for audit` after
+/// `#- # Name = bob`) split it: `peer remove bob` removed only the head, leaving bob's
+/// `#- PublicKey` lines and freeing his address. The `#-` lines after such a comment still
+/// belong to the block.
+#[test]
+fn a_comment_inside_a_disabled_block_keeps_it_whole() {
+    if !root() {
+        return;
+    }
+    let head = server_text("10.68.0.1/24");
+    let bob = format!("\n#- [Peer]\n#- # Name = bob\n# kept for audit\n#- PublicKey = {P1}\n#- AllowedIPs = 10.68.0.2/32\n");
+    let s = Srv::new("rc", &format!("{head}{bob}"));
+    s.ok("enable", &["bob"]);
+    let t = s.text();
+    assert!(t.contains(&format!("# kept for audit\nPublicKey = {P1}\nAllowedIPs = 10.68.0.2/32")), "{t}");
+    std::fs::write(s.path(), format!("{head}{bob}")).unwrap();
+    s.ok("remove", &["bob"]);
+    let t = s.text();
+    assert!(!t.contains(P1) && !t.contains("#-") && !t.contains("10.68.0.2"), "{t}");
+}
+
+/// Review 1, L7: `peer rename` of a peer whose client file is a link into the admin's store
+/// wrote a regular file in clients/IF/ and deleted the link and its target. Now the new file
+/// goes beside the old target (`STORE/NEW.conf`), `clients/IF/NEW.conf` links to it (the
+/// old link's relative or absolute form), and the old link and target go; a file of the new
+/// name already in the store refuses the rename, nothing changed.
+#[test]
+fn rename_of_a_linked_client_file_keeps_it_a_link_into_the_store() {
+    if !root() {
+        return;
+    }
+    use std::os::unix::fs::symlink;
+    let s = Srv::new("rl", &server_text("10.69.0.1/24"));
+    s.ok("add", &["alice"]);
+    let store = tempfile::tempdir().unwrap();
+    let real = store.path().join("alice.conf");
+    std::fs::rename(s.client("alice"), &real).unwrap();
+    symlink(&real, s.client("alice")).unwrap();
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    // The new name taken in the store: refused.
+    std::fs::write(store.path().join("dave.conf"), "not ours").unwrap();
+    let before = s.text();
+    let o = s.peer("rename", &["alice", "dave"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("dave.conf"), "{}", err(&o));
+    assert_eq!(s.text(), before);
+    assert_eq!(std::fs::read_to_string(store.path().join("dave.conf")).unwrap(), "not ours");
+    assert!(is_link(&s.client("alice")) && real.exists() && !s.client("dave").exists());
+    s.ok("rename", &["alice", "carol"]);
+    let new_real = store.path().join("carol.conf");
+    assert!(is_link(&s.client("carol")), "clients/IF/carol.conf is no link");
+    assert_eq!(std::fs::read_link(s.client("carol")).unwrap(), new_real);
+    let t = std::fs::read_to_string(&new_real).unwrap();
+    assert!(t.contains("# Name = carol") && t.contains("PrivateKey"), "{t}");
+    assert!(std::fs::symlink_metadata(s.client("alice")).is_err() && !real.exists());
+    assert!(s.text().contains("# Name = carol"));
+}

@@ -66,6 +66,10 @@ fn wg_quick(args: &[OsString]) -> ExitCode {
 fn run(p: Personality, cmd: Command, again: Vec<OsString>) -> ExitCode {
     let program = p.program();
     wgq::set_program_name(program);
+    if let Err(e) = wgq::commands::check_env() {
+        eprintln!("{program}: {e}");
+        return ExitCode::from(1);
+    }
     if cmd.needs_root() && !nix::unistd::getuid().is_root() {
         // Like wg-quick: re-run through sudo; argument errors never get here.
         return ExitCode::from(elevate(program, &again));

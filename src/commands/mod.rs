@@ -99,6 +99,12 @@ pub struct TargetArgs {
 /// Where wg-quick and wgq look up `INTERFACE` arguments.
 pub const CONFIG_DIR: &str = "/etc/wireguard";
 
+/// Checks the environment variables wgq reads before a command starts (`WGQ_LOCK_WAIT`):
+/// a value that does not parse is refused, naming the variable, before anything is done.
+pub fn check_env() -> Result<(), String> {
+    crate::os::lock::check_wait_env()
+}
+
 /// Runs one command; returns the exit status for success paths that are not 0
 /// (`check` with errors).
 pub fn run(cmd: Command) -> Result<i32, AppError> {

@@ -214,9 +214,25 @@ impl Document {
                 blocks.push(Block { section, disabled: false, lines: i..end });
                 i = next;
             } else if self.disabled_header(i) {
+                // Its `#-` lines, and the plain comments and blank lines between them (an
+                // admin's note): `#-` lines after such a line still belong to this block.
                 let mut end = i + 1;
-                while end < n && undisabled(self.line(end)).is_some() && !self.disabled_header(end) {
-                    end += 1;
+                loop {
+                    while end < n && undisabled(self.line(end)).is_some() && !self.disabled_header(end) {
+                        end += 1;
+                    }
+                    let mut gap = end;
+                    while gap < n
+                        && undisabled(self.line(gap)).is_none()
+                        && (trim(self.line(gap)).is_empty() || is_comment(self.line(gap)))
+                    {
+                        gap += 1;
+                    }
+                    if gap > end && gap < n && undisabled(self.line(gap)).is_some() && !self.disabled_header(gap) {
+                        end = gap;
+                    } else {
+                        break;
+                    }
                 }
                 blocks.push(Block { section: Section::Peer, disabled: true, lines: i..end });
                 i = end;
@@ -239,7 +255,8 @@ impl Document {
     /// [`Document::block_lines`] without collecting them.
     pub fn block_lines_iter<'a>(&'a self, b: &Block) -> impl Iterator<Item = &'a [u8]> + 'a {
         let disabled = b.disabled;
-        b.lines.clone().map(move |i| if disabled { undisabled(self.line(i)).unwrap_or(b"") } else { self.line(i) })
+        // A plain comment inside a disabled block stays as it is.
+        b.lines.clone().map(move |i| if disabled { undisabled(self.line(i)).unwrap_or(self.line(i)) } else { self.line(i) })
     }
 
     /// The block's bytes, terminators included.
@@ -429,6 +446,17 @@ mod tests {
         let backwards = Edit { range: 5..2, with: vec![] };
         assert_eq!(apply(&d.text, &[backwards]), Err(Overlap));
         assert!(apply(&d.text, &[d.remove(&d.blocks[1]), d.disable(&d.blocks[2])]).is_ok());
+    }
+
+    #[test]
+    fn a_comment_inside_a_disabled_block_does_not_split_it() {
+        let t = "[Interface]\nPrivateKey = x\n\n#- [Peer]\n#- # Name = bob\n# kept for audit\n\n#- PublicKey = k\n#- AllowedIPs = 10.0.0.2/32\n\n# after\n[Peer]\nPublicKey = j\n";
+        let d = doc(t);
+        let kinds: Vec<_> = d.blocks.iter().map(|b| (b.section, b.disabled, b.lines.clone())).collect();
+        assert_eq!(kinds, [(Section::Interface, false, 0..2), (Section::Peer, true, 3..9), (Section::Peer, false, 11..13)]);
+        assert_eq!(d.block_lines(&d.blocks[1])[2], b"# kept for audit");
+        let removed = ap(&d.text, &[d.remove(&d.blocks[1])]);
+        assert!(!String::from_utf8(removed).unwrap().contains("#- "));
     }
 
     #[test]

@@ -23,9 +23,11 @@ pub enum LocateError {
     BadName,
 }
 
-/// True when `s` is a valid interface name in wg-quick's sense: `^[a-zA-Z0-9_=+.-]{1,15}$`.
+/// True when `s` is a valid interface name in wg-quick's sense, `^[a-zA-Z0-9_=+.-]{1,15}$`,
+/// but never `.` or `..`: the kernel refuses both as link names, and as a name that
+/// becomes a path component (`clients/IF/`, a client file) they would leave the directory.
 pub fn is_interface_name(s: &str) -> bool {
-    (1..=15).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_=+.-".contains(&b))
+    (1..=15).contains(&s.len()) && s != "." && s != ".." && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_=+.-".contains(&b))
 }
 
 /// Resolves a CONFIG_FILE | INTERFACE argument like wg-quick (reference §1.2), under `etc_dir`
@@ -68,6 +70,10 @@ mod tests {
         assert_eq!(interface_from_path("/x/foo.txt"), None);
         assert_eq!(interface_from_path("wg0.conf").as_deref(), Some("wg0"));
         assert_eq!(interface_from_path("./d.conf").as_deref(), Some("d"));
+        assert_eq!(interface_from_path("/x/...conf"), None);
+        assert_eq!(interface_from_path("/x/..conf"), None);
+        assert_eq!(interface_from_path("/x/....conf").as_deref(), Some("..."));
+        assert!(!is_interface_name(".") && !is_interface_name("..") && is_interface_name("..."));
     }
 
     #[test]

@@ -216,8 +216,8 @@ pub fn server_info(doc: &Document) -> ServerInfo {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     #[error(
-        "peer name {0}: a name is 1 to 15 characters among letters, digits and _ = + . - (wg-quick's rule for \
-         interface names, so that NAME.conf works as it is with wg-quick)"
+        "peer name {0}: a name is 1 to 15 characters among letters, digits and _ = + . -, not `.' or `..' \
+         (wg-quick's rule for interface names, so that NAME.conf works as it is with wg-quick)"
     )]
     Invalid(String),
     #[error("peer name `{0}' is the interface's own name; choose another")]

@@ -201,7 +201,16 @@ pub fn endpoint(v: &str) -> Result<Endpoint, ValueError> {
     // The parser quotes the value as it is: its control characters are escaped here.
     let e = super::parse::parse_endpoint(v).map_err(|m| ValueError::Endpoint(clean(&m).into_owned()))?;
     check_host(&e.host)?;
+    check_port(e.port)?;
     Ok(e)
+}
+
+/// Port 0 is no port a client can send to (a wg-quick client with it never connects).
+fn check_port(port: u16) -> Result<(), ValueError> {
+    if port == 0 {
+        return Err(ValueError::Endpoint("port 0: a client cannot connect to it; give the server's port".into()));
+    }
+    Ok(())
 }
 
 fn check_host(host: &str) -> Result<(), ValueError> {
@@ -226,10 +235,13 @@ fn check_host(host: &str) -> Result<(), ValueError> {
 /// `--endpoint HOST[:PORT]`: a host without a port gets `port`; IPv6 literals get brackets.
 pub fn endpoint_with_default(given: &str, port: u16) -> Result<Endpoint, ValueError> {
     let given = bounded(given)?;
-    if (given.starts_with('[') || !given.contains("::"))
-        && let Ok(e) = endpoint(given)
-    {
-        return Ok(e);
+    if given.starts_with('[') || !given.contains("::") {
+        match endpoint(given) {
+            Ok(e) => return Ok(e),
+            // `host:0`: the port is the fault, not the host.
+            Err(e) if super::parse::parse_endpoint(given).is_ok_and(|p| p.port == 0) => return Err(e),
+            Err(_) => {}
+        }
     }
     let host = given.strip_prefix('[').and_then(|g| g.strip_suffix(']')).unwrap_or(given);
     if host.is_empty() {
@@ -240,6 +252,7 @@ pub fn endpoint_with_default(given: &str, port: u16) -> Result<Endpoint, ValueEr
         return endpoint(given);
     }
     check_host(host)?;
+    check_port(port)?;
     Ok(Endpoint { host: host.to_string(), port })
 }
 
@@ -294,6 +307,17 @@ mod tests {
             assert_eq!(Hook::parse(bad), Err(ValueError::Hook), "{bad:?}");
         }
         assert_eq!(Hook::parse(&"x".repeat(MAX_VALUE + 1)), Err(ValueError::TooLong(MAX_VALUE)));
+    }
+
+    #[test]
+    fn port_0_is_no_endpoint() {
+        for bad in ["192.0.2.1:0", "vpn.example.org:0", "[2001:db8::1]:0"] {
+            assert!(endpoint(bad).is_err(), "{bad}");
+            assert!(endpoint_with_default(bad, 51820).is_err(), "{bad}");
+        }
+        assert!(endpoint_with_default("vpn.example.org", 0).is_err());
+        assert!(endpoint_with_default("2001:db8::1", 0).is_err());
+        assert_eq!(endpoint("192.0.2.1:1").unwrap().port, 1);
     }
 
     #[test]

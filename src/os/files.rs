@@ -101,9 +101,23 @@ fn remove_leftovers(dir: &Path, target: &str) {
             continue;
         }
         let p = e.path();
-        let Ok(f) = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(&p) else {
+        // Only regular files: a FIFO (or a device) of that name would block open(2) for
+        // ever, with the file's lock held; another kind is not ours to remove.
+        if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_file()) {
+            continue;
+        }
+        // Non-blocking and not followed: replaced by a FIFO or a link since the check, the
+        // open still returns at once (or fails), and the type is checked again on the fd.
+        let Ok(f) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&p)
+        else {
             continue;
         };
+        if !f.metadata().is_ok_and(|m| m.file_type().is_file()) {
+            continue;
+        }
         // Locked and still the file at that name: nobody writes it.
         if crate::os::lock::try_flock(&f) && same_file(&f, &p) {
             let _ = std::fs::remove_file(&p);

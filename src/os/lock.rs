@@ -28,12 +28,27 @@ const SAY_AFTER: Duration = Duration::from_secs(1);
 
 /// The wait for locks: [`WAIT_ENV`] when it holds a number of seconds up to an hour,
 /// [`DEFAULT_WAIT`] otherwise.
+/// (The front-end refuses any other value of it first: [`check_wait_env`].)
 pub fn wait_bound() -> Duration {
-    std::env::var(WAIT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|&s| s <= 3600)
-        .map_or(DEFAULT_WAIT, Duration::from_secs)
+    std::env::var(WAIT_ENV).ok().and_then(|v| parse_wait(&v)).unwrap_or(DEFAULT_WAIT)
+}
+
+/// A value of [`WAIT_ENV`]: whole seconds, 0 to 3600.
+fn parse_wait(v: &str) -> Option<Duration> {
+    v.trim().parse::<u64>().ok().filter(|&s| s <= 3600).map(Duration::from_secs)
+}
+
+/// Refuses a [`WAIT_ENV`] that is set but no whole number of seconds from 0 to 3600 (`1s`,
+/// `2m`, `-1`): silently waiting the default instead would surprise whoever set it.
+pub fn check_wait_env() -> Result<(), String> {
+    match std::env::var_os(WAIT_ENV) {
+        None => Ok(()),
+        Some(v) if v.to_str().and_then(parse_wait).is_some() => Ok(()),
+        Some(v) => Err(format!(
+            "{WAIT_ENV}=`{}': not a number of seconds from 0 to 3600 (no unit)",
+            v.to_string_lossy().escape_debug()
+        )),
+    }
 }
 
 /// Where the lock of `config` lives: `.NAME.lock` beside the file the path leads to.
@@ -129,21 +144,28 @@ impl FileLock {
     }
 }
 
+/// Opens (makes) the lock file: never blocking in open(2) (a FIFO or a device planted at
+/// its name would), never following a link, and only a regular file is used.
 fn open(path: &Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
+    const FLAGS: i32 = libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+    let file = match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .custom_flags(FLAGS)
         .open(path)
     {
         // A read-only file system: an existing lock file can still be locked for reading.
-        Err(e) if read_only(&e) => std::fs::File::open(path).map_err(|_| e),
+        Err(e) if read_only(&e) => std::fs::OpenOptions::new().read(true).custom_flags(FLAGS).open(path).map_err(|_| e),
         r => r,
+    }?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
     }
+    Ok(file)
 }
 
 fn read_only(e: &io::Error) -> bool {
@@ -205,7 +227,14 @@ fn record_holder(mut file: &std::fs::File) {
 
 /// Who holds the `flock` of the file at `path`, as [`FileLock::acquire`] says it.
 pub fn holder_of(path: &Path) -> String {
-    std::fs::File::open(path).map_or_else(|_| "another process".into(), |f| holder(&f))
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()
+        .filter(|f| f.metadata().is_ok_and(|m| m.file_type().is_file()))
+        .map_or_else(|| "another process".into(), |f| holder(&f))
 }
 
 /// Who holds the lock on `file`: the process /proc/locks names (as this process sees it),
@@ -279,6 +308,15 @@ fn flock_holder(dev: u64, ino: u64) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wait_values() {
+        assert_eq!(parse_wait("0"), Some(Duration::ZERO));
+        assert_eq!(parse_wait(" 3600 "), Some(Duration::from_secs(3600)));
+        for bad in ["1s", "2m", "-1", "3601", "", "1.5"] {
+            assert_eq!(parse_wait(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn the_lock_is_beside_the_target_and_a_second_holder_waits_then_gives_up_naming_the_first() {

@@ -56,6 +56,7 @@ pub fn add(
     a: &AddRequest<'_>,
     qr: Option<QrRenderer<'_>>,
 ) -> Result<Added, ProvisionError> {
+    precheck(a, &server.ifname)?;
     let edited = edit(host, server, opts, |c| {
         c.check_new_name(a.name)?;
         let (private, public) = match (a.pubkey, a.private_key) {
@@ -158,4 +159,33 @@ pub fn add(
         Ok(out)
     })?;
     Ok(Added { edited })
+}
+
+/// Every value of `a` that needs nothing of the file, checked before the file is locked:
+/// a refused request makes nothing, not even the lock file.
+fn precheck(a: &AddRequest<'_>, ifname: &str) -> Result<(), ProvisionError> {
+    peers::check_name(a.name, ifname)?;
+    if let Some(k) = a.pubkey {
+        util::pubkey(k)?;
+    }
+    if let Some(ip) = a.ip {
+        util::ip_syntax(ip)?;
+    }
+    util::route_syntax(a.routes)?;
+    if let Some(d) = a.dns {
+        util::dns_list("--dns", d)?;
+    }
+    if let Some(v) = a.allowed_ips {
+        util::net_list("--allowed-ips", v)?;
+    }
+    if let Some(e) = a.expires {
+        util::expires(e, super::now())?;
+    }
+    if let Some(n) = a.note {
+        util::note(n)?;
+    }
+    if let Some(e) = a.endpoint {
+        util::endpoint_syntax(e)?;
+    }
+    Ok(())
 }

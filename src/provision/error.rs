@@ -91,6 +91,20 @@ pub enum ProvisionError {
     SaveConfig(PathBuf),
     #[error("{}: no peer named {}", path.display(), shown(name))]
     NoPeer { path: PathBuf, name: String },
+    #[error(
+        "{}: the renamed client file goes there (its old file is a link into that directory), but a file of that \
+         name exists; move it away first",
+        .0.display()
+    )]
+    LinkTargetTaken(PathBuf),
+    #[error(
+        "{}: {} names more than one peer block (the blocks at lines {}): nothing done; remove or rename the \
+         copies by hand first",
+        path.display(),
+        shown(name),
+        lines.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    Ambiguous { path: PathBuf, name: String, lines: Vec<usize> },
     #[error("{}: a peer named `{name}' already exists", path.display())]
     NameTaken { path: PathBuf, name: String },
     #[error("{}", .0)]
@@ -165,7 +179,7 @@ pub enum ProvisionError {
     #[error("{0}")]
     Qr(Box<dyn std::error::Error + Send + Sync>),
     #[error(
-        "{}: an interface name is 1 to 15 characters among letters, digits and _ = + . -",
+        "{}: an interface name is 1 to 15 characters among letters, digits and _ = + . -, not `.' or `..'",
         crate::config::peers::shown(.0)
     )]
     BadInterface(String),

@@ -275,7 +275,12 @@ pub fn init(a: &InitRequest<'_>) -> Result<Prepared, ProvisionError> {
         None
     } else {
         let dev = a.out_dev.map(str::to_string).or(uplink.device.clone()).ok_or(ProvisionError::NoUplinkDevice)?;
-        if dev.is_empty() || !dev.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-@".contains(&b)) || dev.len() > 15 {
+        if dev.is_empty()
+            || dev == "."
+            || dev == ".."
+            || !dev.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-@".contains(&b))
+            || dev.len() > 15
+        {
             return Err(ProvisionError::OutDev(dev));
         }
         let kind = match a.nat {
@@ -339,8 +344,8 @@ impl Prepared {
         s
     }
 
-    /// Writes the server file (0600, its directory 0700 when new), the clients' directory,
-    /// and the forwarding drop-in (applied at once, traced on `trace`).
+    /// Writes the forwarding drop-in (applied at once, traced on `trace`), the clients'
+    /// directory, and last the server file (0600, its directory 0700 when new).
     pub fn write(self, trace: &mut dyn std::io::Write) -> Result<Initialized, ProvisionError> {
         let io = |what: IoWhat| move |source| ProvisionError::Io { what, source };
         create_private_dir(&self.dir).map_err(io(IoWhat::CreateDir(self.dir.clone())))?;
@@ -351,11 +356,9 @@ impl Prepared {
         if self.path.exists() && !self.force {
             return Err(ProvisionError::ServerExists { path: self.path.clone(), ifname: self.ifname.clone() });
         }
-        crate::os::files::write_atomic(&self.path, &self.text).map_err(io(IoWhat::Write(self.path.clone())))?;
-        let clients = self.dir.join("clients").join(&self.ifname);
-        create_private_dir(&self.dir.join("clients"))
-            .and_then(|_| create_private_dir(&clients))
-            .map_err(io(IoWhat::CreateDir(clients.clone())))?;
+        // Forwarding first (its drop-in and sysctls), then the clients' directory, the server
+        // file last: a failure before leaves no server file, and a retry is not refused as
+        // `exists'.
         if let Some((dropin, sysctl)) = &self.forwarding {
             dropin
                 .parent()
@@ -370,6 +373,11 @@ impl Prepared {
                 write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding")?;
             }
         }
+        let clients = self.dir.join("clients").join(&self.ifname);
+        create_private_dir(&self.dir.join("clients"))
+            .and_then(|_| create_private_dir(&clients))
+            .map_err(io(IoWhat::CreateDir(clients.clone())))?;
+        crate::os::files::write_atomic(&self.path, &self.text).map_err(io(IoWhat::Write(self.path.clone())))?;
         Ok(Initialized {
             ifname: self.ifname.clone(),
             path: self.path.clone(),

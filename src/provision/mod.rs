@@ -235,6 +235,9 @@ pub(crate) struct Outcome {
     pub changes: Vec<PeerChange>,
     /// Client files to write (`Some`) or remove (`None`), by peer name.
     pub clients: Vec<(String, Option<Vec<u8>>)>,
+    /// Client files made as symbolic links (to the given link text) before `clients` are
+    /// written through them: a renamed client file that was a link stays one.
+    pub links: Vec<(String, PathBuf)>,
     pub notes: Vec<Note>,
     pub stdout: String,
 }
@@ -352,6 +355,9 @@ fn edit_locked(
     if opts.dry_run {
         let mut s = format!("# {}\n", path.display());
         s.push_str(&edit::diff(&ctx.doc.text, &text));
+        for (name, target) in &out.links {
+            let _ = writeln!(s, "# link {} -> {}", util::client_shown(ctx, name), target.display());
+        }
         for (name, content) in &out.clients {
             let _ = writeln!(s, "# {} {}", if content.is_some() { "write" } else { "remove" }, util::client_shown(ctx, name));
         }
@@ -381,10 +387,14 @@ fn edit_locked(
     };
     phase("apply", &mut t);
     // Client files first: a peer never exists without its client's keys on disk.
-    let mut replaced =
-        util::write_clients(ctx, &out.clients).map_err(|e| ProvisionError::Io { what: IoWhat::ClientFile, source: e })?;
+    let links = util::make_links(ctx, &out.links).map_err(|e| ProvisionError::Io { what: IoWhat::ClientFile, source: e })?;
+    let mut replaced = util::write_clients(ctx, &out.clients).map_err(|e| {
+        util::remove_links(&links);
+        ProvisionError::Io { what: IoWhat::ClientFile, source: e }
+    })?;
     if let Err(e) = crate::os::files::write_atomic(path, &text) {
         util::restore_clients(&mut replaced);
+        util::remove_links(&links);
         return Err(ProvisionError::Io { what: IoWhat::Write(path.clone()), source: e });
     }
     util::forget_clients(&mut replaced);

@@ -70,6 +70,8 @@ fn toggle(host: &Host, server: Server, opts: &EditOpts, names: &[String], enable
 
 /// Renames a peer: its block's `# Name` and its client file.
 pub fn rename(host: &Host, server: Server, opts: &EditOpts, old: &str, new: &str) -> Result<Edited, ProvisionError> {
+    // Before the file is locked: a refused name makes nothing, not even the lock file.
+    peers::check_name(new, &server.ifname)?;
     edit(host, server, opts, |c| {
         let p = c.find(old)?;
         c.check_new_name(new)?;
@@ -80,6 +82,11 @@ pub fn rename(host: &Host, server: Server, opts: &EditOpts, old: &str, new: &str
             && let Some(bytes) = c.client_file(name)
         {
             let renamed = util::set_in_client(&bytes, Section::Interface, "Name", Some(new))?;
+            // A link (into the admin's store) stays a link: the new file beside the old
+            // target, the new link to it; the old link and target go after the write.
+            if let Some(link) = util::renamed_link(c, name, new)? {
+                out.links.push((new.to_string(), link));
+            }
             out.clients.push((new.to_string(), Some(renamed)));
             out.clients.push((name.clone(), None));
         }

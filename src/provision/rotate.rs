@@ -25,6 +25,10 @@ pub fn rotate(
     r: &RotateRequest<'_>,
     qr: Option<QrRenderer<'_>>,
 ) -> Result<Edited, ProvisionError> {
+    // Before the file is locked: a refused key makes nothing, not even the lock file.
+    if let Some(k) = r.pubkey {
+        util::pubkey(k)?;
+    }
     edit(host, server, opts, |c| {
         let p = c.find(r.name)?;
         let pname = p.name.clone().unwrap_or_else(|| r.name.to_string());

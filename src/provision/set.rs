@@ -29,6 +29,28 @@ pub struct SetRequest<'a> {
 
 /// Changes a client's settings.
 pub fn set(host: &Host, server: Server, opts: &EditOpts, a: &SetRequest<'_>) -> Result<Edited, ProvisionError> {
+    // Every value that needs nothing of the file, before the file is locked (a refused
+    // request makes nothing, not even the lock file).
+    if let Some(v) = a.allowed_ips {
+        util::net_list("--allowed-ips", v)?;
+    }
+    if let Some(v) = a.dns {
+        util::dns_list("--dns", v)?;
+    }
+    if let Some(v) = a.ip
+        && util::ip_syntax(v)?.is_empty()
+    {
+        return Err(ProvisionError::NoAddress { option: "--ip" });
+    }
+    if let Some(r) = a.routes {
+        util::route_syntax(r)?;
+    }
+    if let Some(e) = a.expires.filter(|e| *e != "never") {
+        util::expires(e, super::now())?;
+    }
+    if let Some(n) = a.note.filter(|n| !n.is_empty()) {
+        util::note(n)?;
+    }
     edit(host, server, opts, |c| {
         let p = c.find(a.name)?;
         // Every value is parsed before anything is made of them.

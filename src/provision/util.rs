@@ -12,13 +12,23 @@ use crate::net::IpNet;
 use crate::plan::alloc;
 
 impl Ctx {
-    /// The peer named `name` (or whose public key is `name`).
+    /// The peer named `name` (or whose public key is `name`). More than one block matching
+    /// (a copied block: the same `# Name` or the same key twice; a name one block carries
+    /// and another block's key) is refused, naming the lines of the blocks: acting on the
+    /// first alone would leave the others in effect (a removed key still allowed).
     pub(crate) fn find(&self, name: &str) -> Result<&PeerEntry, ProvisionError> {
-        self.peers
-            .iter()
-            .find(|p| p.name.as_deref() == Some(name))
-            .or_else(|| Key::from_base64(name).ok().and_then(|k| self.peers.iter().find(|p| p.public_key == Some(k))))
-            .ok_or_else(|| ProvisionError::NoPeer { path: self.server.path.clone(), name: name.to_string() })
+        let key = Key::from_base64(name).ok();
+        let matches: Vec<&PeerEntry> =
+            self.peers.iter().filter(|p| p.name.as_deref() == Some(name) || (key.is_some() && p.public_key == key)).collect();
+        match matches.as_slice() {
+            [] => Err(ProvisionError::NoPeer { path: self.server.path.clone(), name: name.to_string() }),
+            [p] => Ok(p),
+            many => Err(ProvisionError::Ambiguous {
+                path: self.server.path.clone(),
+                name: name.to_string(),
+                lines: many.iter().map(|p| p.line).collect(),
+            }),
+        }
     }
 
     pub(crate) fn block(&self, p: &PeerEntry) -> &edit::Block {
@@ -42,13 +52,81 @@ impl Ctx {
 /// Where the client file of `name` lives; `None` for a name that is not an interface name
 /// (one read from a file written by hand or by another tool, such as `../../x`): it never
 /// becomes a path outside the clients directory.
+/// The clients directory must end in `clients/IF` with IF one plain component, and the
+/// file name must be one plain component too (never `.`, `..` or holding a `/`).
 pub(crate) fn client_path(c: &Ctx, name: &str) -> Option<PathBuf> {
-    crate::config::locate::is_interface_name(name).then(|| c.server.clients.join(format!("{name}.conf")))
+    use std::path::Component;
+    let plain = |p: &Path| matches!(p.components().collect::<Vec<_>>().as_slice(), [Component::Normal(_)]);
+    let dir = &c.server.clients;
+    let ifname = dir.file_name()?.to_str()?;
+    let ok_dir = crate::config::locate::is_interface_name(ifname)
+        && dir.components().next_back().is_some_and(|x| matches!(x, Component::Normal(_)))
+        && dir.parent().and_then(Path::file_name).is_some_and(|n| n == "clients");
+    if !ok_dir || !crate::config::locate::is_interface_name(name) {
+        return None;
+    }
+    let file = format!("{name}.conf");
+    plain(Path::new(&file)).then(|| dir.join(file))
 }
 
 /// [`client_path`] for messages.
 pub(crate) fn client_shown(c: &Ctx, name: &str) -> String {
     client_path(c, name).map_or_else(|| format!("(none: {} is no file name)", peers::shown(name)), |p| p.display().to_string())
+}
+
+/// Makes the client files `links` names as symbolic links (the clients directory made
+/// first); returns the links made. A name already taken fails and undoes the links made.
+pub(crate) fn make_links(ctx: &Ctx, links: &[(String, PathBuf)]) -> std::io::Result<Vec<PathBuf>> {
+    let mut made = Vec::new();
+    if !links.is_empty() {
+        ensure_private_dir(&ctx.server.clients)?;
+    }
+    for (name, target) in links {
+        let r = match client_path(ctx, name) {
+            Some(p) => std::os::unix::fs::symlink(target, &p).map(|()| p),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the peer name {} cannot name a client file", peers::shown(name)),
+            )),
+        };
+        match r {
+            Ok(p) => made.push(p),
+            Err(e) => {
+                remove_links(&made);
+                return Err(e);
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// Removes the links [`make_links`] made (an edit that failed).
+pub(crate) fn remove_links(links: &[PathBuf]) {
+    for p in links {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// The link a renamed client file gets when the old one (`old`, in the clients directory)
+/// is a symbolic link: the old link's text with its file name replaced by `NEW.conf` (the
+/// new file goes beside the old target, in the admin's store, and the link keeps its
+/// relative or absolute form). `Ok(None)`: the old file is no link. Refused when a file
+/// of that name is already there (it may be another interface's client).
+pub(crate) fn renamed_link(c: &Ctx, old: &str, new: &str) -> Result<Option<PathBuf>, ProvisionError> {
+    let Some(p) = client_path(c, old) else { return Ok(None) };
+    if !std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Ok(None);
+    }
+    let text = std::fs::read_link(&p).map_err(|e| ProvisionError::Io { what: super::IoWhat::ClientFile, source: e })?;
+    let link = text.with_file_name(format!("{new}.conf"));
+    let there = match p.parent() {
+        Some(dir) if link.is_relative() => dir.join(&link),
+        _ => link.clone(),
+    };
+    if std::fs::symlink_metadata(&there).is_ok() {
+        return Err(ProvisionError::LinkTargetTaken(there));
+    }
+    Ok(Some(link))
 }
 
 /// What [`write_clients`] replaced: each file's path and old content (`None`: it is new).
@@ -164,11 +242,7 @@ pub(crate) fn given_ips(c: &Ctx, list: &str, used: &alloc::Used, in_pool: bool) 
         return Err(ProvisionError::TooLong { option: "--ip", max: values::MAX_VALUE });
     }
     let mut v: Vec<IpAddr> = Vec::new();
-    for s in split(list) {
-        let n = IpNet::parse(s).map_err(|error| ProvisionError::NetItem { option: "--ip", item: s.to_string(), error })?;
-        if n.prefix != n.max_prefix() {
-            return Err(ProvisionError::IpPrefix(s.to_string()));
-        }
+    for n in ip_syntax(list)? {
         if in_pool {
             if !c.info.addresses.iter().any(|p| p.network().contains(&n)) {
                 return Err(ProvisionError::IpOutsidePool(n.addr));
@@ -181,6 +255,43 @@ pub(crate) fn given_ips(c: &Ctx, list: &str, used: &alloc::Used, in_pool: bool) 
         v.push(n.addr);
     }
     Ok(v)
+}
+
+/// `--ip` as text: host addresses without a prefix length (nothing of the file needed).
+pub(crate) fn ip_syntax(list: &str) -> Result<Vec<IpNet>, ProvisionError> {
+    if list.len() > values::MAX_VALUE {
+        return Err(ProvisionError::TooLong { option: "--ip", max: values::MAX_VALUE });
+    }
+    split(list)
+        .map(|s| {
+            let n = IpNet::parse(s).map_err(|error| ProvisionError::NetItem { option: "--ip", item: s.to_string(), error })?;
+            if n.prefix != n.max_prefix() {
+                return Err(ProvisionError::IpPrefix(s.to_string()));
+            }
+            Ok(n)
+        })
+        .collect()
+}
+
+/// `--route` as text: prefixes, none a default route (nothing of the file needed).
+pub(crate) fn route_syntax(routes: &[String]) -> Result<(), ProvisionError> {
+    for r in routes {
+        for n in parse_nets("--route", r)? {
+            if n.network().is_default() {
+                return Err(ProvisionError::RouteDefault(n.network()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--endpoint` as text: a host with an optional port (the port it lacks comes from the
+/// file later; any stands in for it here).
+pub(crate) fn endpoint_syntax(e: &str) -> Result<(), ProvisionError> {
+    if (e.starts_with('[') || !e.contains("::")) && values::endpoint(e).is_ok() {
+        return Ok(());
+    }
+    values::endpoint_with_default(e, 51820).map(|_| ()).map_err(|error| ProvisionError::Endpoint { path: None, error })
 }
 
 /// The server-side routes of `--route` (LANs behind the client): no `/0`, nothing that
