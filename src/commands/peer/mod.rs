@@ -3,24 +3,20 @@
 //! server, call the `provision` operation, render what it returns (`commands::render`).
 
 mod add;
-mod disable;
-mod enable;
 mod expire;
 mod import;
 mod list;
-mod remove;
+mod names;
 mod rename;
 mod rotate;
 mod set;
 mod show;
 
 pub use add::AddArgs;
-pub use disable::DisableArgs;
-pub use enable::EnableArgs;
 pub use expire::ExpireArgs;
 pub use import::ImportArgs;
 pub use list::ListArgs;
-pub use remove::RemoveArgs;
+pub use names::NamesArgs;
 pub use rename::RenameArgs;
 pub use rotate::RotateArgs;
 pub use set::SetArgs;
@@ -39,11 +35,11 @@ pub enum PeerCmd {
     /// Print a client's file (or its QR code)
     Show(ShowArgs),
     /// Remove clients: their blocks and client files; live, their traffic ends at once
-    Remove(RemoveArgs),
+    Remove(NamesArgs),
     /// Disable clients: every line of their blocks commented out (their addresses stay reserved)
-    Disable(DisableArgs),
+    Disable(NamesArgs),
     /// Enable disabled clients again
-    Enable(EnableArgs),
+    Enable(NamesArgs),
     /// Rename a client (its block's # Name and its client file)
     Rename(RenameArgs),
     /// Change a client's settings
@@ -62,9 +58,9 @@ pub fn run(cmd: &PeerCmd) -> Result<i32, AppError> {
         PeerCmd::Add(a) => a.run(),
         PeerCmd::List(a) => a.run(),
         PeerCmd::Show(a) => a.run(),
-        PeerCmd::Remove(a) => a.run(),
-        PeerCmd::Disable(a) => a.run(),
-        PeerCmd::Enable(a) => a.run(),
+        PeerCmd::Remove(a) => a.remove(),
+        PeerCmd::Disable(a) => a.disable(),
+        PeerCmd::Enable(a) => a.enable(),
         PeerCmd::Rename(a) => a.run(),
         PeerCmd::Set(a) => a.run(),
         PeerCmd::Rotate(a) => a.run(),
