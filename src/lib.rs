@@ -23,6 +23,8 @@ pub mod provision;
 /// The Linux system (and the in-memory one for tests) behind the executor.
 pub mod system;
 /// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
+/// `wgq web`: the web page's server, wg-easy 14's API and wgq's /api/v1 (a front-end over `provision`).
+pub mod web;
 pub mod wire;
 
 /// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
