@@ -49,6 +49,9 @@ impl Who {
     }
 }
 
+/// A list answer and when it was made.
+type Rendered = (Instant, Arc<Vec<u8>>);
+
 pub struct App {
     pub cfg: Config,
     state: StateDir,
@@ -62,6 +65,8 @@ pub struct App {
     /// Links made by this process, shown in the list until they expire or are used (on disk
     /// they are kept hashed only).
     shown_links: Mutex<HashMap<(String, Key), (String, i64)>>,
+    /// The list answers made from `cache` (per interface, wg-easy's or /api/v1's shape).
+    rendered: Mutex<HashMap<(String, bool), Rendered>>,
     tls: bool,
     /// The links file is read and rewritten whole: one taker or maker at a time.
     links_lock: Mutex<()>,
@@ -82,6 +87,28 @@ pub fn json_text(v: &Value) -> String {
         }
     }
     out
+}
+
+/// A JSON string: quotes, backslashes and control characters escaped, and `<`, `>`, `&` as
+/// in [`json_text`].
+pub fn push_json_str(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '<' | '>' | '&' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn json_resp(status: u16, v: &Value) -> Response {
@@ -215,6 +242,7 @@ impl App {
             links_throttle: Mutex::new(Throttle::new(30, 300, Duration::from_secs(60))),
             cache: Mutex::new(HashMap::new()),
             shown_links: Mutex::new(HashMap::new()),
+            rendered: Mutex::new(HashMap::new()),
             tls: false,
             links_lock: Mutex::new(()),
             state,
@@ -339,6 +367,7 @@ impl App {
 
     fn invalidate(&self, ifname: &str) {
         lock(&self.cache).remove(ifname);
+        lock(&self.rendered).retain(|(i, _), _| i != ifname);
     }
 
     /// The client of `id` on `ifname`.
@@ -360,43 +389,90 @@ impl App {
             .unwrap_or_default()
     }
 
-    /// wg-easy 14's client object.
-    fn client_json(&self, ifname: &str, r: &ListRow, files: &HashSet<String>, v1: bool) -> Option<Value> {
+    /// wg-easy 14's client object (with /api/v1's fields when `v1`), written into `out`.
+    fn push_client(
+        &self,
+        out: &mut String,
+        ifname: &str,
+        r: &ListRow,
+        files: &HashSet<String>,
+        links: &HashMap<Key, (String, i64)>,
+        v1: bool,
+    ) -> bool {
+        use std::fmt::Write as _;
         let e = &r.entry;
-        let key = e.public_key?;
-        let hosts: Vec<String> =
-            e.allowed_ips.iter().filter(|n| n.prefix == n.max_prefix()).map(|n| n.addr.to_string()).collect();
+        let Some(key) = e.public_key else { return false };
+        let t = now();
         let v4 = e.allowed_ips.iter().find(|n| n.addr.is_ipv4() && n.prefix == 32).map(|n| n.addr.to_string());
-        let name = e.display_name.clone().or_else(|| e.name.clone()).unwrap_or_default();
+        let name = e.display_name.as_deref().or(e.name.as_deref()).unwrap_or("");
         let created = e.created.as_deref().and_then(peers::parse_time).map(iso);
-        let link = lock(&self.shown_links).get(&(ifname.to_string(), key)).filter(|(_, exp)| *exp > now()).cloned();
+        let link = links.get(&key).filter(|(_, exp)| *exp > t);
         let live = r.live.as_ref();
-        let mut v = json!({
-            "id": client_id(&key),
-            "name": name,
-            "enabled": !e.disabled,
-            "address": v4,
-            "publicKey": key.to_base64(),
-            "createdAt": created,
-            "updatedAt": created,
-            "expiredAt": e.expires.as_deref().and_then(peers::parse_time).map(iso),
-            "allowedIPs": e.allowed_text,
-            "oneTimeLink": link.as_ref().map(|l| l.0.clone()),
-            "oneTimeLinkExpiresAt": link.as_ref().map(|l| iso(l.1)),
-            "downloadableConfig": e.name.as_ref().is_some_and(|n| files.contains(n)),
-            "persistentKeepalive": live.map(|p| if p.persistent_keepalive == 0 { "off".to_string() } else { p.persistent_keepalive.to_string() }),
-            "latestHandshakeAt": live.and_then(|p| p.last_handshake).map(|d| iso(d.as_secs() as i64)),
-            "transferRx": live.map(|p| p.rx_bytes),
-            "transferTx": live.map(|p| p.tx_bytes),
-            "endpoint": live.and_then(|p| p.endpoint).map(|a| a.to_string()),
-        });
-        if v1 {
-            v["interface"] = json!(ifname);
-            v["fileName"] = json!(e.name);
-            v["addresses"] = json!(hosts);
-            v["note"] = json!(e.note);
+        let opt = |out: &mut String, v: Option<&str>| match v {
+            Some(v) => push_json_str(out, v),
+            None => out.push_str("null"),
+        };
+        out.push_str("{\"id\":");
+        push_json_str(out, &client_id(&key));
+        out.push_str(",\"name\":");
+        push_json_str(out, name);
+        let _ = write!(out, ",\"enabled\":{},\"address\":", !e.disabled);
+        opt(out, v4.as_deref());
+        out.push_str(",\"publicKey\":");
+        push_json_str(out, &key.to_base64());
+        out.push_str(",\"createdAt\":");
+        opt(out, created.as_deref());
+        out.push_str(",\"updatedAt\":");
+        opt(out, created.as_deref());
+        out.push_str(",\"expiredAt\":");
+        opt(out, e.expires.as_deref().and_then(peers::parse_time).map(iso).as_deref());
+        out.push_str(",\"allowedIPs\":");
+        push_json_str(out, &e.allowed_text);
+        out.push_str(",\"oneTimeLink\":");
+        opt(out, link.map(|l| l.0.as_str()));
+        out.push_str(",\"oneTimeLinkExpiresAt\":");
+        opt(out, link.map(|l| iso(l.1)).as_deref());
+        let _ = write!(out, ",\"downloadableConfig\":{}", e.name.as_ref().is_some_and(|n| files.contains(n)));
+        out.push_str(",\"persistentKeepalive\":");
+        match live {
+            Some(p) if p.persistent_keepalive == 0 => out.push_str("\"off\""),
+            Some(p) => {
+                let _ = write!(out, "\"{}\"", p.persistent_keepalive);
+            }
+            None => out.push_str("null"),
         }
-        Some(v)
+        out.push_str(",\"latestHandshakeAt\":");
+        opt(out, live.and_then(|p| p.last_handshake).map(|d| iso(d.as_secs() as i64)).as_deref());
+        match live {
+            Some(p) => {
+                let _ = write!(out, ",\"transferRx\":{},\"transferTx\":{}", p.rx_bytes, p.tx_bytes);
+            }
+            None => out.push_str(",\"transferRx\":null,\"transferTx\":null"),
+        }
+        out.push_str(",\"endpoint\":");
+        opt(out, live.and_then(|p| p.endpoint).map(|a| a.to_string()).as_deref());
+        if v1 {
+            out.push_str(",\"interface\":");
+            push_json_str(out, ifname);
+            out.push_str(",\"fileName\":");
+            opt(out, e.name.as_deref());
+            out.push_str(",\"addresses\":[");
+            for (i, n) in e.allowed_ips.iter().filter(|n| n.prefix == n.max_prefix()).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "\"{}\"", n.addr);
+            }
+            out.push_str("],\"note\":");
+            opt(out, e.note.as_deref());
+        }
+        out.push('}');
+        true
+    }
+
+    /// The one-time links shown for `ifname`'s clients.
+    fn links_of(&self, ifname: &str) -> HashMap<Key, (String, i64)> {
+        lock(&self.shown_links).iter().filter(|((i, _), _)| i == ifname).map(|((_, k), v)| (*k, v.clone())).collect()
     }
 
     fn clients(&self, ifname: &str, v1: bool) -> Response {
@@ -404,9 +480,30 @@ impl App {
             Ok(l) => l,
             Err(e) => return perr(&e),
         };
+        let key = (ifname.to_string(), v1);
+        if let Some((t, body)) = lock(&self.rendered).get(&key)
+            && t.elapsed() < Duration::from_secs(1)
+        {
+            return Response::new(200, "application/json; charset=utf-8", body.as_slice());
+        }
+        // One client at a time into the text: memory is the answer's size, not a tree of values.
         let files = self.client_files(ifname);
-        let v: Vec<Value> = l.rows.iter().filter_map(|r| self.client_json(ifname, r, &files, v1)).collect();
-        json_resp(200, &Value::Array(v))
+        let mut out = String::with_capacity(l.rows.len() * 520 + 2);
+        out.push('[');
+        let links = self.links_of(ifname);
+        for r in &l.rows {
+            let mark = out.len();
+            if out.len() > 1 {
+                out.push(',');
+            }
+            if !self.push_client(&mut out, ifname, r, &files, &links, v1) {
+                out.truncate(mark);
+            }
+        }
+        out.push(']');
+        let body = Arc::new(out.into_bytes());
+        lock(&self.rendered).insert(key, (Instant::now(), Arc::clone(&body)));
+        Response::new(200, "application/json; charset=utf-8", body.as_slice())
     }
 
     /// Runs an edit of `ifname`, with its audit line.
@@ -499,9 +596,11 @@ impl App {
         match (req.method.as_str(), action) {
             ("GET", "") => {
                 let files = self.client_files(ifname);
-                match self.client_json(ifname, &row, &files, true) {
-                    Some(v) => json_resp(200, &v),
-                    None => error(404, "no such client"),
+                let mut out = String::new();
+                if self.push_client(&mut out, ifname, &row, &files, &self.links_of(ifname), true) {
+                    Response::new(200, "application/json; charset=utf-8", out)
+                } else {
+                    error(404, "no such client")
                 }
             }
             ("DELETE", "") => done(self.edit(who, from, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel))),
@@ -590,6 +689,7 @@ impl App {
                     Ok(secret) => {
                         audit(&who.label(from), "generateOneTimeLink", ifname, &shown);
                         lock(&self.shown_links).insert((ifname.to_string(), key), (secret.clone(), exp));
+                        self.invalidate(ifname);
                         json_resp(200, &json!({ "success": true, "oneTimeLink": secret, "oneTimeLinkExpiresAt": iso(exp) }))
                     }
                     Err(e) => error(500, &e.to_string()),
@@ -861,6 +961,7 @@ impl App {
         let Some(l) = found else { return error(404, "Not Found") };
         let Ok(key) = Key::from_base64(&l.public_key) else { return error(404, "Not Found") };
         lock(&self.shown_links).remove(&(l.ifname.clone(), key));
+        self.invalidate(&l.ifname);
         let Ok(lst) = self.listed(&l.ifname) else { return error(404, "Not Found") };
         let Some(name) = lst.rows.iter().find(|r| r.entry.public_key == Some(key)).and_then(|r| r.entry.name.clone()) else {
             return error(404, "Not Found");
@@ -945,6 +1046,16 @@ mod tests {
         let t = json_text(&v);
         assert!(!t.contains(['<', '>', '&']), "{t}");
         assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), v);
+    }
+
+    #[test]
+    fn json_strings() {
+        for v in ["plain", "q\"b\\s", "<b>&amp;</b>", "tab\tnl\ncr\r\u{1b}\u{7f}\u{2028}", "Zoë ✓ \u{202e}"] {
+            let mut out = String::new();
+            push_json_str(&mut out, v);
+            assert!(!out.contains(['<', '>', '&', '\n', '\r', '\t', '\u{1b}']), "{out}");
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), v, "{out}");
+        }
     }
 
     #[test]
