@@ -510,6 +510,7 @@ impl App {
     fn edit(
         &self,
         who: &Who,
+        dry: bool,
         from: IpAddr,
         ifname: &str,
         what: &str,
@@ -517,7 +518,12 @@ impl App {
         f: impl FnOnce(&Host, provision::Server, &EditOpts) -> Result<Edited, ProvisionError>,
     ) -> Result<Edited, Response> {
         let server = self.target(ifname).locate().map_err(|e| perr(&e))?;
-        let r = f(&self.host, server, &EditOpts::default());
+        let opts = EditOpts { dry_run: dry, ..Default::default() };
+        let r = f(&self.host, server, &opts);
+        if dry {
+            // A preview: nothing changed, nothing to log.
+            return r.map_err(|e| perr(&e));
+        }
         self.invalidate(ifname);
         match r {
             Ok(e) => {
@@ -546,7 +552,7 @@ impl App {
         (1..=100_000).map(|i| format!("client-{i}")).find(|n| free(n)).ok_or_else(|| error(409, "no free name"))
     }
 
-    fn create(&self, who: &Who, from: IpAddr, ifname: &str, body: &Value) -> Response {
+    fn create(&self, who: &Who, dry: bool, from: IpAddr, ifname: &str, body: &Value) -> Response {
         let Some(display) = body.get("name").and_then(Value::as_str) else { return error(400, "Missing: name") };
         if !valid_display_name(display) {
             return error(400, "name: 1-64 characters, no control characters");
@@ -568,7 +574,10 @@ impl App {
             display_name: display_line,
             ..Default::default()
         };
-        match self.edit(who, from, ifname, "create", display, |h, s, o| provision::add(h, s, o, &req, None).map(|a| a.edited)) {
+        match self
+            .edit(who, dry, from, ifname, "create", display, |h, s, o| provision::add(h, s, o, &req, None).map(|a| a.edited))
+        {
+            Ok(Edited::DryRun(text)) => dry_response(&text),
             Ok(_) => {
                 let id = self
                     .listed(ifname)
@@ -592,7 +601,12 @@ impl App {
         if write && !who.can_write() {
             return error(403, "read-only token");
         }
-        let done = |r: Result<Edited, Response>| r.map(|_| success()).unwrap_or_else(|e| e);
+        let dry = dry_run(req);
+        let done = |r: Result<Edited, Response>| match r {
+            Ok(Edited::DryRun(text)) => dry_response(&text),
+            Ok(_) => success(),
+            Err(e) => e,
+        };
         match (req.method.as_str(), action) {
             ("GET", "") => {
                 let files = self.client_files(ifname);
@@ -603,12 +617,14 @@ impl App {
                     error(404, "no such client")
                 }
             }
-            ("DELETE", "") => done(self.edit(who, from, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel))),
+            ("DELETE", "") => {
+                done(self.edit(who, dry, from, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel)))
+            }
             ("POST", "enable") => {
-                done(self.edit(who, from, ifname, "enable", &shown, |h, s, o| provision::enable(h, s, o, &sel)))
+                done(self.edit(who, dry, from, ifname, "enable", &shown, |h, s, o| provision::enable(h, s, o, &sel)))
             }
             ("POST", "disable") => {
-                done(self.edit(who, from, ifname, "disable", &shown, |h, s, o| provision::disable(h, s, o, &sel)))
+                done(self.edit(who, dry, from, ifname, "disable", &shown, |h, s, o| provision::disable(h, s, o, &sel)))
             }
             ("PUT", "name") => {
                 let body = match body_json(req) {
@@ -625,17 +641,20 @@ impl App {
                     if row.entry.name.as_deref() == Some(new) {
                         // Only the display line goes.
                         let req = provision::SetRequest { name: &sel[0], display_name: Some(""), ..Default::default() };
-                        return done(self.edit(who, from, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)));
+                        return done(self.edit(who, dry, from, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)));
                     }
-                    let r = self.edit(who, from, ifname, &what, &shown, |h, s, o| {
-                        provision::rename(h, s.clone(), o, &old, new)?;
+                    let r = self.edit(who, dry, from, ifname, &what, &shown, |h, s, o| {
+                        let renamed = provision::rename(h, s.clone(), o, &old, new)?;
                         let req = provision::SetRequest { name: &sel[0], display_name: Some(""), ..Default::default() };
-                        provision::set(h, s, o, &req)
+                        match (renamed, provision::set(h, s, o, &req)?) {
+                            (Edited::DryRun(a), Edited::DryRun(b)) => Ok(Edited::DryRun(a + &b)),
+                            (_, r) => Ok(r),
+                        }
                     });
                     return done(r);
                 }
                 let req = provision::SetRequest { name: &sel[0], display_name: Some(new), ..Default::default() };
-                done(self.edit(who, from, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(who, dry, from, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)))
             }
             ("PUT", "address") => {
                 let body = match body_json(req) {
@@ -658,7 +677,7 @@ impl App {
                 );
                 let ips = ips.join(",");
                 let req = provision::SetRequest { name: &sel[0], ip: Some(&ips), ..Default::default() };
-                done(self.edit(who, from, ifname, &format!("address {v4}"), &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(who, dry, from, ifname, &format!("address {v4}"), &shown, |h, s, o| provision::set(h, s, o, &req)))
             }
             ("PUT", "expireDate") => {
                 let body = match body_json(req) {
@@ -670,7 +689,7 @@ impl App {
                     Err(r) => return r,
                 };
                 let req = provision::SetRequest { name: &sel[0], expires: Some(&e), ..Default::default() };
-                done(self.edit(who, from, ifname, &format!("expires {e}"), &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(who, dry, from, ifname, &format!("expires {e}"), &shown, |h, s, o| provision::set(h, s, o, &req)))
             }
             ("POST", "generateOneTimeLink") => {
                 if !self.cfg.one_time_links {
@@ -868,7 +887,7 @@ impl App {
             }
             ("GET" | "HEAD", ["api", "wireguard", "client"]) => self.clients(self.main_if(), false),
             ("POST", ["api", "wireguard", "client"]) => match body_json(req) {
-                Ok(b) => self.create(&who, from, self.main_if(), &b),
+                Ok(b) => self.create(&who, dry_run(req), from, self.main_if(), &b),
                 Err(r) => r,
             },
             (_, ["api", "wireguard", "client", id]) if m != "GET" => self.client_route(req, &who, from, self.main_if(), id, ""),
@@ -881,7 +900,7 @@ impl App {
                 match (m, rest) {
                     ("GET" | "HEAD", ["clients"]) => self.clients(&ifname, true),
                     ("POST", ["clients"]) => match body_json(req) {
-                        Ok(b) => self.create(&who, from, &ifname, &b),
+                        Ok(b) => self.create(&who, dry_run(req), from, &ifname, &b),
                         Err(r) => r,
                     },
                     (_, ["clients", id]) => self.client_route(req, &who, from, &ifname, id, ""),
@@ -975,6 +994,16 @@ impl App {
             Err(e) => perr(&e),
         }
     }
+}
+
+/// `?dryRun=1` (or `dry_run=1`, `dryRun=true`): the change is only previewed.
+fn dry_run(req: &Request) -> bool {
+    req.query.split('&').any(|kv| matches!(kv, "dryRun=1" | "dryRun=true" | "dry_run=1" | "dry_run=true"))
+}
+
+/// What a change would do: the file's diff, the client files, the live plan (no key).
+fn dry_response(text: &str) -> Response {
+    json_resp(200, &json!({ "success": true, "dryRun": crate::key::hide_keys(text) }))
 }
 
 fn conf_attachment(name: &str, text: Vec<u8>) -> Response {
