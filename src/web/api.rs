@@ -49,6 +49,14 @@ impl Who {
     }
 }
 
+/// Who asks for a change, from where, and whether only as a preview.
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    who: &'a Who,
+    from: IpAddr,
+    dry: bool,
+}
+
 /// A list answer and when it was made.
 type Rendered = (Instant, Arc<Vec<u8>>);
 
@@ -509,9 +517,7 @@ impl App {
     /// Runs an edit of `ifname`, with its audit line.
     fn edit(
         &self,
-        who: &Who,
-        dry: bool,
-        from: IpAddr,
+        Caller { who, from, dry }: Caller<'_>,
         ifname: &str,
         what: &str,
         client: &str,
@@ -574,9 +580,9 @@ impl App {
             display_name: display_line,
             ..Default::default()
         };
-        match self
-            .edit(who, dry, from, ifname, "create", display, |h, s, o| provision::add(h, s, o, &req, None).map(|a| a.edited))
-        {
+        match self.edit(Caller { who, from, dry }, ifname, "create", display, |h, s, o| {
+            provision::add(h, s, o, &req, None).map(|a| a.edited)
+        }) {
             Ok(Edited::DryRun(text)) => dry_response(&text),
             Ok(_) => {
                 let id = self
@@ -618,13 +624,13 @@ impl App {
                 }
             }
             ("DELETE", "") => {
-                done(self.edit(who, dry, from, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel)))
+                done(self.edit(Caller { who, from, dry }, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel)))
             }
             ("POST", "enable") => {
-                done(self.edit(who, dry, from, ifname, "enable", &shown, |h, s, o| provision::enable(h, s, o, &sel)))
+                done(self.edit(Caller { who, from, dry }, ifname, "enable", &shown, |h, s, o| provision::enable(h, s, o, &sel)))
             }
             ("POST", "disable") => {
-                done(self.edit(who, dry, from, ifname, "disable", &shown, |h, s, o| provision::disable(h, s, o, &sel)))
+                done(self.edit(Caller { who, from, dry }, ifname, "disable", &shown, |h, s, o| provision::disable(h, s, o, &sel)))
             }
             ("PUT", "name") => {
                 let body = match body_json(req) {
@@ -641,9 +647,11 @@ impl App {
                     if row.entry.name.as_deref() == Some(new) {
                         // Only the display line goes.
                         let req = provision::SetRequest { name: &sel[0], display_name: Some(""), ..Default::default() };
-                        return done(self.edit(who, dry, from, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)));
+                        return done(
+                            self.edit(Caller { who, from, dry }, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)),
+                        );
                     }
-                    let r = self.edit(who, dry, from, ifname, &what, &shown, |h, s, o| {
+                    let r = self.edit(Caller { who, from, dry }, ifname, &what, &shown, |h, s, o| {
                         let renamed = provision::rename(h, s.clone(), o, &old, new)?;
                         let req = provision::SetRequest { name: &sel[0], display_name: Some(""), ..Default::default() };
                         match (renamed, provision::set(h, s, o, &req)?) {
@@ -654,7 +662,7 @@ impl App {
                     return done(r);
                 }
                 let req = provision::SetRequest { name: &sel[0], display_name: Some(new), ..Default::default() };
-                done(self.edit(who, dry, from, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(Caller { who, from, dry }, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)))
             }
             ("PUT", "address") => {
                 let body = match body_json(req) {
@@ -677,7 +685,9 @@ impl App {
                 );
                 let ips = ips.join(",");
                 let req = provision::SetRequest { name: &sel[0], ip: Some(&ips), ..Default::default() };
-                done(self.edit(who, dry, from, ifname, &format!("address {v4}"), &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(Caller { who, from, dry }, ifname, &format!("address {v4}"), &shown, |h, s, o| {
+                    provision::set(h, s, o, &req)
+                }))
             }
             ("PUT", "expireDate") => {
                 let body = match body_json(req) {
@@ -689,7 +699,9 @@ impl App {
                     Err(r) => return r,
                 };
                 let req = provision::SetRequest { name: &sel[0], expires: Some(&e), ..Default::default() };
-                done(self.edit(who, dry, from, ifname, &format!("expires {e}"), &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(Caller { who, from, dry }, ifname, &format!("expires {e}"), &shown, |h, s, o| {
+                    provision::set(h, s, o, &req)
+                }))
             }
             ("POST", "generateOneTimeLink") => {
                 if !self.cfg.one_time_links {
