@@ -172,6 +172,16 @@ fn iso(secs: i64) -> String {
     peers::format_time(secs)
 }
 
+/// A date of the file as `YYYY-MM-DDTHH:MM:SSZ`: as written when it already is (what wgq
+/// writes), else parsed and rendered; `None` when it is no date.
+fn canonical_time(s: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let t = peers::parse_time(s)?;
+    if s.len() == 20 && s.ends_with('Z') && s.is_ascii() {
+        return Some(std::borrow::Cow::Borrowed(s));
+    }
+    Some(std::borrow::Cow::Owned(iso(t)))
+}
+
 fn status_of(e: &ProvisionError) -> u16 {
     match e {
         ProvisionError::NoPeer { .. } | ProvisionError::NoClientFile { .. } | ProvisionError::Locate(_) => 404,
@@ -411,9 +421,9 @@ impl App {
         let e = &r.entry;
         let Some(key) = e.public_key else { return false };
         let t = now();
-        let v4 = e.allowed_ips.iter().find(|n| n.addr.is_ipv4() && n.prefix == 32).map(|n| n.addr.to_string());
+        let v4 = e.allowed_ips.iter().find(|n| n.addr.is_ipv4() && n.prefix == 32).map(|n| n.addr);
         let name = e.display_name.as_deref().or(e.name.as_deref()).unwrap_or("");
-        let created = e.created.as_deref().and_then(peers::parse_time).map(iso);
+        let created = e.created.as_deref().and_then(canonical_time);
         let link = links.get(&key).filter(|(_, exp)| *exp > t);
         let live = r.live.as_ref();
         let opt = |out: &mut String, v: Option<&str>| match v {
@@ -425,7 +435,12 @@ impl App {
         out.push_str(",\"name\":");
         push_json_str(out, name);
         let _ = write!(out, ",\"enabled\":{},\"address\":", !e.disabled);
-        opt(out, v4.as_deref());
+        match v4 {
+            Some(a) => {
+                let _ = write!(out, "\"{a}\"");
+            }
+            None => out.push_str("null"),
+        }
         out.push_str(",\"publicKey\":");
         push_json_str(out, &key.to_base64());
         out.push_str(",\"createdAt\":");
@@ -433,7 +448,7 @@ impl App {
         out.push_str(",\"updatedAt\":");
         opt(out, created.as_deref());
         out.push_str(",\"expiredAt\":");
-        opt(out, e.expires.as_deref().and_then(peers::parse_time).map(iso).as_deref());
+        opt(out, e.expires.as_deref().and_then(canonical_time).as_deref());
         out.push_str(",\"allowedIPs\":");
         push_json_str(out, &e.allowed_text);
         out.push_str(",\"oneTimeLink\":");
@@ -1104,6 +1119,14 @@ mod tests {
         assert!(valid_display_name("Zoë's phone <b>") && valid_display_name(&"é".repeat(64)));
         assert!(!valid_display_name(&"é".repeat(65)) && !valid_display_name("a\nb") && !valid_display_name(" "));
         assert!(file_safe("phone-1") && !file_safe("Zoë") && !file_safe("a b"));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(canonical_time("2030-02-03T04:05:06Z").as_deref(), Some("2030-02-03T04:05:06Z"));
+        assert_eq!(canonical_time("2030-02-03").as_deref(), Some("2030-02-03T00:00:00Z"));
+        assert_eq!(canonical_time("2030-02-30T04:05:06Z"), None);
+        assert_eq!(canonical_time("soon"), None);
     }
 
     #[test]
