@@ -78,6 +78,8 @@ pub struct App {
     tls: bool,
     /// The links file is read and rewritten whole: one taker or maker at a time.
     links_lock: Mutex<()>,
+    /// The last TOTP step a code was accepted for.
+    totp_last: Mutex<Option<u64>>,
 }
 
 /// JSON with `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026` (they occur only
@@ -263,6 +265,7 @@ impl App {
             rendered: Mutex::new(HashMap::new()),
             tls: false,
             links_lock: Mutex::new(()),
+            totp_last: Mutex::new(None),
             state,
             host,
             password,
@@ -324,17 +327,36 @@ impl App {
     }
 
     /// Checks the password (throttled; one check at a time).
-    fn check_password(&self, from: IpAddr, password: &str) -> Result<bool, u64> {
+    /// With `clear`, a success clears the address's count (a login with a second factor
+    /// clears it only once that is right too).
+    fn check_password(&self, from: IpAddr, password: &str, clear: bool) -> Result<bool, u64> {
         let Some(h) = &self.password else { return Ok(true) };
         lock(&self.logins).attempt(from)?;
         let ok = {
             let _one = lock(&auth::VERIFY);
             h.verify(password)
         };
-        if ok {
+        if ok && clear {
             lock(&self.logins).success(from);
         }
         Ok(ok)
+    }
+
+    /// The TOTP secret when a password is set and `web-admin totp enable` made one (read at
+    /// each use: enabling or disabling needs no restart).
+    fn totp_secret(&self) -> Option<Vec<u8>> {
+        self.password.as_ref()?;
+        self.state.totp().ok().flatten()
+    }
+
+    /// Checks a TOTP code; each code works once.
+    fn check_totp(&self, secret: Vec<u8>, code: &str) -> bool {
+        let mut last = lock(&self.totp_last);
+        let mut t = auth::Totp::new(secret);
+        t.set_last(*last);
+        let ok = t.check(code, now() as u64);
+        *last = t.last();
+        ok
     }
 
     /// Who the request comes from (`Ok(None)`: nobody known).
@@ -348,7 +370,10 @@ impl App {
                 };
             }
             if self.password.is_some() {
-                return match self.check_password(from, a) {
+                if self.totp_secret().is_some() {
+                    return Err(error(401, "two-factor authentication is on: use a token (wgq web-admin token add)"));
+                }
+                return match self.check_password(from, a, true) {
                     Ok(true) => Ok(Some(Who::Password)),
                     Ok(false) => Err(error(401, "Incorrect Password")),
                     Err(s) => Err(error(429, "Too many attempts").header("Retry-After", s.to_string())),
@@ -884,7 +909,11 @@ impl App {
             ("GET" | "HEAD", ["metrics", "json"]) => return self.metrics(req, true),
             ("GET" | "HEAD", ["api", "session"]) => {
                 let authenticated = cookie(req).is_some_and(|id| lock(&self.sessions).touch(id)) || self.password.is_none();
-                return json_resp(200, &json!({ "requiresPassword": self.password.is_some(), "authenticated": authenticated }));
+                let mut v = json!({ "requiresPassword": self.password.is_some(), "authenticated": authenticated });
+                if self.totp_secret().is_some() {
+                    v["requiresTotp"] = json!(true);
+                }
+                return json_resp(200, &v);
             }
             ("POST", ["api", "session"]) => return self.login(req, from),
             ("GET" | "HEAD", ["cnf", link]) => return self.one_time_link(link, from),
@@ -952,7 +981,8 @@ impl App {
         if password.len() > 1024 {
             return error(400, "password too long");
         }
-        match self.check_password(from, password) {
+        let totp = self.totp_secret();
+        match self.check_password(from, password, totp.is_none()) {
             Err(s) => {
                 eprintln!("wgq web: login from {from} throttled");
                 return error(429, "Too many attempts").header("Retry-After", s.to_string());
@@ -962,6 +992,14 @@ impl App {
                 return error(401, "Incorrect Password");
             }
             Ok(true) => {}
+        }
+        if let Some(secret) = totp {
+            let code = body.get("totp").and_then(Value::as_str).unwrap_or("");
+            if !self.check_totp(secret, code) {
+                eprintln!("wgq web: login from {from} refused: wrong TOTP code");
+                return error(401, "Incorrect TOTP code");
+            }
+            lock(&self.logins).success(from);
         }
         let remember = body.get("remember").and_then(Value::as_bool).unwrap_or(false) && self.cfg.max_age_minutes > 0;
         let max_age = remember.then(|| Duration::from_secs(self.cfg.max_age_minutes * 60));
