@@ -529,6 +529,12 @@ fn settings_routes_and_tokens() {
     assert!(w.stderr().contains("audit: token:ci@127.0.0.1 create"));
     tok(&["revoke", "ci"]);
     assert_eq!(w.req("GET", &path, &[("Authorization", &bearer(&rw))], None).status, 401);
+    // prometheus_wireguard_exporter's names for every interface: behind login.
+    assert_eq!(w.req("GET", "/api/v1/metrics", &[], None).status, 401);
+    let m = w.req("GET", "/api/v1/metrics", &[("Authorization", &bearer(&ro))], None).text();
+    assert!(
+        m.contains("# TYPE wireguard_sent_bytes_total counter") && m.contains("# TYPE wireguard_latest_handshake_seconds gauge")
+    );
     // Metrics with wg-easy 14's names.
     let m = w.req("GET", "/metrics", &[], None).text();
     assert!(m.contains(&format!("wireguard_configured_peers{{interface=\"{}\"}} 1", w.ifname)), "{m}");

@@ -882,6 +882,47 @@ impl App {
         Response::new(200, "text/plain; version=0.0.4; charset=utf-8", s)
     }
 
+    /// Every served interface's peers with prometheus_wireguard_exporter's names: counters
+    /// with `_total`, the handshake as a UNIX timestamp, the display name as `friendly_name`.
+    fn exporter_metrics(&self) -> Response {
+        use std::fmt::Write as _;
+        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+        let mut s = String::new();
+        let mut rows = Vec::new();
+        for i in &self.cfg.interfaces {
+            match self.listed(i) {
+                Ok(l) => rows.push((i.clone(), l)),
+                Err(e) => return perr(&e),
+            }
+        }
+        for (metric, help, kind) in [
+            ("wireguard_sent_bytes_total", "Bytes sent to the peer", 0),
+            ("wireguard_received_bytes_total", "Bytes received from the peer", 1),
+            ("wireguard_latest_handshake_seconds", "UNIX timestamp of the latest handshake (0: never)", 2),
+        ] {
+            let _ = writeln!(s, "# HELP {metric} {help}\n# TYPE {metric} {}", if kind == 2 { "gauge" } else { "counter" });
+            for (ifname, l) in &rows {
+                for r in &l.rows {
+                    let (Some(key), Some(live)) = (r.entry.public_key, r.live.as_ref()) else { continue };
+                    let name = r.entry.display_name.as_deref().or(r.entry.name.as_deref()).unwrap_or("");
+                    let v = match kind {
+                        0 => live.tx_bytes,
+                        1 => live.rx_bytes,
+                        _ => live.last_handshake.map_or(0, |d| d.as_secs()),
+                    };
+                    let _ = writeln!(
+                        s,
+                        "{metric}{{interface=\"{ifname}\",public_key=\"{}\",allowed_ips=\"{}\",friendly_name=\"{}\"}} {v}",
+                        key.to_base64(),
+                        esc(&r.entry.allowed_text),
+                        esc(name)
+                    );
+                }
+            }
+        }
+        Response::new(200, "text/plain; version=0.0.4; charset=utf-8", s)
+    }
+
     fn route(&self, req: &Request) -> Response {
         let Some(path) = req.path.strip_prefix(&self.cfg.base_path).filter(|p| p.is_empty() || p.starts_with('/')) else {
             return error(404, "Not Found");
@@ -949,6 +990,7 @@ impl App {
             (_, ["api", "wireguard", "client", id]) if m != "GET" => self.client_route(req, &who, from, self.main_if(), id, ""),
             (_, ["api", "wireguard", "client", id, action]) => self.client_route(req, &who, from, self.main_if(), id, action),
             ("GET" | "HEAD", ["api", "v1", "interfaces"]) => json_resp(200, &json!(self.cfg.interfaces)),
+            ("GET" | "HEAD", ["api", "v1", "metrics"]) => self.exporter_metrics(),
             (_, ["api", "v1", "interfaces", ifname, rest @ ..]) => {
                 let Some(ifname) = decode_segment(ifname).filter(|i| self.cfg.interfaces.contains(i)) else {
                     return error(404, "no such interface");
