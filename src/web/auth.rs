@@ -277,11 +277,30 @@ pub fn valid_token_name(n: &str) -> bool {
 const MAX_STATE_FILE: u64 = 4 * 1024 * 1024;
 
 impl StateDir {
-    /// Creates the directory (0700) when missing, and makes it 0700.
+    /// Creates the directory (0700, its parents as the umask says) when missing; an existing
+    /// one that others may read or enter is refused (its mode is never changed: a mistyped
+    /// `--state-dir /etc` must not close /etc).
     pub fn open(dir: &Path) -> std::io::Result<StateDir> {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let m = std::fs::metadata(dir)?;
+        if !m.is_dir() {
+            return Err(std::io::Error::other("not a directory"));
+        }
+        if m.permissions().mode() & 0o077 != 0 {
+            return Err(std::io::Error::other(format!(
+                "mode {:o}: others may read it; make it 0700 (chmod 700 {})",
+                m.permissions().mode() & 0o777,
+                dir.display()
+            )));
+        }
         Ok(StateDir { dir: dir.to_path_buf() })
     }
 
@@ -617,6 +636,12 @@ mod tests {
         assert!(st.take_link(&l, 300).unwrap().is_none(), "an expired link does not work");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(d.path().join("web")).unwrap().permissions().mode() & 0o777, 0o700);
+        // An existing directory others may read is refused, and left as it is.
+        let open = d.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(StateDir::open(&open).unwrap_err().to_string().contains("make it 0700"));
+        assert_eq!(std::fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o755);
         assert_eq!(std::fs::metadata(d.path().join("web/links")).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }
