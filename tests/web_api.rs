@@ -436,6 +436,10 @@ fn hostile_names_are_kept_as_text() {
     let conf = w.conf();
     assert!(conf.contains(&format!("# DisplayName = {name}\n")), "{conf}");
     assert!(conf.contains("# Name = imgsrcxonerrora\n"), "{conf}");
+    // The audit line shows it in order, on one line.
+    let e = w.stderr_until(|e| e.contains(" create "));
+    let line = e.lines().find(|l| l.contains(" create ")).unwrap();
+    assert!(line.ends_with("Zoë's \\u{202e}phone") && !line.contains('\u{202e}'), "{line}");
     // Control characters, too long, empty: refused, nothing written.
     let before = w.conf();
     for bad in ["a\nPostUp = touch /tmp/x", "a\rb", "x\u{7f}", "\u{1b}[31m", "", "   "] {
