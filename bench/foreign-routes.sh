@@ -16,10 +16,12 @@ for t in wireguard-go bc; do command -v $t >/dev/null || { echo "skipped: $t is 
 [ -x "$WGQ" ] || { echo "bench: $WGQ not built (cargo build --release)" >&2; exit 1; }
 work=$(mktemp -d /tmp/wgq-fbench.XXXXXX)
 ns=wgqfbench$$
+# The interface name carries the pid too (one /var/run/wireguard for every namespace).
+ifn=wf$(printf '%06x' $$)
 del_ns() { { ip netns pids $ns 2>/dev/null | xargs -r kill 2>/dev/null; } || true; ip netns del $ns 2>/dev/null || true; }
 trap 'del_ns; rm -rf "$work"' EXIT
 N="ip netns exec $ns"
-cat >"$work/wgqf0.conf" <<CONF
+cat >"$work/$ifn.conf" <<CONF
 [Interface]
 PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=
 Address = 10.8.0.2/32, fd00:8::2/128
@@ -28,7 +30,7 @@ PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
 AllowedIPs = 0.0.0.0/0, ::/0
 Endpoint = 192.0.2.9:51820
 CONF
-chmod 600 "$work/wgqf0.conf"
+chmod 600 "$work/$ifn.conf"
 now() { date +%s.%N; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
@@ -55,9 +57,9 @@ for i in range(n):
 run() { # -> "up_s down_s"
 	local t0 t1 t2
 	t0=$(now)
-	$N env WGQ_STATS=1 "$WGQ" up "$work/wgqf0.conf" >/dev/null 2>"$work/stats"
+	$N env WGQ_STATS=1 "$WGQ" up "$work/$ifn.conf" >/dev/null 2>"$work/stats"
 	t1=$(now)
-	$N "$WGQ" down "$work/wgqf0.conf" >/dev/null 2>&1
+	$N "$WGQ" down "$work/$ifn.conf" >/dev/null 2>&1
 	t2=$(now)
 	echo "$(echo "$t1 - $t0" | bc -l) $(echo "$t2 - $t1" | bc -l) $(sed -n 's/^wgq: peak RSS \([0-9]*\) KiB$/\1/p' "$work/stats" | tail -1)"
 }

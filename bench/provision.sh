@@ -24,7 +24,7 @@ for t in wg python3 "$WG_QUICK"; do
 done
 WGQ=$(realpath "$WGQ")
 work=$(mktemp -d /tmp/wgq-prov-bench.XXXXXX)
-id=$(( $$ % 100000 ))
+id=$(printf '%06x' $$) # the whole pid: names unique among runs at once (one /var/run/wireguard)
 ns=wgqprov$id
 ifa=wpa$id   # wgq's server
 ifb=wpb$id   # the installers' server

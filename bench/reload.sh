@@ -20,6 +20,8 @@ for t in wg wireguard-go python3 bc; do command -v $t >/dev/null || { echo "skip
 [ -x "$WGQ" ] || { echo "bench: $WGQ not built (cargo build --release)" >&2; exit 1; }
 work=$(mktemp -d /tmp/wgq-rbench.XXXXXX)
 ns=wgqrbench$$
+# Interface names carry the pid too (one /var/run/wireguard for every namespace).
+tag=$(printf '%06x' $$)
 del_ns() { { ip netns pids $ns 2>/dev/null | xargs -r kill 2>/dev/null; } || true; ip netns del $ns 2>/dev/null || true; }
 trap 'del_ns; rm -rf "$work"' EXIT
 N="ip netns exec $ns"
@@ -64,7 +66,7 @@ timed() {
 echo "machine: $(nproc) CPU, $(uname -r), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 printf '%7s %12s %12s %14s %12s %10s\n' peers reload_1_s reload_0_s syncconf_1_s set+route_s peak_rss
 for n in "${sizes[@]}"; do
-	ifn=wgqr$n
+	ifn=wr$tag$n
 	key=$(genconf "$n" "$ifn")
 	conf=$work/$ifn.conf
 	del_ns

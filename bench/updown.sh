@@ -21,6 +21,9 @@ sizes=("$@")
 [ -x "$WGQ" ] || { echo "bench: $WGQ not built (cargo build --release)" >&2; exit 1; }
 work=$(mktemp -d /tmp/wgq-bench.XXXXXX)
 ns=wgqbench$$
+# Interface names carry the pid too (fixed-width hex): wireguard-go keeps every namespace's
+# control socket in one /var/run/wireguard, so two runs at once must not share a name.
+tag=$(printf '%06x' $$)
 # Ends what still runs in the namespace (a wireguard-go of a failed run) before deleting it.
 del_ns() { { ip netns pids $ns 2>/dev/null | xargs -r kill 2>/dev/null; } || true; ip netns del $ns 2>/dev/null || true; }
 trap 'del_ns; rm -rf "$work"' EXIT
@@ -89,12 +92,12 @@ repeat=${REPEAT:-5}
 printf '%-9s %7s %9s %9s %9s %9s %10s\n' tool peers up_s down_s up/floor down/floor peak_rss
 for n in "${sizes[@]}"; do
 	i=$n
-	genconf "$n" wgqb$i
+	genconf "$n" wb$tag$i
 	fus=() fds=() wus=() wds=() rss=0
 	for ((r = 0; r < repeat; r++)); do
-		read -r u d < <(run_tool floor wgqb$i)
+		read -r u d < <(run_tool floor wb$tag$i)
 		fus+=("$u") fds+=("$d")
-		read -r u d < <(run_tool wgq wgqb$i)
+		read -r u d < <(run_tool wgq wb$tag$i)
 		wus+=("$u") wds+=("$d")
 		k=$(sed -n 's/^wgq: peak RSS \([0-9]*\) KiB$/\1/p' "$work/wgq.err" | tail -1)
 		[ "${k:-0}" -le "$rss" ] || rss=$k
@@ -104,7 +107,7 @@ for n in "${sizes[@]}"; do
 	row floor "$fu" "$fd" -
 	row wgq "$(median "${wus[@]}")" "$(median "${wds[@]}")" "$rss KiB"
 	if [ -z "${SKIP_WG_QUICK:-}" ]; then
-		read -r u d < <(run_tool wg-quick wgqb$i)
+		read -r u d < <(run_tool wg-quick wb$tag$i)
 		row wg-quick "$u" "$d" -
 	fi
 done

@@ -1,5 +1,5 @@
 # fish completion for wgq. Generated from src/frontend/cli.rs; do not edit.
-set -l wgq_commands up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer web web-admin qr
+set -l wgq_commands up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer p2p web web-admin qr
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a up -d 'Create and configure the interface; everything is rolled back if any step fails'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l dry-run -d 'Print the plan instead of applying it'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l kill-switch -d 'Reject every packet that does not leave through the tunnel or another wgq tunnel (full tunnels only, one switch per host); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off\''
@@ -62,6 +62,7 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l expires -d 'When `wgq peer expire\' disables it: a date, or +N days/hours/weeks'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l note -d 'A note kept in its block'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l display-name -d 'Its name for people, any printable text up to 64 characters (# DisplayName, shown by wgq web)'
+complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l p2p -d 'In this interface\'s `wgq p2p` mesh (# P2P = true in its block)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l pubkey -d 'The client made its own key: its public key (no private key is made or kept)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l no-psk -d 'No PresharedKey'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l no-store -d 'Print the client file once instead of keeping it'
@@ -113,6 +114,8 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l expires -d 'When it expires: a date, +N days/hours/weeks, or never'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l note -d 'Its note (empty to remove it)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l display-name -d 'Its name for people, any printable text up to 64 characters (empty to remove it)'
+complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l p2p -d 'Into this interface\'s `wgq p2p` mesh (# P2P = true in its block)'
+complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l no-p2p -d 'Out of the `wgq p2p` mesh'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l dry-run -d 'Print the file diff and the live device/route plan; change nothing'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l no-apply -d 'Edit the file only, even when the interface runs'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l force -d 'Edit a file with SaveConfig = true all the same'
@@ -138,6 +141,15 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -l force -d 'Edit a file with SaveConfig = true all the same'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -l config-dir -d 'The directory of INTERFACE.conf (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a p2p -d 'Peers behind NAT talk directly, with endpoints learned from their hub: serve, connect, status'
+complete -c wgq -f -n "__fish_seen_subcommand_from p2p; and not __fish_seen_subcommand_from serve connect status" -a serve -d 'On the hub: tell opted-in peers (# P2P = true) where the other opted-in peers are, on the tunnel address only'
+complete -c wgq -n "__fish_seen_subcommand_from p2p; and __fish_seen_subcommand_from serve" -l port -d 'The UDP port on the interface\'s tunnel addresses'
+complete -c wgq -n "__fish_seen_subcommand_from p2p; and __fish_seen_subcommand_from serve" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
+complete -c wgq -f -n "__fish_seen_subcommand_from p2p; and not __fish_seen_subcommand_from serve connect status" -a connect -d 'On a peer: add the other peers of the mesh at run time and go direct while a handshake works'
+complete -c wgq -n "__fish_seen_subcommand_from p2p; and __fish_seen_subcommand_from connect" -l hub -d 'The hub\'s p2p address (default: the first host of this interface\'s subnet, port 51819)'
+complete -c wgq -n "__fish_seen_subcommand_from p2p; and __fish_seen_subcommand_from connect" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
+complete -c wgq -f -n "__fish_seen_subcommand_from p2p; and not __fish_seen_subcommand_from serve connect status" -a status -d 'Each other peer of the mesh: direct or via the hub, since when, its endpoint'
+complete -c wgq -n "__fish_seen_subcommand_from p2p; and __fish_seen_subcommand_from status" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a web -d 'Serve the web page and its API (wg-easy 14\'s routes and /api/v1) for server interfaces'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l listen -d 'Where to listen (default 127.0.0.1:51821; PORT and WEBUI_HOST when not given)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l config-dir -d 'The directory of the server files (default /etc/wireguard)'

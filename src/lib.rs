@@ -5,27 +5,59 @@
 //! `frontend` → `commands` → `system` → `plan` → `device` → `wire` → `os`, `config`,
 //! `key`, `net`.
 
+// The library's surface is what front-ends use: `frontend` (the grammars, which the binary
+// runs), `commands` (what each command does), `provision` (servers and their clients),
+// `config` (the files), and `key` and `net`, the plain data of their arguments and results. The other layers are
+// the crate's own; with the `test-support` feature (tests/ and fuzz/ only, never shipped)
+// they are public too, so that tests can reach every layer.
+macro_rules! internal_layer {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[cfg(feature = "test-support")]
+        pub mod $name;
+        $(#[$doc])*
+        #[cfg(not(feature = "test-support"))]
+        pub(crate) mod $name;
+    };
+}
+
 /// What each command does, around the interface lock and the run state.
 pub mod commands;
 /// The wg-quick configuration file.
 pub mod config;
-/// The WireGuard device over generic netlink or the UAPI socket.
-pub mod device;
+internal_layer!(
+    /// The WireGuard device over generic netlink or the UAPI socket.
+    device
+);
 /// The grammars: wgq's own, wg-quick's, wg(8)'s; the man page and completions.
 pub mod frontend;
+/// Keys: the public key, and the secret key wiped on drop (in provisioning's requests and
+/// results).
 pub mod key;
+/// IP prefixes and policy rules (in provisioning's requests and results).
 pub mod net;
-/// The process: signals, and the child processes wgq starts.
-pub mod os;
-/// The pure core: operations, plans, planners, routing decisions; the executor.
-pub mod plan;
+internal_layer!(
+    /// The process: signals, and the child processes wgq starts.
+    os
+);
+internal_layer!(
+    /// The pure core: operations, plans, planners, routing decisions; the executor.
+    plan
+);
+/// Provisioning as a library: typed operations on a server's file and its clients, for
+/// every front-end (the CLI's `wgq server`/`wgq peer`, the web UI).
 pub mod provision;
-/// The Linux system (and the in-memory one for tests) behind the executor.
-pub mod system;
-/// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
-/// `wgq web`: the web page's server, wg-easy 14's API and wgq's /api/v1 (a front-end over `provision`).
+internal_layer!(
+    /// The Linux system (and the in-memory one for tests) behind the executor.
+    system
+);
+/// `wgq web`: the web page's server, wg-easy 14's API and wgq's /api/v1 (a front-end over
+/// `provision`, started by `commands::web`).
 pub mod web;
-pub mod wire;
+internal_layer!(
+    /// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
+    wire
+);
 
 /// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
 #[cfg(feature = "test-support")]

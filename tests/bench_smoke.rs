@@ -1,4 +1,4 @@
-//! bench/updown.sh runs end to end with a small N (issue 6: CI proves the benchmark works;
+//! bench/updown.sh and bench/p2p.sh run end to end, small (issue 6: CI proves the benchmarks work;
 //! its figures are read by people, not asserted). Needs root and the userspace tools.
 
 mod common;
@@ -40,4 +40,30 @@ fn updown_benchmark_prints_its_table() {
     let wgq = rows.iter().find(|r| r[0] == "wgq").unwrap();
     let rss: u64 = wgq[6].parse().expect("wgq's peak RSS in KiB");
     assert!(rss > 0 && wgq[7] == "KiB", "{wgq:?}");
+}
+
+/// bench/p2p.sh end to end with one connect and a 16-second idle window (longer than the
+/// keepalive, so the direct peer exchanges something): its two lines,
+/// with a time to a direct path within the tests' 10 s and positive byte counts.
+#[test]
+fn p2p_benchmark_prints_its_figures() {
+    if !common::ready(&["wireguard-go", "nft", "bc", "python3"]) {
+        return;
+    }
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/p2p.sh"))
+        .env("WGQ", env!("CARGO_BIN_EXE_wgq"))
+        .env("REPEAT", "1")
+        .env("DURATION", "16")
+        .output()
+        .expect("run bench/p2p.sh");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "bench/p2p.sh failed");
+    let time =
+        text.lines().find_map(|l| l.strip_prefix("time from p2p connect to a direct path: median ")).expect("the time line");
+    let secs: f64 = time.split(' ').next().unwrap().parse().unwrap();
+    assert!(secs > 0.0 && secs < 10.0, "{text}");
+    let idle = text.lines().find_map(|l| l.strip_prefix("idle peer, bytes per minute: direct peer ")).expect("the bytes line");
+    let direct: u64 = idle.split(',').next().unwrap().trim().parse().unwrap();
+    assert!(direct > 0, "{text}");
 }

@@ -50,16 +50,6 @@ fn state(ns: &str) -> String {
     v.join("\n")
 }
 
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for n in &self.0 {
-            common::delete_netns(n);
-        }
-    }
-}
-
 /// The guide's mesh: every node's file holds its [Interface] and the same peers list with
 /// all three nodes, itself included. Each node also has a LAN behind it whose prefix is in
 /// the shared list: a route for the own entry would collide with the LAN's connected route.
@@ -68,12 +58,12 @@ fn three_nodes_share_one_peers_list_that_includes_themselves() {
     if !common::ready(&["wireguard-go"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let sw = format!("wgq3sw-{id}");
     let nodes: Vec<String> = (1..=3).map(|i| format!("wgq3n{i}-{id}")).collect();
-    let _cleanup = Cleanup(std::iter::once(sw.clone()).chain(nodes.iter().cloned()).collect());
+    let _netns: Vec<common::Netns> = std::iter::once(&sw).chain(&nodes).map(common::Netns::new).collect();
     let dir = tempfile::tempdir().unwrap();
-    ok(&format!("ip netns add {sw} && ip -n {sw} link add br0 type bridge && ip -n {sw} link set br0 up"));
+    ok(&format!("ip -n {sw} link add br0 type bridge && ip -n {sw} link set br0 up"));
     let keys: Vec<(String, String)> = (0..3).map(|_| key_pair()).collect();
     let mut shared = String::new();
     for (i, (_, public)) in keys.iter().enumerate() {
@@ -87,7 +77,7 @@ fn three_nodes_share_one_peers_list_that_includes_themselves() {
     for (i, ns) in nodes.iter().enumerate() {
         let n = i + 1;
         ok(&format!(
-            "ip netns add {ns} && ip -n {ns} link set lo up && ip -n {sw} link add s{n} type veth peer name up0 netns {ns} && \
+            "ip -n {ns} link set lo up && ip -n {sw} link add s{n} type veth peer name up0 netns {ns} && \
              ip -n {sw} link set s{n} master br0 up && ip -n {ns} addr add 192.0.2.{n}/24 dev up0 && ip -n {ns} link set up0 up && \
              ip -n {ns} link add lan0 type veth peer name lan1 && ip -n {ns} addr add 10.78.{n}.1/24 dev lan0 && \
              ip -n {ns} link set lan0 up && ip -n {ns} link set lan1 up"
@@ -156,9 +146,9 @@ fn a_record_left_by_a_deleted_namespace_never_steers_down_elsewhere() {
     if !common::ready(&["wireguard-go", "wg-quick", "nft"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let (a, b) = (format!("wgqsta-{id}"), format!("wgqstb-{id}"));
-    let _cleanup = Cleanup(vec![a.clone(), b.clone()]);
+    let (netns_a, _netns_b) = (common::Netns::new(&a), common::Netns::new(&b));
     let ifname = format!("wgst{id}");
     let dir = tempfile::tempdir().unwrap();
     let conf = common::write_conf(
@@ -172,7 +162,7 @@ fn a_record_left_by_a_deleted_namespace_never_steers_down_elsewhere() {
     let conf = conf.to_str().unwrap();
     for ns in [&a, &b] {
         ok(&format!(
-            "ip netns add {ns} && ip -n {ns} link set lo up && ip -n {ns} link add v0 type veth peer name v1 && \
+            "ip -n {ns} link set lo up && ip -n {ns} link add v0 type veth peer name v1 && \
              ip -n {ns} addr add 192.0.2.1/24 dev v0 && ip -n {ns} link set v0 up && ip -n {ns} link set v1 up && \
              ip -n {ns} route add default via 192.0.2.2"
         ));
@@ -182,7 +172,7 @@ fn a_record_left_by_a_deleted_namespace_never_steers_down_elsewhere() {
     assert!(o.status.success(), "up in a: {}", text(&o));
     let stale = record_dir(&ifname).expect("up in a left no record");
     assert!(std::fs::read_to_string(stale.join(format!("{ifname}.state"))).unwrap().contains("table=51820"));
-    common::delete_netns(&a);
+    drop(netns_a);
     let _ = std::fs::remove_file(format!("/var/run/wireguard/{ifname}.sock"));
     // In b: another tunnel's rules for table 51820 and a route there, so wg-quick takes 51821.
     ok(&format!(
@@ -219,10 +209,10 @@ fn run_state_does_not_pile_up() {
     if !common::ready(&["wireguard-go"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let ns = format!("wgqpile-{id}");
-    let _cleanup = Cleanup(vec![ns.clone()]);
-    ok(&format!("ip netns add {ns} && ip -n {ns} link set lo up"));
+    let _netns = common::Netns::new(&ns);
+    ok(&format!("ip -n {ns} link set lo up"));
     let dir = tempfile::tempdir().unwrap();
     let mut names = Vec::new();
     for n in 0..3 {
@@ -252,10 +242,10 @@ fn dry_run_with_pre_up_hooks_says_the_rest_comes_after_them() {
     if !common::ready(&[]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let ns = format!("wgqdry-{id}");
-    let _cleanup = Cleanup(vec![ns.clone()]);
-    ok(&format!("ip netns add {ns} && ip -n {ns} link set lo up"));
+    let _netns = common::Netns::new(&ns);
+    ok(&format!("ip -n {ns} link set lo up"));
     let dir = tempfile::tempdir().unwrap();
     let ifname = format!("wgdr{id}");
     let conf = common::write_conf(

@@ -13,19 +13,13 @@ fn ready() -> bool {
     common::ready(&["wireguard-go", "wg"])
 }
 
-struct Ns(String);
+struct Ns(common::Netns);
 
 impl Ns {
     fn sh(&self, cmd: &str) -> String {
-        let o = Command::new("bash").arg("-c").arg(cmd.replace("NS", &self.0)).output().unwrap();
+        let o = Command::new("bash").arg("-c").arg(cmd.replace("NS", self.0.name())).output().unwrap();
         assert!(o.status.success(), "{cmd}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.0);
     }
 }
 
@@ -94,11 +88,10 @@ fn device_programmed_by_wgq_equals_wg_setconf_of_the_stripped_config() {
     if !ready() {
         return;
     }
-    let ns = Ns(format!("wgqdev-{}", std::process::id()));
-    let _ = Command::new("ip").args(["netns", "del", &ns.0]).output();
-    ns.sh("ip netns add NS && ip -n NS link set lo up");
+    let ns = Ns(common::Netns::new(format!("wgqdev-{}", std::process::id())));
+    ns.sh("ip -n NS link set lo up");
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (format!("wda{}", std::process::id() % 100000), format!("wdb{}", std::process::id() % 100000));
+    let (a, b) = (format!("wda{}", common::pid_tag()), format!("wdb{}", common::pid_tag()));
     let conf = dir.path().join(format!("{a}.conf"));
     std::fs::write(&conf, config(300)).unwrap();
     use std::os::unix::fs::PermissionsExt;

@@ -119,9 +119,8 @@ fn wg_quick_page_and_completions_name_its_four_commands() {
 
 #[test]
 fn wg_page_and_completions_name_every_command_field_and_option() {
-    use wgq::frontend::docs::{
-        WG_COMMANDS, WG_CONFIG_KEYS, WG_ENVIRONMENT, WG_SET_INTERFACE_OPTIONS, WG_SET_PEER_OPTIONS, WG_SHOW_FIELDS,
-    };
+    use wgq::frontend::docs::{WG_CONFIG_KEYS, WG_ENVIRONMENT, WG_SET_INTERFACE_OPTIONS, WG_SET_PEER_OPTIONS, WG_SHOW_FIELDS};
+    use wgq::frontend::wg::SUBCOMMANDS as WG_COMMANDS;
     // The tables follow the wg front-end: its subcommands (as its usage lists them) and
     // the fields of `wg show`.
     let names: Vec<&str> = WG_COMMANDS.iter().map(|c| c.name).collect();

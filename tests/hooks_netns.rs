@@ -167,22 +167,24 @@ fn unescape(s: &str) -> String {
 /// A throwaway namespace with an uplink, a shim directory first in PATH (a recording
 /// resolvconf), and a config directory.
 struct Ns {
-    name: String,
+    netns: common::Netns,
     dir: tempfile::TempDir,
     tag: String,
+    /// Unique digits for process markers (the tag has letters).
+    mark: String,
 }
 
 impl Ns {
     fn new() -> Ns {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let tag = format!("{}{n}", std::process::id() % 100_000);
+        let tag = format!("{}{n}", common::pid_tag());
+        // Digits only (hooks sleep for `N.<mark>` seconds, and pgrep finds them by it).
+        let mark = format!("{}{n:03}", std::process::id());
         let name = format!("wgqhk-{}-{n}", std::process::id());
-        common::delete_netns(&name);
         let dir = tempfile::tempdir().unwrap();
-        let ns = Ns { name, dir, tag };
-        ns.sh("ip netns add NS").unwrap();
-        std::fs::create_dir_all(format!("/etc/netns/{}", ns.name)).unwrap();
-        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.name), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        let ns = Ns { netns: common::Netns::new(name), dir, tag, mark };
+        std::fs::create_dir_all(format!("/etc/netns/{}", ns.netns)).unwrap();
+        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.netns), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
             .unwrap();
         for c in [
             "ip -n NS link add v0 type veth peer name v1",
@@ -218,7 +220,7 @@ impl Ns {
     }
 
     fn sh(&self, cmd: &str) -> Result<String, String> {
-        common::sh_ns(&self.name, cmd)
+        common::sh_ns(self.netns.name(), cmd)
     }
 
     /// An interface name unique to this test run (at most 15 characters).
@@ -236,16 +238,18 @@ impl Ns {
     /// so the pid is the program's).
     fn argv(&self, vars: &[&str], program: &str, args: &[&str]) -> Vec<String> {
         let path = format!("PATH={}:{}", self.bin().display(), std::env::var("PATH").unwrap_or_default());
-        let mut v: Vec<String> = ["netns", "exec", &self.name, "env", &path].iter().map(|s| s.to_string()).collect();
+        let mut v: Vec<String> = ["netns", "exec", self.netns.name(), "env", &path].iter().map(|s| s.to_string()).collect();
         v.extend(vars.iter().map(|s| s.to_string()));
         v.push(program.into());
         v.extend(args.iter().map(|s| s.to_string()));
         v
     }
 
+    /// wgq in the namespace, with default signal dispositions (the tests signal it).
     fn cmd(&self, vars: &[&str], args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(self.argv(vars, WGQ, args));
+        common::default_signals(&mut c);
         c
     }
 
@@ -255,7 +259,7 @@ impl Ns {
 
     /// Runs `program args` in the namespace under a pseudo-terminal (see [`PTY`]).
     fn pty(&self, vars: &[&str], program: &str, args: &[&str], steps: &str, limit: f64) -> PtyRun {
-        let o = Command::new("python3")
+        let o = common::default_signals(&mut Command::new("python3"))
             .arg("-c")
             .arg(PTY)
             .arg(steps)
@@ -295,13 +299,6 @@ impl Ns {
 
     fn link_exists(&self, ifname: &str) -> bool {
         self.sh(&format!("ip -n NS link show dev {ifname}")).is_ok()
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
-        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.name));
     }
 }
 
@@ -468,7 +465,7 @@ fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
     }
     let ns = Ns::new();
     let ifn = ns.ifname("i");
-    let marker = format!("30.{}", ns.tag);
+    let marker = format!("30.{}", ns.mark);
     let conf = ns.conf(&ifn, &plain(&format!("DNS = 10.80.0.1\nPostUp = trap '' TERM; sleep {marker} & sleep {marker}")));
     let before = ns.state();
     let (child, seen, err) = start_until(ns.cmd(&[], &["up", conf.to_str().unwrap()]), "[#] trap");
@@ -492,7 +489,7 @@ fn sigterm_during_a_pre_down_hook_ends_it_and_down_stops() {
     }
     let ns = Ns::new();
     let ifn = ns.ifname("d");
-    let marker = format!("31.{}", ns.tag);
+    let marker = format!("31.{}", ns.mark);
     let conf = ns.conf(&ifn, &plain(&format!("PreDown = trap '' TERM; sleep {marker}")));
     let before = ns.state();
     let o = ns.wgq(&["up", conf.to_str().unwrap()]);
@@ -509,6 +506,53 @@ fn sigterm_during_a_pre_down_hook_ends_it_and_down_stops() {
     let o = ns.wgq(&["down", conf.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(ns.state(), before);
+}
+
+/// `nohup wgq up IF &` from a script: SIGHUP and SIGINT ignored from the start stay ignored,
+/// as wg-quick's trap leaves them (bash cannot trap a signal ignored at its start): the
+/// terminal's hang-up or a Ctrl-C meant for the foreground does not roll `up` back.
+#[test]
+fn signals_ignored_by_the_caller_stay_ignored_as_under_wg_quick() {
+    if !ready(&[]) {
+        return;
+    }
+    let ns = Ns::new();
+    let mut tools = vec![("wgq", WGQ.to_string())];
+    if let Ok(p) = which::which("wg-quick")
+        && which::which("wg").is_ok()
+    {
+        tools.push(("wg-quick", p.display().to_string()));
+    }
+    for (i, (tool, program)) in tools.iter().enumerate() {
+        let ifn = ns.ifname(&format!("n{i}"));
+        let marker = format!("1.{}{i}", ns.mark);
+        let conf = ns.conf(&ifn, &plain(&format!("PostUp = sleep {marker}")));
+        let mut cmd = Command::new("ip");
+        cmd.args(ns.argv(&[], program, &["up", conf.to_str().unwrap()]));
+        common::default_signals(&mut cmd);
+        // SAFETY: signal(2) is async-signal-safe; runs after default_signals' reset.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let (mut child, seen, err) = start_until(cmd, &format!("[#] sleep {marker}"));
+        let rest = reader(err);
+        std::thread::sleep(Duration::from_millis(200));
+        for s in [nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGHUP] {
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), s).unwrap();
+            // The hook's group too, as a terminal's Ctrl-C or hang-up reaches it.
+            let _ = Command::new("pkill").args([&format!("-{}", s as i32), "-f", &format!("sleep {marker}")]).status();
+        }
+        let status = wait_until_limit(&mut child, Instant::now(), Duration::from_secs(20));
+        let rest = collect(rest);
+        assert_eq!(status, Some(0), "{tool}: up was stopped by a signal its caller ignores:\n{seen}{rest}");
+        assert!(ns.link_exists(&ifn), "{tool}: the interface is gone\n{seen}{rest}");
+        let o = Command::new("ip").args(ns.argv(&[], program, &["down", conf.to_str().unwrap()])).output().unwrap();
+        assert!(o.status.success(), "{tool} down: {}", text(&o));
+    }
 }
 
 #[test]
@@ -548,7 +592,7 @@ fn stalled_helpers_are_killed_at_their_bound_and_up_rolls_back() {
     let ns = Ns::new();
     let bound = 1.0;
     let timeout = format!("{}={bound}", wgq::os::child::TIMEOUT_ENV);
-    let m = |k: &str| format!("1000.{}{k}", ns.tag);
+    let m = |k: &str| format!("1000.{}{k}", ns.mark);
     let fake_go = ns.bin().join("stalled-go");
     // (name, what to put in PATH, config, extra environment, expected message, status: 124
     // like timeout(1); the userspace implementation's start fails as any device error, 1)

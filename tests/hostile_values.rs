@@ -8,6 +8,8 @@
 //! Files only, in temporary directories (root for the interface lock in /run/wgq; the
 //! interface names carry the process id and never run).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -29,12 +31,13 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         let Ok(rd) = std::fs::read_dir(d) else { return };
         for e in rd.flatten() {
             let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
             if p.is_dir() {
                 walk(&p, out);
-            } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') && n.ends_with(".conf.lock")) {
-                // A file's lock: its one line names its last holder, which changes with every
-                // command that takes it, edit or not.
-                out.insert(p.clone(), Vec::new());
+            } else if name.starts_with('.') && name.ends_with(".conf.lock") {
+                // The file's lock, made beside it by every edit (even one refused later) and
+                // kept by design: no content of the file.
+                continue;
             } else {
                 out.insert(p.clone(), std::fs::read(&p).unwrap());
             }
@@ -184,7 +187,7 @@ fn every_option_of_every_writing_command_refuses_or_lands_only_its_typed_value()
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
-    let ifname = format!("hv{}", std::process::id() % 100_000);
+    let ifname = format!("hv{}", common::pid_tag());
     let (mut refused, mut landed) = (0, 0);
 
     // server init: every option, in a directory of its own each time.
@@ -317,7 +320,7 @@ fn values_read_back_from_the_file_are_checked_and_printed_escaped() {
     const P1: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
-    let ifname = format!("rb{}", std::process::id() % 100_000);
+    let ifname = format!("rb{}", common::pid_tag());
     let path = dir.path().join(format!("{ifname}.conf"));
     let server = |extra: &str| {
         format!(

@@ -35,23 +35,15 @@ fn ready() -> bool {
 
 /// The three namespaces, the server up in "router", the client's file written (not up).
 struct Net {
-    client: String,
-    router: String,
-    internet: String,
+    client: common::Netns,
+    router: common::Netns,
+    internet: common::Netns,
     /// The client's interface and file.
     cif: String,
     /// The server's interface (in "router").
     sif: String,
     conf: PathBuf,
     dir: tempfile::TempDir,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for n in [&self.client, &self.router, &self.internet] {
-            common::delete_netns(n);
-        }
-    }
 }
 
 fn key_pair() -> (String, String) {
@@ -68,18 +60,17 @@ impl Net {
         let dir = tempfile::tempdir().unwrap();
         let port = 20000 + (pid % 20000) as u16 + tag.len() as u16 * 7;
         let mut net = Net {
-            client: n("c"),
-            router: n("r"),
-            internet: n("i"),
-            cif: format!("ksc{}{tag}", pid % 10000),
-            sif: format!("kss{}{tag}", pid % 10000),
+            client: common::Netns::new(n("c")),
+            router: common::Netns::new(n("r")),
+            internet: common::Netns::new(n("i")),
+            cif: format!("ksc{}{tag}", common::pid_tag()),
+            sif: format!("kss{}{tag}", common::pid_tag()),
             conf: PathBuf::new(),
             dir,
         };
-        let (c, r, i) = (&net.client, &net.router, &net.internet);
+        let (c, r, i) = (net.client.name(), net.router.name(), net.internet.name());
         for ns in [c, r, i] {
-            let _ = sh(&format!("ip netns del {ns}"));
-            ok(&format!("ip netns add {ns} && ip -n {ns} link set lo up"));
+            ok(&format!("ip -n {ns} link set lo up"));
         }
         for cmd in [
             format!("ip -n {c} link add c0 type veth peer name r0 netns {r}"),
@@ -142,7 +133,11 @@ impl Net {
     /// wgq in the client namespace, with `path` as PATH if given.
     fn wgq_path(&self, args: &[&str], path: Option<&str>) -> Output {
         let path = path.map(String::from).unwrap_or_else(|| std::env::var("PATH").unwrap());
-        Command::new("ip").args(["netns", "exec", &self.client, "env", &format!("PATH={path}"), WGQ]).args(args).output().unwrap()
+        Command::new("ip")
+            .args(["netns", "exec", self.client.name(), "env", &format!("PATH={path}"), WGQ])
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn up(&self, flags: &[&str]) {
@@ -179,8 +174,8 @@ impl Net {
         let c = &self.client;
         let o = sh(&format!(
             "ip netns exec {c} nft list ruleset; ip -n {c} rule; ip -n {c} -6 rule; ip -n {c} route show table all; \
-             ip -n {c} -6 route show table all; ip -n {c} addr; ip netns exec {c} wg show all; ip netns exec {} wg show {}",
-            self.router, self.sif
+             ip -n {c} -6 route show table all; ip -n {c} addr; ip netns exec {c} wg show {}; ip netns exec {} wg show {}",
+            self.cif, self.router, self.sif
         ));
         text(&o)
     }
@@ -438,7 +433,7 @@ fn the_kill_switch_outlives_a_crashed_tunnel_and_a_strict_one_outlives_down() {
     let body = String::from_utf8(before.clone()).unwrap().replace("[Peer]", "PostUp = sleep 5\n\n[Peer]");
     std::fs::write(&slow, body).unwrap();
     let child = Command::new("ip")
-        .args(["netns", "exec", &net.client, WGQ, "up", "--kill-switch=strict", slow.to_str().unwrap()])
+        .args(["netns", "exec", net.client.name(), WGQ, "up", "--kill-switch=strict", slow.to_str().unwrap()])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -643,7 +638,7 @@ fn a_kill_switch_lets_the_hosts_other_tunnels_out_and_a_second_one_is_refused() 
         let port = ok(&format!("ip netns exec {} wg show {other} listen-port", net.client));
         let run = |args: &[&str]| {
             Command::new("ip")
-                .args(["netns", "exec", &net.client, WGQ])
+                .args(["netns", "exec", net.client.name(), WGQ])
                 .args(args)
                 .stderr(std::process::Stdio::null())
                 .spawn()

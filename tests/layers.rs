@@ -1,5 +1,6 @@
 //! The layers of docs/architecture.md: every file of src/ uses only its own layer and the
-//! ones below it (a file may use its own folder's siblings; nothing below uses anything above).
+//! ones below it (a file may use its own folder's siblings; nothing below uses anything above),
+//! the whole file read, its unit tests included.
 
 use std::path::Path;
 
@@ -37,6 +38,24 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// The uses of a layer above its own in `code`, the text of the file `rel` (relative to src/).
+fn violations(rel: &str, code: &str) -> Vec<String> {
+    let top = rel.split('/').next().unwrap().trim_end_matches(".rs");
+    let Some(mine) = rank(top) else { return Vec::new() };
+    let mut bad = Vec::new();
+    for (i, _) in code.match_indices("crate::") {
+        let name: String = code[i + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if let Some(theirs) = rank(&name)
+            && name != top
+            && theirs <= mine
+            && !(theirs == mine && mine >= SHARED_FROM)
+        {
+            bad.push(format!("{rel} uses crate::{name}"));
+        }
+    }
+    bad
+}
+
 #[test]
 fn no_layer_uses_one_above_it() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -45,24 +64,20 @@ fn no_layer_uses_one_above_it() {
     let mut bad = Vec::new();
     for p in &all {
         let rel = p.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
-        let top = rel.split('/').next().unwrap().trim_end_matches(".rs");
-        let Some(mine) = rank(top) else { continue };
-        let text = std::fs::read_to_string(p).unwrap();
-        // Unit tests may reach anywhere.
-        let code = text.split("#[cfg(test)]").next().unwrap();
-        for (i, _) in code.match_indices("crate::") {
-            let name: String = code[i + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            if let Some(theirs) = rank(&name)
-                && name != top
-                && theirs <= mine
-                && !(theirs == mine && mine >= SHARED_FROM)
-            {
-                bad.push(format!("{rel} uses crate::{name}"));
-            }
-        }
+        // The whole file, unit tests included: a `#[cfg(test)]` item may stand before
+        // more code, and a unit test is held to its layer too.
+        bad.extend(violations(&rel, &std::fs::read_to_string(p).unwrap()));
     }
     bad.sort();
     bad.dedup();
     assert!(bad.is_empty(), "layer violations:\n{}", bad.join("\n"));
     assert!(all.len() > 30, "read only {} files", all.len());
+}
+
+#[test]
+fn code_after_a_test_item_and_unit_tests_are_checked() {
+    let file = "#[cfg(test)]\nfn helper() {}\n\npub fn f() { crate::plan::x(); }\n\n#[cfg(test)]\nmod tests {\n    fn t() { crate::system::y(); }\n}\n";
+    assert_eq!(violations("device/x.rs", file), ["device/x.rs uses crate::plan", "device/x.rs uses crate::system"]);
+    // Its own folder, and a layer below, are fine.
+    assert!(violations("device/x.rs", "crate::device::a(); crate::wire::b(); crate::key::Key").is_empty());
 }

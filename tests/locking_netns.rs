@@ -18,28 +18,22 @@ const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A throwaway namespace, deleted (with what runs in it) when dropped.
-struct Ns(String);
+struct Ns(common::Netns);
 
 impl Ns {
     fn new() -> Ns {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let name = format!("wgqlk-{}-{n}", std::process::id());
-        common::delete_netns(&name);
-        common::sh_ns(&name, "ip netns add NS && ip -n NS link set lo up").unwrap();
-        Ns(name)
+        let ns = common::Netns::new(name);
+        ns.sh("ip -n NS link set lo up").unwrap();
+        Ns(ns)
     }
 
     /// `wgq ARGS` run inside the namespace.
     fn wgq(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0, WGQ]).args(args);
+        c.args(["netns", "exec", self.0.name(), WGQ]).args(args);
         c
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.0);
     }
 }
 
@@ -49,7 +43,7 @@ fn text(o: &Output) -> String {
 
 /// An interface name unique to this run (wireguard-go's sockets are shared by all namespaces).
 fn ifname(tag: &str) -> String {
-    format!("lk{tag}{}{}", std::process::id() % 100_000, NEXT.fetch_add(1, Ordering::SeqCst))
+    format!("lk{tag}{}{}", common::pid_tag(), NEXT.fetch_add(1, Ordering::SeqCst))
 }
 
 /// Holds an exclusive `flock` on `path` for `secs` seconds in a child (util-linux `flock`,
@@ -191,7 +185,7 @@ impl Up {
     }
 
     fn exists(&self) -> bool {
-        common::sh_ns(&self.ns.0, &format!("ip -n NS link show {}", self.ifn)).is_ok()
+        self.ns.0.sh(&format!("ip -n NS link show {}", self.ifn)).is_ok()
     }
 }
 

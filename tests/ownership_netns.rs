@@ -19,23 +19,16 @@ const P3: &str = "z1GGEIw88r60VSHGMpoZMekzTmgVjLElMRN5sKYhSWo=";
 /// A throwaway namespace with an uplink, a fake resolvconf (recording to files in `dir`)
 /// and unique interface names.
 struct Ns {
-    name: String,
+    netns: common::Netns,
     dir: tempfile::TempDir,
-    id: u32,
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
-    }
+    id: String,
 }
 
 impl Ns {
     fn new(tag: &str, resolvconf_lists: bool) -> Ns {
-        let id = std::process::id() % 100_000;
-        let ns = Ns { name: format!("wgqown-{id}-{tag}"), dir: tempfile::tempdir().unwrap(), id };
-        common::delete_netns(&ns.name);
-        ns.ok("ip netns add NS && ip -n NS link set lo up && ip -n NS link add v0 type veth peer name v1 && \
+        let id = common::pid_tag();
+        let ns = Ns { netns: common::Netns::new(format!("wgqown-{id}-{tag}")), dir: tempfile::tempdir().unwrap(), id };
+        ns.ok("ip -n NS link set lo up && ip -n NS link add v0 type veth peer name v1 && \
              ip -n NS addr add 192.0.2.1/24 dev v0 && ip -n NS link set v0 up && ip -n NS link set v1 up && \
              ip -n NS route add default via 192.0.2.2");
         let bin = ns.dir.path().join("bin");
@@ -59,7 +52,7 @@ impl Ns {
     }
 
     fn sh(&self, c: &str) -> Output {
-        Command::new("bash").arg("-c").arg(c.replace("NS", &self.name)).output().unwrap()
+        Command::new("bash").arg("-c").arg(c.replace("NS", self.netns.name())).output().unwrap()
     }
 
     fn ok(&self, c: &str) {
@@ -78,7 +71,7 @@ impl Ns {
     fn wgq(&self, args: &[&str], conf: &Path) -> Output {
         let path = format!("{}:{}", self.dir.path().join("bin").display(), std::env::var("PATH").unwrap());
         Command::new("ip")
-            .args(["netns", "exec", &self.name, "env", &format!("PATH={path}"), WGQ])
+            .args(["netns", "exec", self.netns.name(), "env", &format!("PATH={path}"), WGQ])
             .args(args)
             .arg(conf)
             .output()
@@ -227,7 +220,7 @@ fn a_reload_with_a_taken_listen_port_leaves_the_device_exactly_as_before() {
     let before = ns.state(&ifn);
     // Something else holds the new port.
     let mut holder = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "python3", "-c"])
+        .args(["netns", "exec", ns.netns.name(), "python3", "-c"])
         // One dual-stack socket: the port is taken for IPv4 and IPv6 alike.
         .arg("import socket,time\ns=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\ns.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\ns.bind(('::', 51913))\nprint('bound', flush=True)\ntime.sleep(60)\n")
         .stdout(std::process::Stdio::piped())

@@ -144,6 +144,8 @@ const WGQ_FILES: &[(&str, &str)] = &[
     ("/usr/lib/systemd/system/wgq.target", "-rw-r--r--"),
     ("/usr/lib/systemd/system/wgq-reresolve@.service", "-rw-r--r--"),
     ("/usr/lib/systemd/system/wgq-reresolve@.timer", "-rw-r--r--"),
+    ("/usr/lib/systemd/system/wgq-p2p-serve@.service", "-rw-r--r--"),
+    ("/usr/lib/systemd/system/wgq-p2p@.service", "-rw-r--r--"),
     ("/usr/lib/systemd/system/wgq-expire.service", "-rw-r--r--"),
     ("/usr/lib/systemd/system/wgq-expire.timer", "-rw-r--r--"),
     ("/usr/lib/systemd/system/wgq-web.service", "-rw-r--r--"),

@@ -446,7 +446,7 @@ fn two_part_up(text: &str, k: Option<usize>, signal: Option<usize>) -> (bool, Fa
     let c = cfg(text);
     let mut sys = FakeSystem { fail_at: k.map(|k| (k, 5)), signal_after: signal.map(|s| (s, 15)), ..Default::default() };
     let mut out = Vec::new();
-    let ok = wgq::commands::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
+    let ok = wgq::commands::up::apply_up(&mut sys, &mut out, &c, "wgt0", facts(&c)).is_ok();
     (ok, sys, String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -997,7 +997,7 @@ fn reresolve_applies_each_endpoint_change_on_its_own() {
         )
     );
     // What each change sends: the peer's key, update-only, the endpoint, nothing else.
-    let u = wgq::plan::exec::endpoint_update(k(1), "203.0.113.1:51820".parse().unwrap());
+    let u = wgq::device::DeviceConfig::endpoint_update(k(1), "203.0.113.1:51820".parse().unwrap());
     assert_eq!(u.peers.len(), 1);
     assert!(u.private_key.is_none() && u.listen_port.is_none() && u.fwmark.is_none() && !u.replace_peers);
     let p = &u.peers[0];

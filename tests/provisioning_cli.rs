@@ -31,7 +31,7 @@ struct Srv {
 impl Srv {
     fn new(tag: &str, text: &str) -> Srv {
         let dir = tempfile::tempdir().unwrap();
-        let ifname = format!("{tag}{}", std::process::id() % 100_000);
+        let ifname = format!("{tag}{}", common::pid_tag());
         let s = Srv { dir, ifname };
         std::fs::write(s.path(), text).unwrap();
         s
@@ -407,7 +407,7 @@ fn a_stored_name_never_becomes_a_path() {
     if !root() {
         return;
     }
-    let s = Srv::new("pn", &server_text("10.44.0.1/24"));
+    let s = Srv::new("pt", &server_text("10.44.0.1/24"));
     let victim = s.dir.path().join("victim.conf");
     std::fs::write(&victim, "keep me\n").unwrap();
     // The clients directory exists (any earlier `peer add` makes it): `..` resolves.
@@ -449,6 +449,42 @@ fn a_failed_server_write_puts_the_client_files_back() {
     assert!(err(&o).contains("Could not write"), "{}", err(&o));
     assert_eq!(s.text(), server);
     assert_eq!(std::fs::read(s.client("alice")).unwrap(), client, "the client file was not put back");
+}
+
+/// `wgq qr` reads at most what a QR code holds: more is refused with the limit named and
+/// status 1, an endless file or standard input included, before any encoding.
+#[test]
+fn qr_refuses_more_than_a_code_holds_and_never_reads_without_end() {
+    let d = tempfile::tempdir().unwrap();
+    let big = d.path().join("big.conf");
+    std::fs::write(&big, "a".repeat(3000)).unwrap();
+    let run = |args: &[&str], stdin: Stdio| {
+        let mut c = Command::new(WGQ).args(args).stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let t = std::time::Instant::now();
+        while c.try_wait().unwrap().is_none() {
+            if t.elapsed() > std::time::Duration::from_secs(10) {
+                let _ = c.kill();
+                panic!("wgq {args:?} still reading after 10 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        c.wait_with_output().unwrap()
+    };
+    for (args, stdin) in [
+        (vec!["qr", big.to_str().unwrap()], Stdio::null()),
+        (vec!["qr", "/dev/zero"], Stdio::null()),
+        (vec!["qr"], Stdio::from(std::fs::File::open("/dev/zero").unwrap())),
+        (vec!["qr", "-"], Stdio::from(std::fs::File::open(&big).unwrap())),
+    ] {
+        let o = run(&args, stdin);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("too many for a QR code (2,953 at most)"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    std::fs::write(&big, "a".repeat(2953)).unwrap();
+    let o = run(&["qr", big.to_str().unwrap()], Stdio::null());
+    assert!(o.status.success() && !o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// Issue 22 §3: a server file and a client file that are symbolic links (to a managed
@@ -511,7 +547,7 @@ fn concurrent_server_inits_of_one_name_write_once() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let ifname = format!("pi{}", std::process::id() % 100_000);
+    let ifname = format!("pi{}", common::pid_tag());
     let children: Vec<_> = (0..8)
         .map(|_| {
             Command::new(WGQ)
@@ -532,4 +568,31 @@ fn concurrent_server_inits_of_one_name_write_once() {
     }
     let t = std::fs::read_to_string(dir.path().join(format!("{ifname}.conf"))).unwrap();
     assert!(wgq::config::parse(t.as_bytes(), Path::new("x.conf")).is_ok());
+}
+
+#[test]
+fn p2p_opt_in_is_one_comment_line_of_the_block() {
+    if !root() {
+        return;
+    }
+    let s = Srv::new("pm", &server_text("10.8.0.1/24"));
+    s.ok("add", &["alice", "--p2p"]);
+    s.ok("add", &["bob"]);
+    let added = s.text();
+    let alice = &added[added.find("# Name = alice").unwrap()..added.find("# Name = bob").unwrap()];
+    assert!(alice.contains("\n# P2P = true\nPublicKey = "), "{alice}");
+    assert_eq!(added.matches("P2P").count(), 1, "{added}");
+    // In and out again: only that line comes and goes.
+    s.ok("set", &["bob", "--p2p"]);
+    let bob_in = s.text();
+    assert_eq!(bob_in.matches("# P2P = true\n").count(), 2, "{bob_in}");
+    s.ok("set", &["bob", "--no-p2p"]);
+    assert_eq!(s.text(), added);
+    s.ok("set", &["alice", "--no-p2p"]);
+    assert_eq!(s.text(), added.replacen("# P2P = true\n", "", 1));
+    // Both at once is a usage error.
+    let o = s.peer("set", &["alice", "--p2p", "--no-p2p"]);
+    assert!(!o.status.success());
+    let check = Command::new(WGQ).arg("check").arg(s.path()).output().unwrap();
+    assert!(check.status.success(), "{}", err(&check));
 }

@@ -4,6 +4,8 @@
 //! --pubkey` leaves no stale private key; `peer import` keeps what PiVPN disabled; an
 //! `# Expires` that is no date is reported.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -29,7 +31,7 @@ struct Srv {
 impl Srv {
     fn new(tag: &str, text: &str) -> Srv {
         let dir = tempfile::tempdir().unwrap();
-        let s = Srv { dir, ifname: format!("{tag}{}", std::process::id() % 100_000) };
+        let s = Srv { dir, ifname: format!("{tag}{}", common::pid_tag()) };
         std::fs::write(s.path(), text).unwrap();
         s
     }

@@ -26,16 +26,6 @@ fn pings(ns: &str, to: &str) -> bool {
     sh(&format!("ip netns exec {ns} ping -c 1 -W 2 {to}")).status.success()
 }
 
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for n in &self.0 {
-            common::delete_netns(n);
-        }
-    }
-}
-
 /// The latest handshake (seconds since the epoch) of each peer of a server interface.
 fn handshakes(ns: &str, ifname: &str) -> Vec<(String, u64)> {
     let out = ok(&format!("ip netns exec {ns} wg show {ifname} latest-handshakes"));
@@ -55,14 +45,14 @@ fn a_server_and_three_clients_end_to_end() {
     if !common::ready(&["wireguard-go", "nft", "wg", "wg-quick", "ping"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
+    let id = common::pid_tag();
     let (srv, host) = (format!("pvs-{id}"), format!("pvh-{id}"));
     let clients: Vec<String> = (1..=3).map(|i| format!("pvc{i}-{id}")).collect();
     let mut all = vec![srv.clone(), host.clone()];
     all.extend(clients.iter().cloned());
-    let _cleanup = Cleanup(all.clone());
+    let _netns: Vec<common::Netns> = all.iter().map(common::Netns::new).collect();
     for n in &all {
-        ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
+        ok(&format!("ip -n {n} link set lo up"));
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
@@ -175,8 +165,8 @@ fn a_server_and_three_clients_end_to_end() {
     let copy = format!("{d}/{other}.conf");
     ok(&format!("cp {conf} {copy}"));
     let fresh = format!("pvw-{id}");
-    let _c2 = Cleanup(vec![fresh.clone()]);
-    ok(&format!("ip netns add {fresh} && ip -n {fresh} link set lo up"));
+    let _c2 = common::Netns::new(&fresh);
+    ok(&format!("ip -n {fresh} link set lo up"));
     ok(&format!("ip netns exec {fresh} wg-quick up {copy} && ip netns exec {fresh} wg show {other} peers"));
     let peers = ok(&format!("ip netns exec {fresh} wg show {other} peers"));
     assert_eq!(peers.lines().count(), 1, "the disabled peer is a comment for wg-quick: {peers}");

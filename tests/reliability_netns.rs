@@ -23,24 +23,26 @@ fn ready() -> bool {
 /// A throwaway namespace with Appendix A's uplinks, a shim directory first in PATH
 /// (a recording resolvconf), and a config directory.
 struct Ns {
-    name: String,
+    netns: common::Netns,
     dir: tempfile::TempDir,
     tag: String,
+    /// Unique digits for process markers (the tag has letters).
+    mark: String,
 }
 
 impl Ns {
     fn new() -> Ns {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let tag = format!("{}{}", std::process::id() % 1000, n);
+        let tag = format!("{}{n}", common::pid_tag());
+        // Digits only (hooks sleep for `N.<mark>` seconds, and pgrep finds them by it).
+        let mark = format!("{}{n:03}", std::process::id());
         let name = format!("wgqrel-{tag}");
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
         let dir = tempfile::tempdir().unwrap();
-        let ns = Ns { name, dir, tag };
-        ns.sh("ip netns add NS").unwrap();
+        let ns = Ns { netns: common::Netns::new(name), dir, tag, mark };
         // `ip netns exec` uses /etc/netns/<name>/resolv.conf: name lookups go to this
         // namespace's loopback, where nothing listens, so no query leaves the machine.
-        std::fs::create_dir_all(format!("/etc/netns/{}", ns.name)).unwrap();
-        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.name), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        std::fs::create_dir_all(format!("/etc/netns/{}", ns.netns)).unwrap();
+        std::fs::write(format!("/etc/netns/{}/resolv.conf", ns.netns), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
             .unwrap();
         for c in [
             "ip -n NS link add v0 type veth peer name v1",
@@ -72,7 +74,7 @@ impl Ns {
     }
 
     fn sh(&self, cmd: &str) -> Result<String, String> {
-        common::sh_ns(&self.name, cmd)
+        common::sh_ns(self.netns.name(), cmd)
     }
 
     /// An interface name unique to this test run (sockets in /var/run/wireguard are global).
@@ -87,7 +89,9 @@ impl Ns {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         let path = format!("{}:{}", self.bin().display(), std::env::var("PATH").unwrap_or_default());
-        c.args(["netns", "exec", &self.name, "env", &format!("PATH={path}"), WGQ]).args(args);
+        c.args(["netns", "exec", self.netns.name(), "env", &format!("PATH={path}"), WGQ]).args(args);
+        // The tests signal wgq: whatever the suite's caller ignores must not matter.
+        common::default_signals(&mut c);
         c
     }
 
@@ -129,13 +133,6 @@ impl Ns {
     }
 }
 
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
-        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.name));
-    }
-}
-
 fn full_tunnel(extra: &str) -> String {
     format!(
         "[Interface]\nPrivateKey = {K}\nListenPort = 51820\nAddress = 10.8.0.2/32, fd00:8::2/128\nDNS = 10.8.0.1\n{extra}\n\
@@ -154,7 +151,7 @@ fn sigterm_during_a_hook_rolls_everything_back() {
     }
     let ns = Ns::new();
     let ifn = ns.ifname("s");
-    let marker = format!("{}.{}", 40, ns.tag);
+    let marker = format!("{}.{}", 40, ns.mark);
     let conf = ns.conf(&ifn, &full_tunnel(&format!("PostUp = sleep {marker} & sleep {marker}")));
     let before = ns.state();
     let mut child = ns.cmd(&["up", conf.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
@@ -286,7 +283,7 @@ fn failing_helpers_each_roll_back_completely() {
             c.args([
                 "netns",
                 "exec",
-                &ns.name,
+                ns.netns.name(),
                 "env",
                 &format!("PATH={path}"),
                 &format!("{k}={v}"),
@@ -328,7 +325,7 @@ fn read_only_sysctl_and_failing_iptables_restore_roll_back() {
     let conf = ns.conf(&ifn, &full_tunnel(""));
     let path = format!("{}:{}", ns.bin().display(), std::env::var("PATH").unwrap_or_default());
     let o = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "unshare", "-m", "--propagation", "private", "sh", "-c"])
+        .args(["netns", "exec", ns.netns.name(), "unshare", "-m", "--propagation", "private", "sh", "-c"])
         .arg(format!(
             "f=/proc/sys/net/ipv4/conf/all/src_valid_mark; mount --bind $f $f && mount -o remount,bind,ro $f && \
              PATH={path} {WGQ} up {}",
@@ -358,7 +355,7 @@ fn read_only_sysctl_and_failing_iptables_restore_roll_back() {
     let conf = ns.conf(&ifn, &full_tunnel(""));
     let before = ns.state_of(false);
     let o = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "env", &format!("PATH={}", shims.display()), WGQ, "up"])
+        .args(["netns", "exec", ns.netns.name(), "env", &format!("PATH={}", shims.display()), WGQ, "up"])
         .arg(&conf)
         .output()
         .unwrap();

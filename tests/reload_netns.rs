@@ -18,17 +18,15 @@ fn ready() -> bool {
 }
 
 struct Ns {
-    name: String,
+    netns: common::Netns,
     dir: tempfile::TempDir,
 }
 
 impl Ns {
     fn new(tag: &str) -> Ns {
         let name = format!("wgqrl-{}-{tag}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let ns = Ns { name, dir: tempfile::tempdir().unwrap() };
+        let ns = Ns { netns: common::Netns::new(name), dir: tempfile::tempdir().unwrap() };
         for c in [
-            "ip netns add NS",
             "ip -n NS link add v0 type veth peer name v1",
             "ip -n NS link set lo up",
             "ip -n NS link set v0 mtu 1460 up",
@@ -36,7 +34,7 @@ impl Ns {
             "ip -n NS addr add 192.0.2.1/24 dev v0",
             "ip -n NS route add default via 192.0.2.2 dev v0",
         ] {
-            assert!(Command::new("bash").arg("-c").arg(c.replace("NS", &ns.name)).status().unwrap().success(), "{c}");
+            assert!(Command::new("bash").arg("-c").arg(c.replace("NS", ns.netns.name())).status().unwrap().success(), "{c}");
         }
         let bin = ns.dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
@@ -53,11 +51,15 @@ impl Ns {
 
     fn wgq(&self, args: &[&str]) -> Output {
         let path = format!("{}:{}", self.dir.path().join("bin").display(), std::env::var("PATH").unwrap());
-        Command::new("ip").args(["netns", "exec", &self.name, "env", &format!("PATH={path}"), WGQ]).args(args).output().unwrap()
+        Command::new("ip")
+            .args(["netns", "exec", self.netns.name(), "env", &format!("PATH={path}"), WGQ])
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn sh(&self, c: &str) -> String {
-        String::from_utf8_lossy(&Command::new("bash").arg("-c").arg(c.replace("NS", &self.name)).output().unwrap().stdout)
+        String::from_utf8_lossy(&Command::new("bash").arg("-c").arg(c.replace("NS", self.netns.name())).output().unwrap().stdout)
             .into_owned()
     }
 
@@ -95,12 +97,6 @@ impl Ns {
     }
 }
 
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
-    }
-}
-
 fn text(o: &Output) -> String {
     format!("rc={:?}\n{}{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
@@ -127,7 +123,7 @@ fn reload_equals_a_fresh_up_of_the_new_file_and_keeps_the_link() {
         return;
     }
     let (a, b) = (Ns::new("a"), Ns::new("b"));
-    let (ia, ib) = (format!("wrl{}a", std::process::id() % 10000), format!("wrl{}b", std::process::id() % 10000));
+    let (ia, ib) = (format!("wrl{}a", common::pid_tag()), format!("wrl{}b", common::pid_tag()));
     let ca = a.conf(&ia, &old_conf());
     let up = a.wgq(&["up", ca.to_str().unwrap()]);
     assert!(up.status.success(), "{}", text(&up));
@@ -166,7 +162,7 @@ fn reload_keeps_the_runtime_fwmark_of_a_full_tunnel() {
         return;
     }
     let a = Ns::new("f");
-    let ia = format!("wrl{}f", std::process::id() % 10000);
+    let ia = format!("wrl{}f", common::pid_tag());
     // The endpoint is reached through the default route (v0, MTU 1460): the automatic MTU
     // is 1380 at up. Once up, an unmarked lookup of the endpoint goes through the tunnel
     // itself (1380 - 80); reload must still find 1380, as up did.
@@ -215,7 +211,7 @@ fn a_failing_reload_step_restores_the_previous_state() {
         return;
     }
     let a = Ns::new("x");
-    let ia = format!("wrl{}x", std::process::id() % 10000);
+    let ia = format!("wrl{}x", common::pid_tag());
     let c = a.conf(&ia, &old_conf());
     assert!(a.wgq(&["up", c.to_str().unwrap()]).status.success());
     let before = a.state(&ia);
@@ -237,7 +233,7 @@ fn sigterm_during_reload_leaves_the_old_or_the_new_state() {
         return;
     }
     let a = Ns::new("s");
-    let ia = format!("wrl{}s", std::process::id() % 10000);
+    let ia = format!("wrl{}s", common::pid_tag());
     let c = a.conf(&ia, &old_conf());
     assert!(a.wgq(&["up", c.to_str().unwrap()]).status.success());
     let old = a.state(&ia);
@@ -259,7 +255,7 @@ fn sigterm_during_reload_leaves_the_old_or_the_new_state() {
         let delay = delays.below(span);
         let o = common::signal_after(
             Command::new("ip")
-                .args(["netns", "exec", &a.name, "env", &format!("PATH={path}"), WGQ, "reload", c.to_str().unwrap()])
+                .args(["netns", "exec", a.netns.name(), "env", &format!("PATH={path}"), WGQ, "reload", c.to_str().unwrap()])
                 .stderr(std::process::Stdio::piped()),
             delay,
             nix::sys::signal::Signal::SIGTERM,

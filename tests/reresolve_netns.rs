@@ -51,8 +51,8 @@ fn text(o: &Output) -> String {
 
 /// The two namespaces, their files, and the DNS server thread.
 struct World {
-    client: String,
-    internet: String,
+    client: common::Netns,
+    internet: common::Netns,
     dir: tempfile::TempDir,
     dns: Dns,
 }
@@ -115,14 +115,14 @@ impl World {
         let pid = std::process::id();
         let client = format!("wgqrr-{pid}-{tag}c");
         let internet = format!("wgqrr-{pid}-{tag}i");
-        for n in [&client, &internet] {
-            common::delete_netns(n);
-        }
-        let w = World { client, internet, dir: tempfile::tempdir().unwrap(), dns: Dns::default() };
-        let (c, i) = (&w.client, &w.internet);
+        let w = World {
+            client: common::Netns::new(client),
+            internet: common::Netns::new(internet),
+            dir: tempfile::tempdir().unwrap(),
+            dns: Dns::default(),
+        };
+        let (c, i) = (w.client.name(), w.internet.name());
         for cmd in [
-            format!("ip netns add {c}"),
-            format!("ip netns add {i}"),
             format!("ip -n {c} link add cv0 type veth peer name iv0 netns {i}"),
             format!("ip -n {c} link set lo up"),
             format!("ip -n {i} link set lo up"),
@@ -149,7 +149,7 @@ impl World {
         std::fs::create_dir_all(w.etc()).unwrap();
         w.write_etc("resolv.conf", "nameserver 192.0.2.53\n");
         w.write_etc("hosts", "127.0.0.1 localhost\n");
-        w.dns.serve(&w.internet);
+        w.dns.serve(w.internet.name());
         w
     }
 
@@ -166,7 +166,7 @@ impl World {
         Command::new("ip").args(["netns", "exec", ns, "env", &format!("PATH={path}"), WGQ]).args(args).output().unwrap()
     }
     fn client_wgq(&self, args: &[&str]) -> Output {
-        self.wgq_in(&self.client.clone(), args)
+        self.wgq_in(self.client.name(), args)
     }
 
     fn conf(&self, ifname: &str, body: &str) -> String {
@@ -183,7 +183,7 @@ impl World {
                  [Peer]\nPublicKey = {client_pub}\nAllowedIPs = {client_ips}\n"
             ),
         );
-        let o = self.wgq_in(&self.internet.clone(), &["up", &p]);
+        let o = self.wgq_in(self.internet.name(), &["up", &p]);
         assert!(o.status.success(), "server up: {}", text(&o));
     }
 
@@ -202,7 +202,7 @@ impl World {
         let t = Instant::now();
         while t.elapsed() < bound {
             let ok = Command::new("ip")
-                .args(["netns", "exec", &self.client, "ping", "-c1", "-W1", addr])
+                .args(["netns", "exec", self.client.name(), "ping", "-c1", "-W1", addr])
                 .output()
                 .is_ok_and(|o| o.status.success());
             if ok {
@@ -220,8 +220,17 @@ impl World {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        let dump = |ns: &str| String::from_utf8_lossy(&self.wgq_in(ns, &["wg", "show", "all", "dump"]).stdout).into_owned();
-        eprintln!("no handshake: client:\n{}internet:\n{}", dump(&self.client), dump(&self.internet));
+        // The namespace's own links only: `show all` lists every socket of /var/run/wireguard,
+        // other namespaces' and other tests' too.
+        let dump = |ns: &str| {
+            let links = Command::new("ip").args(["-n", ns, "-o", "link", "show"]).output().unwrap();
+            String::from_utf8_lossy(&links.stdout)
+                .lines()
+                .filter_map(|l| l.split(": ").nth(1).map(|n| n.split('@').next().unwrap_or(n).to_string()))
+                .map(|n| String::from_utf8_lossy(&self.wgq_in(ns, &["wg", "show", &n, "dump"]).stdout).into_owned())
+                .collect::<String>()
+        };
+        eprintln!("no handshake: client:\n{}internet:\n{}", dump(self.client.name()), dump(self.internet.name()));
         false
     }
 }
@@ -229,9 +238,6 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         self.dns.stop.store(true, Ordering::Relaxed);
-        common::delete_netns(&self.client);
-        common::delete_netns(&self.internet);
-        let _ = std::fs::remove_dir_all(self.etc());
     }
 }
 
@@ -240,7 +246,7 @@ fn ready() -> bool {
 }
 
 fn ifname(tag: &str) -> String {
-    format!("rr{}{tag}", std::process::id() % 1_000_000)
+    format!("rr{}{tag}", common::pid_tag())
 }
 
 #[test]
@@ -398,7 +404,7 @@ fn full_tunnel(by_wg_quick: bool) {
         ),
     );
     let o = if by_wg_quick {
-        Command::new("ip").args(["netns", "exec", &w.client, "wg-quick", "up", &conf]).output().unwrap()
+        Command::new("ip").args(["netns", "exec", w.client.name(), "wg-quick", "up", &conf]).output().unwrap()
     } else {
         w.client_wgq(&["up", &conf])
     };
@@ -440,7 +446,7 @@ fn full_tunnel(by_wg_quick: bool) {
     assert_eq!(packets("tunnel"), 0, "no query into the tunnel:\n{counters}");
     assert!(w.ping("10.77.2.1", Duration::from_secs(10)), "the tunnel does not work again after reresolve");
     if by_wg_quick {
-        let o = Command::new("ip").args(["netns", "exec", &w.client, "wg-quick", "down", &conf]).output().unwrap();
+        let o = Command::new("ip").args(["netns", "exec", w.client.name(), "wg-quick", "down", &conf]).output().unwrap();
         assert!(o.status.success(), "wg-quick down: {}", text(&o));
     }
 }
@@ -474,7 +480,7 @@ fn up_behind_a_strict_kill_switch_resolves_its_endpoint_with_the_fwmark() {
     assert!(w.wait_handshake_after(&ifc, &mpub, 0, Duration::from_secs(15)), "no first handshake");
     let o = w.client_wgq(&["down", &conf]);
     assert!(o.status.success(), "client down: {}", text(&o));
-    let c = &w.client;
+    let c = w.client.name();
     // The switch stays, and it really rejects an ordinary lookup of the name.
     let getent = Command::new("ip").args(["netns", "exec", c, "getent", "ahosts", "strict.test"]).output().unwrap();
     assert!(!getent.status.success(), "getaddrinfo got past the strict kill switch: {}", text(&getent));

@@ -132,7 +132,7 @@ impl Drop for Bus {
 /// A namespace with an uplink, a PATH directory (`bin`) holding `resolvectl` (the unpacked
 /// one) and what a test adds, and a config directory.
 struct Ns {
-    name: String,
+    netns: common::Netns,
     ifname: String,
     dir: tempfile::TempDir,
 }
@@ -140,18 +140,16 @@ struct Ns {
 impl Ns {
     fn new(tag: &str) -> Ns {
         let name = format!("wgqrs-{}-{tag}", std::process::id());
-        let ifname = format!("wrs{}{}", std::process::id() % 100000, &tag[..1]);
-        common::delete_netns(&name);
-        let ns = Ns { name, ifname, dir: tempfile::tempdir().unwrap() };
+        let ifname = format!("wrs{}{}", common::pid_tag(), &tag[..1]);
+        let ns = Ns { netns: common::Netns::new(name), ifname, dir: tempfile::tempdir().unwrap() };
         for c in [
-            "ip netns add NS",
             "ip -n NS link add v0 type veth peer name v1",
             "ip -n NS link set lo up",
             "ip -n NS link set v0 up",
             "ip -n NS link set v1 up",
             "ip -n NS addr add 192.0.2.1/24 dev v0",
         ] {
-            common::sh_ns(&ns.name, c).unwrap_or_else(|e| panic!("{c}: {e}"));
+            common::sh_ns(ns.netns.name(), c).unwrap_or_else(|e| panic!("{c}: {e}"));
         }
         std::fs::create_dir_all(ns.bin()).unwrap();
         // A copy: nothing a test does in `bin` can reach the unpacked package.
@@ -202,7 +200,7 @@ impl Ns {
             .args([
                 "netns",
                 "exec",
-                &self.name,
+                self.netns.name(),
                 "env",
                 &format!("PATH={path}"),
                 &format!("DBUS_SYSTEM_BUS_ADDRESS={}", bus.address()),
@@ -214,7 +212,13 @@ impl Ns {
     }
 
     fn ifindex(&self) -> Option<u32> {
-        common::sh_ns(&self.name, &format!("ip -n NS -o link show {}", self.ifname)).ok()?.split(':').next()?.trim().parse().ok()
+        common::sh_ns(self.netns.name(), &format!("ip -n NS -o link show {}", self.ifname))
+            .ok()?
+            .split(':')
+            .next()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     fn link_exists(&self) -> bool {
@@ -230,12 +234,6 @@ impl Ns {
             .map(|e| e.path().join(&f))
             .find(|p| p.exists())
             .map(|p| std::fs::read_to_string(p).unwrap())
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
     }
 }
 
@@ -297,6 +295,29 @@ fn up_sets_domains_route_all_default_route_and_servers_and_down_reverts() {
     assert!(r < d, "{err}");
     assert_eq!(bus.take_calls(), [format!("RevertLink {i}")]);
     assert!(!ns.link_exists() && ns.state().is_none());
+}
+
+/// Search domains that look like options (`--help`, `-x`), which wg-quick hands to
+/// resolvconf as data, reach resolved as domains: `resolvectl domain -- IF ...`.
+#[test]
+fn search_domains_that_look_like_options_are_operands() {
+    if !ready() {
+        return;
+    }
+    let mut bus = Bus::new();
+    bus.start_fake(&[]);
+    let ns = Ns::new("h");
+    let conf = ns.conf("DNS = 192.0.2.53, --help, -x");
+    let o = ns.wgq(&bus, &["up", conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let ifn = &ns.ifname;
+    assert!(err.contains(&format!("[#] resolvectl domain -- {ifn} --help -x ~.\n")), "{err}");
+    assert!(!err.contains("COMMAND"), "resolvectl took a domain for an option:\n{err}");
+    let i = ns.ifindex().unwrap();
+    assert_eq!(bus.take_calls()[0], format!("SetLinkDomains {i} --help:false -x:false .:true"));
+    let o = ns.wgq(&bus, &["down", conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]
@@ -524,7 +545,7 @@ fn the_real_systemd_resolved_gets_the_link_settings_and_loses_them() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let ifname = format!("wrs{}z", std::process::id() % 100000);
+    let ifname = format!("wrs{}z", common::pid_tag());
     let o = Command::new("unshare")
         .args(["-m", "-n", "--propagation", "private", "bash"])
         .arg(fixture("real.sh"))

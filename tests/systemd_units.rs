@@ -80,15 +80,21 @@ fn unit_flags_from_the_environment_reach_the_grammar() {
         ("--kill-switch=strict  --allow-lan", Some(KillSwitch { strict: true, allow_lan: true })),
     ] {
         let args = expand(&start, &[("WGQ_UP_FLAGS", flags)], "wg0");
-        assert_eq!(
-            parse_wgq(&args),
-            Invocation::Run(C::Up { target: "wg0".into(), dry_run: false, kill_switch: want }),
-            "WGQ_UP_FLAGS={flags}"
-        );
+        match parse_wgq(&args) {
+            Invocation::Run(C::Up(a)) => {
+                assert!(a.target == "wg0" && !a.dry_run && a.kill_switch() == want, "WGQ_UP_FLAGS={flags}: {a:?}")
+            }
+            other => panic!("WGQ_UP_FLAGS={flags}: {other:?}"),
+        }
     }
     for (flags, off) in [("", false), ("--kill-switch=off", true)] {
         let args = expand(&stop, &[("WGQ_DOWN_FLAGS", flags)], "wg0");
-        assert_eq!(parse_wgq(&args), Invocation::Run(C::Down { target: "wg0".into(), dry_run: false, kill_switch_off: off }));
+        match parse_wgq(&args) {
+            Invocation::Run(C::Down(a)) => {
+                assert!(a.target == "wg0" && !a.dry_run && a.kill_switch.is_some() == off, "WGQ_DOWN_FLAGS={flags}: {a:?}")
+            }
+            other => panic!("WGQ_DOWN_FLAGS={flags}: {other:?}"),
+        }
     }
     // A typo is a usage error (the unit fails), not a tunnel without a kill switch.
     assert!(matches!(
@@ -111,6 +117,37 @@ fn reresolve_units_run_every_30_s_bound_to_the_interface_service() {
         ["BindsTo=wgq@%i.service", "After=wgq@%i.service", "OnActiveSec=30s", "OnUnitActiveSec=30s", "WantedBy=wgq@%i.service"]
     {
         assert!(t.lines().any(|l| l == line), "wgq-reresolve@.timer misses `{line}`");
+    }
+}
+
+#[test]
+fn p2p_units_run_with_the_interface_service() {
+    use wgq::commands::Command as C;
+    use wgq::commands::p2p::P2pCmd;
+    use wgq::frontend::cli::{Invocation, parse_wgq};
+    for (name, verb) in [("wgq-p2p-serve@.service", "serve"), ("wgq-p2p@.service", "connect")] {
+        let s = unit(name);
+        for line in [
+            "BindsTo=wgq@%i.service",
+            "After=wgq@%i.service",
+            "Type=simple",
+            &format!("ExecStart=/usr/bin/wgq p2p {verb} $WGQ_P2P_FLAGS %i"),
+            "Environment=WGQ_P2P_FLAGS=",
+            "WantedBy=wgq@%i.service",
+        ] {
+            assert!(s.lines().any(|l| l == line), "{name} misses `{line}`");
+        }
+        let start = s.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+        let want = |flags: &str| match (verb, flags) {
+            ("serve", "") => P2pCmd::Serve { target: "wg0".into(), port: 51819 },
+            ("serve", _) => P2pCmd::Serve { target: "wg0".into(), port: 51900 },
+            (_, "") => P2pCmd::Connect { target: "wg0".into(), hub: None },
+            _ => P2pCmd::Connect { target: "wg0".into(), hub: Some("10.0.0.1:51900".into()) },
+        };
+        let flags = if verb == "serve" { "--port=51900" } else { "--hub=10.0.0.1:51900" };
+        for f in ["", flags] {
+            assert_eq!(parse_wgq(&expand(start, &[("WGQ_P2P_FLAGS", f)], "wg0")), Invocation::Run(C::P2p(want(f))), "{name} {f}");
+        }
     }
 }
 
@@ -153,12 +190,14 @@ fn units_pass_systemd_analyze_verify() {
         "wgq-reresolve@.service",
         "wgq-reresolve@.timer",
         "wgq-web.service",
+        "wgq-p2p-serve@.service",
+        "wgq-p2p@.service",
     ] {
         let text = unit(name).replace("/usr/bin/wgq", exe);
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     std::fs::copy(dir.path().join("wgq@.service"), dir.path().join("wgq@wg0.service")).unwrap();
-    for name in ["wgq-reresolve@.service", "wgq-reresolve@.timer"] {
+    for name in ["wgq-reresolve@.service", "wgq-reresolve@.timer", "wgq-p2p-serve@.service", "wgq-p2p@.service"] {
         std::fs::copy(dir.path().join(name), dir.path().join(name.replace('@', "@wg0"))).unwrap();
     }
     // The drop-in `systemctl edit wgq@wg0` writes for a kill switch.
@@ -186,6 +225,8 @@ fn units_pass_systemd_analyze_verify() {
             "wgq-reresolve@wg0.service",
             "wgq-reresolve@wg0.timer",
             "wgq-web.service",
+            "wgq-p2p-serve@wg0.service",
+            "wgq-p2p@wg0.service",
         ])
         .current_dir(dir.path())
         .output()

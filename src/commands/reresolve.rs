@@ -16,15 +16,21 @@ use crate::system::runstate::RunState;
 
 use super::{AppError, io};
 
-/// What the command line asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// `wgq reresolve`'s arguments (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct ReresolveArgs {
-    pub target: String,
+    /// A peer is stale without a handshake for this long (or never)
+    #[arg(long, value_name = "SECS", default_value_t = crate::plan::reresolve::DEFAULT_STALE_AFTER)]
     pub stale_after: u64,
+    /// Print the endpoint changes instead of making them
+    #[arg(long)]
     pub dry_run: bool,
+    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
+    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
+    pub target: String,
 }
 
-pub fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
+pub(crate) fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
     let (loc, cfg) = super::load_with(&a.target, crate::config::parse_unstripped)?;
     let ifname = loc.interface.clone();
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;

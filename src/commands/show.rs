@@ -5,8 +5,42 @@ use std::time::{Duration, SystemTime};
 
 use crate::device::{self, DeviceState};
 
+use super::{AppError, write_out};
+
+// `wgq show`'s arguments (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct ShowArgs {
+    /// Print machine-readable JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The interface to show; all (or none) for every WireGuard interface
+    #[arg(value_name = "INTERFACE|all")]
+    pub interface: Option<String>,
+}
+
+// `wgq showconf`'s arguments (and clap's definition of them).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct ShowconfArgs {
+    /// A WireGuard interface
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+}
+
+/// `wgq show`: `all` is every WireGuard interface, as no name is.
+pub(crate) fn run(a: &ShowArgs) -> Result<i32, AppError> {
+    show(a.interface.as_deref().filter(|i| *i != "all"), a.json).map(|_| 0)
+}
+
+/// `wgq showconf`: the running configuration in the file's form.
+pub(crate) fn showconf(a: &ShowconfArgs) -> Result<i32, AppError> {
+    let mut sys = crate::system::LinuxSystem::new(&a.interface, None)?;
+    let text = sys.showconf(&a.interface)?;
+    write_out(&mut std::io::stdout().lock(), text.as_bytes())?;
+    Ok(0)
+}
+
 /// Prints the state of one interface, or of all WireGuard interfaces.
-pub fn show(interface: Option<&str>, json: bool) -> Result<(), super::AppError> {
+pub(crate) fn show(interface: Option<&str>, json: bool) -> Result<(), AppError> {
     let names = match interface {
         Some(n) => vec![n.to_string()],
         None => {
@@ -28,9 +62,11 @@ pub fn show(interface: Option<&str>, json: bool) -> Result<(), super::AppError> 
 }
 
 /// `wg show` layout (without colours). Peers with the most recent handshake first.
-pub fn render_pretty(d: &DeviceState, now: Duration) -> String {
+pub(crate) fn render_pretty(d: &DeviceState, now: Duration) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "interface: {}", d.name);
+    // An interface name may hold any byte but `/`, `:` and white space (a terminal escape
+    // sequence too): never printed raw.
+    let _ = writeln!(s, "interface: {}", crate::config::values::clean(&d.name));
     if let Some(k) = &d.public_key {
         let _ = writeln!(s, "  public key: {}", k.to_base64());
     }
@@ -129,7 +165,7 @@ pub(crate) fn json_str(s: &str) -> String {
 
 /// JSON for scripts. Field names are stable (documented in the man page); keys are
 /// never included except public keys.
-pub fn render_json(devs: &[DeviceState]) -> String {
+pub(crate) fn render_json(devs: &[DeviceState]) -> String {
     let mut s = String::from("[");
     for (i, d) in devs.iter().enumerate() {
         if i > 0 {
@@ -198,6 +234,18 @@ mod tests {
                 tx_bytes: 100,
                 allowed_ips: vec![IpNet::parse("10.0.0.2/32").unwrap()],
             }],
+        }
+    }
+
+    #[test]
+    fn control_characters_of_a_name_are_escaped() {
+        let d = DeviceState { name: "x\x1b]0;pwned\x07\u{9b}2J\x7f".into(), ..dev() };
+        let p = render_pretty(&d, Duration::from_secs(1062));
+        assert!(p.starts_with("interface: x\\u{1b}]0;pwned\\u{7}\\u{9b}2J\\u{7f}\n"), "{p}");
+        let j = render_json(std::slice::from_ref(&d));
+        assert!(j.contains("\"interface\": \"x\\u001b]0;pwned\\u0007\\u009b2J\\u007f\""), "{j}");
+        for out in [p, j] {
+            assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
         }
     }
 

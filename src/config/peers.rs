@@ -13,7 +13,7 @@ use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 
 /// The metadata keys wgq writes in a `[Peer]` block, in the order it writes them.
-pub const META_KEYS: [&str; 5] = ["Name", "DisplayName", "Created", "Expires", "Note"];
+pub const META_KEYS: [&str; 6] = ["Name", "DisplayName", "Created", "Expires", "Note", "P2P"];
 
 /// One `[Peer]` block of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -29,6 +29,8 @@ pub struct PeerEntry {
     pub created: Option<String>,
     pub expires: Option<String>,
     pub note: Option<String>,
+    /// `# P2P = true`: the peer is in the interface's `wgq p2p` mesh.
+    pub p2p: bool,
     pub public_key: Option<Key>,
     pub preshared_key: Option<SecretKey>,
     /// As written (host bits kept); unparsable entries are left out.
@@ -106,6 +108,10 @@ pub fn list_entries(text: &[u8]) -> Vec<PeerEntry> {
 /// Reads one line of a `[Peer]` block (enabled form) into `p`.
 fn peer_line(p: &mut PeerEntry, l: &[u8], with_psk: bool) {
     if let Some((k, v)) = meta_comment(l) {
+        if k.eq_ignore_ascii_case("P2P") {
+            p.p2p = v.eq_ignore_ascii_case("true");
+            return;
+        }
         let slot = match k {
             _ if k.eq_ignore_ascii_case("Name") => &mut p.name,
             _ if k.eq_ignore_ascii_case("DisplayName") => &mut p.display_name,
@@ -257,6 +263,8 @@ pub struct NewPeer {
     pub created: String,
     pub expires: Option<String>,
     pub note: Option<String>,
+    /// `# P2P = true` (`wgq peer add --p2p`).
+    pub p2p: bool,
     pub public_key: Key,
     pub preshared_key: Option<SecretKey>,
     pub allowed_ips: Vec<IpNet>,
@@ -278,6 +286,9 @@ pub fn peer_lines(p: &NewPeer) -> Vec<String> {
     }
     if let Some(n) = &p.note {
         v.push(format!("# Note = {n}"));
+    }
+    if p.p2p {
+        v.push("# P2P = true".into());
     }
     v.push(format!("PublicKey = {}", p.public_key.to_base64()));
     if let Some(k) = &p.preshared_key {
@@ -723,6 +734,7 @@ mod tests {
             created: "2026-01-02T03:04:05Z".into(),
             expires: None,
             note: Some("phone".into()),
+            p2p: false,
             public_key: Key::from_base64(P1).unwrap(),
             preshared_key: None,
             allowed_ips: vec![IpNet::parse("10.8.0.2/32").unwrap(), IpNet::parse("fd00::2/128").unwrap()],
@@ -733,6 +745,13 @@ mod tests {
                 "[Peer]\n# Name = alice\n# Created = 2026-01-02T03:04:05Z\n# Note = phone\nPublicKey = {P1}\nAllowedIPs = 10.8.0.2/32, fd00::2/128\n"
             )
         );
+        // In the p2p mesh: one comment line more, read back by the listing.
+        let mesh = NewPeer { p2p: true, ..p.clone() };
+        let block = peer_block(&mesh, "\n");
+        assert!(block.contains("# Note = phone\n# P2P = true\nPublicKey"), "{block}");
+        let listed = list_entries(block.as_bytes());
+        assert!(listed[0].p2p && !list_entries(peer_block(&p, "\n").as_bytes())[0].p2p);
+        assert!(!list_entries(block.replace("= true", "= no").as_bytes())[0].p2p);
         let c = ClientConfig {
             name: "alice".into(),
             addresses: p.allowed_ips.clone(),

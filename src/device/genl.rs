@@ -32,12 +32,6 @@ pub struct RawGenl {
     payload: Vec<u8>,
 }
 
-impl RawGenl {
-    pub fn payload(&self) -> &[u8] {
-        &self.payload
-    }
-}
-
 impl Drop for RawGenl {
     fn drop(&mut self) {
         crate::key::wipe(&mut self.payload);
@@ -1077,7 +1071,7 @@ mod tests {
     #[test]
     fn an_endpoint_update_is_update_only_with_the_endpoint_alone_golden_bytes() {
         // What `wgq reresolve` sends for one peer (Op::SetEndpoint).
-        let cfg = crate::plan::exec::endpoint_update(Key([7; 32]), "203.0.113.7:51820".parse().unwrap());
+        let cfg = crate::device::DeviceConfig::endpoint_update(Key([7; 32]), "203.0.113.7:51820".parse().unwrap());
         let msgs = set_requests(0x15, "wg0", &cfg, DEFAULT_LIMIT);
         assert_eq!(msgs.len(), 1);
         let b = emit(&msgs[0]);

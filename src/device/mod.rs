@@ -23,6 +23,18 @@ pub struct DeviceConfig {
     pub peers: Vec<PeerConfig>,
 }
 
+impl DeviceConfig {
+    /// The update of one peer's endpoint (`Op::SetEndpoint`, what `wgq reresolve` sends):
+    /// the peer's key, update-only, the endpoint; nothing else (no device field, no other
+    /// peer setting).
+    pub fn endpoint_update(peer: Key, endpoint: SocketAddr) -> DeviceConfig {
+        DeviceConfig {
+            peers: vec![PeerConfig { public_key: peer, update_only: true, endpoint: Some(endpoint), ..Default::default() }],
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PeerConfig {
     pub public_key: Key,
@@ -154,11 +166,7 @@ pub fn valid_name(name: &str) -> bool {
 
 /// The backend of an existing interface: a live UAPI socket means userspace.
 pub fn backend_of(name: &str) -> Backend {
-    if valid_name(name) && std::os::unix::net::UnixStream::connect(uapi::socket_path(name)).is_ok() {
-        Backend::Userspace
-    } else {
-        Backend::Kernel
-    }
+    if valid_name(name) && uapi::listening(&uapi::socket_path(name)) { Backend::Userspace } else { Backend::Kernel }
 }
 
 /// Device access for one run: the generic-netlink connection to kernel devices is opened

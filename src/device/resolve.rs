@@ -21,12 +21,6 @@ pub enum ResolveError {
 /// One getaddrinfo outcome: an address, or (error text, permanent?).
 pub type Lookup = Result<SocketAddr, (String, bool)>;
 
-/// Resolves with the real resolver, sleeping between retries and printing wg's notices.
-pub fn resolve(e: &Endpoint) -> Result<SocketAddr, ResolveError> {
-    let retries = retries_from_env(std::env::var("WG_ENDPOINT_RESOLUTION_RETRIES").ok().as_deref())?;
-    resolve_with(e, retries, getaddrinfo, std::thread::sleep, |m| eprintln!("{m}"))
-}
-
 /// `None` means infinity.
 pub fn retries_from_env(v: Option<&str>) -> Result<Option<u32>, ResolveError> {
     match v {

@@ -18,6 +18,57 @@ pub fn socket_path(name: &str) -> PathBuf {
     PathBuf::from(SOCKET_DIR).join(format!("{name}.sock"))
 }
 
+/// Connects to a control socket, waiting at most [`timeout`] for room in its backlog (a
+/// stopped or flooded implementation's full backlog blocked connect(2) without end): a
+/// connection still waiting then fails with `WouldBlock`.
+pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
+    connect_within(path, timeout())
+}
+
+fn connect_within(path: &Path, bound: Duration) -> std::io::Result<UnixStream> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: all-zero is a valid sockaddr_un.
+    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= sa.sun_path.len() || bytes.contains(&0) {
+        return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, &b) in sa.sun_path.iter_mut().zip(bytes) {
+        *d = b as libc::c_char;
+    }
+    // SAFETY: socket(2); the descriptor is owned by the UnixStream at once.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor socket(2) just returned, owned by nobody else.
+    let s = unsafe { UnixStream::from_raw_fd(fd) };
+    // SO_SNDTIMEO bounds a unix stream connect's wait for the listener's backlog.
+    s.set_write_timeout(Some(bound.max(Duration::from_millis(1))))?;
+    let len = (std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+    loop {
+        // SAFETY: `sa` is a valid sockaddr_un of at least `len` bytes.
+        if unsafe { libc::connect(fd, (&sa as *const libc::sockaddr_un).cast(), len) } == 0 {
+            return Ok(s);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Whether something listens on the control socket at `path`: it accepts, or its backlog
+/// stayed full for the bound (a stopped implementation is still there).
+pub fn listening(path: &Path) -> bool {
+    match connect(path) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+    }
+}
+
 /// The userspace program: `$WG_QUICK_USERSPACE_IMPLEMENTATION`, else `wireguard-go`.
 pub fn implementation() -> String {
     std::env::var("WG_QUICK_USERSPACE_IMPLEMENTATION").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "wireguard-go".into())
@@ -34,7 +85,7 @@ pub fn spawn(program: &str, name: &str) -> Result<(), DeviceError> {
     let deadline = Instant::now() + crate::os::child::helper_timeout();
     let path = socket_path(name);
     while Instant::now() < deadline {
-        if UnixStream::connect(&path).is_ok() {
+        if connect_within(&path, Duration::from_millis(100)).is_ok() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -103,11 +154,12 @@ fn unhex(s: &[u8]) -> Option<[u8; 32]> {
     Some(k)
 }
 
-fn unhex_secret(s: &[u8]) -> Option<SecretKey> {
-    let mut b = unhex(s)?;
+/// A secret key of a reply: `Err` unless 64 hex digits, `Ok(None)` for all zeros (none set).
+fn unhex_secret(s: &[u8]) -> Result<Option<SecretKey>, ()> {
+    let mut b = unhex(s).ok_or(())?;
     let k = SecretKey::from_bytes(b);
     crate::key::wipe(&mut b);
-    Some(k).filter(|k| !k.is_zero())
+    Ok(Some(k).filter(|k| !k.is_zero()))
 }
 
 /// A value of a reply parsed as text (`None` unless it parses).
@@ -140,6 +192,35 @@ fn unsigned<T: TryFrom<u64>>(v: &[u8]) -> Option<T> {
     }
     T::try_from(n).ok()
 }
+
+/// A counter of a reply: digits only, a value past 2^64-1 taken as 2^64-1 (as wg(8) reads
+/// counters: strtoull saturates, and the maximum is allowed).
+fn saturating(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(unsigned(v).unwrap_or(u64::MAX))
+}
+
+/// A time field of a reply: an unsigned decimal that fits a signed 64-bit `time_t`/`long`.
+fn signed_range(v: &[u8]) -> Option<u64> {
+    unsigned::<u64>(v).filter(|&n| n <= i64::MAX as u64)
+}
+
+/// The `errno=` value of a reply: digits up to 2^31-1 (a sign, or anything else, is a
+/// protocol error, as wg(8) reads it).
+fn errno_value(v: &[u8]) -> i32 {
+    unsigned::<u32>(v.trim_ascii()).and_then(|n| i32::try_from(n).ok()).unwrap_or(libc::EPROTO)
+}
+
+/// The longest reply line taken: the longest valid one (an IPv6 endpoint with a zone name,
+/// or an IPv6 allowed IP) is under 100 bytes.
+const MAX_LINE: usize = 4096;
+/// The most reply bytes taken (about 600,000 peers with their allowed IPs).
+const MAX_REPLY: u64 = 256 << 20;
+/// A whole reply must arrive within this many times the bound of one read: a socket that
+/// trickles or streams without end cannot hold wgq.
+const REPLY_BOUNDS: u32 = 6;
 
 /// The `set=1` request text for a device configuration (for tests; `set` streams it with
 /// [`write_set_request`]).
@@ -241,6 +322,7 @@ fn write_allowed_ip(s: &mut (impl Write + ?Sized), key: &[u8], a: &IpNet) -> std
 }
 
 /// Parses a `get=1` reply (without the final `errno=` line's meaning).
+#[cfg(test)]
 pub fn parse_get(name: &str, text: &str) -> Result<DeviceState, DeviceError> {
     let mut p = GetParser::new(name);
     for line in text.as_bytes().split(|&b| b == b'\n') {
@@ -279,14 +361,17 @@ impl GetParser {
             return Ok(());
         }
         let GetParser { name, d, secs, .. } = self;
-        let bad =
-            |l: &[u8]| DeviceError::Protocol(format!("unexpected line in the reply of {name}: `{}'", String::from_utf8_lossy(l)));
+        // The line as text with control characters escaped, cut short: it comes from the socket.
+        let bad = |l: &[u8]| {
+            let t: String = String::from_utf8_lossy(&l[..l.len().min(120)]).escape_debug().collect();
+            DeviceError::Protocol(format!("unexpected line in the reply of {name}: `{t}'"))
+        };
         let eq = line.iter().position(|&b| b == b'=').ok_or_else(|| bad(line))?;
         let (k, v) = (&line[..eq], &line[eq + 1..]);
         let peer = d.peers.last_mut();
         match (k, peer) {
             (b"private_key", _) => {
-                d.private_key = unhex_secret(v);
+                d.private_key = unhex_secret(v).map_err(|_| bad(b"private_key=(not a key)"))?;
                 d.public_key = d.private_key.as_ref().map(|k| k.public_key());
             }
             (b"own_public_key", _) => d.public_key = unhex(v).map(Key),
@@ -299,18 +384,19 @@ impl GetParser {
             }
             (b"errno", _) => {}
             (_, None) => {}
-            (b"preshared_key", Some(p)) => p.preshared_key = unhex_secret(v),
+            (b"preshared_key", Some(p)) => p.preshared_key = unhex_secret(v).map_err(|_| bad(b"preshared_key=(not a key)"))?,
             (b"endpoint", Some(p)) => p.endpoint = endpoint(v),
-            (b"persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = unsigned(v).unwrap_or(0),
-            (b"last_handshake_time_sec", Some(_)) => *secs = unsigned(v),
+            // Every number out of its range is a protocol error, as wg(8) reads the reply.
+            (b"persistent_keepalive_interval", Some(p)) => p.persistent_keepalive = unsigned(v).ok_or_else(|| bad(line))?,
+            (b"last_handshake_time_sec", Some(_)) => *secs = Some(signed_range(v).ok_or_else(|| bad(line))?),
             (b"last_handshake_time_nsec", Some(p)) => {
-                let ns: u64 = unsigned(v).unwrap_or(0);
+                let ns = signed_range(v).ok_or_else(|| bad(line))?;
                 if let Some(s) = *secs {
                     p.last_handshake = super::handshake_time(s, ns);
                 }
             }
-            (b"rx_bytes", Some(p)) => p.rx_bytes = unsigned(v).unwrap_or(0),
-            (b"tx_bytes", Some(p)) => p.tx_bytes = unsigned(v).unwrap_or(0),
+            (b"rx_bytes", Some(p)) => p.rx_bytes = saturating(v).ok_or_else(|| bad(line))?,
+            (b"tx_bytes", Some(p)) => p.tx_bytes = saturating(v).ok_or_else(|| bad(line))?,
             (b"allowed_ip", Some(p)) => {
                 p.allowed_ips.push(std::str::from_utf8(v).ok().and_then(|v| IpNet::parse(v).ok()).ok_or_else(|| bad(line))?)
             }
@@ -380,8 +466,14 @@ impl Request<'_> {
         send: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
         each: &mut dyn FnMut(&[u8]) -> Result<(), DeviceError>,
     ) -> Result<i32, DeviceError> {
-        let s = UnixStream::connect(path)
-            .map_err(|e| DeviceError::Access { name: self.name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) })?;
+        // A backlog that stays full for the bound is the implementation not answering.
+        let s = connect_within(path, self.bound).map_err(|e| {
+            if timed_out(&e) {
+                self.error(e)
+            } else {
+                DeviceError::Access { name: self.name.into(), errno: e.raw_os_error().unwrap_or(libc::ENODEV) }
+            }
+        })?;
         s.set_read_timeout(Some(self.bound)).and_then(|_| s.set_write_timeout(Some(self.bound))).map_err(|e| self.error(e))?;
         let mut w = std::io::BufWriter::with_capacity(64 * 1024, &s);
         let sent = send(&mut w).and_then(|_| w.flush());
@@ -398,27 +490,57 @@ impl Request<'_> {
     /// Reads the reply in large pieces (a 20,000-peer reply is megabytes), hands each
     /// complete line before `errno=` to `each` as it arrives (so parsing overlaps the
     /// implementation's writing), and returns the errno.
+    ///
+    /// Bounded: a line longer than [`MAX_LINE`], a reply longer than [`MAX_REPLY`] or one
+    /// that has not ended [`REPLY_BOUNDS`] read bounds after the request are protocol errors
+    /// (wg(8)'s `Protocol error`); each read waits at most the bound.
     fn read_lines(&self, s: &UnixStream, each: &mut dyn FnMut(&[u8]) -> Result<(), DeviceError>) -> Result<i32, DeviceError> {
+        let protocol = |why: &str| DeviceError::Protocol(format!("{}: the userspace implementation's reply {why}", self.name));
+        let deadline = Instant::now() + self.bound.saturating_mul(REPLY_BOUNDS);
         let mut buf: Vec<u8> = Vec::with_capacity(512 * 1024);
+        let mut total: u64 = 0;
         let mut r = s;
         loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(protocol(&format!(
+                    "did not end within {}",
+                    crate::os::child::seconds(self.bound.saturating_mul(REPLY_BOUNDS))
+                )));
+            }
+            s.set_read_timeout(Some(left.min(self.bound))).map_err(|e| self.error(e))?;
             let from = buf.len();
             buf.resize(from + 256 * 1024, 0);
-            let n = r.read(&mut buf[from..]).map_err(|e| self.error(e))?;
+            let n = match r.read(&mut buf[from..]) {
+                Ok(n) => n,
+                // The whole reply's deadline, not a silent socket: the same protocol error.
+                Err(e) if timed_out(&e) && Instant::now() >= deadline => continue,
+                Err(e) => return Err(self.error(e)),
+            };
             buf.truncate(from + n);
             if n == 0 {
                 return Err(DeviceError::Protocol(format!("{}: the userspace implementation closed the socket", self.name)));
+            }
+            total += n as u64;
+            if total > MAX_REPLY {
+                return Err(protocol(&format!("is longer than {} MiB", MAX_REPLY >> 20)));
             }
             let mut start = 0;
             while let Some(p) = buf[start..].iter().position(|&b| b == b'\n') {
                 let line = &buf[start..start + p];
                 start += p + 1;
+                if line.len() > MAX_LINE {
+                    return Err(protocol(&format!("has a line longer than {MAX_LINE} bytes")));
+                }
                 if let Some(e) = line.strip_prefix(b"errno=") {
-                    return Ok(number(e.trim_ascii()).unwrap_or(libc::EPROTO));
+                    return Ok(errno_value(e));
                 }
                 each(line)?;
             }
             buf.drain(..start);
+            if buf.len() > MAX_LINE {
+                return Err(protocol(&format!("has a line longer than {MAX_LINE} bytes")));
+            }
         }
     }
 }
@@ -434,11 +556,14 @@ pub fn set(name: &str, cfg: &DeviceConfig) -> Result<(), DeviceError> {
 
 /// Reads the device state over UAPI.
 pub fn get(name: &str) -> Result<DeviceState, DeviceError> {
-    let mut p = GetParser::new(name);
-    let req = Request::new(name, false);
-    let errno = req.exchange_with(&socket_path(name), |w| w.write_all(b"get=1\n\n"), &mut |l| p.line(l))?;
+    get_at(&socket_path(name), Request::new(name, false))
+}
+
+fn get_at(path: &Path, req: Request) -> Result<DeviceState, DeviceError> {
+    let mut p = GetParser::new(req.name);
+    let errno = req.exchange_with(path, |w| w.write_all(b"get=1\n\n"), &mut |l| p.line(l))?;
     if errno != 0 {
-        return Err(DeviceError::Access { name: name.into(), errno: errno.saturating_abs() });
+        return Err(DeviceError::Access { name: req.name.into(), errno: errno.saturating_abs() });
     }
     Ok(p.d)
 }
@@ -452,7 +577,7 @@ pub fn wait_gone(name: &str, bound: Duration) -> bool {
 fn wait_gone_at(path: &Path, bound: Duration) -> bool {
     let deadline = Instant::now() + bound;
     loop {
-        if UnixStream::connect(path).is_err() {
+        if connect_within(path, Duration::from_millis(100)).is_err_and(|e| e.kind() != std::io::ErrorKind::WouldBlock) {
             return true;
         }
         if Instant::now() >= deadline {
@@ -481,7 +606,7 @@ pub fn list() -> Vec<String> {
     let mut v: Vec<String> = rd
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".sock")).map(String::from))
-        .filter(|n| UnixStream::connect(socket_path(n)).is_ok())
+        .filter(|n| listening(&socket_path(n)))
         .collect();
     v.sort();
     v
@@ -504,7 +629,7 @@ mod tests {
     #[test]
     fn absurd_handshake_times_do_not_panic() {
         let k = "11".repeat(32);
-        for (sec, nsec) in [("18446744073709551615", "4000000000"), ("0", "18446744073709551615"), ("0", "0")] {
+        for (sec, nsec) in [("9223372036854775807", "9223372036854775807"), ("0", "4000000000"), ("0", "0")] {
             let mut p = GetParser::new("wg0");
             for l in
                 [format!("public_key={k}"), format!("last_handshake_time_sec={sec}"), format!("last_handshake_time_nsec={nsec}")]
@@ -512,6 +637,14 @@ mod tests {
                 p.line(l.as_bytes()).unwrap();
             }
             assert_eq!(p.d.peers[0].last_handshake.is_some(), sec != "0" || nsec != "0");
+        }
+        // Beyond a signed 64-bit time: wg(8)'s protocol error, no panic.
+        for (sec, nsec) in [("18446744073709551615", "0"), ("0", "18446744073709551615")] {
+            let mut p = GetParser::new("wg0");
+            p.line(format!("public_key={k}").as_bytes()).unwrap();
+            let r = p.line(format!("last_handshake_time_sec={sec}").as_bytes());
+            let r = r.and_then(|_| p.line(format!("last_handshake_time_nsec={nsec}").as_bytes()));
+            assert!(matches!(r, Err(DeviceError::Protocol(_))), "{sec} {nsec}");
         }
     }
 
@@ -573,7 +706,7 @@ mod tests {
 
     #[test]
     fn an_endpoint_update_is_update_only_text() {
-        let cfg = crate::plan::exec::endpoint_update(Key([2; 32]), "[2001:db8::7]:51820".parse().unwrap());
+        let cfg = crate::device::DeviceConfig::endpoint_update(Key([2; 32]), "[2001:db8::7]:51820".parse().unwrap());
         assert_eq!(
             set_request(&cfg),
             format!("set=1\npublic_key={}\nupdate_only=true\nendpoint=[2001:db8::7]:51820\n\n", "02".repeat(32))
@@ -693,5 +826,148 @@ mod tests {
         let e = Request { name: "wgt0", modify: true, bound }.exchange(&path, |w| write_set_request(w, &cfg)).unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
         assert_eq!(e.to_string(), "Unable to modify interface wgt0: its userspace implementation did not answer within 0.2 s");
+    }
+
+    /// A fake implementation on a socket of its own: answers one request (read up to its
+    /// blank line) by `reply`, in a thread.
+    fn fake(reply: impl FnOnce(&mut std::os::unix::net::UnixStream) + Send + 'static) -> (tempfile::TempDir, PathBuf) {
+        let (d, p, l) = silent_socket();
+        std::thread::spawn(move || {
+            let Ok((mut c, _)) = l.accept() else { return };
+            let mut req = Vec::new();
+            let mut b = [0u8; 1];
+            while !req.ends_with(b"\n\n") && c.read(&mut b).is_ok_and(|n| n == 1) {
+                req.push(b[0]);
+            }
+            reply(&mut c);
+        });
+        (d, p)
+    }
+
+    fn get_from(path: &Path, bound: Duration) -> Result<DeviceState, DeviceError> {
+        get_at(path, Request { name: "wgt0", modify: false, bound })
+    }
+
+    /// What wg(8) makes of the error: `Protocol error` (EPROTO), whichever way it came.
+    fn is_protocol_error(e: &DeviceError) -> bool {
+        matches!(e, DeviceError::Protocol(_)) || e.errno() == Some(libc::EPROTO)
+    }
+
+    const PEER: &str = "public_key=0202020202020202020202020202020202020202020202020202020202020202\n";
+
+    #[test]
+    fn out_of_range_values_are_protocol_errors() {
+        let bound = Duration::from_secs(2);
+        let ok = |body: String| {
+            let (_d, p) = fake(move |c| {
+                let _ = c.write_all(format!("{body}errno=0\n\n").as_bytes());
+            });
+            get_from(&p, bound)
+        };
+        // The same replies with values in range are taken (so each case below can fail).
+        let d = ok(format!(
+            "listen_port=65535\nfwmark=4294967295\n{PEER}persistent_keepalive_interval=65535\n\
+             last_handshake_time_sec=9223372036854775807\nlast_handshake_time_nsec=9223372036854775807\n\
+             rx_bytes=18446744073709551615\ntx_bytes=0\nallowed_ip=10.0.0.0/32\nallowed_ip=fd00::/128\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            (d.listen_port, d.fwmark, d.peers[0].persistent_keepalive, d.peers[0].rx_bytes),
+            (65535, u32::MAX, 65535, u64::MAX)
+        );
+        // Counters past 2^64-1 saturate, as wg(8) reads them (strtoull).
+        let d = ok(format!("{PEER}rx_bytes=18446744073709551616\ntx_bytes=99999999999999999999999999\n")).unwrap();
+        assert_eq!((d.peers[0].rx_bytes, d.peers[0].tx_bytes), (u64::MAX, u64::MAX));
+        for bad in [
+            "listen_port=65536\n".to_string(),
+            "fwmark=4294967296\n".into(),
+            "listen_port=-1\n".into(),
+            format!("{PEER}persistent_keepalive_interval=65536\n"),
+            format!("{PEER}last_handshake_time_sec=9223372036854775808\n"),
+            format!("{PEER}last_handshake_time_nsec=18446744073709551615\n"),
+            format!("{PEER}tx_bytes=1e3\n"),
+            format!("{PEER}allowed_ip=10.0.0.0/4294967329\n"),
+            format!("{PEER}allowed_ip=fd00::/129\n"),
+            format!("{PEER}preshared_key=zz\n"),
+            format!("private_key={}\n", "0".repeat(63)),
+            "no equals sign\n".into(),
+        ] {
+            let e = ok(bad.clone()).expect_err(&bad);
+            assert!(is_protocol_error(&e), "{bad}: {e}");
+        }
+        for errno in ["-1", "+5", "2147483648", "99999999999999999999999", "x"] {
+            let (_d, p) = fake(move |c| {
+                let _ = c.write_all(format!("errno={errno}\n\n").as_bytes());
+            });
+            let e = get_from(&p, bound).unwrap_err();
+            assert!(is_protocol_error(&e), "errno={errno}: {e}");
+        }
+        // A control character of a bad line is escaped in the message.
+        let e = ok("\x1b[31mred\n".into()).unwrap_err();
+        assert!(!e.to_string().contains('\x1b'), "{e}");
+    }
+
+    #[test]
+    fn endless_or_trickling_replies_end_within_the_bounds() {
+        let bound = Duration::from_millis(200);
+        let limit = bound * REPLY_BOUNDS + Duration::from_secs(2);
+        // One line without end.
+        let (_d, p) = fake(|c| while c.write_all(&[b'x'; 4096]).is_ok() {});
+        let t = Instant::now();
+        let e = get_from(&p, bound).unwrap_err();
+        assert!(is_protocol_error(&e) && e.to_string().contains("line longer"), "{e}");
+        assert!(t.elapsed() < limit, "{:?}", t.elapsed());
+        // Valid lines without end (a peer's counters over and over).
+        let (_d, p) = fake(|c| {
+            let _ = c.write_all(PEER.as_bytes());
+            let chunk = "rx_bytes=1\n".repeat(4096);
+            while c.write_all(chunk.as_bytes()).is_ok() {}
+        });
+        let t = Instant::now();
+        let e = get_from(&p, bound).unwrap_err();
+        assert!(is_protocol_error(&e), "{e}");
+        assert!(t.elapsed() < limit, "{:?}", t.elapsed());
+        // A byte now and then, each within the bound of one read.
+        let (_d, p) = fake(move |c| {
+            while c.write_all(b"f").is_ok() {
+                std::thread::sleep(bound / 4);
+            }
+        });
+        let t = Instant::now();
+        let e = get_from(&p, bound).unwrap_err();
+        assert!(is_protocol_error(&e) && e.to_string().contains("did not end"), "{e}");
+        assert!(t.elapsed() >= bound * REPLY_BOUNDS && t.elapsed() < limit, "{:?}", t.elapsed());
+    }
+
+    /// A listener with the smallest backlog, already full: nobody accepts, and one more
+    /// connect(2) has to wait for room.
+    fn full_backlog() -> (tempfile::TempDir, PathBuf, std::os::unix::net::UnixListener, Vec<UnixStream>) {
+        use std::os::fd::AsRawFd;
+        let (d, p, l) = silent_socket();
+        // SAFETY: listen(2) on the listener's own descriptor.
+        assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
+        let mut held = Vec::new();
+        while let Ok(s) = connect_within(&p, Duration::from_millis(50)) {
+            held.push(s);
+            assert!(held.len() < 1000, "the backlog never filled");
+        }
+        (d, p, l, held)
+    }
+
+    #[test]
+    fn a_full_backlog_makes_connect_wait_no_longer_than_the_bound() {
+        let (_d, path, _l, _held) = full_backlog();
+        let t = Instant::now();
+        let e = connect_within(&path, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}");
+        assert!(t.elapsed() >= Duration::from_millis(150) && t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        // A request to it times out as one to a silent implementation.
+        let bound = Duration::from_millis(200);
+        let t = Instant::now();
+        let e = get_from(&path, bound).unwrap_err();
+        assert!(matches!(e, DeviceError::Timeout { .. }), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        // It is still there: not gone.
+        assert!(!wait_gone_at(&path, Duration::from_millis(100)));
     }
 }

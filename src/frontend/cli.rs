@@ -9,6 +9,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+use crate::commands;
 pub use crate::commands::Command;
 
 /// The grammar the binary speaks, chosen by the name it was run as (busybox style).
@@ -81,44 +82,23 @@ struct WgqArgs {
 #[derive(Debug, clap::Subcommand)]
 enum WgqCommand {
     /// Create and configure the interface; everything is rolled back if any step fails
-    Up(UpCli),
+    Up(commands::up::UpArgs),
     /// Remove the interface and everything up added for it
-    Down(DownCli),
+    Down(commands::down::DownArgs),
     /// Write the running configuration of the interface back to its file
-    Save(Target),
+    Save(commands::save::SaveArgs),
     /// Print the configuration without wg-quick's keys, as wg(8) reads it
-    Strip(Target),
+    Strip(commands::check::StripArgs),
     /// Validate the file and print every error and warning, changing nothing
-    Check(Target),
+    Check(commands::check::CheckArgs),
     /// Bring the running interface to the file without recreating it
-    Reload(DryRunTarget),
+    Reload(commands::reload::ReloadArgs),
     /// Look up stale peers' host-name endpoints again and update the ones that moved (dynamic DNS)
-    Reresolve {
-        /// A peer is stale without a handshake for this long (or never)
-        #[arg(long, value_name = "SECS", default_value_t = crate::plan::reresolve::DEFAULT_STALE_AFTER)]
-        stale_after: u64,
-        /// Print the endpoint changes instead of making them
-        #[arg(long)]
-        dry_run: bool,
-        /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-        #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-        target: String,
-    },
+    Reresolve(commands::reresolve::ReresolveArgs),
     /// Show the state of WireGuard interfaces
-    Show {
-        /// Print machine-readable JSON
-        #[arg(long)]
-        json: bool,
-        /// The interface to show; all (or none) for every WireGuard interface
-        #[arg(value_name = "INTERFACE|all")]
-        interface: Option<String>,
-    },
+    Show(commands::show::ShowArgs),
     /// Print the running configuration of the interface in config-file form
-    Showconf {
-        /// A WireGuard interface
-        #[arg(value_name = "INTERFACE")]
-        interface: String,
-    },
+    Showconf(commands::show::ShowconfArgs),
     /// Print a new private key
     Genkey,
     /// Print a new preshared key
@@ -149,6 +129,11 @@ enum WgqCommand {
         #[command(subcommand)]
         command: crate::commands::peer::PeerCmd,
     },
+    /// Peers behind NAT talk directly, with endpoints learned from their hub: serve, connect, status
+    P2p {
+        #[command(subcommand)]
+        command: crate::commands::p2p::P2pCmd,
+    },
     /// Serve the web page and its API (wg-easy 14's routes and /api/v1) for server interfaces
     Web(crate::commands::web::WebArgs),
     /// The web page's credentials: hash-password, token add|list|revoke, totp enable|disable
@@ -157,67 +142,10 @@ enum WgqCommand {
         command: crate::commands::web_admin::WebAdminCmd,
     },
     /// Print a file (a client's configuration) as a QR code on the terminal
-    Qr {
-        /// The file; standard input for - or none
-        #[arg(value_name = "FILE|-")]
-        file: Option<String>,
-    },
+    Qr(commands::qr::QrArgs),
     /// Print the version (as --version does)
     #[command(hide = true)]
     Version,
-}
-
-#[derive(Debug, clap::Args)]
-struct Target {
-    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-    target: String,
-}
-
-#[derive(Debug, clap::Args)]
-struct DryRunTarget {
-    /// Print the plan instead of applying it
-    #[arg(long)]
-    dry_run: bool,
-    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-    target: String,
-}
-
-#[derive(Debug, clap::Args)]
-struct UpCli {
-    /// Print the plan instead of applying it
-    #[arg(long)]
-    dry_run: bool,
-    /// Reject every packet that does not leave through the tunnel or another wgq tunnel (full tunnels only, one switch per host); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off'
-    #[arg(
-        long,
-        value_name = "strict",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "normal",
-        value_parser = ["normal", "strict"]
-    )]
-    kill_switch: Option<String>,
-    /// With --kill-switch: let packets to the private and link-local ranges out too (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10)
-    #[arg(long, requires = "kill_switch")]
-    allow_lan: bool,
-    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-    target: String,
-}
-
-#[derive(Debug, clap::Args)]
-struct DownCli {
-    /// Print the plan instead of applying it
-    #[arg(long)]
-    dry_run: bool,
-    /// --kill-switch=off also removes the interface's kill switch, a strict one included (also when the interface is already gone)
-    #[arg(long, value_name = "off", require_equals = true, value_parser = ["off"])]
-    kill_switch: Option<String>,
-    /// A file named INTERFACE.conf, or an interface name (its file is /etc/wireguard/INTERFACE.conf)
-    #[arg(value_name = "CONFIG_FILE|INTERFACE")]
-    target: String,
 }
 
 /// wgq's grammar as a clap command (for the generated man page, completions and tests).
@@ -270,30 +198,23 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         }
     };
     Invocation::Run(match command {
-        WgqCommand::Up(UpCli { dry_run, kill_switch, allow_lan, target }) => Command::Up {
-            target,
-            dry_run,
-            kill_switch: kill_switch.map(|m| crate::plan::KillSwitch { strict: m == "strict", allow_lan }),
-        },
-        WgqCommand::Down(DownCli { dry_run, kill_switch, target }) => {
-            Command::Down { target, dry_run, kill_switch_off: kill_switch.is_some() }
-        }
-        WgqCommand::Save(Target { target }) => Command::Save { target },
-        WgqCommand::Strip(Target { target }) => Command::Strip { target },
-        WgqCommand::Check(Target { target }) => Command::Check { target },
-        WgqCommand::Reload(DryRunTarget { dry_run, target }) => Command::Reload { target, dry_run },
-        WgqCommand::Reresolve { stale_after, dry_run, target } => {
-            Command::Reresolve(crate::commands::reresolve::ReresolveArgs { target, stale_after, dry_run })
-        }
-        WgqCommand::Show { json, interface } => Command::Show { interface: interface.filter(|i| i != "all"), json },
-        WgqCommand::Showconf { interface } => Command::Showconf { interface },
+        WgqCommand::Up(a) => Command::Up(a),
+        WgqCommand::Down(a) => Command::Down(a),
+        WgqCommand::Save(a) => Command::Save(a),
+        WgqCommand::Strip(a) => Command::Strip(a),
+        WgqCommand::Check(a) => Command::Check(a),
+        WgqCommand::Reload(a) => Command::Reload(a),
+        WgqCommand::Reresolve(a) => Command::Reresolve(a),
+        WgqCommand::Show(a) => Command::Show(a),
+        WgqCommand::Showconf(a) => Command::Showconf(a),
         WgqCommand::Genkey => Command::Genkey,
         WgqCommand::Genpsk => Command::Genpsk,
         WgqCommand::Pubkey => Command::Pubkey,
         WgqCommand::Version => Command::Version,
         WgqCommand::Server { command: crate::commands::server::ServerCmd::Init(i) } => Command::ServerInit(Box::new(i)),
         WgqCommand::Peer { command } => Command::Peer(Box::new(command)),
-        WgqCommand::Qr { file } => Command::Qr { file: file.filter(|f| f != "-") },
+        WgqCommand::P2p { command } => Command::P2p(command),
+        WgqCommand::Qr(a) => Command::Qr(a),
         WgqCommand::Web(w) => Command::Web(Box::new(w)),
         WgqCommand::WebAdmin { command } => Command::WebAdmin(Box::new(command)),
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
@@ -336,10 +257,10 @@ pub fn parse_args(args: &[OsString]) -> Result<Command, UsageError> {
     let args: Vec<&str> = args.iter().map(|a| a.to_str().ok_or(UsageError)).collect::<Result<_, _>>()?;
     let cmd = match args[..] {
         ["help" | "-h" | "--help"] => Command::Help,
-        ["up", target] => Command::Up { target: target.into(), dry_run: false, kill_switch: None },
-        ["down", target] => Command::Down { target: target.into(), dry_run: false, kill_switch_off: false },
-        ["save", target] => Command::Save { target: target.into() },
-        ["strip", target] => Command::Strip { target: target.into() },
+        ["up", target] => Command::Up(commands::up::UpArgs::plain(target)),
+        ["down", target] => Command::Down(commands::down::DownArgs::plain(target)),
+        ["save", target] => Command::Save(commands::TargetArgs { target: target.into() }),
+        ["strip", target] => Command::Strip(commands::TargetArgs { target: target.into() }),
         _ => return Err(UsageError),
     };
     Ok(cmd)
@@ -348,6 +269,9 @@ pub fn parse_args(args: &[OsString]) -> Result<Command, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::down::{DownArgs, KillSwitchOff};
+    use crate::commands::reload::ReloadArgs;
+    use crate::commands::up::UpArgs;
 
     fn p(v: &[&str]) -> Result<Command, UsageError> {
         parse_args(&v.iter().map(OsString::from).collect::<Vec<_>>())
@@ -383,26 +307,38 @@ mod tests {
         for h in ["help", "-h", "--help"] {
             assert_eq!(p(&[h]), Ok(Command::Help));
         }
-        assert_eq!(p(&["up", "wg0"]), Ok(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: None }));
+        assert_eq!(
+            p(&["up", "wg0"]),
+            Ok(Command::Up(UpArgs { dry_run: false, kill_switch: None, allow_lan: false, target: "wg0".into() }))
+        );
         assert_eq!(
             p(&["down", "/x/wg0.conf"]),
-            Ok(Command::Down { target: "/x/wg0.conf".into(), dry_run: false, kill_switch_off: false })
+            Ok(Command::Down(DownArgs { dry_run: false, kill_switch: None, target: "/x/wg0.conf".into() }))
         );
-        assert_eq!(p(&["save", "wg0"]), Ok(Command::Save { target: "wg0".into() }));
-        assert_eq!(p(&["strip", "wg0"]), Ok(Command::Strip { target: "wg0".into() }));
+        assert_eq!(p(&["save", "wg0"]), Ok(Command::Save(commands::TargetArgs { target: "wg0".into() })));
+        assert_eq!(p(&["strip", "wg0"]), Ok(Command::Strip(commands::TargetArgs { target: "wg0".into() })));
         // The second argument is taken as given, like wg-quick does.
-        assert_eq!(p(&["up", "--dry-run"]), Ok(Command::Up { target: "--dry-run".into(), dry_run: false, kill_switch: None }));
-        assert_eq!(p(&["strip", "--"]), Ok(Command::Strip { target: "--".into() }));
+        assert_eq!(
+            p(&["up", "--dry-run"]),
+            Ok(Command::Up(UpArgs { dry_run: false, kill_switch: None, allow_lan: false, target: "--dry-run".into() }))
+        );
+        assert_eq!(p(&["strip", "--"]), Ok(Command::Strip(commands::TargetArgs { target: "--".into() })));
     }
 
     #[test]
     fn wgq_grammar() {
         use Invocation::Run;
-        assert_eq!(wgq(&["up", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: None }));
-        assert_eq!(wgq(&["up", "--dry-run", "wg0"]), Run(Command::Up { target: "wg0".into(), dry_run: true, kill_switch: None }));
+        assert_eq!(
+            wgq(&["up", "wg0"]),
+            Run(Command::Up(UpArgs { dry_run: false, kill_switch: None, allow_lan: false, target: "wg0".into() }))
+        );
+        assert_eq!(
+            wgq(&["up", "--dry-run", "wg0"]),
+            Run(Command::Up(UpArgs { dry_run: true, kill_switch: None, allow_lan: false, target: "wg0".into() }))
+        );
         assert_eq!(
             wgq(&["down", "wg0", "--dry-run"]),
-            Run(Command::Down { target: "wg0".into(), dry_run: true, kill_switch_off: false })
+            Run(Command::Down(DownArgs { dry_run: true, kill_switch: None, target: "wg0".into() }))
         );
         use crate::plan::KillSwitch;
         for (args, ks) in [
@@ -411,16 +347,22 @@ mod tests {
             (&["up", "--kill-switch=strict", "--allow-lan", "wg0"], KillSwitch { strict: true, allow_lan: true }),
             (&["up", "wg0", "--allow-lan", "--kill-switch"], KillSwitch { strict: false, allow_lan: true }),
         ] {
-            assert_eq!(wgq(args), Run(Command::Up { target: "wg0".into(), dry_run: false, kill_switch: Some(ks) }), "{args:?}");
+            match wgq(args) {
+                Run(Command::Up(a)) => assert!(a.target == "wg0" && !a.dry_run && a.kill_switch() == Some(ks), "{args:?}: {a:?}"),
+                other => panic!("{args:?}: {other:?}"),
+            }
         }
         assert_eq!(
             wgq(&["down", "--kill-switch=off", "wg0"]),
-            Run(Command::Down { target: "wg0".into(), dry_run: false, kill_switch_off: true })
+            Run(Command::Down(DownArgs { dry_run: false, kill_switch: Some(KillSwitchOff), target: "wg0".into() }))
         );
-        assert_eq!(wgq(&["reload", "--dry-run", "wg0"]), Run(Command::Reload { target: "wg0".into(), dry_run: true }));
-        assert_eq!(wgq(&["save", "wg0"]), Run(Command::Save { target: "wg0".into() }));
-        assert_eq!(wgq(&["strip", "wg0"]), Run(Command::Strip { target: "wg0".into() }));
-        assert_eq!(wgq(&["check", "x/wg0.conf"]), Run(Command::Check { target: "x/wg0.conf".into() }));
+        assert_eq!(
+            wgq(&["reload", "--dry-run", "wg0"]),
+            Run(Command::Reload(ReloadArgs { dry_run: true, target: "wg0".into() }))
+        );
+        assert_eq!(wgq(&["save", "wg0"]), Run(Command::Save(commands::TargetArgs { target: "wg0".into() })));
+        assert_eq!(wgq(&["strip", "wg0"]), Run(Command::Strip(commands::TargetArgs { target: "wg0".into() })));
+        assert_eq!(wgq(&["check", "x/wg0.conf"]), Run(Command::Check(commands::TargetArgs { target: "x/wg0.conf".into() })));
         use crate::commands::reresolve::ReresolveArgs;
         assert_eq!(
             wgq(&["reresolve", "wg0"]),
@@ -430,10 +372,11 @@ mod tests {
             wgq(&["reresolve", "--stale-after", "30", "--dry-run", "/x/wg0.conf"]),
             Run(Command::Reresolve(ReresolveArgs { target: "/x/wg0.conf".into(), stale_after: 30, dry_run: true }))
         );
-        assert_eq!(wgq(&["show"]), Run(Command::Show { interface: None, json: false }));
-        assert_eq!(wgq(&["show", "all", "--json"]), Run(Command::Show { interface: None, json: true }));
-        assert_eq!(wgq(&["show", "wg0"]), Run(Command::Show { interface: Some("wg0".into()), json: false }));
-        assert_eq!(wgq(&["showconf", "wg0"]), Run(Command::Showconf { interface: "wg0".into() }));
+        use crate::commands::show::{ShowArgs, ShowconfArgs};
+        assert_eq!(wgq(&["show"]), Run(Command::Show(ShowArgs { interface: None, json: false })));
+        assert_eq!(wgq(&["show", "all", "--json"]), Run(Command::Show(ShowArgs { interface: Some("all".into()), json: true })));
+        assert_eq!(wgq(&["show", "wg0"]), Run(Command::Show(ShowArgs { interface: Some("wg0".into()), json: false })));
+        assert_eq!(wgq(&["showconf", "wg0"]), Run(Command::Showconf(ShowconfArgs { interface: "wg0".into() })));
         assert_eq!(wgq(&["genkey"]), Run(Command::Genkey));
         assert_eq!(wgq(&["genpsk"]), Run(Command::Genpsk));
         assert_eq!(wgq(&["pubkey"]), Run(Command::Pubkey));

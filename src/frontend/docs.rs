@@ -8,6 +8,7 @@
 //! interfaces, which static clap_complete scripts cannot offer.
 
 use crate::frontend::cli::{WG_QUICK_SUBCOMMAND, wgq_command};
+use crate::frontend::wg::{SUBCOMMANDS, WgFirst};
 
 /// One visible subcommand of the clap command, as the generators need it.
 pub struct CommandDoc {
@@ -152,203 +153,51 @@ fn roff_synopsis(c: &CommandDoc) -> String {
     format!(".B wgq {}\n{args}.br\n", roff_escape(&c.name))
 }
 
-/// The man page's section on `wgq server` and `wgq peer`.
-const PROVISIONING: &str = ".SH SERVERS AND CLIENTS\n\\fBwgq server init\\fP writes a server file that stays a plain \
-wg\\-quick file: \\fBwg\\-quick up\\fP and \\fBwgq check\\fP read it, and it is the only record of the \
-clients. Each client is one [Peer] block whose metadata are comment lines right after its header: \
-\\fB# Name =\\fP, \\fB# DisplayName =\\fP (a name for people, any printable text up to 64 characters, shown by \\fBwgq web\\fP), \\fB# Created =\\fP, \\fB# Expires =\\fP and \\fB# Note =\\fP. A disabled client keeps its \
-block with every line commented out by \\fB#\\- \\fP, so its addresses stay reserved. The defaults of new client \
-files are \\fB# ClientEndpoint =\\fP, \\fB# ClientDNS =\\fP, \\fB# ClientAllowedIPs =\\fP, \\fB# ClientKeepalive =\\fP \
-and \\fB# ClientMTU =\\fP comments in [Interface].\n.PP\n\\fBwgq peer\\fP edits only the block it is about and \
-keeps every other byte (comments, blank lines, order, CRLF line ends); it writes atomically (a 0600 temporary file, \
-fsync, rename) under the file's lock, reading the file again once it holds it, so concurrent edits (from any \
-network namespace or container that shares the file) never pick the same address or lose a client. A server or \
-client file that is a symbolic link stays one: the file it points to is replaced. Addresses are the lowest free hosts of the server's Address networks (any prefix \
-length, IPv4 and IPv6), counting the server's, every client's AllowedIPs and the disabled clients'. On a running \
-interface the change is applied live: one device update with just that client (or its removal) and the routes \
-\\fBup\\fP would add for it; other clients keep their sessions. Keys are made in the process and written only to \
-0600 files; \\fB\\-\\-pubkey\\fP keeps no private key at all, \\fB\\-\\-no\\-store\\fP prints the client file once. \
-A file with SaveConfig = true is refused (\\fB\\-\\-force\\fP edits it all the same). Names follow wg\\-quick's \
-interface-name rule: 1 to 15 letters, digits and _ = + . \\-. \\fBwgq peer set \\-\\-ip\\fP gives a client other \
-addresses (one of each family, free, inside the server's Address networks): its block's AllowedIPs and its \
-client file's Address change together. Every option value is parsed and written from its parsed form; a value \
-that does not parse is refused, naming the option, before anything is written.\n";
+/// Fills a man page template (`man/src/*.in`: the page's roff with the generated parts left
+/// out): each `@@NAME@@` becomes the value of NAME, and lines starting with `.\"#` (notes
+/// about the template itself) are dropped.
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut s: String = template.split_inclusive('\n').filter(|l| !l.starts_with(".\\\"#")).collect();
+    for (name, value) in values {
+        s = s.replace(&format!("@@{name}@@"), value);
+    }
+    s
+}
 
-/// The man page's section on `wgq reresolve` and its timer.
-const WEB: &str = ".SH WEB PAGE\n\\fBwgq web\\fP serves a web page and its API for server interfaces (every server file of \
-the config directory, or those named), by default on \\fB127.0.0.1:51821\\fP. The server files stay the only \
-database of clients: every change the page makes goes through the same edits as \\fBwgq peer\\fP (the file's \
-lock, only that block changed, that peer changed on the running interface), and what \\fBwgq peer\\fP changes \
-shows in the page within a second. It speaks wg\\-easy 14's API (\\fB/api/session\\fP, \
-\\fB/api/wireguard/client\\fP and its sub\\-routes, \\fB/cnf/\\fP\\fILINK\\fP, the settings routes, \
-\\fB/metrics\\fP) for the interface \\fBwg0\\fP when it is served, else the first, and its own \
-\\fB/api/v1/interfaces/\\fP\\fIINTERFACE\\fP\\fB/clients\\fP for all of them. A client's id is its public key in \
-URL\\-safe base64.\n.PP\nPlain HTTP is served only on a loopback address unless \\fB\\-\\-insecure\\fP is given \
-(behind a TLS reverse proxy; \\fB\\-\\-trusted\\-proxy\\fP names the proxies whose X\\-Forwarded\\-For and \
-X\\-Forwarded\\-Proto are believed). Without a password hash only loopback is served, with a warning. The \
-password hash is \\fBPASSWORD_HASH\\fP (an argon2id PHC string, or bcrypt as wg\\-easy makes them; costs above \
-64 MiB, 16 passes, 4 lanes or bcrypt cost 14 are refused) or the one \\fBwgq web\\-admin hash\\-password \
-\\-\\-save\\fP stored. \\fBwgq web\\-admin totp enable\\fP adds a second factor (a TOTP code at login; the \
-password header is then refused). Scripts may send \\fBAuthorization:\\fP \\fIPASSWORD\\fP, or a token of \\fBwgq web\\-admin \
-token add\\fP as \\fBAuthorization: Bearer\\fP \\fITOKEN\\fP (a read\\-only token may not change anything). Logins are \
-throttled per client address (5 a minute) and in all (30 a minute); a session ends after 24 hours unused, and \
-at \\fBMAX_AGE\\fP minutes when remember me was ticked. A state change whose Origin or Sec\\-Fetch\\-Site \
-names another site is refused. Every change is logged on standard error as an \\fBaudit:\\fP line naming \
-who, what and which client. wg\\-easy 14's variables apply where no option is given: \\fBPORT\\fP, \\fBWEBUI_HOST\\fP, \
-\\fBPASSWORD_HASH\\fP, \\fBMAX_AGE\\fP, \\fBLANG\\fP, \\fBUI_TRAFFIC_STATS\\fP, \\fBUI_CHART_TYPE\\fP, \
-\\fBUI_ENABLE_SORT_CLIENTS\\fP, \\fBWG_ENABLE_ONE_TIME_LINKS\\fP, \\fBWG_ENABLE_EXPIRES_TIME\\fP, \
-\\fBENABLE_PROMETHEUS_METRICS\\fP and \\fBPROMETHEUS_METRICS_PASSWORD\\fP. The state directory \
-(\\fB/var/lib/wgq/web\\fP, mode 0700) holds the password hash, the tokens and the one\\-time links, the last two \
-stored hashed.\n";
-
-const RERESOLVE: &str = ".SH DYNAMIC DNS\n\\fBwg\\fP(8) resolves an Endpoint host name once. \\fBwgq reresolve\\fP \
-\\fIINTERFACE\\fP looks up again the peers of the file whose Endpoint is a host name, that exist on the running \
-device and that are stale (no handshake for \\fB\\-\\-stale\\-after\\fP seconds, 135 by default, or never), \
-and changes a peer's endpoint only when its address really changed; with several addresses for the name and \
-a stale peer it moves on to the next one, skipping addresses the device has no route to. Each change is one device update carrying only that peer's endpoint \
-(update\\-only: a peer removed meanwhile is not created again) and one \\fB[#] wg set\\fP trace line. \
-Names are looked up in /etc/hosts, then with wgq's own DNS client (A and AAAA over UDP, TCP when an answer is truncated, at most 5 seconds per \
-name, all names at once); when the device has a fwmark (a full tunnel), the queries carry it, so they leave \
-outside the tunnel, and go to the name servers the host had before \\fBup\\fP set DNS= (recorded in the \
-state file), else to those of /etc/resolv.conf (systemd\\-resolved's upstream servers when it lists only \
-its stub). A failed lookup is reported with the file and line of its Endpoint and does not stop the others; \
-the exit status is then 1. It also works for interfaces that \\fBwg\\-quick\\fP brought up. \
-\\fBsystemctl enable \\-\\-now wgq\\-reresolve@\\fP\\fIINTERFACE\\fP\\fB.timer\\fP runs it every 30 seconds \
-while \\fBwgq@\\fP\\fIINTERFACE\\fP\\fB.service\\fP runs, and stops with it.\n";
-
-/// The man page's section on the kill switch of `wgq up`.
-const KILL_SWITCH: &str = ".SH KILL SWITCH\n\\fBwgq up \\-\\-kill\\-switch\\fP (full tunnels only: a peer with \
-0.0.0.0/0 or ::/0 in AllowedIPs and Table = auto) adds one nftables table, \\fBinet wgq\\-killswitch\\-\\fP\\fIINTERFACE\\fP, \
-whose output chain rejects every packet that does not leave through the tunnel, for both IP versions: a full tunnel \
-of one family rejects the other family instead of letting it out beside the tunnel. Allowed are loopback, the \
-tunnel interface, packets with the tunnel's fwmark (its own encrypted UDP to the endpoints), local destinations, \
-DHCPv4 (UDP 68 to 67) and DHCPv6 (UDP 546 to 547) client traffic and IPv6 router and neighbour discovery (ICMPv6 \
-133 to 136); \\fB\\-\\-allow\\-lan\\fP adds 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7 and \
-fe80::/10. The rest is rejected, TCP with a reset and everything else with ICMP administratively prohibited, so \
-programs fail at once rather than time out. Routes that would lead around the tunnel (a more specific route in the \
-main table, the tunnel's device gone) are rejected too. Without \\fBnft\\fP, the same rules go into an \
-iptables and an ip6tables chain \\fBwgq\\-ks\\-\\fP\\fIINTERFACE\\fP of the filter table, jumped to from OUTPUT. The \
-table is loaded as one nft transaction (loading it again replaces it whole) right after the fwmark is set, before \
-the link goes up; a failed \\fBup\\fP removes it (unless it was there before), \\fBdown\\fP removes it last.\n.PP\n\\fB\\-\\-kill\\-switch=strict\\fP keeps the table after \\fBdown\\fP, after a crash \
-and after a failed \\fBup\\fP, so that nothing leaves while the tunnel is down; the next \\fBup\\fP reaches its \
-endpoint through it (its packets carry the fwmark), and looks a host name in Endpoint up with its own resolver \
-from sockets carrying that fwmark, to the host\\(aqs name servers (as \\fBreresolve\\fP does). \\fBwgq down \\-\\-kill\\-switch=off\\fP \\fIINTERFACE\\fP removes it, also when the interface is gone. What \
-\\fBup\\fP installed is recorded in \\fB/run/wgq\\fP, so \\fBdown\\fP removes exactly that whatever its flags; \
-\\fBreload\\fP keeps it.\n.PP\nA tunnel that vanished without \\fBdown\\fP (its userspace daemon crashed, its link was \
-deleted) leaves its policy rules, its firewall rules, a \\fBresolvconf\\fP registration and its kill switch \
-behind: \\fBdown\\fP then says so (\\fIINTERFACE\\fP \\fBis gone; removing what up recorded: ...\\fP) and removes what its \
-record names (a strict switch stays, as after \\fBdown\\fP of a running tunnel); \\fBdown \\-\\-kill\\-switch=off\\fP \
-removes the switch too, from nftables and from iptables when both hold one. No hook runs then.\n.PP\n\
-A kill switch lets out the host\\(aqs other wgq tunnels (those with a record in \\fB/run/wgq\\fP): their devices, \
-their fwmarks and their listen ports (their encrypted packets), kept in the sets \\fBtunnels\\fP, \\fBmarks\\fP and \
-\\fBports\\fP of its table (iptables: rules with the comment \\fBwgq tunnel\\fP \\fIINTERFACE\\fP) that the other \
-tunnels\\(aq \\fBup\\fP, \\fBreload\\fP (a new listen port or fwmark) and \\fBdown\\fP change, whichever came first (each then makes every switch let out exactly the tunnels running, under a lock in \\fB/run/wgq\\fP, so that two at once end right). Every kill switch is a full\\-tunnel one (it \
-rejects what does not leave through its own tunnel), so a host has one: \\fBup \\-\\-kill\\-switch\\fP while the \
-switch of another interface is in place (running, or left by a strict one) is refused before anything is \
-changed, with an error naming that interface.\n.PP\nThe file is not changed and stays a wg\\-quick file. For boot, \\fBwgq@.service\\fP passes \
-\\fBWGQ_UP_FLAGS\\fP and \\fBWGQ_DOWN_FLAGS\\fP to \\fBup\\fP and \\fBdown\\fP: \\fBsystemctl edit wgq@\\fP\\fIINTERFACE\\fP \
-with \\fB[Service]\\fP and \\fBEnvironment=WGQ_UP_FLAGS=\\-\\-kill\\-switch\\fP.\n";
-
-/// `man/wgq.8`.
+/// `man/wgq.8`: man/src/wgq.8.in filled with what the clap command says.
 pub fn man_page() -> String {
     let commands = leaves();
-    let mut s = String::new();
-    s.push_str(".\\\" Generated from src/frontend/cli.rs by `cargo run --example gendocs`; do not edit.\n");
-    s.push_str(".TH WGQ 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
     let about = wgq_command().get_about().map(|a| a.to_string()).unwrap_or_default();
     // NAME is lower case by convention: "wgq - set up ...".
     let about = about.chars().next().map(|c| c.to_lowercase().chain(about.chars().skip(1)).collect()).unwrap_or(about);
-    s.push_str(&format!(".SH NAME\nwgq \\- {}\n", roff_escape(&about)));
-    s.push_str(".SH SYNOPSIS\n");
-    for c in &commands {
-        s.push_str(&roff_synopsis(c));
-    }
     let globals: Vec<String> = global_options()
         .iter()
         .map(|(short, long, _)| format!("[\\fB{}\\fP|\\fB{}\\fP]", roff_escape(short), roff_escape(long)))
         .collect();
-    s.push_str(&format!(".B wgq\n{}\n.PP\n", globals.join(" ")));
-    s.push_str(
-        ".B wg\\-quick\n[ \\fBup\\fP | \\fBdown\\fP | \\fBsave\\fP | \\fBstrip\\fP ] [ \\fICONFIG_FILE\\fP | \\fIINTERFACE\\fP ]\n",
-    );
-    s.push_str(".SH DESCRIPTION\n");
-    s.push_str(
-        "\\fBwgq\\fP is a drop\\-in replacement for \\fBwg\\-quick\\fP(8). It reads the same configuration \
-         files: \\fICONFIG_FILE\\fP is a path whose file name is the interface name followed by \\fB.conf\\fP; \
-         otherwise \\fIINTERFACE\\fP names \\fB/etc/wireguard/\\fP\\fIINTERFACE\\fP\\fB.conf\\fP. The file \
-         is in \\fBwg\\fP(8)'s format plus the [Interface] keys Address, DNS, MTU, Table, PreUp, PostUp, \
-         PreDown, PostDown and SaveConfig, which behave as in \\fBwg\\-quick\\fP(8). DNS servers go to \
-         \\fBresolvconf\\fP(8) when a real one (not systemd-resolved's link to \\fBresolvectl\\fP) is \
-         installed; otherwise, when systemd-resolved runs, to the interface itself through \
-         \\fBresolvectl\\fP(1), with the routing domain \\fB~.\\fP, reverted by \\fBdown\\fP.\n.PP\n\
-         The whole file is validated before anything is changed, and every error is reported with its \
-         line. Each change is printed as a \\fB[#]\\fP trace line written as the \\fBip\\fP, \\fBwg\\fP or \
-         \\fBnft\\fP command that would do the same. If any step fails, or SIGINT, SIGTERM or SIGHUP \
-         arrives, every change made so far is undone in reverse order. A lock beside the file \
-         (\\fB.\\fP\\fIINTERFACE\\fP\\fB.conf.lock\\fP, beside the target of a symbolic link), shared by \
-         every network namespace and container that sees the file, and one in \\fB/run/wgq\\fP per namespace \
-         serialise runs and \\fBwgq peer\\fP edits of the same file and interface; a run waits for a lock \
-         another holds, up to 30 s (\\fBWGQ_LOCK_WAIT\\fP), and names the holder. \\fBup\\fP records what it added (addresses, routes, DNS, \
-         policy rules, firewall); \\fBreload\\fP and \\fBdown\\fP remove only that, and leave routes and \
-         addresses that hooks, routing daemons or the administrator added alone.\n.PP\n\
-         Run by a user other than root, the commands that change or read the system (all but \
-         \\fBcheck\\fP and the key commands) run themselves again through \\fBsudo\\fP(8), as \
-         \\fBwg\\-quick\\fP does.\n",
-    );
-    s.push_str(".SH COMMANDS\n");
+    let mut described = String::new();
     for c in &commands {
-        s.push_str(&format!(".TP\n.B {}\n{}.\n", roff_escape(&c.name), roff_escape(&c.about)));
+        described.push_str(&format!(".TP\n.B {}\n{}.\n", roff_escape(&c.name), roff_escape(&c.about)));
         for (o, a) in &c.options {
-            s.push_str(&format!(".RS\n.TP\n.B {}\n{}.\n.RE\n", roff_escape(o), roff_escape(a)));
+            described.push_str(&format!(".RS\n.TP\n.B {}\n{}.\n.RE\n", roff_escape(o), roff_escape(a)));
         }
     }
-    s.push_str(PROVISIONING);
-    s.push_str(RERESOLVE);
-    s.push_str(WEB);
-    s.push_str(KILL_SWITCH);
-    s.push_str(".SH OPTIONS\n");
-    for (short, long, help) in global_options() {
-        s.push_str(&format!(".TP\n.BR {} \", \" {}\n{}.\n", roff_escape(&short), roff_escape(&long), roff_escape(&help)));
-    }
-    s.push_str(&format!(
-        ".SH RUN AS WG\\-QUICK\nRun through a link named \\fBwg\\-quick\\fP, or as \\fBwgq {}\\fP \\fIARGS\\fP..., \
-         wgq accepts exactly \\fBwg\\-quick\\fP's command lines: \\fBhelp\\fP, \\fB\\-h\\fP or \\fB\\-\\-help\\fP \
-         alone prints the usage on standard error (status 0); \\fBup\\fP, \\fBdown\\fP, \\fBsave\\fP or \\fBstrip\\fP \
-         followed by exactly one \\fICONFIG_FILE\\fP or \\fIINTERFACE\\fP runs that command, as \\fBwgq\\fP does; \
-         anything else, wgq's own commands and options included, prints the usage on standard error and exits \
-         with status 1. The usage, the \\fBsudo\\fP(8) password prompt and the message of an error that \
-         ends the command then name the program \\fBwg\\-quick\\fP, as do the messages of a failed step and \
-         warnings.\n",
-        roff_escape(WG_QUICK_SUBCOMMAND)
-    ));
-    s.push_str(
-        ".SH JSON OUTPUT\n\\fBwgq show \\-\\-json\\fP prints an array of interfaces, each with the fields \
-         \\fBinterface\\fP, \\fBpublic_key\\fP, \\fBlisten_port\\fP, \\fBfwmark\\fP and \\fBpeers\\fP; each peer has \
-         \\fBpublic_key\\fP, \\fBpreshared_key\\fP (true when set; the key itself is never shown), \
-         \\fBendpoint\\fP, \\fBallowed_ips\\fP, \\fBlatest_handshake\\fP (seconds since the epoch, 0 for \
-         never), \\fBrx_bytes\\fP, \\fBtx_bytes\\fP and \\fBpersistent_keepalive\\fP.\n",
-    );
-    s.push_str(
-        ".SH ENVIRONMENT\n.TP\n.B WG_QUICK_USERSPACE_IMPLEMENTATION\nThe userspace program used when the \
-         kernel has no WireGuard support (default \\fBwireguard\\-go\\fP).\n.TP\n\
-         .B WG_ENDPOINT_RESOLUTION_RETRIES\nHow many times to retry resolving an Endpoint host name \
-         (default 15; \\fBinfinity\\fP for no limit).\n.TP\n\
-         .B WGQ_LOCK_WAIT\nHow many seconds a command waits for the locks of its file and interface while \
-         another process holds them (default 30, at most 3600; 0 fails at once).\n",
-    );
-    s.push_str(
-        ".SH EXIT STATUS\n0 on success (also for help and the version); 1 for a usage or configuration error; \
-         otherwise the status of the step that failed (a hook's own status, 2 for a refused netlink request).\n",
-    );
-    s.push_str(
-        ".SH FILES\n/etc/wireguard/\\fIINTERFACE\\fP.conf; /etc/wireguard/clients/\\fIINTERFACE\\fP/\\fINAME\\fP.conf \
-         (client files of \\fBwgq peer\\fP, mode 0600 in 0700 directories); /etc/sysctl.d/99\\-wgq\\-\\fIINTERFACE\\fP.conf \
-         (forwarding of \\fBwgq server init\\fP); .\\fIINTERFACE\\fP.conf.lock beside each file (its lock, \
-         never removed); /run/wgq/ns\\-\\fICOOKIE\\fP/\\fIINTERFACE\\fP.lock and \
-         \\fIINTERFACE\\fP.state, per network namespace (\\fICOOKIE\\fP is the namespace's cookie).\n",
-    );
-    s.push_str(".SH SEE ALSO\n\\fBwg\\-quick\\fP(8), \\fBwg\\fP(8), \\fBip\\fP(8), \\fBnft\\fP(8)\n");
-    s
+    let options: String = global_options()
+        .iter()
+        .map(|(short, long, help)| {
+            format!(".TP\n.BR {} \", \" {}\n{}.\n", roff_escape(short), roff_escape(long), roff_escape(help))
+        })
+        .collect();
+    fill(
+        include_str!("../../man/src/wgq.8.in"),
+        &[
+            ("ABOUT", roff_escape(&about)),
+            ("SYNOPSIS", commands.iter().map(roff_synopsis).collect()),
+            ("GLOBAL_OPTIONS", globals.join(" ")),
+            ("COMMANDS", described),
+            ("OPTIONS", options),
+            ("WG_QUICK_SUBCOMMAND", roff_escape(WG_QUICK_SUBCOMMAND)),
+        ],
+    )
 }
 
 /// The words bash offers for a command's arguments.
@@ -619,122 +468,6 @@ pub const WG_QUICK_KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-/// What the first argument of a wg(8) command names (for the completions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WgFirst {
-    Nothing,
-    Interface,
-    /// `show`: an interface, `all` or `interfaces`.
-    Show,
-}
-
-/// One command of wg(8): its name, its arguments in wg's notation (`<placeholder>`,
-/// `[optional]`, `{ one | other }`), a summary, and a description in light markup.
-pub struct WgCommandDoc {
-    pub name: &'static str,
-    pub args: &'static str,
-    pub about: &'static str,
-    pub description: &'static str,
-    pub first: WgFirst,
-    /// Whether a configuration file follows the interface.
-    pub file: bool,
-}
-
-/// wg(8)'s nine commands, in the order wg lists them.
-pub const WG_COMMANDS: &[WgCommandDoc] = &[
-    WgCommandDoc {
-        name: "show",
-        args: "[ <interface> | all | interfaces ] [<field>]",
-        about: "Print interfaces and their peers",
-        description: "Without an argument, or with `all`, prints every WireGuard interface with its peers; with \
-                      <interface>, only that one; `interfaces` prints only the names of the WireGuard interfaces, \
-                      separated by spaces. Peers are listed with the most recent handshake first, and private and \
-                      preshared keys appear as `(hidden)` (see WG_HIDE_KEYS). Given a <field> (see SHOW FIELDS), \
-                      only that item is printed, one value per line and tab-separated, for scripts; with `all`, \
-                      each line then begins with the interface's name.",
-        first: WgFirst::Show,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "showconf",
-        args: "<interface>",
-        about: "Print the interface's configuration as a configuration file",
-        description: "Prints the interface's current settings and peers in the format of CONFIGURATION FILE below, \
-                      private key included, so that `setconf` or `syncconf` can read it back.",
-        first: WgFirst::Interface,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "set",
-        args: "<interface> [listen-port <port>] [fwmark <mark>] [private-key <file>] [peer <public-key> [remove] \
-               [preshared-key <file>] [endpoint <host>:<port>] [persistent-keepalive <seconds>|off] \
-               [allowed-ips [+|-]<prefix>[,[+|-]<prefix>]...] ]...",
-        about: "Change settings of the interface, and add, change or remove peers",
-        description: "Changes what the command line names and leaves every other setting as it is. The options \
-                      before the first `peer` apply to the interface; `peer` <public-key> picks the peer with that \
-                      key, adding it when the interface has none, and the options after it, up to the next \
-                      `peer`, apply to that peer:",
-        first: WgFirst::Interface,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "setconf",
-        args: "<interface> <file>",
-        about: "Replace the interface's configuration with a configuration file",
-        description: "Makes the interface exactly what <file> describes: peers the file does not list are removed, \
-                      and a PrivateKey, ListenPort or FwMark it omits is cleared (the port becomes one the system \
-                      picks). Every peer is set anew.",
-        first: WgFirst::Interface,
-        file: true,
-    },
-    WgCommandDoc {
-        name: "addconf",
-        args: "<interface> <file>",
-        about: "Add a configuration file's settings and peers to the interface",
-        description: "Applies what <file> sets and leaves alone what it does not mention: peers it lists are added \
-                      or updated, other peers stay.",
-        first: WgFirst::Interface,
-        file: true,
-    },
-    WgCommandDoc {
-        name: "syncconf",
-        args: "<interface> <file>",
-        about: "Bring the interface to a configuration file, changing only what differs",
-        description: "Ends in the same state as `setconf`, but only peers that are missing from <file> are removed \
-                      and only what differs is changed, so that peers the file leaves as they are keep their \
-                      sessions.",
-        first: WgFirst::Interface,
-        file: true,
-    },
-    WgCommandDoc {
-        name: "genkey",
-        args: "",
-        about: "Print a new random private key",
-        description: "Prints a new private key, from the kernel's random source, in base64. Save it in a file \
-                      that only its owner can read: run `umask 077` first.",
-        first: WgFirst::Nothing,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "genpsk",
-        args: "",
-        about: "Print a new random preshared key",
-        description: "Prints a new random preshared key in base64, for the PresharedKey of both ends of a peer \
-                      relationship.",
-        first: WgFirst::Nothing,
-        file: false,
-    },
-    WgCommandDoc {
-        name: "pubkey",
-        args: "",
-        about: "Print the public key of a private key read on standard input",
-        description: "Reads a base64 private key on standard input and prints its public key, which is what the \
-                      other side lists as this host's PublicKey.",
-        first: WgFirst::Nothing,
-        file: false,
-    },
-];
-
 /// The options of `wg set` that apply to the interface: keyword, argument, meaning.
 pub const WG_SET_INTERFACE_OPTIONS: &[(&str, &str, &str)] = &[
     ("listen-port", "<port>", "The UDP port the interface receives on; 0 lets the system pick one."),
@@ -871,207 +604,54 @@ fn wg_quick_details(name: &str) -> &'static str {
     }
 }
 
-/// `man/wg-quick.8`.
+/// `man/wg-quick.8`: man/src/wg-quick.8.in filled with its commands and keys.
 pub fn wg_quick_man_page() -> String {
-    let mut s = String::new();
-    s.push_str(
-        ".\\\" Generated from src/frontend/cli.rs and src/frontend/docs.rs by `cargo run --example gendocs`; do not edit.\n",
-    );
-    s.push_str(".TH WG\\-QUICK 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
-    s.push_str(".SH NAME\nwg\\-quick \\- bring a WireGuard interface up or down from its configuration file (wgq)\n");
-    s.push_str(".SH SYNOPSIS\n.B wg\\-quick\n[ \\fBup\\fP | \\fBdown\\fP | \\fBsave\\fP | \\fBstrip\\fP ] [ \\fICONFIG_FILE\\fP | \\fIINTERFACE\\fP ]\n.br\n.B wg\\-quick\n[ \\fBhelp\\fP | \\fB\\-h\\fP | \\fB\\-\\-help\\fP ]\n");
-    s.push_str(".SH DESCRIPTION\n");
-    s.push_str(&roff_text(
-        "`wg-quick` sets up a WireGuard interface from one file, with its addresses, routes and DNS servers as well \
-         as its keys and peers, and takes it down again. This is the wg-quick that wgq provides: the \
-         `wgq-wireguard-tools` package makes `/usr/bin/wg-quick` a link to `wgq`(8), which, run under this name, \
-         accepts exactly wg-quick's command lines, prints the same `[#]` lines, and is what the \
-         `wg-quick@.service` unit runs. Where it behaves differently from the wg-quick of wireguard-tools, \
-         `wgq`(8) and `/usr/share/doc/wgq/compatibility.md` say how and why; `wgq`(8) also describes what the \
-         `wgq` name adds (`check`, `reload`, `--dry-run`, `show --json`).",
-    ));
-    s.push_str("\n.PP\n");
-    s.push_str(&roff_text(
-        "<CONFIG_FILE> is the path of a file whose name is the interface's name followed by `.conf`, such as \
-         `/etc/wireguard/wg0.conf` or `./wg0.conf`. Any other argument is an <INTERFACE> name, whose file is \
-         `/etc/wireguard/`<INTERFACE>`.conf`. An interface name has 1 to 15 characters among letters, digits \
-         and `_=+.-`.",
-    ));
-    s.push_str("\n.PP\n");
-    s.push_str(&roff_text(
-        "Before changing anything the whole file is checked, and every error is reported with its line. If a step \
-         fails, or SIGINT, SIGTERM or SIGHUP arrives, everything done so far is undone. Run by a user other than \
-         root, wg-quick runs itself again through `sudo`(8).",
-    ));
-    s.push_str("\n.SH COMMANDS\n");
-    s.push_str(&roff_items(wg_quick_commands().iter().map(|c| {
+    let commands = roff_items(wg_quick_commands().iter().map(|c| {
         (format!(".B {}", roff_escape(&c.name)), format!("{}. {}", c.about, wg_quick_details(&c.name)).trim_end().to_string())
-    })));
-    s.push_str(&roff_items([(
-        ".BR help \", \" \\-h \", \" \\-\\-help".to_string(),
-        "Prints the usage on standard error.".to_string(),
-    )]));
-    s.push_str(".SH CONFIGURATION\n");
-    s.push_str(&roff_text(
-        "The file has the format of `wg`(8) (see CONFIGURATION FILE there), and its [Interface] section may also \
-         hold the keys below, which wg-quick handles itself and `strip` removes:",
-    ));
-    s.push('\n');
-    s.push_str(&roff_items(WG_QUICK_KEYS.iter().map(|(k, t)| (format!(".B {}", roff_escape(k)), t.to_string()))));
-    s.push_str(".SH EXAMPLE\n");
-    s.push_str(&roff_text(
-        "A client whose traffic all goes through the tunnel (`/etc/wireguard/wg0.conf`, mode 0600); \
-         `wg-quick up wg0` brings it up:",
-    ));
-    s.push_str(
-        "\n.PP\n.nf\n.RS\n[Interface]\nPrivateKey = kK/jNqCJWfvo9pdlKF+vhMXJj+Dl49YcrAfyY42faGM=\n\
-         Address = 10.8.0.2/24, fd08::2/64\nDNS = 10.8.0.1\n\n[Peer]\n\
-         PublicKey = mpaA5SlOKgQcxkxOd+fJdjq0dBL5BJLnrQaV/D6pnjc=\nEndpoint = vpn.example.net:51820\n\
-         AllowedIPs = 0.0.0.0/0, ::/0\n.RE\n.fi\n",
-    );
-    s.push_str(".SH ENVIRONMENT\n");
-    s.push_str(&roff_items([
-        (
-            ".B WG_QUICK_USERSPACE_IMPLEMENTATION".to_string(),
-            "The program that provides the interface when the kernel has no WireGuard support (default \
-             `wireguard-go`)."
-                .to_string(),
-        ),
-        (
-            ".B WG_ENDPOINT_RESOLUTION_RETRIES".to_string(),
-            "How many more times to try resolving an Endpoint host name before `up` fails (default 15; \
-             `infinity` for no limit; the systemd unit sets `infinity`)."
-                .to_string(),
-        ),
-        (
-            ".B WGQ_LOCK_WAIT".to_string(),
-            "How many seconds `up`, `down`, `save` and `reload` wait for the lock of the file and the \
-             interface while another process holds it (default 30, at most 3600)."
-                .to_string(),
-        ),
-    ]));
-    s.push_str(".SH FILES\n");
-    s.push_str(&roff_items([
-        (
-            ".BI /etc/wireguard/ INTERFACE .conf".to_string(),
-            "The configuration. It holds the private key: keep it readable by root only.".to_string(),
-        ),
-        (
-            ".B /lib/systemd/system/wg\\-quick@.service".to_string(),
-            "`systemctl enable --now wg-quick@wg0` brings `wg0` up now and at boot; `systemctl reload \
-             wg-quick@wg0` runs `wgq reload wg0`, which brings the running interface to its file without \
-             recreating it. All instances are part of `wg-quick.target`."
-                .to_string(),
-        ),
-        (
-            ".BI /run/wgq/ns\\- COOKIE /".to_string(),
-            "The lock of each interface and the record of what `up` added, per network namespace.".to_string(),
-        ),
-        (
-            ".BI /etc/wireguard/. INTERFACE .conf.lock".to_string(),
-            "The lock of the file, shared by every network namespace and container that sees it (beside the \
-             target when the file is a symbolic link)."
-                .to_string(),
-        ),
-        (".BI /var/run/wireguard/ INTERFACE .sock".to_string(), "The control socket of a userspace implementation.".to_string()),
-    ]));
-    s.push_str(".SH EXIT STATUS\n");
-    s.push_str(&roff_text(
-        "0 on success and for help; 1 for a usage error or an error in the file; otherwise the status of the step \
-         that failed (a hook's own status, 2 for a request the kernel refused).",
-    ));
-    s.push_str("\n.SH SEE ALSO\n\\fBwg\\fP(8), \\fBwgq\\fP(8), \\fBip\\fP(8), \\fBresolvconf\\fP(8), \\fBresolvectl\\fP(1), \\fBsystemctl\\fP(1)\n");
-    s
+    }));
+    let keys = roff_items(WG_QUICK_KEYS.iter().map(|(k, t)| (format!(".B {}", roff_escape(k)), t.to_string())));
+    fill(include_str!("../../man/src/wg-quick.8.in"), &[("COMMANDS", commands), ("KEYS", keys)])
 }
 
-/// `man/wg.8`.
+/// `man/wg.8`: man/src/wg.8.in filled with the tables of wg(8)'s subcommands, `show`
+/// fields, configuration keys and environment.
 pub fn wg_man_page() -> String {
-    let mut s = String::new();
-    s.push_str(".\\\" Generated from src/frontend/docs.rs by `cargo run --example gendocs`; do not edit.\n");
-    s.push_str(".TH WG 8 \"\" \"wgq\" \"System Manager's Manual\"\n");
-    s.push_str(".SH NAME\nwg \\- show and change the keys, port and peers of WireGuard interfaces (wgq)\n");
-    s.push_str(".SH SYNOPSIS\n.B wg\n[\\fICOMMAND\\fP [\\fIARGUMENTS\\fP ...]]\n.br\n");
-    for c in WG_COMMANDS {
-        s.push_str(&format!(".B wg {}\n", c.name));
+    let mut synopsis = String::new();
+    for c in SUBCOMMANDS {
+        synopsis.push_str(&format!(".B wg {}\n", c.name));
         if !c.args.is_empty() {
-            s.push_str(&format!("{}\n", roff_usage(c.args)));
+            synopsis.push_str(&format!("{}\n", roff_usage(c.args)));
         }
-        s.push_str(".br\n");
+        synopsis.push_str(".br\n");
     }
-    s.push_str(
-        ".B wg\n[ \\fBhelp\\fP | \\fB\\-h\\fP | \\fB\\-\\-help\\fP | \\fBversion\\fP | \\fB\\-v\\fP | \\fB\\-\\-version\\fP ]\n",
-    );
-    s.push_str(".SH DESCRIPTION\n");
-    s.push_str(&roff_text(
-        "`wg` reads and changes what the WireGuard protocol itself needs of an interface: its private key, \
-         listening port and firewall mark, and its peers. Addresses, routes and DNS are not its business; \
-         `wg-quick`(8) and `wgq`(8) handle those. This is the wg that wgq provides: the `wgq-wireguard-tools` \
-         package makes `/usr/bin/wg` a link to `wgq`(8), which, run under this name, takes wg's commands, \
-         arguments and configuration files and prints the same output. Kernel interfaces are reached over \
-         generic netlink, interfaces of a userspace implementation (such as `wireguard-go`) through their \
-         control socket in `/var/run/wireguard/`.",
-    ));
-    s.push_str("\n.PP\n");
-    s.push_str(&roff_text(
-        "Without a command, wg does what `wg show` does. `--help` after a command prints that command's usage. \
-         Private, public and preshared keys are 32 bytes written in base64, 44 characters ending in `=`. Reading \
-         or changing an interface needs the CAP_NET_ADMIN capability; `genkey`, `genpsk` and `pubkey` need \
-         nothing.",
-    ));
-    s.push_str("\n.SH COMMANDS\n");
-    for c in WG_COMMANDS {
+    let mut commands = String::new();
+    for c in SUBCOMMANDS {
         let tag = if c.args.is_empty() { format!(".B {}", c.name) } else { format!("\\fB{}\\fP {}", c.name, roff_usage(c.args)) };
-        s.push_str(&roff_items([(tag, c.description.to_string())]));
+        commands.push_str(&roff_items([(tag, c.description.to_string())]));
         if c.name == "set" {
-            s.push_str(".RS\n");
+            commands.push_str(".RS\n");
             for (k, a, t) in WG_SET_INTERFACE_OPTIONS.iter().chain(WG_SET_PEER_OPTIONS) {
                 let tag = format!("\\fB{}\\fP {}", roff_escape(k), roff_usage(a)).trim_end().to_string();
-                s.push_str(&roff_items([(tag, t.to_string())]));
+                commands.push_str(&roff_items([(tag, t.to_string())]));
             }
-            s.push_str(".RE\n");
+            commands.push_str(".RE\n");
         }
     }
-    s.push_str(".SH SHOW FIELDS\n");
-    s.push_str(&roff_text("What `wg show` <interface> <field> prints, one line per item, values separated by tabs:"));
-    s.push('\n');
-    s.push_str(&roff_items(WG_SHOW_FIELDS.iter().map(|(f, t)| (format!(".B {}", roff_escape(f)), format!("{t}.")))));
-    s.push_str(".SH CONFIGURATION FILE\n");
-    s.push_str(&roff_text(
-        "The files of `setconf`, `addconf` and `syncconf`, and the output of `showconf`, have one [Interface] \
-         section and any number of [Peer] sections, one for each peer. Each line in a section is `Key = Value`; \
-         key names are case-insensitive, white space does not matter, and a `#` starts a comment that runs to the \
-         end of the line. The keys:",
-    ));
-    s.push('\n');
-    s.push_str(&roff_items(
+    let fields = roff_items(WG_SHOW_FIELDS.iter().map(|(f, t)| (format!(".B {}", roff_escape(f)), format!("{t}."))));
+    let keys = roff_items(
         WG_CONFIG_KEYS.iter().map(|(sec, k, t)| (format!(".BR {} \" (in [{sec}])\"", roff_escape(k)), format!("{t}."))),
-    ));
-    s.push_str(".PP\n");
-    s.push_str(&roff_text(
-        "`wg-quick`(8)'s files add keys of their own to [Interface]; `wg-quick strip` prints a file without them.",
-    ));
-    s.push_str("\n.SH EXAMPLE\n");
-    s.push_str(&roff_text("A server with one peer, applied with `wg setconf wg0 server.conf`:"));
-    s.push_str(
-        "\n.PP\n.nf\n.RS\n[Interface]\nPrivateKey = kK/jNqCJWfvo9pdlKF+vhMXJj+Dl49YcrAfyY42faGM=\nListenPort = 51820\n\n\
-         [Peer]\n# a laptop\nPublicKey = mpaA5SlOKgQcxkxOd+fJdjq0dBL5BJLnrQaV/D6pnjc=\n\
-         PresharedKey = suqmB0IyTQP64lSLOeDrMt7fG3+lDsA7poDKM34zopg=\nAllowedIPs = 10.8.0.2/32, fd08::2/128\n\
-         PersistentKeepalive = 25\n.RE\n.fi\n.PP\n",
     );
-    s.push_str(&roff_text("The same peer added with `set`, its preshared key read from a file:"));
-    s.push_str(
-        "\n.PP\n.nf\n.RS\nwg set wg0 peer mpaA5SlOKgQcxkxOd+fJdjq0dBL5BJLnrQaV/D6pnjc= \\e\n    \
-         preshared\\-key ./laptop.psk allowed\\-ips 10.8.0.2/32,fd08::2/128\n.RE\n.fi\n",
-    );
-    s.push_str(".SH ENVIRONMENT\n");
-    s.push_str(&roff_items(WG_ENVIRONMENT.iter().map(|(v, t)| (format!(".B {v}"), t.to_string()))));
-    s.push_str(".SH EXIT STATUS\n");
-    s.push_str(&roff_text(
-        "0 on success and for help and the version; 1 when the command line is wrong or the command fails, with \
-         the reason on standard error.",
-    ));
-    s.push_str("\n.SH SEE ALSO\n\\fBwg\\-quick\\fP(8), \\fBwgq\\fP(8), \\fBip\\fP(8)\n");
-    s
+    let environment = roff_items(WG_ENVIRONMENT.iter().map(|(v, t)| (format!(".B {v}"), t.to_string())));
+    fill(
+        include_str!("../../man/src/wg.8.in"),
+        &[
+            ("SYNOPSIS", synopsis),
+            ("COMMANDS", commands),
+            ("SHOW_FIELDS", fields),
+            ("CONFIG_KEYS", keys),
+            ("ENVIRONMENT", environment),
+        ],
+    )
 }
 
 /// The shell words that list configuration names in /etc/wireguard.
@@ -1142,10 +722,10 @@ fn wg_set_keywords() -> Vec<&'static str> {
 
 /// `completions/wg.bash`
 pub fn wg_bash_completion() -> String {
-    let names: Vec<&str> = WG_COMMANDS.iter().map(|c| c.name).collect();
+    let names: Vec<&str> = SUBCOMMANDS.iter().map(|c| c.name).collect();
     let fields: Vec<&str> = WG_SHOW_FIELDS.iter().map(|(f, _)| *f).collect();
-    let files: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
-    let interface_only: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.first == WgFirst::Interface).map(|c| c.name).collect();
+    let files: Vec<&str> = SUBCOMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
+    let interface_only: Vec<&str> = SUBCOMMANDS.iter().filter(|c| c.first == WgFirst::Interface).map(|c| c.name).collect();
     let mut s = String::from("# bash completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n_wg() {\n");
     s.push_str("\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n");
     s.push_str(&format!(
@@ -1182,7 +762,7 @@ pub fn wg_zsh_completion() -> String {
         "#compdef wg\n# zsh completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n\n_wg() {\n\
          \tlocal -a commands interfaces\n\tcommands=(\n",
     );
-    for c in WG_COMMANDS {
+    for c in SUBCOMMANDS {
         s.push_str(&format!("\t\t'{}:{}'\n", c.name, c.about.replace('\'', "'\\''").replace(':', "\\:")));
     }
     s.push_str(
@@ -1194,7 +774,7 @@ pub fn wg_zsh_completion() -> String {
         "\tshow)\n\t\tif (( CURRENT == 3 )); then\n\t\t\tcompadd all interfaces -a interfaces\n\t\telif (( CURRENT == 4 )); then\n\t\t\tcompadd {}\n\t\tfi\n\t\t;;\n",
         fields.join(" ")
     ));
-    let files: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
+    let files: Vec<&str> = SUBCOMMANDS.iter().filter(|c| c.file).map(|c| c.name).collect();
     s.push_str(&format!(
         "\t{})\n\t\tif (( CURRENT == 3 )); then\n\t\t\tcompadd -a interfaces\n\t\telif (( CURRENT == 4 )); then\n\t\t\t_files\n\t\tfi\n\t\t;;\n",
         files.join("|")
@@ -1212,21 +792,21 @@ pub fn wg_zsh_completion() -> String {
 
 /// `completions/wg.fish`
 pub fn wg_fish_completion() -> String {
-    let names: Vec<&str> = WG_COMMANDS.iter().map(|c| c.name).collect();
+    let names: Vec<&str> = SUBCOMMANDS.iter().map(|c| c.name).collect();
     let mut s = String::from("# fish completion for wg (wgq). Generated from src/frontend/docs.rs; do not edit.\n");
     s.push_str(&format!("set -l wg_commands {}\n", names.join(" ")));
     s.push_str(
         "function __wgq_wg_interfaces\n\tfor f in /sys/class/net/*/uevent\n\t\tgrep -qx DEVTYPE=wireguard $f 2>/dev/null; and basename (dirname $f)\n\tend\n\
          \tfor f in /var/run/wireguard/*.sock\n\t\tbasename $f .sock\n\tend\nend\n",
     );
-    for c in WG_COMMANDS {
+    for c in SUBCOMMANDS {
         s.push_str(&format!(
             "complete -c wg -f -n \"not __fish_seen_subcommand_from $wg_commands\" -a {} -d '{}'\n",
             c.name,
             c.about.replace('\'', "\\'")
         ));
     }
-    let with_interface: Vec<&str> = WG_COMMANDS.iter().filter(|c| c.first != WgFirst::Nothing).map(|c| c.name).collect();
+    let with_interface: Vec<&str> = SUBCOMMANDS.iter().filter(|c| c.first != WgFirst::Nothing).map(|c| c.name).collect();
     s.push_str(&format!(
         "complete -c wg -f -n \"__fish_seen_subcommand_from {}; and test (count (commandline -opc)) -eq 2\" -a \"(__wgq_wg_interfaces)\"\n",
         with_interface.join(" ")
@@ -1265,4 +845,23 @@ pub fn generated_files() -> Vec<(&'static str, String)> {
         ("completions/_wg", wg_zsh_completion()),
         ("completions/wg.fish", wg_fish_completion()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_every_part_and_drops_template_notes() {
+        let t = ".\\\"# a note\n.TH X\n@@A@@.SH B\n@@B@@ and @@B@@\n";
+        assert_eq!(fill(t, &[("A", "one\n".into()), ("B", "two".into())]), ".TH X\none\n.SH B\ntwo and two\n");
+    }
+
+    #[test]
+    fn every_part_of_the_templates_is_filled() {
+        for (path, text) in generated_files() {
+            assert!(!text.contains("@@"), "{path} has a part the generator did not fill");
+            assert!(!text.contains(".\\\"#"), "{path} has a template note");
+        }
+    }
 }

@@ -210,7 +210,17 @@ pub enum ChildError {
     },
     #[error("{program} did not finish within {} and was killed", seconds(*.bound))]
     TimedOut { program: String, bound: Duration },
+    /// The helper wrote more than [`MAX_OUTPUT`] to its stdout or stderr.
+    #[error("{program} wrote more than {} MiB of output and was killed", MAX_OUTPUT >> 20)]
+    TooMuchOutput { program: String },
 }
+
+/// The most a helper may write to its stdout or to its stderr (both are kept in memory):
+/// far more than any helper's listing (`iptables-save` or `nft list ruleset` of a big host),
+/// far less than an endless writer fills in its bound.
+pub const MAX_OUTPUT: u64 = 64 << 20;
+/// How often the size of a running helper's output is looked at.
+const OUTPUT_CHECK: Duration = Duration::from_millis(50);
 
 impl ChildError {
     /// The exit status to end with (127 like a shell for a missing program; 124 like
@@ -218,7 +228,7 @@ impl ChildError {
     pub fn status(&self) -> i32 {
         match self {
             ChildError::Missing { .. } => 127,
-            ChildError::Io { .. } => 1,
+            ChildError::Io { .. } | ChildError::TooMuchOutput { .. } => 1,
             ChildError::TimedOut { .. } => 124,
         }
     }
@@ -273,6 +283,7 @@ impl<'a> Helper<'a> {
     }
 
     /// A bound other than [`helper_timeout`].
+    #[cfg(test)]
     pub fn bound(mut self, bound: Duration) -> Helper<'a> {
         self.bound = Some(bound);
         self
@@ -306,21 +317,35 @@ impl<'a> Helper<'a> {
         };
         drop(cmd);
         let bound = self.bound.unwrap_or_else(helper_timeout);
-        let status = match g.wait(Some(Instant::now() + bound), None, false) {
-            Ok(Event::Exited(s)) => s,
-            Ok(_) => {
-                g.terminate(KILL_GRACE);
-                return Err(ChildError::TimedOut { program: self.program.into(), bound });
-            }
-            Err(e) => {
-                g.terminate(KILL_GRACE);
-                return Err(io_err(e));
+        let deadline = Instant::now() + bound;
+        let too_big = |f: &File| f.metadata().is_ok_and(|m| m.len() > MAX_OUTPUT);
+        let status = loop {
+            // The output lives in memory: its size is looked at while the helper runs.
+            match g.wait(Some(deadline.min(Instant::now() + OUTPUT_CHECK)), None, false) {
+                Ok(Event::Exited(s)) => break s,
+                Ok(_) if too_big(&out) || too_big(&err) => {
+                    g.terminate(KILL_GRACE);
+                    return Err(ChildError::TooMuchOutput { program: self.program.into() });
+                }
+                Ok(_) if Instant::now() < deadline => {}
+                Ok(_) => {
+                    g.terminate(KILL_GRACE);
+                    return Err(ChildError::TimedOut { program: self.program.into(), bound });
+                }
+                Err(e) => {
+                    g.terminate(KILL_GRACE);
+                    return Err(io_err(e));
+                }
             }
         };
-        let read_all = |mut f: File| -> io::Result<Vec<u8>> {
+        if too_big(&out) || too_big(&err) {
+            return Err(ChildError::TooMuchOutput { program: self.program.into() });
+        }
+        let read_all = |f: File| -> io::Result<Vec<u8>> {
             let mut v = Vec::new();
+            let mut f = f;
             f.rewind()?;
-            f.read_to_end(&mut v)?;
+            f.take(MAX_OUTPUT).read_to_end(&mut v)?;
             Ok(v)
         };
         Ok(Output { status, stdout: read_all(out).map_err(io_err)?, stderr: read_all(err).map_err(io_err)? })
@@ -423,5 +448,20 @@ mod tests {
         let st = g.terminate(KILL_GRACE).unwrap();
         assert_eq!(st.signal(), Some(libc::SIGTERM), "SIGCONT lets a stopped group see SIGTERM");
         assert!(t.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn endless_output_is_cut_off_at_its_limit() {
+        let t = Instant::now();
+        let e = Helper::new("yes", &[]).run().unwrap_err();
+        assert!(matches!(e, ChildError::TooMuchOutput { .. }), "{e}");
+        assert_eq!(e.to_string(), "yes wrote more than 64 MiB of output and was killed");
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        // On stderr too, from a helper that ends by itself after writing it.
+        let e = sh(&["-c", "head -c 70000000 /dev/zero >&2"]).run().unwrap_err();
+        assert!(matches!(e, ChildError::TooMuchOutput { .. }), "{e}");
+        // Just under the limit is taken whole.
+        let o = sh(&["-c", "head -c 1000000 /dev/zero"]).run().unwrap();
+        assert_eq!(o.stdout.len(), 1_000_000);
     }
 }

@@ -2,6 +2,11 @@
 //! and writes a byte to a wake-up pipe; the executor notices the signal between steps, and
 //! whoever waits for a child (the hook runner) has the pipe in its poll(2) set, so it wakes
 //! at once instead of polling.
+//!
+//! A signal that was ignored when wgq started stays ignored, as a POSIX shell leaves it (so
+//! wg-quick's `trap` does not catch it either): `nohup wgq up wg0` survives the terminal's
+//! hang-up, and `wgq up wg0 &` started from a script is not rolled back by a Ctrl-C meant
+//! for the foreground. Hooks and helpers inherit the ignored disposition, as wg-quick's do.
 
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
@@ -70,11 +75,24 @@ pub fn wake_fd() -> Option<BorrowedFd<'static>> {
     p.as_ref().map(|(r, _)| r.as_fd())
 }
 
-/// Installs the recording handlers (without SA_RESTART, so blocking waits wake up).
+/// Whether `sig`'s disposition is "ignore" (false if it cannot be read).
+pub fn ignored(sig: Signal) -> bool {
+    // SAFETY: sigaction(2) with no new action only fills `old`, a zeroed struct owned here.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig as libc::c_int, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Installs the recording handlers (without SA_RESTART, so blocking waits wake up), except
+/// for a signal ignored at this point: that one stays ignored (see the module's text).
 pub fn install() {
     wake_fd();
     let act = SigAction::new(SigHandler::Handler(record), SaFlags::empty(), SigSet::empty());
     for s in STOPPING {
+        if ignored(s) {
+            continue;
+        }
         // SAFETY: the handler only stores into an atomic and writes to a pipe, both
         // async-signal-safe.
         let _ = unsafe { sigaction(s, &act) };
@@ -142,6 +160,53 @@ impl Drop for Hold {
     fn drop(&mut self) {
         if let Some(old) = &self.0 {
             let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(old), None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dispositions of the stopping signals are process-wide: one test at a time.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn handler_of(s: Signal) -> libc::sighandler_t {
+        // SAFETY: as in `ignored`.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(s as libc::c_int, std::ptr::null(), &mut old);
+            old.sa_sigaction
+        }
+    }
+
+    #[test]
+    fn a_signal_ignored_at_start_stays_ignored_and_the_others_are_caught() {
+        let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let before: Vec<_> = STOPPING
+            .iter()
+            // SAFETY: swaps in a known disposition; the old ones are put back below.
+            .map(|&s| (s, unsafe { sigaction(s, &SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty())) }))
+            .collect();
+        // Whatever the test runner inherited: SIGHUP ignored (nohup), SIGINT and SIGTERM not.
+        // SAFETY: as above.
+        unsafe {
+            sigaction(Signal::SIGHUP, &SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty())).unwrap();
+        }
+        install();
+        let ours = record as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        assert_eq!(handler_of(Signal::SIGHUP), libc::SIG_IGN, "nohup's ignored SIGHUP was caught");
+        assert_eq!(handler_of(Signal::SIGINT), ours);
+        assert_eq!(handler_of(Signal::SIGTERM), ours);
+        // A second install (up, then its rollback's teardown) changes nothing.
+        install();
+        assert_eq!(handler_of(Signal::SIGHUP), libc::SIG_IGN);
+        assert_eq!(handler_of(Signal::SIGINT), ours);
+        for (s, old) in before {
+            if let Ok(old) = old {
+                // SAFETY: puts back what was there.
+                let _ = unsafe { sigaction(s, &old) };
+            }
         }
     }
 }

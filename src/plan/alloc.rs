@@ -19,8 +19,6 @@ pub enum AllocError {
     InUse(IpAddr),
     #[error("{addr} is the {what} address of the pool {pool}")]
     Reserved { addr: IpAddr, pool: IpNet, what: &'static str },
-    #[error("the server has no {0} Address to allocate from; give one with --ip")]
-    NoPool(&'static str),
 }
 
 fn to_u128(a: IpAddr) -> u128 {
@@ -133,6 +131,7 @@ impl Used {
     }
 
     /// Marks `a` as in use.
+    #[cfg(test)]
     pub fn insert(&mut self, a: IpAddr) {
         let r = if a.is_ipv6() { &mut self.v6 } else { &mut self.v4 };
         let x = to_u128(a);

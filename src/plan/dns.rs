@@ -131,15 +131,23 @@ impl ResolvedCall {
         }
     }
 
-    /// `resolvectl dns wg0 10.0.0.1`: the trace line.
-    pub fn trace(&self, ifname: &str) -> String {
+    /// The arguments of `resolvectl`: the verb, then `--` when an operand begins with `-`
+    /// (a search domain `-h` from `DNS =`, which wg-quick hands to resolvconf as data, is no
+    /// option of resolvectl), then the interface and the values.
+    pub fn argv(&self, ifname: &str) -> Vec<String> {
         let (verb, args) = self.verb_and_args();
-        let mut s = format!("resolvectl {verb} {ifname}");
-        for a in args {
-            s.push(' ');
-            s.push_str(&a);
+        let mut v = vec![verb.to_string()];
+        if ifname.starts_with('-') || args.iter().any(|a| a.starts_with('-')) {
+            v.push("--".into());
         }
-        s
+        v.push(ifname.to_string());
+        v.extend(args);
+        v
+    }
+
+    /// `resolvectl dns wg0 10.0.0.1`: the trace line (the arguments as run).
+    pub fn trace(&self, ifname: &str) -> String {
+        format!("resolvectl {}", self.argv(ifname).join(" "))
     }
 }
 
@@ -223,6 +231,12 @@ mod tests {
             ]
         );
         assert_eq!(ResolvedCall::Revert.trace("wg0"), "resolvectl revert wg0");
+        // A search domain (or an interface name) that looks like an option is an operand.
+        let calls = resolved_calls(&["10.8.0.1".parse().unwrap()], &["-h".into(), "--help".into()]);
+        assert_eq!(calls[0].argv("wg0"), ["domain", "--", "wg0", "-h", "--help", "~."]);
+        assert_eq!(calls[0].trace("wg0"), "resolvectl domain -- wg0 -h --help ~.");
+        assert_eq!(ResolvedCall::Revert.argv("-x"), ["revert", "--", "-x"]);
+        assert_eq!(calls[1].argv("wg0"), ["default-route", "wg0", "yes"]);
         assert_eq!(resolved_calls(&s[..1], &[])[0], ResolvedCall::Domains(vec!["~.".into()]));
         // The recorded text gives the same calls back.
         let input = resolvconf_input(&s, &["example.com".into(), "corp.local".into()]);

@@ -133,20 +133,6 @@ impl ExecError {
     }
 }
 
-/// The device update of `Op::SetEndpoint`: the peer's key, update-only, the endpoint;
-/// nothing else (no device field, no other peer setting).
-pub fn endpoint_update(peer: crate::key::Key, endpoint: std::net::SocketAddr) -> DeviceConfig {
-    DeviceConfig {
-        peers: vec![crate::device::PeerConfig {
-            public_key: peer,
-            update_only: true,
-            endpoint: Some(endpoint),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
 /// Applies plans with an undo log. A transaction may span several plans
 /// ([`Executor::apply_part`]); it ends with [`Executor::commit`], and an executor dropped
 /// before that undoes what it did.
@@ -272,7 +258,7 @@ impl<'a> Executor<'a> {
             Op::Hook { phase, text } => self.sys.run_hook(ifname, *phase, text),
             Op::SetDevice(cfg) => self.sys.set_device(ifname, cfg),
             Op::SetFwmark(m) => self.sys.set_fwmark(ifname, *m),
-            Op::SetEndpoint { peer, endpoint } => self.sys.set_device(ifname, &endpoint_update(*peer, *endpoint)),
+            Op::SetEndpoint { peer, endpoint } => self.sys.set_device(ifname, &DeviceConfig::endpoint_update(*peer, *endpoint)),
             Op::AddAddress(a) => self.sys.add_address(ifname, *a).map(|_| self.undo.push(Undo::DelAddress(*a))),
             Op::SetMtuUp(m) => self.sys.set_mtu_up(ifname, *m),
             Op::SetMtu { mtu, previous } => {

@@ -12,6 +12,7 @@ mod down;
 pub mod exec;
 pub mod firewall;
 pub mod kernel;
+pub mod p2p;
 pub mod peer;
 mod record;
 mod reload;
@@ -19,10 +20,12 @@ pub mod reresolve;
 pub mod routing;
 mod up;
 
-pub use down::{DownFacts, plan_down, plan_down_vanished, rules_to_delete, vanished_summary};
+pub use down::{DownFacts, plan_down, plan_down_vanished, vanished_summary};
 pub use firewall::{Admitted, KillSwitch};
 pub use record::UpRecord;
-pub use reload::{ReloadError, ReloadFacts, device_inverse, device_update, plan_reload};
+pub use reload::{ReloadError, ReloadFacts, plan_reload};
+#[cfg(feature = "test-support")]
+pub use reload::device_update;
 pub use up::{
     AfterPreUp, UpFacts, kernel_allowed_ips, own_public_key, plan_up, plan_up_rest, plan_up_start, table_search_needed,
 };
@@ -310,13 +313,22 @@ fn set_peer_text(ifname: &str, p: &crate::device::PeerConfig) -> String {
     if p.preshared_key.as_ref().is_some_and(|k| !k.is_zero()) {
         s.push_str(" preshared-key /dev/fd/63");
     }
+    if let Some(e) = p.endpoint {
+        s.push_str(&format!(" endpoint {e}"));
+    }
     match p.persistent_keepalive {
         Some(0) => s.push_str(" persistent-keepalive off"),
         Some(k) => s.push_str(&format!(" persistent-keepalive {k}")),
         None => {}
     }
-    let ips: Vec<String> = p.allowed_ips.iter().map(|a| a.to_string()).collect();
-    s.push_str(&format!(" allowed-ips {}", ips.join(",")));
+    // Without replacing (`wgq p2p` giving an address back): added, as wg(8)'s `+`.
+    let ips: Vec<String> =
+        p.allowed_ips.iter().map(|a| if p.replace_allowed_ips { a.to_string() } else { format!("+{a}") }).collect();
+    if p.replace_allowed_ips && ips.is_empty() {
+        s.push_str(" allowed-ips ''");
+    } else if p.replace_allowed_ips || !ips.is_empty() {
+        s.push_str(&format!(" allowed-ips {}", ips.join(",")));
+    }
     s
 }
 

@@ -46,6 +46,34 @@ pub enum ReloadError {
     FullTunnelPolicyChanged { path: String, what: &'static str, live: u32 },
 }
 
+/// The owned/wanted diff of one kind of object (peers, addresses, routes), the one rule of
+/// `reload`: what to take away is what runs, is ours (`owned`) and is not wanted; what to
+/// put is what is wanted and does not run as wanted (missing, or `same` says it differs).
+/// Objects are matched by key; both lists keep the order of the list they come from.
+pub struct Diff<'a, L, W> {
+    pub remove: Vec<&'a L>,
+    pub put: Vec<&'a W>,
+}
+
+impl<'a, L, W> Diff<'a, L, W> {
+    /// `live` and `wanted` with their keys; see [`Diff`].
+    pub fn new<K: Eq + std::hash::Hash>(
+        live: &'a [L],
+        live_key: impl Fn(&L) -> K,
+        owned: impl Fn(&L) -> bool,
+        wanted: &'a [W],
+        wanted_key: impl Fn(&W) -> K,
+        same: impl Fn(&L, &W) -> bool,
+    ) -> Self {
+        let wanted_keys: std::collections::HashSet<K> = wanted.iter().map(&wanted_key).collect();
+        let running: std::collections::HashMap<K, &L> = live.iter().map(|l| (live_key(l), l)).collect();
+        Diff {
+            remove: live.iter().filter(|l| owned(l) && !wanted_keys.contains(&live_key(l))).collect(),
+            put: wanted.iter().filter(|w| !running.get(&wanted_key(w)).is_some_and(|l| same(l, w))).collect(),
+        }
+    }
+}
+
 /// How to undo `update` on a device that was `live`: every field and peer the update
 /// touches set back to what it was (a peer it adds removed), nothing else. Right whether the
 /// update applied wholly, partly (a refused ListenPort after the kernel applied the rest of
@@ -92,35 +120,30 @@ pub fn device_update(want: &DeviceConfig, live: &crate::device::DeviceState) -> 
     if want.fwmark.is_some_and(|m| m != live.fwmark) {
         u.fwmark = want.fwmark;
     }
-    let wanted: std::collections::HashSet<_> = want.peers.iter().map(|p| p.public_key).collect();
-    for p in &live.peers {
-        if !wanted.contains(&p.public_key) {
-            u.peers.push(PeerConfig { public_key: p.public_key, remove: true, ..Default::default() });
-        }
-    }
-    let running: std::collections::HashMap<_, _> = live.peers.iter().map(|p| (p.public_key, p)).collect();
-    for w in &want.peers {
-        let l = running.get(&w.public_key);
-        let psk = w.preshared_key.clone().unwrap_or_default();
-        let keepalive = w.persistent_keepalive.unwrap_or(0);
-        let same = l.is_some_and(|l| {
-            l.preshared_key.clone().unwrap_or_default() == psk
-                && l.persistent_keepalive == keepalive
+    // Every running peer is ours: the device is the interface's.
+    let peers = Diff::new(
+        &live.peers,
+        |l| l.public_key,
+        |_| true,
+        &want.peers,
+        |w| w.public_key,
+        |l, w| {
+            l.preshared_key.clone().unwrap_or_default() == w.preshared_key.clone().unwrap_or_default()
+                && l.persistent_keepalive == w.persistent_keepalive.unwrap_or(0)
                 && (w.endpoint.is_none() || w.endpoint == l.endpoint)
                 && same_prefixes(&l.allowed_ips, &w.allowed_ips)
-        });
-        if !same {
-            u.peers.push(PeerConfig {
-                public_key: w.public_key,
-                preshared_key: Some(psk),
-                endpoint: w.endpoint,
-                persistent_keepalive: Some(keepalive),
-                replace_allowed_ips: true,
-                allowed_ips: w.allowed_ips.clone(),
-                ..Default::default()
-            });
-        }
-    }
+        },
+    );
+    u.peers.extend(peers.remove.iter().map(|p| PeerConfig { public_key: p.public_key, remove: true, ..Default::default() }));
+    u.peers.extend(peers.put.iter().map(|w| PeerConfig {
+        public_key: w.public_key,
+        preshared_key: Some(w.preshared_key.clone().unwrap_or_default()),
+        endpoint: w.endpoint,
+        persistent_keepalive: Some(w.persistent_keepalive.unwrap_or(0)),
+        replace_allowed_ips: true,
+        allowed_ips: w.allowed_ips.clone(),
+        ..Default::default()
+    }));
     u
 }
 
@@ -209,16 +232,9 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
         Some(r) => r.addresses.clone(),
         None => f.live_addresses.iter().filter(|a| !a.is_link_local()).copied().collect(),
     };
-    for a in &f.live_addresses {
-        if owned_addrs.contains(a) && !want_addrs.contains(a) {
-            ops.push(Op::DelAddress(*a));
-        }
-    }
-    for a in &want_addrs {
-        if !f.live_addresses.contains(a) {
-            ops.push(Op::AddAddress(*a));
-        }
-    }
+    let addrs = Diff::new(&f.live_addresses, |a| *a, |a| owned_addrs.contains(a), &want_addrs, |a| *a, |_, _| true);
+    ops.extend(addrs.remove.iter().map(|a| Op::DelAddress(**a)));
+    ops.extend(addrs.put.iter().map(|a| Op::AddAddress(**a)));
     // As `up` would set it: the file's MTU, else the automatic one.
     let mtu = i.mtu.unwrap_or_else(|| crate::plan::routing::auto_mtu(&f.up.endpoint_mtus, f.up.default_route_mtu));
     if mtu != f.live_mtu {
@@ -248,11 +264,9 @@ pub fn plan_reload(cfg: &Config, ifname: &str, f: &ReloadFacts) -> Result<Plan, 
                 .collect()
         }
     };
-    let live_keys: std::collections::HashSet<_> = f.live_routes.iter().map(route_key).collect();
-    let want_keys: std::collections::HashSet<_> = want_routes.iter().map(route_key).collect();
-    let del: Vec<Route> =
-        f.live_routes.iter().filter(|r| owned.contains(&route_key(r)) && !want_keys.contains(&route_key(r))).cloned().collect();
-    let add: Vec<Route> = want_routes.iter().filter(|r| !live_keys.contains(&route_key(r))).cloned().collect();
+    let routes = Diff::new(&f.live_routes, route_key, |r| owned.contains(&route_key(r)), &want_routes, route_key, |_, _| true);
+    let del: Vec<Route> = routes.remove.into_iter().cloned().collect();
+    let add: Vec<Route> = routes.put.into_iter().cloned().collect();
     if !del.is_empty() {
         ops.push(Op::DelRoutes(del));
     }
@@ -299,4 +313,22 @@ fn reload_resolvconf(f: &ReloadFacts, input: Option<String>) -> Option<Op> {
         }
     };
     (input != previous).then_some(Op::UpdateDns { name, input, previous })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Diff;
+
+    #[test]
+    fn diff_removes_only_what_is_owned_and_unwanted_and_puts_what_is_missing_or_differs() {
+        // (key, value) pairs; 4 runs but is not ours; 2 runs with another value.
+        let live = [(1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')];
+        let wanted = [(5, 'e'), (2, 'x'), (1, 'a')];
+        let d = Diff::new(&live, |l| l.0, |l| l.0 != 4, &wanted, |w| w.0, |l, w| l.1 == w.1);
+        assert_eq!(d.remove, [&(3, 'c')]);
+        assert_eq!(d.put, [&(5, 'e'), &(2, 'x')]);
+        // Nothing to do when live is what is wanted, in another order.
+        let d = Diff::new(&live, |l| l.0, |_| true, &[(4, 'd'), (3, 'c'), (2, 'b'), (1, 'a')], |w| w.0, |l, w| l == w);
+        assert!(d.remove.is_empty() && d.put.is_empty());
+    }
 }

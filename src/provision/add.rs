@@ -28,6 +28,8 @@ pub struct AddRequest<'a> {
     pub note: Option<&'a str>,
     /// `# DisplayName =` (the web page's name for people, when it is no file-safe name).
     pub display_name: Option<&'a str>,
+    /// `--p2p`: in the interface's `wgq p2p` mesh (`# P2P = true` in its block).
+    pub p2p: bool,
     /// The client made its own key: its public key.
     pub pubkey: Option<&'a str>,
     pub no_psk: bool,
@@ -87,6 +89,7 @@ pub fn add(
             created: peers::format_time(c.now),
             expires,
             note,
+            p2p: a.p2p,
             public_key: public,
             preshared_key: psk.clone(),
             allowed_ips: server_allowed.clone(),

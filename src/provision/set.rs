@@ -25,6 +25,8 @@ pub struct SetRequest<'a> {
     pub note: Option<&'a str>,
     /// `# DisplayName =` (empty: removed).
     pub display_name: Option<&'a str>,
+    /// `--p2p` / `--no-p2p`: `# P2P = true` written or removed.
+    pub p2p: Option<bool>,
 }
 
 /// Changes a client's settings.
@@ -75,6 +77,9 @@ pub fn set(host: &Host, server: Server, opts: &EditOpts, a: &SetRequest<'_>) -> 
             } else {
                 set_server("DisplayName", Some(util::display_name(n)?));
             }
+        }
+        if let Some(on) = a.p2p {
+            set_server("P2P", on.then_some("true"));
         }
         let mut out = Outcome::default();
         if lines != original {

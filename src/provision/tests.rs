@@ -275,3 +275,41 @@ fn display_names_are_one_comment_line() {
     assert!(t.text().contains("#- # DisplayName = Ünïcode\n"), "{}", t.text());
     assert_eq!(crate::config::peers::list_entries(t.text().as_bytes())[0].display_name.as_deref(), Some("Ünïcode"));
 }
+
+#[test]
+fn p2p_opt_in_by_add_and_set() {
+    let t = T::new("pp", "10.83.0.1/24");
+    t.add("alice", |r| {
+        r.note = Some("phone");
+        r.p2p = true;
+    })
+    .unwrap();
+    t.add("bob", |_| {}).unwrap();
+    // add --p2p: one comment line after the note, read back by the listing.
+    assert!(t.text().contains("# Note = phone\n# P2P = true\nPublicKey = "), "{}", t.text());
+    let opted = |t: &T| t.peers().into_iter().map(|p| p.p2p).collect::<Vec<_>>();
+    assert_eq!(opted(&t), [true, false]);
+    let set_ = |r: SetRequest<'_>| set(&t.host, t.server(), &O, &r).unwrap();
+    // set --p2p / --no-p2p: only that line changes.
+    let before = t.text();
+    set_(SetRequest { name: "bob", p2p: Some(true), ..Default::default() });
+    assert_eq!(opted(&t), [true, true]);
+    let mut lines_before: Vec<&str> = before.lines().collect();
+    let after = t.text();
+    let lines_after: Vec<&str> = after.lines().collect();
+    assert_eq!(lines_after.len(), lines_before.len() + 1);
+    assert_eq!(lines_after.iter().filter(|l| **l == "# P2P = true").count(), 2);
+    lines_before.retain(|l| !l.is_empty());
+    assert!(lines_before.iter().all(|l| after.contains(l)));
+    set_(SetRequest { name: "alice", p2p: Some(false), ..Default::default() });
+    assert_eq!(opted(&t), [false, true]);
+    assert!(t.text().contains("# Note = phone\nPublicKey = "), "{}", t.text());
+    // Asked again: nothing to change.
+    let again = t.text();
+    set_(SetRequest { name: "alice", p2p: Some(false), ..Default::default() });
+    set_(SetRequest { name: "bob", p2p: Some(true), ..Default::default() });
+    assert_eq!(t.text(), again);
+    set_(SetRequest { name: "bob", p2p: Some(false), ..Default::default() });
+    assert_eq!(opted(&t), [false, false]);
+    assert!(!t.text().contains("P2P"));
+}

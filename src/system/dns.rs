@@ -108,9 +108,8 @@ fn resolved_on_bus() -> bool {
 /// to revert); a link networkd manages is reported as such (resolvectl itself already
 /// re-sent the call to networkd).
 pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
-    let (verb, rest) = call.verb_and_args();
-    let mut args: Vec<&str> = vec![verb, ifname];
-    args.extend(rest.iter().map(String::as_str));
+    let argv = call.argv(ifname);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
     let start = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {
@@ -138,13 +137,13 @@ pub fn resolvectl(ifname: &str, call: &ResolvedCall) -> Result<(), DnsError> {
         if message.contains("is managed") || message.contains("network1") {
             return Err(DnsError::LinkBusy { ifname: ifname.to_string(), message });
         }
-        return Err(DnsError::Resolvectl { status, message: format!("resolvectl {verb} {ifname}: {message}") });
+        return Err(DnsError::Resolvectl { status, message: format!("resolvectl {} {ifname}: {message}", argv[0]) });
     }
 }
 
 /// `plan::dns::resolvconf_name` with this system's files.
 pub fn system_resolvconf_name(ifname: &str) -> String {
-    let order = std::fs::read_to_string("/etc/resolvconf/interface-order").ok();
+    let order = crate::os::read_bounded("/etc/resolvconf/interface-order", crate::os::MAX_SMALL_FILE).ok();
     let is_link = which::which("resolvconf")
         .ok()
         .and_then(|p| std::fs::symlink_metadata(p).ok())
@@ -185,7 +184,7 @@ pub fn unset_dns(name: &str) -> Result<(), DnsError> {
 pub fn list_dns(name: &str) -> Option<Vec<String>> {
     match resolvconf(&["-l", name], None) {
         Ok(t) => Some(crate::plan::dns::parse_resolvconf_list(&t)),
-        Err(_) => std::fs::read_to_string(format!("/etc/resolvconf/run/interface/{name}"))
+        Err(_) => crate::os::read_bounded(format!("/etc/resolvconf/run/interface/{name}"), crate::os::MAX_SMALL_FILE)
             .ok()
             .map(|t| crate::plan::dns::parse_resolvconf_list(&t)),
     }

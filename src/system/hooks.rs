@@ -110,8 +110,11 @@ impl Terminal {
     }
 
     fn save(&mut self) {
-        // SAFETY: tcgetattr fills a termios owned here.
+        // SAFETY: termios is a plain C struct of integers and arrays, for which all-zero
+        // bytes are a valid value.
         let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: tcgetattr writes only into `t`, a termios owned here and alive for the
+        // call; a bad descriptor makes it fail with an errno, not write.
         if unsafe { libc::tcgetattr(self.fd(), &mut t) } == 0 {
             self.saved = Some(t);
         }

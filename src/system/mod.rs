@@ -11,8 +11,11 @@ pub mod fake;
 pub mod firewall;
 pub mod hooks;
 mod observe;
+pub mod p2p;
 pub mod resolver;
-pub use observe::{Uplink, host_addresses, observe_kernel, probe_suppress_prefixlength};
+pub use observe::{Uplink, host_addresses, observe_kernel};
+#[cfg(feature = "test-support")]
+pub use observe::probe_suppress_prefixlength;
 pub mod runstate;
 
 use std::collections::HashMap;
@@ -210,7 +213,15 @@ impl LinuxSystem {
             pre_down: i.pre_down.iter().map(|h| h.value.clone()).collect(),
             post_down: i.post_down.iter().map(|h| h.value.clone()).collect(),
         };
-        let showconf = device::showconf::showconf(&self.devices.get(name)?);
+        // Peers `wgq p2p connect` added at run time are not the file's.
+        let mut dev = self.devices.get(name)?;
+        if let Some(p2p) = crate::system::runstate::RunState::current()
+            .ok()
+            .and_then(|r| r.read_p2p(name, crate::system::runstate::ifindex(name)))
+        {
+            p2p.strip(&mut dev);
+        }
+        let showconf = device::showconf::showconf(&dev);
         let text = crate::config::save::render(&head, &showconf);
         crate::os::files::write_atomic(&loc.path, &text)
             .map_err(|e| SystemError::Sys(SysError::with_source(1, "Could not write configuration file", e)))

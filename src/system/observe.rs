@@ -45,7 +45,11 @@ pub fn read_rt_tables() -> Vec<(u32, String)> {
             files.extend(v);
         }
     }
-    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).flat_map(|t| crate::plan::routing::parse_rt_tables(&t)).collect()
+    files
+        .iter()
+        .filter_map(|f| crate::os::read_bounded(f, crate::os::MAX_SMALL_FILE).ok())
+        .flat_map(|t| crate::plan::routing::parse_rt_tables(&t))
+        .collect()
 }
 
 /// What one dump of the routes tells `up`.

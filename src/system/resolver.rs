@@ -72,7 +72,9 @@ impl Resolver {
             mark: mark.filter(|&m| m != 0),
             timeout: DEFAULT_TIMEOUT,
             hosts: Some(PathBuf::from("/etc/hosts")),
-            search: std::fs::read_to_string(RESOLV_CONF).map(|t| dns::resolv_conf_search(&t)).unwrap_or((Vec::new(), 1)),
+            search: crate::os::read_bounded(RESOLV_CONF, crate::os::MAX_SMALL_FILE)
+                .map(|t| dns::resolv_conf_search(&t))
+                .unwrap_or((Vec::new(), 1)),
         }
     }
 
@@ -84,7 +86,7 @@ impl Resolver {
             return Ok(vec![ip]);
         }
         if let Some(path) = &self.hosts
-            && let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(text) = crate::os::read_bounded(path, crate::os::MAX_HOSTS_FILE)
         {
             let found = dns::hosts_lookup(&text, host);
             if !found.is_empty() {
@@ -114,6 +116,7 @@ impl Resolver {
 
     /// An endpoint's address as `up` needs it: an IP literal (a `%zone` too) as is, else the
     /// first address [`Resolver::lookup`] finds, with the endpoint's port.
+    #[cfg(test)]
     pub fn lookup_endpoint(&self, e: &crate::config::Endpoint) -> Result<SocketAddr, LookupError> {
         if let Some(a) = crate::device::resolve::literal(&e.host, e.port) {
             return Ok(a);
@@ -393,7 +396,7 @@ pub fn host_nameservers(path: &Path) -> Vec<SocketAddr> {
 /// zone (`fe80::1%eth0`, `fe80::1%3`) gets that interface as its scope, and is left out
 /// when there is no such interface (it could not be reached).
 fn nameservers_of(path: &Path) -> Vec<SocketAddr> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = crate::os::read_bounded(path, crate::os::MAX_SMALL_FILE).unwrap_or_default();
     dns::resolv_conf_nameservers(&text)
         .into_iter()
         .filter_map(|(ip, zone)| match (ip, zone) {
@@ -585,16 +588,45 @@ mod tests {
 
     #[test]
     fn a_truncated_answer_is_asked_again_over_tcp() {
-        // UDP answers with TC set; TCP on the same port gives the full answer.
-        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // The whole question kept; the header alone (qdcount 1, or 0 as some servers send);
+        // cut inside the question.
+        let cuts: [fn(Vec<u8>) -> Vec<u8>; 4] = [
+            |r| r,
+            |r| r[..12].to_vec(),
+            |mut r| {
+                r.truncate(12);
+                r[5] = 0;
+                r
+            },
+            |mut r| {
+                r.truncate(15);
+                r
+            },
+        ];
+        for (i, cut) in cuts.into_iter().enumerate() {
+            let t = Instant::now();
+            truncated_then_tcp(cut);
+            assert!(t.elapsed() < Duration::from_secs(2), "case {i}: {:?} (the UDP reply was dropped)", t.elapsed());
+        }
+    }
+
+    /// UDP answers with TC set (then `cut`); TCP on the same port gives the full answer.
+    fn truncated_then_tcp(cut: fn(Vec<u8>) -> Vec<u8>) {
+        // A free UDP port whose TCP twin is free too (another test's TCP socket may hold it).
+        let (u, t) = (0..100)
+            .find_map(|_| {
+                let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+                let t = std::net::TcpListener::bind(u.local_addr().unwrap()).ok()?;
+                Some((u, t))
+            })
+            .expect("no UDP port with its TCP twin free in 100 tries");
         let addr = u.local_addr().unwrap();
-        let t = std::net::TcpListener::bind(addr).unwrap();
         std::thread::spawn(move || {
             let mut b = [0u8; 512];
             while let Ok((n, from)) = u.recv_from(&mut b) {
                 let mut r = answer(&b[..n], 0, &[]);
                 r[2] |= 0x02;
-                let _ = u.send_to(&r, from);
+                let _ = u.send_to(&cut(r), from);
             }
         });
         std::thread::spawn(move || {
@@ -646,5 +678,17 @@ mod tests {
         let r = Resolver { hosts: Some(hosts), ..resolver(vec![], 100) };
         assert_eq!(r.lookup("VPN.example").unwrap(), ["203.0.113.9".parse::<IpAddr>().unwrap()]);
         assert!(matches!(r.lookup("other.example"), Err(LookupError::NoServers { .. })));
+    }
+
+    #[test]
+    fn an_endless_hosts_file_is_not_read_to_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = dir.path().join("hosts");
+        std::os::unix::fs::symlink("/dev/zero", &hosts).unwrap();
+        let s = server(|q| Some(answer(q, 0, &[[203, 0, 113, 7]])));
+        let r = Resolver { hosts: Some(hosts), ..resolver(vec![s], 2000) };
+        let t = Instant::now();
+        assert_eq!(r.lookup("vpn.example").unwrap(), ["203.0.113.7".parse::<IpAddr>().unwrap()]);
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     }
 }

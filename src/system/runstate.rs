@@ -160,7 +160,7 @@ impl RunState {
     /// kept: it is what [`RunState::orphan`] gives `down` of a vanished interface.
     pub fn read(&self, ifname: &str, ifindex: Option<u32>) -> Option<UpRecord> {
         let path = self.state_path(ifname);
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = crate::os::read_bounded(&path, crate::os::MAX_SMALL_FILE).ok()?;
         match record_ifindex(&text) {
             Some(i) if Some(i) == ifindex => Some(UpRecord::parse(&text)),
             Some(_) if ifindex.is_none() => None,
@@ -208,6 +208,38 @@ impl RunState {
     /// Forgets the record of `ifname` (after `down`, or an `up` that rolled back).
     pub fn remove(&self, ifname: &str) {
         let _ = std::fs::remove_file(self.state_path(ifname));
+    }
+
+    fn p2p_path(&self, ifname: &str) -> PathBuf {
+        self.dir().join(format!("{ifname}.p2p"))
+    }
+
+    /// The peers `wgq p2p connect` added to the interface running now as `ifname`
+    /// (`<if>.p2p`, kept apart from `up`'s record: an interface wg-quick brought up has
+    /// one too); a record of another interface under that name is removed.
+    pub fn read_p2p(&self, ifname: &str, ifindex: Option<u32>) -> Option<crate::plan::p2p::P2pRecord> {
+        let path = self.p2p_path(ifname);
+        let text = crate::os::read_bounded(&path, crate::os::MAX_SMALL_FILE).ok()?;
+        match record_ifindex(&text) {
+            Some(i) if Some(i) == ifindex => Some(crate::plan::p2p::P2pRecord::parse(&text)),
+            _ => {
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Records the peers `wgq p2p connect` manages (whole or not at all).
+    pub fn write_p2p(&self, ifname: &str, ifindex: u32, record: &crate::plan::p2p::P2pRecord) -> io::Result<()> {
+        self.ensure_dir()?;
+        let path = self.p2p_path(ifname);
+        let tmp = path.with_extension(format!("p2p.{}", std::process::id()));
+        std::fs::write(&tmp, format!("ifindex={ifindex}\n{}", record.render()))?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    pub fn remove_p2p(&self, ifname: &str) {
+        let _ = std::fs::remove_file(self.p2p_path(ifname));
     }
 }
 
@@ -339,7 +371,7 @@ pub fn collect_garbage(state: &RunState) {
         if name == mine {
             collect_interfaces(&path);
         } else if name.starts_with("ns-") {
-            let inode = std::fs::read_to_string(path.join("netns"))
+            let inode = crate::os::read_bounded(path.join("netns"), crate::os::MAX_SMALL_FILE)
                 .ok()
                 .and_then(|t| t.trim().strip_prefix("inode=").and_then(|v| v.parse::<u64>().ok()));
             let live = live.get_or_insert_with(live_netns_inodes);
@@ -368,11 +400,19 @@ pub fn collect_garbage(state: &RunState) {
 
 /// In this namespace's directory: locks of interfaces that do not exist. Their records
 /// stay: an interface that vanished without `down` left rules, firewall rules or a kill
-/// switch behind, and `down` removes them by its record ([`RunState::orphan`]).
+/// switch behind, and `down` removes them by its record ([`RunState::orphan`]). The
+/// records of `wgq p2p connect` (`<if>.p2p`) of such interfaces go: their peers went with
+/// the device.
 fn collect_interfaces(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".p2p")
+            && ifindex(stem).is_none()
+        {
+            let _ = std::fs::remove_file(e.path());
+            continue;
+        }
         if let Some(stem) = name.strip_suffix(".lock")
             && ifindex(stem).is_none()
             && let Ok(file) = std::fs::OpenOptions::new().write(true).open(e.path())
@@ -402,6 +442,7 @@ fn remove_unlocked(dir: &Path, gone: impl Fn(&str) -> bool) {
         // have finished in between): then nobody uses it.
         if try_flock(&file) && same_file(&file, &lock_path) && gone(stem) {
             let _ = std::fs::remove_file(dir.join(format!("{stem}.state")));
+            let _ = std::fs::remove_file(dir.join(format!("{stem}.p2p")));
             let _ = std::fs::remove_file(&lock_path);
         }
     }
@@ -409,7 +450,7 @@ fn remove_unlocked(dir: &Path, gone: impl Fn(&str) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(stem) = name.strip_suffix(".state")
+        if let Some(stem) = name.strip_suffix(".state").or_else(|| name.strip_suffix(".p2p"))
             && gone(stem)
             && !dir.join(format!("{stem}.lock")).exists()
         {
@@ -496,6 +537,14 @@ mod tests {
         // A record without an ifindex (older wgq) is never used.
         std::fs::write(a.dir().join("wg1.state"), "table=51820\n").unwrap();
         assert_eq!(a.read("wg1", Some(3)), None);
+        // `wgq p2p connect`'s record: apart from up's, checked the same way.
+        let p2p = crate::plan::p2p::P2pRecord { hub: Some(crate::key::Key([9; 32])), peers: Vec::new() };
+        a.write_p2p("wg0", 7, &p2p).unwrap();
+        assert_eq!(b.read_p2p("wg0", Some(7)), None);
+        assert_eq!(a.read_p2p("wg0", Some(7)), Some(p2p));
+        assert_eq!(a.read("wg0", Some(7)), None, "not up's record");
+        assert_eq!(a.read_p2p("wg0", Some(8)), None);
+        assert!(!a.dir().join("wg0.p2p").exists(), "a stale record must be gone");
     }
 
     #[test]
@@ -520,6 +569,7 @@ mod tests {
         // A namespace whose inode no process has: gone.
         let dead = RunState::at(root.path(), ns(32, u64::MAX - 1));
         dead.write("wg0", 5, &UpRecord::default()).unwrap();
+        dead.write_p2p("wg0", 5, &Default::default()).unwrap();
         drop(dead.lock("wg0").unwrap());
         // The namespace of this very process: kept.
         let alive = RunState::at(root.path(), Netns { cookie: 33, ..Netns::current().unwrap() });
@@ -533,7 +583,10 @@ mod tests {
         me.write("nonexistent0", 9, &UpRecord { table: Some(51820), ..Default::default() }).unwrap();
         drop(me.lock("nonexistent0").unwrap());
         std::fs::write(me.dir().join("nonexistent0.lock"), "").unwrap();
+        // And a `wgq p2p connect` record of one (without a lock file): nothing uses it.
+        me.write_p2p("nonexistent1", 9, &Default::default()).unwrap();
         collect_garbage(&me);
+        assert!(!me.dir().join("nonexistent1.p2p").exists());
         assert!(!dead.dir().exists(), "the dead namespace's directory stays");
         assert!(alive.dir().join("wg0.state").exists() && alive.dir().join("wg0.lock").exists());
         assert!(!root.path().join("wg0.state").exists() && !root.path().join("wg0.lock").exists());

@@ -17,6 +17,7 @@ const FLAG_RD: u16 = 0x0100;
 
 /// RCODEs wgq tells apart.
 pub const RCODE_NOERROR: u8 = 0;
+#[cfg(test)]
 pub const RCODE_SERVFAIL: u8 = 2;
 pub const RCODE_NXDOMAIN: u8 = 3;
 
@@ -158,6 +159,12 @@ fn norm(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
 }
 
+/// Where the one question of a reply ends, if the message holds all of it.
+fn question_end(m: &[u8]) -> Option<usize> {
+    let (_, next) = read_name(m, 12).ok()?;
+    (m.len() >= next + 4).then_some(next + 4)
+}
+
 /// Parses a reply to `query(id, name, qtype)`. Replies with another id or without QR are
 /// [`ReplyError::NotOurs`] (so a stray datagram never ends the wait). Answers are matched
 /// to the question: the CNAME chain from `name` is followed (in any record order, at most
@@ -176,6 +183,13 @@ pub fn parse_reply(m: &[u8], id: u16, name: &str, qtype: u16) -> Result<Answer, 
     let rcode = (flags & 0x000f) as u8;
     let qd = be16(m, 4)?;
     let an = be16(m, 6)?;
+    let truncated = flags & FLAG_TC != 0;
+    // A truncated reply may be cut before or inside its question (RFC 2181 9: the server
+    // keeps what fits, down to the header alone): with our id it is asked again over TCP,
+    // where a whole reply, question included, is checked.
+    if truncated && (qd == 0 || (qd == 1 && question_end(m).is_none())) {
+        return Ok(Answer::Truncated);
+    }
     // The question must be ours (a spoofed or confused reply for another name is not), and
     // there must be one: we asked one.
     if qd != 1 {
@@ -190,7 +204,7 @@ pub fn parse_reply(m: &[u8], id: u16, name: &str, qtype: u16) -> Result<Answer, 
         }
         at = next + 4;
     }
-    if flags & FLAG_TC != 0 {
+    if truncated {
         return Ok(Answer::Truncated);
     }
     match rcode {
@@ -476,6 +490,19 @@ mod tests {
         assert_eq!(parse_reply(&sf, 3, "gone.example", TYPE_A), Ok(Answer::ServerError(RCODE_SERVFAIL)));
         let tc = reply(3, 0x8380, "big.example", TYPE_A, 0, &[]);
         assert_eq!(parse_reply(&tc, 3, "big.example", TYPE_A), Ok(Answer::Truncated));
+        // Truncated before its question (the header alone, qdcount 0 or 1) or inside it:
+        // asked again over TCP, not dropped as another reply.
+        let mut bare = tc[..12].to_vec();
+        assert_eq!(parse_reply(&bare, 3, "big.example", TYPE_A), Ok(Answer::Truncated));
+        bare[5] = 0;
+        assert_eq!(parse_reply(&bare, 3, "big.example", TYPE_A), Ok(Answer::Truncated));
+        assert_eq!(parse_reply(&tc[..tc.len() - 2], 3, "big.example", TYPE_A), Ok(Answer::Truncated));
+        // Still only with our id, and a question that is there must be ours.
+        assert_eq!(parse_reply(&bare, 4, "big.example", TYPE_A), Err(ReplyError::NotOurs));
+        assert_eq!(parse_reply(&tc, 3, "other.example", TYPE_A), Err(ReplyError::NotOurs));
+        let mut two = tc.clone();
+        two[5] = 2;
+        assert_eq!(parse_reply(&two, 3, "big.example", TYPE_A), Err(ReplyError::NotOurs));
         // Records of other types and classes are skipped.
         let mut an = rr(&[0xc0, 12], 16, b"\x04text");
         an.extend(rr(&[0xc0, 12], TYPE_A, &[192, 0, 2, 1]));

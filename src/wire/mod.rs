@@ -4,4 +4,5 @@
 pub mod dns;
 pub mod netlink;
 pub mod nftables;
+pub mod p2p;
 pub mod rtnl;

@@ -15,6 +15,63 @@ pub fn delete_netns(name: &str) {
     let _ = Command::new("ip").args(["netns", "del", name]).output();
 }
 
+/// This test process's id as five base-36 digits (any Linux pid, up to 2^22, fits): a fixed
+/// width, so `prefix + pid_tag() + suffix` names are unique among the test processes running
+/// at once (other suites, other checkouts), and no suffix can make one process's name
+/// another's (`wh` + `1234` + `56` = `wh` + `12345` + `6` with plain decimal pids). Network
+/// namespaces, interfaces and UAPI sockets (/var/run/wireguard is shared by all namespaces)
+/// carry it; a pid cut short (`% 1000`) is not unique.
+pub fn pid_tag() -> String {
+    let mut n = std::process::id();
+    let mut s = [b'0'; 5];
+    for c in s.iter_mut().rev() {
+        *c = b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize];
+        n /= 36;
+    }
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+/// A named network namespace (`ip netns add`), the one fixture of the network-namespace
+/// tests: created fresh (a leftover of the same name from a killed run is deleted first) and,
+/// when dropped, deleted with every process still in it and its `/etc/netns/NAME` directory
+/// (which `ip netns exec` bind-mounts over /etc). Its `Display` is its name, so it goes
+/// straight into `ip -n {ns} ...` command lines.
+pub struct Netns(String);
+
+impl Netns {
+    /// Creates the namespace `name`; panics when `ip netns add` fails.
+    pub fn new(name: impl Into<String>) -> Netns {
+        let ns = Netns(name.into());
+        delete_netns(&ns.0);
+        if let Err(e) = ns.sh("ip netns add NS") {
+            panic!("ip netns add {}: {e}", ns.0);
+        }
+        ns
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// Runs `cmd` under bash with `NS` replaced by the name: its stdout, or its stderr on failure.
+    pub fn sh(&self, cmd: &str) -> Result<String, String> {
+        sh_ns(&self.0, cmd)
+    }
+}
+
+impl std::fmt::Display for Netns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        delete_netns(&self.0);
+        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.0));
+    }
+}
+
 /// True when the test can run here: root (network namespaces) and every tool in PATH;
 /// otherwise prints why it is skipped.
 pub fn ready(tools: &[&str]) -> bool {
@@ -46,9 +103,31 @@ impl Delays {
     }
 }
 
-/// Starts `cmd`, sends it `sig` after `delay`, and returns what it printed and its status.
+/// Starts `cmd` with every signal at its default disposition and none blocked, whatever the
+/// suite's caller left: a suite started in the background (`cargo test &` from a script,
+/// CI without a terminal) ignores SIGINT and SIGQUIT, under nohup SIGHUP, and wgq, as a
+/// shell, leaves a signal ignored at its start ignored. A test that signals what it starts
+/// must not depend on that.
+pub fn default_signals(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) and sigprocmask(2) are async-signal-safe (between fork and exec).
+    unsafe {
+        cmd.pre_exec(|| {
+            for s in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+                libc::signal(s, libc::SIG_DFL);
+            }
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            Ok(())
+        })
+    }
+}
+
+/// Starts `cmd` (see [`default_signals`]), sends it `sig` after `delay`, and returns what it
+/// printed and its status.
 pub fn signal_after(cmd: &mut Command, delay: std::time::Duration, sig: nix::sys::signal::Signal) -> std::process::Output {
-    let child = cmd.spawn().expect("spawn");
+    let child = default_signals(cmd).spawn().expect("spawn");
     std::thread::sleep(delay);
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
     child.wait_with_output().expect("wait")

@@ -144,7 +144,7 @@ run_scenario() {
 	local t
 	for t in ref wgq; do
 		local d="$work/$name/$t" ifn ns tool
-		ifn=$(printf 'w%03d%02d%s' "$RUN" "$idx" "$t")
+		ifn=$(printf 'w%s%02d%s' "$RUN" "$idx" "$t")
 		ns="wgqdiff-$RUN-$idx-$t"
 		[ "$t" = ref ] && tool=$WG_QUICK || tool=$WGQ
 		if [ "$t" = ref ] && [ "$reference" = upstream ]; then tool=$work/wg-quick-upstream; fi
@@ -233,7 +233,10 @@ run_scenario() {
 	[ $ok = 1 ]
 }
 export -f run_scenario snapshot setup_ns make_shims path_for sort_peers teardown_view
-RUN=$(( $$ % 1000 ))
+# The whole pid at a fixed width (any Linux pid fits 7 digits): names of namespaces and
+# interfaces (their sockets in the shared /var/run/wireguard) are unique among harnesses and
+# other suites running at once ($$ % 1000 was not).
+RUN=$(printf '%07d' $$)
 export here work WGQ WG_QUICK RUN
 
 # The upstream-order reference (see `# reference: upstream`): a private copy of Debian's

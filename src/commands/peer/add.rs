@@ -41,6 +41,9 @@ pub struct AddArgs {
     /// Its name for people, any printable text up to 64 characters (# DisplayName, shown by wgq web)
     #[arg(long, value_name = "TEXT")]
     pub display_name: Option<String>,
+    /// In this interface's `wgq p2p` mesh (# P2P = true in its block)
+    #[arg(long)]
+    pub p2p: bool,
     /// The client made its own key: its public key (no private key is made or kept)
     #[arg(long, value_name = "KEY")]
     pub pubkey: Option<String>,
@@ -72,6 +75,7 @@ impl AddArgs {
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
             display_name: self.display_name.as_deref(),
+            p2p: self.p2p,
             pubkey: self.pubkey.as_deref(),
             no_psk: self.no_psk,
             no_store: self.no_store,

@@ -37,6 +37,12 @@ pub struct SetArgs {
     /// Its name for people, any printable text up to 64 characters (empty to remove it)
     #[arg(long, value_name = "TEXT")]
     pub display_name: Option<String>,
+    /// Into this interface's `wgq p2p` mesh (# P2P = true in its block)
+    #[arg(long, conflicts_with = "no_p2p")]
+    pub p2p: bool,
+    /// Out of the `wgq p2p` mesh
+    #[arg(long)]
+    pub no_p2p: bool,
     #[command(flatten)]
     pub edit: EditArgs,
 }
@@ -57,6 +63,13 @@ impl SetArgs {
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
             display_name: self.display_name.as_deref(),
+            p2p: if self.p2p {
+                Some(true)
+            } else if self.no_p2p {
+                Some(false)
+            } else {
+                None
+            },
         };
         render::edited(provision::set(&provision::Host::current()?, server, &self.edit.opts(), &req)?)
     }

@@ -916,8 +916,11 @@ mod tests {
         let mut fds = [0; 2];
         // SAFETY: a two-int buffer for pipe(2); both ends are closed below.
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: fds[1] is the write end pipe(2) just opened, owned by nothing else, closed once.
         unsafe { libc::close(fds[1]) };
         let (k, err) = run(std::ffi::OsStr::new(&format!("/proc/self/fd/{}", fds[0])));
+        // SAFETY: fds[0] is the read end pipe(2) opened above (run opened its own descriptor
+        // through /proc), owned by nothing else, closed once.
         unsafe { libc::close(fds[0]) };
         assert!(k.is_err());
         assert_eq!(err, "Invalid length key in key file\n");

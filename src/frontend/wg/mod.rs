@@ -9,7 +9,9 @@
 pub mod conf;
 pub mod show;
 pub mod sync;
+mod table;
 use crate::os::glibc as sys;
+pub use table::{SUBCOMMANDS, Subcommand, WgFirst};
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
@@ -22,23 +24,11 @@ use crate::key::{Key, SecretKey};
 /// allowed-IPs syntax and syncconf's clearing of dropped preshared keys and keepalives).
 pub const TOOLS_VERSION: &str = "1.0.20250521";
 
-const SUBCOMMANDS: &[(&str, &str)] = &[
-    ("show", "Shows the current configuration and device information"),
-    ("showconf", "Shows the current configuration of a given WireGuard interface, for use with `setconf'"),
-    ("set", "Change the current configuration, add peers, remove peers, or change peers"),
-    ("setconf", "Applies a configuration file to a WireGuard interface"),
-    ("addconf", "Appends a configuration file to a WireGuard interface"),
-    ("syncconf", "Synchronizes a configuration file to a WireGuard interface"),
-    ("genkey", "Generates a new private key and writes it to stdout"),
-    ("genpsk", "Generates a new preshared key and writes it to stdout"),
-    ("pubkey", "Reads a private key from stdin and writes a public key to stdout"),
-];
-
 /// wg's top-level usage.
 pub fn usage(prog: &str) -> String {
     let mut s = format!("Usage: {prog} <cmd> [<args>]\n\nAvailable subcommands:\n");
-    for (c, d) in SUBCOMMANDS {
-        s.push_str(&format!("  {c}: {d}\n"));
+    for c in SUBCOMMANDS {
+        s.push_str(&format!("  {}: {}\n", c.name, c.help));
     }
     s.push_str("You may pass `--help' to any of these subcommands to view usage.\n");
     s
@@ -104,14 +94,9 @@ fn run(io: &mut Io, prog: &str, args: &[OsString]) -> u8 {
         return show_main(io, prog, &[OsString::from("show")]);
     }
     let sub = arg(&args[0]);
-    match sub.as_str() {
-        "show" => show_main(io, prog, args),
-        "showconf" => showconf_main(io, prog, args),
-        "set" => set_main(io, prog, args),
-        "setconf" | "addconf" | "syncconf" => setconf_main(io, prog, args),
-        "genkey" | "genpsk" => genkey_main(io, prog, args),
-        "pubkey" => pubkey_main(io, prog, args),
-        _ => {
+    match SUBCOMMANDS.iter().find(|c| c.name == sub) {
+        Some(c) => (c.run)(io, prog, args),
+        None => {
             io.err(&format!("Invalid subcommand: `{sub}'\n"));
             io.err(&usage(prog));
             1
@@ -141,7 +126,7 @@ fn clean_stale_socket(name: &str) {
     if !m.file_type().is_socket() {
         return;
     }
-    if let Err(e) = std::os::unix::net::UnixStream::connect(&path)
+    if let Err(e) = device::uapi::connect(&path)
         && e.raw_os_error() == Some(libc::ECONNREFUSED)
     {
         let _ = std::fs::remove_file(&path);
@@ -163,7 +148,7 @@ fn set(devices: &mut Devices, name: &str, cfg: &crate::device::DeviceConfig) -> 
 }
 
 fn live_socket(name: &str) -> bool {
-    !name.contains('/') && std::os::unix::net::UnixStream::connect(device::uapi::socket_path(name)).is_ok()
+    !name.contains('/') && device::uapi::listening(&device::uapi::socket_path(name))
 }
 
 /// wg's device name: at most 15 bytes (longer names are cut, as its strncpy does).
@@ -198,7 +183,7 @@ fn list_devices() -> Result<Vec<String>, i32> {
         if !std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
             continue;
         }
-        match std::os::unix::net::UnixStream::connect(&path) {
+        match device::uapi::connect(&path) {
             Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
                 let _ = std::fs::remove_file(&path);
             }
@@ -395,8 +380,10 @@ fn setconf_main(io: &mut Io, prog: &str, args: &[OsString]) -> u8 {
 
 /// wg's warning when stdout is a regular file that others may access.
 fn world_accessible_stdout() -> bool {
-    // SAFETY: fstat on fd 1 into a zeroed stat buffer.
+    // SAFETY: stat is a plain C struct of integers, for which all-zero bytes are valid.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes only into `st`, owned here and alive for the call; a closed fd 1
+    // makes it fail with EBADF, which the result check below handles.
     let r = unsafe { libc::fstat(libc::STDOUT_FILENO, &mut st) };
     r == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFREG && st.st_mode & libc::S_IRWXO != 0
 }

@@ -1,0 +1,951 @@
+//! `wgq p2p`: the decisions, as pure functions of the device's state, the hub's answers
+//! and the clock (docs/p2p.md).
+//!
+//! The hub side: who asks (the peer whose allowed IPs route the query's source, as
+//! WireGuard's cryptokey routing does), what it may learn (the other opted-in peers that
+//! have an endpoint: key, observed endpoint, own host addresses), paged and rate limited.
+//!
+//! The peer side ([`Mesh::round`]): the other peers are added at run time with the hub's
+//! endpoint for them and a persistent keepalive, so both sides send at once and punch
+//! through their NATs; a peer's own tunnel addresses move from the hub's peer to it only
+//! while the direct path is healthy (a handshake in the last [`SESSION_STALE`] seconds and
+//! a packet in the last [`RX_STALE`]), and back when it is not; a peer that fell back waits
+//! [`HOLD_FIRST`] seconds before going direct again, doubled at each flap up to
+//! [`HOLD_MAX`] (hysteresis). Each round compares the wanted state with the device and plans
+//! only the differences (update-only device changes), so a change lost or undone by someone
+//! else (`wg syncconf`) is made again at the next round.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::device::{DeviceConfig, DeviceState, PeerConfig, PeerState};
+use crate::key::Key;
+use crate::net::IpNet;
+use crate::wire::p2p::{Entry, MAX_ADDRESSES, MAX_ENTRIES, MAX_PAGES, Message, Refusal};
+
+use super::{Op, Plan};
+
+/// The hub's UDP port (on its tunnel addresses only): one below WireGuard's usual 51820.
+pub const DEFAULT_PORT: u16 = 51819;
+/// How often a peer asks the hub (seconds).
+pub const POLL_EVERY: u64 = 5;
+/// The persistent keepalive of the peers `connect` adds: the NAT mappings stay open and
+/// each side hears from the other at least this often while the path works.
+pub const KEEPALIVE: u16 = 15;
+/// No packet from a direct peer for this long (two keepalives and some): its path is stale.
+pub const RX_STALE: u64 = 2 * KEEPALIVE as u64 + 10;
+/// No handshake for this long: the session is dead (WireGuard's REJECT_AFTER_TIME).
+pub const SESSION_STALE: u64 = 180;
+/// After falling back to the hub, wait this long before going direct again...
+pub const HOLD_FIRST: u64 = 30;
+/// ...doubled at each fall back that follows a short direct period, up to this...
+pub const HOLD_MAX: u64 = 600;
+/// ...and back to [`HOLD_FIRST`] after a direct period this long.
+pub const STABLE: u64 = 600;
+
+/// How long after a peer was added (or its hold ended) the loop looks at the device four
+/// times a second ([`Mesh::settling`]).
+pub const SETTLING: u64 = 15;
+
+/// A peer missing from the hub's answers for this long has left the mesh (a hub that was
+/// restarted lists a peer only once it has handshaken with it again).
+pub const LEAVE_AFTER: u64 = 30;
+
+/// Queries a source may send in a burst (a whole listing of [`MAX_PAGES`] pages), and how
+/// many it earns per second after that (a listing every [`POLL_EVERY`] seconds up to 80
+/// pages a poll; the answer to each is bounded work: the device is read at most once a
+/// second, the mesh is sorted once per query).
+pub const RATE_BURST: u32 = MAX_PAGES as u32;
+pub const RATE_PER_SEC: u32 = 16;
+/// Sources the rate limiter remembers at once.
+pub const RATE_SOURCES: usize = 4096;
+
+/// The device's peer whose allowed IPs route `ip` (longest prefix wins), among `peers`.
+pub fn owner_of<'a>(peers: impl IntoIterator<Item = &'a PeerState>, ip: IpAddr) -> Option<&'a PeerState> {
+    let host = IpNet::new(ip, if ip.is_ipv4() { 32 } else { 128 });
+    let mut best: Option<(&PeerState, u8)> = None;
+    for p in peers {
+        for a in &p.allowed_ips {
+            if a.contains(&host) && best.is_none_or(|(_, l)| a.prefix > l) {
+                best = Some((p, a.prefix));
+            }
+        }
+    }
+    best.map(|(p, _)| p)
+}
+
+/// A peer's own tunnel addresses: its single-host allowed IPs inside one of the
+/// interface's subnets (routed networks behind it are left out), at most [`MAX_ADDRESSES`].
+pub fn own_addresses(p: &PeerState, subnets: &[IpNet]) -> Vec<IpAddr> {
+    p.allowed_ips
+        .iter()
+        .filter(|a| a.prefix == a.max_prefix() && subnets.iter().any(|s| s.prefix < s.max_prefix() && s.contains(a)))
+        .map(|a| a.addr)
+        .take(MAX_ADDRESSES)
+        .collect()
+}
+
+/// The mesh as the hub tells it: every opted-in peer with an endpoint and an own address,
+/// ordered by key (stable pages).
+pub fn mesh_entries(dev: &DeviceState, opted_in: &[Key], subnets: &[IpNet]) -> Vec<Entry> {
+    let mut v: Vec<Entry> = dev
+        .peers
+        .iter()
+        .filter(|p| opted_in.contains(&p.public_key))
+        .filter_map(|p| {
+            let endpoint = p.endpoint?;
+            let addresses = own_addresses(p, subnets);
+            (!addresses.is_empty()).then_some(Entry { public_key: p.public_key, endpoint, addresses })
+        })
+        .collect();
+    v.sort_by_key(|e| e.public_key);
+    v
+}
+
+/// The hub's answer to `query` from `src` (the query's source address), or `None` to stay
+/// silent (a source no peer routes: it cannot have come through the tunnel).
+pub fn answer(dev: &DeviceState, opted_in: &[Key], subnets: &[IpNet], src: IpAddr, query: &Message) -> Option<Message> {
+    let Message::Query { nonce, page } = *query else { return None };
+    let asker = owner_of(&dev.peers, src)?;
+    if !opted_in.contains(&asker.public_key) {
+        return Some(Message::Refused { nonce, reason: Refusal::NotOptedIn });
+    }
+    let all: Vec<Entry> = mesh_entries(dev, opted_in, subnets).into_iter().filter(|e| e.public_key != asker.public_key).collect();
+    let start = usize::from(page.min(MAX_PAGES)) * MAX_ENTRIES;
+    let peers: Vec<Entry> = all.iter().skip(start).take(MAX_ENTRIES).cloned().collect();
+    let more = start + peers.len() < all.len() && page + 1 < MAX_PAGES;
+    Some(Message::Answer { nonce, page, more, peers })
+}
+
+/// A token bucket per source address, bounded in size.
+#[derive(Debug, Default)]
+pub struct RateLimit {
+    /// Tokens (in thousandths) and when they were counted (milliseconds).
+    buckets: HashMap<IpAddr, (u64, u64)>,
+}
+
+impl RateLimit {
+    /// Whether a query from `src` at `now_ms` may be answered.
+    pub fn allow(&mut self, src: IpAddr, now_ms: u64) -> bool {
+        let full = u64::from(RATE_BURST) * 1000;
+        let refill = |(t, at): (u64, u64)| (t + now_ms.saturating_sub(at) * u64::from(RATE_PER_SEC)).min(full);
+        if !self.buckets.contains_key(&src) && self.buckets.len() >= RATE_SOURCES {
+            // Forget the sources whose buckets are full again (they lose nothing).
+            self.buckets.retain(|_, b| refill(*b) < full);
+            if self.buckets.len() >= RATE_SOURCES {
+                return false;
+            }
+        }
+        let b = self.buckets.entry(src).or_insert((full, now_ms));
+        let t = refill(*b);
+        if t < 1000 {
+            *b = (t, now_ms);
+            return false;
+        }
+        *b = (t - 1000, now_ms);
+        true
+    }
+}
+
+/// The path a mesh peer's addresses take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Hub,
+    Direct,
+}
+
+/// One other peer of the mesh, as `connect` manages it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeshPeer {
+    pub public_key: Key,
+    /// Its own tunnel addresses (from the hub, checked against the hub's peer).
+    pub addresses: Vec<IpAddr>,
+    /// Where the hub sees it.
+    pub endpoint: SocketAddr,
+    /// The endpoint last given to the device.
+    pub applied: Option<SocketAddr>,
+    pub via: Via,
+    /// Since when (seconds since the epoch).
+    pub since: u64,
+    /// Addresses the hub's peer had as an exact host prefix when they moved (they go back
+    /// to it; otherwise its wider prefix covers them again by itself).
+    pub exact: Vec<IpAddr>,
+    rx: u64,
+    rx_at: Option<u64>,
+    hold: u64,
+    hold_until: u64,
+    /// Since when the hub's answers have not listed it.
+    missing_since: Option<u64>,
+}
+
+impl MeshPeer {
+    fn new(e: &Entry, now: u64) -> MeshPeer {
+        MeshPeer {
+            public_key: e.public_key,
+            addresses: e.addresses.clone(),
+            endpoint: e.endpoint,
+            applied: None,
+            via: Via::Hub,
+            since: now,
+            exact: Vec::new(),
+            rx: 0,
+            rx_at: None,
+            hold: 0,
+            hold_until: 0,
+            missing_since: None,
+        }
+    }
+
+    fn host_nets(&self) -> Vec<IpNet> {
+        self.addresses.iter().map(|&a| host(a)).collect()
+    }
+}
+
+fn host(a: IpAddr) -> IpNet {
+    IpNet::new(a, if a.is_ipv4() { 32 } else { 128 })
+}
+
+/// What the hub said this round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubView {
+    /// No (complete) answer: keep everything as it is.
+    Silent,
+    /// The other peers of the mesh (every page).
+    Peers(Vec<Entry>),
+    /// This peer is not (or no longer) in the mesh.
+    NotOptedIn,
+}
+
+/// The peers `connect` manages on one interface, and the hub's peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mesh {
+    pub hub: Option<Key>,
+    pub peers: Vec<MeshPeer>,
+}
+
+/// Whether two lists hold the same prefixes (any order).
+fn same_set(a: &[IpNet], b: &[IpNet]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| y.network() == x.network()))
+}
+
+impl Mesh {
+    /// The mesh a restarted `connect` finds: the peers its record names that are still on
+    /// the device, with the path the device gives them now.
+    pub fn adopt(record: &P2pRecord, dev: &DeviceState, now: u64) -> Mesh {
+        let mut m = Mesh { hub: record.hub, peers: Vec::new() };
+        for r in &record.peers {
+            let Some(d) = dev.peers.iter().find(|p| p.public_key == r.public_key) else { continue };
+            let Some(endpoint) = d.endpoint else { continue };
+            let mut p = MeshPeer::new(&Entry { public_key: r.public_key, endpoint, addresses: r.addresses.clone() }, now);
+            p.applied = Some(endpoint);
+            p.exact = r.exact.clone();
+            p.since = r.since;
+            p.via = if d.allowed_ips.is_empty() { Via::Hub } else { Via::Direct };
+            m.peers.push(p);
+        }
+        m
+    }
+
+    /// One round: the hub's view (if any) and the device now (`now`: seconds since the
+    /// epoch) give the plan of device changes. `own`: this interface's addresses; `hub_ip`:
+    /// the hub's tunnel address (its peer is the one that routes it).
+    pub fn round(&mut self, ifname: &str, dev: &DeviceState, own: &[IpNet], hub_ip: IpAddr, view: &HubView, now: u64) -> Plan {
+        let mut ops = Vec::new();
+        let managed = |k: &Key, m: &Mesh| m.peers.iter().any(|p| p.public_key == *k);
+        // The hub's peer: among the peers not managed here, the one routing the hub's address.
+        let others: Vec<&PeerState> = dev.peers.iter().filter(|p| !managed(&p.public_key, self)).collect();
+        let Some(hub) = owner_of(others.iter().copied(), hub_ip) else {
+            return Plan { interface: ifname.to_string(), ops };
+        };
+        let hub_key = hub.public_key;
+        self.hub = Some(hub_key);
+        let hub_has_exact = |a: IpAddr| hub.allowed_ips.iter().any(|n| *n == host(a));
+        // Which of an entry's addresses may move: routed by the hub's peer (or already moved
+        // away from it), none of this interface's own.
+        let movable = |a: &IpAddr, mine: Option<&MeshPeer>| {
+            if own.iter().any(|o| o.addr == *a) || *a == hub_ip {
+                return false;
+            }
+            match owner_of(others.iter().copied(), *a) {
+                Some(o) => o.public_key == hub_key,
+                None => mine.is_some_and(|m| m.exact.contains(a)),
+            }
+        };
+        let mut gone: Vec<Key> = Vec::new();
+        match view {
+            HubView::Silent => {}
+            HubView::NotOptedIn => gone.extend(self.peers.iter().map(|p| p.public_key)),
+            HubView::Peers(entries) => {
+                for p in &mut self.peers {
+                    if entries.iter().any(|e| e.public_key == p.public_key) {
+                        p.missing_since = None;
+                    } else if now.saturating_sub(*p.missing_since.get_or_insert(now)) >= LEAVE_AFTER {
+                        gone.push(p.public_key);
+                    }
+                }
+                for e in entries {
+                    // Never this device itself, its hub, or a peer someone else configured.
+                    if Some(e.public_key) == dev.public_key
+                        || e.public_key == hub_key
+                        || others.iter().any(|o| o.public_key == e.public_key)
+                    {
+                        if managed(&e.public_key, self) {
+                            gone.push(e.public_key);
+                        }
+                        continue;
+                    }
+                    let mine = self.peers.iter().find(|p| p.public_key == e.public_key);
+                    let addresses: Vec<IpAddr> = e.addresses.iter().copied().filter(|a| movable(a, mine)).collect();
+                    if addresses.is_empty() {
+                        if mine.is_some() {
+                            gone.push(e.public_key);
+                        }
+                        continue;
+                    }
+                    let full = self.peers.len() >= usize::from(MAX_PAGES) * MAX_ENTRIES;
+                    match self.peers.iter_mut().find(|p| p.public_key == e.public_key) {
+                        Some(p) => {
+                            p.endpoint = e.endpoint;
+                            p.addresses = addresses;
+                        }
+                        None if !full => self.peers.push(MeshPeer::new(&Entry { addresses, ..e.clone() }, now)),
+                        None => {}
+                    }
+                }
+            }
+        }
+        // Peers that left: removed; the exact host prefixes they carried go back to the hub.
+        gone.sort();
+        gone.dedup();
+        for k in &gone {
+            let Some(i) = self.peers.iter().position(|p| p.public_key == *k) else { continue };
+            let p = self.peers.remove(i);
+            if dev.peers.iter().any(|d| d.public_key == *k) {
+                ops.push(set(PeerConfig { public_key: *k, remove: true, ..Default::default() }));
+            }
+            let back: Vec<IpNet> = p.exact.iter().filter(|a| !hub_has_exact(**a)).map(|&a| host(a)).collect();
+            if !back.is_empty() {
+                ops.push(set(PeerConfig { public_key: hub_key, update_only: true, allowed_ips: back, ..Default::default() }));
+            }
+        }
+        for p in &mut self.peers {
+            let Some(d) = dev.peers.iter().find(|d| d.public_key == p.public_key) else {
+                // Not on the device (new, or removed by someone else): added, via the hub.
+                if p.via == Via::Direct {
+                    p.via = Via::Hub;
+                    p.since = now;
+                }
+                p.rx = 0;
+                p.rx_at = None;
+                p.applied = Some(p.endpoint);
+                ops.push(set(PeerConfig {
+                    public_key: p.public_key,
+                    endpoint: Some(p.endpoint),
+                    persistent_keepalive: Some(KEEPALIVE),
+                    replace_allowed_ips: true,
+                    ..Default::default()
+                }));
+                let back: Vec<IpNet> = p.exact.iter().filter(|a| !hub_has_exact(**a)).map(|&a| host(a)).collect();
+                if !back.is_empty() {
+                    ops.push(set(PeerConfig { public_key: hub_key, update_only: true, allowed_ips: back, ..Default::default() }));
+                }
+                p.exact.clear();
+                continue;
+            };
+            if d.rx_bytes != p.rx {
+                p.rx = d.rx_bytes;
+                p.rx_at = Some(now);
+            }
+            // The hub sees it elsewhere now: follow (WireGuard's own roaming is not undone:
+            // only a change of the hub's view is applied).
+            if p.applied != Some(p.endpoint) || d.endpoint.is_none() {
+                p.applied = Some(p.endpoint);
+                ops.push(Op::SetEndpoint { peer: p.public_key, endpoint: p.endpoint });
+            }
+            if d.persistent_keepalive != KEEPALIVE {
+                ops.push(set(PeerConfig {
+                    public_key: p.public_key,
+                    update_only: true,
+                    persistent_keepalive: Some(KEEPALIVE),
+                    ..Default::default()
+                }));
+            }
+            let handshake_fresh =
+                d.last_handshake.is_some_and(|t| !t.is_zero() && now.saturating_sub(t.as_secs()) <= SESSION_STALE);
+            let heard = p.rx_at.is_some_and(|t| now.saturating_sub(t) <= RX_STALE);
+            let healthy = handshake_fresh && heard;
+            match p.via {
+                Via::Hub if healthy && now >= p.hold_until => {
+                    p.via = Via::Direct;
+                    p.since = now;
+                    p.exact = p.addresses.iter().copied().filter(|a| hub_has_exact(*a)).collect();
+                }
+                Via::Direct if !healthy => {
+                    // Short direct periods lengthen the wait before the next one.
+                    p.hold = if now.saturating_sub(p.since) >= STABLE || p.hold == 0 {
+                        HOLD_FIRST
+                    } else {
+                        (p.hold * 2).min(HOLD_MAX)
+                    };
+                    p.hold_until = now + p.hold;
+                    p.via = Via::Hub;
+                    p.since = now;
+                }
+                _ => {}
+            }
+            let want = if p.via == Via::Direct { p.host_nets() } else { Vec::new() };
+            if !same_set(&d.allowed_ips, &want) {
+                ops.push(set(PeerConfig {
+                    public_key: p.public_key,
+                    update_only: true,
+                    replace_allowed_ips: true,
+                    allowed_ips: want,
+                    ..Default::default()
+                }));
+            }
+            if p.via == Via::Hub {
+                // Exact host prefixes the hub's peer had go back to it.
+                let back: Vec<IpNet> = p.exact.iter().filter(|a| !hub_has_exact(**a)).map(|&a| host(a)).collect();
+                if !back.is_empty() {
+                    ops.push(set(PeerConfig { public_key: hub_key, update_only: true, allowed_ips: back, ..Default::default() }));
+                } else {
+                    p.exact.clear();
+                }
+            }
+        }
+        Plan { interface: ifname.to_string(), ops }
+    }
+
+    /// Whether a peer may go direct any moment now: added (or back via the hub and free to
+    /// go direct) in the last [`SETTLING`] seconds. The loop then looks at the device four
+    /// times a second instead of once, so both sides move their addresses within a quarter
+    /// of a second of the same handshake (until both have, each drops the other's packets).
+    pub fn settling(&self, now: u64) -> bool {
+        self.peers
+            .iter()
+            .any(|p| p.via == Via::Hub && now >= p.hold_until && now.saturating_sub(p.since.max(p.hold_until)) < SETTLING)
+    }
+
+    /// What the run state keeps of the mesh.
+    pub fn record(&self) -> P2pRecord {
+        P2pRecord {
+            hub: self.hub,
+            peers: self
+                .peers
+                .iter()
+                .map(|p| RecordedPeer {
+                    public_key: p.public_key,
+                    via: p.via,
+                    since: p.since,
+                    addresses: p.addresses.clone(),
+                    exact: p.exact.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A device change of one peer (nothing to restore: each runs on its own).
+fn set(p: PeerConfig) -> Op {
+    Op::SetPeers { update: DeviceConfig { peers: vec![p], ..Default::default() }, restore: DeviceConfig::default() }
+}
+
+/// What `connect` records in the run state (`<if>.p2p`): the peers it added (so `save`
+/// never writes them and `reload` keeps them), their path and since when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct P2pRecord {
+    pub hub: Option<Key>,
+    pub peers: Vec<RecordedPeer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedPeer {
+    pub public_key: Key,
+    pub via: Via,
+    pub since: u64,
+    pub addresses: Vec<IpAddr>,
+    pub exact: Vec<IpAddr>,
+}
+
+fn join(v: &[IpAddr]) -> String {
+    if v.is_empty() { "-".into() } else { v.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",") }
+}
+
+fn split(s: &str) -> Vec<IpAddr> {
+    s.split(',').filter_map(|a| a.parse().ok()).take(MAX_ADDRESSES).collect()
+}
+
+impl P2pRecord {
+    /// `hub=KEY` and one `peer=KEY direct|hub SINCE ADDRS EXACT` line per peer.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        if let Some(h) = self.hub {
+            s.push_str(&format!("hub={}\n", h.to_base64()));
+        }
+        for p in &self.peers {
+            let via = if p.via == Via::Direct { "direct" } else { "hub" };
+            s.push_str(&format!(
+                "peer={} {via} {} {} {}\n",
+                p.public_key.to_base64(),
+                p.since,
+                join(&p.addresses),
+                join(&p.exact)
+            ));
+        }
+        s
+    }
+
+    /// Reads a record; lines that do not parse are skipped (it is ours, but untrusted).
+    pub fn parse(text: &str) -> P2pRecord {
+        let mut r = P2pRecord::default();
+        for l in text.lines().take(1 + usize::from(MAX_PAGES) * MAX_ENTRIES + 2) {
+            if let Some(h) = l.strip_prefix("hub=") {
+                r.hub = Key::from_base64(h.trim()).ok();
+            } else if let Some(p) = l.strip_prefix("peer=") {
+                let w: Vec<&str> = p.split_whitespace().collect();
+                let [k, via, since, addrs, exact] = w[..] else { continue };
+                let (Ok(public_key), Ok(since)) = (Key::from_base64(k), since.parse()) else { continue };
+                let via = match via {
+                    "direct" => Via::Direct,
+                    "hub" => Via::Hub,
+                    _ => continue,
+                };
+                r.peers.push(RecordedPeer { public_key, via, since, addresses: split(addrs), exact: split(exact) });
+            }
+        }
+        r
+    }
+
+    /// The device as if `connect` had never run: its peers left out, the exact host
+    /// prefixes they took from the hub's peer given back (what `save` writes and what
+    /// `reload` compares with the file).
+    pub fn strip(&self, dev: &mut DeviceState) {
+        dev.peers.retain(|p| !self.peers.iter().any(|r| r.public_key == p.public_key));
+        let Some(hub) = self.hub else { return };
+        if let Some(h) = dev.peers.iter_mut().find(|p| p.public_key == hub) {
+            for a in self.peers.iter().flat_map(|p| &p.exact) {
+                if !h.allowed_ips.contains(&host(*a)) {
+                    h.allowed_ips.push(host(*a));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn key(n: u8) -> Key {
+        Key([n; 32])
+    }
+    fn net(s: &str) -> IpNet {
+        IpNet::parse(s).unwrap()
+    }
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+    fn peer(n: u8, allowed: &[&str], ep: Option<&str>) -> PeerState {
+        PeerState {
+            public_key: key(n),
+            allowed_ips: allowed.iter().map(|a| net(a)).collect(),
+            endpoint: ep.map(sa),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn longest_prefix_owner() {
+        let peers = [peer(1, &["10.9.0.0/24"], None), peer(2, &["10.9.0.3/32", "192.168.3.0/24"], None)];
+        assert_eq!(owner_of(&peers, ip("10.9.0.3")).unwrap().public_key, key(2));
+        assert_eq!(owner_of(&peers, ip("10.9.0.4")).unwrap().public_key, key(1));
+        assert_eq!(owner_of(&peers, ip("192.168.3.9")).unwrap().public_key, key(2));
+        assert!(owner_of(&peers, ip("10.8.0.1")).is_none());
+        assert!(owner_of(&peers, ip("fd00::1")).is_none());
+    }
+
+    fn hub_device() -> DeviceState {
+        DeviceState {
+            peers: vec![
+                peer(1, &["10.9.0.2/32", "fd00::2/128", "192.168.1.0/24"], Some("198.51.100.2:40000")),
+                peer(2, &["10.9.0.3/32"], Some("203.0.113.3:40001")),
+                // Opted out:
+                peer(3, &["10.9.0.4/32"], Some("203.0.113.4:40002")),
+                // Opted in, never seen (no endpoint):
+                peer(4, &["10.9.0.5/32"], None),
+                // Opted in, only a routed network:
+                peer(5, &["10.20.0.0/16"], Some("203.0.113.6:1")),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hub_answers_only_opted_in_askers_with_opted_in_peers() {
+        let dev = hub_device();
+        let opted = [key(1), key(2), key(4), key(5)];
+        let subnets = [net("10.9.0.1/24"), net("fd00::1/64")];
+        let q = Message::Query { nonce: 42, page: 0 };
+        // Peer 1 asks (from any of its addresses): it learns of peer 2 only.
+        let a = answer(&dev, &opted, &subnets, ip("10.9.0.2"), &q).unwrap();
+        assert_eq!(
+            a,
+            Message::Answer {
+                nonce: 42,
+                page: 0,
+                more: false,
+                peers: vec![Entry { public_key: key(2), endpoint: sa("203.0.113.3:40001"), addresses: vec![ip("10.9.0.3")] }]
+            }
+        );
+        // Peer 2 learns of peer 1: its own host addresses, not its LAN.
+        let Message::Answer { peers, .. } = answer(&dev, &opted, &subnets, ip("10.9.0.3"), &q).unwrap() else { panic!() };
+        assert_eq!(peers.len(), 1);
+        assert_eq!(peers[0].addresses, [ip("10.9.0.2"), ip("fd00::2")]);
+        // From its LAN too (routed to peer 1): it is peer 1 asking.
+        let Message::Answer { peers, .. } = answer(&dev, &opted, &subnets, ip("192.168.1.7"), &q).unwrap() else { panic!() };
+        assert_eq!(peers[0].public_key, key(2));
+        // Peer 3 is not opted in: refused, told nothing.
+        assert_eq!(
+            answer(&dev, &opted, &subnets, ip("10.9.0.4"), &q),
+            Some(Message::Refused { nonce: 42, reason: Refusal::NotOptedIn })
+        );
+        // A source no peer routes: silence. Answers are never answered.
+        assert_eq!(answer(&dev, &opted, &subnets, ip("10.9.0.99"), &q), None);
+        assert_eq!(
+            answer(&dev, &opted, &subnets, ip("10.9.0.2"), &Message::Refused { nonce: 1, reason: Refusal::BadVersion }),
+            None
+        );
+    }
+
+    #[test]
+    fn hub_pages() {
+        let mut dev = DeviceState::default();
+        for n in 1..=20u8 {
+            dev.peers.push(peer(n, &[&format!("10.9.0.{}/32", n + 1)], Some("203.0.113.1:1")));
+        }
+        let opted: Vec<Key> = (1..=20).map(key).collect();
+        let subnets = [net("10.9.0.1/24")];
+        let mut seen = Vec::new();
+        for page in 0..3u16 {
+            let Some(Message::Answer { peers, more, .. }) =
+                answer(&dev, &opted, &subnets, ip("10.9.0.2"), &Message::Query { nonce: 0, page })
+            else {
+                panic!()
+            };
+            assert_eq!(more, page < 2, "page {page}");
+            assert!(peers.len() <= MAX_ENTRIES);
+            seen.extend(peers.into_iter().map(|e| e.public_key));
+        }
+        assert_eq!(seen.len(), 19);
+        assert!(!seen.contains(&key(1)));
+        // Past the end: an empty last page; a huge page number costs nothing.
+        let Some(Message::Answer { peers, more, .. }) =
+            answer(&dev, &opted, &subnets, ip("10.9.0.2"), &Message::Query { nonce: 0, page: u16::MAX })
+        else {
+            panic!()
+        };
+        assert!(peers.is_empty() && !more);
+    }
+
+    #[test]
+    fn rate_limit_per_source() {
+        let mut r = RateLimit::default();
+        let a = ip("10.9.0.2");
+        let b = ip("10.9.0.3");
+        for _ in 0..RATE_BURST {
+            assert!(r.allow(a, 1000));
+        }
+        assert!(!r.allow(a, 1000), "burst spent");
+        assert!(r.allow(b, 1000), "another source has its own bucket");
+        let one = 1000u64.div_ceil(u64::from(RATE_PER_SEC));
+        assert!(!r.allow(a, 1000 + one - 1), "not quite a token");
+        assert!(r.allow(a, 1000 + one), "one token");
+        assert!(!r.allow(a, 1000 + one));
+        // Bounded memory: new sources beyond the limit are refused while all are busy...
+        let mut r = RateLimit::default();
+        for i in 0..RATE_SOURCES as u32 {
+            assert!(r.allow(IpAddr::V4(i.into()), 0));
+        }
+        assert!(!r.allow(ip("10.255.0.1"), 0));
+        assert_eq!(r.buckets.len(), RATE_SOURCES);
+        // ...and accepted once the old ones are full again (forgotten).
+        assert!(r.allow(ip("10.255.0.1"), 10_000));
+        assert_eq!(r.buckets.len(), 1);
+    }
+
+    const NOW: u64 = 2_000_000_000;
+
+    /// A peer's device: the hub's peer routes 10.9.0.0/24 and fd00::/64.
+    fn client(extra: Vec<PeerState>) -> DeviceState {
+        let mut peers = vec![peer(9, &["10.9.0.0/24", "fd00::/64"], Some("192.0.2.1:51820"))];
+        peers.extend(extra);
+        DeviceState { public_key: Some(key(1)), peers, ..Default::default() }
+    }
+    fn own() -> Vec<IpNet> {
+        vec![net("10.9.0.2/24")]
+    }
+    fn entry(n: u8, ep: &str, addrs: &[&str]) -> Entry {
+        Entry { public_key: key(n), endpoint: sa(ep), addresses: addrs.iter().map(|a| ip(a)).collect() }
+    }
+    fn peer_ops(plan: &Plan) -> Vec<PeerConfig> {
+        plan.ops
+            .iter()
+            .flat_map(|o| match o {
+                Op::SetPeers { update, .. } => update.peers.clone(),
+                Op::SetEndpoint { peer, endpoint } => {
+                    vec![PeerConfig { public_key: *peer, endpoint: Some(*endpoint), update_only: true, ..Default::default() }]
+                }
+                _ => vec![],
+            })
+            .collect()
+    }
+    /// The device after the round's ops, as WireGuard would apply them (unique allowed IPs).
+    fn apply(dev: &mut DeviceState, plan: &Plan) {
+        for c in peer_ops(plan) {
+            if c.remove {
+                dev.peers.retain(|p| p.public_key != c.public_key);
+                continue;
+            }
+            if !dev.peers.iter().any(|p| p.public_key == c.public_key) {
+                assert!(!c.update_only);
+                dev.peers.push(PeerState { public_key: c.public_key, ..Default::default() });
+            }
+            for n in &c.allowed_ips {
+                for p in &mut dev.peers {
+                    p.allowed_ips.retain(|a| a != n);
+                }
+            }
+            let p = dev.peers.iter_mut().find(|p| p.public_key == c.public_key).unwrap();
+            if let Some(e) = c.endpoint {
+                p.endpoint = Some(e);
+            }
+            if let Some(k) = c.persistent_keepalive {
+                p.persistent_keepalive = k;
+            }
+            if c.replace_allowed_ips {
+                p.allowed_ips.clear();
+            }
+            p.allowed_ips.extend(c.allowed_ips.iter().copied());
+        }
+    }
+    fn step(m: &mut Mesh, dev: &mut DeviceState, hub: IpAddr, view: &HubView, now: u64) {
+        let p = m.round("wg0", dev, &own(), hub, view, now);
+        apply(dev, &p);
+    }
+    fn handshake(dev: &mut DeviceState, n: u8, at: u64, rx: u64) {
+        let p = dev.peers.iter_mut().find(|p| p.public_key == key(n)).unwrap();
+        p.last_handshake = Some(Duration::from_secs(at));
+        p.rx_bytes = rx;
+    }
+    fn allowed(dev: &DeviceState, n: u8) -> Vec<IpNet> {
+        dev.peers.iter().find(|p| p.public_key == key(n)).map(|p| p.allowed_ips.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn added_then_direct_after_a_handshake_then_back_with_hysteresis() {
+        let mut dev = client(vec![]);
+        let mut m = Mesh::default();
+        let hub = ip("10.9.0.1");
+        let view = HubView::Peers(vec![entry(3, "203.0.113.3:40001", &["10.9.0.3", "10.9.0.77", "10.50.0.1"])]);
+        // Round 1: added with endpoint and keepalive, no allowed IPs (still via the hub).
+        let p = m.round("wg0", &dev, &own(), hub, &view, NOW);
+        assert_eq!(
+            peer_ops(&p),
+            [PeerConfig {
+                public_key: key(3),
+                endpoint: Some(sa("203.0.113.3:40001")),
+                persistent_keepalive: Some(KEEPALIVE),
+                replace_allowed_ips: true,
+                ..Default::default()
+            }]
+        );
+        let k3 = key(3).to_base64();
+        assert_eq!(
+            p.to_string(),
+            format!("[#] wg set wg0 peer {k3} endpoint 203.0.113.3:40001 persistent-keepalive 15 allowed-ips ''\n")
+        );
+        apply(&mut dev, &p);
+        assert_eq!(m.hub, Some(key(9)));
+        // 10.50.0.1 is not routed through the hub: never moved.
+        assert_eq!(m.peers[0].addresses, [ip("10.9.0.3"), ip("10.9.0.77")]);
+        // Just added: the loop looks closely for a while, then once a second.
+        assert!(m.settling(NOW) && m.settling(NOW + SETTLING - 1) && !m.settling(NOW + SETTLING));
+        // No handshake yet: nothing more, however long.
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 60).ops.is_empty());
+        assert_eq!(m.peers[0].via, Via::Hub);
+        // A handshake and packets: its own addresses move to it (update-only).
+        handshake(&mut dev, 3, NOW + 61, 92);
+        let p = m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 62);
+        assert_eq!(
+            peer_ops(&p),
+            [PeerConfig {
+                public_key: key(3),
+                update_only: true,
+                replace_allowed_ips: true,
+                allowed_ips: vec![net("10.9.0.3/32"), net("10.9.0.77/32")],
+                ..Default::default()
+            }]
+        );
+        assert_eq!(p.to_string(), format!("[#] wg set wg0 peer {k3} allowed-ips 10.9.0.3/32,10.9.0.77/32\n"));
+        apply(&mut dev, &p);
+        assert_eq!((m.peers[0].via, m.peers[0].since), (Via::Direct, NOW + 62));
+        // The hub's /24 is untouched (longest prefix wins for this address).
+        assert_eq!(allowed(&dev, 9), [net("10.9.0.0/24"), net("fd00::/64")]);
+        // Packets keep coming: it stays.
+        handshake(&mut dev, 3, NOW + 61, 500);
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 62 + RX_STALE).ops.is_empty());
+        // Silence for longer than RX_STALE: back to the hub.
+        let t = NOW + 63 + 2 * RX_STALE;
+        let p = m.round("wg0", &dev, &own(), hub, &HubView::Silent, t);
+        assert_eq!(peer_ops(&p)[0].allowed_ips, []);
+        assert!(peer_ops(&p)[0].replace_allowed_ips);
+        apply(&mut dev, &p);
+        assert_eq!(m.peers[0].via, Via::Hub);
+        assert!(!m.settling(t + 1), "held back: no need to look closely");
+        assert!(m.settling(t + HOLD_FIRST), "free to go direct again");
+        // Packets again at once: held back for HOLD_FIRST seconds (no flapping)...
+        handshake(&mut dev, 3, t + 1, 900);
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, t + 1).ops.is_empty());
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, t + HOLD_FIRST - 1).ops.is_empty());
+        // ...then direct again.
+        handshake(&mut dev, 3, t + HOLD_FIRST, 1000);
+        let p = m.round("wg0", &dev, &own(), hub, &HubView::Silent, t + HOLD_FIRST);
+        assert_eq!(peer_ops(&p).len(), 1);
+        apply(&mut dev, &p);
+        // A second short direct period: the next wait is twice as long.
+        let t2 = t + HOLD_FIRST + RX_STALE + 1;
+        step(&mut m, &mut dev, hub, &HubView::Silent, t2);
+        assert_eq!(m.peers[0].via, Via::Hub);
+        handshake(&mut dev, 3, t2 + 1, 2000);
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, t2 + HOLD_FIRST + 1).ops.is_empty());
+        assert!(!m.round("wg0", &dev, &own(), hub, &HubView::Silent, t2 + 2 * HOLD_FIRST).ops.is_empty());
+    }
+
+    #[test]
+    fn a_session_older_than_reject_time_is_stale() {
+        let mut dev = client(vec![]);
+        let mut m = Mesh::default();
+        let hub = ip("10.9.0.1");
+        let view = HubView::Peers(vec![entry(3, "203.0.113.3:1", &["10.9.0.3"])]);
+        step(&mut m, &mut dev, hub, &view, NOW);
+        handshake(&mut dev, 3, NOW - SESSION_STALE - 1, 10);
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW).ops.is_empty(), "rx alone is not a handshake");
+        assert_eq!(m.peers[0].via, Via::Hub);
+    }
+
+    #[test]
+    fn endpoint_changes_removal_and_others_left_alone() {
+        // Peer 4 is in the file (someone else's): never touched even when the hub names it.
+        let mut dev = client(vec![peer(4, &["10.9.0.4/32"], Some("192.0.2.4:1"))]);
+        let mut m = Mesh::default();
+        let hub = ip("10.9.0.1");
+        let view = HubView::Peers(vec![
+            entry(3, "203.0.113.3:1", &["10.9.0.3"]),
+            entry(4, "203.0.113.4:1", &["10.9.0.4"]),
+            entry(1, "203.0.113.1:1", &["10.9.0.2"]),
+            entry(9, "192.0.2.1:51820", &["10.9.0.1"]),
+        ]);
+        let p = m.round("wg0", &dev, &own(), hub, &view, NOW);
+        assert_eq!(peer_ops(&p).iter().map(|c| c.public_key).collect::<Vec<_>>(), [key(3)]);
+        apply(&mut dev, &p);
+        // The hub sees peer 3 elsewhere: its endpoint follows (update-only), once.
+        let moved = HubView::Peers(vec![entry(3, "203.0.113.33:7", &["10.9.0.3"])]);
+        let p = m.round("wg0", &dev, &own(), hub, &moved, NOW + 5);
+        assert_eq!(p.ops, [Op::SetEndpoint { peer: key(3), endpoint: sa("203.0.113.33:7") }]);
+        apply(&mut dev, &p);
+        assert!(m.round("wg0", &dev, &own(), hub, &moved, NOW + 10).ops.is_empty());
+        // WireGuard roamed by itself (an authenticated packet from elsewhere): left as it is.
+        dev.peers.iter_mut().find(|p| p.public_key == key(3)).unwrap().endpoint = Some(sa("203.0.113.34:8"));
+        assert!(m.round("wg0", &dev, &own(), hub, &moved, NOW + 15).ops.is_empty());
+        // Removed by someone else (wg syncconf): added back.
+        dev.peers.retain(|p| p.public_key != key(3));
+        let p = m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 20);
+        assert_eq!(peer_ops(&p)[0].endpoint, Some(sa("203.0.113.33:7")));
+        apply(&mut dev, &p);
+        // The hub stops answering: nothing is removed.
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 25).ops.is_empty());
+        // It no longer lists peer 3 (left the mesh, or the hub restarted and has not seen it
+        // yet): kept for LEAVE_AFTER seconds, listed again meanwhile it stays...
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 30).ops.is_empty());
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 29 + LEAVE_AFTER).ops.is_empty());
+        assert!(m.round("wg0", &dev, &own(), hub, &moved, NOW + 30 + LEAVE_AFTER).ops.is_empty());
+        assert!(m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 31 + LEAVE_AFTER).ops.is_empty());
+        // ...then removed.
+        let p = m.round("wg0", &dev, &own(), hub, &HubView::Peers(vec![]), NOW + 31 + 2 * LEAVE_AFTER);
+        assert_eq!(peer_ops(&p), [PeerConfig { public_key: key(3), remove: true, ..Default::default() }]);
+        apply(&mut dev, &p);
+        assert!(m.peers.is_empty());
+        assert_eq!(dev.peers.len(), 2);
+    }
+
+    #[test]
+    fn exact_host_prefixes_of_the_hub_go_back_to_it() {
+        // The hub's peer lists each address on its own.
+        let mut dev = DeviceState {
+            public_key: Some(key(1)),
+            peers: vec![peer(9, &["10.9.0.1/32", "10.9.0.3/32"], Some("192.0.2.1:51820"))],
+            ..Default::default()
+        };
+        let mut m = Mesh::default();
+        let hub = ip("10.9.0.1");
+        let view = HubView::Peers(vec![entry(3, "203.0.113.3:1", &["10.9.0.3"])]);
+        step(&mut m, &mut dev, hub, &view, NOW);
+        handshake(&mut dev, 3, NOW, 10);
+        step(&mut m, &mut dev, hub, &view, NOW + 1);
+        assert_eq!(allowed(&dev, 3), [net("10.9.0.3/32")]);
+        assert_eq!(allowed(&dev, 9), [net("10.9.0.1/32")], "WireGuard moved it");
+        assert_eq!(m.peers[0].exact, [ip("10.9.0.3")]);
+        // The record strips the mesh for save/reload: the hub's peer as in the file.
+        let rec = P2pRecord::parse(&m.record().render());
+        assert_eq!(rec, m.record());
+        let mut saved = dev.clone();
+        rec.strip(&mut saved);
+        assert_eq!(saved.peers.len(), 1);
+        assert_eq!(allowed(&saved, 9), [net("10.9.0.1/32"), net("10.9.0.3/32")]);
+        // Still movable although the hub's peer lost it (a later hub answer keeps it).
+        step(&mut m, &mut dev, hub, &view, NOW + 2);
+        assert_eq!(m.peers[0].addresses, [ip("10.9.0.3")]);
+        // Stale: back to the hub's peer.
+        let p = m.round("wg0", &dev, &own(), hub, &HubView::Silent, NOW + 2 + SESSION_STALE);
+        assert_eq!(
+            p.to_string(),
+            format!(
+                "[#] wg set wg0 peer {} allowed-ips ''\n[#] wg set wg0 peer {} allowed-ips +10.9.0.3/32\n",
+                key(3).to_base64(),
+                key(9).to_base64()
+            )
+        );
+        apply(&mut dev, &p);
+        assert_eq!(allowed(&dev, 3), []);
+        assert_eq!(allowed(&dev, 9), [net("10.9.0.1/32"), net("10.9.0.3/32")]);
+        // The peer leaves while direct: removed, and the address goes back too.
+        handshake(&mut dev, 3, NOW + 300, 99);
+        step(&mut m, &mut dev, hub, &HubView::Silent, NOW + 2 + SESSION_STALE + HOLD_FIRST + 1);
+        assert_eq!(allowed(&dev, 3), [net("10.9.0.3/32")]);
+        step(&mut m, &mut dev, hub, &HubView::NotOptedIn, NOW + 400);
+        assert_eq!(dev.peers.len(), 1);
+        assert_eq!(allowed(&dev, 9), [net("10.9.0.1/32"), net("10.9.0.3/32")]);
+    }
+
+    #[test]
+    fn adopt_after_restart_and_record_lines() {
+        let rec = P2pRecord::parse(&format!(
+            "hub={}\npeer={} direct 77 10.9.0.3,fd00::3 -\npeer={} hub 5 10.9.0.4 -\npeer=bogus hub 1 - -\npeer={} sideways 1 - -\n",
+            key(9).to_base64(),
+            key(3).to_base64(),
+            key(4).to_base64(),
+            key(5).to_base64()
+        ));
+        assert_eq!(rec.hub, Some(key(9)));
+        assert_eq!(rec.peers.len(), 2);
+        assert_eq!(rec.peers[0].addresses, [ip("10.9.0.3"), ip("fd00::3")]);
+        let dev = client(vec![peer(3, &["10.9.0.3/32"], Some("203.0.113.3:1"))]);
+        let m = Mesh::adopt(&rec, &dev, NOW);
+        assert_eq!(m.peers.len(), 1, "peer 4 is gone from the device");
+        assert_eq!((m.peers[0].via, m.peers[0].since), (Via::Direct, 77));
+    }
+}
