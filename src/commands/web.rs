@@ -123,7 +123,7 @@ impl WebArgs {
             metrics: env_bool("ENABLE_PROMETHEUS_METRICS")?,
             metrics_password: hash_env("PROMETHEUS_METRICS_PASSWORD")?,
             files_only: self.no_apply,
-            workers: 8,
+            workers: 32,
             idle: Duration::from_secs(24 * 3600),
             login_per_addr: env("WGQ_WEB_LOGIN_PER_MINUTE").and_then(|v| v.parse().ok()).unwrap_or(5),
             login_global: 30,

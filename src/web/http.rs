@@ -32,7 +32,7 @@ impl Default for Limits {
             body_bytes: 1024 * 1024,
             header_time: Duration::from_secs(10),
             body_time: Duration::from_secs(30),
-            idle_time: Duration::from_secs(15),
+            idle_time: Duration::from_secs(5),
             requests_per_connection: 1000,
         }
     }
