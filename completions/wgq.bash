@@ -2,7 +2,7 @@
 _wgq() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if [[ $COMP_CWORD -eq 1 ]]; then
-		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer p2p web web-admin qr help" -- "$cur") )
+		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer run health container p2p web web-admin qr help" -- "$cur") )
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -117,6 +117,16 @@ _wgq() {
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		esac
+		;;
+	run)
+		COMPREPLY=( $(compgen -W "$(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+		COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+		;;
+	health)
+		COMPREPLY=( $(compgen -W "--handshake-within $(ls /sys/class/net 2>/dev/null)" -- "$cur") )
+		;;
+	container)
+		COMPREPLY=( $(compgen -W "--config-root" -- "$cur") )
 		;;
 	p2p)
 		if [[ $COMP_CWORD -eq 2 ]]; then

@@ -1,5 +1,5 @@
 # fish completion for wgq. Generated from src/frontend/cli.rs; do not edit.
-set -l wgq_commands up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer p2p web web-admin qr
+set -l wgq_commands up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer run health container p2p web web-admin qr
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a up -d 'Create and configure the interface; everything is rolled back if any step fails'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l dry-run -d 'Print the plan instead of applying it'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l kill-switch -d 'Reject every packet that does not leave through the tunnel or another wgq tunnel (full tunnels only, one switch per host); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off\''
@@ -141,6 +141,13 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -l force -d 'Edit a file with SaveConfig = true all the same'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -l config-dir -d 'The directory of INTERFACE.conf (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a run -d 'Bring the interfaces up (each as up does), stay in the foreground, and bring them down on SIGTERM or SIGINT (containers, supervisors; correct as PID 1); up\'s flags come from WGQ_UP_FLAGS'
+complete -c wgq -n "__fish_seen_subcommand_from run" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a health -d 'Exit 0 when every interface wgq run brought up (or each one named) exists; one line of output (a container\'s health check)'
+complete -c wgq -n "__fish_seen_subcommand_from health" -l handshake-within -d 'Also require, on each interface with peers, a handshake at most SECS seconds old'
+complete -c wgq -f -n "__fish_seen_subcommand_from health" -a "(__fish_print_interfaces)"
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a container -d 'The container image\'s default command: a server wg0 from wg-easy\'s WG_* variables (created, imported from wg-easy\'s wg0.json, or updated), and every /config/*.conf and /config/wg_confs/*.conf, run as wgq run runs them'
+complete -c wgq -n "__fish_seen_subcommand_from container" -l config-root -d 'Where linuxserver/wireguard-style files are looked for (DIR/*.conf, DIR/wg_confs/*.conf)'
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a p2p -d 'Peers behind NAT talk directly, with endpoints learned from their hub: serve, connect, status'
 complete -c wgq -f -n "__fish_seen_subcommand_from p2p; and not __fish_seen_subcommand_from serve connect status" -a serve -d 'On the hub: tell opted-in peers (# P2P = true) where the other opted-in peers are, on the tunnel address only'
 complete -c wgq -n "__fish_seen_subcommand_from p2p; and __fish_seen_subcommand_from serve" -l port -d 'The UDP port on the interface\'s tunnel addresses'

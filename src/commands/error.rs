@@ -36,6 +36,10 @@ pub enum AppError {
     Provision(#[from] crate::provision::ProvisionError),
     #[error("{0}")]
     Other(String),
+    /// An error printed where it happened (`wgq run` prints a failed `up`'s before it
+    /// brings the others down): only its status is left.
+    #[error("{0}")]
+    Reported(Box<AppError>),
     #[error("{context}")]
     Io {
         context: String,
@@ -50,6 +54,7 @@ impl AppError {
     pub fn already_reported(&self) -> bool {
         match self {
             AppError::Provision(e) => e.already_reported(),
+            AppError::Reported(_) => true,
             e => matches!(e, AppError::Exec(ExecError::Failed(_))),
         }
     }
@@ -59,6 +64,7 @@ impl AppError {
             AppError::Exec(e) => e.status(),
             AppError::System(e) => e.status(),
             AppError::Provision(e) => e.status(),
+            AppError::Reported(e) => e.status(),
             _ => 1,
         }
     }

@@ -2,8 +2,10 @@
 //! system, plan, and apply through the executor. The binary calls [`run`].
 
 pub mod check;
+pub mod container;
 pub mod down;
 mod error;
+pub mod health;
 pub mod keys;
 pub mod p2p;
 pub mod peer;
@@ -11,6 +13,7 @@ pub mod qr;
 pub mod reload;
 pub mod render;
 pub mod reresolve;
+pub mod run;
 pub mod save;
 pub mod server;
 mod session;
@@ -51,6 +54,12 @@ pub enum Command {
     Peer(Box<peer::PeerCmd>),
     /// `wgq reresolve`.
     Reresolve(reresolve::ReresolveArgs),
+    /// `wgq run`.
+    Run(run::RunArgs),
+    /// `wgq health`.
+    Health(health::HealthArgs),
+    /// `wgq container`.
+    Container(container::ContainerArgs),
     /// `wgq p2p serve|connect|status`.
     P2p(p2p::P2pCmd),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
@@ -75,6 +84,9 @@ impl Command {
                 | Command::Show(_)
                 | Command::Showconf(_)
                 | Command::Reresolve(_)
+                | Command::Run(_)
+                | Command::Health(_)
+                | Command::Container(_)
                 | Command::P2p(_)
                 | Command::ServerInit(_)
                 | Command::Peer(_)
@@ -109,6 +121,9 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Showconf(a) => show::showconf(&a),
         Command::ServerInit(a) => server::init(&a),
         Command::Reresolve(a) => reresolve::reresolve(&a),
+        Command::Run(a) => run::run(&a),
+        Command::Health(a) => health::health(&a),
+        Command::Container(a) => container::container(&a),
         Command::P2p(c) => p2p::run(&c),
         Command::Peer(p) => peer::run(&p),
         Command::Qr(a) => qr::run(&a),

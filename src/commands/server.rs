@@ -90,6 +90,7 @@ pub fn init(a: &InitArgs) -> Result<i32, AppError> {
         no_forwarding: a.no_forwarding,
         sysctl_dir: a.sysctl_dir.as_deref(),
         force: a.force,
+        key: None,
     })?;
     if let Some((src, what)) = prepared.private_endpoint {
         say(&format!(

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod edit;
+pub mod json;
 pub mod locate;
 pub mod parse;
 pub mod peers;

@@ -459,7 +459,7 @@ fn marker_after(line: &str) -> bool {
 }
 
 /// A name made to fit wgq's rule: other characters become `-`, at most 15.
-fn fit_name(name: &str) -> String {
+pub fn fit_name(name: &str) -> String {
     let mut n: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "_=+.-".contains(c) { c } else { '-' }).collect();
     n.truncate(15);
     if n.is_empty() { "peer".into() } else { n }

@@ -39,6 +39,8 @@ pub enum ValueError {
     NoteTooLong,
     #[error("longer than {MAX_DISPLAY_NAME} characters")]
     DisplayNameTooLong,
+    #[error("a hook is one line of printable text without `#' (wg-quick cuts a line at `#')")]
+    Hook,
 }
 
 /// A value in a message: quoted, control characters escaped, cut after 64 characters.
@@ -270,9 +272,46 @@ pub fn display_name(v: &str) -> Result<&str, ValueError> {
     Ok(v)
 }
 
+/// A hook's command (PreUp, PostUp, PreDown, PostDown): one line of printable text without
+/// `#` (the file's comment character), not empty, at most [`MAX_VALUE`] bytes, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook(String);
+
+impl Hook {
+    pub fn parse(v: &str) -> Result<Hook, ValueError> {
+        let v = bounded(v)?.trim();
+        if v.is_empty() {
+            return Err(ValueError::Empty);
+        }
+        if v.chars().any(char::is_control) || v.contains('#') {
+            return Err(ValueError::Hook);
+        }
+        Ok(Hook(v.to_string()))
+    }
+}
+
+impl std::fmt::Display for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hooks_are_one_line_without_comments() {
+        assert_eq!(
+            Hook::parse("  iptables -A FORWARD -i wg0 -j ACCEPT ").unwrap().to_string(),
+            "iptables -A FORWARD -i wg0 -j ACCEPT"
+        );
+        assert_eq!(Hook::parse(" "), Err(ValueError::Empty));
+        for bad in ["a\nPostUp = b", "a\rb", "echo # x", "a\x1b[2Jb", "a\tb"] {
+            assert_eq!(Hook::parse(bad), Err(ValueError::Hook), "{bad:?}");
+        }
+        assert_eq!(Hook::parse(&"x".repeat(MAX_VALUE + 1)), Err(ValueError::TooLong(MAX_VALUE)));
+    }
 
     #[test]
     fn lists_render_from_their_values() {

@@ -129,6 +129,20 @@ enum WgqCommand {
         #[command(subcommand)]
         command: crate::commands::peer::PeerCmd,
     },
+    /// Bring the interfaces up (each as up does), stay in the foreground, and bring them down on SIGTERM or SIGINT (containers, supervisors; correct as PID 1); up's flags come from WGQ_UP_FLAGS
+    Run {
+        /// Files named INTERFACE.conf, or interface names (their files are /etc/wireguard/INTERFACE.conf)
+        #[arg(value_name = "CONFIG_FILE|INTERFACE", required = true)]
+        targets: Vec<String>,
+    },
+    /// Exit 0 when every interface wgq run brought up (or each one named) exists; one line of output (a container's health check)
+    Health(crate::commands::health::HealthArgs),
+    /// The container image's default command: a server wg0 from wg-easy's WG_* variables (created, imported from wg-easy's wg0.json, or updated), and every /config/*.conf and /config/wg_confs/*.conf, run as wgq run runs them
+    Container {
+        /// Where linuxserver/wireguard-style files are looked for (DIR/*.conf, DIR/wg_confs/*.conf)
+        #[arg(long, value_name = "DIR", default_value = crate::commands::container::CONFIG_ROOT)]
+        config_root: std::path::PathBuf,
+    },
     /// Peers behind NAT talk directly, with endpoints learned from their hub: serve, connect, status
     P2p {
         #[command(subcommand)]
@@ -215,11 +229,40 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Peer { command } => Command::Peer(Box::new(command)),
         WgqCommand::P2p { command } => Command::P2p(command),
         WgqCommand::Qr(a) => Command::Qr(a),
+        WgqCommand::Run { targets } => match run_command(targets, std::env::var(UP_FLAGS_ENV).ok().as_deref()) {
+            Ok(c) => c,
+            Err(text) => return Invocation::Print { text, stdout: false, status: 1 },
+        },
+        WgqCommand::Health(h) => Command::Health(h),
+        WgqCommand::Container { config_root } => match up_flags(std::env::var(UP_FLAGS_ENV).ok().as_deref()) {
+            Ok(kill_switch) => Command::Container(crate::commands::container::ContainerArgs { config_root, kill_switch }),
+            Err(text) => return Invocation::Print { text, stdout: false, status: 1 },
+        },
         WgqCommand::Web(w) => Command::Web(Box::new(w)),
         WgqCommand::WebAdmin { command } => Command::WebAdmin(Box::new(command)),
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
         WgqCommand::Wg { args } => return Invocation::Wg(args),
     })
+}
+
+/// The variable with `up`'s flags for `wgq run` (as in the wgq@.service unit).
+pub const UP_FLAGS_ENV: &str = "WGQ_UP_FLAGS";
+
+/// `wgq run TARGETS` with `up`'s flags from `flags` (the value of [`UP_FLAGS_ENV`], split
+/// at white space as the unit's `$WGQ_UP_FLAGS` is), parsed by `up`'s own grammar;
+/// `--dry-run` has no meaning there. `Err`: the message to print.
+pub fn up_flags(flags: Option<&str>) -> Result<Option<crate::plan::KillSwitch>, String> {
+    let words: Vec<&str> = flags.unwrap_or("").split_ascii_whitespace().collect();
+    let argv = ["wgq", "up"].into_iter().chain(words.iter().copied()).chain(["--", "wgq-run"]);
+    match <WgqArgs as clap::Parser>::try_parse_from(argv) {
+        Ok(WgqArgs { command: WgqCommand::Up(a) }) if !a.dry_run => Ok(a.kill_switch()),
+        Ok(_) => Err(format!("wgq: {UP_FLAGS_ENV}: --dry-run has no meaning for wgq run\n")),
+        Err(e) => Err(format!("wgq: {UP_FLAGS_ENV}={:?} is not a list of up's flags:\n{}", flags.unwrap_or(""), e.render())),
+    }
+}
+
+fn run_command(targets: Vec<String>, flags: Option<&str>) -> Result<Command, String> {
+    Ok(Command::Run(crate::commands::run::RunArgs { targets, kill_switch: up_flags(flags)? }))
 }
 
 /// wg-quick's usage text (printed on stderr), for the `wg-quick` name. Its first line is
@@ -434,6 +477,29 @@ mod tests {
         assert!(text.starts_with(&format!("wgq {}\ntarget ", env!("CARGO_PKG_VERSION"))), "{text}");
         let Invocation::Print { text, .. } = wgq(&[]) else { unreachable!() };
         assert!(text.contains("Usage: wgq <COMMAND>") && text.contains("genkey"), "{text}");
+    }
+
+    #[test]
+    fn run_takes_ups_flags_from_the_environment_value() {
+        use crate::plan::KillSwitch;
+        assert_eq!(up_flags(None), Ok(None));
+        assert_eq!(up_flags(Some("  ")), Ok(None));
+        assert_eq!(up_flags(Some("--kill-switch")), Ok(Some(KillSwitch { strict: false, allow_lan: false })));
+        assert_eq!(up_flags(Some(" --kill-switch=strict\t--allow-lan ")), Ok(Some(KillSwitch { strict: true, allow_lan: true })));
+        for bad in ["--dry-run", "--allow-lan", "--kill-switch=on", "wg0", "--bogus", "--help"] {
+            let e = up_flags(Some(bad)).unwrap_err();
+            assert!(e.starts_with("wgq: WGQ_UP_FLAGS"), "{bad}: {e}");
+        }
+        let Invocation::Run(Command::Run(a)) = wgq(&["run", "wg0", "/x/wg1.conf"]) else { panic!() };
+        assert_eq!(a.targets, ["wg0", "/x/wg1.conf"]);
+        assert!(matches!(wgq(&["run"]), Invocation::Print { status: 1, .. }));
+        use crate::commands::health::HealthArgs;
+        assert_eq!(wgq(&["health"]), Invocation::Run(Command::Health(HealthArgs { handshake_within: None, interfaces: vec![] })));
+        assert_eq!(
+            wgq(&["health", "--handshake-within", "180", "wg0"]),
+            Invocation::Run(Command::Health(HealthArgs { handshake_within: Some(180), interfaces: vec!["wg0".into()] }))
+        );
+        assert!(matches!(wgq(&["health", "--handshake-within", "-1"]), Invocation::Print { status: 1, .. }));
     }
 
     #[test]

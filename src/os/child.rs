@@ -189,6 +189,32 @@ impl Group {
     }
 }
 
+/// Reaps every child that has ended, without waiting: the orphans a process running as
+/// PID 1 (or as a child subreaper) inherits, such as the background jobs of hooks. Returns
+/// how many were reaped.
+///
+/// `waitpid(-1)` takes any child's status, so this may only be called where no [`Group`]
+/// or [`Helper`] of this process is still to be waited for: `wgq run` calls it from its one
+/// thread between commands, when every child it started has been waited for (a [`Group`]
+/// given up after [`REAP_WAIT`] is an orphan like the others).
+pub fn reap_orphans() -> usize {
+    let mut n = 0;
+    loop {
+        let mut raw = 0;
+        // SAFETY: waitpid with a valid status pointer; WNOHANG never blocks.
+        let r = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
+        if r > 0 {
+            n += 1;
+            continue;
+        }
+        if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        // 0: children left, none ended; ECHILD: no children at all.
+        return n;
+    }
+}
+
 /// What a helper did: its status and what it wrote.
 #[derive(Debug)]
 pub struct Output {

@@ -53,6 +53,10 @@ pub enum DnsBackend {
     Resolvconf,
     /// systemd-resolved's per-link settings (`resolvectl domain/default-route/dns/revert`).
     Resolved,
+    /// /etc/resolv.conf itself, written in place and given back its old content at `down`:
+    /// only where neither resolvconf nor systemd-resolved exists and the file is a writable
+    /// mount point of its own (a container runtime's bind mount), so it cannot be renamed over.
+    File,
 }
 
 /// What the `resolvconf` found in PATH is.
@@ -73,6 +77,8 @@ pub struct DnsProbe {
     pub resolvectl: bool,
     /// `org.freedesktop.resolve1` has an owner on the system bus (no activation).
     pub resolved_on_bus: bool,
+    /// /etc/resolv.conf is a mount point of its own (a bind mount) and writable.
+    pub resolv_conf_mounted_writable: bool,
 }
 
 /// The detection order (docs/compatibility.md): a real resolvconf wins (wg-quick's exact
@@ -83,6 +89,7 @@ pub fn choose_backend(p: &DnsProbe) -> DnsBackend {
     match p.resolvconf {
         Some(ResolvconfKind::Real) => DnsBackend::Resolvconf,
         _ if p.resolved_on_bus && p.resolvectl => DnsBackend::Resolved,
+        None if p.resolv_conf_mounted_writable => DnsBackend::File,
         _ => DnsBackend::Resolvconf,
     }
 }
@@ -191,7 +198,12 @@ mod tests {
     fn backend_detection_order() {
         use DnsBackend::*;
         use ResolvconfKind::*;
-        let p = |resolvconf, resolvectl, resolved_on_bus| DnsProbe { resolvconf, resolvectl, resolved_on_bus };
+        let p = |resolvconf, resolvectl, resolved_on_bus| DnsProbe {
+            resolvconf,
+            resolvectl,
+            resolved_on_bus,
+            resolv_conf_mounted_writable: false,
+        };
         // A real resolvconf always wins, even with resolved running.
         assert_eq!(choose_backend(&p(Some(Real), true, true)), Resolvconf);
         assert_eq!(choose_backend(&p(Some(Real), false, false)), Resolvconf);
@@ -203,6 +215,17 @@ mod tests {
         assert_eq!(choose_backend(&p(None, true, false)), Resolvconf);
         // On the bus but no resolvectl to talk to it with.
         assert_eq!(choose_backend(&p(None, false, true)), Resolvconf);
+        // A container's bind-mounted, writable resolv.conf: written in place, but only where
+        // neither resolvconf (even the shim) nor a running resolved exists.
+        let file = |mut d: DnsProbe| {
+            d.resolv_conf_mounted_writable = true;
+            choose_backend(&d)
+        };
+        assert_eq!(file(p(None, false, false)), File);
+        assert_eq!(file(p(None, true, false)), File);
+        assert_eq!(file(p(None, true, true)), Resolved);
+        assert_eq!(file(p(Some(Real), false, false)), Resolvconf);
+        assert_eq!(file(p(Some(ResolvedShim), true, false)), Resolvconf);
         assert_eq!(resolvconf_kind("resolvectl"), ResolvedShim);
         assert_eq!(resolvconf_kind("systemd-resolve"), ResolvedShim);
         assert_eq!(resolvconf_kind("resolvconf"), Real);

@@ -62,6 +62,7 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
     use crate::plan::dns::DnsBackend;
     let (backend, dns_name) = match &facts.recorded {
         Some(r) if r.dns_backend == DnsBackend::Resolved => (DnsBackend::Resolved, r.dns_input.as_ref().map(|_| String::new())),
+        Some(r) if r.dns_backend == DnsBackend::File => (DnsBackend::File, r.dns_input.as_ref().map(|_| String::new())),
         Some(r) => (DnsBackend::Resolvconf, r.dns_name.clone()),
         None => (facts.dns_backend, (!i.dns.is_empty()).then(|| facts.resolvconf_name.clone())),
     };
@@ -71,8 +72,10 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
         ops.push(Op::Resolved { call: crate::plan::dns::ResolvedCall::Revert, restore: Vec::new() });
     }
     ops.push(Op::DelLink);
-    if let (DnsBackend::Resolvconf, Some(name)) = (backend, dns_name) {
-        ops.push(Op::UnsetDns { name });
+    match (backend, dns_name) {
+        (DnsBackend::Resolvconf, Some(name)) => ops.push(Op::UnsetDns { name }),
+        (DnsBackend::File, Some(_)) => ops.push(Op::RestoreResolvConf),
+        _ => {}
     }
     let nft = facts.nft_tables.as_deref().and_then(|l| crate::plan::firewall::nft_down_script(ifname, l));
     let iptables = facts.iptables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
@@ -122,6 +125,9 @@ pub fn plan_down_vanished(ifname: &str, facts: &DownFacts) -> Plan {
         {
             ops.push(Op::UnsetDns { name: name.clone() });
         }
+        if r.dns_backend == crate::plan::dns::DnsBackend::File && r.dns_input.is_some() {
+            ops.push(Op::RestoreResolvConf);
+        }
     }
     let nft = facts.nft_tables.as_deref().and_then(|l| crate::plan::firewall::nft_down_script(ifname, l));
     let iptables = facts.iptables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
@@ -158,6 +164,7 @@ pub fn vanished_summary(ifname: &str, facts: &DownFacts, plan: &Plan) -> Option<
     for op in &plan.ops {
         match op {
             Op::UnsetDns { name } => found.push(format!("DNS registered as {name}")),
+            Op::RestoreResolvConf => found.push(format!("DNS written into {}", crate::plan::RESOLV_CONF)),
             Op::RemoveFirewall { .. } => found.push("its firewall rules".to_string()),
             Op::RemoveKillSwitch { kind } => {
                 found.push(format!("its kill switch ({})", if *kind == FirewallKind::Nft { "nft" } else { "iptables" }))

@@ -68,6 +68,11 @@ pub trait System {
     fn run_hook(&mut self, ifname: &str, phase: Phase, text: &str) -> Result<(), SysError>;
     fn set_dns(&mut self, name: &str, input: &str) -> Result<(), SysError>;
     fn unset_dns(&mut self, name: &str) -> Result<(), SysError>;
+    /// Writes `input` into /etc/resolv.conf in place, keeping its content (once) for
+    /// [`System::restore_resolv_conf`].
+    fn write_resolv_conf(&mut self, ifname: &str, input: &str) -> Result<(), SysError>;
+    /// Gives /etc/resolv.conf back what [`System::write_resolv_conf`] kept (nothing kept: nothing to do).
+    fn restore_resolv_conf(&mut self, ifname: &str) -> Result<(), SysError>;
     /// One per-link call to systemd-resolved for the interface.
     fn resolved(&mut self, ifname: &str, call: &crate::plan::dns::ResolvedCall) -> Result<(), SysError>;
     fn set_firewall(&mut self, ifname: &str, v6: bool, kind: FirewallKind, script: &str) -> Result<(), SysError>;
@@ -100,6 +105,7 @@ enum Undo {
     DelRoutes(Vec<Route>),
     DelRule(Rule),
     UnsetDns(String),
+    RestoreResolvConf,
     UnsetFirewall(bool, FirewallKind),
     RemoveKillSwitch(FirewallKind),
     /// Put back what another interface's kill switch let out.
@@ -220,6 +226,7 @@ impl<'a> Executor<'a> {
                 (
                     Err(ExecError::Failed(e)),
                     Op::UnsetDns { .. }
+                    | Op::RestoreResolvConf
                     | Op::Resolved { .. }
                     | Op::RemoveFirewall { .. }
                     | Op::RemoveKillSwitch { .. }
@@ -291,6 +298,12 @@ impl<'a> Executor<'a> {
                 self.sys.del_routes(ifname, routes)
             }
             Op::SetDns { name, input } => self.sys.set_dns(name, input).map(|_| self.undo.push(Undo::UnsetDns(name.clone()))),
+            // Its undo first: a write that stops half-way has truncated the file.
+            Op::WriteResolvConf { input } => {
+                self.undo.push(Undo::RestoreResolvConf);
+                self.sys.write_resolv_conf(ifname, input)
+            }
+            Op::RestoreResolvConf => self.sys.restore_resolv_conf(ifname),
             // A call may half-apply (resolvectl on a link networkd took over): the group's
             // undo is recorded before its first call, once.
             Op::Resolved { call, restore } => {
@@ -405,6 +418,12 @@ impl<'a> Executor<'a> {
                 Undo::UnsetDns(name) => {
                     self.say(&format!("resolvconf -d {name} -f"));
                     self.sys.unset_dns(name)
+                }
+                Undo::RestoreResolvConf => {
+                    for l in Op::RestoreResolvConf.trace(ifname) {
+                        self.say(&l);
+                    }
+                    self.sys.restore_resolv_conf(ifname)
                 }
                 Undo::UnsetFirewall(v6, FirewallKind::Nft) => {
                     // Every family's table goes in one nft call, as wg-quick does.

@@ -87,6 +87,13 @@ pub enum Op {
         name: String,
         input: String,
     },
+    /// Write `input` into /etc/resolv.conf in place, its old content kept in the run state
+    /// (the `File` DNS backend; undone by [`Op::RestoreResolvConf`]).
+    WriteResolvConf {
+        input: String,
+    },
+    /// Give /etc/resolv.conf back the content kept by [`Op::WriteResolvConf`], in place.
+    RestoreResolvConf,
     AddRule(Rule),
     /// Routes are applied as one batch; the trace shows one line per route.
     AddRoutes(Vec<Route>),
@@ -177,6 +184,9 @@ pub enum Op {
     },
 }
 
+/// The file the `File` DNS backend writes.
+pub const RESOLV_CONF: &str = "/etc/resolv.conf";
+
 /// An ordered list of operations for one interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -209,6 +219,8 @@ impl Op {
             }
             Op::DelRoutes(routes) => routes.iter().map(|r| route_text(r, ifname, "del")).collect(),
             Op::SetDns { name, .. } => vec![format!("resolvconf -a {name} -m 0 -x")],
+            Op::WriteResolvConf { .. } => vec![format!("write {RESOLV_CONF} in place (its content kept for down)")],
+            Op::RestoreResolvConf => vec![format!("restore {RESOLV_CONF} in place")],
             Op::Resolved { call, .. } => vec![call.trace(ifname)],
             Op::AddRule(r) => vec![format!("ip {} rule add {}", rule_family(r), rule_text(r))],
             Op::DelRule(r) => vec![match r {

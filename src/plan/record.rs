@@ -48,8 +48,10 @@ impl UpRecord {
         for l in self.dns_input.iter().flat_map(|t| t.lines()) {
             let _ = writeln!(s, "dns_line={l}");
         }
-        if self.dns_backend == crate::plan::dns::DnsBackend::Resolved {
-            s.push_str("dns_backend=resolved\n");
+        match self.dns_backend {
+            crate::plan::dns::DnsBackend::Resolved => s.push_str("dns_backend=resolved\n"),
+            crate::plan::dns::DnsBackend::File => s.push_str("dns_backend=file\n"),
+            crate::plan::dns::DnsBackend::Resolvconf => {}
         }
         match self.firewall {
             Some(FirewallKind::Nft) => s.push_str("firewall=nft\n"),
@@ -91,6 +93,7 @@ impl UpRecord {
                 "table" => r.table = v.trim().parse().ok(),
                 "dns" => r.dns_name = Some(v.trim().to_string()),
                 "dns_backend" if v.trim() == "resolved" => r.dns_backend = crate::plan::dns::DnsBackend::Resolved,
+                "dns_backend" if v.trim() == "file" => r.dns_backend = crate::plan::dns::DnsBackend::File,
                 "dns_line" => {
                     dns_input.push_str(v);
                     dns_input.push('\n');
@@ -135,6 +138,10 @@ impl UpRecord {
                     r.dns_input = Some(input.clone());
                 }
                 Op::Resolved { call, .. } => resolved_into(&mut r, &mut search, call),
+                Op::WriteResolvConf { input } => {
+                    r.dns_backend = crate::plan::dns::DnsBackend::File;
+                    r.dns_input = Some(input.clone());
+                }
                 Op::SetFirewall { kind, .. } => r.firewall = Some(*kind),
                 Op::AddAddress(a) => r.addresses.push(*a),
                 Op::AddRoutes(rs) => r.routes.extend(rs.iter().cloned()),
@@ -164,6 +171,11 @@ impl UpRecord {
                     r.dns_input.clone_from(input);
                 }
                 Op::Resolved { call, .. } => resolved_into(&mut r, &mut search, call),
+                Op::WriteResolvConf { input } => {
+                    r.dns_backend = crate::plan::dns::DnsBackend::File;
+                    r.dns_input = Some(input.clone());
+                }
+                Op::RestoreResolvConf => r.dns_input = None,
                 _ => {}
             }
         }
@@ -222,6 +234,25 @@ pub(super) fn route_key(r: &Route) -> (IpNet, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_dns_backend_is_recorded_and_undone_by_down() {
+        use crate::plan::dns::DnsBackend;
+        let ops = [Op::WriteResolvConf { input: "nameserver 10.8.0.1\n".into() }];
+        let r = UpRecord::from_ops(ops.iter());
+        assert_eq!((r.dns_backend, r.dns_input.as_deref()), (DnsBackend::File, Some("nameserver 10.8.0.1\n")));
+        let back = UpRecord::parse(&r.render());
+        assert_eq!((back.dns_backend, back.dns_input.clone()), (DnsBackend::File, r.dns_input.clone()));
+        // down of that record restores the file, whatever backend the system offers now.
+        let cfg = crate::config::parse(b"[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n", std::path::Path::new("/x/wg0.conf")).unwrap();
+        let facts = crate::plan::DownFacts { recorded: Some(back.clone()), ..Default::default() };
+        let plan = crate::plan::plan_down(&cfg, "wg0", &facts);
+        assert!(plan.ops.contains(&Op::RestoreResolvConf), "{plan}");
+        assert!(!plan.ops.iter().any(|o| matches!(o, Op::UnsetDns { .. })), "{plan}");
+        let vanished = crate::plan::plan_down_vanished("wg0", &facts);
+        assert!(vanished.ops.contains(&Op::RestoreResolvConf), "{vanished}");
+        assert_eq!(format!("{plan}").matches("[#] restore /etc/resolv.conf in place").count(), 1);
+    }
 
     #[test]
     fn resolver_lines_of_older_and_newer_records() {

@@ -292,7 +292,14 @@ fn reload_dns(cfg: &Config, f: &ReloadFacts) -> Vec<Op> {
         let calls = if input.is_some() { resolved_calls(&i.dns, &i.dns_search) } else { vec![ResolvedCall::Revert] };
         return calls.into_iter().map(|call| Op::Resolved { call, restore: restore.clone() }).collect();
     }
-    if f.recorded.is_none() && f.up.dns_backend == DnsBackend::Resolved {
+    if let Some(r) = f.recorded.as_ref().filter(|r| r.dns_backend == DnsBackend::File) {
+        return match input {
+            _ if input == r.dns_input => Vec::new(),
+            Some(input) => vec![Op::WriteResolvConf { input }],
+            None => vec![Op::RestoreResolvConf],
+        };
+    }
+    if f.recorded.is_none() && matches!(f.up.dns_backend, DnsBackend::Resolved | DnsBackend::File) {
         return Vec::new();
     }
     reload_resolvconf(f, input).into_iter().collect()

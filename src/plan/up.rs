@@ -281,6 +281,9 @@ pub fn plan_up_rest(cfg: &Config, ifname: &str, facts: &UpFacts) -> Result<Plan,
                 name: facts.resolvconf_name.clone(),
                 input: crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search),
             }),
+            crate::plan::dns::DnsBackend::File => {
+                ops.push(Op::WriteResolvConf { input: crate::plan::dns::resolvconf_input(&i.dns, &i.dns_search) })
+            }
             crate::plan::dns::DnsBackend::Resolved => {
                 for call in crate::plan::dns::resolved_calls(&i.dns, &i.dns_search) {
                     ops.push(Op::Resolved { call, restore: vec![crate::plan::dns::ResolvedCall::Revert] });

@@ -35,6 +35,12 @@ pub struct AddRequest<'a> {
     pub no_psk: bool,
     /// Print the client file once instead of keeping it.
     pub no_store: bool,
+    /// The client's private key (an imported client keeps its own); a new one without.
+    pub private_key: Option<&'a SecretKey>,
+    /// The preshared key (an imported client keeps its own); a new one without (unless `no_psk`).
+    pub preshared_key: Option<&'a SecretKey>,
+    /// When the client was made (an imported client keeps its date), seconds since the epoch.
+    pub created: Option<i64>,
 }
 
 /// What `add` made.
@@ -54,9 +60,10 @@ pub fn add(
 ) -> Result<Added, ProvisionError> {
     let edited = edit(host, server, opts, |c| {
         c.check_new_name(a.name)?;
-        let (private, public) = match a.pubkey {
-            Some(k) => (None, util::pubkey(k)?),
-            None => {
+        let (private, public) = match (a.pubkey, a.private_key) {
+            (Some(k), _) => (None, util::pubkey(k)?),
+            (None, Some(sk)) => (Some(sk.clone()), sk.public_key()),
+            (None, None) => {
                 let sk = SecretKey::generate_private().map_err(ProvisionError::random)?;
                 let pk = sk.public_key();
                 (Some(sk), pk)
@@ -65,7 +72,11 @@ pub fn add(
         if c.peers.iter().any(|p| p.public_key == Some(public)) {
             return Err(ProvisionError::KeyTaken(c.server.path.clone()));
         }
-        let psk = if a.no_psk { None } else { Some(SecretKey::generate_preshared().map_err(ProvisionError::random)?) };
+        let psk = match a.preshared_key {
+            Some(k) => Some(k.clone()),
+            None if a.no_psk => None,
+            None => Some(SecretKey::generate_preshared().map_err(ProvisionError::random)?),
+        };
         let used = util::used(c, None);
         let (v4, v6) = alloc::pools(&c.info.addresses);
         let addrs: Vec<IpAddr> = match a.ip {
@@ -86,7 +97,7 @@ pub fn add(
         let block = NewPeer {
             name: a.name.to_string(),
             display_name,
-            created: peers::format_time(c.now),
+            created: peers::format_time(a.created.unwrap_or(c.now)),
             expires,
             note,
             p2p: a.p2p,

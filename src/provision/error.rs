@@ -190,6 +190,12 @@ pub enum ProvisionError {
     NoNatTool,
     #[error("`{0}': nft table names cannot hold `+' or `='; choose another name or --nat iptables")]
     NftName(String),
+    /// A variable of the environment (wg-easy's `WG_*`) that does not parse.
+    #[error("{name}={}: {why}", shown(value))]
+    Env { name: &'static str, value: String, why: String },
+    /// A wg-easy database that cannot be imported (nothing was written).
+    #[error("{}: {why}", path.display())]
+    Migrate { path: PathBuf, why: String },
 }
 
 fn endpoint_what(path: &Option<PathBuf>) -> String {

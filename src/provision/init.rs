@@ -42,6 +42,8 @@ pub struct InitRequest<'a> {
     pub no_forwarding: bool,
     pub sysctl_dir: Option<&'a Path>,
     pub force: bool,
+    /// The server's private key (a migrated server keeps its own); a new one without.
+    pub key: Option<&'a SecretKey>,
 }
 
 /// A server file made and checked, not yet written.
@@ -287,7 +289,10 @@ pub fn init(a: &InitRequest<'_>) -> Result<Prepared, ProvisionError> {
         }
         Some((kind, dev))
     };
-    let key = SecretKey::generate_private().map_err(ProvisionError::random)?;
+    let key = match a.key {
+        Some(k) => k.clone(),
+        None => SecretKey::generate_private().map_err(ProvisionError::random)?,
+    };
     let created = crate::config::peers::format_time(super::now());
     let text =
         server_file(ifname, &created, &addresses, port, &key, &endpoint, nat.as_ref().map(|(k, d)| (*k, d.as_str())), &defaults);

@@ -14,19 +14,23 @@
 //! changes. The clients' keys live in 0600 client files under `DIR/clients/INTERFACE`.
 
 mod add;
+mod configure;
 mod error;
 mod expire;
 mod init;
 mod list;
+pub mod migrate;
 mod names;
 mod rotate;
 mod set;
 mod util;
+pub mod wgeasy;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use add::{AddRequest, Added, add};
+pub use configure::{ServerSettings, configure};
 pub use error::{IoWhat, ProvisionError};
 pub use expire::{ExpireReport, bad_expiry, expire, expire_targets};
 pub use init::{ClientDefaults, InitRequest, Initialized, Nat, init, is_private, nat_hooks, server_file};

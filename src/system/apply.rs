@@ -195,6 +195,14 @@ impl System for LinuxSystem {
         crate::system::dns::unset_dns(name).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }
 
+    fn write_resolv_conf(&mut self, ifname: &str, input: &str) -> Result<(), SysError> {
+        crate::system::dns::write_resolv_conf(ifname, input).map_err(|e| SysError::with_source(1, e.to_string(), e))
+    }
+
+    fn restore_resolv_conf(&mut self, ifname: &str) -> Result<(), SysError> {
+        crate::system::dns::restore_resolv_conf(ifname).map_err(|e| SysError::with_source(1, e.to_string(), e))
+    }
+
     fn resolved(&mut self, ifname: &str, call: &crate::plan::dns::ResolvedCall) -> Result<(), SysError> {
         crate::system::dns::resolvectl(ifname, call).map_err(|e| SysError::with_source(e.status(), e.to_string(), e))
     }

@@ -61,9 +61,12 @@ pub fn probe() -> DnsProbe {
         crate::plan::dns::resolvconf_kind(&target.file_name().unwrap_or_default().to_string_lossy())
     });
     let resolvectl = which::which("resolvectl").is_ok();
-    let mut p = DnsProbe { resolvconf, resolvectl, resolved_on_bus: false };
+    let mut p = DnsProbe { resolvconf, resolvectl, resolved_on_bus: false, resolv_conf_mounted_writable: false };
     if resolvconf != Some(crate::plan::dns::ResolvconfKind::Real) && resolvectl {
         p.resolved_on_bus = resolved_on_bus();
+    }
+    if resolvconf.is_none() && !p.resolved_on_bus {
+        p.resolv_conf_mounted_writable = resolv_conf_mounted_writable();
     }
     p
 }
@@ -177,6 +180,57 @@ pub fn set_dns(name: &str, input: &str) -> Result<(), DnsError> {
 /// `resolvconf -d <name> -f`.
 pub fn unset_dns(name: &str) -> Result<(), DnsError> {
     resolvconf(&["-d", name, "-f"], None).map(|_| ())
+}
+
+/// The `File` backend's copy of /etc/resolv.conf for `ifname`, in this namespace's run state.
+fn resolv_conf_copy(ifname: &str) -> std::io::Result<std::path::PathBuf> {
+    let run = crate::system::runstate::RunState::current()?;
+    std::fs::create_dir_all(run.dir())?;
+    Ok(run.dir().join(format!("{ifname}.resolv.conf")))
+}
+
+/// Writes `text` over `path` in place: the same inode (a bind mount cannot be renamed over),
+/// truncated, written whole, synced. Not atomic: the one exception to wgq's atomic writes
+/// (docs/compatibility.md); a reader in between may see it empty.
+pub fn write_in_place(path: &std::path::Path, text: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(path)?;
+    f.write_all(text)?;
+    f.sync_all()
+}
+
+/// The `File` backend's `up`: /etc/resolv.conf's content kept (once: a copy left by a run
+/// that did not restore it is the original), then `input` written in place.
+pub fn write_resolv_conf(ifname: &str, input: &str) -> std::io::Result<()> {
+    let copy = resolv_conf_copy(ifname)?;
+    let path = std::path::Path::new(crate::plan::RESOLV_CONF);
+    if !copy.exists() {
+        let old = crate::os::read_bounded(path, crate::os::MAX_SMALL_FILE)?;
+        crate::os::files::write_atomic(&copy, &old)?;
+    }
+    write_in_place(path, input.as_bytes())
+}
+
+/// The `File` backend's `down`: the kept content written back in place, the copy removed.
+pub fn restore_resolv_conf(ifname: &str) -> std::io::Result<()> {
+    let copy = resolv_conf_copy(ifname)?;
+    let old = match crate::os::read_bounded(&copy, crate::os::MAX_SMALL_FILE) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    write_in_place(std::path::Path::new(crate::plan::RESOLV_CONF), old.as_bytes())?;
+    std::fs::remove_file(&copy)
+}
+
+/// Whether /etc/resolv.conf is a mount point of its own (a container runtime's bind mount,
+/// `ip netns exec`'s) that this process may write.
+pub fn resolv_conf_mounted_writable() -> bool {
+    let Ok(info) = crate::os::read_bounded("/proc/self/mountinfo", crate::os::MAX_HOSTS_FILE) else { return false };
+    // The fifth field is the mount point (octal escapes for spaces; this path has none).
+    let mounted = info.lines().any(|l| l.split(' ').nth(4) == Some(crate::plan::RESOLV_CONF));
+    // SAFETY: access(2) with a NUL-terminated literal path.
+    mounted && unsafe { libc::access(c"/etc/resolv.conf".as_ptr(), libc::W_OK) } == 0
 }
 
 /// The nameservers registered under `name` (`resolvconf -l`, else resolvconf's run file);

@@ -225,6 +225,15 @@ impl System for FakeSystem {
         self.dns.remove(name);
         Ok(())
     }
+    fn write_resolv_conf(&mut self, ifname: &str, _input: &str) -> Result<(), SysError> {
+        self.step()?;
+        self.dns.insert(format!("{}:{ifname}", crate::plan::RESOLV_CONF));
+        Ok(())
+    }
+    fn restore_resolv_conf(&mut self, ifname: &str) -> Result<(), SysError> {
+        self.dns.remove(&format!("{}:{ifname}", crate::plan::RESOLV_CONF));
+        Ok(())
+    }
     fn resolved(&mut self, ifname: &str, call: &crate::plan::dns::ResolvedCall) -> Result<(), SysError> {
         use crate::plan::dns::ResolvedCall;
         if *call == ResolvedCall::Revert {

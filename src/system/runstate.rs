@@ -243,6 +243,41 @@ impl RunState {
     }
 }
 
+/// The file in which `wgq run` lists the interfaces it brought up (for `wgq health`).
+const RUN_LIST: &str = "run.interfaces";
+
+impl RunState {
+    /// Records the interfaces `wgq run` (process `pid`) brought up, whole or not at all:
+    /// `pid=N` and one name a line.
+    pub fn write_run_list(&self, pid: u32, interfaces: &[String]) -> io::Result<()> {
+        let dir = self.ensure_dir()?;
+        let mut text = format!("pid={pid}\n");
+        for i in interfaces {
+            text.push_str(i);
+            text.push('\n');
+        }
+        let tmp = dir.join(format!("{RUN_LIST}.{pid}"));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, dir.join(RUN_LIST))
+    }
+
+    /// What [`RunState::write_run_list`] recorded: the pid and the interface names (only
+    /// valid interface names; `None` without a record).
+    pub fn run_list(&self) -> Option<(u32, Vec<String>)> {
+        let text = crate::os::read_bounded(self.dir().join(RUN_LIST), crate::os::MAX_SMALL_FILE).ok()?;
+        let mut lines = text.lines();
+        let pid = lines.next()?.strip_prefix("pid=")?.parse().ok()?;
+        Some((pid, lines.filter(|l| crate::config::locate::is_interface_name(l)).map(String::from).collect()))
+    }
+
+    /// Removes the record of `wgq run` (process `pid`), if it is that process's.
+    pub fn remove_run_list(&self, pid: u32) {
+        if self.run_list().is_some_and(|(p, _)| p == pid) {
+            let _ = std::fs::remove_file(self.dir().join(RUN_LIST));
+        }
+    }
+}
+
 impl RunState {
     /// The namespace's kill-switch lock, held while the sets of what its kill switches let
     /// out are made again from the records (see `LinuxSystem::reconcile_switches`): two
@@ -501,6 +536,26 @@ mod tests {
 
     fn ns(cookie: u64, inode: u64) -> Netns {
         Netns { cookie, inode }
+    }
+
+    #[test]
+    fn the_run_list_is_per_namespace_and_removed_only_by_its_writer() {
+        let root = tempfile::tempdir().unwrap();
+        let a = RunState::at(root.path(), ns(21, 1));
+        let b = RunState::at(root.path(), ns(22, 1));
+        assert_eq!(a.run_list(), None);
+        a.write_run_list(7, &["wg0".into(), "wg1".into()]).unwrap();
+        assert_eq!(a.run_list(), Some((7, vec!["wg0".to_string(), "wg1".to_string()])));
+        assert_eq!(b.run_list(), None);
+        a.remove_run_list(8);
+        assert!(a.run_list().is_some(), "another process's record was removed");
+        a.remove_run_list(7);
+        assert_eq!(a.run_list(), None);
+        // What is no interface name is never listed.
+        std::fs::write(a.dir().join(RUN_LIST), "pid=3\nwg0\n../x\n\n").unwrap();
+        assert_eq!(a.run_list(), Some((3, vec!["wg0".to_string()])));
+        std::fs::write(a.dir().join(RUN_LIST), "wg0\n").unwrap();
+        assert_eq!(a.run_list(), None);
     }
 
     #[test]

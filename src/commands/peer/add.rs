@@ -79,6 +79,7 @@ impl AddArgs {
             pubkey: self.pubkey.as_deref(),
             no_psk: self.no_psk,
             no_store: self.no_store,
+            ..Default::default()
         };
         let added =
             provision::add(&provision::Host::current()?, server, &self.edit.opts(), &req, self.qr.then_some(&render::qr as _))?;

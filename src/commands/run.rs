@@ -1,0 +1,147 @@
+//! `wgq run`: the foreground form of `up` for containers and supervisors. Each interface is
+//! brought up as `up` does (one transaction each); then wgq waits, reaping the orphans it
+//! inherits as PID 1 (hooks' background jobs), until SIGTERM, SIGINT or SIGHUP, and brings
+//! them down in reverse order. A failed `up` downs the ones already up and ends with its
+//! error. `wgq health` reads which interfaces it brought up from the run state.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+use super::{AppError, CONFIG_DIR};
+use crate::config::locate;
+use crate::system::runstate::RunState;
+
+/// How often the idle loop looks for ended children even without a SIGCHLD (a backstop: the
+/// signal wakes it at once).
+const REAP_EVERY: Duration = Duration::from_secs(5);
+
+/// The arguments of `wgq run`, as the front-end parsed them (`WGQ_UP_FLAGS` included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunArgs {
+    /// Files or interface names, brought up in this order and down in the reverse.
+    pub targets: Vec<String>,
+    /// `--kill-switch…` from `WGQ_UP_FLAGS`, for every interface.
+    pub kill_switch: Option<crate::plan::KillSwitch>,
+}
+
+/// `wgq run`: see the module's text. Returns 0 after a clean stop; a failed `up` is the error.
+pub fn run(a: &RunArgs) -> Result<i32, AppError> {
+    if a.targets.is_empty() {
+        return Err(AppError::Other("no interface to run".into()));
+    }
+    // Every name is checked before anything is brought up.
+    let mut names = Vec::new();
+    for t in &a.targets {
+        let loc = locate::locate_config(t, Path::new(CONFIG_DIR))?;
+        if names.contains(&loc.interface) {
+            return Err(AppError::Other(format!("`{}' is named twice", loc.interface)));
+        }
+        names.push(loc.interface);
+    }
+    crate::os::signals::install();
+    let state = RunState::current().map_err(|e| super::io("Unable to identify the network namespace", e))?;
+    let pid = std::process::id();
+    let mut up: Vec<(&str, &str)> = Vec::new();
+    for (t, n) in a.targets.iter().zip(&names) {
+        // A signal before this `up` started: nothing more is brought up.
+        let r = match crate::os::signals::peek() {
+            Some(sig) => Err(AppError::Exec(crate::plan::exec::ExecError::Signal(sig))),
+            None => super::up::run(&super::up::UpArgs {
+                dry_run: false,
+                kill_switch: a.kill_switch.map(|k| super::up::KillSwitchMode { strict: k.strict }),
+                allow_lan: a.kill_switch.is_some_and(|k| k.allow_lan),
+                target: t.clone(),
+            }),
+        };
+        if let Err(e) = r {
+            if !e.already_reported() {
+                eprintln!("{}: {}", crate::program_name(), crate::error_chain(&e));
+            }
+            eprintln!("{}: `{n}' did not come up{}", crate::program_name(), stopping_note(&up));
+            crate::os::signals::pending();
+            stop(&state, pid, &up);
+            return Err(AppError::Reported(Box::new(e)));
+        }
+        up.push((t, n));
+    }
+    let running: Vec<String> = up.iter().map(|(_, n)| n.to_string()).collect();
+    if let Err(e) = state.write_run_list(pid, &running) {
+        eprintln!(
+            "{}: warning: unable to record the running interfaces in {}: {e}",
+            crate::program_name(),
+            state.dir().display()
+        );
+    }
+    eprintln!("{}: running {} (stop with SIGTERM or SIGINT)", crate::program_name(), running.join(" "));
+    let sig = wait_for_stop();
+    eprintln!("{}: {}: stopping", crate::program_name(), signal_name(sig));
+    Ok(if stop(&state, pid, &up) { 0 } else { 1 })
+}
+
+/// ", bringing down a, b" when some are up.
+fn stopping_note(up: &[(&str, &str)]) -> String {
+    if up.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = up.iter().rev().map(|(_, n)| *n).collect();
+    format!("; bringing down {}", names.join(", "))
+}
+
+/// Brings down what is up, in reverse order, each on its own (one failing does not keep the
+/// others up); forgets the run record. Returns whether all went down.
+fn stop(state: &RunState, pid: u32, up: &[(&str, &str)]) -> bool {
+    let mut ok = true;
+    for (t, n) in up.iter().rev() {
+        // A signal that arrived meanwhile must not undo the teardown's first step.
+        crate::os::signals::pending();
+        if let Err(e) = super::down::run(&super::down::DownArgs::plain(t)) {
+            if !e.already_reported() {
+                eprintln!("{}: {n}: {}", crate::program_name(), crate::error_chain(&e));
+            }
+            ok = false;
+        }
+        crate::os::child::reap_orphans();
+    }
+    state.remove_run_list(pid);
+    ok
+}
+
+/// Waits for a stopping signal, reaping ended children meanwhile (each SIGCHLD wakes the
+/// wait). Nothing else of wgq runs now, so no status is taken from a waiter.
+fn wait_for_stop() -> i32 {
+    let _watch = crate::os::signals::watch_children();
+    loop {
+        crate::os::child::reap_orphans();
+        if let Some(sig) = crate::os::signals::pending() {
+            return sig;
+        }
+        let Some(fd) = crate::os::signals::wake_fd() else {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        };
+        let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: poll on one descriptor that lives for the call.
+        let r = unsafe { libc::poll(&mut p, 1, REAP_EVERY.as_millis() as i32) };
+        if r > 0 {
+            let mut buf = [0u8; 64];
+            while matches!(nix::unistd::read(fd, &mut buf), Ok(n) if n > 0) {}
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    nix::sys::signal::Signal::try_from(sig).map_or_else(|_| format!("signal {sig}"), |s| s.as_str().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_note_names_what_goes_down_in_reverse() {
+        assert_eq!(stopping_note(&[]), "");
+        assert_eq!(stopping_note(&[("a/wg0.conf", "wg0"), ("wg1", "wg1")]), "; bringing down wg1, wg0");
+        assert_eq!(signal_name(libc::SIGTERM), "SIGTERM");
+    }
+}

@@ -1,0 +1,339 @@
+//! `wgq run` and `wgq health` on a real system (root; userspace devices through wireguard-go
+//! in throwaway network namespaces): interfaces come up, SIGTERM brings them down and wgq
+//! exits 0 leaving nothing; a failing file downs the ones already up and exits non-zero; as
+//! PID 1 of a PID namespace it reaps a hook's orphan.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+const K2: &str = "SJVkXhAMbxXBZq8bS8khcZ5EC4fjLo4yrE0wsvdm6mU=";
+const P: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+struct Ns {
+    name: String,
+    dir: tempfile::TempDir,
+    tag: String,
+}
+
+impl Ns {
+    fn new() -> Option<Ns> {
+        if !common::ready(&["wireguard-go", "ip", "bash", "unshare"]) {
+            return None;
+        }
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("{}{n}", common::pid_tag());
+        let name = format!("wgqrun-{}-{n}", std::process::id());
+        common::delete_netns(&name);
+        let ns = Ns { name, dir: tempfile::tempdir().unwrap(), tag };
+        for c in [
+            "ip netns add NS",
+            "ip -n NS link add v0 type veth peer name v1",
+            "ip -n NS link set lo up",
+            "ip -n NS link set v0 up",
+            "ip -n NS link set v1 up",
+            "ip -n NS addr add 192.0.2.1/24 dev v0",
+        ] {
+            common::sh_ns(&ns.name, c).unwrap();
+        }
+        Some(ns)
+    }
+
+    fn ifname(&self, s: &str) -> String {
+        let n = format!("wr{}{s}", self.tag);
+        assert!(n.len() <= 15, "{n}");
+        n
+    }
+
+    fn conf(&self, ifname: &str, body: &str) -> String {
+        common::write_conf(self.dir.path(), ifname, body).display().to_string()
+    }
+
+    /// `wgq ARGS` in the namespace (behind `prefix`, e.g. unshare), stderr piped.
+    fn spawn(&self, prefix: &[&str], args: &[&str]) -> Child {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).args(prefix).arg(WGQ).args(args);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped()).env("WG_QUICK_USERSPACE_IMPLEMENTATION", "wireguard-go");
+        common::default_signals(&mut c);
+        c.spawn().unwrap()
+    }
+
+    fn wgq(&self, args: &[&str]) -> std::process::Output {
+        Command::new("ip").args(["netns", "exec", &self.name, WGQ]).args(args).output().unwrap()
+    }
+
+    fn link_exists(&self, ifname: &str) -> bool {
+        common::sh_ns(&self.name, &format!("ip -n NS link show dev {ifname}")).is_ok()
+    }
+
+    /// Links, addresses, routes and rules (link-local lines left out), sorted.
+    fn state(&self) -> String {
+        let mut lines: Vec<String> = Vec::new();
+        for c in [
+            "ip -n NS -o link show",
+            "ip -n NS -o addr show",
+            "ip -n NS -4 route show table all",
+            "ip -n NS -6 route show table all",
+            "ip -n NS -4 rule show",
+            "ip -n NS -6 rule show",
+        ] {
+            lines.extend(
+                common::sh_ns(&self.name, c).unwrap_or_default().lines().filter(|l| !l.contains("fe80")).map(String::from),
+            );
+        }
+        lines.sort();
+        lines.join("\n")
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        common::delete_netns(&self.name);
+    }
+}
+
+/// Reads stderr in a thread until `line` appears (or the stream ends or 20 s pass); returns
+/// what was read so far and a receiver of the rest.
+fn until(child: &mut Child, line: &str) -> (bool, String, std::sync::mpsc::Receiver<String>) {
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(l) => {
+                seen.push_str(&l);
+                seen.push('\n');
+                if l.contains(line) {
+                    return (true, seen, rx);
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    (false, seen, rx)
+}
+
+/// Waits up to 20 s for the child; its status code (None: killed by a signal or still running).
+fn wait(child: &mut Child) -> Option<i32> {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+fn server(port: u16, extra: &str) -> String {
+    format!(
+        "[Interface]\nPrivateKey = {K}\nAddress = 10.81.0.1/24\nListenPort = {port}\n{extra}\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.81.0.2/32\n"
+    )
+}
+
+#[test]
+fn run_brings_up_stays_and_sigterm_brings_everything_down() {
+    let Some(ns) = Ns::new() else { return };
+    let (a, b) = (ns.ifname("a"), ns.ifname("b"));
+    let fa = ns.conf(&a, &server(41001, ""));
+    let fb = ns.conf(&b, &format!("[Interface]\nPrivateKey = {K2}\nAddress = 10.82.0.1/24\n"));
+    let before = ns.state();
+    let mut child = ns.spawn(&[], &["run", &fa, &fb]);
+    let (ok, seen, rx) = until(&mut child, "running");
+    assert!(ok, "{seen}");
+    assert!(seen.contains(&format!("running {a} {b}")), "{seen}");
+    assert!(ns.link_exists(&a) && ns.link_exists(&b));
+    // Still there a moment later: run stays in the foreground.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "run ended by itself");
+    // health: the recorded ones, named ones, and the handshake rule (a peer that never
+    // handshook fails it; an interface without peers passes).
+    let h = ns.wgq(&["health"]);
+    let out = String::from_utf8_lossy(&h.stdout).into_owned();
+    assert_eq!(h.status.code(), Some(0), "{out}");
+    assert_eq!(out, format!("ok: {a} up; {b} up\n"));
+    let h = ns.wgq(&["health", "--handshake-within", "60", &b]);
+    assert_eq!((h.status.code(), String::from_utf8_lossy(&h.stdout).into_owned()), (Some(0), format!("ok: {b} up (no peers)\n")));
+    let h = ns.wgq(&["health", "--handshake-within", "60"]);
+    assert_eq!(h.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&h.stdout), format!("unhealthy: {a}: no handshake yet (of 1 peers)\n"));
+    let h = ns.wgq(&["health", &ns.ifname("zz")]);
+    assert_eq!(h.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&h.stdout), format!("unhealthy: {} is missing\n", ns.ifname("zz")));
+
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let code = wait(&mut child);
+    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(rest.contains("SIGTERM: stopping"), "{rest}");
+    // Reverse order: b goes down before a.
+    let (pb, pa) = (rest.find(&format!("ip link delete dev {b}")), rest.find(&format!("ip link delete dev {a}")));
+    assert!(pb.is_some() && pa.is_some() && pb < pa, "{rest}");
+    assert_eq!(ns.state(), before, "something was left behind");
+    let h = ns.wgq(&["health"]);
+    assert_eq!(h.status.code(), Some(1), "{}", String::from_utf8_lossy(&h.stdout));
+}
+
+#[test]
+fn a_failing_up_downs_the_ones_already_up_and_exits_non_zero() {
+    let Some(ns) = Ns::new() else { return };
+    let (a, b) = (ns.ifname("a"), ns.ifname("b"));
+    let fa = ns.conf(&a, &server(41002, ""));
+    let fb = ns.conf(&b, &format!("[Interface]\nPrivateKey = {K2}\nAddress = 10.82.0.1/24\nPostUp = exit 7\n"));
+    let before = ns.state();
+    let mut child = ns.spawn(&[], &["run", &fa, &fb]);
+    let code = wait(&mut child);
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(code, Some(7), "{err}");
+    assert!(err.contains(&format!("`{b}' did not come up; bringing down {a}")), "{err}");
+    assert!(!err.contains("running"), "{err}");
+    assert_eq!(ns.state(), before, "something was left behind:\n{err}");
+    // A file with an error: nothing is brought up at all.
+    let bad = ns.conf(&ns.ifname("c"), "[Interface]\nPrivateKey = nope\n");
+    let mut child = ns.spawn(&[], &["run", &fa, &bad]);
+    assert_eq!(wait(&mut child), Some(1));
+    assert_eq!(ns.state(), before);
+    // A bad WGQ_UP_FLAGS: a usage error before anything.
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns.name, WGQ, "run", &fa])
+        .env("WGQ_UP_FLAGS", "--kill-switch=on")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("WGQ_UP_FLAGS"));
+    assert_eq!(ns.state(), before);
+}
+
+/// The processes whose parent is `pid` (from /proc/PID/stat): (pid, state, comm).
+fn children(pid: u32) -> Vec<(u32, char, String)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        let Some(close) = stat.rfind(')') else { continue };
+        let comm = stat[stat.find('(').unwrap() + 1..close].to_string();
+        let mut f = stat[close + 2..].split(' ');
+        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid: u32 = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if ppid == pid {
+            v.push((e.file_name().to_string_lossy().parse().unwrap_or(0), state, comm));
+        }
+    }
+    v
+}
+
+#[test]
+fn as_pid_1_a_hooks_orphan_is_reaped_and_sigterm_still_stops() {
+    let Some(ns) = Ns::new() else { return };
+    let a = ns.ifname("p");
+    // The hook's shell ends at once; its background sleep is orphaned to PID 1 and ends
+    // 1.5 s later.
+    let fa = ns.conf(&a, &server(41003, "PostUp = sleep 1.5 >/dev/null 2>&1 </dev/null &"));
+    let before = ns.state();
+    let mut child = ns.spawn(&["unshare", "--pid", "--fork", "--mount-proc"], &["run", &fa]);
+    let (ok, seen, rx) = until(&mut child, "running");
+    assert!(ok, "{seen}");
+    // unshare's one child is wgq, PID 1 of the new namespace.
+    let wgq = children(child.id()).first().map(|c| c.0).expect("no wgq under unshare");
+    let status = std::fs::read_to_string(format!("/proc/{wgq}/status")).unwrap();
+    assert!(status.lines().any(|l| l.starts_with("NSpid:") && l.trim_end().ends_with("\t1")), "not PID 1:\n{status}");
+    let orphan = children(wgq).into_iter().find(|c| c.2 == "sleep");
+    assert!(orphan.is_some(), "the hook's background job is not wgq's: {:?}", children(wgq));
+    // It is reaped within a moment of ending.
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut zombies;
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        zombies = children(wgq).into_iter().filter(|c| c.1 == 'Z' || c.2 == "sleep").collect::<Vec<_>>();
+        if zombies.is_empty() || Instant::now() > end {
+            break;
+        }
+    }
+    assert!(zombies.is_empty(), "not reaped: {zombies:?}");
+    kill(Pid::from_raw(wgq as i32), Signal::SIGTERM).unwrap();
+    let code = wait(&mut child);
+    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(code, Some(0), "{rest}");
+    assert_eq!(ns.state(), before, "something was left behind:\n{rest}");
+}
+
+/// Without resolvconf and systemd-resolved, a bind-mounted resolv.conf (what a container
+/// runtime gives, and what `ip netns exec` makes of /etc/netns/NAME/resolv.conf) is written in
+/// place while the tunnel runs and gets its old content back at the end, also when `up` fails.
+#[test]
+fn dns_goes_into_a_bind_mounted_resolv_conf_in_place_and_comes_back() {
+    let Some(ns) = Ns::new() else { return };
+    if which::which("resolvconf").is_ok() {
+        eprintln!("skipped: resolvconf is installed (it would be used)");
+        return;
+    }
+    let etc = format!("/etc/netns/{}", ns.name);
+    std::fs::create_dir_all(&etc).unwrap();
+    let file = format!("{etc}/resolv.conf");
+    let original = "# the runtime's\nnameserver 192.0.2.53\n";
+    std::fs::write(&file, original).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(&file).unwrap().ino();
+    let a = ns.ifname("d");
+    let fa = ns.conf(&a, &server(41004, "DNS = 10.81.0.53, corp.example"));
+    let mut child = ns.spawn(&[], &["run", &fa]);
+    let (ok, seen, rx) = until(&mut child, "running");
+    let _cleanup = scopeguard(etc.clone());
+    assert!(ok, "{seen}");
+    assert!(seen.contains("[#] write /etc/resolv.conf in place"), "{seen}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "nameserver 10.81.0.53\nsearch corp.example\n");
+    assert_eq!(std::fs::metadata(&file).unwrap().ino(), inode, "the file was replaced, not written in place");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    assert_eq!(wait(&mut child), Some(0));
+    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original, "{rest}");
+    assert_eq!(std::fs::metadata(&file).unwrap().ino(), inode);
+    // A failed up gives it back too.
+    let b = ns.ifname("e");
+    let fb = ns.conf(&b, &server(41005, "DNS = 10.81.0.53\nPostUp = exit 3"));
+    let mut child = ns.spawn(&[], &["run", &fb]);
+    assert_eq!(wait(&mut child), Some(3));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    // With a resolv.conf that is no mount point of its own, wg-quick's behaviour stays:
+    // resolvconf is needed (status 127). (Not where the host's own is a bind mount, as in a
+    // CI container: that one would be written.)
+    std::fs::remove_file(&file).unwrap();
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    if !info.lines().any(|l| l.split(' ').nth(4) == Some("/etc/resolv.conf")) {
+        let mut child = ns.spawn(&[], &["run", &fa]);
+        assert_eq!(wait(&mut child), Some(127));
+    }
+}
+
+/// Removes /etc/netns/NAME when dropped.
+struct EtcNetns(String);
+
+impl Drop for EtcNetns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scopeguard(dir: String) -> EtcNetns {
+    EtcNetns(dir)
+}
