@@ -2,7 +2,7 @@
 _wgq() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if [[ $COMP_CWORD -eq 1 ]]; then
-		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer run health container p2p qr help" -- "$cur") )
+		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer run health container p2p web web-admin qr help" -- "$cur") )
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -73,7 +73,7 @@ _wgq() {
 		fi
 		case ${COMP_WORDS[2]} in
 		add)
-			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --endpoint --expires --note --p2p --pubkey --no-psk --no-store --qr --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --endpoint --expires --note --display-name --p2p --pubkey --no-psk --no-store --qr --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		list)
@@ -101,7 +101,7 @@ _wgq() {
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		set)
-			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --expires --note --p2p --no-p2p --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --expires --note --display-name --p2p --no-p2p --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		rotate)
@@ -145,6 +145,26 @@ _wgq() {
 		status)
 			COMPREPLY=( $(compgen -W "$(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		esac
+		;;
+	web)
+		COMPREPLY=( $(compgen -W "--listen --config-dir --state-dir --insecure --base-path --trusted-proxy --no-apply $(ls /sys/class/net 2>/dev/null)" -- "$cur") )
+		;;
+	web-admin)
+		if [[ $COMP_CWORD -eq 2 ]]; then
+			COMPREPLY=( $(compgen -W "hash-password token totp" -- "$cur") )
+			return
+		fi
+		case ${COMP_WORDS[2]} in
+		hash-password)
+			COMPREPLY=( $(compgen -W "--save --state-dir" -- "$cur") )
+			;;
+		token)
+			COMPREPLY=( $(compgen -W "add list revoke --read-only --state-dir" -- "$cur") )
+			;;
+		totp)
+			COMPREPLY=( $(compgen -W "enable disable --state-dir" -- "$cur") )
 			;;
 		esac
 		;;

@@ -51,6 +51,9 @@ internal_layer!(
     /// The Linux system (and the in-memory one for tests) behind the executor.
     system
 );
+/// `wgq web`: the web page's server, wg-easy 14's API and wgq's /api/v1 (a front-end over
+/// `provision`, started by `commands::web`).
+pub mod web;
 internal_layer!(
     /// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
     wire

@@ -201,6 +201,7 @@ fn check_wgq_package(deb: &Path) -> BTreeMap<String, Entry> {
         "/lib/systemd/system/wgq-p2p@.service",
         "/lib/systemd/system/wgq-expire.service",
         "/lib/systemd/system/wgq-expire.timer",
+        "/lib/systemd/system/wgq-web.service",
         "/usr/share/man/man8/wgq.8.gz",
         "/usr/share/bash-completion/completions/wgq",
         "/usr/share/zsh/vendor-completions/_wgq",
@@ -324,6 +325,7 @@ fn packages_build_install_and_purge() {
             "wgq-p2p@wg0.service",
             "wgq-expire.service",
             "wgq-expire.timer",
+            "wgq-web.service",
         ])
         .current_dir(cwd.path())
         .output()

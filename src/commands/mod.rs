@@ -19,6 +19,8 @@ pub mod server;
 mod session;
 pub mod show;
 pub mod up;
+pub mod web;
+pub mod web_admin;
 
 pub use error::AppError;
 
@@ -62,6 +64,10 @@ pub enum Command {
     P2p(p2p::P2pCmd),
     /// `wgq qr [FILE|-]`: the QR code of a file (stdin for `-` or none).
     Qr(qr::QrArgs),
+    /// `wgq web`.
+    Web(Box<web::WebArgs>),
+    /// `wgq web-admin ...`.
+    WebAdmin(Box<web_admin::WebAdminCmd>),
 }
 
 impl Command {
@@ -130,6 +136,8 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::Genkey => keys::genkey(),
         Command::Genpsk => keys::genpsk(),
         Command::Pubkey => keys::pubkey(),
+        Command::Web(w) => w.run(),
+        Command::WebAdmin(a) => web_admin::run(&a),
     }
 }
 

@@ -148,6 +148,13 @@ enum WgqCommand {
         #[command(subcommand)]
         command: crate::commands::p2p::P2pCmd,
     },
+    /// Serve the web page and its API (wg-easy 14's routes and /api/v1) for server interfaces
+    Web(crate::commands::web::WebArgs),
+    /// The web page's credentials: hash-password, token add|list|revoke, totp enable|disable
+    WebAdmin {
+        #[command(subcommand)]
+        command: crate::commands::web_admin::WebAdminCmd,
+    },
     /// Print a file (a client's configuration) as a QR code on the terminal
     Qr(commands::qr::QrArgs),
     /// Print the version (as --version does)
@@ -231,6 +238,8 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
             Ok(kill_switch) => Command::Container(crate::commands::container::ContainerArgs { config_root, kill_switch }),
             Err(text) => return Invocation::Print { text, stdout: false, status: 1 },
         },
+        WgqCommand::Web(w) => Command::Web(Box::new(w)),
+        WgqCommand::WebAdmin { command } => Command::WebAdmin(Box::new(command)),
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
         WgqCommand::Wg { args } => return Invocation::Wg(args),
     })

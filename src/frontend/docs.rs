@@ -38,8 +38,22 @@ impl CommandDoc {
         !self.takes_config() && self.value_name().split('|').any(|v| v == "INTERFACE")
     }
 
-    fn option_names(&self) -> Vec<&str> {
-        self.options.iter().map(|(o, _)| o.as_str()).collect()
+    /// The options of this command and of its own subcommands (`web-admin token` offers
+    /// those of `add`, `list` and `revoke`), each once.
+    fn all_options(&self) -> Vec<(String, String)> {
+        let mut v = self.options.clone();
+        for s in &self.subcommands {
+            for o in s.all_options() {
+                if !v.iter().any(|(n, _)| *n == o.0) {
+                    v.push(o);
+                }
+            }
+        }
+        v
+    }
+
+    fn subcommand_names(&self) -> Vec<&str> {
+        self.subcommands.iter().map(|s| s.name.as_str()).collect()
     }
 }
 
@@ -79,15 +93,19 @@ fn subcommands(cmd: &clap::Command) -> Vec<CommandDoc> {
 /// Every command to document on its own: the top-level ones without subcommands, and each
 /// subcommand as `parent sub`.
 fn leaves() -> Vec<CommandDoc> {
-    let mut v = Vec::new();
-    for c in commands() {
+    fn walk(c: CommandDoc, v: &mut Vec<CommandDoc>) {
         if c.subcommands.is_empty() {
             v.push(c);
         } else {
+            let parent = c.name;
             for s in c.subcommands {
-                v.push(CommandDoc { name: format!("{} {}", c.name, s.name), ..s });
+                walk(CommandDoc { name: format!("{parent} {}", s.name), ..s }, v);
             }
         }
+    }
+    let mut v = Vec::new();
+    for c in commands() {
+        walk(c, &mut v);
     }
     v
 }
@@ -184,7 +202,10 @@ pub fn man_page() -> String {
 
 /// The words bash offers for a command's arguments.
 fn bash_words(c: &CommandDoc) -> String {
-    let opts = c.option_names().join(" ");
+    let mut words = c.subcommand_names();
+    let all = c.all_options();
+    words.extend(all.iter().map(|(o, _)| o.as_str()));
+    let opts = words.join(" ");
     let words = if c.takes_config() {
         format!("{opts} $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\\.conf$//')")
     } else if c.takes_interface() {
@@ -237,7 +258,10 @@ fn zsh_quote(s: &str) -> String {
 }
 
 fn zsh_arguments(c: &CommandDoc) -> Vec<String> {
-    let mut parts: Vec<String> = c.option_names().iter().map(|o| format!("'{o}'")).collect();
+    let mut parts: Vec<String> = c.all_options().iter().map(|(o, _)| format!("'{o}'")).collect();
+    if !c.subcommands.is_empty() {
+        parts.push(format!("'1:subcommand:({})'", c.subcommand_names().join(" ")));
+    }
     if c.takes_config() {
         parts.push("'*:config:_files -g \"*.conf\"'".into());
     } else if c.takes_interface() {
@@ -286,7 +310,10 @@ pub fn zsh_completion() -> String {
 }
 
 fn fish_args(s: &mut String, c: &CommandDoc, cond: &str) {
-    for (o, a) in &c.options {
+    if !c.subcommands.is_empty() {
+        s.push_str(&format!("complete -c wgq -f -n \"{cond}\" -a \"{}\"\n", c.subcommand_names().join(" ")));
+    }
+    for (o, a) in &c.all_options() {
         s.push_str(&format!("complete -c wgq -n \"{cond}\" -l {} -d '{}'\n", o.trim_start_matches("--"), a.replace('\'', "\\'")));
     }
     if c.takes_config() {

@@ -23,6 +23,8 @@ pub struct SetRequest<'a> {
     pub expires: Option<&'a str>,
     /// Empty: removed.
     pub note: Option<&'a str>,
+    /// `# DisplayName =` (empty: removed).
+    pub display_name: Option<&'a str>,
     /// `--p2p` / `--no-p2p`: `# P2P = true` written or removed.
     pub p2p: Option<bool>,
 }
@@ -89,6 +91,13 @@ pub fn set(host: &Host, server: Server, opts: &EditOpts, a: &SetRequest<'_>) -> 
                 set_server("Note", None);
             } else {
                 set_server("Note", Some(util::note(n)?));
+            }
+        }
+        if let Some(n) = a.display_name {
+            if n.is_empty() {
+                set_server("DisplayName", None);
+            } else {
+                set_server("DisplayName", Some(util::display_name(n)?));
             }
         }
         if let Some(on) = a.p2p {

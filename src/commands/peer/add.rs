@@ -38,6 +38,9 @@ pub struct AddArgs {
     /// A note kept in its block
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Its name for people, any printable text up to 64 characters (# DisplayName, shown by wgq web)
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
     /// In this interface's `wgq p2p` mesh (# P2P = true in its block)
     #[arg(long)]
     pub p2p: bool,
@@ -71,6 +74,7 @@ impl AddArgs {
             endpoint: self.endpoint.as_deref(),
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
+            display_name: self.display_name.as_deref(),
             p2p: self.p2p,
             pubkey: self.pubkey.as_deref(),
             no_psk: self.no_psk,

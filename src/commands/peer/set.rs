@@ -34,6 +34,9 @@ pub struct SetArgs {
     /// Its note (empty to remove it)
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Its name for people, any printable text up to 64 characters (empty to remove it)
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
     /// Into this interface's `wgq p2p` mesh (# P2P = true in its block)
     #[arg(long, conflicts_with = "no_p2p")]
     pub p2p: bool,
@@ -59,6 +62,7 @@ impl SetArgs {
             mtu: self.mtu,
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
+            display_name: self.display_name.as_deref(),
             p2p: if self.p2p {
                 Some(true)
             } else if self.no_p2p {
