@@ -22,6 +22,8 @@ pub mod plan;
 pub mod provision;
 /// The Linux system (and the in-memory one for tests) behind the executor.
 pub mod system;
+/// `wgq web`: the web page (its embedded files) and its API.
+pub mod web;
 /// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
 pub mod wire;
 

@@ -1,0 +1,3 @@
+//! `wgq web`: the web page and its API.
+
+pub mod assets;
