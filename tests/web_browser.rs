@@ -1,0 +1,534 @@
+//! Issue 24: the page of `wgq web` driven in a real browser (headless Chromium over
+//! WebDriver, chromedriver on loopback; tests/webdriver/ is the client): log in (a wrong
+//! password refused, then throttled), create a client, its QR code, its configuration,
+//! disable and enable, rename, change address and expiry, a client that keeps its own key,
+//! delete, a one-time link that works once, a display name holding markup shown as text,
+//! the Chinese page, no Content-Security-Policy violation. Files only: no interface runs
+//! (root for the interface lock in /run/wgq).
+//!
+//! `WGQ_SCREENSHOTS=DIR` makes `screenshots` write the README's PNGs (scripts/screenshots).
+
+mod webdriver;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use webdriver::{Driver, Json, obj, s};
+
+const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
+const PASSWORD: &str = "correct horse battery staple";
+/// A public key made by a client itself (no private key on the server).
+const OWN_KEY: &str = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+
+/// `wgq web` on a loopback port over a server file made by `wgq server init`, in temporary
+/// config and state directories.
+struct Web {
+    child: Child,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    ifname: String,
+}
+
+impl Drop for Web {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Web {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+    fn server_file(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("conf").join(format!("{}.conf", self.ifname))).unwrap()
+    }
+    fn client_file(&self, name: &str) -> PathBuf {
+        self.dir.path().join("conf").join("clients").join(&self.ifname).join(format!("{name}.conf"))
+    }
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("web.log")).unwrap_or_default()
+    }
+}
+
+/// Why `wgq web` cannot be tested with this build, or None.
+fn no_server() -> Option<String> {
+    for cmd in [&["web", "--help"][..], &["web-admin", "--help"]] {
+        let o = Command::new(WGQ).args(cmd).output().unwrap();
+        if !o.status.success() {
+            return Some(format!(
+                "`wgq {}` is not a command of this build (the server of issue 24 is not in this branch)",
+                cmd[0]
+            ));
+        }
+    }
+    None
+}
+
+/// Why the test is skipped here, or None (printed as `skipped: <reason>`).
+fn skip() -> Option<String> {
+    webdriver::missing().or_else(no_server)
+}
+
+fn start_web(tag: &str, env: &[(&str, &str)]) -> Web {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    let ifname = format!("{tag}{}", std::process::id() % 100_000);
+    let init = Command::new(WGQ)
+        .args([
+            "server",
+            "init",
+            &ifname,
+            "--address",
+            "10.66.0.1/24",
+            "--endpoint",
+            "192.0.2.1:51820",
+            "--no-nat",
+            "--no-forwarding",
+            "--config-dir",
+        ])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "server init: {}", String::from_utf8_lossy(&init.stderr));
+    let mut hash = Command::new(WGQ)
+        .args(["web-admin", "hash-password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        hash.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    }
+    let hash = hash.wait_with_output().unwrap();
+    assert!(hash.status.success(), "hash-password: {}", String::from_utf8_lossy(&hash.stderr));
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let port = webdriver::free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let log = std::fs::File::create(dir.path().join("web.log")).unwrap();
+    let mut cmd = Command::new(WGQ);
+    cmd.arg("web")
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--config-dir")
+        .arg(&conf)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .arg(&ifname);
+    for v in [
+        "LANG",
+        "LANGUAGE",
+        "LC_ALL",
+        "LC_MESSAGES",
+        "PORT",
+        "WEBUI_HOST",
+        "PASSWORD",
+        "MAX_AGE",
+        "UI_CHART_TYPE",
+        "UI_TRAFFIC_STATS",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.env("PASSWORD_HASH", &hash)
+        .env("WG_ENABLE_ONE_TIME_LINKS", "true")
+        .env("WG_ENABLE_EXPIRES_TIME", "true")
+        .env("UI_ENABLE_SORT_CLIENTS", "true")
+        .env("UI_CHART_TYPE", "2")
+        .env("MAX_AGE", "60");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+    let w = Web { child, addr, dir, ifname };
+    assert!(webdriver::wait_listening(addr, Duration::from_secs(20)), "wgq web did not listen: {}", w.log());
+    w
+}
+
+/// The `data-id` of the card whose name reads `name` (None when there is none).
+fn card_of(d: &Driver, name: &str) -> Option<String> {
+    d.exec(
+        "for (const li of document.querySelectorAll('#list li.client')) \
+           if (li.querySelector('.name').textContent === arguments[0]) return li.dataset.id; \
+         return null;",
+        vec![s(name)],
+    )
+    .str()
+    .map(str::to_string)
+}
+
+fn wait_card(d: &Driver, name: &str) -> String {
+    d.wait_until(
+        &format!("the card of {name:?}"),
+        "return [...document.querySelectorAll('#list li.client .name')].some(e => e.textContent === arguments[0]);",
+        vec![s(name)],
+        10,
+    );
+    card_of(d, name).unwrap()
+}
+
+fn wait_no_card(d: &Driver, name: &str) {
+    d.wait_until(
+        &format!("no card of {name:?}"),
+        "return ![...document.querySelectorAll('#list li.client .name')].some(e => e.textContent === arguments[0]);",
+        vec![s(name)],
+        10,
+    );
+}
+
+fn card_css(id: &str) -> String {
+    format!("#list li.client[data-id=\"{id}\"]")
+}
+
+fn in_card(id: &str, css: &str) -> String {
+    format!("{} {css}", card_css(id))
+}
+
+fn login(d: &Driver, password: &str) {
+    d.type_in("#password", password);
+    d.click_css("#login-submit");
+}
+
+/// Waits for the login form's message and returns it.
+fn login_message(d: &Driver) -> String {
+    d.wait_visible("#login-error", 10);
+    d.text("#login-error")
+}
+
+fn create(d: &Driver, name: &str, expiry: Option<&str>, key: Option<&str>) {
+    d.click_css("#new");
+    d.wait_visible("#dlg-new", 5);
+    d.type_in("#new-name", name);
+    if let Some(e) = expiry {
+        // A date input takes the value through script (typing depends on the locale).
+        d.exec("document.getElementById('new-expiry').value = arguments[0];", vec![s(e)]);
+    }
+    if let Some(k) = key {
+        d.type_in("#new-key", k);
+    }
+    d.click_css("#new-submit");
+}
+
+/// Opens the card's edit dialog with `button`, puts `value` in and saves.
+fn edit(d: &Driver, id: &str, button: &str, value: &str, by_script: bool) {
+    d.click_css(&in_card(id, button));
+    d.wait_visible("#dlg-edit", 5);
+    if by_script {
+        d.exec("document.getElementById('edit-value').value = arguments[0];", vec![s(value)]);
+    } else {
+        d.type_in("#edit-value", value);
+    }
+    d.click_css("#edit-submit");
+    d.wait_until("the edit dialog to close", "return !document.getElementById('dlg-edit').open;", vec![], 10);
+}
+
+/// Picks a language in the page's selector, as a user does.
+fn pick_language(d: &Driver, code: &str) {
+    d.wait_visible("#lang", 5);
+    d.exec(
+        "const s = document.getElementById('lang'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+        vec![s(code)],
+    );
+}
+
+fn no_csp_violation(d: &Driver) {
+    let bad: Vec<String> =
+        d.console().into_iter().filter(|l| l.contains("Content Security Policy") || l.contains("Refused to")).collect();
+    assert!(bad.is_empty(), "CSP violations: {bad:#?}");
+}
+
+#[test]
+fn the_page_manages_clients_in_a_browser() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let web = start_web("wb", &[]);
+    let d = Driver::start(1280, 900, "en-US");
+    d.goto(&web.url("/"));
+
+    // Log in: a wrong password is refused, the right one opens the list.
+    d.wait_visible("#login", 15);
+    login(&d, "not the password");
+    assert_eq!(login_message(&d), "Wrong password.");
+    assert!(d.find("#clients").map(|e| !d.displayed(&e)).unwrap_or(true));
+    login(&d, PASSWORD);
+    d.wait_visible("#clients", 10);
+    d.wait_visible("#empty", 10);
+    assert!(d.displayed(&d.find("#logout").unwrap()));
+
+    // Create: the card appears, and the server file and the client file say so.
+    create(&d, "alice", None, None);
+    let alice = wait_card(&d, "alice");
+    assert!(web.server_file().contains("# Name = alice"), "{}", web.server_file());
+    let alice_conf = std::fs::read_to_string(web.client_file("alice")).expect("alice's client file");
+    assert!(d.text(&in_card(&alice, ".address")).contains("10.66.0."), "{}", d.text(&in_card(&alice, ".address")));
+
+    // QR: the dialog shows the SVG the API makes.
+    d.click_css(&in_card(&alice, ".act-qr"));
+    d.wait_visible("#dlg-qr", 5);
+    d.wait_until(
+        "the QR image to load",
+        "const i = document.getElementById('qr-img'); return i.complete && i.naturalWidth > 0;",
+        vec![],
+        10,
+    );
+    let src = d.exec("return document.getElementById('qr-img').src;", vec![]).str().unwrap().to_string();
+    assert!(src.contains(&format!("/api/wireguard/client/{alice}/qrcode.svg")), "{src}");
+    let (st, svg) = d.fetch(&src);
+    assert_eq!(st, 200);
+    assert!(svg.contains("<svg"), "{svg}");
+    assert_eq!(d.text("#qr-title"), "alice");
+
+    // Download: the link of the dialog gives the client file as it is on disk.
+    let href = d.exec("return document.getElementById('qr-download').href;", vec![]).str().unwrap().to_string();
+    let (st, conf) = d.fetch(&href);
+    assert_eq!(st, 200, "{conf}");
+    assert_eq!(conf, alice_conf);
+    assert!(conf.contains("[Interface]") && conf.contains("PrivateKey = "));
+    d.click_css("#dlg-qr [data-close]");
+
+    // Disable and enable with the switch: the block is commented out, then back.
+    d.click_css(&in_card(&alice, ".switch"));
+    d.wait_until(
+        "alice disabled",
+        "return document.querySelector(arguments[0]).classList.contains('disabled');",
+        vec![s(&card_css(&alice))],
+        10,
+    );
+    assert!(web.server_file().contains("#- # Name = alice"), "{}", web.server_file());
+    d.click_css(&in_card(&alice, ".switch"));
+    d.wait_until(
+        "alice enabled",
+        "return !document.querySelector(arguments[0]).classList.contains('disabled');",
+        vec![s(&card_css(&alice))],
+        10,
+    );
+    assert!(web.server_file().contains("\n# Name = alice"), "{}", web.server_file());
+
+    // Rename: same id (the public key), new name in the file.
+    edit(&d, &alice, ".act-rename", "bob", false);
+    assert_eq!(wait_card(&d, "bob"), alice);
+    assert!(web.server_file().contains("# Name = bob") && !web.server_file().contains("# Name = alice"));
+    let bob = alice;
+
+    // Address and expiry.
+    edit(&d, &bob, ".act-address", "10.66.0.77", false);
+    d.wait_until(
+        "the new address",
+        "return document.querySelector(arguments[0]).textContent.includes('10.66.0.77');",
+        vec![s(&in_card(&bob, ".address"))],
+        10,
+    );
+    assert!(web.server_file().contains("AllowedIPs = 10.66.0.77/32"), "{}", web.server_file());
+    edit(&d, &bob, ".act-expiry", "2031-01-02", true);
+    d.wait_until(
+        "the expiry",
+        "return /2031/.test(document.querySelector(arguments[0]).textContent);",
+        vec![s(&in_card(&bob, ".expires"))],
+        10,
+    );
+    assert!(web.server_file().contains("# Expires = 2031-01-02"), "{}", web.server_file());
+
+    // A display name holding markup is shown as text: no element is made of it.
+    let markup = "<img src=x id=pwn><b>bold</b> & \"quotes\"";
+    create(&d, markup, Some("2030-06-30"), None);
+    let m = wait_card(&d, markup);
+    assert_eq!(
+        d.exec("return document.querySelector(arguments[0]).children.length;", vec![s(&in_card(&m, ".name"))]).num(),
+        Some(0.0)
+    );
+    assert!(d.find("#pwn").is_none(), "the name became an element");
+    assert!(d.exec("return document.querySelector('#list b') === null;", vec![]).bool().unwrap());
+
+    // Search filters the cards.
+    d.type_in("#search", "bob");
+    d.wait_until(
+        "the search",
+        "return document.querySelector(arguments[0]).hidden && !document.querySelector(arguments[1]).hidden;",
+        vec![s(&card_css(&m)), s(&card_css(&bob))],
+        10,
+    );
+    d.type_in("#search", "zzz-nothing");
+    d.wait_visible("#no-match", 5);
+    d.exec("const i = document.getElementById('search'); i.value = ''; i.dispatchEvent(new Event('input'));", vec![]);
+
+    // One-time link: it works once.
+    d.click_css(&in_card(&bob, ".act-link"));
+    d.wait_visible("#dlg-link", 5);
+    d.wait_until("the link", "return document.getElementById('link-url').value !== '';", vec![], 10);
+    let link = d.exec("return document.getElementById('link-url').value;", vec![]).str().unwrap().to_string();
+    assert!(link.starts_with(&web.url("/cnf/")), "{link}");
+    let (st, once) = d.fetch(&link);
+    assert_eq!(st, 200, "{once}");
+    assert!(once.contains("PrivateKey = "), "{once}");
+    let (st, _) = d.fetch(&link);
+    assert_eq!(st, 404, "a one-time link worked twice");
+    d.click_css("#dlg-link [data-close]");
+
+    // A client that made its own key: the page says no private key is held; no QR.
+    create(&d, "own", None, Some(OWN_KEY));
+    d.wait_visible("#dlg-info", 10);
+    assert!(d.text("#info-text").contains("holds no private key"), "{}", d.text("#info-text"));
+    d.click_css("#dlg-info [data-close]");
+    let own = wait_card(&d, "own");
+    d.wait_visible(&in_card(&own, ".own-key"), 5);
+    assert!(!d.displayed(&d.find(&in_card(&own, ".act-qr")).unwrap()));
+    assert!(!web.client_file("own").exists());
+
+    // Delete, with the confirmation naming the client.
+    d.click_css(&in_card(&bob, ".act-delete"));
+    d.wait_visible("#dlg-confirm", 5);
+    assert!(d.text("#confirm-text").contains("bob"));
+    d.click_css("#confirm-submit");
+    wait_no_card(&d, "bob");
+    assert!(!web.server_file().contains("# Name = bob"));
+    assert!(!web.client_file("bob").exists());
+
+    // What the CLI changes shows at the next refresh.
+    let o = Command::new(WGQ)
+        .args(["peer", "add", &web.ifname, "from-cli", "--config-dir"])
+        .arg(web.dir.path().join("conf"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    wait_card(&d, "from-cli");
+
+    // Chinese: picked in the page, every text from chs.json.
+    pick_language(&d, "chs");
+    d.wait_until("the Chinese page", "return document.querySelector('#clients h1').textContent === '客户端';", vec![], 10);
+    assert_eq!(d.exec("return document.documentElement.lang;", vec![]).str(), Some("zh-CN"));
+    assert_eq!(d.text("#new span"), "新建客户端");
+    assert_eq!(d.text(&in_card(&own, ".own-key")), "自有密钥");
+    no_csp_violation(&d);
+
+    // Log out; then wrong passwords until the server throttles, and the right one too.
+    d.click_css("#logout");
+    d.wait_visible("#login", 10);
+    let (st, _) = d.fetch(&web.url("/api/wireguard/client"));
+    assert_eq!(st, 401, "the list is served after logout");
+    d.exec("localStorage.setItem('wgq.lang', 'en');", vec![]);
+    d.goto(&web.url("/"));
+    d.wait_visible("#login", 10);
+    let mut throttled = false;
+    for _ in 0..30 {
+        login(&d, "wrong again");
+        let m = login_message(&d);
+        if m.starts_with("Too many attempts") {
+            throttled = true;
+            break;
+        }
+        assert_eq!(m, "Wrong password.");
+        d.exec("document.getElementById('login-error').hidden = true;", vec![]);
+    }
+    assert!(throttled, "30 wrong passwords and no throttling");
+    d.exec("document.getElementById('login-error').hidden = true;", vec![]);
+    login(&d, PASSWORD);
+    assert!(login_message(&d).starts_with("Too many attempts"), "the right password got through while throttled");
+    assert!(!d.displayed(&d.find("#clients").unwrap()));
+    let log = web.log();
+    assert!(log.contains("bob") && log.contains("throttled"), "audit lines: {log}");
+}
+
+/// The page follows the browser's language when the server's LANG is a POSIX locale, and
+/// LANG wins when it is one of wg-easy's codes.
+#[test]
+fn the_language_follows_lang_and_the_browser() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    for (lang, browser, want) in
+        [("chs", "en-US", "登录"), ("zh_CN.UTF-8", "en-US", "Sign in"), ("C.UTF-8", "zh-CN", "登录"), ("en", "zh-CN", "Sign in")]
+    {
+        let web = start_web("wl", &[("LANG", lang)]);
+        let d = Driver::start(1000, 800, browser);
+        d.goto(&web.url("/"));
+        d.wait_visible("#login", 15);
+        d.wait_until(
+            &format!("LANG={lang}, browser {browser}: {want}"),
+            "return document.querySelector('#login h1').textContent === arguments[0];",
+            vec![s(want)],
+            10,
+        );
+        no_csp_violation(&d);
+    }
+}
+
+/// Writes the README's screenshots into `WGQ_SCREENSHOTS` (scripts/screenshots sets it).
+#[test]
+fn screenshots() {
+    let Some(out) = std::env::var_os("WGQ_SCREENSHOTS") else {
+        eprintln!("skipped: WGQ_SCREENSHOTS is not set (scripts/screenshots sets it)");
+        return;
+    };
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let out = PathBuf::from(out);
+    std::fs::create_dir_all(&out).unwrap();
+    let web = start_web("ws", &[]);
+    let shot = |d: &Driver, name: &str| {
+        std::thread::sleep(Duration::from_millis(400));
+        std::fs::write(out.join(name), d.screenshot()).unwrap();
+    };
+    let d = Driver::start(1200, 820, "en-US");
+    d.goto(&web.url("/"));
+    d.wait_visible("#login", 15);
+    shot(&d, "login.png");
+    login(&d, PASSWORD);
+    d.wait_visible("#clients", 10);
+    for (name, exp, key) in [
+        ("laptop", None, None),
+        ("phone", Some("2031-06-30"), None),
+        ("Alice's tablet", None, None),
+        ("router", None, Some(OWN_KEY)),
+    ] {
+        create(&d, name, exp, key);
+        if key.is_some() {
+            d.wait_visible("#dlg-info", 10);
+            d.click_css("#dlg-info [data-close]");
+        }
+        wait_card(&d, name);
+    }
+    let tablet = card_of(&d, "Alice's tablet").unwrap();
+    d.click_css(&in_card(&tablet, ".switch"));
+    std::thread::sleep(Duration::from_millis(1500));
+    shot(&d, "list.png");
+    let phone = card_of(&d, "phone").unwrap();
+    d.click_css(&in_card(&phone, ".act-qr"));
+    d.wait_until(
+        "the QR image",
+        "const i = document.getElementById('qr-img'); return i.complete && i.naturalWidth > 0;",
+        vec![],
+        10,
+    );
+    shot(&d, "qr.png");
+    d.click_css("#dlg-qr [data-close]");
+    pick_language(&d, "chs");
+    d.wait_until("the Chinese page", "return document.querySelector('#clients h1').textContent === '客户端';", vec![], 10);
+    shot(&d, "list-chs.png");
+    pick_language(&d, "en");
+    d.wait_until("the English page", "return document.querySelector('#clients h1').textContent === 'Clients';", vec![], 10);
+    d.cdp(
+        "Emulation.setEmulatedMedia",
+        obj([("features", Json::Arr(vec![obj([("name", s("prefers-color-scheme")), ("value", s("dark"))])]))]),
+    );
+    shot(&d, "list-dark.png");
+    d.cdp("Emulation.setEmulatedMedia", obj([("features", Json::Arr(vec![]))]));
+    d.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        obj([
+            ("width", Json::Num(390.0)),
+            ("height", Json::Num(844.0)),
+            ("deviceScaleFactor", Json::Num(2.0)),
+            ("mobile", Json::Bool(true)),
+        ]),
+    );
+    shot(&d, "phone.png");
+    assert!(Path::new(&out).join("phone.png").exists());
+}
