@@ -148,6 +148,36 @@ fn start_web(tag: &str, env: &[(&str, &str)]) -> Web {
     w
 }
 
+/// Serves `html` at a loopback port of its own (another origin than the page's) for a few
+/// seconds; its URL.
+fn evil_page(html: &str) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", l.local_addr().unwrap());
+    let body = html.to_string();
+    l.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + Duration::from_secs(15);
+        while std::time::Instant::now() < end {
+            match l.accept() {
+                Ok((mut c, _)) => {
+                    c.set_nonblocking(false).unwrap();
+                    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let mut buf = [0; 4096];
+                    let _ = c.read(&mut buf);
+                    let _ = write!(
+                        c,
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    url
+}
+
 /// The `data-id` of the card whose name reads `name` (None when there is none).
 fn card_of(d: &Driver, name: &str) -> Option<String> {
     d.exec(
@@ -308,6 +338,33 @@ fn the_page_manages_clients_in_a_browser() {
         10,
     );
     assert!(web.server_file().contains("\n# Name = alice"), "{}", web.server_file());
+
+    // A forged request from another origin (same site: 127.0.0.1, another port, so the
+    // browser sends the SameSite=Strict cookie) is refused: alice stays enabled.
+    let before = web.server_file();
+    let evil = evil_page(&format!(
+        "<!doctype html><meta charset=utf-8><form method=post action=\"{}\" enctype=text/plain>\
+         <input name=x value=y></form><script>document.forms[0].submit()</script>",
+        web.url(&format!("/api/wireguard/client/{alice}/disable"))
+    ));
+    d.goto(&evil);
+    d.wait_until(
+        "the forged request's answer",
+        "return location.href.includes('/disable') && document.readyState === 'complete';",
+        vec![],
+        10,
+    );
+    let answer = d.body_text();
+    assert!(answer.contains("cross-site") || answer.contains("403") || answer.contains("refused"), "{answer}");
+    assert_eq!(web.server_file(), before, "a cross-site request changed the file");
+    d.goto(&web.url("/"));
+    d.wait_visible("#clients", 10);
+    wait_card(&d, "alice");
+    assert!(
+        !d.exec("return document.querySelector(arguments[0]).classList.contains('disabled');", vec![s(&card_css(&alice))])
+            .bool()
+            .unwrap()
+    );
 
     // Rename: same id (the public key), new name in the file.
     edit(&d, &alice, ".act-rename", "bob", false);
