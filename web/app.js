@@ -177,8 +177,9 @@ function dateTime(d) {
   return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(d);
 }
 
-function dateOnly(d) {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium" }).format(d);
+// An expiry is the end of a day in UTC (what the API sets): shown as that day.
+function expiryDay(d) {
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeZone: "UTC" }).format(d);
 }
 
 function ago(d) {
@@ -190,10 +191,9 @@ function ago(d) {
   return rtf.format(-Math.round(s / 86400), "day");
 }
 
-// YYYY-MM-DD of a date in local time (what <input type=date> holds).
+// YYYY-MM-DD of an expiry (its UTC day; what <input type=date> holds).
 function isoDay(d) {
-  const p = (n) => String(n).padStart(2, "0");
-  return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate());
+  return d.toISOString().slice(0, 10);
 }
 
 function initials(name) {
@@ -232,7 +232,10 @@ function svg(tag, attrs) {
 // Hand-drawn: the last HISTORY rates, download and upload, as lines, areas or bars.
 function drawChart(box, hist, type) {
   box.replaceChildren();
-  if (!type) return;
+  // Nothing moved yet: no chart (on a phone it takes no room).
+  const idle = !hist.down.some((v) => v > 0) && !hist.up.some((v) => v > 0);
+  box.classList.toggle("idle", idle);
+  if (!type || idle) return;
   const n = HISTORY;
   const max = Math.max(1, ...hist.down, ...hist.up);
   const x = (i, len) => W - (len - 1 - i) * (W / (n - 1));
@@ -294,7 +297,7 @@ function fill(entry) {
   q(".created").textContent = created ? dateTime(created) : "–";
   const exp = parseDate(c.expiredAt);
   const expired = !!exp && exp.getTime() <= Date.now();
-  q(".expires").textContent = exp ? dateOnly(exp) : i18n("expiry.never");
+  q(".expires").textContent = exp ? expiryDay(exp) : i18n("expiry.never");
   q(".expiry-item").hidden = !state.settings.expiry && !exp;
   q(".act-expiry").hidden = !state.settings.expiry;
   q(".expired").hidden = !expired;

@@ -39,6 +39,72 @@ pub fn paths() -> impl Iterator<Item = &'static str> {
     FILES.iter().map(|(p, _)| *p).chain(std::iter::once("/i18n/index.json"))
 }
 
+/// Whether the page has a language file for `code` (wg-easy's codes: `en`, `chs`, …).
+pub fn has_language(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 16
+        && FILES.iter().any(|(p, _)| p.strip_prefix("/i18n/").and_then(|r| r.strip_suffix(".json")) == Some(code))
+}
+
+/// The language code of a browser's language tag (`zh-CN` → `chs`, `en-GB` → `en`), among
+/// the page's languages.
+fn code_of_tag(tag: &str) -> Option<String> {
+    let t = tag.trim().to_ascii_lowercase().replace('_', "-");
+    let alias = |t: &str| -> Option<&'static str> {
+        Some(match t {
+            "zh" | "zh-cn" | "zh-sg" | "zh-my" | "zh-hans" | "zh-hans-cn" => "chs",
+            "zh-tw" | "zh-hk" | "zh-mo" | "zh-hant" | "zh-hant-tw" => "cht",
+            "uk" => "ua",
+            "nb" | "nn" => "no",
+            _ => return None,
+        })
+    };
+    let primary = t.split('-').next().unwrap_or("");
+    [Some(t.as_str()), alias(&t), Some(primary), alias(primary)]
+        .into_iter()
+        .flatten()
+        .find(|c| has_language(c))
+        .map(str::to_string)
+}
+
+/// The page's language (what `GET /api/lang` answers), by issue 24's rule: `LANG` when it
+/// is one of wg-easy's codes (`lang` is `(code, true)`) and the page has it; else the best
+/// language of the browser's Accept-Language the page has; else `LANG` read from a POSIX
+/// locale (`(code, false)`: `zh_CN.UTF-8` → `chs`); else English.
+pub fn language(lang: Option<(&str, bool)>, accept_language: Option<&str>) -> String {
+    if let Some((code, true)) = lang
+        && has_language(code)
+    {
+        return code.to_string();
+    }
+    if let Some(al) = accept_language {
+        // `tag;q=0.8` items, best first (a stable sort keeps the browser's order on ties);
+        // bounded: a header of hundreds of items is cut.
+        let mut items: Vec<(u32, &str)> = al
+            .split(',')
+            .take(32)
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let tag = parts.next()?.trim();
+                let q = parts.find_map(|p| p.trim().strip_prefix("q=")).map_or(Some(1000), |q| {
+                    q.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).map(|q| (q * 1000.0) as u32)
+                })?;
+                (q > 0 && !tag.is_empty() && tag != "*").then_some((q, tag))
+            })
+            .collect();
+        items.sort_by(|a, b| b.0.cmp(&a.0));
+        if let Some(code) = items.iter().find_map(|(_, tag)| code_of_tag(tag)) {
+            return code;
+        }
+    }
+    if let Some((code, false)) = lang
+        && has_language(code)
+    {
+        return code.to_string();
+    }
+    "en".to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +161,32 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn the_language_follows_lang_then_the_browser() {
+        assert!(has_language("en") && has_language("chs") && !has_language("") && !has_language("../en") && !has_language("xx"));
+        // A wg-easy code wins over the browser.
+        assert_eq!(language(Some(("chs", true)), Some("en-US,en;q=0.9")), "chs");
+        assert_eq!(language(Some(("en", true)), Some("zh-CN,zh;q=0.9")), "en");
+        // One the page lacks does not: the browser's, then English.
+        assert_eq!(language(Some(("de", true)), Some("zh-CN")), "chs");
+        assert_eq!(language(Some(("de", true)), None), "en");
+        // A POSIX locale loses to the browser, and is used without one.
+        assert_eq!(language(Some(("chs", false)), Some("en-US,en;q=0.9")), "en");
+        assert_eq!(language(Some(("chs", false)), Some("fr-FR")), "chs");
+        assert_eq!(language(Some(("chs", false)), None), "chs");
+        assert_eq!(language(None, None), "en");
+        // Tags and weights.
+        assert_eq!(language(None, Some("zh-Hans-CN")), "chs");
+        assert_eq!(language(None, Some("zh_SG")), "chs");
+        assert_eq!(language(None, Some("fr;q=0.9, zh-CN;q=0.8, en;q=0.7")), "chs");
+        assert_eq!(language(None, Some("en;q=0.2, zh;q=0.5")), "chs");
+        assert_eq!(language(None, Some("zh;q=0, en-GB")), "en");
+        assert_eq!(language(None, Some("*, zh-TW")), "chs", "without cht, Chinese script before English");
+        for hostile in ["", ",,,", ";q=1", "zh;q=abc", "zh;q=2", &"x,".repeat(10_000), "\u{0}", "zh-CN;q=NaN"] {
+            assert_eq!(language(None, Some(hostile)), "en", "{hostile:?}");
+        }
     }
 
     /// The `{name}` placeholders of a message.
