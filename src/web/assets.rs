@@ -92,7 +92,7 @@ pub fn language(lang: Option<(&str, bool)>, accept_language: Option<&str>) -> St
                 (q > 0 && !tag.is_empty() && tag != "*").then_some((q, tag))
             })
             .collect();
-        items.sort_by(|a, b| b.0.cmp(&a.0));
+        items.sort_by_key(|i| std::cmp::Reverse(i.0));
         if let Some(code) = items.iter().find_map(|(_, tag)| code_of_tag(tag)) {
             return code;
         }
