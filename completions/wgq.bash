@@ -2,7 +2,7 @@
 _wgq() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if [[ $COMP_CWORD -eq 1 ]]; then
-		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer qr help" -- "$cur") )
+		COMPREPLY=( $(compgen -W "up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer web web-admin qr help" -- "$cur") )
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -73,7 +73,7 @@ _wgq() {
 		fi
 		case ${COMP_WORDS[2]} in
 		add)
-			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --endpoint --expires --note --pubkey --no-psk --no-store --qr --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --endpoint --expires --note --display-name --pubkey --no-psk --no-store --qr --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		list)
@@ -101,7 +101,7 @@ _wgq() {
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		set)
-			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --expires --note --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+			COMPREPLY=( $(compgen -W "--ip --allowed-ips --route --dns --keepalive --mtu --expires --note --display-name --dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 			;;
 		rotate)
@@ -115,6 +115,23 @@ _wgq() {
 		import)
 			COMPREPLY=( $(compgen -W "--dry-run --no-apply --force --config-dir $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 			COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
+			;;
+		esac
+		;;
+	web)
+		COMPREPLY=( $(compgen -W "--listen --config-dir --state-dir --insecure --base-path --trusted-proxy --no-apply $(ls /sys/class/net 2>/dev/null)" -- "$cur") )
+		;;
+	web-admin)
+		if [[ $COMP_CWORD -eq 2 ]]; then
+			COMPREPLY=( $(compgen -W "hash-password token" -- "$cur") )
+			return
+		fi
+		case ${COMP_WORDS[2]} in
+		hash-password)
+			COMPREPLY=( $(compgen -W "--save --state-dir" -- "$cur") )
+			;;
+		token)
+			COMPREPLY=( $(compgen -W "add list revoke --read-only --state-dir" -- "$cur") )
 			;;
 		esac
 		;;

@@ -1,5 +1,5 @@
 # fish completion for wgq. Generated from src/frontend/cli.rs; do not edit.
-set -l wgq_commands up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer qr
+set -l wgq_commands up down save strip check reload reresolve show showconf genkey genpsk pubkey wg-quick wg server peer web web-admin qr
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a up -d 'Create and configure the interface; everything is rolled back if any step fails'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l dry-run -d 'Print the plan instead of applying it'
 complete -c wgq -n "__fish_seen_subcommand_from up" -l kill-switch -d 'Reject every packet that does not leave through the tunnel or another wgq tunnel (full tunnels only, one switch per host); --kill-switch=strict keeps rejecting after down and after a crash, until `down --kill-switch=off\''
@@ -61,6 +61,7 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l endpoint -d 'The server\'s address as the client reaches it (default: # ClientEndpoint)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l expires -d 'When `wgq peer expire\' disables it: a date, or +N days/hours/weeks'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l note -d 'A note kept in its block'
+complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l display-name -d 'Its name for people, any printable text up to 64 characters (# DisplayName, shown by wgq web)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l pubkey -d 'The client made its own key: its public key (no private key is made or kept)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l no-psk -d 'No PresharedKey'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from add" -l no-store -d 'Print the client file once instead of keeping it'
@@ -111,6 +112,7 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l mtu -d 'The client\'s MTU'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l expires -d 'When it expires: a date, +N days/hours/weeks, or never'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l note -d 'Its note (empty to remove it)'
+complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l display-name -d 'Its name for people, any printable text up to 64 characters (empty to remove it)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l dry-run -d 'Print the file diff and the live device/route plan; change nothing'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l no-apply -d 'Edit the file only, even when the interface runs'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from set" -l force -d 'Edit a file with SaveConfig = true all the same'
@@ -136,4 +138,21 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -l force -d 'Edit a file with SaveConfig = true all the same'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -l config-dir -d 'The directory of INTERFACE.conf (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a web -d 'Serve the web page and its API (wg-easy 14\'s routes and /api/v1) for server interfaces'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l listen -d 'Where to listen (default 127.0.0.1:51821; PORT and WEBUI_HOST when not given)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l config-dir -d 'The directory of the server files (default /etc/wireguard)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l state-dir -d 'The page\'s own state: password hash, hashed tokens and one-time links (default /var/lib/wgq/web)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l insecure -d 'Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l base-path -d 'The path the page is served under behind a reverse proxy (such as /wg)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l trusted-proxy -d 'A reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l no-apply -d 'Edit the files only: never look at or change a running interface'
+complete -c wgq -f -n "__fish_seen_subcommand_from web" -a "(__fish_print_interfaces)"
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a web-admin -d 'The web page\'s credentials: hash-password, token add|list|revoke'
+complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and not __fish_seen_subcommand_from hash-password token" -a hash-password -d 'Read a password (terminal or standard input) and print its argon2id PHC string (for PASSWORD_HASH)'
+complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from hash-password" -l save -d 'Also store it in the state directory (wgq web reads it when PASSWORD_HASH is unset)'
+complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from hash-password" -l state-dir -d 'The web page\'s state directory (default /var/lib/wgq/web)'
+complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and not __fish_seen_subcommand_from hash-password token" -a token -d 'API tokens for scripts (Authorization: Bearer TOKEN): add, list, revoke'
+complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from token" -a "add list revoke"
+complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from token" -l read-only -d 'It may read, not change'
+complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from token" -l state-dir -d 'The web page\'s state directory (default /var/lib/wgq/web)'
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a qr -d 'Print a file (a client\'s configuration) as a QR code on the terminal'

@@ -25,6 +25,8 @@ pub mod system;
 /// `wgq web`: the web page (its embedded files) and its API.
 pub mod web;
 /// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
+/// `wgq web`: the web page's server, wg-easy 14's API and wgq's /api/v1 (a front-end over `provision`).
+pub mod web;
 pub mod wire;
 
 /// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.

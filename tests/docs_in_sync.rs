@@ -45,10 +45,20 @@ fn every_command_and_option_is_documented() {
         }
     }
     // Subcommands (`wgq server init`, `wgq peer add`, ...) and their options.
-    for c in &commands {
-        for sub in &c.subcommands {
+    // ... and theirs (`wgq web-admin token add`).
+    let nested: Vec<(String, &wgq::frontend::docs::CommandDoc)> = commands
+        .iter()
+        .flat_map(|c| c.subcommands.iter().map(move |s| (c.name.clone(), s)))
+        .flat_map(|(p, s)| {
+            std::iter::once((p.clone(), s)).chain(s.subcommands.iter().map(move |t| (format!("{p} {}", s.name), t)))
+        })
+        .collect();
+    for (parent, sub) in &nested {
+        let c = &parent;
+        {
             for (path, text) in &files {
-                assert!(text.contains(&sub.name), "{path} misses {} {}", c.name, sub.name);
+                let name = if path.ends_with(".8") { sub.name.replace('-', "\\-") } else { sub.name.clone() };
+                assert!(text.contains(&name), "{path} misses {c} {}", sub.name);
                 for (o, _) in &sub.options {
                     let needle = if path.ends_with(".8") {
                         o.replace('-', "\\-")
@@ -57,7 +67,7 @@ fn every_command_and_option_is_documented() {
                     } else {
                         o.to_string()
                     };
-                    assert!(text.contains(&needle), "{path} misses option {o} of {} {}", c.name, sub.name);
+                    assert!(text.contains(&needle), "{path} misses option {o} of {c} {}", sub.name);
                 }
             }
         }

@@ -7,19 +7,20 @@ use std::path::Path;
 const LAYERS: &[(&str, u8)] = &[
     ("frontend", 0),
     ("commands", 1),
-    ("provision", 2),
-    ("system", 3),
-    ("plan", 4),
-    ("device", 5),
-    ("wire", 6),
-    ("os", 7),
-    ("config", 7),
-    ("key", 8),
-    ("net", 8),
+    ("web", 2),
+    ("provision", 3),
+    ("system", 4),
+    ("plan", 5),
+    ("device", 6),
+    ("wire", 7),
+    ("os", 8),
+    ("config", 8),
+    ("key", 9),
+    ("net", 9),
 ];
 
 /// Layers of one rank that may use each other (the leaves: os and config, key and net).
-const SHARED_FROM: u8 = 7;
+const SHARED_FROM: u8 = 8;
 
 fn rank(m: &str) -> Option<u8> {
     LAYERS.iter().find(|(n, _)| *n == m).map(|(_, r)| *r)

@@ -199,6 +199,7 @@ fn check_wgq_package(deb: &Path) -> BTreeMap<String, Entry> {
         "/lib/systemd/system/wgq-reresolve@.timer",
         "/lib/systemd/system/wgq-expire.service",
         "/lib/systemd/system/wgq-expire.timer",
+        "/lib/systemd/system/wgq-web.service",
         "/usr/share/man/man8/wgq.8.gz",
         "/usr/share/bash-completion/completions/wgq",
         "/usr/share/zsh/vendor-completions/_wgq",
@@ -320,6 +321,7 @@ fn packages_build_install_and_purge() {
             "wgq-reresolve@wg0.timer",
             "wgq-expire.service",
             "wgq-expire.timer",
+            "wgq-web.service",
         ])
         .current_dir(cwd.path())
         .output()

@@ -146,6 +146,7 @@ const WGQ_FILES: &[(&str, &str)] = &[
     ("/usr/lib/systemd/system/wgq-reresolve@.timer", "-rw-r--r--"),
     ("/usr/lib/systemd/system/wgq-expire.service", "-rw-r--r--"),
     ("/usr/lib/systemd/system/wgq-expire.timer", "-rw-r--r--"),
+    ("/usr/lib/systemd/system/wgq-web.service", "-rw-r--r--"),
     ("/usr/share/man/man8/wgq.8.gz", "-rw-r--r--"),
     ("/usr/share/bash-completion/completions/wgq", "-rw-r--r--"),
     ("/usr/share/zsh/site-functions/_wgq", "-rw-r--r--"),
@@ -435,8 +436,8 @@ fn packages_install_upgrade_and_erase_in_a_scratch_root() {
     assert_eq!(
         root.systemctl_calls(),
         vec![
-            "--no-reload disable wgq.target wgq@.service wgq-reresolve@.timer wgq-expire.timer",
-            "stop wgq.target wgq-reresolve@*.timer wgq-expire.timer",
+            "--no-reload disable wgq.target wgq@.service wgq-reresolve@.timer wgq-expire.timer wgq-web.service",
+            "stop wgq.target wgq-reresolve@*.timer wgq-expire.timer wgq-web.service",
             "daemon-reload"
         ]
     );

@@ -30,6 +30,23 @@ fn service_has_upstream_shape() {
     assert!(unit("wgq.target").contains("[Unit]\nDescription="));
     let e = unit("wgq-expire.service");
     assert!(e.lines().any(|l| l == "ExecStart=/usr/bin/wgq peer expire") && e.contains("Type=oneshot"));
+    let w = unit("wgq-web.service");
+    for line in ["ExecStart=/usr/bin/wgq web $WGQ_WEB_FLAGS", "StateDirectory=wgq/web", "StateDirectoryMode=0700", "UMask=0077"] {
+        assert!(w.lines().any(|l| l == line), "wgq-web.service misses `{line}`");
+    }
+    // Its flags come from the environment: none by default (loopback, every server file).
+    let start = w.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert_eq!(expand(start, &[("WGQ_WEB_FLAGS", "")], ""), ["web"]);
+    let args = expand(start, &[("WGQ_WEB_FLAGS", "--listen 10.8.0.1:51821  --insecure wg0")], "");
+    match wgq::frontend::cli::parse_wgq(&args) {
+        wgq::frontend::cli::Invocation::Run(wgq::commands::Command::Web(a)) => {
+            assert_eq!(
+                (a.listen.as_deref(), a.insecure, a.interfaces.as_slice()),
+                (Some("10.8.0.1:51821"), true, &["wg0".to_string()][..])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     let t = unit("wgq-expire.timer");
     assert!(t.lines().any(|l| l == "OnUnitActiveSec=5min") && t.lines().any(|l| l == "WantedBy=timers.target"));
 }
@@ -128,9 +145,15 @@ fn units_pass_systemd_analyze_verify() {
     }
     let dir = tempfile::tempdir().unwrap();
     let exe = env!("CARGO_BIN_EXE_wgq");
-    for name in
-        ["wgq@.service", "wgq.target", "wgq-expire.service", "wgq-expire.timer", "wgq-reresolve@.service", "wgq-reresolve@.timer"]
-    {
+    for name in [
+        "wgq@.service",
+        "wgq.target",
+        "wgq-expire.service",
+        "wgq-expire.timer",
+        "wgq-reresolve@.service",
+        "wgq-reresolve@.timer",
+        "wgq-web.service",
+    ] {
         let text = unit(name).replace("/usr/bin/wgq", exe);
         std::fs::write(dir.path().join(name), text).unwrap();
     }
@@ -162,6 +185,7 @@ fn units_pass_systemd_analyze_verify() {
             "wgq-expire.timer",
             "wgq-reresolve@wg0.service",
             "wgq-reresolve@wg0.timer",
+            "wgq-web.service",
         ])
         .current_dir(dir.path())
         .output()

@@ -8,6 +8,8 @@ pub mod render;
 pub mod reresolve;
 pub mod server;
 pub mod show;
+pub mod web;
+pub mod web_admin;
 
 pub use error::AppError;
 
@@ -73,6 +75,10 @@ pub enum Command {
     Qr {
         file: Option<String>,
     },
+    /// `wgq web`.
+    Web(Box<web::WebArgs>),
+    /// `wgq web-admin ...`.
+    WebAdmin(Box<web_admin::WebAdminCmd>),
 }
 
 impl Command {
@@ -130,6 +136,8 @@ pub fn run(cmd: Command) -> Result<i32, AppError> {
         Command::ServerInit(a) => server::init(&a),
         Command::Reresolve(a) => reresolve::reresolve(&a),
         Command::Peer(p) => peer::run(&p),
+        Command::Web(w) => w.run(),
+        Command::WebAdmin(a) => web_admin::run(&a),
         Command::Qr { file } => {
             let data = match file.as_deref() {
                 None | Some("-") => {

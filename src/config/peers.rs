@@ -1,6 +1,7 @@
 //! The peers of a server file as `wgq peer` sees them: each `[Peer]` block (enabled or
 //! disabled) with its metadata comments (`# Name = …`, `# Created = …`, `# Expires = …`,
-//! `# Note = …`), the server's client defaults (`# Client… = …` comments in `[Interface]`),
+//! `# Note = …`, `# DisplayName = …`: a name for people, any printable text, that the web page
+//! shows in place of `Name`), the server's client defaults (`# Client… = …` comments in `[Interface]`),
 //! names, the text of new blocks and client files, and the dates of `--expires`.
 //!
 //! Pure, like `edit`: the blocks are read from a [`Document`] and changed by its edits.
@@ -12,7 +13,7 @@ use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 
 /// The metadata keys wgq writes in a `[Peer]` block, in the order it writes them.
-pub const META_KEYS: [&str; 4] = ["Name", "Created", "Expires", "Note"];
+pub const META_KEYS: [&str; 5] = ["Name", "DisplayName", "Created", "Expires", "Note"];
 
 /// One `[Peer]` block of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -23,6 +24,8 @@ pub struct PeerEntry {
     pub line: usize,
     pub disabled: bool,
     pub name: Option<String>,
+    /// `# DisplayName =`: the web page's name when it is no file-safe name.
+    pub display_name: Option<String>,
     pub created: Option<String>,
     pub expires: Option<String>,
     pub note: Option<String>,
@@ -105,6 +108,7 @@ fn peer_line(p: &mut PeerEntry, l: &[u8], with_psk: bool) {
     if let Some((k, v)) = meta_comment(l) {
         let slot = match k {
             _ if k.eq_ignore_ascii_case("Name") => &mut p.name,
+            _ if k.eq_ignore_ascii_case("DisplayName") => &mut p.display_name,
             _ if k.eq_ignore_ascii_case("Created") => &mut p.created,
             _ if k.eq_ignore_ascii_case("Expires") => &mut p.expires,
             _ if k.eq_ignore_ascii_case("Note") => &mut p.note,
@@ -249,6 +253,7 @@ pub fn check_value(key: &str, value: &str) -> Result<(), NameError> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NewPeer {
     pub name: String,
+    pub display_name: Option<String>,
     pub created: String,
     pub expires: Option<String>,
     pub note: Option<String>,
@@ -263,7 +268,11 @@ fn list(v: &[IpNet]) -> String {
 
 /// The lines of a new block (without terminators).
 pub fn peer_lines(p: &NewPeer) -> Vec<String> {
-    let mut v = vec!["[Peer]".to_string(), format!("# Name = {}", p.name), format!("# Created = {}", p.created)];
+    let mut v = vec!["[Peer]".to_string(), format!("# Name = {}", p.name)];
+    if let Some(d) = &p.display_name {
+        v.push(format!("# DisplayName = {d}"));
+    }
+    v.push(format!("# Created = {}", p.created));
     if let Some(e) = &p.expires {
         v.push(format!("# Expires = {e}"));
     }
@@ -710,6 +719,7 @@ mod tests {
     fn new_block_and_client_file() {
         let p = NewPeer {
             name: "alice".into(),
+            display_name: None,
             created: "2026-01-02T03:04:05Z".into(),
             expires: None,
             note: Some("phone".into()),

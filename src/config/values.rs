@@ -37,6 +37,8 @@ pub enum ValueError {
     Text,
     #[error("longer than {MAX_NOTE} characters")]
     NoteTooLong,
+    #[error("longer than {MAX_DISPLAY_NAME} characters")]
+    DisplayNameTooLong,
 }
 
 /// A value in a message: quoted, control characters escaped, cut after 64 characters.
@@ -249,6 +251,21 @@ pub fn note(v: &str) -> Result<&str, ValueError> {
     }
     if v.chars().count() > MAX_NOTE {
         return Err(ValueError::NoteTooLong);
+    }
+    Ok(v)
+}
+
+/// The most characters of a display name (`# DisplayName =`).
+pub const MAX_DISPLAY_NAME: usize = 64;
+
+/// A display name: printable, one line, no spaces at either end, 1 to
+/// [`MAX_DISPLAY_NAME`] characters.
+pub fn display_name(v: &str) -> Result<&str, ValueError> {
+    if v.is_empty() || v.chars().any(char::is_control) || v.trim() != v {
+        return Err(ValueError::Text);
+    }
+    if v.chars().count() > MAX_DISPLAY_NAME {
+        return Err(ValueError::DisplayNameTooLong);
     }
     Ok(v)
 }

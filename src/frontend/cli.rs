@@ -149,6 +149,13 @@ enum WgqCommand {
         #[command(subcommand)]
         command: crate::commands::peer::PeerCmd,
     },
+    /// Serve the web page and its API (wg-easy 14's routes and /api/v1) for server interfaces
+    Web(crate::commands::web::WebArgs),
+    /// The web page's credentials: hash-password, token add|list|revoke
+    WebAdmin {
+        #[command(subcommand)]
+        command: crate::commands::web_admin::WebAdminCmd,
+    },
     /// Print a file (a client's configuration) as a QR code on the terminal
     Qr {
         /// The file; standard input for - or none
@@ -287,6 +294,8 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Server { command: crate::commands::server::ServerCmd::Init(i) } => Command::ServerInit(Box::new(i)),
         WgqCommand::Peer { command } => Command::Peer(Box::new(command)),
         WgqCommand::Qr { file } => Command::Qr { file: file.filter(|f| f != "-") },
+        WgqCommand::Web(w) => Command::Web(Box::new(w)),
+        WgqCommand::WebAdmin { command } => Command::WebAdmin(Box::new(command)),
         WgqCommand::WgQuick { args } => return Invocation::WgQuick(args),
         WgqCommand::Wg { args } => return Invocation::Wg(args),
     })

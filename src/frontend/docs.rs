@@ -37,8 +37,22 @@ impl CommandDoc {
         !self.takes_config() && self.value_name().split('|').any(|v| v == "INTERFACE")
     }
 
-    fn option_names(&self) -> Vec<&str> {
-        self.options.iter().map(|(o, _)| o.as_str()).collect()
+    /// The options of this command and of its own subcommands (`web-admin token` offers
+    /// those of `add`, `list` and `revoke`), each once.
+    fn all_options(&self) -> Vec<(String, String)> {
+        let mut v = self.options.clone();
+        for s in &self.subcommands {
+            for o in s.all_options() {
+                if !v.iter().any(|(n, _)| *n == o.0) {
+                    v.push(o);
+                }
+            }
+        }
+        v
+    }
+
+    fn subcommand_names(&self) -> Vec<&str> {
+        self.subcommands.iter().map(|s| s.name.as_str()).collect()
     }
 }
 
@@ -78,15 +92,19 @@ fn subcommands(cmd: &clap::Command) -> Vec<CommandDoc> {
 /// Every command to document on its own: the top-level ones without subcommands, and each
 /// subcommand as `parent sub`.
 fn leaves() -> Vec<CommandDoc> {
-    let mut v = Vec::new();
-    for c in commands() {
+    fn walk(c: CommandDoc, v: &mut Vec<CommandDoc>) {
         if c.subcommands.is_empty() {
             v.push(c);
         } else {
+            let parent = c.name;
             for s in c.subcommands {
-                v.push(CommandDoc { name: format!("{} {}", c.name, s.name), ..s });
+                walk(CommandDoc { name: format!("{parent} {}", s.name), ..s }, v);
             }
         }
+    }
+    let mut v = Vec::new();
+    for c in commands() {
+        walk(c, &mut v);
     }
     v
 }
@@ -138,7 +156,7 @@ fn roff_synopsis(c: &CommandDoc) -> String {
 const PROVISIONING: &str = ".SH SERVERS AND CLIENTS\n\\fBwgq server init\\fP writes a server file that stays a plain \
 wg\\-quick file: \\fBwg\\-quick up\\fP and \\fBwgq check\\fP read it, and it is the only record of the \
 clients. Each client is one [Peer] block whose metadata are comment lines right after its header: \
-\\fB# Name =\\fP, \\fB# Created =\\fP, \\fB# Expires =\\fP and \\fB# Note =\\fP. A disabled client keeps its \
+\\fB# Name =\\fP, \\fB# DisplayName =\\fP (a name for people, any printable text up to 64 characters, shown by \\fBwgq web\\fP), \\fB# Created =\\fP, \\fB# Expires =\\fP and \\fB# Note =\\fP. A disabled client keeps its \
 block with every line commented out by \\fB#\\- \\fP, so its addresses stay reserved. The defaults of new client \
 files are \\fB# ClientEndpoint =\\fP, \\fB# ClientDNS =\\fP, \\fB# ClientAllowedIPs =\\fP, \\fB# ClientKeepalive =\\fP \
 and \\fB# ClientMTU =\\fP comments in [Interface].\n.PP\n\\fBwgq peer\\fP edits only the block it is about and \
@@ -157,6 +175,31 @@ client file's Address change together. Every option value is parsed and written 
 that does not parse is refused, naming the option, before anything is written.\n";
 
 /// The man page's section on `wgq reresolve` and its timer.
+const WEB: &str = ".SH WEB PAGE\n\\fBwgq web\\fP serves a web page and its API for server interfaces (every server file of \
+the config directory, or those named), by default on \\fB127.0.0.1:51821\\fP. The server files stay the only \
+database of clients: every change the page makes goes through the same edits as \\fBwgq peer\\fP (the file's \
+lock, only that block changed, that peer changed on the running interface), and what \\fBwgq peer\\fP changes \
+shows in the page within a second. It speaks wg\\-easy 14's API (\\fB/api/session\\fP, \
+\\fB/api/wireguard/client\\fP and its sub\\-routes, \\fB/cnf/\\fP\\fILINK\\fP, the settings routes, \
+\\fB/metrics\\fP) for the interface \\fBwg0\\fP when it is served, else the first, and its own \
+\\fB/api/v1/interfaces/\\fP\\fIINTERFACE\\fP\\fB/clients\\fP for all of them. A client's id is its public key in \
+URL\\-safe base64.\n.PP\nPlain HTTP is served only on a loopback address unless \\fB\\-\\-insecure\\fP is given \
+(behind a TLS reverse proxy; \\fB\\-\\-trusted\\-proxy\\fP names the proxies whose X\\-Forwarded\\-For and \
+X\\-Forwarded\\-Proto are believed). Without a password hash only loopback is served, with a warning. The \
+password hash is \\fBPASSWORD_HASH\\fP (an argon2id PHC string, or bcrypt as wg\\-easy makes them; costs above \
+64 MiB, 16 passes, 4 lanes or bcrypt cost 14 are refused) or the one \\fBwgq web\\-admin hash\\-password \
+\\-\\-save\\fP stored. Scripts may send \\fBAuthorization:\\fP \\fIPASSWORD\\fP, or a token of \\fBwgq web\\-admin \
+token add\\fP as \\fBAuthorization: Bearer\\fP \\fITOKEN\\fP (a read\\-only token may not change anything). Logins are \
+throttled per client address (5 a minute) and in all (30 a minute); a session ends after 24 hours unused, and \
+at \\fBMAX_AGE\\fP minutes when remember me was ticked. A state change whose Origin or Sec\\-Fetch\\-Site \
+names another site is refused. Every change is logged on standard error as an \\fBaudit:\\fP line naming \
+who, what and which client. wg\\-easy 14's variables apply where no option is given: \\fBPORT\\fP, \\fBWEBUI_HOST\\fP, \
+\\fBPASSWORD_HASH\\fP, \\fBMAX_AGE\\fP, \\fBLANG\\fP, \\fBUI_TRAFFIC_STATS\\fP, \\fBUI_CHART_TYPE\\fP, \
+\\fBUI_ENABLE_SORT_CLIENTS\\fP, \\fBWG_ENABLE_ONE_TIME_LINKS\\fP, \\fBWG_ENABLE_EXPIRES_TIME\\fP, \
+\\fBENABLE_PROMETHEUS_METRICS\\fP and \\fBPROMETHEUS_METRICS_PASSWORD\\fP. The state directory \
+(\\fB/var/lib/wgq/web\\fP, mode 0700) holds the password hash, the tokens and the one\\-time links, the last two \
+stored hashed.\n";
+
 const RERESOLVE: &str = ".SH DYNAMIC DNS\n\\fBwg\\fP(8) resolves an Endpoint host name once. \\fBwgq reresolve\\fP \
 \\fIINTERFACE\\fP looks up again the peers of the file whose Endpoint is a host name, that exist on the running \
 device and that are stale (no handshake for \\fB\\-\\-stale\\-after\\fP seconds, 135 by default, or never), \
@@ -260,6 +303,7 @@ pub fn man_page() -> String {
     }
     s.push_str(PROVISIONING);
     s.push_str(RERESOLVE);
+    s.push_str(WEB);
     s.push_str(KILL_SWITCH);
     s.push_str(".SH OPTIONS\n");
     for (short, long, help) in global_options() {
@@ -308,7 +352,10 @@ pub fn man_page() -> String {
 
 /// The words bash offers for a command's arguments.
 fn bash_words(c: &CommandDoc) -> String {
-    let opts = c.option_names().join(" ");
+    let mut words = c.subcommand_names();
+    let all = c.all_options();
+    words.extend(all.iter().map(|(o, _)| o.as_str()));
+    let opts = words.join(" ");
     let words = if c.takes_config() {
         format!("{opts} $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\\.conf$//')")
     } else if c.takes_interface() {
@@ -361,7 +408,10 @@ fn zsh_quote(s: &str) -> String {
 }
 
 fn zsh_arguments(c: &CommandDoc) -> Vec<String> {
-    let mut parts: Vec<String> = c.option_names().iter().map(|o| format!("'{o}'")).collect();
+    let mut parts: Vec<String> = c.all_options().iter().map(|(o, _)| format!("'{o}'")).collect();
+    if !c.subcommands.is_empty() {
+        parts.push(format!("'1:subcommand:({})'", c.subcommand_names().join(" ")));
+    }
     if c.takes_config() {
         parts.push("'*:config:_files -g \"*.conf\"'".into());
     } else if c.takes_interface() {
@@ -410,7 +460,10 @@ pub fn zsh_completion() -> String {
 }
 
 fn fish_args(s: &mut String, c: &CommandDoc, cond: &str) {
-    for (o, a) in &c.options {
+    if !c.subcommands.is_empty() {
+        s.push_str(&format!("complete -c wgq -f -n \"{cond}\" -a \"{}\"\n", c.subcommand_names().join(" ")));
+    }
+    for (o, a) in &c.all_options() {
         s.push_str(&format!("complete -c wgq -n \"{cond}\" -l {} -d '{}'\n", o.trim_start_matches("--"), a.replace('\'', "\\'")));
     }
     if c.takes_config() {

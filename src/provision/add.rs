@@ -26,6 +26,8 @@ pub struct AddRequest<'a> {
     pub endpoint: Option<&'a str>,
     pub expires: Option<&'a str>,
     pub note: Option<&'a str>,
+    /// `# DisplayName =` (the web page's name for people, when it is no file-safe name).
+    pub display_name: Option<&'a str>,
     /// The client made its own key: its public key.
     pub pubkey: Option<&'a str>,
     pub no_psk: bool,
@@ -76,10 +78,12 @@ pub fn add(
         let routes = util::parse_routes(c, a.routes, &used)?;
         let expires = a.expires.map(|e| util::expires(e, c.now)).transpose()?;
         let note = a.note.map(util::note).transpose()?.map(str::to_string);
+        let display_name = a.display_name.map(util::display_name).transpose()?.map(str::to_string);
         let mut server_allowed = addresses.clone();
         server_allowed.extend(&routes);
         let block = NewPeer {
             name: a.name.to_string(),
+            display_name,
             created: peers::format_time(c.now),
             expires,
             note,

@@ -23,6 +23,8 @@ pub struct SetRequest<'a> {
     pub expires: Option<&'a str>,
     /// Empty: removed.
     pub note: Option<&'a str>,
+    /// `# DisplayName =` (empty: removed).
+    pub display_name: Option<&'a str>,
 }
 
 /// Changes a client's settings.
@@ -65,6 +67,13 @@ pub fn set(host: &Host, server: Server, opts: &EditOpts, a: &SetRequest<'_>) -> 
                 set_server("Note", None);
             } else {
                 set_server("Note", Some(util::note(n)?));
+            }
+        }
+        if let Some(n) = a.display_name {
+            if n.is_empty() {
+                set_server("DisplayName", None);
+            } else {
+                set_server("DisplayName", Some(util::display_name(n)?));
             }
         }
         let mut out = Outcome::default();

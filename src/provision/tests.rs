@@ -247,3 +247,31 @@ fn save_config_files_and_bad_client_defaults_are_refused() {
     let forced = add(&t.host, t.server(), &EditOpts { force: true, ..O }, &AddRequest { name: "a", ..Default::default() }, None);
     assert!(forced.is_ok());
 }
+
+#[test]
+fn display_names_are_one_comment_line() {
+    let t = T::new("pd", "10.82.0.1/24");
+    t.add("zoe", |r| r.display_name = Some("Zoë's <phone> ✓")).unwrap();
+    assert!(t.text().contains("# Name = zoe\n# DisplayName = Zoë's <phone> ✓\n# Created = "), "{}", t.text());
+    assert_eq!(t.peers()[0].display_name.as_deref(), Some("Zoë's <phone> ✓"));
+    assert_eq!(crate::config::peers::list_entries(t.text().as_bytes())[0].display_name.as_deref(), Some("Zoë's <phone> ✓"));
+    // A line break, a control character, 65 characters: refused, nothing written.
+    let before = t.text();
+    let long: &'static str = Box::leak("é".repeat(65).into_boxed_str());
+    for bad in ["a\nPostUp = x", "a\u{1b}b", " lead", long] {
+        assert!(t.add("x", |r| r.display_name = Some(bad)).is_err(), "{bad:?}");
+        let set_ = SetRequest { name: "zoe", display_name: Some(bad), ..Default::default() };
+        assert!(set(&t.host, t.server(), &O, &set_).is_err(), "{bad:?}");
+    }
+    assert_eq!(t.text(), before);
+    let s = |d| set(&t.host, t.server(), &O, &SetRequest { name: "zoe", display_name: Some(d), ..Default::default() });
+    s("Zoé 2").unwrap();
+    assert!(t.text().contains("# Name = zoe\n# DisplayName = Zoé 2\n"));
+    s("").unwrap();
+    assert!(!t.text().contains("DisplayName"));
+    // Disabled: the line stays, commented out with the block, and is read back.
+    s("Ünïcode").unwrap();
+    disable(&t.host, t.server(), &O, &["zoe".to_string()]).unwrap();
+    assert!(t.text().contains("#- # DisplayName = Ünïcode\n"), "{}", t.text());
+    assert_eq!(crate::config::peers::list_entries(t.text().as_bytes())[0].display_name.as_deref(), Some("Ünïcode"));
+}

@@ -147,6 +147,11 @@ pub(crate) fn note(v: &str) -> Result<&str, ProvisionError> {
     values::note(v).map_err(|error| ProvisionError::Value { option: "--note", error })
 }
 
+/// A display name (`# DisplayName =`).
+pub(crate) fn display_name(v: &str) -> Result<&str, ProvisionError> {
+    values::display_name(v).map_err(|error| ProvisionError::Value { option: "display name", error })
+}
+
 /// `--expires` as the text of `# Expires =`.
 pub(crate) fn expires(v: &str, now: i64) -> Result<String, ProvisionError> {
     peers::parse_expires(v, now).map_err(|_| ProvisionError::Expires(v.to_string()))

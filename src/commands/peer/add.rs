@@ -38,6 +38,9 @@ pub struct AddArgs {
     /// A note kept in its block
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Its name for people, any printable text up to 64 characters (# DisplayName, shown by wgq web)
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
     /// The client made its own key: its public key (no private key is made or kept)
     #[arg(long, value_name = "KEY")]
     pub pubkey: Option<String>,
@@ -68,6 +71,7 @@ impl AddArgs {
             endpoint: self.endpoint.as_deref(),
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
+            display_name: self.display_name.as_deref(),
             pubkey: self.pubkey.as_deref(),
             no_psk: self.no_psk,
             no_store: self.no_store,

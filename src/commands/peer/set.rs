@@ -34,6 +34,9 @@ pub struct SetArgs {
     /// Its note (empty to remove it)
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Its name for people, any printable text up to 64 characters (empty to remove it)
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
     #[command(flatten)]
     pub edit: EditArgs,
 }
@@ -53,6 +56,7 @@ impl SetArgs {
             mtu: self.mtu,
             expires: self.expires.as_deref(),
             note: self.note.as_deref(),
+            display_name: self.display_name.as_deref(),
         };
         render::edited(provision::set(&provision::Host::current()?, server, &self.edit.opts(), &req)?)
     }

@@ -1,0 +1,157 @@
+//! `wgq web`: the web page and its API (the server is `crate::web`). Flags first, then
+//! wg-easy 14's environment variables where no flag is given.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::commands::AppError;
+use crate::web::{self, Config, auth::PasswordHash};
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct WebArgs {
+    /// Where to listen (default 127.0.0.1:51821; PORT and WEBUI_HOST when not given)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// The directory of the server files (default /etc/wireguard)
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// The page's own state: password hash, hashed tokens and one-time links (default /var/lib/wgq/web)
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)
+    #[arg(long)]
+    pub insecure: bool,
+    /// The path the page is served under behind a reverse proxy (such as /wg)
+    #[arg(long, value_name = "PATH")]
+    pub base_path: Option<String>,
+    /// A reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)
+    #[arg(long, value_name = "CIDR")]
+    pub trusted_proxy: Vec<String>,
+    /// Edit the files only: never look at or change a running interface
+    #[arg(long)]
+    pub no_apply: bool,
+    /// The server interfaces to serve (default: every server file of the config directory)
+    #[arg(value_name = "INTERFACE")]
+    pub interfaces: Vec<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn env_bool(name: &str) -> Result<bool, AppError> {
+    match env(name).as_deref() {
+        None | Some("false") | Some("0") | Some("no") => Ok(false),
+        Some("true") | Some("1") | Some("yes") => Ok(true),
+        Some(v) => Err(AppError::Other(format!("{name}={}: true or false", crate::config::values::shown(v)))),
+    }
+}
+
+fn hash_env(name: &str) -> Result<Option<PasswordHash>, AppError> {
+    env(name).map(|v| PasswordHash::parse(&v).map_err(|e| AppError::Other(format!("{name}: {e}")))).transpose()
+}
+
+impl WebArgs {
+    /// The configuration: flags, then the environment, then defaults.
+    pub fn config(&self) -> Result<Config, AppError> {
+        let listen = match &self.listen {
+            Some(l) => l.clone(),
+            None => {
+                let port = env("PORT").unwrap_or_else(|| "51821".into());
+                match env("WEBUI_HOST") {
+                    Some(h) if h.contains(':') && !h.starts_with('[') => format!("[{h}]:{port}"),
+                    Some(h) => format!("{h}:{port}"),
+                    None => format!("127.0.0.1:{port}"),
+                }
+            }
+        };
+        let listen = listen.parse().map_err(|_| AppError::Other(format!("--listen {listen}: not an address:port")))?;
+        let config_dir = self.config_dir.clone().unwrap_or_else(|| PathBuf::from(crate::provision::CONFIG_DIR));
+        let interfaces = if self.interfaces.is_empty() { server_files(&config_dir)? } else { self.interfaces.clone() };
+        if interfaces.is_empty() {
+            return Err(AppError::Other(format!("no server file in {}: give INTERFACE", config_dir.display())));
+        }
+        for i in &interfaces {
+            if !crate::config::locate::is_interface_name(i) {
+                return Err(AppError::Other(format!("{}: not an interface name", crate::config::values::shown(i))));
+            }
+        }
+        let base_path = match self.base_path.as_deref().map(|p| p.trim_end_matches('/')) {
+            None | Some("") => String::new(),
+            Some(p) if p.starts_with('/') && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_.-~".contains(&b)) => p.into(),
+            Some(p) => {
+                return Err(AppError::Other(format!("--base-path {}: a path such as /wg", crate::config::values::shown(p))));
+            }
+        };
+        let trusted_proxies = self
+            .trusted_proxy
+            .iter()
+            .map(|c| crate::net::IpNet::parse(c).map_err(|e| AppError::Other(format!("--trusted-proxy {c}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_age_minutes = match env("MAX_AGE") {
+            None => 0,
+            Some(v) => {
+                v.parse().map_err(|_| AppError::Other(format!("MAX_AGE={}: minutes", crate::config::values::shown(&v))))?
+            }
+        };
+        let ui_chart_type = match env("UI_CHART_TYPE").as_deref() {
+            None => 0,
+            Some(v @ ("0" | "1" | "2" | "3")) => v.parse().unwrap_or(0),
+            Some(v) => return Err(AppError::Other(format!("UI_CHART_TYPE={}: 0, 1, 2 or 3", crate::config::values::shown(v)))),
+        };
+        if env("PASSWORD").is_some() && env("PASSWORD_HASH").is_none() {
+            eprintln!(
+                "wgq web: warning: PASSWORD (plain text) is not read: use PASSWORD_HASH or `wgq web-admin hash-password --save'"
+            );
+        }
+        Ok(Config {
+            listen,
+            config_dir,
+            state_dir: self.state_dir.clone().unwrap_or_else(|| PathBuf::from(web::DEFAULT_STATE_DIR)),
+            interfaces,
+            insecure: self.insecure,
+            base_path,
+            trusted_proxies,
+            password_hash: hash_env("PASSWORD_HASH")?,
+            max_age_minutes,
+            lang: env("LANG").and_then(|l| web::lang_from_env(&l)).map(|(c, _)| c).unwrap_or_else(|| "en".into()),
+            ui_traffic_stats: env_bool("UI_TRAFFIC_STATS")?,
+            ui_chart_type,
+            ui_sort_clients: env_bool("UI_ENABLE_SORT_CLIENTS")?,
+            one_time_links: env_bool("WG_ENABLE_ONE_TIME_LINKS")?,
+            expire_time: env_bool("WG_ENABLE_EXPIRES_TIME")?,
+            metrics: env_bool("ENABLE_PROMETHEUS_METRICS")?,
+            metrics_password: hash_env("PROMETHEUS_METRICS_PASSWORD")?,
+            files_only: self.no_apply,
+            workers: 8,
+            idle: Duration::from_secs(24 * 3600),
+            login_per_addr: env("WGQ_WEB_LOGIN_PER_MINUTE").and_then(|v| v.parse().ok()).unwrap_or(5),
+            login_global: 30,
+        })
+    }
+
+    pub fn run(&self) -> Result<i32, AppError> {
+        let cfg = self.config()?;
+        web::serve(cfg, |addr| eprintln!("wgq web: listening on http://{addr}")).map_err(|e| AppError::Other(e.to_string()))?;
+        Ok(0)
+    }
+}
+
+/// The server files of a directory: the `*.conf` files with a `ListenPort`.
+fn server_files(dir: &std::path::Path) -> Result<Vec<String>, AppError> {
+    let t = crate::provision::Target { interface: "wg0".into(), config_dir: Some(dir.to_path_buf()) };
+    let all = crate::provision::expire_targets(&t, true)?;
+    Ok(all
+        .into_iter()
+        .filter(|s| {
+            std::fs::read(&s.path).is_ok_and(|b| {
+                let mut doc = crate::config::edit::Document::parse(b);
+                let server = crate::config::peers::server_info(&doc).listen_port.is_some();
+                // The text holds the private key.
+                crate::key::wipe(&mut doc.text);
+                server
+            })
+        })
+        .map(|s| s.ifname)
+        .collect())
+}

@@ -1,0 +1,497 @@
+//! Who may do what: the password hash (argon2id PHC or bcrypt, with bounded costs), login
+//! throttling, sessions (random ids kept hashed, idle and absolute ends), API tokens and
+//! one-time links (both stored hashed in the state directory).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use blake2::Digest as _;
+
+/// The most an argon2 hash may ask for: 64 MiB of memory, 16 passes, 4 lanes.
+pub const ARGON2_MAX_MEMORY_KIB: u32 = 64 * 1024;
+pub const ARGON2_MAX_TIME: u32 = 16;
+pub const ARGON2_MAX_LANES: u32 = 4;
+/// The most a bcrypt hash may ask for (wg-easy makes cost 12).
+pub const BCRYPT_MAX_COST: u32 = 14;
+
+/// A password hash as `PASSWORD_HASH` or `wgq web-admin hash-password` gives it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PasswordHash {
+    Argon2(String),
+    Bcrypt(String),
+}
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PasswordHash::Argon2(_) => "PasswordHash::Argon2(..)",
+            PasswordHash::Bcrypt(_) => "PasswordHash::Bcrypt(..)",
+        })
+    }
+}
+
+impl PasswordHash {
+    /// Parses a hash, refusing costs above the bounds (a hostile hash must not tie up the host).
+    pub fn parse(s: &str) -> Result<PasswordHash, String> {
+        let s = s.trim();
+        if s.starts_with("$argon2") {
+            let h = argon2::PasswordHash::new(s).map_err(|e| format!("not an argon2 PHC string: {e}"))?;
+            if h.algorithm.as_str() != "argon2id" {
+                return Err(format!("{} hashes are not accepted: argon2id only", h.algorithm));
+            }
+            let p = argon2::Params::try_from(&h).map_err(|e| format!("bad argon2 parameters: {e}"))?;
+            if p.m_cost() > ARGON2_MAX_MEMORY_KIB || p.t_cost() > ARGON2_MAX_TIME || p.p_cost() > ARGON2_MAX_LANES {
+                return Err(format!(
+                    "argon2 parameters m={},t={},p={} are above the bounds m={ARGON2_MAX_MEMORY_KIB},t={ARGON2_MAX_TIME},p={ARGON2_MAX_LANES}",
+                    p.m_cost(),
+                    p.t_cost(),
+                    p.p_cost()
+                ));
+            }
+            if h.hash.is_none() {
+                return Err("the argon2 PHC string has no hash".into());
+            }
+            return Ok(PasswordHash::Argon2(s.to_string()));
+        }
+        let b = s.as_bytes();
+        if b.len() == 60 && (s.starts_with("$2a$") || s.starts_with("$2b$") || s.starts_with("$2y$")) && b[6] == b'$' {
+            let cost: u32 = s[4..6].parse().map_err(|_| "bad bcrypt cost".to_string())?;
+            if !(4..=BCRYPT_MAX_COST).contains(&cost) {
+                return Err(format!("bcrypt cost {cost} is outside 4..={BCRYPT_MAX_COST}"));
+            }
+            if !s[7..].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'/') {
+                return Err("not a bcrypt hash: characters outside its alphabet".into());
+            }
+            return Ok(PasswordHash::Bcrypt(s.to_string()));
+        }
+        Err("not a password hash: an argon2id PHC string ($argon2id$...) or a bcrypt hash ($2a$, $2b$, $2y$)".into())
+    }
+
+    /// Checks a password (slow by design; callers throttle and serialize).
+    pub fn verify(&self, password: &str) -> bool {
+        match self {
+            PasswordHash::Argon2(s) => {
+                use argon2::PasswordVerifier as _;
+                argon2::PasswordHash::new(s)
+                    .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            }
+            PasswordHash::Bcrypt(s) => bcrypt::verify(password, s).unwrap_or(false),
+        }
+    }
+}
+
+/// A new argon2id PHC string of `password` (argon2's default costs: 19 MiB, 2 passes).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::PasswordHasher as _;
+    let salt = random_bytes::<16>().map_err(|e| e.to_string())?;
+    let salt = argon2::password_hash::SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+pub fn random_bytes<const N: usize>() -> std::io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(b)
+}
+
+/// URL-safe base64 without padding.
+pub fn b64url(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A secret's stored form: BLAKE2b-256, hex.
+pub fn digest(secret: &str) -> String {
+    let d = blake2::Blake2b::<blake2::digest::consts::U32>::digest(secret.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two strings in time independent of where they differ.
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Login attempts: per client address (an IPv6 address by its /64) and in all.
+pub struct Throttle {
+    per_addr: HashMap<IpAddr, (u32, Instant)>,
+    global: (u32, Instant),
+    pub per_addr_max: u32,
+    pub global_max: u32,
+    pub window: Duration,
+}
+
+impl Throttle {
+    pub fn new(per_addr_max: u32, global_max: u32, window: Duration) -> Throttle {
+        Throttle { per_addr: HashMap::new(), global: (0, Instant::now()), per_addr_max, global_max, window }
+    }
+
+    fn key(a: IpAddr) -> IpAddr {
+        match a {
+            IpAddr::V6(v) => match v.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v) & !((1u128 << 64) - 1))),
+            },
+            a => a,
+        }
+    }
+
+    /// Counts an attempt; `Err(seconds)` when over a bound (the attempt is not made).
+    pub fn attempt(&mut self, addr: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let w = self.window;
+        if now.duration_since(self.global.1) >= w {
+            self.global = (0, now);
+        }
+        if self.per_addr.len() > 10_000 {
+            self.per_addr.retain(|_, (_, t)| now.duration_since(*t) < w);
+        }
+        let e = self.per_addr.entry(Self::key(addr)).or_insert((0, now));
+        if now.duration_since(e.1) >= w {
+            *e = (0, now);
+        }
+        let left = |since: Instant| w.saturating_sub(now.duration_since(since)).as_secs().max(1);
+        if e.0 >= self.per_addr_max {
+            return Err(left(e.1));
+        }
+        if self.global.0 >= self.global_max {
+            return Err(left(self.global.1));
+        }
+        e.0 += 1;
+        self.global.0 += 1;
+        Ok(())
+    }
+
+    /// A successful login clears its address's count.
+    pub fn success(&mut self, addr: IpAddr) {
+        self.per_addr.remove(&Self::key(addr));
+    }
+}
+
+/// A logged-in browser.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub created: Instant,
+    pub last: Instant,
+    /// "remember me" with MAX_AGE: the session's absolute end.
+    pub max_age: Option<Duration>,
+}
+
+/// Sessions by the digest of their id.
+pub struct Sessions {
+    map: HashMap<String, Session>,
+    pub idle: Duration,
+    pub max: usize,
+}
+
+impl Sessions {
+    pub fn new(idle: Duration) -> Sessions {
+        Sessions { map: HashMap::new(), idle, max: 10_000 }
+    }
+
+    /// A new session; returns its id (the cookie's value).
+    pub fn create(&mut self, max_age: Option<Duration>) -> std::io::Result<String> {
+        let id = b64url(&random_bytes::<32>()?);
+        let now = Instant::now();
+        self.expire(now);
+        if self.map.len() >= self.max
+            && let Some(oldest) = self.map.iter().min_by_key(|(_, s)| s.last).map(|(k, _)| k.clone())
+        {
+            self.map.remove(&oldest);
+        }
+        self.map.insert(digest(&id), Session { created: now, last: now, max_age });
+        Ok(id)
+    }
+
+    fn alive(&self, s: &Session, now: Instant) -> bool {
+        now.duration_since(s.last) < self.idle && s.max_age.is_none_or(|m| now.duration_since(s.created) < m)
+    }
+
+    fn expire(&mut self, now: Instant) {
+        let idle = self.idle;
+        self.map.retain(|_, s| now.duration_since(s.last) < idle && s.max_age.is_none_or(|m| now.duration_since(s.created) < m));
+    }
+
+    /// Whether `id` is a live session (its idle time restarts).
+    pub fn touch(&mut self, id: &str) -> bool {
+        let now = Instant::now();
+        let key = digest(id);
+        let alive = match self.map.get(&key) {
+            Some(s) => self.alive(s, now),
+            None => return false,
+        };
+        if alive {
+            if let Some(s) = self.map.get_mut(&key) {
+                s.last = now;
+            }
+        } else {
+            self.map.remove(&key);
+        }
+        alive
+    }
+
+    pub fn remove(&mut self, id: &str) {
+        self.map.remove(&digest(id));
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// The state directory: `password` (a hash), `tokens`, `links`.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    pub dir: PathBuf,
+}
+
+/// An API token's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub name: String,
+    pub read_only: bool,
+    pub digest: String,
+    pub created: String,
+}
+
+/// A one-time link's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub digest: String,
+    pub ifname: String,
+    pub public_key: String,
+    /// Seconds since the epoch.
+    pub expires: i64,
+}
+
+pub fn valid_token_name(n: &str) -> bool {
+    (1..=32).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+const MAX_STATE_FILE: u64 = 4 * 1024 * 1024;
+
+impl StateDir {
+    /// Creates the directory (0700) when missing, and makes it 0700.
+    pub fn open(dir: &Path) -> std::io::Result<StateDir> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        Ok(StateDir { dir: dir.to_path_buf() })
+    }
+
+    fn read(&self, name: &str) -> std::io::Result<String> {
+        use std::io::Read as _;
+        match std::fs::File::open(self.dir.join(name)) {
+            Ok(f) => {
+                let mut s = String::new();
+                f.take(MAX_STATE_FILE).read_to_string(&mut s)?;
+                Ok(s)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write(&self, name: &str, text: &str) -> std::io::Result<()> {
+        crate::os::files::write_atomic(&self.dir.join(name), text)
+    }
+
+    /// The stored password hash (`web-admin hash-password --save`), if any.
+    pub fn password(&self) -> std::io::Result<Option<String>> {
+        Ok(self.read("password")?.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_string))
+    }
+
+    pub fn set_password(&self, hash: &str) -> std::io::Result<()> {
+        self.write("password", &format!("{hash}\n"))
+    }
+
+    pub fn tokens(&self) -> std::io::Result<Vec<Token>> {
+        Ok(self
+            .read("tokens")?
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split(' ');
+                let (name, scope, digest, created) = (f.next()?, f.next()?, f.next()?, f.next().unwrap_or(""));
+                (valid_token_name(name) && digest.len() == 64).then(|| Token {
+                    name: name.into(),
+                    read_only: scope != "rw",
+                    digest: digest.into(),
+                    created: created.into(),
+                })
+            })
+            .collect())
+    }
+
+    fn write_tokens(&self, t: &[Token]) -> std::io::Result<()> {
+        let text: String = t
+            .iter()
+            .map(|t| format!("{} {} {} {}\n", t.name, if t.read_only { "ro" } else { "rw" }, t.digest, t.created))
+            .collect();
+        self.write("tokens", &text)
+    }
+
+    /// A new token: returns its secret (shown once).
+    pub fn add_token(&self, name: &str, read_only: bool, now: &str) -> Result<String, String> {
+        if !valid_token_name(name) {
+            return Err(format!("bad token name `{name}': 1-32 letters, digits, _ . -"));
+        }
+        let mut all = self.tokens().map_err(|e| e.to_string())?;
+        if all.iter().any(|t| t.name == name) {
+            return Err(format!("a token named `{name}' exists: revoke it first"));
+        }
+        let secret = format!("wgq_{}", b64url(&random_bytes::<32>().map_err(|e| e.to_string())?));
+        all.push(Token { name: name.into(), read_only, digest: digest(&secret), created: now.into() });
+        self.write_tokens(&all).map_err(|e| e.to_string())?;
+        Ok(secret)
+    }
+
+    pub fn revoke_token(&self, name: &str) -> Result<bool, String> {
+        let mut all = self.tokens().map_err(|e| e.to_string())?;
+        let n = all.len();
+        all.retain(|t| t.name != name);
+        if all.len() == n {
+            return Ok(false);
+        }
+        self.write_tokens(&all).map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
+    /// The token whose secret is `secret`.
+    pub fn find_token(&self, secret: &str) -> Option<Token> {
+        let d = digest(secret);
+        self.tokens().ok()?.into_iter().find(|t| ct_eq(&t.digest, &d))
+    }
+
+    pub fn links(&self) -> std::io::Result<Vec<Link>> {
+        Ok(self
+            .read("links")?
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split(' ');
+                Some(Link {
+                    digest: f.next()?.into(),
+                    ifname: f.next()?.into(),
+                    public_key: f.next()?.into(),
+                    expires: f.next()?.parse().ok()?,
+                })
+            })
+            .collect())
+    }
+
+    fn write_links(&self, l: &[Link]) -> std::io::Result<()> {
+        let text: String = l.iter().map(|l| format!("{} {} {} {}\n", l.digest, l.ifname, l.public_key, l.expires)).collect();
+        self.write("links", &text)
+    }
+
+    /// A new one-time link for a client (replacing the client's earlier one); returns its secret.
+    pub fn add_link(&self, ifname: &str, public_key: &str, expires: i64, now: i64) -> std::io::Result<String> {
+        let secret = b64url(&random_bytes::<32>()?);
+        let mut all = self.links()?;
+        all.retain(|l| l.expires > now && !(l.ifname == ifname && l.public_key == public_key));
+        all.push(Link { digest: digest(&secret), ifname: ifname.into(), public_key: public_key.into(), expires });
+        self.write_links(&all)?;
+        Ok(secret)
+    }
+
+    /// Takes a link (it works once): the link, when it exists and has not expired.
+    pub fn take_link(&self, secret: &str, now: i64) -> std::io::Result<Option<Link>> {
+        let d = digest(secret);
+        let all = self.links()?;
+        let found = all.iter().find(|l| ct_eq(&l.digest, &d)).cloned();
+        let keep: Vec<Link> = all.into_iter().filter(|l| l.expires > now && !ct_eq(&l.digest, &d)).collect();
+        if found.is_some() {
+            self.write_links(&keep)?;
+        }
+        Ok(found.filter(|l| l.expires > now))
+    }
+}
+
+/// Serializes the slow password checks: one at a time, whatever the number of requests.
+pub static VERIFY: Mutex<()> = Mutex::new(());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_bounded() {
+        let ok = hash_password("pw").unwrap();
+        let h = PasswordHash::parse(&ok).unwrap();
+        assert!(h.verify("pw") && !h.verify("pW"));
+        // Argon2 asking for 1 GiB, or for 100 passes: refused before any verification.
+        let big = ok.replacen("m=19456", "m=1048576", 1);
+        assert!(PasswordHash::parse(&big).unwrap_err().contains("above the bounds"), "{big}");
+        let slow = ok.replacen("t=2", "t=100", 1);
+        assert!(PasswordHash::parse(&slow).is_err());
+        assert!(PasswordHash::parse(&ok.replacen("argon2id", "argon2i", 1)).is_err());
+        // bcrypt as wg-easy makes it (cost 12) is fine; cost 31 is refused.
+        let b = bcrypt::hash("pw", 4).unwrap();
+        assert!(PasswordHash::parse(&b).unwrap().verify("pw"));
+        let b31 = format!("$2b$31{}", &b[6..]);
+        assert!(PasswordHash::parse(&b31).unwrap_err().contains("cost 31"));
+        assert!(PasswordHash::parse("plain").is_err());
+        assert!(!format!("{:?}", h).contains("argon2id$"));
+    }
+
+    #[test]
+    fn throttle_per_address_and_global() {
+        let mut t = Throttle::new(3, 5, Duration::from_secs(60));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            t.attempt(a).unwrap();
+        }
+        assert!(t.attempt(a).is_err());
+        t.attempt(b).unwrap();
+        t.attempt(b).unwrap();
+        // The sixth attempt in all is refused whatever its address.
+        assert!(t.attempt("192.0.2.3".parse().unwrap()).is_err());
+        // One IPv6 /64 is one address.
+        let mut t = Throttle::new(1, 100, Duration::from_secs(60));
+        t.attempt("2001:db8::1".parse().unwrap()).unwrap();
+        assert!(t.attempt("2001:db8::2".parse().unwrap()).is_err());
+        t.attempt("2001:db8:0:1::1".parse().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn sessions_end() {
+        let mut s = Sessions::new(Duration::from_millis(50));
+        let id = s.create(None).unwrap();
+        assert!(id.len() >= 43);
+        assert!(s.touch(&id) && !s.touch("other"));
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(!s.touch(&id));
+        let mut s = Sessions::new(Duration::from_secs(60));
+        let id = s.create(Some(Duration::from_millis(30))).unwrap();
+        assert!(s.touch(&id));
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!s.touch(&id), "MAX_AGE ends a session however active");
+    }
+
+    #[test]
+    fn tokens_and_links_are_stored_hashed() {
+        let d = tempfile::tempdir().unwrap();
+        let st = StateDir::open(&d.path().join("web")).unwrap();
+        let secret = st.add_token("ci", true, "2026-01-01T00:00:00Z").unwrap();
+        let text = std::fs::read_to_string(d.path().join("web/tokens")).unwrap();
+        assert!(!text.contains(&secret[4..]) && text.contains(&digest(&secret)));
+        assert!(st.find_token(&secret).unwrap().read_only);
+        assert!(st.add_token("ci", false, "").is_err() && st.add_token("a b", false, "").is_err());
+        assert!(st.revoke_token("ci").unwrap() && st.find_token(&secret).is_none());
+        let l = st.add_link("wg0", "KEY", 200, 100).unwrap();
+        assert!(!std::fs::read_to_string(d.path().join("web/links")).unwrap().contains(&l));
+        assert!(st.take_link(&l, 150).unwrap().is_some());
+        assert!(st.take_link(&l, 150).unwrap().is_none(), "a link works once");
+        let l = st.add_link("wg0", "KEY", 200, 100).unwrap();
+        assert!(st.take_link(&l, 300).unwrap().is_none(), "an expired link does not work");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(d.path().join("web")).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(std::fs::metadata(d.path().join("web/links")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,348 @@
+//! A small HTTP/1.1 server over std: a bounded request reader (header bytes, header count,
+//! body size, and a deadline for the header and for the body), a response writer, and a
+//! fixed pool of worker threads fed by one accepting thread through a bounded queue.
+//! Keep-alive is bounded too (requests per connection, idle time).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// The bounds of one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The request line and headers together.
+    pub header_bytes: usize,
+    pub headers: usize,
+    pub body_bytes: usize,
+    /// From the first byte of a request to the end of its header.
+    pub header_time: Duration,
+    /// For the body.
+    pub body_time: Duration,
+    /// Waiting for the next request on a kept-alive connection.
+    pub idle_time: Duration,
+    pub requests_per_connection: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_bytes: 16 * 1024,
+            headers: 64,
+            body_bytes: 1024 * 1024,
+            header_time: Duration::from_secs(10),
+            body_time: Duration::from_secs(30),
+            idle_time: Duration::from_secs(15),
+            requests_per_connection: 1000,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Request {
+    pub method: String,
+    /// The path, percent-decoding not applied (routes match segments themselves).
+    pub path: String,
+    pub query: String,
+    /// Names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The connection's peer.
+    pub peer: SocketAddr,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response { status, headers: vec![("Content-Type".into(), content_type.into())], body: body.into() }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// Why a request was not read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// The connection closed (or idled out) before a request began: nothing to answer.
+    Closed,
+    /// Answer with this status and close.
+    Status(u16),
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        204 => "No Content",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// Reads one line (up to `\n`) within `budget` bytes and the deadline.
+fn read_line(r: &mut BufReader<TcpStream>, budget: &mut usize, deadline: Instant, first: bool) -> Result<Vec<u8>, ReadError> {
+    let mut line = Vec::new();
+    loop {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or(if first && line.is_empty() { ReadError::Closed } else { ReadError::Status(408) })?;
+        let _ = r.get_ref().set_read_timeout(Some(left));
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::Interrupted) => continue,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Err(if first && line.is_empty() { ReadError::Closed } else { ReadError::Status(408) });
+            }
+            Err(_) => return Err(ReadError::Closed),
+        };
+        if buf.is_empty() {
+            return Err(if first && line.is_empty() { ReadError::Closed } else { ReadError::Status(400) });
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if take > *budget {
+            return Err(ReadError::Status(431));
+        }
+        *budget -= take;
+        line.extend_from_slice(&buf[..take]);
+        r.consume(take);
+        if done {
+            while line.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+                line.pop();
+            }
+            return Ok(line);
+        }
+    }
+}
+
+/// Reads one request. `idle`: how long to wait for its first byte.
+pub fn read_request(
+    r: &mut BufReader<TcpStream>,
+    peer: SocketAddr,
+    limits: &Limits,
+    idle: Duration,
+) -> Result<Request, ReadError> {
+    let mut budget = limits.header_bytes;
+    // The first line may wait the idle time; the rest of the header has header_time from then.
+    let first = read_line(r, &mut budget, Instant::now() + idle.min(limits.header_time), true)?;
+    let deadline = Instant::now() + limits.header_time;
+    let first = String::from_utf8(first).map_err(|_| ReadError::Status(400))?;
+    let mut parts = first.split(' ');
+    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(ReadError::Status(400));
+    };
+    if !matches!(version, "HTTP/1.1" | "HTTP/1.0") {
+        return Err(ReadError::Status(400));
+    }
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ReadError::Status(400));
+    }
+    if !target.starts_with('/') || !target.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ReadError::Status(400));
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut headers = Vec::new();
+    loop {
+        let line = read_line(r, &mut budget, deadline, false)?;
+        if line.is_empty() {
+            break;
+        }
+        if headers.len() >= limits.headers {
+            return Err(ReadError::Status(431));
+        }
+        let line = String::from_utf8(line).map_err(|_| ReadError::Status(400))?;
+        let (n, v) = line.split_once(':').ok_or(ReadError::Status(400))?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b)) {
+            return Err(ReadError::Status(400));
+        }
+        if v.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(ReadError::Status(400));
+        }
+        headers.push((n.to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let get = |name: &str| headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+    if !get("transfer-encoding").is_empty() {
+        // No chunked request bodies: every client this serves sends a length.
+        return Err(ReadError::Status(411));
+    }
+    let lengths = get("content-length");
+    let len = match lengths.as_slice() {
+        [] => 0,
+        [one] => one.parse::<usize>().map_err(|_| ReadError::Status(400))?,
+        _ => return Err(ReadError::Status(400)),
+    };
+    if len > limits.body_bytes {
+        return Err(ReadError::Status(413));
+    }
+    let mut body = vec![0u8; len];
+    let deadline = Instant::now() + limits.body_time;
+    let mut got = 0;
+    while got < len {
+        let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()).ok_or(ReadError::Status(408))?;
+        let _ = r.get_ref().set_read_timeout(Some(left));
+        match r.read(&mut body[got..]) {
+            Ok(0) => return Err(ReadError::Closed),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Err(ReadError::Status(408));
+            }
+            Err(_) => return Err(ReadError::Closed),
+        }
+    }
+    Ok(Request { method: method.into(), path: path.into(), query: query.into(), headers, body, peer })
+}
+
+/// Writes a response (`head`: no body, as for HEAD).
+pub fn write_response(w: &mut impl Write, resp: &Response, keep_alive: bool, head: bool) -> std::io::Result<()> {
+    let mut s = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
+    for (n, v) in &resp.headers {
+        // Values are made by this program; a line break would split the header.
+        let v: String = v.chars().filter(|c| !c.is_control()).collect();
+        s.push_str(&format!("{n}: {v}\r\n"));
+    }
+    s.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
+    s.push_str(if keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
+    let mut out = s.into_bytes();
+    if !head {
+        out.extend_from_slice(&resp.body);
+    }
+    w.write_all(&out)?;
+    w.flush()
+}
+
+/// What answers requests.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, req: &Request) -> Response;
+    /// The headers every answer gets (an error answer of the reader too).
+    fn common_headers(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+fn error_response(h: &dyn Handler, status: u16) -> Response {
+    let mut r = Response::new(status, "application/json", format!("{{\"error\":\"{}\"}}", reason(status)));
+    r.headers.extend(h.common_headers());
+    r
+}
+
+fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
+    let Ok(peer) = stream.peer_addr() else { return };
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
+    let _ = stream.set_nodelay(true);
+    let Ok(mut w) = stream.try_clone() else { return };
+    let mut r = BufReader::with_capacity(8192, stream);
+    for i in 0..limits.requests_per_connection {
+        let idle = if i == 0 { limits.header_time } else { limits.idle_time };
+        match read_request(&mut r, peer, limits, idle) {
+            Ok(req) => {
+                let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                let mut resp = h.handle(&req);
+                resp.headers.extend(h.common_headers());
+                let keep = !close && i + 1 < limits.requests_per_connection;
+                if write_response(&mut w, &resp, keep, req.method == "HEAD").is_err() || !keep {
+                    return;
+                }
+            }
+            Err(ReadError::Closed) => return,
+            Err(ReadError::Status(s)) => {
+                let _ = write_response(&mut w, &error_response(h, s), false, false);
+                return;
+            }
+        }
+    }
+}
+
+/// Serves `listener` with `workers` threads; connections beyond what the queue holds get a
+/// 503. Returns only when accepting fails for good.
+pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, workers: usize, limits: Limits) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::sync_channel::<TcpStream>(workers * 8);
+    let rx = Arc::new(Mutex::new(rx));
+    for _ in 0..workers.max(1) {
+        let rx = Arc::clone(&rx);
+        let h = Arc::clone(&handler);
+        std::thread::spawn(move || {
+            loop {
+                let next = rx.lock().map(|r| r.recv());
+                match next {
+                    Ok(Ok(s)) => serve_connection(h.as_ref(), s, &limits),
+                    _ => return,
+                }
+            }
+        });
+    }
+    for conn in listener.incoming() {
+        match conn {
+            Ok(s) => {
+                if let Err(mpsc::TrySendError::Full(mut s)) = tx.try_send(s) {
+                    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+                    let _ = write_response(&mut s, &error_response(handler.as_ref(), 503), false, false);
+                }
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// An address or network (`--trusted-proxy`).
+pub fn in_net(addr: IpAddr, net: &crate::net::IpNet) -> bool {
+    let addr = match addr {
+        IpAddr::V6(v) => v.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v)),
+        a => a,
+    };
+    net.contains(&crate::net::IpNet::new(addr, if addr.is_ipv4() { 32 } else { 128 }))
+}
+
+/// Percent-decodes one path segment (refusing `/`, NUL and invalid UTF-8).
+pub fn decode_segment(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    let t = String::from_utf8(out).ok()?;
+    (!t.contains(['/', '\0'])).then_some(t)
+}

@@ -1,0 +1,577 @@
+//! `wgq web` over HTTP on 127.0.0.1, files only (`--no-apply`: no device, no root): login
+//! (right, wrong, throttled; sessions and `Authorization: <password>`), wg-easy 14's client
+//! routes and their exact JSON shapes, cross-site requests refused, one-time links used
+//! once, hostile names kept as text, tokens, request limits and the security headers.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
+const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+
+struct Web {
+    child: Child,
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    ifname: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Drop for Web {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn header(&self, n: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn hash(password: &str) -> String {
+    let mut c = Command::new(WGQ)
+        .args(["web-admin", "hash-password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    assert!(h.starts_with("$argon2id$"), "{h}");
+    h
+}
+
+static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+fn secret_hash() -> String {
+    HASH.get_or_init(|| hash("s3cret pass")).clone()
+}
+
+fn start_with(tag: &str, env: &[(&str, &str)], args: &[&str]) -> Result<Web, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let ifname = format!("{tag}{}", std::process::id() % 100_000);
+    std::fs::write(
+        dir.path().join(format!("{ifname}.conf")),
+        format!(
+            "[Interface]\n# ClientEndpoint = 192.0.2.1:51820\nAddress = 10.8.0.1/24, fd08::1/64\nListenPort = 51820\nPrivateKey = {K}\n"
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(WGQ);
+    cmd.arg("web");
+    if !args.contains(&"--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
+    cmd.args(["--no-apply", "--config-dir"])
+        .arg(dir.path())
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .args(args)
+        .arg(&ifname)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let s2 = Arc::clone(&stderr);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            s2.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let t = Instant::now();
+    loop {
+        let text = stderr.lock().unwrap().clone();
+        if let Some(i) = text.find("listening on http://") {
+            let rest = &text[i + 20..];
+            let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+            return Ok(Web { child, addr, dir, ifname, stderr });
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            std::thread::sleep(Duration::from_millis(100));
+            return Err(stderr.lock().unwrap().clone());
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "wgq web did not start: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn start(tag: &str, env: &[(&str, &str)]) -> Web {
+    let h = secret_hash();
+    let mut e = vec![("PASSWORD_HASH", h.as_str())];
+    e.extend_from_slice(env);
+    start_with(tag, &e, &[]).unwrap()
+}
+
+impl Web {
+    fn raw(&self, bytes: &[u8]) -> Resp {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let _ = s.write_all(bytes);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        parse(&out)
+    }
+
+    fn req(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Resp {
+        let mut r = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        for (k, v) in headers {
+            r.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(b) = body {
+            r.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}", b.len()));
+        } else {
+            r.push_str("\r\n");
+        }
+        self.raw(r.as_bytes())
+    }
+
+    /// Logs in; returns the Cookie header value.
+    fn login(&self) -> String {
+        let r = self.req("POST", "/api/session", &[], Some(r#"{"password":"s3cret pass"}"#));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let c = r.header("set-cookie").unwrap().to_string();
+        c.split(';').next().unwrap().to_string()
+    }
+
+    fn conf(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{}.conf", self.ifname))).unwrap()
+    }
+
+    fn clients(&self, cookie: &str) -> Vec<Value> {
+        let r = self.req("GET", "/api/wireguard/client", &[("Cookie", cookie)], None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json().as_array().unwrap().clone()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+fn parse(out: &[u8]) -> Resp {
+    let end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no answer: {out:?}"));
+    let head = String::from_utf8_lossy(&out[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines.filter_map(|l| l.split_once(": ")).map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    Resp { status, headers, body: out[end + 4..].to_vec() }
+}
+
+const CLIENT_KEYS: [&str; 17] = [
+    "id",
+    "name",
+    "enabled",
+    "address",
+    "publicKey",
+    "createdAt",
+    "updatedAt",
+    "expiredAt",
+    "allowedIPs",
+    "oneTimeLink",
+    "oneTimeLinkExpiresAt",
+    "downloadableConfig",
+    "persistentKeepalive",
+    "latestHandshakeAt",
+    "transferRx",
+    "transferTx",
+    "endpoint",
+];
+
+#[test]
+fn login_right_wrong_throttled_and_sessions() {
+    let w = start("wl", &[("WGQ_WEB_LOGIN_PER_MINUTE", "3")]);
+    let s = w.req("GET", "/api/session", &[], None).json();
+    assert_eq!(s, serde_json::json!({"requiresPassword": true, "authenticated": false}));
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[], None).status, 401);
+    // Right password: a session cookie with its flags.
+    let r = w.req("POST", "/api/session", &[], Some(r#"{"password":"s3cret pass","remember":false}"#));
+    assert_eq!((r.status, r.json()), (200, serde_json::json!({"success": true})));
+    let set = r.header("set-cookie").unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && !set.contains("Max-Age"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let id = cookie.split('=').nth(1).unwrap();
+    assert!(id.len() >= 43, "at least 128 random bits: {id}");
+    assert!(w.req("GET", "/api/session", &[("Cookie", &cookie)], None).json()["authenticated"].as_bool().unwrap());
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[("Cookie", &cookie)], None).status, 200);
+    // A new id at each login.
+    assert_ne!(w.login(), cookie);
+    // The password header of 14's scripts.
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 200);
+    // Logout ends the session.
+    assert_eq!(w.req("DELETE", "/api/session", &[("Cookie", &cookie)], None).status, 200);
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[("Cookie", &cookie)], None).status, 401);
+    // Wrong passwords: refused, then throttled (the right one too) for this address.
+    for _ in 0..3 {
+        let r = w.req("POST", "/api/session", &[], Some(r#"{"password":"guess"}"#));
+        assert_eq!(r.status, 401, "{}", r.text());
+    }
+    let r = w.req("POST", "/api/session", &[], Some(r#"{"password":"s3cret pass"}"#));
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 429);
+    assert!(w.stderr().contains("refused: wrong password"));
+}
+
+#[test]
+fn clients_crud_with_wg_easy_shapes() {
+    let w = start("wc", &[]);
+    let c = w.login();
+    assert!(w.clients(&c).is_empty());
+    let r = w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(r#"{"name":"phone","expiredDate":"2030-01-02"}"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["success"], true);
+    let list = w.clients(&c);
+    assert_eq!(list.len(), 1);
+    let cl = list[0].as_object().unwrap();
+    let mut keys: Vec<&str> = cl.keys().map(String::as_str).collect();
+    keys.sort();
+    let mut want = CLIENT_KEYS.to_vec();
+    want.sort();
+    assert_eq!(keys, want, "wg-easy 14's client object");
+    assert_eq!(cl["name"], "phone");
+    assert_eq!(cl["enabled"], true);
+    assert_eq!(cl["address"], "10.8.0.2");
+    assert_eq!(cl["expiredAt"], "2030-01-02T23:59:59Z");
+    assert_eq!(cl["downloadableConfig"], true);
+    assert!(cl["createdAt"].as_str().unwrap().ends_with('Z'));
+    let id = cl["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 43);
+    assert!(!id.contains(['+', '/', '=']));
+    assert!(w.conf().contains("# Name = phone\n"));
+    let path = |a: &str| format!("/api/wireguard/client/{id}/{a}");
+    // Disable, enable.
+    assert_eq!(w.req("POST", &path("disable"), &[("Cookie", &c)], None).json(), serde_json::json!({"success": true}));
+    assert!(w.conf().contains("#- [Peer]\n#- # Name = phone\n"), "{}", w.conf());
+    // The cache of the list is dropped at each change.
+    assert_eq!(w.clients(&c)[0]["enabled"], false);
+    assert_eq!(w.req("POST", &path("enable"), &[("Cookie", &c)], None).status, 200);
+    assert_eq!(w.clients(&c)[0]["enabled"], true);
+    // Rename (file-safe: the name itself), address, expiry.
+    assert_eq!(w.req("PUT", &path("name"), &[("Cookie", &c)], Some(r#"{"name":"laptop"}"#)).status, 200);
+    assert!(w.conf().contains("# Name = laptop\n"));
+    let r = w.req("PUT", &path("address"), &[("Cookie", &c)], Some(r#"{"address":"10.8.0.77"}"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(w.conf().contains("AllowedIPs = 10.8.0.77/32, fd08::2/128"), "the IPv6 address stays: {}", w.conf());
+    assert_eq!(w.req("PUT", &path("address"), &[("Cookie", &c)], Some(r#"{"address":"10.9.9.9"}"#)).status, 400);
+    assert_eq!(w.req("PUT", &path("address"), &[("Cookie", &c)], Some(r#"{"address":"x\nPostUp = id"}"#)).status, 400);
+    assert_eq!(w.req("PUT", &path("expireDate"), &[("Cookie", &c)], Some(r#"{"expireDate":null}"#)).status, 200);
+    assert!(!w.conf().contains("Expires"));
+    let l = &w.clients(&c)[0];
+    assert_eq!((l["name"].as_str(), l["address"].as_str(), &l["expiredAt"]), (Some("laptop"), Some("10.8.0.77"), &Value::Null));
+    // QR code and configuration.
+    let q = w.req("GET", &path("qrcode.svg"), &[("Cookie", &c)], None);
+    assert_eq!(q.header("content-type"), Some("image/svg+xml"));
+    assert!(q.text().contains("<svg"));
+    let f = w.req("GET", &path("configuration"), &[("Cookie", &c)], None);
+    assert_eq!(f.header("content-disposition"), Some("attachment; filename=\"laptop.conf\""));
+    assert!(f.text().contains("PrivateKey = ") && f.text().contains("Address = 10.8.0.77/32"));
+    // Every change has its audit line.
+    let e = w.stderr();
+    for what in [" create ", " disable ", " enable ", " rename to laptop ", " address 10.8.0.77 ", " read configuration "] {
+        assert!(e.lines().any(|l| l.contains("audit: session:") && l.contains(what) && l.contains(&w.ifname)), "{what}: {e}");
+    }
+    // Delete.
+    assert_eq!(w.req("DELETE", &format!("/api/wireguard/client/{id}"), &[("Cookie", &c)], None).status, 200);
+    assert!(w.clients(&c).is_empty() && !w.conf().contains("[Peer]"));
+    assert!(w.stderr().lines().any(|l| l.contains("audit: session:") && l.contains(" delete ") && l.ends_with(" laptop")));
+    assert_eq!(w.req("DELETE", &format!("/api/wireguard/client/{id}"), &[("Cookie", &c)], None).status, 404);
+}
+
+#[test]
+fn cli_edits_show_and_nothing_changes_on_get() {
+    let w = start("wg", &[]);
+    let c = w.login();
+    let o = Command::new(WGQ)
+        .args(["peer", "add", &w.ifname, "tablet", "--no-apply", "--config-dir"])
+        .arg(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::thread::sleep(Duration::from_millis(1100));
+    let l = w.clients(&c);
+    assert_eq!(l.len(), 1);
+    assert_eq!(l[0]["name"], "tablet");
+    let id = l[0]["id"].as_str().unwrap();
+    let before = w.conf();
+    for p in ["disable", "enable", "generateOneTimeLink"] {
+        let r = w.req("GET", &format!("/api/wireguard/client/{id}/{p}"), &[("Cookie", &c)], None);
+        assert_eq!(r.status, 404, "GET {p}");
+    }
+    assert_eq!(w.req("GET", &format!("/api/wireguard/client/{id}"), &[("Cookie", &c)], None).status, 404, "GET is no delete");
+    assert_eq!(w.conf(), before);
+}
+
+#[test]
+fn cross_site_state_changes_are_refused() {
+    let w = start("wx", &[]);
+    let c = w.login();
+    let body = Some(r#"{"name":"x1"}"#);
+    let host = w.addr.to_string();
+    let same = format!("http://{host}");
+    for h in [
+        vec![("Cookie", c.as_str()), ("Origin", "http://evil.example")],
+        vec![("Cookie", c.as_str()), ("Origin", "null")],
+        vec![("Cookie", c.as_str()), ("Sec-Fetch-Site", "cross-site")],
+        vec![("Cookie", c.as_str()), ("Sec-Fetch-Site", "same-site")],
+    ] {
+        let r = w.req("POST", "/api/wireguard/client", &h, body);
+        assert_eq!(r.status, 403, "{h:?}");
+    }
+    // A login from another site is refused too.
+    let r = w.req("POST", "/api/session", &[("Origin", "http://evil.example")], Some(r#"{"password":"s3cret pass"}"#));
+    assert_eq!(r.status, 403);
+    assert!(!w.conf().contains("[Peer]"));
+    // The page itself, and a script without Origin, may.
+    let r = w.req("POST", "/api/wireguard/client", &[("Cookie", &c), ("Origin", &same), ("Sec-Fetch-Site", "same-origin")], body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(r#"{"name":"x2"}"#)).status, 200);
+}
+
+#[test]
+fn one_time_link_works_once() {
+    let w = start("wo", &[("WG_ENABLE_ONE_TIME_LINKS", "true")]);
+    let c = w.login();
+    assert_eq!(w.req("GET", "/api/wg-enable-one-time-links", &[], None).json(), true);
+    assert_eq!(w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(r#"{"name":"otl"}"#)).status, 200);
+    let id = w.clients(&c)[0]["id"].as_str().unwrap().to_string();
+    let r = w.req("POST", &format!("/api/wireguard/client/{id}/generateOneTimeLink"), &[("Cookie", &c)], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let link = r.json()["oneTimeLink"].as_str().unwrap().to_string();
+    assert_eq!(link.len(), 43, "256 random bits");
+    let l = &w.clients(&c)[0];
+    assert_eq!(l["oneTimeLink"], link.as_str());
+    assert!(l["oneTimeLinkExpiresAt"].is_string());
+    let stored = std::fs::read_to_string(w.dir.path().join("state/links")).unwrap();
+    assert!(!stored.contains(&link), "stored hashed");
+    let r = w.req("GET", &format!("/cnf/{link}"), &[], None);
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("[Interface]") && r.header("content-disposition").unwrap().contains("otl.conf"));
+    assert_eq!(w.req("GET", &format!("/cnf/{link}"), &[], None).status, 404, "once");
+    assert_eq!(w.clients(&c)[0]["oneTimeLink"], Value::Null);
+    // Taken by many at once: one gets the file.
+    let r = w.req("POST", &format!("/api/wireguard/client/{id}/generateOneTimeLink"), &[("Cookie", &c)], None);
+    let link = r.json()["oneTimeLink"].as_str().unwrap().to_string();
+    let got: Vec<u16> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8).map(|_| s.spawn(|| w.req("GET", &format!("/cnf/{link}"), &[], None).status)).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(got.iter().filter(|s| **s == 200).count(), 1, "{got:?}");
+    assert_eq!(w.req("GET", "/cnf/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &[], None).status, 404);
+    assert_eq!(w.req("GET", "/cnf/..%2F..%2Fetc%2Fpasswd", &[], None).status, 404);
+}
+
+#[test]
+fn hostile_names_are_kept_as_text() {
+    let w = start("wh", &[]);
+    let c = w.login();
+    let name = "<img src=x onerror=alert(1)> Zoë's \u{202e}phone";
+    let body = serde_json::json!({ "name": name }).to_string();
+    let r = w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(&body));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let raw = w.req("GET", "/api/wireguard/client", &[("Cookie", &c)], None);
+    assert!(!raw.text().contains('<') && !raw.text().contains('>'), "{}", raw.text());
+    let l = raw.json();
+    assert_eq!(l[0]["name"], name);
+    let conf = w.conf();
+    assert!(conf.contains(&format!("# DisplayName = {name}\n")), "{conf}");
+    assert!(conf.contains("# Name = imgsrcxonerrora\n"), "{conf}");
+    // Control characters, too long, empty: refused, nothing written.
+    let before = w.conf();
+    for bad in ["a\nPostUp = touch /tmp/x", "a\rb", "x\u{7f}", "\u{1b}[31m", "", "   "] {
+        let body = serde_json::json!({ "name": bad }).to_string();
+        assert_eq!(w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(&body)).status, 400, "{bad:?}");
+    }
+    let long = "é".repeat(65);
+    let body = serde_json::json!({ "name": long }).to_string();
+    assert_eq!(w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(&body)).status, 400);
+    assert_eq!(w.conf(), before);
+    // A second hostile name gets another file-safe name; a rename to plain text drops the line.
+    let body = serde_json::json!({ "name": "<img src=x onerror=alert(1)> 2" }).to_string();
+    assert_eq!(w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(&body)).status, 200);
+    assert!(w.conf().contains("# Name = client-1\n"), "{}", w.conf());
+    let id = l[0]["id"].as_str().unwrap();
+    let r = w.req("PUT", &format!("/api/wireguard/client/{id}/name"), &[("Cookie", &c)], Some(r#"{"name":"Zoë 2"}"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(w.conf().contains("# Name = imgsrcxonerrora\n# DisplayName = Zoë 2\n"), "{}", w.conf());
+    let r = w.req("PUT", &format!("/api/wireguard/client/{id}/name"), &[("Cookie", &c)], Some(r#"{"name":"zoe"}"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(w.conf().contains("# Name = zoe\n") && !w.conf().contains("Zoë 2"), "{}", w.conf());
+}
+
+#[test]
+fn limits_headers_and_paths() {
+    let w = start("wm", &[]);
+    let c = w.login();
+    // Every answer has the security headers.
+    for p in ["/", "/api/session", "/nope", "/api/wireguard/client"] {
+        let r = w.req("GET", p, &[], None);
+        let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("{p}"));
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+    // A header too large; a body too large; no chunked bodies; garbage.
+    let big = "a".repeat(20_000);
+    assert_eq!(w.req("GET", "/api/session", &[("X-Big", &big)], None).status, 431);
+    let r = w.raw(format!("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", 2 << 20).as_bytes());
+    assert_eq!(r.status, 413);
+    let r = w.raw(b"POST /api/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    assert_eq!(r.status, 411);
+    assert_eq!(w.raw(b"GET /\x01 HTTP/1.1\r\n\r\n").status, 400);
+    assert_eq!(w.raw(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n").status, 400);
+    // Ids and paths.
+    for p in [
+        "/api/wireguard/client/..%2F..%2Fetc%2Fpasswd/configuration",
+        "/api/wireguard/client/%00/configuration",
+        "/api/wireguard/client/AAAA/qrcode.svg",
+        "/api/v1/interfaces/..%2Fetc/clients",
+        "/../../etc/passwd",
+    ] {
+        let r = w.req("GET", p, &[("Cookie", &c)], None);
+        assert!(r.status == 404 || r.status == 400, "{p}: {}", r.status);
+    }
+    // A request that never ends its header is cut off (header time: 10 s).
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let t = Instant::now();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 408"), "{}", String::from_utf8_lossy(&out));
+}
+
+#[test]
+fn settings_routes_and_tokens() {
+    let w = start(
+        "wt",
+        &[
+            ("UI_CHART_TYPE", "2"),
+            ("UI_TRAFFIC_STATS", "true"),
+            ("LANG", "zh_CN.UTF-8"),
+            ("MAX_AGE", "60"),
+            ("ENABLE_PROMETHEUS_METRICS", "true"),
+        ],
+    );
+    assert_eq!(w.req("GET", "/api/ui-chart-type", &[], None).json(), 2);
+    assert_eq!(w.req("GET", "/api/ui-traffic-stats", &[], None).json(), true);
+    assert_eq!(w.req("GET", "/api/ui-sort-clients", &[], None).json(), false);
+    assert_eq!(w.req("GET", "/api/wg-enable-expire-time", &[], None).json(), false);
+    assert_eq!(w.req("GET", "/api/remember-me", &[], None).json(), true);
+    assert_eq!(w.req("GET", "/api/lang", &[], None).json(), "chs");
+    assert!(w.req("GET", "/api/release", &[], None).json().is_number());
+    // remember: the cookie lasts MAX_AGE.
+    let r = w.req("POST", "/api/session", &[], Some(r#"{"password":"s3cret pass","remember":true}"#));
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=3600"));
+    // Tokens: read-only reads, may not change; revoked: refused.
+    let state = w.dir.path().join("state");
+    let tok = |args: &[&str]| {
+        let o = Command::new(WGQ).args(["web-admin", "token"]).args(args).arg("--state-dir").arg(&state).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    let ro = tok(&["add", "grafana", "--read-only"]);
+    let rw = tok(&["add", "ci"]);
+    assert!(tok(&["list"]).contains("grafana\tread-only"));
+    let bearer = |t: &str| format!("Bearer {t}");
+    let path = format!("/api/v1/interfaces/{}/clients", w.ifname);
+    assert_eq!(w.req("GET", &path, &[("Authorization", &bearer(&ro))], None).status, 200);
+    assert_eq!(w.req("POST", &path, &[("Authorization", &bearer(&ro))], Some(r#"{"name":"n"}"#)).status, 403);
+    let r = w.req("POST", &path, &[("Authorization", &bearer(&rw))], Some(r#"{"name":"n"}"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let l = w.req("GET", &path, &[("Authorization", &bearer(&ro))], None).json();
+    assert_eq!(l[0]["addresses"], serde_json::json!(["10.8.0.2", "fd08::2"]));
+    assert!(w.stderr().contains("audit: token:ci@127.0.0.1 create"));
+    tok(&["revoke", "ci"]);
+    assert_eq!(w.req("GET", &path, &[("Authorization", &bearer(&rw))], None).status, 401);
+    // Metrics with wg-easy 14's names.
+    let m = w.req("GET", "/metrics", &[], None).text();
+    assert!(m.contains(&format!("wireguard_configured_peers{{interface=\"{}\"}} 1", w.ifname)), "{m}");
+    assert!(m.contains("wireguard_sent_bytes{") && m.contains("name=\"n\""));
+}
+
+#[test]
+fn exposure_is_refused() {
+    let h = secret_hash();
+    let e = start_with("we", &[], &["--listen", "0.0.0.0:0"]).err().expect("no password: only loopback");
+    assert!(e.contains("without a password"), "{e}");
+    let e = start_with("we", &[("PASSWORD_HASH", &h)], &["--listen", "0.0.0.0:0"]).err().expect("plain HTTP: only loopback");
+    assert!(e.contains("--insecure"), "{e}");
+    let e = start_with("we", &[("PASSWORD_HASH", "$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")], &[])
+        .err()
+        .expect("a hostile hash is refused");
+    assert!(e.contains("above the bounds"), "{e}");
+    // Without a password, loopback: open, with a warning.
+    let w = start_with("we", &[], &[]).unwrap();
+    assert!(w.stderr().contains("warning: no password"));
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[], None).status, 200);
+}
+
+#[test]
+fn base_path_and_trusted_proxy() {
+    let h = secret_hash();
+    let w = start_with("wb", &[("PASSWORD_HASH", &h)], &["--base-path", "/wg/", "--trusted-proxy", "127.0.0.0/8"]).unwrap();
+    assert_eq!(w.req("GET", "/wg/api/session", &[], None).status, 200);
+    assert_eq!(w.req("GET", "/wg", &[], None).status, 200);
+    for p in ["/api/session", "/wgx/api/session", "/w/api/session"] {
+        assert_eq!(w.req("GET", p, &[], None).status, 404, "{p}");
+    }
+    // Behind the proxy: Secure cookies under https, the cookie's path is the base path, and the
+    // client's own address is throttled (not the proxy's).
+    let r = w.req("POST", "/wg/api/session", &[("X-Forwarded-Proto", "https")], Some(r#"{"password":"s3cret pass"}"#));
+    let c = r.header("set-cookie").unwrap();
+    assert!(c.contains("; Secure") && c.contains("Path=/wg;"), "{c}");
+    for _ in 0..5 {
+        let r = w.req("POST", "/wg/api/session", &[("X-Forwarded-For", "198.51.100.7")], Some(r#"{"password":"x"}"#));
+        assert_eq!(r.status, 401);
+    }
+    let r = w.req("POST", "/wg/api/session", &[("X-Forwarded-For", "198.51.100.7")], Some(r#"{"password":"x"}"#));
+    assert_eq!(r.status, 429);
+    let r = w.req("POST", "/wg/api/session", &[("X-Forwarded-For", "198.51.100.8")], Some(r#"{"password":"s3cret pass"}"#));
+    assert_eq!(r.status, 200, "another client behind the proxy is not throttled");
+    assert!(w.stderr().contains("refused: wrong password") && w.stderr().contains("from 198.51.100.7"));
+}
+
+#[test]
+fn forwarded_headers_are_ignored_from_others() {
+    let w = start("wf", &[]);
+    let r = w.req("POST", "/api/session", &[("X-Forwarded-Proto", "https")], Some(r#"{"password":"s3cret pass"}"#));
+    assert!(!r.header("set-cookie").unwrap().contains("Secure"));
+    // A forged X-Forwarded-For does not escape the throttle.
+    for i in 0..5 {
+        let xff = format!("198.51.100.{i}");
+        assert_eq!(w.req("POST", "/api/session", &[("X-Forwarded-For", &xff)], Some(r#"{"password":"x"}"#)).status, 401);
+    }
+    assert_eq!(w.req("POST", "/api/session", &[("X-Forwarded-For", "198.51.100.99")], Some(r#"{"password":"x"}"#)).status, 429);
+}
