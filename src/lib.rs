@@ -22,11 +22,9 @@ pub mod plan;
 pub mod provision;
 /// The Linux system (and the in-memory one for tests) behind the executor.
 pub mod system;
-/// `wgq web`: the web page (its embedded files) and its API.
-pub mod web;
-/// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
 /// `wgq web`: the web page's server, wg-easy 14's API and wgq's /api/v1 (a front-end over `provision`).
 pub mod web;
+/// Netlink sockets and the rtnetlink/nfnetlink messages, as plain data.
 pub mod wire;
 
 /// Test support (the `test-support` feature, on for tests/ and fuzz/): not shipped.
