@@ -72,6 +72,17 @@ fn skip() -> Option<String> {
 }
 
 fn start_web(tag: &str, env: &[(&str, &str)]) -> Web {
+    start_web_in(tag, env, None)
+}
+
+/// Where `wgq web` runs when not on the host's loopback: in network namespace `ns`, on
+/// `ip` (a veth address the host reaches), with `--insecure` (plain HTTP off loopback).
+struct InNs<'a> {
+    ns: &'a str,
+    ip: &'a str,
+}
+
+fn start_web_in(tag: &str, env: &[(&str, &str)], net: Option<InNs>) -> Web {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("conf");
     let ifname = format!("{tag}{}", std::process::id() % 100_000);
@@ -86,6 +97,10 @@ fn start_web(tag: &str, env: &[(&str, &str)]) -> Web {
             "192.0.2.1:51820",
             "--no-nat",
             "--no-forwarding",
+            "--dns",
+            "none",
+            "--client-allowed-ips",
+            "10.66.0.0/24",
             "--config-dir",
         ])
         .arg(&conf)
@@ -108,11 +123,21 @@ fn start_web(tag: &str, env: &[(&str, &str)]) -> Web {
     let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     let port = webdriver::free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr: SocketAddr = format!("{}:{port}", net.as_ref().map_or("127.0.0.1", |n| n.ip)).parse().unwrap();
     let log = std::fs::File::create(dir.path().join("web.log")).unwrap();
-    let mut cmd = Command::new(WGQ);
-    cmd.arg("web")
-        .arg("--listen")
+    let mut cmd = match &net {
+        Some(n) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", n.ns, WGQ, "web", "--insecure"]);
+            c
+        }
+        None => {
+            let mut c = Command::new(WGQ);
+            c.arg("web");
+            c
+        }
+    };
+    cmd.arg("--listen")
         .arg(addr.to_string())
         .arg("--config-dir")
         .arg(&conf)
@@ -590,4 +615,149 @@ fn screenshots() {
     );
     shot(&d, "phone.png");
     assert!(Path::new(&out).join("phone.png").exists());
+}
+
+fn sh(c: &str) -> std::process::Output {
+    Command::new("bash").arg("-c").arg(c).output().unwrap()
+}
+
+fn ok(c: &str) -> String {
+    let o = sh(c);
+    assert!(o.status.success(), "{c}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn pings(ns: &str, to: &str) -> bool {
+    sh(&format!("ip netns exec {ns} ping -c 1 -W 1 {to}")).status.success()
+}
+
+/// Deletes the namespaces (ending what runs in them: wireguard-go, `wgq web`).
+struct Namespaces(Vec<String>);
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for n in &self.0 {
+            if let Ok(o) = Command::new("ip").args(["netns", "pids", n]).output() {
+                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+                }
+            }
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+    }
+}
+
+/// A client made in the page, its file downloaded from the page, brought up with `wgq up`
+/// in a namespace of its own: it pings the server through the tunnel, the page shows its
+/// handshake, endpoint, transfer and chart; disabled in the page, its traffic stops at once
+/// (the peer is gone from the device); enabled, it flows again.
+#[test]
+fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    for t in ["wireguard-go", "wg", "ping", "ip"] {
+        if which::which(t).is_err() {
+            eprintln!("skipped: {t} is not installed");
+            return;
+        }
+    }
+    let id = std::process::id() % 100_000;
+    let (srv, cli) = (format!("wbs-{id}"), format!("wbc-{id}"));
+    let spaces = Namespaces(vec![srv.clone(), cli.clone()]);
+    for n in &spaces.0 {
+        ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
+    }
+    // The client's link to the server (192.0.2.1/30), and the host's link to the server
+    // (198.51.100.x/30, x from the pid) that the browser reaches `wgq web` through.
+    let b = (id % 60) * 4;
+    let (host_ip, web_ip) = (format!("198.51.100.{}", b + 1), format!("198.51.100.{}", b + 2));
+    ok(&format!(
+        "ip link add wl{id} netns {srv} type veth peer name eth0 netns {cli} && \
+         ip -n {srv} addr add 192.0.2.1/30 dev wl{id} && ip -n {srv} link set wl{id} up && \
+         ip -n {cli} addr add 192.0.2.2/30 dev eth0 && ip -n {cli} link set eth0 up && \
+         ip link add wh{id} type veth peer name eth1 netns {srv} && \
+         ip addr add {host_ip}/30 dev wh{id} && ip link set wh{id} up && \
+         ip -n {srv} addr add {web_ip}/30 dev eth1 && ip -n {srv} link set eth1 up"
+    ));
+    let web = start_web_in("wn", &[], Some(InNs { ns: &srv, ip: &web_ip }));
+    let conf = web.dir.path().join("conf");
+    ok(&format!("ip netns exec {srv} {WGQ} up {}/{}.conf", conf.display(), web.ifname));
+
+    let d = Driver::start(1280, 900, "en-US");
+    d.goto(&web.url("/"));
+    d.wait_visible("#login", 15);
+    login(&d, PASSWORD);
+    d.wait_visible("#clients", 10);
+    create(&d, "roadwarrior", None, None);
+    let c = wait_card(&d, "roadwarrior");
+    assert!(d.text(&in_card(&c, ".handshake")).contains("never"));
+    let href = d
+        .exec("return document.querySelector(arguments[0]).href;", vec![s(&in_card(&c, ".act-download"))])
+        .str()
+        .unwrap()
+        .to_string();
+    let (st, file) = d.fetch(&href);
+    assert_eq!(st, 200, "{file}");
+    let cdir = web.dir.path().join("client");
+    std::fs::create_dir(&cdir).unwrap();
+    let cfile = cdir.join(format!("wk{id}.conf"));
+    std::fs::write(&cfile, &file).unwrap();
+    ok(&format!("chmod 600 {0} && ip netns exec {cli} {WGQ} up {0}", cfile.display()));
+
+    // Through the tunnel; the page shows the handshake, the endpoint and the transfer.
+    let until = std::time::Instant::now() + Duration::from_secs(15);
+    while !pings(&cli, "10.66.0.1") {
+        assert!(std::time::Instant::now() < until, "the client never reached the server through the tunnel");
+    }
+    d.wait_until(
+        "the handshake in the page",
+        "return document.querySelector(arguments[0]).classList.contains('on');",
+        vec![s(&in_card(&c, ".dot"))],
+        10,
+    );
+    assert!(d.text(&in_card(&c, ".endpoint")).starts_with("192.0.2.2:"));
+    let mut flood = Command::new("ip")
+        .args(["netns", "exec", &cli, "ping", "-q", "-i", "0.2", "-s", "1200", "-c", "25", "10.66.0.1"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    d.wait_until(
+        "a traffic chart",
+        "return !!document.querySelector(arguments[0]);",
+        vec![s(&in_card(&c, ".chart svg polygon"))],
+        10,
+    );
+    assert!(!d.text(&in_card(&c, ".down")).starts_with("↓ 0 B"), "{}", d.text(&in_card(&c, ".down")));
+    let _ = flood.wait();
+
+    // Disabled in the page: gone from the device, no more traffic.
+    d.click_css(&in_card(&c, ".switch"));
+    d.wait_until(
+        "disabled",
+        "return document.querySelector(arguments[0]).classList.contains('disabled');",
+        vec![s(&card_css(&c))],
+        10,
+    );
+    let peers = ok(&format!("ip netns exec {srv} wg show {} peers", web.ifname));
+    assert!(peers.trim().is_empty(), "the disabled peer is still on the device: {peers}");
+    assert!(!pings(&cli, "10.66.0.1"), "a disabled client still reaches the server");
+    // Enabled again: back on the device, traffic flows.
+    d.click_css(&in_card(&c, ".switch"));
+    d.wait_until(
+        "enabled",
+        "return !document.querySelector(arguments[0]).classList.contains('disabled');",
+        vec![s(&card_css(&c))],
+        10,
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(15);
+    while !pings(&cli, "10.66.0.1") {
+        assert!(std::time::Instant::now() < until, "the enabled client does not reach the server again");
+    }
+    let _ = sh(&format!("ip netns exec {cli} {WGQ} down {}", cfile.display()));
+    let _ = sh(&format!("ip netns exec {srv} {WGQ} down {}/{}.conf", conf.display(), web.ifname));
+    drop(d);
+    drop(web);
+    drop(spaces);
 }
