@@ -72,7 +72,7 @@ fn skip() -> Option<String> {
 }
 
 fn start_web(tag: &str, env: &[(&str, &str)]) -> Web {
-    start_web_in(tag, env, None)
+    start_web_in(tag, env, None, 1)
 }
 
 /// Where `wgq web` runs when not on the host's loopback: in network namespace `ns`, on
@@ -82,10 +82,31 @@ struct InNs<'a> {
     ip: &'a str,
 }
 
-fn start_web_in(tag: &str, env: &[(&str, &str)], net: Option<InNs>) -> Web {
+/// `wgq web` over `n` server files: `TAGpid` (10.66.0.1/24) and `TAGbpid` (10.67.0.1/24).
+fn start_web_in(tag: &str, env: &[(&str, &str)], net: Option<InNs>, n: usize) -> Web {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("conf");
     let ifname = format!("{tag}{}", std::process::id() % 100_000);
+    if n > 1 {
+        let second = format!("{tag}b{}", std::process::id() % 100_000);
+        let o = Command::new(WGQ)
+            .args([
+                "server",
+                "init",
+                &second,
+                "--address",
+                "10.67.0.1/24",
+                "--endpoint",
+                "192.0.2.1:51821",
+                "--no-nat",
+                "--no-forwarding",
+                "--config-dir",
+            ])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "server init: {}", String::from_utf8_lossy(&o.stderr));
+    }
     let init = Command::new(WGQ)
         .args([
             "server",
@@ -144,6 +165,9 @@ fn start_web_in(tag: &str, env: &[(&str, &str)], net: Option<InNs>) -> Web {
         .arg("--state-dir")
         .arg(dir.path().join("state"))
         .arg(&ifname);
+    if n > 1 {
+        cmd.arg(format!("{tag}b{}", std::process::id() % 100_000));
+    }
     for v in [
         "LANG",
         "LANGUAGE",
@@ -517,6 +541,56 @@ fn the_page_manages_clients_in_a_browser() {
     assert!(log.contains("bob") && log.contains("throttled"), "audit lines: {log}");
 }
 
+/// With two interfaces served, the page offers both; a client made on the second goes into
+/// the second file, and each list shows only its own clients.
+#[test]
+fn several_interfaces() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let web = start_web_in("wi", &[], None, 2);
+    let second = format!("wib{}", std::process::id() % 100_000);
+    let d = Driver::start(1280, 900, "en-US");
+    d.goto(&web.url("/"));
+    d.wait_visible("#login", 15);
+    login(&d, PASSWORD);
+    d.wait_visible("#iface", 10);
+    let names = d.exec("return [...document.querySelectorAll('#iface option')].map(o => o.value);", vec![]);
+    let names: Vec<&str> = names.arr().iter().filter_map(|v| v.str()).collect();
+    assert_eq!(names, [web.ifname.as_str(), second.as_str()]);
+    create(&d, "first", None, None);
+    wait_card(&d, "first");
+    d.exec(
+        "const s = document.getElementById('iface'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+        vec![s(&second)],
+    );
+    wait_no_card(&d, "first");
+    create(&d, "second", None, None);
+    let c = wait_card(&d, "second");
+    assert!(d.text(&in_card(&c, ".address")).contains("10.67.0."), "{}", d.text(&in_card(&c, ".address")));
+    let f2 = std::fs::read_to_string(web.dir.path().join("conf").join(format!("{second}.conf"))).unwrap();
+    assert!(f2.contains("# Name = second") && !f2.contains("# Name = first"), "{f2}");
+    assert!(web.server_file().contains("# Name = first") && !web.server_file().contains("# Name = second"));
+    // Its QR code and file come from the second interface's routes.
+    d.click_css(&in_card(&c, ".act-qr"));
+    d.wait_until(
+        "the QR image",
+        "const i = document.getElementById('qr-img'); return i.complete && i.naturalWidth > 0;",
+        vec![],
+        10,
+    );
+    let href = d.exec("return document.getElementById('qr-download').href;", vec![]).str().unwrap().to_string();
+    assert!(href.contains(&format!("/api/v1/interfaces/{second}/clients/{c}/configuration")), "{href}");
+    let (st, conf) = d.fetch(&href);
+    assert_eq!(st, 200);
+    assert!(conf.contains("Address = 10.67.0."), "{conf}");
+    // The pick is kept across a reload.
+    d.goto(&web.url("/"));
+    wait_card(&d, "second");
+    no_csp_violation(&d);
+}
+
 /// The page follows the browser's language when the server's LANG is a POSIX locale, and
 /// LANG wins when it is one of wg-easy's codes.
 #[test]
@@ -681,7 +755,7 @@ fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
          ip addr add {host_ip}/30 dev wh{id} && ip link set wh{id} up && \
          ip -n {srv} addr add {web_ip}/30 dev eth1 && ip -n {srv} link set eth1 up"
     ));
-    let web = start_web_in("wn", &[], Some(InNs { ns: &srv, ip: &web_ip }));
+    let web = start_web_in("wn", &[], Some(InNs { ns: &srv, ip: &web_ip }), 1);
     let conf = web.dir.path().join("conf");
     ok(&format!("ip netns exec {srv} {WGQ} up {}/{}.conf", conf.display(), web.ifname));
 

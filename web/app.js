@@ -23,6 +23,9 @@ const state = {
   order: [],
   timer: 0,
   polling: false,
+  // The client routes: wg-easy 14's (one interface), or wgq's /api/v1 one of the
+  // interfaces picked in the page when the server serves several.
+  base: "api/wireguard/client",
 };
 
 // ---------------------------------------------------------------- messages
@@ -133,7 +136,7 @@ async function call(method, path, body) {
   return data;
 }
 
-const clientPath = (id, rest) => "api/wireguard/client/" + encodeURIComponent(id) + (rest ? "/" + rest : "");
+const clientPath = (id, rest) => state.base + "/" + encodeURIComponent(id) + (rest ? "/" + rest : "");
 
 // What to tell the user about a failed call.
 function explain(e) {
@@ -427,7 +430,10 @@ function arrange() {
 }
 
 async function refresh() {
-  const list = await call("GET", "api/wireguard/client");
+  const base = state.base;
+  const list = await call("GET", base);
+  // An answer for the interface shown before a switch is dropped.
+  if (base !== state.base) return;
   update(list);
   showError($("list-error"), "");
 }
@@ -625,8 +631,58 @@ function showLogin() {
   $("password").focus();
 }
 
+// With several interfaces served, a selector; the list and every change then use
+// /api/v1/interfaces/IF/clients.
+async function loadInterfaces() {
+  const sel = $("iface");
+  let names = [];
+  try {
+    const v = await call("GET", "api/v1/interfaces");
+    if (Array.isArray(v)) names = v.map((x) => (typeof x === "string" ? x : x && x.name)).filter((x) => typeof x === "string" && x);
+  } catch (_) {
+    /* a wg-easy-only server: one interface */
+  }
+  sel.replaceChildren();
+  if (names.length < 2) {
+    sel.hidden = true;
+    state.base = "api/wireguard/client";
+    return;
+  }
+  for (const n of names) {
+    const o = document.createElement("option");
+    o.value = n;
+    o.textContent = n;
+    sel.append(o);
+  }
+  let pick = null;
+  try {
+    pick = localStorage.getItem("wgq.iface");
+  } catch (_) {
+    /* no storage */
+  }
+  sel.value = names.includes(pick) ? pick : names.includes("wg0") ? "wg0" : names[0];
+  sel.hidden = false;
+  state.base = "api/v1/interfaces/" + encodeURIComponent(sel.value) + "/clients";
+}
+
+function switchInterface() {
+  const v = $("iface").value;
+  try {
+    localStorage.setItem("wgq.iface", v);
+  } catch (_) {
+    /* not kept */
+  }
+  state.base = "api/v1/interfaces/" + encodeURIComponent(v) + "/clients";
+  state.clients.clear();
+  state.order = [];
+  $("list").replaceChildren();
+  $("empty").hidden = true;
+  poll();
+}
+
 async function showClients() {
   state.loggedIn = true;
+  await loadInterfaces();
   $("loading").hidden = true;
   $("login").hidden = true;
   $("clients").hidden = false;
@@ -712,6 +768,7 @@ function wire() {
     showLogin();
   });
   $("search").addEventListener("input", arrange);
+  $("iface").addEventListener("change", switchInterface);
   $("sort").addEventListener("change", () => {
     try {
       localStorage.setItem("wgq.sort", $("sort").value);
@@ -753,7 +810,7 @@ function wire() {
     } catch (e) {
       return showError($("new-error"), e.message);
     }
-    const done = await submitIn(d, $("new-submit"), $("new-error"), () => call("POST", "api/wireguard/client", body).then(() => true));
+    const done = await submitIn(d, $("new-submit"), $("new-error"), () => call("POST", state.base, body).then(() => true));
     if (done && body.publicKey) info(i18n("new.ownKeyTitle"), i18n("new.ownKeyText", { name: body.name }));
   });
   $("edit-form").addEventListener("submit", (ev) => {
