@@ -302,6 +302,20 @@ fn clients_crud_with_wg_easy_shapes() {
     for what in [" create ", " disable ", " enable ", " rename to laptop ", " address 10.8.0.77 ", " read configuration "] {
         assert!(e.lines().any(|l| l.contains("audit: session:") && l.contains(what) && l.contains(&w.ifname)), "{what}: {e}");
     }
+    // A preview changes nothing and logs nothing.
+    let before = (w.conf(), w.stderr().matches("audit:").count());
+    let r = w.req("DELETE", &format!("/api/wireguard/client/{id}?dryRun=1"), &[("Cookie", &c)], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.json()["dryRun"].as_str().unwrap().to_string();
+    assert!(text.lines().any(|l| l.starts_with('-') && l.ends_with(" [Peer]")) && text.contains("# remove "), "{text}");
+    let r = w.req("POST", "/api/wireguard/client?dryRun=1", &[("Cookie", &c)], Some(r#"{"name":"preview"}"#));
+    let text = r.json()["dryRun"].as_str().unwrap().to_string();
+    assert!(text.lines().any(|l| l.starts_with('+') && l.ends_with(" # Name = preview")), "{text}");
+    assert!(text.contains("PresharedKey = (hidden)") && !text.contains("PrivateKey = "), "{text}");
+    let r = w.req("PUT", &format!("/api/wireguard/client/{id}/name?dryRun=1"), &[("Cookie", &c)], Some(r#"{"name":"Zoë"}"#));
+    let text = r.json()["dryRun"].as_str().unwrap().to_string();
+    assert!(text.lines().any(|l| l.starts_with('+') && l.ends_with(" # DisplayName = Zoë")), "{text}");
+    assert_eq!((w.conf(), w.stderr().matches("audit:").count()), before);
     // Delete.
     assert_eq!(w.req("DELETE", &format!("/api/wireguard/client/{id}"), &[("Cookie", &c)], None).status, 200);
     assert!(w.clients(&c).is_empty() && !w.conf().contains("[Peer]"));

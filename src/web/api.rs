@@ -49,6 +49,14 @@ impl Who {
     }
 }
 
+/// Who asks for a change, from where, and whether only as a preview.
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    who: &'a Who,
+    from: IpAddr,
+    dry: bool,
+}
+
 /// A list answer and when it was made.
 type Rendered = (Instant, Arc<Vec<u8>>);
 
@@ -162,6 +170,16 @@ fn now() -> i64 {
 
 fn iso(secs: i64) -> String {
     peers::format_time(secs)
+}
+
+/// A date of the file as `YYYY-MM-DDTHH:MM:SSZ`: as written when it already is (what wgq
+/// writes), else parsed and rendered; `None` when it is no date.
+fn canonical_time(s: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let t = peers::parse_time(s)?;
+    if s.len() == 20 && s.ends_with('Z') && s.is_ascii() {
+        return Some(std::borrow::Cow::Borrowed(s));
+    }
+    Some(std::borrow::Cow::Owned(iso(t)))
 }
 
 fn status_of(e: &ProvisionError) -> u16 {
@@ -403,9 +421,9 @@ impl App {
         let e = &r.entry;
         let Some(key) = e.public_key else { return false };
         let t = now();
-        let v4 = e.allowed_ips.iter().find(|n| n.addr.is_ipv4() && n.prefix == 32).map(|n| n.addr.to_string());
+        let v4 = e.allowed_ips.iter().find(|n| n.addr.is_ipv4() && n.prefix == 32).map(|n| n.addr);
         let name = e.display_name.as_deref().or(e.name.as_deref()).unwrap_or("");
-        let created = e.created.as_deref().and_then(peers::parse_time).map(iso);
+        let created = e.created.as_deref().and_then(canonical_time);
         let link = links.get(&key).filter(|(_, exp)| *exp > t);
         let live = r.live.as_ref();
         let opt = |out: &mut String, v: Option<&str>| match v {
@@ -417,7 +435,12 @@ impl App {
         out.push_str(",\"name\":");
         push_json_str(out, name);
         let _ = write!(out, ",\"enabled\":{},\"address\":", !e.disabled);
-        opt(out, v4.as_deref());
+        match v4 {
+            Some(a) => {
+                let _ = write!(out, "\"{a}\"");
+            }
+            None => out.push_str("null"),
+        }
         out.push_str(",\"publicKey\":");
         push_json_str(out, &key.to_base64());
         out.push_str(",\"createdAt\":");
@@ -425,7 +448,7 @@ impl App {
         out.push_str(",\"updatedAt\":");
         opt(out, created.as_deref());
         out.push_str(",\"expiredAt\":");
-        opt(out, e.expires.as_deref().and_then(peers::parse_time).map(iso).as_deref());
+        opt(out, e.expires.as_deref().and_then(canonical_time).as_deref());
         out.push_str(",\"allowedIPs\":");
         push_json_str(out, &e.allowed_text);
         out.push_str(",\"oneTimeLink\":");
@@ -509,15 +532,19 @@ impl App {
     /// Runs an edit of `ifname`, with its audit line.
     fn edit(
         &self,
-        who: &Who,
-        from: IpAddr,
+        Caller { who, from, dry }: Caller<'_>,
         ifname: &str,
         what: &str,
         client: &str,
         f: impl FnOnce(&Host, provision::Server, &EditOpts) -> Result<Edited, ProvisionError>,
     ) -> Result<Edited, Response> {
         let server = self.target(ifname).locate().map_err(|e| perr(&e))?;
-        let r = f(&self.host, server, &EditOpts::default());
+        let opts = EditOpts { dry_run: dry, ..Default::default() };
+        let r = f(&self.host, server, &opts);
+        if dry {
+            // A preview: nothing changed, nothing to log.
+            return r.map_err(|e| perr(&e));
+        }
         self.invalidate(ifname);
         match r {
             Ok(e) => {
@@ -546,7 +573,7 @@ impl App {
         (1..=100_000).map(|i| format!("client-{i}")).find(|n| free(n)).ok_or_else(|| error(409, "no free name"))
     }
 
-    fn create(&self, who: &Who, from: IpAddr, ifname: &str, body: &Value) -> Response {
+    fn create(&self, who: &Who, dry: bool, from: IpAddr, ifname: &str, body: &Value) -> Response {
         let Some(display) = body.get("name").and_then(Value::as_str) else { return error(400, "Missing: name") };
         if !valid_display_name(display) {
             return error(400, "name: 1-64 characters, no control characters");
@@ -568,7 +595,10 @@ impl App {
             display_name: display_line,
             ..Default::default()
         };
-        match self.edit(who, from, ifname, "create", display, |h, s, o| provision::add(h, s, o, &req, None).map(|a| a.edited)) {
+        match self.edit(Caller { who, from, dry }, ifname, "create", display, |h, s, o| {
+            provision::add(h, s, o, &req, None).map(|a| a.edited)
+        }) {
+            Ok(Edited::DryRun(text)) => dry_response(&text),
             Ok(_) => {
                 let id = self
                     .listed(ifname)
@@ -592,7 +622,12 @@ impl App {
         if write && !who.can_write() {
             return error(403, "read-only token");
         }
-        let done = |r: Result<Edited, Response>| r.map(|_| success()).unwrap_or_else(|e| e);
+        let dry = dry_run(req);
+        let done = |r: Result<Edited, Response>| match r {
+            Ok(Edited::DryRun(text)) => dry_response(&text),
+            Ok(_) => success(),
+            Err(e) => e,
+        };
         match (req.method.as_str(), action) {
             ("GET", "") => {
                 let files = self.client_files(ifname);
@@ -603,12 +638,14 @@ impl App {
                     error(404, "no such client")
                 }
             }
-            ("DELETE", "") => done(self.edit(who, from, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel))),
+            ("DELETE", "") => {
+                done(self.edit(Caller { who, from, dry }, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel)))
+            }
             ("POST", "enable") => {
-                done(self.edit(who, from, ifname, "enable", &shown, |h, s, o| provision::enable(h, s, o, &sel)))
+                done(self.edit(Caller { who, from, dry }, ifname, "enable", &shown, |h, s, o| provision::enable(h, s, o, &sel)))
             }
             ("POST", "disable") => {
-                done(self.edit(who, from, ifname, "disable", &shown, |h, s, o| provision::disable(h, s, o, &sel)))
+                done(self.edit(Caller { who, from, dry }, ifname, "disable", &shown, |h, s, o| provision::disable(h, s, o, &sel)))
             }
             ("PUT", "name") => {
                 let body = match body_json(req) {
@@ -625,17 +662,22 @@ impl App {
                     if row.entry.name.as_deref() == Some(new) {
                         // Only the display line goes.
                         let req = provision::SetRequest { name: &sel[0], display_name: Some(""), ..Default::default() };
-                        return done(self.edit(who, from, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)));
+                        return done(
+                            self.edit(Caller { who, from, dry }, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)),
+                        );
                     }
-                    let r = self.edit(who, from, ifname, &what, &shown, |h, s, o| {
-                        provision::rename(h, s.clone(), o, &old, new)?;
+                    let r = self.edit(Caller { who, from, dry }, ifname, &what, &shown, |h, s, o| {
+                        let renamed = provision::rename(h, s.clone(), o, &old, new)?;
                         let req = provision::SetRequest { name: &sel[0], display_name: Some(""), ..Default::default() };
-                        provision::set(h, s, o, &req)
+                        match (renamed, provision::set(h, s, o, &req)?) {
+                            (Edited::DryRun(a), Edited::DryRun(b)) => Ok(Edited::DryRun(a + &b)),
+                            (_, r) => Ok(r),
+                        }
                     });
                     return done(r);
                 }
                 let req = provision::SetRequest { name: &sel[0], display_name: Some(new), ..Default::default() };
-                done(self.edit(who, from, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(Caller { who, from, dry }, ifname, &what, &shown, |h, s, o| provision::set(h, s, o, &req)))
             }
             ("PUT", "address") => {
                 let body = match body_json(req) {
@@ -658,7 +700,9 @@ impl App {
                 );
                 let ips = ips.join(",");
                 let req = provision::SetRequest { name: &sel[0], ip: Some(&ips), ..Default::default() };
-                done(self.edit(who, from, ifname, &format!("address {v4}"), &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(Caller { who, from, dry }, ifname, &format!("address {v4}"), &shown, |h, s, o| {
+                    provision::set(h, s, o, &req)
+                }))
             }
             ("PUT", "expireDate") => {
                 let body = match body_json(req) {
@@ -670,7 +714,9 @@ impl App {
                     Err(r) => return r,
                 };
                 let req = provision::SetRequest { name: &sel[0], expires: Some(&e), ..Default::default() };
-                done(self.edit(who, from, ifname, &format!("expires {e}"), &shown, |h, s, o| provision::set(h, s, o, &req)))
+                done(self.edit(Caller { who, from, dry }, ifname, &format!("expires {e}"), &shown, |h, s, o| {
+                    provision::set(h, s, o, &req)
+                }))
             }
             ("POST", "generateOneTimeLink") => {
                 if !self.cfg.one_time_links {
@@ -871,7 +917,7 @@ impl App {
             }
             ("GET" | "HEAD", ["api", "wireguard", "client"]) => self.clients(self.main_if(), false),
             ("POST", ["api", "wireguard", "client"]) => match body_json(req) {
-                Ok(b) => self.create(&who, from, self.main_if(), &b),
+                Ok(b) => self.create(&who, dry_run(req), from, self.main_if(), &b),
                 Err(r) => r,
             },
             (_, ["api", "wireguard", "client", id]) if m != "GET" => self.client_route(req, &who, from, self.main_if(), id, ""),
@@ -884,7 +930,7 @@ impl App {
                 match (m, rest) {
                     ("GET" | "HEAD", ["clients"]) => self.clients(&ifname, true),
                     ("POST", ["clients"]) => match body_json(req) {
-                        Ok(b) => self.create(&who, from, &ifname, &b),
+                        Ok(b) => self.create(&who, dry_run(req), from, &ifname, &b),
                         Err(r) => r,
                     },
                     (_, ["clients", id]) => self.client_route(req, &who, from, &ifname, id, ""),
@@ -980,6 +1026,16 @@ impl App {
     }
 }
 
+/// `?dryRun=1` (or `dry_run=1`, `dryRun=true`): the change is only previewed.
+fn dry_run(req: &Request) -> bool {
+    req.query.split('&').any(|kv| matches!(kv, "dryRun=1" | "dryRun=true" | "dry_run=1" | "dry_run=true"))
+}
+
+/// What a change would do: the file's diff, the client files, the live plan (no key).
+fn dry_response(text: &str) -> Response {
+    json_resp(200, &json!({ "success": true, "dryRun": crate::key::hide_keys(text) }))
+}
+
 fn conf_attachment(name: &str, text: Vec<u8>) -> Response {
     // `name` is file-safe ([A-Za-z0-9_=+.-]).
     Response::new(200, "text/plain; charset=utf-8", text)
@@ -1066,6 +1122,14 @@ mod tests {
         assert!(valid_display_name("Zoë's phone <b>") && valid_display_name(&"é".repeat(64)));
         assert!(!valid_display_name(&"é".repeat(65)) && !valid_display_name("a\nb") && !valid_display_name(" "));
         assert!(file_safe("phone-1") && !file_safe("Zoë") && !file_safe("a b"));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(canonical_time("2030-02-03T04:05:06Z").as_deref(), Some("2030-02-03T04:05:06Z"));
+        assert_eq!(canonical_time("2030-02-03").as_deref(), Some("2030-02-03T00:00:00Z"));
+        assert_eq!(canonical_time("2030-02-30T04:05:06Z"), None);
+        assert_eq!(canonical_time("soon"), None);
     }
 
     #[test]

@@ -1,0 +1,120 @@
+//! Issue 24 in network namespaces (root; wireguard-go, wg, ping, curl): `wgq web` serves a
+//! running server interface; a client created over wg-easy's API is on the device at once,
+//! its configuration (downloaded over the API) brings a client namespace up with `wgq up`
+//! and the server answers pings through the tunnel; disabling it over the API takes it off
+//! the device (the pings stop), enabling brings it back. Names carry the process id.
+
+mod common;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
+
+fn sh(c: &str) -> Output {
+    Command::new("bash").arg("-c").arg(c).output().unwrap()
+}
+
+fn ok(c: &str) -> String {
+    let o = sh(c);
+    assert!(o.status.success(), "{c}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn pings(ns: &str, to: &str) -> bool {
+    sh(&format!("ip netns exec {ns} ping -c 1 -W 2 {to}")).status.success()
+}
+
+struct Cleanup(Vec<String>, Option<Child>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(c) = self.1.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for n in &self.0 {
+            common::delete_netns(n);
+        }
+    }
+}
+
+#[test]
+fn a_client_made_over_the_api_connects() {
+    if !common::ready(&["wireguard-go", "wg", "ping", "curl"]) {
+        return;
+    }
+    let id = std::process::id() % 100_000;
+    let (srv, cl) = (format!("wbs-{id}"), format!("wbc-{id}"));
+    let mut cleanup = Cleanup(vec![srv.clone(), cl.clone()], None);
+    for n in [&srv, &cl] {
+        ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
+    }
+    ok(&format!(
+        "ip link add w{id} netns {srv} type veth peer name eth0 netns {cl} && \
+         ip -n {srv} addr add 192.0.2.1/30 dev w{id} && ip -n {srv} link set w{id} up && \
+         ip -n {cl} addr add 192.0.2.2/30 dev eth0 && ip -n {cl} link set eth0 up"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let ifname = format!("wgw{id}");
+    ok(&format!(
+        "ip netns exec {srv} {WGQ} server init {ifname} --config-dir {d} --address 10.79.0.1/24 --endpoint 192.0.2.1 \
+         --no-nat --no-forwarding --client-allowed-ips 10.79.0.0/24 --dns none"
+    ));
+    ok(&format!("ip netns exec {srv} {WGQ} up {d}/{ifname}.conf"));
+    let hash = ok(&format!("echo pw | {WGQ} web-admin hash-password")).trim().to_string();
+    let log = format!("{d}/web.log");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &srv, WGQ, "web", "--listen", "127.0.0.1:51821", "--config-dir", &d, "--state-dir"])
+        .arg(format!("{d}/state"))
+        .arg(&ifname)
+        .env("PASSWORD_HASH", &hash)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    cleanup.1 = Some(child);
+    let t = Instant::now();
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("listening on") {
+        assert!(t.elapsed() < Duration::from_secs(20), "{}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let curl = |args: &str| ok(&format!("ip netns exec {srv} curl -sf -b {d}/jar -c {d}/jar {args}"));
+    let base = "http://127.0.0.1:51821";
+    curl(&format!("-H 'Content-Type: application/json' -d '{{\"password\":\"pw\"}}' {base}/api/session"));
+    curl(&format!("-H 'Content-Type: application/json' -d '{{\"name\":\"phone\"}}' {base}/api/wireguard/client"));
+    let list: serde_json::Value = serde_json::from_str(&curl(&format!("{base}/api/wireguard/client"))).unwrap();
+    let id_ = list[0]["id"].as_str().unwrap().to_string();
+    let public = list[0]["publicKey"].as_str().unwrap().to_string();
+    // Live: on the device at once.
+    let dev = ok(&format!("ip netns exec {srv} wg show {ifname} allowed-ips"));
+    assert!(dev.contains(&public) && dev.contains("10.79.0.2/32"), "{dev}");
+    // Its file, downloaded, brings the client up.
+    let cifname = format!("wgwc{id}");
+    curl(&format!("-o {d}/{cifname}.conf {base}/api/wireguard/client/{id_}/configuration"));
+    ok(&format!("chmod 600 {d}/{cifname}.conf"));
+    ok(&format!("ip netns exec {cl} {WGQ} up {d}/{cifname}.conf"));
+    assert!(pings(&cl, "10.79.0.1"), "the server answers through the tunnel");
+    let l: serde_json::Value = serde_json::from_str(&curl(&format!("{base}/api/wireguard/client"))).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let l2: serde_json::Value = serde_json::from_str(&curl(&format!("{base}/api/wireguard/client"))).unwrap();
+    assert!(l2[0]["latestHandshakeAt"].is_string() && l2[0]["transferRx"].as_u64().unwrap() > 0, "{l} {l2}");
+    assert!(l2[0]["endpoint"].as_str().unwrap().starts_with("192.0.2.2:"), "{l2}");
+    // Disabled over the API: off the device, no more traffic; enabled: back.
+    curl(&format!("-X POST {base}/api/wireguard/client/{id_}/disable"));
+    assert!(!ok(&format!("ip netns exec {srv} wg show {ifname} allowed-ips")).contains(&public));
+    assert!(!pings(&cl, "10.79.0.1"));
+    curl(&format!("-X POST {base}/api/wireguard/client/{id_}/enable"));
+    assert!(ok(&format!("ip netns exec {srv} wg show {ifname} allowed-ips")).contains(&public));
+    let t = Instant::now();
+    while !pings(&cl, "10.79.0.1") {
+        assert!(t.elapsed() < Duration::from_secs(15), "no traffic after enable");
+    }
+    // Deleted: gone from the file and the device.
+    curl(&format!("-X DELETE {base}/api/wireguard/client/{id_}"));
+    assert!(!ok(&format!("ip netns exec {srv} wg show {ifname} peers")).contains(&public));
+    assert!(!std::fs::read_to_string(format!("{d}/{ifname}.conf")).unwrap().contains("[Peer]"));
+    let _ = sh(&format!("ip netns exec {cl} {WGQ} down {d}/{cifname}.conf"));
+    let _ = sh(&format!("ip netns exec {srv} {WGQ} down {d}/{ifname}.conf"));
+}
