@@ -671,6 +671,8 @@ impl App {
                         let req = provision::SetRequest { name: &sel[0], display_name: Some(""), ..Default::default() };
                         match (renamed, provision::set(h, s, o, &req)?) {
                             (Edited::DryRun(a), Edited::DryRun(b)) => Ok(Edited::DryRun(a + &b)),
+                            // No display line to drop: the rename's preview alone.
+                            (Edited::DryRun(a), _) => Ok(Edited::DryRun(a)),
                             (_, r) => Ok(r),
                         }
                     });
