@@ -415,6 +415,21 @@ fn the_page_manages_clients_in_a_browser() {
             .unwrap()
     );
 
+    // Preview (the server's dry run): what the rename would do, keys hidden, nothing changed.
+    let before = web.server_file();
+    d.click_css(&in_card(&alice, ".act-rename"));
+    d.wait_visible("#dlg-edit", 5);
+    d.type_in("#edit-value", "bob");
+    d.click_css("#edit-preview");
+    d.wait_visible("#dlg-edit .preview", 10);
+    let p = d.text("#dlg-edit .preview");
+    assert!(p.contains("bob") && p.contains("alice"), "{p}");
+    let private = alice_conf.lines().find_map(|l| l.strip_prefix("PrivateKey = ")).unwrap().trim().to_string();
+    assert!(!p.contains(&private), "the preview shows the private key: {p}");
+    assert_eq!(web.server_file(), before, "a preview changed the file");
+    d.click_css("#dlg-edit [data-close]");
+    assert_eq!(card_of(&d, "alice").as_deref(), Some(alice.as_str()));
+
     // Rename: same id (the public key), new name in the file.
     edit(&d, &alice, ".act-rename", "bob", false);
     assert_eq!(wait_card(&d, "bob"), alice);
@@ -491,6 +506,11 @@ fn the_page_manages_clients_in_a_browser() {
     d.click_css(&in_card(&bob, ".act-delete"));
     d.wait_visible("#dlg-confirm", 5);
     assert!(d.text("#confirm-text").contains("bob"));
+    let before = web.server_file();
+    d.click_css("#confirm-preview");
+    d.wait_visible("#dlg-confirm .preview", 10);
+    assert!(d.text("#dlg-confirm .preview").contains("bob"), "{}", d.text("#dlg-confirm .preview"));
+    assert_eq!(web.server_file(), before, "a preview deleted");
     d.click_css("#confirm-submit");
     wait_no_card(&d, "bob");
     assert!(!web.server_file().contains("# Name = bob"));

@@ -466,6 +466,10 @@ async function poll() {
 
 function open(d) {
   for (const el of d.querySelectorAll(".notice.error")) showError(el, "");
+  for (const el of d.querySelectorAll(".preview")) {
+    el.textContent = "";
+    el.hidden = true;
+  }
   if (!d.open) d.showModal();
 }
 
@@ -493,6 +497,19 @@ async function submitIn(d, button, errorEl, work) {
 
 class InputError extends Error {}
 
+// The request of the "new client" form (checked; InputError says what is wrong).
+function newRequest() {
+  const body = { name: checkName($("new-name").value) };
+  const exp = $("new-expiry").value;
+  if (exp) body.expiredDate = exp;
+  const key = $("new-key").value.trim();
+  if (key) {
+    if (!KEY_RE.test(key)) throw new InputError(i18n("error.publicKey"));
+    body.publicKey = key;
+  }
+  return { method: "POST", path: state.base, body };
+}
+
 function checkName(v) {
   const name = v.trim();
   if (!name) throw new InputError(i18n("error.nameEmpty"));
@@ -501,9 +518,35 @@ function checkName(v) {
   return name;
 }
 
-let editAction = null;
+// A change as a request ({method, path, body}): sent, or sent with ?dryRun=1 for a preview.
+const send = (r) => call(r.method, r.path, r.body);
 
-function edit({ title, label, value, type, hint, clear, action }) {
+// Shows what the change would do (the server's preview: the file's diff, the client file,
+// the live plan; keys hidden) in the dialog's <pre>; nothing is changed.
+async function preview(d, build) {
+  const pre = d.querySelector(".preview");
+  const err = d.querySelector(".notice.error");
+  showError(err, "");
+  try {
+    const r = build();
+    const sep = r.path.includes("?") ? "&" : "?";
+    const a = await call(r.method, r.path + sep + "dryRun=1", r.body);
+    const text = a && typeof a === "object" && typeof a.dryRun === "string" ? a.dryRun : "";
+    pre.textContent = text.trim() ? text : i18n("preview.empty");
+    pre.hidden = false;
+  } catch (e) {
+    pre.hidden = true;
+    if (e instanceof ApiError && e.status === 401) {
+      d.close();
+      return showLogin();
+    }
+    showError(err, e instanceof InputError ? e.message : explain(e));
+  }
+}
+
+let editRequest = null;
+
+function edit({ title, label, value, type, hint, clear, request }) {
   $("edit-title").textContent = title;
   $("edit-label").textContent = label;
   const input = $("edit-value");
@@ -513,7 +556,7 @@ function edit({ title, label, value, type, hint, clear, action }) {
   $("edit-hint").textContent = hint || "";
   $("edit-hint").hidden = !hint;
   $("edit-clear").hidden = !clear;
-  editAction = action;
+  editRequest = request;
   open($("dlg-edit"));
   input.focus();
 }
@@ -523,7 +566,7 @@ function rename(entry) {
     title: i18n("rename.title"),
     label: i18n("field.name"),
     value: entry.data.name,
-    action: (v) => call("PUT", clientPath(entry.id, "name"), { name: checkName(v) }),
+    request: (v) => ({ method: "PUT", path: clientPath(entry.id, "name"), body: { name: checkName(v) } }),
   });
 }
 
@@ -533,10 +576,10 @@ function changeAddress(entry) {
     label: i18n("field.address"),
     value: entry.data.address,
     hint: i18n("address.hint"),
-    action: (v) => {
+    request: (v) => {
       const a = v.trim();
       if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(a)) throw new InputError(i18n("error.address"));
-      return call("PUT", clientPath(entry.id, "address"), { address: a });
+      return { method: "PUT", path: clientPath(entry.id, "address"), body: { address: a } };
     },
   });
 }
@@ -550,7 +593,7 @@ function changeExpiry(entry) {
     type: "date",
     hint: i18n("expiry.hint"),
     clear: true,
-    action: (v) => call("PUT", clientPath(entry.id, "expireDate"), { expireDate: v ? v : null }),
+    request: (v) => ({ method: "PUT", path: clientPath(entry.id, "expireDate"), body: { expireDate: v ? v : null } }),
   });
 }
 
@@ -797,37 +840,39 @@ function wire() {
   $("new-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const d = $("dlg-new");
-    let body;
+    let req;
     try {
-      body = { name: checkName($("new-name").value) };
-      const exp = $("new-expiry").value;
-      if (exp) body.expiredDate = exp;
-      const key = $("new-key").value.trim();
-      if (key) {
-        if (!KEY_RE.test(key)) throw new InputError(i18n("error.publicKey"));
-        body.publicKey = key;
-      }
+      req = newRequest();
     } catch (e) {
       return showError($("new-error"), e.message);
     }
-    const done = await submitIn(d, $("new-submit"), $("new-error"), () => call("POST", state.base, body).then(() => true));
-    if (done && body.publicKey) info(i18n("new.ownKeyTitle"), i18n("new.ownKeyText", { name: body.name }));
+    const done = await submitIn(d, $("new-submit"), $("new-error"), () => send(req).then(() => true));
+    if (done && req.body.publicKey) info(i18n("new.ownKeyTitle"), i18n("new.ownKeyText", { name: req.body.name }));
   });
+  $("new-preview").addEventListener("click", () => preview($("dlg-new"), newRequest));
   $("edit-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const action = editAction;
+    const request = editRequest;
     const v = $("edit-value").value;
-    submitIn($("dlg-edit"), $("edit-submit"), $("edit-error"), async () => action(v));
+    submitIn($("dlg-edit"), $("edit-submit"), $("edit-error"), async () => send(request(v)));
   });
   $("edit-clear").addEventListener("click", () => {
-    const action = editAction;
-    submitIn($("dlg-edit"), $("edit-submit"), $("edit-error"), async () => action(""));
+    const request = editRequest;
+    submitIn($("dlg-edit"), $("edit-submit"), $("edit-error"), async () => send(request("")));
+  });
+  $("edit-preview").addEventListener("click", () => {
+    const request = editRequest;
+    preview($("dlg-edit"), () => request($("edit-value").value));
   });
   $("confirm-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const entry = state.deleting;
     if (!entry) return;
     submitIn($("dlg-confirm"), $("confirm-submit"), $("confirm-error"), () => call("DELETE", clientPath(entry.id)));
+  });
+  $("confirm-preview").addEventListener("click", () => {
+    const entry = state.deleting;
+    if (entry) preview($("dlg-confirm"), () => ({ method: "DELETE", path: clientPath(entry.id) }));
   });
   $("link-copy").addEventListener("click", async () => {
     const v = $("link-url").value;
