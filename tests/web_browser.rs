@@ -649,7 +649,16 @@ fn screenshots() {
     }
     let out = PathBuf::from(out);
     std::fs::create_dir_all(&out).unwrap();
-    let web = start_web("ws", &[]);
+    // In network namespaces when wireguard-go is here: one client connected, with traffic.
+    let lab = Lab::new("ws");
+    let local;
+    let web = match &lab {
+        Some(l) => &l.web,
+        None => {
+            local = start_web("ws", &[]);
+            &local
+        }
+    };
     let shot = |d: &Driver, name: &str| {
         std::thread::sleep(Duration::from_millis(400));
         std::fs::write(out.join(name), d.screenshot()).unwrap();
@@ -672,6 +681,19 @@ fn screenshots() {
             d.click_css("#dlg-info [data-close]");
         }
         wait_card(&d, name);
+    }
+    let mut flood = None;
+    if let Some(l) = &lab {
+        let laptop = card_of(&d, "laptop").unwrap();
+        l.connect(&d, &laptop);
+        flood = Some(
+            Command::new("ip")
+                .args(["netns", "exec", &l.cli, "ping", "-q", "-i", "0.2", "-s", "1000", "-c", "60", "10.66.0.1"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        std::thread::sleep(Duration::from_secs(8));
     }
     let tablet = card_of(&d, "Alice's tablet").unwrap();
     d.click_css(&in_card(&tablet, ".switch"));
@@ -709,6 +731,10 @@ fn screenshots() {
     );
     shot(&d, "phone.png");
     assert!(Path::new(&out).join("phone.png").exists());
+    if let Some(mut f) = flood {
+        let _ = f.kill();
+        let _ = f.wait();
+    }
 }
 
 fn sh(c: &str) -> std::process::Output {
@@ -741,6 +767,86 @@ impl Drop for Namespaces {
     }
 }
 
+/// A server namespace running `wgq web` (reached from the host over a veth, `--insecure`)
+/// and its interface (wireguard-go), and a client namespace linked to it (192.0.2.1/30).
+struct Lab {
+    spaces: Namespaces,
+    web: Web,
+    srv: String,
+    cli: String,
+    id: u32,
+}
+
+impl Lab {
+    /// None (and `skipped:` printed) when a tool is missing.
+    fn new(tag: &str) -> Option<Lab> {
+        for t in ["wireguard-go", "wg", "ping", "ip"] {
+            if which::which(t).is_err() {
+                eprintln!("skipped: {t} is not installed");
+                return None;
+            }
+        }
+        let id = std::process::id() % 100_000;
+        let (srv, cli) = (format!("{tag}s-{id}"), format!("{tag}c-{id}"));
+        let spaces = Namespaces(vec![srv.clone(), cli.clone()]);
+        for n in &spaces.0 {
+            ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
+        }
+        // The client's link to the server (192.0.2.1/30), and the host's link to the server
+        // (198.51.100.x/30, x from the pid) that the browser reaches `wgq web` through.
+        let b = (id % 60) * 4;
+        let (host_ip, web_ip) = (format!("198.51.100.{}", b + 1), format!("198.51.100.{}", b + 2));
+        ok(&format!(
+            "ip link add {tag}l{id} netns {srv} type veth peer name eth0 netns {cli} && \
+             ip -n {srv} addr add 192.0.2.1/30 dev {tag}l{id} && ip -n {srv} link set {tag}l{id} up && \
+             ip -n {cli} addr add 192.0.2.2/30 dev eth0 && ip -n {cli} link set eth0 up && \
+             ip link add {tag}h{id} type veth peer name eth1 netns {srv} && \
+             ip addr add {host_ip}/30 dev {tag}h{id} && ip link set {tag}h{id} up && \
+             ip -n {srv} addr add {web_ip}/30 dev eth1 && ip -n {srv} link set eth1 up"
+        ));
+        let web = start_web_in(tag, &[], Some(InNs { ns: &srv, ip: &web_ip }), 1);
+        ok(&format!("ip netns exec {srv} {WGQ} up {}/{}.conf", web.dir.path().join("conf").display(), web.ifname));
+        Some(Lab { spaces, web, srv, cli, id })
+    }
+
+    fn client_file(&self) -> PathBuf {
+        self.web.dir.path().join("client").join(format!("wk{}.conf", self.id))
+    }
+
+    /// Downloads the client's file through the page's link and brings it up in the client
+    /// namespace; waits until it pings the server through the tunnel.
+    fn connect(&self, d: &Driver, card: &str) {
+        let href = d
+            .exec("return document.querySelector(arguments[0]).href;", vec![s(&in_card(card, ".act-download"))])
+            .str()
+            .unwrap()
+            .to_string();
+        let (st, file) = d.fetch(&href);
+        assert_eq!(st, 200, "{file}");
+        let cfile = self.client_file();
+        std::fs::create_dir_all(cfile.parent().unwrap()).unwrap();
+        std::fs::write(&cfile, &file).unwrap();
+        ok(&format!("chmod 600 {0} && ip netns exec {1} {WGQ} up {0}", cfile.display(), self.cli));
+        let until = std::time::Instant::now() + Duration::from_secs(15);
+        while !pings(&self.cli, "10.66.0.1") {
+            assert!(std::time::Instant::now() < until, "the client never reached the server through the tunnel");
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = sh(&format!("ip netns exec {} {WGQ} down {}", self.cli, self.client_file().display()));
+        let _ = sh(&format!(
+            "ip netns exec {} {WGQ} down {}/{}.conf",
+            self.srv,
+            self.web.dir.path().join("conf").display(),
+            self.web.ifname
+        ));
+        let _ = &self.spaces;
+    }
+}
+
 /// A client made in the page, its file downloaded from the page, brought up with `wgq up`
 /// in a namespace of its own: it pings the server through the tunnel, the page shows its
 /// handshake, endpoint, transfer and chart; disabled in the page, its traffic stops at once
@@ -751,33 +857,8 @@ fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
         eprintln!("skipped: {why}");
         return;
     }
-    for t in ["wireguard-go", "wg", "ping", "ip"] {
-        if which::which(t).is_err() {
-            eprintln!("skipped: {t} is not installed");
-            return;
-        }
-    }
-    let id = std::process::id() % 100_000;
-    let (srv, cli) = (format!("wbs-{id}"), format!("wbc-{id}"));
-    let spaces = Namespaces(vec![srv.clone(), cli.clone()]);
-    for n in &spaces.0 {
-        ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
-    }
-    // The client's link to the server (192.0.2.1/30), and the host's link to the server
-    // (198.51.100.x/30, x from the pid) that the browser reaches `wgq web` through.
-    let b = (id % 60) * 4;
-    let (host_ip, web_ip) = (format!("198.51.100.{}", b + 1), format!("198.51.100.{}", b + 2));
-    ok(&format!(
-        "ip link add wl{id} netns {srv} type veth peer name eth0 netns {cli} && \
-         ip -n {srv} addr add 192.0.2.1/30 dev wl{id} && ip -n {srv} link set wl{id} up && \
-         ip -n {cli} addr add 192.0.2.2/30 dev eth0 && ip -n {cli} link set eth0 up && \
-         ip link add wh{id} type veth peer name eth1 netns {srv} && \
-         ip addr add {host_ip}/30 dev wh{id} && ip link set wh{id} up && \
-         ip -n {srv} addr add {web_ip}/30 dev eth1 && ip -n {srv} link set eth1 up"
-    ));
-    let web = start_web_in("wn", &[], Some(InNs { ns: &srv, ip: &web_ip }), 1);
-    let conf = web.dir.path().join("conf");
-    ok(&format!("ip netns exec {srv} {WGQ} up {}/{}.conf", conf.display(), web.ifname));
+    let Some(lab) = Lab::new("wn") else { return };
+    let (web, srv, cli) = (&lab.web, lab.srv.as_str(), lab.cli.as_str());
 
     let d = Driver::start(1280, 900, "en-US");
     d.goto(&web.url("/"));
@@ -787,24 +868,9 @@ fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
     create(&d, "roadwarrior", None, None);
     let c = wait_card(&d, "roadwarrior");
     assert!(d.text(&in_card(&c, ".handshake")).contains("never"));
-    let href = d
-        .exec("return document.querySelector(arguments[0]).href;", vec![s(&in_card(&c, ".act-download"))])
-        .str()
-        .unwrap()
-        .to_string();
-    let (st, file) = d.fetch(&href);
-    assert_eq!(st, 200, "{file}");
-    let cdir = web.dir.path().join("client");
-    std::fs::create_dir(&cdir).unwrap();
-    let cfile = cdir.join(format!("wk{id}.conf"));
-    std::fs::write(&cfile, &file).unwrap();
-    ok(&format!("chmod 600 {0} && ip netns exec {cli} {WGQ} up {0}", cfile.display()));
+    lab.connect(&d, &c);
 
     // Through the tunnel; the page shows the handshake, the endpoint and the transfer.
-    let until = std::time::Instant::now() + Duration::from_secs(15);
-    while !pings(&cli, "10.66.0.1") {
-        assert!(std::time::Instant::now() < until, "the client never reached the server through the tunnel");
-    }
     d.wait_until(
         "the handshake in the page",
         "return document.querySelector(arguments[0]).classList.contains('on');",
@@ -813,7 +879,7 @@ fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
     );
     assert!(d.text(&in_card(&c, ".endpoint")).starts_with("192.0.2.2:"));
     let mut flood = Command::new("ip")
-        .args(["netns", "exec", &cli, "ping", "-q", "-i", "0.2", "-s", "1200", "-c", "25", "10.66.0.1"])
+        .args(["netns", "exec", cli, "ping", "-q", "-i", "0.2", "-s", "1200", "-c", "25", "10.66.0.1"])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -836,7 +902,7 @@ fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
     );
     let peers = ok(&format!("ip netns exec {srv} wg show {} peers", web.ifname));
     assert!(peers.trim().is_empty(), "the disabled peer is still on the device: {peers}");
-    assert!(!pings(&cli, "10.66.0.1"), "a disabled client still reaches the server");
+    assert!(!pings(cli, "10.66.0.1"), "a disabled client still reaches the server");
     // Enabled again: back on the device, traffic flows.
     d.click_css(&in_card(&c, ".switch"));
     d.wait_until(
@@ -846,12 +912,9 @@ fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
         10,
     );
     let until = std::time::Instant::now() + Duration::from_secs(15);
-    while !pings(&cli, "10.66.0.1") {
+    while !pings(cli, "10.66.0.1") {
         assert!(std::time::Instant::now() < until, "the enabled client does not reach the server again");
     }
-    let _ = sh(&format!("ip netns exec {cli} {WGQ} down {}", cfile.display()));
-    let _ = sh(&format!("ip netns exec {srv} {WGQ} down {}/{}.conf", conf.display(), web.ifname));
     drop(d);
-    drop(web);
-    drop(spaces);
+    drop(lab);
 }
