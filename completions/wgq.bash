@@ -123,7 +123,7 @@ _wgq() {
 		;;
 	web-admin)
 		if [[ $COMP_CWORD -eq 2 ]]; then
-			COMPREPLY=( $(compgen -W "hash-password token" -- "$cur") )
+			COMPREPLY=( $(compgen -W "hash-password token totp" -- "$cur") )
 			return
 		fi
 		case ${COMP_WORDS[2]} in
@@ -132,6 +132,9 @@ _wgq() {
 			;;
 		token)
 			COMPREPLY=( $(compgen -W "add list revoke --read-only --state-dir" -- "$cur") )
+			;;
+		totp)
+			COMPREPLY=( $(compgen -W "enable disable --state-dir" -- "$cur") )
 			;;
 		esac
 		;;

@@ -148,11 +148,14 @@ complete -c wgq -n "__fish_seen_subcommand_from web" -l trusted-proxy -d 'A reve
 complete -c wgq -n "__fish_seen_subcommand_from web" -l no-apply -d 'Edit the files only: never look at or change a running interface'
 complete -c wgq -f -n "__fish_seen_subcommand_from web" -a "(__fish_print_interfaces)"
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a web-admin -d 'The web page\'s credentials: hash-password, token add|list|revoke'
-complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and not __fish_seen_subcommand_from hash-password token" -a hash-password -d 'Read a password (terminal or standard input) and print its argon2id PHC string (for PASSWORD_HASH)'
+complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and not __fish_seen_subcommand_from hash-password token totp" -a hash-password -d 'Read a password (terminal or standard input) and print its argon2id PHC string (for PASSWORD_HASH)'
 complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from hash-password" -l save -d 'Also store it in the state directory (wgq web reads it when PASSWORD_HASH is unset)'
 complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from hash-password" -l state-dir -d 'The web page\'s state directory (default /var/lib/wgq/web)'
-complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and not __fish_seen_subcommand_from hash-password token" -a token -d 'API tokens for scripts (Authorization: Bearer TOKEN): add, list, revoke'
+complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and not __fish_seen_subcommand_from hash-password token totp" -a token -d 'API tokens for scripts (Authorization: Bearer TOKEN): add, list, revoke'
 complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from token" -a "add list revoke"
 complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from token" -l read-only -d 'It may read, not change'
 complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from token" -l state-dir -d 'The web page\'s state directory (default /var/lib/wgq/web)'
+complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and not __fish_seen_subcommand_from hash-password token totp" -a totp -d 'A second factor at login (TOTP, as authenticator apps make): enable, disable'
+complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from totp" -a "enable disable"
+complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from totp" -l state-dir -d 'The web page\'s state directory (default /var/lib/wgq/web)'
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a qr -d 'Print a file (a client\'s configuration) as a QR code on the terminal'

@@ -529,6 +529,12 @@ fn settings_routes_and_tokens() {
     assert!(w.stderr().contains("audit: token:ci@127.0.0.1 create"));
     tok(&["revoke", "ci"]);
     assert_eq!(w.req("GET", &path, &[("Authorization", &bearer(&rw))], None).status, 401);
+    // prometheus_wireguard_exporter's names for every interface: behind login.
+    assert_eq!(w.req("GET", "/api/v1/metrics", &[], None).status, 401);
+    let m = w.req("GET", "/api/v1/metrics", &[("Authorization", &bearer(&ro))], None).text();
+    assert!(
+        m.contains("# TYPE wireguard_sent_bytes_total counter") && m.contains("# TYPE wireguard_latest_handshake_seconds gauge")
+    );
     // Metrics with wg-easy 14's names.
     let m = w.req("GET", "/metrics", &[], None).text();
     assert!(m.contains(&format!("wireguard_configured_peers{{interface=\"{}\"}} 1", w.ifname)), "{m}");
@@ -588,4 +594,40 @@ fn forwarded_headers_are_ignored_from_others() {
         assert_eq!(w.req("POST", "/api/session", &[("X-Forwarded-For", &xff)], Some(r#"{"password":"x"}"#)).status, 401);
     }
     assert_eq!(w.req("POST", "/api/session", &[("X-Forwarded-For", "198.51.100.99")], Some(r#"{"password":"x"}"#)).status, 429);
+}
+
+#[test]
+fn totp_second_factor() {
+    let w = start("wz", &[]);
+    let state = w.dir.path().join("state");
+    let admin = |args: &[&str]| {
+        let o = Command::new(WGQ).arg("web-admin").args(args).arg("--state-dir").arg(&state).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let tok = admin(&["token", "add", "ci"]).trim().to_string();
+    let uri = admin(&["totp", "enable"]);
+    let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let key = wgq::web::auth::unbase32(&secret).unwrap();
+    assert_eq!(key.len(), 20);
+    let stored = std::fs::metadata(state.join("totp")).unwrap();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&stored.permissions()) & 0o777, 0o600);
+    assert_eq!(w.req("GET", "/api/session", &[], None).json()["requiresTotp"], true);
+    let code = |t: u64| format!("{:06}", wgq::web::auth::totp_code(&key, t / 30));
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // The password alone, a wrong code: refused; the right code: in, once.
+    assert_eq!(w.req("POST", "/api/session", &[], Some(r#"{"password":"s3cret pass"}"#)).status, 401);
+    let wrong = format!("{:06}", (wgq::web::auth::totp_code(&key, now() / 30) + 1) % 1_000_000);
+    let body = |c: &str| format!(r#"{{"password":"s3cret pass","totp":"{c}"}}"#);
+    assert_eq!(w.req("POST", "/api/session", &[], Some(&body(&wrong))).status, 401);
+    let c = code(now());
+    let r = w.req("POST", "/api/session", &[], Some(&body(&c)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(w.req("POST", "/api/session", &[], Some(&body(&c))).status, 401, "a code works once");
+    // The password header no longer works; tokens do.
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 401);
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", &format!("Bearer {tok}"))], None).status, 200);
+    admin(&["totp", "disable"]);
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 200);
+    assert!(w.req("GET", "/api/session", &[], None).json().get("requiresTotp").is_none());
 }

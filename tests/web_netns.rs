@@ -101,6 +101,18 @@ fn a_client_made_over_the_api_connects() {
     let l2: serde_json::Value = serde_json::from_str(&curl(&format!("{base}/api/wireguard/client"))).unwrap();
     assert!(l2[0]["latestHandshakeAt"].is_string() && l2[0]["transferRx"].as_u64().unwrap() > 0, "{l} {l2}");
     assert!(l2[0]["endpoint"].as_str().unwrap().starts_with("192.0.2.2:"), "{l2}");
+    // prometheus_wireguard_exporter's names under /api/v1.
+    let m = curl(&format!("{base}/api/v1/metrics"));
+    let labels =
+        format!("{{interface=\"{ifname}\",public_key=\"{public}\",allowed_ips=\"10.79.0.2/32\",friendly_name=\"phone\"}}");
+    let value = |metric: &str| -> u64 {
+        let line = m.lines().find(|l| l.starts_with(&format!("{metric}{labels} "))).unwrap_or_else(|| panic!("{metric}: {m}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("wireguard_sent_bytes_total") > 0 && value("wireguard_received_bytes_total") > 0, "{m}");
+    let hs = value("wireguard_latest_handshake_seconds");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(hs <= now && now - hs < 60, "a UNIX timestamp: {hs}");
     // Disabled over the API: off the device, no more traffic; enabled: back.
     curl(&format!("-X POST {base}/api/wireguard/client/{id_}/disable"));
     assert!(!ok(&format!("ip netns exec {srv} wg show {ifname} allowed-ips")).contains(&public));

@@ -22,6 +22,25 @@ pub enum WebAdminCmd {
         #[command(subcommand)]
         command: TokenCmd,
     },
+    /// A second factor at login (TOTP, as authenticator apps make): enable, disable
+    Totp {
+        #[command(subcommand)]
+        command: TotpCmd,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum TotpCmd {
+    /// Make a new secret and print it (and its QR code) for an authenticator app
+    Enable {
+        #[command(flatten)]
+        state: StateArg,
+    },
+    /// Log in with the password alone again
+    Disable {
+        #[command(flatten)]
+        state: StateArg,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
@@ -150,6 +169,25 @@ pub fn run(cmd: &WebAdminCmd) -> Result<i32, AppError> {
             for t in all {
                 println!("{}\t{}\t{}", t.name, if t.read_only { "read-only" } else { "read-write" }, t.created);
             }
+        }
+        WebAdminCmd::Totp { command: TotpCmd::Enable { state } } => {
+            let secret = state
+                .open()?
+                .enable_totp()
+                .map_err(|source| AppError::Io { context: "Unable to store the secret".into(), source })?;
+            let uri = format!("otpauth://totp/wgq?secret={secret}&issuer=wgq&algorithm=SHA1&digits=6&period=30");
+            if std::io::stdout().is_terminal() {
+                print!("{}", super::qr::terminal(uri.as_bytes()).map_err(|e| AppError::Other(e.to_string()))?);
+            }
+            println!("{uri}");
+            eprintln!("wgq: TOTP on: logins need the password and a code; the password header no longer works (tokens do)");
+        }
+        WebAdminCmd::Totp { command: TotpCmd::Disable { state } } => {
+            let was = state
+                .open()?
+                .disable_totp()
+                .map_err(|source| AppError::Io { context: "Unable to remove the secret".into(), source })?;
+            eprintln!("wgq: TOTP {}", if was { "off" } else { "was not on" });
         }
         WebAdminCmd::Token { command: TokenCmd::Revoke { name, state } } => {
             if !state.open()?.revoke_token(name).map_err(AppError::Other)? {

@@ -188,7 +188,8 @@ URL\\-safe base64.\n.PP\nPlain HTTP is served only on a loopback address unless 
 X\\-Forwarded\\-Proto are believed). Without a password hash only loopback is served, with a warning. The \
 password hash is \\fBPASSWORD_HASH\\fP (an argon2id PHC string, or bcrypt as wg\\-easy makes them; costs above \
 64 MiB, 16 passes, 4 lanes or bcrypt cost 14 are refused) or the one \\fBwgq web\\-admin hash\\-password \
-\\-\\-save\\fP stored. Scripts may send \\fBAuthorization:\\fP \\fIPASSWORD\\fP, or a token of \\fBwgq web\\-admin \
+\\-\\-save\\fP stored. \\fBwgq web\\-admin totp enable\\fP adds a second factor (a TOTP code at login; the \
+password header is then refused). Scripts may send \\fBAuthorization:\\fP \\fIPASSWORD\\fP, or a token of \\fBwgq web\\-admin \
 token add\\fP as \\fBAuthorization: Bearer\\fP \\fITOKEN\\fP (a read\\-only token may not change anything). Logins are \
 throttled per client address (5 a minute) and in all (30 a minute); a session ends after 24 hours unused, and \
 at \\fBMAX_AGE\\fP minutes when remember me was ticked. A state change whose Origin or Sec\\-Fetch\\-Site \

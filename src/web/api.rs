@@ -78,6 +78,8 @@ pub struct App {
     tls: bool,
     /// The links file is read and rewritten whole: one taker or maker at a time.
     links_lock: Mutex<()>,
+    /// The last TOTP step a code was accepted for.
+    totp_last: Mutex<Option<u64>>,
 }
 
 /// JSON with `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026` (they occur only
@@ -263,6 +265,7 @@ impl App {
             rendered: Mutex::new(HashMap::new()),
             tls: false,
             links_lock: Mutex::new(()),
+            totp_last: Mutex::new(None),
             state,
             host,
             password,
@@ -324,17 +327,36 @@ impl App {
     }
 
     /// Checks the password (throttled; one check at a time).
-    fn check_password(&self, from: IpAddr, password: &str) -> Result<bool, u64> {
+    /// With `clear`, a success clears the address's count (a login with a second factor
+    /// clears it only once that is right too).
+    fn check_password(&self, from: IpAddr, password: &str, clear: bool) -> Result<bool, u64> {
         let Some(h) = &self.password else { return Ok(true) };
         lock(&self.logins).attempt(from)?;
         let ok = {
             let _one = lock(&auth::VERIFY);
             h.verify(password)
         };
-        if ok {
+        if ok && clear {
             lock(&self.logins).success(from);
         }
         Ok(ok)
+    }
+
+    /// The TOTP secret when a password is set and `web-admin totp enable` made one (read at
+    /// each use: enabling or disabling needs no restart).
+    fn totp_secret(&self) -> Option<Vec<u8>> {
+        self.password.as_ref()?;
+        self.state.totp().ok().flatten()
+    }
+
+    /// Checks a TOTP code; each code works once.
+    fn check_totp(&self, secret: Vec<u8>, code: &str) -> bool {
+        let mut last = lock(&self.totp_last);
+        let mut t = auth::Totp::new(secret);
+        t.set_last(*last);
+        let ok = t.check(code, now() as u64);
+        *last = t.last();
+        ok
     }
 
     /// Who the request comes from (`Ok(None)`: nobody known).
@@ -348,7 +370,10 @@ impl App {
                 };
             }
             if self.password.is_some() {
-                return match self.check_password(from, a) {
+                if self.totp_secret().is_some() {
+                    return Err(error(401, "two-factor authentication is on: use a token (wgq web-admin token add)"));
+                }
+                return match self.check_password(from, a, true) {
                     Ok(true) => Ok(Some(Who::Password)),
                     Ok(false) => Err(error(401, "Incorrect Password")),
                     Err(s) => Err(error(429, "Too many attempts").header("Retry-After", s.to_string())),
@@ -859,6 +884,47 @@ impl App {
         Response::new(200, "text/plain; version=0.0.4; charset=utf-8", s)
     }
 
+    /// Every served interface's peers with prometheus_wireguard_exporter's names: counters
+    /// with `_total`, the handshake as a UNIX timestamp, the display name as `friendly_name`.
+    fn exporter_metrics(&self) -> Response {
+        use std::fmt::Write as _;
+        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+        let mut s = String::new();
+        let mut rows = Vec::new();
+        for i in &self.cfg.interfaces {
+            match self.listed(i) {
+                Ok(l) => rows.push((i.clone(), l)),
+                Err(e) => return perr(&e),
+            }
+        }
+        for (metric, help, kind) in [
+            ("wireguard_sent_bytes_total", "Bytes sent to the peer", 0),
+            ("wireguard_received_bytes_total", "Bytes received from the peer", 1),
+            ("wireguard_latest_handshake_seconds", "UNIX timestamp of the latest handshake (0: never)", 2),
+        ] {
+            let _ = writeln!(s, "# HELP {metric} {help}\n# TYPE {metric} {}", if kind == 2 { "gauge" } else { "counter" });
+            for (ifname, l) in &rows {
+                for r in &l.rows {
+                    let (Some(key), Some(live)) = (r.entry.public_key, r.live.as_ref()) else { continue };
+                    let name = r.entry.display_name.as_deref().or(r.entry.name.as_deref()).unwrap_or("");
+                    let v = match kind {
+                        0 => live.tx_bytes,
+                        1 => live.rx_bytes,
+                        _ => live.last_handshake.map_or(0, |d| d.as_secs()),
+                    };
+                    let _ = writeln!(
+                        s,
+                        "{metric}{{interface=\"{ifname}\",public_key=\"{}\",allowed_ips=\"{}\",friendly_name=\"{}\"}} {v}",
+                        key.to_base64(),
+                        esc(&r.entry.allowed_text),
+                        esc(name)
+                    );
+                }
+            }
+        }
+        Response::new(200, "text/plain; version=0.0.4; charset=utf-8", s)
+    }
+
     fn route(&self, req: &Request) -> Response {
         let Some(path) = req.path.strip_prefix(&self.cfg.base_path).filter(|p| p.is_empty() || p.starts_with('/')) else {
             return error(404, "Not Found");
@@ -889,7 +955,11 @@ impl App {
             ("GET" | "HEAD", ["metrics", "json"]) => return self.metrics(req, true),
             ("GET" | "HEAD", ["api", "session"]) => {
                 let authenticated = cookie(req).is_some_and(|id| lock(&self.sessions).touch(id)) || self.password.is_none();
-                return json_resp(200, &json!({ "requiresPassword": self.password.is_some(), "authenticated": authenticated }));
+                let mut v = json!({ "requiresPassword": self.password.is_some(), "authenticated": authenticated });
+                if self.totp_secret().is_some() {
+                    v["requiresTotp"] = json!(true);
+                }
+                return json_resp(200, &v);
             }
             ("POST", ["api", "session"]) => return self.login(req, from),
             ("GET" | "HEAD", ["cnf", link]) => return self.one_time_link(link, from),
@@ -925,6 +995,7 @@ impl App {
             (_, ["api", "wireguard", "client", id]) if m != "GET" => self.client_route(req, &who, from, self.main_if(), id, ""),
             (_, ["api", "wireguard", "client", id, action]) => self.client_route(req, &who, from, self.main_if(), id, action),
             ("GET" | "HEAD", ["api", "v1", "interfaces"]) => json_resp(200, &json!(self.cfg.interfaces)),
+            ("GET" | "HEAD", ["api", "v1", "metrics"]) => self.exporter_metrics(),
             (_, ["api", "v1", "interfaces", ifname, rest @ ..]) => {
                 let Some(ifname) = decode_segment(ifname).filter(|i| self.cfg.interfaces.contains(i)) else {
                     return error(404, "no such interface");
@@ -957,7 +1028,8 @@ impl App {
         if password.len() > 1024 {
             return error(400, "password too long");
         }
-        match self.check_password(from, password) {
+        let totp = self.totp_secret();
+        match self.check_password(from, password, totp.is_none()) {
             Err(s) => {
                 eprintln!("wgq web: login from {from} throttled");
                 return error(429, "Too many attempts").header("Retry-After", s.to_string());
@@ -967,6 +1039,14 @@ impl App {
                 return error(401, "Incorrect Password");
             }
             Ok(true) => {}
+        }
+        if let Some(secret) = totp {
+            let code = body.get("totp").and_then(Value::as_str).unwrap_or("");
+            if !self.check_totp(secret, code) {
+                eprintln!("wgq web: login from {from} refused: wrong TOTP code");
+                return error(401, "Incorrect TOTP code");
+            }
+            lock(&self.logins).success(from);
         }
         let remember = body.get("remember").and_then(Value::as_bool).unwrap_or(false) && self.cfg.max_age_minutes > 0;
         let max_age = remember.then(|| Duration::from_secs(self.cfg.max_age_minutes * 60));

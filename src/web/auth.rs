@@ -277,11 +277,30 @@ pub fn valid_token_name(n: &str) -> bool {
 const MAX_STATE_FILE: u64 = 4 * 1024 * 1024;
 
 impl StateDir {
-    /// Creates the directory (0700) when missing, and makes it 0700.
+    /// Creates the directory (0700, its parents as the umask says) when missing; an existing
+    /// one that others may read or enter is refused (its mode is never changed: a mistyped
+    /// `--state-dir /etc` must not close /etc).
     pub fn open(dir: &Path) -> std::io::Result<StateDir> {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let m = std::fs::metadata(dir)?;
+        if !m.is_dir() {
+            return Err(std::io::Error::other("not a directory"));
+        }
+        if m.permissions().mode() & 0o077 != 0 {
+            return Err(std::io::Error::other(format!(
+                "mode {:o}: others may read it; make it 0700 (chmod 700 {})",
+                m.permissions().mode() & 0o777,
+                dir.display()
+            )));
+        }
         Ok(StateDir { dir: dir.to_path_buf() })
     }
 
@@ -309,6 +328,26 @@ impl StateDir {
 
     pub fn set_password(&self, hash: &str) -> std::io::Result<()> {
         self.write("password", &format!("{hash}\n"))
+    }
+
+    /// The TOTP secret (`web-admin totp enable`), if any.
+    pub fn totp(&self) -> std::io::Result<Option<Vec<u8>>> {
+        Ok(self.read("totp")?.lines().map(str::trim).find(|l| !l.is_empty()).and_then(unbase32).filter(|s| s.len() >= 10))
+    }
+
+    /// A new TOTP secret (160 bits), stored; returns it in base32.
+    pub fn enable_totp(&self) -> std::io::Result<String> {
+        let secret = base32(&random_bytes::<20>()?);
+        self.write("totp", &format!("{secret}\n"))?;
+        Ok(secret)
+    }
+
+    pub fn disable_totp(&self) -> std::io::Result<bool> {
+        match std::fs::remove_file(self.dir.join("totp")) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn tokens(&self) -> std::io::Result<Vec<Token>> {
@@ -412,6 +451,93 @@ impl StateDir {
     }
 }
 
+/// RFC 6238's code (HMAC-SHA1, 30 s steps, 6 digits) of `secret` for time step `step`.
+pub fn totp_code(secret: &[u8], step: u64) -> u32 {
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<sha1::Sha1> as hmac::Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(&step.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let off = (h[19] & 0x0f) as usize;
+    let bin = u32::from_be_bytes([h[off] & 0x7f, h[off + 1], h[off + 2], h[off + 3]]);
+    bin % 1_000_000
+}
+
+/// RFC 4648 base32 without padding (authenticator apps' form of the secret).
+pub fn base32(b: &[u8]) -> String {
+    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let (mut buf, mut bits) = (0u32, 0);
+    for &x in b {
+        buf = (buf << 8) | x as u32;
+        bits += 8;
+        while bits >= 5 {
+            out.push(A[((buf >> (bits - 5)) & 31) as usize] as char);
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(A[((buf << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+pub fn unbase32(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut buf, mut bits) = (0u32, 0);
+    for c in s.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        } as u32;
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Some(out)
+}
+
+/// The TOTP second factor: the secret, and the last step a code was accepted for (a code
+/// works once).
+pub struct Totp {
+    secret: Vec<u8>,
+    last: Option<u64>,
+}
+
+impl Totp {
+    pub fn new(secret: Vec<u8>) -> Totp {
+        Totp { secret, last: None }
+    }
+
+    pub fn set_last(&mut self, last: Option<u64>) {
+        self.last = last;
+    }
+
+    pub fn last(&self) -> Option<u64> {
+        self.last
+    }
+
+    /// Checks a 6-digit code at `now` (seconds), one step either side allowed.
+    pub fn check(&mut self, code: &str, now: u64) -> bool {
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let Ok(given) = code.parse::<u32>() else { return false };
+        let step = now / 30;
+        for s in [step.saturating_sub(1), step, step + 1] {
+            if totp_code(&self.secret, s) == given && self.last.is_none_or(|l| s > l) {
+                self.last = Some(s);
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// Serializes the slow password checks: one at a time, whatever the number of requests.
 pub static VERIFY: Mutex<()> = Mutex::new(());
 
@@ -437,6 +563,24 @@ mod tests {
         assert!(PasswordHash::parse(&b31).unwrap_err().contains("cost 31"));
         assert!(PasswordHash::parse("plain").is_err());
         assert!(!format!("{:?}", h).contains("argon2id$"));
+    }
+
+    #[test]
+    fn totp_rfc6238() {
+        // RFC 6238 appendix B, SHA-1, the last 6 of its 8 digits.
+        let k = b"12345678901234567890";
+        for (t, want) in [(59u64, 287082), (1111111109, 81804), (1111111111, 50471), (1234567890, 5924), (2000000000, 279037)] {
+            assert_eq!(totp_code(k, t / 30), want, "{t}");
+        }
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(unbase32("MZXW6YTBOI").unwrap(), b"foobar");
+        let mut t = Totp::new(k.to_vec());
+        assert!(t.check("287082", 59));
+        assert!(!t.check("287082", 59), "a code works once");
+        assert!(!t.check("28708", 59) && !t.check("abcdef", 59) && !t.check("000000", 10_000));
+        let mut t = Totp::new(k.to_vec());
+        assert!(t.check(&format!("{:06}", totp_code(k, 1000)), 1000 * 30 + 31), "one step late is fine");
+        assert!(!Totp::new(k.to_vec()).check(&format!("{:06}", totp_code(k, 1000)), 1002 * 30), "two steps is not");
     }
 
     #[test]
@@ -492,6 +636,12 @@ mod tests {
         assert!(st.take_link(&l, 300).unwrap().is_none(), "an expired link does not work");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(d.path().join("web")).unwrap().permissions().mode() & 0o777, 0o700);
+        // An existing directory others may read is refused, and left as it is.
+        let open = d.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(StateDir::open(&open).unwrap_err().to_string().contains("make it 0700"));
+        assert_eq!(std::fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o755);
         assert_eq!(std::fs::metadata(d.path().join("web/links")).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }
