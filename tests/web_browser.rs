@@ -561,6 +561,48 @@ fn the_page_manages_clients_in_a_browser() {
     assert!(log.contains("bob") && log.contains("throttled"), "audit lines: {log}");
 }
 
+/// With `web-admin totp enable`, the login form asks for the code: the password alone or a
+/// wrong code is refused, the right code logs in.
+#[test]
+fn the_login_asks_for_the_totp_code() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let web = start_web("wt", &[]);
+    let o = Command::new(WGQ)
+        .args(["web-admin", "totp", "enable", "--state-dir"])
+        .arg(web.dir.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let uri = String::from_utf8(o.stdout).unwrap();
+    let secret = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()).expect("otpauth URI").to_string();
+    let key = wgq::web::auth::unbase32(&secret).unwrap();
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let d = Driver::start(1000, 800, "en-US");
+    d.goto(&web.url("/"));
+    d.wait_visible("#login", 15);
+    d.wait_visible("#totp", 5);
+    login(&d, PASSWORD);
+    assert_eq!(login_message(&d), "The code has 6 digits.");
+    let wrong = format!("{:06}", (wgq::web::auth::totp_code(&key, now() / 30) + 1) % 1_000_000);
+    d.type_in("#totp", &wrong);
+    login(&d, PASSWORD);
+    d.wait_until("the refusal", "return document.getElementById('login-error').textContent === 'Wrong code.';", vec![], 10);
+    // A fresh code (each works once; wait for the next step when this one is nearly over).
+    if now() % 30 > 25 {
+        std::thread::sleep(Duration::from_secs(6));
+    }
+    d.type_in("#totp", &format!("{:06}", wgq::web::auth::totp_code(&key, now() / 30)));
+    login(&d, PASSWORD);
+    d.wait_visible("#clients", 10);
+    // After logout the form asks for a code again.
+    d.click_css("#logout");
+    d.wait_visible("#totp", 10);
+    no_csp_violation(&d);
+}
+
 /// With two interfaces served, the page offers both; a client made on the second goes into
 /// the second file, and each list shows only its own clients.
 #[test]

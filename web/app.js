@@ -18,6 +18,7 @@ const state = {
   languages: [],
   settings: { chartType: 0, oneTimeLinks: false, expiry: false, rememberMe: false, trafficStats: false, sortClients: false },
   requiresPassword: true,
+  requiresTotp: false, // GET /api/session says so when `web-admin totp enable` is on
   loggedIn: false,
   clients: new Map(), // id -> { data, el, hist: {down: [], up: []}, prev, rate }
   order: [],
@@ -671,6 +672,7 @@ function showLogin() {
   $("logout").hidden = true;
   $("login").hidden = false;
   $("remember-row").hidden = !state.settings.rememberMe;
+  $("totp-row").hidden = !state.requiresTotp;
   $("password").focus();
 }
 
@@ -737,9 +739,11 @@ async function showClients() {
   await poll();
 }
 
+// Whether an answer to a login asks for (or refuses) the second factor.
 function totpAsked(data) {
   if (!data || typeof data !== "object") return data === "TOTP_REQUIRED";
-  return data.totpRequired === true || [data.status, data.error, data.code, data.message].includes("TOTP_REQUIRED");
+  if (data.requiresTotp === true || data.totpRequired === true) return true;
+  return [data.status, data.error, data.code, data.message].some((v) => typeof v === "string" && /TOTP/i.test(v));
 }
 
 async function login(ev) {
@@ -753,7 +757,7 @@ async function login(ev) {
   if (totpShown) {
     const code = $("totp").value.trim();
     if (!/^\d{6}$/.test(code)) return showError(err, i18n("login.totpFormat"));
-    body.totpCode = code;
+    body.totp = code;
   }
   button.disabled = true;
   try {
@@ -780,6 +784,7 @@ async function login(ev) {
 }
 
 function askTotp() {
+  state.requiresTotp = true;
   $("totp-row").hidden = false;
   showError($("login-error"), "");
   $("totp").focus();
@@ -932,6 +937,7 @@ async function start() {
   try {
     const s = await call("GET", "api/session");
     state.requiresPassword = !(s && s.requiresPassword === false);
+    state.requiresTotp = !!(s && s.requiresTotp === true);
     if (s && (s.authenticated === true || s.requiresPassword === false)) await showClients();
     else showLogin();
   } catch (e) {
