@@ -31,7 +31,8 @@ PY
 hash=$(echo bench-password | "$WGQ" web-admin hash-password)
 PASSWORD_HASH=$hash "$WGQ" web --listen 127.0.0.1:0 --no-apply --config-dir "$work" --state-dir "$work/state" wgb0 2>"$work/log" &
 pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/log" && break; sleep 0.1; done
+# The whole line (its newline written).
+for _ in $(seq 100); do grep -q "listening on" "$work/log" && [ -z "$(tail -c1 "$work/log")" ] && break; sleep 0.1; done
 addr=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$work/log" | head -1)
 [ -n "$addr" ] || { cat "$work/log"; exit 1; }
 curl -s -c "$work/jar" -H 'Content-Type: application/json' -d '{"password":"bench-password"}' "http://$addr/api/session" >/dev/null

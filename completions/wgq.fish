@@ -147,7 +147,7 @@ complete -c wgq -n "__fish_seen_subcommand_from web" -l base-path -d 'The path t
 complete -c wgq -n "__fish_seen_subcommand_from web" -l trusted-proxy -d 'A reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l no-apply -d 'Edit the files only: never look at or change a running interface'
 complete -c wgq -f -n "__fish_seen_subcommand_from web" -a "(__fish_print_interfaces)"
-complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a web-admin -d 'The web page\'s credentials: hash-password, token add|list|revoke'
+complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a web-admin -d 'The web page\'s credentials: hash-password, token add|list|revoke, totp enable|disable'
 complete -c wgq -f -n "__fish_seen_subcommand_from web-admin; and not __fish_seen_subcommand_from hash-password token totp" -a hash-password -d 'Read a password (terminal or standard input) and print its argon2id PHC string (for PASSWORD_HASH)'
 complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from hash-password" -l save -d 'Also store it in the state directory (wgq web reads it when PASSWORD_HASH is unset)'
 complete -c wgq -n "__fish_seen_subcommand_from web-admin; and __fish_seen_subcommand_from hash-password" -l state-dir -d 'The web page\'s state directory (default /var/lib/wgq/web)'

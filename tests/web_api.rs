@@ -113,9 +113,11 @@ fn start_with(tag: &str, env: &[(&str, &str)], args: &[&str]) -> Result<Web, Str
     let t = Instant::now();
     loop {
         let text = stderr.lock().unwrap().clone();
-        if let Some(i) = text.find("listening on http://") {
-            let rest = &text[i + 20..];
-            let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+        // The whole line (the pipe may give it in pieces).
+        if let Some(i) = text.find("listening on http://")
+            && let Some((addr, _)) = text[i + 20..].split_once('\n')
+        {
+            let addr = addr.trim().parse().unwrap();
             return Ok(Web { child, addr, dir, ifname, stderr });
         }
         if let Ok(Some(_)) = child.try_wait() {
@@ -177,6 +179,18 @@ impl Web {
 
     fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Its stderr once `pred` holds (the lines come through a pipe: wait up to 5 s).
+    fn stderr_until(&self, pred: impl Fn(&str) -> bool) -> String {
+        let t = Instant::now();
+        loop {
+            let s = self.stderr();
+            if pred(&s) || t.elapsed() > Duration::from_secs(5) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -241,7 +255,7 @@ fn login_right_wrong_throttled_and_sessions() {
     assert_eq!(r.status, 429);
     assert!(r.header("retry-after").is_some());
     assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 429);
-    assert!(w.stderr().contains("refused: wrong password"));
+    assert!(w.stderr_until(|e| e.contains("refused: wrong password")).contains("refused: wrong password"));
 }
 
 #[test]
@@ -298,7 +312,7 @@ fn clients_crud_with_wg_easy_shapes() {
     assert_eq!(f.header("content-disposition"), Some("attachment; filename=\"laptop.conf\""));
     assert!(f.text().contains("PrivateKey = ") && f.text().contains("Address = 10.8.0.77/32"));
     // Every change has its audit line.
-    let e = w.stderr();
+    let e = w.stderr_until(|e| e.contains(" read configuration "));
     for what in [" create ", " disable ", " enable ", " rename to laptop ", " address 10.8.0.77 ", " read configuration "] {
         assert!(e.lines().any(|l| l.contains("audit: session:") && l.contains(what) && l.contains(&w.ifname)), "{what}: {e}");
     }
@@ -319,7 +333,8 @@ fn clients_crud_with_wg_easy_shapes() {
     // Delete.
     assert_eq!(w.req("DELETE", &format!("/api/wireguard/client/{id}"), &[("Cookie", &c)], None).status, 200);
     assert!(w.clients(&c).is_empty() && !w.conf().contains("[Peer]"));
-    assert!(w.stderr().lines().any(|l| l.contains("audit: session:") && l.contains(" delete ") && l.ends_with(" laptop")));
+    let e = w.stderr_until(|e| e.contains(" delete "));
+    assert!(e.lines().any(|l| l.contains("audit: session:") && l.contains(" delete ") && l.ends_with(" laptop")), "{e}");
     assert_eq!(w.req("DELETE", &format!("/api/wireguard/client/{id}"), &[("Cookie", &c)], None).status, 404);
 }
 
@@ -421,6 +436,10 @@ fn hostile_names_are_kept_as_text() {
     let conf = w.conf();
     assert!(conf.contains(&format!("# DisplayName = {name}\n")), "{conf}");
     assert!(conf.contains("# Name = imgsrcxonerrora\n"), "{conf}");
+    // The audit line shows it in order, on one line.
+    let e = w.stderr_until(|e| e.contains(" create "));
+    let line = e.lines().find(|l| l.contains(" create ")).unwrap();
+    assert!(line.ends_with("Zoë's \\u{202e}phone") && !line.contains('\u{202e}'), "{line}");
     // Control characters, too long, empty: refused, nothing written.
     let before = w.conf();
     for bad in ["a\nPostUp = touch /tmp/x", "a\rb", "x\u{7f}", "\u{1b}[31m", "", "   "] {
@@ -526,7 +545,7 @@ fn settings_routes_and_tokens() {
     assert_eq!(r.status, 200, "{}", r.text());
     let l = w.req("GET", &path, &[("Authorization", &bearer(&ro))], None).json();
     assert_eq!(l[0]["addresses"], serde_json::json!(["10.8.0.2", "fd08::2"]));
-    assert!(w.stderr().contains("audit: token:ci@127.0.0.1 create"));
+    assert!(w.stderr_until(|e| e.contains("audit: token:ci@127.0.0.1 create")).contains("audit: token:ci@127.0.0.1 create"));
     tok(&["revoke", "ci"]);
     assert_eq!(w.req("GET", &path, &[("Authorization", &bearer(&rw))], None).status, 401);
     // prometheus_wireguard_exporter's names for every interface: behind login.
@@ -554,7 +573,7 @@ fn exposure_is_refused() {
     assert!(e.contains("above the bounds"), "{e}");
     // Without a password, loopback: open, with a warning.
     let w = start_with("we", &[], &[]).unwrap();
-    assert!(w.stderr().contains("warning: no password"));
+    assert!(w.stderr_until(|e| e.contains("warning: no password")).contains("warning: no password"));
     assert_eq!(w.req("GET", "/api/wireguard/client", &[], None).status, 200);
 }
 
@@ -580,7 +599,8 @@ fn base_path_and_trusted_proxy() {
     assert_eq!(r.status, 429);
     let r = w.req("POST", "/wg/api/session", &[("X-Forwarded-For", "198.51.100.8")], Some(r#"{"password":"s3cret pass"}"#));
     assert_eq!(r.status, 200, "another client behind the proxy is not throttled");
-    assert!(w.stderr().contains("refused: wrong password") && w.stderr().contains("from 198.51.100.7"));
+    let e = w.stderr_until(|e| e.contains("refused: wrong password") && e.contains("from 198.51.100.7"));
+    assert!(e.contains("refused: wrong password") && e.contains("from 198.51.100.7"), "{e}");
 }
 
 #[test]

@@ -151,7 +151,7 @@ enum WgqCommand {
     },
     /// Serve the web page and its API (wg-easy 14's routes and /api/v1) for server interfaces
     Web(crate::commands::web::WebArgs),
-    /// The web page's credentials: hash-password, token add|list|revoke
+    /// The web page's credentials: hash-password, token add|list|revoke, totp enable|disable
     WebAdmin {
         #[command(subcommand)]
         command: crate::commands::web_admin::WebAdminCmd,

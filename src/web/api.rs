@@ -532,7 +532,7 @@ impl App {
         if let Some((t, body)) = lock(&self.rendered).get(&key)
             && t.elapsed() < Duration::from_secs(1)
         {
-            return Response::new(200, "application/json; charset=utf-8", body.as_slice());
+            return Response::shared(200, "application/json; charset=utf-8", Arc::clone(body));
         }
         // One client at a time into the text: memory is the answer's size, not a tree of values.
         let files = self.client_files(ifname);
@@ -551,7 +551,7 @@ impl App {
         out.push(']');
         let body = Arc::new(out.into_bytes());
         lock(&self.rendered).insert(key, (Instant::now(), Arc::clone(&body)));
-        Response::new(200, "application/json; charset=utf-8", body.as_slice())
+        Response::shared(200, "application/json; charset=utf-8", body)
     }
 
     /// Runs an edit of `ifname`, with its audit line.

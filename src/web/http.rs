@@ -62,11 +62,22 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A body shared with a cache (sent in place of `body`, without a copy).
+    pub shared: Option<Arc<Vec<u8>>>,
 }
 
 impl Response {
     pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
-        Response { status, headers: vec![("Content-Type".into(), content_type.into())], body: body.into() }
+        Response { status, headers: vec![("Content-Type".into(), content_type.into())], body: body.into(), shared: None }
+    }
+
+    /// A response whose body is shared (a cached answer).
+    pub fn shared(status: u16, content_type: &str, body: Arc<Vec<u8>>) -> Response {
+        Response { shared: Some(body), ..Response::new(status, content_type, Vec::new()) }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.shared.as_deref().map_or(&self.body, |v| v.as_slice())
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Response {
@@ -232,13 +243,20 @@ pub fn write_response(w: &mut impl Write, resp: &Response, keep_alive: bool, hea
         let v: String = v.chars().filter(|c| !c.is_control()).collect();
         s.push_str(&format!("{n}: {v}\r\n"));
     }
-    s.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
+    let body = resp.bytes();
+    s.push_str(&format!("Content-Length: {}\r\n", body.len()));
     s.push_str(if keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
-    let mut out = s.into_bytes();
-    if !head {
-        out.extend_from_slice(&resp.body);
+    if head || body.is_empty() {
+        w.write_all(s.as_bytes())?;
+    } else if body.len() <= 64 * 1024 {
+        let mut out = s.into_bytes();
+        out.extend_from_slice(body);
+        w.write_all(&out)?;
+    } else {
+        // A large body is not copied behind its header.
+        w.write_all(s.as_bytes())?;
+        w.write_all(body)?;
     }
-    w.write_all(&out)?;
     w.flush()
 }
 

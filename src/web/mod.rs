@@ -141,8 +141,22 @@ pub fn lang_from_env(v: &str) -> Option<(String, bool)> {
 
 /// An audit line on stderr: who did what to which client.
 pub fn audit(who: &str, what: &str, ifname: &str, client: &str) {
-    use crate::config::values::clean;
-    eprintln!("wgq web: audit: {} {what} {ifname} {}", clean(who), clean(client));
+    eprintln!("wgq web: audit: {} {} {ifname} {}", shown(who), shown(what), shown(client));
+}
+
+/// Text for a log line: control characters and the bidirectional controls (which would
+/// reorder what a terminal shows) escaped.
+pub fn shown(v: &str) -> String {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        if (c.is_control() && c != '\t') || bidi(c) {
+            s.extend(c.escape_unicode());
+        } else {
+            s.push(c);
+        }
+    }
+    s
 }
 
 /// A shared lock that survives a panicking holder (a request's panic is its own).
@@ -195,6 +209,12 @@ mod tests {
         assert!(check_exposure(&c, any).is_ok());
         c.insecure = false;
         assert!(matches!(check_exposure(&c, any), Err(WebError::NotLoopback(_))));
+    }
+
+    #[test]
+    fn log_text_is_one_line_in_order() {
+        assert_eq!(shown("a\nb\u{202e}c\u{1b}"), "a\\u{a}b\\u{202e}c\\u{1b}");
+        assert_eq!(shown("Zoë ✓\t"), "Zoë ✓\t");
     }
 
     #[test]
