@@ -114,7 +114,7 @@ impl WebArgs {
             trusted_proxies,
             password_hash: hash_env("PASSWORD_HASH")?,
             max_age_minutes,
-            lang: env("LANG").and_then(|l| web::lang_from_env(&l)).map(|(c, _)| c).unwrap_or_else(|| "en".into()),
+            lang: env("LANG").and_then(|l| web::lang_from_env(&l)),
             ui_traffic_stats: env_bool("UI_TRAFFIC_STATS")?,
             ui_chart_type,
             ui_sort_clients: env_bool("UI_ENABLE_SORT_CLIENTS")?,

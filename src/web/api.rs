@@ -696,6 +696,8 @@ impl App {
                         let req = provision::SetRequest { name: &sel[0], display_name: Some(""), ..Default::default() };
                         match (renamed, provision::set(h, s, o, &req)?) {
                             (Edited::DryRun(a), Edited::DryRun(b)) => Ok(Edited::DryRun(a + &b)),
+                            // No display line to drop: the rename's preview alone.
+                            (Edited::DryRun(a), _) => Ok(Edited::DryRun(a)),
                             (_, r) => Ok(r),
                         }
                     });
@@ -939,7 +941,10 @@ impl App {
         // Open routes.
         match (m, segs.as_slice()) {
             ("GET" | "HEAD", ["api", "release"]) => return json_resp(200, &json!(14)),
-            ("GET" | "HEAD", ["api", "lang"]) => return json_resp(200, &json!(self.cfg.lang)),
+            ("GET" | "HEAD", ["api", "lang"]) => {
+                let lang = self.cfg.lang.as_ref().map(|(c, code)| (c.as_str(), *code));
+                return json_resp(200, &json!(super::assets::language(lang, req.header("accept-language"))));
+            }
             ("GET" | "HEAD", ["api", "remember-me"]) => return json_bool(self.cfg.max_age_minutes > 0),
             ("GET" | "HEAD", ["api", "ui-traffic-stats"]) => return json_bool(self.cfg.ui_traffic_stats),
             ("GET" | "HEAD", ["api", "ui-chart-type"]) => return json_resp(200, &json!(self.cfg.ui_chart_type)),

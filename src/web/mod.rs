@@ -39,7 +39,9 @@ pub struct Config {
     pub password_hash: Option<PasswordHash>,
     /// MAX_AGE, minutes (0: "remember me" is off).
     pub max_age_minutes: u64,
-    pub lang: String,
+    /// `LANG` as `lang_from_env` reads it: the code, and whether it is a wg-easy code (which
+    /// wins over the browser's Accept-Language; a POSIX locale does not). None: unset.
+    pub lang: Option<(String, bool)>,
     pub ui_traffic_stats: bool,
     pub ui_chart_type: u8,
     pub ui_sort_clients: bool,
@@ -177,7 +179,7 @@ mod tests {
             trusted_proxies: vec![],
             password_hash: None,
             max_age_minutes: 0,
-            lang: "en".into(),
+            lang: None,
             ui_traffic_stats: false,
             ui_chart_type: 0,
             ui_sort_clients: false,
