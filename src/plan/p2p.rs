@@ -949,3 +949,8 @@ mod tests {
         assert_eq!((m.peers[0].via, m.peers[0].since), (Via::Direct, 77));
     }
 }
+
+/// Review findings (review2): tests that fail on the code as it stands.
+#[cfg(test)]
+#[path = "p2p_review_tests.rs"]
+mod review_tests;
