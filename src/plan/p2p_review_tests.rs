@@ -163,3 +163,29 @@ fn review_decode_fuzz() {
     }
     let _ = Duration::ZERO;
 }
+
+/// F-P5 (low): with more than 512 opted-in peers, a query for page u16::MAX overflows
+/// `page + 1` in `answer` (a panic in debug builds, "no input may panic"; in release it
+/// wraps and answers page 64's peers with `more` set).
+#[test]
+fn review_last_page_number_does_not_overflow() {
+    let mut dev = DeviceState::default();
+    let mut opted = Vec::new();
+    for n in 0..530u32 {
+        let mut k = [0u8; 32];
+        k[..4].copy_from_slice(&n.to_be_bytes());
+        let a = IpAddr::V4((0x0a09_0000u32 + n + 2).into());
+        dev.peers.push(PeerState {
+            public_key: Key(k),
+            allowed_ips: vec![IpNet::new(a, 32)],
+            endpoint: Some(sa("203.0.113.1:1")),
+            ..Default::default()
+        });
+        opted.push(Key(k));
+    }
+    let subnets = [net("10.9.0.1/16")];
+    let r = std::panic::catch_unwind(|| {
+        answer(&dev, &opted, &subnets, ip("10.9.0.2"), &Message::Query { nonce: 0, page: u16::MAX })
+    });
+    assert!(r.is_ok(), "answer panicked on page u16::MAX");
+}
