@@ -86,21 +86,17 @@ fn open(ifname: &str) -> Result<LinuxSystem, AppError> {
 /// The largest server file `serve` reads.
 const MAX_FILE: u64 = 64 << 20;
 
-/// The opted-in peers of the server file (`# P2P = true` in an enabled `[Peer]` block).
-fn opted_in(path: &std::path::Path) -> Result<Vec<crate::key::Key>, AppError> {
-    let read = |e| AppError::Read { path: path.display().to_string(), source: e };
-    let len = std::fs::metadata(path).map_err(read)?.len();
-    if len > MAX_FILE {
-        return Err(AppError::Other(format!("{}: larger than {MAX_FILE} bytes", path.display())));
-    }
-    let mut bytes = std::fs::read(path).map_err(read)?;
-    let keys = crate::config::peers::list_entries(&bytes)
-        .into_iter()
-        .filter(|p| p.p2p && !p.disabled)
-        .filter_map(|p| p.public_key)
-        .collect();
+/// The peers of a config file: the opted-in ones (`# P2P = true` in an enabled `[Peer]`
+/// block) and every enabled one. Read bounded, the text wiped after.
+fn file_peers(path: &std::path::Path) -> Result<(Vec<crate::key::Key>, Vec<crate::key::Key>), AppError> {
+    let text =
+        crate::os::read_bounded(path, MAX_FILE).map_err(|e| AppError::Read { path: path.display().to_string(), source: e })?;
+    let mut bytes = text.into_bytes();
+    let entries = crate::config::peers::list_entries(&bytes);
     crate::key::wipe(&mut bytes);
-    Ok(keys)
+    let enabled: Vec<_> = entries.into_iter().filter(|p| !p.disabled).collect();
+    let opted = enabled.iter().filter(|p| p.p2p).filter_map(|p| p.public_key).collect();
+    Ok((opted, enabled.iter().filter_map(|p| p.public_key).collect()))
 }
 
 fn serve(target: &str, port: u16) -> Result<i32, AppError> {
@@ -165,8 +161,8 @@ fn serve(target: &str, port: u16) -> Result<i32, AppError> {
             next_file = Instant::now() + Duration::from_secs(2);
             let stamp = std::fs::metadata(&loc.path).ok().map(|m| (m.modified().ok(), m.len()));
             if stamp != file_stamp {
-                match opted_in(&loc.path) {
-                    Ok(k) => {
+                match file_peers(&loc.path) {
+                    Ok((k, _)) => {
                         opted = k;
                         file_stamp = stamp;
                     }
@@ -266,11 +262,19 @@ fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> {
     let sock = sysp2p::connect_hub(&ifname, hub).map_err(|e| io(&format!("Unable to open a socket to the hub {hub}"), e))?;
     crate::os::signals::install();
     eprintln!("[#] p2p: {ifname} asks {hub} every {} seconds", p2p::POLL_EVERY);
+    // The interface's file, if it has one: the peers it defines are never managed here.
+    let file = locate::locate_config(target, std::path::Path::new(super::CONFIG_DIR)).ok().map(|l| l.path);
+    let file_keys = || file.as_deref().and_then(|f| file_peers(f).ok()).map(|(_, all)| all).unwrap_or_default();
     let index = runstate::ifindex(&ifname);
-    let dev = sys.observe_p2p(&ifname)?;
-    let mut mesh = match run.read_p2p(&ifname, index) {
-        Some(r) => Mesh::adopt(&r, &dev, now_secs()),
-        None => Mesh::default(),
+    let mut mesh = {
+        // The device and the record as one view (up, down, save and reload change them
+        // under this lock).
+        let _lock = run.lock_wait(&ifname, Duration::from_secs(2)).map_err(|e| AppError::Other(format!("p2p: {e}")))?;
+        let dev = sys.observe_p2p(&ifname)?;
+        match run.read_p2p(&ifname, index) {
+            Some(r) => Mesh::adopt(&r, &dev, &own, now_secs()),
+            None => Mesh::default(),
+        }
     };
     let mut recorded = None;
     let mut next_poll = Instant::now();
@@ -295,35 +299,39 @@ fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> {
         } else {
             HubView::Silent
         };
+        // Up, down, save and reload look at the device under this lock too: the device is
+        // read, the record written and the device changed within one hold, so they never
+        // see a peer of the mesh that the record does not name (nor this round a device
+        // they are changing).
+        let lock = match run.lock_wait(&ifname, Duration::from_secs(2)) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("{}: p2p: {e}", crate::program_name());
+                sysp2p::wait_readable(&[], Duration::from_secs(1));
+                continue;
+            }
+        };
         match sys.observe_p2p(&ifname) {
             Ok(dev) => {
                 let own = sys.interface_addresses(&ifname).unwrap_or_else(|_| own.clone());
+                mesh.disown(&file_keys());
                 let plan = mesh.round(&ifname, &dev, &own, hub.ip(), &view, now_secs());
                 let rec = mesh.record();
-                if !plan.ops.is_empty() || recorded.as_ref() != Some(&rec) {
-                    // Up, down, save and reload look at the device under this lock too: the
-                    // record is written before the device changes, within the same hold, so
-                    // they never see a peer of the mesh that the record does not name.
-                    match run.lock_wait(&ifname, Duration::from_secs(2)) {
-                        Ok(_lock) => {
-                            if recorded.as_ref() != Some(&rec)
-                                && let Some(i) = runstate::ifindex(&ifname)
-                            {
-                                match run.write_p2p(&ifname, i, &rec) {
-                                    Ok(()) => recorded = Some(rec),
-                                    Err(e) => eprintln!("{}: p2p: cannot record the mesh: {e}", crate::program_name()),
-                                }
-                            }
-                            let mut ex = Executor::new(&mut sys, &mut stderr);
-                            // A signal stops the loop after this round (which, when
-                            // stopping, is the one that puts everything back).
-                            if let Err(crate::plan::exec::ExecError::Signal(_)) = ex.apply_each(&plan) {
-                                stopping = true;
-                                continue;
-                            }
-                        }
-                        Err(e) => eprintln!("{}: p2p: {e}", crate::program_name()),
+                if recorded.as_ref() != Some(&rec)
+                    && let Some(i) = runstate::ifindex(&ifname)
+                {
+                    match run.write_p2p(&ifname, i, &rec) {
+                        Ok(()) => recorded = Some(rec),
+                        Err(e) => eprintln!("{}: p2p: cannot record the mesh: {e}", crate::program_name()),
                     }
+                }
+                let mut ex = Executor::new(&mut sys, &mut stderr);
+                // A signal stops the loop after this round (which, when stopping, is the one
+                // that puts everything back).
+                if let Err(crate::plan::exec::ExecError::Signal(_)) = ex.apply_each(&plan) {
+                    stopping = true;
+                    drop(lock);
+                    continue;
                 }
             }
             Err(e) => {
@@ -335,6 +343,7 @@ fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> {
                 eprintln!("{}: p2p: {e}", crate::program_name());
             }
         }
+        drop(lock);
         if stopping {
             run.remove_p2p(&ifname);
             return Ok(0);

@@ -113,7 +113,7 @@ pub fn answer(dev: &DeviceState, opted_in: &[Key], subnets: &[IpNet], src: IpAdd
     let all: Vec<Entry> = mesh_entries(dev, opted_in, subnets).into_iter().filter(|e| e.public_key != asker.public_key).collect();
     let start = usize::from(page.min(MAX_PAGES)) * MAX_ENTRIES;
     let peers: Vec<Entry> = all.iter().skip(start).take(MAX_ENTRIES).cloned().collect();
-    let more = start + peers.len() < all.len() && page + 1 < MAX_PAGES;
+    let more = start + peers.len() < all.len() && page < MAX_PAGES - 1;
     Some(Message::Answer { nonce, page, more, peers })
 }
 
@@ -201,6 +201,20 @@ impl MeshPeer {
     }
 }
 
+/// Whether `a` is a host of one of the interface's subnets (not its network or broadcast
+/// prefix: a subnet of one host has none to share).
+fn in_subnets(subnets: &[IpNet], a: IpAddr) -> bool {
+    subnets.iter().any(|s| s.prefix < s.max_prefix() && s.contains(&host(a)))
+}
+
+/// Whether a device peer is as `connect` configures its peers: keepalive [`KEEPALIVE`] and
+/// allowed IPs that are host prefixes of the interface's subnets (none while via the hub).
+/// Any other state is someone else's (the file's, after `reload` or `wg syncconf`).
+fn as_connect_gives(d: &PeerState, subnets: &[IpNet]) -> bool {
+    d.persistent_keepalive == KEEPALIVE
+        && d.allowed_ips.iter().all(|a| a.prefix == a.max_prefix() && in_subnets(subnets, a.addr))
+}
+
 fn host(a: IpAddr) -> IpNet {
     IpNet::new(a, if a.is_ipv4() { 32 } else { 128 })
 }
@@ -231,19 +245,32 @@ fn same_set(a: &[IpNet], b: &[IpNet]) -> bool {
 impl Mesh {
     /// The mesh a restarted `connect` finds: the peers its record names that are still on
     /// the device, with the path the device gives them now.
-    pub fn adopt(record: &P2pRecord, dev: &DeviceState, now: u64) -> Mesh {
+    /// Only peers in the state `connect` gives them are taken (a leftover record must not
+    /// hand over a peer the file defines); `own`: the interface's addresses.
+    pub fn adopt(record: &P2pRecord, dev: &DeviceState, own: &[IpNet], now: u64) -> Mesh {
         let mut m = Mesh { hub: record.hub, peers: Vec::new() };
         for r in &record.peers {
             let Some(d) = dev.peers.iter().find(|p| p.public_key == r.public_key) else { continue };
             let Some(endpoint) = d.endpoint else { continue };
-            let mut p = MeshPeer::new(&Entry { public_key: r.public_key, endpoint, addresses: r.addresses.clone() }, now);
+            if !as_connect_gives(d, own) {
+                continue;
+            }
+            let addresses: Vec<IpAddr> = r.addresses.iter().copied().filter(|a| in_subnets(own, *a)).collect();
+            let mut p = MeshPeer::new(&Entry { public_key: r.public_key, endpoint, addresses }, now);
             p.applied = Some(endpoint);
-            p.exact = r.exact.clone();
-            p.since = r.since;
+            p.exact = r.exact.iter().copied().filter(|a| in_subnets(own, *a)).collect();
+            // A time in the future (a clock set back) counts from now.
+            p.since = r.since.min(now);
             p.via = if d.allowed_ips.is_empty() { Via::Hub } else { Via::Direct };
             m.peers.push(p);
         }
         m
+    }
+
+    /// Peers the config file defines are never managed here: dropped from the mesh (not
+    /// recorded any more), their device state left as the file made it.
+    pub fn disown(&mut self, file_keys: &[Key]) {
+        self.peers.retain(|p| !file_keys.contains(&p.public_key));
     }
 
     /// One round: the hub's view (if any) and the device now (`now`: seconds since the
@@ -251,6 +278,10 @@ impl Mesh {
     /// the hub's tunnel address (its peer is the one that routes it).
     pub fn round(&mut self, ifname: &str, dev: &DeviceState, own: &[IpNet], hub_ip: IpAddr, view: &HubView, now: u64) -> Plan {
         let mut ops = Vec::new();
+        // A peer of ours that the device now has in another state was configured by someone
+        // else (the file, through `reload` or `wg syncconf`): it is theirs from now on, left
+        // as it is and no longer recorded (so `save` keeps it).
+        self.peers.retain(|p| dev.peers.iter().find(|d| d.public_key == p.public_key).is_none_or(|d| as_connect_gives(d, own)));
         let managed = |k: &Key, m: &Mesh| m.peers.iter().any(|p| p.public_key == *k);
         // The hub's peer: among the peers not managed here, the one routing the hub's address.
         let others: Vec<&PeerState> = dev.peers.iter().filter(|p| !managed(&p.public_key, self)).collect();
@@ -263,7 +294,7 @@ impl Mesh {
         // Which of an entry's addresses may move: routed by the hub's peer (or already moved
         // away from it), none of this interface's own.
         let movable = |a: &IpAddr, mine: Option<&MeshPeer>| {
-            if own.iter().any(|o| o.addr == *a) || *a == hub_ip {
+            if own.iter().any(|o| o.addr == *a) || *a == hub_ip || !in_subnets(own, *a) {
                 return false;
             }
             match owner_of(others.iter().copied(), *a) {
@@ -361,14 +392,6 @@ impl Mesh {
             if p.applied != Some(p.endpoint) || d.endpoint.is_none() {
                 p.applied = Some(p.endpoint);
                 ops.push(Op::SetEndpoint { peer: p.public_key, endpoint: p.endpoint });
-            }
-            if d.persistent_keepalive != KEEPALIVE {
-                ops.push(set(PeerConfig {
-                    public_key: p.public_key,
-                    update_only: true,
-                    persistent_keepalive: Some(KEEPALIVE),
-                    ..Default::default()
-                }));
             }
             let handshake_fresh =
                 d.last_handshake.is_some_and(|t| !t.is_zero() && now.saturating_sub(t.as_secs()) <= SESSION_STALE);
@@ -519,11 +542,16 @@ impl P2pRecord {
     /// The device as if `connect` had never run: its peers left out, the exact host
     /// prefixes they took from the hub's peer given back (what `save` writes and what
     /// `reload` compares with the file).
-    pub fn strip(&self, dev: &mut DeviceState) {
-        dev.peers.retain(|p| !self.peers.iter().any(|r| r.public_key == p.public_key));
+    ///
+    /// `file_keys`: the peers the config file defines; they are the file's whatever the
+    /// record says (a record left by a killed `connect`, or written before `reload` added
+    /// the peer to the device from the file) and stay.
+    pub fn strip(&self, dev: &mut DeviceState, file_keys: &[Key]) {
+        let ours: Vec<&RecordedPeer> = self.peers.iter().filter(|r| !file_keys.contains(&r.public_key)).collect();
+        dev.peers.retain(|p| !ours.iter().any(|r| r.public_key == p.public_key));
         let Some(hub) = self.hub else { return };
         if let Some(h) = dev.peers.iter_mut().find(|p| p.public_key == hub) {
-            for a in self.peers.iter().flat_map(|p| &p.exact) {
+            for a in ours.iter().flat_map(|p| &p.exact) {
                 if !h.allowed_ips.contains(&host(*a)) {
                     h.allowed_ips.push(host(*a));
                 }
@@ -903,7 +931,7 @@ mod tests {
         let rec = P2pRecord::parse(&m.record().render());
         assert_eq!(rec, m.record());
         let mut saved = dev.clone();
-        rec.strip(&mut saved);
+        rec.strip(&mut saved, &[]);
         assert_eq!(saved.peers.len(), 1);
         assert_eq!(allowed(&saved, 9), [net("10.9.0.1/32"), net("10.9.0.3/32")]);
         // Still movable although the hub's peer lost it (a later hub answer keeps it).
@@ -943,10 +971,30 @@ mod tests {
         assert_eq!(rec.hub, Some(key(9)));
         assert_eq!(rec.peers.len(), 2);
         assert_eq!(rec.peers[0].addresses, [ip("10.9.0.3"), ip("fd00::3")]);
-        let dev = client(vec![peer(3, &["10.9.0.3/32"], Some("203.0.113.3:1"))]);
-        let m = Mesh::adopt(&rec, &dev, NOW);
+        let mut dev = client(vec![
+            PeerState { persistent_keepalive: KEEPALIVE, ..peer(3, &["10.9.0.3/32"], Some("203.0.113.3:1")) },
+            // Peer 5 as the file has it (its LAN, another keepalive): never taken over.
+            PeerState { persistent_keepalive: 25, ..peer(5, &["10.9.0.5/32", "192.168.5.0/24"], Some("203.0.113.5:1")) },
+        ]);
+        let m = Mesh::adopt(&rec, &dev, &own(), NOW);
         assert_eq!(m.peers.len(), 1, "peer 4 is gone from the device");
         assert_eq!((m.peers[0].via, m.peers[0].since), (Via::Direct, 77));
+        // Only addresses of the interface's subnets are kept (fd00::3 is not one of them).
+        assert_eq!(m.peers[0].addresses, [ip("10.9.0.3")]);
+        // A leftover record that names a peer the file defines.
+        let rec5 = P2pRecord::parse(&format!("peer={} direct 1 10.9.0.5 -\n", key(5).to_base64()));
+        assert!(Mesh::adopt(&rec5, &dev, &own(), NOW).peers.is_empty(), "adopted a peer in the file's state");
+        // A keepalive other than connect's: someone else's.
+        dev.peers[1].persistent_keepalive = 0;
+        assert!(Mesh::adopt(&rec, &dev, &own(), NOW).peers.is_empty());
+        // A `since` in the future (the clock was set back) counts from now: it does not
+        // keep `settling` true for ever.
+        let future = P2pRecord::parse(&format!("peer={} hub {} 10.9.0.3 -\n", key(3).to_base64(), NOW + 1_000_000));
+        dev.peers[1].persistent_keepalive = KEEPALIVE;
+        dev.peers[1].allowed_ips.clear();
+        let m = Mesh::adopt(&future, &dev, &own(), NOW);
+        assert_eq!(m.peers[0].since, NOW);
+        assert!(!m.settling(NOW + SETTLING));
     }
 }
 

@@ -89,7 +89,7 @@ fn review_a_peer_the_file_defines_later_is_not_overwritten() {
     );
     // save's view: the record strips it.
     let mut saved = dev.clone();
-    m.record().strip(&mut saved);
+    m.record().strip(&mut saved, &[]);
     assert!(saved.peers.iter().any(|p| p.public_key == key(3)), "save would drop a peer the file defines");
 }
 
