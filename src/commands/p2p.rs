@@ -21,7 +21,7 @@ use crate::plan::p2p::{self as p2p, HubView, Mesh, Via};
 use crate::system::LinuxSystem;
 use crate::system::p2p as sysp2p;
 use crate::system::runstate::{self, RunState};
-use crate::wire::p2p::{self as wire, MAX_MESSAGE, Message, Refusal};
+use crate::wire::p2p::{self as wire, MAX_MESSAGE};
 
 use super::{AppError, io};
 
@@ -112,8 +112,8 @@ fn serve(target: &str, port: u16) -> Result<i32, AppError> {
     let mut opted: Vec<crate::key::Key> = Vec::new();
     let mut file_stamp = None;
     let mut next_file = Instant::now();
-    let mut dev = None;
-    let mut dev_at = Instant::now();
+    let mut listing: Option<p2p::Listing> = None;
+    let mut next_dev = Instant::now();
     let mut limit = p2p::RateLimit::default();
     let started = Instant::now();
     let mut buf = vec![0u8; MAX_MESSAGE + 1];
@@ -150,6 +150,7 @@ fn serve(target: &str, port: u16) -> Result<i32, AppError> {
                         bind_errors = failed;
                     }
                     subnets = a.clone();
+                    next_dev = Instant::now();
                     bound_for = a;
                 }
                 Ok(_) => {}
@@ -163,6 +164,10 @@ fn serve(target: &str, port: u16) -> Result<i32, AppError> {
             if stamp != file_stamp {
                 match file_peers(&loc.path) {
                     Ok((k, _)) => {
+                        if k != opted {
+                            // Listed again at the next query.
+                            next_dev = Instant::now();
+                        }
                         opted = k;
                         file_stamp = stamp;
                     }
@@ -182,37 +187,22 @@ fn serve(target: &str, port: u16) -> Result<i32, AppError> {
                 let _ = s.set_nonblocking(true);
                 let Ok((len, from)) = s.recv_from(&mut buf) else { break };
                 let now_ms = started.elapsed().as_millis() as u64;
-                if !limit.allow(from.ip(), now_ms) {
-                    continue;
-                }
-                let (query, version_ok) = match wire::decode(&buf[..len]) {
-                    Ok(q) => (q, true),
-                    Err(wire::DecodeError::Version(_)) if len >= 10 => {
-                        (Message::Query { nonce: u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]]), page: 0 }, false)
-                    }
+                let query = match wire::decode(&buf[..len]) {
+                    Ok(q) => Ok(q),
+                    Err(wire::DecodeError::Version(_)) if len >= 10 => Err(u32::from_be_bytes([buf[6], buf[7], buf[8], buf[9]])),
                     Err(_) => continue,
                 };
-                // The device at most once a second: bounded work however many ask.
-                if dev.is_none() || dev_at.elapsed() >= Duration::from_secs(1) {
+                // The device at most once a second (a failed read too: no read per query),
+                // the mesh listed once per read: bounded work however many ask.
+                if Instant::now() >= next_dev {
+                    next_dev = Instant::now() + Duration::from_secs(1);
                     match sys.observe_p2p(&ifname) {
-                        Ok(d) => {
-                            dev = Some(d);
-                            dev_at = Instant::now();
-                        }
-                        Err(e) => {
-                            eprintln!("{}: p2p: {e}", crate::program_name());
-                            continue;
-                        }
+                        Ok(d) => listing = Some(p2p::Listing::new(d, &opted, &subnets)),
+                        Err(e) => eprintln!("{}: p2p: {e}", crate::program_name()),
                     }
                 }
-                let Some(d) = &dev else { continue };
-                let reply = if version_ok {
-                    p2p::answer(d, &opted, &subnets, from.ip(), &query)
-                } else {
-                    // Another version, from a peer of this interface: told which one is spoken.
-                    let Message::Query { nonce, .. } = query else { continue };
-                    p2p::owner_of(&d.peers, from.ip()).map(|_| Message::Refused { nonce, reason: Refusal::BadVersion })
-                };
+                let Some(l) = &listing else { continue };
+                let reply = l.reply(&mut limit, from.ip(), query.as_ref().map_err(|n| *n), now_ms);
                 if let Some(r) = reply
                     && let Ok(bytes) = wire::encode(&r)
                 {
