@@ -11,7 +11,7 @@ use crate::system::p2p as sysp2p;
 use crate::system::runstate::{self, RunState};
 
 use super::super::{AppError, io};
-use super::{file_peers, interface_of, now_secs, open};
+use super::{file_peers, handshakes_on_mono, interface_of, mono_secs, now_secs, open};
 
 /// `ADDR[:PORT]`, `[V6]:PORT` or a bare IPv6 address.
 fn parse_hub(s: &str) -> Result<SocketAddr, AppError> {
@@ -62,7 +62,7 @@ pub(super) fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> 
         let _lock = run.lock_wait(&ifname, Duration::from_secs(2)).map_err(|e| AppError::Other(format!("p2p: {e}")))?;
         let dev = sys.observe_p2p(&ifname)?;
         match run.read_p2p(&ifname, index) {
-            Some(r) => Mesh::adopt(&r, &dev, &own, now_secs()),
+            Some(r) => Mesh::adopt(&r, &dev, &own, mono_secs()),
             None => Mesh::default(),
         }
     };
@@ -102,10 +102,12 @@ pub(super) fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> 
             }
         };
         match sys.observe_p2p(&ifname) {
-            Ok(dev) => {
+            Ok(mut dev) => {
+                let now = mono_secs();
+                handshakes_on_mono(&mut dev, now_secs(), now);
                 let own = sys.interface_addresses(&ifname).unwrap_or_else(|_| own.clone());
                 mesh.disown(&file_keys());
-                let plan = mesh.round(&ifname, &dev, &own, hub.ip(), &view, now_secs());
+                let plan = mesh.round(&ifname, &dev, &own, hub.ip(), &view, now);
                 let rec = mesh.record();
                 if recorded.as_ref() != Some(&rec)
                     && let Some(i) = runstate::ifindex(&ifname)
@@ -138,7 +140,7 @@ pub(super) fn connect(target: &str, hub: Option<&str>) -> Result<i32, AppError> 
             run.remove_p2p(&ifname);
             return Ok(0);
         }
-        let tick = if mesh.settling(now_secs()) { Duration::from_millis(250) } else { Duration::from_secs(1) };
+        let tick = if mesh.settling(mono_secs()) { Duration::from_millis(250) } else { Duration::from_secs(1) };
         sysp2p::wait_readable(&[], tick);
     }
 }

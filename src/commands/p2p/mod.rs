@@ -59,8 +59,27 @@ pub(crate) fn run(c: &P2pCmd) -> Result<i32, AppError> {
     }
 }
 
+/// The wall clock (seconds since the epoch): for what is shown, and for the device's
+/// handshake times.
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
+/// The clock of `connect`'s timers and of the record's `since` ([`crate::os::boot_secs`]).
+fn mono_secs() -> u64 {
+    crate::os::boot_secs()
+}
+
+/// The device's handshake times (wall clock) as times of `mono_secs`: a wall clock set
+/// back or forward changes nothing else the rounds measure.
+fn handshakes_on_mono(dev: &mut crate::device::DeviceState, wall: u64, mono: u64) {
+    for p in &mut dev.peers {
+        if let Some(t) = p.last_handshake.filter(|t| !t.is_zero()) {
+            let age = wall.saturating_sub(t.as_secs());
+            // Age 0 at mono 0 would read as "never": at least one second.
+            p.last_handshake = Some(std::time::Duration::from_secs(mono.saturating_sub(age).max(1)));
+        }
+    }
 }
 
 /// The interface a `CONFIG_FILE|INTERFACE` argument names (its file need not exist for
@@ -94,4 +113,29 @@ fn file_peers(path: &std::path::Path) -> Result<(Vec<crate::key::Key>, Vec<crate
     let enabled: Vec<_> = entries.into_iter().filter(|p| !p.disabled).collect();
     let opted = enabled.iter().filter(|p| p.p2p).filter_map(|p| p.public_key).collect();
     Ok((opted, enabled.iter().filter_map(|p| p.public_key).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn handshake_times_on_the_monotonic_clock() {
+        let mut dev = crate::device::DeviceState::default();
+        for t in [Some(1_000), Some(0), None, Some(2_000)] {
+            dev.peers.push(crate::device::PeerState { last_handshake: t.map(Duration::from_secs), ..Default::default() });
+        }
+        // Wall clock 1_100 (a handshake 100 s ago; one "in the future" of a clock set
+        // back), monotonic 500.
+        handshakes_on_mono(&mut dev, 1_100, 500);
+        let got: Vec<_> = dev.peers.iter().map(|p| p.last_handshake.map(|d| d.as_secs())).collect();
+        assert_eq!(got, [Some(400), Some(0), None, Some(500)]);
+        assert!(boot_secs_moves());
+    }
+
+    fn boot_secs_moves() -> bool {
+        let a = mono_secs();
+        a > 0 && mono_secs() >= a
+    }
 }

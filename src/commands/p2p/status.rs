@@ -4,7 +4,7 @@ use crate::plan::p2p::Via;
 use crate::system::runstate::{self, RunState};
 
 use super::super::{AppError, io};
-use super::{interface_of, now_secs, open};
+use super::{interface_of, mono_secs, now_secs, open};
 
 pub(super) fn status(target: &str) -> Result<i32, AppError> {
     let ifname = interface_of(target)?;
@@ -16,6 +16,8 @@ pub(super) fn status(target: &str) -> Result<i32, AppError> {
     };
     let dev = sys.observe_p2p(&ifname)?;
     let now = now_secs();
+    // The record's times are on the monotonic clock: shown on the wall clock.
+    let mono = mono_secs();
     let mut out = String::new();
     if let Some(h) = rec.hub {
         out.push_str(&format!("interface: {ifname}\nhub: {}\n", h.to_base64()));
@@ -32,8 +34,8 @@ pub(super) fn status(target: &str) -> Result<i32, AppError> {
         out.push_str(&format!(
             "\npeer: {}\n  path: {path} since {} ({} seconds)\n  endpoint: {endpoint}\n  addresses: {}\n  latest handshake: {handshake}\n",
             p.public_key.to_base64(),
-            crate::config::peers::format_time(p.since as i64),
-            now.saturating_sub(p.since),
+            crate::config::peers::format_time(now.saturating_sub(mono.saturating_sub(p.since)) as i64),
+            mono.saturating_sub(p.since),
             addrs.join(", "),
         ));
     }
