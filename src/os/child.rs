@@ -6,13 +6,13 @@
 //! during a rollback) reaches a helper that is undoing something, and wgq can end the child's
 //! whole tree. wgq waits without polling: poll(2) on a pidfd (and, for hooks, on the signal
 //! wake-up pipe of `crate::os::signals`). A helper reads its input from and writes its output to
-//! anonymous in-memory files, so nothing can block on a full pipe and a daemon that keeps
+//! anonymous in-memory files (their size capped by the helper's file size limit), so nothing can block on a full pipe and a daemon that keeps
 //! its output descriptors (wireguard-go with LOG_LEVEL) cannot hold wgq; one that has not
 //! finished within its bound is ended: SIGTERM and SIGCONT to its group, SIGKILL after
 //! [`KILL_GRACE`].
 
 use std::fs::File;
-use std::io::{self, Seek, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
@@ -214,8 +214,8 @@ pub enum ChildError {
     #[error("{program} wrote more than {} MiB of output and was killed", MAX_OUTPUT >> 20)]
     TooMuchOutput {
         program: String,
-        /// What was read of the larger stream when it was killed (at most the cap and one
-        /// byte: reading stops there).
+        /// The size of the larger output when it was stopped (at most the cap and one byte:
+        /// the helper's file size limit).
         kept: u64,
     },
 }
@@ -224,8 +224,7 @@ pub enum ChildError {
 /// far more than any helper's listing (`iptables-save` or `nft list ruleset` of a big host),
 /// far less than an endless writer fills in its bound.
 pub const MAX_OUTPUT: u64 = 64 << 20;
-/// The longest the loop of a running helper sleeps between looks (output and its end
-/// wake it at once).
+/// How often the size of a running helper's output is looked at.
 const OUTPUT_CHECK: Duration = Duration::from_millis(50);
 
 impl ChildError {
@@ -257,23 +256,6 @@ fn anon_file() -> io::Result<File> {
         return Ok(unsafe { File::from_raw_fd(fd) });
     }
     tempfile::tempfile()
-}
-
-/// A pipe: its read end non-blocking, both ends close-on-exec (the helper gets the write
-/// end as its stdout or stderr through `Stdio`, which duplicates it).
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills a live two-element array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: descriptors pipe2 just returned, owned by nobody else.
-    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    // SAFETY: fcntl on a descriptor we own.
-    if unsafe { libc::fcntl(r.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((r, w))
 }
 
 /// One helper run: a program, its arguments, what it reads on stdin, and its bound.
@@ -332,98 +314,72 @@ impl<'a> Helper<'a> {
             }
             None => Stdio::null(),
         };
-        // Output through pipes, read as it comes: at most the cap (and what one pipe holds)
-        // is ever kept, however fast the helper writes.
-        let (out_r, out_w) = pipe().map_err(io_err)?;
-        let (err_r, err_w) = pipe().map_err(io_err)?;
+        let out = anon_file().map_err(io_err)?;
+        let err = anon_file().map_err(io_err)?;
         let mut cmd = Command::new(self.program);
-        cmd.args(self.args).stdin(stdin).stderr(Stdio::from(err_w));
+        cmd.args(self.args).stdin(stdin).stderr(Stdio::from(err.try_clone().map_err(io_err)?));
         if self.keep_stdout {
-            cmd.stdout(Stdio::from(out_w));
+            cmd.stdout(Stdio::from(out.try_clone().map_err(io_err)?));
         } else {
-            drop(out_w);
             cmd.stdout(Stdio::null());
+        }
+        // The cap is enforced as the bytes are written: the output files are files, so a
+        // size limit on the helper's files stops a write at the cap (EFBIG, and SIGXFSZ,
+        // which ends a writer that does not ignore it), however fast it writes. A helper
+        // writes no other file near that size; a daemon it leaves (wireguard-go with
+        // LOG_LEVEL, which ignores SIGXFSZ) only loses log lines past it.
+        let limit = self.cap + 1;
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let l = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &l) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
         }
         let mut g = match Group::spawn(&mut cmd) {
             Ok(g) => g,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ChildError::Missing { program: self.program.into() }),
             Err(e) => return Err(io_err(e)),
         };
-        // The parent's write ends go with the command.
         drop(cmd);
         let bound = self.bound.unwrap_or_else(helper_timeout);
         let deadline = Instant::now() + bound;
         let cap = self.cap;
-        let mut bufs = [Vec::new(), Vec::new()];
-        let mut open = [true, true];
-        let fds = [&out_r, &err_r];
-        // Reads what is there now, never more than one byte past the cap per stream.
-        let drain = |bufs: &mut [Vec<u8>; 2], open: &mut [bool; 2]| -> io::Result<bool> {
-            let mut chunk = vec![0u8; 64 << 10];
-            for i in 0..2 {
-                while open[i] {
-                    let room = usize::try_from(cap + 1).unwrap_or(usize::MAX).saturating_sub(bufs[i].len());
-                    if room == 0 {
-                        return Ok(true);
-                    }
-                    let n = chunk.len().min(room);
-                    match nix::unistd::read(fds[i], &mut chunk[..n]) {
-                        Ok(0) => open[i] = false,
-                        Ok(n) => bufs[i].extend_from_slice(&chunk[..n]),
-                        Err(nix::errno::Errno::EAGAIN) => break,
-                        Err(nix::errno::Errno::EINTR) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-            Ok(bufs.iter().any(|b| b.len() as u64 > cap))
-        };
-        let kill = |g: &mut Group, e: ChildError| {
-            g.terminate(KILL_GRACE);
-            Err(e)
-        };
+        let size = |f: &File| f.metadata().map_or(0, |m| m.len());
+        let too_big = |f: &File| size(f) > cap;
         let status = loop {
-            match drain(&mut bufs, &mut open) {
-                Ok(true) => {
-                    let kept = bufs.iter().map(|b| b.len() as u64).max().unwrap_or(0);
-                    return kill(&mut g, ChildError::TooMuchOutput { program: self.program.into(), kept });
+            // The output lives in memory: its size is looked at while the helper runs.
+            match g.wait(Some(deadline.min(Instant::now() + OUTPUT_CHECK)), None, false) {
+                Ok(Event::Exited(s)) => break s,
+                Ok(_) if too_big(&out) || too_big(&err) => {
+                    g.terminate(KILL_GRACE);
+                    return Err(ChildError::TooMuchOutput { program: self.program.into(), kept: size(&out).max(size(&err)) });
                 }
-                Ok(false) => {}
-                Err(e) => return kill(&mut g, io_err(e)),
+                Ok(_) if Instant::now() < deadline => {}
+                Ok(_) => {
+                    g.terminate(KILL_GRACE);
+                    return Err(ChildError::TimedOut { program: self.program.into(), bound });
+                }
+                Err(e) => {
+                    g.terminate(KILL_GRACE);
+                    return Err(io_err(e));
+                }
             }
-            match g.check(false) {
-                Ok(Some(Event::Exited(s))) => break s,
-                Ok(_) => {}
-                Err(e) => return kill(&mut g, io_err(e)),
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return kill(&mut g, ChildError::TimedOut { program: self.program.into(), bound });
-            }
-            // Until output comes, the helper ends, or at most OUTPUT_CHECK.
-            let mut pfds: Vec<libc::pollfd> = (0..2)
-                .filter(|&i| open[i])
-                .map(|i| libc::pollfd { fd: fds[i].as_raw_fd(), events: libc::POLLIN, revents: 0 })
-                .collect();
-            if let Some(p) = &g.pidfd {
-                pfds.push(libc::pollfd { fd: p.as_raw_fd(), events: libc::POLLIN, revents: 0 });
-            }
-            let ms = left.min(OUTPUT_CHECK).as_millis().max(1) as i32;
-            // SAFETY: poll on descriptors that live for the call, with the vector's length.
-            unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
         };
-        // What the helper wrote before it ended (not waiting for what it left behind,
-        // which may hold the pipes open).
-        match drain(&mut bufs, &mut open) {
-            Ok(true) => {
-                let kept = bufs.iter().map(|b| b.len() as u64).max().unwrap_or(0);
-                return Err(ChildError::TooMuchOutput { program: self.program.into(), kept });
-            }
-            Ok(false) => {}
-            Err(e) => return Err(io_err(e)),
+        if too_big(&out) || too_big(&err) {
+            return Err(ChildError::TooMuchOutput { program: self.program.into(), kept: size(&out).max(size(&err)) });
         }
-        let [stdout, stderr] = bufs;
-        Ok(Output { status, stdout, stderr })
+        let read_all = |f: File| -> io::Result<Vec<u8>> {
+            let mut v = Vec::new();
+            let mut f = f;
+            f.rewind()?;
+            f.take(cap).read_to_end(&mut v)?;
+            Ok(v)
+        };
+        Ok(Output { status, stdout: read_all(out).map_err(io_err)?, stderr: read_all(err).map_err(io_err)? })
     }
 }
 
@@ -535,13 +491,15 @@ mod tests {
         // On stderr too, from a helper that ends by itself after writing it.
         let e = sh(&["-c", "head -c 70000000 /dev/zero >&2"]).run().unwrap_err();
         assert!(matches!(e, ChildError::TooMuchOutput { .. }), "{e}");
-        // Read as it comes: `yes` is stopped at the cap (not 40 MB past it as when the size
-        // was looked at every 50 ms), and no more than the cap and a byte is kept.
+        // Enforced as it is written: `yes` is stopped at the cap (not up to 40 MB past it,
+        // as when only the size was looked at every 50 ms), nothing more is kept.
         for cap in [1u64 << 20, 8 << 20] {
+            let t = Instant::now();
             match Helper::new("yes", &[]).cap(cap).run().unwrap_err() {
-                ChildError::TooMuchOutput { kept, .. } => assert!(kept > cap && kept <= cap + 1, "cap {cap}: kept {kept}"),
+                ChildError::TooMuchOutput { kept, .. } => assert_eq!(kept, cap + 1, "cap {cap}"),
                 e => panic!("{e}"),
             }
+            assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
         }
         // Just under the limit is taken whole.
         let o = sh(&["-c", "head -c 1000000 /dev/zero"]).run().unwrap();
