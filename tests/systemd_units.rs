@@ -134,6 +134,14 @@ fn p2p_units_run_with_the_interface_service() {
             &format!("ExecStart=/usr/bin/wgq p2p {verb} $WGQ_P2P_FLAGS %i"),
             "Environment=WGQ_P2P_FLAGS=",
             "WantedBy=wgq@%i.service",
+            // Sandboxed (review2): what it needs and no more.
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "ReadWritePaths=-/run/wgq -/run/wireguard",
+            "ProtectHome=yes",
+            "PrivateTmp=yes",
+            "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW",
+            "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6",
         ] {
             assert!(s.lines().any(|l| l == line), "{name} misses `{line}`");
         }

@@ -27,7 +27,8 @@ pub(crate) fn run(a: &ReloadArgs) -> Result<i32, AppError> {
     // Peers `wgq p2p connect` added at run time stay (and what they took from the hub's
     // peer is counted as the hub's): the file is compared with the device without them.
     if let Some(p2p) = x.state.read_p2p(&x.ifname, crate::system::runstate::ifindex(&x.ifname)) {
-        p2p.strip(&mut facts.live);
+        let file_keys: Vec<crate::key::Key> = x.cfg.peers.iter().map(|p| p.public_key).collect();
+        p2p.strip(&mut facts.live, &file_keys);
     }
     (facts.up.other_switches, facts.up.other_tunnels) = x.sys.observe_neighbours(&x.state, false);
     phase("observe", &mut t);

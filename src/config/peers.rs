@@ -56,6 +56,12 @@ fn key_line(line: &[u8]) -> Option<(&str, &str)> {
     Some((std::str::from_utf8(trim(&t[..eq])).ok()?, std::str::from_utf8(trim(&t[eq + 1..])).ok()?))
 }
 
+/// The public keys of the enabled `[Peer]` blocks of a file's text (what `up` and
+/// `reload` put on the device).
+pub fn enabled_keys(text: &[u8]) -> Vec<Key> {
+    list_entries(text).into_iter().filter(|p| !p.disabled).filter_map(|p| p.public_key).collect()
+}
+
 /// The peers as `wgq peer list` shows them, in one pass over the text without a line
 /// table: the same blocks [`peers`] reads (a disabled block is its run of `#-` lines),
 /// without their preshared keys. `block` counts the `[Peer]` blocks.

@@ -6,7 +6,7 @@
 //! during a rollback) reaches a helper that is undoing something, and wgq can end the child's
 //! whole tree. wgq waits without polling: poll(2) on a pidfd (and, for hooks, on the signal
 //! wake-up pipe of `crate::os::signals`). A helper reads its input from and writes its output to
-//! anonymous in-memory files, so nothing can block on a full pipe and a daemon that keeps
+//! anonymous in-memory files (their size capped by the helper's file size limit), so nothing can block on a full pipe and a daemon that keeps
 //! its output descriptors (wireguard-go with LOG_LEVEL) cannot hold wgq; one that has not
 //! finished within its bound is ended: SIGTERM and SIGCONT to its group, SIGKILL after
 //! [`KILL_GRACE`].
@@ -238,7 +238,12 @@ pub enum ChildError {
     TimedOut { program: String, bound: Duration },
     /// The helper wrote more than [`MAX_OUTPUT`] to its stdout or stderr.
     #[error("{program} wrote more than {} MiB of output and was killed", MAX_OUTPUT >> 20)]
-    TooMuchOutput { program: String },
+    TooMuchOutput {
+        program: String,
+        /// The size of the larger output when it was stopped (at most the cap and one byte:
+        /// the helper's file size limit).
+        kept: u64,
+    },
 }
 
 /// The most a helper may write to its stdout or to its stderr (both are kept in memory):
@@ -287,13 +292,14 @@ pub struct Helper<'a> {
     input: Option<&'a [u8]>,
     keep_stdout: bool,
     bound: Option<Duration>,
+    cap: u64,
 }
 
 impl<'a> Helper<'a> {
     /// `program args...` with stdin from /dev/null, stdout and stderr captured, and the
     /// bound [`helper_timeout`].
     pub fn new(program: &'a str, args: &'a [&'a str]) -> Helper<'a> {
-        Helper { program, args, input: None, keep_stdout: true, bound: None }
+        Helper { program, args, input: None, keep_stdout: true, bound: None, cap: MAX_OUTPUT }
     }
 
     /// Gives the helper `input` on stdin.
@@ -305,6 +311,13 @@ impl<'a> Helper<'a> {
     /// Sends stdout to /dev/null (for a program that daemonises with its descriptors).
     pub fn discard_stdout(mut self) -> Helper<'a> {
         self.keep_stdout = false;
+        self
+    }
+
+    /// An output cap other than [`MAX_OUTPUT`].
+    #[cfg(test)]
+    pub fn cap(mut self, cap: u64) -> Helper<'a> {
+        self.cap = cap;
         self
     }
 
@@ -336,6 +349,22 @@ impl<'a> Helper<'a> {
         } else {
             cmd.stdout(Stdio::null());
         }
+        // The cap is enforced as the bytes are written: the output files are files, so a
+        // size limit on the helper's files stops a write at the cap (EFBIG, and SIGXFSZ,
+        // which ends a writer that does not ignore it), however fast it writes. A helper
+        // writes no other file near that size; a daemon it leaves (wireguard-go with
+        // LOG_LEVEL, which ignores SIGXFSZ) only loses log lines past it.
+        let limit = self.cap + 1;
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let l = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &l) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut g = match Group::spawn(&mut cmd) {
             Ok(g) => g,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ChildError::Missing { program: self.program.into() }),
@@ -344,14 +373,16 @@ impl<'a> Helper<'a> {
         drop(cmd);
         let bound = self.bound.unwrap_or_else(helper_timeout);
         let deadline = Instant::now() + bound;
-        let too_big = |f: &File| f.metadata().is_ok_and(|m| m.len() > MAX_OUTPUT);
+        let cap = self.cap;
+        let size = |f: &File| f.metadata().map_or(0, |m| m.len());
+        let too_big = |f: &File| size(f) > cap;
         let status = loop {
             // The output lives in memory: its size is looked at while the helper runs.
             match g.wait(Some(deadline.min(Instant::now() + OUTPUT_CHECK)), None, false) {
                 Ok(Event::Exited(s)) => break s,
                 Ok(_) if too_big(&out) || too_big(&err) => {
                     g.terminate(KILL_GRACE);
-                    return Err(ChildError::TooMuchOutput { program: self.program.into() });
+                    return Err(ChildError::TooMuchOutput { program: self.program.into(), kept: size(&out).max(size(&err)) });
                 }
                 Ok(_) if Instant::now() < deadline => {}
                 Ok(_) => {
@@ -365,13 +396,13 @@ impl<'a> Helper<'a> {
             }
         };
         if too_big(&out) || too_big(&err) {
-            return Err(ChildError::TooMuchOutput { program: self.program.into() });
+            return Err(ChildError::TooMuchOutput { program: self.program.into(), kept: size(&out).max(size(&err)) });
         }
         let read_all = |f: File| -> io::Result<Vec<u8>> {
             let mut v = Vec::new();
             let mut f = f;
             f.rewind()?;
-            f.take(MAX_OUTPUT).read_to_end(&mut v)?;
+            f.take(cap).read_to_end(&mut v)?;
             Ok(v)
         };
         Ok(Output { status, stdout: read_all(out).map_err(io_err)?, stderr: read_all(err).map_err(io_err)? })
@@ -486,6 +517,16 @@ mod tests {
         // On stderr too, from a helper that ends by itself after writing it.
         let e = sh(&["-c", "head -c 70000000 /dev/zero >&2"]).run().unwrap_err();
         assert!(matches!(e, ChildError::TooMuchOutput { .. }), "{e}");
+        // Enforced as it is written: `yes` is stopped at the cap (not up to 40 MB past it,
+        // as when only the size was looked at every 50 ms), nothing more is kept.
+        for cap in [1u64 << 20, 8 << 20] {
+            let t = Instant::now();
+            match Helper::new("yes", &[]).cap(cap).run().unwrap_err() {
+                ChildError::TooMuchOutput { kept, .. } => assert_eq!(kept, cap + 1, "cap {cap}"),
+                e => panic!("{e}"),
+            }
+            assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        }
         // Just under the limit is taken whole.
         let o = sh(&["-c", "head -c 1000000 /dev/zero"]).run().unwrap();
         assert_eq!(o.stdout.len(), 1_000_000);

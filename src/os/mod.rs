@@ -24,6 +24,19 @@ pub const MAX_SMALL_FILE: u64 = 1 << 20;
 /// /etc/hosts, which blocking lists make large: at most this many bytes are taken.
 pub const MAX_HOSTS_FILE: u64 = 64 << 20;
 
+/// Seconds on the monotonic clock that also counts suspend (`CLOCK_BOOTTIME`): never set
+/// back or forward with the wall clock, the same for every process until the next boot (as
+/// long as the run state in /run lives).
+pub fn boot_secs() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    u64::try_from(ts.tv_sec).unwrap_or(0)
+}
+
 /// The text of a file wgq reads but does not own, bounded: opened without blocking (a FIFO
 /// with no writer reads as empty instead of hanging), at most `max` bytes (more, as from a
 /// link to /dev/zero, is an `InvalidData` error), not valid UTF-8 an `InvalidData` error.

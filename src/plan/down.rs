@@ -77,18 +77,22 @@ pub fn plan_down(cfg: &Config, ifname: &str, facts: &DownFacts) -> Plan {
         (DnsBackend::File, Some(_)) => ops.push(Op::RestoreResolvConf),
         _ => {}
     }
-    let nft = facts.nft_tables.as_deref().and_then(|l| crate::plan::firewall::nft_down_script(ifname, l));
-    let iptables = facts.iptables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
-    let ip6tables = facts.ip6tables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
-    if nft.is_some() || iptables.is_some() || ip6tables.is_some() {
-        ops.push(Op::RemoveFirewall { nft, iptables, ip6tables });
-    }
+    ops.extend(firewall_removal(ifname, facts));
     // Last of the firewall: the link is gone by now, nothing can leave through a gap. A
     // strict kill switch stays unless `--kill-switch=off` says otherwise.
     kill_switch_removal(&mut ops, facts);
     ops.extend(release_ops(ifname, facts));
     hooks(&mut ops, &i.post_down, Phase::PostDown, ifname);
     Plan { interface: ifname.to_string(), ops }
+}
+
+/// The removal of wg-quick's firewall rules of `ifname` (nft tables, iptables and
+/// ip6tables rules) that `facts` found, if any.
+fn firewall_removal(ifname: &str, facts: &DownFacts) -> Option<Op> {
+    let nft = facts.nft_tables.as_deref().and_then(|l| crate::plan::firewall::nft_down_script(ifname, l));
+    let iptables = facts.iptables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
+    let ip6tables = facts.ip6tables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
+    (nft.is_some() || iptables.is_some() || ip6tables.is_some()).then_some(Op::RemoveFirewall { nft, iptables, ip6tables })
 }
 
 /// The kill switches `down` removes: the one `up` recorded unless it is strict; with
@@ -129,12 +133,7 @@ pub fn plan_down_vanished(ifname: &str, facts: &DownFacts) -> Plan {
             ops.push(Op::RestoreResolvConf);
         }
     }
-    let nft = facts.nft_tables.as_deref().and_then(|l| crate::plan::firewall::nft_down_script(ifname, l));
-    let iptables = facts.iptables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
-    let ip6tables = facts.ip6tables_save.as_deref().and_then(|l| crate::plan::firewall::iptables_down_script(ifname, l));
-    if nft.is_some() || iptables.is_some() || ip6tables.is_some() {
-        ops.push(Op::RemoveFirewall { nft, iptables, ip6tables });
-    }
+    ops.extend(firewall_removal(ifname, facts));
     kill_switch_removal(&mut ops, facts);
     ops.extend(release_ops(ifname, facts));
     Plan { interface: ifname.to_string(), ops }

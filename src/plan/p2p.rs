@@ -15,7 +15,7 @@
 //! only the differences (update-only device changes), so a change lost or undone by someone
 //! else (`wg syncconf`) is made again at the next round.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::device::{DeviceConfig, DeviceState, PeerConfig, PeerState};
@@ -51,14 +51,17 @@ pub const SETTLING: u64 = 15;
 /// restarted lists a peer only once it has handshaken with it again).
 pub const LEAVE_AFTER: u64 = 30;
 
-/// Queries a source may send in a burst (a whole listing of [`MAX_PAGES`] pages), and how
-/// many it earns per second after that (a listing every [`POLL_EVERY`] seconds up to 80
-/// pages a poll; the answer to each is bounded work: the device is read at most once a
-/// second, the mesh is sorted once per query).
+/// Queries an asking peer (whatever its source address) may send in a burst (a whole
+/// listing of [`MAX_PAGES`] pages), and how many it earns per second after that (a listing
+/// every [`POLL_EVERY`] seconds up to 80 pages a poll; the answer to each is bounded work:
+/// the device is read at most once a second and the mesh listed once per read).
 pub const RATE_BURST: u32 = MAX_PAGES as u32;
 pub const RATE_PER_SEC: u32 = 16;
-/// Sources the rate limiter remembers at once.
+/// Askers the rate limiter remembers at once.
 pub const RATE_SOURCES: usize = 4096;
+/// The hub's budget for all askers together: a burst, then this many a second.
+pub const GLOBAL_BURST: u32 = 4096;
+pub const GLOBAL_PER_SEC: u32 = 2048;
 
 /// The device's peer whose allowed IPs route `ip` (longest prefix wins), among `peers`.
 pub fn owner_of<'a>(peers: impl IntoIterator<Item = &'a PeerState>, ip: IpAddr) -> Option<&'a PeerState> {
@@ -87,7 +90,7 @@ pub fn own_addresses(p: &PeerState, subnets: &[IpNet]) -> Vec<IpAddr> {
 
 /// The mesh as the hub tells it: every opted-in peer with an endpoint and an own address,
 /// ordered by key (stable pages).
-pub fn mesh_entries(dev: &DeviceState, opted_in: &[Key], subnets: &[IpNet]) -> Vec<Entry> {
+pub fn mesh_entries(dev: &DeviceState, opted_in: &HashSet<Key>, subnets: &[IpNet]) -> Vec<Entry> {
     let mut v: Vec<Entry> = dev
         .peers
         .iter()
@@ -102,46 +105,107 @@ pub fn mesh_entries(dev: &DeviceState, opted_in: &[Key], subnets: &[IpNet]) -> V
     v
 }
 
-/// The hub's answer to `query` from `src` (the query's source address), or `None` to stay
-/// silent (a source no peer routes: it cannot have come through the tunnel).
-pub fn answer(dev: &DeviceState, opted_in: &[Key], subnets: &[IpNet], src: IpAddr, query: &Message) -> Option<Message> {
-    let Message::Query { nonce, page } = *query else { return None };
-    let asker = owner_of(&dev.peers, src)?;
-    if !opted_in.contains(&asker.public_key) {
-        return Some(Message::Refused { nonce, reason: Refusal::NotOptedIn });
-    }
-    let all: Vec<Entry> = mesh_entries(dev, opted_in, subnets).into_iter().filter(|e| e.public_key != asker.public_key).collect();
-    let start = usize::from(page.min(MAX_PAGES)) * MAX_ENTRIES;
-    let peers: Vec<Entry> = all.iter().skip(start).take(MAX_ENTRIES).cloned().collect();
-    let more = start + peers.len() < all.len() && page + 1 < MAX_PAGES;
-    Some(Message::Answer { nonce, page, more, peers })
+/// What the hub answers from: one read of the device, the opt-ins and the interface's
+/// subnets, with the mesh listed once (each query then costs a lookup of its asker and a
+/// page of entries).
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    dev: DeviceState,
+    opted: HashSet<Key>,
+    subnets: Vec<IpNet>,
+    entries: Vec<Entry>,
 }
 
-/// A token bucket per source address, bounded in size.
+impl Listing {
+    pub fn new(dev: DeviceState, opted_in: &[Key], subnets: &[IpNet]) -> Listing {
+        let opted: HashSet<Key> = opted_in.iter().copied().collect();
+        let entries = mesh_entries(&dev, &opted, subnets);
+        Listing { dev, opted, subnets: subnets.to_vec(), entries }
+    }
+
+    /// Who asks from `src`: the peer whose allowed IPs route it, as WireGuard's cryptokey
+    /// routing does, and only from one of its own host addresses (not from a host of a
+    /// network it routes).
+    pub fn asker(&self, src: IpAddr) -> Option<&PeerState> {
+        owner_of(&self.dev.peers, src).filter(|p| own_addresses(p, &self.subnets).contains(&src))
+    }
+
+    /// The answer to `query` from `asker`, or `None` (not a query).
+    pub fn answer(&self, asker: &PeerState, query: &Message) -> Option<Message> {
+        let Message::Query { nonce, page } = *query else { return None };
+        if !self.opted.contains(&asker.public_key) {
+            return Some(Message::Refused { nonce, reason: Refusal::NotOptedIn });
+        }
+        let start = usize::from(page.min(MAX_PAGES)) * MAX_ENTRIES;
+        // The asker is left out of its own listing (the entries after it move up).
+        let all = self.entries.iter().filter(|e| e.public_key != asker.public_key);
+        let mut rest = all.skip(start);
+        let peers: Vec<Entry> = rest.by_ref().take(MAX_ENTRIES).cloned().collect();
+        let more = rest.next().is_some() && page < MAX_PAGES - 1;
+        Some(Message::Answer { nonce, page, more, peers })
+    }
+
+    /// What the hub sends back to a datagram from `src` (`query`, or `Err(nonce)` for a
+    /// query of another version) at `now_ms`: nothing to a source that is not a peer's own
+    /// address, nor beyond the asker's budget or the hub's.
+    pub fn reply(&self, limit: &mut RateLimit, src: IpAddr, query: Result<&Message, u32>, now_ms: u64) -> Option<Message> {
+        let asker = self.asker(src)?;
+        if !limit.allow(asker.public_key, now_ms) {
+            return None;
+        }
+        match query {
+            Ok(q) => self.answer(asker, q),
+            // Another version, from a peer of this interface: told which one is spoken.
+            Err(nonce) => Some(Message::Refused { nonce, reason: Refusal::BadVersion }),
+        }
+    }
+}
+
+/// The hub's answer to `query` from `src` (a listing made for one query).
+#[cfg(test)]
+pub fn answer(dev: &DeviceState, opted_in: &[Key], subnets: &[IpNet], src: IpAddr, query: &Message) -> Option<Message> {
+    let l = Listing::new(dev.clone(), opted_in, subnets);
+    l.answer(l.asker(src)?, query)
+}
+
+/// A token bucket per asking peer, bounded in size, and one for the hub as a whole.
 #[derive(Debug, Default)]
 pub struct RateLimit {
     /// Tokens (in thousandths) and when they were counted (milliseconds).
-    buckets: HashMap<IpAddr, (u64, u64)>,
+    buckets: HashMap<Key, (u64, u64)>,
+    global: Option<(u64, u64)>,
+}
+
+/// The tokens of a bucket `(tokens, at)` at `now_ms`, refilled at `per_sec`, up to `full`.
+fn refill((t, at): (u64, u64), now_ms: u64, per_sec: u32, full: u64) -> u64 {
+    t.saturating_add(now_ms.saturating_sub(at).saturating_mul(u64::from(per_sec))).min(full)
 }
 
 impl RateLimit {
-    /// Whether a query from `src` at `now_ms` may be answered.
-    pub fn allow(&mut self, src: IpAddr, now_ms: u64) -> bool {
+    /// Whether a query of `asker` at `now_ms` may be answered.
+    pub fn allow(&mut self, asker: Key, now_ms: u64) -> bool {
         let full = u64::from(RATE_BURST) * 1000;
-        let refill = |(t, at): (u64, u64)| (t + now_ms.saturating_sub(at) * u64::from(RATE_PER_SEC)).min(full);
-        if !self.buckets.contains_key(&src) && self.buckets.len() >= RATE_SOURCES {
-            // Forget the sources whose buckets are full again (they lose nothing).
-            self.buckets.retain(|_, b| refill(*b) < full);
+        if !self.buckets.contains_key(&asker) && self.buckets.len() >= RATE_SOURCES {
+            // Forget the askers whose buckets are full again (they lose nothing).
+            self.buckets.retain(|_, b| refill(*b, now_ms, RATE_PER_SEC, full) < full);
             if self.buckets.len() >= RATE_SOURCES {
                 return false;
             }
         }
-        let b = self.buckets.entry(src).or_insert((full, now_ms));
-        let t = refill(*b);
+        let b = self.buckets.entry(asker).or_insert((full, now_ms));
+        let t = refill(*b, now_ms, RATE_PER_SEC, full);
         if t < 1000 {
             *b = (t, now_ms);
             return false;
         }
+        let gfull = u64::from(GLOBAL_BURST) * 1000;
+        let g = self.global.get_or_insert((gfull, now_ms));
+        let gt = refill(*g, now_ms, GLOBAL_PER_SEC, gfull);
+        if gt < 1000 {
+            *g = (gt, now_ms);
+            return false;
+        }
+        *g = (gt - 1000, now_ms);
         *b = (t - 1000, now_ms);
         true
     }
@@ -201,6 +265,20 @@ impl MeshPeer {
     }
 }
 
+/// Whether `a` is a host of one of the interface's subnets (not its network or broadcast
+/// prefix: a subnet of one host has none to share).
+fn in_subnets(subnets: &[IpNet], a: IpAddr) -> bool {
+    subnets.iter().any(|s| s.prefix < s.max_prefix() && s.contains(&host(a)))
+}
+
+/// Whether a device peer is as `connect` configures its peers: keepalive [`KEEPALIVE`] and
+/// allowed IPs that are host prefixes of the interface's subnets (none while via the hub).
+/// Any other state is someone else's (the file's, after `reload` or `wg syncconf`).
+fn as_connect_gives(d: &PeerState, subnets: &[IpNet]) -> bool {
+    d.persistent_keepalive == KEEPALIVE
+        && d.allowed_ips.iter().all(|a| a.prefix == a.max_prefix() && in_subnets(subnets, a.addr))
+}
+
 fn host(a: IpAddr) -> IpNet {
     IpNet::new(a, if a.is_ipv4() { 32 } else { 128 })
 }
@@ -231,19 +309,32 @@ fn same_set(a: &[IpNet], b: &[IpNet]) -> bool {
 impl Mesh {
     /// The mesh a restarted `connect` finds: the peers its record names that are still on
     /// the device, with the path the device gives them now.
-    pub fn adopt(record: &P2pRecord, dev: &DeviceState, now: u64) -> Mesh {
+    /// Only peers in the state `connect` gives them are taken (a leftover record must not
+    /// hand over a peer the file defines); `own`: the interface's addresses.
+    pub fn adopt(record: &P2pRecord, dev: &DeviceState, own: &[IpNet], now: u64) -> Mesh {
         let mut m = Mesh { hub: record.hub, peers: Vec::new() };
         for r in &record.peers {
             let Some(d) = dev.peers.iter().find(|p| p.public_key == r.public_key) else { continue };
             let Some(endpoint) = d.endpoint else { continue };
-            let mut p = MeshPeer::new(&Entry { public_key: r.public_key, endpoint, addresses: r.addresses.clone() }, now);
+            if !as_connect_gives(d, own) {
+                continue;
+            }
+            let addresses: Vec<IpAddr> = r.addresses.iter().copied().filter(|a| in_subnets(own, *a)).collect();
+            let mut p = MeshPeer::new(&Entry { public_key: r.public_key, endpoint, addresses }, now);
             p.applied = Some(endpoint);
-            p.exact = r.exact.clone();
-            p.since = r.since;
+            p.exact = r.exact.iter().copied().filter(|a| in_subnets(own, *a)).collect();
+            // A time in the future (a clock set back) counts from now.
+            p.since = r.since.min(now);
             p.via = if d.allowed_ips.is_empty() { Via::Hub } else { Via::Direct };
             m.peers.push(p);
         }
         m
+    }
+
+    /// Peers the config file defines are never managed here: dropped from the mesh (not
+    /// recorded any more), their device state left as the file made it.
+    pub fn disown(&mut self, file_keys: &[Key]) {
+        self.peers.retain(|p| !file_keys.contains(&p.public_key));
     }
 
     /// One round: the hub's view (if any) and the device now (`now`: seconds since the
@@ -251,6 +342,10 @@ impl Mesh {
     /// the hub's tunnel address (its peer is the one that routes it).
     pub fn round(&mut self, ifname: &str, dev: &DeviceState, own: &[IpNet], hub_ip: IpAddr, view: &HubView, now: u64) -> Plan {
         let mut ops = Vec::new();
+        // A peer of ours that the device now has in another state was configured by someone
+        // else (the file, through `reload` or `wg syncconf`): it is theirs from now on, left
+        // as it is and no longer recorded (so `save` keeps it).
+        self.peers.retain(|p| dev.peers.iter().find(|d| d.public_key == p.public_key).is_none_or(|d| as_connect_gives(d, own)));
         let managed = |k: &Key, m: &Mesh| m.peers.iter().any(|p| p.public_key == *k);
         // The hub's peer: among the peers not managed here, the one routing the hub's address.
         let others: Vec<&PeerState> = dev.peers.iter().filter(|p| !managed(&p.public_key, self)).collect();
@@ -263,7 +358,7 @@ impl Mesh {
         // Which of an entry's addresses may move: routed by the hub's peer (or already moved
         // away from it), none of this interface's own.
         let movable = |a: &IpAddr, mine: Option<&MeshPeer>| {
-            if own.iter().any(|o| o.addr == *a) || *a == hub_ip {
+            if own.iter().any(|o| o.addr == *a) || *a == hub_ip || !in_subnets(own, *a) {
                 return false;
             }
             match owner_of(others.iter().copied(), *a) {
@@ -361,14 +456,6 @@ impl Mesh {
             if p.applied != Some(p.endpoint) || d.endpoint.is_none() {
                 p.applied = Some(p.endpoint);
                 ops.push(Op::SetEndpoint { peer: p.public_key, endpoint: p.endpoint });
-            }
-            if d.persistent_keepalive != KEEPALIVE {
-                ops.push(set(PeerConfig {
-                    public_key: p.public_key,
-                    update_only: true,
-                    persistent_keepalive: Some(KEEPALIVE),
-                    ..Default::default()
-                }));
             }
             let handshake_fresh =
                 d.last_handshake.is_some_and(|t| !t.is_zero() && now.saturating_sub(t.as_secs()) <= SESSION_STALE);
@@ -519,11 +606,16 @@ impl P2pRecord {
     /// The device as if `connect` had never run: its peers left out, the exact host
     /// prefixes they took from the hub's peer given back (what `save` writes and what
     /// `reload` compares with the file).
-    pub fn strip(&self, dev: &mut DeviceState) {
-        dev.peers.retain(|p| !self.peers.iter().any(|r| r.public_key == p.public_key));
+    ///
+    /// `file_keys`: the peers the config file defines; they are the file's whatever the
+    /// record says (a record left by a killed `connect`, or written before `reload` added
+    /// the peer to the device from the file) and stay.
+    pub fn strip(&self, dev: &mut DeviceState, file_keys: &[Key]) {
+        let ours: Vec<&RecordedPeer> = self.peers.iter().filter(|r| !file_keys.contains(&r.public_key)).collect();
+        dev.peers.retain(|p| !ours.iter().any(|r| r.public_key == p.public_key));
         let Some(hub) = self.hub else { return };
         if let Some(h) = dev.peers.iter_mut().find(|p| p.public_key == hub) {
-            for a in self.peers.iter().flat_map(|p| &p.exact) {
+            for a in ours.iter().flat_map(|p| &p.exact) {
                 if !h.allowed_ips.contains(&host(*a)) {
                     h.allowed_ips.push(host(*a));
                 }
@@ -535,6 +627,7 @@ impl P2pRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::p2p::{decode, encode};
     use std::time::Duration;
 
     fn key(n: u8) -> Key {
@@ -605,9 +698,8 @@ mod tests {
         let Message::Answer { peers, .. } = answer(&dev, &opted, &subnets, ip("10.9.0.3"), &q).unwrap() else { panic!() };
         assert_eq!(peers.len(), 1);
         assert_eq!(peers[0].addresses, [ip("10.9.0.2"), ip("fd00::2")]);
-        // From its LAN too (routed to peer 1): it is peer 1 asking.
-        let Message::Answer { peers, .. } = answer(&dev, &opted, &subnets, ip("192.168.1.7"), &q).unwrap() else { panic!() };
-        assert_eq!(peers[0].public_key, key(2));
+        // Not from a host of its LAN (routed to peer 1, not one of its own addresses).
+        assert_eq!(answer(&dev, &opted, &subnets, ip("192.168.1.7"), &q), None);
         // Peer 3 is not opted in: refused, told nothing.
         assert_eq!(
             answer(&dev, &opted, &subnets, ip("10.9.0.4"), &q),
@@ -652,29 +744,72 @@ mod tests {
     }
 
     #[test]
-    fn rate_limit_per_source() {
+    fn rate_limit_per_asker_and_global() {
         let mut r = RateLimit::default();
-        let a = ip("10.9.0.2");
-        let b = ip("10.9.0.3");
+        let (a, b) = (key(2), key(3));
         for _ in 0..RATE_BURST {
             assert!(r.allow(a, 1000));
         }
         assert!(!r.allow(a, 1000), "burst spent");
-        assert!(r.allow(b, 1000), "another source has its own bucket");
+        assert!(r.allow(b, 1000), "another peer has its own bucket");
         let one = 1000u64.div_ceil(u64::from(RATE_PER_SEC));
         assert!(!r.allow(a, 1000 + one - 1), "not quite a token");
         assert!(r.allow(a, 1000 + one), "one token");
         assert!(!r.allow(a, 1000 + one));
-        // Bounded memory: new sources beyond the limit are refused while all are busy...
+        // Bounded memory: new askers beyond the limit are refused while all are busy...
         let mut r = RateLimit::default();
+        let k = |i: u32| {
+            let mut k = [0u8; 32];
+            k[..4].copy_from_slice(&i.to_be_bytes());
+            Key(k)
+        };
         for i in 0..RATE_SOURCES as u32 {
-            assert!(r.allow(IpAddr::V4(i.into()), 0));
+            assert!(r.allow(k(i), 0));
         }
-        assert!(!r.allow(ip("10.255.0.1"), 0));
+        assert!(!r.allow(k(RATE_SOURCES as u32), 0));
         assert_eq!(r.buckets.len(), RATE_SOURCES);
         // ...and accepted once the old ones are full again (forgotten).
-        assert!(r.allow(ip("10.255.0.1"), 10_000));
+        assert!(r.allow(k(RATE_SOURCES as u32), 10_000));
         assert_eq!(r.buckets.len(), 1);
+        // The hub's own budget: many askers at once get GLOBAL_BURST answers in all.
+        let mut r = RateLimit::default();
+        let mut answered = 0u32;
+        for i in 0..(GLOBAL_BURST / RATE_BURST + 8) {
+            for _ in 0..RATE_BURST {
+                r.buckets.clear();
+                answered += u32::from(r.allow(k(i), 0));
+            }
+        }
+        assert_eq!(answered, GLOBAL_BURST);
+        assert!(r.allow(k(0), 1000), "refilled");
+    }
+
+    /// One peer with a routed LAN (a site gateway) gets one budget, whatever its source
+    /// address, and no answer from a host of its LAN (review2 F-P4).
+    #[test]
+    fn one_peer_gets_one_budget() {
+        let mut dev = hub_device();
+        dev.peers[0].allowed_ips.push(net("192.168.0.0/16"));
+        dev.peers[0].allowed_ips.push(net("10.9.0.12/32"));
+        let l = Listing::new(dev, &[key(1), key(2)], &[net("10.9.0.1/24"), net("fd00::1/64")]);
+        let q = Message::Query { nonce: 1, page: 0 };
+        let mut r = RateLimit::default();
+        let mut answered = 0u32;
+        for i in 0..RATE_SOURCES as u32 {
+            let src = IpAddr::V4((0xc0a8_0000u32 + i).into());
+            answered += u32::from(l.reply(&mut r, src, Ok(&q), 0).is_some());
+        }
+        assert_eq!(answered, 0, "hosts of its LAN are not the peer");
+        for src in ["10.9.0.2", "fd00::2", "10.9.0.12"].iter().cycle().take(3 * RATE_BURST as usize) {
+            answered += u32::from(l.reply(&mut r, ip(src), Ok(&q), 0).is_some());
+        }
+        assert_eq!(answered, RATE_BURST, "one budget for all its addresses");
+        // Another peer is not held back; another version is told so.
+        assert!(matches!(l.reply(&mut r, ip("10.9.0.3"), Ok(&q), 0), Some(Message::Answer { .. })));
+        assert_eq!(
+            l.reply(&mut r, ip("10.9.0.3"), Err(7), 0),
+            Some(Message::Refused { nonce: 7, reason: Refusal::BadVersion })
+        );
     }
 
     const NOW: u64 = 2_000_000_000;
@@ -903,7 +1038,7 @@ mod tests {
         let rec = P2pRecord::parse(&m.record().render());
         assert_eq!(rec, m.record());
         let mut saved = dev.clone();
-        rec.strip(&mut saved);
+        rec.strip(&mut saved, &[]);
         assert_eq!(saved.peers.len(), 1);
         assert_eq!(allowed(&saved, 9), [net("10.9.0.1/32"), net("10.9.0.3/32")]);
         // Still movable although the hub's peer lost it (a later hub answer keeps it).
@@ -943,9 +1078,173 @@ mod tests {
         assert_eq!(rec.hub, Some(key(9)));
         assert_eq!(rec.peers.len(), 2);
         assert_eq!(rec.peers[0].addresses, [ip("10.9.0.3"), ip("fd00::3")]);
-        let dev = client(vec![peer(3, &["10.9.0.3/32"], Some("203.0.113.3:1"))]);
-        let m = Mesh::adopt(&rec, &dev, NOW);
+        let mut dev = client(vec![
+            PeerState { persistent_keepalive: KEEPALIVE, ..peer(3, &["10.9.0.3/32"], Some("203.0.113.3:1")) },
+            // Peer 5 as the file has it (its LAN, another keepalive): never taken over.
+            PeerState { persistent_keepalive: 25, ..peer(5, &["10.9.0.5/32", "192.168.5.0/24"], Some("203.0.113.5:1")) },
+        ]);
+        let m = Mesh::adopt(&rec, &dev, &own(), NOW);
         assert_eq!(m.peers.len(), 1, "peer 4 is gone from the device");
         assert_eq!((m.peers[0].via, m.peers[0].since), (Via::Direct, 77));
+        // Only addresses of the interface's subnets are kept (fd00::3 is not one of them).
+        assert_eq!(m.peers[0].addresses, [ip("10.9.0.3")]);
+        // A leftover record that names a peer the file defines.
+        let rec5 = P2pRecord::parse(&format!("peer={} direct 1 10.9.0.5 -\n", key(5).to_base64()));
+        assert!(Mesh::adopt(&rec5, &dev, &own(), NOW).peers.is_empty(), "adopted a peer in the file's state");
+        // A keepalive other than connect's: someone else's.
+        dev.peers[1].persistent_keepalive = 0;
+        assert!(Mesh::adopt(&rec, &dev, &own(), NOW).peers.is_empty());
+        // A `since` in the future (the clock was set back) counts from now: it does not
+        // keep `settling` true for ever.
+        let future = P2pRecord::parse(&format!("peer={} hub {} 10.9.0.3 -\n", key(3).to_base64(), NOW + 1_000_000));
+        dev.peers[1].persistent_keepalive = KEEPALIVE;
+        dev.peers[1].allowed_ips.clear();
+        let m = Mesh::adopt(&future, &dev, &own(), NOW);
+        assert_eq!(m.peers[0].since, NOW);
+        assert!(!m.settling(NOW + SETTLING));
+    }
+
+    /// review2 F-P1: a full-tunnel client (hub's peer routes 0.0.0.0/0, the usual road-warrior
+    /// file) lets the hub's answer move ANY address to a mesh peer, not only "the peers' own
+    /// tunnel addresses" (docs/p2p.md): `movable` checks only that the hub's peer routes it,
+    /// never that it is a host of this interface's subnets.
+    #[test]
+    fn answered_addresses_outside_the_interface_subnets_never_move() {
+        let dev = DeviceState {
+            public_key: Some(key(1)),
+            peers: vec![peer(9, &["0.0.0.0/0", "::/0"], Some("192.0.2.1:51820"))],
+            ..Default::default()
+        };
+        let own = vec![net("10.9.0.2/24")];
+        let mut m = Mesh::default();
+        let view = HubView::Peers(vec![entry(3, "203.0.113.3:1", &["10.9.0.3", "1.1.1.1", "192.168.1.1", "2001:db8::53"])]);
+        let _ = m.round("wg0", &dev, &own, ip("10.9.0.1"), &view, NOW);
+        assert_eq!(m.peers[0].addresses, [ip("10.9.0.3")], "only hosts of 10.9.0.0/24 may go direct");
+    }
+
+    /// review2 F-P2: a peer that connect manages and that the FILE defines as well (added
+    /// with `wgq reload`/`wg syncconf` after connect added it at run time) has its allowed IPs
+    /// overwritten by the next round (its LAN dropped), and `save` then drops it from the
+    /// file because the record names it.
+    #[test]
+    fn a_peer_the_file_defines_later_is_not_overwritten() {
+        let mut dev = DeviceState {
+            public_key: Some(key(1)),
+            peers: vec![peer(9, &["10.9.0.0/24"], Some("192.0.2.1:51820"))],
+            ..Default::default()
+        };
+        let own = vec![net("10.9.0.2/24")];
+        let hub = ip("10.9.0.1");
+        let mut m = Mesh::default();
+        let view = HubView::Peers(vec![entry(3, "203.0.113.3:1", &["10.9.0.3"])]);
+        let p = m.round("wg0", &dev, &own, hub, &view, NOW);
+        assert_eq!(peer_ops(&p).len(), 1);
+        // The admin makes peer 3 static: the file now has it with its LAN; reload adds it.
+        dev.peers.push(PeerState {
+            public_key: key(3),
+            endpoint: Some(sa("203.0.113.3:1")),
+            persistent_keepalive: 25,
+            allowed_ips: vec![net("10.9.0.3/32"), net("192.168.3.0/24")],
+            ..Default::default()
+        });
+        let p = m.round("wg0", &dev, &own, hub, &HubView::Silent, NOW + 1);
+        assert!(
+            !peer_ops(&p).iter().any(|c| c.public_key == key(3)),
+            "connect overwrote a peer it did not configure: {p}"
+        );
+        // save's view: the record strips it.
+        let mut saved = dev.clone();
+        m.record().strip(&mut saved, &[]);
+        assert!(saved.peers.iter().any(|p| p.public_key == key(3)), "save would drop a peer the file defines");
+    }
+
+    /// A peer the file defines with just what connect would give it (keepalive 15, its host
+    /// address): told apart by the file's keys; a record that still names it (a killed
+    /// `connect`) does not make save or reload drop it.
+    #[test]
+    fn a_peer_the_file_names_is_disowned_and_kept_by_strip() {
+        let mut dev = client(vec![]);
+        let hub = ip("10.9.0.1");
+        let mut m = Mesh::default();
+        let view = HubView::Peers(vec![entry(3, "203.0.113.3:1", &["10.9.0.3"])]);
+        step(&mut m, &mut dev, hub, &view, NOW);
+        let rec = m.record();
+        m.disown(&[key(3)]);
+        assert!(m.peers.is_empty());
+        assert!(m.round("wg0", &dev, &own(), hub, &view, NOW + 1).ops.is_empty(), "the file's peer is left alone");
+        let mut saved = dev.clone();
+        rec.strip(&mut saved, &[key(9), key(3)]);
+        assert_eq!(saved.peers.len(), 2);
+        rec.strip(&mut saved, &[key(9)]);
+        assert_eq!(saved.peers.len(), 1);
+    }
+
+    /// Decoding random and mutated bytes never panics (a quick fuzz).
+    #[test]
+    fn decode_fuzz() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let valid = encode(&Message::Answer {
+            nonce: 0,
+            page: 0,
+            more: true,
+            peers: (0..8).map(|n| entry(n, "[2001:db8::1]:1", &["10.9.0.3", "fd00::1", "10.9.0.4", "fd00::2"])).collect(),
+        })
+        .unwrap();
+        for i in 0..300_000u32 {
+            let mut b: Vec<u8> = if i % 2 == 0 {
+                let n = (rnd() % 1300) as usize;
+                let mut v: Vec<u8> = (0..n).map(|_| rnd() as u8).collect();
+                if n >= 6 {
+                    v[..6].copy_from_slice(&[b'w', b'g', b'q', b'P', 1, (rnd() % 4) as u8]);
+                }
+                v
+            } else {
+                valid.clone()
+            };
+            for _ in 0..(rnd() % 4) {
+                if b.is_empty() {
+                    break;
+                }
+                let at = (rnd() as usize) % b.len();
+                match rnd() % 3 {
+                    0 => b[at] = rnd() as u8,
+                    1 => b.truncate(at),
+                    _ => b.insert(at, rnd() as u8),
+                }
+            }
+            let _ = decode(&b);
+        }
+        }
+
+    /// review2 F-P5: with more than 512 opted-in peers, a query for page u16::MAX overflows
+    /// `page + 1` in `answer` (a panic in debug builds, "no input may panic"; in release it
+    /// wraps and answers page 64's peers with `more` set).
+    #[test]
+    fn last_page_number_does_not_overflow() {
+        let mut dev = DeviceState::default();
+        let mut opted = Vec::new();
+        for n in 0..530u32 {
+            let mut k = [0u8; 32];
+            k[..4].copy_from_slice(&n.to_be_bytes());
+            let a = IpAddr::V4((0x0a09_0000u32 + n + 2).into());
+            dev.peers.push(PeerState {
+                public_key: Key(k),
+                allowed_ips: vec![IpNet::new(a, 32)],
+                endpoint: Some(sa("203.0.113.1:1")),
+                ..Default::default()
+            });
+            opted.push(Key(k));
+        }
+        let subnets = [net("10.9.0.1/16")];
+        let r = std::panic::catch_unwind(|| {
+            answer(&dev, &opted, &subnets, ip("10.9.0.2"), &Message::Query { nonce: 0, page: u16::MAX })
+        });
+        assert!(r.is_ok(), "answer panicked on page u16::MAX");
     }
 }

@@ -219,7 +219,16 @@ impl LinuxSystem {
             .ok()
             .and_then(|r| r.read_p2p(name, crate::system::runstate::ifindex(name)))
         {
-            p2p.strip(&mut dev);
+            // A peer the file defines is the file's, whatever the record says.
+            let file_keys = crate::os::read_bounded(&loc.path, crate::os::MAX_HOSTS_FILE)
+                .map(|t| {
+                    let mut b = t.into_bytes();
+                    let keys = crate::config::peers::enabled_keys(&b);
+                    crate::key::wipe(&mut b);
+                    keys
+                })
+                .unwrap_or_default();
+            p2p.strip(&mut dev, &file_keys);
         }
         let showconf = device::showconf::showconf(&dev);
         let text = crate::config::save::render(&head, &showconf);

@@ -34,18 +34,31 @@ fn bind_to_device(sock: &UdpSocket, ifname: &str) -> io::Result<()> {
     if r != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
-/// The hub's socket: `addr:port` on interface `ifname` only.
-pub fn bind_hub(ifname: &str, addr: IpAddr, port: u16) -> io::Result<UdpSocket> {
-    let s = UdpSocket::bind(SocketAddr::new(addr, port))?;
+/// A UDP socket of `at`'s family already tied to `ifname` (before any address is bound:
+/// no datagram that came in elsewhere is ever queued on it).
+fn socket_on(ifname: &str, at: SocketAddr) -> io::Result<UdpSocket> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+    let family = if at.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+    let fd = socket(family, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None).map_err(io::Error::from)?;
+    let s = UdpSocket::from(fd);
     bind_to_device(&s, ifname)?;
     Ok(s)
 }
 
-/// A peer's socket to its hub, through interface `ifname` only.
+/// The hub's socket: `addr:port` on interface `ifname` only (tied to it before it is bound).
+pub fn bind_hub(ifname: &str, addr: IpAddr, port: u16) -> io::Result<UdpSocket> {
+    use nix::sys::socket::{SockaddrStorage, bind};
+    let at = SocketAddr::new(addr, port);
+    let s = socket_on(ifname, at)?;
+    bind(s.as_raw_fd(), &SockaddrStorage::from(at)).map_err(io::Error::from)?;
+    Ok(s)
+}
+
+/// A peer's socket to its hub, through interface `ifname` only: tied to it, then
+/// connected (which binds it to a free port and filters the hub's address in one step), so
+/// only the hub's datagrams are ever queued on it.
 pub fn connect_hub(ifname: &str, hub: SocketAddr) -> io::Result<UdpSocket> {
-    let any: IpAddr = if hub.is_ipv4() { IpAddr::from([0u8; 4]) } else { IpAddr::from([0u8; 16]) };
-    let s = UdpSocket::bind(SocketAddr::new(any, 0))?;
-    bind_to_device(&s, ifname)?;
+    let s = socket_on(ifname, hub)?;
     s.connect(hub)?;
     Ok(s)
 }
@@ -143,4 +156,48 @@ pub fn wait_readable(socks: &[&UdpSocket], timeout: Duration) -> Vec<usize> {
         return Vec::new();
     }
     fds.iter().take(socks.len()).enumerate().filter(|(_, f)| f.revents & libc::POLLIN != 0).map(|(i, _)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The device a socket is tied to (SO_BINDTODEVICE read back).
+    fn bound_device(s: &UdpSocket) -> String {
+        let mut buf = [0u8; 32];
+        let mut len = buf.len() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into a live buffer.
+        let r = unsafe {
+            libc::getsockopt(s.as_raw_fd(), libc::SOL_SOCKET, libc::SO_BINDTODEVICE, buf.as_mut_ptr().cast(), &mut len)
+        };
+        assert_eq!(r, 0);
+        String::from_utf8_lossy(&buf[..len as usize]).trim_end_matches('\0').to_string()
+    }
+
+    #[test]
+    fn sockets_are_tied_to_the_device_and_the_peers_connected() {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("skipped: not root (SO_BINDTODEVICE)");
+            return;
+        }
+        let hub = bind_hub("lo", "127.0.0.1".parse().unwrap(), 0).unwrap();
+        assert_eq!(bound_device(&hub), "lo");
+        let at = hub.local_addr().unwrap();
+        let peer = connect_hub("lo", at).unwrap();
+        assert_eq!(bound_device(&peer), "lo");
+        assert_eq!(peer.peer_addr().unwrap(), at);
+        // A foreign sender's datagram to the peer's port is never queued.
+        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+        other.send_to(b"noise", peer.local_addr().unwrap()).unwrap();
+        peer.send(b"query").unwrap();
+        let mut b = [0u8; 16];
+        let (n, from) = hub.recv_from(&mut b).unwrap();
+        assert_eq!(&b[..n], b"query");
+        hub.send_to(b"answer", from).unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let n = peer.recv(&mut b).unwrap();
+        assert_eq!(&b[..n], b"answer");
+        // An unknown device is an error.
+        assert!(bind_hub("nonexistent9", "127.0.0.1".parse().unwrap(), 0).is_err());
+    }
 }

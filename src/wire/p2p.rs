@@ -206,6 +206,14 @@ impl<'a> Reader<'a> {
 
 /// Reads a message; anything that is not exactly one well-formed message of [`VERSION`]
 /// is an error (the version is checked before anything after it is read).
+/// Whether `ip` can be a peer's endpoint as a hub sees it: never loopback, unspecified,
+/// multicast or broadcast (WireGuard would send its handshakes there every 5 seconds).
+fn public_endpoint(ip: IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    let broadcast = matches!(ip, IpAddr::V4(a) if a.is_broadcast());
+    !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || broadcast)
+}
+
 pub fn decode(b: &[u8]) -> Result<Message, DecodeError> {
     if b.len() > MAX_MESSAGE {
         return Err(DecodeError::TooLong);
@@ -240,7 +248,7 @@ pub fn decode(b: &[u8]) -> Result<Message, DecodeError> {
                 k.copy_from_slice(r.take(32)?);
                 let ip = r.addr()?;
                 let port = r.u16()?;
-                if port == 0 || ip.is_unspecified() || ip.is_multicast() {
+                if port == 0 || !public_endpoint(ip) {
                     return Err(DecodeError::Endpoint);
                 }
                 let n = r.u8()? as usize;
@@ -369,6 +377,20 @@ mod tests {
         port0[14 + 32 + 17] = 0;
         port0[14 + 32 + 18] = 0;
         assert_eq!(decode(&port0), Err(DecodeError::Endpoint));
+        for ep in [
+            "127.0.0.1:53",
+            "[::1]:53",
+            "0.0.0.0:1",
+            "[::]:1",
+            "255.255.255.255:67",
+            "224.0.0.1:1",
+            "[ff02::1]:1",
+            "[::ffff:127.0.0.1]:1",
+        ] {
+            let e = Entry { endpoint: ep.parse().unwrap(), ..entry(1, 1) };
+            let m = Message::Answer { nonce: 1, page: 0, more: false, peers: vec![e] };
+            assert_eq!(decode(&encode(&m).unwrap()), Err(DecodeError::Endpoint), "{ep}");
+        }
         let mut naddr = a.clone();
         naddr[14 + 32 + 19] = 5;
         assert_eq!(decode(&naddr), Err(DecodeError::TooMany(5)));
