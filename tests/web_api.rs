@@ -548,6 +548,14 @@ fn settings_routes_and_tokens() {
     assert!(w.stderr_until(|e| e.contains("audit: token:ci@127.0.0.1 create")).contains("audit: token:ci@127.0.0.1 create"));
     tok(&["revoke", "ci"]);
     assert_eq!(w.req("GET", &path, &[("Authorization", &bearer(&rw))], None).status, 401);
+    // Client files hold private keys: a read-only token gets neither them nor the live
+    // one-time links (which open them without a login).
+    let id = l[0]["id"].as_str().unwrap().to_string();
+    for action in ["configuration", "qrcode.svg"] {
+        let r = w.req("GET", &format!("{path}/{id}/{action}"), &[("Authorization", &bearer(&ro))], None);
+        assert_eq!(r.status, 403, "{action}: {}", r.text());
+        assert!(!r.text().contains("PrivateKey"));
+    }
     // prometheus_wireguard_exporter's names for every interface: behind login.
     assert_eq!(w.req("GET", "/api/v1/metrics", &[], None).status, 401);
     let m = w.req("GET", "/api/v1/metrics", &[("Authorization", &bearer(&ro))], None).text();
@@ -650,4 +658,51 @@ fn totp_second_factor() {
     admin(&["totp", "disable"]);
     assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 200);
     assert!(w.req("GET", "/api/session", &[], None).json().get("requiresTotp").is_none());
+}
+
+/// Without a password (loopback, anyone on the host may manage) a page of another site that
+/// an attacker's name points at 127.0.0.1 (DNS rebinding) is same-origin to the browser: its
+/// requests carry that name in Host and are refused; an IP address or localhost is served.
+#[test]
+fn dns_rebinding_is_refused_without_a_password() {
+    let w = start_with("wr", &[], &[]).unwrap();
+    let port = w.addr.port();
+    let evil = format!("attacker.example:{port}");
+    let origin = format!("http://{evil}");
+    let r = w.raw(
+        format!(
+            "POST /api/wireguard/client HTTP/1.1\r\nHost: {evil}\r\nOrigin: {origin}\r\nSec-Fetch-Site: same-origin\r\n\
+             Connection: close\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{{\"name\":\"rebound\"}}"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(!w.conf().contains("rebound"));
+    let get = |host: &str| {
+        w.raw(format!("GET /api/wireguard/client HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).status
+    };
+    assert_eq!(get(&evil), 403);
+    assert_eq!(get(&format!("localhost:{port}")), 200);
+    assert_eq!(get(&format!("127.0.0.1:{port}")), 200);
+    assert_eq!(get(&format!("[::1]:{port}")), 200);
+    assert_eq!(get("127.0.0.1"), 200);
+    // With a password set, a reverse proxy's name is served (the attacker has no password).
+    let p = start("wp", &[]);
+    let cookie = p.login();
+    let r = p.raw(
+        format!("GET /api/wireguard/client HTTP/1.1\r\nHost: vpn.example.org\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// A Content-Length is digits only: `+2` (which Rust's integer parser takes) is refused, so
+/// no proxy in front can read the body's end elsewhere.
+#[test]
+fn a_content_length_is_digits_only() {
+    let w = start("wn", &[]);
+    for bad in ["+2", "2 2", "0x2", ""] {
+        let r = w.raw(format!("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Length: {bad}\r\n\r\n{{}}").as_bytes());
+        assert_eq!(r.status, 400, "Content-Length: {bad:?}");
+    }
 }

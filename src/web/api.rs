@@ -74,7 +74,7 @@ pub struct App {
     /// they are kept hashed only).
     shown_links: Mutex<HashMap<(String, Key), (String, i64)>>,
     /// The list answers made from `cache` (per interface, wg-easy's or /api/v1's shape).
-    rendered: Mutex<HashMap<(String, bool), Rendered>>,
+    rendered: Mutex<HashMap<(String, bool, bool), Rendered>>,
     tls: bool,
     /// The links file is read and rewritten whole: one taker or maker at a time.
     links_lock: Mutex<()>,
@@ -326,6 +326,32 @@ impl App {
         false
     }
 
+    /// Without a password (loopback only, anyone on this host may manage), a page of another
+    /// site whose name an attacker points at 127.0.0.1 (DNS rebinding) would be same-origin:
+    /// such requests carry that name in Host. So without a password only a Host that is an
+    /// IP address or `localhost` (a name that cannot be rebound) is served; no Host at all
+    /// (HTTP/1.0 scripts) too. With a password an attacker's page has neither the cookie nor
+    /// the password, and a reverse proxy may use any name.
+    fn host_allowed(&self, req: &Request) -> bool {
+        if self.password.is_some() {
+            return true;
+        }
+        let Some(host) = req.header("host") else { return true };
+        let name = match host.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((a, port))
+                    if port.is_empty() || port.strip_prefix(':').is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
+                {
+                    return a.parse::<std::net::Ipv6Addr>().is_ok();
+                }
+                _ => return false,
+            },
+            None => host.rsplit_once(':').map_or(host, |(n, p)| if p.bytes().all(|b| b.is_ascii_digit()) { n } else { host }),
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        name == "localhost" || name.ends_with(".localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+    }
+
     /// Checks the password (throttled; one check at a time).
     /// With `clear`, a success clears the address's count (a login with a second factor
     /// clears it only once that is right too).
@@ -410,7 +436,7 @@ impl App {
 
     fn invalidate(&self, ifname: &str) {
         lock(&self.cache).remove(ifname);
-        lock(&self.rendered).retain(|(i, _), _| i != ifname);
+        lock(&self.rendered).retain(|(i, _, _), _| i != ifname);
     }
 
     /// The client of `id` on `ifname`.
@@ -523,12 +549,14 @@ impl App {
         lock(&self.shown_links).iter().filter(|((i, _), _)| i == ifname).map(|((_, k), v)| (*k, v.clone())).collect()
     }
 
-    fn clients(&self, ifname: &str, v1: bool) -> Response {
+    /// The client list; `secrets`: with the live one-time links (which open a client file
+    /// without a login: not for read-only tokens).
+    fn clients(&self, ifname: &str, v1: bool, secrets: bool) -> Response {
         let l = match self.listed(ifname) {
             Ok(l) => l,
             Err(e) => return perr(&e),
         };
-        let key = (ifname.to_string(), v1);
+        let key = (ifname.to_string(), v1, secrets);
         if let Some((t, body)) = lock(&self.rendered).get(&key)
             && t.elapsed() < Duration::from_secs(1)
         {
@@ -538,7 +566,7 @@ impl App {
         let files = self.client_files(ifname);
         let mut out = String::with_capacity(l.rows.len() * 520 + 2);
         out.push('[');
-        let links = self.links_of(ifname);
+        let links = if secrets { self.links_of(ifname) } else { HashMap::new() };
         for r in &l.rows {
             let mark = out.len();
             if out.len() > 1 {
@@ -657,7 +685,8 @@ impl App {
             ("GET", "") => {
                 let files = self.client_files(ifname);
                 let mut out = String::new();
-                if self.push_client(&mut out, ifname, &row, &files, &self.links_of(ifname), true) {
+                let links = if who.can_write() { self.links_of(ifname) } else { HashMap::new() };
+                if self.push_client(&mut out, ifname, &row, &files, &links, true) {
                     Response::new(200, "application/json; charset=utf-8", out)
                 } else {
                     error(404, "no such client")
@@ -767,6 +796,10 @@ impl App {
                     }
                     Err(e) => error(500, &e.to_string()),
                 }
+            }
+            ("GET", "qrcode.svg") | ("GET", "configuration") if !who.can_write() => {
+                // A client file holds the client's private key: not for a read-only token.
+                error(403, "read-only token: client files hold private keys")
             }
             ("GET", "qrcode.svg") | ("GET", "configuration") => {
                 let Some(name) = row.entry.name.clone() else { return error(404, "no client file") };
@@ -933,6 +966,9 @@ impl App {
         let from = self.client_addr(req);
         let m = req.method.as_str();
         let is_get = matches!(m, "GET" | "HEAD");
+        if !self.host_allowed(req) {
+            return error(403, "unknown Host: without a password only localhost or an IP address is served (DNS rebinding)");
+        }
         if !is_get && self.cross_site(req) {
             return error(403, "cross-site request refused");
         }
@@ -987,7 +1023,7 @@ impl App {
                 json_resp(200, &json!({ "success": true }))
                     .header("Set-Cookie", format!("{COOKIE}=; Path={}; HttpOnly; SameSite=Strict; Max-Age=0", self.cookie_path()))
             }
-            ("GET" | "HEAD", ["api", "wireguard", "client"]) => self.clients(self.main_if(), false),
+            ("GET" | "HEAD", ["api", "wireguard", "client"]) => self.clients(self.main_if(), false, who.can_write()),
             ("POST", ["api", "wireguard", "client"]) => match body_json(req) {
                 Ok(b) => self.create(&who, dry_run(req), from, self.main_if(), &b),
                 Err(r) => r,
@@ -1001,7 +1037,7 @@ impl App {
                     return error(404, "no such interface");
                 };
                 match (m, rest) {
-                    ("GET" | "HEAD", ["clients"]) => self.clients(&ifname, true),
+                    ("GET" | "HEAD", ["clients"]) => self.clients(&ifname, true, who.can_write()),
                     ("POST", ["clients"]) => match body_json(req) {
                         Ok(b) => self.create(&who, dry_run(req), from, &ifname, &b),
                         Err(r) => r,

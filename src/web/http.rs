@@ -210,7 +210,12 @@ pub fn read_request(
     let lengths = get("content-length");
     let len = match lengths.as_slice() {
         [] => 0,
-        [one] => one.parse::<usize>().map_err(|_| ReadError::Status(400))?,
+        // Digits only (`+2` parses as a usize but is no Content-Length: a proxy in front could
+        // read the body's end elsewhere).
+        [one] if !one.is_empty() && one.bytes().all(|b| b.is_ascii_digit()) => {
+            one.parse::<usize>().map_err(|_| ReadError::Status(400))?
+        }
+        [_] => return Err(ReadError::Status(400)),
         _ => return Err(ReadError::Status(400)),
     };
     if len > limits.body_bytes {
