@@ -706,3 +706,119 @@ fn a_content_length_is_digits_only() {
         assert_eq!(r.status, 400, "Content-Length: {bad:?}");
     }
 }
+
+/// A connection from `src` (a loopback address such as 127.0.0.2) to `to`.
+fn connect_from(src: std::net::Ipv4Addr, to: SocketAddr) -> TcpStream {
+    use std::os::fd::FromRawFd as _;
+    let SocketAddr::V4(to) = to else { panic!("{to}: IPv4 only") };
+    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(ip).to_be() },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket(2); the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` is a socket just made and owned by nothing else; TcpStream now owns it
+    // (and closes it).
+    let s = unsafe { TcpStream::from_raw_fd(fd) };
+    let a = sin(src, 0);
+    // SAFETY: `a` is a valid sockaddr_in of `len` bytes that outlives the call.
+    let r = unsafe { libc::bind(fd, (&a as *const libc::sockaddr_in).cast(), len) };
+    assert_eq!(r, 0, "bind {src}: {}", std::io::Error::last_os_error());
+    let b = sin(*to.ip(), to.port());
+    // SAFETY: as for bind.
+    let r = unsafe { libc::connect(fd, (&b as *const libc::sockaddr_in).cast(), len) };
+    assert_eq!(r, 0, "connect {to}: {}", std::io::Error::last_os_error());
+    s
+}
+
+impl Web {
+    /// A login attempt from `src`: the status.
+    fn login_from(&self, src: [u8; 4], password: &str) -> u16 {
+        let mut s = connect_from(src.into(), self.addr);
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let b = format!(r#"{{"password":"{password}"}}"#);
+        let r = format!(
+            "POST /api/session HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+            self.addr,
+            b.len()
+        );
+        s.write_all(r.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        parse(&out).status
+    }
+}
+
+#[test]
+fn correct_passwords_never_spend_the_login_budget() {
+    use base64::Engine as _;
+    let h = secret_hash();
+    let w = start("wb", &[("ENABLE_PROMETHEUS_METRICS", "true"), ("PROMETHEUS_METRICS_PASSWORD", &h)]);
+    // Prometheus every few seconds: more scrapes than the per-address bound (5), all served.
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("prometheus:s3cret pass"));
+    for i in 0..7 {
+        let r = w.req("GET", "/metrics", &[("Authorization", &basic)], None);
+        assert_eq!(r.status, 200, "scrape {i}: {}", r.text());
+    }
+    w.login();
+    // A wg-easy 14 script: more calls a minute than the global bound (30), all served.
+    for i in 0..35 {
+        let r = w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None);
+        assert_eq!(r.status, 200, "call {i}: {}", r.text());
+    }
+    w.login();
+    // A wrong metrics password is refused, and its failures do not block logins.
+    let wrong = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("prometheus:guess"));
+    for _ in 0..5 {
+        assert_eq!(w.req("GET", "/metrics", &[("Authorization", &wrong)], None).status, 401);
+    }
+    assert_eq!(w.req("GET", "/metrics", &[("Authorization", &wrong)], None).status, 429);
+    w.login();
+    // A remembered correct header is refused while its address is throttled (no oracle for
+    // a guesser).
+    for _ in 0..5 {
+        assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "guess")], None).status, 401);
+    }
+    assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 429);
+}
+
+#[test]
+fn wrong_passwords_from_many_addresses_do_not_lock_out_the_admin() {
+    // bcrypt at its lowest cost: 30 wrong checks stay quick in a debug build.
+    let h = bcrypt::hash("s3cret pass", 4).unwrap();
+    let w = start_with("wm", &[("PASSWORD_HASH", &h)], &[]).unwrap();
+    // 6 addresses × 5 wrong passwords: the global bound (30) is reached.
+    for a in 2..=7 {
+        for i in 0..5 {
+            assert_eq!(w.login_from([127, 0, 0, a], "guess"), 401, "127.0.0.{a} try {i}");
+        }
+    }
+    // Each attacking address is stopped, even with the right password.
+    assert_eq!(w.login_from([127, 0, 0, 3], "s3cret pass"), 429);
+    // The admin, whose address has not failed, logs in.
+    assert_eq!(w.login_from([127, 0, 0, 1], "s3cret pass"), 200);
+    // Over the global bound a fresh address gets one check, then waits: no brute force by
+    // spraying either.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(w.login_from([127, 0, 0, 9], "guess"), 401);
+    assert_eq!(w.login_from([127, 0, 0, 9], "guess"), 429);
+    assert_eq!(w.login_from([127, 0, 0, 10], "guess"), 429, "one fresh check a second over the bound");
+}
+
+#[test]
+fn brute_force_from_one_address_is_throttled() {
+    let h = bcrypt::hash("s3cret pass", 4).unwrap();
+    let w = start_with("wf", &[("PASSWORD_HASH", &h)], &[]).unwrap();
+    for i in 0..5 {
+        assert_eq!(w.login_from([127, 0, 0, 2], &format!("guess{i}")), 401);
+    }
+    for _ in 0..3 {
+        assert_eq!(w.login_from([127, 0, 0, 2], "guess"), 429);
+    }
+    assert_eq!(w.login_from([127, 0, 0, 2], "s3cret pass"), 429, "the right password too, once throttled");
+    assert_eq!(w.login_from([127, 0, 0, 1], "s3cret pass"), 200);
+}

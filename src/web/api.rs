@@ -67,6 +67,10 @@ pub struct App {
     password: Option<PasswordHash>,
     sessions: Mutex<Sessions>,
     logins: Mutex<Throttle>,
+    /// The metrics password's own attempts (a scraper never blocks a login).
+    metrics_logins: Mutex<Throttle>,
+    /// Password headers verified lately.
+    verified: Mutex<auth::Verified>,
     links_throttle: Mutex<Throttle>,
     /// One read of file and device per interface per second, shared by every request.
     cache: Mutex<HashMap<String, (Instant, Arc<Listed>)>>,
@@ -131,6 +135,26 @@ fn error(status: u16, msg: &str) -> Response {
 
 fn success() -> Response {
     json_resp(200, &json!({ "success": true }))
+}
+
+/// Checks `password` against `h` under `throttle` (only failures count; one slow check at a
+/// time): `Err(seconds)` when throttled.
+fn verify_throttled(
+    throttle: &Mutex<Throttle>,
+    h: &PasswordHash,
+    from: IpAddr,
+    password: &str,
+    clear: bool,
+) -> Result<bool, u64> {
+    lock(throttle).begin(from)?;
+    let ok = {
+        let _one = lock(&auth::VERIFY);
+        h.verify(password)
+    };
+    if ok && clear {
+        lock(throttle).success(from);
+    }
+    Ok(ok)
 }
 
 /// A client's id: its public key in URL-safe base64 (no padding).
@@ -259,6 +283,8 @@ impl App {
         Ok(App {
             sessions: Mutex::new(Sessions::new(cfg.idle)),
             logins: Mutex::new(Throttle::new(cfg.login_per_addr, cfg.login_global, Duration::from_secs(60))),
+            metrics_logins: Mutex::new(Throttle::new(cfg.login_per_addr, cfg.login_global, Duration::from_secs(60))),
+            verified: Mutex::new(auth::Verified::new().map_err(|e| WebError::Config(format!("no random numbers: {e}")))?),
             links_throttle: Mutex::new(Throttle::new(30, 300, Duration::from_secs(60))),
             cache: Mutex::new(HashMap::new()),
             shown_links: Mutex::new(HashMap::new()),
@@ -352,20 +378,12 @@ impl App {
         name == "localhost" || name.ends_with(".localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
     }
 
-    /// Checks the password (throttled; one check at a time).
-    /// With `clear`, a success clears the address's count (a login with a second factor
-    /// clears it only once that is right too).
+    /// Checks the password (throttled: only failures count; one check at a time).
+    /// With `clear`, a success takes the check back and clears the address's failures (a
+    /// login with a second factor does so only once that is right too).
     fn check_password(&self, from: IpAddr, password: &str, clear: bool) -> Result<bool, u64> {
         let Some(h) = &self.password else { return Ok(true) };
-        lock(&self.logins).attempt(from)?;
-        let ok = {
-            let _one = lock(&auth::VERIFY);
-            h.verify(password)
-        };
-        if ok && clear {
-            lock(&self.logins).success(from);
-        }
-        Ok(ok)
+        verify_throttled(&self.logins, h, from, password, clear)
     }
 
     /// The TOTP secret when a password is set and `web-admin totp enable` made one (read at
@@ -399,8 +417,17 @@ impl App {
                 if self.totp_secret().is_some() {
                     return Err(error(401, "two-factor authentication is on: use a token (wgq web-admin token add)"));
                 }
+                if let Err(s) = lock(&self.logins).blocked(from) {
+                    return Err(error(429, "Too many attempts").header("Retry-After", s.to_string()));
+                }
+                if lock(&self.verified).known("authorization", a) {
+                    return Ok(Some(Who::Password));
+                }
                 return match self.check_password(from, a, true) {
-                    Ok(true) => Ok(Some(Who::Password)),
+                    Ok(true) => {
+                        lock(&self.verified).add("authorization", a);
+                        Ok(Some(Who::Password))
+                    }
                     Ok(false) => Err(error(401, "Incorrect Password")),
                     Err(s) => Err(error(429, "Too many attempts").header("Retry-After", s.to_string())),
                 };
@@ -842,11 +869,17 @@ impl App {
                 .and_then(|b| String::from_utf8(b).ok())
                 .map(|s| s.split_once(':').map(|(_, p)| p.to_string()).unwrap_or(s));
             let from = self.client_addr(req);
+            if let Err(s) = lock(&self.metrics_logins).blocked(from) {
+                return error(429, "Too many attempts").header("Retry-After", s.to_string());
+            }
             let ok = match given {
-                Some(p) => match lock(&self.logins).attempt(from) {
-                    Ok(()) => {
-                        let _one = lock(&auth::VERIFY);
-                        h.verify(&p)
+                Some(p) if lock(&self.verified).known("metrics", &p) => true,
+                Some(p) => match verify_throttled(&self.metrics_logins, h, from, &p, true) {
+                    Ok(ok) => {
+                        if ok {
+                            lock(&self.verified).add("metrics", &p);
+                        }
+                        ok
                     }
                     Err(s) => return error(429, "Too many attempts").header("Retry-After", s.to_string()),
                 },

@@ -115,9 +115,18 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
 }
 
 /// Login attempts: per client address (an IPv6 address by its /64) and in all.
+///
+/// [`Throttle::attempt`] counts every attempt (one-time links). Passwords use
+/// [`Throttle::begin`] and [`Throttle::success`]: only failures count, so a correct password
+/// never spends budget, and the global bound refuses only addresses that have failed
+/// themselves; over it, an address without failures is still checked, one such check a
+/// second at most (an attacker spraying from many addresses cannot lock the admin out, and
+/// cannot try more than one password a second beyond the bounds).
 pub struct Throttle {
     per_addr: HashMap<IpAddr, (u32, Instant)>,
     global: (u32, Instant),
+    /// The last check over the global bound of an address without failures.
+    last_clean: Option<Instant>,
     pub per_addr_max: u32,
     pub global_max: u32,
     pub window: Duration,
@@ -125,7 +134,7 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(per_addr_max: u32, global_max: u32, window: Duration) -> Throttle {
-        Throttle { per_addr: HashMap::new(), global: (0, Instant::now()), per_addr_max, global_max, window }
+        Throttle { per_addr: HashMap::new(), global: (0, Instant::now()), last_clean: None, per_addr_max, global_max, window }
     }
 
     fn key(a: IpAddr) -> IpAddr {
@@ -164,9 +173,110 @@ impl Throttle {
         Ok(())
     }
 
-    /// A successful login clears its address's count.
+    /// Before a password check: `Err(seconds)` when the address has failed too often, or when
+    /// failures in all are over the global bound and this address has failed too (an address
+    /// without failures then gets one check a second in all). The check is counted as a
+    /// failure until [`Throttle::success`] takes it back, so parallel guesses are bounded too.
+    pub fn begin(&mut self, addr: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let w = self.window;
+        if now.duration_since(self.global.1) >= w {
+            self.global = (0, now);
+        }
+        if self.per_addr.len() > 10_000 {
+            self.per_addr.retain(|_, (_, t)| now.duration_since(*t) < w);
+        }
+        let e = self.per_addr.entry(Self::key(addr)).or_insert((0, now));
+        if now.duration_since(e.1) >= w {
+            *e = (0, now);
+        }
+        let left = |since: Instant| w.saturating_sub(now.duration_since(since)).as_secs().max(1);
+        if e.0 >= self.per_addr_max {
+            return Err(left(e.1));
+        }
+        if self.global.0 >= self.global_max {
+            if e.0 > 0 {
+                return Err(left(self.global.1));
+            }
+            if self.last_clean.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
+                return Err(1);
+            }
+            self.last_clean = Some(now);
+        }
+        e.0 += 1;
+        self.global.0 += 1;
+        Ok(())
+    }
+
+    /// Whether `begin` would refuse the address for its failures (`Err(seconds)`), counting
+    /// nothing: a remembered correct header is refused too while its address is throttled
+    /// (else it would tell a guesser its guess is right).
+    pub fn blocked(&self, addr: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let w = self.window;
+        let left = |since: Instant| w.saturating_sub(now.duration_since(since)).as_secs().max(1);
+        let Some(&(n, since)) = self.per_addr.get(&Self::key(addr)).filter(|(_, t)| now.duration_since(*t) < w) else {
+            return Ok(());
+        };
+        if n >= self.per_addr_max {
+            return Err(left(since));
+        }
+        if n > 0 && self.global.0 >= self.global_max && now.duration_since(self.global.1) < w {
+            return Err(left(self.global.1));
+        }
+        Ok(())
+    }
+
+    /// A correct password: its check is taken back and its address's failures are cleared.
     pub fn success(&mut self, addr: IpAddr) {
-        self.per_addr.remove(&Self::key(addr));
+        if self.per_addr.remove(&Self::key(addr)).is_some_and(|(n, _)| n > 0) {
+            self.global.0 = self.global.0.saturating_sub(1);
+        }
+    }
+}
+
+/// Password headers verified lately (`Authorization: PASSWORD`, the metrics' Basic header),
+/// kept as keyed BLAKE2b digests (the key is random, made at start, never stored) for
+/// [`Verified::LIFE`]: a script calling every second does not pay a slow hash each time.
+pub struct Verified {
+    key: [u8; 32],
+    map: HashMap<[u8; 32], Instant>,
+}
+
+impl Verified {
+    pub const LIFE: Duration = Duration::from_secs(60);
+    const MAX: usize = 64;
+
+    pub fn new() -> std::io::Result<Verified> {
+        Ok(Verified { key: random_bytes::<32>()?, map: HashMap::new() })
+    }
+
+    fn digest(&self, tag: &str, value: &str) -> [u8; 32] {
+        let mut h = blake2::Blake2b::<blake2::digest::consts::U32>::new();
+        h.update(self.key);
+        h.update(tag.as_bytes());
+        h.update([0u8]);
+        h.update(value.as_bytes());
+        h.finalize().into()
+    }
+
+    /// Whether `value` was verified (under `tag`) less than [`Verified::LIFE`] ago.
+    pub fn known(&mut self, tag: &str, value: &str) -> bool {
+        let d = self.digest(tag, value);
+        let now = Instant::now();
+        self.map.retain(|_, t| now.duration_since(*t) < Self::LIFE);
+        self.map.contains_key(&d)
+    }
+
+    /// Remembers a verified `value` (the oldest is dropped past a few dozen).
+    pub fn add(&mut self, tag: &str, value: &str) {
+        let d = self.digest(tag, value);
+        if self.map.len() >= Self::MAX
+            && let Some(oldest) = self.map.iter().min_by_key(|(_, t)| **t).map(|(k, _)| *k)
+        {
+            self.map.remove(&oldest);
+        }
+        self.map.insert(d, Instant::now());
     }
 }
 
@@ -601,6 +711,48 @@ mod tests {
         t.attempt("2001:db8::1".parse().unwrap()).unwrap();
         assert!(t.attempt("2001:db8::2".parse().unwrap()).is_err());
         t.attempt("2001:db8:0:1::1".parse().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn throttle_counts_failures_only() {
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        // Correct passwords never spend budget, whatever their number.
+        let mut t = Throttle::new(3, 5, Duration::from_secs(60));
+        for _ in 0..50 {
+            t.begin(a).unwrap();
+            t.success(a);
+        }
+        // Failures from many addresses: each stops at its own bound, the global bound stops
+        // the failed ones, and a clean address is still checked (one a second over the bound).
+        let mut t = Throttle::new(3, 5, Duration::from_secs(60));
+        for i in 2..=6 {
+            let b: IpAddr = format!("192.0.2.{i}").parse().unwrap();
+            let _ = t.begin(b);
+        }
+        assert!(t.begin("192.0.2.2".parse().unwrap()).is_err(), "over the global bound, a failed address waits");
+        t.begin(a).unwrap();
+        t.success(a);
+        assert!(t.begin("192.0.2.9".parse().unwrap()).is_err(), "one clean check a second over the bound");
+        // One address alone: stopped at its bound.
+        let mut t = Throttle::new(3, 100, Duration::from_secs(60));
+        for _ in 0..3 {
+            t.begin(a).unwrap();
+        }
+        assert!(t.begin(a).is_err() && t.blocked(a).is_err());
+        assert!(t.blocked("192.0.2.2".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn verified_headers_are_kept_keyed() {
+        let mut v = Verified::new().unwrap();
+        assert!(!v.known("auth", "pw"));
+        v.add("auth", "pw");
+        assert!(v.known("auth", "pw") && !v.known("metrics", "pw") && !v.known("auth", "pW"));
+        assert!(v.map.keys().all(|k| k.as_slice() != digest("pw").as_bytes()));
+        for i in 0..100 {
+            v.add("auth", &i.to_string());
+        }
+        assert!(v.map.len() <= Verified::MAX);
     }
 
     #[test]
