@@ -147,8 +147,10 @@ impl Throttle {
         }
     }
 
-    /// Counts an attempt; `Err(seconds)` when over a bound (the attempt is not made).
-    pub fn attempt(&mut self, addr: IpAddr) -> Result<(), u64> {
+    /// Starts new windows where the old ones are over (the global one, the address's), and
+    /// forgets addresses whose window is over when there are too many; returns the time and
+    /// the address's key (its entry exists).
+    fn refresh(&mut self, addr: IpAddr) -> (Instant, IpAddr) {
         let now = Instant::now();
         let w = self.window;
         if now.duration_since(self.global.1) >= w {
@@ -157,20 +159,17 @@ impl Throttle {
         if self.per_addr.len() > 10_000 {
             self.per_addr.retain(|_, (_, t)| now.duration_since(*t) < w);
         }
-        let e = self.per_addr.entry(Self::key(addr)).or_insert((0, now));
+        let k = Self::key(addr);
+        let e = self.per_addr.entry(k).or_insert((0, now));
         if now.duration_since(e.1) >= w {
             *e = (0, now);
         }
-        let left = |since: Instant| w.saturating_sub(now.duration_since(since)).as_secs().max(1);
-        if e.0 >= self.per_addr_max {
-            return Err(left(e.1));
-        }
-        if self.global.0 >= self.global_max {
-            return Err(left(self.global.1));
-        }
-        e.0 += 1;
-        self.global.0 += 1;
-        Ok(())
+        (now, k)
+    }
+
+    /// Counts an attempt; `Err(seconds)` when over a bound (the attempt is not made).
+    pub fn attempt(&mut self, addr: IpAddr) -> Result<(), u64> {
+        self.count(addr, false)
     }
 
     /// Before a password check: `Err(seconds)` when the address has failed too often, or when
@@ -178,24 +177,22 @@ impl Throttle {
     /// without failures then gets one check a second in all). The check is counted as a
     /// failure until [`Throttle::success`] takes it back, so parallel guesses are bounded too.
     pub fn begin(&mut self, addr: IpAddr) -> Result<(), u64> {
-        let now = Instant::now();
+        self.count(addr, true)
+    }
+
+    /// Counts one for the address and in all, unless a bound refuses it. Over the global
+    /// bound, `clean_slot` lets an address without failures through once a second in all
+    /// (`begin`); without it everyone is refused (`attempt`).
+    fn count(&mut self, addr: IpAddr, clean_slot: bool) -> Result<(), u64> {
+        let (now, k) = self.refresh(addr);
         let w = self.window;
-        if now.duration_since(self.global.1) >= w {
-            self.global = (0, now);
-        }
-        if self.per_addr.len() > 10_000 {
-            self.per_addr.retain(|_, (_, t)| now.duration_since(*t) < w);
-        }
-        let e = self.per_addr.entry(Self::key(addr)).or_insert((0, now));
-        if now.duration_since(e.1) >= w {
-            *e = (0, now);
-        }
         let left = |since: Instant| w.saturating_sub(now.duration_since(since)).as_secs().max(1);
+        let Some(e) = self.per_addr.get_mut(&k) else { return Ok(()) };
         if e.0 >= self.per_addr_max {
             return Err(left(e.1));
         }
         if self.global.0 >= self.global_max {
-            if e.0 > 0 {
+            if !clean_slot || e.0 > 0 {
                 return Err(left(self.global.1));
             }
             if self.last_clean.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
