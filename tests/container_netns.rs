@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -93,35 +92,6 @@ impl Drop for Ns {
     }
 }
 
-/// Waits for `line` on stderr (20 s); whether it came, everything read, and the rest.
-fn until(child: &mut Child, line: &str) -> (bool, String, std::sync::mpsc::Receiver<String>) {
-    let err = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(err).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = String::new();
-    let end = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < end {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(l) => {
-                seen += &l;
-                seen.push('\n');
-                if l.contains(line) {
-                    return (true, seen, rx);
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(_) => break,
-        }
-    }
-    (false, seen, rx)
-}
-
 fn stop(child: &mut Child) -> Option<i32> {
     // unshare and bash exec into each other: the pid is wgq's (`unshare` without --fork).
     let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
@@ -139,7 +109,7 @@ fn stop(child: &mut Child) -> Option<i32> {
 /// Runs to "running", checks, stops; returns the stderr seen.
 fn run_once(ns: &Ns, vars: &[(&str, &str)], expect: &str) -> String {
     let mut c = ns.container(vars);
-    let (ok, mut seen, rest) = until(&mut c, "wgq: running");
+    let (ok, mut seen, rest) = common::until(&mut c, "wgq: running");
     assert!(ok, "{seen}");
     assert!(seen.contains(expect), "{seen}");
     let code = stop(&mut c);

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -104,34 +103,6 @@ impl Drop for Ns {
 
 /// Reads stderr in a thread until `line` appears (or the stream ends or 20 s pass); returns
 /// what was read so far and a receiver of the rest.
-fn until(child: &mut Child, line: &str) -> (bool, String, std::sync::mpsc::Receiver<String>) {
-    let err = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(err).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = String::new();
-    let end = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < end {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(l) => {
-                seen.push_str(&l);
-                seen.push('\n');
-                if l.contains(line) {
-                    return (true, seen, rx);
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(_) => break,
-        }
-    }
-    (false, seen, rx)
-}
-
 /// Waits up to 20 s for the child; its status code (None: killed by a signal or still running).
 fn wait(child: &mut Child) -> Option<i32> {
     let end = Instant::now() + Duration::from_secs(20);
@@ -159,7 +130,7 @@ fn run_brings_up_stays_and_sigterm_brings_everything_down() {
     let fb = ns.conf(&b, &format!("[Interface]\nPrivateKey = {K2}\nAddress = 10.82.0.1/24\n"));
     let before = ns.state();
     let mut child = ns.spawn(&[], &["run", &fa, &fb]);
-    let (ok, seen, rx) = until(&mut child, "running");
+    let (ok, seen, rx) = common::until(&mut child, "running");
     assert!(ok, "{seen}");
     assert!(seen.contains(&format!("running {a} {b}")), "{seen}");
     assert!(ns.link_exists(&a) && ns.link_exists(&b));
@@ -251,7 +222,7 @@ fn as_pid_1_a_hooks_orphan_is_reaped_and_sigterm_still_stops() {
     let fa = ns.conf(&a, &server(41003, "PostUp = sleep 1.5 >/dev/null 2>&1 </dev/null &"));
     let before = ns.state();
     let mut child = ns.spawn(&["unshare", "--pid", "--fork", "--mount-proc"], &["run", &fa]);
-    let (ok, seen, rx) = until(&mut child, "running");
+    let (ok, seen, rx) = common::until(&mut child, "running");
     assert!(ok, "{seen}");
     // unshare's one child is wgq, PID 1 of the new namespace.
     let wgq = children(child.id()).first().map(|c| c.0).expect("no wgq under unshare");
@@ -297,7 +268,7 @@ fn dns_goes_into_a_bind_mounted_resolv_conf_in_place_and_comes_back() {
     let a = ns.ifname("d");
     let fa = ns.conf(&a, &server(41004, "DNS = 10.81.0.53, corp.example"));
     let mut child = ns.spawn(&[], &["run", &fa]);
-    let (ok, seen, rx) = until(&mut child, "running");
+    let (ok, seen, rx) = common::until(&mut child, "running");
     let _cleanup = scopeguard(etc.clone());
     assert!(ok, "{seen}");
     assert!(seen.contains("[#] write /etc/resolv.conf in place"), "{seen}");

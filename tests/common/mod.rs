@@ -156,3 +156,34 @@ pub fn sh_ns(ns: &str, cmd: &str) -> Result<String, String> {
         Err(String::from_utf8_lossy(&o.stderr).into_owned())
     }
 }
+
+/// Waits for `line` on the child's stderr (20 s); whether it came, everything read, and the
+/// receiver of the lines still to come.
+pub fn until(child: &mut std::process::Child, line: &str) -> (bool, String, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < end {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(l) => {
+                seen.push_str(&l);
+                seen.push('\n');
+                if l.contains(line) {
+                    return (true, seen, rx);
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    (false, seen, rx)
+}
