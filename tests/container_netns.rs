@@ -22,7 +22,7 @@ const K: &str = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 struct Ns {
-    name: String,
+    ns: common::Netns,
     dir: tempfile::TempDir,
 }
 
@@ -33,18 +33,7 @@ impl Ns {
         }
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let name = format!("wgqctr-{}-{n}", std::process::id());
-        common::delete_netns(&name);
-        let ns = Ns { name, dir: tempfile::tempdir().unwrap() };
-        for c in [
-            "ip netns add NS",
-            "ip -n NS link add v0 type veth peer name v1",
-            "ip -n NS link set lo up",
-            "ip -n NS link set v0 up",
-            "ip -n NS link set v1 up",
-            "ip -n NS addr add 192.0.2.1/24 dev v0",
-        ] {
-            common::sh_ns(&ns.name, c).unwrap();
-        }
+        let ns = Ns { ns: common::Netns::with_uplink(name), dir: tempfile::tempdir().unwrap() };
         std::fs::create_dir_all(ns.wg()).unwrap();
         std::fs::create_dir_all(ns.root().join("wg_confs")).unwrap();
         Some(ns)
@@ -61,7 +50,7 @@ impl Ns {
     /// `wgq container` in the namespace with `vars`, behind a private /run/wireguard.
     fn container(&self, vars: &[(&str, &str)]) -> Child {
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, "unshare", "--mount", "--propagation", "private", "bash", "-c"])
+        c.args(["netns", "exec", self.ns.name(), "unshare", "--mount", "--propagation", "private", "bash", "-c"])
             .arg("mount -t tmpfs tmpfs /run/wireguard && exec \"$@\"")
             .arg("bash")
             .args([WGQ, "container", "--config-root"])
@@ -78,17 +67,11 @@ impl Ns {
     }
 
     fn links(&self) -> String {
-        common::sh_ns(&self.name, "ip -n NS -o link show").unwrap()
+        common::sh_ns(self.ns.name(), "ip -n NS -o link show").unwrap()
     }
 
     fn nft(&self) -> String {
-        common::sh_ns(&self.name, "ip netns exec NS nft list tables").unwrap_or_default()
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
+        common::sh_ns(self.ns.name(), "ip netns exec NS nft list tables").unwrap_or_default()
     }
 }
 
@@ -154,7 +137,7 @@ fn wg_easy_variables_make_the_server_and_update_it_keeping_clients() {
     }
     // A client, as wg-easy's page would add it: 10.1.9.2.
     let o = Command::new("ip")
-        .args(["netns", "exec", &ns.name, WGQ, "peer", "add"])
+        .args(["netns", "exec", ns.ns.name(), WGQ, "peer", "add"])
         .arg(&server)
         .args(["phone", "--no-apply"])
         .output()

@@ -20,7 +20,7 @@ const WGQ: &str = env!("CARGO_BIN_EXE_wgq");
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 struct Ns {
-    name: String,
+    ns: common::Netns,
     dir: tempfile::TempDir,
     tag: String,
 }
@@ -33,18 +33,7 @@ impl Ns {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let tag = format!("{}{n}", common::pid_tag());
         let name = format!("wgqrun-{}-{n}", std::process::id());
-        common::delete_netns(&name);
-        let ns = Ns { name, dir: tempfile::tempdir().unwrap(), tag };
-        for c in [
-            "ip netns add NS",
-            "ip -n NS link add v0 type veth peer name v1",
-            "ip -n NS link set lo up",
-            "ip -n NS link set v0 up",
-            "ip -n NS link set v1 up",
-            "ip -n NS addr add 192.0.2.1/24 dev v0",
-        ] {
-            common::sh_ns(&ns.name, c).unwrap();
-        }
+        let ns = Ns { ns: common::Netns::with_uplink(name), dir: tempfile::tempdir().unwrap(), tag };
         Some(ns)
     }
 
@@ -61,18 +50,18 @@ impl Ns {
     /// `wgq ARGS` in the namespace (behind `prefix`, e.g. unshare), stderr piped.
     fn spawn(&self, prefix: &[&str], args: &[&str]) -> Child {
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name]).args(prefix).arg(WGQ).args(args);
+        c.args(["netns", "exec", self.ns.name()]).args(prefix).arg(WGQ).args(args);
         c.stdout(Stdio::piped()).stderr(Stdio::piped()).env("WG_QUICK_USERSPACE_IMPLEMENTATION", "wireguard-go");
         common::default_signals(&mut c);
         c.spawn().unwrap()
     }
 
     fn wgq(&self, args: &[&str]) -> std::process::Output {
-        Command::new("ip").args(["netns", "exec", &self.name, WGQ]).args(args).output().unwrap()
+        Command::new("ip").args(["netns", "exec", self.ns.name(), WGQ]).args(args).output().unwrap()
     }
 
     fn link_exists(&self, ifname: &str) -> bool {
-        common::sh_ns(&self.name, &format!("ip -n NS link show dev {ifname}")).is_ok()
+        common::sh_ns(self.ns.name(), &format!("ip -n NS link show dev {ifname}")).is_ok()
     }
 
     /// Links, addresses, routes and rules (link-local lines left out), sorted.
@@ -87,17 +76,11 @@ impl Ns {
             "ip -n NS -6 rule show",
         ] {
             lines.extend(
-                common::sh_ns(&self.name, c).unwrap_or_default().lines().filter(|l| !l.contains("fe80")).map(String::from),
+                common::sh_ns(self.ns.name(), c).unwrap_or_default().lines().filter(|l| !l.contains("fe80")).map(String::from),
             );
         }
         lines.sort();
         lines.join("\n")
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        common::delete_netns(&self.name);
     }
 }
 
@@ -187,7 +170,7 @@ fn a_failing_up_downs_the_ones_already_up_and_exits_non_zero() {
     assert_eq!(ns.state(), before);
     // A bad WGQ_UP_FLAGS: a usage error before anything.
     let o = Command::new("ip")
-        .args(["netns", "exec", &ns.name, WGQ, "run", &fa])
+        .args(["netns", "exec", ns.ns.name(), WGQ, "run", &fa])
         .env("WGQ_UP_FLAGS", "--kill-switch=on")
         .output()
         .unwrap();
@@ -258,7 +241,7 @@ fn dns_goes_into_a_bind_mounted_resolv_conf_in_place_and_comes_back() {
         eprintln!("skipped: resolvconf is installed (it would be used)");
         return;
     }
-    let etc = format!("/etc/netns/{}", ns.name);
+    let etc = format!("/etc/netns/{}", ns.ns.name());
     std::fs::create_dir_all(&etc).unwrap();
     let file = format!("{etc}/resolv.conf");
     let original = "# the runtime's\nnameserver 192.0.2.53\n";

@@ -59,6 +59,24 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// A namespace with `lo` up and a veth pair `v0`/`v1` in it, `v0` at 192.0.2.1/24: the
+    /// uplink a tunnel's endpoint and its routes need.
+    pub fn with_uplink(name: impl Into<String>) -> Netns {
+        let ns = Netns::new(name);
+        for c in [
+            "ip -n NS link add v0 type veth peer name v1",
+            "ip -n NS link set lo up",
+            "ip -n NS link set v0 up",
+            "ip -n NS link set v1 up",
+            "ip -n NS addr add 192.0.2.1/24 dev v0",
+        ] {
+            ns.sh(c).unwrap();
+        }
+        ns
+    }
+}
+
 impl std::fmt::Display for Netns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
