@@ -3,20 +3,11 @@
 //! WGQ_FUZZ_SECONDS sets the duration (default 20 s); the seed is printed for replay
 //! (WGQ_FUZZ_SEED).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[(self.next() % v.len() as u64) as usize]
-    }
-}
+use common::Rng;
 
 const KEYS: &[&str] = &[
     "[Interface]",
@@ -106,10 +97,8 @@ fn one_config(r: &mut Rng) -> Vec<u8> {
 
 #[test]
 fn parser_survives_random_configs() {
-    let secs: u64 = std::env::var("WGQ_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
-    let seed: u64 = std::env::var("WGQ_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
-    });
+    let secs = common::fuzz_secs(20);
+    let seed = common::fuzz_seed();
     eprintln!("config fuzz: seed {seed}, {secs} s");
     let mut r = Rng(seed);
     let end = Instant::now() + Duration::from_secs(secs);

@@ -4,20 +4,11 @@
 //! and `editor` in fuzz/ run the same invariants for longer). WGQ_FUZZ_SECONDS sets the
 //! duration of each (default 10 s); the seed is printed for replay (WGQ_FUZZ_SEED).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[(self.next() % v.len() as u64) as usize]
-    }
-}
+use common::Rng;
 
 const PIECES: &[&str] = &[
     "+",
@@ -102,13 +93,11 @@ const LINES: &[&str] = &[
 ];
 
 fn seed() -> u64 {
-    std::env::var("WGQ_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
-    })
+    common::fuzz_seed()
 }
 
 fn secs() -> u64 {
-    std::env::var("WGQ_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10)
+    common::fuzz_secs(10)
 }
 
 #[test]

@@ -205,3 +205,31 @@ pub fn until(child: &mut std::process::Child, line: &str) -> (bool, String, std:
     }
     (false, seen, rx)
 }
+
+/// The bounded fuzz runs' random numbers (xorshift): a seed is replayed with WGQ_FUZZ_SEED.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[(self.next() % v.len() as u64) as usize]
+    }
+}
+
+/// A fuzz run's seed: WGQ_FUZZ_SEED, else from the clock (odd, never 0).
+pub fn fuzz_seed() -> u64 {
+    std::env::var("WGQ_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
+    })
+}
+
+/// A fuzz run's length in seconds: WGQ_FUZZ_SECONDS, else `default`.
+pub fn fuzz_secs(default: u64) -> u64 {
+    std::env::var("WGQ_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
