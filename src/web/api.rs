@@ -84,6 +84,10 @@ pub struct App {
     links_lock: Mutex<()>,
     /// The last TOTP step a code was accepted for.
     totp_last: Mutex<Option<u64>>,
+    /// The clients' traffic history files.
+    traffic: super::traffic::Store,
+    /// The last slot each interface was sampled in.
+    sampled: Mutex<HashMap<String, u64>>,
 }
 
 /// JSON with `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026` (they occur only
@@ -198,6 +202,11 @@ fn iso(secs: i64) -> String {
     peers::format_time(secs)
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of seconds since the epoch.
+pub fn iso_time(secs: i64) -> String {
+    iso(secs)
+}
+
 /// A date of the file as `YYYY-MM-DDTHH:MM:SSZ`: as written when it already is (what wgq
 /// writes), else parsed and rendered; `None` when it is no date.
 fn canonical_time(s: &str) -> Option<std::borrow::Cow<'_, str>> {
@@ -292,6 +301,8 @@ impl App {
             tls: false,
             links_lock: Mutex::new(()),
             totp_last: Mutex::new(None),
+            traffic: super::traffic::Store::new(&cfg.state_dir, cfg.traffic_slot_secs),
+            sampled: Mutex::new(HashMap::new()),
             state,
             host,
             password,
@@ -464,6 +475,67 @@ impl App {
     fn invalidate(&self, ifname: &str) {
         lock(&self.cache).remove(ifname);
         lock(&self.rendered).retain(|(i, _, _), _| i != ifname);
+    }
+
+    /// Samples every served interface's clients into their history files, once per slot,
+    /// from the shared read (`listed`); the files of clients no longer in the server file go.
+    pub fn sample_traffic(&self, now: i64) {
+        let slot = (now.max(0) as u64) / u64::from(self.traffic.slot_secs);
+        for ifname in &self.cfg.interfaces {
+            if lock(&self.sampled).get(ifname).is_some_and(|s| *s >= slot) {
+                continue;
+            }
+            let Ok(l) = self.listed(ifname) else { continue };
+            let mut failed = 0usize;
+            for r in &l.rows {
+                let Some(key) = r.entry.public_key else { continue };
+                let live = r.live.as_ref().map(|p| (p.rx_bytes, p.tx_bytes));
+                if let Err(e) = self.traffic.sample(ifname, &client_id(&key), slot, live) {
+                    if failed == 0 {
+                        eprintln!("wgq web: warning: traffic history of {ifname}: {e}");
+                    }
+                    failed += 1;
+                }
+            }
+            // Deleted clients (here or from the command line) and rotated keys.
+            let mut keys: Vec<[u8; 32]> = l.rows.iter().filter_map(|r| r.entry.public_key.map(|k| k.0)).collect();
+            keys.sort_unstable();
+            drop(l);
+            self.traffic.prune(ifname, |id| parse_id(id).is_some_and(|k| keys.binary_search(&k.0).is_ok()));
+            lock(&self.sampled).insert(ifname.clone(), slot);
+        }
+    }
+
+    /// The sampler's thread: a pass at the start and just after each slot begins (waking at
+    /// least once a minute, so a clock change is seen).
+    pub fn sample_forever(&self) -> ! {
+        loop {
+            let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+            self.sample_traffic((ms / 1000) as i64);
+            let slot_ms = u128::from(self.traffic.slot_secs) * 1000;
+            let next = (ms / slot_ms + 1) * slot_ms + 100;
+            std::thread::sleep(Duration::from_millis((next - ms).min(60_000) as u64));
+        }
+    }
+
+    /// A client's traffic history (GET …/traffic).
+    fn traffic(&self, ifname: &str, row: &ListRow, key: &Key) -> Response {
+        let id = client_id(key);
+        let h = self.traffic.read(ifname, &id);
+        let t = now();
+        let slot = (t.max(0) as u64) / u64::from(self.traffic.slot_secs);
+        // The slot in progress: what the device counted since the last sample, once this
+        // slot was sampled (before that the counters also hold the slot that just ended).
+        let sampled = lock(&self.sampled).get(ifname).is_some_and(|s| *s == slot);
+        let current = match (&h, row.live.as_ref()) {
+            (Some(h), Some(p)) if sampled && h.last_slot <= slot && h.last_slot > 0 => Some(h.since(p.rx_bytes, p.tx_bytes)),
+            (Some(h), None) if sampled && h.last_slot > 0 => Some((0, 0)),
+            _ => None,
+        };
+        let mut v = self.traffic.view(h.as_ref(), t, current);
+        v["interface"] = json!(ifname);
+        v["id"] = json!(id);
+        json_resp(200, &v)
     }
 
     /// The client of `id` on `ifname`.
@@ -719,8 +791,14 @@ impl App {
                     error(404, "no such client")
                 }
             }
+            ("GET", "traffic") => self.traffic(ifname, &row, &key),
             ("DELETE", "") => {
-                done(self.edit(Caller { who, from, dry }, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel)))
+                let r =
+                    self.edit(Caller { who, from, dry }, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel));
+                if matches!(r, Ok(ref e) if !matches!(e, Edited::DryRun(_))) {
+                    self.traffic.remove(ifname, &client_id(&key));
+                }
+                done(r)
             }
             ("POST", "enable") => {
                 done(self.edit(Caller { who, from, dry }, ifname, "enable", &shown, |h, s, o| provision::enable(h, s, o, &sel)))
