@@ -3,6 +3,8 @@
 //! routes and their exact JSON shapes, cross-site requests refused, one-time links used
 //! once, hostile names kept as text, tokens, request limits and the security headers.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -823,34 +825,6 @@ fn brute_force_from_one_address_is_throttled() {
     assert_eq!(w.login_from([127, 0, 0, 1], "s3cret pass"), 200);
 }
 
-/// A history file as docs/web-api.md describes it (written here byte by byte, so the test
-/// also holds the format to its description): one slot and one day record.
-fn history_file(slot_secs: u32, last_slot: u64, slot: (u64, u64, u64), day: (u64, u64, u64)) -> Vec<u8> {
-    fn check(place: u64, data: &[u8]) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ place.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        for &b in data {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
-    }
-    let mut b = vec![0u8; 4096];
-    b[..8].copy_from_slice(b"wgqtraf1");
-    b[8..12].copy_from_slice(&slot_secs.to_le_bytes());
-    b[16..24].copy_from_slice(&last_slot.to_le_bytes());
-    let c = check(u64::MAX, &b[..56]);
-    b[56..64].copy_from_slice(&c.to_le_bytes());
-    for (i, (n, rx, tx)) in [((slot.0 % 96) as usize, slot), (96 + (day.0 % 30) as usize, day)] {
-        let at = 64 + i * 32;
-        b[at..at + 8].copy_from_slice(&n.to_le_bytes());
-        b[at + 8..at + 16].copy_from_slice(&rx.to_le_bytes());
-        b[at + 16..at + 24].copy_from_slice(&tx.to_le_bytes());
-        let c = check(i as u64, &b[at..at + 24]);
-        b[at + 24..at + 32].copy_from_slice(&c.to_le_bytes());
-    }
-    b
-}
-
 /// A client's traffic history: 96 slots and 30 days, null where nothing was sampled; read
 /// from its file in the state directory (a damaged one ignored with a warning); read-only
 /// tokens may read it; the file goes with the client, and files of unknown clients are
@@ -883,7 +857,7 @@ fn traffic_history() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(&id);
     let (slot, day) = (now / 900 - 1, now / 86400);
-    std::fs::write(&file, history_file(900, slot + 1, (slot, 1234, 5678), (day, 11_111, 22_222))).unwrap();
+    std::fs::write(&file, common::traffic_file(900, slot + 1, (slot, 1234, 5678), (day, 11_111, 22_222))).unwrap();
     let v = w.req("GET", &v1, &[("Cookie", &c)], None).json();
     assert_eq!((v["slots"][94]["rx"].as_u64(), v["slots"][94]["tx"].as_u64()), (Some(1234), Some(5678)), "{v}");
     assert_eq!(v["days"][29]["rx"].as_u64(), Some(11_111), "{v}");
@@ -935,7 +909,7 @@ fn traffic_files_of_gone_clients_are_pruned() {
     let dir = w.dir.path().join("state/traffic").join(&w.ifname);
     let gone = "B".repeat(43);
     std::fs::create_dir_all(&dir).unwrap();
-    let file = history_file(900, 1, (0, 0, 0), (0, 0, 0));
+    let file = common::traffic_file(900, 1, (0, 0, 0), (0, 0, 0));
     std::fs::write(dir.join(&id), &file).unwrap();
     std::fs::write(dir.join(&gone), &file).unwrap();
     let (ifname, tmp) = (w.ifname.clone(), w.dir.path().to_path_buf());
