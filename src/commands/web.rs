@@ -15,7 +15,7 @@ pub struct WebArgs {
     /// The directory of the server files (default /etc/wireguard)
     #[arg(long, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
-    /// The page's own state: password hash, hashed tokens and one-time links (default /var/lib/wgq/web)
+    /// The page's own state: password hash, hashed tokens and one-time links, traffic history (default /var/lib/wgq/web)
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)
