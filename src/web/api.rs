@@ -88,6 +88,8 @@ pub struct App {
     traffic: super::traffic::Store,
     /// The last slot each interface was sampled in.
     sampled: Mutex<HashMap<String, u64>>,
+    /// Held while a file and device read is made (`listed`).
+    reading: Mutex<()>,
 }
 
 /// JSON with `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026` (they occur only
@@ -303,6 +305,7 @@ impl App {
             totp_last: Mutex::new(None),
             traffic: super::traffic::Store::new(&cfg.state_dir, cfg.traffic_slot_secs),
             sampled: Mutex::new(HashMap::new()),
+            reading: Mutex::new(()),
             state,
             host,
             password,
@@ -455,13 +458,22 @@ impl App {
         Ok(None)
     }
 
-    /// The interface's peers, read at most once a second.
+    /// The interface's peers, read at most once a second. One read at a time: a caller
+    /// that finds a read going on waits for it and shares it (the traffic sampler and the
+    /// pages never read at once), and the expired read and answers are dropped before the
+    /// new read, so at most one of each is held.
     fn listed(&self, ifname: &str) -> Result<Arc<Listed>, ProvisionError> {
-        if let Some((t, l)) = lock(&self.cache).get(ifname)
-            && t.elapsed() < Duration::from_secs(1)
-        {
-            return Ok(Arc::clone(l));
+        let fresh =
+            || lock(&self.cache).get(ifname).filter(|(t, _)| t.elapsed() < Duration::from_secs(1)).map(|(_, l)| Arc::clone(l));
+        if let Some(l) = fresh() {
+            return Ok(l);
         }
+        let _one = lock(&self.reading);
+        if let Some(l) = fresh() {
+            return Ok(l);
+        }
+        lock(&self.cache).remove(ifname);
+        lock(&self.rendered).retain(|(i, _, _), (t, _)| i != ifname || t.elapsed() < Duration::from_secs(1));
         let l = provision::list(&self.target(ifname), false)?.into_iter().next().unwrap_or(Listed {
             ifname: ifname.to_string(),
             running: false,
@@ -485,22 +497,27 @@ impl App {
             if lock(&self.sampled).get(ifname).is_some_and(|s| *s >= slot) {
                 continue;
             }
+            // Only keys and counters are kept through the pass (not the shared read, which a
+            // request may meanwhile replace).
             let Ok(l) = self.listed(ifname) else { continue };
-            let mut failed = 0usize;
-            for r in &l.rows {
-                let Some(key) = r.entry.public_key else { continue };
-                let live = r.live.as_ref().map(|p| (p.rx_bytes, p.tx_bytes));
-                if let Err(e) = self.traffic.sample(ifname, &client_id(&key), slot, live) {
-                    if failed == 0 {
-                        eprintln!("wgq web: warning: traffic history of {ifname}: {e}");
-                    }
-                    failed += 1;
+            let mut peers: Vec<([u8; 32], super::traffic::Counters)> = l
+                .rows
+                .iter()
+                .filter_map(|r| r.entry.public_key.map(|k| (k.0, r.live.as_ref().map(|p| (p.rx_bytes, p.tx_bytes)))))
+                .collect();
+            drop(l);
+            let mut failed = false;
+            for (key, live) in &peers {
+                if let Err(e) = self.traffic.sample(ifname, &auth::b64url(key), slot, *live)
+                    && !failed
+                {
+                    eprintln!("wgq web: warning: traffic history of {ifname}: {e}");
+                    failed = true;
                 }
             }
             // Deleted clients (here or from the command line) and rotated keys.
-            let mut keys: Vec<[u8; 32]> = l.rows.iter().filter_map(|r| r.entry.public_key.map(|k| k.0)).collect();
-            keys.sort_unstable();
-            drop(l);
+            peers.sort_unstable_by_key(|p| p.0);
+            let keys: Vec<[u8; 32]> = peers.into_iter().map(|(k, _)| k).collect();
             self.traffic.prune(ifname, |id| parse_id(id).is_some_and(|k| keys.binary_search(&k.0).is_ok()));
             lock(&self.sampled).insert(ifname.clone(), slot);
         }
@@ -1315,6 +1332,64 @@ impl Handler for App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An App over a temporary server file of `n` peers (files only).
+    fn app(dir: &std::path::Path, n: usize) -> App {
+        let mut text =
+            format!("[Interface]\nAddress = 10.9.0.1/16\nListenPort = 51820\nPrivateKey = {}\n", Key([1; 32]).to_base64());
+        for i in 0..n {
+            let mut k = [7u8; 32];
+            k[..4].copy_from_slice(&(i as u32).to_le_bytes());
+            text.push_str(&format!(
+                "\n[Peer]\nPublicKey = {}\nAllowedIPs = 10.9.{}.{}/32\n",
+                Key(k).to_base64(),
+                i / 250,
+                i % 250 + 2
+            ));
+        }
+        std::fs::write(dir.join("wgt9.conf"), text).unwrap();
+        let mut cfg = super::super::tests::cfg();
+        cfg.config_dir = dir.to_path_buf();
+        cfg.state_dir = dir.join("state");
+        cfg.interfaces = vec!["wgt9".into()];
+        App::new(cfg, "127.0.0.1:1".parse().unwrap()).unwrap()
+    }
+
+    /// Requests (and the traffic sampler) that find the read expired at once share one new
+    /// read: never two copies of a large list in memory at once.
+    #[test]
+    fn expired_reads_are_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path(), 3000);
+        let first = app.listed("wgt9").unwrap();
+        assert_eq!(first.rows.len(), 3000);
+        assert!(Arc::ptr_eq(&first, &app.listed("wgt9").unwrap()), "within its second: the same read");
+        std::thread::sleep(Duration::from_millis(1100));
+        let got: Vec<Arc<Listed>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..6).map(|_| s.spawn(|| app.listed("wgt9").unwrap())).collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(!Arc::ptr_eq(&first, &got[0]), "read again after a second");
+        assert!(got.iter().all(|l| Arc::ptr_eq(l, &got[0])), "six callers at once: one read");
+    }
+
+    /// One sample per slot from the shared read; files only for peers on a device (none
+    /// here), and gone clients' files pruned.
+    #[test]
+    fn the_sampler_prunes_and_writes_nothing_without_a_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path(), 2);
+        let t = dir.path().join("state/traffic/wgt9");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("gone"), b"x").unwrap();
+        app.sample_traffic(1_000_000);
+        assert!(!t.join("gone").exists(), "pruned");
+        assert_eq!(std::fs::read_dir(&t).unwrap().count(), 0, "nothing on a device: no file");
+        assert_eq!(lock(&app.sampled).get("wgt9"), Some(&(1_000_000 / 900)));
+        std::fs::write(t.join("gone"), b"x").unwrap();
+        app.sample_traffic(1_000_000 + 60);
+        assert!(t.join("gone").exists(), "once per slot");
+    }
 
     #[test]
     fn ids_round_trip() {

@@ -173,10 +173,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn cfg() -> Config {
+    pub(crate) fn cfg() -> Config {
         Config {
             listen: DEFAULT_LISTEN.parse().unwrap(),
             config_dir: "/etc/wireguard".into(),

@@ -36,6 +36,9 @@ const RECORD: usize = 32;
 pub const FILE_LEN: usize = HEADER + (SLOTS + DAYS) * RECORD;
 const DAY_SECS: u64 = 86_400;
 
+/// A peer's device counters (received, transmitted); None: not on the device.
+pub type Counters = Option<(u64, u64)>;
+
 /// Bytes received and transmitted in one slot or day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Record {
