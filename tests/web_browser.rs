@@ -998,7 +998,8 @@ impl Lab {
              ip addr add {host_ip}/30 dev {tag}h{id} && ip link set {tag}h{id} up && \
              ip -n {srv} addr add {web_ip}/30 dev eth1 && ip -n {srv} link set eth1 up"
         ));
-        let web = start_web_in(tag, &[], Some(InNs { ns: &srv, ip: &web_ip }), 1);
+        // Traffic history slots of 2 s instead of 15 minutes (test only): the charts fill at once.
+        let web = start_web_in(tag, &[("WGQ_WEB_TRAFFIC_SLOT_SECONDS", "2")], Some(InNs { ns: &srv, ip: &web_ip }), 1);
         ok(&format!("ip netns exec {srv} {WGQ} up {}/{}.conf", web.dir.path().join("conf").display(), web.ifname));
         Some(Lab { spaces, web, srv, cli, id })
     }
@@ -1084,6 +1085,18 @@ fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
         10,
     );
     assert!(!d.text(&in_card(&c, ".down")).starts_with("↓ 0 B"), "{}", d.text(&in_card(&c, ".down")));
+    // Its history, sampled by the server from the device (2 s slots here), as areas.
+    d.click_css(&in_card(&c, ".act-history"));
+    // (Closed and opened again until the traffic is in: an open history is read once a minute.)
+    d.wait_until(
+        "the history's areas of sampled traffic",
+        "const h = document.querySelector(arguments[0]); \
+         if (h.querySelector('svg.hist-svg polygon.area.down') && !/^↓ 0 B/.test(h.querySelector('.hist-total').textContent)) \
+           return true; \
+         const b = document.querySelector(arguments[1]); b.click(); b.click(); return false;",
+        vec![s(&in_card(&c, ".history")), s(&in_card(&c, ".act-history"))],
+        20,
+    );
     let _ = flood.wait();
 
     // Disabled in the page: gone from the device, no more traffic.
