@@ -339,10 +339,9 @@ function drawHistory(entry) {
   const note = q(".hist-note");
   note.textContent = h.error || (d && !moved ? i18n("history.empty") : "");
   note.hidden = !note.textContent;
-  const when = (t) =>
-    !t ? "" : month
-      ? new Intl.DateTimeFormat(locale(), { month: "short", day: "numeric", timeZone: "UTC" }).format(t)
-      : new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(t);
+  // Days are UTC days (as the server counts them); slots in the browser's time.
+  const fmt = new Intl.DateTimeFormat(locale(), month ? { month: "short", day: "numeric", timeZone: "UTC" } : { hour: "2-digit", minute: "2-digit" });
+  const when = (t) => (t ? fmt.format(t) : "");
   const sum = (k) => points.reduce((a, p) => a + (p[k] || 0), 0);
   const max = Math.max(0, ...points.map((p) => Math.max(p.down || 0, p.up || 0)));
   q(".hist-total").textContent = d ? i18n("history.total", { down: bytes(sum("down")), up: bytes(sum("up")) }) : "";
