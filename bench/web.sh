@@ -6,6 +6,7 @@
 #
 #   bench/web.sh [CLIENTS]                 (default 20000)
 #   WGQ=target/debug/wgq REPEAT=5 bench/web.sh 5000
+#   SETTLE=4 bench/web.sh                 (also the RSS 4 s after the start, before any request)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WGQ=${WGQ:-target/release/wgq}
@@ -35,6 +36,7 @@ pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/log" && [ -z "$(tail -c1 "$work/log")" ] && break; sleep 0.1; done
 addr=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$work/log" | head -1)
 [ -n "$addr" ] || { cat "$work/log"; exit 1; }
+[ -n "${SETTLE:-}" ] && { sleep "$SETTLE"; echo "  RSS after start: $(awk '/VmHWM/ {print $2}' /proc/$pid/status) KiB"; }
 curl -s -c "$work/jar" -H 'Content-Type: application/json' -d '{"password":"bench-password"}' "http://$addr/api/session" >/dev/null
 get() { curl -s -b "$work/jar" -o "$work/out" -w '%{time_total}\n' "http://$addr/api/wireguard/client"; }
 cold=() warm=()

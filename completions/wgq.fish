@@ -160,7 +160,7 @@ complete -c wgq -n "__fish_seen_subcommand_from p2p; and __fish_seen_subcommand_
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a web -d 'Serve the web page and its API (wg-easy 14\'s routes and /api/v1) for server interfaces'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l listen -d 'Where to listen (default 127.0.0.1:51821; PORT and WEBUI_HOST when not given)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l config-dir -d 'The directory of the server files (default /etc/wireguard)'
-complete -c wgq -n "__fish_seen_subcommand_from web" -l state-dir -d 'The page\'s own state: password hash, hashed tokens and one-time links (default /var/lib/wgq/web)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l state-dir -d 'The page\'s own state: password hash, hashed tokens and one-time links, traffic history (default /var/lib/wgq/web)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l insecure -d 'Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l base-path -d 'The path the page is served under behind a reverse proxy (such as /wg)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l trusted-proxy -d 'A reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)'

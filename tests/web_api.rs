@@ -3,6 +3,8 @@
 //! routes and their exact JSON shapes, cross-site requests refused, one-time links used
 //! once, hostile names kept as text, tokens, request limits and the security headers.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -821,4 +823,115 @@ fn brute_force_from_one_address_is_throttled() {
     }
     assert_eq!(w.login_from([127, 0, 0, 2], "s3cret pass"), 429, "the right password too, once throttled");
     assert_eq!(w.login_from([127, 0, 0, 1], "s3cret pass"), 200);
+}
+
+/// A client's traffic history: 96 slots and 30 days, null where nothing was sampled; read
+/// from its file in the state directory (a damaged one ignored with a warning); read-only
+/// tokens may read it; the file goes with the client, and files of unknown clients are
+/// pruned at the start.
+#[test]
+fn traffic_history() {
+    let w = start("wh", &[]);
+    let c = w.login();
+    let r = w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(r#"{"name":"phone"}"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = w.clients(&c)[0]["id"].as_str().unwrap().to_string();
+    let v1 = format!("/api/v1/interfaces/{}/clients/{id}/traffic", w.ifname);
+    let r = w.req("GET", &v1, &[("Cookie", &c)], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(
+        (v["slotSeconds"].as_u64(), v["interface"].as_str(), v["id"].as_str()),
+        (Some(900), Some(w.ifname.as_str()), Some(id.as_str()))
+    );
+    let (slots, days) = (v["slots"].as_array().unwrap(), v["days"].as_array().unwrap());
+    assert_eq!((slots.len(), days.len()), (96, 30));
+    assert!(slots.iter().chain(days).all(|s| s["rx"].is_null() && s["tx"].is_null()), "no device here: nothing sampled: {v}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let start0 = slots[95]["start"].as_str().unwrap();
+    assert!(start0.ends_with(":00Z") && days[29]["date"].as_str().unwrap().len() == 10, "{v}");
+    // A history file in the state directory (as the sampler writes it): shown.
+    let dir = w.dir.path().join("state/traffic").join(&w.ifname);
+    // No device here: the sampler makes files only for peers on one.
+    assert!(!dir.exists());
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(&id);
+    let (slot, day) = (now / 900 - 1, now / 86400);
+    std::fs::write(&file, common::traffic_file(900, slot + 1, (slot, 1234, 5678), (day, 11_111, 22_222))).unwrap();
+    let v = w.req("GET", &v1, &[("Cookie", &c)], None).json();
+    assert_eq!((v["slots"][94]["rx"].as_u64(), v["slots"][94]["tx"].as_u64()), (Some(1234), Some(5678)), "{v}");
+    assert_eq!(v["days"][29]["rx"].as_u64(), Some(11_111), "{v}");
+    // wg-easy's client path has it too; a read-only token may read it; no login: no.
+    let easy = format!("/api/wireguard/client/{id}/traffic");
+    assert_eq!(w.req("GET", &easy, &[("Cookie", &c)], None).json()["slots"][94]["rx"].as_u64(), Some(1234));
+    let state = w.dir.path().join("state");
+    let o = Command::new(WGQ)
+        .args(["web-admin", "token", "add", "graph", "--read-only", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let ro = format!("Bearer {}", String::from_utf8(o.stdout).unwrap().trim());
+    assert_eq!(w.req("GET", &v1, &[("Authorization", &ro)], None).status, 200);
+    assert_eq!(w.req("GET", &v1, &[], None).status, 401);
+    assert_eq!(w.req("POST", &v1, &[("Cookie", &c)], None).status, 404, "read only");
+    let other = format!("/api/v1/interfaces/{}/clients/{}/traffic", w.ifname, "A".repeat(43));
+    assert_eq!(w.req("GET", &other, &[("Cookie", &c)], None).status, 404);
+    // Damaged (truncated, a flipped bit): ignored with a warning, never an error.
+    let good = std::fs::read(&file).unwrap();
+    for bad in [good[..1000].to_vec(), {
+        let mut b = good.clone();
+        b[64 + (slot % 96) as usize * 32 + 9] ^= 1;
+        b
+    }] {
+        std::fs::write(&file, bad).unwrap();
+        let r = w.req("GET", &v1, &[("Cookie", &c)], None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.json()["slots"][94]["rx"].is_null());
+    }
+    assert!(w.stderr_until(|e| e.contains("ignored")).contains("traffic history"), "{}", w.stderr());
+    // Deleted: its history goes with it.
+    std::fs::write(&file, &good).unwrap();
+    assert_eq!(w.req("DELETE", &format!("/api/wireguard/client/{id}?dryRun=1"), &[("Cookie", &c)], None).status, 200);
+    assert!(file.exists(), "a preview deletes nothing");
+    assert_eq!(w.req("DELETE", &format!("/api/wireguard/client/{id}"), &[("Cookie", &c)], None).status, 200);
+    assert!(!file.exists());
+    drop(w);
+}
+
+/// At the start the files of clients no longer in the server file (deleted from the command
+/// line, or a rotated key) are removed; a kept client's stays.
+#[test]
+fn traffic_files_of_gone_clients_are_pruned() {
+    let w = start("wp", &[]);
+    let c = w.login();
+    assert_eq!(w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(r#"{"name":"kept"}"#)).status, 200);
+    let id = w.clients(&c)[0]["id"].as_str().unwrap().to_string();
+    let dir = w.dir.path().join("state/traffic").join(&w.ifname);
+    let gone = "B".repeat(43);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = common::traffic_file(900, 1, (0, 0, 0), (0, 0, 0));
+    std::fs::write(dir.join(&id), &file).unwrap();
+    std::fs::write(dir.join(&gone), &file).unwrap();
+    let (ifname, tmp) = (w.ifname.clone(), w.dir.path().to_path_buf());
+    // Restarted over the same directories.
+    let mut w = w;
+    let _ = w.child.kill();
+    let _ = w.child.wait();
+    let mut cmd = Command::new(WGQ);
+    cmd.args(["web", "--listen", "127.0.0.1:0", "--no-apply", "--config-dir"])
+        .arg(&tmp)
+        .arg("--state-dir")
+        .arg(tmp.join("state"))
+        .arg(&ifname)
+        .env_clear()
+        .env("PASSWORD_HASH", secret_hash())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    w.child = cmd.spawn().unwrap();
+    let t = Instant::now();
+    while dir.join(&gone).exists() {
+        assert!(t.elapsed() < Duration::from_secs(10), "the gone client's file is still there");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(dir.join(&id).exists(), "the kept client's file stays");
 }

@@ -8,6 +8,7 @@
 //!
 //! `WGQ_SCREENSHOTS=DIR` makes `screenshots` write the README's PNGs (scripts/screenshots).
 
+mod common;
 mod webdriver;
 
 use std::net::SocketAddr;
@@ -187,6 +188,7 @@ fn start_web_in(tag: &str, env: &[(&str, &str)], net: Option<InNs>, n: usize) ->
         .env("WG_ENABLE_EXPIRES_TIME", "true")
         .env("UI_ENABLE_SORT_CLIENTS", "true")
         .env("UI_CHART_TYPE", "2")
+        .env("UI_TRAFFIC_STATS", "true")
         .env("MAX_AGE", "60");
     for (k, v) in env {
         cmd.env(k, v);
@@ -317,6 +319,107 @@ fn no_csp_violation(d: &Driver) {
     let bad: Vec<String> =
         d.console().into_iter().filter(|l| l.contains("Content Security Policy") || l.contains("Refused to")).collect();
     assert!(bad.is_empty(), "CSP violations: {bad:#?}");
+}
+
+/// A client's traffic history in its card: with UI_TRAFFIC_STATS and a chart type, the
+/// history button opens a chart of the server's records (bars here: UI_CHART_TYPE=3) for 24
+/// hours and for 30 days, with the totals; with UI_CHART_TYPE=0 or UI_TRAFFIC_STATS=false
+/// there is no button and no chart (and without UI_TRAFFIC_STATS the card shows the rates
+/// only); UI_ENABLE_SORT_CLIENTS=false hides the sort selector.
+#[test]
+fn traffic_history_chart() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let d = Driver::start(390, 844, "en-US");
+    let open = |web: &Web| -> String {
+        d.goto(&web.url("/"));
+        d.wait_visible("#login", 15);
+        login(&d, PASSWORD);
+        d.wait_visible("#clients", 10);
+        create(&d, "phone", None, None);
+        let id = wait_card(&d, "phone");
+        // What the sampler would have written (no device here): 3 MiB down in the slot
+        // before the last, 5 MiB up today.
+        let dir = web.dir.path().join("state/traffic").join(&web.ifname);
+        std::fs::create_dir_all(&dir).unwrap();
+        let slot = now / 900 - 2;
+        std::fs::write(
+            dir.join(&id),
+            common::traffic_file(900, now / 900, (slot, 1 << 20, 3 << 20), (now / 86400, 5 << 20, 7 << 20)),
+        )
+        .unwrap();
+        id
+    };
+
+    let web = start_web("wy", &[("UI_CHART_TYPE", "3")]);
+    let id = open(&web);
+    assert!(d.text(&in_card(&id, ".down")).contains(" · "), "totals with UI_TRAFFIC_STATS");
+    assert!(d.find(&in_card(&id, ".history")).map(|e| !d.displayed(&e)).unwrap_or(false), "closed at first");
+    d.click_css(&in_card(&id, ".act-history"));
+    d.wait_until(
+        "the 24-hour bars",
+        "return document.querySelectorAll(arguments[0]).length > 0;",
+        vec![s(&in_card(&id, ".history svg.hist-svg.day rect.bar.down"))],
+        10,
+    );
+    assert_eq!(
+        d.exec("return document.querySelectorAll(arguments[0]).length;", vec![s(&in_card(&id, "svg.hist-svg rect.hit"))]).num(),
+        Some(96.0)
+    );
+    assert_eq!(d.text(&in_card(&id, ".hist-total")), "↓ 3 MiB · ↑ 1 MiB in this period");
+    assert!(d.text(&in_card(&id, ".hist-peak")).contains("3 MiB"));
+    d.click_css(&in_card(&id, ".hist-month"));
+    d.wait_until(
+        "the 30-day bars",
+        "return !!document.querySelector(arguments[0]);",
+        vec![s(&in_card(&id, ".history svg.hist-svg.month rect.bar.up"))],
+        10,
+    );
+    assert_eq!(d.text(&in_card(&id, ".hist-total")), "↓ 7 MiB · ↑ 5 MiB in this period");
+    assert_eq!(
+        d.exec("return document.querySelectorAll(arguments[0]).length;", vec![s(&in_card(&id, "svg.hist-svg rect.hit"))]).num(),
+        Some(30.0)
+    );
+    // Dark mode: the bars take the dark palette (CSS variables, no style attribute).
+    d.cdp(
+        "Emulation.setEmulatedMedia",
+        obj([("features", Json::Arr(vec![obj([("name", s("prefers-color-scheme")), ("value", s("dark"))])]))]),
+    );
+    let fill =
+        d.exec("return getComputedStyle(document.querySelector(arguments[0])).fill;", vec![s(&in_card(&id, "rect.bar.down"))]);
+    assert_eq!(fill.str(), Some("rgb(106, 161, 255)"), "the dark --down colour");
+    // Closed again: no chart; the Chinese page names the views.
+    d.click_css(&in_card(&id, ".act-history"));
+    assert!(!d.displayed(&d.find(&in_card(&id, ".history")).unwrap()));
+    pick_language(&d, "chs");
+    d.click_css(&in_card(&id, ".act-history"));
+    d.wait_until(
+        "the Chinese view names",
+        "return document.querySelector(arguments[0]).textContent === '30 天';",
+        vec![s(&in_card(&id, ".hist-month"))],
+        10,
+    );
+    pick_language(&d, "en");
+    assert!(d.displayed(&d.find("#sort").unwrap()), "UI_ENABLE_SORT_CLIENTS=true: the sort selector");
+    no_csp_violation(&d);
+    drop(web);
+
+    for env in [&[("UI_CHART_TYPE", "0")][..], &[("UI_TRAFFIC_STATS", "false"), ("UI_ENABLE_SORT_CLIENTS", "false")][..]] {
+        let web = start_web("wz", env);
+        let id = open(&web);
+        assert!(!d.displayed(&d.find(&in_card(&id, ".act-history")).unwrap()), "{env:?}: no history button");
+        assert!(!d.displayed(&d.find(&in_card(&id, ".history")).unwrap()), "{env:?}");
+        assert!(d.find(&in_card(&id, "svg.hist-svg")).is_none(), "{env:?}: no chart");
+        if env[0].0 == "UI_TRAFFIC_STATS" {
+            let down = d.text(&in_card(&id, ".down"));
+            assert!(down.ends_with("/s") && !down.contains(" · "), "the rate only: {down}");
+            assert!(!d.displayed(&d.find("#sort").unwrap()), "UI_ENABLE_SORT_CLIENTS=false: no sort selector");
+        }
+        drop(web);
+    }
 }
 
 #[test]
@@ -895,7 +998,8 @@ impl Lab {
              ip addr add {host_ip}/30 dev {tag}h{id} && ip link set {tag}h{id} up && \
              ip -n {srv} addr add {web_ip}/30 dev eth1 && ip -n {srv} link set eth1 up"
         ));
-        let web = start_web_in(tag, &[], Some(InNs { ns: &srv, ip: &web_ip }), 1);
+        // Traffic history slots of 2 s instead of 15 minutes (test only): the charts fill at once.
+        let web = start_web_in(tag, &[("WGQ_WEB_TRAFFIC_SLOT_SECONDS", "2")], Some(InNs { ns: &srv, ip: &web_ip }), 1);
         ok(&format!("ip netns exec {srv} {WGQ} up {}/{}.conf", web.dir.path().join("conf").display(), web.ifname));
         Some(Lab { spaces, web, srv, cli, id })
     }
@@ -981,6 +1085,18 @@ fn a_client_made_in_the_page_connects_and_disabling_stops_it() {
         10,
     );
     assert!(!d.text(&in_card(&c, ".down")).starts_with("↓ 0 B"), "{}", d.text(&in_card(&c, ".down")));
+    // Its history, sampled by the server from the device (2 s slots here), as areas.
+    d.click_css(&in_card(&c, ".act-history"));
+    // (Closed and opened again until the traffic is in: an open history is read once a minute.)
+    d.wait_until(
+        "the history's areas of sampled traffic",
+        "const h = document.querySelector(arguments[0]); \
+         if (h.querySelector('svg.hist-svg polygon.area.down') && !/^↓ 0 B/.test(h.querySelector('.hist-total').textContent)) \
+           return true; \
+         const b = document.querySelector(arguments[1]); b.click(); b.click(); return false;",
+        vec![s(&in_card(&c, ".history")), s(&in_card(&c, ".act-history"))],
+        20,
+    );
     let _ = flood.wait();
 
     // Disabled in the page: gone from the device, no more traffic.

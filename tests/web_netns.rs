@@ -70,6 +70,8 @@ fn a_client_made_over_the_api_connects() {
         .arg(format!("{d}/state"))
         .arg(&ifname)
         .env("PASSWORD_HASH", &hash)
+        // Traffic slots of 1 s instead of 15 minutes (test only).
+        .env("WGQ_WEB_TRAFFIC_SLOT_SECONDS", "1")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -113,6 +115,30 @@ fn a_client_made_over_the_api_connects() {
     let hs = value("wireguard_latest_handshake_seconds");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     assert!(hs <= now && now - hs < 60, "a UNIX timestamp: {hs}");
+    // The sampler wrote the traffic of ended slots into the client's history file.
+    let t = Instant::now();
+    let hist = loop {
+        assert!(pings(&cl, "10.79.0.1"));
+        let h: serde_json::Value =
+            serde_json::from_str(&curl(&format!("{base}/api/v1/interfaces/{ifname}/clients/{id_}/traffic"))).unwrap();
+        let ended = &h["slots"].as_array().unwrap()[..95];
+        if ended.iter().any(|s| s["rx"].as_u64().unwrap_or(0) > 0 && s["tx"].as_u64().unwrap_or(0) > 0) {
+            break h;
+        }
+        assert!(t.elapsed() < Duration::from_secs(15), "no slot sampled: {h}");
+    };
+    assert_eq!(hist["slotSeconds"], 1);
+    // Today's total holds every slot of today (the slots of 1 s all are, except just after midnight).
+    let day = hist["days"][29]["rx"].as_u64().unwrap();
+    let slots: u64 = hist["slots"].as_array().unwrap().iter().filter_map(|s| s["rx"].as_u64()).sum();
+    let date = hist["days"][29]["date"].as_str().unwrap();
+    if hist["slots"][0]["start"].as_str().unwrap().starts_with(date) {
+        assert!(day >= slots && slots > 0, "{hist}");
+    }
+    let file = dir.path().join("state/traffic").join(&ifname).join(&id_);
+    let meta = std::fs::metadata(&file).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!((meta.len(), meta.permissions().mode() & 0o777), (4096, 0o600));
     // Disabled over the API: off the device, no more traffic; enabled: back.
     curl(&format!("-X POST {base}/api/wireguard/client/{id_}/disable"));
     assert!(!ok(&format!("ip netns exec {srv} wg show {ifname} allowed-ips")).contains(&public));
@@ -127,6 +153,7 @@ fn a_client_made_over_the_api_connects() {
     curl(&format!("-X DELETE {base}/api/wireguard/client/{id_}"));
     assert!(!ok(&format!("ip netns exec {srv} wg show {ifname} peers")).contains(&public));
     assert!(!std::fs::read_to_string(format!("{d}/{ifname}.conf")).unwrap().contains("[Peer]"));
+    assert!(!file.exists(), "the deleted client's history is gone");
     let _ = sh(&format!("ip netns exec {cl} {WGQ} down {d}/{cifname}.conf"));
     let _ = sh(&format!("ip netns exec {srv} {WGQ} down {d}/{ifname}.conf"));
 }

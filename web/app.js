@@ -9,6 +9,7 @@ const url = (path) => new URL(path, document.baseURI).href;
 const POLL_MS = 1000;
 const HISTORY = 60; // rate samples kept per client for its chart (one a poll)
 const PAGE = 100; // cards shown at first, and added by "show more"
+const HIST_REFRESH_MS = 60000; // an open traffic history is read again after this
 const KEY_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
@@ -21,7 +22,7 @@ const state = {
   requiresPassword: true,
   requiresTotp: false, // GET /api/session says so when `web-admin totp enable` is on
   loggedIn: false,
-  clients: new Map(), // id -> { data, el, hist: {down: [], up: []}, prev, rate }
+  clients: new Map(), // id -> { data, el, hist: {down: [], up: []}, prev, rate, order, history }
   timer: 0,
   polling: false,
   // The client routes: wg-easy 14's (one interface), or wgq's /api/v1 one of the
@@ -66,7 +67,10 @@ async function loadLanguage(code) {
   applyStatic(document);
   const sel = $("lang");
   sel.value = code;
-  for (const entry of state.clients.values()) fill(entry);
+  for (const entry of state.clients.values()) {
+    fill(entry);
+    if (entry.history.open) drawHistory(entry);
+  }
 }
 
 // The language: the one picked in this browser; else the server's (`/api/lang`: LANG when
@@ -269,11 +273,144 @@ function drawChart(box, hist, type) {
   box.append(root);
 }
 
+// ---------------------------------------------------------------- the traffic history
+
+// The server keeps each client's traffic (15-minute slots for 24 hours, daily totals for 30
+// days); a card shows it on demand, read again while it stays open.
+const HW = 600;
+const HH = 140;
+
+const historyShown = () => state.settings.trafficStats && state.settings.chartType > 0;
+
+function toggleHistory(entry) {
+  entry.history.open = !entry.history.open;
+  fill(entry);
+  if (entry.history.open) {
+    drawHistory(entry);
+    loadHistory(entry);
+  }
+}
+
+function historyView(entry, view) {
+  entry.history.view = view;
+  drawHistory(entry);
+}
+
+async function loadHistory(entry) {
+  const h = entry.history;
+  if (h.loading) return;
+  h.loading = true;
+  h.at = Date.now();
+  try {
+    const data = await call("GET", clientPath(entry.id, "traffic"));
+    h.data = data && typeof data === "object" ? data : null;
+    h.error = "";
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      h.loading = false;
+      return showLogin();
+    }
+    h.error = explain(e);
+  }
+  h.loading = false;
+  h.at = Date.now();
+  drawHistory(entry);
+}
+
+const amount = (v) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : null);
+
+function drawHistory(entry) {
+  const el = entry.el;
+  if (!el) return;
+  const q = (c) => el.querySelector(c);
+  const h = entry.history;
+  const month = h.view === "month";
+  q(".hist-day").setAttribute("aria-pressed", String(!month));
+  q(".hist-month").setAttribute("aria-pressed", String(month));
+  const box = q(".hist-chart");
+  box.replaceChildren();
+  const d = h.data;
+  const raw = d && Array.isArray(month ? d.days : d.slots) ? (month ? d.days : d.slots) : [];
+  // The server's transmit is the client's download.
+  const points = raw
+    .filter((p) => p && typeof p === "object")
+    .map((p) => ({ when: parseDate(month ? p.date + "T00:00:00Z" : p.start), down: amount(p.tx), up: amount(p.rx) }));
+  const moved = points.some((p) => p.down || p.up);
+  const note = q(".hist-note");
+  note.textContent = h.error || (d && !moved ? i18n("history.empty") : "");
+  note.hidden = !note.textContent;
+  // Days are UTC days (as the server counts them); slots in the browser's time.
+  const fmt = new Intl.DateTimeFormat(locale(), month ? { month: "short", day: "numeric", timeZone: "UTC" } : { hour: "2-digit", minute: "2-digit" });
+  const when = (t) => (t ? fmt.format(t) : "");
+  const sum = (k) => points.reduce((a, p) => a + (p[k] || 0), 0);
+  const max = Math.max(0, ...points.map((p) => Math.max(p.down || 0, p.up || 0)));
+  q(".hist-total").textContent = d ? i18n("history.total", { down: bytes(sum("down")), up: bytes(sum("up")) }) : "";
+  q(".hist-from").textContent = points.length ? when(points[0].when) : "";
+  q(".hist-to").textContent = points.length ? when(points[points.length - 1].when) : "";
+  q(".hist-peak").textContent = moved ? i18n("history.peak", { value: bytes(max) }) : "";
+  const type = state.settings.chartType;
+  if (!points.length || !type) return;
+  const n = points.length;
+  const step = HW / n;
+  const y = (v) => HH - 1 - (v / Math.max(1, max)) * (HH - 6);
+  const name = entry.data && typeof entry.data.name === "string" ? entry.data.name : "";
+  const root = svg("svg", { viewBox: `0 0 ${HW} ${HH}`, preserveAspectRatio: "none", class: "hist-svg " + (month ? "month" : "day"), role: "img" });
+  root.setAttribute("aria-label", i18n("history.title", { name }) + ": " + q(".hist-total").textContent);
+  root.append(svg("line", { x1: 0, y1: HH - 0.5, x2: HW, y2: HH - 0.5, class: "axis" }));
+  for (const cls of ["up", "down"]) {
+    if (type === 3) {
+      points.forEach((p, i) => {
+        const v = p[cls];
+        if (!v) return;
+        const top = y(v);
+        const x = i * step + (cls === "down" ? step * 0.1 : step * 0.5);
+        root.append(svg("rect", { x: x.toFixed(2), y: top.toFixed(2), width: (step * 0.4).toFixed(2), height: Math.max(1, HH - 1 - top).toFixed(2), class: "bar " + cls }));
+      });
+      continue;
+    }
+    // Lines (and areas) break where nothing was sampled.
+    let run = [];
+    const flush = () => {
+      if (!run.length) return;
+      if (run.length === 1) run = [[run[0][0] - step / 2, run[0][1]], [run[0][0] + step / 2, run[0][1]]];
+      const pts = run.map(([x, v]) => x.toFixed(2) + "," + y(v).toFixed(2)).join(" ");
+      if (type === 2) {
+        root.append(svg("polygon", { points: `${run[0][0].toFixed(2)},${HH - 1} ${pts} ${run[run.length - 1][0].toFixed(2)},${HH - 1}`, class: "area " + cls }));
+      }
+      root.append(svg("polyline", { points: pts, class: "line " + cls }));
+      run = [];
+    };
+    points.forEach((p, i) => {
+      if (p[cls] === null) flush();
+      else run.push([i * step + step / 2, p[cls]]);
+    });
+    flush();
+  }
+  // A hover target per point, with its figures.
+  points.forEach((p, i) => {
+    const hit = svg("rect", { x: (i * step).toFixed(2), y: 0, width: step.toFixed(2), height: HH, class: "hit" });
+    const t = document.createElementNS(SVG_NS, "title");
+    t.textContent = i18n("history.point", { time: when(p.when), down: p.down === null ? "–" : bytes(p.down), up: p.up === null ? "–" : bytes(p.up) });
+    hit.append(t);
+    root.append(hit);
+  });
+  box.append(root);
+}
+
 // ---------------------------------------------------------------- the list
 
 // A client's entry; its card (DOM) is made when it is first shown.
 function entryFor(id) {
-  return { id, data: null, el: null, hist: { down: [], up: [] }, prev: null, rate: { down: 0, up: 0 } };
+  return {
+    id,
+    data: null,
+    el: null,
+    hist: { down: [], up: [] },
+    prev: null,
+    rate: { down: 0, up: 0 },
+    order: 0,
+    history: { open: false, view: "day", data: null, error: "", at: 0, loading: false },
+  };
 }
 
 function card(entry) {
@@ -289,6 +426,9 @@ function card(entry) {
   q(".act-qr").addEventListener("click", () => showQr(entry));
   q(".act-link").addEventListener("click", () => oneTimeLink(entry));
   q(".act-delete").addEventListener("click", () => confirmDelete(entry));
+  q(".act-history").addEventListener("click", () => toggleHistory(entry));
+  q(".hist-day").addEventListener("click", () => historyView(entry, "day"));
+  q(".hist-month").addEventListener("click", () => historyView(entry, "month"));
   return el;
 }
 
@@ -319,9 +459,12 @@ function fill(entry) {
   q(".dot").classList.toggle("on", online);
   const rx = Number(c.transferRx) || 0;
   const tx = Number(c.transferTx) || 0;
-  // The server's transmit is the client's download.
-  q(".down").textContent = "↓ " + bytes(tx) + " · " + bytes(entry.rate.down) + "/s";
-  q(".up").textContent = "↑ " + bytes(rx) + " · " + bytes(entry.rate.up) + "/s";
+  // The server's transmit is the client's download. Without UI_TRAFFIC_STATS: the rates only.
+  const stats = state.settings.trafficStats;
+  q(".down").textContent = "↓ " + (stats ? bytes(tx) + " · " : "") + bytes(entry.rate.down) + "/s";
+  q(".up").textContent = "↑ " + (stats ? bytes(rx) + " · " : "") + bytes(entry.rate.up) + "/s";
+  q(".down").title = stats ? i18n("client.download") : i18n("client.downloadNow");
+  q(".up").title = stats ? i18n("client.upload") : i18n("client.uploadNow");
   const enabled = c.enabled !== false;
   const toggle = q(".act-enable");
   if (!toggle.disabled) toggle.checked = enabled;
@@ -343,6 +486,13 @@ function fill(entry) {
     a.textContent = a.href;
   }
   drawChart(q(".chart"), entry.hist, state.settings.chartType);
+  const h = entry.history;
+  const showHist = historyShown();
+  if (!showHist) h.open = false;
+  q(".act-history").hidden = !showHist;
+  q(".act-history").setAttribute("aria-expanded", String(h.open));
+  q(".history").hidden = !h.open;
+  if (h.open && !h.loading && Date.now() - h.at > HIST_REFRESH_MS) loadHistory(entry);
 }
 
 function push(arr, v) {
@@ -354,14 +504,15 @@ function update(list) {
   if (!Array.isArray(list)) list = [];
   const now = performance.now();
   const seen = new Set();
-  for (const c of list) {
-    if (!c || typeof c.id !== "string") continue;
+  list.forEach((c, order) => {
+    if (!c || typeof c.id !== "string") return;
     seen.add(c.id);
     let entry = state.clients.get(c.id);
     if (!entry) {
       entry = entryFor(c.id);
       state.clients.set(c.id, entry);
     }
+    entry.order = order;
     const rx = Number(c.transferRx) || 0;
     const tx = Number(c.transferTx) || 0;
     if (entry.prev) {
@@ -376,7 +527,7 @@ function update(list) {
       entry.prev = { rx, tx, t: now };
     }
     entry.data = c;
-  }
+  });
   for (const [id, entry] of state.clients) {
     if (!seen.has(id)) {
       if (entry.el) entry.el.remove();
@@ -428,9 +579,14 @@ function matches(c, q) {
 // keeps its focus).
 function arrange() {
   const q = $("search").value.trim();
-  const sorter = sorters[$("sort").value] || sorters.name;
   const all = [...state.clients.values()].filter((e) => e.data);
-  all.sort((a, b) => sorter(a.data, b.data) || sorters.name(a.data, b.data) || (a.id < b.id ? -1 : 1));
+  if (state.settings.sortClients) {
+    const sorter = sorters[$("sort").value] || sorters.name;
+    all.sort((a, b) => sorter(a.data, b.data) || sorters.name(a.data, b.data) || (a.id < b.id ? -1 : 1));
+  } else {
+    // UI_ENABLE_SORT_CLIENTS off: the order of the server file, as wg-easy lists them.
+    all.sort((a, b) => a.order - b.order);
+  }
   const matching = q ? all.filter((e) => matches(e.data, q)) : all;
   const shown = matching.slice(0, state.limit);
   const list = $("list");
@@ -954,6 +1110,7 @@ async function start() {
     sortClients: sort === true,
   };
   document.body.classList.toggle("no-chart", !state.settings.chartType);
+  $("sort").hidden = !state.settings.sortClients;
   state.fallback = await optional("i18n/en.json", {});
   await loadLanguage(await chooseLanguage(serverLang)).catch(() => loadLanguage("en").catch(() => {}));
   try {

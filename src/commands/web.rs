@@ -15,7 +15,7 @@ pub struct WebArgs {
     /// The directory of the server files (default /etc/wireguard)
     #[arg(long, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
-    /// The page's own state: password hash, hashed tokens and one-time links (default /var/lib/wgq/web)
+    /// The page's own state: password hash, hashed tokens and one-time links, traffic history (default /var/lib/wgq/web)
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)
@@ -118,6 +118,11 @@ impl WebArgs {
             ui_traffic_stats: env_bool("UI_TRAFFIC_STATS")?,
             ui_chart_type,
             ui_sort_clients: env_bool("UI_ENABLE_SORT_CLIENTS")?,
+            // For tests only (docs/testing.md): shorter traffic slots than 15 minutes.
+            traffic_slot_secs: env("WGQ_WEB_TRAFFIC_SLOT_SECONDS")
+                .and_then(|v| v.parse().ok())
+                .filter(|s| (1..=web::traffic::SLOT_SECS).contains(s))
+                .unwrap_or(web::traffic::SLOT_SECS),
             one_time_links: env_bool("WG_ENABLE_ONE_TIME_LINKS")?,
             expire_time: env_bool("WG_ENABLE_EXPIRES_TIME")?,
             metrics: env_bool("ENABLE_PROMETHEUS_METRICS")?,

@@ -84,6 +84,12 @@ pub struct App {
     links_lock: Mutex<()>,
     /// The last TOTP step a code was accepted for.
     totp_last: Mutex<Option<u64>>,
+    /// The clients' traffic history files.
+    traffic: super::traffic::Store,
+    /// The last slot each interface was sampled in.
+    sampled: Mutex<HashMap<String, u64>>,
+    /// Held while a file and device read is made (`listed`).
+    reading: Mutex<()>,
 }
 
 /// JSON with `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026` (they occur only
@@ -198,6 +204,11 @@ fn iso(secs: i64) -> String {
     peers::format_time(secs)
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of seconds since the epoch.
+pub fn iso_time(secs: i64) -> String {
+    iso(secs)
+}
+
 /// A date of the file as `YYYY-MM-DDTHH:MM:SSZ`: as written when it already is (what wgq
 /// writes), else parsed and rendered; `None` when it is no date.
 fn canonical_time(s: &str) -> Option<std::borrow::Cow<'_, str>> {
@@ -292,6 +303,9 @@ impl App {
             tls: false,
             links_lock: Mutex::new(()),
             totp_last: Mutex::new(None),
+            traffic: super::traffic::Store::new(&cfg.state_dir, cfg.traffic_slot_secs),
+            sampled: Mutex::new(HashMap::new()),
+            reading: Mutex::new(()),
             state,
             host,
             password,
@@ -444,13 +458,22 @@ impl App {
         Ok(None)
     }
 
-    /// The interface's peers, read at most once a second.
+    /// The interface's peers, read at most once a second. One read at a time: a caller
+    /// that finds a read going on waits for it and shares it (the traffic sampler and the
+    /// pages never read at once), and the expired read and answers are dropped before the
+    /// new read, so at most one of each is held.
     fn listed(&self, ifname: &str) -> Result<Arc<Listed>, ProvisionError> {
-        if let Some((t, l)) = lock(&self.cache).get(ifname)
-            && t.elapsed() < Duration::from_secs(1)
-        {
-            return Ok(Arc::clone(l));
+        let fresh =
+            || lock(&self.cache).get(ifname).filter(|(t, _)| t.elapsed() < Duration::from_secs(1)).map(|(_, l)| Arc::clone(l));
+        if let Some(l) = fresh() {
+            return Ok(l);
         }
+        let _one = lock(&self.reading);
+        if let Some(l) = fresh() {
+            return Ok(l);
+        }
+        lock(&self.cache).remove(ifname);
+        lock(&self.rendered).retain(|(i, _, _), (t, _)| i != ifname || t.elapsed() < Duration::from_secs(1));
         let l = provision::list(&self.target(ifname), false)?.into_iter().next().unwrap_or(Listed {
             ifname: ifname.to_string(),
             running: false,
@@ -464,6 +487,72 @@ impl App {
     fn invalidate(&self, ifname: &str) {
         lock(&self.cache).remove(ifname);
         lock(&self.rendered).retain(|(i, _, _), _| i != ifname);
+    }
+
+    /// Samples every served interface's clients into their history files, once per slot,
+    /// from the shared read (`listed`); the files of clients no longer in the server file go.
+    pub fn sample_traffic(&self, now: i64) {
+        let slot = (now.max(0) as u64) / u64::from(self.traffic.slot_secs);
+        for ifname in &self.cfg.interfaces {
+            if lock(&self.sampled).get(ifname).is_some_and(|s| *s >= slot) {
+                continue;
+            }
+            // Only keys and counters are kept through the pass (not the shared read, which a
+            // request may meanwhile replace).
+            let Ok(l) = self.listed(ifname) else { continue };
+            let mut peers: Vec<([u8; 32], super::traffic::Counters)> = l
+                .rows
+                .iter()
+                .filter_map(|r| r.entry.public_key.map(|k| (k.0, r.live.as_ref().map(|p| (p.rx_bytes, p.tx_bytes)))))
+                .collect();
+            drop(l);
+            let mut failed = false;
+            for (key, live) in &peers {
+                if let Err(e) = self.traffic.sample(ifname, &auth::b64url(key), slot, *live)
+                    && !failed
+                {
+                    eprintln!("wgq web: warning: traffic history of {ifname}: {e}");
+                    failed = true;
+                }
+            }
+            // Deleted clients (here or from the command line) and rotated keys.
+            peers.sort_unstable_by_key(|p| p.0);
+            let keys: Vec<[u8; 32]> = peers.into_iter().map(|(k, _)| k).collect();
+            self.traffic.prune(ifname, |id| parse_id(id).is_some_and(|k| keys.binary_search(&k.0).is_ok()));
+            lock(&self.sampled).insert(ifname.clone(), slot);
+        }
+    }
+
+    /// The sampler's thread: a pass at the start and just after each slot begins (waking at
+    /// least once a minute, so a clock change is seen).
+    pub fn sample_forever(&self) -> ! {
+        loop {
+            let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+            self.sample_traffic((ms / 1000) as i64);
+            let slot_ms = u128::from(self.traffic.slot_secs) * 1000;
+            let next = (ms / slot_ms + 1) * slot_ms + 100;
+            std::thread::sleep(Duration::from_millis((next - ms).min(60_000) as u64));
+        }
+    }
+
+    /// A client's traffic history (GET …/traffic).
+    fn traffic(&self, ifname: &str, row: &ListRow, key: &Key) -> Response {
+        let id = client_id(key);
+        let h = self.traffic.read(ifname, &id);
+        let t = now();
+        let slot = (t.max(0) as u64) / u64::from(self.traffic.slot_secs);
+        // The slot in progress: what the device counted since the last sample, once this
+        // slot was sampled (before that the counters also hold the slot that just ended).
+        let sampled = lock(&self.sampled).get(ifname).is_some_and(|s| *s == slot);
+        let current = match (&h, row.live.as_ref()) {
+            (Some(h), Some(p)) if sampled && h.last_slot <= slot && h.last_slot > 0 => Some(h.since(p.rx_bytes, p.tx_bytes)),
+            (Some(h), None) if sampled && h.last_slot > 0 => Some((0, 0)),
+            _ => None,
+        };
+        let mut v = self.traffic.view(h.as_ref(), t, current);
+        v["interface"] = json!(ifname);
+        v["id"] = json!(id);
+        json_resp(200, &v)
     }
 
     /// The client of `id` on `ifname`.
@@ -719,8 +808,14 @@ impl App {
                     error(404, "no such client")
                 }
             }
+            ("GET", "traffic") => self.traffic(ifname, &row, &key),
             ("DELETE", "") => {
-                done(self.edit(Caller { who, from, dry }, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel)))
+                let r =
+                    self.edit(Caller { who, from, dry }, ifname, "delete", &shown, |h, s, o| provision::remove(h, s, o, &sel));
+                if matches!(r, Ok(ref e) if !matches!(e, Edited::DryRun(_))) {
+                    self.traffic.remove(ifname, &client_id(&key));
+                }
+                done(r)
             }
             ("POST", "enable") => {
                 done(self.edit(Caller { who, from, dry }, ifname, "enable", &shown, |h, s, o| provision::enable(h, s, o, &sel)))
@@ -1237,6 +1332,64 @@ impl Handler for App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An App over a temporary server file of `n` peers (files only).
+    fn app(dir: &std::path::Path, n: usize) -> App {
+        let mut text =
+            format!("[Interface]\nAddress = 10.9.0.1/16\nListenPort = 51820\nPrivateKey = {}\n", Key([1; 32]).to_base64());
+        for i in 0..n {
+            let mut k = [7u8; 32];
+            k[..4].copy_from_slice(&(i as u32).to_le_bytes());
+            text.push_str(&format!(
+                "\n[Peer]\nPublicKey = {}\nAllowedIPs = 10.9.{}.{}/32\n",
+                Key(k).to_base64(),
+                i / 250,
+                i % 250 + 2
+            ));
+        }
+        std::fs::write(dir.join("wgt9.conf"), text).unwrap();
+        let mut cfg = super::super::tests::cfg();
+        cfg.config_dir = dir.to_path_buf();
+        cfg.state_dir = dir.join("state");
+        cfg.interfaces = vec!["wgt9".into()];
+        App::new(cfg, "127.0.0.1:1".parse().unwrap()).unwrap()
+    }
+
+    /// Requests (and the traffic sampler) that find the read expired at once share one new
+    /// read: never two copies of a large list in memory at once.
+    #[test]
+    fn expired_reads_are_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path(), 3000);
+        let first = app.listed("wgt9").unwrap();
+        assert_eq!(first.rows.len(), 3000);
+        assert!(Arc::ptr_eq(&first, &app.listed("wgt9").unwrap()), "within its second: the same read");
+        std::thread::sleep(Duration::from_millis(1100));
+        let got: Vec<Arc<Listed>> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..6).map(|_| s.spawn(|| app.listed("wgt9").unwrap())).collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(!Arc::ptr_eq(&first, &got[0]), "read again after a second");
+        assert!(got.iter().all(|l| Arc::ptr_eq(l, &got[0])), "six callers at once: one read");
+    }
+
+    /// One sample per slot from the shared read; files only for peers on a device (none
+    /// here), and gone clients' files pruned.
+    #[test]
+    fn the_sampler_prunes_and_writes_nothing_without_a_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path(), 2);
+        let t = dir.path().join("state/traffic/wgt9");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("gone"), b"x").unwrap();
+        app.sample_traffic(1_000_000);
+        assert!(!t.join("gone").exists(), "pruned");
+        assert_eq!(std::fs::read_dir(&t).unwrap().count(), 0, "nothing on a device: no file");
+        assert_eq!(lock(&app.sampled).get("wgt9"), Some(&(1_000_000 / 900)));
+        std::fs::write(t.join("gone"), b"x").unwrap();
+        app.sample_traffic(1_000_000 + 60);
+        assert!(t.join("gone").exists(), "once per slot");
+    }
 
     #[test]
     fn ids_round_trip() {

@@ -11,6 +11,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod http;
+pub mod traffic;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ pub struct Config {
     pub ui_traffic_stats: bool,
     pub ui_chart_type: u8,
     pub ui_sort_clients: bool,
+    /// The traffic history's slot length (900 s; shorter only in tests).
+    pub traffic_slot_secs: u32,
     pub one_time_links: bool,
     pub expire_time: bool,
     pub metrics: bool,
@@ -91,10 +94,15 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), WebError
     }
     let listener = std::net::TcpListener::bind(cfg.listen).map_err(|source| WebError::Listen { addr: cfg.listen, source })?;
     let addr = listener.local_addr().map_err(|source| WebError::Listen { addr: cfg.listen, source })?;
-    let app = api::App::new(cfg, addr)?;
+    let app = Arc::new(api::App::new(cfg, addr)?);
     ready(addr);
     let workers = app.cfg.workers;
-    http::serve(listener, Arc::new(app) as Arc<dyn http::Handler>, workers, http::Limits::default())
+    let sampler = Arc::clone(&app);
+    std::thread::Builder::new()
+        .name("traffic".into())
+        .spawn(move || sampler.sample_forever())
+        .map_err(|source| WebError::State { dir: app.cfg.state_dir.clone(), source })?;
+    http::serve(listener, app as Arc<dyn http::Handler>, workers, http::Limits::default())
         .map_err(|source| WebError::Listen { addr, source })
 }
 
@@ -165,10 +173,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn cfg() -> Config {
+    pub(crate) fn cfg() -> Config {
         Config {
             listen: DEFAULT_LISTEN.parse().unwrap(),
             config_dir: "/etc/wireguard".into(),
@@ -183,6 +191,7 @@ mod tests {
             ui_traffic_stats: false,
             ui_chart_type: 0,
             ui_sort_clients: false,
+            traffic_slot_secs: traffic::SLOT_SECS,
             one_time_links: false,
             expire_time: false,
             metrics: false,

@@ -233,3 +233,32 @@ pub fn fuzz_seed() -> u64 {
 pub fn fuzz_secs(default: u64) -> u64 {
     std::env::var("WGQ_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
+
+/// A `wgq web` traffic history file as docs/web-api.md describes it (written here byte by
+/// byte, so the tests also hold the format to its description): one slot record
+/// (number, rx, tx) and one day record.
+pub fn traffic_file(slot_secs: u32, last_slot: u64, slot: (u64, u64, u64), day: (u64, u64, u64)) -> Vec<u8> {
+    fn check(place: u64, data: &[u8]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ place.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for &b in data {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
+    let mut b = vec![0u8; 4096];
+    b[..8].copy_from_slice(b"wgqtraf1");
+    b[8..12].copy_from_slice(&slot_secs.to_le_bytes());
+    b[16..24].copy_from_slice(&last_slot.to_le_bytes());
+    let c = check(u64::MAX, &b[..56]);
+    b[56..64].copy_from_slice(&c.to_le_bytes());
+    for (i, (n, rx, tx)) in [((slot.0 % 96) as usize, slot), (96 + (day.0 % 30) as usize, day)] {
+        let at = 64 + i * 32;
+        b[at..at + 8].copy_from_slice(&n.to_le_bytes());
+        b[at + 8..at + 16].copy_from_slice(&rx.to_le_bytes());
+        b[at + 16..at + 24].copy_from_slice(&tx.to_le_bytes());
+        let c = check(i as u64, &b[at..at + 24]);
+        b[at + 24..at + 32].copy_from_slice(&c.to_le_bytes());
+    }
+    b
+}
