@@ -219,7 +219,8 @@ impl<'a> Database<'a> {
         if let Some(n) = wal_size {
             pages = n;
         }
-        if pages as usize > MAX_FILE / 512 + 1 {
+        // The log may say the database grew: never past what the file and the log could hold.
+        if pages as usize > (2 * MAX_FILE) / page_size {
             return err("more pages than the size limit allows");
         }
         Ok(Database { file, page_size, usable, pages, overlay })
@@ -307,7 +308,8 @@ impl<'a> Database<'a> {
             let k = min_local + (size - min_local) % (u - 4);
             if k <= max_local { k } else { min_local }
         };
-        let mut out = Vec::with_capacity(size);
+        // Grown as pages arrive: a size is only a claim until its pages are read.
+        let mut out = Vec::with_capacity(size.min(1 << 16));
         out.extend_from_slice(page.get(start..start + local).ok_or_else(bad)?);
         if local < size {
             let mut next = be(page, start + local, 4).ok_or_else(bad)? as u32;
@@ -577,6 +579,127 @@ mod tests {
         assert!(columns("CREATE TABLE t (a) WITHOUT ROWID").is_err());
         assert!(columns("CREATE TABLE t (a").is_err());
         assert!(columns("CREATE TABLE t ('a").is_err());
+    }
+
+    /// A varint below 2^14.
+    fn var(v: usize) -> Vec<u8> {
+        if v < 128 { vec![v as u8] } else { vec![0x80 | (v >> 7) as u8, (v & 0x7f) as u8] }
+    }
+
+    /// A record of `values` (ints fit a byte; text).
+    fn rec(values: &[Value]) -> Vec<u8> {
+        let (mut head, mut body) = (Vec::new(), Vec::new());
+        for v in values {
+            match v {
+                Value::Null => head.push(0),
+                Value::Int(i) => {
+                    head.push(1);
+                    body.push(*i as u8);
+                }
+                Value::Text(t) => {
+                    head.extend(var(13 + 2 * t.len()));
+                    body.extend_from_slice(t.as_bytes());
+                }
+                _ => unreachable!(),
+            }
+        }
+        let mut out = vec![head.len() as u8 + 1];
+        out.extend(head);
+        out.extend(body);
+        out
+    }
+
+    /// A table leaf page (`page1`: after the file header) holding `cells` (rowid, record).
+    fn leaf(page: &mut [u8], h: usize, cells: &[(u8, Vec<u8>)]) {
+        page[h] = 0x0d;
+        page[h + 3..h + 5].copy_from_slice(&(cells.len() as u16).to_be_bytes());
+        let mut end = page.len();
+        for (i, (rowid, r)) in cells.iter().enumerate() {
+            let mut cell = var(r.len());
+            cell.push(*rowid);
+            cell.extend(r);
+            end -= cell.len();
+            page[end..end + cell.len()].copy_from_slice(&cell);
+            page[h + 8 + 2 * i..h + 10 + 2 * i].copy_from_slice(&(end as u16).to_be_bytes());
+        }
+        page[h + 5..h + 7].copy_from_slice(&(end as u16).to_be_bytes());
+    }
+
+    /// A 512-byte-page database: page 1 names table `t` (root page 2, `sql`); `pages` pages.
+    fn db(sql: &str, pages: u32) -> Vec<u8> {
+        let mut f = vec![0u8; 512 * pages as usize];
+        f[..16].copy_from_slice(b"SQLite format 3\0");
+        f[16..18].copy_from_slice(&512u16.to_be_bytes());
+        (f[18], f[19], f[21], f[22], f[23]) = (1, 1, 64, 32, 32);
+        f[24..28].copy_from_slice(&1u32.to_be_bytes());
+        f[28..32].copy_from_slice(&pages.to_be_bytes());
+        f[56..60].copy_from_slice(&1u32.to_be_bytes());
+        f[92..96].copy_from_slice(&1u32.to_be_bytes());
+        let t = |s: &str| Value::Text(s.into());
+        let schema = rec(&[t("table"), t("t"), t("t"), Value::Int(2), t(sql)]);
+        leaf(&mut f[..512], 100, &[(1, schema)]);
+        f
+    }
+
+    /// Page `n` an interior page with no cells whose right child is `right`.
+    fn interior(f: &mut [u8], n: u32, right: u32) {
+        let p = &mut f[(n as usize - 1) * 512..n as usize * 512];
+        p[0] = 0x05;
+        p[5..7].copy_from_slice(&512u16.to_be_bytes());
+        p[8..12].copy_from_slice(&right.to_be_bytes());
+    }
+
+    #[test]
+    fn rows_cycles_depth_and_the_log() {
+        let sql = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, added TEXT DEFAULT 'later')";
+        let mut f = db(sql, 3);
+        interior(&mut f, 2, 3);
+        leaf(&mut f[1024..], 0, &[(7, rec(&[Value::Null, Value::Text("seven".into())]))]);
+        let t = Database::open(&f, None).unwrap().table("T").unwrap();
+        assert_eq!(t.columns, ["id", "name", "added"]);
+        // The rowid for the key; the default for the column added after the row.
+        assert_eq!(t.rows, [vec![Value::Int(7), Value::Text("seven".into()), Value::Text("later".into())]]);
+        assert!(Database::open(&f, None).unwrap().table("u").is_err());
+        // A page that is its own child; a chain deeper than MAX_DEPTH; a child outside the file.
+        let mut cyc = db(sql, 2);
+        interior(&mut cyc, 2, 2);
+        assert!(Database::open(&cyc, None).unwrap().table("t").unwrap_err().0.contains("used twice"));
+        let n = MAX_DEPTH as u32 + 5;
+        let mut deep = db(sql, n);
+        for p in 2..n {
+            interior(&mut deep, p, p + 1);
+        }
+        assert!(Database::open(&deep, None).unwrap().table("t").unwrap_err().0.contains("deeper"));
+        let mut out = db(sql, 2);
+        interior(&mut out, 2, 9);
+        assert!(Database::open(&out, None).unwrap().table("t").unwrap_err().0.contains("outside"));
+        // A log whose one frame commits page 2 as a leaf with another row (little-endian sums).
+        let mut page = vec![0u8; 512];
+        leaf(&mut page, 0, &[(9, rec(&[Value::Null, Value::Text("nine".into())]))]);
+        let mut wal = vec![0u8; 32];
+        wal[..4].copy_from_slice(&0x377f0682u32.to_be_bytes());
+        wal[4..8].copy_from_slice(&3007000u32.to_be_bytes());
+        wal[8..12].copy_from_slice(&512u32.to_be_bytes());
+        wal[16..24].copy_from_slice(b"saltsalt");
+        let s = wal_checksum(&wal[..24], false, (0, 0));
+        wal[24..28].copy_from_slice(&s.0.to_be_bytes());
+        wal[28..32].copy_from_slice(&s.1.to_be_bytes());
+        let mut head = vec![0u8; 24];
+        head[..4].copy_from_slice(&2u32.to_be_bytes());
+        head[4..8].copy_from_slice(&2u32.to_be_bytes());
+        head[8..16].copy_from_slice(b"saltsalt");
+        let s = wal_checksum(&page, false, wal_checksum(&head[..8], false, s));
+        head[16..20].copy_from_slice(&s.0.to_be_bytes());
+        head[20..24].copy_from_slice(&s.1.to_be_bytes());
+        wal.extend(&head);
+        wal.extend(&page);
+        let rows = |w: &[u8]| Database::open(&f, Some(w)).unwrap().table("t").unwrap().rows;
+        assert_eq!(rows(&wal)[0][..2], [Value::Int(9), Value::Text("nine".into())]);
+        // A wrong checksum, or the frame cut short: the file's own rows.
+        let mut bad = wal.clone();
+        bad[32 + 24 + 100] ^= 1;
+        assert_eq!(rows(&bad)[0][0], Value::Int(7));
+        assert_eq!(rows(&wal[..wal.len() - 1])[0][0], Value::Int(7));
     }
 
     #[test]

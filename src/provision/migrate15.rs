@@ -415,8 +415,10 @@ pub fn names(clients: &[Client]) -> Vec<(String, Option<String>, Option<String>)
             let shown: String = t.chars().take(values::MAX_DISPLAY_NAME).collect();
             let shown = shown.trim_end().to_string();
             let display = (!shown.is_empty() && shown != n).then_some(shown.clone());
-            let note =
-                (shown != t).then(|| format!("wg-easy name: {}", t.chars().take(values::MAX_NOTE - 14).collect::<String>()));
+            let note = (shown != t).then(|| {
+                let whole: String = t.chars().take(values::MAX_NOTE - 14).collect();
+                format!("wg-easy name: {}", whole.trim_end())
+            });
             (n, display, note)
         })
         .collect()
@@ -639,5 +641,11 @@ mod tests {
         assert_eq!(n[4], ("a-b".into(), Some("a b".into()), None));
         assert_eq!(n[5], ("client".into(), Some("✓ ✓".into()), None));
         assert_eq!(n[6], ("wg0-2".into(), Some("wg0".into()), None));
+        // Cut where a space is: no space at the end of either line.
+        let spaced = format!("{} {}", "y".repeat(63), "z".repeat(300));
+        let n = names(&[c(&spaced)]);
+        assert_eq!(n[0].1.as_deref(), Some("y".repeat(63).as_str()));
+        let note = n[0].2.clone().unwrap();
+        assert!(values::note(&note).is_ok() && values::display_name(n[0].1.as_deref().unwrap()).is_ok());
     }
 }
