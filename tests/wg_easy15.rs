@@ -66,11 +66,13 @@ con.execute("INSERT INTO user_configs_table (id, default_mtu, default_persistent
             (u["mtu"], u["keepalive"], json.dumps(u["dns"]), json.dumps(u["allowed_ips"]), u["host"], u["port"]))
 def add(c):
     con.execute("""INSERT INTO clients_table (user_id, interface_id, name, ipv4_address, ipv6_address, private_key, public_key,
-        pre_shared_key, expires_at, allowed_ips, server_allowed_ips, persistent_keepalive, mtu, dns, enabled, created_at)
-        VALUES (1, 'wg0', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        pre_shared_key, expires_at, allowed_ips, server_allowed_ips, persistent_keepalive, mtu, dns, enabled, created_at,
+        pre_up, server_endpoint)
+        VALUES (1, 'wg0', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (c["name"], c["v4"], c["v6"], c["private_key"], c["public_key"], c["psk"], c.get("expires"),
          None if c.get("allowed_ips") is None else json.dumps(c["allowed_ips"]), json.dumps(c.get("routes", [])),
-         c["keepalive"], c["mtu"], None if c.get("dns") is None else json.dumps(c["dns"]), c["enabled"], c["created"]))
+         c["keepalive"], c["mtu"], None if c.get("dns") is None else json.dumps(c["dns"]), c["enabled"], c["created"],
+         c.get("pre_up", ""), c.get("server_endpoint")))
 con.execute("BEGIN")
 for c in spec["clients"][: spec["before_alter"]]:
     add(c)
@@ -172,7 +174,7 @@ fn spec() -> Spec {
             true,
             r#", "allowed_ips": ["10.8.0.0/24", "192.168.50.0/24"], "dns": ["9.9.9.9"], "keepalive": 15, "mtu": 1380, "routes": ["192.168.60.0/24"]"#,
         ),
-        client(6, "no dns", true, r#", "dns": []"#),
+        client(6, "no dns", true, r#", "dns": [], "pre_up": "echo hi", "server_endpoint": "198.51.100.7:51820""#),
     ];
     for n in 7..=160 {
         clients.push(client(n, &format!("client{n}"), n % 7 != 0, ""));
@@ -313,6 +315,10 @@ fn a_wg_easy_15_database_is_imported_losing_nothing() {
     let f = read(&dir.join("clients/wg0/no-dns.conf"));
     assert!(!f.contains("DNS"), "{f}");
     assert!(read(&dir.join("clients/wg0/Zo-s-phone.conf")).contains(&key(3).to_base64()));
+    assert!(
+        trace.contains("[#] wg-easy client 5 (no-dns): not imported: its own PreUp, the server's Endpoint for it\n"),
+        "{trace}"
+    );
     assert!(!trace.contains(&key(1).to_base64()) && !trace.contains(&key(2).to_base64()), "a key in the trace: {trace}");
     // `wgq peer list` reads the result: every client, the disabled ones as such.
     let o = Command::new(env!("CARGO_BIN_EXE_wgq")).args(["peer", "list"]).arg(dir.join("wg0.conf")).output().unwrap();
@@ -469,4 +475,57 @@ fn sqlite_reader_fuzz() {
         runs += 1;
     }
     println!("{runs} mutated databases read");
+}
+
+/// `wgq container` as the image runs it, in a network namespace with a private
+/// /run/wireguard (wireguard-go): a wg-easy 15 volume without `WG_HOST` is imported and its
+/// server comes up with the database's hooks (iptables, as wg-easy's defaults); SIGTERM brings
+/// it down and a second start imports nothing.
+#[test]
+fn wgq_container_runs_an_imported_wg_easy_15_volume() {
+    if !python_ready() || !common::ready(&["wireguard-go", "ip", "bash", "unshare", "iptables", "ip6tables"]) {
+        return;
+    }
+    let ns = common::Netns::with_uplink(format!("wgq15-{}", common::pid_tag()));
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("wg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut s = spec();
+    s.clients.truncate(5);
+    make_db(&dir, &s);
+    let run = |expect_import: bool| -> String {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns.name(), "unshare", "--mount", "--propagation", "private", "bash", "-c"])
+            .arg("mount -t tmpfs tmpfs /run/wireguard && exec \"$@\"")
+            .arg("bash")
+            .args([env!("CARGO_BIN_EXE_wgq"), "container", "--config-root"])
+            .arg(d.path().join("none"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("WG_PATH", &dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        common::default_signals(&mut c);
+        let mut child = c.spawn().unwrap();
+        let (ok, mut seen, rest) = common::until(&mut child, "wgq: running");
+        assert!(ok, "{seen}");
+        assert_eq!(seen.contains("imported wg-easy's"), expect_import, "{seen}");
+        // unshare and bash exec into each other: the pid is wgq's.
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let status = child.wait().unwrap();
+        while let Ok(l) = rest.recv_timeout(Duration::from_secs(5)) {
+            seen += &l;
+            seen.push('\n');
+        }
+        assert_eq!(status.code(), Some(0), "{seen}");
+        seen
+    };
+    let seen = run(true);
+    assert!(seen.contains("users are not imported"), "{seen}");
+    assert!(seen.contains("iptables -t nat -A POSTROUTING -s 10.8.0.0/24 -o eth0 -j MASQUERADE"), "the hook did not run: {seen}");
+    let server = read(&dir.join("wg0.conf"));
+    assert_eq!(server.matches("[Peer]").count(), 5, "{server}");
+    assert!(!ns.sh("ip -n NS -o link show").unwrap().contains("wg0"), "wg0 left behind");
+    run(false);
+    assert_eq!(read(&dir.join("wg0.conf")), server);
 }
