@@ -493,7 +493,7 @@ fn wgq_container_runs_an_imported_wg_easy_15_volume() {
     let mut s = spec();
     s.clients.truncate(5);
     make_db(&dir, &s);
-    let run = |expect_import: bool| -> String {
+    let run = |dir: &Path, vars: &[(&str, &str)], expect_import: bool| -> String {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns.name(), "unshare", "--mount", "--propagation", "private", "bash", "-c"])
             .arg("mount -t tmpfs tmpfs /run/wireguard && exec \"$@\"")
@@ -502,7 +502,8 @@ fn wgq_container_runs_an_imported_wg_easy_15_volume() {
             .arg(d.path().join("none"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("WG_PATH", &dir)
+            .env("WG_PATH", dir)
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         common::default_signals(&mut c);
@@ -520,12 +521,27 @@ fn wgq_container_runs_an_imported_wg_easy_15_volume() {
         assert_eq!(status.code(), Some(0), "{seen}");
         seen
     };
-    let seen = run(true);
+    let seen = run(&dir, &[], true);
     assert!(seen.contains("users are not imported"), "{seen}");
     assert!(seen.contains("iptables -t nat -A POSTROUTING -s 10.8.0.0/24 -o eth0 -j MASQUERADE"), "the hook did not run: {seen}");
     let server = read(&dir.join("wg0.conf"));
     assert_eq!(server.matches("[Peer]").count(), 5, "{server}");
     assert!(!ns.sh("ip -n NS -o link show").unwrap().contains("wg0"), "wg0 left behind");
-    run(false);
+    run(&dir, &[], false);
     assert_eq!(read(&dir.join("wg0.conf")), server);
+    // With WG_HOST too, and the wg0.json a volume that went from 14 to 15 still holds: the
+    // database is imported, and the variables set the endpoint as at every start.
+    let both = d.path().join("both");
+    std::fs::create_dir_all(&both).unwrap();
+    make_db(&both, &s);
+    let old = key(77);
+    let json = format!(r#"{{"server": {{"privateKey": "{}", "address": "10.8.0.1"}}, "clients": {{}}}}"#, old.to_base64());
+    std::fs::write(both.join("wg0.json"), &json).unwrap();
+    let seen = run(&both, &[("WG_HOST", "vpn2.example.org"), ("WG_DEVICE", "v0")], true);
+    assert!(seen.contains("wg-easy.db (5 clients)"), "{seen}");
+    let server = read(&both.join("wg0.conf"));
+    assert!(server.contains(&format!("PrivateKey = {}\n", key(1).to_base64())), "{server}");
+    assert!(server.contains("# ClientEndpoint = vpn2.example.org:51820\n"), "{server}");
+    assert_eq!(server.matches("[Peer]").count(), 5, "{server}");
+    assert_eq!(read(&both.join("wg0.json")), json);
 }
