@@ -331,7 +331,13 @@ pub fn parse_database(db: &[u8], wal: Option<&[u8]>, env: &Env) -> Result<Databa
             ("server_endpoint", "the server's Endpoint for it"),
             ("firewall_ips", "its firewall addresses"),
         ] {
-            if r.t.column(col).is_some() && r.opt_text(col).ok().flatten().is_some_and(|t| !t.trim().is_empty() && t != "null") {
+            let set = match r.t.column(col).and_then(|i| r.v.get(i)) {
+                // A JSON list: set when it has an item.
+                Some(v) if col == "firewall_ips" => json_list(v).ok().flatten().is_some_and(|l| !l.is_empty()),
+                Some(v) => v.as_text().is_some_and(|t| !t.trim().is_empty()),
+                None => false,
+            };
+            if set {
                 not_imported.push(what);
             }
         }
