@@ -136,27 +136,28 @@ type Overlay<'a> = HashMap<u32, &'a [u8]>;
 
 /// The log's committed pages: page number -> content, and the database's size in pages
 /// after the last commit (`None`: no committed frame). Frames after the last valid commit
-/// (a transaction in progress, a torn write, an older log's leftovers) are not used.
-fn wal_pages(wal: &[u8], page_size: usize) -> Result<(Overlay<'_>, Option<u32>), Error> {
+/// (a transaction in progress, a torn write, an older log's leftovers) are not used, nor is
+/// a log whose header is not one (another magic number or page size, a wrong checksum).
+fn wal_pages(wal: &[u8], page_size: usize) -> (Overlay<'_>, Option<u32>) {
     let mut out = HashMap::new();
     if wal.len() < 32 {
-        return Ok((out, None));
+        return (out, None);
     }
-    let magic = be(wal, 0, 4).unwrap_or(0);
-    let big_endian = match magic {
+    // A log without a valid header holds nothing SQLite would read (its recovery finds no
+    // frame): the same here.
+    let big_endian = match be(wal, 0, 4).unwrap_or(0) {
         0x377f0682 => false,
         0x377f0683 => true,
-        _ => return err("the write-ahead log (-wal) has no WAL header"),
+        _ => return (out, None),
     };
-    let wal_page = be(wal, 8, 4).unwrap_or(0) as usize;
-    if wal_page != page_size {
-        return err(format!("the write-ahead log's page size ({wal_page}) is not the database's ({page_size})"));
+    if be(wal, 8, 4) != Some(page_size as u64) {
+        return (out, None);
     }
     let salt = &wal[16..24];
     let mut sum = wal_checksum(&wal[0..24], big_endian, (0, 0));
     if (sum.0 as u64, sum.1 as u64) != (be(wal, 24, 4).unwrap_or(0), be(wal, 28, 4).unwrap_or(0)) {
         // A log whose header does not check out holds nothing valid (SQLite ignores it).
-        return Ok((out, None));
+        return (out, None);
     }
     let mut pending: Vec<(u32, &[u8])> = Vec::new();
     let mut size = None;
@@ -180,7 +181,7 @@ fn wal_pages(wal: &[u8], page_size: usize) -> Result<(Overlay<'_>, Option<u32>),
         }
         at += 24 + page_size;
     }
-    Ok((out, size))
+    (out, size)
 }
 
 impl<'a> Database<'a> {
@@ -213,7 +214,7 @@ impl<'a> Database<'a> {
         let header_valid = header_pages != 0 && be(file, 24, 4) == be(file, 92, 4);
         let mut pages = if header_valid { header_pages.min(in_file) } else { in_file };
         let (overlay, wal_size) = match wal {
-            Some(w) => wal_pages(w, page_size)?,
+            Some(w) => wal_pages(w, page_size),
             None => (HashMap::new(), None),
         };
         if let Some(n) = wal_size {
@@ -700,6 +701,12 @@ mod tests {
         bad[32 + 24 + 100] ^= 1;
         assert_eq!(rows(&bad)[0][0], Value::Int(7));
         assert_eq!(rows(&wal[..wal.len() - 1])[0][0], Value::Int(7));
+        // No log header (another magic number, page size or header checksum): not used.
+        for at in [3, 11, 24] {
+            let mut other = wal.clone();
+            other[at] ^= 1;
+            assert_eq!(rows(&other)[0][0], Value::Int(7), "byte {at}");
+        }
     }
 
     #[test]
