@@ -23,7 +23,7 @@ spec = json.load(sys.stdin)
 out = sys.argv[1]
 work = os.path.join(out, "work.db")
 con = sqlite3.connect(work, isolation_level=None)
-con.execute("PRAGMA page_size = 1024")
+con.execute("PRAGMA page_size = 512")
 ddl = [
  """CREATE TABLE `users_table` (`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL, `username` text NOT NULL,
     `password` text, `email` text, `name` text NOT NULL, `role` integer NOT NULL, `totp_key` text,
@@ -86,6 +86,12 @@ for c in spec["clients"][spec["before_alter"]:]:
     add(c)
 con.execute("COMMIT")
 dst = os.path.join(out, "wg-easy.db")
+# The b-tree's shape, where SQLite has its dbstat table: interior and overflow pages.
+try:
+    shape = dict(con.execute("SELECT pagetype, count(*) FROM dbstat GROUP BY pagetype").fetchall())
+    print(json.dumps(shape))
+except sqlite3.Error:
+    print("{}")
 if spec["wal"]:
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA wal_autocheckpoint = 0")
@@ -182,7 +188,9 @@ fn spec() -> Spec {
     Spec { clients, wal: Vec::new() }
 }
 
-fn make_db(dir: &Path, s: &Spec) {
+/// Makes the database; the count of its pages by kind (`internal`, `leaf`, `overflow`) where
+/// python's SQLite can tell.
+fn make_db(dir: &Path, s: &Spec) -> String {
     let server = key(1);
     let long_hook =
         (0..18).map(|i| format!("iptables -A FORWARD -i wg0 -s 10.9.{i}.0/24 -j ACCEPT")).collect::<Vec<_>>().join("; ");
@@ -210,6 +218,7 @@ fn make_db(dir: &Path, s: &Spec) {
     p.stdin.take().unwrap().write_all(json.as_bytes()).unwrap();
     let o = p.wait_with_output().unwrap();
     assert!(o.status.success(), "python3: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn read(p: &Path) -> String {
@@ -248,9 +257,18 @@ fn a_wg_easy_15_database_is_imported_losing_nothing() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     let s = spec();
-    make_db(dir, &s);
+    let shape = make_db(dir, &s);
     let db_before = std::fs::read(dir.join("wg-easy.db")).unwrap();
-    assert!(db_before.len() > 40 * 1024, "too few pages for interior pages: {}", db_before.len());
+    assert!(db_before.len() > 80 * 1024, "too few pages for interior pages: {}", db_before.len());
+    // Two levels of interior pages above the leaves, and overflow pages.
+    let count = |kind: &str| {
+        let at = shape.find(&format!("\"{kind}\": "))?;
+        shape[at + kind.len() + 4..].split([',', '}']).next()?.trim().parse::<u32>().ok()
+    };
+    match count("internal") {
+        Some(n) => assert!(n >= 3 && count("overflow").unwrap_or(0) >= 2, "{shape}"),
+        None => println!("python's SQLite has no dbstat table: the tree's shape is not checked"),
+    }
     let generated = "# Note: wg-easy's file\n[Interface]\nPrivateKey = x\n";
     std::fs::write(dir.join("wg0.conf"), generated).unwrap();
     let trace = import(dir).unwrap();
@@ -337,7 +355,7 @@ fn the_write_ahead_log_s_committed_transactions_are_read() {
     let mut s = spec();
     s.clients.truncate(3);
     s.wal = vec![client(20, "in-the-log", true, ""), client(21, "last", true, "")];
-    make_db(dir, &s);
+    let _ = make_db(dir, &s);
     let wal = std::fs::read(dir.join("wg-easy.db-wal")).unwrap();
     assert!(!wal.is_empty());
     // The file alone lacks what the log holds.
@@ -369,7 +387,7 @@ fn a_broken_database_changes_nothing() {
     // A client outside the range.
     s.clients.truncate(3);
     s.clients.push(client(9, "outside", true, "").replace("\"10.8.0.9\"", "\"10.9.0.9\""));
-    make_db(dir, &s);
+    let _ = make_db(dir, &s);
     std::fs::write(dir.join("wg0.conf"), "wg-easy's\n").unwrap();
     let e = import(dir).unwrap_err();
     assert!(e.contains("10.9.0.9 is not a client address of 10.8.0.0/24"), "{e}");
@@ -395,7 +413,7 @@ fn the_container_imports_a_wg_easy_15_volume_once() {
     let dir = d.path();
     let mut s = spec();
     s.clients.truncate(5);
-    make_db(dir, &s);
+    let _ = make_db(dir, &s);
     std::fs::write(dir.join("wg0.conf"), "wg-easy's\n").unwrap();
     let path = wgq::commands::container::prepare_wg_easy15(dir).unwrap().unwrap();
     assert_eq!(path, dir.join("wg0.conf"));
@@ -422,7 +440,7 @@ fn sqlite_reader_fuzz() {
     let mut s = spec();
     s.clients.truncate(40);
     s.wal = vec![client(90, "in-the-log", true, ""), client(91, "last", false, "")];
-    make_db(dir, &s);
+    let _ = make_db(dir, &s);
     let db = std::fs::read(dir.join("wg-easy.db")).unwrap();
     let wal = std::fs::read(dir.join("wg-easy.db-wal")).unwrap();
     assert_eq!(migrate15::parse_database(&db, Some(&wal), &env()).unwrap().clients.len(), 42);
@@ -454,7 +472,7 @@ fn sqlite_reader_fuzz() {
                 3 => t.truncate(at),
                 4 => {
                     // A page copied over another (cycles, shared children).
-                    let ps = 1024;
+                    let ps = 512;
                     let pages = t.len() / ps;
                     if pages > 1 {
                         let (from, to) = ((r.next() as usize) % pages, (r.next() as usize) % pages);
@@ -492,7 +510,7 @@ fn wgq_container_runs_an_imported_wg_easy_15_volume() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut s = spec();
     s.clients.truncate(5);
-    make_db(&dir, &s);
+    let _ = make_db(&dir, &s);
     let run = |dir: &Path, vars: &[(&str, &str)], expect_import: bool| -> String {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns.name(), "unshare", "--mount", "--propagation", "private", "bash", "-c"])
@@ -533,7 +551,7 @@ fn wgq_container_runs_an_imported_wg_easy_15_volume() {
     // database is imported, and the variables set the endpoint as at every start.
     let both = d.path().join("both");
     std::fs::create_dir_all(&both).unwrap();
-    make_db(&both, &s);
+    let _ = make_db(&both, &s);
     let old = key(77);
     let json = format!(r#"{{"server": {{"privateKey": "{}", "address": "10.8.0.1"}}, "clients": {{}}}}"#, old.to_base64());
     std::fs::write(both.join("wg0.json"), &json).unwrap();
