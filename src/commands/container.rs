@@ -2,8 +2,9 @@
 //! With wg-easy 14's variables (`WG_HOST` set) a server `wg0` in `WG_PATH`: created on first
 //! start (or imported from wg-easy 15's `wg-easy.db` or wg-easy 14's `wg0.json`), its port,
 //! hooks and client defaults set from the variables at every start. Without `WG_HOST`, a
-//! wg-easy 15 volume (`wg-easy.db` in `WG_PATH`) is imported with its own settings. Then linuxserver/wireguard's files, `/config/*.conf` and
-//! `/config/wg_confs/*.conf`. All of them run as `wgq run` runs them.
+//! wg-easy 15 volume (`wg-easy.db` in `WG_PATH`) is imported with its own settings. Then
+//! linuxserver/wireguard's files, `/config/*.conf` and `/config/wg_confs/*.conf`. All of them
+//! run as `wgq run` runs them.
 
 use std::path::{Path, PathBuf};
 
