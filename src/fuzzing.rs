@@ -146,3 +146,41 @@ pub fn check_editor(data: &[u8]) {
         Err(_) => assert!(!distinct, "edits of distinct blocks refused"),
     }
 }
+
+/// The SQLite reader and wg-easy 15's database reader on arbitrary bytes: the first four
+/// bytes (big-endian) say how many of the rest are the database; the others are its `-wal`
+/// file. Nothing panics; every row read has one value per column.
+pub fn check_sqlite(data: &[u8]) {
+    let (db, wal) = match data.get(..4) {
+        Some(n) => {
+            let n = (u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize).min(data.len() - 4);
+            let (db, wal) = data[4..].split_at(n);
+            (db, (!wal.is_empty()).then_some(wal))
+        }
+        None => (data, None),
+    };
+    check_sqlite_parts(db, wal);
+}
+
+/// [`check_sqlite`] on a database and its log given apart (the in-tree fuzz test mutates a
+/// real database and log).
+pub fn check_sqlite_parts(db: &[u8], wal: Option<&[u8]>) {
+    use crate::config::sqlite;
+    if let Ok(d) = sqlite::Database::open(db, wal) {
+        for t in ["interfaces_table", "hooks_table", "user_configs_table", "clients_table", "sqlite_schema", "users_table"] {
+            if let Ok(t) = d.table(t) {
+                assert!(t.rows.iter().all(|r| r.len() == t.columns.len()), "a row without one value per column");
+            }
+        }
+    }
+    for ipv6 in [true, false] {
+        let env = crate::provision::migrate15::Env { ipv6, ui_port: "51821".into() };
+        if let Ok(parsed) = crate::provision::migrate15::parse_database(db, wal, &env) {
+            // What is accepted renders to values the server file takes.
+            for h in [&parsed.pre_up, &parsed.post_up, &parsed.pre_down, &parsed.post_down].into_iter().flatten() {
+                assert!(!h.to_string().contains(['#', '\n']), "{h}");
+            }
+            assert!(parsed.clients.iter().all(|c| c.v6.is_some() == ipv6));
+        }
+    }
+}

@@ -1,14 +1,16 @@
 //! `wgq container`: the image's default command, for both ways WireGuard runs in containers.
 //! With wg-easy 14's variables (`WG_HOST` set) a server `wg0` in `WG_PATH`: created on first
-//! start (or imported from wg-easy's `wg0.json`), its port, hooks and client defaults set
-//! from the variables at every start. Then linuxserver/wireguard's files, `/config/*.conf` and
-//! `/config/wg_confs/*.conf`. All of them run as `wgq run` runs them.
+//! start (or imported from wg-easy 15's `wg-easy.db` or wg-easy 14's `wg0.json`), its port,
+//! hooks and client defaults set from the variables at every start. Without `WG_HOST`, a
+//! wg-easy 15 volume (`wg-easy.db` in `WG_PATH`) is imported with its own settings. Then
+//! linuxserver/wireguard's files, `/config/*.conf` and `/config/wg_confs/*.conf`. All of them
+//! run as `wgq run` runs them.
 
 use std::path::{Path, PathBuf};
 
 use super::AppError;
 use crate::provision::wgeasy::{IFNAME, WgEasy};
-use crate::provision::{self, EditOpts, Host, Nat};
+use crate::provision::{self, EditOpts, Host, Nat, migrate15};
 
 /// linuxserver/wireguard's configuration directory.
 pub const CONFIG_ROOT: &str = "/config";
@@ -60,8 +62,11 @@ pub fn prepare_wg_easy(w: &WgEasy) -> Result<PathBuf, AppError> {
     let host = Host::current()?;
     let json = w.dir.join(format!("{IFNAME}.json"));
     let aside = w.dir.join(format!("{IFNAME}.conf.wg-easy"));
-    // Imported once: wg-easy's own wg0.conf is then aside, and the file is wgq's.
-    if json.exists() && !aside.exists() && !made_by_wgq(&path) {
+    // Imported once: wg-easy's own wg0.conf is then aside, and the file is wgq's. wg-easy 15's
+    // database first: a volume that went from 14 to 15 still has the older wg0.json.
+    if w.dir.join(migrate15::DB_FILE).exists() && !aside.exists() && !made_by_wgq(&path) {
+        import15(&host, &w.dir, Some(&w.endpoint))?;
+    } else if json.exists() && !aside.exists() && !made_by_wgq(&path) {
         provision::migrate::migrate_wg_easy(&host, w, &json, &aside, &mut std::io::stderr())?;
         say(&format!(
             "imported wg-easy's {} into {} (wg-easy's own file is now {})",
@@ -79,6 +84,37 @@ pub fn prepare_wg_easy(w: &WgEasy) -> Result<PathBuf, AppError> {
         say(&format!("{}: ListenPort, hooks and client defaults set from the environment", path.display()));
     }
     Ok(path)
+}
+
+/// Imports wg-easy 15's database in `dir` (`endpoint`: `WG_HOST`'s, else the database's).
+fn import15(host: &Host, dir: &Path, endpoint: Option<&crate::config::Endpoint>) -> Result<(), AppError> {
+    let db = dir.join(migrate15::DB_FILE);
+    let aside = dir.join(format!("{IFNAME}.conf.wg-easy"));
+    let env = migrate15::Env::from_env(|k| std::env::var(k).ok());
+    let d = migrate15::migrate_wg_easy15(host, dir, &db, endpoint, &env, &aside, &mut std::io::stderr())?;
+    say(&format!(
+        "imported wg-easy's {} ({} clients) into {} (wg-easy's own file is now {}; its users are not imported: set PASSWORD_HASH)",
+        db.display(),
+        d.clients.len(),
+        dir.join(format!("{IFNAME}.conf")).display(),
+        aside.display()
+    ));
+    Ok(())
+}
+
+/// A wg-easy 15 volume without wg-easy 14's variables (`WG_HOST` unset): `dir` (`WG_PATH`,
+/// default /etc/wireguard) holds `wg-easy.db`. Imported on first start with the database's
+/// settings; later starts run the server file as it is (the database is not read again).
+/// `None` when there is no such database.
+pub fn prepare_wg_easy15(dir: &Path) -> Result<Option<PathBuf>, AppError> {
+    let path = dir.join(format!("{IFNAME}.conf"));
+    if !dir.join(migrate15::DB_FILE).exists() {
+        return Ok(None);
+    }
+    if !dir.join(format!("{IFNAME}.conf.wg-easy")).exists() && !made_by_wgq(&path) {
+        import15(&Host::current()?, dir, None)?;
+    }
+    Ok(Some(path))
 }
 
 /// Whether the file at `path` is a server file `wgq server init` (or this command) made.
@@ -112,11 +148,18 @@ pub fn container(a: &ContainerArgs) -> Result<i32, AppError> {
     if let Some(w) = WgEasy::from_env(|k| std::env::var(k).ok())? {
         targets.push(prepare_wg_easy(&w)?);
         check_forwarding();
+    } else {
+        let dir = std::env::var("WG_PATH").ok().filter(|p| !p.trim().is_empty());
+        let dir = dir.map_or_else(|| PathBuf::from(provision::CONFIG_DIR), |p| PathBuf::from(p.trim()));
+        if let Some(p) = prepare_wg_easy15(&dir)? {
+            targets.push(p);
+            check_forwarding();
+        }
     }
     targets.extend(linuxserver_files(&a.config_root));
     if targets.is_empty() {
         return Err(AppError::Other(format!(
-            "nothing to run: set WG_HOST (a wg-easy server), or put files in {root} or {root}/wg_confs",
+            "nothing to run: set WG_HOST (a wg-easy server), put wg-easy 15's wg-easy.db in WG_PATH, or put files in {root} or {root}/wg_confs",
             root = a.config_root.display()
         )));
     }

@@ -12,6 +12,7 @@ pub mod locate;
 pub mod parse;
 pub mod peers;
 pub mod save;
+pub mod sqlite;
 pub mod values;
 
 use std::fmt;

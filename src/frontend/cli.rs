@@ -137,7 +137,7 @@ enum WgqCommand {
     },
     /// Exit 0 when every interface wgq run brought up (or each one named) exists; one line of output (a container's health check)
     Health(crate::commands::health::HealthArgs),
-    /// The container image's default command: a server wg0 from wg-easy's WG_* variables (created, imported from wg-easy's wg0.json, or updated), and every /config/*.conf and /config/wg_confs/*.conf, run as wgq run runs them
+    /// The container image's default command: a server wg0 from wg-easy's WG_* variables (created, imported from wg-easy 15's wg-easy.db or wg-easy 14's wg0.json, or updated; a wg-easy 15 volume without WG_HOST is imported with its own settings), and every /config/*.conf and /config/wg_confs/*.conf, run as wgq run runs them
     Container {
         /// Where linuxserver/wireguard-style files are looked for (DIR/*.conf, DIR/wg_confs/*.conf)
         #[arg(long, value_name = "DIR", default_value = crate::commands::container::CONFIG_ROOT)]

@@ -181,21 +181,33 @@ pub fn migrate_wg_easy(
             return Err(fail(format!("client {}: {} is outside {pool}", crate::config::values::shown(&c.id), c.address)));
         }
     }
-    let path = w.path();
+    replace_generated(&w.dir, aside, || write_all(host, w, &db, pool, trace))?;
+    Ok(db)
+}
+
+/// Moves wg-easy's generated `wg0.conf` in `dir` to `aside` and runs `write` (which makes
+/// wgq's server file and client files); when `write` fails, what it wrote is removed and
+/// wg-easy's file comes back.
+pub(super) fn replace_generated(
+    dir: &Path,
+    aside: &Path,
+    write: impl FnOnce() -> Result<(), ProvisionError>,
+) -> Result<(), ProvisionError> {
+    let path = dir.join(format!("{IFNAME}.conf"));
     let moved = path.exists();
     if moved {
         std::fs::rename(&path, aside)
             .map_err(|e| ProvisionError::Io { what: super::IoWhat::Write(aside.to_path_buf()), source: e })?;
     }
-    let r = write_all(host, w, &db, pool, trace);
+    let r = write();
     if r.is_err() {
         let _ = std::fs::remove_file(&path);
-        let _ = std::fs::remove_dir_all(w.dir.join("clients").join(IFNAME));
+        let _ = std::fs::remove_dir_all(dir.join("clients").join(IFNAME));
         if moved {
             let _ = std::fs::rename(aside, &path);
         }
     }
-    r.map(|_| db)
+    r
 }
 
 fn write_all(

@@ -20,6 +20,7 @@ mod expire;
 mod init;
 mod list;
 pub mod migrate;
+pub mod migrate15;
 mod names;
 mod rotate;
 mod set;
