@@ -63,3 +63,15 @@ pretty() {
 
 # The status a script prints after a command: `LABEL: rc=N`.
 rc() { say "$1: rc=$2"; }
+
+# Waits (at most 5 s) until the userspace device IF is gone: wireguard-go leaves its
+# control socket behind for a moment after its link is deleted, and a listing of all
+# devices in that moment would still show it, on one side of the twin runs and not the other.
+gone() {
+	local i
+	for i in $(seq 50); do
+		[ -e "/var/run/wireguard/$1.sock" ] || return 0
+		sleep 0.1
+	done
+}
+

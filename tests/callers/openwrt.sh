@@ -89,6 +89,7 @@ live)
 down)
 	ip link del dev "$IF"
 	rc "ip link del" $?
+	gone "$IF"
 	luci
 	wg show "$IF" latest-handshakes
 	rc "latest-handshakes after del" $?
