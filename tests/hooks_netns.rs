@@ -196,6 +196,7 @@ impl Ns {
         ] {
             ns.sh(c).unwrap();
         }
+        ns.netns.wait_carrier();
         std::fs::create_dir_all(ns.bin()).unwrap();
         ns.shim(
             "resolvconf",

@@ -57,6 +57,7 @@ impl Ns {
         ] {
             ns.sh(c).unwrap();
         }
+        ns.netns.wait_carrier();
         std::fs::create_dir_all(ns.bin()).unwrap();
         ns.shim("resolvconf", &format!(
             "#!/bin/bash\necho \"resolvconf $*\" >>{d}/resolvconf.log\ncase \"$1\" in -a) cat >{d}/dns.$2;; -d) rm -f {d}/dns.$2;; -l) cat {d}/dns.$2 2>/dev/null;; esac\n",

@@ -73,15 +73,20 @@ impl Netns {
         ] {
             ns.sh(c).unwrap();
         }
-        // The pair's carrier comes a moment after `up`: a test that snapshots the namespace
-        // before and after must not see it change on its own.
+        ns.wait_carrier();
+        ns
+    }
+
+    /// Waits (at most 5 s) until no link in the namespace is without carrier: a veth pair's
+    /// comes a moment after `up`, and a test that snapshots the namespace before and after
+    /// must not see it change on its own.
+    pub fn wait_carrier(&self) {
         let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while ns.sh("ip -n NS -o link show").is_ok_and(|l| l.contains("NO-CARRIER") || l.contains("LOWERLAYERDOWN"))
+        while self.sh("ip -n NS -o link show").is_ok_and(|l| l.contains("NO-CARRIER") || l.contains("LOWERLAYERDOWN"))
             && std::time::Instant::now() < end
         {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        ns
     }
 }
 
