@@ -107,8 +107,9 @@ fn stop(state: &RunState, pid: u32, up: &[(&str, &str)]) -> bool {
     ok
 }
 
-/// Waits for a stopping signal, reaping ended children meanwhile (each SIGCHLD wakes the
-/// wait). Nothing else of wgq runs now, so no status is taken from a waiter.
+/// Waits for a stopping signal, reaping ended orphans meanwhile (each SIGCHLD wakes the
+/// wait). The web page's threads may run helpers and hooks now: `reap_orphans` never takes
+/// the status of a child started through `os::child`.
 fn wait_for_stop() -> i32 {
     let _watch = crate::os::signals::watch_children();
     loop {
