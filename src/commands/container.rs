@@ -2,7 +2,8 @@
 //! With wg-easy 14's variables (`WG_HOST` set) a server `wg0` in `WG_PATH`: created on first
 //! start (or imported from wg-easy's `wg0.json`), its port, hooks and client defaults set
 //! from the variables at every start. Then linuxserver/wireguard's files, `/config/*.conf` and
-//! `/config/wg_confs/*.conf`. All of them run as `wgq run` runs them.
+//! `/config/wg_confs/*.conf`. All of them run as `wgq run` runs them, with the web page for
+//! `wg0` (as `wgq run --web` serves it) when wg-easy's variables are set.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,10 @@ use crate::provision::{self, EditOpts, Host, Nat};
 
 /// linuxserver/wireguard's configuration directory.
 pub const CONFIG_ROOT: &str = "/config";
+
+/// The web page's state directory in `WG_PATH` (the volume), unless `WGQ_WEB_STATE_DIR`
+/// names another.
+pub const WEB_STATE: &str = "wgq-web";
 
 /// `wgq container`'s arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,9 +114,13 @@ pub fn check_forwarding() {
 /// `wgq container`: see the module's text.
 pub fn container(a: &ContainerArgs) -> Result<i32, AppError> {
     let mut targets = Vec::new();
+    let mut web = None;
     if let Some(w) = WgEasy::from_env(|k| std::env::var(k).ok())? {
         targets.push(prepare_wg_easy(&w)?);
         check_forwarding();
+        // The page, as wg-easy serves it; its state on the volume, so that it outlives the
+        // container.
+        web = Some(w.dir.join(WEB_STATE));
     }
     targets.extend(linuxserver_files(&a.config_root));
     if targets.is_empty() {
@@ -121,7 +130,7 @@ pub fn container(a: &ContainerArgs) -> Result<i32, AppError> {
         )));
     }
     let targets = targets.into_iter().map(|p| p.display().to_string()).collect();
-    super::run::run(&super::run::RunArgs { targets, kill_switch: a.kill_switch })
+    super::run::run(&super::run::RunArgs { targets, kill_switch: a.kill_switch, web })
 }
 
 #[cfg(test)]

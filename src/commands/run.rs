@@ -5,7 +5,7 @@
 //! error. `wgq health` reads which interfaces it brought up from the run state.
 
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{AppError, CONFIG_DIR};
@@ -23,6 +23,9 @@ pub struct RunArgs {
     pub targets: Vec<String>,
     /// `--kill-switch…` from `WGQ_UP_FLAGS`, for every interface.
     pub kill_switch: Option<crate::plan::KillSwitch>,
+    /// Serve the web page beside them (`--web`): its state directory unless
+    /// `WGQ_WEB_STATE_DIR` names one.
+    pub web: Option<PathBuf>,
 }
 
 /// `wgq run`: see the module's text. Returns 0 after a clean stop; a failed `up` is the error.
@@ -30,15 +33,24 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
     if a.targets.is_empty() {
         return Err(AppError::Other("no interface to run".into()));
     }
-    // Every name is checked before anything is brought up.
+    // Every name (and the page's settings) is checked before anything is brought up.
     let mut names = Vec::new();
+    let mut files = Vec::new();
     for t in &a.targets {
         let loc = locate::locate_config(t, Path::new(CONFIG_DIR))?;
         if names.contains(&loc.interface) {
             return Err(AppError::Other(format!("`{}' is named twice", loc.interface)));
         }
         names.push(loc.interface);
+        files.push(loc.path);
     }
+    let page = match &a.web {
+        Some(state_dir) => {
+            let (dir, served) = served(&names, &files)?;
+            Some(super::web::beside_run(dir, served, state_dir.clone())?)
+        }
+        None => None,
+    };
     crate::os::signals::install();
     let state = RunState::current().map_err(|e| super::io("Unable to identify the network namespace", e))?;
     let pid = std::process::id();
@@ -73,10 +85,57 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
             state.dir().display()
         );
     }
+    // The page, once its interfaces are up (as wg-easy starts it).
+    let page = match page.map(super::web::start).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{}: {}", crate::program_name(), crate::error_chain(&e));
+            eprintln!("{}: the web page did not start{}", crate::program_name(), stopping_note(&up));
+            crate::os::signals::pending();
+            stop(&state, pid, &up);
+            return Err(AppError::Reported(Box::new(e)));
+        }
+    };
     eprintln!("{}: running {} (stop with SIGTERM or SIGINT)", crate::program_name(), running.join(" "));
     let sig = wait_for_stop();
     eprintln!("{}: {}: stopping", crate::program_name(), signal_name(sig));
+    // The page first: a change it is making is finished, and no other begins, before the
+    // interfaces go down.
+    if let Some(p) = page {
+        p.stop();
+    }
     Ok(if stop(&state, pid, &up) { 0 } else { 1 })
+}
+
+/// The interfaces the page serves: the servers (files with a `ListenPort`) among `names`
+/// whose files are in the directory of the first one; another server elsewhere is named in
+/// a warning. The directory and the names.
+fn served(names: &[String], files: &[PathBuf]) -> Result<(PathBuf, Vec<String>), AppError> {
+    let mut dir: Option<PathBuf> = None;
+    let mut served = Vec::new();
+    for (n, f) in names.iter().zip(files) {
+        if !super::web::is_server_file(f) {
+            continue;
+        }
+        let parent = f.parent().unwrap_or(Path::new("/")).to_path_buf();
+        match &dir {
+            None => dir = Some(parent),
+            Some(d) if *d != parent => {
+                eprintln!(
+                    "{}: warning: the web page does not serve `{n}': it serves the servers of one directory, {}",
+                    crate::program_name(),
+                    d.display()
+                );
+                continue;
+            }
+            Some(_) => {}
+        }
+        served.push(n.clone());
+    }
+    match dir {
+        Some(d) => Ok((d, served)),
+        None => Err(AppError::Other(format!("--web: none of {} is a server (a file with a ListenPort)", names.join(", ")))),
+    }
 }
 
 /// ", bringing down a, b" when some are up.
