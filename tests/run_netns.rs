@@ -291,3 +291,45 @@ impl Drop for EtcNetns {
 fn scopeguard(dir: String) -> EtcNetns {
     EtcNetns(dir)
 }
+
+#[test]
+fn run_web_serves_the_servers_among_them_and_stops_with_them() {
+    let Some(ns) = Ns::new() else { return };
+    if !common::ready(&["curl"]) {
+        return;
+    }
+    let (a, b) = (ns.ifname("s"), ns.ifname("c"));
+    let fa = ns.conf(&a, &server(41011, ""));
+    let fb = ns.conf(&b, &format!("[Interface]\nPrivateKey = {K2}\nAddress = 10.82.0.1/24\n"));
+    let state = ns.dir.path().join("web-state");
+    let run = |args: &[&str]| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns.ns.name(), WGQ, "run", "--web"]).args(args);
+        c.env("WGQ_WEB_STATE_DIR", &state).env("PORT", "51841").env_remove("PASSWORD_HASH").env_remove("WEBUI_HOST");
+        c.env("WG_QUICK_USERSPACE_IMPLEMENTATION", "wireguard-go").stdout(Stdio::piped()).stderr(Stdio::piped());
+        common::default_signals(&mut c);
+        c.spawn().unwrap()
+    };
+    // No server among them: refused before anything comes up.
+    let o = run(&[&fb]).wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("--web: none of {b} is a server")), "{err}");
+    assert!(!ns.link_exists(&b));
+    // The server is served (the client file is not), on loopback without a password.
+    let mut child = run(&[&fa, &fb]);
+    let (ok, seen, rx) = common::until(&mut child, "running");
+    assert!(ok, "{seen}");
+    assert!(seen.contains("web page on http://127.0.0.1:51841") && seen.contains("PASSWORD_HASH is not set"), "{seen}");
+    let list = Command::new("ip")
+        .args(["netns", "exec", ns.ns.name(), "curl", "-sf", "-m", "5", "http://127.0.0.1:51841/api/v1/interfaces"])
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success() && body.contains(&a) && !body.contains(&b), "{body}");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let code = wait(&mut child);
+    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(!ns.link_exists(&a) && !ns.link_exists(&b), "{rest}");
+}
