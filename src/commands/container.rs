@@ -113,6 +113,10 @@ pub fn check_forwarding() {
 
 /// `wgq container`: see the module's text.
 pub fn container(a: &ContainerArgs) -> Result<i32, AppError> {
+    // Before any tunnel changes the routes: the neighbours learn this start's MAC address.
+    for (ifname, addr) in crate::os::announce::announce_ipv4() {
+        say(&format!("{ifname}: {addr} announced (a broadcast ARP request: neighbours take this start's MAC address)"));
+    }
     let mut targets = Vec::new();
     let mut web = None;
     if let Some(w) = WgEasy::from_env(|k| std::env::var(k).ok())? {
