@@ -50,3 +50,22 @@ fn the_reaper_takes_orphans_only_never_a_helpers_status() {
     assert!(reaped >= orphans.len(), "{reaped} reaped, {} orphans", orphans.len());
     eprintln!("400 helpers beside the reaper in {:.1} s, {reaped} orphans reaped", t.elapsed().as_secs_f64());
 }
+
+#[test]
+fn an_ended_helper_not_yet_waited_for_keeps_its_status_and_the_orphans_behind_it_go() {
+    use wgq::os::child::{Event, Group};
+    // A helper that has ended (a zombie) and that its owner has not waited for yet, then an
+    // orphan that ended after it: the reaper looks at the helper first and must go past it.
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "exit 7"]);
+    let mut g = Group::spawn(&mut cmd).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let orphan = Command::new("true").spawn().unwrap().id();
+    std::thread::sleep(Duration::from_millis(200));
+    reap_orphans();
+    assert!(!std::path::Path::new(&format!("/proc/{orphan}")).exists(), "the orphan behind the helper was not reaped");
+    match g.wait(Some(Instant::now() + Duration::from_secs(5)), None, false).unwrap() {
+        Event::Exited(s) => assert_eq!(s.code(), Some(7)),
+        e => panic!("{e:?}"),
+    }
+}
