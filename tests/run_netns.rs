@@ -333,3 +333,50 @@ fn run_web_serves_the_servers_among_them_and_stops_with_them() {
     assert_eq!(code, Some(0), "{rest}");
     assert!(!ns.link_exists(&a) && !ns.link_exists(&b), "{rest}");
 }
+
+#[test]
+fn sigterm_while_the_page_changes_a_client_still_stops_the_run() {
+    use std::os::unix::process::CommandExt;
+    let Some(ns) = Ns::new() else { return };
+    if !common::ready(&["curl"]) {
+        return;
+    }
+    let a = ns.ifname("p");
+    let fa = ns.conf(&a, &server(41021, "# ClientEndpoint = 192.0.2.1:41021"));
+    let state = ns.dir.path().join("web-state");
+    // Clients are added without pause from three loops while SIGTERM comes: the page
+    // finishes (or rolls back) the change in hand and stops, the interface goes down, exit 0.
+    // (That an executor of the page's threads may take the pending signal first, and the run
+    // must stop all the same, is commands::run's unit test: the window is too short to hit
+    // from here.)
+    for round in 0..4 {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns.ns.name(), WGQ, "run", "--web", &fa]);
+        c.env("WGQ_WEB_STATE_DIR", &state).env("PORT", "51842").env_remove("PASSWORD_HASH").env_remove("WEBUI_HOST");
+        c.env("WG_QUICK_USERSPACE_IMPLEMENTATION", "wireguard-go").stdout(Stdio::null()).stderr(Stdio::piped());
+        common::default_signals(&mut c);
+        let mut child = c.spawn().unwrap();
+        let (ok, seen, rx) = common::until(&mut child, "running");
+        assert!(ok, "{seen}");
+        let hammer = Command::new("ip")
+            .args(["netns", "exec", ns.ns.name(), "bash", "-c"])
+            .arg(format!(
+                "for l in 1 2 3; do (i=0; while :; do i=$((i+1)); curl -s -m 2 -o /dev/null -H 'Content-Type: application/json' \
+                 -d \"{{\\\"name\\\":\\\"r{round}l${{l}}n${{i}}\\\"}}\" http://127.0.0.1:51842/api/wireguard/client; done) & done; wait"
+            ))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(400 + 37 * round));
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+        let code = wait(&mut child);
+        let _ = nix::sys::signal::killpg(Pid::from_raw(hammer.id() as i32), Signal::SIGKILL);
+        let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+        assert_eq!(code, Some(0), "round {round}: the run did not stop on SIGTERM:\n{rest}");
+        assert!(!ns.link_exists(&a), "{rest}");
+    }
+    let file = std::fs::read_to_string(&fa).unwrap();
+    assert!(file.matches("[Peer]").count() > 4, "the page added no clients meanwhile:\n{file}");
+}

@@ -52,6 +52,9 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
         None => None,
     };
     crate::os::signals::install();
+    // Any stopping signal from here on ends the run, even one that a thread of the page took
+    // first (its change is rolled back; the run must still stop).
+    let (since, _) = crate::os::signals::received();
     let state = RunState::current().map_err(|e| super::io("Unable to identify the network namespace", e))?;
     let pid = std::process::id();
     let mut up: Vec<(&str, &str)> = Vec::new();
@@ -97,7 +100,7 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
         }
     };
     eprintln!("{}: running {} (stop with SIGTERM or SIGINT)", crate::program_name(), running.join(" "));
-    let sig = wait_for_stop();
+    let sig = wait_for_stop(since);
     eprintln!("{}: {}: stopping", crate::program_name(), signal_name(sig));
     // The page first: a change it is making is finished, and no other begins, before the
     // interfaces go down.
@@ -169,11 +172,12 @@ fn stop(state: &RunState, pid: u32, up: &[(&str, &str)]) -> bool {
 /// Waits for a stopping signal, reaping ended orphans meanwhile (each SIGCHLD wakes the
 /// wait). The web page's threads may run helpers and hooks now: `reap_orphans` never takes
 /// the status of a child started through `os::child`.
-fn wait_for_stop() -> i32 {
+/// `since`: the count of [`crate::os::signals::received`] when the run began.
+fn wait_for_stop(since: u32) -> i32 {
     let _watch = crate::os::signals::watch_children();
     loop {
         crate::os::child::reap_orphans();
-        if let Some(sig) = crate::os::signals::pending() {
+        if let Some(sig) = stop_signal(since) {
             return sig;
         }
         let Some(fd) = crate::os::signals::wake_fd() else {
@@ -190,6 +194,15 @@ fn wait_for_stop() -> i32 {
     }
 }
 
+/// The stopping signal that arrived, if one did: the pending one, or one received since
+/// `since` that an executor in another thread (the page's change) took first.
+fn stop_signal(since: u32) -> Option<i32> {
+    crate::os::signals::pending().or_else(|| match crate::os::signals::received() {
+        (n, sig) if n != since => Some(sig),
+        _ => None,
+    })
+}
+
 fn signal_name(sig: i32) -> String {
     nix::sys::signal::Signal::try_from(sig).map_or_else(|_| format!("signal {sig}"), |s| s.as_str().to_string())
 }
@@ -197,6 +210,18 @@ fn signal_name(sig: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_another_thread_took_first_still_stops_the_run() {
+        crate::os::signals::install();
+        let (since, _) = crate::os::signals::received();
+        assert_eq!(stop_signal(since), None);
+        // SAFETY: raise(3) sends SIGTERM to this thread; the recording handler is installed.
+        unsafe { libc::raise(libc::SIGTERM) };
+        // The executor of a page's change in another thread takes it (and rolls back).
+        let _ = crate::os::signals::pending();
+        assert_eq!(stop_signal(since), Some(libc::SIGTERM));
+    }
 
     #[test]
     fn the_note_names_what_goes_down_in_reverse() {
