@@ -358,7 +358,7 @@ fn sigterm_while_the_page_changes_a_client_still_stops_the_run() {
         let mut child = c.spawn().unwrap();
         let (ok, seen, rx) = common::until(&mut child, "running");
         assert!(ok, "{seen}");
-        let hammer = Command::new("ip")
+        let mut hammer = Command::new("ip")
             .args(["netns", "exec", ns.ns.name(), "bash", "-c"])
             .arg(format!(
                 "for l in 1 2 3; do (i=0; while :; do i=$((i+1)); curl -s -m 2 -o /dev/null -H 'Content-Type: application/json' \
@@ -373,6 +373,7 @@ fn sigterm_while_the_page_changes_a_client_still_stops_the_run() {
         kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
         let code = wait(&mut child);
         let _ = nix::sys::signal::killpg(Pid::from_raw(hammer.id() as i32), Signal::SIGKILL);
+        let _ = hammer.wait();
         let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
         assert_eq!(code, Some(0), "round {round}: the run did not stop on SIGTERM:\n{rest}");
         assert!(!ns.link_exists(&a), "{rest}");
