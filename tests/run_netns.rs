@@ -381,3 +381,38 @@ fn sigterm_while_the_page_changes_a_client_still_stops_the_run() {
     let file = std::fs::read_to_string(&fa).unwrap();
     assert!(file.matches("[Peer]").count() > 4, "the page added no clients meanwhile:\n{file}");
 }
+
+#[test]
+fn run_looks_up_a_stale_peers_host_name_again() {
+    let Some(ns) = Ns::new() else { return };
+    // `ip netns exec` puts /etc/netns/NAME/hosts over /etc/hosts (the Netns removes it).
+    let etc = format!("/etc/netns/{}", ns.ns.name());
+    std::fs::create_dir_all(&etc).unwrap();
+    let hosts = format!("{etc}/hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n192.0.2.10 moving.test\n").unwrap();
+    let a = ns.ifname("h");
+    let fa = ns.conf(
+        &a,
+        &format!(
+            "[Interface]\nPrivateKey = {K}\nAddress = 10.83.0.2/32\n\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.83.0.1/32\nEndpoint = moving.test:51820\n"
+        ),
+    );
+    let endpoint = || String::from_utf8_lossy(&ns.wgq(&["wg", "show", &a, "endpoints"]).stdout).trim().to_string();
+    let mut child = ns.spawn(&[], &["run", &fa]);
+    let (ok, seen, rx) = common::until(&mut child, "running");
+    assert!(ok, "{seen}");
+    assert_eq!(endpoint(), format!("{P}\t192.0.2.10:51820"));
+    // The name moves (written in place: the bind mount is of this file). The peer never had
+    // a handshake, so it is stale: the next round (every 30 s) follows it.
+    std::fs::write(&hosts, "127.0.0.1 localhost\n192.0.2.20 moving.test\n").unwrap();
+    let t = Instant::now();
+    while endpoint() != format!("{P}\t192.0.2.20:51820") {
+        assert!(t.elapsed() < Duration::from_secs(45), "not followed: {}", endpoint());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let code = wait(&mut child);
+    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(rest.contains("endpoint 192.0.2.20:51820"), "the change is traced:\n{rest}");
+}

@@ -15,6 +15,9 @@ use crate::system::runstate::RunState;
 /// How often the idle loop looks for ended children even without a SIGCHLD (a backstop: the
 /// signal wakes it at once).
 const REAP_EVERY: Duration = Duration::from_secs(5);
+/// How often the host names of stale peers' endpoints are looked up again (`wgq reresolve`,
+/// as `wgq-reresolve@.timer` runs it on a host: a container has no timers).
+const RERESOLVE_EVERY: Duration = Duration::from_secs(30);
 
 /// The arguments of `wgq run`, as the front-end parsed them (`WGQ_UP_FLAGS` included).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +103,7 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
         }
     };
     eprintln!("{}: running {} (stop with SIGTERM or SIGINT)", crate::program_name(), running.join(" "));
-    let sig = wait_for_stop(since);
+    let sig = wait_for_stop(since, &up);
     eprintln!("{}: {}: stopping", crate::program_name(), signal_name(sig));
     // The page first: a change it is making is finished, and no other begins, before the
     // interfaces go down.
@@ -172,24 +175,49 @@ fn stop(state: &RunState, pid: u32, up: &[(&str, &str)]) -> bool {
 /// Waits for a stopping signal, reaping ended orphans meanwhile (each SIGCHLD wakes the
 /// wait). The web page's threads may run helpers and hooks now: `reap_orphans` never takes
 /// the status of a child started through `os::child`.
-/// `since`: the count of [`crate::os::signals::received`] when the run began.
-fn wait_for_stop(since: u32) -> i32 {
+/// `since`: the count of [`crate::os::signals::received`] when the run began. Every
+/// [`RERESOLVE_EVERY`], the endpoints of `up`'s stale host-name peers are looked up again.
+fn wait_for_stop(since: u32, up: &[(&str, &str)]) -> i32 {
     let _watch = crate::os::signals::watch_children();
+    let mut next = std::time::Instant::now() + RERESOLVE_EVERY;
     loop {
         crate::os::child::reap_orphans();
         if let Some(sig) = stop_signal(since) {
             return sig;
+        }
+        if std::time::Instant::now() >= next {
+            reresolve(up);
+            next = std::time::Instant::now() + RERESOLVE_EVERY;
+            continue;
         }
         let Some(fd) = crate::os::signals::wake_fd() else {
             std::thread::sleep(Duration::from_millis(200));
             continue;
         };
         let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let wait = REAP_EVERY.min(next.saturating_duration_since(std::time::Instant::now()));
         // SAFETY: poll on one descriptor that lives for the call.
-        let r = unsafe { libc::poll(&mut p, 1, REAP_EVERY.as_millis() as i32) };
+        let r = unsafe { libc::poll(&mut p, 1, wait.as_millis().max(1) as i32) };
         if r > 0 {
             let mut buf = [0u8; 64];
             while matches!(nix::unistd::read(fd, &mut buf), Ok(n) if n > 0) {}
+        }
+    }
+}
+
+/// `wgq reresolve` of each interface: only stale host-name peers are looked up, only a
+/// changed address is set (one trace line); a failure is reported and the run goes on.
+fn reresolve(up: &[(&str, &str)]) {
+    for (t, n) in up {
+        let args = super::reresolve::ReresolveArgs {
+            stale_after: crate::plan::reresolve::DEFAULT_STALE_AFTER,
+            dry_run: false,
+            target: t.to_string(),
+        };
+        if let Err(e) = super::reresolve::reresolve(&args)
+            && !e.already_reported()
+        {
+            eprintln!("{}: {n}: reresolve: {}", crate::program_name(), crate::error_chain(&e));
         }
     }
 }
