@@ -397,6 +397,10 @@ fn run_looks_up_a_stale_peers_host_name_again() {
             "[Interface]\nPrivateKey = {K}\nAddress = 10.83.0.2/32\n\n[Peer]\nPublicKey = {P}\nAllowedIPs = 10.83.0.1/32\nEndpoint = moving.test:51820\n"
         ),
     );
+    // World-readable, as a read-only bind mount of a host's file often is: `up` and `down`
+    // warn, the rounds do not.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fa, std::fs::Permissions::from_mode(0o644)).unwrap();
     let endpoint = || String::from_utf8_lossy(&ns.wgq(&["wg", "show", &a, "endpoints"]).stdout).trim().to_string();
     let mut child = ns.spawn(&[], &["run", &fa]);
     let (ok, seen, rx) = common::until(&mut child, "running");
@@ -415,4 +419,6 @@ fn run_looks_up_a_stale_peers_host_name_again() {
     let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
     assert_eq!(code, Some(0), "{rest}");
     assert!(rest.contains("endpoint 192.0.2.20:51820"), "the change is traced:\n{rest}");
+    // Once at `up`, once at `down` (as wg-quick warns), never from a round.
+    assert_eq!(format!("{seen}{rest}").matches("world accessible").count(), 2, "{seen}{rest}");
 }

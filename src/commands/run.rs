@@ -214,7 +214,13 @@ fn reresolve(up: &[(&str, &str)]) {
             dry_run: false,
             target: t.to_string(),
         };
-        if let Err(e) = super::reresolve::reresolve(&args)
+        // Read without the warnings `up` printed once (a world-readable file, as a
+        // read-only bind mount often is, must not fill the log every 30 s).
+        let r = locate::locate_config(t, Path::new(CONFIG_DIR))
+            .map_err(AppError::from)
+            .and_then(|loc| super::read_quietly(loc, crate::config::parse_unstripped))
+            .and_then(|(loc, cfg)| super::reresolve::reresolve_config(&args, loc, cfg));
+        if let Err(e) = r
             && !e.already_reported()
         {
             eprintln!("{}: {n}: reresolve: {}", crate::program_name(), crate::error_chain(&e));
