@@ -1,8 +1,11 @@
 //! `wgq run`: the foreground form of `up` for containers and supervisors. Each interface is
 //! brought up as `up` does (one transaction each); then wgq waits, reaping the orphans it
-//! inherits as PID 1 (hooks' background jobs), until SIGTERM, SIGINT or SIGHUP, and brings
-//! them down in reverse order. A failed `up` downs the ones already up and ends with its
-//! error. `wgq health` reads which interfaces it brought up from the run state.
+//! inherits as PID 1 (hooks' background jobs) and looking up stale peers' host names again
+//! every 30 s (`wgq reresolve`), until SIGTERM, SIGINT or SIGHUP, and brings them down in
+//! reverse order. With `--web` (and in `wgq container`) the web page is served in threads
+//! of the same process from when the interfaces are up until just before they go down. A
+//! failed `up` downs the ones already up and ends with its error. `wgq health` reads which
+//! interfaces it brought up from the run state.
 
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
