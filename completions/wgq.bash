@@ -119,7 +119,7 @@ _wgq() {
 		esac
 		;;
 	run)
-		COMPREPLY=( $(compgen -W "$(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
+		COMPREPLY=( $(compgen -W "--web $(cd /etc/wireguard 2>/dev/null && ls *.conf 2>/dev/null | sed 's/\.conf$//')" -- "$cur") )
 		COMPREPLY+=( $(compgen -f -X '!*.conf' -- "$cur") )
 		;;
 	health)

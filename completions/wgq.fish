@@ -142,6 +142,7 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -l config-dir -d 'The directory of INTERFACE.conf (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a run -d 'Bring the interfaces up (each as up does), stay in the foreground, and bring them down on SIGTERM or SIGINT (containers, supervisors; correct as PID 1); up\'s flags come from WGQ_UP_FLAGS'
+complete -c wgq -n "__fish_seen_subcommand_from run" -l web -d 'Also serve the web page for the servers among them (wgq web\'s variables: PORT, PASSWORD_HASH, WEBUI_HOST...; beyond loopback only with PASSWORD_HASH); its state in WGQ_WEB_STATE_DIR (default /var/lib/wgq/web)'
 complete -c wgq -n "__fish_seen_subcommand_from run" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a health -d 'Exit 0 when every interface wgq run brought up (or each one named) exists; one line of output (a container\'s health check)'
 complete -c wgq -n "__fish_seen_subcommand_from health" -l handshake-within -d 'Also require, on each interface with peers, a handshake at most SECS seconds old'

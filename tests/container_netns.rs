@@ -266,3 +266,67 @@ fn a_wg_easy_14_volume_is_imported_once_losing_nothing() {
     assert!(!seen.contains("imported"), "{seen}");
     assert_eq!(read(&ns.wg().join("wg0.conf")), server);
 }
+
+/// `curl` in the namespace: (whether it succeeded, its output).
+fn curl(ns: &Ns, args: &str) -> (bool, String) {
+    let jar = ns.dir.path().join("jar");
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!("ip netns exec {} curl -sf -m 5 -b {j} -c {j} {args}", ns.ns.name(), j = jar.display()))
+        .output()
+        .unwrap();
+    (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+#[test]
+fn the_page_is_served_as_wg_easy_serves_it_and_stops_with_the_interfaces() {
+    let Some(ns) = Ns::new() else { return };
+    if !common::ready(&["curl"]) {
+        return;
+    }
+    let hash = Command::new("bash").arg("-c").arg(format!("echo pw | {WGQ} web-admin hash-password")).output().unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with('$'), "{hash}");
+    // With PASSWORD_HASH: on every address (WEBUI_HOST's default) at PORT, plain HTTP.
+    let vars = [("WG_HOST", "vpn.example.org"), ("PASSWORD_HASH", hash.as_str()), ("PORT", "51831")];
+    let mut c = ns.container(&vars);
+    let (ok, seen, rest) = common::until(&mut c, "wgq: running");
+    assert!(ok, "{seen}");
+    assert!(seen.contains("web page on http://0.0.0.0:51831") && seen.contains("plain HTTP"), "{seen}");
+    let base = "http://192.0.2.1:51831";
+    assert!(curl(&ns, &format!("-H 'Content-Type: application/json' -d '{{\"password\":\"pw\"}}' {base}/api/session")).0);
+    assert!(curl(&ns, &format!("-H 'Content-Type: application/json' -d '{{\"name\":\"phone\"}}' {base}/api/wireguard/client")).0);
+    let (got, list) = curl(&ns, &format!("{base}/api/wireguard/client"));
+    assert!(got && list.contains("\"name\":\"phone\""), "{list}");
+    assert!(read(&ns.wg().join("wg0.conf")).contains("# Name = phone"));
+    // In the container's mount namespace (its /run/wireguard holds the UAPI socket).
+    let shown = Command::new("nsenter").args(["-t", &c.id().to_string(), "-m", "-n", WGQ, "show", "wg0"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&shown.stdout).matches("peer: ").count(), 1, "live on the device");
+    // Its state on the volume, private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(ns.wg().join("wgq-web")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    // SIGTERM: the page and the interfaces stop, exit 0.
+    let t = Instant::now();
+    let code = stop(&mut c);
+    let mut seen = seen;
+    while let Ok(l) = rest.recv_timeout(Duration::from_secs(2)) {
+        seen += &l;
+        seen.push('\n');
+    }
+    assert_eq!(code, Some(0), "{seen}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(!curl(&ns, &format!("{base}/api/session")).0, "still served after the stop");
+    assert!(!ns.links().contains("wg0"), "{}", ns.links());
+
+    // Without PASSWORD_HASH: loopback only, whatever WEBUI_HOST says; the client kept.
+    let vars = [("WG_HOST", "vpn.example.org"), ("PORT", "51831"), ("WEBUI_HOST", "0.0.0.0")];
+    let mut c = ns.container(&vars);
+    let (ok, seen, _rest) = common::until(&mut c, "wgq: running");
+    assert!(ok, "{seen}");
+    assert!(seen.contains("PASSWORD_HASH is not set") && seen.contains("web page on http://127.0.0.1:51831"), "{seen}");
+    assert!(!curl(&ns, &format!("{base}/api/wireguard/client")).0, "served beyond loopback without a password");
+    let (got, list) = curl(&ns, "http://127.0.0.1:51831/api/wireguard/client");
+    assert!(got && list.contains("\"name\":\"phone\""), "{list}");
+    assert_eq!(stop(&mut c), Some(0));
+}

@@ -1,13 +1,16 @@
 //! Issue 25 for real, with podman (runc: this host's cgroups are hybrid; explicit ulimits;
-//! `/dev/net/tun` for wireguard-go, as there is no WireGuard module here). One test, so that
-//! the images are built once per run (`scripts/build-image`): their sizes; a wg-easy-style
-//! server container and a client container on a podman network, the client's request to an
-//! address on a second network that only the server is on arriving from the server's address
-//! (the tunnel, then its NAT), and the time from `podman run` to a handshake; a
-//! linuxserver-style relay and an app container sharing its network namespace
-//! (`--network container:NAME`), whose request leaves through the relay's tunnel; stop and
-//! restart (exit 0, the links gone from the namespace, clients kept); a wg-easy 14 volume
-//! imported. Traffic only between private addresses on networks the test creates.
+//! `/dev/net/tun` for wireguard-go, as there is no WireGuard module here). The images are
+//! built once per run (`scripts/build-image`; `IMAGE_TAG_PREFIX` names them). The first test:
+//! their sizes; a wg-easy-style server container and a client container on a podman network,
+//! the client's request to an address on a second network that only the server is on
+//! arriving from the server's address (the tunnel, then its NAT), and the time from `podman
+//! run` to a handshake; a linuxserver-style relay and an app container sharing its network
+//! namespace (`--network container:NAME`), whose request leaves through the relay's tunnel;
+//! stop and restart (exit 0, the links gone from the namespace, clients kept, a running
+//! client reconnected); a wg-easy 14 volume imported. The second: README's wg-easy compose
+//! file with podman-compose: a login and a client over the page's API, that client connecting
+//! from another container, `down` and `up` (the client kept, connecting again). Traffic only
+//! between private addresses on networks the tests create.
 
 mod common;
 
@@ -100,6 +103,32 @@ fn write(p: &Path, text: &str, mode: u32) {
     common::write_file(p, text, mode);
 }
 
+/// The images, built once per run by `scripts/build-image` (`IMAGE_TAG_PREFIX`, default
+/// localhost/wgq, names them); their name prefix, or None (skipped, the reason printed).
+fn images() -> Option<String> {
+    static BUILT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let t = Instant::now();
+            let built = Command::new(root.join("scripts/build-image")).output().unwrap();
+            if !built.status.success() {
+                let err = String::from_utf8_lossy(&built.stderr);
+                if err.contains("build-static: missing") || err.contains("build-image: missing") {
+                    eprintln!("skipped: {}", err.lines().find(|l| l.contains("missing")).unwrap_or(""));
+                    return None;
+                }
+                panic!("build-image failed:\n{err}");
+            }
+            let prefix = std::env::var("IMAGE_TAG_PREFIX").unwrap_or_else(|_| "localhost/wgq".into());
+            let names = String::from_utf8_lossy(&built.stdout).into_owned();
+            assert_eq!(names, format!("{prefix}:static\n{prefix}:latest\n"));
+            eprintln!("images built in {:.1} s", t.elapsed().as_secs_f64());
+            Some(prefix)
+        })
+        .clone()
+}
+
 #[test]
 fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     if !common::ready(&["podman", "buildah"]) {
@@ -109,27 +138,15 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
         eprintln!("skipped: no /dev/net/tun");
         return;
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let t = Instant::now();
-    let built = Command::new(root.join("scripts/build-image")).output().unwrap();
-    if !built.status.success() {
-        let err = String::from_utf8_lossy(&built.stderr);
-        if err.contains("build-static: missing") || err.contains("build-image: missing") {
-            eprintln!("skipped: {}", err.lines().find(|l| l.contains("missing")).unwrap_or(""));
-            return;
-        }
-        panic!("build-image failed:\n{err}");
-    }
-    let names = String::from_utf8_lossy(&built.stdout).into_owned();
-    assert_eq!(names, "localhost/wgq:static\nlocalhost/wgq:latest\n");
-    eprintln!("images built in {:.1} s", t.elapsed().as_secs_f64());
+    let Some(prefix) = images() else { return };
+    let (latest, static_) = (format!("{prefix}:latest"), format!("{prefix}:static"));
     let size = |tag: &str| ok(&["image", "inspect", "--format", "{{.Size}}", tag]).trim().parse::<u64>().unwrap();
-    let (full, stat) = (size("localhost/wgq:latest"), size("localhost/wgq:static"));
-    eprintln!("localhost/wgq:latest {full} B, localhost/wgq:static {stat} B");
+    let (full, stat) = (size(&latest), size(&static_));
+    eprintln!("{latest} {full} B, {static_} {stat} B");
     assert!(full <= 25_000_000 && stat <= 8_000_000, "too large: {full} {stat}");
     let mut a = vec!["run", "--rm"];
     a.extend(LIMITS);
-    a.extend(["localhost/wgq:static", "--version"]);
+    a.extend([static_.as_str(), "--version"]);
     assert!(ok(&a).contains("static"));
 
     let tag = common::pid_tag();
@@ -151,20 +168,7 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     let mut a = vec!["run", "-d", "--name", &target];
     a.extend(LIMITS);
     let net = format!("{back}:ip=10.89.78.20");
-    a.extend([
-        "--network",
-        &net,
-        "-v",
-        &www,
-        "--entrypoint",
-        "/bin/httpd",
-        "localhost/wgq:latest",
-        "-f",
-        "-p",
-        "8080",
-        "-h",
-        "/www",
-    ]);
+    a.extend(["--network", &net, "-v", &www, "--entrypoint", "/bin/httpd", latest.as_str(), "-f", "-p", "8080", "-h", "/www"]);
     ok(&a);
     made.containers.push(target.clone());
 
@@ -189,7 +193,7 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
         "-v",
         &vol,
     ];
-    run(&mut made, &server, &server_args, &["localhost/wgq:latest"]);
+    run(&mut made, &server, &server_args, &[&latest]);
     healthy(&server, &[], Instant::now());
     for c in ["c1", "relay"] {
         let o = podman(&["exec", &server, "wgq", "peer", "add", "wg0", c]);
@@ -203,12 +207,7 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     let cvol = format!("{}:/config", d.join("client").display());
     let cf = format!("{front}:ip=10.89.77.30");
     let started = Instant::now();
-    run(
-        &mut made,
-        &client,
-        &["--network", &cf, "--sysctl", "net.ipv4.conf.all.src_valid_mark=1", "-v", &cvol],
-        &["localhost/wgq:latest"],
-    );
+    run(&mut made, &client, &["--network", &cf, "--sysctl", "net.ipv4.conf.all.src_valid_mark=1", "-v", &cvol], &[&latest]);
     let took = healthy(&client, &["--handshake-within", "60"], started);
     eprintln!("podman run to a handshake: {:.2} s", took.as_secs_f64());
     assert_eq!(
@@ -227,7 +226,7 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
         &mut made,
         &relay,
         &["--network", &rf, "--sysctl", "net.ipv4.conf.all.src_valid_mark=1", "-v", &rvol, "-e", "WGQ_UP_FLAGS=--kill-switch"],
-        &["localhost/wgq:latest"],
+        &[&latest],
     );
     healthy(&relay, &["--handshake-within", "60"], Instant::now());
     let app = format!("wgqa{tag}");
@@ -235,7 +234,7 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     let _ = podman(&["rm", "-f", &app]);
     let mut a = vec!["run", "-d", "--name", &app, "--network", &shared];
     a.extend(LIMITS);
-    a.extend(["--entrypoint", "/bin/sleep", "localhost/wgq:latest", "600"]);
+    a.extend(["--entrypoint", "/bin/sleep", latest.as_str(), "600"]);
     ok(&a);
     made.containers.push(app.clone());
     assert_eq!(seen_from(&app, "10.89.78.20"), "10.89.78.10", "the app's traffic is not in the relay's tunnel");
@@ -254,9 +253,19 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     assert_eq!(std::fs::read_to_string(d.join("server/wg0.conf")).unwrap(), peers_before, "the restart changed the file");
     let shown = ok(&["exec", &server, "wgq", "show", "wg0"]);
     assert_eq!(shown.matches("peer: ").count(), 2, "{shown}");
-    // The client restarted too (a client whose session died with the server's device, and
-    // that kept running, did not reach the restarted server within 30 s here: left in
-    // docs/containers.md): the same file, a handshake, the tunnel and NAT again.
+    // The client kept running: it reaches the restarted server (same address, new MAC) once
+    // WireGuard's rule starts a new handshake (no answer to data for 15 s). Before the
+    // restarted container announced itself (os::announce), the client's neighbour entry
+    // kept the old MAC for about 50 s more.
+    let t = Instant::now();
+    let mut seen = String::new();
+    while t.elapsed() < Duration::from_secs(30) && seen != "10.89.78.10" {
+        seen = seen_once(&client, "10.89.78.20");
+    }
+    assert_eq!(seen, "10.89.78.10", "the running client did not reach the restarted server in 30 s:\n{}", logs(&server));
+    eprintln!("a running client through the restarted server again after {:.1} s", t.elapsed().as_secs_f64());
+    assert!(logs(&server).contains("announced (a broadcast ARP request"), "{}", logs(&server));
+    // The client restarted: exit 0, the same file, a handshake, the tunnel and NAT again.
     ok(&["stop", "-t", "10", &client]);
     assert_eq!(ok(&["inspect", "--format", "{{.State.ExitCode}}", &client]).trim(), "0", "{}", logs(&client));
     ok(&["start", &client]);
@@ -288,7 +297,7 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     let easy = format!("wgqe{tag}");
     let evol = format!("{}:/etc/wireguard", d.join("easy").display());
     let ef = format!("{front}:ip=10.89.77.50");
-    run(&mut made, &easy, &["--network", &ef, "-e", "WG_HOST=10.89.77.50", "-v", &evol], &["localhost/wgq:latest"]);
+    run(&mut made, &easy, &["--network", &ef, "-e", "WG_HOST=10.89.77.50", "-v", &evol], &[&latest]);
     healthy(&easy, &[], Instant::now());
     assert!(logs(&easy).contains("imported wg-easy's"), "{}", logs(&easy));
     assert_eq!(std::fs::read_to_string(d.join("easy/wg0.json")).unwrap(), json);
@@ -298,4 +307,222 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     assert!(conf.contains("# Name = my-phone") && conf.contains("# Note = wg-easy name: my phone"), "{conf}");
     let shown = ok(&["exec", &easy, "wgq", "show", "wg0"]);
     assert!(shown.contains(&format!("peer: {cpk}")), "{shown}");
+}
+
+/// podman-compose, from the test's environment or the place scripts/install-test-deps puts it.
+fn podman_compose() -> Option<String> {
+    ["podman-compose", "/opt/wgq-vng/bin/podman-compose"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .map(String::from)
+}
+
+/// The wg-easy 14 compose file of README's "Run in a container".
+fn readme_compose() -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let from = readme.find("**wg-easy 14**").expect("README: the wg-easy 14 compose file");
+    let block = &readme[from..];
+    let start = block.find("```yaml\n").unwrap() + "```yaml\n".len();
+    block[start..start + block[start..].find("```").unwrap()].to_string()
+}
+
+/// Replaces the one line of `text` that starts (after its indent) with `key`.
+fn set_line(text: &str, key: &str, line: &str) -> String {
+    let hits: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with(key)).collect();
+    assert_eq!(hits.len(), 1, "{key} in\n{text}");
+    let indent = &hits[0][..hits[0].len() - hits[0].trim_start().len()];
+    text.replacen(hits[0], &format!("{indent}{line}"), 1)
+}
+
+/// What the compose test made, removed at the end (also when it fails).
+struct Compose {
+    pc: String,
+    dir: std::path::PathBuf,
+    project: String,
+    containers: Vec<String>,
+    network: String,
+}
+
+impl Compose {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.pc)
+            .current_dir(&self.dir)
+            .args(["-p", &self.project])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("podman-compose {args:?}: {e}"))
+    }
+
+    fn up(&self) {
+        let runtime_args = format!("--runtime runc {}", LIMITS.join(" "));
+        let o = self.run(&["--podman-run-args", &runtime_args, "up", "-d"]);
+        assert!(o.status.success(), "up: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    }
+
+    fn down(&self) {
+        let o = self.run(&["down"]);
+        assert!(o.status.success(), "down: {}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+impl Drop for Compose {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = podman(&["rm", "-f", "-t", "2", c]);
+        }
+        let _ = self.run(&["down"]);
+        let _ = podman(&["network", "rm", "-f", &self.network]);
+    }
+}
+
+/// A free TCP port on loopback (and the UDP port of the same number is free as well).
+fn free_port() -> u16 {
+    loop {
+        let t = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = t.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("0.0.0.0", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+#[test]
+fn the_wg_easy_compose_file_with_its_page_a_client_and_a_restart() {
+    if !common::ready(&["podman", "buildah", "curl"]) {
+        return;
+    }
+    let Some(pc) = podman_compose() else {
+        eprintln!("skipped: podman-compose is not installed (scripts/install-test-deps)");
+        return;
+    };
+    if !Path::new("/dev/net/tun").exists() {
+        eprintln!("skipped: no /dev/net/tun");
+        return;
+    }
+    let Some(prefix) = images() else { return };
+    let latest = format!("{prefix}:latest");
+    let tag = common::pid_tag();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let project = format!("wgqpc{tag}");
+    // The project's network, made first so that its address is known: podman-compose takes
+    // `PROJECT_default` as it is. The host's end, 10.89.83.1, is where WireGuard's port is
+    // published (clients reach a wg-easy server through the host, never by its container's
+    // address, which changes at every `up`); the page's port only on loopback.
+    let network = format!("{project}_default");
+    let _ = podman(&["network", "rm", "-f", &network]);
+    ok(&["network", "create", "--subnet", "10.89.83.0/24", &network]);
+    let mut made = Compose { pc, dir: d.to_path_buf(), project: project.clone(), containers: Vec::new(), network };
+    let (udp, web) = (free_port(), free_port());
+    // wg-easy's own hash format ($2a$, bcryptjs), of a known test password.
+    let hash = bcrypt::hash_with_result("compose test pw", 8).unwrap().format_for_version(bcrypt::Version::TwoA);
+    let mut yaml = readme_compose();
+    yaml = set_line(&yaml, "image:", &format!("image: {latest}"));
+    yaml = set_line(&yaml, "- WG_HOST=", "- WG_HOST=10.89.83.1");
+    yaml = set_line(&yaml, "- PASSWORD_HASH=", &format!("- PASSWORD_HASH={}", hash.replace('$', "$$")));
+    // WireGuard's port, the published one (wg-easy's WG_PORT: listened on and given to clients).
+    yaml = set_line(&yaml, "- \"51820:51820/udp\"", &format!("- \"10.89.83.1:{udp}:{udp}/udp\""));
+    yaml = yaml.replacen("- WG_HOST=", &format!("- WG_PORT={udp}\n      - WG_HOST="), 1);
+    yaml = set_line(&yaml, "- \"51821:51821/tcp\"", &format!("- \"127.0.0.1:{web}:51821/tcp\""));
+    assert!(yaml.contains("devices: [/dev/net/tun]"), "{yaml}");
+    std::fs::write(d.join("compose.yml"), &yaml).unwrap();
+    eprintln!("{yaml}");
+
+    let base = format!("http://127.0.0.1:{web}");
+    let jar = d.join("jar");
+    let curl = |args: &str| -> (bool, String) {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(format!("curl -sf -m 5 -b {j} -c {j} {args}", j = jar.display()))
+            .output()
+            .unwrap();
+        (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let server = format!("{project}_wg-easy_1");
+    let login = |since: Instant| {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (got, _) = curl(&format!(
+                "-H 'Content-Type: application/json' -d '{{\"password\":\"compose test pw\"}}' {base}/api/session"
+            ));
+            if got {
+                return since.elapsed();
+            }
+            assert!(Instant::now() < end, "no login at {base}:\n{}", logs(&server));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let started = Instant::now();
+    made.up();
+    let page = login(started);
+    eprintln!("compose up to a login on the page: {:.2} s", page.as_secs_f64());
+    let l = logs(&server);
+    assert!(l.contains("plain HTTP") && l.contains("web page on http://0.0.0.0:51821"), "{l}");
+    assert!(!curl(&format!("-H 'Content-Type: application/json' -d '{{\"password\":\"wrong\"}}' {base}/api/session")).0);
+    assert!(curl(&format!("-H 'Content-Type: application/json' -d '{{\"name\":\"laptop\"}}' {base}/api/wireguard/client")).0);
+    let (_, list) = curl(&format!("{base}/api/wireguard/client"));
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list[0]["address"], "10.1.9.2", "{list}");
+    let (got, conf) = curl(&format!("{base}/api/wireguard/client/{id}/configuration"));
+    assert!(got && conf.contains(&format!("Endpoint = 10.89.83.1:{udp}")), "{conf}");
+    write(&d.join("client/wg_confs/laptop.conf"), &conf, 0o600);
+
+    // A client container on the same network, connecting through the host's published port.
+    let client = format!("{project}c");
+    let _ = podman(&["rm", "-f", &client]);
+    let net = made.network.clone();
+    let cvol = format!("{}:/config", d.join("client").display());
+    let mut a = vec!["run", "-d", "--name", &client, "--network", &net, "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW"];
+    a.extend(["--device", "/dev/net/tun", "--sysctl", "net.ipv4.conf.all.src_valid_mark=1", "-v", &cvol]);
+    a.extend(LIMITS);
+    a.push(&latest);
+    let run_client = Instant::now();
+    ok(&a);
+    made.containers.push(client.clone());
+    let took = healthy(&client, &["--handshake-within", "60"], run_client);
+    eprintln!(
+        "client podman run to a handshake: {:.2} s; compose up to that handshake: {:.2} s",
+        took.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    let ping = |within: Duration| -> Option<Duration> {
+        let t = Instant::now();
+        while t.elapsed() < within {
+            if podman(&["exec", &client, "ping", "-c", "1", "-W", "1", "10.1.9.1"]).status.success() {
+                return Some(t.elapsed());
+            }
+        }
+        None
+    };
+    assert!(ping(Duration::from_secs(10)).is_some(), "no ping through the tunnel:\n{}\n{}", logs(&client), logs(&server));
+
+    // Stopped (SIGTERM): the page and wg0 go down, exit 0. Then down and up: the client is
+    // still listed, and the client container (still running) connects to the new server
+    // container (a new address behind the same published port).
+    let address = |c: &str| ok(&["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", c]);
+    let first = address(&server);
+    let o = made.run(&["stop"]);
+    assert!(o.status.success(), "stop: {}", String::from_utf8_lossy(&o.stderr));
+    let l = logs(&server);
+    assert_eq!(ok(&["inspect", "--format", "{{.State.ExitCode}}", &server]).trim(), "0", "{l}");
+    assert!(l.contains("SIGTERM: stopping") && l.contains("[#] ip link delete dev wg0"), "{l}");
+    made.down();
+    let down_at = Instant::now();
+    let restarted = Instant::now();
+    made.up();
+    login(restarted);
+    let (_, list) = curl(&format!("{base}/api/wireguard/client"));
+    assert!(list.contains("\"name\":\"laptop\"") && list.contains(&id), "{list}");
+    let second = address(&server);
+    eprintln!("the server container's address: {} before, {} after", first.trim(), second.trim());
+    let back = ping(Duration::from_secs(60));
+    assert!(back.is_some(), "the client did not reconnect within 60 s:\n{}\n{}", logs(&client), logs(&server));
+    let since = (down_at.elapsed().as_secs() + 1).to_string();
+    healthy(&client, &["--handshake-within", &since], Instant::now());
+    eprintln!(
+        "after down and up: the page in {:.2} s, the client's ping through the tunnel {:.2} s after that",
+        restarted.elapsed().as_secs_f64() - back.unwrap().as_secs_f64(),
+        back.unwrap().as_secs_f64()
+    );
 }

@@ -4,7 +4,8 @@
 //! hooks and client defaults set from the variables at every start. Without `WG_HOST`, a
 //! wg-easy 15 volume (`wg-easy.db` in `WG_PATH`) is imported with its own settings. Then
 //! linuxserver/wireguard's files, `/config/*.conf` and `/config/wg_confs/*.conf`. All of them
-//! run as `wgq run` runs them.
+//! run as `wgq run` runs them, with the web page for `wg0` (as `wgq run --web` serves it)
+//! when a wg-easy server is there.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,10 @@ use crate::provision::{self, EditOpts, Host, Nat, migrate15};
 
 /// linuxserver/wireguard's configuration directory.
 pub const CONFIG_ROOT: &str = "/config";
+
+/// The web page's state directory in `WG_PATH` (the volume), unless `WGQ_WEB_STATE_DIR`
+/// names another.
+pub const WEB_STATE: &str = "wgq-web";
 
 /// `wgq container`'s arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,16 +149,25 @@ pub fn check_forwarding() {
 
 /// `wgq container`: see the module's text.
 pub fn container(a: &ContainerArgs) -> Result<i32, AppError> {
+    // Before any tunnel changes the routes: the neighbours learn this start's MAC address.
+    for (ifname, addr) in crate::os::announce::announce_ipv4() {
+        say(&format!("{ifname}: {addr} announced (a broadcast ARP request: neighbours take this start's MAC address)"));
+    }
     let mut targets = Vec::new();
+    let mut web = None;
     if let Some(w) = WgEasy::from_env(|k| std::env::var(k).ok())? {
         targets.push(prepare_wg_easy(&w)?);
         check_forwarding();
+        // The page, as wg-easy serves it; its state on the volume, so that it outlives the
+        // container.
+        web = Some(w.dir.join(WEB_STATE));
     } else {
         let dir = std::env::var("WG_PATH").ok().filter(|p| !p.trim().is_empty());
         let dir = dir.map_or_else(|| PathBuf::from(provision::CONFIG_DIR), |p| PathBuf::from(p.trim()));
         if let Some(p) = prepare_wg_easy15(&dir)? {
             targets.push(p);
             check_forwarding();
+            web = Some(dir.join(WEB_STATE));
         }
     }
     targets.extend(linuxserver_files(&a.config_root));
@@ -164,7 +178,7 @@ pub fn container(a: &ContainerArgs) -> Result<i32, AppError> {
         )));
     }
     let targets = targets.into_iter().map(|p| p.display().to_string()).collect();
-    super::run::run(&super::run::RunArgs { targets, kill_switch: a.kill_switch })
+    super::run::run(&super::run::RunArgs { targets, kill_switch: a.kill_switch, web })
 }
 
 #[cfg(test)]

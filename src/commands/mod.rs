@@ -192,13 +192,22 @@ pub(crate) fn read_located(
     if loc.world_accessible {
         eprintln!("Warning: `{}' is world accessible", loc.path.display());
     }
-    let mut bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
-    let parsed = parse(&bytes, &loc.path);
-    // The file's text holds the private key: gone once parsed.
-    crate::key::wipe(&mut bytes);
-    let cfg = parsed.map_err(AppError::Parse)?;
+    let (loc, cfg) = read_quietly(loc, parse)?;
     for w in &cfg.warnings {
         eprintln!("{w}");
     }
     Ok((loc, cfg))
+}
+
+/// [`read_located`] without its warnings (a file read again and again while `wgq run`
+/// runs, whose warnings `up` printed once).
+pub(crate) fn read_quietly(
+    loc: ConfigLocation,
+    parse: fn(&[u8], &Path) -> Result<Config, ParseErrors>,
+) -> Result<(ConfigLocation, Config), AppError> {
+    let mut bytes = std::fs::read(&loc.path).map_err(|e| AppError::Read { path: loc.path.display().to_string(), source: e })?;
+    let parsed = parse(&bytes, &loc.path);
+    // The file's text holds the private key: gone once parsed.
+    crate::key::wipe(&mut bytes);
+    Ok((loc, parsed.map_err(AppError::Parse)?))
 }

@@ -32,6 +32,15 @@ pub struct ReresolveArgs {
 
 pub(crate) fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
     let (loc, cfg) = super::load_with(&a.target, crate::config::parse_unstripped)?;
+    reresolve_config(a, loc, cfg)
+}
+
+/// [`reresolve`] of a file already read (`wgq run` reads it without its warnings).
+pub(crate) fn reresolve_config(
+    a: &ReresolveArgs,
+    loc: crate::config::locate::ConfigLocation,
+    cfg: crate::config::Config,
+) -> Result<i32, AppError> {
     let ifname = loc.interface.clone();
     let run = RunState::current().map_err(|e| io("Unable to identify the network namespace", e))?;
     let mut sys = LinuxSystem::new(&ifname, None)?;

@@ -1,11 +1,14 @@
 //! `wgq run`: the foreground form of `up` for containers and supervisors. Each interface is
 //! brought up as `up` does (one transaction each); then wgq waits, reaping the orphans it
-//! inherits as PID 1 (hooks' background jobs), until SIGTERM, SIGINT or SIGHUP, and brings
-//! them down in reverse order. A failed `up` downs the ones already up and ends with its
-//! error. `wgq health` reads which interfaces it brought up from the run state.
+//! inherits as PID 1 (hooks' background jobs) and looking up stale peers' host names again
+//! every 30 s (`wgq reresolve`), until SIGTERM, SIGINT or SIGHUP, and brings them down in
+//! reverse order. With `--web` (and in `wgq container`) the web page is served in threads
+//! of the same process from when the interfaces are up until just before they go down. A
+//! failed `up` downs the ones already up and ends with its error. `wgq health` reads which
+//! interfaces it brought up from the run state.
 
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{AppError, CONFIG_DIR};
@@ -15,6 +18,9 @@ use crate::system::runstate::RunState;
 /// How often the idle loop looks for ended children even without a SIGCHLD (a backstop: the
 /// signal wakes it at once).
 const REAP_EVERY: Duration = Duration::from_secs(5);
+/// How often the host names of stale peers' endpoints are looked up again (`wgq reresolve`,
+/// as `wgq-reresolve@.timer` runs it on a host: a container has no timers).
+const RERESOLVE_EVERY: Duration = Duration::from_secs(30);
 
 /// The arguments of `wgq run`, as the front-end parsed them (`WGQ_UP_FLAGS` included).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +29,9 @@ pub struct RunArgs {
     pub targets: Vec<String>,
     /// `--kill-switch…` from `WGQ_UP_FLAGS`, for every interface.
     pub kill_switch: Option<crate::plan::KillSwitch>,
+    /// Serve the web page beside them (`--web`): its state directory unless
+    /// `WGQ_WEB_STATE_DIR` names one.
+    pub web: Option<PathBuf>,
 }
 
 /// `wgq run`: see the module's text. Returns 0 after a clean stop; a failed `up` is the error.
@@ -30,16 +39,28 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
     if a.targets.is_empty() {
         return Err(AppError::Other("no interface to run".into()));
     }
-    // Every name is checked before anything is brought up.
+    // Every name (and the page's settings) is checked before anything is brought up.
     let mut names = Vec::new();
+    let mut files = Vec::new();
     for t in &a.targets {
         let loc = locate::locate_config(t, Path::new(CONFIG_DIR))?;
         if names.contains(&loc.interface) {
             return Err(AppError::Other(format!("`{}' is named twice", loc.interface)));
         }
         names.push(loc.interface);
+        files.push(loc.path);
     }
+    let page = match &a.web {
+        Some(state_dir) => {
+            let (dir, served) = served(&names, &files)?;
+            Some(super::web::beside_run(dir, served, state_dir.clone())?)
+        }
+        None => None,
+    };
     crate::os::signals::install();
+    // Any stopping signal from here on ends the run, even one that a thread of the page took
+    // first (its change is rolled back; the run must still stop).
+    let (since, _) = crate::os::signals::received();
     let state = RunState::current().map_err(|e| super::io("Unable to identify the network namespace", e))?;
     let pid = std::process::id();
     let mut up: Vec<(&str, &str)> = Vec::new();
@@ -73,10 +94,57 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
             state.dir().display()
         );
     }
+    // The page, once its interfaces are up (as wg-easy starts it).
+    let page = match page.map(super::web::start).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{}: {}", crate::program_name(), crate::error_chain(&e));
+            eprintln!("{}: the web page did not start{}", crate::program_name(), stopping_note(&up));
+            crate::os::signals::pending();
+            stop(&state, pid, &up);
+            return Err(AppError::Reported(Box::new(e)));
+        }
+    };
     eprintln!("{}: running {} (stop with SIGTERM or SIGINT)", crate::program_name(), running.join(" "));
-    let sig = wait_for_stop();
+    let sig = wait_for_stop(since, &up);
     eprintln!("{}: {}: stopping", crate::program_name(), signal_name(sig));
+    // The page first: a change it is making is finished, and no other begins, before the
+    // interfaces go down.
+    if let Some(p) = page {
+        p.stop();
+    }
     Ok(if stop(&state, pid, &up) { 0 } else { 1 })
+}
+
+/// The interfaces the page serves: the servers (files with a `ListenPort`) among `names`
+/// whose files are in the directory of the first one; another server elsewhere is named in
+/// a warning. The directory and the names.
+fn served(names: &[String], files: &[PathBuf]) -> Result<(PathBuf, Vec<String>), AppError> {
+    let mut dir: Option<PathBuf> = None;
+    let mut served = Vec::new();
+    for (n, f) in names.iter().zip(files) {
+        if !super::web::is_server_file(f) {
+            continue;
+        }
+        let parent = f.parent().unwrap_or(Path::new("/")).to_path_buf();
+        match &dir {
+            None => dir = Some(parent),
+            Some(d) if *d != parent => {
+                eprintln!(
+                    "{}: warning: the web page does not serve `{n}': it serves the servers of one directory, {}",
+                    crate::program_name(),
+                    d.display()
+                );
+                continue;
+            }
+            Some(_) => {}
+        }
+        served.push(n.clone());
+    }
+    match dir {
+        Some(d) => Ok((d, served)),
+        None => Err(AppError::Other(format!("--web: none of {} is a server (a file with a ListenPort)", names.join(", ")))),
+    }
 }
 
 /// ", bringing down a, b" when some are up.
@@ -107,27 +175,69 @@ fn stop(state: &RunState, pid: u32, up: &[(&str, &str)]) -> bool {
     ok
 }
 
-/// Waits for a stopping signal, reaping ended children meanwhile (each SIGCHLD wakes the
-/// wait). Nothing else of wgq runs now, so no status is taken from a waiter.
-fn wait_for_stop() -> i32 {
+/// Waits for a stopping signal, reaping ended orphans meanwhile (each SIGCHLD wakes the
+/// wait). The web page's threads may run helpers and hooks now: `reap_orphans` never takes
+/// the status of a child started through `os::child`.
+/// `since`: the count of [`crate::os::signals::received`] when the run began. Every
+/// [`RERESOLVE_EVERY`], the endpoints of `up`'s stale host-name peers are looked up again.
+fn wait_for_stop(since: u32, up: &[(&str, &str)]) -> i32 {
     let _watch = crate::os::signals::watch_children();
+    let mut next = std::time::Instant::now() + RERESOLVE_EVERY;
     loop {
         crate::os::child::reap_orphans();
-        if let Some(sig) = crate::os::signals::pending() {
+        if let Some(sig) = stop_signal(since) {
             return sig;
+        }
+        if std::time::Instant::now() >= next {
+            reresolve(up);
+            next = std::time::Instant::now() + RERESOLVE_EVERY;
+            continue;
         }
         let Some(fd) = crate::os::signals::wake_fd() else {
             std::thread::sleep(Duration::from_millis(200));
             continue;
         };
         let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let wait = REAP_EVERY.min(next.saturating_duration_since(std::time::Instant::now()));
         // SAFETY: poll on one descriptor that lives for the call.
-        let r = unsafe { libc::poll(&mut p, 1, REAP_EVERY.as_millis() as i32) };
+        let r = unsafe { libc::poll(&mut p, 1, wait.as_millis().max(1) as i32) };
         if r > 0 {
             let mut buf = [0u8; 64];
             while matches!(nix::unistd::read(fd, &mut buf), Ok(n) if n > 0) {}
         }
     }
+}
+
+/// `wgq reresolve` of each interface: only stale host-name peers are looked up, only a
+/// changed address is set (one trace line); a failure is reported and the run goes on.
+fn reresolve(up: &[(&str, &str)]) {
+    for (t, n) in up {
+        let args = super::reresolve::ReresolveArgs {
+            stale_after: crate::plan::reresolve::DEFAULT_STALE_AFTER,
+            dry_run: false,
+            target: t.to_string(),
+        };
+        // Read without the warnings `up` printed once (a world-readable file, as a
+        // read-only bind mount often is, must not fill the log every 30 s).
+        let r = locate::locate_config(t, Path::new(CONFIG_DIR))
+            .map_err(AppError::from)
+            .and_then(|loc| super::read_quietly(loc, crate::config::parse_unstripped))
+            .and_then(|(loc, cfg)| super::reresolve::reresolve_config(&args, loc, cfg));
+        if let Err(e) = r
+            && !e.already_reported()
+        {
+            eprintln!("{}: {n}: reresolve: {}", crate::program_name(), crate::error_chain(&e));
+        }
+    }
+}
+
+/// The stopping signal that arrived, if one did: the pending one, or one received since
+/// `since` that an executor in another thread (the page's change) took first.
+fn stop_signal(since: u32) -> Option<i32> {
+    crate::os::signals::pending().or_else(|| match crate::os::signals::received() {
+        (n, sig) if n != since => Some(sig),
+        _ => None,
+    })
 }
 
 fn signal_name(sig: i32) -> String {
@@ -137,6 +247,18 @@ fn signal_name(sig: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_another_thread_took_first_still_stops_the_run() {
+        crate::os::signals::install();
+        let (since, _) = crate::os::signals::received();
+        assert_eq!(stop_signal(since), None);
+        // SAFETY: raise(3) sends SIGTERM to this thread; the recording handler is installed.
+        unsafe { libc::raise(libc::SIGTERM) };
+        // The executor of a page's change in another thread takes it (and rolls back).
+        let _ = crate::os::signals::pending();
+        assert_eq!(stop_signal(since), Some(libc::SIGTERM));
+    }
 
     #[test]
     fn the_note_names_what_goes_down_in_reverse() {

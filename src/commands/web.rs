@@ -56,14 +56,7 @@ impl WebArgs {
     pub fn config(&self) -> Result<Config, AppError> {
         let listen = match &self.listen {
             Some(l) => l.clone(),
-            None => {
-                let port = env("PORT").unwrap_or_else(|| "51821".into());
-                match env("WEBUI_HOST") {
-                    Some(h) if h.contains(':') && !h.starts_with('[') => format!("[{h}]:{port}"),
-                    Some(h) => format!("{h}:{port}"),
-                    None => format!("127.0.0.1:{port}"),
-                }
-            }
+            None => listen_on(&env("WEBUI_HOST").unwrap_or_else(|| "127.0.0.1".into())),
         };
         let listen = listen.parse().map_err(|_| AppError::Other(format!("--listen {listen}: not an address:port")))?;
         let config_dir = self.config_dir.clone().unwrap_or_else(|| PathBuf::from(crate::provision::CONFIG_DIR));
@@ -142,21 +135,80 @@ impl WebArgs {
     }
 }
 
+/// `HOST:PORT`: `host` (an IPv6 address bracketed) and `PORT` (default 51821).
+fn listen_on(host: &str) -> String {
+    let port = env("PORT").unwrap_or_else(|| "51821".into());
+    if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
+}
+
+/// Overrides the state directory of the page beside `wgq run` (`--web`, `wgq container`).
+pub const STATE_DIR_ENV: &str = "WGQ_WEB_STATE_DIR";
+
+/// The page beside `wgq run --web` and `wgq container`, for the server `interfaces` of
+/// `config_dir`: `wgq web`'s configuration from the same variables, with wg-easy's rule for
+/// where it listens. With `PASSWORD_HASH` set, on `WEBUI_HOST` (default 0.0.0.0) : `PORT`
+/// (default 51821) in plain HTTP, as wg-easy serves it (a warning recommends a TLS reverse
+/// proxy); without it, on loopback only, whatever `WEBUI_HOST` says (`wgq web`'s rule: no
+/// open page beyond loopback), with a warning. Its state in `$WGQ_WEB_STATE_DIR`, else
+/// `state_dir`.
+pub fn beside_run(config_dir: PathBuf, interfaces: Vec<String>, state_dir: PathBuf) -> Result<Config, AppError> {
+    let loopback = |h: &str| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
+    let host = match (env("PASSWORD_HASH"), env("WEBUI_HOST")) {
+        (Some(_), h) => {
+            let h = h.unwrap_or_else(|| "0.0.0.0".into());
+            if !loopback(&h) {
+                eprintln!(
+                    "{}: warning: the web page is served in plain HTTP on {} (as wg-easy's is): put a TLS reverse proxy in front of it",
+                    crate::program_name(),
+                    listen_on(&h)
+                );
+            }
+            h
+        }
+        (None, Some(h)) if loopback(&h) => h,
+        (None, _) => {
+            eprintln!(
+                "{}: warning: PASSWORD_HASH is not set: the web page is served on {} only (set PASSWORD_HASH to serve it on WEBUI_HOST, default 0.0.0.0)",
+                crate::program_name(),
+                listen_on("127.0.0.1")
+            );
+            "127.0.0.1".into()
+        }
+    };
+    let args = WebArgs {
+        listen: Some(listen_on(&host)),
+        config_dir: Some(config_dir),
+        state_dir: Some(env(STATE_DIR_ENV).map_or(state_dir, PathBuf::from)),
+        insecure: true,
+        base_path: None,
+        trusted_proxy: Vec::new(),
+        no_apply: false,
+        interfaces,
+    };
+    args.config()
+}
+
+/// Starts the page `cfg` in threads of its own (beside `wgq run`); stopped with
+/// [`web::http::Running::stop`].
+pub fn start(cfg: Config) -> Result<web::http::Running, AppError> {
+    web::start(cfg, |addr| eprintln!("{}: web page on http://{addr}", crate::program_name()))
+        .map_err(|e| AppError::Other(e.to_string()))
+}
+
+/// Whether the file at `path` is a server's (it has a `ListenPort`).
+pub fn is_server_file(path: &std::path::Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| {
+        let mut doc = crate::config::edit::Document::parse(b);
+        let server = crate::config::peers::server_info(&doc).listen_port.is_some();
+        // The text holds the private key.
+        crate::key::wipe(&mut doc.text);
+        server
+    })
+}
+
 /// The server files of a directory: the `*.conf` files with a `ListenPort`.
 fn server_files(dir: &std::path::Path) -> Result<Vec<String>, AppError> {
     let t = crate::provision::Target { interface: "wg0".into(), config_dir: Some(dir.to_path_buf()) };
     let all = crate::provision::expire_targets(&t, true)?;
-    Ok(all
-        .into_iter()
-        .filter(|s| {
-            std::fs::read(&s.path).is_ok_and(|b| {
-                let mut doc = crate::config::edit::Document::parse(b);
-                let server = crate::config::peers::server_info(&doc).listen_port.is_some();
-                // The text holds the private key.
-                crate::key::wipe(&mut doc.text);
-                server
-            })
-        })
-        .map(|s| s.ifname)
-        .collect())
+    Ok(all.into_iter().filter(|s| is_server_file(&s.path)).map(|s| s.ifname).collect())
 }

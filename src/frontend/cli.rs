@@ -134,6 +134,9 @@ enum WgqCommand {
         /// Files named INTERFACE.conf, or interface names (their files are /etc/wireguard/INTERFACE.conf)
         #[arg(value_name = "CONFIG_FILE|INTERFACE", required = true)]
         targets: Vec<String>,
+        /// Also serve the web page for the servers among them (wgq web's variables: PORT, PASSWORD_HASH, WEBUI_HOST...; beyond loopback only with PASSWORD_HASH); its state in WGQ_WEB_STATE_DIR (default /var/lib/wgq/web)
+        #[arg(long)]
+        web: bool,
     },
     /// Exit 0 when every interface wgq run brought up (or each one named) exists; one line of output (a container's health check)
     Health(crate::commands::health::HealthArgs),
@@ -229,7 +232,7 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Peer { command } => Command::Peer(Box::new(command)),
         WgqCommand::P2p { command } => Command::P2p(command),
         WgqCommand::Qr(a) => Command::Qr(a),
-        WgqCommand::Run { targets } => match run_command(targets, std::env::var(UP_FLAGS_ENV).ok().as_deref()) {
+        WgqCommand::Run { targets, web } => match run_command(targets, web, std::env::var(UP_FLAGS_ENV).ok().as_deref()) {
             Ok(c) => c,
             Err(text) => return Invocation::Print { text, stdout: false, status: 1 },
         },
@@ -261,8 +264,9 @@ pub fn up_flags(flags: Option<&str>) -> Result<Option<crate::plan::KillSwitch>, 
     }
 }
 
-fn run_command(targets: Vec<String>, flags: Option<&str>) -> Result<Command, String> {
-    Ok(Command::Run(crate::commands::run::RunArgs { targets, kill_switch: up_flags(flags)? }))
+fn run_command(targets: Vec<String>, web: bool, flags: Option<&str>) -> Result<Command, String> {
+    let web = web.then(|| std::path::PathBuf::from(crate::web::DEFAULT_STATE_DIR));
+    Ok(Command::Run(crate::commands::run::RunArgs { targets, kill_switch: up_flags(flags)?, web }))
 }
 
 /// wg-quick's usage text (printed on stderr), for the `wg-quick` name. Its first line is
@@ -491,7 +495,9 @@ mod tests {
             assert!(e.starts_with("wgq: WGQ_UP_FLAGS"), "{bad}: {e}");
         }
         let Invocation::Run(Command::Run(a)) = wgq(&["run", "wg0", "/x/wg1.conf"]) else { panic!() };
-        assert_eq!(a.targets, ["wg0", "/x/wg1.conf"]);
+        assert_eq!((&a.targets[..], &a.web), (&["wg0".to_string(), "/x/wg1.conf".into()][..], &None));
+        let Invocation::Run(Command::Run(a)) = wgq(&["run", "--web", "wg0"]) else { panic!() };
+        assert_eq!(a.web.as_deref(), Some(std::path::Path::new(crate::web::DEFAULT_STATE_DIR)));
         assert!(matches!(wgq(&["run"]), Invocation::Print { status: 1, .. }));
         use crate::commands::health::HealthArgs;
         assert_eq!(wgq(&["health"]), Invocation::Run(Command::Health(HealthArgs { handshake_within: None, interfaces: vec![] })));

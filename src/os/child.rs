@@ -81,8 +81,13 @@ fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
 impl Group {
     /// Starts `cmd` as the leader of a new process group.
     pub fn spawn(cmd: &mut Command) -> io::Result<Group> {
+        // Registered under the lock [`reap_orphans`] holds while it decides: a child that
+        // ends right after the fork is known to be this Group's before it can be looked at.
+        let mut started = started();
         let child = cmd.process_group(0).spawn()?;
         let pid = child.id() as libc::pid_t;
+        started.insert(pid);
+        drop(started);
         // Nobody else reaps it, so the pid stays ours until this Group does. (std's Child does
         // nothing when dropped.)
         drop(child);
@@ -120,6 +125,7 @@ impl Group {
             let s = ExitStatus::from_raw(raw);
             self.status = Some(s);
             self.pidfd = None;
+            started().remove(&self.pid);
             return Ok(Some(Event::Exited(s)));
         }
     }
@@ -189,30 +195,112 @@ impl Group {
     }
 }
 
-/// Reaps every child that has ended, without waiting: the orphans a process running as
-/// PID 1 (or as a child subreaper) inherits, such as the background jobs of hooks. Returns
-/// how many were reaped.
+impl Drop for Group {
+    /// A leader not waited for to its end (given up after [`REAP_WAIT`]) is no longer this
+    /// process's to wait for: [`reap_orphans`] may take it like any orphan.
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            started().remove(&self.pid);
+        }
+    }
+}
+
+/// The pids of the [`Group`]s (helpers and hooks) this process started and still waits for.
+/// [`reap_orphans`] never takes their statuses.
+static STARTED: std::sync::Mutex<Option<std::collections::HashSet<libc::pid_t>>> = std::sync::Mutex::new(None);
+
+/// The registry, locked (a panicking holder does not poison it for the others).
+fn started() -> Started {
+    Started(STARTED.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+struct Started(std::sync::MutexGuard<'static, Option<std::collections::HashSet<libc::pid_t>>>);
+
+impl Started {
+    fn insert(&mut self, pid: libc::pid_t) {
+        self.0.get_or_insert_with(Default::default).insert(pid);
+    }
+    fn remove(&mut self, pid: &libc::pid_t) {
+        if let Some(s) = self.0.as_mut() {
+            s.remove(pid);
+        }
+    }
+    fn contains(&self, pid: libc::pid_t) -> bool {
+        self.0.as_ref().is_some_and(|s| s.contains(&pid))
+    }
+}
+
+/// Reaps every child that has ended and that no [`Group`] of this process waits for, without
+/// waiting: the orphans a process running as PID 1 (or as a child subreaper) inherits, such as
+/// the background jobs of hooks. Returns how many were reaped.
 ///
-/// `waitpid(-1)` takes any child's status, so this may only be called where no [`Group`]
-/// or [`Helper`] of this process is still to be waited for: `wgq run` calls it from its one
-/// thread between commands, when every child it started has been waited for (a [`Group`]
-/// given up after [`REAP_WAIT`] is an orphan like the others).
+/// Safe beside threads that run helpers and hooks (the web page's changes while `wgq run`
+/// waits): it holds the lock under which [`Group::spawn`] registers each child while it
+/// decides, looks at an ended child without taking its status (`waitid` with `WNOWAIT`), and
+/// takes only statuses of pids not registered. When the child looked at is a registered one
+/// (its owner reaps it at once), the other ended children are found in
+/// `/proc/self/task/*/children`.
 pub fn reap_orphans() -> usize {
+    let started = started();
     let mut n = 0;
     loop {
-        let mut raw = 0;
-        // SAFETY: waitpid with a valid status pointer; WNOHANG never blocks.
-        let r = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
-        if r > 0 {
-            n += 1;
-            continue;
+        // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid with a valid siginfo pointer; WNOHANG never blocks, WNOWAIT leaves
+        // the child as it is.
+        let r = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT) };
+        if r < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            // ECHILD: no children at all.
+            return n;
         }
+        // SAFETY: waitid filled in the siginfo (si_pid is 0 when no child has ended).
+        let pid = unsafe { info.si_pid() };
+        if pid == 0 {
+            return n;
+        }
+        if !started.contains(pid) {
+            if reap(pid) {
+                n += 1;
+                continue;
+            }
+            return n;
+        }
+        // A registered child is the first that ended: the others by their pids.
+        let others: Vec<libc::pid_t> = own_children().into_iter().filter(|p| !started.contains(*p)).collect();
+        return n + others.into_iter().filter(|&p| reap(p)).count();
+    }
+}
+
+/// Takes the status of `pid` if it has ended; whether it did.
+fn reap(pid: libc::pid_t) -> bool {
+    loop {
+        let mut raw = 0;
+        // SAFETY: waitpid on one child with a valid status pointer; WNOHANG never blocks.
+        let r = unsafe { libc::waitpid(pid, &mut raw, libc::WNOHANG) };
         if r < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
             continue;
         }
-        // 0: children left, none ended; ECHILD: no children at all.
-        return n;
+        return r > 0;
     }
+}
+
+/// This process's children, from `/proc/self/task/*/children` (empty where the kernel has no
+/// such file).
+fn own_children() -> Vec<libc::pid_t> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
+    for t in tasks.flatten() {
+        // Bounded: a pid list of this process's own children.
+        let Ok(f) = File::open(t.path().join("children")) else { continue };
+        let mut text = String::new();
+        if f.take(1 << 20).read_to_string(&mut text).is_ok() {
+            out.extend(text.split_ascii_whitespace().filter_map(|p| p.parse::<libc::pid_t>().ok()));
+        }
+    }
+    out
 }
 
 /// What a helper did: its status and what it wrote.

@@ -1,6 +1,7 @@
 //! The process wgq runs as: the termination signals it watches for, and the child
 //! processes it starts (hooks, helpers, the userspace implementation) with bounds.
 
+pub mod announce;
 pub mod binary;
 pub mod child;
 pub mod files;

@@ -35,9 +35,22 @@ fn nudge() {
     }
 }
 
+/// Every stopping signal received, counted (never forgotten), and the last one: a
+/// long-running command (`wgq run`) learns of a signal even when another thread's executor
+/// took it from [`PENDING`] (the web page's change that the signal rolled back).
+static RECEIVED: AtomicU32 = AtomicU32::new(0);
+static LAST: AtomicI32 = AtomicI32::new(0);
+
 extern "C" fn record(sig: libc::c_int) {
     PENDING.store(sig, Ordering::SeqCst);
+    LAST.store(sig, Ordering::SeqCst);
+    RECEIVED.fetch_add(1, Ordering::SeqCst);
     nudge();
+}
+
+/// How many stopping signals were received so far, and the last one (0: none).
+pub fn received() -> (u32, i32) {
+    (RECEIVED.load(Ordering::SeqCst), LAST.load(Ordering::SeqCst))
 }
 
 /// How many times wgq was continued (SIGCONT) while [`watch_children`] was in effect.

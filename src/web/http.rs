@@ -3,8 +3,11 @@
 //! fixed pool of worker threads fed by one accepting thread through a bounded queue.
 //! Keep-alive is bounded too (requests per connection, idle time).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -307,39 +310,110 @@ fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
     }
 }
 
-/// Serves `listener` with `workers` threads; connections beyond what the queue holds get a
-/// 503. Returns only when accepting fails for good.
-pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, workers: usize, limits: Limits) -> std::io::Result<()> {
+/// A server started by [`start`]: its threads run until [`Running::stop`].
+pub struct Running {
+    listener: Arc<TcpListener>,
+    shared: Arc<Shared>,
+    acceptor: std::thread::JoinHandle<()>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// What the threads of a [`Running`] server share: whether it stops, and the connections
+/// being served (so that a stop ends their reads).
+struct Shared {
+    stopping: AtomicBool,
+    conns: Mutex<HashMap<u64, TcpStream>>,
+}
+
+/// Serves `listener` with `workers` threads fed by one accepting thread; connections beyond
+/// what the queue holds get a 503.
+pub fn start(listener: TcpListener, handler: Arc<dyn Handler>, workers: usize, limits: Limits) -> Running {
     let (tx, rx) = mpsc::sync_channel::<TcpStream>(workers * 8);
     let rx = Arc::new(Mutex::new(rx));
-    for _ in 0..workers.max(1) {
-        let rx = Arc::clone(&rx);
-        let h = Arc::clone(&handler);
+    let shared = Arc::new(Shared { stopping: AtomicBool::new(false), conns: Mutex::new(HashMap::new()) });
+    let next_id = Arc::new(AtomicU64::new(0));
+    let workers = (0..workers.max(1))
+        .map(|_| {
+            let rx = Arc::clone(&rx);
+            let h = Arc::clone(&handler);
+            let shared = Arc::clone(&shared);
+            let next_id = Arc::clone(&next_id);
+            std::thread::spawn(move || {
+                loop {
+                    let next = rx.lock().map(|r| r.recv());
+                    let Ok(Ok(s)) = next else { return };
+                    // Registered, unless the server stops (then the connection is closed).
+                    let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    {
+                        let mut conns = super::lock(&shared.conns);
+                        if shared.stopping.load(Ordering::SeqCst) {
+                            continue;
+                        }
+                        match s.try_clone() {
+                            Ok(c) => conns.insert(id, c),
+                            Err(_) => continue,
+                        };
+                    }
+                    serve_connection(h.as_ref(), s, &limits);
+                    super::lock(&shared.conns).remove(&id);
+                }
+            })
+        })
+        .collect();
+    let listener = Arc::new(listener);
+    let acceptor = {
+        let listener = Arc::clone(&listener);
+        let shared = Arc::clone(&shared);
         std::thread::spawn(move || {
-            loop {
-                let next = rx.lock().map(|r| r.recv());
-                match next {
-                    Ok(Ok(s)) => serve_connection(h.as_ref(), s, &limits),
-                    _ => return,
+            for conn in listener.incoming() {
+                if shared.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                match conn {
+                    Ok(s) => {
+                        if let Err(mpsc::TrySendError::Full(mut s)) = tx.try_send(s) {
+                            let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+                            let _ = write_response(&mut s, &error_response(handler.as_ref(), 503), false, false);
+                        }
+                    }
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) => {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    Err(_) => {}
                 }
             }
-        });
+        })
+    };
+    Running { listener, shared, acceptor, workers }
+}
+
+impl Running {
+    /// Serves until the process ends.
+    pub fn wait(self) {
+        let _ = self.acceptor.join();
     }
-    for conn in listener.incoming() {
-        match conn {
-            Ok(s) => {
-                if let Err(mpsc::TrySendError::Full(mut s)) = tx.try_send(s) {
-                    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-                    let _ = write_response(&mut s, &error_response(handler.as_ref(), 503), false, false);
-                }
+
+    /// Stops: no new connection is taken, the reads of those being served end (a request
+    /// being handled, such as a change to a server file, is finished and answered first),
+    /// and every thread has ended when this returns.
+    pub fn stop(self) {
+        {
+            let conns = super::lock(&self.shared.conns);
+            self.shared.stopping.store(true, Ordering::SeqCst);
+            for c in conns.values() {
+                let _ = c.shutdown(std::net::Shutdown::Read);
             }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) => {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(_) => {}
+        }
+        // accept(2) on a listening socket shut down fails at once (EINVAL), so the accepting
+        // thread sees `stopping`.
+        // SAFETY: shutdown on a descriptor the listener owns and keeps open until it drops.
+        unsafe { libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR) };
+        let _ = self.acceptor.join();
+        // The accepting thread held the queue's sender: the workers' queue ends.
+        for w in self.workers {
+            let _ = w.join();
         }
     }
-    Ok(())
 }
 
 /// An address or network (`--trusted-proxy`).

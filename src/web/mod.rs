@@ -85,6 +85,13 @@ pub enum WebError {
 
 /// Checks the configuration and serves until the process ends.
 pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), WebError> {
+    start(cfg, ready)?.wait();
+    Ok(())
+}
+
+/// Checks the configuration and starts serving in threads of their own (beside `wgq run`),
+/// until [`http::Running::stop`].
+pub fn start(cfg: Config, ready: impl FnOnce(SocketAddr)) -> Result<http::Running, WebError> {
     // One malloc arena for all workers: each worker's own arena would keep the freed memory
     // of the largest list it made (glibc's default is 8 arenas per core).
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -102,8 +109,7 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), WebError
         .name("traffic".into())
         .spawn(move || sampler.sample_forever())
         .map_err(|source| WebError::State { dir: app.cfg.state_dir.clone(), source })?;
-    http::serve(listener, app as Arc<dyn http::Handler>, workers, http::Limits::default())
-        .map_err(|source| WebError::Listen { addr, source })
+    Ok(http::start(listener, app as Arc<dyn http::Handler>, workers, http::Limits::default()))
 }
 
 /// Checks what may be served where (pure; tested).
