@@ -21,6 +21,7 @@ mod init;
 mod list;
 pub mod migrate;
 mod names;
+pub mod restore;
 mod rotate;
 mod set;
 mod util;
@@ -36,6 +37,7 @@ pub use expire::{ExpireReport, bad_expiry, expire, expire_targets};
 pub use init::{ClientDefaults, InitRequest, Initialized, Nat, init, is_private, nat_hooks, server_file};
 pub use list::{ListRow, Listed, list, show};
 pub use names::{disable, enable, import, remove, rename};
+pub use restore::{Backup, RestoreRequest, backup, restore};
 pub use rotate::{RotateRequest, rotate};
 pub use set::{SetRequest, set};
 
@@ -240,6 +242,13 @@ pub(crate) struct Outcome {
     pub links: Vec<(String, PathBuf)>,
     pub notes: Vec<Note>,
     pub stdout: String,
+    /// The server's own settings (key, addresses, port) changed: a running interface is
+    /// brought to the new file as `wgq reload` does, not only the peers of `changes`.
+    pub reload: bool,
+    /// Before anything is changed, the file as it was is kept beside it as
+    /// `FILE.<suffix>` (0600), and the client files written over or removed in
+    /// `DIR/clients/INTERFACE.<suffix>/` (0700): `restore` loses nothing.
+    pub keep_as: Option<String>,
 }
 
 pub(crate) fn now() -> i64 {
@@ -346,14 +355,19 @@ fn edit_locked(
         _ => false,
     };
     let recorded = if live { run.read(&ifname, crate::system::runstate::ifindex(&ifname)) } else { None };
-    let plan = if let Some(sys) = sys.as_mut().filter(|_| live) {
-        let facts = sys.observe_peer(&new_cfg, recorded.clone())?;
-        Some(crate::plan::peer::plan_peers(&new_cfg, &ifname, &out.changes, &facts).map_err(ProvisionError::PeerPlan)?)
-    } else {
-        None
+    let plan = match sys.as_mut().filter(|_| live) {
+        Some(sys) if out.reload => Some(plan_reload(sys, run, &new_cfg, &ifname, recorded.clone())?),
+        Some(sys) => {
+            let facts = sys.observe_peer(&new_cfg, recorded.clone())?;
+            Some(crate::plan::peer::plan_peers(&new_cfg, &ifname, &out.changes, &facts).map_err(ProvisionError::PeerPlan)?)
+        }
+        None => None,
     };
     if opts.dry_run {
         let mut s = format!("# {}\n", path.display());
+        if let Some(suffix) = &out.keep_as {
+            let _ = writeln!(s, "# keep the file as it is as {}", kept_path(path, suffix).display());
+        }
         s.push_str(&edit::diff(&ctx.doc.text, &text));
         for (name, target) in &out.links {
             let _ = writeln!(s, "# link {} -> {}", util::client_shown(ctx, name), target.display());
@@ -375,6 +389,9 @@ fn edit_locked(
         return Ok(Edited::DryRun(s));
     }
     phase("plan", &mut t);
+    if let Some(suffix) = &out.keep_as {
+        keep_copies(ctx, &out.clients, suffix)?;
+    }
     let mut stderr = std::io::stderr();
     let mut ex = match (&plan, sys.as_mut()) {
         (Some(p), Some(sys)) => {
@@ -416,6 +433,50 @@ fn edit_locked(
         eprintln!("{}: warning: unable to record state in {}: {e}", crate::program_name(), run.dir().display());
     }
     Ok(Edited::Done { notes: out.notes, live, no_apply: opts.no_apply || !host.devices, ifname, stdout: out.stdout })
+}
+
+/// Where `keep_as` keeps the file.
+pub fn kept_path(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{suffix}"));
+    path.with_file_name(name)
+}
+
+/// Keeps the file as it is and the client files about to be written over or removed (see
+/// [`Outcome::keep_as`]); a copy that fails stops the edit before anything is changed.
+fn keep_copies(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)], suffix: &str) -> Result<(), ProvisionError> {
+    let io = |p: &Path, source| ProvisionError::Io { what: IoWhat::Write(p.to_path_buf()), source };
+    let kept = kept_path(&ctx.server.path, suffix);
+    crate::os::files::write_atomic(&kept, &ctx.doc.text).map_err(|e| io(&kept, e))?;
+    let dir = kept_path(&ctx.server.clients, suffix);
+    for (name, _) in clients {
+        let Some(bytes) = ctx.client_file(name) else { continue };
+        if !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt as _;
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| io(&dir, e))?;
+        }
+        let to = dir.join(format!("{name}.conf"));
+        crate::os::files::write_atomic(&to, &bytes).map_err(|e| io(&to, e))?;
+    }
+    Ok(())
+}
+
+/// The plan that brings a running interface to `cfg` in place (`wgq reload`'s): peers that
+/// do not change keep their sessions; peers `wgq p2p connect` added at run time stay.
+fn plan_reload(
+    sys: &mut LinuxSystem,
+    run: &RunState,
+    cfg: &config::Config,
+    ifname: &str,
+    recorded: Option<crate::plan::UpRecord>,
+) -> Result<crate::plan::Plan, ProvisionError> {
+    let mut facts = sys.observe_reload(cfg, recorded)?;
+    if let Some(p2p) = run.read_p2p(ifname, crate::system::runstate::ifindex(ifname)) {
+        let file_keys: Vec<crate::key::Key> = cfg.peers.iter().map(|p| p.public_key).collect();
+        p2p.strip(&mut facts.live, &file_keys);
+    }
+    (facts.up.other_switches, facts.up.other_tunnels) = sys.observe_neighbours(run, false);
+    crate::plan::plan_reload(cfg, ifname, &facts).map_err(ProvisionError::Reload)
 }
 
 /// The device entry of a block (`None` for a disabled block or one without a key).

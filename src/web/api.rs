@@ -1057,6 +1057,8 @@ impl App {
                     .header("Set-Cookie", format!("{COOKIE}=; Path={}; HttpOnly; SameSite=Strict; Max-Age=0", self.cookie_path()))
             }
             ("GET" | "HEAD", ["api", "wireguard", "client"]) => self.clients(self.main_if(), false, who.can_write()),
+            ("GET" | "HEAD", ["api", "wireguard", "backup"]) => self.backup(&who, from, self.main_if()),
+            ("PUT", ["api", "wireguard", "restore"]) => self.restore(req, &who, from, self.main_if()),
             ("POST", ["api", "wireguard", "client"]) => match body_json(req) {
                 Ok(b) => self.create(&who, dry_run(req), from, self.main_if(), &b),
                 Err(r) => r,
@@ -1075,12 +1077,57 @@ impl App {
                         Ok(b) => self.create(&who, dry_run(req), from, &ifname, &b),
                         Err(r) => r,
                     },
+                    ("GET" | "HEAD", ["backup"]) => self.backup(&who, from, &ifname),
+                    ("PUT", ["restore"]) => self.restore(req, &who, from, &ifname),
                     (_, ["clients", id]) => self.client_route(req, &who, from, &ifname, id, ""),
                     (_, ["clients", id, action]) => self.client_route(req, &who, from, &ifname, id, action),
                     _ => error(404, "Not Found"),
                 }
             }
             _ => error(404, "Not Found"),
+        }
+    }
+
+    /// wg-easy 14's database of `ifname` as an attachment (`wg0.json`); it holds private keys:
+    /// not for read-only tokens.
+    fn backup(&self, who: &Who, from: IpAddr, ifname: &str) -> Response {
+        if !who.can_write() {
+            return error(403, "read-only token: a backup holds private keys");
+        }
+        let b = match self.target(ifname).locate().and_then(provision::backup) {
+            Ok(b) => b,
+            Err(e) => return perr(&e),
+        };
+        audit(&who.label(from), &format!("backup ({} clients)", b.db.clients.len()), ifname, "-");
+        let file = format!("{}.json", if ifname == self.main_if() { "wg0" } else { ifname });
+        Response::new(200, "application/json; charset=utf-8", backup_json(&b))
+            .header("Content-Disposition", format!("attachment; filename=\"{file}\""))
+    }
+
+    /// wg-easy 14's restore: `{"file": "<a backup as text>"}` becomes the file of `ifname`
+    /// (see `provision::restore`).
+    fn restore(&self, req: &Request, who: &Who, from: IpAddr, ifname: &str) -> Response {
+        let body = match body_json(req) {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let Some(file) = body.get("file").and_then(Value::as_str) else { return error(400, "Missing: file (a backup as text)") };
+        let backup = match provision::restore::parse_backup(file.as_bytes()) {
+            Ok(b) => b,
+            Err(e) => return error(400, &format!("the backup is refused (nothing was changed): {}", crate::key::hide_keys(&e))),
+        };
+        let keep_as = format!("before-restore-{}", stamp(now()));
+        let what = format!("restore ({} clients)", backup.db.clients.len());
+        let r = provision::RestoreRequest { backup: &backup, keep_as: &keep_as };
+        let dry = dry_run(req);
+        match self.edit(Caller { who, from, dry }, ifname, &what, "-", |h, s, o| provision::restore(h, s, o, &r)) {
+            Ok(Edited::DryRun(text)) => dry_response(&text),
+            Ok(Edited::Unchanged(_)) => json_resp(200, &json!({ "success": true, "changed": false })),
+            Ok(_) => {
+                let kept = self.target(ifname).server().ok().map(|s| provision::kept_path(&s.path, &keep_as));
+                json_resp(200, &json!({ "success": true, "changed": true, "kept": kept.map(|p| p.display().to_string()) }))
+            }
+            Err(r) => r,
         }
     }
 
@@ -1177,6 +1224,48 @@ impl App {
     }
 }
 
+/// A UTC time for a file name: `20260102T030405Z`.
+fn stamp(secs: i64) -> String {
+    iso(secs).replace(['-', ':'], "")
+}
+
+/// A backup as wg-easy 14's `wg0.json` (its ids wgq's client ids; a client holding its own
+/// key has no `privateKey`, as wg-easy's imported clients; wgq adds the server's
+/// `listenPort`).
+pub fn backup_json(b: &provision::Backup) -> String {
+    let db = &b.db;
+    let mut clients = serde_json::Map::new();
+    for c in &db.clients {
+        let t = |v: Option<i64>| v.map(|s| Value::String(iso(s))).unwrap_or(Value::Null);
+        let mut o = serde_json::Map::new();
+        o.insert("id".into(), json!(c.id));
+        o.insert("name".into(), json!(c.name));
+        o.insert("address".into(), json!(c.address.to_string()));
+        if let Some(a) = b.v6.get(&c.public_key) {
+            o.insert("addressV6".into(), json!(a.to_string()));
+        }
+        if let Some(k) = &c.private_key {
+            o.insert("privateKey".into(), json!(k.to_base64()));
+        }
+        o.insert("publicKey".into(), json!(c.public_key.to_base64()));
+        o.insert("preSharedKey".into(), c.preshared_key.as_ref().map_or(Value::Null, |k| json!(k.to_base64())));
+        o.insert("createdAt".into(), t(c.created));
+        o.insert("updatedAt".into(), t(c.created));
+        o.insert("expiredAt".into(), t(c.expires));
+        o.insert("enabled".into(), json!(c.enabled));
+        clients.insert(c.id.clone(), Value::Object(o));
+    }
+    let mut server = serde_json::Map::new();
+    server.insert("privateKey".into(), json!(db.server_key.to_base64()));
+    server.insert("publicKey".into(), json!(db.server_key.public_key().to_base64()));
+    server.insert("address".into(), json!(db.server_address.to_string()));
+    if let Some(p) = b.listen_port {
+        server.insert("listenPort".into(), json!(p));
+    }
+    let v = json!({ "server": Value::Object(server), "clients": Value::Object(clients) });
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
 /// `?dryRun=1` (or `dry_run=1`, `dryRun=true`): the change is only previewed.
 fn dry_run(req: &Request) -> bool {
     req.query.split('&').any(|kv| matches!(kv, "dryRun=1" | "dryRun=true" | "dry_run=1" | "dry_run=true"))
@@ -1212,6 +1301,14 @@ impl Handler for App {
             Ok(r) => r,
             Err(_) => error(500, "internal error"),
         }
+    }
+
+    fn body_limit(&self, method: &str, path: &str, default: usize) -> usize {
+        // A restore carries a whole backup (as a JSON string: escapes make it longer).
+        if method == "PUT" && path.ends_with("/restore") {
+            return default.max(2 * provision::migrate::MAX_DB as usize + 1024);
+        }
+        default
     }
 
     fn common_headers(&self) -> Vec<(String, String)> {
