@@ -942,6 +942,23 @@ fn backup_restores_into_a_fresh_interface() {
     let r = z.req("PUT", "/api/wireguard/restore", &[("Cookie", &cz)], Some(&restore_body(&text)));
     assert_eq!(r.json()["changed"], false, "{}", r.text());
     assert_eq!(std::fs::read_dir(z.dir.path()).unwrap().count(), n);
+    // A backup larger than other bodies may be (2 MiB: blanks), without one client, at once
+    // again: another copy, the first one kept as it was.
+    let mut smaller = b.clone();
+    smaller["clients"].as_object_mut().unwrap().remove(&laptop);
+    let padded = format!("{}{}", smaller, " ".repeat(2 << 20));
+    let r = z.req("PUT", "/api/wireguard/restore", &[("Cookie", &cz)], Some(&restore_body(&padded)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let kept2 = r.json()["kept"].as_str().unwrap().to_string();
+    assert_ne!(kept2, kept);
+    assert_eq!(std::fs::read(&kept).unwrap(), before.iter().find(|(n, _)| n.ends_with(".conf")).unwrap().1);
+    assert_eq!(z.clients(&cz).len(), 2);
+    // The laptop's client file is kept too.
+    let kept_clients = format!("{}/clients/{}.{}", z.dir.path().display(), z.ifname, kept2.rsplit_once(".conf.").unwrap().1);
+    assert!(std::fs::read_dir(&kept_clients).unwrap().count() >= 1, "{kept_clients}");
+    // Without a login, a body that large is not even read.
+    let r = z.req("PUT", "/api/wireguard/restore", &[], Some(&restore_body(&padded)));
+    assert_eq!(r.status, 413);
 }
 
 #[test]

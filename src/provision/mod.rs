@@ -153,6 +153,8 @@ pub enum Note {
     },
     /// `peer import`'s account of a peer.
     Imported(String),
+    /// `restore`: where the file as it was is kept.
+    Kept(PathBuf),
     NothingToImport,
 }
 
@@ -196,6 +198,7 @@ impl std::fmt::Display for Note {
             ),
             Note::Expired { ifname, name, at } => write!(f, "{ifname}: peer {} expired at {}: disabled", clean(name), clean(at)),
             Note::Imported(t) => f.write_str(t),
+            Note::Kept(p) => write!(f, "the file as it was is kept as {}", p.display()),
             Note::NothingToImport => f.write_str("nothing to import: no marker of another tool, every peer has a name"),
         }
     }
@@ -389,8 +392,9 @@ fn edit_locked(
         return Ok(Edited::DryRun(s));
     }
     phase("plan", &mut t);
+    let mut notes = out.notes;
     if let Some(suffix) = &out.keep_as {
-        keep_copies(ctx, &out.clients, suffix)?;
+        notes.push(Note::Kept(keep_copies(ctx, &out.clients, suffix)?));
     }
     let mut stderr = std::io::stderr();
     let mut ex = match (&plan, sys.as_mut()) {
@@ -432,20 +436,28 @@ fn edit_locked(
     {
         eprintln!("{}: warning: unable to record state in {}: {e}", crate::program_name(), run.dir().display());
     }
-    Ok(Edited::Done { notes: out.notes, live, no_apply: opts.no_apply || !host.devices, ifname, stdout: out.stdout })
+    Ok(Edited::Done { notes, live, no_apply: opts.no_apply || !host.devices, ifname, stdout: out.stdout })
 }
 
 /// Where `keep_as` keeps the file.
-pub fn kept_path(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn kept_path(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{suffix}"));
     path.with_file_name(name)
 }
 
 /// Keeps the file as it is and the client files about to be written over or removed (see
-/// [`Outcome::keep_as`]); a copy that fails stops the edit before anything is changed.
-fn keep_copies(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)], suffix: &str) -> Result<(), ProvisionError> {
+/// [`Outcome::keep_as`]; a copy already there is never written over: `-2`, `-3`, … are
+/// added); a copy that fails stops the edit before anything is changed. Returns where the
+/// file is kept.
+fn keep_copies(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)], suffix: &str) -> Result<PathBuf, ProvisionError> {
     let io = |p: &Path, source| ProvisionError::Io { what: IoWhat::Write(p.to_path_buf()), source };
+    let taken = |s: &str| kept_path(&ctx.server.path, s).exists() || kept_path(&ctx.server.clients, s).exists();
+    let suffix = (1..10_000)
+        .map(|k| if k == 1 { suffix.to_string() } else { format!("{suffix}-{k}") })
+        .find(|s| !taken(s))
+        .ok_or_else(|| io(&ctx.server.path, std::io::Error::from(std::io::ErrorKind::AlreadyExists)))?;
+    let suffix = suffix.as_str();
     let kept = kept_path(&ctx.server.path, suffix);
     crate::os::files::write_atomic(&kept, &ctx.doc.text).map_err(|e| io(&kept, e))?;
     let dir = kept_path(&ctx.server.clients, suffix);
@@ -458,7 +470,7 @@ fn keep_copies(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)], suffix: &str) -
         let to = dir.join(format!("{name}.conf"));
         crate::os::files::write_atomic(&to, &bytes).map_err(|e| io(&to, e))?;
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// The plan that brings a running interface to `cfg` in place (`wgq reload`'s): peers that

@@ -1123,9 +1123,12 @@ impl App {
         match self.edit(Caller { who, from, dry }, ifname, &what, "-", |h, s, o| provision::restore(h, s, o, &r)) {
             Ok(Edited::DryRun(text)) => dry_response(&text),
             Ok(Edited::Unchanged(_)) => json_resp(200, &json!({ "success": true, "changed": false })),
-            Ok(_) => {
-                let kept = self.target(ifname).server().ok().map(|s| provision::kept_path(&s.path, &keep_as));
-                json_resp(200, &json!({ "success": true, "changed": true, "kept": kept.map(|p| p.display().to_string()) }))
+            Ok(Edited::Done { notes, .. }) => {
+                let kept = notes.iter().find_map(|n| match n {
+                    provision::Note::Kept(p) => Some(p.display().to_string()),
+                    _ => None,
+                });
+                json_resp(200, &json!({ "success": true, "changed": true, "kept": kept }))
             }
             Err(r) => r,
         }
@@ -1303,10 +1306,14 @@ impl Handler for App {
         }
     }
 
-    fn body_limit(&self, method: &str, path: &str, default: usize) -> usize {
-        // A restore carries a whole backup (as a JSON string: escapes make it longer).
-        if method == "PUT" && path.ends_with("/restore") {
-            return default.max(2 * provision::migrate::MAX_DB as usize + 1024);
+    fn body_limit(&self, head: &Request, default: usize) -> usize {
+        // A restore carries a whole backup (as a JSON string: escapes make it longer); only
+        // for a caller that may restore (others never get more than the default read).
+        if head.method == "PUT" && head.path.ends_with("/restore") {
+            let from = self.client_addr(head);
+            if self.host_allowed(head) && !self.cross_site(head) && matches!(self.who(head, from), Ok(Some(w)) if w.can_write()) {
+                return default.max(2 * provision::migrate::MAX_DB as usize + 1024);
+            }
         }
         default
     }

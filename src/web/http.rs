@@ -158,14 +158,14 @@ fn read_line(r: &mut BufReader<TcpStream>, budget: &mut usize, deadline: Instant
 }
 
 /// Reads one request. `idle`: how long to wait for its first byte.
-/// `body_limit`: the most bytes of the body of a request of this method and path (the
-/// handler's [`Handler::body_limit`]).
+/// `body_limit`: the most bytes of the body of this request, given its head (the handler's
+/// [`Handler::body_limit`]).
 pub fn read_request(
     r: &mut BufReader<TcpStream>,
     peer: SocketAddr,
     limits: &Limits,
     idle: Duration,
-    body_limit: &dyn Fn(&str, &str) -> usize,
+    body_limit: &dyn Fn(&Request) -> usize,
 ) -> Result<Request, ReadError> {
     let mut budget = limits.header_bytes;
     // The first line may wait the idle time; the rest of the header has header_time from then.
@@ -221,7 +221,8 @@ pub fn read_request(
         [_] => return Err(ReadError::Status(400)),
         _ => return Err(ReadError::Status(400)),
     };
-    if len > body_limit(method, path) {
+    let mut req = Request { method: method.into(), path: path.into(), query: query.into(), headers, body: Vec::new(), peer };
+    if len > body_limit(&req) {
         return Err(ReadError::Status(413));
     }
     let mut body = vec![0u8; len];
@@ -240,7 +241,8 @@ pub fn read_request(
             Err(_) => return Err(ReadError::Closed),
         }
     }
-    Ok(Request { method: method.into(), path: path.into(), query: query.into(), headers, body, peer })
+    req.body = body;
+    Ok(req)
 }
 
 /// Writes a response (`head`: no body, as for HEAD).
@@ -275,8 +277,9 @@ pub trait Handler: Send + Sync + 'static {
     fn common_headers(&self) -> Vec<(String, String)> {
         Vec::new()
     }
-    /// The most bytes of a request body for `method` and `path` (`default`: the limits').
-    fn body_limit(&self, _method: &str, _path: &str, default: usize) -> usize {
+    /// The most bytes of the body of the request `head` (its body not read yet; `default`:
+    /// the limits').
+    fn body_limit(&self, _head: &Request, default: usize) -> usize {
         default
     }
 }
@@ -295,7 +298,7 @@ fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
     let mut r = BufReader::with_capacity(8192, stream);
     for i in 0..limits.requests_per_connection {
         let idle = if i == 0 { limits.header_time } else { limits.idle_time };
-        match read_request(&mut r, peer, limits, idle, &|m, p| h.body_limit(m, p, limits.body_bytes)) {
+        match read_request(&mut r, peer, limits, idle, &|head| h.body_limit(head, limits.body_bytes)) {
             Ok(req) => {
                 let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
                 let mut resp = h.handle(&req);
