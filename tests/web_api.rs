@@ -989,7 +989,11 @@ fn hostile_restores_change_nothing() {
         ("duplicate addresses", with(&second), "taken twice"),
         ("name not a string", with(&|v| v["clients"][&id]["name"] = 5.into()), "\"name\" is not a string"),
         ("enabled not a bool", with(&|v| v["clients"][&id]["enabled"] = "yes".into()), "\"enabled\""),
-        ("address outside", with(&|v| v["clients"][&id]["address"] = "10.9.9.9".into()), "outside"),
+        (
+            "address outside",
+            with(&|v| v["clients"][&id]["address"] = "10.9.9.9".into()),
+            "\"address\" 10.9.9.9 is not a free address",
+        ),
         ("address not one", with(&|v| v["clients"][&id]["address"] = "10.8.0.2/32\nx".into()), "\"address\""),
         ("bad IPv6 address", with(&|v| v["clients"][&id]["addressV6"] = "fd08::zz".into()), "addressV6"),
         ("IPv6 outside", with(&|v| v["clients"][&id]["addressV6"] = "2001:db8::2".into()), "addressV6"),

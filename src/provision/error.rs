@@ -84,7 +84,7 @@ pub enum ProvisionError {
     Reload(crate::plan::ReloadError),
     /// A backup that cannot be made or restored (which client, which field).
     #[error("{0}")]
-    Backup(String),
+    Backup(super::restore::BackupError),
     #[error(transparent)]
     Overlap(#[from] crate::config::edit::Overlap),
     #[error(

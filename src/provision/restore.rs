@@ -38,6 +38,19 @@ pub struct Backup {
     pub v6: HashMap<Key, Ipv6Addr>,
 }
 
+/// Why a backup cannot be made or restored (nothing was changed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackupError {
+    #[error("{}: the server has no IPv4 address (a wg-easy backup holds one)", .0.display())]
+    ServerNoIpv4(std::path::PathBuf),
+    #[error("client {} ({id}): no IPv4 address (a wg-easy backup holds one per client)", shown(name))]
+    ClientNoIpv4 { name: String, id: String },
+    #[error("client {}: \"{field}\" {address} is not a free address of the server's {pool}", shown(id))]
+    Outside { id: String, field: &'static str, address: IpAddr, pool: IpNet },
+    #[error("client {}: address {address} is taken twice", shown(id))]
+    Taken { id: String, address: IpAddr },
+}
+
 /// What to restore.
 #[derive(Debug, Clone)]
 pub struct RestoreRequest<'a> {
@@ -99,24 +112,15 @@ pub fn backup(server: Server) -> Result<Backup, ProvisionError> {
             IpAddr::V4(a) => Some(a),
             _ => None,
         })
-        .ok_or_else(|| {
-            ProvisionError::Backup(format!(
-                "{}: the server has no IPv4 address (a wg-easy backup holds one)",
-                c.server.path.display()
-            ))
-        })?;
+        .ok_or_else(|| ProvisionError::Backup(BackupError::ServerNoIpv4(c.server.path.clone())))?;
     let mut clients = Vec::with_capacity(c.peers.len());
     let mut v6 = HashMap::new();
     for p in &c.peers {
         let Some(public_key) = p.public_key else { continue };
         let id = client_id(&public_key);
         let name = p.display_name.clone().or_else(|| p.name.clone()).unwrap_or_else(|| public_key.to_base64());
-        let address = v4_of(p).ok_or_else(|| {
-            ProvisionError::Backup(format!(
-                "client {} ({id}): no IPv4 address (a wg-easy backup holds one per client)",
-                shown(&name)
-            ))
-        })?;
+        let address =
+            v4_of(p).ok_or_else(|| ProvisionError::Backup(BackupError::ClientNoIpv4 { name: name.clone(), id: id.clone() }))?;
         let private_key = p.name.as_deref().and_then(|n| c.client_file(n)).and_then(|b| private_key_of(&b, &public_key));
         if let Some(a) = v6_of(p) {
             v6.insert(public_key, a);
@@ -239,7 +243,7 @@ pub fn restore(host: &Host, server: Server, opts: &EditOpts, r: &RestoreRequest<
 
 fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionError> {
     let db = &r.backup.db;
-    let bad = |what: String| ProvisionError::Backup(what);
+    let bad = ProvisionError::Backup;
     let mut out = Outcome { keep_as: Some(r.keep_as.to_string()), ..Default::default() };
     // The server: key, IPv4 address (the pool's prefix kept; /24 as wg-easy's when new), port.
     let iface = c
@@ -274,12 +278,12 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
     let pool6 = c.info.addresses.iter().find(|n| n.addr.is_ipv6()).copied();
     for cl in &db.clients {
         if !pool.contains(&IpNet::new(IpAddr::V4(cl.address), 32)) {
-            return Err(bad(format!("client {}: \"address\" {} is outside the server's {pool}", shown(&cl.id), cl.address)));
+            return Err(bad(BackupError::Outside { id: cl.id.clone(), field: "address", address: IpAddr::V4(cl.address), pool }));
         }
         if let (Some(a), Some(p6)) = (r.backup.v6.get(&cl.public_key), pool6)
             && (!p6.contains(&IpNet::new(IpAddr::V6(*a), 128)) || IpAddr::V6(*a) == p6.addr)
         {
-            return Err(bad(format!("client {}: \"addressV6\" {a} is not a free address of the server's {p6}", shown(&cl.id))));
+            return Err(bad(BackupError::Outside { id: cl.id.clone(), field: "addressV6", address: IpAddr::V6(*a), pool: p6 }));
         }
     }
     // IPv6 addresses: the backup's (where the server has an IPv6 pool); a client in the file
@@ -339,7 +343,7 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
                 if let Some(a) = a6
                     && final6.insert(a, &cl.id).is_some()
                 {
-                    return Err(bad(format!("client {}: address {a} is taken twice", shown(&cl.id))));
+                    return Err(bad(BackupError::Taken { id: cl.id.clone(), address: IpAddr::V6(a) }));
                 }
                 update(c, p, cl, a6, key_changed, &server_pub, &mut taken, &mut out)?
             }
@@ -353,7 +357,7 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
         let mut addresses = vec![IpNet::new(IpAddr::V4(cl.address), 32)];
         if let Some(a) = v6_for(cl, None, &mut used6) {
             if final6.insert(a, &cl.id).is_some() {
-                return Err(bad(format!("client {}: address {a} is taken twice", shown(&cl.id))));
+                return Err(bad(BackupError::Taken { id: cl.id.clone(), address: IpAddr::V6(a) }));
             }
             addresses.push(IpNet::new(IpAddr::V6(a), 128));
         }
