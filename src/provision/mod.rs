@@ -461,14 +461,21 @@ fn keep_copies(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)], suffix: &str) -
     let kept = kept_path(&ctx.server.path, suffix);
     crate::os::files::write_atomic(&kept, &ctx.doc.text).map_err(|e| io(&kept, e))?;
     let dir = kept_path(&ctx.server.clients, suffix);
+    let mut copies: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for (name, _) in clients {
-        let Some(bytes) = ctx.client_file(name) else { continue };
-        if !dir.exists() {
-            use std::os::unix::fs::DirBuilderExt as _;
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| io(&dir, e))?;
+        if let Some(bytes) = ctx.client_file(name) {
+            copies.push((dir.join(format!("{name}.conf")), bytes));
         }
-        let to = dir.join(format!("{name}.conf"));
-        crate::os::files::write_atomic(&to, &bytes).map_err(|e| io(&to, e))?;
+    }
+    if !copies.is_empty() {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| io(&dir, e))?;
+        let files: Vec<(&Path, &[u8])> = copies.iter().map(|(p, b)| (p.as_path(), b.as_slice())).collect();
+        let r = crate::os::files::write_atomic_all(&files).map_err(|(_, e)| io(&dir, e));
+        for (_, b) in &mut copies {
+            crate::key::wipe(b);
+        }
+        r?;
     }
     Ok(kept)
 }

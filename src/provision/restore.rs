@@ -275,6 +275,11 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
     }
     let server_pub = db.server_key.public_key();
     let pool = IpNet::new(server_net.addr, prefix);
+    for cl in &db.clients {
+        // A name becomes a `# DisplayName =` line: one line of printable text (parse_backup
+        // said so already; a backup made otherwise is held to it here).
+        util::display_name(&cl.name)?;
+    }
     let pool6 = c.info.addresses.iter().find(|n| n.addr.is_ipv6()).copied();
     for cl in &db.clients {
         if !pool.contains(&IpNet::new(IpAddr::V4(cl.address), 32)) {
@@ -288,11 +293,12 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
     }
     // IPv6 addresses: the backup's (where the server has an IPv6 pool); a client in the file
     // keeps its own otherwise; a new one gets the next free, as `peer add` gives.
-    let mut used6 = util::used(c, None);
-    for a in r.backup.v6.values() {
-        used6.insert(IpAddr::V6(*a));
-    }
-    let v6_for = |cl: &Client, p: Option<&PeerEntry>, used6: &mut crate::plan::alloc::Used| -> Option<Ipv6Addr> {
+    let mut taken6: Vec<IpNet> = c.info.addresses.iter().map(|a| IpNet::new(a.addr, a.max_prefix())).collect();
+    taken6.extend(c.peers.iter().flat_map(|p| p.allowed_ips.iter().map(|a| a.network())));
+    taken6.extend(r.backup.v6.values().map(|a| IpNet::new(IpAddr::V6(*a), 128)));
+    let mut used6 = crate::plan::alloc::Used::new(&taken6);
+    let mut allocated: HashSet<Ipv6Addr> = HashSet::new();
+    let mut v6_for = |cl: &Client, p: Option<&PeerEntry>, used6: &mut crate::plan::alloc::Used| -> Option<Ipv6Addr> {
         let p6 = pool6?;
         if let Some(a) = r.backup.v6.get(&cl.public_key) {
             return Some(*a);
@@ -300,13 +306,15 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
         if let Some(a) = p.and_then(v6_of) {
             return Some(a);
         }
+        // The IPv4 address's offset, as `peer add` gives; `used6` is marked only when an
+        // address this restore gave comes again (marking every one would be quadratic).
         let prefer = crate::plan::alloc::offset(&pool, IpAddr::V4(cl.address));
-        match used6.next_free(&p6, Some(prefer)) {
-            Ok(IpAddr::V6(a)) => {
-                used6.insert(IpAddr::V6(a));
-                Some(a)
+        loop {
+            match used6.next_free(&p6, Some(prefer)) {
+                Ok(IpAddr::V6(a)) if allocated.insert(a) => return Some(a),
+                Ok(a) => used6.insert(a),
+                Err(_) => return None,
             }
-            _ => None,
         }
     };
     let mut final6: HashMap<Ipv6Addr, &str> = HashMap::new();
@@ -326,7 +334,7 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
     let wanted: HashMap<Key, &Client> = db.clients.iter().map(|cl| (cl.public_key, cl)).collect();
     // Names of the file stay taken (a removed client's file name is not given to a new one).
     let mut taken: HashSet<String> = c.peers.iter().filter_map(|p| p.name.clone()).collect();
-    taken.insert(c.server.ifname.clone());
+    let mut next = 1;
     for p in &c.peers {
         match p.public_key.and_then(|k| wanted.get(&k)) {
             None => {
@@ -353,7 +361,7 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
     let nl = c.doc.newline();
     let mut appended = String::new();
     for cl in db.clients.iter().filter(|cl| !in_file.contains_key(&cl.public_key)) {
-        let name = free_name(&cl.name, &c.server.ifname, &mut taken);
+        let name = free_name(&cl.name, &c.server.ifname, &mut taken, &mut next)?;
         let mut addresses = vec![IpNet::new(IpAddr::V4(cl.address), 32)];
         if let Some(a) = v6_for(cl, None, &mut used6) {
             if final6.insert(a, &cl.id).is_some() {
@@ -409,22 +417,35 @@ fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionErr
     Ok(out)
 }
 
-/// A file-safe name for a display name, unique among `taken` (and taken with it).
-fn free_name(display: &str, ifname: &str, taken: &mut HashSet<String>) -> String {
-    let ok = |n: &str, taken: &HashSet<String>| !taken.contains(n) && peers::check_name(n, ifname).is_ok();
-    let base = if peers::check_name(display, ifname).is_ok() { display.to_string() } else { peers::fit_name(display) };
-    let mut n = base.clone();
-    let mut k = 2;
-    while !ok(&n, taken) && k < 100 {
-        let suffix = format!("-{k}");
-        n = format!("{}{suffix}", &base[..base.len().min(15 - suffix.len())]);
-        k += 1;
+/// The file name of a client whose name (for people) is `display`, as the web page gives
+/// it: `display` itself when it is a free file-safe name; else its ASCII letters and digits
+/// (the first 15) when free; else the first free `client-N`, N from `*next` (kept for the
+/// next call: many names cost no more than one each).
+pub fn file_name_for(display: &str, ifname: &str, free: impl Fn(&str) -> bool, next: &mut usize) -> Option<String> {
+    let ok = |n: &str| peers::check_name(n, ifname).is_ok() && free(n);
+    if ok(display) {
+        return Some(display.to_string());
     }
-    if !ok(&n, taken) {
-        n = (1..).map(|i| format!("client-{i}")).find(|n| ok(n, taken)).expect("a free name");
+    let ascii: String = display.chars().filter(char::is_ascii_alphanumeric).take(15).collect();
+    if !ascii.is_empty() && ok(&ascii) {
+        return Some(ascii);
     }
+    while *next < 10_000_000 {
+        let n = format!("client-{next}");
+        *next += 1;
+        if ok(&n) {
+            return Some(n);
+        }
+    }
+    None
+}
+
+/// [`file_name_for`] among `taken` (and taken with it).
+fn free_name(display: &str, ifname: &str, taken: &mut HashSet<String>, next: &mut usize) -> Result<String, ProvisionError> {
+    let n = file_name_for(display, ifname, |n| !taken.contains(n), next)
+        .ok_or_else(|| ProvisionError::Name(peers::NameError::Invalid(shown(display))))?;
     taken.insert(n.clone());
-    n
+    Ok(n)
 }
 
 /// A client in the file and in the backup: only what differs changes.
@@ -445,7 +466,7 @@ fn update(
     let name = match &p.name {
         Some(n) => n.clone(),
         None => {
-            let n = free_name(&cl.name, &c.server.ifname, taken);
+            let n = free_name(&cl.name, &c.server.ifname, taken, &mut 1)?;
             lines = util::set_lines(&lines, "Name", Some(&n));
             n
         }
@@ -569,12 +590,17 @@ mod tests {
 
     #[test]
     fn names_are_file_safe_and_unique() {
-        let mut taken: HashSet<String> = ["phone".to_string(), "wg0".to_string()].into();
-        assert_eq!(free_name("laptop", "wg0", &mut taken), "laptop");
-        assert_eq!(free_name("phone", "wg0", &mut taken), "phone-2");
-        assert_eq!(free_name("Zoë's phone", "wg0", &mut taken), "Zo--s-phone");
-        assert_eq!(free_name("wg0", "wg0", &mut taken), "wg0-2");
-        assert_eq!(free_name("..", "wg0", &mut taken), "..-2");
+        let mut taken: HashSet<String> = ["phone".to_string(), "Zosphone".to_string()].into();
+        let mut next = 1;
+        let mut f = |n: &str| free_name(n, "wg0", &mut taken, &mut next).unwrap();
+        assert_eq!(f("laptop"), "laptop");
+        assert_eq!(f("phone"), "client-1");
+        assert_eq!(f("Zoë's laptop"), "Zoslaptop");
+        assert_eq!(f("Zoë's phone"), "client-2");
+        assert_eq!(f("wg0"), "client-3");
+        assert_eq!(f(".."), "client-4");
+        assert_eq!(f("张伟的手机"), "client-5");
+        assert_eq!(f("a very long name indeed"), "averylongnamein");
     }
 
     #[test]

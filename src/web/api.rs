@@ -642,15 +642,12 @@ impl App {
     fn derive_name(&self, ifname: &str, display: &str) -> Result<String, Response> {
         let l = self.listed(ifname).map_err(|e| perr(&e))?;
         let taken: HashSet<&str> = l.rows.iter().filter_map(|r| r.entry.name.as_deref()).collect();
-        let free = |n: &str| !taken.contains(n) && crate::config::peers::check_name(n, ifname).is_ok();
         if file_safe(display) {
+            // Taken: refused as taken (a page's new client never gets another's name).
             return Ok(display.to_string());
         }
-        let ascii: String = display.chars().filter(char::is_ascii_alphanumeric).take(15).collect();
-        if !ascii.is_empty() && free(&ascii) {
-            return Ok(ascii);
-        }
-        (1..=100_000).map(|i| format!("client-{i}")).find(|n| free(n)).ok_or_else(|| error(409, "no free name"))
+        provision::restore::file_name_for(display, ifname, |n| !taken.contains(n), &mut 1)
+            .ok_or_else(|| error(409, "no free name"))
     }
 
     fn create(&self, who: &Who, dry: bool, from: IpAddr, ifname: &str, body: &Value) -> Response {
