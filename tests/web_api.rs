@@ -1009,6 +1009,10 @@ fn hostile_restores_change_nothing() {
         assert!(!r.text().contains(K), "{what}: no key in an error");
         assert_eq!(tree(w.dir.path()), before, "{what}: nothing changed");
     }
+    // Each refusal is an audit line too, in one line whatever the file held.
+    let log = w.stderr_until(|e| e.matches("restore (refused:").count() >= cases.len() - 3);
+    assert!(log.contains("restore (refused: client 1 (`(key not shown)'): \"name\": the value must be one line"), "{log}");
+    assert!(!log.contains("PostUp"), "{log}");
     // 100 MB: refused by its length, before the body is read.
     let r = w.raw(
         format!(

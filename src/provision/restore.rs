@@ -168,8 +168,9 @@ pub fn parse_backup(text: &[u8]) -> Result<Backup, String> {
             return Err(format!("more than {MAX_CLIENTS} clients"));
         }
         let mut ids = HashSet::new();
-        for (id, c) in members {
-            let err = |what: &str| format!("client {}: {what}", shown(id));
+        for (i, (id, c)) in members.iter().enumerate() {
+            // Its place too: an id that looks like a key is hidden in messages.
+            let err = |what: &str| format!("client {} ({}): {what}", i + 1, shown(id));
             if !ids.insert(id.as_str()) {
                 return Err(err("its id is there twice"));
             }
@@ -570,8 +571,8 @@ mod tests {
         assert_eq!(b.listen_port, Some(51999));
         assert_eq!((b.db.clients[0].name.as_str(), b.db.clients[0].enabled), ("Zoë's phone", false));
         for (from, to, why) in [
-            ("Zoë's phone", "a\\r\\nPostUp = x", "client `a': \"name\""),
-            ("\"name\":\"Zoë's phone\"", "\"name\":5", "client `a': \"name\" is not a string"),
+            ("Zoë's phone", "a\\r\\nPostUp = x", "client 1 (`a'): \"name\""),
+            ("\"name\":\"Zoë's phone\"", "\"name\":5", "client 1 (`a'): \"name\" is not a string"),
             ("\"enabled\":false", "\"enabled\":\"no\"", "\"enabled\" is not"),
             ("\"address\":\"10.8.0.2\"", "\"address\":[1]", "\"address\" is not a string"),
             ("51999", "70000", "listenPort"),

@@ -1111,7 +1111,13 @@ impl App {
         let Some(file) = body.get("file").and_then(Value::as_str) else { return error(400, "Missing: file (a backup as text)") };
         let backup = match provision::restore::parse_backup(file.as_bytes()) {
             Ok(b) => b,
-            Err(e) => return error(400, &format!("the backup is refused (nothing was changed): {}", crate::key::hide_keys(&e))),
+            Err(e) => {
+                let e = crate::key::hide_keys(&e);
+                if !dry_run(req) {
+                    audit(&who.label(from), &format!("restore (refused: {e})"), ifname, "-");
+                }
+                return error(400, &format!("the backup is refused (nothing was changed): {e}"));
+            }
         };
         let keep_as = format!("before-restore-{}", stamp(now()));
         let what = format!("restore ({} clients)", backup.db.clients.len());
