@@ -242,7 +242,7 @@ pub fn restore(host: &Host, server: Server, opts: &EditOpts, r: &RestoreRequest<
     edit(host, server, opts, |c| plan_restore(c, r))
 }
 
-fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionError> {
+pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, ProvisionError> {
     let db = &r.backup.db;
     let bad = ProvisionError::Backup;
     let mut out = Outcome { keep_as: Some(r.keep_as.to_string()), ..Default::default() };
