@@ -489,12 +489,7 @@ fn plan_reload(
     ifname: &str,
     recorded: Option<crate::plan::UpRecord>,
 ) -> Result<crate::plan::Plan, ProvisionError> {
-    let mut facts = sys.observe_reload(cfg, recorded)?;
-    if let Some(p2p) = run.read_p2p(ifname, crate::system::runstate::ifindex(ifname)) {
-        let file_keys: Vec<crate::key::Key> = cfg.peers.iter().map(|p| p.public_key).collect();
-        p2p.strip(&mut facts.live, &file_keys);
-    }
-    (facts.up.other_switches, facts.up.other_tunnels) = sys.observe_neighbours(run, false);
+    let facts = sys.observe_reload_with(cfg, recorded, run)?;
     crate::plan::plan_reload(cfg, ifname, &facts).map_err(ProvisionError::Reload)
 }
 
