@@ -1043,3 +1043,57 @@ fn hostile_restores_change_nothing() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), v);
 }
+
+/// A database as wg-easy 14 writes it (UUID ids, dates with milliseconds, one-time link
+/// fields, no port, a disabled client, a client imported with its public key only): restored,
+/// the page lists its clients with their names, addresses, expiry and state.
+#[test]
+fn a_wg_easy_database_restores() {
+    let w = start("be", &[]);
+    let c = w.login();
+    let (sk, pk) = ("mFQAmFtr1DucnQFoq0vRmo3zUrx1++PM8hz3SH6SkXM=", "Vwslf5Xndu20w1kPUtpxteYPIB/V/EE9X3pYmHqDrzE=");
+    let db = serde_json::json!({
+        "server": { "privateKey": K, "publicKey": "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=", "address": "10.8.0.1" },
+        "clients": {
+            "5b1e2c9a-0d4f-4b8e-9a51-2f7c3d1e6a10": {
+                "id": "5b1e2c9a-0d4f-4b8e-9a51-2f7c3d1e6a10", "name": "Anna's iPhone", "address": "10.8.0.2",
+                "privateKey": sk, "publicKey": pk, "preSharedKey": "n3I9RXe5SmGIIxnAv6PCV1FQ6xD68F2ejmbHPFXV33k=",
+                "createdAt": "2024-03-01T08:15:30.123Z", "updatedAt": "2024-04-01T08:15:30.123Z",
+                "expiredAt": "2030-06-30T23:59:59.000Z", "enabled": true,
+                "oneTimeLink": null, "oneTimeLinkExpiresAt": null
+            },
+            "c0ffee00-1111-4222-8333-944455556666": {
+                "id": "c0ffee00-1111-4222-8333-944455556666", "name": "router", "address": "10.8.0.3",
+                "publicKey": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "preSharedKey": null,
+                "createdAt": "2024-03-02T08:15:30.000Z", "updatedAt": "2024-03-02T08:15:30.000Z",
+                "expiredAt": null, "enabled": false
+            }
+        }
+    });
+    let r = w.req("PUT", "/api/wireguard/restore", &[("Cookie", &c)], Some(&restore_body(&db.to_string())));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut l = w.clients(&c);
+    l.sort_by_key(|c| c["address"].as_str().unwrap().to_string());
+    let pick = |c: &Value| {
+        (c["name"].clone(), c["address"].clone(), c["enabled"].clone(), c["expiredAt"].clone(), c["downloadableConfig"].clone())
+    };
+    let j = |v: &str| Value::from(v);
+    assert_eq!(pick(&l[0]), (j("Anna's iPhone"), j("10.8.0.2"), Value::from(true), j("2030-06-30T23:59:59Z"), Value::from(true)));
+    assert_eq!(pick(&l[1]), (j("router"), j("10.8.0.3"), Value::from(false), Value::Null, Value::from(true)));
+    assert_eq!(l[0]["createdAt"], "2024-03-01T08:15:30Z");
+    let conf = w.conf();
+    assert!(conf.contains("# Name = AnnasiPhone\n# DisplayName = Anna's iPhone\n"), "{conf}");
+    assert!(conf.contains("#- # Name = router\n"), "disabled: {conf}");
+    // The iPhone's file has its key; the router's says it holds its own.
+    let file = |id: &Value| {
+        w.req("GET", &format!("/api/wireguard/client/{}/configuration", id.as_str().unwrap()), &[("Cookie", &c)], None).text()
+    };
+    assert!(file(&l[0]["id"]).contains(&format!("PrivateKey = {sk}")));
+    assert!(file(&l[1]["id"]).contains("# PrivateKey = (the client's own key"));
+    // Its backup again: the wg-easy fields it has, with the page's ids.
+    let b = w.req("GET", "/api/wireguard/backup", &[("Cookie", &c)], None).json();
+    let iphone = &b["clients"][l[0]["id"].as_str().unwrap()];
+    assert_eq!(iphone["privateKey"], sk);
+    assert_eq!(iphone["preSharedKey"], "n3I9RXe5SmGIIxnAv6PCV1FQ6xD68F2ejmbHPFXV33k=");
+    assert!(b["clients"][l[1]["id"].as_str().unwrap()].get("privateKey").is_none());
+}
