@@ -184,3 +184,45 @@ pub fn check_sqlite_parts(db: &[u8], wal: Option<&[u8]>) {
         }
     }
 }
+
+/// A backup (the text of `PUT /api/wireguard/restore`'s `file`): reading it never panics;
+/// an accepted one has only one-line names and distinct addresses, and restored into a
+/// server file its edits apply, the file parses, and every enabled client of the backup is
+/// one enabled peer of it, every other peer gone.
+pub fn check_backup(data: &[u8]) {
+    use crate::config::{edit, peers};
+    use crate::provision::restore::{self, RestoreRequest};
+    let Ok(b) = restore::parse_backup(data) else { return };
+    let mut seen = std::collections::HashSet::new();
+    for c in &b.db.clients {
+        assert!(crate::config::values::display_name(&c.name).is_ok(), "{:?}", c.name);
+        assert!(seen.insert(c.address), "{} twice", c.address);
+    }
+    let text = String::from(
+        "# the admin's\n[Interface]\n# ClientEndpoint = 192.0.2.1:51820\nAddress = 10.8.0.1/24, fd08::1/64\n\
+         ListenPort = 51820\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n\n[Peer]\n# Name = old\n\
+         PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nAllowedIPs = 10.8.0.2/32, 192.168.9.0/24\n",
+    );
+    let doc = edit::Document::parse(text.into_bytes());
+    let path = Path::new("/nonexistent/wgq-fuzz/wg0.conf");
+    let ctx = crate::provision::Ctx {
+        server: crate::provision::Server {
+            ifname: "wg0".into(),
+            path: path.to_path_buf(),
+            clients: "/nonexistent/wgq-fuzz/clients/wg0".into(),
+        },
+        info: peers::server_info(&doc),
+        peers: peers::peers(&doc),
+        doc,
+        now: 1_700_000_000,
+    };
+    let Ok(out) = restore::plan_restore(&ctx, &RestoreRequest { backup: &b, keep_as: "before-restore-fuzz" }) else { return };
+    let new = edit::apply(&ctx.doc.text, &out.edits).expect("a restore's edits never overlap");
+    let cfg = crate::config::parse_unstripped(&new, path).unwrap_or_else(|e| panic!("invalid file:\n{e}"));
+    let mut want: Vec<String> = b.db.clients.iter().filter(|c| c.enabled).map(|c| c.public_key.to_base64()).collect();
+    let mut have: Vec<String> = cfg.peers.iter().map(|p| p.public_key.to_base64()).collect();
+    want.sort();
+    have.sort();
+    assert_eq!(have, want);
+    assert!(String::from_utf8_lossy(&new).starts_with("# the admin's\n[Interface]\n"));
+}

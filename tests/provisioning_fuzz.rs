@@ -150,3 +150,93 @@ fn the_editor_survives_overlapping_and_repeated_selections() {
     eprintln!("editor fuzz: {n} inputs");
     assert!(n > 1000, "fuzz loop ran only {n} inputs");
 }
+
+/// Values a backup's fields take in the backup fuzz: good ones, wrong types, hostile text.
+const BACKUP_VALUES: &[&str] = &[
+    "\"10.8.0.3\"",
+    "\"10.8.0.4\"",
+    "\"10.8.0.1\"",
+    "\"10.9.0.3\"",
+    "\"fd08::3\"",
+    "\"fd08::1\"",
+    "\"2001:db8::1\"",
+    "\"phone\"",
+    "\"Zoë's phone <b>\"",
+    "\"a\\r\\nPostUp = reboot\"",
+    "\" padded \"",
+    "\"\"",
+    "\"张伟的手机\"",
+    "\"wg0\"",
+    "\"..\"",
+    "\"old\"",
+    "\"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\"",
+    "\"TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=\"",
+    "\"yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\"",
+    "\"AAAA\"",
+    "\"2024-01-01T10:00:00.000Z\"",
+    "\"2030-02-30T00:00:00Z\"",
+    "null",
+    "true",
+    "false",
+    "5",
+    "51999",
+    "[]",
+    "{}",
+];
+
+/// `good`, or (one time in four) one of [`BACKUP_VALUES`].
+fn pick_or(r: &mut Rng, good: &str) -> String {
+    if r.next().is_multiple_of(4) { r.pick(BACKUP_VALUES).to_string() } else { good.to_string() }
+}
+
+#[test]
+fn restores_of_random_backups_make_valid_files() {
+    let seed = seed();
+    eprintln!("backup fuzz: seed {seed}, {} s", secs());
+    let mut r = Rng(seed);
+    let end = Instant::now() + Duration::from_secs(secs());
+    let (mut n, mut accepted) = (0u64, 0u64);
+    let keys = ["privateKey", "publicKey", "preSharedKey", "name", "address", "addressV6", "enabled", "createdAt", "expiredAt"];
+    while Instant::now() < end {
+        for _ in 0..50 {
+            let server = format!(
+                "{{\"privateKey\":{},\"address\":{},\"listenPort\":{}}}",
+                pick_or(&mut r, "\"yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\""),
+                pick_or(&mut r, "\"10.8.0.1\""),
+                pick_or(&mut r, "51820")
+            );
+            let mut clients = Vec::new();
+            for (i, (pk, addr, name)) in [
+                ("\"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\"", "\"10.8.0.2\"", "\"old\""),
+                ("\"TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=\"", "\"10.8.0.5\"", "\"Zoë\""),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let mut fields = vec![
+                    format!("\"publicKey\":{}", pick_or(&mut r, pk)),
+                    format!("\"address\":{}", pick_or(&mut r, addr)),
+                    format!("\"name\":{}", pick_or(&mut r, name)),
+                    format!("\"enabled\":{}", pick_or(&mut r, "true")),
+                ];
+                for _ in 0..r.next() % 3 {
+                    let k = r.pick(&keys);
+                    let v = r.pick(BACKUP_VALUES).to_string();
+                    fields.push(format!("\"{k}\":{v}"));
+                }
+                clients.push(format!("\"c{i}\":{{{}}}", fields.join(",")));
+            }
+            let text = format!("{{\"server\":{server},\"clients\":{{{}}}}}", clients.join(","));
+            if wgq::provision::restore::parse_backup(text.as_bytes()).is_ok() {
+                accepted += 1;
+            }
+            wgq::fuzzing::check_backup(text.as_bytes());
+            // And cut anywhere.
+            let cut = (r.next() as usize) % text.len();
+            wgq::fuzzing::check_backup(&text.as_bytes()[..cut]);
+            n += 1;
+        }
+    }
+    eprintln!("backup fuzz: {n} backups, {accepted} accepted");
+    assert!(n > 200 && accepted > 10, "fuzz loop ran {n} backups, {accepted} accepted");
+}

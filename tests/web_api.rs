@@ -935,3 +935,278 @@ fn traffic_files_of_gone_clients_are_pruned() {
     }
     assert!(dir.join(&id).exists(), "the kept client's file stays");
 }
+
+/// The files of a config dir (server file, copies, client files) with their contents.
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.starts_with(dir.join("state")) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `{"file": text}` as a body.
+fn restore_body(text: &str) -> String {
+    serde_json::json!({ "file": text }).to_string()
+}
+
+#[test]
+fn backup_restores_into_a_fresh_interface() {
+    let a = start("ba", &[]);
+    let ca = a.login();
+    let post = |body: &str| {
+        let r = a.req("POST", "/api/wireguard/client", &[("Cookie", &ca)], Some(body));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["id"].as_str().unwrap().to_string()
+    };
+    post(r#"{"name":"phone","expiredDate":"2030-01-02"}"#);
+    let laptop = post(r#"{"name":"Zoë's laptop <b>"}"#);
+    let own = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    post(&format!(r#"{{"name":"own-key","publicKey":"{own}"}}"#));
+    let r = a.req("POST", &format!("/api/wireguard/client/{laptop}/disable"), &[("Cookie", &ca)], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = a.req("GET", "/api/wireguard/backup", &[("Cookie", &ca)], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-disposition"), Some("attachment; filename=\"wg0.json\""));
+    let text = r.text();
+    let b = r.json();
+    // wg-easy 14's database: the server, and clients by id with their fields.
+    assert_eq!(b["server"]["privateKey"], K);
+    assert_eq!(b["server"]["address"], "10.8.0.1");
+    assert_eq!(b["server"]["listenPort"], 51820);
+    let clients = b["clients"].as_object().unwrap();
+    assert_eq!(clients.len(), 3);
+    let listed = a.clients(&ca);
+    for l in &listed {
+        let id = l["id"].as_str().unwrap();
+        let c = &clients[id];
+        assert_eq!(c["id"], id, "the ids are the page's client ids");
+        for k in ["name", "address", "publicKey", "createdAt", "expiredAt", "enabled"] {
+            assert_eq!(c[k], l[k], "{k}");
+        }
+        // A client holding its own key has no privateKey (wg-easy: not downloadable).
+        assert_eq!(c.get("privateKey").is_some(), l["publicKey"] != own, "{c}");
+    }
+    assert_eq!(clients[&laptop]["enabled"], false);
+    assert_eq!(clients[&laptop]["name"], "Zoë's laptop <b>");
+    // Another interface with another key: a preview first (nothing changes), then the restore.
+    let z = start("bz", &[]);
+    let cz = z.login();
+    let other = "aPxGwq8zERHQ3Q1cOZFdJ+cvJX5Ouo4YTWmQ1FlsmUE=";
+    std::fs::write(
+        z.dir.path().join(format!("{}.conf", z.ifname)),
+        format!("[Interface]\n# ClientEndpoint = 192.0.2.1:51820\nAddress = 10.9.0.1/24, fd08::1/64\nListenPort = 4000\nPrivateKey = {other}\n"),
+    )
+    .unwrap();
+    let r = z.req("POST", "/api/wireguard/client", &[("Cookie", &cz)], Some(r#"{"name":"gone"}"#));
+    // A client that is not in the backup: removed by the restore (its file kept aside).
+    assert_eq!(r.status, 200, "{}", r.text());
+    let before = tree(z.dir.path());
+    let r = z.req("PUT", "/api/wireguard/restore?dryRun=1", &[("Cookie", &cz)], Some(&restore_body(&text)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let preview = r.json()["dryRun"].as_str().unwrap().to_string();
+    assert!(preview.contains("before-restore-") && preview.contains("# Name = phone"), "{preview}");
+    assert!(!preview.contains(K), "no key in a preview: {preview}");
+    assert_eq!(tree(z.dir.path()), before, "a preview changes nothing");
+    let r = z.req("PUT", "/api/wireguard/restore", &[("Cookie", &cz)], Some(&restore_body(&text)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let kept = r.json()["kept"].as_str().unwrap().to_string();
+    // The file as it was is kept beside it, 0600.
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::read(&kept).unwrap(), before.iter().find(|(n, _)| n.ends_with(".conf")).unwrap().1);
+    assert_eq!(std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(kept.starts_with(&z.dir.path().join(format!("{}.conf.before-restore-", z.ifname)).display().to_string()), "{kept}");
+    // The same clients, keys, names, expiry, enabled state: the restored interface's backup
+    // is the backup.
+    let conf = z.conf();
+    assert!(conf.contains(&format!("PrivateKey = {K}")) && conf.contains("ListenPort = 51820"), "{conf}");
+    assert!(conf.contains("Address = 10.8.0.1/24, fd08::1/64"), "the IPv6 address stays: {conf}");
+    let back = z.req("GET", "/api/wireguard/backup", &[("Cookie", &cz)], None).json();
+    assert_eq!(back, b);
+    let lz = z.clients(&cz);
+    for k in ["id", "name", "address", "publicKey", "createdAt", "expiredAt", "enabled", "downloadableConfig"] {
+        let v = |l: &Vec<Value>| {
+            let mut v: Vec<String> = l.iter().map(|c| c[k].to_string()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(v(&lz), v(&listed), "{k}");
+    }
+    // The client files: the same private keys, the new server's key.
+    let phone = listed.iter().find(|c| c["name"] == "phone").unwrap()["id"].as_str().unwrap().to_string();
+    let cfg =
+        |w: &Web, c: &str| w.req("GET", &format!("/api/wireguard/client/{phone}/configuration"), &[("Cookie", c)], None).text();
+    assert_eq!(cfg(&z, &cz), cfg(&a, &ca));
+    assert!(z.stderr_until(|e| e.contains("restore (3 clients)")).contains("audit: session:"));
+    // The same backup again: nothing to change, nothing kept.
+    let n = std::fs::read_dir(z.dir.path()).unwrap().count();
+    let r = z.req("PUT", "/api/wireguard/restore", &[("Cookie", &cz)], Some(&restore_body(&text)));
+    assert_eq!(r.json()["changed"], false, "{}", r.text());
+    assert_eq!(std::fs::read_dir(z.dir.path()).unwrap().count(), n);
+    // A backup larger than other bodies may be (2 MiB: blanks), without one client, at once
+    // again: another copy, the first one kept as it was.
+    let mut smaller = b.clone();
+    smaller["clients"].as_object_mut().unwrap().remove(&laptop);
+    let padded = format!("{}{}", smaller, " ".repeat(2 << 20));
+    let r = z.req("PUT", "/api/wireguard/restore", &[("Cookie", &cz)], Some(&restore_body(&padded)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let kept2 = r.json()["kept"].as_str().unwrap().to_string();
+    assert_ne!(kept2, kept);
+    assert_eq!(std::fs::read(&kept).unwrap(), before.iter().find(|(n, _)| n.ends_with(".conf")).unwrap().1);
+    assert_eq!(z.clients(&cz).len(), 2);
+    // The laptop's client file is kept too.
+    let kept_clients = format!("{}/clients/{}.{}", z.dir.path().display(), z.ifname, kept2.rsplit_once(".conf.").unwrap().1);
+    assert!(std::fs::read_dir(&kept_clients).unwrap().count() >= 1, "{kept_clients}");
+    // Without a login, a body that large is not even read.
+    let r = z.req("PUT", "/api/wireguard/restore", &[], Some(&restore_body(&padded)));
+    assert_eq!(r.status, 413);
+}
+
+#[test]
+fn hostile_restores_change_nothing() {
+    let w = start("bh", &[]);
+    let c = w.login();
+    let r = w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(r#"{"name":"phone"}"#));
+    assert_eq!(r.status, 200);
+    let good = w.req("GET", "/api/wireguard/backup", &[("Cookie", &c)], None).text();
+    let id = w.clients(&c)[0]["id"].as_str().unwrap().to_string();
+    let before = tree(w.dir.path());
+    let v: Value = serde_json::from_str(&good).unwrap();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = v.clone();
+        f(&mut v);
+        restore_body(&v.to_string())
+    };
+    let second = |v: &mut Value| {
+        let mut c2 = v["clients"][&id].clone();
+        c2["publicKey"] = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into();
+        c2.as_object_mut().unwrap().remove("privateKey");
+        v["clients"]["x"] = c2;
+    };
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("bad key", with(&|v| v["clients"][&id]["publicKey"] = "AAAA".into()), "publicKey"),
+        ("bad server key", with(&|v| v["server"]["privateKey"] = "nope".into()), "privateKey"),
+        ("CR/LF in a name", with(&|v| v["clients"][&id]["name"] = "a\r\nPostUp = reboot".into()), "\"name\""),
+        ("duplicate addresses", with(&second), "taken twice"),
+        ("name not a string", with(&|v| v["clients"][&id]["name"] = 5.into()), "\"name\" is not a string"),
+        ("enabled not a bool", with(&|v| v["clients"][&id]["enabled"] = "yes".into()), "\"enabled\""),
+        (
+            "address outside",
+            with(&|v| v["clients"][&id]["address"] = "10.9.9.9".into()),
+            "\"address\" 10.9.9.9 is not a free address",
+        ),
+        ("address not one", with(&|v| v["clients"][&id]["address"] = "10.8.0.2/32\nx".into()), "\"address\""),
+        ("bad IPv6 address", with(&|v| v["clients"][&id]["addressV6"] = "fd08::zz".into()), "addressV6"),
+        ("IPv6 outside", with(&|v| v["clients"][&id]["addressV6"] = "2001:db8::2".into()), "addressV6"),
+        ("clients an array", with(&|v| v["clients"] = serde_json::json!([])), "\"clients\""),
+        ("file an object", serde_json::json!({ "file": v }).to_string(), "Missing: file"),
+        ("file not JSON", restore_body("{\"server\":"), "refused"),
+        ("body not JSON", "{".to_string(), "not JSON"),
+    ];
+    for (what, body, why) in &cases {
+        let r = w.req("PUT", "/api/wireguard/restore", &[("Cookie", &c)], Some(body));
+        assert_eq!(r.status, 400, "{what}: {}", r.text());
+        assert!(r.json()["error"].as_str().unwrap().contains(why), "{what}: {}", r.text());
+        assert!(!r.text().contains(K), "{what}: no key in an error");
+        assert_eq!(tree(w.dir.path()), before, "{what}: nothing changed");
+    }
+    // Each refusal is an audit line too, in one line whatever the file held.
+    let log = w.stderr_until(|e| e.matches("restore (refused:").count() >= cases.len() - 3);
+    assert!(log.contains("restore (refused: client 1 (`(key not shown)'): \"name\": the value must be one line"), "{log}");
+    assert!(!log.contains("PostUp"), "{log}");
+    // 100 MB: refused by its length, before the body is read.
+    let r = w.raw(
+        format!(
+            "PUT /api/wireguard/restore HTTP/1.1\r\nHost: {}\r\nCookie: {c}\r\nContent-Length: 100000000\r\n\r\n{{\"file\":\"",
+            w.addr
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 413);
+    // Read-only tokens get neither backup nor restore; another site's page is refused.
+    let state = w.dir.path().join("state");
+    let o =
+        Command::new(WGQ).args(["web-admin", "token", "add", "ro", "--read-only", "--state-dir"]).arg(&state).output().unwrap();
+    let ro = format!("Bearer {}", String::from_utf8(o.stdout).unwrap().trim());
+    let r = w.req("GET", "/api/wireguard/backup", &[("Authorization", &ro)], None);
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(!r.text().contains("privateKey"));
+    let good_body = restore_body(&good);
+    assert_eq!(w.req("PUT", "/api/wireguard/restore", &[("Authorization", &ro)], Some(&good_body)).status, 403);
+    let path = format!("/api/v1/interfaces/{}/restore", w.ifname);
+    assert_eq!(w.req("PUT", &path, &[("Authorization", &ro)], Some(&good_body)).status, 403);
+    let evil = [("Cookie", c.as_str()), ("Origin", "http://evil.example"), ("Sec-Fetch-Site", "cross-site")];
+    assert_eq!(w.req("PUT", "/api/wireguard/restore", &evil, Some(&good_body)).status, 403);
+    assert_eq!(w.req("GET", "/api/wireguard/backup", &[], None).status, 401);
+    assert_eq!(tree(w.dir.path()), before, "nothing changed");
+    // /api/v1 serves every interface's backup too.
+    let r = w.req("GET", &format!("/api/v1/interfaces/{}/backup", w.ifname), &[("Cookie", &c)], None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), v);
+}
+
+/// A database as wg-easy 14 writes it (UUID ids, dates with milliseconds, one-time link
+/// fields, no port, a disabled client, a client imported with its public key only): restored,
+/// the page lists its clients with their names, addresses, expiry and state.
+#[test]
+fn a_wg_easy_database_restores() {
+    let w = start("be", &[]);
+    let c = w.login();
+    let (sk, pk) = ("mFQAmFtr1DucnQFoq0vRmo3zUrx1++PM8hz3SH6SkXM=", "Vwslf5Xndu20w1kPUtpxteYPIB/V/EE9X3pYmHqDrzE=");
+    let db = serde_json::json!({
+        "server": { "privateKey": K, "publicKey": "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=", "address": "10.8.0.1" },
+        "clients": {
+            "5b1e2c9a-0d4f-4b8e-9a51-2f7c3d1e6a10": {
+                "id": "5b1e2c9a-0d4f-4b8e-9a51-2f7c3d1e6a10", "name": "Anna's iPhone", "address": "10.8.0.2",
+                "privateKey": sk, "publicKey": pk, "preSharedKey": "n3I9RXe5SmGIIxnAv6PCV1FQ6xD68F2ejmbHPFXV33k=",
+                "createdAt": "2024-03-01T08:15:30.123Z", "updatedAt": "2024-04-01T08:15:30.123Z",
+                "expiredAt": "2030-06-30T23:59:59.000Z", "enabled": true,
+                "oneTimeLink": null, "oneTimeLinkExpiresAt": null
+            },
+            "c0ffee00-1111-4222-8333-944455556666": {
+                "id": "c0ffee00-1111-4222-8333-944455556666", "name": "router", "address": "10.8.0.3",
+                "publicKey": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "preSharedKey": null,
+                "createdAt": "2024-03-02T08:15:30.000Z", "updatedAt": "2024-03-02T08:15:30.000Z",
+                "expiredAt": null, "enabled": false
+            }
+        }
+    });
+    let r = w.req("PUT", "/api/wireguard/restore", &[("Cookie", &c)], Some(&restore_body(&db.to_string())));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut l = w.clients(&c);
+    l.sort_by_key(|c| c["address"].as_str().unwrap().to_string());
+    let pick = |c: &Value| {
+        (c["name"].clone(), c["address"].clone(), c["enabled"].clone(), c["expiredAt"].clone(), c["downloadableConfig"].clone())
+    };
+    let j = |v: &str| Value::from(v);
+    assert_eq!(pick(&l[0]), (j("Anna's iPhone"), j("10.8.0.2"), Value::from(true), j("2030-06-30T23:59:59Z"), Value::from(true)));
+    assert_eq!(pick(&l[1]), (j("router"), j("10.8.0.3"), Value::from(false), Value::Null, Value::from(true)));
+    assert_eq!(l[0]["createdAt"], "2024-03-01T08:15:30Z");
+    let conf = w.conf();
+    assert!(conf.contains("# Name = AnnasiPhone\n# DisplayName = Anna's iPhone\n"), "{conf}");
+    assert!(conf.contains("#- # Name = router\n"), "disabled: {conf}");
+    // The iPhone's file has its key; the router's says it holds its own.
+    let file = |id: &Value| {
+        w.req("GET", &format!("/api/wireguard/client/{}/configuration", id.as_str().unwrap()), &[("Cookie", &c)], None).text()
+    };
+    assert!(file(&l[0]["id"]).contains(&format!("PrivateKey = {sk}")));
+    assert!(file(&l[1]["id"]).contains("# PrivateKey = (the client's own key"));
+    // Its backup again: the wg-easy fields it has, with the page's ids.
+    let b = w.req("GET", "/api/wireguard/backup", &[("Cookie", &c)], None).json();
+    let iphone = &b["clients"][l[0]["id"].as_str().unwrap()];
+    assert_eq!(iphone["privateKey"], sk);
+    assert_eq!(iphone["preSharedKey"], "n3I9RXe5SmGIIxnAv6PCV1FQ6xD68F2ejmbHPFXV33k=");
+    assert!(b["clients"][l[1]["id"].as_str().unwrap()].get("privateKey").is_none());
+}

@@ -805,6 +805,75 @@ fn several_interfaces() {
     no_csp_violation(&d);
 }
 
+/// Puts `text` into the page's backup file picker as the file `name` (a native file
+/// chooser cannot be driven headless; the page sees the same `change` event).
+fn pick_backup(d: &Driver, name: &str, text: &str) {
+    d.exec(
+        "const dt = new DataTransfer(); dt.items.add(new File([arguments[1]], arguments[0], {type: 'application/json'})); \
+         const i = document.getElementById('restore-file'); i.files = dt.files; i.dispatchEvent(new Event('change'));",
+        vec![s(name), s(text)],
+    );
+}
+
+#[test]
+fn backup_and_restore_in_the_page() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let web = start_web("wr", &[]);
+    let d = Driver::start(1280, 900, "en-US");
+    d.goto(&web.url("/"));
+    d.wait_visible("#login", 15);
+    login(&d, PASSWORD);
+    d.wait_visible("#clients", 10);
+    create(&d, "alpha", None, None);
+    wait_card(&d, "alpha");
+    create(&d, "beta", None, None);
+    wait_card(&d, "beta");
+    // Backup: a download link to wg-easy's route.
+    d.wait_visible("#restore", 5);
+    let href = d.exec("const a = document.getElementById('backup'); return a.hasAttribute('download') ? a.href : '';", vec![]);
+    let href = href.str().unwrap().to_string();
+    assert!(href.ends_with("/api/wireguard/backup"), "{href}");
+    let (st, backup) = d.fetch(&href);
+    assert_eq!(st, 200, "{backup}");
+    let mut b: serde_json::Value = serde_json::from_str(&backup).unwrap();
+    assert_eq!(b["clients"].as_object().unwrap().len(), 2);
+    // A file that is no backup: said so, nothing to confirm.
+    pick_backup(&d, "notes.txt", "hello");
+    d.wait_visible("#restore-error", 10);
+    assert!(d.text("#restore-error").contains("not a backup"), "{}", d.text("#restore-error"));
+    assert_eq!(d.exec("return document.getElementById('restore-submit').disabled;", vec![]).bool(), Some(true));
+    d.exec("document.getElementById('dlg-restore').close();", vec![]);
+    // The backup without beta: the confirmation shows the server's preview; confirmed,
+    // beta is gone and the file as it was is kept.
+    let clients = b["clients"].as_object_mut().unwrap();
+    let beta = clients.iter().find(|(_, c)| c["name"] == "beta").unwrap().0.clone();
+    clients.remove(&beta);
+    pick_backup(&d, "wg0.json", &b.to_string());
+    d.wait_visible("#dlg-restore .preview", 10);
+    let preview = d.text("#dlg-restore .preview");
+    assert!(preview.contains("before-restore-") && preview.contains("# Name = beta"), "{preview}");
+    assert!(d.text("#restore-text").contains("wg0.json (1 clients)"), "{}", d.text("#restore-text"));
+    assert!(web.server_file().contains("# Name = beta"), "a preview changes nothing");
+    d.click_css("#restore-submit");
+    d.wait_visible("#dlg-info", 10);
+    assert!(d.text("#info-text").contains(".before-restore-"), "{}", d.text("#info-text"));
+    wait_no_card(&d, "beta");
+    assert!(card_of(&d, "alpha").is_some());
+    assert!(!web.server_file().contains("# Name = beta"));
+    let kept: Vec<String> = std::fs::read_dir(web.dir.path().join("conf"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".before-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(web.log().contains("restore (1 clients)"), "{}", web.log());
+    no_csp_violation(&d);
+}
+
 /// The page follows the browser's language when the server's LANG is a POSIX locale, and
 /// LANG wins when it is one of wg-easy's codes.
 #[test]

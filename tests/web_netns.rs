@@ -157,3 +157,109 @@ fn a_client_made_over_the_api_connects() {
     let _ = sh(&format!("ip netns exec {cl} {WGQ} down {d}/{cifname}.conf"));
     let _ = sh(&format!("ip netns exec {srv} {WGQ} down {d}/{ifname}.conf"));
 }
+
+/// A restore on a running interface: the server's new key is on the device (the interface
+/// reloaded in place), the backup's peers are on it and no other, and a restored client's
+/// file (written by the restore) connects through the tunnel.
+#[test]
+fn a_restore_is_applied_live() {
+    if !common::ready(&["wireguard-go", "wg", "ping", "curl"]) {
+        return;
+    }
+    let id = std::process::id() % 100_000;
+    let (srv, cl) = (format!("wrs-{id}"), format!("wrc-{id}"));
+    let mut cleanup = Cleanup(vec![srv.clone(), cl.clone()], None);
+    for n in [&srv, &cl] {
+        ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
+    }
+    ok(&format!(
+        "ip link add r{id} netns {srv} type veth peer name eth0 netns {cl} && \
+         ip -n {srv} addr add 192.0.2.5/30 dev r{id} && ip -n {srv} link set r{id} up && \
+         ip -n {cl} addr add 192.0.2.6/30 dev eth0 && ip -n {cl} link set eth0 up"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let ifname = format!("wgr{id}");
+    ok(&format!(
+        "ip netns exec {srv} {WGQ} server init {ifname} --config-dir {d} --address 10.78.0.1/24 --endpoint 192.0.2.5 \
+         --no-nat --no-forwarding --client-allowed-ips 10.78.0.0/24 --dns none"
+    ));
+    ok(&format!("ip netns exec {srv} {WGQ} up {d}/{ifname}.conf"));
+    let log = format!("{d}/web.log");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &srv, WGQ, "web", "--listen", "127.0.0.1:51821", "--config-dir", &d, "--state-dir"])
+        .arg(format!("{d}/state"))
+        .arg(&ifname)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    cleanup.1 = Some(child);
+    let t = Instant::now();
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("listening on") {
+        assert!(t.elapsed() < Duration::from_secs(20), "{}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let curl = |args: &str| ok(&format!("ip netns exec {srv} curl -sf {args}"));
+    let base = "http://127.0.0.1:51821";
+    for n in ["keep", "gone"] {
+        curl(&format!("-H 'Content-Type: application/json' -d '{{\"name\":\"{n}\"}}' {base}/api/wireguard/client"));
+    }
+    let mut b: serde_json::Value = serde_json::from_str(&curl(&format!("{base}/api/wireguard/backup"))).unwrap();
+    let clients = b["clients"].as_object_mut().unwrap();
+    let key_of = |n: &str, clients: &serde_json::Map<String, serde_json::Value>| {
+        clients.values().find(|c| c["name"] == n).unwrap()["publicKey"].as_str().unwrap().to_string()
+    };
+    let (keep, gone) = (key_of("keep", clients), key_of("gone", clients));
+    let gone_id = clients.iter().find(|(_, c)| c["name"] == "gone").unwrap().0.clone();
+    clients.remove(&gone_id);
+    // Two clients made elsewhere: one to connect, one disabled.
+    let pair = || {
+        let sk = ok("wg genkey").trim().to_string();
+        let pk = ok(&format!("echo {sk} | wg pubkey")).trim().to_string();
+        (sk, pk)
+    };
+    let ((new_sk, new_pk), (_, off_pk)) = (pair(), pair());
+    let client = |name: &str, addr: &str, sk: Option<&str>, pk: &str, enabled: bool| {
+        let mut c = serde_json::json!({
+            "id": format!("uuid-{name}"), "name": name, "address": addr, "publicKey": pk, "preSharedKey": null,
+            "createdAt": "2024-01-01T10:00:00.000Z", "updatedAt": "2024-01-01T10:00:00.000Z", "expiredAt": null,
+            "enabled": enabled,
+        });
+        if let Some(k) = sk {
+            c["privateKey"] = k.into();
+        }
+        c
+    };
+    clients.insert("uuid-new".into(), client("New one", "10.78.0.9", Some(&new_sk), &new_pk, true));
+    clients.insert("uuid-off".into(), client("off", "10.78.0.10", None, &off_pk, false));
+    let (server_sk, server_pk) = pair();
+    b["server"]["privateKey"] = server_sk.clone().into();
+    b["server"]["publicKey"] = server_pk.clone().into();
+    let body = format!("{d}/restore.json");
+    std::fs::write(&body, serde_json::json!({ "file": b.to_string() }).to_string()).unwrap();
+    let r = curl(&format!("-X PUT -H 'Content-Type: application/json' --data-binary @{body} {base}/api/wireguard/restore"));
+    assert!(r.contains("\"success\":true"), "{r}");
+    // Live: the new server key, the backup's enabled peers and no other.
+    let dev_key = ok(&format!("ip netns exec {srv} wg show {ifname} public-key"));
+    assert_eq!(dev_key.trim(), server_pk);
+    let peers = ok(&format!("ip netns exec {srv} wg show {ifname} allowed-ips"));
+    assert!(peers.contains(&keep) && peers.contains(&new_pk), "{peers}");
+    assert!(!peers.contains(&gone) && !peers.contains(&off_pk), "{peers}");
+    assert!(peers.contains("10.78.0.9/32"), "{peers}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("audit: open@127.0.0.1 restore (3 clients)"), "{logged}");
+    // The restored client's file (the restore wrote it) connects.
+    let list: serde_json::Value = serde_json::from_str(&curl(&format!("{base}/api/wireguard/client"))).unwrap();
+    let new_id = list.as_array().unwrap().iter().find(|c| c["name"] == "New one").unwrap()["id"].as_str().unwrap().to_string();
+    let cifname = format!("wgrc{id}");
+    curl(&format!("-o {d}/{cifname}.conf {base}/api/wireguard/client/{new_id}/configuration"));
+    ok(&format!("chmod 600 {d}/{cifname}.conf"));
+    ok(&format!("ip netns exec {cl} {WGQ} up {d}/{cifname}.conf"));
+    let t = Instant::now();
+    while !pings(&cl, "10.78.0.1") {
+        assert!(t.elapsed() < Duration::from_secs(15), "no traffic through the restored interface");
+    }
+    let _ = sh(&format!("ip netns exec {cl} {WGQ} down {d}/{cifname}.conf"));
+    let _ = sh(&format!("ip netns exec {srv} {WGQ} down {d}/{ifname}.conf"));
+}

@@ -28,6 +28,7 @@ const state = {
   // The client routes: wg-easy 14's (one interface), or wgq's /api/v1 one of the
   // interfaces picked in the page when the server serves several.
   base: "api/wireguard/client",
+  ifname: "", // the interface the page shows
   limit: PAGE,
 };
 
@@ -834,6 +835,62 @@ function info(title, text) {
   open($("dlg-info"));
 }
 
+// ---------------------------------------------------------------- backup and restore
+
+const MAX_BACKUP = 16 * 1024 * 1024; // the server's bound of a backup
+let restoring = null; // the restore request the dialog would send
+
+// The served interface's backup or restore route: wg-easy 14's, or /api/v1's of the
+// interface picked in the page.
+function backupPath(what) {
+  return state.base.startsWith("api/v1/") ? state.base.replace(/\/clients$/, "/" + what) : "api/wireguard/" + what;
+}
+
+function setBackupLink() {
+  $("backup").href = url(backupPath("backup"));
+}
+
+// A backup file was picked: checked here for what can be (size, JSON with a server), then
+// the server's preview of the restore is shown with the confirmation.
+async function pickedBackup() {
+  const input = $("restore-file");
+  const f = input.files && input.files[0];
+  input.value = "";
+  if (!f) return;
+  const d = $("dlg-restore");
+  restoring = null;
+  $("restore-text").textContent = "";
+  open(d);
+  $("restore-submit").disabled = true;
+  if (f.size > MAX_BACKUP) return showError($("restore-error"), i18n("restore.tooLarge"));
+  let text = "";
+  let count = 0;
+  try {
+    text = await f.text();
+    const v = JSON.parse(text);
+    if (!v || typeof v !== "object" || !v.server || typeof v.server !== "object") throw new Error("no server");
+    count = v.clients && typeof v.clients === "object" ? Object.keys(v.clients).length : 0;
+  } catch (_) {
+    return showError($("restore-error"), i18n("restore.notBackup"));
+  }
+  $("restore-text").textContent = i18n("restore.text", { file: f.name, count, interface: state.ifname || "" });
+  restoring = { method: "PUT", path: backupPath("restore"), body: { file: text } };
+  await preview(d, () => restoring);
+  // Only a restore the server could preview may be confirmed.
+  $("restore-submit").disabled = d.querySelector(".preview").hidden;
+}
+
+async function submitRestore(ev) {
+  ev.preventDefault();
+  const r = restoring;
+  if (!r) return;
+  const a = await submitIn($("dlg-restore"), $("restore-submit"), $("restore-error"), () => send(r));
+  if (!a) return;
+  restoring = null;
+  const text = a.changed === false ? i18n("restore.unchanged") : i18n("restore.done", { kept: typeof a.kept === "string" ? a.kept : "" });
+  info(i18n("restore.doneTitle"), text);
+}
+
 // ---------------------------------------------------------------- login
 
 function showLogin() {
@@ -864,6 +921,7 @@ async function loadInterfaces() {
   if (names.length < 2) {
     sel.hidden = true;
     state.base = "api/wireguard/client";
+    state.ifname = names[0] || "";
     return;
   }
   for (const n of names) {
@@ -881,6 +939,7 @@ async function loadInterfaces() {
   sel.value = names.includes(pick) ? pick : names.includes("wg0") ? "wg0" : names[0];
   sel.hidden = false;
   state.base = "api/v1/interfaces/" + encodeURIComponent(sel.value) + "/clients";
+  state.ifname = sel.value;
 }
 
 function switchInterface() {
@@ -891,6 +950,8 @@ function switchInterface() {
     /* not kept */
   }
   state.base = "api/v1/interfaces/" + encodeURIComponent(v) + "/clients";
+  state.ifname = v;
+  setBackupLink();
   state.clients.clear();
   $("list").replaceChildren();
   $("empty").hidden = true;
@@ -900,6 +961,7 @@ function switchInterface() {
 async function showClients() {
   state.loggedIn = true;
   await loadInterfaces();
+  setBackupLink();
   $("loading").hidden = true;
   $("login").hidden = true;
   $("clients").hidden = false;
@@ -1033,6 +1095,9 @@ function wire() {
     if (done && req.body.publicKey) info(i18n("new.ownKeyTitle"), i18n("new.ownKeyText", { name: req.body.name }));
   });
   $("new-preview").addEventListener("click", () => preview($("dlg-new"), newRequest));
+  $("restore").addEventListener("click", () => $("restore-file").click());
+  $("restore-file").addEventListener("change", pickedBackup);
+  $("restore-form").addEventListener("submit", submitRestore);
   $("edit-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const request = editRequest;

@@ -23,14 +23,9 @@ pub(crate) fn run(a: &ReloadArgs) -> Result<i32, AppError> {
     let mut x = Session::open(&a.target, Open { dry_run, must_be_running: true, peers: true })?;
     phase("parse", &mut t);
     let recorded = x.recorded();
-    let mut facts = x.sys.observe_reload(&x.cfg, recorded.clone())?;
     // Peers `wgq p2p connect` added at run time stay (and what they took from the hub's
     // peer is counted as the hub's): the file is compared with the device without them.
-    if let Some(p2p) = x.state.read_p2p(&x.ifname, crate::system::runstate::ifindex(&x.ifname)) {
-        let file_keys: Vec<crate::key::Key> = x.cfg.peers.iter().map(|p| p.public_key).collect();
-        p2p.strip(&mut facts.live, &file_keys);
-    }
-    (facts.up.other_switches, facts.up.other_tunnels) = x.sys.observe_neighbours(&x.state, false);
+    let facts = x.sys.observe_reload_with(&x.cfg, recorded.clone(), &x.state)?;
     phase("observe", &mut t);
     let plan = plan::plan_reload(&x.cfg, &x.ifname, &facts)?;
     phase("plan", &mut t);

@@ -363,6 +363,11 @@ impl Document {
     /// Replaces a block's lines with `lines` (text without terminators; they get the
     /// terminator of the block's header). A disabled block stays disabled.
     pub fn replace(&self, b: &Block, lines: &[impl AsRef<[u8]>]) -> Edit {
+        self.replace_as(b, lines, b.disabled)
+    }
+
+    /// [`Document::replace`], the block disabled or enabled as `disabled` says.
+    pub fn replace_as(&self, b: &Block, lines: &[impl AsRef<[u8]>], disabled: bool) -> Edit {
         let term = self.terminator(b.lines.start);
         // A block that ends the file without a terminator keeps ending that way.
         let last_term = self.terminator(b.lines.end - 1);
@@ -370,7 +375,7 @@ impl Document {
         let mut with = Vec::new();
         for (k, l) in lines.iter().enumerate() {
             let l = l.as_ref();
-            if b.disabled {
+            if disabled {
                 if l.is_empty() {
                     with.extend_from_slice(b"#-");
                 } else {

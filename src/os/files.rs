@@ -57,13 +57,76 @@ fn is_temp_of(name: &str, target: &str) -> bool {
 /// that is once its writer is gone, in whatever namespace or container it ran; a file
 /// another writer still holds is never touched.
 pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     let _hold = crate::os::signals::hold();
     let path = resolve_links(path)?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let target = path.file_name().and_then(|n| n.to_str()).unwrap_or("wgq");
+    let mut tmp = locked_temp(dir, target)?;
+    tmp.write_all(contents.as_ref())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    remove_leftovers(dir, &[target].into());
+    Ok(())
+}
+
+/// [`write_atomic`] of many files at once (a restore's client files), in groups of
+/// [`BATCH`] (each temporary file stays open and locked until its rename): every temporary
+/// file of a group written, one `syncfs` per file system instead of an fsync per file, then
+/// the renames; at the end one fsync per directory and one look for leftovers per
+/// directory. Each file is replaced whole or not at all; on a failure, `Err((n, error))`:
+/// the first `n` files were replaced (the caller puts them back), the others are untouched.
+pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> Result<(), (usize, std::io::Error)> {
+    let _hold = crate::os::signals::hold();
+    let mut targets: Vec<(PathBuf, String)> = Vec::with_capacity(files.len());
+    for group in files.chunks(BATCH) {
+        let done = targets.len();
+        let mut tmps = Vec::with_capacity(group.len());
+        for (path, contents) in group {
+            let written = (|| {
+                let path = resolve_links(path)?;
+                let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+                let target = path.file_name().and_then(|n| n.to_str()).unwrap_or("wgq").to_string();
+                let mut tmp = locked_temp(&dir, &target)?;
+                tmp.write_all(contents)?;
+                Ok::<_, std::io::Error>((tmp, path, dir, target))
+            })();
+            tmps.push(written.map_err(|e| (done, e))?);
+        }
+        let mut synced = std::collections::HashSet::new();
+        for (tmp, ..) in &tmps {
+            use std::os::unix::fs::MetadataExt as _;
+            let dev = tmp.as_file().metadata().map_err(|e| (done, e))?.dev();
+            // SAFETY: syncfs on a file descriptor that stays open during the call.
+            if synced.insert(dev) && unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(tmp.as_file())) } != 0 {
+                return Err((done, std::io::Error::last_os_error()));
+            }
+        }
+        for (tmp, path, dir, target) in tmps {
+            tmp.persist(&path).map_err(|e| (targets.len(), e.error))?;
+            targets.push((dir, target));
+        }
+    }
+    let mut dirs: Vec<&PathBuf> = targets.iter().map(|(d, _)| d).collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in dirs {
+        std::fs::File::open(d).and_then(|f| f.sync_all()).map_err(|e| (files.len(), e))?;
+        let names: std::collections::HashSet<&str> =
+            targets.iter().filter(|(td, _)| td == d).map(|(_, t)| t.as_str()).collect();
+        remove_leftovers(d, &names);
+    }
+    Ok(())
+}
+
+/// How many temporary files [`write_atomic_all`] holds open at once.
+const BATCH: usize = 256;
+
+/// A 0600 temporary file for `target` in `dir`, locked by this writer (see [`write_atomic`]).
+fn locked_temp(dir: &Path, target: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
     let mut attempts = 0;
-    let mut tmp = loop {
+    let tmp = loop {
         attempts += 1;
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{target}.{}-", std::process::id()))
@@ -84,20 +147,22 @@ pub fn write_atomic(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<
             _ => {}
         }
     };
-    tmp.write_all(contents.as_ref())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()?;
-    remove_leftovers(dir, target);
-    Ok(())
+    Ok(tmp)
 }
 
-/// Removes the temporary files of writes of `target` whose writer is gone (their lock can
-/// be taken).
-fn remove_leftovers(dir: &Path, target: &str) {
+/// Removes the temporary files of writes of the `targets` whose writer is gone (their lock
+/// can be taken).
+fn remove_leftovers(dir: &Path, targets: &std::collections::HashSet<&str>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
-        if !e.file_name().to_str().is_some_and(|n| is_temp_of(n, target)) {
+        // `.TARGET.PID-RANDOM.tmp`: its target read from the name, then looked up.
+        let ours = e.file_name().to_str().is_some_and(|n| {
+            n.strip_prefix('.')
+                .and_then(|r| r.strip_suffix(".tmp"))
+                .and_then(|r| r.rsplit_once('.'))
+                .is_some_and(|(t, _)| is_temp_of(n, t) && targets.contains(&t))
+        });
+        if !ours {
             continue;
         }
         let p = e.path();
@@ -159,6 +224,34 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn many_files_are_written_whole_or_not_at_all() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        // More than one group, and more than a process may keep open by default (1024).
+        let n = 3 * BATCH + 500;
+        let paths: Vec<PathBuf> = (0..n).map(|i| d.path().join(format!("c{i}.conf"))).collect();
+        std::fs::write(&paths[7], "old").unwrap();
+        let texts: Vec<String> = (0..n).map(|i| format!("file {i}\n")).collect();
+        let files: Vec<(&Path, &[u8])> = paths.iter().zip(&texts).map(|(p, t)| (p.as_path(), t.as_bytes())).collect();
+        write_atomic_all(&files).unwrap();
+        for (p, t) in paths.iter().zip(&texts) {
+            assert_eq!(&std::fs::read_to_string(p).unwrap(), t);
+            assert_eq!(std::fs::metadata(p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), n, "no temporary file left");
+        // A file that cannot be written (its directory is missing) in the second group: the
+        // first group is replaced and said so, nothing of the second is.
+        let bad = d.path().join("missing").join("x.conf");
+        let mut files2: Vec<(&Path, &[u8])> = paths[..BATCH + 3].iter().map(|p| (p.as_path(), b"again".as_slice())).collect();
+        files2.push((bad.as_path(), b"x"));
+        let (done, _) = write_atomic_all(&files2).unwrap_err();
+        assert_eq!(done, BATCH);
+        assert_eq!(std::fs::read_to_string(&paths[0]).unwrap(), "again");
+        assert_eq!(std::fs::read_to_string(&paths[BATCH]).unwrap(), texts[BATCH]);
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), n, "no temporary file left");
     }
 
     #[test]

@@ -131,7 +131,6 @@ impl Used {
     }
 
     /// Marks `a` as in use.
-    #[cfg(test)]
     pub fn insert(&mut self, a: IpAddr) {
         let r = if a.is_ipv6() { &mut self.v6 } else { &mut self.v4 };
         let x = to_u128(a);

@@ -4,10 +4,10 @@
 use std::net::IpAddr;
 
 use super::util::{self, client_shown};
-use super::{EditOpts, Edited, Host, Note, Outcome, ProvisionError, QrRenderer, Server, edit};
+use super::{Ctx, EditOpts, Edited, Host, Note, Outcome, ProvisionError, QrRenderer, Server, edit};
 use crate::config::peers::{self, ClientConfig, NewPeer};
 use crate::config::values::{DnsList, NetList};
-use crate::key::SecretKey;
+use crate::key::{Key, SecretKey};
 use crate::net::IpNet;
 use crate::plan::alloc;
 use crate::plan::peer::{PeerChange, PeerSpec};
@@ -112,30 +112,7 @@ pub fn add(
             .as_ref()
             .map(|k| k.public_key())
             .ok_or_else(|| ProvisionError::NoServerKey(c.server.path.clone()))?;
-        let dns = match (a.dns, &c.info.dns) {
-            (Some(d), _) => util::dns_list("--dns", d)?,
-            (None, Some(d)) if d == "none" => None,
-            (None, Some(d)) => Some(util::file_default(c, "ClientDNS", d, DnsList::parse)?),
-            (None, None) => None,
-        };
-        let allowed_ips = match (a.allowed_ips, &c.info.allowed_ips) {
-            (Some(v), _) => util::net_list("--allowed-ips", v)?,
-            (None, Some(v)) => util::file_default(c, "ClientAllowedIPs", v, NetList::parse)?,
-            (None, None) => NetList::parse("0.0.0.0/0, ::/0").expect("literal"),
-        };
-        let client = ClientConfig {
-            name: a.name.to_string(),
-            private_key: private,
-            addresses: addresses.clone(),
-            dns: dns.map(|d| d.to_string()),
-            mtu: a.mtu.or(c.info.mtu),
-            server_public_key: server_pub,
-            preshared_key: psk.clone(),
-            allowed_ips: allowed_ips.to_string(),
-            endpoint: util::client_endpoint(c, a.endpoint)?,
-            keepalive: Some(a.keepalive.or(c.info.keepalive).unwrap_or(25)),
-        };
-        let text = peers::client_config(&client);
+        let text = client_text(c, a, private, addresses.clone(), psk.clone(), server_pub)?;
         util::check_client(&text, a.name)?;
         let mut out = Outcome {
             edits: vec![c.doc.append(&peers::peer_block(&block, c.doc.newline()))],
@@ -163,6 +140,42 @@ pub fn add(
         Ok(out)
     })?;
     Ok(Added { edited })
+}
+
+/// The client file of a new client: `a`'s values, else the server file's defaults
+/// (`# Client… =`).
+pub(crate) fn client_text(
+    c: &Ctx,
+    a: &AddRequest<'_>,
+    private: Option<SecretKey>,
+    addresses: Vec<IpNet>,
+    psk: Option<SecretKey>,
+    server_pub: Key,
+) -> Result<String, ProvisionError> {
+    let dns = match (a.dns, &c.info.dns) {
+        (Some(d), _) => util::dns_list("--dns", d)?,
+        (None, Some(d)) if d == "none" => None,
+        (None, Some(d)) => Some(util::file_default(c, "ClientDNS", d, DnsList::parse)?),
+        (None, None) => None,
+    };
+    let allowed_ips = match (a.allowed_ips, &c.info.allowed_ips) {
+        (Some(v), _) => util::net_list("--allowed-ips", v)?,
+        (None, Some(v)) => util::file_default(c, "ClientAllowedIPs", v, NetList::parse)?,
+        (None, None) => NetList::parse("0.0.0.0/0, ::/0").expect("literal"),
+    };
+    let client = ClientConfig {
+        name: a.name.to_string(),
+        private_key: private,
+        addresses,
+        dns: dns.map(|d| d.to_string()),
+        mtu: a.mtu.or(c.info.mtu),
+        server_public_key: server_pub,
+        preshared_key: psk,
+        allowed_ips: allowed_ips.to_string(),
+        endpoint: util::client_endpoint(c, a.endpoint)?,
+        keepalive: Some(a.keepalive.or(c.info.keepalive).unwrap_or(25)),
+    };
+    Ok(peers::client_config(&client))
 }
 
 /// Every value of `a` that needs nothing of the file, checked before the file is locked:

@@ -80,6 +80,11 @@ pub enum ProvisionError {
     Lock(#[from] LockError),
     #[error("{0}")]
     PeerPlan(PeerPlanError),
+    #[error("{0}")]
+    Reload(crate::plan::ReloadError),
+    /// A backup that cannot be made or restored (which client, which field).
+    #[error("{0}")]
+    Backup(super::restore::BackupError),
     #[error(transparent)]
     Overlap(#[from] crate::config::edit::Overlap),
     #[error(

@@ -22,6 +22,7 @@ mod list;
 pub mod migrate;
 pub mod migrate15;
 mod names;
+pub mod restore;
 mod rotate;
 mod set;
 mod util;
@@ -37,6 +38,7 @@ pub use expire::{ExpireReport, bad_expiry, expire, expire_targets};
 pub use init::{ClientDefaults, InitRequest, Initialized, Nat, init, is_private, nat_hooks, server_file};
 pub use list::{ListRow, Listed, list, show};
 pub use names::{disable, enable, import, remove, rename};
+pub use restore::{Backup, RestoreRequest, backup, restore};
 pub use rotate::{RotateRequest, rotate};
 pub use set::{SetRequest, set};
 
@@ -152,6 +154,8 @@ pub enum Note {
     },
     /// `peer import`'s account of a peer.
     Imported(String),
+    /// `restore`: where the file as it was is kept.
+    Kept(PathBuf),
     NothingToImport,
 }
 
@@ -195,6 +199,7 @@ impl std::fmt::Display for Note {
             ),
             Note::Expired { ifname, name, at } => write!(f, "{ifname}: peer {} expired at {}: disabled", clean(name), clean(at)),
             Note::Imported(t) => f.write_str(t),
+            Note::Kept(p) => write!(f, "the file as it was is kept as {}", p.display()),
             Note::NothingToImport => f.write_str("nothing to import: no marker of another tool, every peer has a name"),
         }
     }
@@ -241,6 +246,13 @@ pub(crate) struct Outcome {
     pub links: Vec<(String, PathBuf)>,
     pub notes: Vec<Note>,
     pub stdout: String,
+    /// The server's own settings (key, addresses, port) changed: a running interface is
+    /// brought to the new file as `wgq reload` does, not only the peers of `changes`.
+    pub reload: bool,
+    /// Before anything is changed, the file as it was is kept beside it as
+    /// `FILE.<suffix>` (0600), and the client files written over or removed in
+    /// `DIR/clients/INTERFACE.<suffix>/` (0700): `restore` loses nothing.
+    pub keep_as: Option<String>,
 }
 
 pub(crate) fn now() -> i64 {
@@ -347,14 +359,19 @@ fn edit_locked(
         _ => false,
     };
     let recorded = if live { run.read(&ifname, crate::system::runstate::ifindex(&ifname)) } else { None };
-    let plan = if let Some(sys) = sys.as_mut().filter(|_| live) {
-        let facts = sys.observe_peer(&new_cfg, recorded.clone())?;
-        Some(crate::plan::peer::plan_peers(&new_cfg, &ifname, &out.changes, &facts).map_err(ProvisionError::PeerPlan)?)
-    } else {
-        None
+    let plan = match sys.as_mut().filter(|_| live) {
+        Some(sys) if out.reload => Some(plan_reload(sys, run, &new_cfg, &ifname, recorded.clone())?),
+        Some(sys) => {
+            let facts = sys.observe_peer(&new_cfg, recorded.clone())?;
+            Some(crate::plan::peer::plan_peers(&new_cfg, &ifname, &out.changes, &facts).map_err(ProvisionError::PeerPlan)?)
+        }
+        None => None,
     };
     if opts.dry_run {
         let mut s = format!("# {}\n", path.display());
+        if let Some(suffix) = &out.keep_as {
+            let _ = writeln!(s, "# keep the file as it is as {}", kept_path(path, suffix).display());
+        }
         s.push_str(&edit::diff(&ctx.doc.text, &text));
         for (name, target) in &out.links {
             let _ = writeln!(s, "# link {} -> {}", util::client_shown(ctx, name), target.display());
@@ -376,6 +393,10 @@ fn edit_locked(
         return Ok(Edited::DryRun(s));
     }
     phase("plan", &mut t);
+    let mut notes = out.notes;
+    if let Some(suffix) = &out.keep_as {
+        notes.push(Note::Kept(keep_copies(ctx, &out.clients, suffix)?));
+    }
     let mut stderr = std::io::stderr();
     let mut ex = match (&plan, sys.as_mut()) {
         (Some(p), Some(sys)) => {
@@ -416,7 +437,61 @@ fn edit_locked(
     {
         eprintln!("{}: warning: unable to record state in {}: {e}", crate::program_name(), run.dir().display());
     }
-    Ok(Edited::Done { notes: out.notes, live, no_apply: opts.no_apply || !host.devices, ifname, stdout: out.stdout })
+    Ok(Edited::Done { notes, live, no_apply: opts.no_apply || !host.devices, ifname, stdout: out.stdout })
+}
+
+/// Where `keep_as` keeps the file.
+pub(crate) fn kept_path(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{suffix}"));
+    path.with_file_name(name)
+}
+
+/// Keeps the file as it is and the client files about to be written over or removed (see
+/// [`Outcome::keep_as`]; a copy already there is never written over: `-2`, `-3`, … are
+/// added); a copy that fails stops the edit before anything is changed. Returns where the
+/// file is kept.
+fn keep_copies(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)], suffix: &str) -> Result<PathBuf, ProvisionError> {
+    let io = |p: &Path, source| ProvisionError::Io { what: IoWhat::Write(p.to_path_buf()), source };
+    let taken = |s: &str| kept_path(&ctx.server.path, s).exists() || kept_path(&ctx.server.clients, s).exists();
+    let suffix = (1..10_000)
+        .map(|k| if k == 1 { suffix.to_string() } else { format!("{suffix}-{k}") })
+        .find(|s| !taken(s))
+        .ok_or_else(|| io(&ctx.server.path, std::io::Error::from(std::io::ErrorKind::AlreadyExists)))?;
+    let suffix = suffix.as_str();
+    let kept = kept_path(&ctx.server.path, suffix);
+    crate::os::files::write_atomic(&kept, &ctx.doc.text).map_err(|e| io(&kept, e))?;
+    let dir = kept_path(&ctx.server.clients, suffix);
+    let mut copies: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for (name, _) in clients {
+        if let Some(bytes) = ctx.client_file(name) {
+            copies.push((dir.join(format!("{name}.conf")), bytes));
+        }
+    }
+    if !copies.is_empty() {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| io(&dir, e))?;
+        let files: Vec<(&Path, &[u8])> = copies.iter().map(|(p, b)| (p.as_path(), b.as_slice())).collect();
+        let r = crate::os::files::write_atomic_all(&files).map_err(|(_, e)| io(&dir, e));
+        for (_, b) in &mut copies {
+            crate::key::wipe(b);
+        }
+        r?;
+    }
+    Ok(kept)
+}
+
+/// The plan that brings a running interface to `cfg` in place (`wgq reload`'s): peers that
+/// do not change keep their sessions; peers `wgq p2p connect` added at run time stay.
+fn plan_reload(
+    sys: &mut LinuxSystem,
+    run: &RunState,
+    cfg: &config::Config,
+    ifname: &str,
+    recorded: Option<crate::plan::UpRecord>,
+) -> Result<crate::plan::Plan, ProvisionError> {
+    let facts = sys.observe_reload_with(cfg, recorded, run)?;
+    crate::plan::plan_reload(cfg, ifname, &facts).map_err(ProvisionError::Reload)
 }
 
 /// The device entry of a block (`None` for a disabled block or one without a key).

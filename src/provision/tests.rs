@@ -313,3 +313,43 @@ fn p2p_opt_in_by_add_and_set() {
     assert_eq!(opted(&t), [false, false]);
     assert!(!t.text().contains("P2P"));
 }
+
+/// A restore edits in place: a client in the file and the backup keeps its block, name and
+/// other lines (routes, notes, endpoint); only what differs changes; the rest of the file
+/// (comments, `[Interface]` lines) stays byte for byte.
+#[test]
+fn a_restore_changes_only_what_differs() {
+    let t = T::new("rs", "10.8.0.1/24, fd08::1/64");
+    let lan = ["192.168.50.0/24".to_string()];
+    let r = AddRequest { name: "phone", note: Some("Anna's"), routes: &lan, ..Default::default() };
+    add(&t.host, t.server(), &EditOpts::default(), &r, None).unwrap();
+    t.add("gone", |_| {}).unwrap();
+    // An admin's own lines: a comment at the top, an endpoint in phone's block.
+    let text = t.text().replacen("[Interface]\n", "# my server\n[Interface]\n", 1).replacen(
+        "# Note = Anna's\n",
+        "# Note = Anna's\nEndpoint = 198.51.100.7:51820\n",
+        1,
+    );
+    std::fs::write(t.path(), &text).unwrap();
+    let mut b = restore::backup(t.server()).unwrap();
+    assert_eq!(b.db.clients.len(), 2);
+    b.db.clients.retain(|c| c.name == "phone");
+    b.db.clients[0].address = "10.8.0.9".parse().unwrap();
+    b.db.clients[0].enabled = false;
+    let r = RestoreRequest { backup: &b, keep_as: "before-restore-test" };
+    let e = restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap();
+    assert!(notes(&e).iter().any(|n| n.contains("before-restore-test")), "{:?}", notes(&e));
+    let after = t.text();
+    assert!(after.starts_with("# my server\n[Interface]\n"), "{after}");
+    assert!(after.contains("#- # Note = Anna's\n#- Endpoint = 198.51.100.7:51820\n"), "{after}");
+    assert!(after.contains("#- AllowedIPs = 10.8.0.9/32, fd08::2/128, 192.168.50.0/24\n"), "the rest stays: {after}");
+    assert!(!after.contains("gone"), "{after}");
+    assert!(t.client("gone").is_none());
+    assert!(t.client("phone").unwrap().contains("Address = 10.8.0.9/32, fd08::2/128"));
+    assert_eq!(std::fs::read_to_string(t.dir.path().join(format!("{}.conf.before-restore-test", t.ifname))).unwrap(), text);
+    let kept = t.dir.path().join("clients").join(format!("{}.before-restore-test", t.ifname));
+    assert!(kept.join("gone.conf").exists() && kept.join("phone.conf").exists());
+    // Restored again: nothing to change.
+    let r = RestoreRequest { backup: &b, keep_as: "before-restore-again" };
+    assert!(matches!(restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap(), Edited::Unchanged(_)));
+}

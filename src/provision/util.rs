@@ -139,6 +139,10 @@ pub(crate) fn write_clients(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)]) ->
     if clients.iter().any(|(_, c)| c.is_some()) {
         ensure_private_dir(&ctx.server.clients)?;
     }
+    let many = clients.iter().filter(|(_, c)| c.is_some()).count() > 1;
+    if many {
+        return write_many(ctx, clients);
+    }
     for (name, content) in clients {
         let Some(c) = content else { continue };
         let written = match client_path(ctx, name) {
@@ -160,6 +164,32 @@ pub(crate) fn write_clients(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)]) ->
         }
     }
     Ok(replaced)
+}
+
+/// [`write_clients`] of many files: written together ([`crate::os::files::write_atomic_all`]:
+/// one flush for all instead of one per file).
+fn write_many(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)]) -> std::io::Result<Replaced> {
+    let mut paths = Vec::new();
+    for (name, content) in clients {
+        let Some(c) = content else { continue };
+        let p = client_path(ctx, name).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the peer name {} cannot name a client file", peers::shown(name)),
+            )
+        })?;
+        paths.push((p, c.as_slice()));
+    }
+    let mut replaced: Replaced = paths.iter().map(|(p, _)| (p.clone(), std::fs::read(p).ok())).collect();
+    let files: Vec<(&Path, &[u8])> = paths.iter().map(|(p, c)| (p.as_path(), *c)).collect();
+    match crate::os::files::write_atomic_all(&files) {
+        Ok(()) => Ok(replaced),
+        Err((n, e)) => {
+            forget_clients(&mut replaced.split_off(n.min(replaced.len())));
+            restore_clients(&mut replaced);
+            Err(e)
+        }
+    }
 }
 
 /// Puts back what [`write_clients`] replaced (the server file could not be written): old

@@ -469,6 +469,25 @@ impl LinuxSystem {
         })
     }
 
+    /// What planning `reload` of `cfg` needs, as `wgq reload` and a provisioning edit of the
+    /// server's own settings see it: peers `wgq p2p connect` added at run time are left out
+    /// of the device (they stay), and the other tunnels' kill switches are looked at.
+    pub fn observe_reload_with(
+        &mut self,
+        cfg: &Config,
+        recorded: Option<UpRecord>,
+        state: &crate::system::runstate::RunState,
+    ) -> Result<crate::plan::ReloadFacts, SystemError> {
+        let ifname = self.ifname.clone();
+        let mut facts = self.observe_reload(cfg, recorded)?;
+        if let Some(p2p) = state.read_p2p(&ifname, crate::system::runstate::ifindex(&ifname)) {
+            let file_keys: Vec<crate::key::Key> = cfg.peers.iter().map(|p| p.public_key).collect();
+            p2p.strip(&mut facts.live, &file_keys);
+        }
+        (facts.up.other_switches, facts.up.other_tunnels) = self.observe_neighbours(state, false);
+        Ok(facts)
+    }
+
     /// Observes what planning `reload` needs.
     pub fn observe_reload(&mut self, cfg: &Config, recorded: Option<UpRecord>) -> Result<crate::plan::ReloadFacts, SystemError> {
         let name = self.ifname.clone();

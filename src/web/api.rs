@@ -731,15 +731,12 @@ impl App {
     fn derive_name(&self, ifname: &str, display: &str) -> Result<String, Response> {
         let l = self.listed(ifname).map_err(|e| perr(&e))?;
         let taken: HashSet<&str> = l.rows.iter().filter_map(|r| r.entry.name.as_deref()).collect();
-        let free = |n: &str| !taken.contains(n) && crate::config::peers::check_name(n, ifname).is_ok();
         if file_safe(display) {
+            // Taken: refused as taken (a page's new client never gets another's name).
             return Ok(display.to_string());
         }
-        let ascii: String = display.chars().filter(char::is_ascii_alphanumeric).take(15).collect();
-        if !ascii.is_empty() && free(&ascii) {
-            return Ok(ascii);
-        }
-        (1..=100_000).map(|i| format!("client-{i}")).find(|n| free(n)).ok_or_else(|| error(409, "no free name"))
+        provision::restore::file_name_for(display, ifname, |n| !taken.contains(n), &mut 1)
+            .ok_or_else(|| error(409, "no free name"))
     }
 
     fn create(&self, who: &Who, dry: bool, from: IpAddr, ifname: &str, body: &Value) -> Response {
@@ -1152,6 +1149,8 @@ impl App {
                     .header("Set-Cookie", format!("{COOKIE}=; Path={}; HttpOnly; SameSite=Strict; Max-Age=0", self.cookie_path()))
             }
             ("GET" | "HEAD", ["api", "wireguard", "client"]) => self.clients(self.main_if(), false, who.can_write()),
+            ("GET" | "HEAD", ["api", "wireguard", "backup"]) => self.backup(&who, from, self.main_if()),
+            ("PUT", ["api", "wireguard", "restore"]) => self.restore(req, &who, from, self.main_if()),
             ("POST", ["api", "wireguard", "client"]) => match body_json(req) {
                 Ok(b) => self.create(&who, dry_run(req), from, self.main_if(), &b),
                 Err(r) => r,
@@ -1170,12 +1169,66 @@ impl App {
                         Ok(b) => self.create(&who, dry_run(req), from, &ifname, &b),
                         Err(r) => r,
                     },
+                    ("GET" | "HEAD", ["backup"]) => self.backup(&who, from, &ifname),
+                    ("PUT", ["restore"]) => self.restore(req, &who, from, &ifname),
                     (_, ["clients", id]) => self.client_route(req, &who, from, &ifname, id, ""),
                     (_, ["clients", id, action]) => self.client_route(req, &who, from, &ifname, id, action),
                     _ => error(404, "Not Found"),
                 }
             }
             _ => error(404, "Not Found"),
+        }
+    }
+
+    /// wg-easy 14's database of `ifname` as an attachment (`wg0.json`); it holds private keys:
+    /// not for read-only tokens.
+    fn backup(&self, who: &Who, from: IpAddr, ifname: &str) -> Response {
+        if !who.can_write() {
+            return error(403, "read-only token: a backup holds private keys");
+        }
+        let b = match self.target(ifname).locate().and_then(provision::backup) {
+            Ok(b) => b,
+            Err(e) => return perr(&e),
+        };
+        audit(&who.label(from), &format!("backup ({} clients)", b.db.clients.len()), ifname, "-");
+        let file = format!("{}.json", if ifname == self.main_if() { "wg0" } else { ifname });
+        Response::new(200, "application/json; charset=utf-8", backup_json(&b))
+            .header("Content-Disposition", format!("attachment; filename=\"{file}\""))
+    }
+
+    /// wg-easy 14's restore: `{"file": "<a backup as text>"}` becomes the file of `ifname`
+    /// (see `provision::restore`).
+    fn restore(&self, req: &Request, who: &Who, from: IpAddr, ifname: &str) -> Response {
+        let body = match body_json(req) {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let Some(file) = body.get("file").and_then(Value::as_str) else { return error(400, "Missing: file (a backup as text)") };
+        let backup = match provision::restore::parse_backup(file.as_bytes()) {
+            Ok(b) => b,
+            Err(e) => {
+                let e = crate::key::hide_keys(&e);
+                if !dry_run(req) {
+                    audit(&who.label(from), &format!("restore (refused: {e})"), ifname, "-");
+                }
+                return error(400, &format!("the backup is refused (nothing was changed): {e}"));
+            }
+        };
+        let keep_as = format!("before-restore-{}", stamp(now()));
+        let what = format!("restore ({} clients)", backup.db.clients.len());
+        let r = provision::RestoreRequest { backup: &backup, keep_as: &keep_as };
+        let dry = dry_run(req);
+        match self.edit(Caller { who, from, dry }, ifname, &what, "-", |h, s, o| provision::restore(h, s, o, &r)) {
+            Ok(Edited::DryRun(text)) => dry_response(&text),
+            Ok(Edited::Unchanged(_)) => json_resp(200, &json!({ "success": true, "changed": false })),
+            Ok(Edited::Done { notes, .. }) => {
+                let kept = notes.iter().find_map(|n| match n {
+                    provision::Note::Kept(p) => Some(p.display().to_string()),
+                    _ => None,
+                });
+                json_resp(200, &json!({ "success": true, "changed": true, "kept": kept }))
+            }
+            Err(r) => r,
         }
     }
 
@@ -1272,6 +1325,48 @@ impl App {
     }
 }
 
+/// A UTC time for a file name: `20260102T030405Z`.
+fn stamp(secs: i64) -> String {
+    iso(secs).replace(['-', ':'], "")
+}
+
+/// A backup as wg-easy 14's `wg0.json` (its ids wgq's client ids; a client holding its own
+/// key has no `privateKey`, as wg-easy's imported clients; wgq adds the server's
+/// `listenPort`).
+pub fn backup_json(b: &provision::Backup) -> String {
+    let db = &b.db;
+    let mut clients = serde_json::Map::new();
+    for c in &db.clients {
+        let t = |v: Option<i64>| v.map(|s| Value::String(iso(s))).unwrap_or(Value::Null);
+        let mut o = serde_json::Map::new();
+        o.insert("id".into(), json!(c.id));
+        o.insert("name".into(), json!(c.name));
+        o.insert("address".into(), json!(c.address.to_string()));
+        if let Some(a) = b.v6.get(&c.public_key) {
+            o.insert("addressV6".into(), json!(a.to_string()));
+        }
+        if let Some(k) = &c.private_key {
+            o.insert("privateKey".into(), json!(k.to_base64()));
+        }
+        o.insert("publicKey".into(), json!(c.public_key.to_base64()));
+        o.insert("preSharedKey".into(), c.preshared_key.as_ref().map_or(Value::Null, |k| json!(k.to_base64())));
+        o.insert("createdAt".into(), t(c.created));
+        o.insert("updatedAt".into(), t(c.created));
+        o.insert("expiredAt".into(), t(c.expires));
+        o.insert("enabled".into(), json!(c.enabled));
+        clients.insert(c.id.clone(), Value::Object(o));
+    }
+    let mut server = serde_json::Map::new();
+    server.insert("privateKey".into(), json!(db.server_key.to_base64()));
+    server.insert("publicKey".into(), json!(db.server_key.public_key().to_base64()));
+    server.insert("address".into(), json!(db.server_address.to_string()));
+    if let Some(p) = b.listen_port {
+        server.insert("listenPort".into(), json!(p));
+    }
+    let v = json!({ "server": Value::Object(server), "clients": Value::Object(clients) });
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
 /// `?dryRun=1` (or `dry_run=1`, `dryRun=true`): the change is only previewed.
 fn dry_run(req: &Request) -> bool {
     req.query.split('&').any(|kv| matches!(kv, "dryRun=1" | "dryRun=true" | "dry_run=1" | "dry_run=true"))
@@ -1307,6 +1402,18 @@ impl Handler for App {
             Ok(r) => r,
             Err(_) => error(500, "internal error"),
         }
+    }
+
+    fn body_limit(&self, head: &Request, default: usize) -> usize {
+        // A restore carries a whole backup (as a JSON string: escapes make it longer); only
+        // for a caller that may restore (others never get more than the default read).
+        if head.method == "PUT" && head.path.ends_with("/restore") {
+            let from = self.client_addr(head);
+            if self.host_allowed(head) && !self.cross_site(head) && matches!(self.who(head, from), Ok(Some(w)) if w.can_write()) {
+                return default.max(2 * provision::migrate::MAX_DB as usize + 1024);
+            }
+        }
+        default
     }
 
     fn common_headers(&self) -> Vec<(String, String)> {

@@ -161,11 +161,14 @@ fn read_line(r: &mut BufReader<TcpStream>, budget: &mut usize, deadline: Instant
 }
 
 /// Reads one request. `idle`: how long to wait for its first byte.
+/// `body_limit`: the most bytes of the body of this request, given its head (the handler's
+/// [`Handler::body_limit`]).
 pub fn read_request(
     r: &mut BufReader<TcpStream>,
     peer: SocketAddr,
     limits: &Limits,
     idle: Duration,
+    body_limit: &dyn Fn(&Request) -> usize,
 ) -> Result<Request, ReadError> {
     let mut budget = limits.header_bytes;
     // The first line may wait the idle time; the rest of the header has header_time from then.
@@ -221,7 +224,10 @@ pub fn read_request(
         [_] => return Err(ReadError::Status(400)),
         _ => return Err(ReadError::Status(400)),
     };
-    if len > limits.body_bytes {
+    let mut req = Request { method: method.into(), path: path.into(), query: query.into(), headers, body: Vec::new(), peer };
+    // The handler is asked only about a body larger than the default (it may look at who
+    // asks, which costs).
+    if len > limits.body_bytes && len > body_limit(&req) {
         return Err(ReadError::Status(413));
     }
     let mut body = vec![0u8; len];
@@ -240,7 +246,8 @@ pub fn read_request(
             Err(_) => return Err(ReadError::Closed),
         }
     }
-    Ok(Request { method: method.into(), path: path.into(), query: query.into(), headers, body, peer })
+    req.body = body;
+    Ok(req)
 }
 
 /// Writes a response (`head`: no body, as for HEAD).
@@ -275,6 +282,11 @@ pub trait Handler: Send + Sync + 'static {
     fn common_headers(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// The most bytes of the body of the request `head` (its body not read yet; `default`:
+    /// the limits').
+    fn body_limit(&self, _head: &Request, default: usize) -> usize {
+        default
+    }
 }
 
 fn error_response(h: &dyn Handler, status: u16) -> Response {
@@ -291,7 +303,7 @@ fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
     let mut r = BufReader::with_capacity(8192, stream);
     for i in 0..limits.requests_per_connection {
         let idle = if i == 0 { limits.header_time } else { limits.idle_time };
-        match read_request(&mut r, peer, limits, idle) {
+        match read_request(&mut r, peer, limits, idle, &|head| h.body_limit(head, limits.body_bytes)) {
             Ok(req) => {
                 let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
                 let mut resp = h.handle(&req);
