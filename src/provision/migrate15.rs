@@ -392,7 +392,9 @@ pub fn parse_database(db: &[u8], wal: Option<&[u8]>, env: &Env) -> Result<Databa
 /// web page's display name (`# DisplayName =`) where wg-easy's differs; a name longer than a
 /// display name is kept whole in the note.
 pub fn names(clients: &[Client]) -> Vec<(String, Option<String>, Option<String>)> {
-    let mut taken: Vec<String> = vec![IFNAME.to_string()];
+    let mut taken: std::collections::HashSet<String> = [IFNAME.to_string()].into();
+    // The next suffix to try for each base name (no suffix is tried twice).
+    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     clients
         .iter()
         .map(|c| {
@@ -409,13 +411,13 @@ pub fn names(clients: &[Client]) -> Vec<(String, Option<String>, Option<String>)
                 b => b.to_string(),
             };
             let mut n = base.clone();
-            let mut k = 2;
+            let k = next.entry(base.clone()).or_insert(2);
             while taken.contains(&n) {
                 let suffix = format!("-{k}");
                 n = format!("{}{suffix}", &base[..base.len().min(15 - suffix.len())]);
-                k += 1;
+                *k += 1;
             }
-            taken.push(n.clone());
+            taken.insert(n.clone());
             let t: String = c.name.chars().map(|ch| if ch.is_control() { ' ' } else { ch }).collect();
             let t = t.trim();
             let shown: String = t.chars().take(values::MAX_DISPLAY_NAME).collect();
@@ -653,5 +655,38 @@ mod tests {
         assert_eq!(n[0].1.as_deref(), Some("y".repeat(63).as_str()));
         let note = n[0].2.clone().unwrap();
         assert!(values::note(&note).is_ok() && values::display_name(n[0].1.as_deref().unwrap()).is_ok());
+    }
+
+    /// Many clients of one name (a database may hold any number): each name is found in one
+    /// step, not by trying every suffix against every name taken.
+    #[test]
+    fn many_clients_of_one_name_are_named_quickly() {
+        let c = |name: &str| Client {
+            id: 1,
+            name: name.into(),
+            v4: "10.8.0.2".parse().unwrap(),
+            v6: None,
+            private_key: None,
+            public_key: Key::default(),
+            preshared_key: None,
+            created: None,
+            expires: None,
+            enabled: true,
+            allowed_ips: None,
+            dns: None,
+            keepalive: 0,
+            mtu: 1420,
+            routes: vec![],
+            not_imported: vec![],
+        };
+        let mut all: Vec<Client> = (0..1500).map(|_| c("phone")).collect();
+        all.push(c("phone-2"));
+        let t = std::time::Instant::now();
+        let n = names(&all);
+        assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+        assert_eq!((n[0].0.as_str(), n[1].0.as_str(), n[1499].0.as_str()), ("phone", "phone-2", "phone-1500"));
+        assert_eq!(n[1500].0, "phone-2-2", "a name taken by a suffix before: a suffix of its own");
+        let unique: std::collections::HashSet<&str> = n.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(unique.len(), n.len());
     }
 }
