@@ -263,6 +263,16 @@ fn safe_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// `p` is a directory itself, not a symbolic link to one (whoever may write in the state
+/// directory must not make the files be written or removed elsewhere).
+fn real_dir(p: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(p)?.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("{}: not a directory (a symbolic link is not followed)", p.display())))
+    }
+}
+
 fn mkdir(p: &Path) -> std::io::Result<()> {
     match std::fs::DirBuilder::new().mode(0o700).create(p) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
@@ -285,6 +295,12 @@ impl Store {
         if create {
             mkdir(&self.dir)?;
             mkdir(&self.dir.join(ifname))?;
+        }
+        for d in [self.dir.clone(), self.dir.join(ifname)] {
+            match real_dir(&d) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => return Ok(None),
+                r => r?,
+            }
         }
         let r = std::fs::OpenOptions::new()
             .read(true)
@@ -366,7 +382,10 @@ impl Store {
 
     /// Removes the files of `ifname` whose client is gone (`keep(id)` says whether it is not).
     pub fn prune(&self, ifname: &str, keep: impl Fn(&str) -> bool) {
-        if !crate::config::locate::is_interface_name(ifname) {
+        if !crate::config::locate::is_interface_name(ifname)
+            || real_dir(&self.dir).is_err()
+            || real_dir(&self.dir.join(ifname)).is_err()
+        {
             return;
         }
         let Ok(rd) = std::fs::read_dir(self.dir.join(ifname)) else { return };
@@ -566,6 +585,33 @@ mod tests {
         assert_eq!((today["rx"].as_u64(), today["tx"].as_u64()), (Some(11), Some(22)), "today with the slot in progress");
         assert!(v["days"][28]["rx"].is_null());
         assert_eq!(view(None, 900, now, None)["slots"][95]["rx"], serde_json::Value::Null);
+    }
+
+    /// `traffic` or `traffic/IF` a symbolic link (made by whoever may write in the state
+    /// directory): nothing is read, written or removed where it points.
+    #[test]
+    fn linked_directories_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = tempfile::tempdir().unwrap();
+        std::fs::write(victim.path().join("passwd"), "root:x:0:0\n").unwrap();
+        let s = Store::new(dir.path(), 900);
+        std::fs::create_dir(dir.path().join("traffic")).unwrap();
+        std::os::unix::fs::symlink(victim.path(), dir.path().join("traffic/wg0")).unwrap();
+        s.prune("wg0", |_| false);
+        assert!(victim.path().join("passwd").exists(), "a file where the link points was removed");
+        assert!(s.sample("wg0", "AbC", T0, Some((1, 1))).is_err());
+        assert!(!victim.path().join("AbC").exists(), "a file made where the link points");
+        assert_eq!(s.read("wg0", "passwd"), None);
+        // The whole traffic directory a link.
+        let dir2 = tempfile::tempdir().unwrap();
+        std::fs::create_dir(victim.path().join("wg0")).unwrap();
+        std::fs::write(victim.path().join("wg0/shadow"), "x").unwrap();
+        std::os::unix::fs::symlink(victim.path(), dir2.path().join("traffic")).unwrap();
+        let s2 = Store::new(dir2.path(), 900);
+        s2.prune("wg0", |_| false);
+        assert!(victim.path().join("wg0/shadow").exists());
+        assert!(s2.sample("wg0", "AbC", T0, Some((1, 1))).is_err());
+        assert!(!victim.path().join("wg0/AbC").exists());
     }
 
     #[test]
