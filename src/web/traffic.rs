@@ -252,10 +252,14 @@ pub fn sample(h: &mut History, now: u64, live: Option<(u64, u64)>) -> bool {
 }
 
 /// The files of every client of the served interfaces.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     pub slot_secs: u32,
+    /// Files removed in the last two slots, with when: the sampler's read of the server file
+    /// may be older than a delete, and must not make the file again. Held while a file is
+    /// opened by a sample or removed.
+    removed: std::sync::Mutex<std::collections::HashMap<PathBuf, std::time::Instant>>,
 }
 
 /// A client id is URL-safe base64 (`api::client_id`): no path separator, no dot.
@@ -282,7 +286,7 @@ fn mkdir(p: &Path) -> std::io::Result<()> {
 
 impl Store {
     pub fn new(state_dir: &Path, slot_secs: u32) -> Store {
-        Store { dir: state_dir.join("traffic"), slot_secs: slot_secs.max(1) }
+        Store { dir: state_dir.join("traffic"), slot_secs: slot_secs.max(1), removed: Default::default() }
     }
 
     fn path(&self, ifname: &str, id: &str) -> Option<PathBuf> {
@@ -347,7 +351,13 @@ impl Store {
     /// Samples one client at slot `now` (see [`sample`]); a file is made only for a peer on
     /// the device. A corrupt file is started again (with a warning).
     pub fn sample(&self, ifname: &str, id: &str, now: u64, live: Option<(u64, u64)>) -> std::io::Result<()> {
-        let Some(mut f) = self.open(ifname, id, true, live.is_some())? else { return Ok(()) };
+        let removed = super::lock(&self.removed);
+        if self.path(ifname, id).is_some_and(|p| removed.get(&p).is_some_and(|t| t.elapsed() < self.removed_for())) {
+            return Ok(());
+        }
+        let f = self.open(ifname, id, true, live.is_some())?;
+        drop(removed);
+        let Some(mut f) = f else { return Ok(()) };
         let b = Self::read_from(&f)?;
         let mut h = if b.is_empty() {
             History::new(self.slot_secs)
@@ -370,10 +380,20 @@ impl Store {
         f.flush()
     }
 
-    /// Removes a client's file (deleted in the page).
+    /// How long a removed file is not made again.
+    fn removed_for(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(2 * u64::from(self.slot_secs))
+    }
+
+    /// Removes a client's file (deleted in the page); a sample in the next two slots does not
+    /// make it again.
     pub fn remove(&self, ifname: &str, id: &str) {
-        if let Some(p) = self.path(ifname, id)
-            && let Err(e) = std::fs::remove_file(&p)
+        let Some(p) = self.path(ifname, id) else { return };
+        let mut removed = super::lock(&self.removed);
+        let keep = self.removed_for();
+        removed.retain(|_, t| t.elapsed() < keep);
+        removed.insert(p.clone(), std::time::Instant::now());
+        if let Err(e) = std::fs::remove_file(&p)
             && e.kind() != std::io::ErrorKind::NotFound
         {
             eprintln!("wgq web: warning: {}: {e}", p.display());
@@ -612,6 +632,24 @@ mod tests {
         assert!(victim.path().join("wg0/shadow").exists());
         assert!(s2.sample("wg0", "AbC", T0, Some((1, 1))).is_err());
         assert!(!victim.path().join("wg0/AbC").exists());
+    }
+
+    /// The sampler works from a read of the server file made before a delete: a sample of
+    /// the deleted client just after its file went must not make the file again (it stayed
+    /// until the next slot's prune, and showed again for a client added back with its key).
+    #[test]
+    fn a_deleted_clients_file_is_not_made_again_by_a_late_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(dir.path(), 900);
+        s.sample("wg0", "AbC", T0, Some((1, 1))).unwrap();
+        let p = dir.path().join("traffic/wg0/AbC");
+        assert!(p.exists());
+        s.remove("wg0", "AbC");
+        s.sample("wg0", "AbC", T0 + 1, Some((5, 5))).unwrap();
+        assert!(!p.exists(), "made again");
+        // Others are sampled as before.
+        s.sample("wg0", "Other", T0 + 1, Some((5, 5))).unwrap();
+        assert!(dir.path().join("traffic/wg0/Other").exists());
     }
 
     #[test]
