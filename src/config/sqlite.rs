@@ -441,7 +441,8 @@ pub struct Column {
 }
 
 /// SQL tokens: words, quoted names (`"x"`, `` `x` ``, `[x]`), strings (`'x'`) and single
-/// punctuation characters. `None` for an unterminated quote.
+/// punctuation characters; comments (`-- …`, `/* … */`) skipped. `None` for an unterminated
+/// quote or block comment.
 fn tokens(sql: &str) -> Option<Vec<(char, String)>> {
     let mut out = Vec::new();
     let mut it = sql.chars().peekable();
@@ -453,6 +454,17 @@ fn tokens(sql: &str) -> Option<Vec<(char, String)>> {
                     if c == '\n' {
                         break;
                     }
+                }
+            }
+            '/' if it.peek() == Some(&'*') => {
+                it.next();
+                let mut star = false;
+                loop {
+                    let c = it.next()?;
+                    if star && c == '/' {
+                        break;
+                    }
+                    star = c == '*';
                 }
             }
             '\'' | '"' | '`' | '[' => {
@@ -490,7 +502,7 @@ fn tokens(sql: &str) -> Option<Vec<(char, String)>> {
 
 /// The columns of a `CREATE TABLE name (…)` text, in order.
 pub fn columns(sql: &str) -> Result<Vec<Column>, String> {
-    let t = tokens(sql).ok_or("an unterminated quote in CREATE TABLE")?;
+    let t = tokens(sql).ok_or("an unterminated quote or comment in CREATE TABLE")?;
     let open = t.iter().position(|(k, s)| *k == 'p' && s == "(").ok_or("no column list in CREATE TABLE")?;
     // The column definitions: split at commas outside parentheses.
     let mut defs: Vec<&[(char, String)]> = Vec::new();
@@ -611,6 +623,13 @@ mod tests {
         assert!(columns("CREATE TABLE t (a) WITHOUT ROWID").is_err());
         assert!(columns("CREATE TABLE t (a").is_err());
         assert!(columns("CREATE TABLE t ('a").is_err());
+        // SQLite keeps the text as written, comments too: a block comment is no column.
+        let c = columns("CREATE TABLE t (a INTEGER PRIMARY KEY /* the id, */, b /* (x */ TEXT DEFAULT 'y', c)").unwrap();
+        let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert!(c[0].rowid_alias);
+        assert_eq!(c[1].default, Value::Text("y".into()));
+        assert!(columns("CREATE TABLE t (a /* open").is_err());
     }
 
     /// A varint below 2^14.
