@@ -533,9 +533,20 @@ pub fn columns(sql: &str) -> Result<Vec<Column>, String> {
     const CONSTRAINTS: [&str; 5] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"];
     let is = |tok: Option<&(char, String)>, w: &str| tok.is_some_and(|(k, s)| *k == 'w' && s.eq_ignore_ascii_case(w));
     let mut out = Vec::new();
+    // Whether each column is declared `INTEGER`; the one column of a table's `PRIMARY KEY (…)`.
+    let (mut integer, mut table_pk) = (Vec::new(), None);
     for d in defs {
         let Some((kind, name)) = d.first() else { return Err("an empty column definition".into()) };
         if *kind == 'w' && CONSTRAINTS.iter().any(|c| name.eq_ignore_ascii_case(c)) {
+            // `[CONSTRAINT name] PRIMARY KEY (col [ASC|DESC])`: that column is the rowid's
+            // alias when it is declared INTEGER (either order, unlike the column's own form).
+            if let Some(p) = d.windows(3).position(|w| is(Some(&w[0]), "PRIMARY") && is(Some(&w[1]), "KEY") && w[2].1 == "(") {
+                let inner: Vec<&(char, String)> = d[p + 3..].iter().take_while(|(k, s)| !(*k == 'p' && s == ")")).collect();
+                let order = inner.get(1).is_some_and(|t| is(Some(t), "ASC") || is(Some(t), "DESC"));
+                if (inner.len() == 1 || (inner.len() == 2 && order)) && matches!(inner[0].0, 'w' | 'n') {
+                    table_pk = Some(inner[0].1.clone());
+                }
+            }
             continue;
         }
         if *kind != 'w' && *kind != 'n' {
@@ -556,10 +567,17 @@ pub fn columns(sql: &str) -> Result<Vec<Column>, String> {
             Some(i) => literal(&d[i + 1..]),
             None => Value::Null,
         };
+        integer.push(ty.len() == 1 && ty[0].eq_ignore_ascii_case("INTEGER"));
         out.push(Column { name: name.clone(), rowid_alias, default });
     }
     if out.is_empty() {
         return Err("no columns in CREATE TABLE".into());
+    }
+    if let Some(pk) = table_pk
+        && let Some(i) = out.iter().position(|c| c.name.eq_ignore_ascii_case(&pk))
+        && integer[i]
+    {
+        out[i].rowid_alias = true;
     }
     Ok(out)
 }
@@ -630,6 +648,11 @@ mod tests {
         assert!(c[0].rowid_alias);
         assert_eq!(c[1].default, Value::Text("y".into()));
         assert!(columns("CREATE TABLE t (a /* open").is_err());
+        // The table's PRIMARY KEY of one INTEGER column: the rowid's alias too.
+        let alias = |sql: &str| columns(sql).unwrap().iter().map(|c| c.rowid_alias).collect::<Vec<_>>();
+        assert_eq!(alias("CREATE TABLE t (x, id INTEGER NOT NULL, CONSTRAINT pk PRIMARY KEY (`id` DESC))"), [false, true]);
+        assert_eq!(alias("CREATE TABLE t (id INTEGER, y, PRIMARY KEY (id, y))"), [false, false]);
+        assert_eq!(alias("CREATE TABLE t (id INT, PRIMARY KEY (id))"), [false]);
     }
 
     /// A varint below 2^14.
