@@ -360,15 +360,7 @@ pub fn parse_database(db: &[u8], wal: Option<&[u8]>, env: &Env) -> Result<Databa
             not_imported,
         });
     }
-    for (i, c) in clients.iter().enumerate() {
-        let o = &clients[..i];
-        if o.iter().any(|o| o.v4 == c.v4 || (c.v6.is_some() && o.v6 == c.v6)) {
-            return Err(format!("client {}: its address is taken twice", c.id));
-        }
-        if o.iter().any(|o| o.public_key == c.public_key) || c.public_key == server_key.public_key() {
-            return Err(format!("client {}: its public key is taken twice", c.id));
-        }
-    }
+    unique(&clients, &server_key.public_key())?;
     Ok(Database {
         server_key,
         port,
@@ -386,6 +378,21 @@ pub fn parse_database(db: &[u8], wal: Option<&[u8]>, env: &Env) -> Result<Databa
         client_mtu,
         clients,
     })
+}
+
+/// No address or public key (the server's either) twice, in one step per client.
+fn unique(clients: &[Client], server: &Key) -> Result<(), String> {
+    let mut addrs = std::collections::HashSet::new();
+    let mut keys = std::collections::HashSet::from([*server]);
+    for c in clients {
+        if !addrs.insert(c.v4) || c.v6.is_some_and(|a| !addrs.insert(a)) {
+            return Err(format!("client {}: its address is taken twice", c.id));
+        }
+        if !keys.insert(c.public_key) {
+            return Err(format!("client {}: its public key is taken twice", c.id));
+        }
+    }
+    Ok(())
 }
 
 /// The names wgq gives the clients: file-safe and unique (not the interface's either), and the
@@ -660,7 +667,7 @@ mod tests {
     /// Many clients of one name (a database may hold any number): each name is found in one
     /// step, not by trying every suffix against every name taken.
     #[test]
-    fn many_clients_of_one_name_are_named_quickly() {
+    fn many_clients_are_checked_and_named_quickly() {
         let c = |name: &str| Client {
             id: 1,
             name: name.into(),
@@ -679,6 +686,23 @@ mod tests {
             routes: vec![],
             not_imported: vec![],
         };
+        // A database of 40,000 distinct clients is checked for doubles in one step each.
+        let many: Vec<Client> = (0..40_000u32)
+            .map(|i| {
+                let mut k = [1u8; 32];
+                k[..4].copy_from_slice(&i.to_le_bytes());
+                Client { v4: std::net::Ipv4Addr::from(0x0a00_0000 + i).into(), public_key: Key(k), ..c("x") }
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        assert_eq!(unique(&many, &Key([9; 32])), Ok(()));
+        assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+        let mut twice = many[..3].to_vec();
+        twice[2].v4 = twice[0].v4;
+        assert!(unique(&twice, &Key([9; 32])).unwrap_err().contains("address"));
+        twice[2].v4 = "10.9.9.9".parse().unwrap();
+        twice[2].public_key = Key([9; 32]);
+        assert!(unique(&twice, &Key([9; 32])).unwrap_err().contains("public key"));
         let mut all: Vec<Client> = (0..1500).map(|_| c("phone")).collect();
         all.push(c("phone-2"));
         let t = std::time::Instant::now();
