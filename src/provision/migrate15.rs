@@ -439,13 +439,18 @@ pub fn names(clients: &[Client]) -> Vec<(String, Option<String>, Option<String>)
         .collect()
 }
 
-/// Reads `path` (at most [`sqlite::MAX_FILE`] bytes); `None` when it does not exist.
+/// Reads `path` (at most [`sqlite::MAX_FILE`] bytes); `None` when it does not exist. A FIFO
+/// or device is refused (opened without waiting for a writer).
 fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, ProvisionError> {
-    let f = match std::fs::File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ProvisionError::Read { path: path.to_path_buf(), source: e }),
     };
+    if !f.metadata().map_err(|e| ProvisionError::Read { path: path.to_path_buf(), source: e })?.is_file() {
+        return Err(ProvisionError::Migrate { path: path.to_path_buf(), why: "not a regular file".into() });
+    }
     let mut v = Vec::new();
     f.take(sqlite::MAX_FILE as u64 + 1)
         .read_to_end(&mut v)
@@ -623,6 +628,23 @@ mod tests {
         assert_eq!(json_list(&Value::Text("[]".into())).unwrap().as_deref(), Some(""));
         assert_eq!(json_list(&Value::Null).unwrap(), None);
         assert!(json_list(&Value::Text("[1]".into())).is_err() && json_list(&Value::Int(1)).is_err());
+    }
+
+    /// A volume's `wg-easy.db` or `-wal` that is a FIFO (or another special file): refused,
+    /// never waited on (opening a FIFO waits for a writer).
+    #[test]
+    fn special_files_are_refused_not_waited_on() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join(DB_FILE);
+        nix::unistd::mkfifo(&db, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = db.clone();
+        std::thread::spawn(move || {
+            let env = Env { ipv6: true, ui_port: "51821".into() };
+            let _ = tx.send(read_database(&p, &env).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let r = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("waited on a FIFO");
+        assert!(r.unwrap_err().contains("not a regular file"));
     }
 
     #[test]
