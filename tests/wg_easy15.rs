@@ -430,6 +430,40 @@ fn the_container_imports_a_wg_easy_15_volume_once() {
     assert_eq!(wgq::commands::container::prepare_wg_easy15(e.path()).unwrap(), None);
 }
 
+/// An import killed part-way (the container stopped with SIGKILL, the host lost power): the
+/// server file is wgq's and wg-easy's is aside, but clients (and the disabled state, set
+/// last) are missing. The next start imports again from wg-easy's file and the database.
+#[test]
+fn an_import_cut_short_is_made_again_at_the_next_start() {
+    if !python_ready() {
+        return;
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        println!("skipped: needs root (the run state's locks)");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let mut s = spec();
+    s.clients.truncate(5);
+    let _ = make_db(dir, &s);
+    std::fs::write(dir.join("wg0.conf"), "wg-easy's\n").unwrap();
+    let path = wgq::commands::container::prepare_wg_easy15(dir).unwrap().unwrap();
+    let whole = read(&path);
+    assert!(!dir.join("wg0.conf.importing").exists(), "no mark after a whole import");
+    // As a kill after the second client leaves it: the mark, two peers, their files only.
+    let cut: String = whole.split("\n[Peer]").take(3).collect::<Vec<_>>().join("\n[Peer]");
+    let peers = |t: &str| t.matches("\n[Peer]").count();
+    assert_eq!((peers(&whole), peers(&cut)), (4, 2), "one of the five disabled");
+    std::fs::write(&path, &cut).unwrap();
+    std::fs::write(dir.join("wg0.conf.importing"), "").unwrap();
+    assert_eq!(wgq::commands::container::prepare_wg_easy15(dir).unwrap(), Some(path.clone()));
+    // (The first line has the time of the import.)
+    assert_eq!(read(&path).split_once('\n').unwrap().1, whole.split_once('\n').unwrap().1, "the whole import again");
+    assert_eq!(read(&dir.join("wg0.conf.wg-easy")), "wg-easy's\n", "wg-easy's own file kept aside");
+    assert!(!dir.join("wg0.conf.importing").exists());
+}
+
 #[test]
 fn sqlite_reader_fuzz() {
     if !python_ready() {

@@ -67,11 +67,13 @@ pub fn prepare_wg_easy(w: &WgEasy) -> Result<PathBuf, AppError> {
     let host = Host::current()?;
     let json = w.dir.join(format!("{IFNAME}.json"));
     let aside = w.dir.join(format!("{IFNAME}.conf.wg-easy"));
-    // Imported once: wg-easy's own wg0.conf is then aside, and the file is wgq's. wg-easy 15's
-    // database first: a volume that went from 14 to 15 still has the older wg0.json.
-    if w.dir.join(migrate15::DB_FILE).exists() && !aside.exists() && !made_by_wgq(&path) {
+    // Imported once: wg-easy's own wg0.conf is then aside, and the file is wgq's (again when
+    // the import was cut short). wg-easy 15's database first: a volume that went from 14 to
+    // 15 still has the older wg0.json.
+    let import = provision::migrate::import_mark(&w.dir).exists() || (!aside.exists() && !made_by_wgq(&path));
+    if w.dir.join(migrate15::DB_FILE).exists() && import {
         import15(&host, &w.dir, Some(&w.endpoint))?;
-    } else if json.exists() && !aside.exists() && !made_by_wgq(&path) {
+    } else if json.exists() && import {
         provision::migrate::migrate_wg_easy(&host, w, &json, &aside, &mut std::io::stderr())?;
         say(&format!(
             "imported wg-easy's {} into {} (wg-easy's own file is now {})",
@@ -116,7 +118,8 @@ pub fn prepare_wg_easy15(dir: &Path) -> Result<Option<PathBuf>, AppError> {
     if !dir.join(migrate15::DB_FILE).exists() {
         return Ok(None);
     }
-    if !dir.join(format!("{IFNAME}.conf.wg-easy")).exists() && !made_by_wgq(&path) {
+    let cut_short = provision::migrate::import_mark(dir).exists();
+    if cut_short || (!dir.join(format!("{IFNAME}.conf.wg-easy")).exists() && !made_by_wgq(&path)) {
         import15(&Host::current()?, dir, None)?;
     }
     Ok(Some(path))

@@ -6,7 +6,9 @@
 //!
 //! Pure: it reads bytes given to it. The input is untrusted: sizes are bounded, every page
 //! number is checked, a table walk visits each page at most once (cycles and shared pages are
-//! refused) and descends at most [`MAX_DEPTH`] levels; no input panics or loops.
+//! refused), reads no more cell bytes than the database holds (cells sharing bytes are
+//! refused) and descends at most [`MAX_DEPTH`] levels; a table's values take at most
+//! [`MAX_VALUES`] bytes; no input panics or loops.
 //! Not read: indexes, `WITHOUT ROWID` tables, UTF-16 databases (all refused or unused).
 
 use std::collections::HashMap;
@@ -16,6 +18,10 @@ use std::fmt;
 pub const MAX_FILE: usize = 64 << 20;
 /// How deep a table b-tree may be (SQLite's own are a handful of levels).
 pub const MAX_DEPTH: usize = 40;
+/// The most memory the values of one table read may take (counting each value's own size):
+/// a column's `DEFAULT` is copied into every row written before the column was added, so
+/// a small file could otherwise make any amount.
+pub const MAX_VALUES: usize = 128 << 20;
 
 /// A value of a column.
 #[derive(Debug, Clone, PartialEq)]
@@ -245,6 +251,9 @@ impl<'a> Database<'a> {
     /// The rows of the table b-tree rooted at `root`: `(rowid, payload)` in rowid order.
     fn walk(&self, root: u32) -> Result<Vec<(i64, Vec<u8>)>, Error> {
         let mut seen = vec![false; self.pages as usize + 1];
+        // The bytes of the cells read: at most what the database holds, or cells share
+        // bytes (each would be read again per pointer to it).
+        let mut spent = 0u64;
         let mut rows = Vec::new();
         // Pages still to read, the next one last; with its depth.
         let mut stack: Vec<(u32, usize)> = vec![(root, 0)];
@@ -272,7 +281,7 @@ impl<'a> Database<'a> {
                 0x0d => {
                     for i in 0..cells {
                         let off = self.cell_offset(page, h + 8, i, n)?;
-                        rows.push(self.leaf_cell(page, off, n, &mut seen)?);
+                        rows.push(self.leaf_cell(page, off, n, &mut seen, &mut spent)?);
                     }
                 }
                 k => return err(format!("page {n} is no table b-tree page (type {k:#04x})")),
@@ -290,7 +299,7 @@ impl<'a> Database<'a> {
     }
 
     /// A table leaf cell: its rowid and its whole payload (overflow pages followed).
-    fn leaf_cell(&self, page: &[u8], off: usize, n: u32, seen: &mut [bool]) -> Result<(i64, Vec<u8>), Error> {
+    fn leaf_cell(&self, page: &[u8], off: usize, n: u32, seen: &mut [bool], spent: &mut u64) -> Result<(i64, Vec<u8>), Error> {
         let bad = || Error(format!("page {n}: a damaged cell"));
         let page = &page[..self.usable];
         let (size, a) = varint(page, off).ok_or_else(bad)?;
@@ -299,6 +308,11 @@ impl<'a> Database<'a> {
         let u = self.usable;
         if size > (self.pages as u64) * (u as u64) {
             return err(format!("page {n}: a record larger than the database"));
+        }
+        // The cell's pointer, its two varints and its payload lie on bytes of their own.
+        *spent += 2 + (a + b) as u64 + size;
+        if *spent > self.pages as u64 * self.page_size as u64 {
+            return err(format!("page {n}: cells that overlap (a damaged database)"));
         }
         let size = size as usize;
         let max_local = u - 35;
@@ -340,6 +354,7 @@ impl<'a> Database<'a> {
             let cols = columns(sql).map_err(|e| Error(format!("table {name}: {e}")))?;
             let alias = cols.iter().position(|c| c.rowid_alias);
             let mut rows = Vec::new();
+            let mut held = 0usize;
             for (rowid, payload) in self.walk(root)? {
                 let mut v = record(&payload).map_err(|e| Error(format!("table {name}: {e}")))?;
                 if v.len() > cols.len() {
@@ -352,6 +367,22 @@ impl<'a> Database<'a> {
                     && v[i] == Value::Null
                 {
                     v[i] = Value::Int(rowid);
+                }
+                held += std::mem::size_of::<Vec<Value>>() + std::mem::size_of_val(&v[..]);
+                held += v
+                    .iter()
+                    .map(|x| {
+                        if let Value::Text(t) = x {
+                            t.len()
+                        } else if let Value::Blob(b) = x {
+                            b.len()
+                        } else {
+                            0
+                        }
+                    })
+                    .sum::<usize>();
+                if held > MAX_VALUES {
+                    return err(format!("table {name}: its values take more than {} MiB", MAX_VALUES >> 20));
                 }
                 rows.push(v);
             }
@@ -410,7 +441,8 @@ pub struct Column {
 }
 
 /// SQL tokens: words, quoted names (`"x"`, `` `x` ``, `[x]`), strings (`'x'`) and single
-/// punctuation characters. `None` for an unterminated quote.
+/// punctuation characters; comments (`-- …`, `/* … */`) skipped. `None` for an unterminated
+/// quote or block comment.
 fn tokens(sql: &str) -> Option<Vec<(char, String)>> {
     let mut out = Vec::new();
     let mut it = sql.chars().peekable();
@@ -422,6 +454,17 @@ fn tokens(sql: &str) -> Option<Vec<(char, String)>> {
                     if c == '\n' {
                         break;
                     }
+                }
+            }
+            '/' if it.peek() == Some(&'*') => {
+                it.next();
+                let mut star = false;
+                loop {
+                    let c = it.next()?;
+                    if star && c == '/' {
+                        break;
+                    }
+                    star = c == '*';
                 }
             }
             '\'' | '"' | '`' | '[' => {
@@ -459,7 +502,7 @@ fn tokens(sql: &str) -> Option<Vec<(char, String)>> {
 
 /// The columns of a `CREATE TABLE name (…)` text, in order.
 pub fn columns(sql: &str) -> Result<Vec<Column>, String> {
-    let t = tokens(sql).ok_or("an unterminated quote in CREATE TABLE")?;
+    let t = tokens(sql).ok_or("an unterminated quote or comment in CREATE TABLE")?;
     let open = t.iter().position(|(k, s)| *k == 'p' && s == "(").ok_or("no column list in CREATE TABLE")?;
     // The column definitions: split at commas outside parentheses.
     let mut defs: Vec<&[(char, String)]> = Vec::new();
@@ -490,9 +533,20 @@ pub fn columns(sql: &str) -> Result<Vec<Column>, String> {
     const CONSTRAINTS: [&str; 5] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"];
     let is = |tok: Option<&(char, String)>, w: &str| tok.is_some_and(|(k, s)| *k == 'w' && s.eq_ignore_ascii_case(w));
     let mut out = Vec::new();
+    // Whether each column is declared `INTEGER`; the one column of a table's `PRIMARY KEY (…)`.
+    let (mut integer, mut table_pk) = (Vec::new(), None);
     for d in defs {
         let Some((kind, name)) = d.first() else { return Err("an empty column definition".into()) };
         if *kind == 'w' && CONSTRAINTS.iter().any(|c| name.eq_ignore_ascii_case(c)) {
+            // `[CONSTRAINT name] PRIMARY KEY (col [ASC|DESC])`: that column is the rowid's
+            // alias when it is declared INTEGER (either order, unlike the column's own form).
+            if let Some(p) = d.windows(3).position(|w| is(Some(&w[0]), "PRIMARY") && is(Some(&w[1]), "KEY") && w[2].1 == "(") {
+                let inner: Vec<&(char, String)> = d[p + 3..].iter().take_while(|(k, s)| !(*k == 'p' && s == ")")).collect();
+                let order = inner.get(1).is_some_and(|t| is(Some(t), "ASC") || is(Some(t), "DESC"));
+                if (inner.len() == 1 || (inner.len() == 2 && order)) && matches!(inner[0].0, 'w' | 'n') {
+                    table_pk = Some(inner[0].1.clone());
+                }
+            }
             continue;
         }
         if *kind != 'w' && *kind != 'n' {
@@ -513,10 +567,17 @@ pub fn columns(sql: &str) -> Result<Vec<Column>, String> {
             Some(i) => literal(&d[i + 1..]),
             None => Value::Null,
         };
+        integer.push(ty.len() == 1 && ty[0].eq_ignore_ascii_case("INTEGER"));
         out.push(Column { name: name.clone(), rowid_alias, default });
     }
     if out.is_empty() {
         return Err("no columns in CREATE TABLE".into());
+    }
+    if let Some(pk) = table_pk
+        && let Some(i) = out.iter().position(|c| c.name.eq_ignore_ascii_case(&pk))
+        && integer[i]
+    {
+        out[i].rowid_alias = true;
     }
     Ok(out)
 }
@@ -580,6 +641,18 @@ mod tests {
         assert!(columns("CREATE TABLE t (a) WITHOUT ROWID").is_err());
         assert!(columns("CREATE TABLE t (a").is_err());
         assert!(columns("CREATE TABLE t ('a").is_err());
+        // SQLite keeps the text as written, comments too: a block comment is no column.
+        let c = columns("CREATE TABLE t (a INTEGER PRIMARY KEY /* the id, */, b /* (x */ TEXT DEFAULT 'y', c)").unwrap();
+        let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert!(c[0].rowid_alias);
+        assert_eq!(c[1].default, Value::Text("y".into()));
+        assert!(columns("CREATE TABLE t (a /* open").is_err());
+        // The table's PRIMARY KEY of one INTEGER column: the rowid's alias too.
+        let alias = |sql: &str| columns(sql).unwrap().iter().map(|c| c.rowid_alias).collect::<Vec<_>>();
+        assert_eq!(alias("CREATE TABLE t (x, id INTEGER NOT NULL, CONSTRAINT pk PRIMARY KEY (`id` DESC))"), [false, true]);
+        assert_eq!(alias("CREATE TABLE t (id INTEGER, y, PRIMARY KEY (id, y))"), [false, false]);
+        assert_eq!(alias("CREATE TABLE t (id INT, PRIMARY KEY (id))"), [false]);
     }
 
     /// A varint below 2^14.
@@ -707,6 +780,72 @@ mod tests {
             other[at] ^= 1;
             assert_eq!(rows(&other)[0][0], Value::Int(7), "byte {at}");
         }
+    }
+
+    /// Cells that share their bytes (every pointer of a leaf at one cell): each row's bytes
+    /// are read once per pointer, so memory and time would grow far past the file's size.
+    #[test]
+    fn cells_sharing_bytes_are_refused() {
+        let sql = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)";
+        let mut f = db(sql, 2);
+        leaf(&mut f[512..], 0, &[(7, rec(&[Value::Null, Value::Text("x".repeat(200))]))]);
+        let p = &mut f[512..];
+        let one = [p[8], p[9]];
+        p[3..5].copy_from_slice(&100u16.to_be_bytes());
+        for i in 0..100 {
+            p[8 + 2 * i..10 + 2 * i].copy_from_slice(&one);
+        }
+        let r = Database::open(&f, None).unwrap().table("t");
+        assert!(matches!(&r, Err(e) if e.0.contains("overlap")), "{:?}", r.map(|t| t.rows.len()));
+    }
+
+    /// A column added with a long DEFAULT and many rows written before it: each row gets a
+    /// copy of the default, so the values are bounded, not the file only.
+    #[test]
+    fn defaults_copied_into_many_rows_are_bounded() {
+        let mut f = vec![0u8; 65536 * 2];
+        f[..16].copy_from_slice(b"SQLite format 3\0");
+        f[16..18].copy_from_slice(&1u16.to_be_bytes());
+        (f[18], f[19], f[21], f[22], f[23]) = (1, 1, 64, 32, 32);
+        f[24..28].copy_from_slice(&1u32.to_be_bytes());
+        f[28..32].copy_from_slice(&2u32.to_be_bytes());
+        f[56..60].copy_from_slice(&1u32.to_be_bytes());
+        f[92..96].copy_from_slice(&1u32.to_be_bytes());
+        let sql = format!("CREATE TABLE t (a TEXT DEFAULT '{}')", "d".repeat(30000));
+        let mut schema = vec![0u8; 0];
+        // The schema record by hand (its text is longer than `rec` writes).
+        let head: Vec<Vec<u8>> = ["table", "t", "t"].iter().map(|s| var(13 + 2 * s.len())).collect();
+        let long = 13 + 2 * sql.len();
+        let long = vec![0x80 | (long >> 14) as u8, 0x80 | ((long >> 7) & 0x7f) as u8, (long & 0x7f) as u8];
+        let hsize = 1 + head.iter().map(Vec::len).sum::<usize>() + 1 + long.len();
+        schema.push(hsize as u8);
+        head.iter().for_each(|h| schema.extend(h));
+        schema.push(1);
+        schema.extend(&long);
+        schema.extend(b"tablett");
+        schema.push(2);
+        schema.extend(sql.as_bytes());
+        let mut cell =
+            vec![0x80 | (schema.len() >> 14) as u8, 0x80 | ((schema.len() >> 7) & 0x7f) as u8, (schema.len() & 0x7f) as u8, 1];
+        cell.extend(&schema);
+        let at = 65536 - cell.len();
+        f[at..65536].copy_from_slice(&cell);
+        f[100] = 0x0d;
+        f[103..105].copy_from_slice(&1u16.to_be_bytes());
+        f[105..107].copy_from_slice(&(at as u16).to_be_bytes());
+        f[108..110].copy_from_slice(&(at as u16).to_be_bytes());
+        // Page 2: 6000 rows of no values (3 bytes each), written before the column came.
+        let p = &mut f[65536..];
+        let n = 6000;
+        p[0] = 0x0d;
+        p[3..5].copy_from_slice(&(n as u16).to_be_bytes());
+        for i in 0..n {
+            let at = 65536 - 3 * (i + 1);
+            p[at..at + 3].copy_from_slice(&[1, 1, 1]);
+            p[8 + 2 * i..10 + 2 * i].copy_from_slice(&(at as u16).to_be_bytes());
+        }
+        let r = Database::open(&f, None).unwrap().table("t");
+        assert!(matches!(&r, Err(e) if e.0.contains("MiB")), "{:?}", r.map(|t| t.rows.len()));
     }
 
     #[test]

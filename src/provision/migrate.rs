@@ -7,7 +7,7 @@
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::wgeasy::{IFNAME, WgEasy};
 use super::{AddRequest, EditOpts, Host, ProvisionError, Target, add, disable};
@@ -185,15 +185,35 @@ pub fn migrate_wg_easy(
     Ok(db)
 }
 
+/// The mark of an import under way in `dir` (`wg0.conf.importing`): made before wg-easy's
+/// file is moved aside, removed once every client is written. Found at a start, the last
+/// import was cut short (killed, power lost): it is made again.
+pub fn import_mark(dir: &Path) -> PathBuf {
+    dir.join(format!("{IFNAME}.conf.importing"))
+}
+
 /// Moves wg-easy's generated `wg0.conf` in `dir` to `aside` and runs `write` (which makes
 /// wgq's server file and client files); when `write` fails, what it wrote is removed and
-/// wg-easy's file comes back.
+/// wg-easy's file comes back. An import cut short before ([`import_mark`]) is undone first.
 pub(super) fn replace_generated(
     dir: &Path,
     aside: &Path,
     write: impl FnOnce() -> Result<(), ProvisionError>,
 ) -> Result<(), ProvisionError> {
     let path = dir.join(format!("{IFNAME}.conf"));
+    let mark = import_mark(dir);
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| ProvisionError::Io { what: super::IoWhat::Write(p), source }
+    };
+    if mark.exists() {
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir_all(dir.join("clients").join(IFNAME));
+        if aside.exists() {
+            std::fs::rename(aside, &path).map_err(io(&path))?;
+        }
+    }
+    crate::os::files::write_atomic(&mark, b"").map_err(io(&mark))?;
     let moved = path.exists();
     if moved {
         std::fs::rename(&path, aside)
@@ -207,6 +227,7 @@ pub(super) fn replace_generated(
             let _ = std::fs::rename(aside, &path);
         }
     }
+    let _ = std::fs::remove_file(&mark);
     r
 }
 

@@ -360,15 +360,7 @@ pub fn parse_database(db: &[u8], wal: Option<&[u8]>, env: &Env) -> Result<Databa
             not_imported,
         });
     }
-    for (i, c) in clients.iter().enumerate() {
-        let o = &clients[..i];
-        if o.iter().any(|o| o.v4 == c.v4 || (c.v6.is_some() && o.v6 == c.v6)) {
-            return Err(format!("client {}: its address is taken twice", c.id));
-        }
-        if o.iter().any(|o| o.public_key == c.public_key) || c.public_key == server_key.public_key() {
-            return Err(format!("client {}: its public key is taken twice", c.id));
-        }
-    }
+    unique(&clients, &server_key.public_key())?;
     Ok(Database {
         server_key,
         port,
@@ -388,11 +380,28 @@ pub fn parse_database(db: &[u8], wal: Option<&[u8]>, env: &Env) -> Result<Databa
     })
 }
 
+/// No address or public key (the server's either) twice, in one step per client.
+fn unique(clients: &[Client], server: &Key) -> Result<(), String> {
+    let mut addrs = std::collections::HashSet::new();
+    let mut keys = std::collections::HashSet::from([*server]);
+    for c in clients {
+        if !addrs.insert(c.v4) || c.v6.is_some_and(|a| !addrs.insert(a)) {
+            return Err(format!("client {}: its address is taken twice", c.id));
+        }
+        if !keys.insert(c.public_key) {
+            return Err(format!("client {}: its public key is taken twice", c.id));
+        }
+    }
+    Ok(())
+}
+
 /// The names wgq gives the clients: file-safe and unique (not the interface's either), and the
 /// web page's display name (`# DisplayName =`) where wg-easy's differs; a name longer than a
 /// display name is kept whole in the note.
 pub fn names(clients: &[Client]) -> Vec<(String, Option<String>, Option<String>)> {
-    let mut taken: Vec<String> = vec![IFNAME.to_string()];
+    let mut taken: std::collections::HashSet<String> = [IFNAME.to_string()].into();
+    // The next suffix to try for each base name (no suffix is tried twice).
+    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     clients
         .iter()
         .map(|c| {
@@ -409,13 +418,13 @@ pub fn names(clients: &[Client]) -> Vec<(String, Option<String>, Option<String>)
                 b => b.to_string(),
             };
             let mut n = base.clone();
-            let mut k = 2;
+            let k = next.entry(base.clone()).or_insert(2);
             while taken.contains(&n) {
                 let suffix = format!("-{k}");
                 n = format!("{}{suffix}", &base[..base.len().min(15 - suffix.len())]);
-                k += 1;
+                *k += 1;
             }
-            taken.push(n.clone());
+            taken.insert(n.clone());
             let t: String = c.name.chars().map(|ch| if ch.is_control() { ' ' } else { ch }).collect();
             let t = t.trim();
             let shown: String = t.chars().take(values::MAX_DISPLAY_NAME).collect();
@@ -430,13 +439,18 @@ pub fn names(clients: &[Client]) -> Vec<(String, Option<String>, Option<String>)
         .collect()
 }
 
-/// Reads `path` (at most [`sqlite::MAX_FILE`] bytes); `None` when it does not exist.
+/// Reads `path` (at most [`sqlite::MAX_FILE`] bytes); `None` when it does not exist. A FIFO
+/// or device is refused (opened without waiting for a writer).
 fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, ProvisionError> {
-    let f = match std::fs::File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ProvisionError::Read { path: path.to_path_buf(), source: e }),
     };
+    if !f.metadata().map_err(|e| ProvisionError::Read { path: path.to_path_buf(), source: e })?.is_file() {
+        return Err(ProvisionError::Migrate { path: path.to_path_buf(), why: "not a regular file".into() });
+    }
     let mut v = Vec::new();
     f.take(sqlite::MAX_FILE as u64 + 1)
         .read_to_end(&mut v)
@@ -616,6 +630,23 @@ mod tests {
         assert!(json_list(&Value::Text("[1]".into())).is_err() && json_list(&Value::Int(1)).is_err());
     }
 
+    /// A volume's `wg-easy.db` or `-wal` that is a FIFO (or another special file): refused,
+    /// never waited on (opening a FIFO waits for a writer).
+    #[test]
+    fn special_files_are_refused_not_waited_on() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join(DB_FILE);
+        nix::unistd::mkfifo(&db, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = db.clone();
+        std::thread::spawn(move || {
+            let env = Env { ipv6: true, ui_port: "51821".into() };
+            let _ = tx.send(read_database(&p, &env).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let r = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("waited on a FIFO");
+        assert!(r.unwrap_err().contains("not a regular file"));
+    }
+
     #[test]
     fn names_and_display_names() {
         let c = |name: &str| Client {
@@ -653,5 +684,55 @@ mod tests {
         assert_eq!(n[0].1.as_deref(), Some("y".repeat(63).as_str()));
         let note = n[0].2.clone().unwrap();
         assert!(values::note(&note).is_ok() && values::display_name(n[0].1.as_deref().unwrap()).is_ok());
+    }
+
+    /// Many clients of one name (a database may hold any number): each name is found in one
+    /// step, not by trying every suffix against every name taken.
+    #[test]
+    fn many_clients_are_checked_and_named_quickly() {
+        let c = |name: &str| Client {
+            id: 1,
+            name: name.into(),
+            v4: "10.8.0.2".parse().unwrap(),
+            v6: None,
+            private_key: None,
+            public_key: Key::default(),
+            preshared_key: None,
+            created: None,
+            expires: None,
+            enabled: true,
+            allowed_ips: None,
+            dns: None,
+            keepalive: 0,
+            mtu: 1420,
+            routes: vec![],
+            not_imported: vec![],
+        };
+        // A database of 40,000 distinct clients is checked for doubles in one step each.
+        let many: Vec<Client> = (0..40_000u32)
+            .map(|i| {
+                let mut k = [1u8; 32];
+                k[..4].copy_from_slice(&i.to_le_bytes());
+                Client { v4: std::net::Ipv4Addr::from(0x0a00_0000 + i).into(), public_key: Key(k), ..c("x") }
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        assert_eq!(unique(&many, &Key([9; 32])), Ok(()));
+        assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+        let mut twice = many[..3].to_vec();
+        twice[2].v4 = twice[0].v4;
+        assert!(unique(&twice, &Key([9; 32])).unwrap_err().contains("address"));
+        twice[2].v4 = "10.9.9.9".parse().unwrap();
+        twice[2].public_key = Key([9; 32]);
+        assert!(unique(&twice, &Key([9; 32])).unwrap_err().contains("public key"));
+        let mut all: Vec<Client> = (0..1500).map(|_| c("phone")).collect();
+        all.push(c("phone-2"));
+        let t = std::time::Instant::now();
+        let n = names(&all);
+        assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+        assert_eq!((n[0].0.as_str(), n[1].0.as_str(), n[1499].0.as_str()), ("phone", "phone-2", "phone-1500"));
+        assert_eq!(n[1500].0, "phone-2-2", "a name taken by a suffix before: a suffix of its own");
+        let unique: std::collections::HashSet<&str> = n.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(unique.len(), n.len());
     }
 }

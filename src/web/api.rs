@@ -494,7 +494,8 @@ impl App {
     pub fn sample_traffic(&self, now: i64) {
         let slot = (now.max(0) as u64) / u64::from(self.traffic.slot_secs);
         for ifname in &self.cfg.interfaces {
-            if lock(&self.sampled).get(ifname).is_some_and(|s| *s >= slot) {
+            // Once per slot; a slot before the last one (the clock set back) is sampled too.
+            if lock(&self.sampled).get(ifname).is_some_and(|s| *s == slot) {
                 continue;
             }
             // Only keys and counters are kept through the pass (not the shared read, which a
@@ -1496,6 +1497,21 @@ mod tests {
         std::fs::write(t.join("gone"), b"x").unwrap();
         app.sample_traffic(1_000_000 + 60);
         assert!(t.join("gone").exists(), "once per slot");
+    }
+
+    /// The clock set back (a clock that ran ahead corrected): the sampler samples at once
+    /// (the files start the counting again), not only when the clock is back where it was.
+    #[test]
+    fn the_sampler_follows_the_clock_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path(), 1);
+        let t = dir.path().join("state/traffic/wgt9");
+        app.sample_traffic(1_000_000 + 86_400);
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("gone"), b"x").unwrap();
+        app.sample_traffic(1_000_000);
+        assert_eq!(lock(&app.sampled).get("wgt9"), Some(&(1_000_000 / 900)));
+        assert!(!t.join("gone").exists(), "a pass was made");
     }
 
     #[test]

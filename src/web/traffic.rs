@@ -252,15 +252,29 @@ pub fn sample(h: &mut History, now: u64, live: Option<(u64, u64)>) -> bool {
 }
 
 /// The files of every client of the served interfaces.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     pub slot_secs: u32,
+    /// Files removed in the last two slots, with when: the sampler's read of the server file
+    /// may be older than a delete, and must not make the file again. Held while a file is
+    /// opened by a sample or removed.
+    removed: std::sync::Mutex<std::collections::HashMap<PathBuf, std::time::Instant>>,
 }
 
 /// A client id is URL-safe base64 (`api::client_id`): no path separator, no dot.
 fn safe_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `p` is a directory itself, not a symbolic link to one (whoever may write in the state
+/// directory must not make the files be written or removed elsewhere).
+fn real_dir(p: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(p)?.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("{}: not a directory (a symbolic link is not followed)", p.display())))
+    }
 }
 
 fn mkdir(p: &Path) -> std::io::Result<()> {
@@ -272,7 +286,7 @@ fn mkdir(p: &Path) -> std::io::Result<()> {
 
 impl Store {
     pub fn new(state_dir: &Path, slot_secs: u32) -> Store {
-        Store { dir: state_dir.join("traffic"), slot_secs: slot_secs.max(1) }
+        Store { dir: state_dir.join("traffic"), slot_secs: slot_secs.max(1), removed: Default::default() }
     }
 
     fn path(&self, ifname: &str, id: &str) -> Option<PathBuf> {
@@ -285,6 +299,12 @@ impl Store {
         if create {
             mkdir(&self.dir)?;
             mkdir(&self.dir.join(ifname))?;
+        }
+        for d in [self.dir.clone(), self.dir.join(ifname)] {
+            match real_dir(&d) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => return Ok(None),
+                r => r?,
+            }
         }
         let r = std::fs::OpenOptions::new()
             .read(true)
@@ -331,7 +351,13 @@ impl Store {
     /// Samples one client at slot `now` (see [`sample`]); a file is made only for a peer on
     /// the device. A corrupt file is started again (with a warning).
     pub fn sample(&self, ifname: &str, id: &str, now: u64, live: Option<(u64, u64)>) -> std::io::Result<()> {
-        let Some(mut f) = self.open(ifname, id, true, live.is_some())? else { return Ok(()) };
+        let removed = super::lock(&self.removed);
+        if self.path(ifname, id).is_some_and(|p| removed.get(&p).is_some_and(|t| t.elapsed() < self.removed_for())) {
+            return Ok(());
+        }
+        let f = self.open(ifname, id, true, live.is_some())?;
+        drop(removed);
+        let Some(mut f) = f else { return Ok(()) };
         let b = Self::read_from(&f)?;
         let mut h = if b.is_empty() {
             History::new(self.slot_secs)
@@ -354,10 +380,20 @@ impl Store {
         f.flush()
     }
 
-    /// Removes a client's file (deleted in the page).
+    /// How long a removed file is not made again.
+    fn removed_for(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(2 * u64::from(self.slot_secs))
+    }
+
+    /// Removes a client's file (deleted in the page); a sample in the next two slots does not
+    /// make it again.
     pub fn remove(&self, ifname: &str, id: &str) {
-        if let Some(p) = self.path(ifname, id)
-            && let Err(e) = std::fs::remove_file(&p)
+        let Some(p) = self.path(ifname, id) else { return };
+        let mut removed = super::lock(&self.removed);
+        let keep = self.removed_for();
+        removed.retain(|_, t| t.elapsed() < keep);
+        removed.insert(p.clone(), std::time::Instant::now());
+        if let Err(e) = std::fs::remove_file(&p)
             && e.kind() != std::io::ErrorKind::NotFound
         {
             eprintln!("wgq web: warning: {}: {e}", p.display());
@@ -366,7 +402,10 @@ impl Store {
 
     /// Removes the files of `ifname` whose client is gone (`keep(id)` says whether it is not).
     pub fn prune(&self, ifname: &str, keep: impl Fn(&str) -> bool) {
-        if !crate::config::locate::is_interface_name(ifname) {
+        if !crate::config::locate::is_interface_name(ifname)
+            || real_dir(&self.dir).is_err()
+            || real_dir(&self.dir.join(ifname)).is_err()
+        {
             return;
         }
         let Ok(rd) = std::fs::read_dir(self.dir.join(ifname)) else { return };
@@ -566,6 +605,51 @@ mod tests {
         assert_eq!((today["rx"].as_u64(), today["tx"].as_u64()), (Some(11), Some(22)), "today with the slot in progress");
         assert!(v["days"][28]["rx"].is_null());
         assert_eq!(view(None, 900, now, None)["slots"][95]["rx"], serde_json::Value::Null);
+    }
+
+    /// `traffic` or `traffic/IF` a symbolic link (made by whoever may write in the state
+    /// directory): nothing is read, written or removed where it points.
+    #[test]
+    fn linked_directories_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = tempfile::tempdir().unwrap();
+        std::fs::write(victim.path().join("passwd"), "root:x:0:0\n").unwrap();
+        let s = Store::new(dir.path(), 900);
+        std::fs::create_dir(dir.path().join("traffic")).unwrap();
+        std::os::unix::fs::symlink(victim.path(), dir.path().join("traffic/wg0")).unwrap();
+        s.prune("wg0", |_| false);
+        assert!(victim.path().join("passwd").exists(), "a file where the link points was removed");
+        assert!(s.sample("wg0", "AbC", T0, Some((1, 1))).is_err());
+        assert!(!victim.path().join("AbC").exists(), "a file made where the link points");
+        assert_eq!(s.read("wg0", "passwd"), None);
+        // The whole traffic directory a link.
+        let dir2 = tempfile::tempdir().unwrap();
+        std::fs::create_dir(victim.path().join("wg0")).unwrap();
+        std::fs::write(victim.path().join("wg0/shadow"), "x").unwrap();
+        std::os::unix::fs::symlink(victim.path(), dir2.path().join("traffic")).unwrap();
+        let s2 = Store::new(dir2.path(), 900);
+        s2.prune("wg0", |_| false);
+        assert!(victim.path().join("wg0/shadow").exists());
+        assert!(s2.sample("wg0", "AbC", T0, Some((1, 1))).is_err());
+        assert!(!victim.path().join("wg0/AbC").exists());
+    }
+
+    /// The sampler works from a read of the server file made before a delete: a sample of
+    /// the deleted client just after its file went must not make the file again (it stayed
+    /// until the next slot's prune, and showed again for a client added back with its key).
+    #[test]
+    fn a_deleted_clients_file_is_not_made_again_by_a_late_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(dir.path(), 900);
+        s.sample("wg0", "AbC", T0, Some((1, 1))).unwrap();
+        let p = dir.path().join("traffic/wg0/AbC");
+        assert!(p.exists());
+        s.remove("wg0", "AbC");
+        s.sample("wg0", "AbC", T0 + 1, Some((5, 5))).unwrap();
+        assert!(!p.exists(), "made again");
+        // Others are sampled as before.
+        s.sample("wg0", "Other", T0 + 1, Some((5, 5))).unwrap();
+        assert!(dir.path().join("traffic/wg0/Other").exists());
     }
 
     #[test]
