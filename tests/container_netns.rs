@@ -251,7 +251,7 @@ fn a_wg_easy_14_volume_is_imported_once_losing_nothing() {
         assert!(server.contains(&format!("PublicKey = {key}")), "{name}: {server}");
         assert!(server.contains(&format!("AllowedIPs = {ip}/32")), "{name}: {server}");
     }
-    assert!(server.contains("# Note = wg-easy name: Anna's phone"), "{server}");
+    assert!(server.contains("# DisplayName = Anna's phone"), "{server}");
     assert!(server.contains("# Created = 2024-01-05T08:00:00Z"), "{server}");
     assert!(server.contains("# Expires = 2031-12-31T23:59:59Z"), "{server}");
     assert_eq!(server.matches(&format!("PresharedKey = {psk}")).count(), 2, "{server}");

@@ -304,7 +304,7 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     assert!(d.join("easy/wg0.conf.wg-easy").exists());
     let conf = std::fs::read_to_string(d.join("easy/wg0.conf")).unwrap();
     assert!(conf.contains(&format!("PrivateKey = {sk}")) && conf.contains(&format!("PublicKey = {cpk}")), "{conf}");
-    assert!(conf.contains("# Name = my-phone") && conf.contains("# Note = wg-easy name: my phone"), "{conf}");
+    assert!(conf.contains("# Name = my-phone") && conf.contains("# DisplayName = my phone"), "{conf}");
     let shown = ok(&["exec", &easy, "wgq", "show", "wg0"]);
     assert!(shown.contains(&format!("peer: {cpk}")), "{shown}");
 }

@@ -132,27 +132,45 @@ pub fn parse_database(text: &[u8]) -> Result<Database, String> {
     Ok(Database { server_key, server_address, clients })
 }
 
-/// The names wgq gives the clients: wg-easy's made to fit wgq's rule and unique (not the
-/// interface's either), with the original kept as a note where it changed.
-pub fn names(clients: &[Client]) -> Vec<(String, Option<String>)> {
-    let mut taken: Vec<String> = vec![IFNAME.to_string()];
-    clients
-        .iter()
-        .map(|c| {
-            let base = fit_name(&c.name);
+/// The names wgq gives the clients: file-safe and unique (not the interface's either), and the
+/// web page's display name (`# DisplayName =`) where wg-easy's differs; a name longer than a
+/// display name is kept whole in the note.
+pub fn names<'a>(wg_easy: impl Iterator<Item = &'a str>) -> Vec<(String, Option<String>, Option<String>)> {
+    let mut taken: std::collections::HashSet<String> = [IFNAME.to_string()].into();
+    // The next suffix to try for each base name (no suffix is tried twice).
+    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    wg_easy
+        .map(|name| {
+            // wgq's rule, without runs of `-` or one at either end (as wg-easy's file names).
+            let fit = fit_name(name);
+            let mut base = String::new();
+            for ch in fit.chars() {
+                if !(ch == '-' && (base.is_empty() || base.ends_with('-'))) {
+                    base.push(ch);
+                }
+            }
+            let base = match base.trim_end_matches('-') {
+                "" => "client".to_string(),
+                b => b.to_string(),
+            };
             let mut n = base.clone();
-            let mut k = 2;
+            let k = next.entry(base.clone()).or_insert(2);
             while taken.contains(&n) {
                 let suffix = format!("-{k}");
                 n = format!("{}{suffix}", &base[..base.len().min(15 - suffix.len())]);
-                k += 1;
+                *k += 1;
             }
-            taken.push(n.clone());
-            // One line of printable text, trimmed, at most a note's length.
-            let t: String = c.name.chars().map(|ch| if ch.is_control() { ' ' } else { ch }).collect();
-            let t: String = t.trim().chars().take(crate::config::values::MAX_NOTE - 20).collect();
-            let note = (n != c.name && !t.trim().is_empty()).then(|| format!("wg-easy name: {}", t.trim()));
-            (n, note)
+            taken.insert(n.clone());
+            let t: String = name.chars().map(|ch| if ch.is_control() { ' ' } else { ch }).collect();
+            let t = t.trim();
+            let shown: String = t.chars().take(crate::config::values::MAX_DISPLAY_NAME).collect();
+            let shown = shown.trim_end().to_string();
+            let display = (!shown.is_empty() && shown != n).then_some(shown.clone());
+            let note = (shown != t).then(|| {
+                let whole: String = t.chars().take(crate::config::values::MAX_NOTE - 14).collect();
+                format!("wg-easy name: {}", whole.trim_end())
+            });
+            (n, display, note)
         })
         .collect()
 }
@@ -247,13 +265,14 @@ fn write_all(
     let opts = EditOpts { no_apply: true, ..Default::default() };
     let now = super::now();
     let mut disabled = Vec::new();
-    for (c, (name, note)) in db.clients.iter().zip(names(&db.clients)) {
+    for (c, (name, display, note)) in db.clients.iter().zip(names(db.clients.iter().map(|c| c.name.as_str()))) {
         let ip = c.address.to_string();
         let expires = c.expires.map(peers::format_time);
         let pubkey = c.public_key.to_base64();
         let a = AddRequest {
             name: &name,
             ip: Some(&ip),
+            display_name: display.as_deref(),
             note: note.as_deref(),
             expires: expires.as_deref(),
             pubkey: c.private_key.is_none().then_some(pubkey.as_str()),
@@ -354,12 +373,12 @@ mod tests {
             expires: None,
             enabled: true,
         };
-        let n = names(&[c("phone"), c("Anna's laptop"), c("phone"), c("wg0"), c(""), c("a\nb")]);
-        assert_eq!(n[0], ("phone".into(), None));
-        assert_eq!(n[1], ("Anna-s-laptop".into(), Some("wg-easy name: Anna's laptop".into())));
-        assert_eq!(n[2], ("phone-2".into(), Some("wg-easy name: phone".into())));
+        let n = names([c("phone"), c("Anna's laptop"), c("phone"), c("wg0"), c(""), c("a\nb")].iter().map(|c| c.name.as_str()));
+        assert_eq!(n[0], ("phone".into(), None, None));
+        assert_eq!(n[1], ("Anna-s-laptop".into(), Some("Anna's laptop".into()), None));
+        assert_eq!(n[2], ("phone-2".into(), Some("phone".into()), None));
         assert_eq!(n[3].0, "wg0-2");
         assert_eq!(n[4].0, "peer");
-        assert_eq!(n[5], ("a-b".into(), Some("wg-easy name: a b".into())));
+        assert_eq!(n[5], ("a-b".into(), Some("a b".into()), None));
     }
 }

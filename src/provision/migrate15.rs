@@ -17,7 +17,7 @@ use super::wgeasy::IFNAME;
 use super::{AddRequest, EditOpts, Host, ProvisionError, ServerSettings, Target, add, disable};
 use crate::config::Endpoint;
 use crate::config::json::{self, Json};
-use crate::config::peers::{self, fit_name};
+use crate::config::peers;
 use crate::config::sqlite::{self, Table, Value};
 use crate::config::values::{self, DnsList, Hook, NetList};
 use crate::key::{Key, SecretKey};
@@ -395,50 +395,6 @@ fn unique(clients: &[Client], server: &Key) -> Result<(), String> {
     Ok(())
 }
 
-/// The names wgq gives the clients: file-safe and unique (not the interface's either), and the
-/// web page's display name (`# DisplayName =`) where wg-easy's differs; a name longer than a
-/// display name is kept whole in the note.
-pub fn names(clients: &[Client]) -> Vec<(String, Option<String>, Option<String>)> {
-    let mut taken: std::collections::HashSet<String> = [IFNAME.to_string()].into();
-    // The next suffix to try for each base name (no suffix is tried twice).
-    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    clients
-        .iter()
-        .map(|c| {
-            // wgq's rule, without runs of `-` or one at either end (as wg-easy's file names).
-            let fit = fit_name(&c.name);
-            let mut base = String::new();
-            for ch in fit.chars() {
-                if !(ch == '-' && (base.is_empty() || base.ends_with('-'))) {
-                    base.push(ch);
-                }
-            }
-            let base = match base.trim_end_matches('-') {
-                "" => "client".to_string(),
-                b => b.to_string(),
-            };
-            let mut n = base.clone();
-            let k = next.entry(base.clone()).or_insert(2);
-            while taken.contains(&n) {
-                let suffix = format!("-{k}");
-                n = format!("{}{suffix}", &base[..base.len().min(15 - suffix.len())]);
-                *k += 1;
-            }
-            taken.insert(n.clone());
-            let t: String = c.name.chars().map(|ch| if ch.is_control() { ' ' } else { ch }).collect();
-            let t = t.trim();
-            let shown: String = t.chars().take(values::MAX_DISPLAY_NAME).collect();
-            let shown = shown.trim_end().to_string();
-            let display = (!shown.is_empty() && shown != n).then_some(shown.clone());
-            let note = (shown != t).then(|| {
-                let whole: String = t.chars().take(values::MAX_NOTE - 14).collect();
-                format!("wg-easy name: {}", whole.trim_end())
-            });
-            (n, display, note)
-        })
-        .collect()
-}
-
 /// Reads `path` (at most [`sqlite::MAX_FILE`] bytes); `None` when it does not exist. A FIFO
 /// or device is refused (opened without waiting for a writer).
 fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, ProvisionError> {
@@ -556,7 +512,7 @@ fn write_all(
     super::configure(host, target.locate()?, &opts, &settings)?;
     let now = super::now();
     let mut disabled = Vec::new();
-    for (c, (name, display, note)) in db.clients.iter().zip(names(&db.clients)) {
+    for (c, (name, display, note)) in db.clients.iter().zip(super::migrate::names(db.clients.iter().map(|c| c.name.as_str()))) {
         let ip = match c.v6 {
             Some(v6) => format!("{}, {v6}", c.v4),
             None => c.v4.to_string(),
@@ -647,6 +603,10 @@ mod tests {
         assert!(r.unwrap_err().contains("not a regular file"));
     }
 
+    fn names_of(cs: &[Client]) -> Vec<(String, Option<String>, Option<String>)> {
+        crate::provision::migrate::names(cs.iter().map(|c| c.name.as_str()))
+    }
+
     #[test]
     fn names_and_display_names() {
         let c = |name: &str| Client {
@@ -668,7 +628,7 @@ mod tests {
             not_imported: vec![],
         };
         let long = "x".repeat(70);
-        let n = names(&[c("phone"), c("Zoë's phone"), c("phone"), c(&long), c("a\nb"), c("✓ ✓"), c("wg0")]);
+        let n = names_of(&[c("phone"), c("Zoë's phone"), c("phone"), c(&long), c("a\nb"), c("✓ ✓"), c("wg0")]);
         assert_eq!(n[0], ("phone".into(), None, None));
         assert_eq!(n[1], ("Zo-s-phone".into(), Some("Zoë's phone".into()), None));
         assert_eq!(n[2], ("phone-2".into(), Some("phone".into()), None));
@@ -680,7 +640,7 @@ mod tests {
         assert_eq!(n[6], ("wg0-2".into(), Some("wg0".into()), None));
         // Cut where a space is: no space at the end of either line.
         let spaced = format!("{} {}", "y".repeat(63), "z".repeat(300));
-        let n = names(&[c(&spaced)]);
+        let n = names_of(&[c(&spaced)]);
         assert_eq!(n[0].1.as_deref(), Some("y".repeat(63).as_str()));
         let note = n[0].2.clone().unwrap();
         assert!(values::note(&note).is_ok() && values::display_name(n[0].1.as_deref().unwrap()).is_ok());
@@ -728,7 +688,7 @@ mod tests {
         let mut all: Vec<Client> = (0..1500).map(|_| c("phone")).collect();
         all.push(c("phone-2"));
         let t = std::time::Instant::now();
-        let n = names(&all);
+        let n = crate::provision::migrate::names(all.iter().map(|c| c.name.as_str()));
         assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
         assert_eq!((n[0].0.as_str(), n[1].0.as_str(), n[1499].0.as_str()), ("phone", "phone-2", "phone-1500"));
         assert_eq!(n[1500].0, "phone-2-2", "a name taken by a suffix before: a suffix of its own");
