@@ -494,7 +494,7 @@ fn limits_headers_and_paths() {
         let r = w.req("GET", p, &[("Cookie", &c)], None);
         assert!(r.status == 404 || r.status == 400, "{p}: {}", r.status);
     }
-    // A request that never ends its header is cut off (header time: 10 s).
+    // A request that never ends its head is cut off (5 s from its first byte).
     let mut s = TcpStream::connect(w.addr).unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -821,4 +821,74 @@ fn brute_force_from_one_address_is_throttled() {
     }
     assert_eq!(w.login_from([127, 0, 0, 2], "s3cret pass"), 429, "the right password too, once throttled");
     assert_eq!(w.login_from([127, 0, 0, 1], "s3cret pass"), 200);
+}
+
+/// Slowloris: many idle connections from one address (more than there are workers) do not
+/// keep another client from being served; that address's own connections beyond its bound
+/// wait or are refused, and an idle one is closed after the first-byte time.
+#[test]
+fn idle_connections_from_one_address_do_not_take_every_worker() {
+    let w = start("wi", &[]);
+    let idle: Vec<TcpStream> = (0..48).map(|_| connect_from([127, 0, 0, 2].into(), w.addr)).collect();
+    // Let the server accept them all.
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    let mut s = connect_from([127, 0, 0, 3].into(), w.addr);
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert_eq!(parse(&out).status, 200);
+    assert!(t.elapsed() < Duration::from_secs(1), "another client waited {:?}", t.elapsed());
+    // The idle address's connections beyond its bound and its waiting room were refused at
+    // once; the others are closed within the first-byte time (3 s) of reaching a worker.
+    let refused = idle
+        .iter()
+        .filter(|c| {
+            c.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let mut b = [0u8; 12];
+            (&**c).read(&mut b).is_ok_and(|n| n == 12 && &b == b"HTTP/1.1 503")
+        })
+        .count();
+    assert_eq!(refused, 48 - 4 - 16, "4 in the workers, 16 waiting");
+    let mut first = &idle[0];
+    first.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t = Instant::now();
+    assert_eq!(first.read(&mut [0u8; 1]).unwrap_or(0), 0, "closed without an answer");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    // A browser's kept-alive connections give their places to its new ones.
+    let get = |s: &mut TcpStream, close: bool| {
+        let c = if close { "close" } else { "keep-alive" };
+        s.write_all(format!("GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: {c}\r\n\r\n").as_bytes()).unwrap();
+        let mut out = vec![0u8; 4096];
+        let n = s.read(&mut out).unwrap();
+        assert!(out[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out[..n]));
+    };
+    let mut kept: Vec<TcpStream> = (0..4).map(|_| connect_from([127, 0, 0, 4].into(), w.addr)).collect();
+    for k in &mut kept {
+        k.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        get(k, false);
+    }
+    let t = Instant::now();
+    let mut fifth = connect_from([127, 0, 0, 4].into(), w.addr);
+    fifth.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    get(&mut fifth, true);
+    assert!(t.elapsed() < Duration::from_secs(1), "a fifth connection waited {:?}", t.elapsed());
+}
+
+/// A bare LF ends no line of the head: a proxy in front that ends lines only at CRLF would
+/// read other headers (and another end of the head) than wgq.
+#[test]
+fn a_bare_lf_in_the_head_is_refused() {
+    let w = start("wl", &[]);
+    for bad in [
+        &b"GET /api/session HTTP/1.1\nHost: x\r\nConnection: close\r\n\r\n"[..],
+        b"GET /api/session HTTP/1.1\r\nHost: x\nConnection: close\r\n\r\n",
+        b"GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\n",
+        b"GET /api/session HTTP/1.1\r\nHost: x\r\nX-A: 1\rX-B: 2\r\nConnection: close\r\n\r\n",
+        b"GET /api/session HTTP/1.1\r\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ] {
+        assert_eq!(w.raw(bad).status, 400, "{:?}", String::from_utf8_lossy(bad));
+    }
+    assert_eq!(w.raw(b"GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status, 200);
 }

@@ -1,8 +1,15 @@
 //! A small HTTP/1.1 server over std: a bounded request reader (header bytes, header count,
-//! body size, and a deadline for the header and for the body), a response writer, and a
-//! fixed pool of worker threads fed by one accepting thread through a bounded queue.
+//! body size, and deadlines for the first byte, the head and the body), a response writer,
+//! and a fixed pool of worker threads fed by one accepting thread through a bounded queue.
 //! Keep-alive is bounded too (requests per connection, idle time).
+//!
+//! A worker waits on its connection, so a few hosts holding connections open (slowloris)
+//! could take every worker. Two bounds stop that: each client address has at most
+//! `Limits::per_addr` connections in the workers (more wait in a short queue of their
+//! own, beyond that they are refused with a 503), and a connection gets only
+//! `first_byte_time` for its first byte and `header_time` for the rest of its head.
 
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, mpsc};
@@ -15,13 +22,21 @@ pub struct Limits {
     pub header_bytes: usize,
     pub headers: usize,
     pub body_bytes: usize,
-    /// From the first byte of a request to the end of its header.
+    /// From the connection's start to the first byte of its first request.
+    pub first_byte_time: Duration,
+    /// From the first byte of a request to the end of its head.
     pub header_time: Duration,
     /// For the body.
     pub body_time: Duration,
     /// Waiting for the next request on a kept-alive connection.
     pub idle_time: Duration,
     pub requests_per_connection: usize,
+    /// Connections of one client address in the workers at once (a trusted proxy's: no
+    /// bound), and how many more of its connections may wait for one of those to end.
+    pub per_addr: usize,
+    pub per_addr_waiting: usize,
+    /// How long a waiting connection may wait.
+    pub waiting_time: Duration,
 }
 
 impl Default for Limits {
@@ -30,10 +45,14 @@ impl Default for Limits {
             header_bytes: 16 * 1024,
             headers: 64,
             body_bytes: 1024 * 1024,
-            header_time: Duration::from_secs(10),
+            first_byte_time: Duration::from_secs(3),
+            header_time: Duration::from_secs(5),
             body_time: Duration::from_secs(30),
             idle_time: Duration::from_secs(5),
             requests_per_connection: 1000,
+            per_addr: 4,
+            per_addr_waiting: 16,
+            waiting_time: Duration::from_secs(10),
         }
     }
 }
@@ -118,25 +137,46 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Reads one line (up to `\n`) within `budget` bytes and the deadline.
-fn read_line(r: &mut BufReader<TcpStream>, budget: &mut usize, deadline: Instant, first: bool) -> Result<Vec<u8>, ReadError> {
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+}
+
+/// Waits until `deadline` for a request's first byte: false when the connection closed,
+/// nothing came, or `give_up` (asked every 200 ms) says so.
+fn wait_first_byte(r: &mut BufReader<TcpStream>, deadline: Instant, give_up: &dyn Fn() -> bool) -> bool {
+    loop {
+        if !r.buffer().is_empty() {
+            return true;
+        }
+        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else { return false };
+        if give_up() {
+            return false;
+        }
+        let _ = r.get_ref().set_read_timeout(Some(left.min(Duration::from_millis(200))));
+        match r.fill_buf() {
+            Ok(b) => return !b.is_empty(),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::Interrupted) || timed_out(&e) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Reads one line, ended by CRLF, within `budget` bytes and the deadline. A bare LF (or a
+/// CR not before the LF) is refused: a proxy in front that ends lines only at CRLF would
+/// see other headers than this reader, and where they end.
+fn read_line(r: &mut BufReader<TcpStream>, budget: &mut usize, deadline: Instant) -> Result<Vec<u8>, ReadError> {
     let mut line = Vec::new();
     loop {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or(if first && line.is_empty() { ReadError::Closed } else { ReadError::Status(408) })?;
+        let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()).ok_or(ReadError::Status(408))?;
         let _ = r.get_ref().set_read_timeout(Some(left));
         let buf = match r.fill_buf() {
             Ok(b) => b,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::Interrupted) => continue,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                return Err(if first && line.is_empty() { ReadError::Closed } else { ReadError::Status(408) });
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if timed_out(&e) => return Err(ReadError::Status(408)),
             Err(_) => return Err(ReadError::Closed),
         };
         if buf.is_empty() {
-            return Err(if first && line.is_empty() { ReadError::Closed } else { ReadError::Status(400) });
+            return Err(ReadError::Status(400));
         }
         let (take, done) = match buf.iter().position(|&b| b == b'\n') {
             Some(i) => (i + 1, true),
@@ -149,25 +189,33 @@ fn read_line(r: &mut BufReader<TcpStream>, budget: &mut usize, deadline: Instant
         line.extend_from_slice(&buf[..take]);
         r.consume(take);
         if done {
-            while line.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
-                line.pop();
+            if !line.ends_with(b"\r\n") {
+                return Err(ReadError::Status(400));
+            }
+            line.truncate(line.len() - 2);
+            if line.contains(&b'\r') {
+                return Err(ReadError::Status(400));
             }
             return Ok(line);
         }
     }
 }
 
-/// Reads one request. `idle`: how long to wait for its first byte.
+/// Reads one request. `idle`: how long to wait for its first byte (unless `give_up` says
+/// to stop waiting); the rest of its head then has `limits.header_time`.
 pub fn read_request(
     r: &mut BufReader<TcpStream>,
     peer: SocketAddr,
     limits: &Limits,
     idle: Duration,
+    give_up: &dyn Fn() -> bool,
 ) -> Result<Request, ReadError> {
     let mut budget = limits.header_bytes;
-    // The first line may wait the idle time; the rest of the header has header_time from then.
-    let first = read_line(r, &mut budget, Instant::now() + idle.min(limits.header_time), true)?;
+    if !wait_first_byte(r, Instant::now() + idle, give_up) {
+        return Err(ReadError::Closed);
+    }
     let deadline = Instant::now() + limits.header_time;
+    let first = read_line(r, &mut budget, deadline)?;
     let first = String::from_utf8(first).map_err(|_| ReadError::Status(400))?;
     let mut parts = first.split(' ');
     let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
@@ -185,7 +233,7 @@ pub fn read_request(
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut headers = Vec::new();
     loop {
-        let line = read_line(r, &mut budget, deadline, false)?;
+        let line = read_line(r, &mut budget, deadline)?;
         if line.is_empty() {
             break;
         }
@@ -231,9 +279,7 @@ pub fn read_request(
             Ok(0) => return Err(ReadError::Closed),
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                return Err(ReadError::Status(408));
-            }
+            Err(e) if timed_out(&e) => return Err(ReadError::Status(408)),
             Err(_) => return Err(ReadError::Closed),
         }
     }
@@ -280,15 +326,19 @@ fn error_response(h: &dyn Handler, status: u16) -> Response {
     r
 }
 
-fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
+/// Serves one connection. `crowded`: other connections of the same address wait for this
+/// one, which then ends at its next idle wait (a browser's kept-alive connections give
+/// their places to its new ones).
+fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits, crowded: &dyn Fn() -> bool) {
     let Ok(peer) = stream.peer_addr() else { return };
     let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_nodelay(true);
     let Ok(mut w) = stream.try_clone() else { return };
     let mut r = BufReader::with_capacity(8192, stream);
     for i in 0..limits.requests_per_connection {
-        let idle = if i == 0 { limits.header_time } else { limits.idle_time };
-        match read_request(&mut r, peer, limits, idle) {
+        let (idle, give_up): (_, &dyn Fn() -> bool) =
+            if i == 0 { (limits.first_byte_time, &|| false) } else { (limits.idle_time, crowded) };
+        match read_request(&mut r, peer, limits, idle, give_up) {
             Ok(req) => {
                 let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
                 let mut resp = h.handle(&req);
@@ -307,39 +357,138 @@ fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
     }
 }
 
-/// Serves `listener` with `workers` threads; connections beyond what the queue holds get a
-/// 503. Returns only when accepting fails for good.
-pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, workers: usize, limits: Limits) -> std::io::Result<()> {
-    let (tx, rx) = mpsc::sync_channel::<TcpStream>(workers * 8);
+/// The client's address as the bounds count it (an IPv4-mapped IPv6 address as IPv4).
+fn plain(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v) => v.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v)),
+        a => a,
+    }
+}
+
+/// The connections of each client address: how many are in the workers, and those that
+/// wait for one of them to end.
+#[derive(Default)]
+struct PerAddr {
+    addrs: HashMap<IpAddr, (usize, VecDeque<(TcpStream, Instant)>)>,
+}
+
+enum Admit {
+    Serve(TcpStream),
+    Waiting,
+    Refuse(TcpStream),
+}
+
+impl PerAddr {
+    fn admit(&mut self, ip: IpAddr, s: TcpStream, limits: &Limits) -> Admit {
+        let (active, waiting) = self.addrs.entry(ip).or_default();
+        if *active < limits.per_addr.max(1) {
+            *active += 1;
+            Admit::Serve(s)
+        } else if waiting.len() < limits.per_addr_waiting {
+            waiting.push_back((s, Instant::now()));
+            Admit::Waiting
+        } else {
+            Admit::Refuse(s)
+        }
+    }
+
+    /// Whether connections of `ip` wait.
+    fn waiting(&self, ip: IpAddr) -> bool {
+        self.addrs.get(&ip).is_some_and(|(_, w)| !w.is_empty())
+    }
+
+    /// A connection of `ip` ended: the next of its waiting ones to serve, if any (those that
+    /// waited too long are closed).
+    fn done(&mut self, ip: IpAddr, limits: &Limits) -> Option<TcpStream> {
+        let (active, waiting) = self.addrs.get_mut(&ip)?;
+        while let Some((s, since)) = waiting.pop_front() {
+            if since.elapsed() < limits.waiting_time {
+                return Some(s);
+            }
+        }
+        *active = active.saturating_sub(1);
+        if *active == 0 {
+            self.addrs.remove(&ip);
+        }
+        None
+    }
+}
+
+/// Serves `listener` with `workers` threads; connections beyond what the queue holds, or
+/// beyond what `limits` lets one address have, get a 503. Connections from `unbounded`
+/// (trusted reverse proxies, which carry many clients) have no per-address bound.
+/// Returns only when accepting fails for good.
+pub fn serve(
+    listener: TcpListener,
+    handler: Arc<dyn Handler>,
+    workers: usize,
+    limits: Limits,
+    unbounded: Vec<crate::net::IpNet>,
+) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::sync_channel::<(TcpStream, Option<IpAddr>)>(workers * 8);
     let rx = Arc::new(Mutex::new(rx));
+    let per_addr = Arc::new(Mutex::new(PerAddr::default()));
+    let refuse = |h: &dyn Handler, mut s: TcpStream| {
+        let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+        let _ = write_response(&mut s, &error_response(h, 503), false, false);
+    };
     for _ in 0..workers.max(1) {
         let rx = Arc::clone(&rx);
         let h = Arc::clone(&handler);
+        let per_addr = Arc::clone(&per_addr);
         std::thread::spawn(move || {
             loop {
                 let next = rx.lock().map(|r| r.recv());
-                match next {
-                    Ok(Ok(s)) => serve_connection(h.as_ref(), s, &limits),
-                    _ => return,
+                let Ok(Ok((mut s, ip))) = next else { return };
+                let crowded = || ip.is_some_and(|ip| super::lock(&per_addr).waiting(ip));
+                loop {
+                    serve_connection(h.as_ref(), s, &limits, &crowded);
+                    // The next waiting connection of the same address takes this one's place.
+                    match ip.and_then(|ip| super::lock(&per_addr).done(ip, &limits)) {
+                        Some(n) => s = n,
+                        None => break,
+                    }
                 }
             }
         });
     }
-    for conn in listener.incoming() {
-        match conn {
-            Ok(s) => {
-                if let Err(mpsc::TrySendError::Full(mut s)) = tx.try_send(s) {
-                    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-                    let _ = write_response(&mut s, &error_response(handler.as_ref(), 503), false, false);
-                }
-            }
+    loop {
+        let (s, peer) = match listener.accept() {
+            Ok(c) => c,
             Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) => {
                 std::thread::sleep(Duration::from_millis(100));
+                continue;
             }
-            Err(_) => {}
+            Err(_) => continue,
+        };
+        let ip = plain(peer.ip());
+        let bounded = !unbounded.iter().any(|n| in_net(ip, n));
+        let s = if bounded {
+            match super::lock(&per_addr).admit(ip, s, &limits) {
+                Admit::Serve(s) => s,
+                Admit::Waiting => continue,
+                Admit::Refuse(s) => {
+                    refuse(handler.as_ref(), s);
+                    continue;
+                }
+            }
+        } else {
+            s
+        };
+        if let Err(mpsc::TrySendError::Full((s, _))) = tx.try_send((s, bounded.then_some(ip))) {
+            refuse(handler.as_ref(), s);
+            if bounded {
+                // Its place, and those waiting for it, are given up too.
+                let given_up: Vec<TcpStream> = {
+                    let mut p = super::lock(&per_addr);
+                    std::iter::from_fn(|| p.done(ip, &limits)).collect()
+                };
+                for w in given_up {
+                    refuse(handler.as_ref(), w);
+                }
+            }
         }
     }
-    Ok(())
 }
 
 /// An address or network (`--trusted-proxy`).

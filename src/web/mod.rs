@@ -94,7 +94,8 @@ pub fn serve(cfg: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), WebError
     let app = api::App::new(cfg, addr)?;
     ready(addr);
     let workers = app.cfg.workers;
-    http::serve(listener, Arc::new(app) as Arc<dyn http::Handler>, workers, http::Limits::default())
+    let proxies = app.cfg.trusted_proxies.clone();
+    http::serve(listener, Arc::new(app) as Arc<dyn http::Handler>, workers, http::Limits::default(), proxies)
         .map_err(|source| WebError::Listen { addr, source })
 }
 
