@@ -78,6 +78,11 @@ fn start_with(tag: &str, env: &[(&str, &str)], args: &[&str]) -> Result<Web, Str
         ),
     )
     .unwrap();
+    start_in(dir, ifname, env, args)
+}
+
+/// `wgq web` on the files (and state) of `dir`.
+fn start_in(dir: tempfile::TempDir, ifname: String, env: &[(&str, &str)], args: &[&str]) -> Result<Web, String> {
     let mut cmd = Command::new(WGQ);
     cmd.arg("web");
     if !args.contains(&"--listen") {
@@ -137,6 +142,15 @@ fn start(tag: &str, env: &[(&str, &str)]) -> Web {
 }
 
 impl Web {
+    /// Stops this server and starts another on the same files and state.
+    fn restart(mut self, env: &[(&str, &str)]) -> Web {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::TempDir::new().unwrap();
+        let dir = std::mem::replace(&mut self.dir, dir);
+        start_in(dir, self.ifname.clone(), env, &[]).unwrap()
+    }
+
     fn raw(&self, bytes: &[u8]) -> Resp {
         let mut s = TcpStream::connect(self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -652,6 +666,12 @@ fn totp_second_factor() {
     let r = w.req("POST", "/api/session", &[], Some(&body(&c)));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(w.req("POST", "/api/session", &[], Some(&body(&c))).status, 401, "a code works once");
+    // Across a restart too: the step is stored (0600).
+    let stored = std::fs::metadata(state.join("totp-step")).unwrap();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&stored.permissions()) & 0o777, 0o600);
+    let h = secret_hash();
+    let w = w.restart(&[("PASSWORD_HASH", &h)]);
+    assert_eq!(w.req("POST", "/api/session", &[], Some(&body(&c))).status, 401, "a code works once, across a restart");
     // The password header no longer works; tokens do.
     assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 401);
     assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", &format!("Bearer {tok}"))], None).status, 200);

@@ -393,14 +393,30 @@ impl App {
         self.state.totp().ok().flatten()
     }
 
-    /// Checks a TOTP code; each code works once.
+    /// Checks a TOTP code; each code works once, across restarts too: the step it was
+    /// accepted for is stored (`totp-step`) before the login succeeds, and a code is refused
+    /// when that cannot be done.
     fn check_totp(&self, secret: Vec<u8>, code: &str) -> bool {
         let mut last = lock(&self.totp_last);
+        let stored = match self.state.totp_step() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("wgq web: refused a TOTP code: reading its last step: {e}");
+                return false;
+            }
+        };
         let mut t = auth::Totp::new(secret);
-        t.set_last(*last);
-        let ok = t.check(code, now() as u64);
+        t.set_last((*last).max(stored));
+        if !t.check(code, now() as u64) {
+            return false;
+        }
         *last = t.last();
-        ok
+        let Some(step) = t.last() else { return false };
+        if let Err(e) = self.state.set_totp_step(step) {
+            eprintln!("wgq web: refused a TOTP code: storing its step: {e}");
+            return false;
+        }
+        true
     }
 
     /// Who the request comes from (`Ok(None)`: nobody known).
