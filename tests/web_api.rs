@@ -912,3 +912,48 @@ fn a_bare_lf_in_the_head_is_refused() {
     }
     assert_eq!(w.raw(b"GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status, 200);
 }
+
+/// A client that made its own key (a public key given in the page, or `peer add --pubkey`):
+/// its client file has no private key, so it is not downloadable, and its QR code,
+/// configuration and one-time link are refused with a message that says why.
+#[test]
+fn a_client_with_its_own_key_is_not_downloadable() {
+    let w = start("wk", &[("WG_ENABLE_ONE_TIME_LINKS", "true")]);
+    let c = w.login();
+    let own = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    let body = format!(r#"{{"name":"own","publicKey":"{own}"}}"#);
+    let r = w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(&body));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(r#"{"name":"held"}"#)).status, 200);
+    let o = Command::new(WGQ)
+        .args(["peer", "add", &w.ifname, "cli-own", "--pubkey", "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=", "--no-apply"])
+        .arg("--config-dir")
+        .arg(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = std::fs::read_to_string(w.dir.path().join(format!("clients/{}/own.conf", w.ifname))).unwrap();
+    assert!(!file.lines().any(|l| l.starts_with("PrivateKey")), "{file}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let by_name = |l: &[Value], n: &str| l.iter().find(|c| c["name"] == n).unwrap_or_else(|| panic!("{n}: {l:?}")).clone();
+    let l = w.clients(&c);
+    assert_eq!(by_name(&l, "held")["downloadableConfig"], true);
+    for n in ["own", "cli-own"] {
+        assert_eq!(by_name(&l, n)["downloadableConfig"], false, "{n}");
+    }
+    let v1 = w.req("GET", &format!("/api/v1/interfaces/{}/clients", w.ifname), &[("Cookie", &c)], None).json();
+    assert_eq!(by_name(v1.as_array().unwrap(), "own")["downloadableConfig"], false);
+    let id = by_name(&l, "own")["id"].as_str().unwrap().to_string();
+    for (m, a) in [("GET", "configuration"), ("GET", "qrcode.svg"), ("POST", "generateOneTimeLink")] {
+        let r = w.req(m, &format!("/api/wireguard/client/{id}/{a}"), &[("Cookie", &c)], None);
+        assert_eq!(r.status, 409, "{a}: {}", r.text());
+        assert!(r.text().contains("holds its own private key"), "{a}: {}", r.text());
+    }
+    let held = by_name(&l, "held")["id"].as_str().unwrap().to_string();
+    assert_eq!(w.req("GET", &format!("/api/wireguard/client/{held}/configuration"), &[("Cookie", &c)], None).status, 200);
+    // A client whose file is gone: 404, saying so.
+    std::fs::remove_file(w.dir.path().join(format!("clients/{}/held.conf", w.ifname))).unwrap();
+    let r = w.req("GET", &format!("/api/wireguard/client/{held}/configuration"), &[("Cookie", &c)], None);
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(r.text().contains("no client file is kept"), "{}", r.text());
+}
