@@ -119,8 +119,9 @@ fn start_in(dir: tempfile::TempDir, ifname: String, env: &[(&str, &str)], args: 
     loop {
         let text = stderr.lock().unwrap().clone();
         // The whole line (the pipe may give it in pieces).
-        if let Some(i) = text.find("listening on http://")
-            && let Some((addr, _)) = text[i + 20..].split_once('\n')
+        if let Some(i) = text.find("listening on http")
+            && let Some((_, rest)) = text[i..].split_once("://")
+            && let Some((addr, _)) = rest.split_once('\n')
         {
             let addr = addr.trim().parse().unwrap();
             return Ok(Web { child, addr, dir, ifname, stderr });
@@ -956,4 +957,110 @@ fn a_client_with_its_own_key_is_not_downloadable() {
     let r = w.req("GET", &format!("/api/wireguard/client/{held}/configuration"), &[("Cookie", &c)], None);
     assert_eq!(r.status, 404, "{}", r.text());
     assert!(r.text().contains("no client file is kept"), "{}", r.text());
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost made by the openssl CLI in `dir`
+/// (`NAME.pem`, `NAME.key`); None when openssl is missing.
+fn self_signed(dir: &std::path::Path, name: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    let o = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={name}"), "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .ok()?;
+    assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
+    Some((cert, key))
+}
+
+/// `curl --cacert CA -i ARGS… https://ADDR/PATH`: the status and the head, or None when the
+/// TLS connection failed.
+fn curl_tls(ca: &std::path::Path, addr: SocketAddr, path: &str, args: &[&str]) -> Option<(u16, String)> {
+    let o = Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10", "--cacert"])
+        .arg(ca)
+        .args(args)
+        .arg(format!("https://{addr}{path}"))
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        return None;
+    }
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let status = out.split(' ').nth(1)?.parse().ok()?;
+    Some((status, out))
+}
+
+#[test]
+fn tls_with_a_certificate_and_key() {
+    for tool in ["openssl", "curl"] {
+        if Command::new(tool).arg("--version").output().is_err() && Command::new(tool).arg("version").output().is_err() {
+            eprintln!("skipped: {tool} is not installed");
+            return;
+        }
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = self_signed(certs.path(), "one") else {
+        eprintln!("skipped: openssl is not installed");
+        return;
+    };
+    let h = secret_hash();
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let w = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", c, "--tls-key", k]).unwrap();
+    assert!(w.stderr().contains(&format!("listening on https://{}", w.addr)), "{}", w.stderr());
+    let (status, out) = curl_tls(&cert, w.addr, "/api/session", &[]).expect("a TLS request");
+    assert_eq!(status, 200, "{out}");
+    // Logged in over TLS: the cookie is Secure.
+    let (status, out) = curl_tls(
+        &cert,
+        w.addr,
+        "/api/session",
+        &["-H", "Content-Type: application/json", "--data", r#"{"password":"s3cret pass"}"#],
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{out}");
+    let set = out.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap_or_else(|| panic!("{out}"));
+    assert!(set.contains("; Secure") && set.contains("HttpOnly"), "{set}");
+    // Plain HTTP on the TLS port: no answer in plain text.
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert!(!out.starts_with(b"HTTP/"), "{}", String::from_utf8_lossy(&out));
+    // A handshake that never comes is cut off (5 s), as a slow request head is.
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let t = Instant::now();
+    assert_eq!(s.read(&mut [0u8; 1]).unwrap_or(0), 0);
+    assert!(t.elapsed() < Duration::from_secs(7), "{:?}", t.elapsed());
+    // A renewed certificate (and key) is served from the next handshake on.
+    let (cert2, key2) = self_signed(certs.path(), "two").unwrap();
+    std::fs::rename(&key2, &key).unwrap();
+    std::fs::rename(&cert2, &cert).unwrap();
+    let renewed = cert.with_file_name("renewed.pem");
+    std::fs::copy(&cert, &renewed).unwrap();
+    assert_eq!(curl_tls(&renewed, w.addr, "/api/session", &[]).map(|r| r.0), Some(200));
+    assert!(w.stderr_until(|e| e.contains("loaded the renewed certificate")).contains("loaded the renewed certificate"));
+    // A broken renewal keeps the last good pair.
+    std::fs::write(&cert, "not a certificate\n").unwrap();
+    assert_eq!(curl_tls(&renewed, w.addr, "/api/session", &[]).map(|r| r.0), Some(200));
+    assert!(w.stderr_until(|e| e.contains("keeping the last certificate")).contains("keeping the last certificate"));
+    // With TLS, an address beyond loopback needs no --insecure (a password still).
+    std::fs::copy(&renewed, &cert).unwrap();
+    let any = start_with("wt", &[("PASSWORD_HASH", &h)], &["--listen", "0.0.0.0:0", "--tls-cert", c, "--tls-key", k]);
+    assert!(any.is_ok(), "{:?}", any.err());
+    drop(any);
+    let e = start_with("wt", &[], &["--listen", "0.0.0.0:0", "--tls-cert", c, "--tls-key", k]).err().unwrap();
+    assert!(e.contains("without a password"), "{e}");
+    // A key that is not the certificate's, a missing file: refused at start, saying so.
+    let (_, other) = self_signed(certs.path(), "three").unwrap();
+    let e = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", c, "--tls-key", other.to_str().unwrap()]).err().unwrap();
+    assert!(e.contains("TLS: ") && e.to_lowercase().contains("mismatch"), "{e}");
+    let e = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", "/nonexistent.pem", "--tls-key", k]).err().unwrap();
+    assert!(e.contains("TLS: /nonexistent.pem: "), "{e}");
+    let e = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", c]).err().unwrap();
+    assert!(e.contains("--tls-key"), "{e}");
 }

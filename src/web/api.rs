@@ -305,7 +305,7 @@ impl App {
             cache: Mutex::new(HashMap::new()),
             shown_links: Mutex::new(HashMap::new()),
             rendered: Mutex::new(HashMap::new()),
-            tls: false,
+            tls: cfg.tls.is_some(),
             links_lock: Mutex::new(()),
             totp_last: Mutex::new(None),
             key_held: Mutex::new(HashMap::new()),

@@ -37,6 +37,8 @@ pub struct Limits {
     pub per_addr_waiting: usize,
     /// How long a waiting connection may wait.
     pub waiting_time: Duration,
+    /// For a TLS handshake, from the connection's start.
+    pub handshake_time: Duration,
 }
 
 impl Default for Limits {
@@ -53,6 +55,7 @@ impl Default for Limits {
             per_addr: 4,
             per_addr_waiting: 16,
             waiting_time: Duration::from_secs(10),
+            handshake_time: Duration::from_secs(5),
         }
     }
 }
@@ -137,13 +140,74 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// A connection: plain TCP, or TLS over it.
+pub enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn sock(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(t) => &t.sock,
+        }
+    }
+
+    fn set_read_timeout(&self, d: Option<Duration>) -> std::io::Result<()> {
+        self.sock().set_read_timeout(d)
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(t) => t.flush(),
+        }
+    }
+}
+
+/// A TLS handshake within `limit` (a slow one holds a worker as a slow request head would).
+fn handshake(cfg: &Arc<rustls::ServerConfig>, mut sock: TcpStream, limit: Duration) -> Option<Conn> {
+    let mut tls = rustls::ServerConnection::new(Arc::clone(cfg)).ok()?;
+    let deadline = Instant::now() + limit;
+    while tls.is_handshaking() {
+        let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
+        sock.set_read_timeout(Some(left)).ok()?;
+        sock.set_write_timeout(Some(left)).ok()?;
+        match tls.complete_io(&mut sock) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Some(Conn::Tls(Box::new(rustls::StreamOwned::new(tls, sock))))
+}
+
 fn timed_out(e: &std::io::Error) -> bool {
     matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
 }
 
 /// Waits until `deadline` for a request's first byte: false when the connection closed,
 /// nothing came, or `give_up` (asked every 200 ms) says so.
-fn wait_first_byte(r: &mut BufReader<TcpStream>, deadline: Instant, give_up: &dyn Fn() -> bool) -> bool {
+fn wait_first_byte(r: &mut BufReader<Conn>, deadline: Instant, give_up: &dyn Fn() -> bool) -> bool {
     loop {
         if !r.buffer().is_empty() {
             return true;
@@ -164,7 +228,7 @@ fn wait_first_byte(r: &mut BufReader<TcpStream>, deadline: Instant, give_up: &dy
 /// Reads one line, ended by CRLF, within `budget` bytes and the deadline. A bare LF (or a
 /// CR not before the LF) is refused: a proxy in front that ends lines only at CRLF would
 /// see other headers than this reader, and where they end.
-fn read_line(r: &mut BufReader<TcpStream>, budget: &mut usize, deadline: Instant) -> Result<Vec<u8>, ReadError> {
+fn read_line(r: &mut BufReader<Conn>, budget: &mut usize, deadline: Instant) -> Result<Vec<u8>, ReadError> {
     let mut line = Vec::new();
     loop {
         let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()).ok_or(ReadError::Status(408))?;
@@ -204,7 +268,7 @@ fn read_line(r: &mut BufReader<TcpStream>, budget: &mut usize, deadline: Instant
 /// Reads one request. `idle`: how long to wait for its first byte (unless `give_up` says
 /// to stop waiting); the rest of its head then has `limits.header_time`.
 pub fn read_request(
-    r: &mut BufReader<TcpStream>,
+    r: &mut BufReader<Conn>,
     peer: SocketAddr,
     limits: &Limits,
     idle: Duration,
@@ -329,28 +393,48 @@ fn error_response(h: &dyn Handler, status: u16) -> Response {
 /// Serves one connection. `crowded`: other connections of the same address wait for this
 /// one, which then ends at its next idle wait (a browser's kept-alive connections give
 /// their places to its new ones).
-fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits, crowded: &dyn Fn() -> bool) {
+fn serve_connection(
+    h: &dyn Handler,
+    stream: TcpStream,
+    limits: &Limits,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+    crowded: &dyn Fn() -> bool,
+) {
     let Ok(peer) = stream.peer_addr() else { return };
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_nodelay(true);
-    let Ok(mut w) = stream.try_clone() else { return };
-    let mut r = BufReader::with_capacity(8192, stream);
+    let conn = match tls {
+        Some(cfg) => match handshake(cfg, stream, limits.handshake_time) {
+            Some(c) => c,
+            None => return,
+        },
+        None => Conn::Plain(stream),
+    };
+    let _ = conn.sock().set_write_timeout(Some(Duration::from_secs(30)));
+    let mut r = BufReader::with_capacity(8192, conn);
+    serve_requests(h, &mut r, peer, limits, crowded);
+    if let Conn::Tls(t) = r.get_mut() {
+        t.conn.send_close_notify();
+        let _ = t.flush();
+    }
+}
+
+fn serve_requests(h: &dyn Handler, r: &mut BufReader<Conn>, peer: SocketAddr, limits: &Limits, crowded: &dyn Fn() -> bool) {
     for i in 0..limits.requests_per_connection {
         let (idle, give_up): (_, &dyn Fn() -> bool) =
             if i == 0 { (limits.first_byte_time, &|| false) } else { (limits.idle_time, crowded) };
-        match read_request(&mut r, peer, limits, idle, give_up) {
+        match read_request(r, peer, limits, idle, give_up) {
             Ok(req) => {
                 let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
                 let mut resp = h.handle(&req);
                 resp.headers.extend(h.common_headers());
                 let keep = !close && i + 1 < limits.requests_per_connection;
-                if write_response(&mut w, &resp, keep, req.method == "HEAD").is_err() || !keep {
+                if write_response(r.get_mut(), &resp, keep, req.method == "HEAD").is_err() || !keep {
                     return;
                 }
             }
             Err(ReadError::Closed) => return,
             Err(ReadError::Status(s)) => {
-                let _ = write_response(&mut w, &error_response(h, s), false, false);
+                let _ = write_response(r.get_mut(), &error_response(h, s), false, false);
                 return;
             }
         }
@@ -414,35 +498,41 @@ impl PerAddr {
     }
 }
 
-/// Serves `listener` with `workers` threads; connections beyond what the queue holds, or
-/// beyond what `limits` lets one address have, get a 503. Connections from `unbounded`
-/// (trusted reverse proxies, which carry many clients) have no per-address bound.
-/// Returns only when accepting fails for good.
+/// Serves `listener` with `workers` threads (over TLS with `tls`); connections beyond what
+/// the queue holds, or beyond what `limits` lets one address have, get a 503 (plain HTTP)
+/// or are closed (TLS). Connections from `unbounded` (trusted reverse proxies, which carry
+/// many clients) have no per-address bound. Returns only when accepting fails for good.
 pub fn serve(
     listener: TcpListener,
     handler: Arc<dyn Handler>,
     workers: usize,
     limits: Limits,
     unbounded: Vec<crate::net::IpNet>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> std::io::Result<()> {
     let (tx, rx) = mpsc::sync_channel::<(TcpStream, Option<IpAddr>)>(workers * 8);
     let rx = Arc::new(Mutex::new(rx));
     let per_addr = Arc::new(Mutex::new(PerAddr::default()));
+    let plain_http = tls.is_none();
     let refuse = |h: &dyn Handler, mut s: TcpStream| {
-        let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-        let _ = write_response(&mut s, &error_response(h, 503), false, false);
+        // (A TLS client would not read a plain answer: it is closed.)
+        if plain_http {
+            let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = write_response(&mut s, &error_response(h, 503), false, false);
+        }
     };
     for _ in 0..workers.max(1) {
         let rx = Arc::clone(&rx);
         let h = Arc::clone(&handler);
         let per_addr = Arc::clone(&per_addr);
+        let tls = tls.clone();
         std::thread::spawn(move || {
             loop {
                 let next = rx.lock().map(|r| r.recv());
                 let Ok(Ok((mut s, ip))) = next else { return };
                 let crowded = || ip.is_some_and(|ip| super::lock(&per_addr).waiting(ip));
                 loop {
-                    serve_connection(h.as_ref(), s, &limits, &crowded);
+                    serve_connection(h.as_ref(), s, &limits, tls.as_ref(), &crowded);
                     // The next waiting connection of the same address takes this one's place.
                     match ip.and_then(|ip| super::lock(&per_addr).done(ip, &limits)) {
                         Some(n) => s = n,
