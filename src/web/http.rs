@@ -35,6 +35,8 @@ pub struct Limits {
     /// bound), and how many more of its connections may wait for one of those to end.
     pub per_addr: usize,
     pub per_addr_waiting: usize,
+    /// Waiting connections of all addresses together (each holds a file descriptor).
+    pub waiting: usize,
     /// How long a waiting connection may wait.
     pub waiting_time: Duration,
     /// For a TLS handshake, from the connection's start.
@@ -54,6 +56,7 @@ impl Default for Limits {
             requests_per_connection: 1000,
             per_addr: 4,
             per_addr_waiting: 16,
+            waiting: 256,
             waiting_time: Duration::from_secs(10),
             handshake_time: Duration::from_secs(5),
         }
@@ -454,6 +457,8 @@ fn plain(ip: IpAddr) -> IpAddr {
 #[derive(Default)]
 struct PerAddr {
     addrs: HashMap<IpAddr, (usize, VecDeque<(TcpStream, Instant)>)>,
+    /// Waiting connections in all.
+    waiting: usize,
 }
 
 enum Admit {
@@ -468,8 +473,9 @@ impl PerAddr {
         if *active < limits.per_addr.max(1) {
             *active += 1;
             Admit::Serve(s)
-        } else if waiting.len() < limits.per_addr_waiting {
+        } else if waiting.len() < limits.per_addr_waiting && self.waiting < limits.waiting {
             waiting.push_back((s, Instant::now()));
+            self.waiting += 1;
             Admit::Waiting
         } else {
             Admit::Refuse(s)
@@ -486,6 +492,7 @@ impl PerAddr {
     fn done(&mut self, ip: IpAddr, limits: &Limits) -> Option<TcpStream> {
         let (active, waiting) = self.addrs.get_mut(&ip)?;
         while let Some((s, since)) = waiting.pop_front() {
+            self.waiting -= 1;
             if since.elapsed() < limits.waiting_time {
                 return Some(s);
             }
@@ -607,4 +614,34 @@ pub fn decode_segment(s: &str) -> Option<String> {
     }
     let t = String::from_utf8(out).ok()?;
     (!t.contains(['/', '\0'])).then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_address_bounds() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let conn = || TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let limits = Limits { per_addr: 1, per_addr_waiting: 2, waiting: 3, ..Limits::default() };
+        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let mut p = PerAddr::default();
+        assert!(matches!(p.admit(a, conn(), &limits), Admit::Serve(_)));
+        assert!(matches!(p.admit(a, conn(), &limits), Admit::Waiting));
+        assert!(matches!(p.admit(a, conn(), &limits), Admit::Waiting));
+        assert!(matches!(p.admit(a, conn(), &limits), Admit::Refuse(_)), "its waiting room is full");
+        assert!(matches!(p.admit(b, conn(), &limits), Admit::Serve(_)), "another address is served");
+        assert!(matches!(p.admit(b, conn(), &limits), Admit::Waiting));
+        assert!(matches!(p.admit(b, conn(), &limits), Admit::Refuse(_)), "all waiting rooms together are full");
+        assert!(p.waiting(a) && p.waiting(b));
+        // An ended connection's place goes to the next waiting one, then the count drops.
+        assert!(p.done(a, &limits).is_some() && p.done(a, &limits).is_some());
+        assert!(!p.waiting(a) && p.done(a, &limits).is_none());
+        assert!(!p.addrs.contains_key(&a) && p.waiting == 1);
+        assert!(matches!(p.admit(a, conn(), &limits), Admit::Serve(_)));
+        // One that waited too long is closed, not served.
+        let quick = Limits { waiting_time: Duration::ZERO, ..limits };
+        assert!(p.done(b, &quick).is_none() && p.waiting == 0 && !p.addrs.contains_key(&b));
+    }
 }
