@@ -965,7 +965,8 @@ fn self_signed(dir: &std::path::Path, name: &str) -> Option<(std::path::PathBuf,
     let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
     let o = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-        .args(["-subj", &format!("/CN={name}"), "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout"])
+        .args(["-subj", &format!("/CN={name}"), "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
@@ -1063,4 +1064,92 @@ fn tls_with_a_certificate_and_key() {
     assert!(e.contains("TLS: /nonexistent.pem: "), "{e}");
     let e = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", c]).err().unwrap();
     assert!(e.contains("--tls-key"), "{e}");
+}
+
+/// A rustls client that trusts `ca` (the server's self-signed certificate).
+fn tls_client(ca: &std::path::Path) -> rustls::ClientConnection {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    rustls::ClientConnection::new(std::sync::Arc::new(cfg), "127.0.0.1".try_into().unwrap()).unwrap()
+}
+
+/// Sends `bytes` one every `every` until the server closes the connection; how long that
+/// took (None: not within 20 s).
+fn drip(s: &mut TcpStream, bytes: &[u8], every: Duration) -> Option<Duration> {
+    let t = Instant::now();
+    for b in bytes {
+        if s.write_all(&[*b]).is_err() {
+            return Some(t.elapsed());
+        }
+        s.set_read_timeout(Some(every)).unwrap();
+        match s.read(&mut [0u8; 256]) {
+            Ok(0) => return Some(t.elapsed()),
+            Err(e) if !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Some(t.elapsed());
+            }
+            _ => {}
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            return None;
+        }
+    }
+    None
+}
+
+/// Slowloris over TLS: a hello (a byte every 100 ms), or a request's TLS record (a byte every
+/// 20 ms), does not get a fresh timeout for every packet: the handshake is cut at 5 s, the
+/// request at its first-byte time (3 s: no byte of it is readable before its record is
+/// whole).
+#[test]
+fn tls_sent_a_byte_at_a_time_is_cut_off() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("skipped: openssl is not installed");
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path(), "drip").unwrap();
+    let h = secret_hash();
+    let args = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let w = start_with("wd", &[("PASSWORD_HASH", &h)], &args).unwrap();
+    // The hello.
+    let mut c = tls_client(&cert);
+    let mut hello = Vec::new();
+    c.write_tls(&mut hello).unwrap();
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    let took = drip(&mut s, &hello, Duration::from_millis(100))
+        .unwrap_or_else(|| panic!("a {}-byte hello dripped for 20 s", hello.len()));
+    assert!(took < Duration::from_secs(7), "{took:?}");
+    // A request after a quick handshake: one record of 2 KB, a byte at a time.
+    let mut c = tls_client(&cert);
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    while c.is_handshaking() {
+        c.complete_io(&mut s).unwrap();
+    }
+    let req = format!("GET /api/session HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n", "a".repeat(2000));
+    c.writer().write_all(req.as_bytes()).unwrap();
+    let mut rec = Vec::new();
+    while c.wants_write() {
+        c.write_tls(&mut rec).unwrap();
+    }
+    let took =
+        drip(&mut s, &rec, Duration::from_millis(20)).unwrap_or_else(|| panic!("a {}-byte request dripped for 20 s", rec.len()));
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Sent at once, the same request is answered.
+    let mut c = tls_client(&cert);
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut t = rustls::Stream::new(&mut c, &mut s);
+    t.write_all(req.replace("HTTP/1.1\r\n", "HTTP/1.1\r\nConnection: close\r\n").as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = t.read_to_end(&mut out);
+    assert!(out.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out));
 }

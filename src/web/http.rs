@@ -146,27 +146,63 @@ fn reason(status: u16) -> &'static str {
 /// A connection: plain TCP, or TLS over it.
 pub enum Conn {
     Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    Tls(Box<TlsConn>),
+}
+
+/// A TLS connection and the deadline of the read under way.
+pub struct TlsConn {
+    s: rustls::StreamOwned<rustls::ServerConnection, TcpStream>,
+    deadline: Option<Instant>,
 }
 
 impl Conn {
     fn sock(&self) -> &TcpStream {
         match self {
             Conn::Plain(s) => s,
-            Conn::Tls(t) => &t.sock,
+            Conn::Tls(t) => &t.s.sock,
         }
     }
 
-    fn set_read_timeout(&self, d: Option<Duration>) -> std::io::Result<()> {
+    /// The time the next read may take, in all: a TLS read that needs several packets for a
+    /// record gets no fresh timeout for each (a client sending a byte now and then would
+    /// hold the worker for good).
+    fn set_read_timeout(&mut self, d: Option<Duration>) -> std::io::Result<()> {
+        if let Conn::Tls(t) = self {
+            t.deadline = d.map(|d| Instant::now() + d);
+        }
         self.sock().set_read_timeout(d)
     }
 }
 
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.read(buf),
-            Conn::Tls(t) => t.read(buf),
+        let t = match self {
+            Conn::Plain(s) => return s.read(buf),
+            Conn::Tls(t) => t,
+        };
+        loop {
+            match t.s.conn.reader().read(buf) {
+                // No plaintext yet: read one more packet, within the deadline.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                r => return r,
+            }
+            if let Some(d) = t.deadline {
+                let left = d.checked_duration_since(Instant::now()).filter(|l| !l.is_zero());
+                let Some(left) = left else { return Err(std::io::ErrorKind::TimedOut.into()) };
+                t.s.sock.set_read_timeout(Some(left))?;
+            }
+            if t.s.conn.read_tls(&mut t.s.sock)? == 0 {
+                // The peer closed: the reader now says how (close_notify or not).
+                return t.s.conn.reader().read(buf);
+            }
+            let state = t.s.conn.process_new_packets();
+            // An alert, a key update or a ticket may be due, an error's alert too.
+            while t.s.conn.wants_write() {
+                if t.s.conn.write_tls(&mut t.s.sock)? == 0 {
+                    break;
+                }
+            }
+            state.map_err(std::io::Error::other)?;
         }
     }
 }
@@ -175,33 +211,50 @@ impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Conn::Plain(s) => s.write(buf),
-            Conn::Tls(t) => t.write(buf),
+            Conn::Tls(t) => t.s.write(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Conn::Plain(s) => s.flush(),
-            Conn::Tls(t) => t.flush(),
+            Conn::Tls(t) => t.s.flush(),
         }
     }
 }
 
 /// A TLS handshake within `limit` (a slow one holds a worker as a slow request head would).
+/// Packet by packet, each read within what is left of `limit`: rustls' `complete_io` would
+/// give every packet a fresh timeout, so a client sending its hello a byte at a time would
+/// hold the worker for good.
 fn handshake(cfg: &Arc<rustls::ServerConfig>, mut sock: TcpStream, limit: Duration) -> Option<Conn> {
     let mut tls = rustls::ServerConnection::new(Arc::clone(cfg)).ok()?;
     let deadline = Instant::now() + limit;
-    while tls.is_handshaking() {
+    loop {
         let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
         sock.set_read_timeout(Some(left)).ok()?;
         sock.set_write_timeout(Some(left)).ok()?;
-        match tls.complete_io(&mut sock) {
+        while tls.wants_write() {
+            if tls.write_tls(&mut sock).ok()? == 0 {
+                return None;
+            }
+        }
+        if !tls.is_handshaking() {
+            break;
+        }
+        match tls.read_tls(&mut sock) {
+            Ok(0) => return None,
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return None,
         }
+        if tls.process_new_packets().is_err() {
+            // Its alert, then the end.
+            let _ = tls.write_tls(&mut sock);
+            return None;
+        }
     }
-    Some(Conn::Tls(Box::new(rustls::StreamOwned::new(tls, sock))))
+    Some(Conn::Tls(Box::new(TlsConn { s: rustls::StreamOwned::new(tls, sock), deadline: None })))
 }
 
 fn timed_out(e: &std::io::Error) -> bool {
@@ -219,7 +272,7 @@ fn wait_first_byte(r: &mut BufReader<Conn>, deadline: Instant, give_up: &dyn Fn(
         if give_up() {
             return false;
         }
-        let _ = r.get_ref().set_read_timeout(Some(left.min(Duration::from_millis(200))));
+        let _ = r.get_mut().set_read_timeout(Some(left.min(Duration::from_millis(200))));
         match r.fill_buf() {
             Ok(b) => return !b.is_empty(),
             Err(e) if matches!(e.kind(), std::io::ErrorKind::Interrupted) || timed_out(&e) => {}
@@ -235,7 +288,7 @@ fn read_line(r: &mut BufReader<Conn>, budget: &mut usize, deadline: Instant) -> 
     let mut line = Vec::new();
     loop {
         let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()).ok_or(ReadError::Status(408))?;
-        let _ = r.get_ref().set_read_timeout(Some(left));
+        let _ = r.get_mut().set_read_timeout(Some(left));
         let buf = match r.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -341,7 +394,7 @@ pub fn read_request(
     let mut got = 0;
     while got < len {
         let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()).ok_or(ReadError::Status(408))?;
-        let _ = r.get_ref().set_read_timeout(Some(left));
+        let _ = r.get_mut().set_read_timeout(Some(left));
         match r.read(&mut body[got..]) {
             Ok(0) => return Err(ReadError::Closed),
             Ok(n) => got += n,
@@ -416,8 +469,8 @@ fn serve_connection(
     let mut r = BufReader::with_capacity(8192, conn);
     serve_requests(h, &mut r, peer, limits, crowded);
     if let Conn::Tls(t) = r.get_mut() {
-        t.conn.send_close_notify();
-        let _ = t.flush();
+        t.s.conn.send_close_notify();
+        let _ = t.s.flush();
     }
 }
 
