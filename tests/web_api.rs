@@ -845,8 +845,9 @@ fn brute_force_from_one_address_is_throttled() {
 }
 
 /// Slowloris: many idle connections from one address (more than there are workers) do not
-/// keep another client from being served; that address's own connections beyond its bound
-/// wait or are refused, and an idle one is closed after the first-byte time.
+/// keep another client from being served (without the bounds it waited 10 s, the old
+/// first-byte time); that address's own connections beyond its bound wait or are refused,
+/// and an idle one is closed after the first-byte time (bounds of 2 s: a loaded machine).
 #[test]
 fn idle_connections_from_one_address_do_not_take_every_worker() {
     let w = start("wi", &[]);
@@ -860,7 +861,7 @@ fn idle_connections_from_one_address_do_not_take_every_worker() {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     assert_eq!(parse(&out).status, 200);
-    assert!(t.elapsed() < Duration::from_secs(1), "another client waited {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(2), "another client waited {:?}", t.elapsed());
     // The idle address's connections beyond its bound and its waiting room were refused at
     // once; the others are closed within the first-byte time (3 s) of reaching a worker.
     let refused = idle
@@ -894,7 +895,7 @@ fn idle_connections_from_one_address_do_not_take_every_worker() {
     let mut fifth = connect_from([127, 0, 0, 4].into(), w.addr);
     fifth.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     get(&mut fifth, true);
-    assert!(t.elapsed() < Duration::from_secs(1), "a fifth connection waited {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(2), "a fifth connection waited {:?}", t.elapsed());
 }
 
 /// A bare LF ends no line of the head: a proxy in front that ends lines only at CRLF would
