@@ -507,46 +507,53 @@ impl App {
         Ok((row, key))
     }
 
-    /// The client files kept for `ifname`, by name, and whether each holds a private key
-    /// (each file read only when new or changed).
-    fn client_files(&self, ifname: &str) -> HashMap<String, ClientFile> {
+    /// Whether the client file at `path` holds a private key (None: no such file), read only
+    /// when new or changed (inode, size, modification time). `held`: the answers so far.
+    fn file_kind(held: &HashMap<std::path::PathBuf, (FileId, bool)>, path: &std::path::Path) -> Option<(FileId, ClientFile)> {
         use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+        let id = (m.ino(), m.len(), i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()));
+        let h = match held.get(path).filter(|(i, _)| *i == id) {
+            Some((_, h)) => *h,
+            None => {
+                use std::io::Read as _;
+                let mut text = Vec::new();
+                let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut text));
+                let h = read.is_ok() && crate::config::peers::client_holds_key(&text);
+                crate::key::wipe(&mut text);
+                h
+            }
+        };
+        Some((id, if h { ClientFile::Full } else { ClientFile::OwnKey }))
+    }
+
+    /// The client files kept for `ifname`, by name, and whether each holds a private key.
+    fn client_files(&self, ifname: &str) -> HashMap<String, ClientFile> {
         let dir = self.cfg.config_dir.join("clients").join(ifname);
         let Ok(rd) = std::fs::read_dir(&dir) else { return HashMap::new() };
         let mut held = lock(&self.key_held);
-        held.retain(|p, _| !p.starts_with(&dir));
         let mut out = HashMap::new();
         let mut seen = HashMap::new();
         for e in rd.flatten() {
             let Some(name) = e.file_name().to_str().and_then(|n| n.strip_suffix(".conf")).map(str::to_string) else { continue };
             let path = e.path();
-            let Ok(m) = e.metadata() else { continue };
-            if !m.is_file() {
-                continue;
+            if let Some((id, kind)) = Self::file_kind(&held, &path) {
+                seen.insert(path, (id, kind == ClientFile::Full));
+                out.insert(name, kind);
             }
-            let id = (m.ino(), m.len(), i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()));
-            let known = held.get(&path).filter(|(i, _)| *i == id).map(|(_, h)| *h);
-            let h = match known {
-                Some(h) => h,
-                None => {
-                    use std::io::Read as _;
-                    let mut text = Vec::new();
-                    let read = std::fs::File::open(&path).and_then(|f| f.take(64 * 1024).read_to_end(&mut text));
-                    let h = read.is_ok() && crate::config::peers::client_holds_key(&text);
-                    crate::key::wipe(&mut text);
-                    h
-                }
-            };
-            seen.insert(path, (id, h));
-            out.insert(name, if h { ClientFile::Full } else { ClientFile::OwnKey });
         }
+        // Only this directory's files as they are now (a removed file is forgotten).
+        held.retain(|p, _| !p.starts_with(&dir));
         held.extend(seen);
         out
     }
 
     /// Why a client's file is not offered (QR code, download, one-time link), if it is not.
     fn offer(&self, ifname: &str, name: Option<&str>) -> Result<(), Response> {
-        match name.and_then(|n| self.client_files(ifname).get(n).copied()) {
+        let path =
+            name.filter(|n| file_safe(n)).map(|n| self.cfg.config_dir.join("clients").join(ifname).join(format!("{n}.conf")));
+        let kind = path.and_then(|p| Self::file_kind(&lock(&self.key_held), &p)).map(|(_, k)| k);
+        match kind {
             Some(ClientFile::Full) => Ok(()),
             Some(ClientFile::OwnKey) => Err(error(
                 409,
