@@ -1025,13 +1025,10 @@ fn tls_with_a_certificate_and_key() {
     assert_eq!(status, 200, "{out}");
     let set = out.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap_or_else(|| panic!("{out}"));
     assert!(set.contains("; Secure") && set.contains("HttpOnly"), "{set}");
-    // Plain HTTP on the TLS port: no answer in plain text.
-    let mut s = TcpStream::connect(w.addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    assert!(!out.starts_with(b"HTTP/"), "{}", String::from_utf8_lossy(&out));
+    // Plain HTTP on the TLS port: a plain 400 that says to use https, and nothing else.
+    let r = w.raw(b"GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.text(), "This port speaks HTTPS: use an https:// address.\n");
     // A handshake that never comes is cut off (5 s), as a slow request head is.
     let mut s = TcpStream::connect(w.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();

@@ -230,6 +230,20 @@ impl Write for Conn {
 fn handshake(cfg: &Arc<rustls::ServerConfig>, mut sock: TcpStream, limit: Duration) -> Option<Conn> {
     let mut tls = rustls::ServerConnection::new(Arc::clone(cfg)).ok()?;
     let deadline = Instant::now() + limit;
+    // A plain HTTP request (a letter where a TLS record's type, 0x16, would be) gets a plain
+    // answer that says so, in place of a closed connection the browser cannot explain.
+    sock.set_read_timeout(Some(limit)).ok()?;
+    let mut first = [0u8; 1];
+    if sock.peek(&mut first).ok()? == 1 && first[0].is_ascii_uppercase() {
+        let text = "This port speaks HTTPS: use an https:// address.\n";
+        let _ = sock.set_write_timeout(Some(Duration::from_secs(1)));
+        let _ = write!(
+            sock,
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+        return None;
+    }
     loop {
         let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
         sock.set_read_timeout(Some(left)).ok()?;
