@@ -149,7 +149,7 @@ _wgq() {
 		esac
 		;;
 	web)
-		COMPREPLY=( $(compgen -W "--listen --config-dir --state-dir --insecure --base-path --trusted-proxy --no-apply $(ls /sys/class/net 2>/dev/null)" -- "$cur") )
+		COMPREPLY=( $(compgen -W "--listen --config-dir --state-dir --insecure --tls-cert --tls-key --base-path --trusted-proxy --no-apply $(ls /sys/class/net 2>/dev/null)" -- "$cur") )
 		;;
 	web-admin)
 		if [[ $COMP_CWORD -eq 2 ]]; then

@@ -163,6 +163,8 @@ complete -c wgq -n "__fish_seen_subcommand_from web" -l listen -d 'Where to list
 complete -c wgq -n "__fish_seen_subcommand_from web" -l config-dir -d 'The directory of the server files (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l state-dir -d 'The page\'s own state: password hash, hashed tokens and one-time links, traffic history (default /var/lib/wgq/web)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l insecure -d 'Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (leaf first; re-read when it changes)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l tls-key -d 'The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l base-path -d 'The path the page is served under behind a reverse proxy (such as /wg)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l trusted-proxy -d 'A reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l no-apply -d 'Edit the files only: never look at or change a running interface'

@@ -80,6 +80,11 @@ fn start_with(tag: &str, env: &[(&str, &str)], args: &[&str]) -> Result<Web, Str
         ),
     )
     .unwrap();
+    start_in(dir, ifname, env, args)
+}
+
+/// `wgq web` on the files (and state) of `dir`.
+fn start_in(dir: tempfile::TempDir, ifname: String, env: &[(&str, &str)], args: &[&str]) -> Result<Web, String> {
     let mut cmd = Command::new(WGQ);
     cmd.arg("web");
     if !args.contains(&"--listen") {
@@ -116,8 +121,9 @@ fn start_with(tag: &str, env: &[(&str, &str)], args: &[&str]) -> Result<Web, Str
     loop {
         let text = stderr.lock().unwrap().clone();
         // The whole line (the pipe may give it in pieces).
-        if let Some(i) = text.find("listening on http://")
-            && let Some((addr, _)) = text[i + 20..].split_once('\n')
+        if let Some(i) = text.find("listening on http")
+            && let Some((_, rest)) = text[i..].split_once("://")
+            && let Some((addr, _)) = rest.split_once('\n')
         {
             let addr = addr.trim().parse().unwrap();
             return Ok(Web { child, addr, dir, ifname, stderr });
@@ -139,6 +145,15 @@ fn start(tag: &str, env: &[(&str, &str)]) -> Web {
 }
 
 impl Web {
+    /// Stops this server and starts another on the same files and state.
+    fn restart(mut self, env: &[(&str, &str)]) -> Web {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::TempDir::new().unwrap();
+        let dir = std::mem::replace(&mut self.dir, dir);
+        start_in(dir, self.ifname.clone(), env, &[]).unwrap()
+    }
+
     fn raw(&self, bytes: &[u8]) -> Resp {
         let mut s = TcpStream::connect(self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -496,7 +511,7 @@ fn limits_headers_and_paths() {
         let r = w.req("GET", p, &[("Cookie", &c)], None);
         assert!(r.status == 404 || r.status == 400, "{p}: {}", r.status);
     }
-    // A request that never ends its header is cut off (header time: 10 s).
+    // A request that never ends its head is cut off (5 s from its first byte).
     let mut s = TcpStream::connect(w.addr).unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -654,6 +669,12 @@ fn totp_second_factor() {
     let r = w.req("POST", "/api/session", &[], Some(&body(&c)));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(w.req("POST", "/api/session", &[], Some(&body(&c))).status, 401, "a code works once");
+    // Across a restart too: the step is stored (0600).
+    let stored = std::fs::metadata(state.join("totp-step")).unwrap();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&stored.permissions()) & 0o777, 0o600);
+    let h = secret_hash();
+    let w = w.restart(&[("PASSWORD_HASH", &h)]);
+    assert_eq!(w.req("POST", "/api/session", &[], Some(&body(&c))).status, 401, "a code works once, across a restart");
     // The password header no longer works; tokens do.
     assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", "s3cret pass")], None).status, 401);
     assert_eq!(w.req("GET", "/api/wireguard/client", &[("Authorization", &format!("Bearer {tok}"))], None).status, 200);
@@ -1192,7 +1213,11 @@ fn a_wg_easy_database_restores() {
     };
     let j = |v: &str| Value::from(v);
     assert_eq!(pick(&l[0]), (j("Anna's iPhone"), j("10.8.0.2"), Value::from(true), j("2030-06-30T23:59:59Z"), Value::from(true)));
-    assert_eq!(pick(&l[1]), (j("router"), j("10.8.0.3"), Value::from(false), Value::Null, Value::from(true)));
+    assert_eq!(
+        pick(&l[1]),
+        (j("router"), j("10.8.0.3"), Value::from(false), Value::Null, Value::from(false)),
+        "its own key: no file to download"
+    );
     assert_eq!(l[0]["createdAt"], "2024-03-01T08:15:30Z");
     let conf = w.conf();
     assert!(conf.contains("# Name = AnnasiPhone\n# DisplayName = Anna's iPhone\n"), "{conf}");
@@ -1209,4 +1234,312 @@ fn a_wg_easy_database_restores() {
     assert_eq!(iphone["privateKey"], sk);
     assert_eq!(iphone["preSharedKey"], "n3I9RXe5SmGIIxnAv6PCV1FQ6xD68F2ejmbHPFXV33k=");
     assert!(b["clients"][l[1]["id"].as_str().unwrap()].get("privateKey").is_none());
+}
+
+/// Slowloris: many idle connections from one address (more than there are workers) do not
+/// keep another client from being served (without the bounds it waited 10 s, the old
+/// first-byte time); that address's own connections beyond its bound wait or are refused,
+/// and an idle one is closed after the first-byte time (bounds of 2 s: a loaded machine).
+#[test]
+fn idle_connections_from_one_address_do_not_take_every_worker() {
+    let w = start("wi", &[]);
+    let idle: Vec<TcpStream> = (0..48).map(|_| connect_from([127, 0, 0, 2].into(), w.addr)).collect();
+    // Let the server accept them all.
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    let mut s = connect_from([127, 0, 0, 3].into(), w.addr);
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    assert_eq!(parse(&out).status, 200);
+    assert!(t.elapsed() < Duration::from_secs(2), "another client waited {:?}", t.elapsed());
+    // The idle address's connections beyond its bound and its waiting room were refused at
+    // once; the others are closed within the first-byte time (3 s) of reaching a worker.
+    let refused = idle
+        .iter()
+        .filter(|c| {
+            c.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let mut b = [0u8; 12];
+            (&**c).read(&mut b).is_ok_and(|n| n == 12 && &b == b"HTTP/1.1 503")
+        })
+        .count();
+    assert_eq!(refused, 48 - 4 - 16, "4 in the workers, 16 waiting");
+    let mut first = &idle[0];
+    first.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t = Instant::now();
+    assert_eq!(first.read(&mut [0u8; 1]).unwrap_or(0), 0, "closed without an answer");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    // A browser's kept-alive connections give their places to its new ones.
+    let get = |s: &mut TcpStream, close: bool| {
+        let c = if close { "close" } else { "keep-alive" };
+        s.write_all(format!("GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: {c}\r\n\r\n").as_bytes()).unwrap();
+        let mut out = vec![0u8; 4096];
+        let n = s.read(&mut out).unwrap();
+        assert!(out[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out[..n]));
+    };
+    let mut kept: Vec<TcpStream> = (0..4).map(|_| connect_from([127, 0, 0, 4].into(), w.addr)).collect();
+    for k in &mut kept {
+        k.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        get(k, false);
+    }
+    let t = Instant::now();
+    let mut fifth = connect_from([127, 0, 0, 4].into(), w.addr);
+    fifth.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    get(&mut fifth, true);
+    assert!(t.elapsed() < Duration::from_secs(2), "a fifth connection waited {:?}", t.elapsed());
+}
+
+/// A bare LF ends no line of the head: a proxy in front that ends lines only at CRLF would
+/// read other headers (and another end of the head) than wgq.
+#[test]
+fn a_bare_lf_in_the_head_is_refused() {
+    let w = start("wl", &[]);
+    for bad in [
+        &b"GET /api/session HTTP/1.1\nHost: x\r\nConnection: close\r\n\r\n"[..],
+        b"GET /api/session HTTP/1.1\r\nHost: x\nConnection: close\r\n\r\n",
+        b"GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\n",
+        b"GET /api/session HTTP/1.1\r\nHost: x\r\nX-A: 1\rX-B: 2\r\nConnection: close\r\n\r\n",
+        b"GET /api/session HTTP/1.1\r\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ] {
+        assert_eq!(w.raw(bad).status, 400, "{:?}", String::from_utf8_lossy(bad));
+    }
+    assert_eq!(w.raw(b"GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status, 200);
+}
+
+/// A client that made its own key (a public key given in the page, or `peer add --pubkey`):
+/// its client file has no private key, so it is not downloadable, and its QR code,
+/// configuration and one-time link are refused with a message that says why.
+#[test]
+fn a_client_with_its_own_key_is_not_downloadable() {
+    let w = start("wk", &[("WG_ENABLE_ONE_TIME_LINKS", "true")]);
+    let c = w.login();
+    let own = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    let body = format!(r#"{{"name":"own","publicKey":"{own}"}}"#);
+    let r = w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(&body));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(w.req("POST", "/api/wireguard/client", &[("Cookie", &c)], Some(r#"{"name":"held"}"#)).status, 200);
+    let o = Command::new(WGQ)
+        .args(["peer", "add", &w.ifname, "cli-own", "--pubkey", "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=", "--no-apply"])
+        .arg("--config-dir")
+        .arg(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = std::fs::read_to_string(w.dir.path().join(format!("clients/{}/own.conf", w.ifname))).unwrap();
+    assert!(!file.lines().any(|l| l.starts_with("PrivateKey")), "{file}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let by_name = |l: &[Value], n: &str| l.iter().find(|c| c["name"] == n).unwrap_or_else(|| panic!("{n}: {l:?}")).clone();
+    let l = w.clients(&c);
+    assert_eq!(by_name(&l, "held")["downloadableConfig"], true);
+    for n in ["own", "cli-own"] {
+        assert_eq!(by_name(&l, n)["downloadableConfig"], false, "{n}");
+    }
+    let v1 = w.req("GET", &format!("/api/v1/interfaces/{}/clients", w.ifname), &[("Cookie", &c)], None).json();
+    assert_eq!(by_name(v1.as_array().unwrap(), "own")["downloadableConfig"], false);
+    let id = by_name(&l, "own")["id"].as_str().unwrap().to_string();
+    for (m, a) in [("GET", "configuration"), ("GET", "qrcode.svg"), ("POST", "generateOneTimeLink")] {
+        let r = w.req(m, &format!("/api/wireguard/client/{id}/{a}"), &[("Cookie", &c)], None);
+        assert_eq!(r.status, 409, "{a}: {}", r.text());
+        assert!(r.text().contains("holds its own private key"), "{a}: {}", r.text());
+    }
+    let held = by_name(&l, "held")["id"].as_str().unwrap().to_string();
+    assert_eq!(w.req("GET", &format!("/api/wireguard/client/{held}/configuration"), &[("Cookie", &c)], None).status, 200);
+    // A client whose file is gone: 404, saying so.
+    std::fs::remove_file(w.dir.path().join(format!("clients/{}/held.conf", w.ifname))).unwrap();
+    let r = w.req("GET", &format!("/api/wireguard/client/{held}/configuration"), &[("Cookie", &c)], None);
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(r.text().contains("no client file is kept"), "{}", r.text());
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost made by the openssl CLI in `dir`
+/// (`NAME.pem`, `NAME.key`); None when openssl is missing.
+fn self_signed(dir: &std::path::Path, name: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    let o = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={name}"), "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .ok()?;
+    assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
+    Some((cert, key))
+}
+
+/// `curl --cacert CA -i ARGS… https://ADDR/PATH`: the status and the head, or None when the
+/// TLS connection failed.
+fn curl_tls(ca: &std::path::Path, addr: SocketAddr, path: &str, args: &[&str]) -> Option<(u16, String)> {
+    let o = Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10", "--cacert"])
+        .arg(ca)
+        .args(args)
+        .arg(format!("https://{addr}{path}"))
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        return None;
+    }
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let status = out.split(' ').nth(1)?.parse().ok()?;
+    Some((status, out))
+}
+
+#[test]
+fn tls_with_a_certificate_and_key() {
+    for tool in ["openssl", "curl"] {
+        if Command::new(tool).arg("--version").output().is_err() && Command::new(tool).arg("version").output().is_err() {
+            eprintln!("skipped: {tool} is not installed");
+            return;
+        }
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = self_signed(certs.path(), "one") else {
+        eprintln!("skipped: openssl is not installed");
+        return;
+    };
+    let h = secret_hash();
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let w = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", c, "--tls-key", k]).unwrap();
+    assert!(w.stderr().contains(&format!("listening on https://{}", w.addr)), "{}", w.stderr());
+    let (status, out) = curl_tls(&cert, w.addr, "/api/session", &[]).expect("a TLS request");
+    assert_eq!(status, 200, "{out}");
+    // Logged in over TLS: the cookie is Secure.
+    let (status, out) = curl_tls(
+        &cert,
+        w.addr,
+        "/api/session",
+        &["-H", "Content-Type: application/json", "--data", r#"{"password":"s3cret pass"}"#],
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{out}");
+    let set = out.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap_or_else(|| panic!("{out}"));
+    assert!(set.contains("; Secure") && set.contains("HttpOnly"), "{set}");
+    // Plain HTTP on the TLS port: a plain 400 that says to use https, and nothing else.
+    let r = w.raw(b"GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.text(), "This port speaks HTTPS: use an https:// address.\n");
+    // A handshake that never comes is cut off (5 s), as a slow request head is.
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let t = Instant::now();
+    assert_eq!(s.read(&mut [0u8; 1]).unwrap_or(0), 0);
+    assert!(t.elapsed() < Duration::from_secs(7), "{:?}", t.elapsed());
+    // A renewed certificate (and key) is served from the next handshake on.
+    let (cert2, key2) = self_signed(certs.path(), "two").unwrap();
+    std::fs::rename(&key2, &key).unwrap();
+    std::fs::rename(&cert2, &cert).unwrap();
+    let renewed = cert.with_file_name("renewed.pem");
+    std::fs::copy(&cert, &renewed).unwrap();
+    assert_eq!(curl_tls(&renewed, w.addr, "/api/session", &[]).map(|r| r.0), Some(200));
+    assert!(w.stderr_until(|e| e.contains("loaded the renewed certificate")).contains("loaded the renewed certificate"));
+    // A broken renewal keeps the last good pair.
+    std::fs::write(&cert, "not a certificate\n").unwrap();
+    assert_eq!(curl_tls(&renewed, w.addr, "/api/session", &[]).map(|r| r.0), Some(200));
+    assert!(w.stderr_until(|e| e.contains("keeping the last certificate")).contains("keeping the last certificate"));
+    // With TLS, an address beyond loopback needs no --insecure (a password still).
+    std::fs::copy(&renewed, &cert).unwrap();
+    let any = start_with("wt", &[("PASSWORD_HASH", &h)], &["--listen", "0.0.0.0:0", "--tls-cert", c, "--tls-key", k]);
+    assert!(any.is_ok(), "{:?}", any.err());
+    drop(any);
+    let e = start_with("wt", &[], &["--listen", "0.0.0.0:0", "--tls-cert", c, "--tls-key", k]).err().unwrap();
+    assert!(e.contains("without a password"), "{e}");
+    // A key that is not the certificate's, a missing file: refused at start, saying so.
+    let (_, other) = self_signed(certs.path(), "three").unwrap();
+    let e = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", c, "--tls-key", other.to_str().unwrap()]).err().unwrap();
+    assert!(e.contains("TLS: ") && e.to_lowercase().contains("mismatch"), "{e}");
+    let e = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", "/nonexistent.pem", "--tls-key", k]).err().unwrap();
+    assert!(e.contains("TLS: /nonexistent.pem: "), "{e}");
+    let e = start_with("wt", &[("PASSWORD_HASH", &h)], &["--tls-cert", c]).err().unwrap();
+    assert!(e.contains("--tls-key"), "{e}");
+}
+
+/// A rustls client that trusts `ca` (the server's self-signed certificate).
+fn tls_client(ca: &std::path::Path) -> rustls::ClientConnection {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    rustls::ClientConnection::new(std::sync::Arc::new(cfg), "127.0.0.1".try_into().unwrap()).unwrap()
+}
+
+/// Sends `bytes` one every `every` until the server closes the connection; how long that
+/// took (None: not within 20 s).
+fn drip(s: &mut TcpStream, bytes: &[u8], every: Duration) -> Option<Duration> {
+    let t = Instant::now();
+    for b in bytes {
+        if s.write_all(&[*b]).is_err() {
+            return Some(t.elapsed());
+        }
+        s.set_read_timeout(Some(every)).unwrap();
+        match s.read(&mut [0u8; 256]) {
+            Ok(0) => return Some(t.elapsed()),
+            Err(e) if !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Some(t.elapsed());
+            }
+            _ => {}
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            return None;
+        }
+    }
+    None
+}
+
+/// Slowloris over TLS: a hello (a byte every 100 ms), or a request's TLS record (a byte every
+/// 20 ms), does not get a fresh timeout for every packet: the handshake is cut at 5 s, the
+/// request at its first-byte time (3 s: no byte of it is readable before its record is
+/// whole).
+#[test]
+fn tls_sent_a_byte_at_a_time_is_cut_off() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("skipped: openssl is not installed");
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path(), "drip").unwrap();
+    let h = secret_hash();
+    let args = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let w = start_with("wd", &[("PASSWORD_HASH", &h)], &args).unwrap();
+    // The hello.
+    let mut c = tls_client(&cert);
+    let mut hello = Vec::new();
+    c.write_tls(&mut hello).unwrap();
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    let took = drip(&mut s, &hello, Duration::from_millis(100))
+        .unwrap_or_else(|| panic!("a {}-byte hello dripped for 20 s", hello.len()));
+    assert!(took < Duration::from_secs(7), "{took:?}");
+    // A request after a quick handshake: one record of 2 KB, a byte at a time.
+    let mut c = tls_client(&cert);
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    while c.is_handshaking() {
+        c.complete_io(&mut s).unwrap();
+    }
+    let req = format!("GET /api/session HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n", "a".repeat(2000));
+    c.writer().write_all(req.as_bytes()).unwrap();
+    let mut rec = Vec::new();
+    while c.wants_write() {
+        c.write_tls(&mut rec).unwrap();
+    }
+    let took =
+        drip(&mut s, &rec, Duration::from_millis(20)).unwrap_or_else(|| panic!("a {}-byte request dripped for 20 s", rec.len()));
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Sent at once, the same request is answered.
+    let mut c = tls_client(&cert);
+    let mut s = TcpStream::connect(w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut t = rustls::Stream::new(&mut c, &mut s);
+    t.write_all(req.replace("HTTP/1.1\r\n", "HTTP/1.1\r\nConnection: close\r\n").as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = t.read_to_end(&mut out);
+    assert!(out.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out));
 }

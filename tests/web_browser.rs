@@ -604,6 +604,15 @@ fn the_page_manages_clients_in_a_browser() {
     if let Ok(t) = std::fs::read_to_string(web.client_file("own")) {
         assert!(!t.lines().any(|l| l.trim_start().starts_with("PrivateKey")), "{t}");
     }
+    // Its card says so and offers no QR code, download or one-time link (the API's
+    // downloadableConfig is false: its client file holds no private key).
+    d.wait_until(
+        "the own-key card",
+        "const c = document.querySelector(arguments[0]); const q = s => c.querySelector(s);\
+         return !!c && !q('.own-key').hidden && q('.act-qr').hidden && q('.act-download').hidden && q('.act-link').hidden;",
+        vec![s(&card_css(&own))],
+        10,
+    );
 
     // Delete, with the confirmation naming the client.
     d.click_css(&in_card(&bob, ".act-delete"));

@@ -21,6 +21,12 @@ pub struct WebArgs {
     /// Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)
     #[arg(long)]
     pub insecure: bool,
+    /// Serve HTTPS with this PEM certificate chain (leaf first; re-read when it changes)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// The path the page is served under behind a reverse proxy (such as /wg)
     #[arg(long, value_name = "PATH")]
     pub base_path: Option<String>,
@@ -103,6 +109,7 @@ impl WebArgs {
             state_dir: self.state_dir.clone().unwrap_or_else(|| PathBuf::from(web::DEFAULT_STATE_DIR)),
             interfaces,
             insecure: self.insecure,
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
             base_path,
             trusted_proxies,
             password_hash: hash_env("PASSWORD_HASH")?,
@@ -130,7 +137,9 @@ impl WebArgs {
 
     pub fn run(&self) -> Result<i32, AppError> {
         let cfg = self.config()?;
-        web::serve(cfg, |addr| eprintln!("wgq web: listening on http://{addr}")).map_err(|e| AppError::Other(e.to_string()))?;
+        let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+        web::serve(cfg, |addr| eprintln!("wgq web: listening on {scheme}://{addr}"))
+            .map_err(|e| AppError::Other(e.to_string()))?;
         Ok(0)
     }
 }
@@ -182,6 +191,8 @@ pub fn beside_run(config_dir: PathBuf, interfaces: Vec<String>, state_dir: PathB
         insecure: true,
         base_path: None,
         trusted_proxy: Vec::new(),
+        tls_cert: None,
+        tls_key: None,
         no_apply: false,
         interfaces,
     };

@@ -378,6 +378,20 @@ pub fn own_key_lines(doc: &Document, b: &Block) -> Vec<Vec<u8>> {
     out
 }
 
+/// Whether a client file holds the client's private key: an enabled `[Interface]` with a
+/// `PrivateKey` line (a client that made its own key has [`OWN_KEY_LINE`] there instead).
+pub fn client_holds_key(text: &[u8]) -> bool {
+    let d = Document::parse(text.to_vec());
+    let held = d.blocks.iter().filter(|b| b.section == Section::Interface && !b.disabled).any(|b| {
+        d.block_lines_iter(b).any(|l| {
+            !l.iter().skip_while(|c| **c == b' ' || **c == b'\t').take(1).any(|c| *c == b'#')
+                && key_line(l).is_some_and(|(k, v)| k.eq_ignore_ascii_case("PrivateKey") && !v.is_empty())
+        })
+    });
+    // (The document wipes its text when dropped.)
+    held
+}
+
 /// A client's file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClientConfig {
@@ -654,6 +668,18 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_file_holds_a_key_or_not() {
+        let k = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+        assert!(client_holds_key(format!("[Interface]\nAddress = 10.0.0.2/32\nPrivateKey = {k}\n").as_bytes()));
+        assert!(client_holds_key(format!("[Interface]\r\n  privatekey={k} # x\r\n").as_bytes()));
+        assert!(!client_holds_key(format!("[Interface]\nAddress = 10.0.0.2/32\n{OWN_KEY_LINE}\n").as_bytes()));
+        assert!(!client_holds_key(format!("[Interface]\n# PrivateKey = {k}\n").as_bytes()));
+        assert!(!client_holds_key(format!("[Peer]\nPrivateKey = {k}\n").as_bytes()), "not in [Peer]");
+        assert!(!client_holds_key(b"[Interface]\nPrivateKey =\n"));
+        assert!(!client_holds_key(b""));
+    }
 
     fn ap(t: &[u8], e: &[crate::config::edit::Edit]) -> Vec<u8> {
         apply(t, e).unwrap()

@@ -90,6 +90,22 @@ pub struct App {
     sampled: Mutex<HashMap<String, u64>>,
     /// Held while a file and device read is made (`listed`).
     reading: Mutex<()>,
+    /// Whether each client file holds a private key, by the file's identity (inode, size,
+    /// modification time): a file is read again only when it changed.
+    key_held: Mutex<HashMap<std::path::PathBuf, (FileId, bool)>>,
+}
+
+/// A file's identity: inode, size, modification time (ns).
+type FileId = (u64, u64, i128);
+
+/// What the server keeps of a client's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientFile {
+    /// The file, with the client's private key: QR code and download.
+    Full,
+    /// The client made its own key (`--pubkey`, or a public key given in the page): the file
+    /// has no private key, and is not offered.
+    OwnKey,
 }
 
 /// JSON with `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026` (they occur only
@@ -300,12 +316,13 @@ impl App {
             cache: Mutex::new(HashMap::new()),
             shown_links: Mutex::new(HashMap::new()),
             rendered: Mutex::new(HashMap::new()),
-            tls: false,
+            tls: cfg.tls.is_some(),
             links_lock: Mutex::new(()),
             totp_last: Mutex::new(None),
             traffic: super::traffic::Store::new(&cfg.state_dir, cfg.traffic_slot_secs),
             sampled: Mutex::new(HashMap::new()),
             reading: Mutex::new(()),
+            key_held: Mutex::new(HashMap::new()),
             state,
             host,
             password,
@@ -407,14 +424,30 @@ impl App {
         self.state.totp().ok().flatten()
     }
 
-    /// Checks a TOTP code; each code works once.
+    /// Checks a TOTP code; each code works once, across restarts too: the step it was
+    /// accepted for is stored (`totp-step`) before the login succeeds, and a code is refused
+    /// when that cannot be done.
     fn check_totp(&self, secret: Vec<u8>, code: &str) -> bool {
         let mut last = lock(&self.totp_last);
+        let stored = match self.state.totp_step() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("wgq web: refused a TOTP code: reading its last step: {e}");
+                return false;
+            }
+        };
         let mut t = auth::Totp::new(secret);
-        t.set_last(*last);
-        let ok = t.check(code, now() as u64);
+        t.set_last((*last).max(stored));
+        if !t.check(code, now() as u64) {
+            return false;
+        }
         *last = t.last();
-        ok
+        let Some(step) = t.last() else { return false };
+        if let Err(e) = self.state.set_totp_step(step) {
+            eprintln!("wgq web: refused a TOTP code: storing its step: {e}");
+            return false;
+        }
+        true
     }
 
     /// Who the request comes from (`Ok(None)`: nobody known).
@@ -564,15 +597,60 @@ impl App {
         Ok((row, key))
     }
 
-    fn client_files(&self, ifname: &str) -> HashSet<String> {
+    /// Whether the client file at `path` holds a private key (None: no such file), read only
+    /// when new or changed (inode, size, modification time). `held`: the answers so far.
+    fn file_kind(held: &HashMap<std::path::PathBuf, (FileId, bool)>, path: &std::path::Path) -> Option<(FileId, ClientFile)> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+        let id = (m.ino(), m.len(), i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()));
+        let h = match held.get(path).filter(|(i, _)| *i == id) {
+            Some((_, h)) => *h,
+            None => {
+                use std::io::Read as _;
+                let mut text = Vec::new();
+                let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut text));
+                let h = read.is_ok() && crate::config::peers::client_holds_key(&text);
+                crate::key::wipe(&mut text);
+                h
+            }
+        };
+        Some((id, if h { ClientFile::Full } else { ClientFile::OwnKey }))
+    }
+
+    /// The client files kept for `ifname`, by name, and whether each holds a private key.
+    fn client_files(&self, ifname: &str) -> HashMap<String, ClientFile> {
         let dir = self.cfg.config_dir.join("clients").join(ifname);
-        std::fs::read_dir(dir)
-            .map(|rd| {
-                rd.flatten()
-                    .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".conf")).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Ok(rd) = std::fs::read_dir(&dir) else { return HashMap::new() };
+        let mut held = lock(&self.key_held);
+        let mut out = HashMap::new();
+        let mut seen = HashMap::new();
+        for e in rd.flatten() {
+            let Some(name) = e.file_name().to_str().and_then(|n| n.strip_suffix(".conf")).map(str::to_string) else { continue };
+            let path = e.path();
+            if let Some((id, kind)) = Self::file_kind(&held, &path) {
+                seen.insert(path, (id, kind == ClientFile::Full));
+                out.insert(name, kind);
+            }
+        }
+        // Only this directory's files as they are now (a removed file is forgotten).
+        held.retain(|p, _| !p.starts_with(&dir));
+        held.extend(seen);
+        out
+    }
+
+    /// Why a client's file is not offered (QR code, download, one-time link), if it is not.
+    fn offer(&self, ifname: &str, name: Option<&str>) -> Result<(), Response> {
+        let path =
+            name.filter(|n| file_safe(n)).map(|n| self.cfg.config_dir.join("clients").join(ifname).join(format!("{n}.conf")));
+        let kind = path.and_then(|p| Self::file_kind(&lock(&self.key_held), &p)).map(|(_, k)| k);
+        match kind {
+            Some(ClientFile::Full) => Ok(()),
+            Some(ClientFile::OwnKey) => Err(error(
+                409,
+                "this client holds its own private key (it made its key pair itself): the server keeps no configuration to offer",
+            )),
+            None => Err(error(404, "no client file is kept for this client (it was shown once when the client was added)")),
+        }
     }
 
     /// wg-easy 14's client object (with /api/v1's fields when `v1`), written into `out`.
@@ -581,7 +659,7 @@ impl App {
         out: &mut String,
         ifname: &str,
         r: &ListRow,
-        files: &HashSet<String>,
+        files: &HashMap<String, ClientFile>,
         links: &HashMap<Key, (String, i64)>,
         v1: bool,
     ) -> bool {
@@ -623,7 +701,8 @@ impl App {
         opt(out, link.map(|l| l.0.as_str()));
         out.push_str(",\"oneTimeLinkExpiresAt\":");
         opt(out, link.map(|l| iso(l.1)).as_deref());
-        let _ = write!(out, ",\"downloadableConfig\":{}", e.name.as_ref().is_some_and(|n| files.contains(n)));
+        let file = e.name.as_ref().and_then(|n| files.get(n));
+        let _ = write!(out, ",\"downloadableConfig\":{}", file == Some(&ClientFile::Full));
         out.push_str(",\"persistentKeepalive\":");
         match live {
             Some(p) if p.persistent_keepalive == 0 => out.push_str("\"off\""),
@@ -898,9 +977,8 @@ impl App {
                 if !self.cfg.one_time_links {
                     return error(404, "one-time links are off (WG_ENABLE_ONE_TIME_LINKS)");
                 }
-                let Some(name) = row.entry.name.clone() else { return error(404, "no client file") };
-                if !self.client_files(ifname).contains(&name) {
-                    return error(404, "no client file is kept for this client");
+                if let Err(r) = self.offer(ifname, row.entry.name.as_deref()) {
+                    return r;
                 }
                 let exp = now() + LINK_LIFE;
                 let made = {
@@ -922,6 +1000,9 @@ impl App {
                 error(403, "read-only token: client files hold private keys")
             }
             ("GET", "qrcode.svg") | ("GET", "configuration") => {
+                if let Err(r) = self.offer(ifname, row.entry.name.as_deref()) {
+                    return r;
+                }
                 let Some(name) = row.entry.name.clone() else { return error(404, "no client file") };
                 let server = match self.target(ifname).locate() {
                     Ok(s) => s,
@@ -1315,6 +1396,9 @@ impl App {
         let Some(name) = lst.rows.iter().find(|r| r.entry.public_key == Some(key)).and_then(|r| r.entry.name.clone()) else {
             return error(404, "Not Found");
         };
+        if let Err(r) = self.offer(&l.ifname, Some(&name)) {
+            return r;
+        }
         let Ok(server) = self.target(&l.ifname).locate() else { return error(404, "Not Found") };
         match provision::show(server, &name) {
             Ok(text) => {

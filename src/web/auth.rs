@@ -446,10 +446,29 @@ impl StateDir {
     pub fn enable_totp(&self) -> std::io::Result<String> {
         let secret = base32(&random_bytes::<20>()?);
         self.write("totp", &format!("{secret}\n"))?;
+        self.forget_totp_step()?;
         Ok(secret)
     }
 
+    /// The last TOTP time step a code was accepted for (`totp-step`), so that a code used
+    /// before a restart does not work after it.
+    pub fn totp_step(&self) -> std::io::Result<Option<u64>> {
+        Ok(self.read("totp-step")?.trim().parse().ok())
+    }
+
+    pub fn set_totp_step(&self, step: u64) -> std::io::Result<()> {
+        self.write("totp-step", &format!("{step}\n"))
+    }
+
+    fn forget_totp_step(&self) -> std::io::Result<()> {
+        match std::fs::remove_file(self.dir.join("totp-step")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     pub fn disable_totp(&self) -> std::io::Result<bool> {
+        self.forget_totp_step()?;
         match std::fs::remove_file(self.dir.join("totp")) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),

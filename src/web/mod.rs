@@ -11,6 +11,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod http;
+pub mod tls;
 pub mod traffic;
 
 use std::net::SocketAddr;
@@ -34,6 +35,8 @@ pub struct Config {
     /// The served interfaces; the first is the one wg-easy's routes serve unless `wg0` is here.
     pub interfaces: Vec<String>,
     pub insecure: bool,
+    /// `--tls-cert` and `--tls-key`: HTTPS with this PEM certificate chain and key.
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// "" or "/path" (no trailing slash).
     pub base_path: String,
     pub trusted_proxies: Vec<IpNet>,
@@ -66,9 +69,11 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error(
-        "refusing to serve plain HTTP on {0}: only loopback without --insecure (put a TLS reverse proxy in front and give --insecure)"
+        "refusing to serve plain HTTP on {0}: only loopback without --insecure (give --tls-cert and --tls-key, or put a TLS reverse proxy in front and give --insecure)"
     )]
     NotLoopback(SocketAddr),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error(
         "refusing to serve on {0} without a password: set one with `wgq web-admin hash-password --save' (or PASSWORD_HASH); without one only loopback is served"
     )]
@@ -99,6 +104,11 @@ pub fn start(cfg: Config, ready: impl FnOnce(SocketAddr)) -> Result<http::Runnin
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
+    // The certificate first: a wrong file stops here, before anything listens.
+    let tls = match &cfg.tls {
+        Some((cert, key)) => Some(tls::server_config(cert, key).map_err(WebError::Tls)?),
+        None => None,
+    };
     let listener = std::net::TcpListener::bind(cfg.listen).map_err(|source| WebError::Listen { addr: cfg.listen, source })?;
     let addr = listener.local_addr().map_err(|source| WebError::Listen { addr: cfg.listen, source })?;
     let app = Arc::new(api::App::new(cfg, addr)?);
@@ -109,7 +119,8 @@ pub fn start(cfg: Config, ready: impl FnOnce(SocketAddr)) -> Result<http::Runnin
         .name("traffic".into())
         .spawn(move || sampler.sample_forever())
         .map_err(|source| WebError::State { dir: app.cfg.state_dir.clone(), source })?;
-    Ok(http::start(listener, app as Arc<dyn http::Handler>, workers, http::Limits::default()))
+    let proxies = app.cfg.trusted_proxies.clone();
+    Ok(http::start(listener, app as Arc<dyn http::Handler>, workers, http::Limits::default(), proxies, tls))
 }
 
 /// Checks what may be served where (pure; tested).
@@ -118,7 +129,7 @@ pub fn check_exposure(cfg: &Config, addr: SocketAddr) -> Result<(), WebError> {
     if !loopback && cfg.password_hash.is_none() {
         return Err(WebError::NoPassword(addr));
     }
-    if !loopback && !cfg.insecure {
+    if !loopback && !cfg.insecure && cfg.tls.is_none() {
         return Err(WebError::NotLoopback(addr));
     }
     Ok(())
@@ -189,6 +200,7 @@ pub(crate) mod tests {
             state_dir: DEFAULT_STATE_DIR.into(),
             interfaces: vec!["wg0".into()],
             insecure: false,
+            tls: None,
             base_path: String::new(),
             trusted_proxies: vec![],
             password_hash: None,
@@ -224,6 +236,11 @@ pub(crate) mod tests {
         assert!(check_exposure(&c, any).is_ok());
         c.insecure = false;
         assert!(matches!(check_exposure(&c, any), Err(WebError::NotLoopback(_))));
+        // TLS: served beyond loopback without --insecure (a password still needed).
+        c.tls = Some(("cert.pem".into(), "key.pem".into()));
+        assert!(check_exposure(&c, any).is_ok());
+        c.password_hash = None;
+        assert!(matches!(check_exposure(&c, any), Err(WebError::NoPassword(_))));
     }
 
     #[test]
