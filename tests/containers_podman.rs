@@ -213,8 +213,11 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     assert_eq!(
         seen_from(&client, "10.89.78.20"),
         "10.89.78.10",
-        "not through the tunnel and the server's NAT:\n{}",
-        logs(&client)
+        "not through the tunnel and the server's NAT:\n{}\n--- the server:\n{}\n{}\n--- the target:\n{}",
+        logs(&client),
+        logs(&server),
+        ok(&["exec", &server, "sh", "-c", "wg show wg0; ip neigh; nft list ruleset | head -40"]),
+        logs(&target)
     );
 
     // A relay and an app container in its network namespace.
