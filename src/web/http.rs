@@ -322,6 +322,9 @@ fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
     }
 }
 
+/// How long [`Running::stop`] lets answers be written before it cuts their connections.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// A server started by [`start`]: its threads run until [`Running::stop`].
 pub struct Running {
     listener: Arc<TcpListener>,
@@ -407,7 +410,9 @@ impl Running {
 
     /// Stops: no new connection is taken, the reads of those being served end (a request
     /// being handled, such as a change to a server file, is finished and answered first),
-    /// and every thread has ended when this returns.
+    /// and every thread has ended when this returns. An answer still being written after
+    /// [`STOP_GRACE`] (to a client that does not read it) is cut short: its connection is
+    /// shut down (a handler still at work finishes all the same).
     pub fn stop(self) {
         {
             let conns = super::lock(&self.shared.conns);
@@ -422,6 +427,13 @@ impl Running {
         unsafe { libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR) };
         let _ = self.acceptor.join();
         // The accepting thread held the queue's sender: the workers' queue ends.
+        let end = Instant::now() + STOP_GRACE;
+        while self.workers.iter().any(|w| !w.is_finished()) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for c in super::lock(&self.shared.conns).values() {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
         for w in self.workers {
             let _ = w.join();
         }
@@ -454,4 +466,40 @@ pub fn decode_segment(s: &str) -> Option<String> {
     }
     let t = String::from_utf8(out).ok()?;
     (!t.contains(['/', '\0'])).then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every request with a body far bigger than the sockets' buffers.
+    struct Big(Arc<Vec<u8>>);
+
+    impl Handler for Big {
+        fn handle(&self, _req: &Request) -> Response {
+            Response::shared(200, "application/octet-stream", Arc::clone(&self.0))
+        }
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_its_answer_does_not_hold_the_stop() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = start(listener, Arc::new(Big(Arc::new(vec![b'x'; 64 << 20]))), 2, Limits::default());
+        // One asks and never reads the answer (its worker is stuck writing); one sends half a
+        // header (its worker is stuck reading).
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut half = TcpStream::connect(addr).unwrap();
+        half.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let t = Instant::now();
+        server.stop();
+        assert!(t.elapsed() < Duration::from_secs(5), "the stop took {:?}", t.elapsed());
+        // Both connections were ended, the listener too.
+        half.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        half.read_to_end(&mut Vec::new()).expect("the connection was not closed");
+        assert!(TcpStream::connect(addr).is_err(), "still accepting");
+        drop(slow);
+    }
 }
