@@ -295,7 +295,8 @@ fn error_response(h: &dyn Handler, status: u16) -> Response {
     r
 }
 
-fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
+/// `handling`: true while a request is being handled (not while reading or writing).
+fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits, handling: &AtomicBool) {
     let Ok(peer) = stream.peer_addr() else { return };
     let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_nodelay(true);
@@ -306,7 +307,9 @@ fn serve_connection(h: &dyn Handler, stream: TcpStream, limits: &Limits) {
         match read_request(&mut r, peer, limits, idle, &|head| h.body_limit(head, limits.body_bytes)) {
             Ok(req) => {
                 let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                handling.store(true, Ordering::SeqCst);
                 let mut resp = h.handle(&req);
+                handling.store(false, Ordering::SeqCst);
                 resp.headers.extend(h.common_headers());
                 let keep = !close && i + 1 < limits.requests_per_connection;
                 if write_response(&mut w, &resp, keep, req.method == "HEAD").is_err() || !keep {
@@ -337,7 +340,8 @@ pub struct Running {
 /// being served (so that a stop ends their reads).
 struct Shared {
     stopping: AtomicBool,
-    conns: Mutex<HashMap<u64, TcpStream>>,
+    /// Each with whether a request of it is being handled.
+    conns: Mutex<HashMap<u64, (TcpStream, Arc<AtomicBool>)>>,
 }
 
 /// Serves `listener` with `workers` threads fed by one accepting thread; connections beyond
@@ -359,17 +363,18 @@ pub fn start(listener: TcpListener, handler: Arc<dyn Handler>, workers: usize, l
                     let Ok(Ok(s)) = next else { return };
                     // Registered, unless the server stops (then the connection is closed).
                     let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    let handling = Arc::new(AtomicBool::new(false));
                     {
                         let mut conns = super::lock(&shared.conns);
                         if shared.stopping.load(Ordering::SeqCst) {
                             continue;
                         }
                         match s.try_clone() {
-                            Ok(c) => conns.insert(id, c),
+                            Ok(c) => conns.insert(id, (c, Arc::clone(&handling))),
                             Err(_) => continue,
                         };
                     }
-                    serve_connection(h.as_ref(), s, &limits);
+                    serve_connection(h.as_ref(), s, &limits, &handling);
                     super::lock(&shared.conns).remove(&id);
                 }
             })
@@ -412,12 +417,13 @@ impl Running {
     /// being handled, such as a change to a server file, is finished and answered first),
     /// and every thread has ended when this returns. An answer still being written after
     /// [`STOP_GRACE`] (to a client that does not read it) is cut short: its connection is
-    /// shut down (a handler still at work finishes all the same).
+    /// shut down (a handler still at work finishes first; its answer is then written
+    /// into the socket or cut).
     pub fn stop(self) {
         {
             let conns = super::lock(&self.shared.conns);
             self.shared.stopping.store(true, Ordering::SeqCst);
-            for c in conns.values() {
+            for (c, _) in conns.values() {
                 let _ = c.shutdown(std::net::Shutdown::Read);
             }
         }
@@ -428,11 +434,17 @@ impl Running {
         let _ = self.acceptor.join();
         // The accepting thread held the queue's sender: the workers' queue ends.
         let end = Instant::now() + STOP_GRACE;
-        while self.workers.iter().any(|w| !w.is_finished()) && Instant::now() < end {
+        while self.workers.iter().any(|w| !w.is_finished()) {
+            if Instant::now() >= end {
+                // Past the grace: a connection still reading or writing is cut; a request
+                // being handled is left to finish (and its answer is then cut if it waits).
+                for (c, handling) in super::lock(&self.shared.conns).values() {
+                    if !handling.load(Ordering::SeqCst) {
+                        let _ = c.shutdown(std::net::Shutdown::Both);
+                    }
+                }
+            }
             std::thread::sleep(Duration::from_millis(20));
-        }
-        for c in super::lock(&self.shared.conns).values() {
-            let _ = c.shutdown(std::net::Shutdown::Both);
         }
         for w in self.workers {
             let _ = w.join();
@@ -472,11 +484,16 @@ pub fn decode_segment(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// Answers every request with a body far bigger than the sockets' buffers.
+    /// Answers every request with a body far bigger than the sockets' buffers; `/slow`
+    /// with a short one after 3 s (a change that takes its time).
     struct Big(Arc<Vec<u8>>);
 
     impl Handler for Big {
-        fn handle(&self, _req: &Request) -> Response {
+        fn handle(&self, req: &Request) -> Response {
+            if req.path == "/slow" {
+                std::thread::sleep(Duration::from_secs(3));
+                return Response::new(200, "text/plain", "done");
+            }
             Response::shared(200, "application/octet-stream", Arc::clone(&self.0))
         }
     }
@@ -485,17 +502,24 @@ mod tests {
     fn a_client_that_does_not_read_its_answer_does_not_hold_the_stop() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = start(listener, Arc::new(Big(Arc::new(vec![b'x'; 64 << 20]))), 2, Limits::default());
+        let server = start(listener, Arc::new(Big(Arc::new(vec![b'x'; 64 << 20]))), 4, Limits::default());
         // One asks and never reads the answer (its worker is stuck writing); one sends half a
         // header (its worker is stuck reading).
         let mut slow = TcpStream::connect(addr).unwrap();
         slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
         let mut half = TcpStream::connect(addr).unwrap();
         half.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        // And one whose request takes longer than the grace: it is finished and answered.
+        let mut change = TcpStream::connect(addr).unwrap();
+        change.write_all(b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").unwrap();
         std::thread::sleep(Duration::from_millis(500));
         let t = Instant::now();
         server.stop();
         assert!(t.elapsed() < Duration::from_secs(5), "the stop took {:?}", t.elapsed());
+        change.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut answer = String::new();
+        change.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 ") && answer.ends_with("done"), "{answer}");
         // Both connections were ended, the listener too.
         half.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         half.read_to_end(&mut Vec::new()).expect("the connection was not closed");
