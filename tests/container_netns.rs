@@ -330,3 +330,38 @@ fn the_page_is_served_as_wg_easy_serves_it_and_stops_with_the_interfaces() {
     assert!(got && list.contains("\"name\":\"phone\""), "{list}");
     assert_eq!(stop(&mut c), Some(0));
 }
+
+#[test]
+fn the_start_up_announcement_leaves_only_by_its_own_network() {
+    let Some(ns) = Ns::new() else { return };
+    common::write_conf(&ns.root().join("wg_confs"), "wl2", &format!("[Interface]\nPrivateKey = {K}\nAddress = 10.99.0.2/32\n"));
+    // v0 is on 192.0.2.0/24 (its neighbour asked for: 192.0.2.2), but a host route sends
+    // 192.0.2.2 through a gateway on another network: the announcement must not follow it.
+    for c in [
+        "ip -n NS link add x0 type veth peer name x1",
+        "ip -n NS link set x0 up",
+        "ip -n NS link set x1 up",
+        "ip -n NS addr add 198.51.100.1/24 dev x0",
+        "ip -n NS route add 192.0.2.2/32 via 198.51.100.2 dev x0",
+        "ip netns exec NS nft add table ip wgqtest",
+        "ip netns exec NS nft add chain ip wgqtest out '{ type filter hook output priority 0; }'",
+        "ip netns exec NS nft add rule ip wgqtest out oifname x0 ip daddr 192.0.2.2 udp dport 9 counter",
+        "ip netns exec NS nft add rule ip wgqtest out oifname v0 ip daddr 192.0.2.2 udp dport 9 counter",
+    ] {
+        common::sh_ns(ns.ns.name(), c).unwrap_or_else(|e| panic!("{c}: {e}"));
+    }
+    ns.ns.wait_carrier();
+    let seen = run_once(&ns, &[], "running wl2");
+    assert!(seen.contains("v0: 192.0.2.1 announced"), "{seen}");
+    let rules = common::sh_ns(ns.ns.name(), "ip netns exec NS nft list chain ip wgqtest out").unwrap();
+    let count = |dev: &str| {
+        let l = rules.lines().find(|l| l.contains(&format!("oifname \"{dev}\""))).unwrap_or_else(|| panic!("{rules}"));
+        l.split("packets ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{l}"))
+    };
+    assert_eq!(count("x0"), 0, "sent through the gateway: {rules}");
+    assert_eq!(count("v0"), 1, "{rules}");
+}

@@ -61,10 +61,9 @@ impl WebArgs {
     /// The configuration: flags, then the environment, then defaults.
     pub fn config(&self) -> Result<Config, AppError> {
         let listen = match &self.listen {
-            Some(l) => l.clone(),
-            None => listen_on(&env("WEBUI_HOST").unwrap_or_else(|| "127.0.0.1".into())),
+            Some(l) => parse_listen(l, &format!("--listen {}", crate::config::values::shown(l)))?,
+            None => from_env_listen(&env("WEBUI_HOST").unwrap_or_else(|| "127.0.0.1".into()))?,
         };
-        let listen = listen.parse().map_err(|_| AppError::Other(format!("--listen {listen}: not an address:port")))?;
         let config_dir = self.config_dir.clone().unwrap_or_else(|| PathBuf::from(crate::provision::CONFIG_DIR));
         let interfaces = if self.interfaces.is_empty() { server_files(&config_dir)? } else { self.interfaces.clone() };
         if interfaces.is_empty() {
@@ -150,6 +149,22 @@ fn listen_on(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
 }
 
+/// `listen` as an address and port; `what`: where it came from, for the error.
+fn parse_listen(listen: &str, what: &str) -> Result<std::net::SocketAddr, AppError> {
+    listen.parse().map_err(|_| {
+        AppError::Other(format!(
+            "{what}: not an IP address and port (a host name is not taken: 0.0.0.0, ::, 127.0.0.1 or an address of this host)"
+        ))
+    })
+}
+
+/// [`listen_on`] `host` and `PORT`, named as the variables that gave them in an error.
+fn from_env_listen(host: &str) -> Result<std::net::SocketAddr, AppError> {
+    let port = env("PORT").unwrap_or_else(|| "51821".into());
+    let shown = crate::config::values::shown;
+    parse_listen(&listen_on(host), &format!("WEBUI_HOST={} PORT={}", shown(host), shown(&port)))
+}
+
 /// Overrides the state directory of the page beside `wgq run` (`--web`, `wgq container`).
 pub const STATE_DIR_ENV: &str = "WGQ_WEB_STATE_DIR";
 
@@ -184,6 +199,7 @@ pub fn beside_run(config_dir: PathBuf, interfaces: Vec<String>, state_dir: PathB
             "127.0.0.1".into()
         }
     };
+    from_env_listen(&host)?;
     let args = WebArgs {
         listen: Some(listen_on(&host)),
         config_dir: Some(config_dir),
@@ -222,4 +238,19 @@ fn server_files(dir: &std::path::Path) -> Result<Vec<String>, AppError> {
     let t = crate::provision::Target { interface: "wg0".into(), config_dir: Some(dir.to_path_buf()) };
     let all = crate::provision::expire_targets(&t, true)?;
     Ok(all.into_iter().filter(|s| is_server_file(&s.path)).map(|s| s.ifname).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listen_address_is_an_ip_address_and_the_error_names_its_source() {
+        assert_eq!(parse_listen("0.0.0.0:51821", "x").unwrap().to_string(), "0.0.0.0:51821");
+        assert_eq!(parse_listen(&listen_on("::"), "x").unwrap().ip(), "::".parse::<std::net::IpAddr>().unwrap());
+        for bad in ["localhost:51821", "0:51821", "vpn.example.org:51821", "[127.0.0.1:51821", "127.0.0.1:port"] {
+            let e = parse_listen(bad, "WEBUI_HOST=h PORT=p").unwrap_err().to_string();
+            assert!(e.starts_with("WEBUI_HOST=h PORT=p: not an IP address and port"), "{bad}: {e}");
+        }
+    }
 }

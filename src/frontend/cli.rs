@@ -129,12 +129,12 @@ enum WgqCommand {
         #[command(subcommand)]
         command: crate::commands::peer::PeerCmd,
     },
-    /// Bring the interfaces up (each as up does), stay in the foreground, and bring them down on SIGTERM or SIGINT (containers, supervisors; correct as PID 1); up's flags come from WGQ_UP_FLAGS
+    /// Bring the interfaces up (each as up does), stay in the foreground (stale peers' host names looked up again every 30 s), and bring them down on SIGTERM, SIGINT or SIGHUP (containers, supervisors; correct as PID 1); up's flags come from WGQ_UP_FLAGS
     Run {
         /// Files named INTERFACE.conf, or interface names (their files are /etc/wireguard/INTERFACE.conf)
         #[arg(value_name = "CONFIG_FILE|INTERFACE", required = true)]
         targets: Vec<String>,
-        /// Also serve the web page for the servers among them (wgq web's variables: PORT, PASSWORD_HASH, WEBUI_HOST...; beyond loopback only with PASSWORD_HASH); its state in WGQ_WEB_STATE_DIR (default /var/lib/wgq/web)
+        /// Also serve the web page for the servers among them (wgq web's variables: PORT, PASSWORD_HASH, WEBUI_HOST...). As wg-easy: with PASSWORD_HASH set, in plain HTTP on WEBUI_HOST, default 0.0.0.0 (every address; no --insecure needed); without it, on 127.0.0.1 only. Its state in WGQ_WEB_STATE_DIR (default /var/lib/wgq/web; 0700, owned by this user)
         #[arg(long)]
         web: bool,
     },

@@ -10,7 +10,8 @@
 //! empty UDP datagram to a neighbour the kernel has not resolved yet makes it broadcast the
 //! request.
 
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, UdpSocket};
+use std::os::fd::AsRawFd;
 
 use nix::net::if_::InterfaceFlags;
 
@@ -28,13 +29,54 @@ pub fn neighbour(addr: Ipv4Addr, mask: Ipv4Addr) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(if first == a { first + 1 } else { first }))
 }
 
+/// Sends the empty datagram to `to` out of interface `ifname` only, and only to a host on
+/// its link: the interface is the socket's (`IP_UNICAST_IF`, no privilege needed) and
+/// `MSG_DONTROUTE` refuses any route through a gateway, so a more specific route elsewhere
+/// (a host route via another network, a tunnel's) is never taken. Whether it was sent.
+fn send_on_link(ifname: &str, to: Ipv4Addr) -> bool {
+    let Ok(index) = nix::net::if_::if_nametoindex(ifname) else { return false };
+    let Ok(sock) = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)) else { return false };
+    let _ = sock.set_nonblocking(true);
+    // The kernel takes the index in network byte order.
+    let index = index.to_be();
+    // SAFETY: setsockopt on an open socket with a pointer to a u32 and its size.
+    let set = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_UNICAST_IF,
+            (&index as *const u32).cast(),
+            std::mem::size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if set != 0 {
+        return false;
+    }
+    let dest = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: DISCARD.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(to).to_be() },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: sendto of an empty buffer to a sockaddr_in that lives for the call.
+    let r = unsafe {
+        libc::sendto(
+            sock.as_raw_fd(),
+            std::ptr::null(),
+            0,
+            libc::MSG_DONTROUTE,
+            (&dest as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        )
+    };
+    r == 0
+}
+
 /// Sends the request on every IPv4 network of this namespace's broadcast interfaces (up, not
-/// loopback, not point-to-point). Returns `(interface, address)` of each; failures are
-/// ignored (nothing depends on it).
+/// loopback, not point-to-point), out of that interface to a host of that network only.
+/// Returns `(interface, address)` of each; failures are ignored (nothing depends on it).
 pub fn announce_ipv4() -> Vec<(String, Ipv4Addr)> {
     let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
-    let Ok(sock) = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)) else { return Vec::new() };
-    let _ = sock.set_nonblocking(true);
     let mut done = Vec::new();
     for i in addrs {
         let wanted = InterfaceFlags::IFF_UP | InterfaceFlags::IFF_BROADCAST;
@@ -48,7 +90,7 @@ pub fn announce_ipv4() -> Vec<(String, Ipv4Addr)> {
             continue;
         };
         let Some(to) = neighbour(a, m) else { continue };
-        if sock.send_to(&[], SocketAddrV4::new(to, DISCARD)).is_ok() {
+        if send_on_link(&i.interface_name, to) {
             done.push((i.interface_name, a));
         }
     }

@@ -107,6 +107,11 @@ impl Group {
         let flags = libc::WNOHANG | if stops { libc::WUNTRACED } else { 0 };
         loop {
             let mut raw = 0;
+            // Under the registry's lock: once its status is taken the pid may be given to the
+            // next child, which another thread's Group registers; it must be out of the
+            // registry before that (else this removes the new child's entry, and the reaper
+            // takes its status).
+            let mut registry = started();
             // SAFETY: waitpid on our own child with a valid status pointer.
             let r = unsafe { libc::waitpid(self.pid, &mut raw, flags) };
             if r == 0 {
@@ -125,7 +130,7 @@ impl Group {
             let s = ExitStatus::from_raw(raw);
             self.status = Some(s);
             self.pidfd = None;
-            started().remove(&self.pid);
+            registry.remove(&self.pid);
             return Ok(Some(Event::Exited(s)));
         }
     }

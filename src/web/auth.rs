@@ -388,7 +388,7 @@ impl StateDir {
     /// one that others may read or enter is refused (its mode is never changed: a mistyped
     /// `--state-dir /etc` must not close /etc).
     pub fn open(dir: &Path) -> std::io::Result<StateDir> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
@@ -405,6 +405,16 @@ impl StateDir {
             return Err(std::io::Error::other(format!(
                 "mode {:o}: others may read it; make it 0700 (chmod 700 {})",
                 m.permissions().mode() & 0o777,
+                dir.display()
+            )));
+        }
+        // Its owner could read the secrets and put in a password hash or tokens of their own
+        // (and the files written here would not be readable by their owner).
+        let euid = nix::unistd::Uid::effective().as_raw();
+        if m.uid() != euid {
+            return Err(std::io::Error::other(format!(
+                "owned by uid {}, not by this user (uid {euid}); give it to this user (chown {euid} {}) or name another directory",
+                m.uid(),
                 dir.display()
             )));
         }
@@ -811,5 +821,32 @@ mod tests {
         assert!(StateDir::open(&open).unwrap_err().to_string().contains("make it 0700"));
         assert_eq!(std::fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o755);
         assert_eq!(std::fs::metadata(d.path().join("web/links")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_state_dir_owned_by_another_user_is_refused_and_left_as_it_is() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = tempfile::tempdir().unwrap();
+        let other = d.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let euid = nix::unistd::Uid::effective().as_raw();
+        // Another owner: only root may give a directory away.
+        let not_me = if euid == 65534 { 65533 } else { 65534 };
+        if std::os::unix::fs::chown(&other, Some(not_me), None).is_err() {
+            eprintln!("skipped: chown needs root");
+            return;
+        }
+        let e = StateDir::open(&other).unwrap_err().to_string();
+        assert!(e.contains(&format!("owned by uid {not_me}")) && e.contains(&format!("chown {euid} ")), "{e}");
+        let m = std::fs::metadata(&other).unwrap();
+        assert_eq!((m.uid(), m.permissions().mode() & 0o777), (not_me, 0o700));
+        // Through a symbolic link: the directory it leads to is what counts.
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&other, &link).unwrap();
+        assert!(StateDir::open(&link).unwrap_err().to_string().contains("owned by uid"));
+        // Its own: accepted.
+        std::os::unix::fs::chown(&other, Some(euid), None).unwrap();
+        StateDir::open(&other).unwrap();
     }
 }

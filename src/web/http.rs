@@ -476,13 +476,15 @@ fn error_response(h: &dyn Handler, status: u16) -> Response {
 
 /// Serves one connection. `crowded`: other connections of the same address wait for this
 /// one, which then ends at its next idle wait (a browser's kept-alive connections give
-/// their places to its new ones).
+/// their places to its new ones). `handling`: true while a request is being handled (not
+/// while reading or writing).
 fn serve_connection(
     h: &dyn Handler,
     stream: TcpStream,
     limits: &Limits,
     tls: Option<&Arc<rustls::ServerConfig>>,
     crowded: &dyn Fn() -> bool,
+    handling: &AtomicBool,
 ) {
     let Ok(peer) = stream.peer_addr() else { return };
     let _ = stream.set_nodelay(true);
@@ -495,21 +497,30 @@ fn serve_connection(
     };
     let _ = conn.sock().set_write_timeout(Some(Duration::from_secs(30)));
     let mut r = BufReader::with_capacity(8192, conn);
-    serve_requests(h, &mut r, peer, limits, crowded);
+    serve_requests(h, &mut r, peer, limits, crowded, handling);
     if let Conn::Tls(t) = r.get_mut() {
         t.s.conn.send_close_notify();
         let _ = t.s.flush();
     }
 }
 
-fn serve_requests(h: &dyn Handler, r: &mut BufReader<Conn>, peer: SocketAddr, limits: &Limits, crowded: &dyn Fn() -> bool) {
+fn serve_requests(
+    h: &dyn Handler,
+    r: &mut BufReader<Conn>,
+    peer: SocketAddr,
+    limits: &Limits,
+    crowded: &dyn Fn() -> bool,
+    handling: &AtomicBool,
+) {
     for i in 0..limits.requests_per_connection {
         let (idle, give_up): (_, &dyn Fn() -> bool) =
             if i == 0 { (limits.first_byte_time, &|| false) } else { (limits.idle_time, crowded) };
         match read_request(r, peer, limits, idle, give_up, &|head| h.body_limit(head, limits.body_bytes)) {
             Ok(req) => {
                 let close = req.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                handling.store(true, Ordering::SeqCst);
                 let mut resp = h.handle(&req);
+                handling.store(false, Ordering::SeqCst);
                 resp.headers.extend(h.common_headers());
                 let keep = !close && i + 1 < limits.requests_per_connection;
                 if write_response(r.get_mut(), &resp, keep, req.method == "HEAD").is_err() || !keep {
@@ -586,6 +597,9 @@ impl PerAddr {
     }
 }
 
+/// How long [`Running::stop`] lets answers be written before it cuts their connections.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// A server started by [`start`]: its threads run until [`Running::stop`].
 pub struct Running {
     listener: Arc<TcpListener>,
@@ -598,7 +612,8 @@ pub struct Running {
 /// being served (so that a stop ends their reads).
 struct Shared {
     stopping: AtomicBool,
-    conns: Mutex<HashMap<u64, TcpStream>>,
+    /// Each with whether a request of it is being handled.
+    conns: Mutex<HashMap<u64, (TcpStream, Arc<AtomicBool>)>>,
 }
 
 /// Serves `listener` with `workers` threads (over TLS with `tls`) fed by one accepting
@@ -642,12 +657,14 @@ pub fn start(
                     loop {
                         // Registered, unless the server stops (then the connection is closed).
                         let id = next_id.fetch_add(1, Ordering::Relaxed);
+                        let handling = Arc::new(AtomicBool::new(false));
                         let registered = {
                             let mut conns = super::lock(&shared.conns);
-                            !shared.stopping.load(Ordering::SeqCst) && s.try_clone().map(|c| conns.insert(id, c)).is_ok()
+                            !shared.stopping.load(Ordering::SeqCst)
+                                && s.try_clone().map(|c| conns.insert(id, (c, Arc::clone(&handling)))).is_ok()
                         };
                         if registered {
-                            serve_connection(h.as_ref(), s, &limits, tls.as_ref(), &crowded);
+                            serve_connection(h.as_ref(), s, &limits, tls.as_ref(), &crowded, &handling);
                             super::lock(&shared.conns).remove(&id);
                         }
                         // The next waiting connection of the same address takes this one's place.
@@ -719,12 +736,15 @@ impl Running {
 
     /// Stops: no new connection is taken, the reads of those being served end (a request
     /// being handled, such as a change to a server file, is finished and answered first),
-    /// and every thread has ended when this returns.
+    /// and every thread has ended when this returns. An answer still being written after
+    /// [`STOP_GRACE`] (to a client that does not read it) is cut short: its connection is
+    /// shut down (a handler still at work finishes first; its answer is then written
+    /// into the socket or cut).
     pub fn stop(self) {
         {
             let conns = super::lock(&self.shared.conns);
             self.shared.stopping.store(true, Ordering::SeqCst);
-            for c in conns.values() {
+            for (c, _) in conns.values() {
                 let _ = c.shutdown(std::net::Shutdown::Read);
             }
         }
@@ -734,6 +754,19 @@ impl Running {
         unsafe { libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR) };
         let _ = self.acceptor.join();
         // The accepting thread held the queue's sender: the workers' queue ends.
+        let end = Instant::now() + STOP_GRACE;
+        while self.workers.iter().any(|w| !w.is_finished()) {
+            if Instant::now() >= end {
+                // Past the grace: a connection still reading or writing is cut; a request
+                // being handled is left to finish (and its answer is then cut if it waits).
+                for (c, handling) in super::lock(&self.shared.conns).values() {
+                    if !handling.load(Ordering::SeqCst) {
+                        let _ = c.shutdown(std::net::Shutdown::Both);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         for w in self.workers {
             let _ = w.join();
         }
@@ -771,6 +804,49 @@ pub fn decode_segment(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers every request with a body far bigger than the sockets' buffers; `/slow`
+    /// with a short one after 3 s (a change that takes its time).
+    struct Big(Arc<Vec<u8>>);
+
+    impl Handler for Big {
+        fn handle(&self, req: &Request) -> Response {
+            if req.path == "/slow" {
+                std::thread::sleep(Duration::from_secs(3));
+                return Response::new(200, "text/plain", "done");
+            }
+            Response::shared(200, "application/octet-stream", Arc::clone(&self.0))
+        }
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_its_answer_does_not_hold_the_stop() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = start(listener, Arc::new(Big(Arc::new(vec![b'x'; 64 << 20]))), 4, Limits::default(), Vec::new(), None);
+        // One asks and never reads the answer (its worker is stuck writing); one sends half a
+        // header (its worker is stuck reading).
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut half = TcpStream::connect(addr).unwrap();
+        half.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        // And one whose request takes longer than the grace: it is finished and answered.
+        let mut change = TcpStream::connect(addr).unwrap();
+        change.write_all(b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let t = Instant::now();
+        server.stop();
+        assert!(t.elapsed() < Duration::from_secs(5), "the stop took {:?}", t.elapsed());
+        change.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut answer = String::new();
+        change.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 ") && answer.ends_with("done"), "{answer}");
+        // Both connections were ended, the listener too.
+        half.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        half.read_to_end(&mut Vec::new()).expect("the connection was not closed");
+        assert!(TcpStream::connect(addr).is_err(), "still accepting");
+        drop(slow);
+    }
 
     #[test]
     fn per_address_bounds() {
