@@ -163,6 +163,7 @@ pub fn parse_backup(text: &[u8]) -> Result<Backup, String> {
         }
     }
     let mut v6_by_id: HashMap<&str, Ipv6Addr> = HashMap::new();
+    let mut v6_seen: HashSet<Ipv6Addr> = HashSet::new();
     if let Some(Json::Obj(members)) = v.get("clients") {
         if members.len() > MAX_CLIENTS {
             return Err(format!("more than {MAX_CLIENTS} clients"));
@@ -195,7 +196,7 @@ pub fn parse_backup(text: &[u8]) -> Result<Backup, String> {
                 None | Some(Json::Null) => {}
                 Some(Json::Str(a)) => {
                     let a: Ipv6Addr = a.parse().map_err(|_| err("\"addressV6\" is not an IPv6 address"))?;
-                    if v6_by_id.values().any(|o| *o == a) {
+                    if !v6_seen.insert(a) {
                         return Err(err(&format!("address {a} is taken twice")));
                     }
                     v6_by_id.insert(id, a);
@@ -609,5 +610,44 @@ mod tests {
         let k = Key([0xfb; 32]);
         let id = client_id(&k);
         assert!(!id.contains(['+', '/', '=']) && id.len() == 43, "{id}");
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+
+    /// A backup of `n` clients, each with its own public key, IPv4 and IPv6 address.
+    pub(super) fn big_backup(n: usize) -> String {
+        let server = SecretKey::from_bytes([7; 32]);
+        let mut s = format!(r#"{{"server":{{"privateKey":"{}","address":"10.0.0.1"}},"clients":{{"#, server.to_base64());
+        for i in 0..n {
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+            let pk = Key(k).to_base64();
+            let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 1, 0, 0)) + i as u32);
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(
+                r#""c{i}":{{"id":"c{i}","name":"c{i}","address":"{a}","addressV6":"fd00::{:x}:{:x}","publicKey":"{pk}","enabled":true}}"#,
+                (i >> 16) + 1,
+                i & 0xffff
+            ));
+        }
+        s.push_str("}}");
+        s
+    }
+
+    #[test]
+    fn the_largest_backup_is_read_in_linear_time() {
+        let t = big_backup(MAX_CLIENTS);
+        let start = std::time::Instant::now();
+        let b = parse_backup(t.as_bytes()).unwrap();
+        let took = start.elapsed();
+        assert_eq!(b.db.clients.len(), MAX_CLIENTS);
+        assert_eq!(b.v6.len(), MAX_CLIENTS);
+        // Quadratic checks (each client against every earlier one) take minutes here.
+        assert!(took < std::time::Duration::from_secs(20), "{took:?}");
     }
 }
