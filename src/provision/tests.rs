@@ -353,3 +353,31 @@ fn a_restore_changes_only_what_differs() {
     let r = RestoreRequest { backup: &b, keep_as: "before-restore-again" };
     assert!(matches!(restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap(), Edited::Unchanged(_)));
 }
+
+/// The copies a restore keeps hold private keys: a symbolic link already at a copy's path
+/// (a dangling one too) is never followed; the copy gets the next free name.
+#[test]
+fn a_restore_never_writes_its_copy_through_a_link() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = T::new("rl", "10.8.0.1/24");
+    t.add("a", |_| {}).unwrap();
+    t.add("b", |_| {}).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("stolen");
+    let copy = t.dir.path().join(format!("{}.conf.before-restore-l", t.ifname));
+    std::os::unix::fs::symlink(&target, &copy).unwrap();
+    let clients_target = elsewhere.path().join("stolen-clients");
+    let clients_copy = t.dir.path().join("clients").join(format!("{}.before-restore-l-2", t.ifname));
+    std::os::unix::fs::symlink(&clients_target, &clients_copy).unwrap();
+    let mut b = restore::backup(t.server()).unwrap();
+    b.db.clients.retain(|c| c.name == "a");
+    let r = RestoreRequest { backup: &b, keep_as: "before-restore-l" };
+    let e = restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap();
+    assert!(!target.exists() && !clients_target.exists(), "a copy went through a link");
+    let kept = t.dir.path().join(format!("{}.conf.before-restore-l-3", t.ifname));
+    assert!(notes(&e).iter().any(|n| n.contains(&kept.display().to_string())), "{:?}", notes(&e));
+    assert_eq!(std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777, 0o600);
+    let dir = t.dir.path().join("clients").join(format!("{}.before-restore-l-3", t.ifname));
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(dir.join("b.conf")).unwrap().permissions().mode() & 0o777, 0o600);
+}
