@@ -83,6 +83,16 @@ fn private_key_of(bytes: &[u8], public: &Key) -> Option<SecretKey> {
     })
 }
 
+/// The value of the first `key` line of a client file's `section`.
+fn value_of(bytes: &[u8], section: Section, key: &str) -> Option<String> {
+    let d = crate::config::edit::Document::parse(bytes.to_vec());
+    let b = d.blocks.iter().find(|b| b.section == section && !b.disabled)?;
+    d.block_lines(b).into_iter().find_map(|l| {
+        let (k, v) = std::str::from_utf8(l).ok()?.trim().split_once('=')?;
+        k.trim().eq_ignore_ascii_case(key).then(|| v.trim().to_string())
+    })
+}
+
 /// The first IPv4 host address of a peer.
 fn v4_of(p: &PeerEntry) -> Option<Ipv4Addr> {
     p.allowed_ips.iter().find_map(|n| match n.addr {
@@ -268,8 +278,22 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
         all.extend(c.info.addresses.iter().filter(|n| !n.addr.is_ipv4()).copied());
         lines = util::set_lines(&lines, "Address", Some(&nets(&all)));
     }
-    if let Some(p) = r.backup.listen_port.filter(|p| c.info.listen_port != Some(*p)) {
+    let port_changed = r.backup.listen_port.filter(|p| c.info.listen_port != Some(*p));
+    if let Some(p) = port_changed {
         lines = util::set_lines(&lines, "ListenPort", Some(&p.to_string()));
+    }
+    // The clients' endpoint follows the port where it is the server's old port (a
+    // forwarded port of another number stays): `(old, new)`.
+    let endpoint = port_changed.and_then(|new| {
+        let old = crate::config::values::endpoint(&util::client_endpoint(c, None).ok()?).ok()?;
+        (Some(old.port) == c.info.listen_port)
+            .then(|| (old.to_string(), crate::config::Endpoint { host: old.host.clone(), port: new }.to_string()))
+    });
+    if let (Some((_, new)), Some(given)) = (&endpoint, &c.info.endpoint)
+        && crate::config::values::endpoint(given).is_ok()
+    {
+        // `# ClientEndpoint = HOST:PORT` (one without a port takes ListenPort's already).
+        lines = super::configure::set_lines(lines, "ClientEndpoint", true, std::slice::from_ref(new));
     }
     if lines != before {
         out.edits.push(c.doc.replace(iface, &lines));
@@ -355,7 +379,7 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
                 {
                     return Err(bad(BackupError::Taken { id: cl.id.clone(), address: IpAddr::V6(a) }));
                 }
-                update(c, p, cl, a6, key_changed, &server_pub, &mut taken, &mut out)?
+                update(c, p, cl, a6, key_changed, &server_pub, endpoint.as_ref(), &mut taken, &mut out)?
             }
         }
     }
@@ -394,7 +418,7 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
         }
         // As `peer add` does: a client file, with the client's key or the line saying that
         // the client holds its own.
-        let a = AddRequest { name: &name, ..Default::default() };
+        let a = AddRequest { name: &name, endpoint: endpoint.as_ref().map(|(_, e)| e.as_str()), ..Default::default() };
         let text =
             super::add::client_text(c, &a, cl.private_key.clone(), addresses.clone(), cl.preshared_key.clone(), server_pub)?;
         util::check_client(&text, &name)?;
@@ -459,6 +483,7 @@ fn update(
     v6: Option<Ipv6Addr>,
     key_changed: bool,
     server_pub: &Key,
+    endpoint: Option<&(String, String)>,
     taken: &mut HashSet<String>,
     out: &mut Outcome,
 ) -> Result<(), ProvisionError> {
@@ -523,6 +548,11 @@ fn update(
                 let (addresses, _) = util::addresses_and_routes(c, p);
                 new = util::set_in_client(&new, Section::Interface, "Address", Some(&nets(&with_hosts(&addresses, v4, v6net))))?;
             }
+            if let Some((old, new_ep)) = endpoint
+                && value_of(&bytes, Section::Peer, "Endpoint").as_deref() == Some(old.as_str())
+            {
+                new = util::set_in_client(&new, Section::Peer, "Endpoint", Some(new_ep))?;
+            }
             if let Some(sk) = &cl.private_key
                 && private_key_of(&bytes, &cl.public_key).as_ref() != Some(sk)
             {
@@ -537,7 +567,7 @@ fn update(
         None => {
             if let Some(sk) = &cl.private_key {
                 let (addresses, _) = util::addresses_and_routes(c, p);
-                let a = AddRequest { name: &name, ..Default::default() };
+                let a = AddRequest { name: &name, endpoint: endpoint.map(|(_, e)| e.as_str()), ..Default::default() };
                 let text = super::add::client_text(
                     c,
                     &a,

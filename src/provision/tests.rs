@@ -381,3 +381,38 @@ fn a_restore_never_writes_its_copy_through_a_link() {
     assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     assert_eq!(std::fs::metadata(dir.join("b.conf")).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// A restore that moves the server's port moves the port of the clients' endpoint with it
+/// where that was the old port: the `# ClientEndpoint =` default, the client files written
+/// (a new client's, a kept one's); an endpoint of another port (a forwarded one) stays.
+#[test]
+fn a_restore_that_moves_the_port_moves_the_clients_endpoint() {
+    let t = T::new("rp", "10.8.0.1/24");
+    t.add("a", |_| {}).unwrap();
+    let mut b = restore::backup(t.server()).unwrap();
+    let mut new = b.db.clients[0].clone();
+    new.name = "b".into();
+    new.private_key = Some(crate::key::SecretKey::from_bytes([9; 32]));
+    new.public_key = new.private_key.as_ref().unwrap().public_key();
+    new.address = "10.8.0.20".parse().unwrap();
+    b.db.clients.push(new);
+    b.listen_port = Some(51999);
+    let r = RestoreRequest { backup: &b, keep_as: "p" };
+    restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap();
+    let text = t.text();
+    assert!(text.contains("ListenPort = 51999\n") && text.contains("# ClientEndpoint = 192.0.2.1:51999\n"), "{text}");
+    for n in ["a", "b"] {
+        let f = t.client(n).unwrap();
+        assert!(f.contains("Endpoint = 192.0.2.1:51999\n"), "{n}: {f}");
+    }
+    // A forwarded port (not the server's) is left as it is.
+    let t = T::new("rq", "10.8.0.1/24");
+    std::fs::write(t.path(), t.text().replace("192.0.2.1:51820", "192.0.2.1:443")).unwrap();
+    t.add("a", |_| {}).unwrap();
+    let mut b = restore::backup(t.server()).unwrap();
+    b.listen_port = Some(51999);
+    let r = RestoreRequest { backup: &b, keep_as: "p" };
+    restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap();
+    assert!(t.text().contains("# ClientEndpoint = 192.0.2.1:443\n"), "{}", t.text());
+    assert!(t.client("a").unwrap().contains("Endpoint = 192.0.2.1:443\n"));
+}
