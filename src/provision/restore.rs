@@ -307,12 +307,16 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
         util::display_name(&cl.name)?;
     }
     let pool6 = c.info.addresses.iter().find(|n| n.addr.is_ipv6()).copied();
+    // A pool's network and broadcast addresses (IPv6: subnet-router anycast) are no
+    // client's, as `peer add --ip` says.
+    let none = crate::plan::alloc::Used::new(&[]);
+    let reserved = |p: IpNet, a: IpAddr| crate::plan::alloc::check_given(&none, &[p], a).is_err();
     for cl in &db.clients {
-        if !pool.contains(&IpNet::new(IpAddr::V4(cl.address), 32)) {
+        if !pool.contains(&IpNet::new(IpAddr::V4(cl.address), 32)) || reserved(pool, IpAddr::V4(cl.address)) {
             return Err(bad(BackupError::Outside { id: cl.id.clone(), field: "address", address: IpAddr::V4(cl.address), pool }));
         }
         if let (Some(a), Some(p6)) = (r.backup.v6.get(&cl.public_key), pool6)
-            && (!p6.contains(&IpNet::new(IpAddr::V6(*a), 128)) || IpAddr::V6(*a) == p6.addr)
+            && (!p6.contains(&IpNet::new(IpAddr::V6(*a), 128)) || IpAddr::V6(*a) == p6.addr || reserved(p6, IpAddr::V6(*a)))
         {
             return Err(bad(BackupError::Outside { id: cl.id.clone(), field: "addressV6", address: IpAddr::V6(*a), pool: p6 }));
         }

@@ -416,3 +416,24 @@ fn a_restore_that_moves_the_port_moves_the_clients_endpoint() {
     assert!(t.text().contains("# ClientEndpoint = 192.0.2.1:443\n"), "{}", t.text());
     assert!(t.client("a").unwrap().contains("Endpoint = 192.0.2.1:443\n"));
 }
+
+/// A backup's client on the pool's network or broadcast address (IPv6: the subnet-router
+/// anycast address) is refused, as `peer add --ip` refuses it; nothing is changed.
+#[test]
+fn a_restore_refuses_a_pools_reserved_addresses() {
+    let t = T::new("rr", "10.8.0.1/24, fd08::1/64");
+    t.add("a", |_| {}).unwrap();
+    let before = t.text();
+    let b = restore::backup(t.server()).unwrap();
+    for (v4, v6) in [("10.8.0.0", None), ("10.8.0.255", None), ("10.8.0.9", Some("fd08::"))] {
+        let mut b = b.clone();
+        b.db.clients[0].address = v4.parse().unwrap();
+        if let Some(v6) = v6 {
+            b.v6.insert(b.db.clients[0].public_key, v6.parse().unwrap());
+        }
+        let r = RestoreRequest { backup: &b, keep_as: "r" };
+        let e = restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap_err();
+        assert!(matches!(e, ProvisionError::Backup(restore::BackupError::Outside { .. })), "{v4} {v6:?}: {e}");
+        assert_eq!(t.text(), before);
+    }
+}
