@@ -290,6 +290,7 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
             .then(|| (old.to_string(), crate::config::Endpoint { host: old.host.clone(), port: new }.to_string()))
     });
     if let (Some((_, new)), Some(given)) = (&endpoint, &c.info.endpoint)
+        && (given.starts_with('[') || !given.contains("::"))
         && crate::config::values::endpoint(given).is_ok()
     {
         // `# ClientEndpoint = HOST:PORT` (one without a port takes ListenPort's already).
