@@ -1545,3 +1545,44 @@ fn tls_sent_a_byte_at_a_time_is_cut_off() {
     let _ = t.read_to_end(&mut out);
     assert!(out.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out));
 }
+
+/// A body larger than the default (a restore's, up to 32 MiB, parsed into a few times that)
+/// is read and handled one at a time: while one is being sent, another gets 503 before it
+/// is read; once that one is gone, the next is read.
+#[test]
+fn large_bodies_are_read_one_at_a_time() {
+    let w = start("bl", &[]);
+    let c = w.login();
+    let padded = restore_body(&" ".repeat(2 << 20));
+    let held = format!(
+        "PUT /api/wireguard/restore HTTP/1.1\r\nHost: {}\r\nCookie: {c}\r\nContent-Length: {}\r\n\r\n{{\"file\":\"",
+        w.addr,
+        padded.len()
+    );
+    let mut s1 = TcpStream::connect(w.addr).unwrap();
+    s1.write_all(held.as_bytes()).unwrap();
+    let t = Instant::now();
+    loop {
+        let r = w.req("PUT", "/api/wireguard/restore", &[("Cookie", &c)], Some(&padded));
+        if r.status == 503 {
+            break;
+        }
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(t.elapsed() < Duration::from_secs(10), "a second large body was read while one was being sent");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Small bodies are not held up.
+    let r = w.req("PUT", "/api/wireguard/restore", &[("Cookie", &c)], Some(&restore_body("{")));
+    assert_eq!(r.status, 400, "{}", r.text());
+    drop(s1);
+    let t = Instant::now();
+    loop {
+        let r = w.req("PUT", "/api/wireguard/restore", &[("Cookie", &c)], Some(&padded));
+        if r.status == 400 {
+            break;
+        }
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert!(t.elapsed() < Duration::from_secs(10), "the place of a body given up is not given back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

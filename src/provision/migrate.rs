@@ -5,6 +5,7 @@
 //! [`super::disable`]. A failure after that removes what was written and puts wg-easy's file
 //! back. `wg0.json` is never changed.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -121,11 +122,15 @@ pub fn parse_database(text: &[u8]) -> Result<Database, String> {
     }
     clients.sort_by_key(|(i, c)| (c.created.unwrap_or(i64::MAX), *i));
     let clients: Vec<Client> = clients.into_iter().map(|(_, c)| c).collect();
-    for (i, c) in clients.iter().enumerate() {
-        if clients[..i].iter().any(|o| o.address == c.address) || c.address == server_address {
+    // Each client against the earlier ones (sets: a backup may hold 65,536 clients).
+    let server_public = server_key.public_key();
+    let mut addresses: HashSet<Ipv4Addr> = HashSet::from([server_address]);
+    let mut keys: HashSet<Key> = HashSet::from([server_public]);
+    for c in &clients {
+        if !addresses.insert(c.address) {
             return Err(format!("client {}: address {} is taken twice", crate::config::values::shown(&c.id), c.address));
         }
-        if clients[..i].iter().any(|o| o.public_key == c.public_key) || c.public_key == server_key.public_key() {
+        if !keys.insert(c.public_key) {
             return Err(format!("client {}: its public key is taken twice", crate::config::values::shown(&c.id)));
         }
     }

@@ -453,7 +453,10 @@ pub(crate) fn kept_path(path: &Path, suffix: &str) -> PathBuf {
 /// file is kept.
 fn keep_copies(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)], suffix: &str) -> Result<PathBuf, ProvisionError> {
     let io = |p: &Path, source| ProvisionError::Io { what: IoWhat::Write(p.to_path_buf()), source };
-    let taken = |s: &str| kept_path(&ctx.server.path, s).exists() || kept_path(&ctx.server.clients, s).exists();
+    // Anything at a copy's path takes that name, a symbolic link too (a dangling one: the
+    // copy, which holds keys, would be written where it points).
+    let there = |p: PathBuf| std::fs::symlink_metadata(p).is_ok();
+    let taken = |s: &str| there(kept_path(&ctx.server.path, s)) || there(kept_path(&ctx.server.clients, s));
     let suffix = (1..10_000)
         .map(|k| if k == 1 { suffix.to_string() } else { format!("{suffix}-{k}") })
         .find(|s| !taken(s))
@@ -470,7 +473,11 @@ fn keep_copies(ctx: &Ctx, clients: &[(String, Option<Vec<u8>>)], suffix: &str) -
     }
     if !copies.is_empty() {
         use std::os::unix::fs::DirBuilderExt as _;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| io(&dir, e))?;
+        if let Some(parent) = dir.parent() {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| io(parent, e))?;
+        }
+        // Made here, not found (never one that appeared since, or a link).
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| io(&dir, e))?;
         let files: Vec<(&Path, &[u8])> = copies.iter().map(|(p, b)| (p.as_path(), b.as_slice())).collect();
         let r = crate::os::files::write_atomic_all(&files).map_err(|(_, e)| io(&dir, e));
         for (_, b) in &mut copies {

@@ -83,6 +83,16 @@ fn private_key_of(bytes: &[u8], public: &Key) -> Option<SecretKey> {
     })
 }
 
+/// The value of the first `key` line of a client file's `section`.
+fn value_of(bytes: &[u8], section: Section, key: &str) -> Option<String> {
+    let d = crate::config::edit::Document::parse(bytes.to_vec());
+    let b = d.blocks.iter().find(|b| b.section == section && !b.disabled)?;
+    d.block_lines(b).into_iter().find_map(|l| {
+        let (k, v) = std::str::from_utf8(l).ok()?.trim().split_once('=')?;
+        k.trim().eq_ignore_ascii_case(key).then(|| v.trim().to_string())
+    })
+}
+
 /// The first IPv4 host address of a peer.
 fn v4_of(p: &PeerEntry) -> Option<Ipv4Addr> {
     p.allowed_ips.iter().find_map(|n| match n.addr {
@@ -163,6 +173,7 @@ pub fn parse_backup(text: &[u8]) -> Result<Backup, String> {
         }
     }
     let mut v6_by_id: HashMap<&str, Ipv6Addr> = HashMap::new();
+    let mut v6_seen: HashSet<Ipv6Addr> = HashSet::new();
     if let Some(Json::Obj(members)) = v.get("clients") {
         if members.len() > MAX_CLIENTS {
             return Err(format!("more than {MAX_CLIENTS} clients"));
@@ -195,7 +206,7 @@ pub fn parse_backup(text: &[u8]) -> Result<Backup, String> {
                 None | Some(Json::Null) => {}
                 Some(Json::Str(a)) => {
                     let a: Ipv6Addr = a.parse().map_err(|_| err("\"addressV6\" is not an IPv6 address"))?;
-                    if v6_by_id.values().any(|o| *o == a) {
+                    if !v6_seen.insert(a) {
                         return Err(err(&format!("address {a} is taken twice")));
                     }
                     v6_by_id.insert(id, a);
@@ -267,8 +278,23 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
         all.extend(c.info.addresses.iter().filter(|n| !n.addr.is_ipv4()).copied());
         lines = util::set_lines(&lines, "Address", Some(&nets(&all)));
     }
-    if let Some(p) = r.backup.listen_port.filter(|p| c.info.listen_port != Some(*p)) {
+    let port_changed = r.backup.listen_port.filter(|p| c.info.listen_port != Some(*p));
+    if let Some(p) = port_changed {
         lines = util::set_lines(&lines, "ListenPort", Some(&p.to_string()));
+    }
+    // The clients' endpoint follows the port where it is the server's old port (a
+    // forwarded port of another number stays): `(old, new)`.
+    let endpoint = port_changed.and_then(|new| {
+        let old = crate::config::values::endpoint(&util::client_endpoint(c, None).ok()?).ok()?;
+        (Some(old.port) == c.info.listen_port)
+            .then(|| (old.to_string(), crate::config::Endpoint { host: old.host.clone(), port: new }.to_string()))
+    });
+    if let (Some((_, new)), Some(given)) = (&endpoint, &c.info.endpoint)
+        && (given.starts_with('[') || !given.contains("::"))
+        && crate::config::values::endpoint(given).is_ok()
+    {
+        // `# ClientEndpoint = HOST:PORT` (one without a port takes ListenPort's already).
+        lines = super::configure::set_lines(lines, "ClientEndpoint", true, std::slice::from_ref(new));
     }
     if lines != before {
         out.edits.push(c.doc.replace(iface, &lines));
@@ -282,12 +308,16 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
         util::display_name(&cl.name)?;
     }
     let pool6 = c.info.addresses.iter().find(|n| n.addr.is_ipv6()).copied();
+    // A pool's network and broadcast addresses (IPv6: subnet-router anycast) are no
+    // client's, as `peer add --ip` says.
+    let none = crate::plan::alloc::Used::new(&[]);
+    let reserved = |p: IpNet, a: IpAddr| crate::plan::alloc::check_given(&none, &[p], a).is_err();
     for cl in &db.clients {
-        if !pool.contains(&IpNet::new(IpAddr::V4(cl.address), 32)) {
+        if !pool.contains(&IpNet::new(IpAddr::V4(cl.address), 32)) || reserved(pool, IpAddr::V4(cl.address)) {
             return Err(bad(BackupError::Outside { id: cl.id.clone(), field: "address", address: IpAddr::V4(cl.address), pool }));
         }
         if let (Some(a), Some(p6)) = (r.backup.v6.get(&cl.public_key), pool6)
-            && (!p6.contains(&IpNet::new(IpAddr::V6(*a), 128)) || IpAddr::V6(*a) == p6.addr)
+            && (!p6.contains(&IpNet::new(IpAddr::V6(*a), 128)) || IpAddr::V6(*a) == p6.addr || reserved(p6, IpAddr::V6(*a)))
         {
             return Err(bad(BackupError::Outside { id: cl.id.clone(), field: "addressV6", address: IpAddr::V6(*a), pool: p6 }));
         }
@@ -354,7 +384,7 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
                 {
                     return Err(bad(BackupError::Taken { id: cl.id.clone(), address: IpAddr::V6(a) }));
                 }
-                update(c, p, cl, a6, key_changed, &server_pub, &mut taken, &mut out)?
+                update(c, p, cl, a6, key_changed, &server_pub, endpoint.as_ref(), &mut taken, &mut out)?
             }
         }
     }
@@ -393,7 +423,7 @@ pub(crate) fn plan_restore(c: &Ctx, r: &RestoreRequest<'_>) -> Result<Outcome, P
         }
         // As `peer add` does: a client file, with the client's key or the line saying that
         // the client holds its own.
-        let a = AddRequest { name: &name, ..Default::default() };
+        let a = AddRequest { name: &name, endpoint: endpoint.as_ref().map(|(_, e)| e.as_str()), ..Default::default() };
         let text =
             super::add::client_text(c, &a, cl.private_key.clone(), addresses.clone(), cl.preshared_key.clone(), server_pub)?;
         util::check_client(&text, &name)?;
@@ -458,6 +488,7 @@ fn update(
     v6: Option<Ipv6Addr>,
     key_changed: bool,
     server_pub: &Key,
+    endpoint: Option<&(String, String)>,
     taken: &mut HashSet<String>,
     out: &mut Outcome,
 ) -> Result<(), ProvisionError> {
@@ -522,6 +553,11 @@ fn update(
                 let (addresses, _) = util::addresses_and_routes(c, p);
                 new = util::set_in_client(&new, Section::Interface, "Address", Some(&nets(&with_hosts(&addresses, v4, v6net))))?;
             }
+            if let Some((old, new_ep)) = endpoint
+                && value_of(&bytes, Section::Peer, "Endpoint").as_deref() == Some(old.as_str())
+            {
+                new = util::set_in_client(&new, Section::Peer, "Endpoint", Some(new_ep))?;
+            }
             if let Some(sk) = &cl.private_key
                 && private_key_of(&bytes, &cl.public_key).as_ref() != Some(sk)
             {
@@ -536,7 +572,7 @@ fn update(
         None => {
             if let Some(sk) = &cl.private_key {
                 let (addresses, _) = util::addresses_and_routes(c, p);
-                let a = AddRequest { name: &name, ..Default::default() };
+                let a = AddRequest { name: &name, endpoint: endpoint.map(|(_, e)| e.as_str()), ..Default::default() };
                 let text = super::add::client_text(
                     c,
                     &a,
@@ -609,5 +645,44 @@ mod tests {
         let k = Key([0xfb; 32]);
         let id = client_id(&k);
         assert!(!id.contains(['+', '/', '=']) && id.len() == 43, "{id}");
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+
+    /// A backup of `n` clients, each with its own public key, IPv4 and IPv6 address.
+    pub(super) fn big_backup(n: usize) -> String {
+        let server = SecretKey::from_bytes([7; 32]);
+        let mut s = format!(r#"{{"server":{{"privateKey":"{}","address":"10.0.0.1"}},"clients":{{"#, server.to_base64());
+        for i in 0..n {
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+            let pk = Key(k).to_base64();
+            let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 1, 0, 0)) + i as u32);
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(
+                r#""c{i}":{{"id":"c{i}","name":"c{i}","address":"{a}","addressV6":"fd00::{:x}:{:x}","publicKey":"{pk}","enabled":true}}"#,
+                (i >> 16) + 1,
+                i & 0xffff
+            ));
+        }
+        s.push_str("}}");
+        s
+    }
+
+    #[test]
+    fn the_largest_backup_is_read_in_linear_time() {
+        let t = big_backup(MAX_CLIENTS);
+        let start = std::time::Instant::now();
+        let b = parse_backup(t.as_bytes()).unwrap();
+        let took = start.elapsed();
+        assert_eq!(b.db.clients.len(), MAX_CLIENTS);
+        assert_eq!(b.v6.len(), MAX_CLIENTS);
+        // Quadratic checks (each client against every earlier one) take minutes here.
+        assert!(took < std::time::Duration::from_secs(20), "{took:?}");
     }
 }

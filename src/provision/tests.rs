@@ -353,3 +353,87 @@ fn a_restore_changes_only_what_differs() {
     let r = RestoreRequest { backup: &b, keep_as: "before-restore-again" };
     assert!(matches!(restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap(), Edited::Unchanged(_)));
 }
+
+/// The copies a restore keeps hold private keys: a symbolic link already at a copy's path
+/// (a dangling one too) is never followed; the copy gets the next free name.
+#[test]
+fn a_restore_never_writes_its_copy_through_a_link() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = T::new("rl", "10.8.0.1/24");
+    t.add("a", |_| {}).unwrap();
+    t.add("b", |_| {}).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("stolen");
+    let copy = t.dir.path().join(format!("{}.conf.before-restore-l", t.ifname));
+    std::os::unix::fs::symlink(&target, &copy).unwrap();
+    let clients_target = elsewhere.path().join("stolen-clients");
+    let clients_copy = t.dir.path().join("clients").join(format!("{}.before-restore-l-2", t.ifname));
+    std::os::unix::fs::symlink(&clients_target, &clients_copy).unwrap();
+    let mut b = restore::backup(t.server()).unwrap();
+    b.db.clients.retain(|c| c.name == "a");
+    let r = RestoreRequest { backup: &b, keep_as: "before-restore-l" };
+    let e = restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap();
+    assert!(!target.exists() && !clients_target.exists(), "a copy went through a link");
+    let kept = t.dir.path().join(format!("{}.conf.before-restore-l-3", t.ifname));
+    assert!(notes(&e).iter().any(|n| n.contains(&kept.display().to_string())), "{:?}", notes(&e));
+    assert_eq!(std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777, 0o600);
+    let dir = t.dir.path().join("clients").join(format!("{}.before-restore-l-3", t.ifname));
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(dir.join("b.conf")).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+/// A restore that moves the server's port moves the port of the clients' endpoint with it
+/// where that was the old port: the `# ClientEndpoint =` default, the client files written
+/// (a new client's, a kept one's); an endpoint of another port (a forwarded one) stays.
+#[test]
+fn a_restore_that_moves_the_port_moves_the_clients_endpoint() {
+    let t = T::new("rp", "10.8.0.1/24");
+    t.add("a", |_| {}).unwrap();
+    let mut b = restore::backup(t.server()).unwrap();
+    let mut new = b.db.clients[0].clone();
+    new.name = "b".into();
+    new.private_key = Some(crate::key::SecretKey::from_bytes([9; 32]));
+    new.public_key = new.private_key.as_ref().unwrap().public_key();
+    new.address = "10.8.0.20".parse().unwrap();
+    b.db.clients.push(new);
+    b.listen_port = Some(51999);
+    let r = RestoreRequest { backup: &b, keep_as: "p" };
+    restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap();
+    let text = t.text();
+    assert!(text.contains("ListenPort = 51999\n") && text.contains("# ClientEndpoint = 192.0.2.1:51999\n"), "{text}");
+    for n in ["a", "b"] {
+        let f = t.client(n).unwrap();
+        assert!(f.contains("Endpoint = 192.0.2.1:51999\n"), "{n}: {f}");
+    }
+    // A forwarded port (not the server's) is left as it is.
+    let t = T::new("rq", "10.8.0.1/24");
+    std::fs::write(t.path(), t.text().replace("192.0.2.1:51820", "192.0.2.1:443")).unwrap();
+    t.add("a", |_| {}).unwrap();
+    let mut b = restore::backup(t.server()).unwrap();
+    b.listen_port = Some(51999);
+    let r = RestoreRequest { backup: &b, keep_as: "p" };
+    restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap();
+    assert!(t.text().contains("# ClientEndpoint = 192.0.2.1:443\n"), "{}", t.text());
+    assert!(t.client("a").unwrap().contains("Endpoint = 192.0.2.1:443\n"));
+}
+
+/// A backup's client on the pool's network or broadcast address (IPv6: the subnet-router
+/// anycast address) is refused, as `peer add --ip` refuses it; nothing is changed.
+#[test]
+fn a_restore_refuses_a_pools_reserved_addresses() {
+    let t = T::new("rr", "10.8.0.1/24, fd08::1/64");
+    t.add("a", |_| {}).unwrap();
+    let before = t.text();
+    let b = restore::backup(t.server()).unwrap();
+    for (v4, v6) in [("10.8.0.0", None), ("10.8.0.255", None), ("10.8.0.9", Some("fd08::"))] {
+        let mut b = b.clone();
+        b.db.clients[0].address = v4.parse().unwrap();
+        if let Some(v6) = v6 {
+            b.v6.insert(b.db.clients[0].public_key, v6.parse().unwrap());
+        }
+        let r = RestoreRequest { backup: &b, keep_as: "r" };
+        let e = restore(&t.host, t.server(), &EditOpts::default(), &r).unwrap_err();
+        assert!(matches!(e, ProvisionError::Backup(restore::BackupError::Outside { .. })), "{v4} {v6:?}: {e}");
+        assert_eq!(t.text(), before);
+    }
+}

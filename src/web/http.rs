@@ -76,6 +76,32 @@ pub struct Request {
     pub body: Vec<u8>,
     /// The connection's peer.
     pub peer: SocketAddr,
+    /// A body larger than the default holds [`LargeBody`] until the request is answered.
+    large: Option<LargeBody>,
+}
+
+/// How many bodies larger than the limits' default (a restore's, up to 32 MiB, parsed into
+/// a few times that) may be read or handled at once; another gets 503 before it is read.
+const MAX_LARGE_BODIES: usize = 1;
+
+/// Bodies larger than the default being read or handled now (one server per process).
+static LARGE_BODIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One of the [`MAX_LARGE_BODIES`] places, given back when dropped.
+#[derive(Debug)]
+struct LargeBody(());
+
+impl LargeBody {
+    fn take() -> Option<LargeBody> {
+        use std::sync::atomic::Ordering::SeqCst;
+        LARGE_BODIES.fetch_update(SeqCst, SeqCst, |n| (n < MAX_LARGE_BODIES).then_some(n + 1)).ok().map(|_| LargeBody(()))
+    }
+}
+
+impl Drop for LargeBody {
+    fn drop(&mut self) {
+        LARGE_BODIES.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Request {
@@ -405,11 +431,15 @@ pub fn read_request(
         [_] => return Err(ReadError::Status(400)),
         _ => return Err(ReadError::Status(400)),
     };
-    let mut req = Request { method: method.into(), path: path.into(), query: query.into(), headers, body: Vec::new(), peer };
+    let mut req =
+        Request { method: method.into(), path: path.into(), query: query.into(), headers, body: Vec::new(), peer, large: None };
     // The handler is asked only about a body larger than the default (it may look at who
     // asks, which costs).
-    if len > limits.body_bytes && len > body_limit(&req) {
-        return Err(ReadError::Status(413));
+    if len > limits.body_bytes {
+        if len > body_limit(&req) {
+            return Err(ReadError::Status(413));
+        }
+        req.large = Some(LargeBody::take().ok_or(ReadError::Status(503))?);
     }
     let mut body = vec![0u8; len];
     let deadline = Instant::now() + limits.body_time;
