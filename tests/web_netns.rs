@@ -39,30 +39,50 @@ impl Drop for Cleanup {
     }
 }
 
+/// What [`served`] made: two namespaces and a running server interface in the first.
+struct Served {
+    cleanup: Cleanup,
+    id: u32,
+    srv: String,
+    cl: String,
+    dir: tempfile::TempDir,
+    d: String,
+    ifname: String,
+}
+
+/// Namespaces `w{tag}s-ID` (the server) and `w{tag}c-ID` (a client) joined by a veth pair
+/// (the server's end `{link}ID` at `addrs.0`/30, the client's `eth0` at `addrs.1`/30), and
+/// the server interface `wg{link}ID` (`POOL.1/24`) made by `wgq server init` and up.
+fn served(tag: char, link: char, addrs: (&str, &str), pool: &str) -> Served {
+    let id = std::process::id() % 100_000;
+    let (srv, cl) = (format!("w{tag}s-{id}"), format!("w{tag}c-{id}"));
+    let cleanup = Cleanup(vec![srv.clone(), cl.clone()], None);
+    for n in [&srv, &cl] {
+        ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
+    }
+    let (a, b) = addrs;
+    ok(&format!(
+        "ip link add {link}{id} netns {srv} type veth peer name eth0 netns {cl} && \
+         ip -n {srv} addr add {a}/30 dev {link}{id} && ip -n {srv} link set {link}{id} up && \
+         ip -n {cl} addr add {b}/30 dev eth0 && ip -n {cl} link set eth0 up"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let ifname = format!("wg{link}{id}");
+    ok(&format!(
+        "ip netns exec {srv} {WGQ} server init {ifname} --config-dir {d} --address {pool}.1/24 --endpoint {a} \
+         --no-nat --no-forwarding --client-allowed-ips {pool}.0/24 --dns none"
+    ));
+    ok(&format!("ip netns exec {srv} {WGQ} up {d}/{ifname}.conf"));
+    Served { cleanup, id, srv, cl, dir, d, ifname }
+}
+
 #[test]
 fn a_client_made_over_the_api_connects() {
     if !common::ready(&["wireguard-go", "wg", "ping", "curl"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
-    let (srv, cl) = (format!("wbs-{id}"), format!("wbc-{id}"));
-    let mut cleanup = Cleanup(vec![srv.clone(), cl.clone()], None);
-    for n in [&srv, &cl] {
-        ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
-    }
-    ok(&format!(
-        "ip link add w{id} netns {srv} type veth peer name eth0 netns {cl} && \
-         ip -n {srv} addr add 192.0.2.1/30 dev w{id} && ip -n {srv} link set w{id} up && \
-         ip -n {cl} addr add 192.0.2.2/30 dev eth0 && ip -n {cl} link set eth0 up"
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display().to_string();
-    let ifname = format!("wgw{id}");
-    ok(&format!(
-        "ip netns exec {srv} {WGQ} server init {ifname} --config-dir {d} --address 10.79.0.1/24 --endpoint 192.0.2.1 \
-         --no-nat --no-forwarding --client-allowed-ips 10.79.0.0/24 --dns none"
-    ));
-    ok(&format!("ip netns exec {srv} {WGQ} up {d}/{ifname}.conf"));
+    let Served { mut cleanup, id, srv, cl, dir, d, ifname } = served('b', 'w', ("192.0.2.1", "192.0.2.2"), "10.79.0");
     let hash = ok(&format!("echo pw | {WGQ} web-admin hash-password")).trim().to_string();
     let log = format!("{d}/web.log");
     let child = Command::new("ip")
@@ -166,25 +186,7 @@ fn a_restore_is_applied_live() {
     if !common::ready(&["wireguard-go", "wg", "ping", "curl"]) {
         return;
     }
-    let id = std::process::id() % 100_000;
-    let (srv, cl) = (format!("wrs-{id}"), format!("wrc-{id}"));
-    let mut cleanup = Cleanup(vec![srv.clone(), cl.clone()], None);
-    for n in [&srv, &cl] {
-        ok(&format!("ip netns add {n} && ip -n {n} link set lo up"));
-    }
-    ok(&format!(
-        "ip link add r{id} netns {srv} type veth peer name eth0 netns {cl} && \
-         ip -n {srv} addr add 192.0.2.5/30 dev r{id} && ip -n {srv} link set r{id} up && \
-         ip -n {cl} addr add 192.0.2.6/30 dev eth0 && ip -n {cl} link set eth0 up"
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display().to_string();
-    let ifname = format!("wgr{id}");
-    ok(&format!(
-        "ip netns exec {srv} {WGQ} server init {ifname} --config-dir {d} --address 10.78.0.1/24 --endpoint 192.0.2.5 \
-         --no-nat --no-forwarding --client-allowed-ips 10.78.0.0/24 --dns none"
-    ));
-    ok(&format!("ip netns exec {srv} {WGQ} up {d}/{ifname}.conf"));
+    let Served { mut cleanup, id, srv, cl, dir: _dir, d, ifname } = served('r', 'r', ("192.0.2.5", "192.0.2.6"), "10.78.0");
     let log = format!("{d}/web.log");
     let child = Command::new("ip")
         .args(["netns", "exec", &srv, WGQ, "web", "--listen", "127.0.0.1:51821", "--config-dir", &d, "--state-dir"])
