@@ -38,7 +38,8 @@ struct Made {
 
 impl Drop for Made {
     fn drop(&mut self) {
-        for c in &self.containers {
+        // The last first: a container in another's network namespace goes before that one.
+        for c in self.containers.iter().rev() {
             let _ = podman(&["rm", "-f", "-t", "2", c]);
         }
         for n in &self.networks {
@@ -131,7 +132,7 @@ fn images() -> Option<String> {
 
 #[test]
 fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
-    if !common::ready(&["podman", "buildah"]) {
+    if !common::ready(&["podman", "buildah", "nft"]) {
         return;
     }
     if !Path::new("/dev/net/tun").exists() {
@@ -167,8 +168,24 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     let _ = podman(&["rm", "-f", &target]);
     let mut a = vec!["run", "-d", "--name", &target];
     a.extend(LIMITS);
-    let net = format!("{back}:ip=10.89.78.20");
-    a.extend(["--network", &net, "-v", &www, "--entrypoint", "/bin/httpd", latest.as_str(), "-f", "-p", "8080", "-h", "/www"]);
+    // Also on the clients' network: a neighbour on their LAN.
+    let (net, lan) = (format!("{back}:ip=10.89.78.20"), format!("{front}:ip=10.89.77.20"));
+    a.extend([
+        "--network",
+        &net,
+        "--network",
+        &lan,
+        "-v",
+        &www,
+        "--entrypoint",
+        "/bin/httpd",
+        latest.as_str(),
+        "-f",
+        "-p",
+        "8080",
+        "-h",
+        "/www",
+    ]);
     ok(&a);
     made.containers.push(target.clone());
 
@@ -310,6 +327,83 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
     assert!(conf.contains("# Name = my-phone") && conf.contains("# DisplayName = my phone"), "{conf}");
     let shown = ok(&["exec", &easy, "wgq", "show", "wg0"]);
     assert!(shown.contains(&format!("peer: {cpk}")), "{shown}");
+
+    // The relay's tunnel down (WGQ_UP_FLAGS=--kill-switch): nothing of the app's leaves
+    // beside it. What reaches the host from the relay's namespace, but for its encrypted
+    // packets to the server, is counted there (only while the relay is running: a stopped
+    // one's network is gone).
+    let leaks = Counter::new(&format!("wgqleak{tag}"), "10.89.77.40", "10.89.77.10");
+    // 1. The relay stopped while the app keeps sending: the runtime takes the network away
+    // only after wgq has exited. Before the switch stayed past the stop (wgq as PID 1), more
+    // than a second of the app's requests reached the target in plain, beside the tunnel.
+    let again = "while :; do printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n' | nc -w 1 10.89.78.20 8080; done >/dev/null 2>&1";
+    ok(&["exec", "-d", &app, "sh", "-c", again]);
+    std::thread::sleep(Duration::from_millis(500));
+    ok(&["stop", "-t", "10", &relay]);
+    assert_eq!(ok(&["inspect", "--format", "{{.State.ExitCode}}", &relay]).trim(), "0", "{}", logs(&relay));
+    assert!(logs(&relay).contains("the kill switch of relay stays in place"), "{}", logs(&relay));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(leaks.count(), 0, "the app's packets left beside the stopping relay's tunnel:\n{}", logs(&relay));
+    // 2. Started again (a new namespace: the app joins it anew), then its device gone (a
+    // crashed wireguard-go, `ip link del`) while wgq runs on: the switch rejects the app's
+    // requests, to the target behind the gateway and to the LAN neighbour.
+    ok(&["start", &relay]);
+    healthy(&relay, &["--handshake-within", "60"], Instant::now());
+    ok(&["restart", "-t", "1", &app]);
+    assert_eq!(seen_from(&app, "10.89.78.20"), "10.89.78.10", "no tunnel after the relay's restart:\n{}", logs(&relay));
+    // (Its start's own announcement, an empty datagram to the gateway, is not the app's.)
+    let before = leaks.count();
+    ok(&["exec", &relay, "ip", "link", "delete", "relay"]);
+    for to in ["10.89.78.20", "10.89.77.20"] {
+        assert_eq!(seen_once(&app, to), "", "the app reached {to} beside the relay's dead tunnel");
+    }
+    assert_eq!(leaks.count(), before, "the app's packets left beside the relay's dead tunnel");
+    // Without a switch the same goes out: the client, its device gone, reaches the target
+    // through the gateway (the host's NAT), and its LAN neighbour.
+    ok(&["exec", &client, "ip", "link", "delete", "c1"]);
+    let beside = seen_from(&client, "10.89.78.20");
+    assert!(
+        !beside.is_empty() && beside != "10.89.78.10",
+        "no way beside a dead tunnel here ({beside:?}): the test proves nothing"
+    );
+    assert_eq!(seen_from(&client, "10.89.77.20"), "10.89.77.30");
+}
+
+/// An nftables table of the host's that counts the IPv4 packets from `from` reaching it
+/// (for itself or to be forwarded), but for UDP to `but`; removed when dropped.
+struct Counter(String);
+
+impl Counter {
+    fn new(table: &str, from: &str, but: &str) -> Counter {
+        let _ = Command::new("nft").args(["delete", "table", "inet", table]).output();
+        let rules = format!(
+            "table inet {table} {{\n chain pre {{\n type filter hook prerouting priority -400; policy accept;\n \
+             ip saddr {from} ip daddr {but} meta l4proto udp accept\n ip saddr {from} counter\n }}\n}}\n"
+        );
+        let mut nft = Command::new("nft");
+        nft.args(["-f", "-"]).stdin(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let o = nft.spawn().and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(rules.as_bytes())?;
+            c.wait_with_output()
+        });
+        let o = o.unwrap();
+        assert!(o.status.success(), "nft: {rules}{}", String::from_utf8_lossy(&o.stderr));
+        Counter(table.into())
+    }
+
+    fn count(&self) -> u64 {
+        let o = Command::new("nft").args(["list", "table", "inet", &self.0]).output().unwrap();
+        let t = String::from_utf8_lossy(&o.stdout);
+        let n = t.split("counter packets ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok());
+        n.unwrap_or_else(|| panic!("no counter in {t}"))
+    }
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        let _ = Command::new("nft").args(["delete", "table", "inet", &self.0]).output();
+    }
 }
 
 /// podman-compose, from the test's environment or the place scripts/install-test-deps puts it.

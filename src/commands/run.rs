@@ -63,6 +63,14 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
     let (since, _) = crate::os::signals::received();
     let state = RunState::current().map_err(|e| super::io("Unable to identify the network namespace", e))?;
     let pid = std::process::id();
+    let kill_switch = switch_for(a.kill_switch, pid == 1);
+    if kill_switch != a.kill_switch {
+        eprintln!(
+            "{}: PID 1 (a container): the kill switch stays in place when the run stops, as --kill-switch=strict does \
+             (the container's network goes with it; until then nothing sharing its network namespace gets out)",
+            crate::program_name()
+        );
+    }
     let mut up: Vec<(&str, &str)> = Vec::new();
     for (t, n) in a.targets.iter().zip(&names) {
         // A signal before this `up` started: nothing more is brought up.
@@ -70,8 +78,8 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
             Some(sig) => Err(AppError::Exec(crate::plan::exec::ExecError::Signal(sig))),
             None => super::up::run(&super::up::UpArgs {
                 dry_run: false,
-                kill_switch: a.kill_switch.map(|k| super::up::KillSwitchMode { strict: k.strict }),
-                allow_lan: a.kill_switch.is_some_and(|k| k.allow_lan),
+                kill_switch: kill_switch.map(|k| super::up::KillSwitchMode { strict: k.strict }),
+                allow_lan: kill_switch.is_some_and(|k| k.allow_lan),
                 target: t.clone(),
             }),
         };
@@ -145,6 +153,14 @@ fn served(names: &[String], files: &[PathBuf]) -> Result<(PathBuf, Vec<String>),
         Some(d) => Ok((d, served)),
         None => Err(AppError::Other(format!("--web: none of {} is a server (a file with a ListenPort)", names.join(", ")))),
     }
+}
+
+/// The kill switch `up` is given: as PID 1 (a container's init) a strict one. The runtime
+/// takes a stopped container's network away only after its init has exited, and a switch
+/// that `down` removed would let whatever shares the namespace (`network_mode: service:`) out
+/// meanwhile: more than a second of it was seen with podman.
+fn switch_for(asked: Option<crate::plan::KillSwitch>, pid1: bool) -> Option<crate::plan::KillSwitch> {
+    asked.map(|k| crate::plan::KillSwitch { strict: k.strict || pid1, ..k })
 }
 
 /// ", bringing down a, b" when some are up.
@@ -258,6 +274,15 @@ mod tests {
         // The executor of a page's change in another thread takes it (and rolls back).
         let _ = crate::os::signals::pending();
         assert_eq!(stop_signal(since), Some(libc::SIGTERM));
+    }
+
+    #[test]
+    fn as_pid_1_the_kill_switch_stays_after_the_stop() {
+        use crate::plan::KillSwitch;
+        let normal = KillSwitch { strict: false, allow_lan: true };
+        assert_eq!(switch_for(Some(normal), false), Some(normal));
+        assert_eq!(switch_for(Some(normal), true), Some(KillSwitch { strict: true, allow_lan: true }));
+        assert_eq!(switch_for(None, true), None);
     }
 
     #[test]
