@@ -142,7 +142,7 @@ complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -l config-dir -d 'The directory of INTERFACE.conf (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from peer; and __fish_seen_subcommand_from import" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a run -d 'Bring the interfaces up (each as up does), stay in the foreground (stale peers\' host names looked up again every 30 s), and bring them down on SIGTERM, SIGINT or SIGHUP (containers, supervisors; correct as PID 1); up\'s flags come from WGQ_UP_FLAGS'
-complete -c wgq -n "__fish_seen_subcommand_from run" -l web -d 'Also serve the web page for the servers among them (wgq web\'s variables: PORT, PASSWORD_HASH, WEBUI_HOST...). As wg-easy: with PASSWORD_HASH set, in plain HTTP on WEBUI_HOST, default 0.0.0.0 (every address; no --insecure needed); without it, on 127.0.0.1 only. Its state in WGQ_WEB_STATE_DIR (default /var/lib/wgq/web; 0700, owned by this user)'
+complete -c wgq -n "__fish_seen_subcommand_from run" -l web -d 'Also serve the web page for the servers among them (wgq web\'s variables: PORT, PASSWORD_HASH, WEBUI_HOST...). As wg-easy: with PASSWORD_HASH set, on WEBUI_HOST, default 0.0.0.0 (every address; no --insecure needed); without it, on 127.0.0.1 only. HTTPS when WGQ_WEB_TLS_CERT and WGQ_WEB_TLS_KEY name a PEM certificate chain and its key (checked before anything comes up; a renewal is picked up without a restart), else plain HTTP as wg-easy\'s. Its state in WGQ_WEB_STATE_DIR (default /var/lib/wgq/web; 0700, owned by this user)'
 complete -c wgq -n "__fish_seen_subcommand_from run" -F -a "(path basename /etc/wireguard/*.conf | string replace -r '\.conf\$' '')"
 complete -c wgq -f -n "not __fish_seen_subcommand_from $wgq_commands" -a health -d 'Exit 0 when every interface wgq run brought up (or each one named) exists; one line of output (a container\'s health check)'
 complete -c wgq -n "__fish_seen_subcommand_from health" -l handshake-within -d 'Also require, on each interface with peers, a handshake at most SECS seconds old'
@@ -163,8 +163,8 @@ complete -c wgq -n "__fish_seen_subcommand_from web" -l listen -d 'Where to list
 complete -c wgq -n "__fish_seen_subcommand_from web" -l config-dir -d 'The directory of the server files (default /etc/wireguard)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l state-dir -d 'The page\'s own state: password hash, hashed tokens and one-time links, traffic history (default /var/lib/wgq/web)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l insecure -d 'Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)'
-complete -c wgq -n "__fish_seen_subcommand_from web" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (leaf first; re-read when it changes)'
-complete -c wgq -n "__fish_seen_subcommand_from web" -l tls-key -d 'The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (leaf first; re-read when it changes; WGQ_WEB_TLS_CERT when neither flag is given)'
+complete -c wgq -n "__fish_seen_subcommand_from web" -l tls-key -d 'The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1; WGQ_WEB_TLS_KEY when neither flag is given)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l base-path -d 'The path the page is served under behind a reverse proxy (such as /wg)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l trusted-proxy -d 'A reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed (repeatable)'
 complete -c wgq -n "__fish_seen_subcommand_from web" -l no-apply -d 'Edit the files only: never look at or change a running interface'

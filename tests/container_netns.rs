@@ -365,3 +365,46 @@ fn the_start_up_announcement_leaves_only_by_its_own_network() {
     assert_eq!(count("x0"), 0, "sent through the gateway: {rules}");
     assert_eq!(count("v0"), 1, "{rules}");
 }
+
+#[test]
+fn the_page_is_https_with_the_tls_variables_on_the_volume() {
+    let Some(ns) = Ns::new() else { return };
+    if !common::ready(&["curl", "openssl"]) {
+        return;
+    }
+    // A self-signed certificate for the namespace's address, on the volume.
+    let (cert, key) = (ns.wg().join("web.pem"), ns.wg().join("web.key"));
+    let o = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=wgq", "-addext", "subjectAltName=IP:192.0.2.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
+    let (c, k) = (cert.display().to_string(), key.display().to_string());
+    let hash = Command::new("bash").arg("-c").arg(format!("echo pw | {WGQ} web-admin hash-password")).output().unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
+    let vars = [
+        ("WG_HOST", "vpn.example.org"),
+        ("PASSWORD_HASH", hash.as_str()),
+        ("PORT", "51832"),
+        ("WGQ_WEB_TLS_CERT", c.as_str()),
+        ("WGQ_WEB_TLS_KEY", k.as_str()),
+    ];
+    let mut ctr = ns.container(&vars);
+    let (ok, seen, _rest) = common::until(&mut ctr, "wgq: running");
+    assert!(ok, "{seen}");
+    assert!(seen.contains("web page on https://0.0.0.0:51832") && !seen.contains("plain HTTP"), "{seen}");
+    assert!(curl(&ns, &format!("--cacert {c} https://192.0.2.1:51832/api/session")).0);
+    assert!(!curl(&ns, "http://192.0.2.1:51832/api/session").0, "plain HTTP answered");
+    assert_eq!(stop(&mut ctr), Some(0));
+    // The key without the certificate: the container stops before wg0 comes up.
+    let mut ctr = ns.container(&[vars[0], vars[1], vars[2], vars[4]]);
+    let mut err = String::new();
+    std::io::Read::read_to_string(ctr.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(ctr.wait().unwrap().code(), Some(1), "{err}");
+    assert!(err.contains(&format!("WGQ_WEB_TLS_KEY={k} is set but WGQ_WEB_TLS_CERT is not")), "{err}");
+    assert!(!err.contains("[#] ip link add") && !ns.links().contains("wg0"), "{err}");
+}

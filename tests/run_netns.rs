@@ -422,3 +422,117 @@ fn run_looks_up_a_stale_peers_host_name_again() {
     // Once at `up`, once at `down` (as wg-quick warns), never from a round.
     assert_eq!(format!("{seen}{rest}").matches("world accessible").count(), 2, "{seen}{rest}");
 }
+
+/// A self-signed certificate for 192.0.2.1 and 127.0.0.1 made by openssl in `dir` (`NAME.pem`,
+/// `NAME.key`).
+fn self_signed(dir: &std::path::Path, name: &str) -> (String, String) {
+    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    let o = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={name}"), "-addext", "subjectAltName=IP:192.0.2.1,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
+    (cert.display().to_string(), key.display().to_string())
+}
+
+#[test]
+fn run_web_serves_https_with_the_tls_variables_and_a_wrong_file_stops_it_before_up() {
+    let Some(ns) = Ns::new() else { return };
+    if !common::ready(&["curl", "openssl"]) {
+        return;
+    }
+    let a = ns.ifname("t");
+    let fa = ns.conf(&a, &server(41031, ""));
+    let state = ns.dir.path().join("web-state");
+    let (cert, key) = self_signed(ns.dir.path(), "web");
+    let hash = Command::new("bash").arg("-c").arg(format!("echo pw | {WGQ} web-admin hash-password")).output().unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with('$'), "{hash}");
+    let run = |vars: &[(&str, &str)]| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns.ns.name(), WGQ, "run", "--web", &fa]);
+        c.env("WGQ_WEB_STATE_DIR", &state).env("PORT", "51843").env("WEBUI_HOST", "0.0.0.0");
+        for v in ["PASSWORD_HASH", "WGQ_WEB_TLS_CERT", "WGQ_WEB_TLS_KEY"] {
+            c.env_remove(v);
+        }
+        c.envs(vars.iter().copied());
+        c.env("WG_QUICK_USERSPACE_IMPLEMENTATION", "wireguard-go").stdout(Stdio::piped()).stderr(Stdio::piped());
+        common::default_signals(&mut c);
+        c.spawn().unwrap()
+    };
+    let curl = |args: &[&str]| {
+        let o = Command::new("ip")
+            .args(["netns", "exec", ns.ns.name(), "curl", "-sS", "-i", "-m", "5", "--cacert", &cert])
+            .args(args)
+            .output()
+            .unwrap();
+        (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let tls = [("PASSWORD_HASH", hash.as_str()), ("WGQ_WEB_TLS_CERT", cert.as_str()), ("WGQ_WEB_TLS_KEY", key.as_str())];
+
+    // Both variables and a password: HTTPS on every address, no plain-HTTP warning.
+    let mut child = run(&tls);
+    let (ok, seen, rx) = common::until(&mut child, "running");
+    assert!(ok, "{seen}");
+    assert!(seen.contains("web page on https://0.0.0.0:51843") && !seen.contains("plain HTTP"), "{seen}");
+    let (got, out) = curl(&["https://192.0.2.1:51843/api/session"]);
+    assert!(got && out.starts_with("HTTP/1.1 200"), "{out}");
+    // Logged in over TLS: the session cookie is Secure.
+    let login = ["-H", "Content-Type: application/json", "--data", r#"{"password":"pw"}"#, "https://192.0.2.1:51843/api/session"];
+    let (got, out) = curl(&login);
+    assert!(got && out.starts_with("HTTP/1.1 200"), "{out}");
+    let cookie = out.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap_or_else(|| panic!("{out}"));
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    // Plain HTTP on that port gets no page: only a 400 saying to use https.
+    let (_, out) = curl(&["http://192.0.2.1:51843/api/session"]);
+    assert!(out.starts_with("HTTP/1.1 400") && out.contains("This port speaks HTTPS"), "{out}");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let code = wait(&mut child);
+    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(!ns.link_exists(&a), "{rest}");
+
+    // Without PASSWORD_HASH: HTTPS, still on loopback only.
+    let mut child = run(&tls[1..]);
+    let (ok, seen, _rx) = common::until(&mut child, "running");
+    assert!(ok, "{seen}");
+    assert!(seen.contains("web page on https://127.0.0.1:51843") && seen.contains("PASSWORD_HASH is not set"), "{seen}");
+    assert!(!curl(&["https://192.0.2.1:51843/api/session"]).0, "served beyond loopback without a password");
+    assert!(curl(&["https://127.0.0.1:51843/api/session"]).1.starts_with("HTTP/1.1 200"));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    assert_eq!(wait(&mut child), Some(0));
+
+    // A wrong setting: exit 1 before the interface is brought up, naming the variable and the
+    // file, and nothing of a key's text.
+    let garbage = ns.dir.path().join("garbage.key");
+    std::fs::write(&garbage, "-----BEGIN PRIVATE KEY-----\nTOPSECRET*KEY\n-----END PRIVATE KEY-----\n").unwrap();
+    let (_, other) = self_signed(ns.dir.path(), "other");
+    let missing = ns.dir.path().join("missing.key").display().to_string();
+    let g = garbage.display().to_string();
+    let cases: [(Vec<(&str, &str)>, String); 5] = [
+        (vec![("WGQ_WEB_TLS_CERT", &cert)], format!("WGQ_WEB_TLS_CERT={cert} is set but WGQ_WEB_TLS_KEY is not")),
+        (vec![("WGQ_WEB_TLS_KEY", &key)], format!("WGQ_WEB_TLS_KEY={key} is set but WGQ_WEB_TLS_CERT is not")),
+        (vec![("WGQ_WEB_TLS_CERT", &cert), ("WGQ_WEB_TLS_KEY", &missing)], format!("WGQ_WEB_TLS_KEY={missing}: No such file")),
+        (vec![("WGQ_WEB_TLS_CERT", &cert), ("WGQ_WEB_TLS_KEY", &g)], format!("WGQ_WEB_TLS_KEY={g}: no PEM private key")),
+        (
+            vec![("WGQ_WEB_TLS_CERT", &cert), ("WGQ_WEB_TLS_KEY", &other)],
+            format!("WGQ_WEB_TLS_CERT={cert} and WGQ_WEB_TLS_KEY={other}: "),
+        ),
+    ];
+    for (vars, expect) in cases {
+        let mut vars = vars;
+        vars.push(("PASSWORD_HASH", &hash));
+        let o = run(&vars).wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{vars:?}: {err}");
+        assert!(err.contains(&expect), "{expect}: {err}");
+        // Refused before `up` began: not a command of it traced, nothing brought up.
+        assert!(!err.contains("[#]") && !ns.link_exists(&a), "{err}");
+        assert!(!err.contains("TOPSECRET") && !err.contains("BEGIN"), "{err}");
+    }
+}

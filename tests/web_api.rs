@@ -1458,6 +1458,38 @@ fn tls_with_a_certificate_and_key() {
     assert!(e.contains("--tls-key"), "{e}");
 }
 
+#[test]
+fn tls_files_from_the_variables_when_no_flag_is_given() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("skipped: curl is not installed");
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = self_signed(certs.path(), "env") else {
+        eprintln!("skipped: openssl is not installed");
+        return;
+    };
+    let h = secret_hash();
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let vars = [("PASSWORD_HASH", h.as_str()), ("WGQ_WEB_TLS_CERT", c), ("WGQ_WEB_TLS_KEY", k)];
+    let w = start_with("wv", &vars, &[]).unwrap();
+    assert!(w.stderr().contains(&format!("listening on https://{}", w.addr)), "{}", w.stderr());
+    assert_eq!(curl_tls(&cert, w.addr, "/api/session", &[]).map(|r| r.0), Some(200));
+    drop(w);
+    // The flags win over the variables (here: a variable naming a file that is not there).
+    let vars = [("PASSWORD_HASH", h.as_str()), ("WGQ_WEB_TLS_CERT", "/nonexistent.pem"), ("WGQ_WEB_TLS_KEY", k)];
+    let w = start_with("wv", &vars, &["--tls-cert", c, "--tls-key", k]).unwrap();
+    assert_eq!(curl_tls(&cert, w.addr, "/api/session", &[]).map(|r| r.0), Some(200));
+    drop(w);
+    // One without the other, a missing file: refused at start, naming the variable and file.
+    let e = start_with("wv", &[("PASSWORD_HASH", &h), ("WGQ_WEB_TLS_KEY", k)], &[]).err().unwrap();
+    assert!(e.contains(&format!("WGQ_WEB_TLS_KEY={k} is set but WGQ_WEB_TLS_CERT is not")), "{e}");
+    let e = start_with("wv", &[("PASSWORD_HASH", &h), ("WGQ_WEB_TLS_CERT", "/nonexistent.pem"), ("WGQ_WEB_TLS_KEY", k)], &[])
+        .err()
+        .unwrap();
+    assert!(e.contains("TLS: WGQ_WEB_TLS_CERT=/nonexistent.pem: No such file"), "{e}");
+}
+
 /// A rustls client that trusts `ca` (the server's self-signed certificate).
 fn tls_client(ca: &std::path::Path) -> rustls::ClientConnection {
     use rustls::pki_types::pem::PemObject as _;

@@ -21,10 +21,10 @@ pub struct WebArgs {
     /// Serve plain HTTP on an address other than loopback (behind a TLS reverse proxy)
     #[arg(long)]
     pub insecure: bool,
-    /// Serve HTTPS with this PEM certificate chain (leaf first; re-read when it changes)
+    /// Serve HTTPS with this PEM certificate chain (leaf first; re-read when it changes; WGQ_WEB_TLS_CERT when neither flag is given)
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1; WGQ_WEB_TLS_KEY when neither flag is given)
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// The path the page is served under behind a reverse proxy (such as /wg)
@@ -55,6 +55,39 @@ fn env_bool(name: &str) -> Result<bool, AppError> {
 
 fn hash_env(name: &str) -> Result<Option<PasswordHash>, AppError> {
     env(name).map(|v| PasswordHash::parse(&v).map_err(|e| AppError::Other(format!("{name}: {e}")))).transpose()
+}
+
+/// The variables that give the page's certificate chain and key when `--tls-cert` and
+/// `--tls-key` are not given (the only way beside `wgq run --web` and in `wgq container`).
+pub const TLS_CERT_ENV: &str = "WGQ_WEB_TLS_CERT";
+pub const TLS_KEY_ENV: &str = "WGQ_WEB_TLS_KEY";
+
+/// The two files of [`TLS_CERT_ENV`] and [`TLS_KEY_ENV`] (values as [`env`] reads them): both
+/// or neither (pure; tested).
+fn tls_pair(cert: Option<String>, key: Option<String>) -> Result<Option<(PathBuf, PathBuf)>, AppError> {
+    let shown = crate::web::shown;
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(c), Some(k)) => Ok(Some((PathBuf::from(c), PathBuf::from(k)))),
+        (Some(c), None) => Err(AppError::Other(format!(
+            "{TLS_CERT_ENV}={} is set but {TLS_KEY_ENV} is not: set both (HTTPS) or neither",
+            shown(&c)
+        ))),
+        (None, Some(k)) => Err(AppError::Other(format!(
+            "{TLS_KEY_ENV}={} is set but {TLS_CERT_ENV} is not: set both (HTTPS) or neither",
+            shown(&k)
+        ))),
+    }
+}
+
+/// [`tls_pair`] of the environment, its files loaded once to check them (they load again
+/// when the page starts): a wrong one is an error naming its variable and file.
+fn tls_env() -> Result<Option<(PathBuf, PathBuf)>, AppError> {
+    let Some((cert, key)) = tls_pair(env(TLS_CERT_ENV), env(TLS_KEY_ENV))? else { return Ok(None) };
+    let name = |var: &str, p: &std::path::Path| format!("{var}={}", crate::web::shown(&p.to_string_lossy()));
+    crate::web::tls::check(&cert, &key, &name(TLS_CERT_ENV, &cert), &name(TLS_KEY_ENV, &key))
+        .map_err(|e| AppError::Other(format!("TLS: {e}")))?;
+    Ok(Some((cert, key)))
 }
 
 impl WebArgs {
@@ -97,6 +130,11 @@ impl WebArgs {
             Some(v @ ("0" | "1" | "2" | "3")) => v.parse().unwrap_or(0),
             Some(v) => return Err(AppError::Other(format!("UI_CHART_TYPE={}: 0, 1, 2 or 3", crate::config::values::shown(v)))),
         };
+        // The flags (checked when the page starts), else the variables (checked here).
+        let tls = match self.tls_cert.clone().zip(self.tls_key.clone()) {
+            Some(files) => Some(files),
+            None => tls_env()?,
+        };
         if env("PASSWORD").is_some() && env("PASSWORD_HASH").is_none() {
             eprintln!(
                 "wgq web: warning: PASSWORD (plain text) is not read: use PASSWORD_HASH or `wgq web-admin hash-password --save'"
@@ -108,7 +146,7 @@ impl WebArgs {
             state_dir: self.state_dir.clone().unwrap_or_else(|| PathBuf::from(web::DEFAULT_STATE_DIR)),
             interfaces,
             insecure: self.insecure,
-            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
+            tls,
             base_path,
             trusted_proxies,
             password_hash: hash_env("PASSWORD_HASH")?,
@@ -171,33 +209,20 @@ pub const STATE_DIR_ENV: &str = "WGQ_WEB_STATE_DIR";
 /// The page beside `wgq run --web` and `wgq container`, for the server `interfaces` of
 /// `config_dir`: `wgq web`'s configuration from the same variables, with wg-easy's rule for
 /// where it listens. With `PASSWORD_HASH` set, on `WEBUI_HOST` (default 0.0.0.0) : `PORT`
-/// (default 51821) in plain HTTP, as wg-easy serves it (a warning recommends a TLS reverse
-/// proxy); without it, on loopback only, whatever `WEBUI_HOST` says (`wgq web`'s rule: no
-/// open page beyond loopback), with a warning. Its state in `$WGQ_WEB_STATE_DIR`, else
-/// `state_dir`.
+/// (default 51821), as wg-easy serves it; without it, on loopback only, whatever
+/// `WEBUI_HOST` says (`wgq web`'s rule: no open page beyond loopback), with a warning.
+/// HTTPS when `WGQ_WEB_TLS_CERT` and `WGQ_WEB_TLS_KEY` name a certificate chain and its key
+/// (checked here, before any interface comes up); else plain HTTP, as wg-easy's, with a
+/// warning recommending a TLS reverse proxy when served beyond loopback. Its state in
+/// `$WGQ_WEB_STATE_DIR`, else `state_dir`.
 pub fn beside_run(config_dir: PathBuf, interfaces: Vec<String>, state_dir: PathBuf) -> Result<Config, AppError> {
     let loopback = |h: &str| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
-    let host = match (env("PASSWORD_HASH"), env("WEBUI_HOST")) {
-        (Some(_), h) => {
-            let h = h.unwrap_or_else(|| "0.0.0.0".into());
-            if !loopback(&h) {
-                eprintln!(
-                    "{}: warning: the web page is served in plain HTTP on {} (as wg-easy's is): put a TLS reverse proxy in front of it",
-                    crate::program_name(),
-                    listen_on(&h)
-                );
-            }
-            h
-        }
-        (None, Some(h)) if loopback(&h) => h,
-        (None, _) => {
-            eprintln!(
-                "{}: warning: PASSWORD_HASH is not set: the web page is served on {} only (set PASSWORD_HASH to serve it on WEBUI_HOST, default 0.0.0.0)",
-                crate::program_name(),
-                listen_on("127.0.0.1")
-            );
-            "127.0.0.1".into()
-        }
+    let password = env("PASSWORD_HASH").is_some();
+    // Whether loopback is forced on a page without a password (a warning says so).
+    let (host, forced) = match (password, env("WEBUI_HOST")) {
+        (true, h) => (h.unwrap_or_else(|| "0.0.0.0".into()), false),
+        (false, Some(h)) if loopback(&h) => (h, false),
+        (false, _) => ("127.0.0.1".into(), true),
     };
     from_env_listen(&host)?;
     let args = WebArgs {
@@ -207,18 +232,36 @@ pub fn beside_run(config_dir: PathBuf, interfaces: Vec<String>, state_dir: PathB
         insecure: true,
         base_path: None,
         trusted_proxy: Vec::new(),
+        // From WGQ_WEB_TLS_CERT and WGQ_WEB_TLS_KEY (`config`).
         tls_cert: None,
         tls_key: None,
         no_apply: false,
         interfaces,
     };
-    args.config()
+    let mut cfg = args.config()?;
+    // Plain HTTP beyond loopback (as wg-easy serves it, `wgq web --insecure`) only without TLS.
+    cfg.insecure = cfg.tls.is_none();
+    if forced {
+        eprintln!(
+            "{}: warning: PASSWORD_HASH is not set: the web page is served on {} only (set PASSWORD_HASH to serve it on WEBUI_HOST, default 0.0.0.0)",
+            crate::program_name(),
+            listen_on(&host)
+        );
+    } else if password && cfg.tls.is_none() && !loopback(&host) {
+        eprintln!(
+            "{}: warning: the web page is served in plain HTTP on {} (as wg-easy's is): set WGQ_WEB_TLS_CERT and WGQ_WEB_TLS_KEY, or put a TLS reverse proxy in front of it",
+            crate::program_name(),
+            listen_on(&host)
+        );
+    }
+    Ok(cfg)
 }
 
 /// Starts the page `cfg` in threads of its own (beside `wgq run`); stopped with
 /// [`web::http::Running::stop`].
 pub fn start(cfg: Config) -> Result<web::http::Running, AppError> {
-    web::start(cfg, |addr| eprintln!("{}: web page on http://{addr}", crate::program_name()))
+    let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+    web::start(cfg, |addr| eprintln!("{}: web page on {scheme}://{addr}", crate::program_name()))
         .map_err(|e| AppError::Other(e.to_string()))
 }
 
@@ -252,5 +295,16 @@ mod tests {
             let e = parse_listen(bad, "WEBUI_HOST=h PORT=p").unwrap_err().to_string();
             assert!(e.starts_with("WEBUI_HOST=h PORT=p: not an IP address and port"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn the_tls_variables_are_both_set_or_neither() {
+        assert!(tls_pair(None, None).unwrap().is_none());
+        let both = tls_pair(Some("/v/web.pem".into()), Some("/v/web.key".into())).unwrap();
+        assert_eq!(both, Some((PathBuf::from("/v/web.pem"), PathBuf::from("/v/web.key"))));
+        let e = tls_pair(Some("/v/web.pem".into()), None).unwrap_err().to_string();
+        assert_eq!(e, "WGQ_WEB_TLS_CERT=/v/web.pem is set but WGQ_WEB_TLS_KEY is not: set both (HTTPS) or neither");
+        let e = tls_pair(None, Some("/v/web\nkey".into())).unwrap_err().to_string();
+        assert_eq!(e, "WGQ_WEB_TLS_KEY=/v/web\\u{a}key is set but WGQ_WEB_TLS_CERT is not: set both (HTTPS) or neither");
     }
 }

@@ -134,7 +134,7 @@ enum WgqCommand {
         /// Files named INTERFACE.conf, or interface names (their files are /etc/wireguard/INTERFACE.conf)
         #[arg(value_name = "CONFIG_FILE|INTERFACE", required = true)]
         targets: Vec<String>,
-        /// Also serve the web page for the servers among them (wgq web's variables: PORT, PASSWORD_HASH, WEBUI_HOST...). As wg-easy: with PASSWORD_HASH set, in plain HTTP on WEBUI_HOST, default 0.0.0.0 (every address; no --insecure needed); without it, on 127.0.0.1 only. Its state in WGQ_WEB_STATE_DIR (default /var/lib/wgq/web; 0700, owned by this user)
+        /// Also serve the web page for the servers among them (wgq web's variables: PORT, PASSWORD_HASH, WEBUI_HOST...). As wg-easy: with PASSWORD_HASH set, on WEBUI_HOST, default 0.0.0.0 (every address; no --insecure needed); without it, on 127.0.0.1 only. HTTPS when WGQ_WEB_TLS_CERT and WGQ_WEB_TLS_KEY name a PEM certificate chain and its key (checked before anything comes up; a renewal is picked up without a restart), else plain HTTP as wg-easy's. Its state in WGQ_WEB_STATE_DIR (default /var/lib/wgq/web; 0700, owned by this user)
         #[arg(long)]
         web: bool,
     },
