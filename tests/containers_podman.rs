@@ -132,7 +132,7 @@ fn images() -> Option<String> {
 
 #[test]
 fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
-    if !common::ready(&["podman", "buildah", "nft"]) {
+    if !common::ready(&["podman", "buildah", "nft", "nsenter"]) {
         return;
     }
     if !Path::new("/dev/net/tun").exists() {
@@ -330,34 +330,34 @@ fn images_a_server_a_client_a_relay_restarts_and_a_wg_easy_volume() {
 
     // The relay's tunnel down (WGQ_UP_FLAGS=--kill-switch): nothing of the app's leaves
     // beside it. What reaches the host from the relay's namespace, but for its encrypted
-    // packets to the server, is counted there (only while the relay is running: a stopped
-    // one's network is gone).
+    // packets to the server, is counted there.
     let leaks = Counter::new(&format!("wgqleak{tag}"), "10.89.77.40", "10.89.77.10");
-    // 1. The relay stopped while the app keeps sending: the runtime takes the network away
-    // only after wgq has exited. Before the switch stayed past the stop (wgq as PID 1), more
-    // than a second of the app's requests reached the target in plain, beside the tunnel.
+    // 1. Its device gone (a crashed wireguard-go, `ip link del`) while wgq runs on: the
+    // switch rejects the app's requests, to the target behind the gateway and to the LAN
+    // neighbour.
+    ok(&["exec", &relay, "ip", "link", "delete", "relay"]);
+    for to in ["10.89.78.20", "10.89.77.20"] {
+        assert_eq!(seen_once(&app, to), "", "the app reached {to} beside the relay's dead tunnel");
+    }
+    assert_eq!(leaks.count(), 0, "the app's packets left beside the relay's dead tunnel");
+    // 2. The relay stopped while the app keeps sending. The runtime takes the network away
+    // only after wgq has exited; while the stop removed the switch, the app's requests
+    // reached the target in plain meanwhile, now and then (hundreds of packets in a third
+    // of a second). As PID 1, wgq leaves the switch: it is still in the namespace that the
+    // app holds.
     let again = "while :; do printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n' | nc -w 1 10.89.78.20 8080; done >/dev/null 2>&1";
     ok(&["exec", "-d", &app, "sh", "-c", again]);
     std::thread::sleep(Duration::from_millis(500));
     ok(&["stop", "-t", "10", &relay]);
     assert_eq!(ok(&["inspect", "--format", "{{.State.ExitCode}}", &relay]).trim(), "0", "{}", logs(&relay));
-    assert!(logs(&relay).contains("the kill switch of relay stays in place"), "{}", logs(&relay));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(leaks.count(), 0, "the app's packets left beside the stopping relay's tunnel:\n{}", logs(&relay));
-    // 2. Started again (a new namespace: the app joins it anew), then its device gone (a
-    // crashed wireguard-go, `ip link del`) while wgq runs on: the switch rejects the app's
-    // requests, to the target behind the gateway and to the LAN neighbour.
-    ok(&["start", &relay]);
-    healthy(&relay, &["--handshake-within", "60"], Instant::now());
-    ok(&["restart", "-t", "1", &app]);
-    assert_eq!(seen_from(&app, "10.89.78.20"), "10.89.78.10", "no tunnel after the relay's restart:\n{}", logs(&relay));
-    // (Its start's own announcement, an empty datagram to the gateway, is not the app's.)
-    let before = leaks.count();
-    ok(&["exec", &relay, "ip", "link", "delete", "relay"]);
-    for to in ["10.89.78.20", "10.89.77.20"] {
-        assert_eq!(seen_once(&app, to), "", "the app reached {to} beside the relay's dead tunnel");
-    }
-    assert_eq!(leaks.count(), before, "the app's packets left beside the relay's dead tunnel");
+    let pid = ok(&["inspect", "--format", "{{.State.Pid}}", &app]);
+    let left = Command::new("nsenter")
+        .args(["-t", pid.trim(), "-n", "nft", "list", "table", "inet", "wgq-killswitch-relay"])
+        .output()
+        .unwrap();
+    assert!(left.status.success(), "the switch went with the stop:\n{}", logs(&relay));
     // Without a switch the same goes out: the client, its device gone, reaches the target
     // through the gateway (the host's NAT), and its LAN neighbour.
     ok(&["exec", &client, "ip", "link", "delete", "c1"]);
@@ -622,4 +622,89 @@ fn the_wg_easy_compose_file_with_its_page_a_client_and_a_restart() {
         restarted.elapsed().as_secs_f64() - back.unwrap().as_secs_f64(),
         back.unwrap().as_secs_f64()
     );
+}
+
+/// A wg-easy 15 volume (its SQLite database, as `tests/wg_easy15.rs` makes it) under the
+/// image with wg-easy 15's settings (no `WG_HOST`; its compose file's sysctls): imported on
+/// the first start, the server up with the database's keys, addresses and hooks; an enabled
+/// client's imported file (its endpoint set to the container's address) connects, a disabled
+/// client's does not; a restart imports nothing again and keeps the file.
+#[test]
+fn a_wg_easy_15_volume_its_clients_connect_the_disabled_one_does_not() {
+    if !common::ready(&["podman", "buildah"]) || !common::easy15::python_ready() {
+        return;
+    }
+    if !Path::new("/dev/net/tun").exists() {
+        eprintln!("skipped: no /dev/net/tun");
+        return;
+    }
+    let Some(prefix) = images() else { return };
+    let latest = format!("{prefix}:latest");
+    let tag = common::pid_tag();
+    let mut made = Made { containers: Vec::new(), networks: Vec::new() };
+    let net = format!("wgq15{tag}");
+    let _ = podman(&["network", "rm", "-f", &net]);
+    ok(&["network", "create", "--subnet", "10.89.79.0/24", &net]);
+    made.networks.push(net.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut s = common::easy15::spec();
+    s.clients.truncate(3); // 10.8.0.2 "Laptop", 10.8.0.3 disabled, 10.8.0.4 expiring in 2031
+    std::fs::create_dir_all(d.join("easy")).unwrap();
+    let _ = common::easy15::make_db(&d.join("easy"), &s);
+    let db = std::fs::read(d.join("easy/wg-easy.db")).unwrap();
+
+    let server = format!("wgq15s{tag}");
+    let vol = format!("{}:/etc/wireguard", d.join("easy").display());
+    let at = format!("{net}:ip=10.89.79.10");
+    let v6 = ["--sysctl", "net.ipv6.conf.all.disable_ipv6=0", "--sysctl", "net.ipv6.conf.all.forwarding=1"];
+    let mut args = vec!["--network", at.as_str(), "--sysctl", "net.ipv4.ip_forward=1", "-v", &vol];
+    args.extend(v6);
+    run(&mut made, &server, &args, &[&latest]);
+    healthy(&server, &[], Instant::now());
+    assert!(logs(&server).contains("imported wg-easy's"), "{}", logs(&server));
+    let shown = ok(&["exec", &server, "wgq", "show", "wg0"]);
+    assert!(shown.contains(&format!("public key: {}", common::easy15::key(1).public_key().to_base64())), "{shown}");
+    assert_eq!(shown.matches("peer: ").count(), 2, "the disabled client is not live:\n{shown}");
+    let nat = ok(&["exec", &server, "iptables", "-t", "nat", "-S", "POSTROUTING"]);
+    assert!(nat.contains("-s 10.8.0.0/24 -o eth0 -j MASQUERADE"), "the database's PostUp hook:\n{nat}");
+    assert_eq!(std::fs::read(d.join("easy/wg-easy.db")).unwrap(), db, "the database was written");
+
+    // The clients' files the import wrote, found by their keys; wg-easy's host name replaced
+    // by the container's address.
+    let file_of = |n: u32| -> String {
+        let k = format!("PrivateKey = {}", common::easy15::key(n).to_base64());
+        let found = std::fs::read_dir(d.join("easy/clients/wg0"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .find(|t| t.contains(&k));
+        let text = found.unwrap_or_else(|| panic!("no client file with the key of client {n}"));
+        assert!(text.contains("Endpoint = vpn.example.org:51820"), "{text}");
+        text.replace("Endpoint = vpn.example.org:51820", "Endpoint = 10.89.79.10:51820")
+    };
+    let mut client = |n: u32, ip: &str| -> String {
+        let name = format!("wgq15c{n}{tag}");
+        write(&d.join(format!("c{n}/wg_confs/c{n}.conf")), &file_of(n), 0o600);
+        let cvol = format!("{}:/config", d.join(format!("c{n}")).display());
+        let at = format!("{net}:ip={ip}");
+        let mut args = vec!["--network", at.as_str(), "--sysctl", "net.ipv4.conf.all.src_valid_mark=1", "-v", &cvol];
+        args.extend(v6);
+        run(&mut made, &name, &args, &[&latest]);
+        healthy(&name, &[], Instant::now());
+        name
+    };
+    let (laptop, disabled) = (client(2, "10.89.79.30"), client(3, "10.89.79.31"));
+    let took = healthy(&laptop, &["--handshake-within", "60"], Instant::now());
+    eprintln!("a wg-easy 15 client through the imported server: a handshake after {:.2} s", took.as_secs_f64());
+    // The disabled one tries for as long (and more) and gets no answer.
+    std::thread::sleep(took.max(Duration::from_secs(3)));
+    let o = podman(&["exec", &disabled, "wgq", "health", "--handshake-within", "60"]);
+    assert!(!o.status.success(), "the disabled client connected: {}", String::from_utf8_lossy(&o.stdout));
+
+    // A restart: nothing imported again, the file as it was.
+    let before = std::fs::read_to_string(d.join("easy/wg0.conf")).unwrap();
+    ok(&["restart", "-t", "10", &server]);
+    healthy(&server, &[], Instant::now());
+    assert_eq!(logs(&server).matches("imported wg-easy's").count(), 1, "{}", logs(&server));
+    assert_eq!(std::fs::read_to_string(d.join("easy/wg0.conf")).unwrap(), before);
 }

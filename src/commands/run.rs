@@ -158,7 +158,7 @@ fn served(names: &[String], files: &[PathBuf]) -> Result<(PathBuf, Vec<String>),
 /// The kill switch `up` is given: as PID 1 (a container's init) a strict one. The runtime
 /// takes a stopped container's network away only after its init has exited, and a switch
 /// that `down` removed would let whatever shares the namespace (`network_mode: service:`) out
-/// meanwhile: more than a second of it was seen with podman.
+/// meanwhile: hundreds of packets in some stops tried with podman.
 fn switch_for(asked: Option<crate::plan::KillSwitch>, pid1: bool) -> Option<crate::plan::KillSwitch> {
     asked.map(|k| crate::plan::KillSwitch { strict: k.strict || pid1, ..k })
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the network-namespace tests (each test crate uses some of them).
 #![allow(dead_code)]
 
+pub mod easy15;
+
 use std::process::Command;
 
 /// Deletes a network namespace after ending the processes still in it: a userspace
