@@ -1,7 +1,7 @@
 //! `wgq run` and `wgq health` on a real system (root; userspace devices through wireguard-go
 //! in throwaway network namespaces): interfaces come up, SIGTERM brings them down and wgq
 //! exits 0 leaving nothing; a failing file downs the ones already up and exits non-zero; as
-//! PID 1 of a PID namespace it reaps a hook's orphan.
+//! PID 1 of a PID namespace it reaps a hook's orphan and leaves a kill switch in place when it stops.
 
 mod common;
 
@@ -535,4 +535,56 @@ fn run_web_serves_https_with_the_tls_variables_and_a_wrong_file_stops_it_before_
         assert!(!err.contains("[#]") && !ns.link_exists(&a), "{err}");
         assert!(!err.contains("TOPSECRET") && !err.contains("BEGIN"), "{err}");
     }
+}
+
+/// As PID 1 (a container's init) a `--kill-switch` stays after the stop, `--allow-lan`
+/// kept, as a strict one does; a start in the same namespace (the host's network, a pod)
+/// replaces it; not as PID 1 the stop removes it.
+#[test]
+fn as_pid_1_the_kill_switch_stays_after_the_stop_and_the_next_start_replaces_it() {
+    let Some(ns) = Ns::new() else { return };
+    if !common::ready(&["nft"]) {
+        return;
+    }
+    let a = ns.ifname("k");
+    let fa = ns.conf(
+        &a,
+        &format!(
+            "[Interface]\nPrivateKey = {K2}\nAddress = 10.83.0.2/32\n\n[Peer]\nPublicKey = {P}\nAllowedIPs = 0.0.0.0/0\nEndpoint = 192.0.2.2:51820\n"
+        ),
+    );
+    let table = format!("table inet wgq-killswitch-{a}");
+    let tables = || common::sh_ns(ns.ns.name(), "ip netns exec NS nft list tables").unwrap_or_default();
+    let lan =
+        || common::sh_ns(ns.ns.name(), &format!("ip netns exec NS nft list {table}")).unwrap_or_default().contains("10.0.0.0/8");
+    let run = |flags: &str, pid1: bool| {
+        let env = format!("WGQ_UP_FLAGS={flags}");
+        let mut prefix = vec!["env", env.as_str()];
+        if pid1 {
+            prefix.extend(["unshare", "--pid", "--fork", "--mount-proc"]);
+        }
+        let mut child = ns.spawn(&prefix, &["run", &fa]);
+        let (ok, seen, rx) = common::until(&mut child, "running");
+        assert!(ok, "{seen}");
+        let wgq = if pid1 { children(child.id()).first().map(|c| c.0).expect("no wgq under unshare") } else { child.id() };
+        kill(Pid::from_raw(wgq as i32), Signal::SIGTERM).unwrap();
+        let code = wait(&mut child);
+        let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+        assert_eq!(code, Some(0), "{seen}\n{rest}");
+        assert!(!ns.link_exists(&a), "{rest}");
+        format!("{seen}\n{rest}")
+    };
+    // Not PID 1: the stop removes the switch.
+    let log = run("--kill-switch --allow-lan", false);
+    assert!(!tables().contains(&table) && !log.contains("stays in place"), "{log}");
+    // PID 1: it stays, with --allow-lan's rules, and the logs say so.
+    let log = run("--kill-switch --allow-lan", true);
+    assert!(log.contains("PID 1 (a container)") && log.contains(&format!("the kill switch of {a} stays in place")), "{log}");
+    assert!(tables().contains(&table) && lan(), "{log}\n{}", tables());
+    // The next start replaces it (without --allow-lan now), and leaves it again.
+    run("--kill-switch", true);
+    assert!(tables().contains(&table) && !lan(), "{}", tables());
+    let o = ns.wgq(&["down", "--kill-switch=off", &a]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!tables().contains(&table), "{}", tables());
 }

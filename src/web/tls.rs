@@ -17,11 +17,19 @@ use rustls::sign::CertifiedKey;
 /// A PEM file is read up to this size (a chain of a few certificates is a few KiB).
 const MAX_PEM: u64 = 1024 * 1024;
 
+/// A PEM file's bytes: a regular file only, opened without blocking (a FIFO would wait for a
+/// writer: at start, or in a handshake holding the lock of [`Reloading`], stalling every
+/// later one), at most [`MAX_PEM`] bytes.
 fn read_pem(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(|e| e.to_string())?;
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
     // Room for the whole file at once: no reallocation leaves a copy of a key behind.
-    let size = f.metadata().map_or(0, |m| m.len().min(MAX_PEM));
+    let size = meta.len().min(MAX_PEM);
     let mut b = Vec::with_capacity(size as usize + 1);
     if let Err(e) = f.take(MAX_PEM + 1).read_to_end(&mut b) {
         crate::key::wipe(&mut b);
@@ -195,5 +203,24 @@ rTM=
         // What the flags' path shows: the paths.
         let e = server_config(Path::new("/nonexistent.pem"), &key).unwrap_err();
         assert!(e.starts_with("/nonexistent.pem: No such file"), "{e}");
+    }
+
+    #[test]
+    fn a_fifo_or_a_device_is_refused_at_once() {
+        let d = tempfile::tempdir().unwrap();
+        let (cert, fifo, zero) = (d.path().join("c.pem"), d.path().join("fifo"), d.path().join("zero"));
+        std::fs::write(&cert, CERT).unwrap();
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        for (c, k, name) in [(&fifo, &cert, "C"), (&cert, &fifo, "K"), (&zero, &cert, "C"), (&cert, &zero, "K")] {
+            let (c, k) = (c.clone(), k.clone());
+            let (tx, rx) = std::sync::mpsc::channel();
+            // In a thread: a blocking open of the FIFO would never return.
+            std::thread::spawn(move || tx.send(check(&c, &k, "C", "K")));
+            let r = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("reading a PEM file hung");
+            assert_eq!(r.unwrap_err(), format!("{name}: not a regular file"));
+        }
     }
 }
