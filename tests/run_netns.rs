@@ -537,9 +537,9 @@ fn run_web_serves_https_with_the_tls_variables_and_a_wrong_file_stops_it_before_
     }
 }
 
-/// As PID 1 (a container's init) a `--kill-switch` stays after the stop, `--allow-lan`
-/// kept, as a strict one does; a start in the same namespace (the host's network, a pod)
-/// replaces it; not as PID 1 the stop removes it.
+/// As PID 1 (a container's init), or as the child of a runtime's init, a `--kill-switch`
+/// stays after the stop, `--allow-lan` kept, as a strict one does; a start in the same
+/// namespace (the host's network, a pod) replaces it; otherwise the stop removes it.
 #[test]
 fn as_pid_1_the_kill_switch_stays_after_the_stop_and_the_next_start_replaces_it() {
     let Some(ns) = Ns::new() else { return };
@@ -557,16 +557,28 @@ fn as_pid_1_the_kill_switch_stays_after_the_stop_and_the_next_start_replaces_it(
     let tables = || common::sh_ns(ns.ns.name(), "ip netns exec NS nft list tables").unwrap_or_default();
     let lan =
         || common::sh_ns(ns.ns.name(), &format!("ip netns exec NS nft list {table}")).unwrap_or_default().contains("10.0.0.0/8");
-    let run = |flags: &str, pid1: bool| {
+    // A runtime's init (`--init`): a script named as Docker's, running wgq as its child.
+    let dir = tempfile::tempdir().unwrap();
+    let init = dir.path().join("docker-init");
+    common::write_file(&init, "#!/bin/sh\n\"$@\" &\nwait $!\n", 0o755);
+    let init = init.to_str().unwrap();
+    // `under`: 0 as a child of the test, 1 as PID 1, 2 under the runtime's init.
+    let run = |flags: &str, under: u8| {
         let env = format!("WGQ_UP_FLAGS={flags}");
         let mut prefix = vec!["env", env.as_str()];
-        if pid1 {
+        if under > 0 {
             prefix.extend(["unshare", "--pid", "--fork", "--mount-proc"]);
+        }
+        if under == 2 {
+            prefix.push(init);
         }
         let mut child = ns.spawn(&prefix, &["run", &fa]);
         let (ok, seen, rx) = common::until(&mut child, "running");
         assert!(ok, "{seen}");
-        let wgq = if pid1 { children(child.id()).first().map(|c| c.0).expect("no wgq under unshare") } else { child.id() };
+        let mut wgq = child.id();
+        for _ in 0..under {
+            wgq = children(wgq).first().map(|c| c.0).expect("no wgq under unshare");
+        }
         kill(Pid::from_raw(wgq as i32), Signal::SIGTERM).unwrap();
         let code = wait(&mut child);
         let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
@@ -575,15 +587,20 @@ fn as_pid_1_the_kill_switch_stays_after_the_stop_and_the_next_start_replaces_it(
         format!("{seen}\n{rest}")
     };
     // Not PID 1: the stop removes the switch.
-    let log = run("--kill-switch --allow-lan", false);
+    let log = run("--kill-switch --allow-lan", 0);
     assert!(!tables().contains(&table) && !log.contains("stays in place"), "{log}");
     // PID 1: it stays, with --allow-lan's rules, and the logs say so.
-    let log = run("--kill-switch --allow-lan", true);
+    let log = run("--kill-switch --allow-lan", 1);
     assert!(log.contains("PID 1 (a container)") && log.contains(&format!("the kill switch of {a} stays in place")), "{log}");
     assert!(tables().contains(&table) && lan(), "{log}\n{}", tables());
     // The next start replaces it (without --allow-lan now), and leaves it again.
-    run("--kill-switch", true);
+    run("--kill-switch", 1);
     assert!(tables().contains(&table) && !lan(), "{}", tables());
+    // Under the runtime's init the same (removed first, to see it left again).
+    let o = ns.wgq(&["down", "--kill-switch=off", &a]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = run("--kill-switch --allow-lan", 2);
+    assert!(log.contains("PID 1 (a container)") && tables().contains(&table) && lan(), "{log}\n{}", tables());
     let o = ns.wgq(&["down", "--kill-switch=off", &a]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!tables().contains(&table), "{}", tables());

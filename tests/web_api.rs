@@ -1488,6 +1488,23 @@ fn tls_files_from_the_variables_when_no_flag_is_given() {
         .err()
         .unwrap();
     assert!(e.contains("TLS: WGQ_WEB_TLS_CERT=/nonexistent.pem: No such file"), "{e}");
+    // A path that is not UTF-8 is refused, not taken as unset (the page then in plain HTTP).
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wv0.conf"), format!("[Interface]\nListenPort = 51820\nPrivateKey = {K}\n")).unwrap();
+    let o = Command::new(WGQ)
+        .args(["web", "--listen", "127.0.0.1:0", "--no-apply", "--config-dir"])
+        .arg(dir.path())
+        .arg("wv0")
+        .env_clear()
+        .env("PASSWORD_HASH", &h)
+        .env("WGQ_WEB_TLS_CERT", std::ffi::OsStr::from_bytes(b"/v/\xffweb.pem"))
+        .env("WGQ_WEB_TLS_KEY", k)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains("WGQ_WEB_TLS_CERT: not a UTF-8 path"), "{e}");
 }
 
 /// A rustls client that trusts `ca` (the server's self-signed certificate).

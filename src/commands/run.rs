@@ -63,11 +63,12 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
     let (since, _) = crate::os::signals::received();
     let state = RunState::current().map_err(|e| super::io("Unable to identify the network namespace", e))?;
     let pid = std::process::id();
-    let kill_switch = switch_for(a.kill_switch, pid == 1);
+    let kill_switch = switch_for(a.kill_switch, container_init());
     if kill_switch != a.kill_switch {
         eprintln!(
-            "{}: PID 1 (a container): the kill switch stays in place when the run stops, as --kill-switch=strict does \
-             (the container's network goes with it; until then nothing sharing its network namespace gets out)",
+            "{}: PID 1 (a container): the kill switch stays in place when the run stops, as --kill-switch=strict does: \
+             nothing sharing this network namespace gets out until the runtime removes the container's network (with the \
+             host's network or a pod's, `wgq down --kill-switch=off INTERFACE' removes it)",
             crate::program_name()
         );
     }
@@ -161,6 +162,21 @@ fn served(names: &[String], files: &[PathBuf]) -> Result<(PathBuf, Vec<String>),
 /// meanwhile: hundreds of packets in some stops tried with podman.
 fn switch_for(asked: Option<crate::plan::KillSwitch>, pid1: bool) -> Option<crate::plan::KillSwitch> {
     asked.map(|k| crate::plan::KillSwitch { strict: k.strict || pid1, ..k })
+}
+
+/// Whether wgq is a container's init: PID 1, or the child of the small init a runtime puts
+/// first on request (`--init`, compose's `init: true`), which only forwards signals and
+/// reaps. A full init (systemd, s6) is not one: it stops services, not the container.
+fn container_init() -> bool {
+    std::process::id() == 1
+        || (nix::unistd::getppid().as_raw() == 1
+            && crate::os::read_bounded("/proc/1/comm", 64).is_ok_and(|c| is_runtime_init(c.trim())))
+}
+
+/// The names of the inits runtimes add: tini (Docker's `docker-init`), catatonit (podman's
+/// `podman-init`), dumb-init.
+fn is_runtime_init(comm: &str) -> bool {
+    matches!(comm, "docker-init" | "podman-init" | "tini" | "tini-static" | "catatonit" | "dumb-init")
 }
 
 /// ", bringing down a, b" when some are up.
@@ -283,6 +299,8 @@ mod tests {
         assert_eq!(switch_for(Some(normal), false), Some(normal));
         assert_eq!(switch_for(Some(normal), true), Some(KillSwitch { strict: true, allow_lan: true }));
         assert_eq!(switch_for(None, true), None);
+        assert!(is_runtime_init("docker-init") && is_runtime_init("podman-init") && is_runtime_init("catatonit"));
+        assert!(!is_runtime_init("systemd") && !is_runtime_init("s6-svscan") && !is_runtime_init("init"));
     }
 
     #[test]

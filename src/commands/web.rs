@@ -80,10 +80,19 @@ fn tls_pair(cert: Option<String>, key: Option<String>) -> Result<Option<(PathBuf
     }
 }
 
+/// A TLS variable as [`env`] reads it, but a value that is not UTF-8 is an error rather than
+/// unset (which would serve the page in plain HTTP).
+fn tls_var(name: &str) -> Result<Option<String>, AppError> {
+    match std::env::var(name) {
+        Err(std::env::VarError::NotUnicode(_)) => Err(AppError::Other(format!("{name}: not a UTF-8 path"))),
+        _ => Ok(env(name)),
+    }
+}
+
 /// [`tls_pair`] of the environment, its files loaded once to check them (they load again
 /// when the page starts): a wrong one is an error naming its variable and file.
 fn tls_env() -> Result<Option<(PathBuf, PathBuf)>, AppError> {
-    let Some((cert, key)) = tls_pair(env(TLS_CERT_ENV), env(TLS_KEY_ENV))? else { return Ok(None) };
+    let Some((cert, key)) = tls_pair(tls_var(TLS_CERT_ENV)?, tls_var(TLS_KEY_ENV)?)? else { return Ok(None) };
     let name = |var: &str, p: &std::path::Path| format!("{var}={}", crate::web::shown(&p.to_string_lossy()));
     crate::web::tls::check(&cert, &key, &name(TLS_CERT_ENV, &cert), &name(TLS_KEY_ENV, &key))
         .map_err(|e| AppError::Other(format!("TLS: {e}")))?;

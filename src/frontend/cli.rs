@@ -129,7 +129,7 @@ enum WgqCommand {
         #[command(subcommand)]
         command: crate::commands::peer::PeerCmd,
     },
-    /// Bring the interfaces up (each as up does), stay in the foreground (stale peers' host names looked up again every 30 s), and bring them down on SIGTERM, SIGINT or SIGHUP (containers, supervisors; correct as PID 1); up's flags come from WGQ_UP_FLAGS
+    /// Bring the interfaces up (each as up does), stay in the foreground (stale peers' host names looked up again every 30 s), and bring them down on SIGTERM, SIGINT or SIGHUP (containers, supervisors; correct as PID 1); up's flags come from WGQ_UP_FLAGS (as a container's init, a --kill-switch stays after the stop, as a strict one)
     Run {
         /// Files named INTERFACE.conf, or interface names (their files are /etc/wireguard/INTERFACE.conf)
         #[arg(value_name = "CONFIG_FILE|INTERFACE", required = true)]
