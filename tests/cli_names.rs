@@ -292,3 +292,16 @@ fn up_refuses_a_kernel_without_wireguard_before_touching_anything() {
     assert!(err.starts_with(&head) && err.ends_with(", or wireguard-go (or set WG_QUICK_USERSPACE_IMPLEMENTATION)\n"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// `wgq run`'s flags come from WGQ_UP_FLAGS: a value that is not UTF-8 (a Latin-1 no-break
+/// space from an env file) is refused before anything, not taken as unset, which would run
+/// the tunnel without the `--kill-switch` it holds.
+#[test]
+fn run_refuses_up_flags_that_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let flags = std::ffi::OsStr::from_bytes(b"--kill-switch\xa0--allow-lan");
+    let o = output(Command::new(WGQ).args(["run", MISSING]).env("WGQ_UP_FLAGS", flags));
+    assert_eq!(o.code, Some(1), "{o:?}");
+    assert!(o.stderr.contains("WGQ_UP_FLAGS=`--kill-switch\u{fffd}--allow-lan': not UTF-8"), "{o:?}");
+    assert!(!o.stderr.contains("nonexistent-wgq-test"), "the file was looked at: {o:?}");
+}

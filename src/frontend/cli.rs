@@ -232,12 +232,12 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
         WgqCommand::Peer { command } => Command::Peer(Box::new(command)),
         WgqCommand::P2p { command } => Command::P2p(command),
         WgqCommand::Qr(a) => Command::Qr(a),
-        WgqCommand::Run { targets, web } => match run_command(targets, web, std::env::var(UP_FLAGS_ENV).ok().as_deref()) {
+        WgqCommand::Run { targets, web } => match up_flags_var().and_then(|f| run_command(targets, web, f.as_deref())) {
             Ok(c) => c,
             Err(text) => return Invocation::Print { text, stdout: false, status: 1 },
         },
         WgqCommand::Health(h) => Command::Health(h),
-        WgqCommand::Container { config_root } => match up_flags(std::env::var(UP_FLAGS_ENV).ok().as_deref()) {
+        WgqCommand::Container { config_root } => match up_flags_var().and_then(|f| up_flags(f.as_deref())) {
             Ok(kill_switch) => Command::Container(crate::commands::container::ContainerArgs { config_root, kill_switch }),
             Err(text) => return Invocation::Print { text, stdout: false, status: 1 },
         },
@@ -250,6 +250,18 @@ pub fn parse_wgq(args: &[OsString]) -> Invocation {
 
 /// The variable with `up`'s flags for `wgq run` (as in the wgq@.service unit).
 pub const UP_FLAGS_ENV: &str = "WGQ_UP_FLAGS";
+
+/// The value of [`UP_FLAGS_ENV`]; one that is not UTF-8 is an error, not unset (which would
+/// run without the `--kill-switch` it may hold).
+fn up_flags_var() -> Result<Option<String>, String> {
+    match std::env::var(UP_FLAGS_ENV) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => {
+            Err(format!("wgq: {UP_FLAGS_ENV}={}: not UTF-8\n", crate::config::values::shown(&v.to_string_lossy())))
+        }
+    }
+}
 
 /// `wgq run TARGETS` with `up`'s flags from `flags` (the value of [`UP_FLAGS_ENV`], split
 /// at white space as the unit's `$WGQ_UP_FLAGS` is), parsed by `up`'s own grammar;
