@@ -1635,3 +1635,43 @@ fn large_bodies_are_read_one_at_a_time() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A page variable whose value is not UTF-8 is refused at start, not read as unset: a
+/// metrics password unset would serve /metrics to anyone, a state directory unset another
+/// directory without its TOTP secret, a password hash unset no password.
+#[test]
+fn a_page_variable_that_is_not_utf8_is_refused_not_unset() {
+    use std::os::unix::ffi::OsStrExt;
+    let h = secret_hash();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wu0.conf"), format!("[Interface]\nListenPort = 51820\nPrivateKey = {K}\n")).unwrap();
+    let bad = std::ffi::OsStr::from_bytes(b"s\xe9cret");
+    for var in ["PROMETHEUS_METRICS_PASSWORD", "PASSWORD_HASH", "WGQ_WEB_STATE_DIR", "WEBUI_HOST"] {
+        let mut c = Command::new(WGQ);
+        c.args(["web", "--listen", "127.0.0.1:0", "--no-apply", "--config-dir"])
+            .arg(dir.path())
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("wu0")
+            .env_clear()
+            .env("ENABLE_PROMETHEUS_METRICS", "true")
+            .env("PASSWORD_HASH", &h)
+            .env(var, bad)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let served = child.try_wait().unwrap().is_none();
+        if served {
+            let _ = child.kill();
+        }
+        let o = child.wait_with_output().unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!served, "{var}: served with the value taken as unset: {e}");
+        assert!(!o.status.success() && e.contains(&format!("{var}: not UTF-8")), "{var}: {e}");
+    }
+}

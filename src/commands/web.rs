@@ -45,6 +45,35 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
+/// The page's variables that [`env`] reads, but the TLS ones ([`tls_var`]) and `LANG` and
+/// `PASSWORD` (a language, a warning): one that is not UTF-8 would read as unset, a page
+/// without its password (`PASSWORD_HASH`, `PROMETHEUS_METRICS_PASSWORD`), on another address
+/// (`WEBUI_HOST`) or with another state (`WGQ_WEB_STATE_DIR`: its TOTP secret, its tokens).
+const PAGE_VARS: &[&str] = &[
+    "PORT",
+    "WEBUI_HOST",
+    "PASSWORD_HASH",
+    "MAX_AGE",
+    "UI_TRAFFIC_STATS",
+    "UI_CHART_TYPE",
+    "UI_ENABLE_SORT_CLIENTS",
+    "WG_ENABLE_ONE_TIME_LINKS",
+    "WG_ENABLE_EXPIRES_TIME",
+    "ENABLE_PROMETHEUS_METRICS",
+    "PROMETHEUS_METRICS_PASSWORD",
+    STATE_DIR_ENV,
+    "WGQ_WEB_LOGIN_PER_MINUTE",
+    "WGQ_WEB_TRAFFIC_SLOT_SECONDS",
+];
+
+/// An error naming the first of [`PAGE_VARS`] whose value is not UTF-8.
+fn page_vars_utf8() -> Result<(), AppError> {
+    match PAGE_VARS.iter().find(|n| matches!(std::env::var(n), Err(std::env::VarError::NotUnicode(_)))) {
+        Some(n) => Err(AppError::Other(format!("{n}: not UTF-8 (it is not taken as unset)"))),
+        None => Ok(()),
+    }
+}
+
 fn env_bool(name: &str) -> Result<bool, AppError> {
     match env(name).as_deref() {
         None | Some("false") | Some("0") | Some("no") => Ok(false),
@@ -102,6 +131,7 @@ fn tls_env() -> Result<Option<(PathBuf, PathBuf)>, AppError> {
 impl WebArgs {
     /// The configuration: flags, then the environment, then defaults.
     pub fn config(&self) -> Result<Config, AppError> {
+        page_vars_utf8()?;
         let listen = match &self.listen {
             Some(l) => parse_listen(l, &format!("--listen {}", crate::config::values::shown(l)))?,
             None => from_env_listen(&env("WEBUI_HOST").unwrap_or_else(|| "127.0.0.1".into()))?,
@@ -225,6 +255,7 @@ pub const STATE_DIR_ENV: &str = "WGQ_WEB_STATE_DIR";
 /// warning recommending a TLS reverse proxy when served beyond loopback. Its state in
 /// `$WGQ_WEB_STATE_DIR`, else `state_dir`.
 pub fn beside_run(config_dir: PathBuf, interfaces: Vec<String>, state_dir: PathBuf) -> Result<Config, AppError> {
+    page_vars_utf8()?;
     let loopback = |h: &str| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
     let password = env("PASSWORD_HASH").is_some();
     // Whether loopback is forced on a page without a password (a warning says so).
