@@ -562,7 +562,12 @@ fn as_pid_1_the_kill_switch_stays_after_the_stop_and_the_next_start_replaces_it(
     let init = dir.path().join("docker-init");
     common::write_file(&init, "#!/bin/sh\n\"$@\" &\nwait $!\n", 0o755);
     let init = init.to_str().unwrap();
-    // `under`: 0 as a child of the test, 1 as PID 1, 2 under the runtime's init.
+    // The same script under another name: an init that is not a runtime's (a supervisor).
+    let other = dir.path().join("supervisor");
+    common::write_file(&other, "#!/bin/sh\n\"$@\" &\nwait $!\n", 0o755);
+    let other = other.to_str().unwrap();
+    // `under`: 0 as a child of the test, 1 as PID 1, 2 under the runtime's init, 3 under
+    // the other one.
     let run = |flags: &str, under: u8| {
         let env = format!("WGQ_UP_FLAGS={flags}");
         let mut prefix = vec!["env", env.as_str()];
@@ -572,11 +577,14 @@ fn as_pid_1_the_kill_switch_stays_after_the_stop_and_the_next_start_replaces_it(
         if under == 2 {
             prefix.push(init);
         }
+        if under == 3 {
+            prefix.push(other);
+        }
         let mut child = ns.spawn(&prefix, &["run", &fa]);
         let (ok, seen, rx) = common::until(&mut child, "running");
         assert!(ok, "{seen}");
         let mut wgq = child.id();
-        for _ in 0..under {
+        for _ in 0..under.min(2) {
             wgq = children(wgq).first().map(|c| c.0).expect("no wgq under unshare");
         }
         kill(Pid::from_raw(wgq as i32), Signal::SIGTERM).unwrap();
@@ -591,7 +599,10 @@ fn as_pid_1_the_kill_switch_stays_after_the_stop_and_the_next_start_replaces_it(
     assert!(!tables().contains(&table) && !log.contains("stays in place"), "{log}");
     // PID 1: it stays, with --allow-lan's rules, and the logs say so.
     let log = run("--kill-switch --allow-lan", 1);
-    assert!(log.contains("PID 1 (a container)") && log.contains(&format!("the kill switch of {a} stays in place")), "{log}");
+    assert!(
+        log.contains("a container's init (PID 1)") && log.contains(&format!("the kill switch of {a} stays in place")),
+        "{log}"
+    );
     assert!(tables().contains(&table) && lan(), "{log}\n{}", tables());
     // The next start replaces it (without --allow-lan now), and leaves it again.
     run("--kill-switch", 1);
@@ -600,8 +611,11 @@ fn as_pid_1_the_kill_switch_stays_after_the_stop_and_the_next_start_replaces_it(
     let o = ns.wgq(&["down", "--kill-switch=off", &a]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = run("--kill-switch --allow-lan", 2);
-    assert!(log.contains("PID 1 (a container)") && tables().contains(&table) && lan(), "{log}\n{}", tables());
+    assert!(log.contains("(the child of PID 1, docker-init)") && tables().contains(&table) && lan(), "{log}\n{}", tables());
     let o = ns.wgq(&["down", "--kill-switch=off", &a]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!tables().contains(&table), "{}", tables());
+    // Under an init that is not a runtime's, wgq is a service: the stop removes the switch.
+    let log = run("--kill-switch --allow-lan", 3);
+    assert!(!tables().contains(&table) && !log.contains("stays in place"), "{log}\n{}", tables());
 }

@@ -63,13 +63,15 @@ pub fn run(a: &RunArgs) -> Result<i32, AppError> {
     let (since, _) = crate::os::signals::received();
     let state = RunState::current().map_err(|e| super::io("Unable to identify the network namespace", e))?;
     let pid = std::process::id();
-    let kill_switch = switch_for(a.kill_switch, container_init());
+    let init = container_init();
+    let kill_switch = switch_for(a.kill_switch, init.is_some());
     if kill_switch != a.kill_switch {
         eprintln!(
-            "{}: PID 1 (a container): the kill switch stays in place when the run stops, as --kill-switch=strict does: \
+            "{}: a container's init ({}): the kill switch stays in place when the run stops, as --kill-switch=strict does: \
              nothing sharing this network namespace gets out until the runtime removes the container's network (with the \
              host's network or a pod's, `wgq down --kill-switch=off INTERFACE' removes it)",
-            crate::program_name()
+            crate::program_name(),
+            init.unwrap_or_default()
         );
     }
     let mut up: Vec<(&str, &str)> = Vec::new();
@@ -164,13 +166,20 @@ fn switch_for(asked: Option<crate::plan::KillSwitch>, pid1: bool) -> Option<crat
     asked.map(|k| crate::plan::KillSwitch { strict: k.strict || pid1, ..k })
 }
 
-/// Whether wgq is a container's init: PID 1, or the child of the small init a runtime puts
-/// first on request (`--init`, compose's `init: true`), which only forwards signals and
-/// reaps. A full init (systemd, s6) is not one: it stops services, not the container.
-fn container_init() -> bool {
-    std::process::id() == 1
-        || (nix::unistd::getppid().as_raw() == 1
-            && crate::os::read_bounded("/proc/1/comm", 64).is_ok_and(|c| is_runtime_init(c.trim())))
+/// Whether wgq is a container's init, and why (for the log): PID 1, or the child of the
+/// small init a runtime puts first on request (`--init`, compose's `init: true`), which only
+/// forwards signals and reaps. A full init (systemd, s6) is not one: it stops services, not
+/// the container.
+fn container_init() -> Option<String> {
+    if std::process::id() == 1 {
+        return Some("PID 1".into());
+    }
+    if nix::unistd::getppid().as_raw() != 1 {
+        return None;
+    }
+    let comm = crate::os::read_bounded("/proc/1/comm", 64).ok()?;
+    let comm = comm.trim();
+    is_runtime_init(comm).then(|| format!("the child of PID 1, {comm}"))
 }
 
 /// The names of the inits runtimes add: tini (Docker's `docker-init`), catatonit (podman's
