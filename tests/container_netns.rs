@@ -49,6 +49,12 @@ impl Ns {
 
     /// `wgq container` in the namespace with `vars`, behind a private /run/wireguard.
     fn container(&self, vars: &[(&str, &str)]) -> Child {
+        self.container_raw(vars, &[])
+    }
+
+    /// [`Ns::container`] with `raw` variables too, whose values may be any bytes.
+    fn container_raw(&self, vars: &[(&str, &str)], raw: &[(&str, &[u8])]) -> Child {
+        use std::os::unix::ffi::OsStrExt;
         let mut c = Command::new("ip");
         c.args(["netns", "exec", self.ns.name(), "unshare", "--mount", "--propagation", "private", "bash", "-c"])
             .arg("mount -t tmpfs tmpfs /run/wireguard && exec \"$@\"")
@@ -60,6 +66,7 @@ impl Ns {
             .env("WG_PATH", self.wg())
             .env("WG_DEVICE", "v0")
             .envs(vars.iter().copied())
+            .envs(raw.iter().map(|(k, v)| (k, std::ffi::OsStr::from_bytes(v))))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         common::default_signals(&mut c);
@@ -195,6 +202,16 @@ fn bad_variables_and_nothing_to_run_are_refused_writing_nothing() {
     std::io::Read::read_to_string(c.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert_eq!(c.wait().unwrap().code(), Some(1), "{err}");
     assert!(err.contains("WG_PORT=`99999': not a port"), "{err}");
+    assert!(!ns.wg().join("wg0.conf").exists());
+    // A value that is not UTF-8 is refused, not taken as unset (its default written into the
+    // server file: here wg-easy's hooks instead of the admin's).
+    let mut c =
+        ns.container_raw(&[("WG_HOST", "vpn.example.org")], &[("WG_POST_UP", b"iptables -A FORWARD -i wg0 -j DROP \xa7")]);
+    let (ran, seen, rest) = common::until(&mut c, "wgq: running");
+    let code = stop(&mut c);
+    let seen = seen + &rest.try_iter().collect::<Vec<_>>().join("\n");
+    assert!(!ran && code == Some(1), "ran with WG_POST_UP unset ({code:?}):\n{seen}");
+    assert!(seen.contains("WG_POST_UP: not UTF-8"), "{seen}");
     assert!(!ns.wg().join("wg0.conf").exists());
 }
 

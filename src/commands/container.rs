@@ -150,8 +150,22 @@ pub fn check_forwarding() {
     }
 }
 
+/// wg-easy's variables (`WG_*`) are read as text, and one that is not UTF-8 would read as
+/// unset: its default taken, written into the server file at every start (a `WG_POST_UP`
+/// replaced by the default hooks, a `WG_DEFAULT_DNS` by wg-easy's public resolver). An error
+/// names it instead, before anything is done.
+fn wg_vars_utf8() -> Result<(), AppError> {
+    for (k, v) in std::env::vars_os() {
+        if k.to_str().is_some_and(|k| k.starts_with("WG_")) && v.to_str().is_none() {
+            return Err(AppError::Other(format!("{}: not UTF-8 (it is not taken as unset)", k.to_string_lossy())));
+        }
+    }
+    Ok(())
+}
+
 /// `wgq container`: see the module's text.
 pub fn container(a: &ContainerArgs) -> Result<i32, AppError> {
+    wg_vars_utf8()?;
     // Before any tunnel changes the routes: the neighbours learn this start's MAC address.
     for (ifname, addr) in crate::os::announce::announce_ipv4() {
         say(&format!("{ifname}: {addr} announced (a broadcast ARP request: neighbours take this start's MAC address)"));
