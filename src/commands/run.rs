@@ -179,7 +179,21 @@ fn container_init() -> Option<String> {
     }
     let comm = crate::os::read_bounded("/proc/1/comm", 64).ok()?;
     let comm = comm.trim();
-    is_runtime_init(comm).then(|| format!("the child of PID 1, {comm}"))
+    let cmdline = |pid: &str| -> Option<Vec<u8>> {
+        use std::io::Read;
+        let mut v = Vec::new();
+        std::fs::File::open(format!("/proc/{pid}/cmdline")).ok()?.take(64 * 1024).read_to_end(&mut v).ok()?;
+        Some(v)
+    };
+    // The command it was started with, not another wgq that a shell left to it.
+    let started = started_by(&cmdline("1")?, &cmdline("self")?);
+    (is_runtime_init(comm) && started).then(|| format!("the child of PID 1, {comm}"))
+}
+
+/// Whether an init whose command line is `init` (NUL-separated, as /proc has it) runs the
+/// command `own`: its arguments end with `own`'s, whole.
+fn started_by(init: &[u8], own: &[u8]) -> bool {
+    !own.is_empty() && init.len() > own.len() && init.ends_with(own) && init[init.len() - own.len() - 1] == 0
 }
 
 /// The names of the inits runtimes add: tini (Docker's `docker-init`), catatonit (podman's
@@ -310,6 +324,10 @@ mod tests {
         assert_eq!(switch_for(None, true), None);
         assert!(is_runtime_init("docker-init") && is_runtime_init("podman-init") && is_runtime_init("catatonit"));
         assert!(!is_runtime_init("systemd") && !is_runtime_init("s6-svscan") && !is_runtime_init("init"));
+        assert!(started_by(b"/sbin/docker-init\0--\0wgq\0container\0", b"wgq\0container\0"));
+        assert!(!started_by(b"/sbin/docker-init\0--\0wgq\0container\0", b"wgq\0run\0wg1\0"));
+        assert!(!started_by(b"/sbin/docker-init\0--\0xwgq\0container\0", b"wgq\0container\0"));
+        assert!(!started_by(b"wgq\0container\0", b"wgq\0container\0") && !started_by(b"x\0", b""));
     }
 
     #[test]
