@@ -236,20 +236,41 @@ fn stop(state: &RunState, pid: u32, up: &[(&str, &str)]) -> bool {
 /// `since`: the count of [`crate::os::signals::received`] when the run began. Every
 /// [`RERESOLVE_EVERY`], the endpoints of `up`'s stale host-name peers are looked up again.
 fn wait_for_stop(since: u32, up: &[(&str, &str)]) -> i32 {
+    let owned: Vec<(String, String)> = up.iter().map(|(t, n)| (t.to_string(), n.to_string())).collect();
+    wait_with_rounds(
+        || stop_signal(since),
+        RERESOLVE_EVERY,
+        move || {
+            let up: Vec<(&str, &str)> = owned.iter().map(|(t, n)| (t.as_str(), n.as_str())).collect();
+            reresolve(&up)
+        },
+    )
+}
+
+/// [`wait_for_stop`] with `round` every `every`, each in a thread of its own (one at a
+/// time): a stop never waits for a round's lookups (up to 5 s a batch of names). A round
+/// still running when the interfaces go down finds them gone, or waits for `down`'s lock.
+/// `stopped`: the stopping signal, once one came.
+fn wait_with_rounds(stopped: impl Fn() -> Option<i32>, every: Duration, round: impl Fn() + Send + Sync + 'static) -> i32 {
     let _watch = crate::os::signals::watch_children();
-    let mut next = std::time::Instant::now() + RERESOLVE_EVERY;
+    let round = std::sync::Arc::new(round);
+    let mut running: Option<std::thread::JoinHandle<()>> = None;
+    let mut next = std::time::Instant::now() + every;
     loop {
         crate::os::child::reap_orphans();
-        if let Some(sig) = stop_signal(since) {
+        if let Some(sig) = stopped() {
             return sig;
         }
         if std::time::Instant::now() >= next {
-            reresolve(up);
-            next = std::time::Instant::now() + RERESOLVE_EVERY;
+            if running.as_ref().is_none_or(|h| h.is_finished()) {
+                let r = round.clone();
+                running = std::thread::Builder::new().name("reresolve".into()).spawn(move || r()).ok();
+            }
+            next = std::time::Instant::now() + every;
             continue;
         }
         let Some(fd) = crate::os::signals::wake_fd() else {
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(200).min(every));
             continue;
         };
         let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
@@ -328,6 +349,24 @@ mod tests {
         assert!(!started_by(b"/sbin/docker-init\0--\0wgq\0container\0", b"wgq\0run\0wg1\0"));
         assert!(!started_by(b"/sbin/docker-init\0--\0xwgq\0container\0", b"wgq\0container\0"));
         assert!(!started_by(b"wgq\0container\0", b"wgq\0container\0") && !started_by(b"x\0", b""));
+    }
+
+    /// A stop during a round (its lookups hanging) does not wait for it; rounds do not pile
+    /// up while one runs.
+    #[test]
+    fn a_stop_does_not_wait_for_a_round_of_lookups() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static ROUNDS: AtomicU32 = AtomicU32::new(0);
+        let t = std::time::Instant::now();
+        // (A signal of its own would reach the other tests of this process.)
+        let stopped = || (t.elapsed() > Duration::from_millis(300)).then_some(libc::SIGTERM);
+        let sig = wait_with_rounds(stopped, Duration::from_millis(20), || {
+            ROUNDS.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(30));
+        });
+        assert_eq!(sig, libc::SIGTERM);
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        assert_eq!(ROUNDS.load(Ordering::SeqCst), 1);
     }
 
     #[test]
