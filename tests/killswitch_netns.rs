@@ -625,9 +625,15 @@ fn a_kill_switch_lets_the_hosts_other_tunnels_out_and_a_second_one_is_refused() 
     net.up(&["--kill-switch"]);
     assert!(net.ping("10.77.0.1", 8), "the new kill switch blocks the running tunnel: {}", net.debug());
     assert!(net.ping(INET4, 8));
-    // It crashes: its `down` takes it out of the switch.
+    // It crashes: the next round of `wgq reresolve` (of any tunnel: here the switch's own,
+    // as its timer runs it) takes it out of the switch, its listen port too; so would its
+    // `down`, which still removes what its `up` left.
+    let port = ok(&format!("ip netns exec {} wg show {other} listen-port", net.client));
     net.crash(&other);
-    assert!(set("tunnels").contains(&other));
+    assert!(set("tunnels").contains(&other) && set("ports").contains(port.trim()));
+    let o = net.wgq(&["reresolve", net.conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!set("tunnels").contains(&other) && !set("ports").contains(port.trim()), "{}\n{}", set("tunnels"), set("ports"));
     other_down();
     assert!(!set("tunnels").contains(&other), "{}", set("tunnels"));
     // One tunnel's `down` while another's `up` runs: each planned the switch from what it

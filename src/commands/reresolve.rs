@@ -31,8 +31,25 @@ pub struct ReresolveArgs {
 }
 
 pub(crate) fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
-    let (loc, cfg) = super::load_with(&a.target, crate::config::parse_unstripped)?;
-    reresolve_config(a, loc, cfg)
+    let r = super::load_with(&a.target, crate::config::parse_unstripped).and_then(|(loc, cfg)| reresolve_config(a, loc, cfg));
+    if !a.dry_run {
+        tidy_switches();
+    }
+    r
+}
+
+/// After a round (this command's, as `wgq-reresolve@.timer` runs it, and `wgq run`'s):
+/// every kill switch of the namespace lets out exactly the wgq tunnels running. A tunnel
+/// that vanished without `down` (its userspace daemon crashed) was let out until the next
+/// `up`, `reload` or `down`, its listen port open to any program that took it.
+pub(crate) fn tidy_switches() {
+    // Listed anew: `wgq run` lives long, and another process may have changed the firewall.
+    crate::system::firewall::forget_nft_tables();
+    if crate::system::firewall::other_kill_switches("").is_empty() {
+        return;
+    }
+    let (Ok(state), Ok(mut sys)) = (RunState::current(), LinuxSystem::new("", None)) else { return };
+    super::session::reconcile_switches(&mut sys, &state);
 }
 
 /// [`reresolve`] of a file already read (`wgq run` reads it without its warnings).

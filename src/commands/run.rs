@@ -305,6 +305,7 @@ fn reresolve(up: &[(&str, &str)]) {
             eprintln!("{}: {n}: reresolve: {}", crate::program_name(), crate::error_chain(&e));
         }
     }
+    super::reresolve::tidy_switches();
 }
 
 /// The stopping signal that arrived, if one did: the pending one, or one received since
