@@ -673,6 +673,44 @@ fn a_kill_switch_lets_the_hosts_other_tunnels_out_and_a_second_one_is_refused() 
     assert!(net.down(&["--kill-switch=off"]).status.success() && !net.has_table());
 }
 
+/// A round of `wgq reresolve` (every 30 s) while another tunnel's `up` runs its PostUp: that
+/// tunnel was let out by its `up` before its link went up, and has no record yet; the round
+/// must not take it out of the switch (its PostUp, reaching through it, would be rejected).
+#[test]
+fn a_reresolve_round_during_another_tunnels_up_leaves_it_let_out() {
+    if !ready() {
+        return;
+    }
+    let net = Net::new("q", "0.0.0.0/0, ::/0");
+    let (other, other_conf) = second_tunnel(&net, "q");
+    let body = std::fs::read_to_string(&other_conf).unwrap().replace("[Peer]", "PostUp = sleep 4\n\n[Peer]");
+    std::fs::write(&other_conf, body).unwrap();
+    let set = |name: &str| ok(&format!("ip netns exec {} nft list set inet wgq-killswitch-{} {name}", net.client, net.cif));
+    net.up(&["--kill-switch"]);
+    let mut up = Command::new("ip")
+        .args(["netns", "exec", net.client.name(), WGQ, "up", other_conf.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let quoted = format!("\"{other}\"");
+    for _ in 0..30 {
+        if set("tunnels").contains(&quoted) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(set("tunnels").contains(&quoted), "{}", set("tunnels"));
+    let o = net.wgq(&["reresolve", net.conf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let during = set("tunnels");
+    assert!(up.try_wait().unwrap().is_none(), "the up ended before the round: the test proves nothing");
+    assert!(during.contains(&quoted), "the round took the tunnel coming up out of the switch: {during}");
+    assert!(up.wait().unwrap().success());
+    assert!(set("tunnels").contains(&quoted));
+    assert!(net.wgq(&["down", other_conf.to_str().unwrap()]).status.success());
+    assert!(net.down(&[]).status.success());
+}
+
 #[test]
 fn a_failing_post_up_takes_the_kill_switch_back_and_a_split_tunnel_is_refused() {
     if !ready() {

@@ -49,6 +49,13 @@ pub(crate) fn tidy_switches() {
         return;
     }
     let (Ok(state), Ok(mut sys)) = (RunState::current(), LinuxSystem::new("", None)) else { return };
+    // An `up` admits itself to the switches before its record is written (its PostUp may
+    // need the tunnel), a `down` takes itself out before its record goes: from the records
+    // alone this round would undo that for a while. That command makes the switches right
+    // when it ends; the next round sees the rest.
+    if state.an_interface_is_changing() {
+        return;
+    }
     super::session::reconcile_switches(&mut sys, &state);
 }
 

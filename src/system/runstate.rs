@@ -293,6 +293,24 @@ impl RunState {
         Ok(file)
     }
 
+    /// Whether an interface of this namespace is being changed now (its lock is held, by
+    /// another process or another thread of this one): an `up` between admitting itself to
+    /// the kill switches and writing its record, a `down` between taking itself out and
+    /// forgetting its record. The lock is only looked at (taken and let go at once when
+    /// free); no lock file is created.
+    pub fn an_interface_is_changing(&self) -> bool {
+        let Ok(entries) = std::fs::read_dir(self.dir()) else { return false };
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let Some(ifname) = name.to_str().and_then(|n| n.strip_suffix(".lock")) else { return false };
+            if !crate::config::locate::is_interface_name(ifname) {
+                return false;
+            }
+            let Ok(file) = std::fs::OpenOptions::new().write(true).open(e.path()) else { return false };
+            !try_flock(&file)
+        })
+    }
+
     /// The records of the other interfaces running in this namespace (vanished ones are
     /// left out): `(name, record)`.
     pub fn running_others(&self, except: &str) -> Vec<(String, UpRecord)> {
