@@ -43,12 +43,19 @@ pub(crate) fn reresolve(a: &ReresolveArgs) -> Result<i32, AppError> {
 /// that vanished without `down` (its userspace daemon crashed) was let out until the next
 /// `up`, `reload` or `down`, its listen port open to any program that took it.
 pub(crate) fn tidy_switches() {
+    let Ok(state) = RunState::current() else { return };
     // Listed anew: `wgq run` lives long, and another process may have changed the firewall.
     crate::system::firewall::forget_nft_tables();
-    if crate::system::firewall::other_kill_switches("").is_empty() {
+    // Cheaply first (nft's tables over netlink, the records): no `iptables-save` every 30 s
+    // on a host whose filter table is Docker's, without any switch.
+    let table = format!("table inet {}", crate::plan::firewall::kill_switch_table(""));
+    let in_nft = crate::system::firewall::nft_tables().is_some_and(|t| t.contains(&table));
+    let in_iptables =
+        || state.running_others("").iter().any(|(_, r)| matches!(r.kill_switch, Some((_, crate::plan::FirewallKind::Iptables))));
+    if !in_nft && !in_iptables() {
         return;
     }
-    let (Ok(state), Ok(mut sys)) = (RunState::current(), LinuxSystem::new("", None)) else { return };
+    let Ok(mut sys) = LinuxSystem::new("", None) else { return };
     // An `up` admits itself to the switches before its record is written (its PostUp may
     // need the tunnel), a `down` takes itself out before its record goes: from the records
     // alone this round would undo that for a while. That command makes the switches right

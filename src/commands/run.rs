@@ -236,28 +236,28 @@ fn stop(state: &RunState, pid: u32, up: &[(&str, &str)]) -> bool {
 /// `since`: the count of [`crate::os::signals::received`] when the run began. Every
 /// [`RERESOLVE_EVERY`], the endpoints of `up`'s stale host-name peers are looked up again.
 fn wait_for_stop(since: u32, up: &[(&str, &str)]) -> i32 {
+    let _watch = crate::os::signals::watch_children();
     let owned: Vec<(String, String)> = up.iter().map(|(t, n)| (t.to_string(), n.to_string())).collect();
-    wait_with_rounds(
-        || stop_signal(since),
-        RERESOLVE_EVERY,
-        move || {
-            let up: Vec<(&str, &str)> = owned.iter().map(|(t, n)| (t.as_str(), n.as_str())).collect();
-            reresolve(&up)
-        },
-    )
+    let stopped = || {
+        crate::os::child::reap_orphans();
+        stop_signal(since)
+    };
+    let round = move || {
+        let up: Vec<(&str, &str)> = owned.iter().map(|(t, n)| (t.as_str(), n.as_str())).collect();
+        reresolve(&up)
+    };
+    wait_with_rounds(stopped, RERESOLVE_EVERY, round)
 }
 
 /// [`wait_for_stop`] with `round` every `every`, each in a thread of its own (one at a
 /// time): a stop never waits for a round's lookups (up to 5 s a batch of names). A round
 /// still running when the interfaces go down finds them gone, or waits for `down`'s lock.
-/// `stopped`: the stopping signal, once one came.
+/// `stopped`: the stopping signal, once one came (it reaps too: it is asked at every wake).
 fn wait_with_rounds(stopped: impl Fn() -> Option<i32>, every: Duration, round: impl Fn() + Send + Sync + 'static) -> i32 {
-    let _watch = crate::os::signals::watch_children();
     let round = std::sync::Arc::new(round);
     let mut running: Option<std::thread::JoinHandle<()>> = None;
     let mut next = std::time::Instant::now() + every;
     loop {
-        crate::os::child::reap_orphans();
         if let Some(sig) = stopped() {
             return sig;
         }
@@ -359,7 +359,8 @@ mod tests {
         use std::sync::atomic::{AtomicU32, Ordering};
         static ROUNDS: AtomicU32 = AtomicU32::new(0);
         let t = std::time::Instant::now();
-        // (A signal of its own would reach the other tests of this process.)
+        // (A signal of its own would reach the other tests of this process; so would reaping
+        // its unregistered children, which `wait_for_stop`'s `stopped` does.)
         let stopped = || (t.elapsed() > Duration::from_millis(300)).then_some(libc::SIGTERM);
         let sig = wait_with_rounds(stopped, Duration::from_millis(20), || {
             ROUNDS.fetch_add(1, Ordering::SeqCst);
