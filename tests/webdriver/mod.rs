@@ -339,6 +339,40 @@ pub fn missing() -> Option<String> {
     None
 }
 
+/// chromedriver listening on a free loopback port: tried three times (a port taken between
+/// `free_port` and its bind ends it at once; a CI run once saw it not listen); what it
+/// printed is in the panic's message.
+fn chromedriver(dir: &std::path::Path) -> (Child, SocketAddr) {
+    let log = dir.join("chromedriver.log");
+    for attempt in 1..=3 {
+        let port = free_port();
+        let mut child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("chromedriver");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end && !wait_listening(addr, Duration::from_millis(500)) {
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+        }
+        if wait_listening(addr, Duration::from_millis(10)) {
+            return (child, addr);
+        }
+        let _ = child.kill();
+        let status = child.wait();
+        eprintln!(
+            "chromedriver did not listen (attempt {attempt}, {status:?}): {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    panic!("chromedriver did not listen in three attempts: {}", std::fs::read_to_string(&log).unwrap_or_default());
+}
+
 pub struct Driver {
     child: Child,
     addr: SocketAddr,
@@ -368,17 +402,8 @@ impl Driver {
     /// Starts chromedriver on a loopback port and a headless Chromium session with a window
     /// of `width`×`height` and the browser language `lang` (Accept-Language).
     pub fn start(width: u32, height: u32, lang: &str) -> Driver {
-        let port = free_port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        assert!(wait_listening(addr, Duration::from_secs(20)), "chromedriver did not listen");
         let profile = tempfile::tempdir().unwrap();
+        let (child, addr) = chromedriver(profile.path());
         let args: Vec<Json> = [
             "--headless=new".to_string(),
             "--no-sandbox".into(),
