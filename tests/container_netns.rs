@@ -390,17 +390,7 @@ fn the_page_is_https_with_the_tls_variables_on_the_volume() {
         return;
     }
     // A self-signed certificate for the namespace's address, on the volume.
-    let (cert, key) = (ns.wg().join("web.pem"), ns.wg().join("web.key"));
-    let o = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-        .args(["-subj", "/CN=wgq", "-addext", "subjectAltName=IP:192.0.2.1", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
-    let (c, k) = (cert.display().to_string(), key.display().to_string());
+    let (c, k) = common::self_signed(&ns.wg(), "web");
     let hash = Command::new("bash").arg("-c").arg(format!("echo pw | {WGQ} web-admin hash-password")).output().unwrap();
     let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
     let vars = [

@@ -423,23 +423,6 @@ fn run_looks_up_a_stale_peers_host_name_again() {
     assert_eq!(format!("{seen}{rest}").matches("world accessible").count(), 2, "{seen}{rest}");
 }
 
-/// A self-signed certificate for 192.0.2.1 and 127.0.0.1 made by openssl in `dir` (`NAME.pem`,
-/// `NAME.key`).
-fn self_signed(dir: &std::path::Path, name: &str) -> (String, String) {
-    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
-    let o = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-        .args(["-subj", &format!("/CN={name}"), "-addext", "subjectAltName=IP:192.0.2.1,IP:127.0.0.1"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
-    (cert.display().to_string(), key.display().to_string())
-}
-
 #[test]
 fn run_web_serves_https_with_the_tls_variables_and_a_wrong_file_stops_it_before_up() {
     let Some(ns) = Ns::new() else { return };
@@ -449,7 +432,7 @@ fn run_web_serves_https_with_the_tls_variables_and_a_wrong_file_stops_it_before_
     let a = ns.ifname("t");
     let fa = ns.conf(&a, &server(41031, ""));
     let state = ns.dir.path().join("web-state");
-    let (cert, key) = self_signed(ns.dir.path(), "web");
+    let (cert, key) = common::self_signed(ns.dir.path(), "web");
     let hash = Command::new("bash").arg("-c").arg(format!("echo pw | {WGQ} web-admin hash-password")).output().unwrap();
     let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
     assert!(hash.starts_with('$'), "{hash}");
@@ -511,7 +494,7 @@ fn run_web_serves_https_with_the_tls_variables_and_a_wrong_file_stops_it_before_
     // file, and nothing of a key's text.
     let garbage = ns.dir.path().join("garbage.key");
     std::fs::write(&garbage, "-----BEGIN PRIVATE KEY-----\nTOPSECRET*KEY\n-----END PRIVATE KEY-----\n").unwrap();
-    let (_, other) = self_signed(ns.dir.path(), "other");
+    let (_, other) = common::self_signed(ns.dir.path(), "other");
     let missing = ns.dir.path().join("missing.key").display().to_string();
     let g = garbage.display().to_string();
     let cases: [(Vec<(&str, &str)>, String); 5] = [

@@ -277,3 +277,20 @@ pub fn traffic_file(slot_secs: u32, last_slot: u64, slot: (u64, u64, u64), day: 
     }
     b
 }
+
+/// A self-signed certificate for 192.0.2.1 and 127.0.0.1 made by openssl in `dir` (`NAME.pem`,
+/// `NAME.key`).
+pub fn self_signed(dir: &std::path::Path, name: &str) -> (String, String) {
+    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    let o = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={name}"), "-addext", "subjectAltName=IP:192.0.2.1,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "openssl: {}", String::from_utf8_lossy(&o.stderr));
+    (cert.display().to_string(), key.display().to_string())
+}
